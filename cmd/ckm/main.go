@@ -1,0 +1,70 @@
+// Command ckm is the customer knowledge warehouse: ETL of customer channel
+// exports into an embedded DuckDB star schema, OLAP cubes, in-process mining
+// and a Parquet lake for BI tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(os.Stdout, os.Stderr)
+	err := root.ExecuteContext(ctx)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// Exit codes of the CLI contract.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitRejected = 3
+)
+
+// usageError marks an error in how ckm was called (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errRejected reports a command that finished but rejected rows (exit 3);
+// its message has been printed already.
+var errRejected = errors.New("finished with rejected rows")
+
+func exitCode(err error, stderr *os.File) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errRejected) {
+		return exitRejected
+	}
+	fmt.Fprintln(stderr, "ckm:", err)
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// isCobraUsage recognises the argument and flag errors cobra itself returns.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "required flag", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}

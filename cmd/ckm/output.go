@@ -1,0 +1,87 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// printRecord prints one record (key/value pairs in the given order) in the
+// chosen --format.
+func (a *app) printRecord(rec map[string]any, order []string) error {
+	switch a.format() {
+	case formatJSON:
+		return writeJSON(a, rec)
+	case formatCSV:
+		w := csv.NewWriter(a.stdout)
+		w.Write(order)
+		row := make([]string, len(order))
+		for i, k := range order {
+			row[i] = fmt.Sprint(rec[k])
+		}
+		w.Write(row)
+		w.Flush()
+		return w.Error()
+	default:
+		tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+		for _, k := range order {
+			fmt.Fprintf(tw, "%s\t%v\n", k, rec[k])
+		}
+		return tw.Flush()
+	}
+}
+
+// printTable prints rows under a header in the chosen --format; JSON is an
+// array of objects.
+func (a *app) printTable(header []string, rows [][]any) error {
+	switch a.format() {
+	case formatJSON:
+		out := make([]map[string]any, len(rows))
+		for i, r := range rows {
+			m := make(map[string]any, len(header))
+			for j, h := range header {
+				m[h] = r[j]
+			}
+			out[i] = m
+		}
+		return writeJSON(a, out)
+	case formatCSV:
+		w := csv.NewWriter(a.stdout)
+		w.Write(header)
+		for _, r := range rows {
+			rec := make([]string, len(r))
+			for j, v := range r {
+				rec[j] = cell(v)
+			}
+			w.Write(rec)
+		}
+		w.Flush()
+		return w.Error()
+	default:
+		tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		for _, r := range rows {
+			cells := make([]string, len(r))
+			for j, v := range r {
+				cells[j] = cell(v)
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		return tw.Flush()
+	}
+}
+
+func cell(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func writeJSON(a *app, v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+)
+
+//go:embed schema_v1.sql
+var schemaV1 string
+
+//go:embed seed_v1.sql
+var seedV1 string
+
+// Migration is one step of the schema's history. Steps run in order, each in
+// its own transaction, and are recorded in schema_version.
+type Migration struct {
+	Version     int
+	Description string
+	SQL         []string
+}
+
+// Migrations is the schema's history; append, never edit a released step.
+var Migrations = []Migration{
+	{Version: 1, Description: "canonical CRM star schema, ETL ledger, knowledge base", SQL: []string{schemaV1, seedV1}},
+}
+
+// SchemaVersion is the version Migrate brings a warehouse to.
+func SchemaVersion() int { return Migrations[len(Migrations)-1].Version }
+
+// Migrate creates the schema or upgrades it to SchemaVersion. It is
+// idempotent; a warehouse newer than this binary is an error.
+func (w *Warehouse) Migrate(ctx context.Context) error {
+	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	current, err := w.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if current > SchemaVersion() {
+		return fmt.Errorf("migrate: warehouse %s has schema version %d, newer than this ckm (%d): upgrade ckm", w.Path, current, SchemaVersion())
+	}
+	for _, m := range Migrations {
+		if m.Version <= current {
+			continue
+		}
+		if err := w.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Warehouse) apply(ctx context.Context, m Migration) error {
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate to %d: %w", m.Version, err)
+	}
+	defer tx.Rollback()
+	for _, stmt := range m.SQL {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate to %d (%s): %w", m.Version, m.Description, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, description) VALUES (?, ?)`, m.Version, m.Description); err != nil {
+		return fmt.Errorf("migrate to %d: %w", m.Version, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate to %d: commit: %w", m.Version, err)
+	}
+	return nil
+}
+
+// Version returns the warehouse's schema version (0 for a new file).
+func (w *Warehouse) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := w.DB.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}

@@ -1,0 +1,204 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// ErrLocked is returned (wrapped in a *LockedError) when another process
+// holds the warehouse file.
+var ErrLocked = errors.New("warehouse is locked by another process")
+
+// LockedError explains which file is locked and what to do about it.
+type LockedError struct {
+	Path   string
+	Holder string // e.g. "PID 1234", when DuckDB says
+}
+
+func (e *LockedError) Error() string {
+	holder := "another process"
+	if e.Holder != "" {
+		holder = "another process (" + e.Holder + ")"
+	}
+	return fmt.Sprintf("warehouse %s is in use by %s: a running `ckm load`, `ckm sql` shell or another program holding it open; "+
+		"wait for it to finish or close it, or open the warehouse read-only (--read-only) if that process only reads", e.Path, holder)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// Options configure Open.
+type Options struct {
+	// ReadOnly opens the file in DuckDB's read-only mode: several read-only
+	// processes may share it, but none while a writer holds it.
+	ReadOnly bool
+	// NoMigrate skips creating or upgrading the schema (used by tools that
+	// inspect a warehouse as it is).
+	NoMigrate bool
+	// Threads limits DuckDB's worker threads (0: DuckDB's default).
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit setting, e.g. "4GB" ("" default).
+	MemoryLimit string
+}
+
+// Warehouse is an open ckm warehouse. Its DB is safe for concurrent use;
+// all connections share one DuckDB database instance.
+type Warehouse struct {
+	DB       *sql.DB
+	Path     string // ":memory:" for an in-memory warehouse
+	ReadOnly bool
+
+	connector *duckdb.Connector
+	mu        sync.Mutex
+	setups    map[string]error
+}
+
+// Memory is the Path of an in-memory warehouse.
+const Memory = ":memory:"
+
+// Open opens (creating if needed) the warehouse at path and brings its schema
+// to the current version unless opts.NoMigrate or opts.ReadOnly is set. An
+// empty path or ":memory:" opens an in-memory warehouse.
+func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
+	if path == "" {
+		path = Memory
+	}
+	dsnPath := path
+	if path == Memory {
+		dsnPath = ""
+		if opts.ReadOnly {
+			return nil, errors.New("open warehouse: an in-memory warehouse cannot be read-only")
+		}
+	} else {
+		if opts.ReadOnly {
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("open warehouse %s read-only: %w (run `ckm init` first)", path, err)
+			}
+		} else if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+			}
+		}
+	}
+	q := url.Values{}
+	// No network at run time: a query needing a missing extension must fail
+	// clearly instead of trying to download it.
+	q.Set("autoinstall_known_extensions", "false")
+	if opts.ReadOnly {
+		q.Set("access_mode", "READ_ONLY")
+	}
+	if opts.Threads > 0 {
+		q.Set("threads", fmt.Sprint(opts.Threads))
+	}
+	if opts.MemoryLimit != "" {
+		q.Set("memory_limit", opts.MemoryLimit)
+	}
+	dsn := dsnPath + "?" + q.Encode()
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, translateOpenError(path, err)
+	}
+	db := sql.OpenDB(connector)
+	w := &Warehouse{DB: db, Path: path, ReadOnly: opts.ReadOnly, connector: connector, setups: map[string]error{}}
+	if err := db.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, translateOpenError(path, err)
+	}
+	if !opts.ReadOnly && !opts.NoMigrate {
+		if err := w.Migrate(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+var lockHolder = regexp.MustCompile(`\(PID (\d+)\)`)
+
+func translateOpenError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		le := &LockedError{Path: path}
+		if m := lockHolder.FindStringSubmatch(msg); m != nil {
+			le.Holder = "PID " + m[1]
+		}
+		return le
+	}
+	return fmt.Errorf("open warehouse %s: %w", path, err)
+}
+
+// Close releases the warehouse and DuckDB's memory.
+func (w *Warehouse) Close() error {
+	var errs []error
+	if w.DB != nil {
+		errs = append(errs, w.DB.Close())
+	}
+	if w.connector != nil {
+		errs = append(errs, w.connector.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Setup runs fn once per open warehouse under the given name, on one
+// connection; later calls with the same name return the first result. It is
+// the hook for registering Go scalar and table functions, which DuckDB keeps
+// in the database's catalog for every connection.
+func (w *Warehouse) Setup(ctx context.Context, name string, fn func(ctx context.Context, conn *sql.Conn) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err, done := w.setups[name]; done {
+		return err
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("setup %s: %w", name, err)
+	}
+	defer conn.Close()
+	err = fn(ctx, conn)
+	if err != nil {
+		err = fmt.Errorf("setup %s: %w", name, err)
+	}
+	w.setups[name] = err
+	return err
+}
+
+// Appender opens a DuckDB appender on table over the given connection. The
+// appender belongs to that connection (and its transaction, if one is open)
+// and to one goroutine; Close flushes it.
+func Appender(conn *sql.Conn, table string) (*duckdb.Appender, error) {
+	var app *duckdb.Appender
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("appender %s: not a duckdb connection", table)
+		}
+		var err error
+		app, err = duckdb.NewAppenderFromConn(c, "", table)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("appender %s: %w", table, err)
+	}
+	return app, nil
+}
+
+// QuoteIdent quotes a SQL identifier for DuckDB.
+func QuoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// QuoteString quotes a SQL string literal for DuckDB. Prefer bound
+// parameters; this is for statements that cannot take them (COPY, ATTACH).
+func QuoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
