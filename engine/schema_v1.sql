@@ -62,6 +62,7 @@ CREATE TABLE dim_product (
     product_name VARCHAR,
     category     VARCHAR,
     subcategory  VARCHAR,
+    product_line VARCHAR,                  -- third level of the category path, e.g. 电饭锅
     brand        VARCHAR,
     cost         DECIMAL(18,2),
     list_price   DECIMAL(18,2),
@@ -140,6 +141,7 @@ CREATE TABLE fact_interaction (
 );
 
 CREATE TABLE fact_campaign (
+    response_id       VARCHAR,             -- natural key: campaign code | customer identifier
     campaign_key      INTEGER,
     date_key          INTEGER,             -- when targeted
     customer_key      INTEGER,
