@@ -79,4 +79,3 @@ func TestIsCNMobileMatchesLibphonenumber(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,254 @@
+package clean
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Register registers ckm's cleaning functions as DuckDB scalar functions on
+// conn's database (they are then visible to every connection). Use it
+// once per database, e.g. w.Setup(ctx, "clean", clean.Register).
+//
+// Every function takes one VARCHAR. None fails on bad data: a value the
+// cleaner rejects gives NULL, and the *_problem functions say why (the rule
+// name, or NULL when the value is fine). NULL in gives NULL out, except
+// that ckm_date_problem, ckm_timestamp_problem and ckm_amount_problem give
+// date_missing / amount_missing for NULL as for a blank value, because those
+// values are required where they are used.
+//
+//	ckm_id_normalize(v)   VARCHAR   18-character ID, or NULL
+//	ckm_id_problem(v)     VARCHAR   id_invalid / id_checksum, NULL if valid or blank
+//	ckm_id_birth(v)       DATE      birth date encoded in a valid ID
+//	ckm_id_sex(v)         VARCHAR   'M' or 'F' from a valid ID
+//	ckm_id_region(v)      VARCHAR   6-digit region code of a valid ID
+//	ckm_mobile(v)         VARCHAR   E.164 +86…, or NULL
+//	ckm_mobile_problem(v) VARCHAR   mobile_invalid, NULL if valid or blank
+//	ckm_email(v)          VARCHAR   normalised email, or NULL
+//	ckm_date(v)           DATE
+//	ckm_date_problem(v)   VARCHAR   date_invalid / date_missing
+//	ckm_timestamp(v)      TIMESTAMP China wall-clock time
+//	ckm_timestamp_problem(v) VARCHAR date_invalid / date_missing
+//	ckm_amount(v)         DECIMAL(18,2)
+//	ckm_amount_text(v)    VARCHAR   "1299.00"
+//	ckm_amount_problem(v) VARCHAR   amount_invalid / amount_missing
+//	ckm_text(v)           VARCHAR   Text
+//	ckm_header_key(v)     VARCHAR   HeaderKey
+//	ckm_mask_id(v), ckm_mask_mobile(v), ckm_mask_email(v)  VARCHAR
+//
+// The ID functions compare birth dates with today's date, so they are
+// stable within a query but not across midnight; DuckDB treats them as
+// deterministic (not volatile), which only lets it fold constant calls.
+func Register(ctx context.Context, conn *sql.Conn) error {
+	funcs, err := scalarFuncs()
+	if err != nil {
+		return fmt.Errorf("register cleaning functions: %w", err)
+	}
+	for _, f := range funcs {
+		if err := duckdb.RegisterScalarUDF(conn, f.name, f.fn); err != nil {
+			return fmt.Errorf("register %s: %w", f.name, err)
+		}
+	}
+	return ctx.Err()
+}
+
+type namedFunc struct {
+	name string
+	fn   duckdb.ScalarFunc
+}
+
+func scalarFuncs() ([]namedFunc, error) {
+	varchar, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	if err != nil {
+		return nil, err
+	}
+	dateType, err := duckdb.NewTypeInfo(duckdb.TYPE_DATE)
+	if err != nil {
+		return nil, err
+	}
+	tsType, err := duckdb.NewTypeInfo(duckdb.TYPE_TIMESTAMP)
+	if err != nil {
+		return nil, err
+	}
+	decType, err := duckdb.NewDecimalInfo(18, 2)
+	if err != nil {
+		return nil, err
+	}
+	text := func(name string, fn func(string) (string, bool)) namedFunc {
+		return namedFunc{name, &textUDF{typ: varchar, fn: fn}}
+	}
+	problem := func(name string, fn func(string) error, required bool) namedFunc {
+		u := &textUDF{typ: varchar, fn: func(s string) (string, bool) {
+			err := fn(s)
+			if err == nil {
+				return "", false
+			}
+			if e, ok := err.(*Error); ok && e.Blank() && !required {
+				return "", false
+			}
+			return RuleOf(err), true
+		}}
+		if required {
+			// NULL is as missing as a blank string.
+			missing := RuleOf(fn(""))
+			u.onNull = &missing
+		}
+		return namedFunc{name, u}
+	}
+	typed := func(name string, typ duckdb.TypeInfo, fn func(string) any) namedFunc {
+		return namedFunc{name, &typedUDF{in: varchar, out: typ, fn: fn}}
+	}
+	validID := func(s string) (ID, bool) {
+		id, err := ResidentID(s)
+		return id, err == nil
+	}
+	return []namedFunc{
+		text("ckm_id_normalize", func(s string) (string, bool) {
+			id, ok := validID(s)
+			return id.Number, ok
+		}),
+		problem("ckm_id_problem", func(s string) error { _, err := ResidentID(s); return err }, false),
+		typed("ckm_id_birth", dateType, func(s string) any {
+			if id, ok := validID(s); ok {
+				return id.Birth
+			}
+			return nil
+		}),
+		text("ckm_id_sex", func(s string) (string, bool) {
+			id, ok := validID(s)
+			return string(id.Sex), ok
+		}),
+		text("ckm_id_region", func(s string) (string, bool) {
+			id, ok := validID(s)
+			return id.RegionCode, ok
+		}),
+		text("ckm_mobile", okString(Mobile)),
+		problem("ckm_mobile_problem", func(s string) error { _, err := Mobile(s); return err }, false),
+		text("ckm_email", okString(Email)),
+		problem("ckm_email_problem", func(s string) error { _, err := Email(s); return err }, false),
+		typed("ckm_date", dateType, okTime(Date)),
+		problem("ckm_date_problem", func(s string) error { _, err := Date(s); return err }, true),
+		typed("ckm_timestamp", tsType, okTime(Timestamp)),
+		problem("ckm_timestamp_problem", func(s string) error { _, err := Timestamp(s); return err }, true),
+		typed("ckm_amount", decType, func(s string) any {
+			if d, err := Amount(s); err == nil {
+				return d.Cents() // DECIMAL(18,2) is stored as an int64 of hundredths
+			}
+			return nil
+		}),
+		text("ckm_amount_text", func(s string) (string, bool) {
+			d, err := Amount(s)
+			if err != nil {
+				return "", false
+			}
+			return d.String(), true
+		}),
+		problem("ckm_amount_problem", func(s string) error { _, err := Amount(s); return err }, true),
+		text("ckm_text", func(s string) (string, bool) { return Text(s), true }),
+		text("ckm_header_key", func(s string) (string, bool) { return HeaderKey(s), true }),
+		text("ckm_mask_id", func(s string) (string, bool) { return MaskID(s), true }),
+		text("ckm_mask_mobile", func(s string) (string, bool) { return MaskMobile(s), true }),
+		text("ckm_mask_email", func(s string) (string, bool) { return MaskEmail(s), true }),
+	}, nil
+}
+
+func okString(f func(string) (string, error)) func(string) (string, bool) {
+	return func(s string) (string, bool) {
+		v, err := f(s)
+		return v, err == nil
+	}
+}
+
+func okTime(f func(string) (time.Time, error)) func(string) any {
+	return func(s string) any {
+		if t, err := f(s); err == nil {
+			return t
+		}
+		return nil
+	}
+}
+
+// textUDF is a VARCHAR → VARCHAR function run over whole vectors, reading
+// the input strings in place. fn returns false for NULL.
+type textUDF struct {
+	typ    duckdb.TypeInfo
+	fn     func(string) (string, bool)
+	onNull *string // non-nil: the result for a NULL input (special NULL handling)
+}
+
+func (u *textUDF) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{
+		InputTypeInfos:      []duckdb.TypeInfo{u.typ},
+		ResultTypeInfo:      u.typ,
+		SpecialNullHandling: u.onNull != nil,
+	}
+}
+
+func (u *textUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run}
+}
+
+func (u *textUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
+	vec, err := state.GetInputChunk().GetVector(0)
+	if err != nil {
+		return err
+	}
+	in, err := duckdb.GetVectorView[string](vec)
+	if err != nil {
+		return err
+	}
+	out, err := duckdb.GetVectorWriter[string](state.GetResultVector())
+	if err != nil {
+		return err
+	}
+	for row := range in.Len() {
+		s, valid, err := in.GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		if !valid {
+			if u.onNull != nil {
+				err = out.Set(row, *u.onNull)
+			} // else: DuckDB's default NULL handling sets NULL after the call
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if r, ok := u.fn(s); ok {
+			err = out.Set(row, r)
+		} else {
+			err = out.SetNull(row)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// typedUDF is a VARCHAR → DATE/TIMESTAMP/DECIMAL function; fn returns nil
+// for NULL, time.Time for dates and timestamps, int64 raw values for
+// decimals.
+type typedUDF struct {
+	in, out duckdb.TypeInfo
+	fn      func(string) any
+}
+
+func (u *typedUDF) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{u.in}, ResultTypeInfo: u.out}
+}
+
+func (u *typedUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(values []driver.Value) (any, error) {
+		s, ok := values[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("expected VARCHAR, got %T", values[0])
+		}
+		return u.fn(s), nil
+	}}
+}
