@@ -1,0 +1,260 @@
+package mining
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// CLVOptions configure the lifetime value operator.
+type CLVOptions struct {
+	Source Source
+	// AsOf ends the calibration period: purchases up to this day fit the
+	// models and value is predicted from it. Required.
+	AsOf time.Time
+	// CohortStart, when set, keeps only customers whose first purchase is on
+	// or after it.
+	CohortStart time.Time
+	// HoldoutEnd, when after AsOf, adds a holdout report comparing predicted
+	// and actual repeat purchases in (AsOf, HoldoutEnd].
+	HoldoutEnd time.Time
+	// HorizonWeeks is how far ahead purchases and value are predicted (52).
+	HorizonWeeks float64
+	// PeriodWeeks is the discounting period (a month, 365.25/12/7 weeks).
+	PeriodWeeks float64
+	// AnnualDiscountRate discounts future value (0.10). Use a negative
+	// value for no discounting.
+	AnnualDiscountRate float64
+	// Margin is the share of spend counted as value (1).
+	Margin float64
+	// Name labels the model in kb_model ("clv").
+	Name string
+	// DryRun computes without writing to the knowledge base.
+	DryRun bool
+}
+
+func (o CLVOptions) withDefaults() CLVOptions {
+	o.Source = o.Source.withDefaults()
+	if o.HorizonWeeks == 0 {
+		o.HorizonWeeks = 52
+	}
+	if o.PeriodWeeks == 0 {
+		o.PeriodWeeks = 365.25 / 12 / 7
+	}
+	if o.AnnualDiscountRate == 0 {
+		o.AnnualDiscountRate = 0.10
+	} else if o.AnnualDiscountRate < 0 {
+		o.AnnualDiscountRate = 0
+	}
+	if o.Margin == 0 {
+		o.Margin = 1
+	}
+	if o.Name == "" {
+		o.Name = "clv"
+	}
+	return o
+}
+
+func (o CLVOptions) validate() error {
+	switch {
+	case o.AsOf.IsZero():
+		return errors.New("clv: as-of date is required")
+	case !o.HoldoutEnd.IsZero() && !o.HoldoutEnd.After(o.AsOf):
+		return fmt.Errorf("clv: holdout end %s must be after the as-of date %s", o.HoldoutEnd.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
+	case !o.CohortStart.IsZero() && o.CohortStart.After(o.AsOf):
+		return fmt.Errorf("clv: cohort start %s is after the as-of date %s", o.CohortStart.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
+	case !(o.HorizonWeeks > 0) || !(o.PeriodWeeks > 0):
+		return fmt.Errorf("clv: horizon (%v weeks) and period (%v weeks) must be positive", o.HorizonWeeks, o.PeriodWeeks)
+	case !(o.Margin > 0) || o.Margin > 1:
+		return fmt.Errorf("clv: margin %v must be in (0, 1]", o.Margin)
+	}
+	return nil
+}
+
+// CLVResult is what the lifetime value operator found.
+type CLVResult struct {
+	ModelID    int64         `json:"model_id"`
+	Purchases  BGNBDFit      `json:"bgnbd"`
+	Spend      GammaGammaFit `json:"gamma_gamma"`
+	Value      ValueModel    `json:"value_model"`
+	Customers  int64         `json:"customers"`
+	TotalCLV   float64       `json:"total_clv"`
+	Holdout    *HoldoutReport `json:"holdout,omitempty"`
+	Top        []CustomerCLV `json:"top"`
+	Status     string        `json:"status"`
+	FitSeconds float64       `json:"fit_seconds"`
+}
+
+// CustomerCLV is one scored customer.
+type CustomerCLV struct {
+	CustomerID        int64   `json:"customer_id"`
+	Frequency         float64 `json:"frequency"`
+	RecencyWeeks      float64 `json:"recency_weeks"`
+	AgeWeeks          float64 `json:"age_weeks"`
+	PAlive            float64 `json:"p_alive"`
+	ExpectedPurchases float64 `json:"expected_purchases"`
+	ExpectedSpend     float64 `json:"expected_spend"`
+	CLV               float64 `json:"clv"`
+}
+
+// CLV fits BG/NBD and Gamma-Gamma on the purchases up to o.AsOf, scores every
+// customer (P(alive), expected purchases over the horizon, expected spend,
+// discounted CLV) inside DuckDB with the ckm_* scalar functions, and writes
+// the model and the scores to the knowledge base in one transaction.
+func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, error) {
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := Setup(ctx, w); err != nil {
+		return nil, err
+	}
+	if err := o.Source.check(ctx, w.DB, false); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	defer conn.Close()
+	const summary = "ckm_clv_summary"
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+summary)
+	n, err := createSummary(ctx, conn, summary, o.Source, o.CohortStart, o.AsOf, o.HoldoutEnd)
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("clv: %w", noPurchasesError(ctx, w, o.Source, o.AsOf))
+	}
+	start := time.Now()
+	cal, err := readCalibration(ctx, conn, summary)
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	res := &CLVResult{Customers: n}
+	if res.Purchases, err = FitBGNBD(ctx, cal); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	spend, err := readSpend(ctx, conn, summary)
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	if res.Spend, err = FitGammaGamma(ctx, spend); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	res.FitSeconds = time.Since(start).Seconds()
+	res.Value = ValueModel{Purchases: res.Purchases.Model, Spend: res.Spend.Model, HorizonWeeks: o.HorizonWeeks,
+		PeriodWeeks: o.PeriodWeeks, AnnualDiscountRate: o.AnnualDiscountRate, Margin: o.Margin}
+	res.Status = StatusNotConverged
+	if res.Purchases.Converged && res.Spend.Converged {
+		res.Status = StatusConverged
+	}
+
+	const scores = "ckm_clv_scores"
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+scores)
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+scores+" AS "+scoreSQL(summary, res.Value)); err != nil {
+		return nil, fmt.Errorf("clv: score customers: %w", err)
+	}
+	if !o.HoldoutEnd.IsZero() {
+		weeks := float64(o.HoldoutEnd.Sub(o.AsOf).Hours()) / 24 / daysPerWeek
+		if res.Holdout, err = holdoutReport(ctx, conn, summary, res.Purchases.Model, weeks); err != nil {
+			return nil, fmt.Errorf("clv: %w", err)
+		}
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(sum(clv), 0) FROM "+scores).Scan(&res.TotalCLV); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	if res.Top, err = topCLV(ctx, conn, scores, 10); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	rec := modelRecord{Kind: "clv", Name: o.Name, Status: res.Status, AsOf: o.AsOf,
+		Params: map[string]any{
+			"source": o.Source, "as_of": o.AsOf.Format(time.DateOnly), "cohort_start": dateOrNil(o.CohortStart),
+			"holdout_end": dateOrNil(o.HoldoutEnd), "time_unit": "week",
+			"horizon_weeks": o.HorizonWeeks, "period_weeks": o.PeriodWeeks,
+			"annual_discount_rate": o.AnnualDiscountRate, "margin": o.Margin,
+			"bgnbd": res.Purchases.Model, "gamma_gamma": res.Spend.Model,
+		},
+		Metrics: map[string]any{"bgnbd": res.Purchases, "gamma_gamma": res.Spend, "customers": n,
+			"total_clv": res.TotalCLV, "holdout": res.Holdout},
+	}
+	if err := rec.lineage(ctx, w, o.Source); err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(scores, []metricCol{
+		{"frequency", "frequency", "NULL"},
+		{"recency", "recency", "NULL"},
+		{"age", "age", "NULL"},
+		{"monetary", "monetary", "NULL"},
+		{"p_alive", "p_alive", "NULL"},
+		{"expected_purchases", "expected_purchases", "NULL"},
+		{"expected_spend", "expected_spend", "NULL"},
+		{"clv", "clv", "NULL"},
+		{"clv_decile", "clv_decile", "NULL"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	return res, nil
+}
+
+func dateOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.DateOnly)
+}
+
+// scoreSQL scores every customer of the summary table with the model.
+func scoreSQL(summary string, v ValueModel) string {
+	bg := fmt.Sprintf("%v, %v, %v, %v", v.Purchases.R, v.Purchases.Alpha, v.Purchases.A, v.Purchases.B)
+	gg := fmt.Sprintf("%v, %v, %v", v.Spend.P, v.Spend.Q, v.Spend.Gamma)
+	return fmt.Sprintf(`SELECT *, ntile(10) OVER (ORDER BY clv DESC, customer_id) AS clv_decile FROM (
+    SELECT customer_id, frequency, recency, age, monetary, holdout, last_day,
+           ckm_bgnbd_p_alive(%[1]s, frequency, recency, age) AS p_alive,
+           ckm_bgnbd_expected(%[1]s, frequency, recency, age, %[3]v) AS expected_purchases,
+           ckm_gg_spend(%[2]s, frequency, coalesce(monetary, 0)) AS expected_spend,
+           ckm_clv(%[1]s, %[2]s, frequency, recency, age, coalesce(monetary, 0), %[3]v, %[4]v, %[5]v, %[6]v) AS clv
+    FROM %[7]s)`, bg, gg, v.HorizonWeeks, v.PeriodWeeks, v.AnnualDiscountRate, v.Margin, summary)
+}
+
+func topCLV(ctx context.Context, q querier, scores string, n int) ([]CustomerCLV, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT customer_id, frequency, recency, age, p_alive, expected_purchases, expected_spend, clv
+        FROM %s ORDER BY clv DESC NULLS LAST, customer_id LIMIT %d`, scores, n))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CustomerCLV
+	for rows.Next() {
+		var c CustomerCLV
+		if err := rows.Scan(&c.CustomerID, &c.Frequency, &c.RecencyWeeks, &c.AgeWeeks, &c.PAlive, &c.ExpectedPurchases, &c.ExpectedSpend, &c.CLV); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// noPurchasesError explains why there is nothing to mine before asOf.
+func noPurchasesError(ctx context.Context, w *engine.Warehouse, src Source, asOf time.Time) error {
+	var first, last *time.Time
+	err := w.DB.QueryRowContext(ctx, "SELECT min(day), max(day) FROM ("+src.purchasesSQL(false)+")").Scan(&first, &last)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.name(), err)
+	}
+	if first == nil {
+		return fmt.Errorf("%s: %w: it is empty", src.name(), ErrEmpty)
+	}
+	if first.After(asOf) {
+		return fmt.Errorf("%w before the as-of date %s: the first purchase in the %s is on %s",
+			ErrEmpty, asOf.Format(time.DateOnly), src.name(), first.Format(time.DateOnly))
+	}
+	return fmt.Errorf("%s: %w in the selected period (purchases run from %s to %s)", src.name(), ErrEmpty, first.Format(time.DateOnly), last.Format(time.DateOnly))
+}
