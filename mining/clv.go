@@ -76,16 +76,16 @@ func (o CLVOptions) validate() error {
 
 // CLVResult is what the lifetime value operator found.
 type CLVResult struct {
-	ModelID    int64         `json:"model_id"`
-	Purchases  BGNBDFit      `json:"bgnbd"`
-	Spend      GammaGammaFit `json:"gamma_gamma"`
-	Value      ValueModel    `json:"value_model"`
-	Customers  int64         `json:"customers"`
-	TotalCLV   float64       `json:"total_clv"`
+	ModelID    int64          `json:"model_id"`
+	Purchases  BGNBDFit       `json:"bgnbd"`
+	Spend      GammaGammaFit  `json:"gamma_gamma"`
+	Value      ValueModel     `json:"value_model"`
+	Customers  int64          `json:"customers"`
+	TotalCLV   float64        `json:"total_clv"`
 	Holdout    *HoldoutReport `json:"holdout,omitempty"`
-	Top        []CustomerCLV `json:"top"`
-	Status     string        `json:"status"`
-	FitSeconds float64       `json:"fit_seconds"`
+	Top        []CustomerCLV  `json:"top"`
+	Status     string         `json:"status"`
+	FitSeconds float64        `json:"fit_seconds"`
 }
 
 // CustomerCLV is one scored customer.
