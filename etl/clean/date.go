@@ -44,8 +44,9 @@ func makeDate(y, m, d int) (time.Time, bool) {
 // forms), or as an Excel serial day number in the 1900 date system: a value
 // of 1 to 5 digits and nothing else, between 1 and 80000 (1 is 1900-01-01,
 // 45292 is 2024-01-01; 60, Lotus's fictitious 1900-02-29, is invalid). A
-// value that Timestamp accepts with a time of day gives that day (after
-// conversion to China time when it carries an offset).
+// value that Timestamp accepts with a time of day (but not an Excel serial
+// with a fraction) gives that day, after conversion to China time when it
+// carries an offset.
 //
 // The result is midnight UTC. Errors are *Error with rule date_missing
 // (blank) or date_invalid (unreadable or impossible, such as 2023-02-30, or
@@ -59,10 +60,10 @@ func Date(s string) (time.Time, error) {
 		return excelDate(s, atoi(v))
 	}
 	y, m, d, rest, ok := splitDate(v)
-	if !ok {
+	if !ok && !(len(v) == 14 && allDigits(v)) { // 20240305142231 is a timestamp
 		return time.Time{}, fail(RuleDateInvalid, s, "not a date (expected a form such as 2006-01-02, 2006/1/2, 20060102 or 2006年1月2日)")
 	}
-	if rest != "" {
+	if !ok || rest != "" {
 		t, err := Timestamp(s)
 		if err != nil {
 			return time.Time{}, err
