@@ -1,0 +1,408 @@
+// Package export writes the warehouse out for other tools: the Parquet
+// lake that BI tools, Spark, Trino or ClickHouse read — every dimension,
+// fact and knowledge-base table (and the ETL run ledger for lineage) as
+// Parquet, facts hive-partitioned by year and month, with a manifest.
+package export
+
+import (
+	"context"
+	dbsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+	ckmsql "github.com/ckm-dev/ckm/sql"
+)
+
+// ManifestFile is the name of the manifest at the lake's root.
+const ManifestFile = "manifest.json"
+
+// LakeFormat names the layout in the manifest; FormatVersion changes when
+// the layout does.
+const (
+	LakeFormat    = "ckm-parquet-lake"
+	FormatVersion = 1
+)
+
+// ParquetOptions configure Parquet.
+type ParquetOptions struct {
+	// Out is the lake directory. It must not exist, be empty, or hold an
+	// earlier lake (a manifest.json), which is replaced whole.
+	Out string
+	// Tables limits the export to these tables (default: every dim_*,
+	// fact_* and kb_* table and etl_run).
+	Tables []string
+	// RawPII writes ID numbers, mobiles and e-mails unmasked; only for a
+	// role that allows raw values.
+	RawPII bool
+	// Producer names the program in the manifest, e.g. "ckm 0.1.0".
+	Producer string
+}
+
+// Manifest describes a lake: what was exported, from which data, when.
+type Manifest struct {
+	Format        string          `json:"format"`
+	FormatVersion int             `json:"format_version"`
+	Producer      string          `json:"producer,omitempty"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Warehouse     string          `json:"warehouse"`
+	DataVersion   int64           `json:"data_version"`   // last committed etl_run.run_id
+	SchemaVersion int             `json:"schema_version"` // the warehouse's schema_version
+	PII           string          `json:"pii"`            // masked | raw
+	Tables        []TableManifest `json:"tables"`
+}
+
+// TableManifest describes one exported table.
+type TableManifest struct {
+	Name          string           `json:"name"`
+	Path          string           `json:"path"` // directory under the lake root
+	Rows          int64            `json:"rows"`
+	PartitionedBy []string         `json:"partitioned_by,omitempty"`
+	Columns       []ColumnManifest `json:"columns"`
+	Files         []FileManifest   `json:"files"`
+}
+
+// ColumnManifest is one column as readers see it (partition columns come
+// from the directory names under hive partitioning).
+type ColumnManifest struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Masked    string `json:"masked,omitempty"` // the PII kind masked, e.g. mobile
+	Partition bool   `json:"partition,omitempty"`
+}
+
+// FileManifest is one Parquet file of a table.
+type FileManifest struct {
+	Path  string `json:"path"` // relative to the lake root, with forward slashes
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+}
+
+// lakeTable is a table chosen for export with its columns.
+type lakeTable struct {
+	name string
+	cols []ckmsql.Column
+}
+
+// Parquet exports the warehouse as a Parquet lake under opts.Out. All
+// tables are read in one transaction, so the lake is one consistent
+// snapshot; the lake is written to a temporary directory beside Out and
+// renamed into place, so a failed export leaves no half lake.
+func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Manifest, error) {
+	if opts.Out == "" {
+		return nil, errors.New("export parquet: no output directory")
+	}
+	out := filepath.Clean(opts.Out)
+	if err := checkTarget(out); err != nil {
+		return nil, err
+	}
+	if err := ckmsql.RegisterFunctions(ctx, w); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	defer conn.Close()
+
+	tables, err := lakeTables(ctx, conn, opts.Tables)
+	if err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	m := &Manifest{Format: LakeFormat, FormatVersion: FormatVersion, Producer: opts.Producer,
+		CreatedAt: time.Now().UTC().Truncate(time.Second), Warehouse: w.Path, PII: "masked"}
+	if opts.RawPII {
+		m.PII = "raw"
+	}
+	if m.SchemaVersion, err = w.Version(ctx); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) FROM etl_run WHERE status = 'committed'`).Scan(&m.DataVersion); err != nil {
+		return nil, fmt.Errorf("export parquet: data version: %w", err)
+	}
+	for _, t := range tables {
+		tm, err := exportTable(ctx, conn, tmp, t, opts.RawPII)
+		if err != nil {
+			return nil, fmt.Errorf("export parquet: table %s: %w", t.name, err)
+		}
+		m.Tables = append(m.Tables, *tm)
+	}
+	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	if err := replaceDir(tmp, out); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	done = true
+	return m, nil
+}
+
+// checkTarget refuses to overwrite a directory that is not a lake.
+func checkTarget(out string) error {
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("export parquet: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(out, ManifestFile)); err != nil {
+		return fmt.Errorf("export parquet: %s exists and is not a ckm lake (no %s): choose a new or empty directory", out, ManifestFile)
+	}
+	return nil
+}
+
+// replaceDir moves the finished lake tmp to out, replacing an earlier lake.
+func replaceDir(tmp, out string) error {
+	old := ""
+	if _, err := os.Stat(out); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(out, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		if old != "" {
+			os.Rename(old, out)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// isLakeTable reports whether a table belongs in the lake by default.
+func isLakeTable(name string) bool {
+	return strings.HasPrefix(name, "dim_") || strings.HasPrefix(name, "fact_") ||
+		strings.HasPrefix(name, "kb_") || name == "etl_run"
+}
+
+// lakeTables lists the tables to export with their columns, dimensions
+// first, then facts, the knowledge base and the run ledger.
+func lakeTables(ctx context.Context, conn *dbsql.Conn, only []string) ([]lakeTable, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, column_name, data_type
+FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'
+ORDER BY table_name, column_index`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byName := map[string]*lakeTable{}
+	var names []string
+	for rows.Next() {
+		var table string
+		var c ckmsql.Column
+		if err := rows.Scan(&table, &c.Name, &c.Type); err != nil {
+			return nil, err
+		}
+		t := byName[table]
+		if t == nil {
+			t = &lakeTable{name: table}
+			byName[table] = t
+			names = append(names, table)
+		}
+		t.cols = append(t.cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var chosen []string
+	if len(only) == 0 {
+		for _, n := range names {
+			if isLakeTable(n) {
+				chosen = append(chosen, n)
+			}
+		}
+	} else {
+		for _, n := range only {
+			if byName[n] == nil {
+				return nil, fmt.Errorf("no table %q in the warehouse", n)
+			}
+			if !slices.Contains(chosen, n) {
+				chosen = append(chosen, n)
+			}
+		}
+	}
+	rank := func(n string) int {
+		for i, p := range []string{"dim_", "fact_", "kb_"} {
+			if strings.HasPrefix(n, p) {
+				return i
+			}
+		}
+		return 3
+	}
+	slices.SortStableFunc(chosen, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]lakeTable, len(chosen))
+	for i, n := range chosen {
+		out[i] = *byName[n]
+	}
+	return out, nil
+}
+
+// partitioned reports whether a table is written hive-partitioned by year
+// and month of its date_key: the facts, which grow with time.
+func partitioned(t lakeTable) bool {
+	if !strings.HasPrefix(t.name, "fact_") {
+		return false
+	}
+	return slices.ContainsFunc(t.cols, func(c ckmsql.Column) bool { return c.Name == "date_key" })
+}
+
+// selectList builds the export query's columns: personal data masked by the
+// ckm_mask_* functions unless raw. For partitioned tables it also returns
+// the partition columns, the year and month of date_key (0 for the special
+// members, whose keys are negative).
+func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnManifest) {
+	var exprs []string
+	for _, c := range t.cols {
+		q := engine.QuoteIdent(c.Name)
+		cm := ColumnManifest{Name: c.Name, Type: c.Type}
+		if k := ckmsql.ColumnPII(c.Name); k != ckmsql.PIINone && !raw {
+			arg := q
+			if c.Type != "VARCHAR" {
+				arg = "CAST(" + q + " AS VARCHAR)"
+			}
+			exprs = append(exprs, k.MaskFunction()+"("+arg+") AS "+q)
+			cm.Type, cm.Masked = "VARCHAR", k.String()
+		} else {
+			exprs = append(exprs, q)
+		}
+		manifest = append(manifest, cm)
+	}
+	if partitioned(t) {
+		parts = `CAST(CASE WHEN date_key > 0 THEN date_key // 10000 ELSE 0 END AS INTEGER) AS "year", ` +
+			`CAST(CASE WHEN date_key > 0 THEN date_key // 100 % 100 ELSE 0 END AS INTEGER) AS "month"`
+		manifest = append(manifest,
+			ColumnManifest{Name: "year", Type: "INTEGER", Partition: true},
+			ColumnManifest{Name: "month", Type: "INTEGER", Partition: true})
+	}
+	return strings.Join(exprs, ", "), parts, manifest
+}
+
+// exportTable writes one table under dir/<name>/ and describes what it
+// wrote, checking that the files hold every row the COPY wrote.
+func exportTable(ctx context.Context, conn *dbsql.Conn, dir string, t lakeTable, raw bool) (*TableManifest, error) {
+	tdir := filepath.Join(dir, t.name)
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		return nil, err
+	}
+	if partitioned(t) && slices.ContainsFunc(t.cols, func(c ckmsql.Column) bool { return c.Name == "year" || c.Name == "month" }) {
+		return nil, errors.New("has its own year or month column, which the year/month partitions would hide: rename it")
+	}
+	cols, parts, manifest := selectList(t, raw)
+	from := " FROM " + engine.QuoteIdent(t.name)
+	tm := &TableManifest{Name: t.name, Path: t.name, Columns: manifest}
+	copyTo := func(query, target, options string) error {
+		return conn.QueryRowContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+
+			" (FORMAT parquet, COMPRESSION zstd"+options+")").Scan(&tm.Rows)
+	}
+	if parts == "" {
+		if err := copyTo("SELECT "+cols+from, filepath.Join(tdir, "data_0.parquet"), ""); err != nil {
+			return nil, err
+		}
+	} else {
+		tm.PartitionedBy = []string{"year", "month"}
+		if err := copyTo("SELECT "+cols+", "+parts+from, tdir, `, PARTITION_BY ("year", "month"), OVERWRITE_OR_IGNORE`); err != nil {
+			return nil, err
+		}
+		if tm.Rows == 0 {
+			// No rows, no partitions: write one empty file where the unknown
+			// dates go, so readers still find the table and its schema.
+			empty := filepath.Join(tdir, "year=0", "month=0")
+			if err := os.MkdirAll(empty, 0o755); err != nil {
+				return nil, err
+			}
+			if err := copyTo("SELECT "+cols+from+" LIMIT 0", filepath.Join(empty, "data_0.parquet"), ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	files, err := listFiles(ctx, conn, dir, tdir)
+	if err != nil {
+		return nil, err
+	}
+	var sum int64
+	for _, f := range files {
+		sum += f.Rows
+	}
+	if sum != tm.Rows {
+		return nil, fmt.Errorf("wrote %d rows but the files hold %d", tm.Rows, sum)
+	}
+	tm.Files = files
+	return tm, nil
+}
+
+// listFiles lists a table's Parquet files with their row counts from the
+// files' own metadata.
+func listFiles(ctx context.Context, conn *dbsql.Conn, root, tdir string) ([]FileManifest, error) {
+	var paths []string
+	err := filepath.WalkDir(tdir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(paths)
+	files := make([]FileManifest, 0, len(paths))
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		var n int64
+		if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+engine.QuoteString(p)+")").Scan(&n); err != nil {
+			return nil, fmt.Errorf("read back %s: %w", p, err)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, FileManifest{Path: filepath.ToSlash(rel), Rows: n, Bytes: st.Size()})
+	}
+	return files, nil
+}
+
+func writeManifest(path string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

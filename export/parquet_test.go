@@ -1,0 +1,279 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl/clean"
+)
+
+// smallWarehouse builds a hand-made warehouse: three customers, two
+// products, sales over three months (and one with an unknown date), an
+// empty interaction fact, a committed ETL run and a little knowledge.
+func smallWarehouse(t *testing.T) *engine.Warehouse {
+	t.Helper()
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	for _, q := range []string{
+		`INSERT INTO dim_customer (customer_key, customer_id, id_number, name, mobile, email, customer_type, valid_from, valid_to, is_current)
+		 VALUES (1, 1001, '11010519491231002X', '张三', '+8613800138000', 'abc@b.cn', 'current', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true),
+		        (2, 1002, '440524188001010014', '李四', '+8613912345678', 'li.si@example.com', 'current', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true),
+		        (3, 1003, NULL, '王五', NULL, NULL, 'potential', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true)`,
+		`INSERT INTO dim_product (product_key, product_code, product_name, category, cost, list_price)
+		 VALUES (1, 'P1', '电饭锅', '厨房电器', 100.00, 199.00), (2, 'P2', '空调', '大家电', 1500.00, 2999.00)`,
+		`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, quantity, unit_price, amount, is_return, etl_run_id)
+		 VALUES ('O1', 1, 20240105, 1, 1001, 1, 1, 2, 199.00, 398.00, false, 7),
+		        ('O1', 2, 20240105, 1, 1001, 2, 1, 1, 2999.00, 2999.00, false, 7),
+		        ('O2', 1, 20240211, 2, 1002, 1, 2, 1, 199.00, 199.00, false, 7),
+		        ('O3', 1, 20250228, 2, 1002, 1, 2, -1, 199.00, -199.00, true, 7),
+		        ('O4', 1, -1, -1, -1, 2, 3, 1, 2999.00, 2999.00, false, 7)`,
+		`INSERT INTO etl_run (run_id, started_at, finished_at, status, rows_read, rows_loaded)
+		 VALUES (6, TIMESTAMP '2024-03-01 10:00:00', TIMESTAMP '2024-03-01 10:01:00', 'committed', 10, 10),
+		        (7, TIMESTAMP '2024-03-02 10:00:00', TIMESTAMP '2024-03-02 10:01:00', 'committed', 5, 5)`,
+		`INSERT INTO kb_model (model_id, kind, name, params, data_version, created_at)
+		 VALUES (1, 'rules', 'basket', '{"min_support": 0.1}', 7, TIMESTAMP '2024-03-03 00:00:00')`,
+		`INSERT INTO kb_rule (model_id, rule_id, kind, antecedent, consequent, support, confidence, lift, count)
+		 VALUES (1, 1, 'association', ['电饭锅'], '空调', 0.25, 0.5, 1.2, 1)`,
+	} {
+		if _, err := w.DB.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return w
+}
+
+// checksum returns the row count and an order-independent checksum of the
+// named columns of a relation.
+func checksum(t *testing.T, w *engine.Warehouse, from string, cols []string) (int64, string) {
+	t.Helper()
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = engine.QuoteIdent(c)
+	}
+	var n int64
+	var sum string
+	q := "SELECT count(*), CAST(coalesce(sum(CAST(hash(" + strings.Join(quoted, ", ") + ") AS HUGEINT)), 0) AS VARCHAR) FROM " + from
+	if err := w.DB.QueryRowContext(context.Background(), q).Scan(&n, &sum); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n, sum
+}
+
+func readBack(dir, table string) string {
+	return "read_parquet(" + engine.QuoteString(filepath.Join(dir, table, "**", "*.parquet")) + ", hive_partitioning = true)"
+}
+
+func TestParquetLakeRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	out := filepath.Join(t.TempDir(), "lake")
+	m, err := Parquet(ctx, w, ParquetOptions{Out: out, Producer: "ckm test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DataVersion != 7 || m.SchemaVersion != engine.SchemaVersion() || m.PII != "masked" {
+		t.Errorf("manifest data_version %d, schema_version %d, pii %s; want 7, %d, masked", m.DataVersion, m.SchemaVersion, m.PII, engine.SchemaVersion())
+	}
+	var names []string
+	for _, tm := range m.Tables {
+		names = append(names, tm.Name)
+	}
+	for _, want := range []string{"dim_customer", "dim_date", "dim_product", "fact_sales", "fact_interaction", "fact_campaign", "kb_model", "kb_rule", "etl_run"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("lake lacks %s (has %v)", want, names)
+		}
+	}
+	for _, not := range []string{"etl_reject", "etl_identity", "etl_file", "schema_version"} {
+		if slices.Contains(names, not) {
+			t.Errorf("lake has %s, which is not for BI tools", not)
+		}
+	}
+
+	// The manifest on disk is the one returned.
+	b, err := os.ReadFile(filepath.Join(out, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disk Manifest
+	if err := json.Unmarshal(b, &disk); err != nil {
+		t.Fatal(err)
+	}
+	if len(disk.Tables) != len(m.Tables) || disk.DataVersion != 7 {
+		t.Errorf("manifest on disk has %d tables, data version %d", len(disk.Tables), disk.DataVersion)
+	}
+
+	for _, tm := range m.Tables {
+		var plain []string
+		for _, c := range tm.Columns {
+			if c.Masked == "" && !c.Partition {
+				plain = append(plain, c.Name)
+			}
+		}
+		wantN, wantSum := checksum(t, w, engine.QuoteIdent(tm.Name), plain)
+		gotN, gotSum := checksum(t, w, readBack(out, tm.Name), plain)
+		if gotN != wantN || gotSum != wantSum {
+			t.Errorf("%s: lake has %d rows (checksum %s), warehouse %d (%s)", tm.Name, gotN, gotSum, wantN, wantSum)
+		}
+		if tm.Rows != wantN {
+			t.Errorf("%s: manifest says %d rows, warehouse has %d", tm.Name, tm.Rows, wantN)
+		}
+		var fileRows int64
+		for _, f := range tm.Files {
+			fileRows += f.Rows
+			if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f.Path))); err != nil {
+				t.Errorf("%s: manifest file %s: %v", tm.Name, f.Path, err)
+			}
+		}
+		if fileRows != tm.Rows {
+			t.Errorf("%s: files hold %d rows, manifest %d", tm.Name, fileRows, tm.Rows)
+		}
+	}
+
+	// Facts are partitioned by the year and month of date_key; the unknown
+	// date goes to year=0/month=0.
+	rows, err := w.DB.QueryContext(ctx, "SELECT year, month, count(*) FROM "+readBack(out, "fact_sales")+" GROUP BY ALL ORDER BY ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for rows.Next() {
+		var y, mo, n int
+		rows.Scan(&y, &mo, &n)
+		parts = append(parts, fmt.Sprintf("%d/%d/%d", y, mo, n))
+	}
+	rows.Close()
+	if got, want := strings.Join(parts, " "), "0/0/1 2024/1/2 2024/2/1 2025/2/1"; got != want {
+		t.Errorf("fact_sales partitions (year/month/rows) = %s, want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(out, "fact_sales", "year=2024", "month=1")); err != nil {
+		t.Errorf("hive directory: %v", err)
+	}
+
+	// Personal data is masked with the cleaners' masks.
+	checkMasked(t, w, out, func(col, v string) string {
+		switch col {
+		case "id_number":
+			return clean.MaskID(v)
+		case "mobile":
+			return clean.MaskMobile(v)
+		}
+		return clean.MaskEmail(v)
+	})
+	var masked string
+	w.DB.QueryRowContext(ctx, "SELECT mobile FROM "+readBack(out, "dim_customer")+" WHERE customer_key = 1").Scan(&masked)
+	if masked != "+86 138****8000" {
+		t.Errorf("masked mobile = %q, want +86 138****8000", masked)
+	}
+}
+
+// checkMasked compares the lake's PII columns of dim_customer with want
+// applied to the warehouse's values (NULL stays NULL).
+func checkMasked(t *testing.T, w *engine.Warehouse, out string, want func(col, v string) string) {
+	t.Helper()
+	for _, col := range []string{"id_number", "mobile", "email"} {
+		q := "SELECT c.customer_key, c." + col + ", l." + col + " FROM dim_customer c JOIN " + readBack(out, "dim_customer") + " l USING (customer_key) ORDER BY 1"
+		rows, err := w.DB.QueryContext(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var key int
+			var src, lake *string
+			if err := rows.Scan(&key, &src, &lake); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			switch {
+			case src == nil && lake == nil:
+			case src == nil || lake == nil:
+				t.Errorf("customer %d %s: warehouse %v, lake %v", key, col, src, lake)
+			case *lake != want(col, *src):
+				t.Errorf("customer %d %s: lake %q, want %q", key, col, *lake, want(col, *src))
+			}
+		}
+		rows.Close()
+		if n != 7 { // 4 special members + 3 customers
+			t.Errorf("%s: compared %d customers, want 7", col, n)
+		}
+	}
+}
+
+func TestParquetRawForAdmin(t *testing.T) {
+	w := smallWarehouse(t)
+	out := filepath.Join(t.TempDir(), "lake")
+	m, err := Parquet(context.Background(), w, ParquetOptions{Out: out, RawPII: true, Tables: []string{"dim_customer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.PII != "raw" || len(m.Tables) != 1 {
+		t.Fatalf("manifest pii %s, %d tables; want raw, 1", m.PII, len(m.Tables))
+	}
+	checkMasked(t, w, out, func(_, v string) string { return v })
+}
+
+func TestParquetTargets(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	dir := t.TempDir()
+
+	// A directory that is not a lake is never overwritten.
+	foreign := filepath.Join(dir, "foreign")
+	os.MkdirAll(foreign, 0o755)
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: foreign}); err == nil || !strings.Contains(err.Error(), "not a ckm lake") {
+		t.Errorf("export over a foreign directory: err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(b) != "mine" {
+		t.Error("foreign directory was touched")
+	}
+
+	// An unknown table fails before anything is written, and leaves no
+	// temporary directory behind.
+	lake := filepath.Join(dir, "lake")
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"dim_nosuch"}}); err == nil || !strings.Contains(err.Error(), "dim_nosuch") {
+		t.Errorf("unknown table: err = %v", err)
+	}
+	// A failure in the middle of the export (a fact that cannot be
+	// partitioned, exported after the dimensions) leaves no half lake.
+	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE fact_bad (date_key INTEGER, "year" INTEGER); INSERT INTO fact_bad VALUES (20240101, 2024)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake}); err == nil || !strings.Contains(err.Error(), "fact_bad") {
+		t.Errorf("export with a bad fact: err = %v", err)
+	}
+	if _, err := os.Stat(lake); !os.IsNotExist(err) {
+		t.Errorf("failed export left %s: %v", lake, err)
+	}
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"dim_product", "kb_rule"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing an earlier lake works and leaves only the new one.
+	m, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"dim_product"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Tables) != 1 {
+		t.Errorf("replaced lake has %d tables", len(m.Tables))
+	}
+	if _, err := os.Stat(filepath.Join(lake, "kb_rule")); !os.IsNotExist(err) {
+		t.Errorf("old lake's table survived the replacement: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary directory left behind: %s", e.Name())
+		}
+	}
+}

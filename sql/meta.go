@@ -1,0 +1,251 @@
+package sql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// metaCommand is one dot-command of the shell.
+type metaCommand struct {
+	name  string
+	args  string
+	help  string
+	run   func(s *Shell, ctx context.Context, source string, args []string) error
+	nargs [2]int // minimum and maximum number of arguments
+}
+
+var metaCommands []metaCommand
+
+func init() {
+	metaCommands = []metaCommand{
+		{"help", "", "show this help", (*Shell).metaHelp, [2]int{0, 0}},
+		{"tables", "[PATTERN]", "list tables and views (LIKE pattern)", (*Shell).metaTables, [2]int{0, 1}},
+		{"schema", "[TABLE]", "show CREATE statements, of all tables or one", (*Shell).metaSchema, [2]int{0, 1}},
+		{"mode", "table|csv|json|line", "set the output mode", (*Shell).metaMode, [2]int{0, 1}},
+		{"timer", "on|off", "show each statement's run time", (*Shell).metaTimer, [2]int{1, 1}},
+		{"read", "FILE", "run the statements in FILE", (*Shell).metaRead, [2]int{1, 1}},
+		{"output", "[FILE]", "send results to FILE, or back to stdout", (*Shell).metaOutput, [2]int{0, 1}},
+		{"pii", "on|off", "show raw ID numbers, mobiles and e-mails (admin role only)", (*Shell).metaPII, [2]int{0, 1}},
+		{"quit", "", "leave the shell", (*Shell).metaQuit, [2]int{0, 0}},
+		{"exit", "", "leave the shell", (*Shell).metaQuit, [2]int{0, 0}},
+	}
+}
+
+// meta runs a meta-command line such as ".mode csv".
+func (s *Shell) meta(ctx context.Context, source string, it item) error {
+	words, err := splitArgs(strings.TrimPrefix(it.Text, "."))
+	if err != nil {
+		return err
+	}
+	if len(words) == 0 {
+		return errors.New("empty meta-command: try .help")
+	}
+	name, args := words[0], words[1:]
+	for _, c := range metaCommands {
+		if c.name != name {
+			continue
+		}
+		if len(args) < c.nargs[0] || len(args) > c.nargs[1] {
+			return fmt.Errorf("usage: .%s %s", c.name, c.args)
+		}
+		return c.run(s, ctx, source, args)
+	}
+	return fmt.Errorf("unknown meta-command .%s: try .help", name)
+}
+
+// splitArgs splits a meta-command line into words; single or double quotes
+// keep spaces inside a word.
+func splitArgs(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, c := range line {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(c)
+			}
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote in .%s", line)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+func (s *Shell) metaHelp(_ context.Context, _ string, _ []string) error {
+	var b strings.Builder
+	for _, c := range metaCommands {
+		fmt.Fprintf(&b, "%-28s %s\n", strings.TrimSpace("."+c.name+" "+c.args), c.help)
+	}
+	b.WriteString("\nEnd SQL statements with ';'. Statements may span lines.\n")
+	_, err := io.WriteString(s.out, b.String())
+	return err
+}
+
+func (s *Shell) metaTables(ctx context.Context, source string, args []string) error {
+	pattern := "%"
+	if len(args) == 1 {
+		pattern = args[0]
+	}
+	q := `SELECT table_name AS name, 'table' AS kind, estimated_size AS rows
+FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary AND table_name LIKE ` + engine.QuoteString(pattern) + `
+UNION ALL
+SELECT view_name, 'view', NULL FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal AND view_name LIKE ` + engine.QuoteString(pattern) + `
+UNION ALL
+SELECT table_name, 'temporary table', estimated_size FROM duckdb_tables() WHERE temporary AND table_name LIKE ` + engine.QuoteString(pattern) + `
+ORDER BY name`
+	return s.exec(ctx, item{Text: q})
+}
+
+func (s *Shell) metaSchema(ctx context.Context, _ string, args []string) error {
+	filter := ""
+	if len(args) == 1 {
+		filter = " AND name = " + engine.QuoteString(args[0])
+	}
+	q := `SELECT sql FROM (
+	SELECT table_name AS name, sql, 1 AS k FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database()
+	UNION ALL SELECT view_name, sql, 2 FROM duckdb_views() WHERE schema_name = 'main' AND database_name = current_database() AND NOT internal
+) WHERE true` + filter + ` ORDER BY k, name`
+	rows, err := s.conn.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	n := 0
+	for rows.Next() {
+		var stmt string
+		if err := rows.Scan(&stmt); err != nil {
+			return err
+		}
+		stmt = strings.TrimRight(strings.TrimSpace(stmt), ";")
+		b.WriteString(stmt + ";\n")
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n == 0 && len(args) == 1 {
+		return fmt.Errorf("no table or view named %q", args[0])
+	}
+	_, err = io.WriteString(s.out, b.String())
+	return err
+}
+
+func (s *Shell) metaMode(_ context.Context, _ string, args []string) error {
+	if len(args) == 0 {
+		_, err := fmt.Fprintf(s.out, "%s\n", s.mode)
+		return err
+	}
+	if !slices.Contains(Modes, args[0]) {
+		return fmt.Errorf("unknown mode %q: want %s", args[0], strings.Join(Modes, ", "))
+	}
+	s.mode = args[0]
+	return nil
+}
+
+func onOff(cmd, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "1", "yes":
+		return true, nil
+	case "off", "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf(".%s %q: want on or off", cmd, v)
+}
+
+func (s *Shell) metaTimer(_ context.Context, _ string, args []string) error {
+	on, err := onOff("timer", args[0])
+	s.timer = on && err == nil
+	return err
+}
+
+func (s *Shell) metaRead(ctx context.Context, _ string, args []string) error {
+	if s.depth >= 16 {
+		return fmt.Errorf(".read %s: files read each other too deeply (16 levels)", args[0])
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return fmt.Errorf(".read: %w", err)
+	}
+	defer f.Close()
+	s.depth++
+	defer func() { s.depth-- }()
+	return s.run(ctx, args[0], f)
+}
+
+func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {
+	if len(args) == 0 || args[0] == "stdout" {
+		return s.closeOutput()
+	}
+	f, err := os.Create(args[0])
+	if err != nil {
+		return fmt.Errorf(".output: %w", err)
+	}
+	if err := s.closeOutput(); err != nil {
+		f.Close()
+		return err
+	}
+	s.outFile, s.out = f, f
+	return nil
+}
+
+func (s *Shell) closeOutput() error {
+	s.out = s.opts.Out
+	if s.outFile == nil {
+		return nil
+	}
+	err := s.outFile.Close()
+	s.outFile = nil
+	return err
+}
+
+func (s *Shell) metaPII(_ context.Context, _ string, args []string) error {
+	if len(args) == 0 {
+		state := "off (masked)"
+		if s.raw {
+			state = "on (raw values)"
+		}
+		_, err := fmt.Fprintf(s.out, "pii %s, role %s\n", state, s.opts.Role)
+		return err
+	}
+	on, err := onOff("pii", args[0])
+	if err != nil {
+		return err
+	}
+	if on && !RoleAllowsRaw(s.opts.Role) {
+		return fmt.Errorf(".pii on: role %s may not see raw ID numbers, mobiles or e-mails; start the shell with --role admin", s.opts.Role)
+	}
+	s.raw = on
+	return nil
+}
+
+func (s *Shell) metaQuit(context.Context, string, []string) error {
+	s.quit = true
+	return nil
+}

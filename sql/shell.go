@@ -1,0 +1,392 @@
+package sql
+
+import (
+	"bufio"
+	"context"
+	dbsql "database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// Roles decide whether the shell and exports may show raw personal data.
+const (
+	RoleAnalyst = "analyst" // personal data always masked (the default)
+	RoleAdmin   = "admin"   // raw values allowed
+)
+
+// Roles lists the roles ckm knows.
+var Roles = []string{RoleAnalyst, RoleAdmin}
+
+// RoleAllowsRaw reports whether the role may see raw ID numbers, mobiles
+// and e-mail addresses.
+func RoleAllowsRaw(role string) bool { return role == RoleAdmin }
+
+// Options configure a Shell.
+type Options struct {
+	Out io.Writer // results (default os.Stdout)
+	Err io.Writer // errors, timings and notices (default os.Stderr)
+	// Mode is the initial output mode: table, csv, json or line.
+	Mode string
+	// Role decides whether raw personal data may be shown ("" is analyst).
+	Role string
+	// Interactive shows prompts and a banner; on a terminal set Limits too.
+	Interactive bool
+	// Limits bound what table mode shows (terminal width, long results).
+	Limits limits
+	// StopOnError makes Run return at the first failing statement instead
+	// of printing the error and going on (the -c and -f modes).
+	StopOnError bool
+	// JSONDocument makes JSON mode write one document when Run ends: the
+	// rows of a lone statement as an array of objects, or for several
+	// statements an array of {line, statement, columns, rows}.
+	JSONDocument bool
+}
+
+// TerminalLimits returns the table limits for a terminal of the given
+// width in columns.
+func TerminalLimits(columns int) limits {
+	return limits{MaxRows: 40, MaxWidth: columns, MaxCellWidth: 48}
+}
+
+// Shell runs SQL statements and meta-commands on one connection of a
+// warehouse, so session state (SET, temporary tables, transactions) lasts
+// across statements. A Shell belongs to one goroutine, except Cancel.
+type Shell struct {
+	w    *engine.Warehouse
+	conn *dbsql.Conn
+	opts Options
+
+	mode    string
+	raw     bool // show raw personal data (only under a role that allows it)
+	timer   bool
+	out     io.Writer
+	outFile *os.File
+	quit    bool
+	depth   int // nesting of .read
+
+	doc []docEntry // JSON document being collected
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // of the running statement
+}
+
+// docEntry is one statement's result in a JSON document.
+type docEntry struct {
+	Line      int
+	Statement string
+	Columns   []Column
+	Rows      []string // encoded row objects
+}
+
+// New opens a shell on w: it registers ckm's SQL functions and takes a
+// connection of its own. Close releases it.
+func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error) {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Err == nil {
+		opts.Err = os.Stderr
+	}
+	if opts.Role == "" {
+		opts.Role = RoleAnalyst
+	}
+	if !slices.Contains(Roles, opts.Role) {
+		return nil, fmt.Errorf("shell: unknown role %q: want %s", opts.Role, strings.Join(Roles, " or "))
+	}
+	if opts.Mode == "" {
+		opts.Mode = ModeTable
+	}
+	if !slices.Contains(Modes, opts.Mode) {
+		return nil, fmt.Errorf("shell: unknown mode %q: want %s", opts.Mode, strings.Join(Modes, ", "))
+	}
+	if err := RegisterFunctions(ctx, w); err != nil {
+		return nil, err
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("shell: %w", err)
+	}
+	return &Shell{w: w, conn: conn, opts: opts, mode: opts.Mode, raw: RoleAllowsRaw(opts.Role), out: opts.Out}, nil
+}
+
+// Close ends the shell's connection and closes an .output file.
+func (s *Shell) Close() error {
+	s.closeOutput()
+	return s.conn.Close()
+}
+
+// Cancel interrupts the statement running now, if any; the shell goes on
+// with the next input (Ctrl-C in the REPL).
+func (s *Shell) Cancel() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// Mode returns the current output mode.
+func (s *Shell) Mode() string { return s.mode }
+
+// StatementError is a statement that failed: where it was and what DuckDB
+// said.
+type StatementError struct {
+	Source string // "stdin", a file name, or "-c"
+	Line   int
+	Err    error
+}
+
+func (e *StatementError) Error() string {
+	return fmt.Sprintf("%s:%d: %v", e.Source, e.Line, e.Err)
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// Run reads statements and meta-commands from r until its end or .quit.
+// source names r in error messages. With StopOnError the first failing
+// statement ends Run with a *StatementError; otherwise errors are printed
+// and Run goes on.
+func (s *Shell) Run(ctx context.Context, source string, r io.Reader) error {
+	err := s.run(ctx, source, r)
+	if s.opts.JSONDocument && s.depth == 0 {
+		if err == nil {
+			err = s.writeDocument()
+		}
+		s.doc = nil
+	}
+	return err
+}
+
+func (s *Shell) run(ctx context.Context, source string, r io.Reader) error {
+	in := bufio.NewReader(r)
+	var sp splitter
+	prompt := func() {
+		if s.opts.Interactive && s.depth == 0 {
+			p := "ckm> "
+			if sp.Pending() {
+				p = "   ...> "
+			}
+			fmt.Fprint(s.opts.Err, p)
+		}
+	}
+	for !s.quit {
+		prompt()
+		line, readErr := in.ReadString('\n')
+		if readErr != nil && readErr != io.EOF {
+			return fmt.Errorf("read %s: %w", source, readErr)
+		}
+		if readErr == io.EOF && line == "" {
+			break
+		}
+		for _, it := range sp.Feed(strings.TrimRight(line, "\r\n")) {
+			if err := s.do(ctx, source, it); err != nil {
+				return err
+			}
+			if s.quit {
+				return nil
+			}
+		}
+		if readErr == io.EOF {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if s.opts.Interactive && s.depth == 0 {
+		fmt.Fprintln(s.opts.Err)
+	}
+	if it, ok := sp.Flush(); ok && !s.quit {
+		return s.do(ctx, source, it)
+	}
+	return nil
+}
+
+// do runs one item and decides whether its error ends the run.
+func (s *Shell) do(ctx context.Context, source string, it item) error {
+	var err error
+	if it.Meta {
+		err = s.meta(ctx, source, it)
+	} else {
+		err = s.exec(ctx, it)
+	}
+	if err == nil {
+		return nil
+	}
+	var se *StatementError
+	if !errors.As(err, &se) {
+		se = &StatementError{Source: source, Line: it.Line, Err: err}
+	}
+	if s.opts.StopOnError {
+		return se
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fmt.Fprintf(s.opts.Err, "Error: %v\n", se)
+	return nil
+}
+
+// exec runs one SQL statement and renders its result.
+func (s *Shell) exec(ctx context.Context, it item) error {
+	qctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.cancel = nil
+		s.mu.Unlock()
+		cancel()
+	}()
+	start := time.Now()
+	rows, err := s.conn.QueryContext(qctx, it.Text)
+	if err != nil {
+		return cleanError(err)
+	}
+	defer rows.Close()
+	err = s.render(rows, it)
+	if s.timer {
+		fmt.Fprintf(s.opts.Err, "Run Time: %.3fs\n", time.Since(start).Seconds())
+	}
+	return err
+}
+
+// cleanError drops the trailing blank lines DuckDB leaves on messages.
+func cleanError(err error) error {
+	msg := strings.TrimRight(err.Error(), "\n ")
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// render writes a result set in the current mode, masking personal data
+// unless raw values are on.
+func (s *Shell) render(rows *dbsql.Rows, it item) error {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return err
+	}
+	cols := make([]Column, len(cts))
+	for i, ct := range cts {
+		cols[i] = Column{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+	}
+	var m *masker
+	if !s.raw {
+		m = newMasker(cols)
+	}
+	var rend renderer
+	var entry *docEntry
+	switch {
+	case s.mode == ModeJSON && s.opts.JSONDocument:
+		entry = &docEntry{Line: it.Line, Statement: it.Text, Columns: cols}
+	default:
+		rend = newRenderer(s.mode, s.out, s.opts.Limits)
+	}
+	keys := jsonKeys(cols)
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var n int64
+	began := false
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if m != nil {
+			m.mask(vals)
+		}
+		if entry != nil {
+			obj, err := jsonObject(keys, cols, vals)
+			if err != nil {
+				return err
+			}
+			entry.Rows = append(entry.Rows, obj)
+			continue
+		}
+		if !began {
+			if err := rend.begin(cols); err != nil {
+				return err
+			}
+			began = true
+		}
+		if err := rend.row(vals); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return cleanError(err)
+	}
+	if entry != nil {
+		s.doc = append(s.doc, *entry)
+		return nil
+	}
+	if !began {
+		if isStatus(cols) {
+			return nil // DDL, SET, BEGIN: nothing to show
+		}
+		if err := rend.begin(cols); err != nil {
+			return err
+		}
+	}
+	return rend.end(n)
+}
+
+// isStatus recognises the empty results DuckDB returns for statements that
+// produce no rows (CREATE, SET, BEGIN: one Success or Count column).
+func isStatus(cols []Column) bool {
+	return len(cols) == 0 || len(cols) == 1 && (cols[0].Name == "Success" && cols[0].Type == "BOOLEAN" || cols[0].Name == "Count" && cols[0].Type == "BIGINT")
+}
+
+// writeDocument writes the JSON document collected in JSONDocument mode.
+func (s *Shell) writeDocument() error {
+	var b strings.Builder
+	writeRows := func(rows []string, indent string) {
+		if len(rows) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[")
+		for i, r := range rows {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n" + indent + "  " + r)
+		}
+		b.WriteString("\n" + indent + "]")
+	}
+	if len(s.doc) == 1 {
+		writeRows(s.doc[0].Rows, "")
+	} else {
+		b.WriteString("[")
+		for i, e := range s.doc {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			stmt, _ := marshalJSON(e.Statement)
+			cols, _ := marshalJSON(e.Columns)
+			fmt.Fprintf(&b, "\n  {\"line\": %d, \"statement\": %s, \"columns\": %s, \"rows\": ", e.Line, stmt, cols)
+			writeRows(e.Rows, "  ")
+			b.WriteString("}")
+		}
+		if len(s.doc) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("]")
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(s.out, b.String())
+	return err
+}
