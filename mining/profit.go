@@ -1,0 +1,175 @@
+package mining
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// ProfitOptions configure the profitability operator.
+type ProfitOptions struct {
+	// Source must have a cost column (fact_sales.cost_amount by default).
+	Source Source
+	// AsOf ends the period (zero: the last purchase day).
+	AsOf time.Time
+	// WindowDays keeps purchases in (AsOf − WindowDays, AsOf]; 0 keeps all.
+	WindowDays int
+	// ServiceCostPerInteraction, when positive, charges each customer this
+	// much per fact_interaction row in the same period.
+	ServiceCostPerInteraction float64
+	Name                      string
+	DryRun                    bool
+}
+
+// ProfitResult summarises per-customer profitability.
+type ProfitResult struct {
+	ModelID     int64          `json:"model_id"`
+	AsOf        string         `json:"as_of"`
+	Customers   int64          `json:"customers"`
+	Revenue     float64        `json:"revenue"`
+	Returns     float64        `json:"returns"`
+	Cost        float64        `json:"cost"`
+	ServiceCost float64        `json:"service_cost"`
+	Profit      float64        `json:"profit"`
+	Top20Share  float64        `json:"top20_share"` // share of total profit earned from the top 20 % of customers
+	Deciles     []ProfitDecile `json:"deciles"`
+}
+
+// ProfitDecile is one tenth of the customers ranked by profit (1 = most
+// profitable) and the Pareto curve point after it.
+type ProfitDecile struct {
+	Decile          int     `json:"decile"`
+	Customers       int64   `json:"customers"`
+	Profit          float64 `json:"profit"`
+	Share           float64 `json:"share"`
+	CumulativeShare float64 `json:"cumulative_share"`
+}
+
+// profitSQL returns per-customer profit: revenue = sales lines (amount ≥ 0),
+// returns = the returned amount (positive), cost = net cost of goods (the
+// cost of returned goods comes back), service_cost = interactions × rate,
+// profit = revenue − returns − cost − service_cost, and profit_decile
+// (ntile 10 by profit descending, customer id breaking ties).
+func profitSQL(src Source, asOf string, window int, serviceRate float64) string {
+	service := "SELECT NULL::BIGINT AS customer_id, 0::BIGINT AS interactions WHERE false"
+	if serviceRate > 0 {
+		service = fmt.Sprintf(`SELECT customer_id, count(*) AS interactions FROM fact_interaction
+            WHERE customer_id >= 0 AND CAST(contact_ts AS DATE) <= %[1]s AND (%[2]d <= 0 OR CAST(contact_ts AS DATE) > %[1]s - %[2]d)
+            GROUP BY customer_id`, asOf, window)
+	}
+	return fmt.Sprintf(`WITH purchases AS (%[1]s),
+sales AS (
+    SELECT customer_id,
+           sum(amount) FILTER (WHERE amount >= 0) AS revenue,
+           -sum(amount) FILTER (WHERE amount < 0) AS returns,
+           sum(cost) AS cost
+    FROM purchases WHERE day <= %[2]s AND (%[3]d <= 0 OR day > %[2]s - %[3]d)
+    GROUP BY customer_id
+),
+service AS (%[4]s),
+customers AS (
+    SELECT customer_id,
+           CAST(coalesce(s.revenue, 0) AS DOUBLE) AS revenue,
+           CAST(coalesce(s.returns, 0) AS DOUBLE) AS returns,
+           CAST(coalesce(s.cost, 0) AS DOUBLE) AS cost,
+           coalesce(v.interactions, 0) * %[5]v AS service_cost
+    FROM sales s FULL JOIN service v USING (customer_id)
+)
+SELECT *, revenue - returns - cost - service_cost AS profit,
+       ntile(10) OVER (ORDER BY revenue - returns - cost - service_cost DESC, customer_id) AS profit_decile
+FROM customers`, src.purchasesSQL(true), asOf, window, service, serviceRate)
+}
+
+// Profit computes per-customer profitability, its deciles and the Pareto
+// share of the top 20 %, and writes the model and scores to the knowledge
+// base.
+func Profit(ctx context.Context, w *engine.Warehouse, o ProfitOptions) (*ProfitResult, error) {
+	o.Source = o.Source.withDefaults()
+	if o.Name == "" {
+		o.Name = "profit"
+	}
+	if o.WindowDays < 0 || o.ServiceCostPerInteraction < 0 {
+		return nil, fmt.Errorf("profit: window (%d days) and service cost (%v) must not be negative", o.WindowDays, o.ServiceCostPerInteraction)
+	}
+	if err := o.Source.check(ctx, w.DB, true); err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
+	if err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	defer conn.Close()
+	const table = "ckm_profit_scores"
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+profitSQL(o.Source, dateLit(asOf), o.WindowDays, o.ServiceCostPerInteraction)); err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	res := &ProfitResult{AsOf: asOf.Format(time.DateOnly)}
+	err = conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(returns), 0), coalesce(sum(cost), 0),
+            coalesce(sum(service_cost), 0), coalesce(sum(profit), 0),
+            coalesce(sum(profit) FILTER (WHERE rn <= ceil(0.2 * n)) / nullif(sum(profit), 0), 0)
+        FROM (SELECT *, row_number() OVER (ORDER BY profit DESC, customer_id) AS rn, count(*) OVER () AS n FROM `+table+`)`).
+		Scan(&res.Customers, &res.Revenue, &res.Returns, &res.Cost, &res.ServiceCost, &res.Profit, &res.Top20Share)
+	if err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	if res.Customers == 0 {
+		return nil, fmt.Errorf("profit: %s: %w in the %d days up to %s", o.Source.name(), ErrEmpty, o.WindowDays, res.AsOf)
+	}
+	if res.Deciles, err = profitDeciles(ctx, conn, table); err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	rec := modelRecord{Kind: "profit", Name: o.Name, Status: "ok", AsOf: asOf,
+		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "window_days": o.WindowDays,
+			"service_cost_per_interaction": o.ServiceCostPerInteraction},
+		Metrics: res,
+	}
+	if err := rec.lineage(ctx, w, o.Source); err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(table, []metricCol{
+		{"revenue", "revenue", "NULL"},
+		{"returns", "returns", "NULL"},
+		{"cost", "cost", "NULL"},
+		{"service_cost", "service_cost", "NULL"},
+		{"profit", "profit", "NULL"},
+		{"profit_decile", "profit_decile", "NULL"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("profit: %w", err)
+	}
+	return res, nil
+}
+
+func profitDeciles(ctx context.Context, q querier, table string) ([]ProfitDecile, error) {
+	rows, err := q.QueryContext(ctx, `SELECT profit_decile, count(*), sum(profit),
+            sum(profit) / nullif(sum(sum(profit)) OVER (), 0),
+            sum(sum(profit)) OVER (ORDER BY profit_decile) / nullif(sum(sum(profit)) OVER (), 0)
+        FROM `+table+` GROUP BY profit_decile ORDER BY profit_decile`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ProfitDecile
+	for rows.Next() {
+		var d ProfitDecile
+		var share, cum *float64
+		if err := rows.Scan(&d.Decile, &d.Customers, &d.Profit, &share, &cum); err != nil {
+			return nil, err
+		}
+		if share != nil {
+			d.Share, d.CumulativeShare = *share, *cum
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
