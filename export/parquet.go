@@ -30,6 +30,10 @@ const (
 	FormatVersion = 1
 )
 
+// ErrUnknownTable is returned (wrapped) when ParquetOptions.Tables names a
+// table the warehouse does not have.
+var ErrUnknownTable = errors.New("no such table")
+
 // ParquetOptions configure Parquet.
 type ParquetOptions struct {
 	// Out is the lake directory. It must not exist, be empty, or hold an
@@ -245,7 +249,7 @@ ORDER BY table_name, column_index`)
 	} else {
 		for _, n := range only {
 			if byName[n] == nil {
-				return nil, fmt.Errorf("no table %q in the warehouse", n)
+				return nil, fmt.Errorf("%w in the warehouse: %q", ErrUnknownTable, n)
 			}
 			if !slices.Contains(chosen, n) {
 				chosen = append(chosen, n)

@@ -64,13 +64,14 @@ type Shell struct {
 	conn *dbsql.Conn
 	opts Options
 
-	mode    string
-	raw     bool // show raw personal data (only under a role that allows it)
-	timer   bool
-	out     io.Writer
-	outFile *os.File
-	quit    bool
-	depth   int // nesting of .read
+	mode     string
+	raw      bool // show raw personal data (only under a role that allows it)
+	timer    bool
+	out      io.Writer
+	outFile  *os.File
+	quit     bool
+	depth    int // nesting of .read
+	failures int
 
 	doc []docEntry // JSON document being collected
 
@@ -123,15 +124,20 @@ func (s *Shell) Close() error {
 	return s.conn.Close()
 }
 
-// Cancel interrupts the statement running now, if any; the shell goes on
-// with the next input (Ctrl-C in the REPL).
-func (s *Shell) Cancel() {
+// Cancel interrupts the statement running now, if any, and reports whether
+// there was one; the shell goes on with the next input (Ctrl-C in the REPL).
+func (s *Shell) Cancel() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil {
 		s.cancel()
+		return true
 	}
+	return false
 }
+
+// Failures returns how many statements and meta-commands failed so far.
+func (s *Shell) Failures() int { return s.failures }
 
 // Mode returns the current output mode.
 func (s *Shell) Mode() string { return s.mode }
@@ -157,7 +163,7 @@ func (e *StatementError) Unwrap() error { return e.Err }
 func (s *Shell) Run(ctx context.Context, source string, r io.Reader) error {
 	err := s.run(ctx, source, r)
 	if s.opts.JSONDocument && s.depth == 0 {
-		if err == nil {
+		if err == nil && (s.mode == ModeJSON || len(s.doc) > 0) {
 			err = s.writeDocument()
 		}
 		s.doc = nil
@@ -221,6 +227,7 @@ func (s *Shell) do(ctx context.Context, source string, it item) error {
 	if err == nil {
 		return nil
 	}
+	s.failures++
 	var se *StatementError
 	if !errors.As(err, &se) {
 		se = &StatementError{Source: source, Line: it.Line, Err: err}
