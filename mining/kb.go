@@ -38,9 +38,10 @@ func (r *modelRecord) lineage(ctx context.Context, w *engine.Warehouse, src Sour
 
 // persist writes the kb_model row and the scores selected by scoresSQL
 // (columns customer_id, metric, value, label) to kb_customer_score in one
-// transaction on conn, so a failure leaves no partial knowledge. It returns
-// the new model id.
-func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL string) (int64, error) {
+// transaction on conn, after the statements of also (e.g. an SCD2 update of
+// dim_customer), so a failure leaves no partial knowledge. It returns the
+// new model id.
+func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL string, also ...func(ctx context.Context, tx *sql.Tx) error) (int64, error) {
 	params, err := json.Marshal(rec.Params)
 	if err != nil {
 		return 0, fmt.Errorf("save %s model: params: %w", rec.Kind, err)
@@ -54,6 +55,11 @@ func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL str
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
 	}
 	defer tx.Rollback()
+	for _, f := range also {
+		if err := f(ctx, tx); err != nil {
+			return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
+		}
+	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(model_id), 0) + 1 FROM kb_model`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)

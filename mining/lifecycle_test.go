@@ -1,0 +1,98 @@
+package mining
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestLifecycleSCD2(t *testing.T) {
+	ctx := context.Background()
+	w := handWarehouse(t, []sale{
+		{1, "2024-12-01", 50, 20},
+		{2, "2022-11-01", 80, 20},
+		{4, "2023-01-01", 9000, 20},
+		{5, "2024-11-15", 30, 20},
+		{6, "2024-12-20", 30, 20},
+	})
+	if _, err := w.DB.Exec(`INSERT INTO dim_customer (customer_key, customer_id, name, region_code, customer_type, valid_from, valid_to, is_current, etl_run_id) VALUES
+        (10, 1, 'A', '110000', 'potential', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (11, 2, 'B', '110000', 'current', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (12, 3, 'C', '310000', NULL, TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (13, 4, 'D', '310000', 'distributor', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (14, 5, 'E', '440000', 'churned', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (15, 6, 'F', '440000', 'potential', TIMESTAMP '2023-01-01', TIMESTAMP '2024-01-01', false, 1),
+        (16, 6, 'F', '440100', 'current', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)
+	res, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Customers != 6 || res.Changed != 4 {
+		t.Errorf("%d customers, %d changed; want 6 and 4 (%+v)", res.Customers, res.Changed, res.Transitions)
+	}
+	want := map[int64]string{1: "current", 2: "churned", 3: "potential", 4: "distributor", 5: "current", 6: "current"}
+	rows, err := w.DB.Query(`SELECT customer_id, customer_type, count(*) OVER (PARTITION BY customer_id), name, region_code, etl_run_id FROM dim_customer WHERE is_current AND customer_id > 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for rows.Next() {
+		var id, n, run int64
+		var typ, name, region string
+		if err := rows.Scan(&id, &typ, &n, &name, &region, &run); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		if typ != want[id] || n != 1 || run != 1 || name == "" {
+			t.Errorf("customer %d: current type %q (%d current rows, run %d, name %q), want %q and one row", id, typ, n, run, name, want[id])
+		}
+	}
+	rows.Close()
+	if seen != 6 {
+		t.Errorf("%d current customers, want 6", seen)
+	}
+	// Customer 1's history: the closed 'potential' version ends where the new one starts.
+	var versions int
+	var closedTo, newFrom time.Time
+	var newKey int64
+	if err := w.DB.QueryRow(`SELECT count(*), max(valid_to) FILTER (WHERE NOT is_current), max(valid_from) FILTER (WHERE is_current), max(customer_key) FILTER (WHERE is_current)
+        FROM dim_customer WHERE customer_id = 1`).Scan(&versions, &closedTo, &newFrom, &newKey); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 2 || !closedTo.Equal(newFrom) || newKey <= 16 {
+		t.Errorf("customer 1: %d versions, closed at %v, new from %v key %d", versions, closedTo, newFrom, newKey)
+	}
+	var keys, distinctKeys int
+	if err := w.DB.QueryRow(`SELECT count(*), count(DISTINCT customer_key) FROM dim_customer`).Scan(&keys, &distinctKeys); err != nil || keys != distinctKeys {
+		t.Errorf("customer keys not unique: %d rows, %d keys (%v)", keys, distinctKeys, err)
+	}
+	var label string
+	if err := w.DB.QueryRow(`SELECT label FROM kb_customer_score WHERE model_id = ? AND customer_id = 2 AND metric = 'lifecycle'`, res.ModelID).Scan(&label); err != nil || label != "churned" {
+		t.Errorf("kb lifecycle label of customer 2: %q %v", label, err)
+	}
+
+	// Running again changes nothing.
+	again, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: asOf})
+	if err != nil || again.Changed != 0 {
+		t.Errorf("second run changed %d (%v)", again.Changed, err)
+	}
+
+	// A clv model's low p_alive churns customer 6.
+	if _, err := w.DB.Exec(`INSERT INTO kb_model (model_id, kind, name) VALUES (99, 'clv', 'hand');
+        INSERT INTO kb_customer_score (model_id, customer_id, metric, value) VALUES (99, 6, 'p_alive', 0.1), (99, 1, 'p_alive', 0.9)`); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Lifecycle(ctx, w, LifecycleOptions{AsOf: asOf, CLVModel: 99, PAliveThreshold: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed != 1 || len(res.Transitions) != 1 || res.Transitions[0] != (Transition{"current", "churned", 1}) {
+		t.Errorf("p_alive run: %+v", res)
+	}
+	if _, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: asOf, CLVModel: 7}); err == nil {
+		t.Error("unknown clv model accepted")
+	}
+}
