@@ -25,7 +25,7 @@ func ByName(province, city string) (Region, bool) {
 			return Region{}, false
 		}
 		var found []Region
-		for _, p := range t.provinceRegions() {
+		for _, p := range t.provinces {
 			if r, ok := t.cityIn(p, city); ok {
 				found = append(found, r)
 			}
@@ -59,16 +59,6 @@ func cleanName(s string) string {
 	}, s)
 }
 
-func (t *table) provinceRegions() []Region {
-	var out []Region
-	for _, r := range t.regions {
-		if r.Level == LevelProvince {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // provinceShort is the short form of a province name: 广东省 → 广东,
 // 广西壮族自治区 → 广西, 新疆维吾尔自治区 → 新疆, 香港特别行政区 → 香港.
 func provinceShort(name string) string {
@@ -91,8 +81,8 @@ func provinceShort(name string) string {
 func (t *table) findProvince(name string) (Region, bool) {
 	short := provinceShort(name)
 	var prefixed []Region
-	for _, p := range t.provinceRegions() {
-		if name == p.Name || short == provinceShort(p.Name) {
+	for i, p := range t.provinces {
+		if name == p.Name || short == t.shorts[i] {
 			return p, true
 		}
 		if utf8.RuneCountInString(name) >= 2 && strings.HasPrefix(p.Name, name) {
@@ -122,15 +112,7 @@ func cityShort(name string) string {
 // characters: the name as written (儋州 → 儋州市), then without its generic
 // suffix (延边州 → 延边朝鲜族自治州).
 func (t *table) cityIn(p Region, name string) (Region, bool) {
-	var candidates []Region
-	for _, r := range t.regions {
-		if r.ProvinceCode != p.Code || r.Code == p.Code {
-			continue
-		}
-		if r.Level == LevelCity || (r.Level == LevelCounty && r.CityCode == r.Code) {
-			candidates = append(candidates, r)
-		}
-	}
+	candidates := t.cityLike[p.Code]
 	for _, c := range candidates {
 		if c.Name == name {
 			return c, true

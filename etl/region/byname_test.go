@@ -59,3 +59,17 @@ func TestByName(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkByName(b *testing.B) {
+	cases := [][2]string{{"广东", "深圳"}, {"新疆维吾尔自治区", "伊犁"}, {"北京市", "朝阳区"}, {"", "吉林"}}
+	if _, err := get(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := cases[i%len(cases)]
+		if _, ok := ByName(c[0], c[1]); !ok {
+			b.Fatal(c)
+		}
+	}
+}

@@ -39,8 +39,14 @@ type Region struct {
 
 // table is the parsed code list with its indexes.
 type table struct {
-	regions []Region       // ordered by code
-	byCode  map[string]int // code -> index in regions
+	regions   []Region       // ordered by code
+	byCode    map[string]int // code -> index in regions
+	provinces []Region       // the province-level rows, ordered by code
+	shorts    []string       // provinceShort of each of provinces
+	// cityLike holds, per province code, the rows ByName may match as a
+	// city: prefecture-level cities and the county-level units the
+	// province administers directly.
+	cityLike map[string][]Region
 }
 
 var (
@@ -110,8 +116,16 @@ func parse(r io.Reader) (*table, error) {
 		t.regions[i] = reg
 	}
 	sort.Slice(t.regions, func(i, j int) bool { return t.regions[i].Code < t.regions[j].Code })
+	t.cityLike = map[string][]Region{}
 	for i, reg := range t.regions {
 		t.byCode[reg.Code] = i
+		switch {
+		case reg.Level == LevelProvince:
+			t.provinces = append(t.provinces, reg)
+			t.shorts = append(t.shorts, provinceShort(reg.Name))
+		case reg.Level == LevelCity, reg.Level == LevelCounty && reg.CityCode == reg.Code:
+			t.cityLike[reg.ProvinceCode] = append(t.cityLike[reg.ProvinceCode], reg)
+		}
 	}
 	return t, nil
 }
