@@ -1,0 +1,579 @@
+package olap
+
+import (
+	"fmt"
+	"strings"
+)
+
+// aggState carries what the aggregation layers share.
+type aggState struct {
+	rq     *resolved
+	b      *binder
+	rollup *Rollup
+	levels []*Level
+	sets   [][]int // level indexes per grouping set
+	multi  bool    // GROUPING SETS rather than a plain GROUP BY
+	// extraTotal marks a grand total added only for percent-of-total.
+	extraTotal bool
+}
+
+func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
+	st := &aggState{rq: rq, b: &binder{}, rollup: rollup, levels: rq.levels()}
+	nr, nc := len(rq.rows), len(rq.cols)
+	if rq.totals {
+		for i := nr; i >= 0; i-- {
+			for j := nc; j >= 0; j-- {
+				var set []int
+				for k := 0; k < i; k++ {
+					set = append(set, k)
+				}
+				for k := 0; k < j; k++ {
+					set = append(set, nr+k)
+				}
+				st.sets = append(st.sets, set)
+			}
+		}
+	} else {
+		var set []int
+		for k := range st.levels {
+			set = append(set, k)
+		}
+		st.sets = [][]int{set}
+		if len(st.levels) > 0 && rq.has(func(m *Measure) bool { return m.PercentOfTotal != "" }) {
+			st.sets = append(st.sets, nil)
+			st.extraTotal = true
+		}
+	}
+	st.multi = len(st.sets) > 1
+
+	timeMeasures := rq.hasTime()
+	var removable []rfilter // time filters the comparison cells ignore
+	kept := rq.filters
+	if timeMeasures {
+		finest := grainRank[rq.timeLevels()[0].Grain]
+		kept = nil
+		for _, f := range rq.filters {
+			if f.l.Grain != "" && grainRank[f.l.Grain] <= finest {
+				removable = append(removable, f)
+			} else {
+				kept = append(kept, f)
+			}
+		}
+		if len(removable) == 0 {
+			kept = rq.filters
+		}
+	}
+	cells, err := st.cells(rq.filters)
+	if err != nil {
+		return nil, err
+	}
+	out := &Compiled{}
+	for _, l := range rq.rows {
+		out.Rows = append(out.Rows, l.Ref())
+	}
+	for _, l := range rq.cols {
+		out.Cols = append(out.Cols, l.Ref())
+	}
+	var sel []string
+	for _, l := range st.levels {
+		sel = append(sel, "c."+q(labelCol(l))+" AS "+q(l.Ref()))
+		out.Columns = append(out.Columns, Column{Name: l.Ref(), Kind: "level", Level: l.Ref()})
+	}
+	if rq.totals {
+		if nr > 0 {
+			sel = append(sel, "c."+q("_row_level"))
+			out.Columns = append(out.Columns, Column{Name: "_row_level", Kind: "tag"})
+		}
+		if nc > 0 {
+			sel = append(sel, "c."+q("_col_level"))
+			out.Columns = append(out.Columns, Column{Name: "_col_level", Kind: "tag"})
+		}
+	}
+	full := (1 << len(st.levels)) - 1
+	var joins, windows []string
+	nontime := func(alias string) string {
+		conds := []string{alias + "._gid = c._gid"}
+		for _, l := range st.levels {
+			if l.Grain == "" {
+				conds = append(conds, alias+"."+q(keyCol(l))+" IS NOT DISTINCT FROM c."+q(keyCol(l)))
+			}
+		}
+		return strings.Join(conds, " AND ")
+	}
+	partition := func(alias string) string {
+		p := []string{alias + "._gid"}
+		for _, l := range st.levels {
+			if l.Grain == "" {
+				p = append(p, alias+"."+q(keyCol(l)))
+			}
+		}
+		return strings.Join(p, ", ")
+	}
+	for i, m := range rq.requests {
+		var expr string
+		switch {
+		case m.PercentOfTotal != "":
+			base := "c." + q(m.PercentOfTotal)
+			expr = fmt.Sprintf("100.0 * %s / NULLIF(MAX(CASE WHEN c._gid = %d THEN %s END) OVER (), 0)", base, full, base)
+		case m.Time != nil && m.Time.Compare != "":
+			alias := fmt.Sprintf("p%d", i)
+			shift := "c._ord - 1"
+			if m.Time.Compare == "last_year" {
+				shift = "c._ly"
+			}
+			joins = append(joins, fmt.Sprintf("LEFT JOIN ref AS %s ON %s AND %s._ord = %s", alias, nontime(alias), alias, shift))
+			cur, prev := "c."+q(m.Time.Base), alias+"."+q(m.Time.Base)
+			switch m.Time.Output {
+			case "delta":
+				expr = cur + " - " + prev
+			case "ratio":
+				expr = "CAST(" + cur + " AS DOUBLE) / NULLIF(CAST(" + prev + " AS DOUBLE), 0)"
+			default:
+				expr = prev
+			}
+		case m.Time != nil:
+			w := "w:" + m.Name
+			frame := ""
+			if m.Time.ToDate != "" {
+				frame = fmt.Sprintf("PARTITION BY %s, r.%s ORDER BY r._ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", partition("r"), q("_ptd:"+m.Time.ToDate))
+			} else {
+				frame = fmt.Sprintf("PARTITION BY %s ORDER BY r._ord RANGE BETWEEN %d PRECEDING AND CURRENT ROW", partition("r"), m.Time.Rolling-1)
+			}
+			windows = append(windows, fmt.Sprintf("SUM(r.%s) OVER (%s) AS %s", q(m.Time.Base), frame, q(w)))
+			cond := "c._ord IS NOT NULL"
+			if m.Time.ToDate != "" {
+				cond += " AND c." + q("_ptd:"+m.Time.ToDate) + " IS NOT NULL"
+			}
+			expr = fmt.Sprintf("CASE WHEN %s THEN w.%s END", cond, q(w))
+		default:
+			expr = "c." + q(m.Name)
+		}
+		sel = append(sel, expr+" AS "+q(m.Name))
+		out.Columns = append(out.Columns, Column{Name: m.Name, Kind: "measure"})
+	}
+	var sqlText strings.Builder
+	from := "(" + cells + ") AS c"
+	if timeMeasures {
+		sqlText.WriteString("WITH cells AS (" + cells + ")")
+		ref := "cells"
+		if len(removable) > 0 {
+			refCells, err := st.cells(kept)
+			if err != nil {
+				return nil, err
+			}
+			sqlText.WriteString(", ref_cells AS (" + refCells + ")")
+			ref = "ref_cells"
+		}
+		sqlText.WriteString(", ref AS (SELECT * FROM " + ref + ")")
+		if len(windows) > 0 {
+			sqlText.WriteString(", refw AS (SELECT r.*, " + strings.Join(windows, ", ") + " FROM ref AS r)")
+			joins = append(joins, "LEFT JOIN refw AS w ON "+nontime("w")+" AND w._ord IS NOT DISTINCT FROM c._ord")
+		}
+		sqlText.WriteString(" ")
+		from = "cells AS c"
+	}
+	sqlText.WriteString("SELECT " + strings.Join(sel, ", ") + " FROM " + from)
+	for _, j := range joins {
+		sqlText.WriteString(" " + j)
+	}
+	if st.extraTotal {
+		// QUALIFY filters after the window that reads the grand total.
+		sqlText.WriteString(fmt.Sprintf(" QUALIFY c._gid <> %d", full))
+	}
+	if order := st.orderBy(); order != "" {
+		sqlText.WriteString(" ORDER BY " + order)
+	}
+	if rq.limit > 0 {
+		sqlText.WriteString(fmt.Sprintf(" LIMIT %d", rq.limit))
+	}
+	out.SQL = sqlText.String()
+	out.Args = st.b.args
+	return out, nil
+}
+
+// orderBy sorts subtotals before their members, members by label (or by
+// rank under top-N), and applies the query's order keys.
+func (st *aggState) orderBy() string {
+	rq := st.rq
+	var user []string
+	for _, o := range rq.order {
+		dir := ""
+		if o.desc {
+			dir = " DESC"
+		}
+		if o.measure != nil {
+			user = append(user, q(o.measure.Name)+dir)
+		} else {
+			user = append(user, "c."+q(labelCol(o.level))+dir)
+		}
+	}
+	var terms []string
+	levelTerms := func(l *Level) {
+		if rq.top != nil && rq.top.l == l {
+			terms = append(terms, "c._rank")
+		}
+		terms = append(terms, "c."+q(labelCol(l)))
+		if l.Key != "" {
+			terms = append(terms, "c."+q(keyCol(l)))
+		}
+	}
+	if !rq.totals {
+		terms = append(terms, user...)
+		for _, l := range st.levels {
+			levelTerms(l)
+		}
+		return strings.Join(terms, ", ")
+	}
+	placed := false
+	for i, l := range st.levels {
+		terms = append(terms, "c."+q("g:"+l.Ref())+" DESC")
+		if !placed && (i == len(rq.rows)-1 || len(rq.rows) == 0) {
+			terms = append(terms, user...)
+			placed = true
+		}
+		levelTerms(l)
+	}
+	if !placed {
+		terms = append(terms, user...)
+	}
+	return strings.Join(terms, ", ")
+}
+
+// cells renders the aggregation: one row per member combination of each
+// grouping set, with the measures of the closure.
+func (st *aggState) cells(filters []rfilter) (string, error) {
+	rq := st.rq
+	spec := srcSpec{levels: st.levels, filters: filters}
+	for _, m := range rq.closure {
+		if m.Agg != "" {
+			spec.measures = append(spec.measures, m)
+			if m.SemiAdditive != "" {
+				spec.date = true
+			}
+		}
+		if m.Time != nil && m.Time.ToDate != "" && !contains(spec.toDate, m.Time.ToDate) {
+			spec.toDate = append(spec.toDate, m.Time.ToDate)
+		}
+	}
+	timeLevels := []*Level(nil)
+	if rq.hasTime() {
+		timeLevels = rq.timeLevels()
+		for _, l := range timeLevels {
+			spec.timeGrain = append(spec.timeGrain, l.Grain)
+		}
+	}
+	var src string
+	var srcCols []string
+	if st.rollup != nil {
+		src, srcCols = rollupSource(st.b, rq.c, st.rollup, spec)
+	} else {
+		src = baseSource(st.b, rq.c, spec)
+		srcCols = baseColumns(spec)
+	}
+	from := "(" + src + ") AS s"
+	prefix := ""
+	if rq.top != nil {
+		prefix, from = st.topN(src, srcCols)
+	}
+	if spec.date && rq.has(func(m *Measure) bool { return m.SemiAdditive == "last" || m.SemiAdditive == "first" }) {
+		var wins []string
+		for k, set := range st.sets {
+			var part []string
+			for _, i := range set {
+				part = append(part, "s."+q(keyCol(st.levels[i])))
+			}
+			over := "OVER ()"
+			if len(part) > 0 {
+				over = "OVER (PARTITION BY " + strings.Join(part, ", ") + ")"
+			}
+			wins = append(wins,
+				fmt.Sprintf("s._date = max(s._date) %s AS %s", over, q(fmt.Sprintf("_last:%d", k))),
+				fmt.Sprintf("s._date = min(s._date) %s AS %s", over, q(fmt.Sprintf("_first:%d", k))))
+		}
+		from = "(SELECT s.*, " + strings.Join(wins, ", ") + " FROM " + from + ") AS s"
+	}
+
+	var sel, keys []string
+	for _, l := range st.levels {
+		keys = append(keys, "s."+q(keyCol(l)))
+		if l.Key != "" {
+			sel = append(sel, "s."+q(keyCol(l)))
+		}
+		sel = append(sel, "s."+q(labelCol(l)))
+	}
+	gidExpr := "0"
+	if st.multi {
+		gidExpr = "GROUPING_ID(" + strings.Join(keys, ", ") + ")"
+	}
+	sel = append(sel, gidExpr+" AS _gid")
+	if rq.totals {
+		for _, l := range st.levels {
+			sel = append(sel, "GROUPING(s."+q(keyCol(l))+") AS "+q("g:"+l.Ref()))
+		}
+		tag := func(ls []*Level, name string) {
+			if len(ls) == 0 {
+				return
+			}
+			var b strings.Builder
+			b.WriteString("CASE")
+			for i := len(ls) - 1; i >= 0; i-- {
+				b.WriteString(" WHEN GROUPING(s." + q(keyCol(ls[i])) + ") = 0 THEN '" + ls[i].Ref() + "'")
+			}
+			b.WriteString(" ELSE 'total' END AS " + q(name))
+			sel = append(sel, b.String())
+		}
+		tag(rq.rows, "_row_level")
+		tag(rq.cols, "_col_level")
+	}
+	if rq.top != nil {
+		sel = append(sel, "MIN(s._rank) AS _rank")
+	}
+	for _, m := range rq.closure {
+		if m.Agg == "" && m.Derived == "" {
+			continue
+		}
+		e, err := st.aggExpr(m, "s")
+		if err != nil {
+			return "", err
+		}
+		sel = append(sel, e+" AS "+q(m.Name))
+	}
+	if len(timeLevels) > 0 {
+		pick := func(col func(l *Level) string, ok func(l *Level) bool) string {
+			if !st.multi {
+				if ok(timeLevels[0]) {
+					return "MIN(s." + q(col(timeLevels[0])) + ")"
+				}
+				return "NULL"
+			}
+			var b strings.Builder
+			b.WriteString("CASE")
+			n := 0
+			for _, l := range timeLevels {
+				if ok(l) {
+					b.WriteString(" WHEN GROUPING(s." + q(keyCol(l)) + ") = 0 THEN MIN(s." + q(col(l)) + ")")
+					n++
+				}
+			}
+			if n == 0 {
+				return "NULL"
+			}
+			return b.String() + " END"
+		}
+		all := func(*Level) bool { return true }
+		sel = append(sel, pick(func(l *Level) string { return "_ord:" + l.Grain }, all)+" AS _ord")
+		sel = append(sel, pick(func(l *Level) string { return "_ly:" + l.Grain }, all)+" AS _ly")
+		for _, g := range spec.toDate {
+			sel = append(sel, pick(func(*Level) string { return "_ptd:" + g }, func(l *Level) bool { return grainRank[l.Grain] >= grainRank[g] })+" AS "+q("_ptd:"+g))
+		}
+	}
+	text := prefix + "SELECT " + strings.Join(sel, ", ") + " FROM " + from
+	if st.multi {
+		var sets []string
+		for _, set := range st.sets {
+			var cols []string
+			for _, i := range set {
+				l := st.levels[i]
+				cols = append(cols, "s."+q(keyCol(l)))
+				if l.Key != "" {
+					cols = append(cols, "s."+q(labelCol(l)))
+				}
+			}
+			sets = append(sets, "("+strings.Join(cols, ", ")+")")
+		}
+		text += " GROUP BY GROUPING SETS (" + strings.Join(sets, ", ") + ")"
+	} else if len(st.levels) > 0 {
+		var cols []string
+		for _, l := range st.levels {
+			cols = append(cols, "s."+q(keyCol(l)))
+			if l.Key != "" {
+				cols = append(cols, "s."+q(labelCol(l)))
+			}
+		}
+		text += " GROUP BY " + strings.Join(cols, ", ")
+	}
+	return text, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// baseColumns lists the columns baseSource produces.
+func baseColumns(s srcSpec) []string {
+	var cols []string
+	for _, l := range s.levels {
+		if l.Key != "" {
+			cols = append(cols, keyCol(l))
+		}
+		cols = append(cols, labelCol(l))
+	}
+	for _, m := range s.measures {
+		cols = append(cols, inputCol(m))
+	}
+	if s.date {
+		cols = append(cols, "_date")
+	}
+	for _, g := range s.timeGrain {
+		cols = append(cols, "_ord:"+g, "_ly:"+g)
+	}
+	for _, g := range s.toDate {
+		cols = append(cols, "_ptd:"+g)
+	}
+	return cols
+}
+
+// aggExpr is the aggregate SQL of an aggregate or derived measure over the
+// source alias, for the base tables or a rollup.
+func (st *aggState) aggExpr(m *Measure, s string) (string, error) {
+	if m.Derived != "" {
+		text := m.derived
+		for _, d := range m.deps {
+			e, err := st.aggExpr(st.rq.c.measures[d], s)
+			if err != nil {
+				return "", err
+			}
+			text = strings.ReplaceAll(text, "{"+d+"}", "("+e+")")
+		}
+		return text, nil
+	}
+	in := s + "." + q(inputCol(m))
+	if st.rollup != nil {
+		switch m.Agg {
+		case AggSum:
+			return "SUM(" + in + ")", nil
+		case AggCount, AggCountDistinct:
+			return "CAST(SUM(" + in + ") AS BIGINT)", nil
+		case AggMin:
+			return "MIN(" + in + ")", nil
+		case AggMax:
+			return "MAX(" + in + ")", nil
+		case AggAvg:
+			return "CAST(SUM(" + s + "." + q(inputCol(m)+"#s") + ") AS DOUBLE) / NULLIF(CAST(SUM(" + s + "." + q(inputCol(m)+"#n") + ") AS DOUBLE), 0)", nil
+		}
+	}
+	var base string
+	switch m.Agg {
+	case AggSum:
+		base = "SUM(" + in + ")"
+	case AggCount:
+		base = "COUNT(" + in + ")"
+	case AggCountDistinct:
+		base = "COUNT(DISTINCT " + in + ")"
+	case AggMin:
+		base = "MIN(" + in + ")"
+	case AggMax:
+		base = "MAX(" + in + ")"
+	case AggAvg:
+		return "CAST(SUM(" + in + ") AS DOUBLE) / NULLIF(CAST(COUNT(" + in + ") AS DOUBLE), 0)", nil
+	}
+	switch m.SemiAdditive {
+	case "average":
+		if m.Agg == AggCountDistinct {
+			return "", fmt.Errorf("measure %s: a daily average of a distinct count is not supported; use last or first", m.Name)
+		}
+		return "CAST(" + base + " AS DOUBLE) / NULLIF(COUNT(DISTINCT " + s + "._date), 0)", nil
+	case "last", "first":
+		if !st.multi {
+			return base + " FILTER (WHERE " + s + "." + q("_"+m.SemiAdditive+":0") + ")", nil
+		}
+		var keys []string
+		for _, l := range st.levels {
+			keys = append(keys, s+"."+q(keyCol(l)))
+		}
+		var b strings.Builder
+		b.WriteString("CASE GROUPING_ID(" + strings.Join(keys, ", ") + ")")
+		for k, set := range st.sets {
+			b.WriteString(fmt.Sprintf(" WHEN %d THEN %s FILTER (WHERE %s.%s)", st.gid(set), base, s, q(fmt.Sprintf("_%s:%d", m.SemiAdditive, k))))
+		}
+		b.WriteString(" END")
+		return b.String(), nil
+	}
+	return base, nil
+}
+
+// gid is GROUPING_ID's value for a grouping set: bit (n-1-i) set when
+// level i is rolled up.
+func (st *aggState) gid(set []int) int {
+	in := map[int]bool{}
+	for _, i := range set {
+		in[i] = true
+	}
+	n, g := len(st.levels), 0
+	for i := 0; i < n; i++ {
+		if !in[i] {
+			g |= 1 << (n - 1 - i)
+		}
+	}
+	return g
+}
+
+// topN ranks the members of the top level within the levels before it and
+// keeps the first N, folding the others into "Other" when asked. It returns
+// the CTE prefix and the FROM clause for the aggregation.
+func (st *aggState) topN(src string, srcCols []string) (string, string) {
+	t := st.rq.top
+	list := st.rq.rows
+	if !containsLevel(list, t.l) {
+		list = st.rq.cols
+	}
+	var part []*Level
+	for _, l := range list {
+		if l == t.l {
+			break
+		}
+		part = append(part, l)
+	}
+	var pk, grp, on []string
+	for _, l := range part {
+		pk = append(pk, "s."+q(keyCol(l)))
+	}
+	grp = append(append(grp, pk...), "s."+q(keyCol(t.l)))
+	for _, l := range append(part, t.l) {
+		on = append(on, "t."+q(keyCol(l))+" IS NOT DISTINCT FROM s."+q(keyCol(l)))
+	}
+	by, _ := st.aggExpr(t.by, "s") // resolveQuery allowed only plain measures
+	over := "ORDER BY " + by + " DESC NULLS LAST, s." + q(keyCol(t.l))
+	if len(pk) > 0 {
+		over = "PARTITION BY " + strings.Join(pk, ", ") + " " + over
+	}
+	var selRank []string
+	for _, g := range grp {
+		selRank = append(selRank, g)
+	}
+	ranked := fmt.Sprintf("ranked AS (SELECT %s, row_number() OVER (%s) AS _rn FROM src AS s GROUP BY %s)",
+		strings.Join(selRank, ", "), over, strings.Join(grp, ", "))
+	var cols []string
+	n := st.b.bind(t.n)
+	for _, c := range srcCols {
+		switch {
+		case t.other && c == keyCol(t.l) && t.l.Key != "":
+			cols = append(cols, fmt.Sprintf("CASE WHEN t._rn <= %s THEN s.%s END AS %s", n, q(c), q(c)))
+		case t.other && c == labelCol(t.l):
+			cols = append(cols, fmt.Sprintf("CASE WHEN t._rn <= %s THEN CAST(s.%s AS VARCHAR) ELSE 'Other' END AS %s", n, q(c), q(c)))
+		default:
+			cols = append(cols, "s."+q(c))
+		}
+	}
+	cols = append(cols, fmt.Sprintf("LEAST(t._rn, %s + 1) AS _rank", n))
+	topped := "(SELECT " + strings.Join(cols, ", ") + " FROM src AS s JOIN ranked AS t ON " + strings.Join(on, " AND ")
+	if !t.other {
+		topped += " WHERE t._rn <= " + n
+	}
+	topped += ") AS s"
+	return "WITH src AS (" + src + "), " + ranked + " ", topped
+}
+
+func containsLevel(list []*Level, l *Level) bool {
+	for _, x := range list {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,90 @@
+package olap
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maskSQL wraps a PII column so only a hint of it shows.
+func maskSQL(kind, expr string) string {
+	v := "CAST(" + expr + " AS VARCHAR)"
+	switch kind {
+	case "mobile":
+		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", greatest(length(" + v + ") - 8, 0)) || '****' || right(" + v + ", 4) END"
+	case "id_number":
+		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", 6) || '********' || right(" + v + ", 4) END"
+	case "email":
+		return "regexp_replace(" + v + ", '^(.).*(@.*)$', '\\1***\\2')"
+	case "name":
+		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", 1) || '**' END"
+	default:
+		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE '***' END"
+	}
+}
+
+// DefaultThroughLimit is the page size of a drill-through without a limit.
+const DefaultThroughLimit = 100
+
+// compileThrough lists the base rows behind the cell that rq's filters name.
+func compileThrough(rq *resolved) (*Compiled, error) {
+	c := rq.c
+	if c.DrillThrough == nil || len(c.DrillThrough.Columns) == 0 {
+		return nil, fmt.Errorf("cube %s allows no drill-through (add drill_through: columns: to the model)", c.Name)
+	}
+	cols := c.DrillThrough.Columns
+	if len(rq.through.Columns) > 0 {
+		cols = nil
+		for _, name := range rq.through.Columns {
+			var found *ThroughColumn
+			var names []string
+			for _, tc := range c.DrillThrough.Columns {
+				names = append(names, tc.Name)
+				if tc.Name == name {
+					found = tc
+				}
+			}
+			if found == nil {
+				return nil, fmt.Errorf("through: column %q is not whitelisted for drill-through (allowed: %s)", name, strings.Join(names, ", "))
+			}
+			cols = append(cols, found)
+		}
+	}
+	b := &binder{}
+	out := &Compiled{}
+	var sel, order []string
+	for i, tc := range cols {
+		e := tc.expr
+		if tc.PII != "" && !rq.allowPII {
+			e = maskSQL(tc.PII, e)
+		}
+		sel = append(sel, e+" AS "+q(tc.Name))
+		order = append(order, fmt.Sprint(i+1))
+		out.Columns = append(out.Columns, Column{Name: tc.Name, Kind: "column"})
+	}
+	var where []string
+	for _, f := range rq.filters {
+		where = append(where, filterSQL(b, c.levelExpr(f.l), f.op, f.vals))
+	}
+	text := strings.Join(sel, ", ") + " FROM " + quoteIdent(c.Fact) + " AS " + factAlias
+	for _, j := range c.Joins {
+		if !strings.Contains(text, quoteIdent(j.Name)+".") && !whereUses(where, j) {
+			continue
+		}
+		kw := " LEFT JOIN "
+		if j.Kind == "inner" {
+			kw = " JOIN "
+		}
+		text += kw + quoteIdent(j.Table) + " AS " + quoteIdent(j.Name) + " ON " + factAlias + "." + quoteIdent(j.FactKey) + " = " + quoteIdent(j.Name) + "." + quoteIdent(j.Key)
+	}
+	if len(where) > 0 {
+		text += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := rq.through.Limit
+	if limit == 0 {
+		limit = DefaultThroughLimit
+	}
+	text = "SELECT " + text + " ORDER BY " + strings.Join(order, ", ") + fmt.Sprintf(" LIMIT %d OFFSET %d", limit, rq.through.Offset)
+	out.SQL = text
+	out.Args = b.args
+	return out, nil
+}
