@@ -33,8 +33,8 @@ type AnomalyOptions struct {
 	// of the median (0.25): a customer whose history hardly varies would
 	// otherwise be flagged for an ordinary 10 % wobble.
 	MinRelativeChange float64
-	Name      string
-	DryRun    bool
+	Name              string
+	DryRun            bool
 }
 
 func (o AnomalyOptions) withDefaults() AnomalyOptions {

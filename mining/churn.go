@@ -1,0 +1,204 @@
+package mining
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// ChurnOptions configure the churn warning.
+type ChurnOptions struct {
+	Source Source
+	// AsOf is the day the warning is judged at (zero: the last purchase day).
+	AsOf time.Time
+	// CLVModel is the clv model in kb_model whose values and P(alive) are the
+	// baseline (0: the latest clv model).
+	CLVModel int64
+	// TopDeciles limits the warning to the customers in the top CLV deciles
+	// of that model (3).
+	TopDeciles int
+	// MinPAliveDrop warns when P(alive) fell by at least this much since
+	// the model (0.2).
+	MinPAliveDrop float64
+	// SilenceFactor warns when the days since the last purchase exceed this
+	// many times the customer's mean days between purchases (2).
+	SilenceFactor float64
+	Name          string
+	DryRun        bool
+}
+
+// ChurnWarning is one valuable customer who may be slipping away.
+type ChurnWarning struct {
+	CustomerID   int64    `json:"customer_id"`
+	CLV          float64  `json:"clv"`
+	CLVDecile    int      `json:"clv_decile"`
+	PAliveThen   float64  `json:"p_alive_then"`
+	PAliveNow    float64  `json:"p_alive_now"`
+	SilentDays   int64    `json:"silent_days"`
+	UsualGapDays *float64 `json:"usual_gap_days"`
+	ValueAtRisk  float64  `json:"value_at_risk"` // clv × (1 − P(alive) now)
+	Reason       string   `json:"reason"`
+}
+
+// ChurnResult lists the warnings, largest value at risk first.
+type ChurnResult struct {
+	ModelID     int64          `json:"model_id"`
+	CLVModel    int64          `json:"clv_model"`
+	AsOf        string         `json:"as_of"`
+	Watched     int64          `json:"watched"` // customers in the top deciles
+	ValueAtRisk float64        `json:"value_at_risk"`
+	Warnings    []ChurnWarning `json:"warnings"`
+}
+
+// Churn warns about the valuable customers (top CLV deciles of a clv
+// model) whose P(alive), recomputed with the model's parameters on the
+// history up to AsOf, fell since the model, or whose silence exceeds their
+// usual time between purchases; ranked by value at risk.
+func Churn(ctx context.Context, w *engine.Warehouse, o ChurnOptions) (*ChurnResult, error) {
+	o.Source = o.Source.withDefaults()
+	if o.TopDeciles == 0 {
+		o.TopDeciles = 3
+	}
+	if o.MinPAliveDrop == 0 {
+		o.MinPAliveDrop = 0.2
+	}
+	if o.SilenceFactor == 0 {
+		o.SilenceFactor = 2
+	}
+	if o.Name == "" {
+		o.Name = "churn"
+	}
+	if o.TopDeciles < 1 || o.TopDeciles > 10 || o.MinPAliveDrop < 0 || o.SilenceFactor < 0 {
+		return nil, fmt.Errorf("churn: top deciles %d must be in 1..10, p_alive drop and silence factor not negative", o.TopDeciles)
+	}
+	if err := Setup(ctx, w); err != nil {
+		return nil, err
+	}
+	if err := o.Source.check(ctx, w.DB, false); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	model, bg, err := clvModel(ctx, w, o.CLVModel)
+	if err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
+	if err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	defer conn.Close()
+	const summary, table = "ckm_churn_summary", "ckm_churn_warnings"
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+summary)
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
+	if _, err := createSummary(ctx, conn, summary, o.Source, time.Time{}, asOf, time.Time{}); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+WITH base AS (
+    SELECT customer_id,
+           max(value) FILTER (WHERE metric = 'clv') AS clv,
+           max(value) FILTER (WHERE metric = 'clv_decile') AS decile,
+           max(value) FILTER (WHERE metric = 'p_alive') AS p_then
+    FROM kb_customer_score WHERE model_id = %[2]d AND metric IN ('clv', 'clv_decile', 'p_alive')
+    GROUP BY customer_id HAVING max(value) FILTER (WHERE metric = 'clv_decile') <= %[3]d
+),
+now AS (
+    SELECT customer_id, ckm_bgnbd_p_alive(%[4]v, %[5]v, %[6]v, %[7]v, frequency, recency, age) AS p_now,
+           datediff('day', last_day, %[8]s) AS silent_days,
+           CASE WHEN frequency > 0 THEN datediff('day', first_day, last_day) / frequency END AS usual_gap
+    FROM %[9]s
+),
+judged AS (
+    SELECT b.customer_id, b.clv, CAST(b.decile AS INTEGER) AS decile, b.p_then, n.p_now, n.silent_days, n.usual_gap,
+           b.p_then - n.p_now >= %[10]v AS dropped,
+           n.usual_gap IS NOT NULL AND n.silent_days > %[11]v * n.usual_gap AS silent
+    FROM base b JOIN now n USING (customer_id)
+)
+SELECT *, clv * (1 - p_now) AS value_at_risk,
+       concat_ws('; ',
+           CASE WHEN dropped THEN printf('P(alive) fell from %%.2f to %%.2f', p_then, p_now) END,
+           CASE WHEN silent THEN printf('silent %%d days, usually buys every %%.0f days', silent_days, usual_gap) END) AS reason
+FROM judged`, table, model, o.TopDeciles, bg.R, bg.Alpha, bg.A, bg.B, dateLit(asOf), summary, o.MinPAliveDrop, o.SilenceFactor)
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	res := &ChurnResult{CLVModel: model, AsOf: asOf.Format(time.DateOnly)}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(value_at_risk) FILTER (WHERE dropped OR silent), 0) FROM "+table).Scan(&res.Watched, &res.ValueAtRisk); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	if res.Watched == 0 {
+		return nil, fmt.Errorf("churn: no customer of clv model %d in its top %d deciles has purchases up to %s", model, o.TopDeciles, res.AsOf)
+	}
+	if res.Warnings, err = churnWarnings(ctx, conn, table); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	rec := modelRecord{Kind: "churn", Name: o.Name, Status: "ok", AsOf: asOf,
+		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "clv_model": model, "top_deciles": o.TopDeciles,
+			"min_p_alive_drop": o.MinPAliveDrop, "silence_factor": o.SilenceFactor},
+		Metrics: map[string]any{"watched": res.Watched, "warnings": len(res.Warnings), "value_at_risk": res.ValueAtRisk},
+	}
+	if err := rec.lineage(ctx, w, o.Source); err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'churn_value_at_risk' AS metric, value_at_risk AS value, reason AS label FROM `+table+` WHERE dropped OR silent
+        UNION ALL SELECT customer_id, 'p_alive_now', p_now, NULL FROM `+table+` WHERE dropped OR silent`)
+	if err != nil {
+		return nil, fmt.Errorf("churn: %w", err)
+	}
+	return res, nil
+}
+
+func churnWarnings(ctx context.Context, q querier, table string) ([]ChurnWarning, error) {
+	rows, err := q.QueryContext(ctx, `SELECT customer_id, clv, decile, p_then, p_now, silent_days, usual_gap, value_at_risk, reason
+        FROM `+table+` WHERE dropped OR silent ORDER BY value_at_risk DESC, customer_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ChurnWarning
+	for rows.Next() {
+		var c ChurnWarning
+		if err := rows.Scan(&c.CustomerID, &c.CLV, &c.CLVDecile, &c.PAliveThen, &c.PAliveNow, &c.SilentDays, &c.UsualGapDays, &c.ValueAtRisk, &c.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// clvModel finds the clv model (the latest when id is 0) and its BG/NBD
+// parameters.
+func clvModel(ctx context.Context, w *engine.Warehouse, id int64) (int64, BGNBD, error) {
+	q := `SELECT model_id, params->>'$.bgnbd' FROM kb_model WHERE kind = 'clv' AND model_id = ?`
+	args := []any{id}
+	if id == 0 {
+		q, args = `SELECT model_id, params->>'$.bgnbd' FROM kb_model WHERE kind = 'clv' ORDER BY model_id DESC LIMIT 1`, nil
+	}
+	var params string
+	err := w.DB.QueryRowContext(ctx, q, args...).Scan(&id, &params)
+	if errors.Is(err, sql.ErrNoRows) {
+		if len(args) == 0 {
+			return 0, BGNBD{}, errors.New("no clv model in kb_model: run `ckm mine clv` first")
+		}
+		return 0, BGNBD{}, fmt.Errorf("model %d is not a clv model in kb_model", args[0])
+	}
+	if err != nil {
+		return 0, BGNBD{}, err
+	}
+	var m BGNBD
+	if err := json.Unmarshal([]byte(params), &m); err != nil || !(m.R > 0 && m.Alpha > 0 && m.A > 0 && m.B > 0) {
+		return 0, BGNBD{}, fmt.Errorf("clv model %d: bad bgnbd parameters %s", id, params)
+	}
+	return id, m, nil
+}
