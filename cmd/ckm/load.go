@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/etl"
+)
+
+type loadOptions struct {
+	paths []string
+	asOf  string
+}
+
+func init() { registerCommand(newLoadCmd) }
+
+func newLoadCmd(a *app) *cobra.Command {
+	opts := &loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load [PATH...]",
+		Short: "ETL of the configured sources or the given files and directories",
+		Long: `Load source exports into the warehouse in one transaction.
+
+Files are matched to source mappings by name: the built-in mappings read the
+exports of 'ckm fixtures generate'; ckm.yaml may add 'sources:'. A file whose
+content was loaded before is skipped. Every record ends loaded, rejected
+(see 'ckm rejects') or counted as a duplicate. Exit code 3 means the load
+committed but rejected some rows.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.paths = args
+			return loadRun(cmd, a, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.asOf, "as-of", "", "the exports' as-of date (YYYY-MM-DD): later dates are rejected as future (default: now)")
+	return cmd
+}
+
+func loadRun(cmd *cobra.Command, a *app, opts *loadOptions) error {
+	ctx := cmd.Context()
+	paths := opts.paths
+	if len(paths) == 0 {
+		paths = a.cfg.GetStringSlice("load.paths")
+	}
+	if len(paths) == 0 {
+		return usageErrorf("nothing to load: give files or directories, or set load.paths in ckm.yaml")
+	}
+	lo := etl.Options{Version: version, Log: a.logf}
+	if opts.asOf != "" {
+		t, err := time.ParseInLocation("2006-01-02", opts.asOf, time.Local)
+		if err != nil {
+			return usageErrorf("--as-of %q: want YYYY-MM-DD", opts.asOf)
+		}
+		lo.AsOf = t.Add(24*time.Hour - time.Second)
+	}
+	if cfgFile := a.cfg.ConfigFileUsed(); cfgFile != "" && a.cfg.IsSet("sources") {
+		ms, err := etl.LoadMappingFile(cfgFile)
+		if err != nil {
+			return usageError{err}
+		}
+		lo.Mappings = ms
+	}
+	if isTerminal(a.stderr) {
+		lo.Progress = progressBar(a.stderr)
+	}
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	rep, err := etl.Load(ctx, w, paths, lo)
+	if errors.Is(err, etl.ErrNothingToLoad) {
+		a.logf("nothing to load: every file is in the manifest already")
+		return a.printLoadReport(rep)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.printLoadReport(rep); err != nil {
+		return err
+	}
+	a.logf("run %d: %d rows read, %d loaded, %d rejected, %d duplicates, %d warned, %d new customers in %s",
+		rep.RunID, rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates, rep.Warned, rep.Customers, rep.Elapsed.Round(time.Millisecond))
+	if rep.Rejected > 0 {
+		a.logf("see the rejected rows with: ckm rejects --run %d", rep.RunID)
+		return errRejected
+	}
+	return nil
+}
+
+func (a *app) printLoadReport(rep *etl.Report) error {
+	if a.format() == formatJSON {
+		return writeJSON(a, rep)
+	}
+	header := []string{"file", "source", "format", "encoding", "read", "loaded", "rejected", "duplicates", "warned", "note"}
+	var rows [][]any
+	for _, f := range rep.Files {
+		rows = append(rows, []any{f.Path, f.Source, f.Format, f.Encoding, f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned, f.Skipped})
+	}
+	return a.printTable(header, rows)
+}
+
+// progressBar draws files done and rows/s on a terminal line.
+func progressBar(w io.Writer) func(etl.Progress) {
+	return func(p etl.Progress) {
+		rate := 0.0
+		if s := p.Elapsed.Seconds(); s > 0 {
+			rate = float64(p.Rows) / s
+		}
+		width := 30
+		done := 0
+		if p.Files > 0 {
+			done = width * p.FilesDone / p.Files
+		}
+		bar := make([]byte, width)
+		for i := range bar {
+			if i < done {
+				bar[i] = '#'
+			} else {
+				bar[i] = '.'
+			}
+		}
+		fmt.Fprintf(w, "\r%-7s [%s] %d/%d files  %d rows  %.0f rows/s ", p.Step, bar, p.FilesDone, p.Files, p.Rows, rate)
+		if p.Step == "stage" && p.FilesDone == p.Files {
+			fmt.Fprintln(w)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package etl
+
+// loadProducts validates the product master and merges it into
+// dim_product as type 1: new codes get new keys; known codes, including
+// inferred members created by earlier sales, are completed in place.
+func (l *loader) loadProducts() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_products AS
+	WITH s AS (
+		SELECT s.*, nullif(trim(ckm_text(product_code)), '') AS code,
+			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path
+		FROM stg_products s)
+	SELECT *,
+		code IS NOT NULL AND row_number() OVER (PARTITION BY code ORDER BY file_id, _line) > 1 AS is_dup,
+		nullif(trim(ckm_text(product_name)), '') AS name_v,
+		coalesce(nullif(trim(ckm_text(category)), ''), path[1]) AS category_v,
+		coalesce(nullif(trim(ckm_text(subcategory)), ''), path[2]) AS subcategory_v,
+		coalesce(nullif(trim(ckm_text(product_line)), ''), path[3]) AS line_v,
+		nullif(trim(ckm_text(brand)), '') AS brand_v,
+		ckm_amount(cost) AS cost_v,
+		ckm_amount(list_price) AS price_v
+	FROM s`
+	if err := l.exec("products", q); err != nil {
+		return err
+	}
+	if err := l.applyRules(targets["products"], []rule{
+		{"key_missing", "error", "validate", "product_code", "code IS NULL"},
+		amountRule("cost"),
+		amountRule("list_price"),
+		{"price_negative", "error", "validate", "list_price", "price_v < 0 OR cost_v < 0"},
+	}); err != nil {
+		return err
+	}
+	if err := l.exec("products", `UPDATE dim_product SET product_name = coalesce(o.name_v, o.code), category = o.category_v,
+			subcategory = o.subcategory_v, product_line = o.line_v, brand = o.brand_v, cost = o.cost_v, list_price = o.price_v,
+			is_inferred = false, etl_run_id = ?
+		FROM ok_products o WHERE dim_product.product_code = o.code`, l.runID); err != nil {
+		return err
+	}
+	return l.exec("products", `INSERT INTO dim_product (product_key, product_code, product_name, category, subcategory,
+			product_line, brand, cost, list_price, is_inferred, etl_run_id)
+		SELECT (SELECT greatest(coalesce(max(product_key), 0), 0) FROM dim_product) + row_number() OVER (ORDER BY o.code),
+			o.code, coalesce(o.name_v, o.code), o.category_v, o.subcategory_v, o.line_v, o.brand_v, o.cost_v, o.price_v, false, ?
+		FROM ok_products o WHERE o.code NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL)`, l.runID)
+}
+
+// loadCampaigns validates campaigns and merges them into dim_campaign (type 1).
+func (l *loader) loadCampaigns() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_campaigns AS
+	WITH s AS (SELECT s.*, nullif(trim(ckm_text(campaign_code)), '') AS code FROM stg_campaigns s)
+	SELECT *,
+		code IS NOT NULL AND row_number() OVER (PARTITION BY code ORDER BY file_id, _line) > 1 AS is_dup,
+		nullif(trim(ckm_text(campaign_name)), '') AS name_v,
+		nullif(trim(ckm_text(channel)), '') AS channel_v,
+		ckm_date(start_date) AS start_v,
+		ckm_date(end_date) AS end_v,
+		ckm_amount(cost) AS cost_v
+	FROM s`
+	if err := l.exec("campaigns", q); err != nil {
+		return err
+	}
+	if err := l.applyRules(targets["campaigns"], []rule{
+		{"key_missing", "error", "validate", "campaign_code", "code IS NULL"},
+		{"date_invalid", "error", "clean", "start_date", nz("start_date") + " IS NOT NULL AND start_v IS NULL"},
+		{"date_invalid", "error", "clean", "end_date", nz("end_date") + " IS NOT NULL AND end_v IS NULL"},
+		amountRule("cost"),
+	}); err != nil {
+		return err
+	}
+	if err := l.exec("campaigns", `UPDATE dim_campaign SET campaign_name = o.name_v, channel = o.channel_v,
+			start_date = o.start_v, end_date = o.end_v, cost = o.cost_v, etl_run_id = ?
+		FROM ok_campaigns o WHERE dim_campaign.campaign_code = o.code`, l.runID); err != nil {
+		return err
+	}
+	return l.exec("campaigns", `INSERT INTO dim_campaign (campaign_key, campaign_code, campaign_name, channel, start_date, end_date, cost, etl_run_id)
+		SELECT (SELECT greatest(coalesce(max(campaign_key), 0), 0) FROM dim_campaign) + row_number() OVER (ORDER BY o.code),
+			o.code, o.name_v, o.channel_v, o.start_v, o.end_v, o.cost_v, ?
+		FROM ok_campaigns o WHERE o.code NOT IN (SELECT campaign_code FROM dim_campaign WHERE campaign_code IS NOT NULL)`, l.runID)
+}

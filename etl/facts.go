@@ -1,0 +1,85 @@
+package etl
+
+import "fmt"
+
+// dimDateRow is the SELECT list of a dim_date row for a DATE column d (the
+// same calendar the schema's seed generates).
+const dimDateRow = `CAST(strftime(d, '%Y%m%d') AS INTEGER), d, year(d), quarter(d), month(d), day(d), isoyear(d), week(d), isodow(d),
+	strftime(d, '%A'), strftime(d, '%B'), strftime(d, '%Y') || '-Q' || quarter(d), strftime(d, '%Y-%m'),
+	CAST(isoyear(d) AS VARCHAR) || '-W' || lpad(CAST(week(d) AS VARCHAR), 2, '0'), isodow(d) >= 6`
+
+// loadFacts completes the small dimensions the facts refer to (stores,
+// salespeople and agents, inferred products, calendar days outside the
+// generated range) and appends the fact rows.
+func (l *loader) loadFacts() error {
+	run := l.runID
+	steps := []string{
+		fmt.Sprintf(`INSERT INTO dim_store (store_key, store_code, store_name, region_key, etl_run_id)
+		SELECT (SELECT greatest(coalesce(max(store_key), 0), 0) FROM dim_store) + row_number() OVER (ORDER BY code), code, name, -1, %d
+		FROM (SELECT nullif(trim(ckm_text(store_code)), '') AS code, max(nullif(trim(ckm_text(store_name)), '')) AS name
+			FROM ok_sales GROUP BY 1)
+		WHERE code IS NOT NULL AND code NOT IN (SELECT store_code FROM dim_store WHERE store_code IS NOT NULL)`, run),
+		fmt.Sprintf(`INSERT INTO dim_salesperson (salesperson_key, salesperson_code, name, role, store_key, etl_run_id)
+		SELECT (SELECT greatest(coalesce(max(salesperson_key), 0), 0) FROM dim_salesperson) + row_number() OVER (ORDER BY role, code), code, code, role, -2, %d
+		FROM (SELECT DISTINCT nullif(trim(ckm_text(salesperson)), '') AS code, 'sales' AS role FROM ok_sales
+			UNION SELECT DISTINCT agent_v, 'agent' FROM ok_interactions) p
+		WHERE code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_salesperson s WHERE s.salesperson_code = p.code AND s.role = p.role)`, run),
+		// Products sold before they arrive: inferred members, completed in place when the product master brings them.
+		fmt.Sprintf(`INSERT INTO dim_product (product_key, product_code, product_name, category, subcategory, product_line, brand, is_inferred, etl_run_id)
+		SELECT (SELECT greatest(coalesce(max(product_key), 0), 0) FROM dim_product) + row_number() OVER (ORDER BY product_v),
+			product_v, product_v, 'Inferred', 'Inferred', 'Inferred', 'Inferred', true, %d
+		FROM (SELECT DISTINCT product_v FROM ok_sales WHERE product_v IS NOT NULL)
+		WHERE product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL)`, run),
+		`INSERT INTO dim_date SELECT ` + dimDateRow + ` FROM (
+			SELECT DISTINCT CAST(ts_v AS DATE) AS d FROM ok_sales UNION SELECT DISTINCT CAST(ts_v AS DATE) FROM ok_interactions
+			UNION SELECT DISTINCT targeted_v FROM ok_responses UNION SELECT DISTINCT response_v FROM ok_responses)
+		WHERE d IS NOT NULL AND CAST(strftime(d, '%Y%m%d') AS INTEGER) NOT IN (SELECT date_key FROM dim_date)`,
+		fmt.Sprintf(`INSERT INTO fact_sales
+		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
+			CASE WHEN r.customer_id IS NOT NULL THEN dc.customer_key WHEN s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL THEN -3 ELSE -1 END,
+			coalesce(r.customer_id, -1),
+			coalesce(p.product_key, -1), s.channel_key,
+			CASE WHEN s.store_code IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
+			CASE WHEN s.salesperson IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
+			coalesce(rg.region_key, st.region_key, -1),
+			CAST(s.qty_d AS INTEGER), s.price_v,
+			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
+			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
+			%d, s.file_id, s._line
+		FROM ok_sales s
+		LEFT JOIN id_rec r ON r.rec = `+recIDOf("s")+`
+		LEFT JOIN dim_customer dc ON dc.customer_id = r.customer_id AND dc.is_current
+		LEFT JOIN dim_product p ON p.product_code = s.product_v
+		LEFT JOIN dim_store st ON st.store_code = nullif(trim(ckm_text(s.store_code)), '')
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = nullif(trim(ckm_text(s.salesperson)), '') AND sp.role = 'sales'
+		LEFT JOIN dim_region rg ON rg.region_code = ckm_region_code(ckm_text(s.province), ckm_text(s.city))`, run),
+		fmt.Sprintf(`INSERT INTO fact_interaction
+		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
+			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
+			CASE WHEN s.agent_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
+			s.category_v, s.satisfaction_v, s.duration_v, %d, s.file_id, s._line
+		FROM ok_interactions s
+		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
+		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run),
+		fmt.Sprintf(`INSERT INTO fact_campaign
+		SELECT s.k_id, cp.campaign_key,
+			coalesce(CAST(strftime(s.targeted_v, '%%Y%%m%%d') AS INTEGER), -1),
+			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
+			true, s.responded_v,
+			CASE WHEN s.response_v IS NULL THEN -2 ELSE CAST(strftime(s.response_v, '%%Y%%m%%d') AS INTEGER) END,
+			s.revenue_v, %d, s.file_id, s._line
+		FROM ok_responses s
+		JOIN dim_campaign cp ON cp.campaign_code = s.code
+		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
+		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run),
+	}
+	for _, q := range steps {
+		if err := l.exec("facts", q); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package etl
+
+import "fmt"
+
+// recID is SQL for the record id of a staged row: file and line.
+const recID = "(file_id * 10000000000 + _line)"
+
+// maxIdentityRounds bounds label propagation; each round crosses one record.
+const maxIdentityRounds = 64
+
+// resolveIdentity unifies customers across channels: every normalised
+// identifier (member card, resident ID, E.164 mobile, email) of every
+// accepted customer-creating record is a node; identifiers on one record
+// are connected; each connected component is one customer. Components that
+// meet identifiers seen in earlier runs keep that customer id (the smallest
+// one if they meet several), so ids are stable across incremental loads;
+// new components get new ids in a deterministic order.
+func (l *loader) resolveIdentity() error {
+	steps := []string{
+		`CREATE OR REPLACE TEMP TABLE id_src AS
+		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v FROM ok_customers
+		UNION ALL
+		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v FROM ok_sales`,
+		`CREATE OR REPLACE TEMP TABLE id_edge AS
+		SELECT DISTINCT rec, key_type, key_value FROM (
+			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
+			UNION ALL SELECT rec, 'id_number', idn FROM id_src WHERE idn IS NOT NULL
+			UNION ALL SELECT rec, 'mobile', mobile_v FROM id_src WHERE mobile_v IS NOT NULL
+			UNION ALL SELECT rec, 'email', email_v FROM id_src WHERE email_v IS NOT NULL)`,
+		`CREATE OR REPLACE TEMP TABLE id_key AS
+		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid
+		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
+		`CREATE OR REPLACE TEMP TABLE id_rk AS SELECT e.rec, k.kid FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
+		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
+	}
+	for _, q := range steps {
+		if err := l.exec("identity", q); err != nil {
+			return err
+		}
+	}
+	converged := false
+	for round := 0; round < maxIdentityRounds; round++ {
+		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl AS
+			SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`); err != nil {
+			return err
+		}
+		// New key label: the smallest label of its records, then one pointer jump.
+		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab2 AS
+			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid)
+			SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab`); err != nil {
+			return err
+		}
+		changed, err := l.count(`SELECT count(*) FROM id_lab2 n JOIN id_lab o USING (kid) WHERE n.lab <> o.lab`)
+		if err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab AS SELECT * FROM id_lab2`); err != nil {
+			return err
+		}
+		if changed == 0 {
+			converged = true
+			break
+		}
+	}
+	if !converged {
+		return fmt.Errorf("identity: label propagation did not converge in %d rounds", maxIdentityRounds)
+	}
+	base, err := l.count(`SELECT coalesce(max(customer_id), 0) FROM etl_identity`)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	steps = []string{
+		`CREATE OR REPLACE TEMP TABLE id_rl AS
+		SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`,
+		`CREATE OR REPLACE TEMP TABLE id_comp AS
+		SELECT l.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
+		FROM id_lab l JOIN id_key k USING (kid)
+		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
+		GROUP BY l.lab`,
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
+		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
+		UNION ALL
+		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
+		fmt.Sprintf(`INSERT INTO etl_identity
+		SELECT k.key_type, k.key_value, c.customer_id, %d
+		FROM id_key k JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
+		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = k.key_value)`, l.runID),
+		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
+	}
+	for _, q := range steps {
+		if err := l.exec("identity", q); err != nil {
+			return err
+		}
+	}
+	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
+		return err
+	}
+	merged, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
+	if err != nil {
+		return err
+	}
+	if merged > 0 {
+		l.logf("identity: %d new records link customers that earlier runs kept apart; they were attached to the smallest id", merged)
+	}
+	return nil
+}

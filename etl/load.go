@@ -1,0 +1,409 @@
+package etl
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// Options configure a load.
+type Options struct {
+	// Mappings are configured sources laid over the built-in ones.
+	Mappings []Mapping
+	// AsOf is the export's as-of time: records dated after it are rejected
+	// as date_future. Zero means now.
+	AsOf time.Time
+	// TmpDir holds staging files (default: the system temp dir).
+	TmpDir string
+	// Log receives plain progress lines; nil is silent.
+	Log func(format string, args ...any)
+	// Progress, when set, is called as files are extracted and staged.
+	Progress func(Progress)
+	// Version is the ckm version recorded in etl_run.
+	Version string
+	// FailAfter, in tests, makes the load fail at a named step (after its
+	// work, before commit) to prove that nothing half-applied remains.
+	FailAfter string
+}
+
+// Progress reports the state of a running load.
+type Progress struct {
+	Step      string
+	File      string
+	FilesDone int
+	Files     int
+	Rows      int64
+	Elapsed   time.Duration
+}
+
+// FileReport is the outcome of one file.
+type FileReport struct {
+	FileID     int64  `json:"file_id"`
+	Path       string `json:"path"`
+	Source     string `json:"source"`
+	Target     string `json:"target"`
+	Format     string `json:"format"`
+	Encoding   string `json:"encoding"`
+	Size       int64  `json:"size"`
+	SHA256     string `json:"sha256"`
+	Read       int64  `json:"read"`
+	Loaded     int64  `json:"loaded"`
+	Rejected   int64  `json:"rejected"`
+	Duplicates int64  `json:"duplicates"`
+	Warned     int64  `json:"warned"`
+	// Skipped says why the file was not loaded (already in the manifest).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Report is the outcome of a load.
+type Report struct {
+	RunID      int64         `json:"run_id"`
+	Files      []FileReport  `json:"files"`
+	Ignored    []string      `json:"ignored,omitempty"` // files in a directory no mapping matched
+	Read       int64         `json:"rows_read"`
+	Loaded     int64         `json:"rows_loaded"`
+	Rejected   int64         `json:"rows_rejected"`
+	Duplicates int64         `json:"rows_duplicate"`
+	Warned     int64         `json:"rows_warned"`
+	Customers  int64         `json:"customers_new"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+}
+
+// ErrNothingToLoad is returned when every file was loaded before.
+var ErrNothingToLoad = errors.New("nothing to load")
+
+// fileJob is one file on its way through a load.
+type fileJob struct {
+	FileReport
+	m   *Mapping
+	t   *target
+	det Detected
+	x   *extraction
+}
+
+// Load runs the ETL of the given files and directories into the warehouse in
+// one transaction. Files already in the manifest (same sha256) are skipped;
+// a load whose counts do not reconcile, or that fails anywhere, rolls back
+// and leaves the warehouse as it was.
+func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options) (*Report, error) {
+	start := time.Now()
+	if opts.AsOf.IsZero() {
+		opts.AsOf = start
+	}
+	logf := opts.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	builtin, err := DefaultMappings()
+	if err != nil {
+		return nil, fmt.Errorf("built-in mappings: %w", err)
+	}
+	mappings := mergeMappings(builtin, opts.Mappings)
+	if err := Register(ctx, w); err != nil {
+		return nil, err
+	}
+	jobs, ignored, err := discover(paths, mappings)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Ignored: ignored}
+	for _, p := range ignored {
+		logf("ignored %s: no source mapping matches its name", p)
+	}
+	if err := fingerprint(ctx, jobs); err != nil {
+		return nil, err
+	}
+	todo, err := skipLoaded(ctx, w, jobs)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		if j.Skipped != "" {
+			logf("skipped %s: %s", j.Path, j.Skipped)
+		}
+	}
+	if len(todo) == 0 {
+		for _, j := range jobs {
+			rep.Files = append(rep.Files, j.FileReport)
+		}
+		rep.Elapsed = time.Since(start)
+		return rep, ErrNothingToLoad
+	}
+	tmpDir, err := os.MkdirTemp(opts.TmpDir, "ckm-load-")
+	if err != nil {
+		return nil, fmt.Errorf("staging dir: %w", err)
+	}
+	defer os.RemoveAll(tmpDir)
+	if err := extractAll(ctx, todo, tmpDir, opts, start); err != nil {
+		return nil, err
+	}
+	if debugTiming {
+		fmt.Fprintf(os.Stderr, "%8.3fs extract (since start)\n", time.Since(start).Seconds())
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin load: %w", err)
+	}
+	defer tx.Rollback()
+	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, logf: logf, start: start}
+	if err := ld.run(); err != nil {
+		return nil, err
+	}
+	if opts.FailAfter == "commit" {
+		return nil, errors.New("load: injected failure before commit")
+	}
+	t0 := time.Now()
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit load: %w", err)
+	}
+	if debugTiming {
+		fmt.Fprintf(os.Stderr, "%8.3fs commit\n", time.Since(t0).Seconds())
+	}
+	rep.RunID = ld.runID
+	rep.Customers = ld.newCustomers
+	for _, j := range jobs {
+		rep.Files = append(rep.Files, j.FileReport)
+		rep.Read += j.Read
+		rep.Loaded += j.Loaded
+		rep.Rejected += j.Rejected
+		rep.Duplicates += j.Duplicates
+		rep.Warned += j.Warned
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// discover expands directories (sorted, hidden files left out) and matches
+// each file to a mapping. A named file nothing matches is an error; in a
+// directory it is ignored and listed.
+func discover(paths []string, mappings []Mapping) ([]*fileJob, []string, error) {
+	if len(paths) == 0 {
+		return nil, nil, errors.New("no files or directories to load")
+	}
+	var jobs []*fileJob
+	var ignored []string
+	add := func(path string, named bool) error {
+		m, ok := match(mappings, path)
+		if !ok {
+			if named {
+				return fmt.Errorf("%s: no source mapping matches this file name; add a source with a matching pattern to ckm.yaml (built-in patterns: %s)", path, patternList(mappings))
+			}
+			ignored = append(ignored, path)
+			return nil
+		}
+		jobs = append(jobs, &fileJob{FileReport: FileReport{Path: path, Source: m.Name, Target: m.Target}, m: m, t: targets[m.Target]})
+		return nil
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load: %w", err)
+		}
+		if !st.IsDir() {
+			if err := add(p, true); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != p {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("load %s: %w", p, err)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := add(f, false); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	// Dimensions before the facts that use them; then by path.
+	sort.SliceStable(jobs, func(a, b int) bool {
+		if jobs[a].t.Order != jobs[b].t.Order {
+			return jobs[a].t.Order < jobs[b].t.Order
+		}
+		return jobs[a].Path < jobs[b].Path
+	})
+	return jobs, ignored, nil
+}
+
+func patternList(ms []Mapping) string {
+	var ps []string
+	for _, m := range ms {
+		ps = append(ps, m.Pattern)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func fingerprint(ctx context.Context, jobs []*fileJob) error {
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(j.Path)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load %s: %w", j.Path, err)
+		}
+		j.Size, j.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	}
+	return nil
+}
+
+// skipLoaded marks files whose content is in the manifest already (or twice
+// in this load) and returns the rest.
+func skipLoaded(ctx context.Context, w *engine.Warehouse, jobs []*fileJob) ([]*fileJob, error) {
+	rows, err := w.DB.QueryContext(ctx, `SELECT sha256, path, run_id FROM etl_file`)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	seen := map[string]string{}
+	for rows.Next() {
+		var sha, path string
+		var run int64
+		if err := rows.Scan(&sha, &path, &run); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		seen[sha] = fmt.Sprintf("same content as %s, loaded in run %d", path, run)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var todo []*fileJob
+	for _, j := range jobs {
+		if why, ok := seen[j.SHA256]; ok {
+			j.Skipped = why
+			continue
+		}
+		seen[j.SHA256] = "same content as " + j.Path + " in this load"
+		todo = append(todo, j)
+	}
+	return todo, nil
+}
+
+// extractAll detects and extracts files, two at a time.
+func extractAll(ctx context.Context, jobs []*fileJob, tmpDir string, opts Options, start time.Time) error {
+	var (
+		mu   sync.Mutex
+		done int
+		rows int64
+		errs = make([]error, len(jobs))
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 2)
+	)
+	for i, j := range jobs {
+		wg.Add(1)
+		go func(i int, j *fileJob) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = extractFile(ctx, j, tmpDir)
+			mu.Lock()
+			done++
+			if j.x != nil {
+				rows += j.x.records
+			}
+			if opts.Progress != nil {
+				opts.Progress(Progress{Step: "extract", File: j.Path, FilesDone: done, Files: len(jobs), Rows: rows, Elapsed: time.Since(start)})
+			}
+			mu.Unlock()
+		}(i, j)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func extractFile(ctx context.Context, j *fileJob, tmpDir string) error {
+	det, err := Detect(j.Path, j.m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.Path, err)
+	}
+	j.det, j.Format, j.Encoding = det, det.Format, det.Encoding
+	switch det.Format {
+	case "ndjson", "json":
+		j.x, err = extractJSON(ctx, j.Path, det, tmpDir)
+	case "parquet":
+		j.x = &extraction{} // DuckDB reads Parquet directly when staging
+	default:
+		j.x, err = extractTabular(ctx, j.Path, det, j.m, tmpDir)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.Path, err)
+	}
+	j.Read = j.x.records
+	return nil
+}
+
+// debugTiming prints each statement's time to stderr (CKM_DEBUG_SQL=1).
+var debugTiming = os.Getenv("CKM_DEBUG_SQL") != ""
+
+// loader is the transactional part of a load.
+type loader struct {
+	ctx          context.Context
+	tx           *sql.Tx
+	opts         Options
+	jobs         []*fileJob
+	logf         func(string, ...any)
+	start        time.Time
+	runID        int64
+	newCustomers int64
+}
+
+func (l *loader) exec(step, query string, args ...any) error {
+	if debugTiming {
+		t0 := time.Now()
+		defer func() { fmt.Fprintf(os.Stderr, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
+	}
+	if _, err := l.tx.ExecContext(l.ctx, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	if l.opts.FailAfter == step {
+		return fmt.Errorf("load: injected failure after %s", step)
+	}
+	return nil
+}
+
+func (l *loader) count(query string, args ...any) (int64, error) {
+	var n sql.NullInt64
+	err := l.tx.QueryRowContext(l.ctx, query, args...).Scan(&n)
+	return n.Int64, err
+}

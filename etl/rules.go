@@ -1,0 +1,226 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// rule is a validation rule over a cleaned staging table c_<target>: where
+// Cond holds, the record is rejected (severity error) or flagged (warn).
+type rule struct {
+	Name     string
+	Severity string // error | warn
+	Stage    string // clean | validate
+	Column   string // canonical field
+	Cond     string // SQL over the cleaned row
+}
+
+// nz is SQL for a trimmed field, NULL when blank.
+func nz(field string) string {
+	return fmt.Sprintf("nullif(trim(%s), '')", engine.QuoteIdent(field))
+}
+
+// rawRecord is SQL rebuilding a staged record as JSON for the ledger.
+func rawRecord(t *target) string {
+	var parts []string
+	for _, f := range t.Fields {
+		parts = append(parts, fmt.Sprintf("%s := %s", engine.QuoteIdent(f.Name), engine.QuoteIdent(f.Name)))
+	}
+	return "CAST(to_json(struct_pack(" + strings.Join(parts, ", ") + ")) AS VARCHAR)"
+}
+
+func tsLiteral(t time.Time) string {
+	return "TIMESTAMP '" + t.Format("2006-01-02 15:04:05") + "'"
+}
+
+// applyRules records every rule violation of c_<target> in ld_reject and
+// creates ok_<target>: the cleaned rows that are neither duplicates nor
+// rejected.
+func (l *loader) applyRules(t *target, rules []rule) error {
+	c := "c_" + t.Name
+	raw := rawRecord(t)
+	for _, r := range rules {
+		q := fmt.Sprintf(`INSERT INTO ld_reject
+			SELECT file_id, _line, %s, %s, %s, %s, left(CAST(%s AS VARCHAR), 4096), left(%s, 4096), NULL
+			FROM %s WHERE NOT is_dup AND (%s)`,
+			engine.QuoteString(r.Stage), engine.QuoteString(r.Name), engine.QuoteString(r.Severity),
+			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column), raw, c, r.Cond)
+		if err := l.exec("validate", q); err != nil {
+			return fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+	}
+	return l.exec("validate", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ok_%s AS
+		SELECT c.* FROM %s c
+		WHERE NOT c.is_dup AND NOT EXISTS (
+			SELECT 1 FROM ld_reject r WHERE r.file_id = c.file_id AND r.line = c._line AND r.severity = 'error')`, t.Name, c))
+}
+
+// dateRules are the date checks of a timestamp field cleaned into <v>.
+func (l *loader) dateRules(field, v string) []rule {
+	return []rule{
+		{"date_missing", "error", "clean", field, nz(field) + " IS NULL"},
+		{"date_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"},
+		{"date_future", "error", "validate", field, v + " > " + tsLiteral(l.opts.AsOf)},
+	}
+}
+
+func mobileRule(field string) rule {
+	return rule{"mobile_invalid", "warn", "clean", field, nz(field) + " IS NOT NULL AND ckm_mobile(" + engine.QuoteIdent(field) + ") IS NULL"}
+}
+
+func amountRule(field string) rule {
+	return rule{"amount_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND ckm_amount(" + engine.QuoteIdent(field) + ") IS NULL"}
+}
+
+// validateFacts cleans and validates the customer and fact targets.
+func (l *loader) validateFacts() error {
+	for _, fn := range []func() error{l.validateCustomers, l.validateSales, l.validateInteractions, l.validateResponses} {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *loader) validateCustomers() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_customers AS
+	WITH s AS (
+		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card
+		FROM stg_customers s JOIN ld_file f USING (file_id))
+	SELECT *,
+		card IS NOT NULL AND row_number() OVER (PARTITION BY card ORDER BY file_id, _line) > 1 AS is_dup,
+		nullif(trim(ckm_text(name)), '') AS name_v,
+		ckm_id_normalize(id_number) AS idn,
+		ckm_id_problem(id_number) AS id_p,
+		ckm_mobile(mobile) AS mobile_v,
+		ckm_email(email) AS email_v,
+		ckm_date(birth_date) AS birth_in,
+		ckm_date(registered_date) AS registered_v,
+		nullif(trim(ckm_text(member_level)), '') AS level_v,
+		lower(trim(ckm_text(distributor))) IN ('是', 'y', 'yes', 'true', 't', '1', '经销商') AS distributor_v,
+		nullif(lower(trim(ckm_text(customer_type))), '') AS type_in,
+		CASE upper(trim(ckm_text(sex))) WHEN '男' THEN 'M' WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M'
+			WHEN '女' THEN 'F' WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' END AS sex_in,
+		ckm_region_code(ckm_text(province), ckm_text(city)) AS region_in
+	FROM s`
+	if err := l.exec("validate", q); err != nil {
+		return err
+	}
+	return l.applyRules(targets["customers"], []rule{
+		{"id_checksum", "error", "clean", "id_number", "id_p = 'id_checksum'"},
+		{"id_invalid", "error", "clean", "id_number", nz("id_number") + " IS NOT NULL AND id_p IS NOT NULL AND id_p <> 'id_checksum'"},
+		mobileRule("mobile"),
+		{"email_invalid", "warn", "clean", "email", nz("email") + " IS NOT NULL AND email_v IS NULL"},
+		{"no_customer_key", "error", "validate", "member_card", nz("id_number") + " IS NULL AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL"},
+		{"name_missing", "warn", "validate", "name", "name_v IS NULL"},
+	})
+}
+
+func (l *loader) validateSales() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
+	WITH s AS (
+		SELECT s.*, f.channel, f.channel_key, f.customer_required,
+			nullif(trim(ckm_text(order_id)), '') AS k_order,
+			coalesce(TRY_CAST(nullif(trim(line_no), '') AS INTEGER), _item) AS k_line
+		FROM stg_sales s JOIN ld_file f USING (file_id)),
+	loaded AS (SELECT DISTINCT channel_key, order_id, line_no FROM fact_sales),
+	d AS (
+		SELECT s.*,
+			k_order IS NOT NULL AND (
+				row_number() OVER (PARTITION BY s.channel_key, k_order, k_line ORDER BY file_id, _line, _item) > 1
+				OR loaded.order_id IS NOT NULL) AS is_dup
+		FROM s LEFT JOIN loaded ON loaded.channel_key = s.channel_key AND loaded.order_id = s.k_order AND loaded.line_no = s.k_line)
+	SELECT *,
+		ckm_timestamp(ts) AS ts_v,
+		TRY_CAST(nullif(trim(ckm_text(quantity)), '') AS DECIMAL(18,3)) AS qty_d,
+		ckm_amount(unit_price) AS price_v,
+		coalesce(ckm_amount(discount), 0) AS discount_v,
+		ckm_amount(amount) AS amount_in,
+		nullif(trim(ckm_text(member_card)), '') AS card,
+		ckm_mobile(mobile) AS mobile_v,
+		ckm_email(email) AS email_v,
+		ckm_id_normalize(id_number) AS idn,
+		nullif(trim(ckm_text(product_code)), '') AS product_v
+	FROM d`
+	if err := l.exec("validate", q); err != nil {
+		return err
+	}
+	rules := []rule{{"key_missing", "error", "validate", "order_id", "k_order IS NULL"}}
+	rules = append(rules, l.dateRules("ts", "ts_v")...)
+	rules = append(rules,
+		rule{"quantity_invalid", "error", "clean", "quantity", "qty_d IS NULL OR qty_d <> round(qty_d)"},
+		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
+		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
+		amountRule("discount"),
+		amountRule("amount"),
+		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
+		mobileRule("mobile"),
+		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
+		rule{"product_unknown", "warn", "validate", "product_code",
+			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
+	)
+	return l.applyRules(targets["sales"], rules)
+}
+
+func (l *loader) validateInteractions() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_interactions AS
+	WITH s AS (
+		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, ckm_mobile(mobile) AS mobile_v
+		FROM stg_interactions s JOIN ld_file f USING (file_id)),
+	k AS (SELECT *, coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''), '') || '|' ||
+			coalesce(strftime(ts_v, '%Y-%m-%d %H:%M:%S'), nullif(trim(ts), ''), '') AS k_id FROM s)
+	SELECT k.*,
+		row_number() OVER (PARTITION BY k.k_id ORDER BY file_id, _line) > 1
+			OR k.k_id IN (SELECT interaction_id FROM fact_interaction WHERE interaction_id IS NOT NULL) AS is_dup,
+		nullif(trim(ckm_text(member_card)), '') AS card,
+		TRY_CAST(nullif(trim(ckm_text(satisfaction)), '') AS INTEGER) AS satisfaction_v,
+		TRY_CAST(TRY_CAST(nullif(trim(ckm_text(duration)), '') AS DOUBLE) AS INTEGER) AS duration_v,
+		nullif(trim(ckm_text(category)), '') AS category_v,
+		nullif(trim(ckm_text(agent)), '') AS agent_v
+	FROM k`
+	if err := l.exec("validate", q); err != nil {
+		return err
+	}
+	rules := l.dateRules("ts", "ts_v")
+	rules = append(rules,
+		rule{"satisfaction_range", "error", "validate", "satisfaction",
+			nz("satisfaction") + " IS NOT NULL AND (satisfaction_v IS NULL OR satisfaction_v NOT BETWEEN 1 AND 5)"},
+		rule{"duration_invalid", "warn", "clean", "duration", nz("duration") + " IS NOT NULL AND (duration_v IS NULL OR duration_v < 0)"},
+		mobileRule("mobile"),
+	)
+	return l.applyRules(targets["interactions"], rules)
+}
+
+func (l *loader) validateResponses() error {
+	q := `CREATE OR REPLACE TEMP TABLE c_responses AS
+	WITH s AS (
+		SELECT s.*, f.channel, f.channel_key,
+			nullif(trim(ckm_text(campaign_code)), '') AS code,
+			nullif(trim(ckm_text(member_card)), '') AS card,
+			ckm_mobile(mobile) AS mobile_v
+		FROM stg_responses s JOIN ld_file f USING (file_id)),
+	k AS (SELECT *, code || '|' || coalesce(card, mobile_v, nullif(trim(mobile), ''), '') AS k_id FROM s)
+	SELECT k.*,
+		k.code IS NOT NULL AND (row_number() OVER (PARTITION BY k.k_id ORDER BY file_id, _line) > 1
+			OR k.k_id IN (SELECT response_id FROM fact_campaign WHERE response_id IS NOT NULL)) AS is_dup,
+		ckm_date(targeted_date) AS targeted_v,
+		ckm_date(response_date) AS response_v,
+		lower(trim(ckm_text(responded))) IN ('是', 'y', 'yes', 'true', 't', '1') AS responded_v,
+		coalesce(ckm_amount(revenue), 0) AS revenue_v
+	FROM k`
+	if err := l.exec("validate", q); err != nil {
+		return err
+	}
+	return l.applyRules(targets["responses"], []rule{
+		{"key_missing", "error", "validate", "campaign_code", "code IS NULL"},
+		{"campaign_unknown", "error", "validate", "campaign_code",
+			"code IS NOT NULL AND code NOT IN (SELECT campaign_code FROM dim_campaign WHERE campaign_code IS NOT NULL)"},
+		{"date_invalid", "error", "clean", "targeted_date", nz("targeted_date") + " IS NOT NULL AND targeted_v IS NULL"},
+		{"date_invalid", "error", "clean", "response_date", nz("response_date") + " IS NOT NULL AND response_v IS NULL"},
+		amountRule("revenue"),
+		mobileRule("mobile"),
+	})
+}

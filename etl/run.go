@@ -1,0 +1,274 @@
+package etl
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl/region"
+)
+
+// run is the whole transactional load: stage, clean and validate each
+// target, resolve customers, load dimensions and facts, reconcile, record.
+func (l *loader) run() error {
+	var err error
+	if l.runID, err = l.count(`SELECT coalesce(max(run_id), 0) + 1 FROM etl_run`); err != nil {
+		return fmt.Errorf("run id: %w", err)
+	}
+	var paths []string
+	for _, j := range l.jobs {
+		paths = append(paths, j.Path)
+	}
+	if err := l.exec("run", `INSERT INTO etl_run (run_id, started_at, status, paths, ckm_version) VALUES (?, ?, 'running', ?, ?)`,
+		l.runID, l.start, strings.Join(paths, "\n"), l.opts.Version); err != nil {
+		return err
+	}
+	if err := region.LoadDim(l.ctx, l.tx); err != nil {
+		return fmt.Errorf("dim_region: %w", err)
+	}
+	if err := l.stageFiles(); err != nil {
+		return err
+	}
+	for _, step := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"products", l.loadProducts},
+		{"campaigns", l.loadCampaigns},
+		{"validate", l.validateFacts},
+		{"identity", l.resolveIdentity},
+		{"customers", l.loadCustomers},
+		{"facts", l.loadFacts},
+		{"reconcile", l.reconcile},
+		{"ledger", l.writeLedger},
+	} {
+		if err := step.fn(); err != nil {
+			return err
+		}
+		if l.opts.FailAfter == step.name {
+			return fmt.Errorf("load: injected failure after %s", step.name)
+		}
+	}
+	return l.dropTemps()
+}
+
+// stageFiles creates the per-target staging tables (every canonical field
+// as VARCHAR, plus file_id, _line and _item) and reads each extracted file
+// into them inside DuckDB.
+func (l *loader) stageFiles() error {
+	base, err := l.count(`SELECT coalesce(max(file_id), 0) FROM etl_file`)
+	if err != nil {
+		return fmt.Errorf("file id: %w", err)
+	}
+	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_file (file_id BIGINT, source VARCHAR, target VARCHAR,
+		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR)`); err != nil {
+		return err
+	}
+	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_reject (file_id BIGINT, line BIGINT, stage VARCHAR, rule VARCHAR,
+		severity VARCHAR, column_name VARCHAR, raw_value VARCHAR, raw_record VARCHAR, message VARCHAR)`); err != nil {
+		return err
+	}
+	for _, name := range targetNames() {
+		t := targets[name]
+		cols := []string{"file_id BIGINT", "_line BIGINT", "_item INTEGER"}
+		for _, f := range t.Fields {
+			cols = append(cols, engine.QuoteIdent(f.Name)+" VARCHAR")
+		}
+		if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE stg_%s (%s)`, name, strings.Join(cols, ", "))); err != nil {
+			return err
+		}
+	}
+	for i, j := range l.jobs {
+		j.FileID = base + int64(i) + 1
+		channel := j.m.Channel
+		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?`,
+			j.FileID, j.Source, j.Target, channel, channel, j.m.Target == "sales" && channel == "web", j.Path); err != nil {
+			return err
+		}
+		if err := l.stageFile(j); err != nil {
+			return fmt.Errorf("stage %s: %w", j.Path, err)
+		}
+		if err := l.insertRejects(j.FileID, j.x.rejects); err != nil {
+			return err
+		}
+		if l.opts.Progress != nil {
+			l.opts.Progress(Progress{Step: "stage", File: j.Path, FilesDone: i + 1, Files: len(l.jobs), Elapsed: time.Since(l.start)})
+		}
+	}
+	return nil
+}
+
+func (l *loader) stageFile(j *fileJob) error {
+	fields := j.m.fields()
+	quoted := make([]string, len(fields))
+	for i, f := range fields {
+		quoted[i] = engine.QuoteIdent(f)
+	}
+	stg := "stg_" + j.Target
+	switch j.Format {
+	case "ndjson", "json":
+		return l.stageJSON(j, stg)
+	case "parquet":
+		return l.stageParquet(j, stg)
+	}
+	spec := []string{"'_line': 'BIGINT'"}
+	for _, f := range fields {
+		spec = append(spec, engine.QuoteString(f)+": 'VARCHAR'")
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s)
+		SELECT %d, _line, 1, %s FROM read_csv(%s, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+		strict_mode = true, columns = {%s})`,
+		stg, strings.Join(quoted, ", "), j.FileID, strings.Join(quoted, ", "), engine.QuoteString(j.x.tmpPath), strings.Join(spec, ", "))
+	return l.exec("stage", q)
+}
+
+// jsonPath turns a dotted mapping path into a DuckDB JSON path.
+func jsonPath(p string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range strings.Split(p, ".") {
+		b.WriteString(`."` + strings.ReplaceAll(seg, `"`, `\"`) + `"`)
+	}
+	return engine.QuoteString(b.String())
+}
+
+func (l *loader) stageJSON(j *fileJob, stg string) error {
+	if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE raw_json AS SELECT * FROM read_json(%s,
+		format = 'newline_delimited', columns = {'_line': 'BIGINT', 'r': 'JSON'}, maximum_object_size = 268435456)`,
+		engine.QuoteString(j.x.tmpPath))); err != nil {
+		return err
+	}
+	var cols, exprs []string
+	for _, f := range sortedKeys(j.m.Columns) {
+		cols = append(cols, engine.QuoteIdent(f))
+		exprs = append(exprs, fmt.Sprintf("json_extract_string(r, %s)", jsonPath(j.m.Columns[f][0])))
+	}
+	if j.m.Items == "" {
+		q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, _line, 1, %s FROM raw_json`,
+			stg, strings.Join(cols, ", "), j.FileID, strings.Join(exprs, ", "))
+		return l.exec("stage", q)
+	}
+	items := jsonPath(j.m.Items)
+	// A record without line items would vanish in the unnest: reject it.
+	if err := l.exec("stage", fmt.Sprintf(`INSERT INTO ld_reject
+		SELECT %d, _line, 'extract', 'items_missing', 'error', %s, NULL, left(CAST(r AS VARCHAR), 4096),
+		       'no line items: ' || %s || ' is not a non-empty array'
+		FROM raw_json WHERE coalesce(json_type(r, %s), 'NULL') <> 'ARRAY' OR json_array_length(r, %s) = 0`,
+		j.FileID, engine.QuoteString(j.m.Items), engine.QuoteString(j.m.Items), items, items)); err != nil {
+		return err
+	}
+	var icols, iexprs []string
+	for _, f := range sortedKeys(j.m.ItemColumns) {
+		icols = append(icols, engine.QuoteIdent(f))
+		iexprs = append(iexprs, fmt.Sprintf("json_extract_string(items[i], %s)", jsonPath(j.m.ItemColumns[f][0])))
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s)
+		SELECT %d, _line, i, %s, %s FROM (
+			SELECT _line, r, items, unnest(range(1, len(items) + 1)) AS i FROM (
+				SELECT _line, r, CAST(json_extract(r, %s) AS JSON[]) AS items FROM raw_json
+				WHERE json_type(r, %s) = 'ARRAY' AND json_array_length(r, %s) > 0))`,
+		stg, strings.Join(append(cols, icols...), ", "), j.FileID,
+		strings.Join(exprs, ", "), strings.Join(iexprs, ", "), items, items, items)
+	if len(exprs) == 0 {
+		q = strings.Replace(q, ", , ", ", ", 1)
+	}
+	return l.exec("stage", q)
+}
+
+func (l *loader) stageParquet(j *fileJob, stg string) error {
+	src := fmt.Sprintf("read_parquet(%s)", engine.QuoteString(j.Path))
+	rows, err := l.tx.QueryContext(l.ctx, "DESCRIBE SELECT * FROM "+src)
+	if err != nil {
+		return fmt.Errorf("read Parquet schema: %w", err)
+	}
+	var header []string
+	for rows.Next() {
+		var name, typ string
+		var a, b, c, d any
+		if err := rows.Scan(&name, &typ, &a, &b, &c, &d); err != nil {
+			rows.Close()
+			return err
+		}
+		header = append(header, name)
+	}
+	rows.Close()
+	cols, err := mapColumns(header, j.m)
+	if err != nil {
+		return fmt.Errorf("columns: %w", err)
+	}
+	var names, exprs []string
+	for _, f := range j.m.fields() {
+		if i := cols[f]; i >= 0 {
+			names = append(names, engine.QuoteIdent(f))
+			exprs = append(exprs, "CAST("+engine.QuoteIdent(header[i])+" AS VARCHAR)")
+		}
+	}
+	n, err := l.count("SELECT count(*) FROM " + src)
+	if err != nil {
+		return err
+	}
+	j.x.records, j.Read = n, n
+	return l.exec("stage", fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, row_number() OVER (), 1, %s FROM %s`,
+		stg, strings.Join(names, ", "), j.FileID, strings.Join(exprs, ", "), src))
+}
+
+func sortedKeys(m map[string]Aliases) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// insertRejects records extract-stage rejects of one file.
+func (l *loader) insertRejects(fileID int64, rs []reject) error {
+	const batch = 200
+	for i := 0; i < len(rs); i += batch {
+		end := min(i+batch, len(rs))
+		var ph []string
+		var args []any
+		for _, r := range rs[i:end] {
+			ph = append(ph, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, fileID, r.line, r.stage, r.rule, r.severity, nullable(r.column), nullable(r.value), r.record, r.message)
+		}
+		if err := l.exec("stage", "INSERT INTO ld_reject VALUES "+strings.Join(ph, ", "), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (l *loader) dropTemps() error {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT table_name FROM duckdb_tables() WHERE temporary AND (
+		table_name LIKE 'stg\_%' ESCAPE '\' OR table_name LIKE 'c\_%' ESCAPE '\' OR table_name LIKE 'ok\_%' ESCAPE '\'
+		OR table_name LIKE 'ld\_%' ESCAPE '\' OR table_name LIKE 'id\_%' ESCAPE '\' OR table_name IN ('raw_json', 'cust_in'))`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if err := l.exec("cleanup", "DROP TABLE IF EXISTS temp."+engine.QuoteIdent(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
