@@ -10,7 +10,9 @@ import (
 // them ("广东省" or "广东", "深圳市" or "深圳", "内蒙古" for 内蒙古自治区,
 // "延边州" for 延边朝鲜族自治州), to the most specific region: the city when
 // city names one within the province, else the province. For a municipality
-// a city of "北京", "北京市" or "市辖区" gives its xx0100 city row. With an
+// a city of "北京", "北京市" or "市辖区" gives its xx0100 city row. A city
+// field that repeats the province or goes on into the county
+// ("广东省深圳市南山区") still finds the city. With an
 // empty province the city is looked up across the country and must be
 // unique there. It reports false when the province is not recognised (or,
 // without a province, when the city is not found exactly once).
@@ -44,6 +46,11 @@ func ByName(province, city string) (Region, bool) {
 	}
 	if r, ok := t.cityIn(p, city); ok {
 		return r, true
+	}
+	if rest := trimProvince(city, p); rest != city && rest != "" {
+		if r, ok := t.cityIn(p, rest); ok {
+			return r, true
+		}
 	}
 	return p, true
 }
@@ -110,7 +117,8 @@ func cityShort(name string) string {
 // prefecture-level cities and the county-level units it administers
 // directly, by full name, else by an unambiguous prefix of at least two
 // characters: the name as written (儋州 → 儋州市), then without its generic
-// suffix (延边州 → 延边朝鲜族自治州).
+// suffix (延边州 → 延边朝鲜族自治州); else the city whose full name begins
+// the text (深圳市南山区 → 深圳市).
 func (t *table) cityIn(p Region, name string) (Region, bool) {
 	candidates := t.cityLike[p.Code]
 	for _, c := range candidates {
@@ -137,5 +145,31 @@ func (t *table) cityIn(p Region, name string) (Region, bool) {
 			return found[0], true
 		}
 	}
+	// A city field that goes on into the county: 深圳市南山区.
+	var longest Region
+	for _, c := range candidates {
+		if strings.HasPrefix(name, c.Name) && len(c.Name) > len(longest.Name) {
+			longest = c
+		}
+	}
+	if longest.Code != "" {
+		return longest, true
+	}
 	return Region{}, false
+}
+
+// trimProvince drops a leading province name (full or short) that a city
+// field repeats: 广东省深圳市 → 深圳市. A municipality's name is kept, as it
+// is also the name of its city. ByName tries the city as written first, so
+// that 吉林市 stays the city of 吉林省.
+func trimProvince(city string, p Region) string {
+	if isMunicipality(p.Code[:2]) {
+		return city
+	}
+	for _, prefix := range []string{p.Name, provinceShort(p.Name)} {
+		if rest, ok := strings.CutPrefix(city, prefix); ok {
+			return rest
+		}
+	}
+	return city
 }

@@ -42,10 +42,17 @@ func TestByName(t *testing.T) {
 		{"山西", "", "140000", true},
 		{"陕西", "", "610000", true},
 		{"广东", "桂林", "440000", true}, // a city of another province: the province
-		{"", "深圳", "440300", true},   // no province: unique city nationwide
-		{"", "朝阳", "211300", true},   // 朝阳区 of 北京 and 长春 are districts, not cities
-		{"", "阿拉", "", false},        // 阿拉善盟 (内蒙古) or 阿拉尔市 (新疆)
-		{"", "朝阳区", "", false},       // districts are not looked up
+		{"广东省", "深圳市南山区", "440300", true},
+		{"广东", "广东省深圳市", "440300", true},
+		{"广东", "广东深圳", "440300", true},
+		{"广东", "广东", "440000", true},
+		{"吉林", "吉林市", "220200", true}, // the province name is not trimmed from a whole city name
+		{"青海", "海南藏族自治州共和县", "632500", true},
+		{"海南", "海口市美兰区", "460100", true},
+		{"", "深圳", "440300", true}, // no province: unique city nationwide
+		{"", "朝阳", "211300", true}, // 朝阳区 of 北京 and 长春 are districts, not cities
+		{"", "阿拉", "", false},      // 阿拉善盟 (内蒙古) or 阿拉尔市 (新疆)
+		{"", "朝阳区", "", false},     // districts are not looked up
 		{"火星", "深圳", "", false},
 		{"", "", "", false},
 		{"广", "", "", false}, // one character is too little
