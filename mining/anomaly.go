@@ -82,22 +82,38 @@ type AnomalyResult struct {
 	Flagged  []Deviation `json:"flagged"`
 }
 
+// anomalyParams are the SQL expressions anomalySQL is built from, so the
+// Go operator passes literals and the ckm_anomaly macro its parameters.
+type anomalyParams struct {
+	AsOf, PeriodDays, HistoryPeriods, MinHistory, ZThreshold, JumpFactor, MinChange, MinRelativeChange string
+}
+
+func (o AnomalyOptions) params(asOf string) anomalyParams {
+	return anomalyParams{asOf, fmt.Sprint(o.PeriodDays), fmt.Sprint(o.HistoryPeriods), fmt.Sprint(o.MinHistory),
+		fmt.Sprint(o.ZThreshold), fmt.Sprint(o.JumpFactor), fmt.Sprint(o.MinChange), fmt.Sprint(o.MinRelativeChange)}
+}
+
 // anomalySQL computes, per customer, the net amount of each period, the
 // median and MAD of the history periods, the robust z-score of period 0,
 // 0.6745·(x − median)/MAD (with 1.2533·mean absolute deviation in place of
 // a zero MAD, and no z when both are 0) and the change from period 1, and
 // keeps the customers flagged by either rule, with the reason.
-func anomalySQL(src Source, asOf string, o AnomalyOptions) string {
+func anomalySQL(src Source, p anomalyParams) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
+params AS (
+    SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, CAST(%[3]s AS INTEGER) AS pd,
+           CAST(%[4]s AS INTEGER) AS hp, CAST(%[5]s AS INTEGER) AS min_hist, CAST(%[6]s AS DOUBLE) AS zt,
+           CAST(%[7]s AS DOUBLE) AS jf, CAST(%[8]s AS DOUBLE) AS min_chg, CAST(%[9]s AS DOUBLE) AS min_rel
+),
 per AS (
-    SELECT customer_id, CAST(datediff('day', day, %[2]s) // %[3]d AS INTEGER) AS k, sum(amount) AS amount
-    FROM purchases WHERE day <= %[2]s AND day > %[2]s - %[3]d * (%[4]d + 1)
+    SELECT customer_id, CAST(datediff('day', day, ref_day) // pd AS INTEGER) AS k, sum(amount) AS amount
+    FROM purchases, params WHERE day <= ref_day AND day > ref_day - pd * (hp + 1)
     GROUP BY ALL
 ),
 span AS (SELECT customer_id, max(k) AS oldest FROM per GROUP BY customer_id),
 series AS (
     SELECT s.customer_id, g.k, CAST(coalesce(p.amount, 0) AS DOUBLE) AS amount
-    FROM span s JOIN range(0, %[4]d + 1) g(k) ON g.k <= s.oldest
+    FROM span s JOIN range(0, (SELECT hp FROM params) + 1) g(k) ON g.k <= s.oldest
     LEFT JOIN per p ON p.customer_id = s.customer_id AND p.k = g.k
 ),
 hist AS (SELECT customer_id, median(amount) AS med, count(*) AS n FROM series WHERE k >= 1 GROUP BY customer_id),
@@ -110,7 +126,7 @@ periods AS (
            max(s.amount) FILTER (WHERE s.k = 0) AS cur,
            max(s.amount) FILTER (WHERE s.k = 1) AS prev
     FROM hist h JOIN spread d USING (customer_id) JOIN series s USING (customer_id)
-    WHERE h.n >= %[5]d GROUP BY h.customer_id, h.n, h.med, d.mad, d.meanad
+    WHERE h.n >= (SELECT min_hist FROM params) GROUP BY h.customer_id, h.n, h.med, d.mad, d.meanad
 ),
 scored AS (
     SELECT *, CASE WHEN mad > 0 THEN 0.6745 * (cur - med) / mad
@@ -118,17 +134,17 @@ scored AS (
     FROM periods
 ),
 flags AS (
-    SELECT *, cur - prev AS change,
-           abs(z) >= %[6]v AND abs(cur - med) >= %[8]v AND abs(cur - med) >= %[9]v * abs(med) AS z_flag,
-           prev > 0 AND abs(cur - prev) >= %[8]v AND (cur >= prev * %[7]v OR cur <= prev / %[7]v) AS jump_flag
-    FROM scored
+    SELECT scored.*, cur - prev AS change,
+           abs(z) >= zt AND abs(cur - med) >= min_chg AND abs(cur - med) >= min_rel * abs(med) AS z_flag,
+           prev > 0 AND abs(cur - prev) >= min_chg AND (cur >= prev * jf OR cur <= prev / jf) AS jump_flag
+    FROM scored, params
 )
 SELECT customer_id, cur, prev, med, z, change,
        concat_ws('; ',
-           CASE WHEN z_flag THEN printf('amount %%.2f in the last %[3]d days vs median %%.2f (robust z %%.1f)', cur, med, z) END,
+           CASE WHEN z_flag THEN printf('amount %%.2f in the last %%d days vs median %%.2f (robust z %%.1f)', cur, (SELECT pd FROM params), med, z) END,
            CASE WHEN jump_flag THEN printf('amount %%s from %%.2f to %%.2f (%%+.0f%%%%)', CASE WHEN cur > prev THEN 'jumped' ELSE 'fell' END, prev, cur, 100 * (cur - prev) / prev) END
        ) AS reason
-FROM flags WHERE z_flag OR jump_flag`, src.purchasesSQL(false), asOf, o.PeriodDays, o.HistoryPeriods, o.MinHistory, o.ZThreshold, o.JumpFactor, o.MinChange, o.MinRelativeChange)
+FROM flags WHERE z_flag OR jump_flag`, src.purchasesSQL(false), p.AsOf, p.PeriodDays, p.HistoryPeriods, p.MinHistory, p.ZThreshold, p.JumpFactor, p.MinChange, p.MinRelativeChange)
 }
 
 // Anomaly flags customers whose purchases in the last period deviate
@@ -155,7 +171,7 @@ func Anomaly(ctx context.Context, w *engine.Warehouse, o AnomalyOptions) (*Anoma
 	defer conn.Close()
 	const table = "ckm_anomaly_flags"
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+anomalySQL(o.Source, dateLit(asOf), o)); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+anomalySQL(o.Source, o.params(dateLit(asOf)))); err != nil {
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}
 	res := &AnomalyResult{AsOf: asOf.Format(time.DateOnly)}

@@ -51,35 +51,36 @@ type ProfitDecile struct {
 // returns = the returned amount (positive), cost = net cost of goods (the
 // cost of returned goods comes back), service_cost = interactions × rate,
 // profit = revenue − returns − cost − service_cost, and profit_decile
-// (ntile 10 by profit descending, customer id breaking ties).
-func profitSQL(src Source, asOf string, window int, serviceRate float64) string {
-	service := "SELECT NULL::BIGINT AS customer_id, 0::BIGINT AS interactions WHERE false"
-	if serviceRate > 0 {
-		service = fmt.Sprintf(`SELECT customer_id, count(*) AS interactions FROM fact_interaction
-            WHERE customer_id >= 0 AND CAST(contact_ts AS DATE) <= %[1]s AND (%[2]d <= 0 OR CAST(contact_ts AS DATE) > %[1]s - %[2]d)
-            GROUP BY customer_id`, asOf, window)
-	}
+// (ntile 10 by profit descending, customer id breaking ties). asOf (a DATE,
+// NULL for the last purchase day), window and rate are SQL expressions.
+func profitSQL(src Source, asOf, window, rate string) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
+params AS (SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, coalesce(%[3]s, 0) AS window_len, coalesce(%[4]s, 0) AS svc_rate),
 sales AS (
     SELECT customer_id,
            sum(amount) FILTER (WHERE amount >= 0) AS revenue,
            -sum(amount) FILTER (WHERE amount < 0) AS returns,
            sum(cost) AS cost
-    FROM purchases WHERE day <= %[2]s AND (%[3]d <= 0 OR day > %[2]s - %[3]d)
+    FROM purchases, params WHERE day <= ref_day AND (window_len <= 0 OR day > ref_day - CAST(window_len AS INTEGER))
     GROUP BY customer_id
 ),
-service AS (%[4]s),
+service AS (
+    SELECT customer_id, count(*) AS interactions FROM fact_interaction, params
+    WHERE svc_rate > 0 AND customer_id >= 0 AND CAST(contact_ts AS DATE) <= ref_day
+      AND (window_len <= 0 OR CAST(contact_ts AS DATE) > ref_day - CAST(window_len AS INTEGER))
+    GROUP BY customer_id
+),
 customers AS (
     SELECT customer_id,
            CAST(coalesce(s.revenue, 0) AS DOUBLE) AS revenue,
            CAST(coalesce(s.returns, 0) AS DOUBLE) AS returns,
            CAST(coalesce(s.cost, 0) AS DOUBLE) AS cost,
-           coalesce(v.interactions, 0) * %[5]v AS service_cost
+           coalesce(v.interactions, 0) * (SELECT svc_rate FROM params) AS service_cost
     FROM sales s FULL JOIN service v USING (customer_id)
 )
 SELECT *, revenue - returns - cost - service_cost AS profit,
        ntile(10) OVER (ORDER BY revenue - returns - cost - service_cost DESC, customer_id) AS profit_decile
-FROM customers`, src.purchasesSQL(true), asOf, window, service, serviceRate)
+FROM customers`, src.purchasesSQL(true), asOf, window, rate)
 }
 
 // Profit computes per-customer profitability, its deciles and the Pareto
@@ -107,7 +108,7 @@ func Profit(ctx context.Context, w *engine.Warehouse, o ProfitOptions) (*ProfitR
 	defer conn.Close()
 	const table = "ckm_profit_scores"
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+profitSQL(o.Source, dateLit(asOf), o.WindowDays, o.ServiceCostPerInteraction)); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+profitSQL(o.Source, dateLit(asOf), fmt.Sprint(o.WindowDays), fmt.Sprint(o.ServiceCostPerInteraction))); err != nil {
 		return nil, fmt.Errorf("profit: %w", err)
 	}
 	res := &ProfitResult{AsOf: asOf.Format(time.DateOnly)}

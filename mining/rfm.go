@@ -56,16 +56,16 @@ type SegmentCount struct {
 //     segment from SegmentRules over (r_score, fm_score).
 func rfmSQL(src Source, asOf, window string) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
-params AS (SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS as_of, coalesce(%[3]s, 0) AS window_days),
+params AS (SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, coalesce(%[3]s, 0) AS window_len),
 days AS (
     SELECT customer_id, day, sum(amount) AS amount, bool_or(amount >= 0) AS purchase
     FROM purchases, params
-    WHERE day <= params.as_of AND (params.window_days <= 0 OR day > params.as_of - CAST(params.window_days AS INTEGER))
+    WHERE day <= params.ref_day AND (params.window_len <= 0 OR day > params.ref_day - CAST(params.window_len AS INTEGER))
     GROUP BY customer_id, day
 ),
 customers AS (
     SELECT customer_id,
-           datediff('day', max(day) FILTER (WHERE purchase), any_value(params.as_of)) AS recency_days,
+           datediff('day', max(day) FILTER (WHERE purchase), any_value(params.ref_day)) AS recency_days,
            count(*) FILTER (WHERE purchase) AS frequency,
            CAST(sum(amount) AS DOUBLE) AS monetary
     FROM days, params GROUP BY customer_id
@@ -89,7 +89,7 @@ SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score
        CAST((f_score + m_score + 1) // 2 AS INTEGER) AS fm_score,
        100 * r_score + 10 * f_score + m_score AS rfm_score,
        %[4]s AS segment,
-       (SELECT as_of FROM params) AS as_of
+       (SELECT ref_day FROM params) AS as_of
 FROM scored`, src.purchasesSQL(false), asOf, window, segmentCaseSQL("r_score", "(f_score + m_score + 1) // 2"))
 }
 

@@ -122,5 +122,8 @@ func registerScalars(conn *sql.Conn) error {
 // SQL (see macros.go). Call it once per database, e.g. through
 // engine.Warehouse.Setup.
 func Register(ctx context.Context, conn *sql.Conn) error {
-	return registerScalars(conn)
+	if err := registerScalars(conn); err != nil {
+		return err
+	}
+	return registerMacros(ctx, conn)
 }

@@ -1,0 +1,68 @@
+package mining
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// macro is a SQL table macro that runs an operator over the warehouse's
+// fact tables without writing to the knowledge base.
+type macro struct {
+	name, params, body string
+}
+
+// macros are the table functions Register creates:
+//
+//	SELECT * FROM ckm_rfm(as_of := DATE '2024-12-31', window_days := 365)
+//	SELECT * FROM ckm_profit(as_of := DATE '2024-12-31', service_cost := 5)
+//	SELECT * FROM ckm_anomaly(as_of := DATE '2024-12-31', period_days := 30)
+//	SELECT * FROM ckm_clv_scores(model_id := 3)   -- a stored clv model, wide
+//
+// Every parameter has a default (as_of: the last purchase day), so each can
+// also be called with none.
+func macros() []macro {
+	src := Source{}.withDefaults()
+	a := AnomalyOptions{}.withDefaults()
+	return []macro{
+		{"ckm_rfm", "as_of := NULL, window_days := 0", rfmSQL(src, "CAST(as_of AS DATE)", "window_days")},
+		{"ckm_profit", "as_of := NULL, window_days := 0, service_cost := 0", profitSQL(src, "CAST(as_of AS DATE)", "window_days", "service_cost")},
+		{"ckm_anomaly", fmt.Sprintf("as_of := NULL, period_days := %d, history_periods := %d, min_history := %d, z_threshold := %v, jump_factor := %v, min_change := %v, min_relative_change := %v",
+			a.PeriodDays, a.HistoryPeriods, a.MinHistory, a.ZThreshold, a.JumpFactor, a.MinChange, a.MinRelativeChange),
+			anomalySQL(src, anomalyParams{"CAST(as_of AS DATE)", "period_days", "history_periods", "min_history", "z_threshold", "jump_factor", "min_change", "min_relative_change"})},
+		{"ckm_clv_scores", "model_id := NULL", `SELECT s.customer_id,
+       max(s.value) FILTER (WHERE s.metric = 'frequency') AS frequency,
+       max(s.value) FILTER (WHERE s.metric = 'recency') AS recency_weeks,
+       max(s.value) FILTER (WHERE s.metric = 'age') AS age_weeks,
+       max(s.value) FILTER (WHERE s.metric = 'monetary') AS monetary,
+       max(s.value) FILTER (WHERE s.metric = 'p_alive') AS p_alive,
+       max(s.value) FILTER (WHERE s.metric = 'expected_purchases') AS expected_purchases,
+       max(s.value) FILTER (WHERE s.metric = 'expected_spend') AS expected_spend,
+       max(s.value) FILTER (WHERE s.metric = 'clv') AS clv,
+       CAST(max(s.value) FILTER (WHERE s.metric = 'clv_decile') AS INTEGER) AS clv_decile,
+       any_value(s.as_of) AS as_of, any_value(s.model_id) AS model_id
+FROM kb_customer_score s
+WHERE s.model_id = coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'clv'))
+GROUP BY s.customer_id`},
+	}
+}
+
+// registerMacros creates (or replaces) the table macros. They live in the
+// warehouse's catalog, so a read-only warehouse keeps those a read-write
+// session created and is left alone.
+func registerMacros(ctx context.Context, conn *sql.Conn) error {
+	var mode string
+	if err := conn.QueryRowContext(ctx, `SELECT current_setting('access_mode')`).Scan(&mode); err != nil {
+		return fmt.Errorf("register mining macros: %w", err)
+	}
+	if mode == "read_only" {
+		return nil
+	}
+	for _, m := range macros() {
+		q := fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS TABLE %s", m.name, m.params, m.body)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("register %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
