@@ -1,0 +1,120 @@
+package etl_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/fixtures"
+)
+
+// TestLoadMatchesFixtureTruth loads a generated export set and checks it
+// against the generator's ground truth: every planted fault rejected (or
+// flagged) with its rule on its line and nothing else, per-file counts,
+// unified customers and net revenue to the cent.
+func TestLoadMatchesFixtureTruth(t *testing.T) {
+	ctx := context.Background()
+	for _, seed := range []int64{1, 7} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			dir := t.TempDir()
+			exp, err := fixtures.Generate(ctx, fixtures.Options{Out: dir, Customers: 600, Days: 365, Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := engine.Open(ctx, "", engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			asOf, _ := time.Parse("2006-01-02", exp.ExportDate)
+			rep, err := etl.Load(ctx, w, []string{dir}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTruth(t, w, exp, rep)
+		})
+	}
+}
+
+func checkTruth(t *testing.T, w *engine.Warehouse, exp *fixtures.Expected, rep *etl.Report) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, f := range rep.Files {
+		name := filepath.Base(f.Path)
+		seen[name] = true
+		ft, ok := exp.Files[name]
+		if !ok {
+			t.Errorf("%s loaded but not in expected.json", name)
+			continue
+		}
+		got := [5]int64{f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned}
+		want := [5]int64{ft.Rows, ft.Loaded, ft.Rejected, ft.Duplicates, ft.Warned}
+		if got != want {
+			t.Errorf("%s: read/loaded/rejected/duplicates/warned = %v, want %v", name, got, want)
+		}
+		wantIssues := map[string]bool{}
+		for _, is := range append(append([]fixtures.Issue{}, ft.Rejects...), ft.Warnings...) {
+			wantIssues[fmt.Sprintf("%d %s %s", is.Line, is.Rule, is.Severity)] = true
+		}
+		rows, err := w.DB.Query(`SELECT DISTINCT line, rule, severity FROM etl_reject WHERE path = ?`, f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotIssues := map[string]bool{}
+		for rows.Next() {
+			var line int64
+			var rule, sev string
+			if err := rows.Scan(&line, &rule, &sev); err != nil {
+				t.Fatal(err)
+			}
+			gotIssues[fmt.Sprintf("%d %s %s", line, rule, sev)] = true
+		}
+		rows.Close()
+		var missing, extra []string
+		for k := range wantIssues {
+			if !gotIssues[k] {
+				missing = append(missing, k)
+			}
+		}
+		for k := range gotIssues {
+			if !wantIssues[k] {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(missing)
+		sort.Strings(extra)
+		if len(missing) > 0 {
+			t.Errorf("%s: planted faults not reported: %v", name, missing)
+		}
+		if len(extra) > 0 {
+			t.Errorf("%s: reported but not planted: %v", name, extra)
+		}
+	}
+	for name := range exp.Files {
+		if !seen[name] {
+			t.Errorf("%s in expected.json but not loaded", name)
+		}
+	}
+	var customers, salesRows int64
+	var revenue string
+	if err := w.DB.QueryRow(`SELECT count(DISTINCT customer_id) FROM dim_customer WHERE customer_id > 0`).Scan(&customers); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB.QueryRow(`SELECT CAST(sum(amount) AS VARCHAR), count(*) FROM fact_sales`).Scan(&revenue, &salesRows); err != nil {
+		t.Fatal(err)
+	}
+	if customers != exp.DistinctCustomers {
+		t.Errorf("unified customers %d, want %d", customers, exp.DistinctCustomers)
+	}
+	if revenue != exp.NetRevenue {
+		t.Errorf("net revenue %s, want %s", revenue, exp.NetRevenue)
+	}
+	if salesRows != exp.FactSalesRows {
+		t.Errorf("fact_sales rows %d, want %d", salesRows, exp.FactSalesRows)
+	}
+}
