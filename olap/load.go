@@ -120,6 +120,10 @@ func Parse(file string, data []byte) (*Cube, error) {
 	}
 	c := &Cube{}
 	if err := doc.Content[0].Decode(c); err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return nil, &ModelError{File: file, Line: le.line, Msg: le.msg}
+		}
 		return nil, &ModelError{File: file, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	c.File = file

@@ -124,15 +124,15 @@ const (
 // Derived (an arithmetic expression of measures), PercentOfTotal, or Time
 // (comparison, period-to-date or rolling window of a base measure).
 type Measure struct {
-	Name           string         `yaml:"name"`
-	Title          string         `yaml:"title"`
-	Agg            string         `yaml:"agg"`
-	Expr           string         `yaml:"expr"`
-	Where          []*Condition   `yaml:"where"`
-	SemiAdditive   string         `yaml:"semi_additive"` // last | first | average
-	Derived        string         `yaml:"derived"`
-	PercentOfTotal string         `yaml:"percent_of_total"`
-	Time           *TimeIntel     `yaml:"time"`
+	Name           string       `yaml:"name"`
+	Title          string       `yaml:"title"`
+	Agg            string       `yaml:"agg"`
+	Expr           string       `yaml:"expr"`
+	Where          []*Condition `yaml:"where"`
+	SemiAdditive   string       `yaml:"semi_additive"` // last | first | average
+	Derived        string       `yaml:"derived"`
+	PercentOfTotal string       `yaml:"percent_of_total"`
+	Time           *TimeIntel   `yaml:"time"`
 	Pos            `yaml:"-"`
 
 	expr    string   // compiled SQL of Expr over the fact alias (or "")
@@ -201,7 +201,7 @@ func (r *Rollup) Table(c *Cube) string { return "olap_rollup_" + c.Name + "_" + 
 func decodeStrict(n *yaml.Node, v any, what string) (Pos, error) {
 	pos := Pos{Line: n.Line, fields: map[string]int{}}
 	if n.Kind != yaml.MappingNode {
-		return pos, fmt.Errorf("line %d: %s must be a mapping, got %s", n.Line, what, nodeKind(n))
+		return pos, &lineError{n.Line, fmt.Sprintf("%s must be a mapping, got %s", what, nodeKind(n))}
 	}
 	known := map[string]bool{}
 	t := reflect.TypeOf(v).Elem()
@@ -219,7 +219,7 @@ func decodeStrict(n *yaml.Node, v any, what string) (Pos, error) {
 				names = append(names, name)
 			}
 			sort.Strings(names)
-			return pos, fmt.Errorf("line %d: unknown field %q in %s (known: %s)", k.Line, k.Value, what, strings.Join(names, ", "))
+			return pos, &lineError{k.Line, fmt.Sprintf("unknown field %q in %s (known: %s)", k.Value, what, strings.Join(names, ", "))}
 		}
 		pos.fields[k.Value] = k.Line
 	}
@@ -228,6 +228,14 @@ func decodeStrict(n *yaml.Node, v any, what string) (Pos, error) {
 	}
 	return pos, nil
 }
+
+// lineError is a decoding error at a YAML line.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {

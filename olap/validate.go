@@ -193,7 +193,7 @@ func functional(ctx context.Context, db Querier, c *Cube, d *Dimension, parent, 
 		j := c.joins[d.Join]
 		from = quoteIdent(j.Table) + " AS " + quoteIdent(j.Name)
 	}
-	q := fmt.Sprintf(`SELECT CAST(k AS VARCHAR), CAST(list(DISTINCT p ORDER BY p)[1:3] AS VARCHAR) FROM (SELECT %s AS k, %s AS p FROM %s) WHERE k IS NOT NULL GROUP BY k HAVING count(DISTINCT p) > 1 LIMIT 1`,
+	q := fmt.Sprintf(`SELECT CAST(k AS VARCHAR), CAST(list(DISTINCT p ORDER BY p)[1:3] AS VARCHAR) FROM (SELECT %s AS k, %s AS p FROM %s) WHERE k IS NOT NULL GROUP BY k HAVING count(DISTINCT p) > 1 ORDER BY k LIMIT 1`,
 		c.keyExpr(child), c.keyExpr(parent), from)
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {

@@ -1,0 +1,111 @@
+package olap
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRollupRoutingNeverChangesAnswers runs queries with and without the
+// rollups and compares every cell; it also checks which ones were routed.
+func TestRollupRoutingNeverChangesAnswers(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	e := NewExecutor(w, m)
+	e.CacheSize = 0
+	if err := e.Refresh(ctx, "sales", nil); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		q      Query
+		rollup string // expected rollup, "" for base tables
+	}{
+		{Query{Measures: []string{"revenue", "quantity"}, Rows: []string{"date.year"}}, "year_province"},
+		{Query{Measures: []string{"revenue", "orders", "customers"}, Rows: []string{"date.year", "region.province"}}, "year_province"},
+		{Query{Measures: []string{"customers"}, Rows: []string{"region.province"}}, ""}, // distinct count below the grain
+		{Query{Measures: []string{"revenue", "customers"}, Rows: []string{"date.year", "region.province"}, Totals: true}, ""},
+		{Query{Measures: []string{"revenue", "margin", "avg_line_amount", "min_line_amount", "max_line_amount", "returns"}, Rows: []string{"date.quarter", "product.category"}, Totals: true}, "month_region_category"},
+		{Query{Measures: []string{"revenue", "order_lines"}, Rows: []string{"region.province", "region.city"}, Cols: []string{"date.year"}, Totals: true,
+			Where: []Filter{{Level: "product.subcategory", Op: "ne", Values: []any{"Kitchen"}}}}, "month_region_category"},
+		{Query{Measures: []string{"revenue", "revenue_share"}, Rows: []string{"region.city"}, Top: &Top{Level: "region.city", N: 2, By: "revenue", Other: true}}, "month_region_category"},
+		{Query{Measures: []string{"revenue"}, Rows: []string{"region.county"}}, ""},
+		{Query{Measures: []string{"last_day_revenue"}, Rows: []string{"date.month"}}, ""},
+		{Query{Measures: []string{"revenue_prior_period"}, Rows: []string{"date.month"}}, ""},
+	}
+	for _, tc := range cases {
+		tc.q.Cube = "sales"
+		name := strings.Join(tc.q.Measures, ",") + " by " + strings.Join(append(tc.q.Rows, tc.q.Cols...), ",")
+		t.Run(name, func(t *testing.T) {
+			routed, err := e.Query(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if routed.Rollup != tc.rollup {
+				t.Fatalf("rollup = %q, want %q (rejected: %v)", routed.Rollup, tc.rollup, routed.Rejected)
+			}
+			base := tc.q
+			base.NoRollups = true
+			raw, err := e.Query(ctx, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw.Rollup != "" {
+				t.Fatal("NoRollups still routed")
+			}
+			sameRows(t, routed.Data, raw.Data, true)
+		})
+	}
+}
+
+// TestRollupStaleAfterLoad checks that a rollup built before new data is
+// not used, and that the result cache is keyed by the data version.
+func TestRollupStaleAfterLoad(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	e := NewExecutor(w, m)
+	if err := e.Refresh(ctx, "sales", []string{"year_province"}); err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Cube: "sales", Measures: []string{"revenue"}, Rows: []string{"date.year"}}
+	r1, err := e.Query(ctx, q)
+	if err != nil || r1.Rollup != "year_province" || r1.Cached {
+		t.Fatalf("first: %+v %v", r1, err)
+	}
+	r2, _ := e.Query(ctx, q)
+	if !r2.Cached {
+		t.Fatal("second identical query not cached")
+	}
+	// A new ETL run: more data and a new data version.
+	for _, s := range []string{
+		`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, region_key, quantity, amount, is_return) VALUES ('O99', 1, 20240601, 1, 101, 1, 1, 1, 1000.00, false)`,
+		`INSERT INTO etl_run (run_id, status) VALUES (1, 'committed')`,
+	} {
+		if _, err := w.DB.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r3, err := e.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Cached || r3.Rollup != "" {
+		t.Fatalf("after load: cached=%v rollup=%q, want a fresh base-table answer", r3.Cached, r3.Rollup)
+	}
+	if got := norm(r3.Data[len(r3.Data)-1][1]); got != norm(1000.0+1250) {
+		t.Fatalf("2024 revenue after load = %s", got)
+	}
+	tx, _ := w.DB.BeginTx(ctx, nil)
+	if err := RefreshRollups(ctx, tx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r4, _ := e.Query(ctx, Query{Cube: "sales", Measures: []string{"revenue"}, Rows: []string{"date.year"}, Limit: 5})
+	if r4.Rollup != "year_province" {
+		t.Fatalf("after refresh: rollup %q, rejected %v", r4.Rollup, r4.Rejected)
+	}
+	sameRows(t, r4.Data, r3.Data, true)
+}
