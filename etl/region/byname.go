@@ -12,10 +12,10 @@ import (
 // city names one within the province, else the province. For a municipality
 // a city of "北京", "北京市" or "市辖区" gives its xx0100 city row. A city
 // field that repeats the province or goes on into the county
-// ("广东省深圳市南山区") still finds the city. With an
-// empty province the city is looked up across the country and must be
-// unique there. It reports false when the province is not recognised (or,
-// without a province, when the city is not found exactly once).
+// ("广东省深圳市南山区") still finds the city. With an empty province the
+// city is looked up across the country and must be unique there. It reports
+// false when the province is not recognised (or, without a province, when
+// the city is not found exactly once).
 func ByName(province, city string) (Region, bool) {
 	t, err := get()
 	if err != nil {
