@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/fixtures"
+)
+
+// demoSection adds a part to `ckm demo` after the load: it prints a
+// titled result and returns it for --format json.
+type demoSection struct {
+	Order int
+	Title string
+	Run   func(ctx context.Context, a *app, w *engine.Warehouse) (header []string, rows [][]any, err error)
+}
+
+var demoSections []demoSection
+
+// registerDemoSection lets the OLAP and mining commands add their part of
+// the demo from their own files.
+func registerDemoSection(s demoSection) { demoSections = append(demoSections, s) }
+
+type demoOptions struct {
+	dir       string
+	customers int
+	seed      int64
+}
+
+func init() { registerCommand(newDemoCmd) }
+
+func newDemoCmd(a *app) *cobra.Command {
+	opts := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate a retailer's dirty exports, load them, and show what ckm finds",
+		Long: `Generate the exports of a fictional Chinese retailer (CRM workbook, GBK till
+files, web orders, call centre, campaigns) into --dir, load them into the
+warehouse (default ./ckm.duckdb) and print what ckm found: rows per table,
+rejected rows by reason, customers unified across channels, checked against
+the generator's ground truth. Running it again reuses what is loaded.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return demoRun(cmd.Context(), a, opts) },
+	}
+	cmd.Flags().StringVar(&opts.dir, "dir", "ckm-demo", "work directory for the generated exports")
+	cmd.Flags().IntVar(&opts.customers, "customers", 2000, "persons in the generated world")
+	cmd.Flags().Int64Var(&opts.seed, "seed", 1, "random seed of the generator")
+	return cmd
+}
+
+type demoResult struct {
+	Title  string           `json:"title"`
+	Header []string         `json:"header"`
+	Rows   []map[string]any `json:"rows"`
+}
+
+func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
+	exportDir := filepath.Join(opts.dir, "exports")
+	if err := os.MkdirAll(exportDir, 0o755); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exportDir, Customers: opts.customers, Seed: opts.seed})
+	if err != nil {
+		return err
+	}
+	a.logf("generated %d export files for %d people into %s in %s", len(exp.Files)+1, opts.customers, exportDir, time.Since(t0).Round(time.Millisecond))
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
+	lo := etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second)}
+	if isTerminal(a.stderr) {
+		lo.Progress = progressBar(a.stderr)
+	}
+	rep, err := etl.Load(ctx, w, []string{exportDir}, lo)
+	switch {
+	case errors.Is(err, etl.ErrNothingToLoad):
+		a.logf("the exports are loaded already (warehouse %s)", w.Path)
+	case err != nil:
+		return err
+	default:
+		a.logf("loaded run %d into %s: %d rows read, %d loaded, %d rejected, %d duplicates in %s",
+			rep.RunID, w.Path, rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates, rep.Elapsed.Round(time.Millisecond))
+	}
+	sections := append([]demoSection{
+		{Order: 10, Title: "Rows per table", Run: demoTableRows},
+		{Order: 20, Title: "Rejected and flagged rows by reason", Run: demoRejects},
+		{Order: 30, Title: "Customers unified across channels", Run: demoChannels},
+		{Order: 40, Title: "Checked against the generator's ground truth", Run: func(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
+			return demoTruth(ctx, w, exp)
+		}},
+	}, demoSections...)
+	sortSections(sections)
+	var results []demoResult
+	for _, s := range sections {
+		header, rows, err := s.Run(ctx, a, w)
+		if err != nil {
+			return fmt.Errorf("demo %s: %w", s.Title, err)
+		}
+		if a.format() == formatJSON {
+			r := demoResult{Title: s.Title, Header: header}
+			for _, row := range rows {
+				m := map[string]any{}
+				for i, h := range header {
+					m[h] = row[i]
+				}
+				r.Rows = append(r.Rows, m)
+			}
+			results = append(results, r)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "\n== %s ==\n", s.Title)
+		if err := a.printTable(header, rows); err != nil {
+			return err
+		}
+	}
+	if a.format() == formatJSON {
+		return writeJSON(a, results)
+	}
+	return nil
+}
+
+func sortSections(s []demoSection) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].Order < s[j-1].Order; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func demoQuery(ctx context.Context, w *engine.Warehouse, q string, args ...any) ([]string, [][]any, error) {
+	rows, err := w.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	return scanAll(rows)
+}
+
+func demoTableRows(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
+	return demoQuery(ctx, w, `SELECT table_name AS "table", estimated_size AS rows FROM duckdb_tables()
+		WHERE NOT temporary AND (table_name LIKE 'dim\_%' ESCAPE '\' OR table_name LIKE 'fact\_%' ESCAPE '\' OR table_name LIKE 'etl\_%' ESCAPE '\')
+		ORDER BY CASE WHEN table_name LIKE 'fact%' THEN 0 WHEN table_name LIKE 'dim%' THEN 1 ELSE 2 END, table_name`)
+}
+
+func demoRejects(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
+	return demoQuery(ctx, w, `SELECT rule, severity, count(*) AS rows,
+			string_agg(DISTINCT regexp_extract(path, '[^/]+$'), ', ' ORDER BY regexp_extract(path, '[^/]+$')) AS files
+		FROM etl_reject GROUP BY rule, severity ORDER BY severity, rows DESC, rule`)
+}
+
+func demoChannels(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
+	return demoQuery(ctx, w, `SELECT source_systems AS seen_in, count(*) AS customers,
+			count(*) FILTER (WHERE id_number IS NOT NULL) AS with_id_number,
+			count(*) FILTER (WHERE mobile IS NOT NULL) AS with_mobile
+		FROM dim_customer WHERE is_current AND customer_id > 0 GROUP BY ALL ORDER BY customers DESC`)
+}
+
+func demoTruth(ctx context.Context, w *engine.Warehouse, exp *fixtures.Expected) ([]string, [][]any, error) {
+	var customers, lines int64
+	var revenue, planted string
+	err := w.DB.QueryRowContext(ctx, `SELECT
+			(SELECT count(DISTINCT customer_id) FROM dim_customer WHERE customer_id > 0),
+			(SELECT count(*) FROM fact_sales),
+			(SELECT CAST(sum(amount) AS VARCHAR) FROM fact_sales),
+			(SELECT CAST(count(DISTINCT path || ':' || line) AS VARCHAR) FROM etl_reject WHERE severity = 'error')`).
+		Scan(&customers, &lines, &revenue, &planted)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rejected int64
+	for _, f := range exp.Files {
+		rejected += f.Rejected
+	}
+	check := func(got, want any) string {
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return "ok"
+		}
+		return "DIFFERS"
+	}
+	return []string{"figure", "warehouse", "ground truth", "check"}, [][]any{
+		{"distinct customers", customers, exp.DistinctCustomers, check(customers, exp.DistinctCustomers)},
+		{"sales lines", lines, exp.FactSalesRows, check(lines, exp.FactSalesRows)},
+		{"net revenue", revenue, exp.NetRevenue, check(revenue, exp.NetRevenue)},
+		{"rejected rows", planted, rejected, check(planted, rejected)},
+	}, nil
+}
