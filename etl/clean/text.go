@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Text normalises free text: NFKC, trimmed, every run of white space
@@ -24,14 +26,23 @@ func Text(s string) string {
 			space = true
 		case unicode.IsControl(r):
 		default:
-			if space {
+			if space && b.Len() > 0 {
 				b.WriteByte(' ')
 				space = false
 			}
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return renormalize(b.String())
+}
+
+// renormalize applies NFKC again after characters were dropped: removing
+// one can bring combining marks together that NFKC orders or composes.
+func renormalize(s string) string {
+	if isPlainASCII(s) {
+		return s
+	}
+	return norm.NFKC.String(s)
 }
 
 // needsCollapse reports whether ASCII v has a control character or a white
@@ -56,11 +67,11 @@ func HeaderKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(v))
 	for _, r := range v {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return renormalize(b.String())
 }
 
 func quoteRune(r rune) string      { return strconv.QuoteRune(r) }

@@ -13,6 +13,7 @@ func TestText(t *testing.T) {
 		{"a\u00A0b", "a b"},
 		{"a\x00b", "ab"},
 		{"a \x07 b", "a b"},
+		{"\x00 0", "0"},
 		{"家电＞厨房电器＞电饭锅", "家电>厨房电器>电饭锅"},
 	} {
 		if got := Text(tc.in); got != tc.want {
