@@ -34,6 +34,10 @@ type Options struct {
 	Progress func(Progress)
 	// Version is the ckm version recorded in etl_run.
 	Version string
+	// BeforeCommit hooks run inside the load's transaction after the data
+	// is in (e.g. refreshing OLAP rollups), so they commit or roll back
+	// with it.
+	BeforeCommit []func(ctx context.Context, tx *sql.Tx) error
 	// FailAfter, in tests, makes the load fail at a named step (after its
 	// work, before commit) to prove that nothing half-applied remains.
 	FailAfter string
@@ -166,6 +170,11 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, logf: logf, start: start}
 	if err := ld.run(); err != nil {
 		return nil, err
+	}
+	for _, hook := range opts.BeforeCommit {
+		if err := hook(ctx, tx); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
 	}
 	if opts.FailAfter == "commit" {
 		return nil, errors.New("load: injected failure before commit")

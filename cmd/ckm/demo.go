@@ -80,9 +80,7 @@ func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
 	defer w.Close()
 	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
 	lo := etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second)}
-	if isTerminal(a.stderr) {
-		lo.Progress = progressBar(a.stderr)
-	}
+	lo.Progress = a.loadProgress()
 	rep, err := etl.Load(ctx, w, []string{exportDir}, lo)
 	switch {
 	case errors.Is(err, etl.ErrNothingToLoad):

@@ -63,9 +63,7 @@ func loadRun(cmd *cobra.Command, a *app, opts *loadOptions) error {
 		}
 		lo.Mappings = ms
 	}
-	if isTerminal(a.stderr) {
-		lo.Progress = progressBar(a.stderr)
-	}
+	lo.Progress = a.loadProgress()
 	w, err := a.openWarehouse(ctx)
 	if err != nil {
 		return err
@@ -101,6 +99,18 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 		rows = append(rows, []any{f.Path, f.Source, f.Format, f.Encoding, f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned, f.Skipped})
 	}
 	return a.printTable(header, rows)
+}
+
+// loadProgress is a progress bar on a terminal and plain log lines otherwise.
+func (a *app) loadProgress() func(etl.Progress) {
+	if isTerminal(a.stderr) {
+		return progressBar(a.stderr)
+	}
+	return func(p etl.Progress) {
+		if p.Step == "extract" {
+			a.logf("extracted %s (%d/%d files, %d rows, %.1fs)", p.File, p.FilesDone, p.Files, p.Rows, p.Elapsed.Seconds())
+		}
+	}
 }
 
 // progressBar draws files done and rows/s on a terminal line.
