@@ -87,8 +87,8 @@ type docEntry struct {
 	Rows      []string // encoded row objects
 }
 
-// New opens a shell on w: it registers ckm's SQL functions and takes a
-// connection of its own. Close releases it.
+// New opens a shell on w: it registers ckm's SQL functions (warning on
+// Err if that fails) and takes a connection of its own. Close releases it.
 func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error) {
 	if opts.Out == nil {
 		opts.Out = os.Stdout
@@ -109,7 +109,8 @@ func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error)
 		return nil, fmt.Errorf("shell: unknown mode %q: want %s", opts.Mode, strings.Join(Modes, ", "))
 	}
 	if err := RegisterFunctions(ctx, w); err != nil {
-		return nil, err
+		// The shell is still useful without ckm's own functions.
+		fmt.Fprintf(opts.Err, "warning: %v\n", err)
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {

@@ -54,10 +54,12 @@ func (s *splitter) Feed(line string) []item {
 		}
 	}
 	var out []item
-	rs := []rune(line)
+	// Bytes, not runes: every character that matters here is ASCII, and
+	// the statement keeps the input's bytes exactly, even invalid UTF-8.
+	rs := line
 	for i := 0; i < len(rs); i++ {
 		c := rs[i]
-		next := rune(0)
+		next := byte(0)
 		if i+1 < len(rs) {
 			next = rs[i+1]
 		}
@@ -96,7 +98,7 @@ func (s *splitter) Feed(line string) []item {
 				if tag, ok := dollarTag(rs[i:]); ok {
 					s.state, s.tag = lexDollar, tag
 					s.buf.WriteString(tag)
-					i += len([]rune(tag)) - 1
+					i += len(tag) - 1
 					s.prevIdent = false
 					continue
 				}
@@ -109,8 +111,8 @@ func (s *splitter) Feed(line string) []item {
 			}
 		case lexEscape:
 			if c == '\\' && next != 0 {
-				s.buf.WriteRune(c)
-				s.buf.WriteRune(next)
+				s.buf.WriteByte(c)
+				s.buf.WriteByte(next)
 				i++
 				continue
 			}
@@ -119,9 +121,9 @@ func (s *splitter) Feed(line string) []item {
 				s.prevIdent = false
 			}
 		case lexDollar:
-			if c == '$' && strings.HasPrefix(string(rs[i:]), s.tag) {
+			if c == '$' && strings.HasPrefix(rs[i:], s.tag) {
 				s.buf.WriteString(s.tag)
-				i += len([]rune(s.tag)) - 1
+				i += len(s.tag) - 1
 				s.state, s.tag = lexNormal, ""
 				continue
 			}
@@ -141,7 +143,7 @@ func (s *splitter) Feed(line string) []item {
 				continue
 			}
 		}
-		s.buf.WriteRune(c)
+		s.buf.WriteByte(c)
 	}
 	if s.state == lexLine {
 		s.state = lexNormal
@@ -171,11 +173,11 @@ func (s *splitter) cut() item {
 }
 
 // dollarTag recognises a dollar-quote opener ($$ or $tag$) at the start of rs.
-func dollarTag(rs []rune) (string, bool) {
+func dollarTag(rs string) (string, bool) {
 	for j := 1; j < len(rs); j++ {
 		c := rs[j]
 		if c == '$' {
-			return string(rs[:j+1]), true
+			return rs[:j+1], true
 		}
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 1 && c >= '0' && c <= '9') {
 			return "", false
@@ -184,8 +186,10 @@ func dollarTag(rs []rune) (string, bool) {
 	return "", false
 }
 
-func isSpace(c rune) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' }
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' }
 
-func isIdent(c rune) bool {
+// isIdent reports whether c can be part of an identifier; bytes of
+// multi-byte UTF-8 characters (Chinese names) can.
+func isIdent(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c > 127
 }
