@@ -76,9 +76,9 @@ func TestShellSessionGolden(t *testing.T) {
 
 	// Facts the golden file must show, checked by hand.
 	for _, want := range []string{
-		"│           1 │ 张三         │ 北京     │       1299.00 │      12 │ 2023-01-05 │", // numbers right, CJK two columns wide
+		"│           1 │ 张三         │ 北京     │       1299.00 │      12 │ 2023-01-05 │",   // numbers right, CJK two columns wide
 		"│           3 │ NULL         │ 广州     │        -20.00 │    NULL │ 2024-02-29 │", // NULL shown as NULL
-		"2,O'Brien; Pat,35.50,\n",                    // CSV: quote doubled, NULL empty
+		"2,O'Brien; Pat,35.50,\n", // CSV: quote doubled, NULL empty
 		`{"customer_id": 2, "name": "O'Brien; Pat", "spend": 35.50, "joined": null}`, // JSON keeps decimals exact
 		"│ after_rollback │", "│              3 │", // ROLLBACK undid the insert: same connection throughout
 		"│ still running │", // the statement after the error ran
