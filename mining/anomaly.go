@@ -69,7 +69,7 @@ type Deviation struct {
 	Current    float64  `json:"current"`  // net amount in period 0
 	Previous   float64  `json:"previous"` // net amount in period 1
 	Median     float64  `json:"median"`   // of the history periods
-	RobustZ    *float64 `json:"robust_z"` // nil when the history has no spread
+	RobustZ    *float64 `json:"robust_z"` // nil when the history has no spread or a median of 0
 	Change     float64  `json:"change"`   // current − previous
 	Reason     string   `json:"reason"`
 }
@@ -96,8 +96,10 @@ func (o AnomalyOptions) params(asOf string) anomalyParams {
 // anomalySQL computes, per customer, the net amount of each period, the
 // median and MAD of the history periods, the robust z-score of period 0,
 // 0.6745·(x − median)/MAD (with 1.2533·mean absolute deviation in place of
-// a zero MAD, and no z when both are 0) and the change from period 1, and
-// keeps the customers flagged by either rule, with the reason.
+// a zero MAD, and no z when both are 0 or when the median period is empty:
+// for a customer who buys in fewer than half the periods any purchase would
+// look sudden, so only the jump rule judges them) and the change from
+// period 1, and keeps the customers flagged by either rule, with the reason.
 func anomalySQL(src Source, p anomalyParams) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
 params AS (
@@ -129,7 +131,8 @@ periods AS (
     WHERE h.n >= (SELECT min_hist FROM params) GROUP BY h.customer_id, h.n, h.med, d.mad, d.meanad
 ),
 scored AS (
-    SELECT *, CASE WHEN mad > 0 THEN 0.6745 * (cur - med) / mad
+    SELECT *, CASE WHEN med <= 0 THEN NULL
+                   WHEN mad > 0 THEN 0.6745 * (cur - med) / mad
                    WHEN meanad > 0 THEN (cur - med) / (1.2533 * meanad) END AS z
     FROM periods
 ),
@@ -179,7 +182,7 @@ func Anomaly(ctx context.Context, w *engine.Warehouse, o AnomalyOptions) (*Anoma
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT customer_id, cur, prev, med, z, change, reason FROM `+table+
-		` ORDER BY greatest(abs(coalesce(z, 0)), abs(change) / greatest(abs(prev), 1e-9)) DESC, customer_id`)
+		` ORDER BY greatest(abs(coalesce(z, 0)), CASE WHEN prev > 0 THEN abs(change) / prev ELSE 0 END) DESC, customer_id`)
 	if err != nil {
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}

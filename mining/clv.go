@@ -13,7 +13,7 @@ import (
 type CLVOptions struct {
 	Source Source
 	// AsOf ends the calibration period: purchases up to this day fit the
-	// models and value is predicted from it. Required.
+	// models and value is predicted from it (zero: the last purchase day).
 	AsOf time.Time
 	// CohortStart, when set, keeps only customers whose first purchase is on
 	// or after it.
@@ -60,8 +60,8 @@ func (o CLVOptions) withDefaults() CLVOptions {
 
 func (o CLVOptions) validate() error {
 	switch {
-	case o.AsOf.IsZero():
-		return errors.New("clv: as-of date is required")
+	case !o.HoldoutEnd.IsZero() && o.AsOf.IsZero():
+		return errors.New("clv: a holdout end needs an as-of date (the end of the calibration period)")
 	case !o.HoldoutEnd.IsZero() && !o.HoldoutEnd.After(o.AsOf):
 		return fmt.Errorf("clv: holdout end %s must be after the as-of date %s", o.HoldoutEnd.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	case !o.CohortStart.IsZero() && o.CohortStart.After(o.AsOf):
@@ -77,6 +77,7 @@ func (o CLVOptions) validate() error {
 // CLVResult is what the lifetime value operator found.
 type CLVResult struct {
 	ModelID    int64          `json:"model_id"`
+	AsOf       string         `json:"as_of"`
 	Purchases  BGNBDFit       `json:"bgnbd"`
 	Spend      GammaGammaFit  `json:"gamma_gamma"`
 	Value      ValueModel     `json:"value_model"`
@@ -115,6 +116,11 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if err := o.Source.check(ctx, w.DB, false); err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
+	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
+	if err != nil {
+		return nil, fmt.Errorf("clv: %w", err)
+	}
+	o.AsOf = asOf
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
@@ -127,14 +133,14 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 		return nil, fmt.Errorf("clv: %w", err)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("clv: %w", noPurchasesError(ctx, w, o.Source, o.AsOf))
+		return nil, fmt.Errorf("clv: %s: %w from the cohort start %s to %s", o.Source.name(), ErrEmpty, o.CohortStart.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	}
 	start := time.Now()
 	cal, err := readCalibration(ctx, conn, summary)
 	if err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
-	res := &CLVResult{Customers: n}
+	res := &CLVResult{Customers: n, AsOf: o.AsOf.Format(time.DateOnly)}
 	if res.Purchases, err = FitBGNBD(ctx, cal); err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
@@ -240,21 +246,4 @@ func topCLV(ctx context.Context, q querier, scores string, n int) ([]CustomerCLV
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// noPurchasesError explains why there is nothing to mine before asOf.
-func noPurchasesError(ctx context.Context, w *engine.Warehouse, src Source, asOf time.Time) error {
-	var first, last *time.Time
-	err := w.DB.QueryRowContext(ctx, "SELECT min(day), max(day) FROM ("+src.purchasesSQL(false)+")").Scan(&first, &last)
-	if err != nil {
-		return fmt.Errorf("%s: %w", src.name(), err)
-	}
-	if first == nil {
-		return fmt.Errorf("%s: %w: it is empty", src.name(), ErrEmpty)
-	}
-	if first.After(asOf) {
-		return fmt.Errorf("%w before the as-of date %s: the first purchase in the %s is on %s",
-			ErrEmpty, asOf.Format(time.DateOnly), src.name(), first.Format(time.DateOnly))
-	}
-	return fmt.Errorf("%s: %w in the selected period (purchases run from %s to %s)", src.name(), ErrEmpty, first.Format(time.DateOnly), last.Format(time.DateOnly))
 }

@@ -134,7 +134,8 @@ func TestCLVRejectsBadParameters(t *testing.T) {
 		o    CLVOptions
 		want string
 	}{
-		{"no as-of", CLVOptions{Source: src}, "as-of date is required"},
+		{"holdout without as-of", CLVOptions{Source: src, HoldoutEnd: cdnowHoldoutEnd}, "needs an as-of date"},
+		{"cohort after the data", CLVOptions{Source: src, AsOf: cdnowCalibrationEnd, CohortStart: cdnowCalibrationEnd}, "no purchases from the cohort start"},
 		{"unknown column", CLVOptions{Source: Source{Table: "cdnow", Time: "order_day"}, AsOf: cdnowCalibrationEnd}, `unknown time column "order_day"`},
 		{"unknown table", CLVOptions{Source: Source{Table: "no_such_table"}, AsOf: cdnowCalibrationEnd}, "no_such_table"},
 		{"as-of before first purchase", CLVOptions{Source: src, AsOf: time.Date(1996, 12, 31, 0, 0, 0, 0, time.UTC)}, "first purchase in the source table cdnow is on 1997-01-01"},

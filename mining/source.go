@@ -92,7 +92,7 @@ func (s Source) check(ctx context.Context, db *sql.DB, needCost bool) error {
 	}
 	for _, n := range need {
 		if n.col == "" {
-			return fmt.Errorf("%s: no %s column given", s.name(), n.role)
+			return fmt.Errorf("%s: no %s column given (name it in the source, e.g. --%s-col)", s.name(), n.role, n.role)
 		}
 		if !have[strings.ToLower(n.col)] {
 			sorted := append([]string(nil), cols...)

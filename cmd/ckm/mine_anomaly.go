@@ -1,0 +1,58 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/mining"
+)
+
+func init() { registerMineCommand(newMineAnomalyCmd) }
+
+func newMineAnomalyCmd(a *app) *cobra.Command {
+	var f mineFlags
+	var o mining.AnomalyOptions
+	cmd := &cobra.Command{
+		Use:   "anomaly",
+		Short: "Customers whose last-period purchases deviate from their own history (robust z, jumps)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
+				return err
+			}
+			w, err := a.openWarehouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
+			res, err := mining.Anomaly(cmd.Context(), w, o)
+			if err != nil {
+				return err
+			}
+			if a.format() == formatJSON {
+				return writeJSON(a, res)
+			}
+			a.logf("anomaly model %d as of %s: %d of %d customers flagged", res.ModelID, res.AsOf, len(res.Flagged), res.Examined)
+			rows := make([][]any, len(res.Flagged))
+			for i, d := range res.Flagged {
+				var z any
+				if d.RobustZ != nil {
+					z = round(*d.RobustZ, 2)
+				}
+				rows[i] = []any{d.CustomerID, round(d.Current, 2), round(d.Previous, 2), round(d.Median, 2), z, d.Reason}
+			}
+			return a.printTable([]string{"customer_id", "current", "previous", "median", "robust_z", "reason"}, rows)
+		},
+	}
+	f.add(cmd, false)
+	fl := cmd.Flags()
+	fl.IntVar(&o.PeriodDays, "period-days", 30, "length of the compared periods")
+	fl.IntVar(&o.HistoryPeriods, "history", 12, "periods of own history")
+	fl.IntVar(&o.MinHistory, "min-history", 4, "fewest history periods to judge a customer")
+	fl.Float64Var(&o.ZThreshold, "z", 3.5, "robust z-score threshold")
+	fl.Float64Var(&o.JumpFactor, "jump", 3, "period-over-period factor threshold")
+	fl.Float64Var(&o.MinChange, "min-change", 0, "ignore changes smaller than this amount")
+	fl.Float64Var(&o.MinRelativeChange, "min-relative-change", 0.25, "ignore z deviations smaller than this share of the median")
+	return cmd
+}

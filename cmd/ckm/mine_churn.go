@@ -1,0 +1,53 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/mining"
+)
+
+func init() { registerMineCommand(newMineChurnCmd) }
+
+func newMineChurnCmd(a *app) *cobra.Command {
+	var f mineFlags
+	var o mining.ChurnOptions
+	cmd := &cobra.Command{
+		Use:   "churn",
+		Short: "Churn warning: valuable customers whose P(alive) dropped or who are unusually silent",
+		Long:  "Needs a clv model (ckm mine clv); watches its top --top-deciles CLV deciles, ranked by value at risk.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
+				return err
+			}
+			w, err := a.openWarehouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
+			res, err := mining.Churn(cmd.Context(), w, o)
+			if err != nil {
+				return err
+			}
+			if a.format() == formatJSON {
+				return writeJSON(a, res)
+			}
+			a.logf("churn model %d as of %s (clv model %d): %d of %d watched customers at risk, value at risk %.2f",
+				res.ModelID, res.AsOf, res.CLVModel, len(res.Warnings), res.Watched, res.ValueAtRisk)
+			rows := make([][]any, len(res.Warnings))
+			for i, c := range res.Warnings {
+				rows[i] = []any{c.CustomerID, round(c.CLV, 2), c.CLVDecile, round(c.PAliveThen, 3), round(c.PAliveNow, 3), c.SilentDays, round(c.ValueAtRisk, 2), c.Reason}
+			}
+			return a.printTable([]string{"customer_id", "clv", "decile", "p_alive_then", "p_alive_now", "silent_days", "value_at_risk", "reason"}, rows)
+		},
+	}
+	f.add(cmd, false)
+	fl := cmd.Flags()
+	fl.Int64Var(&o.CLVModel, "clv-model", 0, "clv model id (default: the latest)")
+	fl.IntVar(&o.TopDeciles, "top-deciles", 3, "watch the customers in this many top CLV deciles")
+	fl.Float64Var(&o.MinPAliveDrop, "p-alive-drop", 0.2, "warn when P(alive) fell by at least this much")
+	fl.Float64Var(&o.SilenceFactor, "silence-factor", 2, "warn when silent longer than this many usual gaps")
+	return cmd
+}

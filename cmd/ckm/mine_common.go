@@ -1,0 +1,64 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/mining"
+)
+
+// mineFlags are the flags every `ckm mine` value operator shares: where the
+// purchases come from, the as-of date and whether to write the result.
+type mineFlags struct {
+	source   string
+	customer string
+	timeCol  string
+	amount   string
+	cost     string
+	asOf     string
+	name     string
+	dryRun   bool
+}
+
+func (f *mineFlags) add(cmd *cobra.Command, withCost bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.source, "source", "", "purchases table or SELECT (default fact_sales)")
+	fl.StringVar(&f.customer, "customer-col", "", "customer id column (default customer_id)")
+	fl.StringVar(&f.timeCol, "time-col", "", "purchase date/timestamp column (default order_ts)")
+	fl.StringVar(&f.amount, "amount-col", "", "amount column, negative for returns (default amount)")
+	if withCost {
+		fl.StringVar(&f.cost, "cost-col", "", "cost column (default cost_amount)")
+	}
+	fl.StringVar(&f.asOf, "as-of", "", "as-of date YYYY-MM-DD (default: the last purchase day)")
+	fl.StringVar(&f.name, "name", "", "model name in kb_model")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "compute without writing to the knowledge base")
+}
+
+func (f *mineFlags) sourceSpec() mining.Source {
+	return mining.Source{Table: f.source, Customer: f.customer, Time: f.timeCol, Amount: f.amount, Cost: f.cost}
+}
+
+// date parses a YYYY-MM-DD flag value ("" is the zero time).
+func flagDate(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, usageErrorf("--%s %q: want a date YYYY-MM-DD", flag, v)
+	}
+	return t, nil
+}
+
+// round keeps printed figures readable; JSON output keeps full precision.
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/mining"
+)
+
+func init() { registerMineCommand(newMineLifecycleCmd) }
+
+func newMineLifecycleCmd(a *app) *cobra.Command {
+	var f mineFlags
+	var o mining.LifecycleOptions
+	cmd := &cobra.Command{
+		Use:   "lifecycle",
+		Short: "Type customers current/potential/churned/distributor and write changes to dim_customer (SCD2)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
+				return err
+			}
+			w, err := a.openWarehouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
+			res, err := mining.Lifecycle(cmd.Context(), w, o)
+			if err != nil {
+				return err
+			}
+			if a.format() == formatJSON {
+				return writeJSON(a, res)
+			}
+			a.logf("lifecycle model %d as of %s: %d customers, %d changed type", res.ModelID, res.AsOf, res.Customers, res.Changed)
+			for _, t := range []string{mining.TypeCurrent, mining.TypePotential, mining.TypeChurned, mining.TypeDistributor} {
+				a.logf("  %-12s %d", t, res.Types[t])
+			}
+			rows := make([][]any, len(res.Transitions))
+			for i, t := range res.Transitions {
+				rows[i] = []any{t.From, t.To, t.Count}
+			}
+			return a.printTable([]string{"from", "to", "customers"}, rows)
+		},
+	}
+	f.add(cmd, false)
+	fl := cmd.Flags()
+	fl.IntVar(&o.ChurnDays, "churn-days", 365, "churned after this many days without a purchase")
+	fl.Int64Var(&o.CLVModel, "clv-model", 0, "also churn customers whose p_alive in this clv model is below --p-alive")
+	fl.Float64Var(&o.PAliveThreshold, "p-alive", 0.5, "p_alive threshold with --clv-model")
+	fl.Float64Var(&o.DistributorMinAmount, "distributor-amount", 0, "type as distributor from this yearly net amount (0: master data only)")
+	return cmd
+}
