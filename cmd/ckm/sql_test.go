@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCkm runs ckm with args and stdin as main would and returns stdout,
+// stderr and the exit code.
+func runCkm(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var stdout bytes.Buffer
+	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errFile.Close()
+	root := newRootCmd(&stdout, errFile)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	code := exitCode(root.ExecuteContext(context.Background()), errFile)
+	stderr, err := os.ReadFile(errFile.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), string(stderr), code
+}
+
+// sqlWarehouse creates a warehouse file with two customers.
+func sqlWarehouse(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	if _, stderr, code := runCkm(t, "", "init", "--warehouse", path); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	_, stderr, code := runCkm(t, "", "sql", "--warehouse", path, "-c", `
+INSERT INTO dim_customer (customer_key, customer_id, id_number, name, mobile, email, is_current) VALUES
+  (1, 1001, '11010519491231002X', '张三', '+8613800138000', 'abc@b.cn', true),
+  (2, 1002, NULL, '李四', '+8613912345678', NULL, true);`)
+	if code != 0 {
+		t.Fatalf("insert: %d %s", code, stderr)
+	}
+	return path
+}
+
+func TestSQLCommandExitCodes(t *testing.T) {
+	wh := sqlWarehouse(t)
+	script := filepath.Join(t.TempDir(), "script.sql")
+	os.WriteFile(script, []byte("SELECT 1;\n\nSELECT nope FROM dim_customer;\nSELECT 3;\n"), 0o644)
+	cases := []struct {
+		name       string
+		stdin      string
+		args       []string
+		code       int
+		stdout     string // substring, "" = anything
+		stderr     string // substring
+		noInStdout string
+	}{
+		{"ok", "", []string{"-c", "SELECT 42 AS answer"}, 0, "│      42 │", "", ""},
+		{"bad statement", "", []string{"-c", "SELECT 1 AS first; SELEC 2; SELECT 3 AS third"}, 1,
+			"first", `-c:1: Parser Error: syntax error at or near "SELEC"`, "third"},
+		{"file error names the line", "", []string{"-f", script}, 1, "", script + ":3: Binder Error", "│ 3 "},
+		{"missing file", "", []string{"-f", filepath.Join(t.TempDir(), "none.sql")}, 1, "", "no such file", ""},
+		{"both -c and -f", "", []string{"-c", "SELECT 1", "-f", script}, 2, "", "not both", ""},
+		{"unknown role", "", []string{"--role", "boss", "-c", "SELECT 1"}, 2, "", `--role "boss"`, ""},
+		{"stdin goes on after an error", "SELECT 'one' AS a;\nSELEC;\nSELECT 'two' AS b;\n", nil, 1,
+			"two", "stdin:2: Parser Error", ""},
+		{"stdin without errors", "SELECT 'one' AS a;\n.mode csv\nSELECT 'two' AS b", nil, 0, "b\ntwo\n", "", ""},
+		{"read-only refuses writes", "", []string{"--read-only", "-c", "DELETE FROM dim_customer"}, 1, "", "read-only", ""},
+		{"read-only reads and has the functions", "", []string{"--read-only", "--format", "csv", "-c", "SELECT ckm_mask_mobile('13800138000') AS m"}, 0,
+			"m\n+86 138****8000\n", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"sql", "--warehouse", wh}, c.args...)
+			stdout, stderr, code := runCkm(t, c.stdin, args...)
+			if code != c.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, c.code, stderr)
+			}
+			if !strings.Contains(stdout, c.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", c.stdout, stdout)
+			}
+			if !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.stderr, stderr)
+			}
+			if c.noInStdout != "" && strings.Contains(stdout, c.noInStdout) {
+				t.Errorf("stdout has %q, which comes after the error:\n%s", c.noInStdout, stdout)
+			}
+		})
+	}
+}
+
+func TestSQLCommandJSON(t *testing.T) {
+	wh := sqlWarehouse(t)
+	stdout, stderr, code := runCkm(t, "", "sql", "--warehouse", wh, "--format", "json", "-c",
+		"SELECT customer_id, name, mobile FROM dim_customer WHERE customer_key > 0 ORDER BY 1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("stdout is not one JSON array: %v\n%s", err, stdout)
+	}
+	if len(rows) != 2 || rows[0]["name"] != "张三" || rows[0]["mobile"] != "+86 138****8000" || rows[1]["customer_id"] != 1002.0 {
+		t.Errorf("rows = %v", rows)
+	}
+	// Several statements: one document with an entry per statement.
+	stdout, _, code = runCkm(t, "", "sql", "--warehouse", wh, "--format", "json", "-c", "SELECT 1 AS a; SELECT 2 AS b")
+	var entries []struct {
+		Line int              `json:"line"`
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &entries); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, stdout)
+	}
+	if len(entries) != 2 || entries[1].Rows[0]["b"] != 2.0 {
+		t.Errorf("entries = %+v", entries)
+	}
+}
+
+func TestSQLCommandMaskingByRole(t *testing.T) {
+	wh := sqlWarehouse(t)
+	query := "SELECT id_number, mobile, email FROM dim_customer WHERE customer_key = 1"
+	cfg := filepath.Join(t.TempDir(), "ckm.yaml")
+	os.WriteFile(cfg, []byte("role: admin\n"), 0o644)
+	cases := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"default analyst", []string{"-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
+		{"admin flag", []string{"--role", "admin", "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
+		{"admin from config", []string{"--config", cfg, "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
+		{"admin turns masking on", []string{"--role", "admin"}, ".pii off\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
+		{"analyst cannot unmask", nil, ".pii on\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"sql", "--warehouse", wh, "--format", "csv"}, c.args...)
+			stdout, stderr, _ := runCkm(t, c.stdin, args...)
+			if !strings.Contains(stdout, "id_number,mobile,email\n"+c.want+"\n") {
+				t.Errorf("stdout:\n%s\nwant the row %s; stderr:\n%s", stdout, c.want, stderr)
+			}
+		})
+	}
+}
