@@ -257,16 +257,24 @@ func (s *Shell) exec(ctx context.Context, it item) error {
 	}()
 	start := time.Now()
 	rows, err := s.conn.QueryContext(qctx, it.Text)
-	if err != nil {
-		return cleanError(err)
+	if err == nil {
+		err = s.render(rows, it)
+		rows.Close()
 	}
-	defer rows.Close()
-	err = s.render(rows, it)
+	if err != nil && qctx.Err() != nil && ctx.Err() == nil {
+		return ErrInterrupted
+	}
+	if err != nil {
+		err = cleanError(err)
+	}
 	if s.timer {
 		fmt.Fprintf(s.opts.Err, "Run Time: %.3fs\n", time.Since(start).Seconds())
 	}
 	return err
 }
+
+// ErrInterrupted is the error of a statement stopped by Cancel.
+var ErrInterrupted = errors.New("interrupted")
 
 // cleanError drops the trailing blank lines DuckDB leaves on messages.
 func cleanError(err error) error {

@@ -174,9 +174,10 @@ func TestShellJSONDocument(t *testing.T) {
 				"  {\"line\": 2, \"statement\": \"SELECT a FROM t\", \"columns\": [{\"name\":\"a\",\"type\":\"INTEGER\"}], \"rows\": [\n    {\"a\": 1}\n  ]}\n" +
 				"]\n"},
 	}
+	w := openWarehouse(t) // each shell has its own connection and temporary tables
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stdout, _, err := runShell(t, openWarehouse(t), Options{Mode: ModeJSON, JSONDocument: true, StopOnError: true}, c.script)
+			stdout, _, err := runShell(t, w, Options{Mode: ModeJSON, JSONDocument: true, StopOnError: true}, c.script)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +187,7 @@ func TestShellJSONDocument(t *testing.T) {
 		})
 	}
 	// A failing statement writes no document.
-	stdout, _, err := runShell(t, openWarehouse(t), Options{Mode: ModeJSON, JSONDocument: true, StopOnError: true}, "SELECT 1; SELECT x;")
+	stdout, _, err := runShell(t, w, Options{Mode: ModeJSON, JSONDocument: true, StopOnError: true}, "SELECT 1; SELECT x;")
 	if err == nil || stdout != "" {
 		t.Errorf("failing script: err %v, stdout %q", err, stdout)
 	}
@@ -258,7 +259,7 @@ func TestShellCancel(t *testing.T) {
 		time.Sleep(time.Millisecond) // until the long statement runs
 	}
 	<-done
-	if !strings.Contains(errb.String(), "stdin:1:") || !strings.Contains(out.String(), "went on") {
+	if !strings.Contains(errb.String(), "Error: stdin:1: interrupted\n") || !strings.Contains(out.String(), "went on") {
 		t.Errorf("after cancel: stdout %q, stderr %q", out.String(), errb.String())
 	}
 }
