@@ -17,7 +17,7 @@ func (l *loader) loadCustomers() error {
 		QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY c.file_id DESC, c._line DESC) = 1),
 	sales AS (
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
-			arg_max(ckm_region_code(ckm_text(s.province), ckm_text(s.city)), s.ts_v) AS region_v
+			arg_max(s.region_v, s.ts_v) AS region_v
 		FROM ok_sales s JOIN id_rec r ON r.rec = `+recIDOf("s")+` GROUP BY r.customer_id),
 	chan AS (
 		SELECT customer_id, string_agg(DISTINCT channel, ',' ORDER BY channel) AS channels FROM (

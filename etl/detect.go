@@ -2,6 +2,7 @@ package etl
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,9 @@ type Detected struct {
 	Format    string // csv | ndjson | json | parquet | xlsx
 	Encoding  string // utf-8 | utf-8-bom | utf-16le | utf-16be | gb18030 (text formats)
 	Delimiter rune   // delimited text only
+	// CROnly says the text breaks lines with a lone CR (classic Mac OS
+	// exports): readers turn each CR into a line feed.
+	CROnly bool
 }
 
 // sniffSize is how much of a file detection reads.
@@ -56,12 +60,18 @@ func Detect(path string, m *Mapping) (Detected, error) {
 		return d, nil
 	case "xlsx":
 		if !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+			if kind := magicKind(head); kind != "" {
+				return d, fmt.Errorf("%s, not an XLSX workbook", kind)
+			}
 			return d, fmt.Errorf("not an XLSX workbook (not a zip archive)")
 		}
 		return d, nil
 	}
 	if len(head) == 0 {
 		return d, fmt.Errorf("empty file")
+	}
+	if kind := magicKind(head); kind != "" {
+		return d, fmt.Errorf("%s, not %s text", kind, strings.ToUpper(d.Format))
 	}
 	if m != nil && m.Encoding != "" && m.Encoding != "auto" {
 		d.Encoding = strings.ToLower(m.Encoding)
@@ -82,7 +92,50 @@ func Detect(path string, m *Mapping) (Detected, error) {
 		}
 		d.Delimiter = detectDelimiter(text)
 	}
+	d.CROnly = crOnly(head, d.Encoding)
 	return d, nil
+}
+
+// magics are the signatures of binary files that get exported or renamed
+// by mistake in place of a text export.
+var magics = []struct{ prefix, kind string }{
+	{"\x89PNG\r\n\x1a\n", "a PNG image"},
+	{"\xff\xd8\xff", "a JPEG image"},
+	{"GIF87a", "a GIF image"},
+	{"GIF89a", "a GIF image"},
+	{"%PDF-", "a PDF document"},
+	{"\x1f\x8b", "a gzip archive (decompress it first)"},
+	{"PK\x03\x04", "a zip archive (an XLSX workbook or compressed export)"},
+	{"Rar!\x1a\x07", "a RAR archive"},
+	{"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"},
+	{"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Excel .xls (OLE2) workbook (save it as .xlsx or CSV)"},
+	{"\x7fELF", "an executable"},
+	{"SQLite format 3\x00", "a SQLite database"},
+}
+
+// magicKind names the kind of binary file head starts like, or "".
+func magicKind(head []byte) string {
+	for _, m := range magics {
+		if bytes.HasPrefix(head, []byte(m.prefix)) {
+			return m.kind
+		}
+	}
+	return ""
+}
+
+// crOnly reports whether decoded text breaks its lines with CR alone: the
+// head has carriage returns and no line feed.
+func crOnly(head []byte, enc string) bool {
+	var cr, lf []byte
+	switch enc {
+	case "utf-16le":
+		cr, lf = []byte{'\r', 0}, []byte{'\n', 0}
+	case "utf-16be":
+		cr, lf = []byte{0, '\r'}, []byte{0, '\n'}
+	default:
+		cr, lf = []byte{'\r'}, []byte{'\n'}
+	}
+	return bytes.Contains(head, cr) && !bytes.Contains(head, lf)
 }
 
 func detectFormat(path string, head []byte) string {
@@ -93,10 +146,8 @@ func detectFormat(path string, head []byte) string {
 		return "xlsx"
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
-	case ".ndjson", ".jsonl":
-		return "ndjson"
-	case ".json":
-		if t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"); len(t) > 0 && t[0] == '[' {
+	case ".ndjson", ".jsonl", ".json":
+		if jsonArray(head) {
 			return "json"
 		}
 		return "ndjson"
@@ -108,6 +159,18 @@ func detectFormat(path string, head []byte) string {
 		return "xlsx"
 	}
 	return "csv"
+}
+
+// jsonArray reports whether a JSON file is one top-level array rather than
+// NDJSON: it starts with '[' and its first line is not a whole JSON value
+// followed by more lines (NDJSON whose first record is an array).
+func jsonArray(head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 || t[0] != '[' {
+		return false
+	}
+	first, rest, _ := bytes.Cut(t, []byte("\n"))
+	return !json.Valid(first) || len(bytes.TrimSpace(rest)) == 0
 }
 
 // detectEncoding decides between UTF-8 (with or without BOM), UTF-16 and
@@ -125,10 +188,21 @@ func detectEncoding(head []byte, truncated bool) (string, error) {
 	if enc := sniffUTF16(head); enc != "" {
 		return enc, nil
 	}
-	if bytes.IndexByte(head, 0) >= 0 {
-		return "", fmt.Errorf("binary data (NUL bytes) in a text file: not CSV/JSON text")
-	}
 	probe := head
+	if nuls := bytes.Count(head, []byte{0}); nuls > 0 {
+		// A few stray NULs in text are bad records (rejected when read);
+		// many, or NULs in bytes that are no text, are a binary file.
+		at := bytes.IndexByte(head, 0)
+		line := 1 + bytes.Count(head[:at], []byte("\n"))
+		probe = bytes.ReplaceAll(head, []byte{0}, nil)
+		if nuls > 8 && nuls*1000 > len(head) {
+			return "", fmt.Errorf("binary data (%d NUL bytes, the first at line %d byte %d): not CSV/JSON text", nuls, line, at+1)
+		}
+		if enc, err := detectEncoding(probe, truncated); err == nil {
+			return enc, nil
+		}
+		return "", fmt.Errorf("binary data (NUL bytes from line %d byte %d, and no text encoding fits): not CSV/JSON text", line, at+1)
+	}
 	if truncated {
 		// Drop a possibly cut last character.
 		for i := 0; i < 4 && len(probe) > 0 && !utf8.Valid(probe); i++ {
@@ -138,7 +212,7 @@ func detectEncoding(head []byte, truncated bool) (string, error) {
 	if utf8.Valid(probe) {
 		return "utf-8", nil
 	}
-	if validGB18030(head, truncated) {
+	if validGB18030(probe, truncated) {
 		return "gb18030", nil
 	}
 	return "", fmt.Errorf("unknown text encoding: neither UTF-8, UTF-16 nor GBK/GB18030 (binary data?)")
@@ -159,11 +233,13 @@ func sniffUTF16(head []byte) string {
 			oddZero++
 		}
 	}
+	// ASCII puts its zero bytes on one side; the few CJK code units with
+	// a zero byte (一 is U+4E00) put some on the other.
 	half := n / 2
 	switch {
-	case oddZero > half*3/10 && evenZero == 0:
+	case oddZero > half*3/10 && evenZero*8 < oddZero:
 		return "utf-16le"
-	case evenZero > half*3/10 && oddZero == 0:
+	case evenZero > half*3/10 && oddZero*8 < evenZero:
 		return "utf-16be"
 	}
 	return ""

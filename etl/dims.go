@@ -24,8 +24,8 @@ func (l *loader) loadProducts() error {
 	}
 	if err := l.applyRules(targets["products"], []rule{
 		{"key_missing", "error", "validate", "product_code", "code IS NULL"},
-		amountRule("cost"),
-		amountRule("list_price"),
+		amountRule("cost", "cost_v"),
+		amountRule("list_price", "price_v"),
 		{"price_negative", "error", "validate", "list_price", "price_v < 0 OR cost_v < 0"},
 	}); err != nil {
 		return err
@@ -62,7 +62,7 @@ func (l *loader) loadCampaigns() error {
 		{"key_missing", "error", "validate", "campaign_code", "code IS NULL"},
 		{"date_invalid", "error", "clean", "start_date", nz("start_date") + " IS NOT NULL AND start_v IS NULL"},
 		{"date_invalid", "error", "clean", "end_date", nz("end_date") + " IS NOT NULL AND end_v IS NULL"},
-		amountRule("cost"),
+		amountRule("cost", "cost_v"),
 	}); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/transform"
@@ -46,20 +47,44 @@ type reject struct {
 	message  string
 }
 
+// truncate cuts s to at most n bytes (plus an ellipsis) without splitting
+// a UTF-8 character: the ledger's columns are VARCHAR and must stay valid.
 func truncate(s string, n int) string {
 	if len(s) <= n {
-		return s
+		return strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return s[:n] + "…"
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.ToValidUTF8(s[:n], "\uFFFD") + "…"
 }
 
-// textReader opens a text file as UTF-8 whatever its encoding.
-func textReader(f io.Reader, enc string) (io.Reader, error) {
-	e, err := decoderFor(enc)
+// crReader turns every CR into a line feed, for text whose lines end in CR
+// alone.
+type crReader struct{ r io.Reader }
+
+func (c crReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+// textReader opens a text file as UTF-8 whatever its encoding, with LF
+// line breaks when the file breaks lines with CR alone.
+func textReader(f io.Reader, d Detected) (io.Reader, error) {
+	e, err := decoderFor(d.Encoding)
 	if err != nil {
 		return nil, err
 	}
-	return transform.NewReader(f, e.NewDecoder()), nil
+	var r io.Reader = transform.NewReader(f, e.NewDecoder())
+	if d.CROnly {
+		r = crReader{r}
+	}
+	return r, nil
 }
 
 // physLines reads physical lines (without the line break) and numbers them.
@@ -174,14 +199,17 @@ func splitRecord(text []byte, delim byte, fields []string) ([]string, bool) {
 	}
 }
 
-// readDelimited reads a delimited text file record by record.
-func readDelimited(ctx context.Context, path string, d Detected, emit func(line int64, fields []string, raw string) error) error {
+// readDelimited reads a delimited text file record by record. width gives
+// the number of fields a record should have (0 before the header): a quoted
+// field spanning lines that does not give a record of that width was an
+// unbalanced quote, not a line break in a field.
+func readDelimited(ctx context.Context, path string, d Detected, width func() int, emit func(line int64, fields []string, raw string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, err := textReader(f, d.Encoding)
+	r, err := textReader(f, d)
 	if err != nil {
 		return err
 	}
@@ -212,7 +240,7 @@ func readDelimited(ctx context.Context, path string, d Detected, emit func(line 
 			rec = append(append(rec, '\n'), l...)
 			fields, open = splitRecord(rec, delim, fields)
 		}
-		if open {
+		if open || (len(consumed) > 0 && !fitsWidth(fields, width())) {
 			// Unbalanced quote: reject the first line alone and read on from
 			// the line after it.
 			p.pushBack(consumed, consumedNo)
@@ -229,6 +257,19 @@ func readDelimited(ctx context.Context, path string, d Detected, emit func(line 
 		return fmt.Errorf("line %d: %w", p.line+1, p.err)
 	}
 	return nil
+}
+
+// fitsWidth reports whether a record has the header's number of fields, or
+// more when the extra ones are blank (trailing delimiters). Any width fits
+// while the header is unknown.
+func fitsWidth(fields []string, width int) bool {
+	switch {
+	case width == 0 || len(fields) == width:
+		return true
+	case len(fields) > width:
+		return isBlankRow(fields[width:])
+	}
+	return false
 }
 
 // stagingWriter writes records of the mapped fields to a temporary CSV that
@@ -304,13 +345,15 @@ func extractTabular(ctx context.Context, path string, d Detected, m *Mapping, tm
 				record: truncate(raw, 4096), message: "unbalanced quotes: a quoted field never closes"})
 			return nil
 		}
-		if len(cells) != len(x.header) && d.Format != "xlsx" {
-			extra := len(cells) > len(x.header) && isBlankRow(cells[len(x.header):])
-			if !extra {
-				x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
-					record: truncate(raw, 4096), message: fmt.Sprintf("%d fields where the header has %d", len(cells), len(x.header))})
-				return nil
-			}
+		if strings.IndexByte(raw, 0) >= 0 {
+			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
+				record: truncate(strings.ReplaceAll(raw, "\x00", `\0`), 4096), message: "NUL byte in the record: binary data, not text"})
+			return nil
+		}
+		if d.Format != "xlsx" && !fitsWidth(cells, len(x.header)) {
+			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
+				record: truncate(raw, 4096), message: fmt.Sprintf("%d fields where the header has %d", len(cells), len(x.header))})
+			return nil
 		}
 		row = append(row[:0], strconv.FormatInt(line, 10))
 		for _, f := range fields {
@@ -333,7 +376,7 @@ func extractTabular(ctx context.Context, path string, d Detected, m *Mapping, tm
 	case "xlsx":
 		err = readXLSX(ctx, path, m.Sheet, emit)
 	default:
-		err = readDelimited(ctx, path, d, emit)
+		err = readDelimited(ctx, path, d, func() int { return len(x.header) }, emit)
 	}
 	if err == nil && x.header == nil {
 		err = errors.New("no header row: the file is empty or blank")
@@ -416,7 +459,7 @@ func extractJSON(ctx context.Context, path string, d Detected, tmpDir string) (*
 		return nil, err
 	}
 	defer f.Close()
-	r, err := textReader(f, d.Encoding)
+	r, err := textReader(f, d)
 	if err != nil {
 		return nil, err
 	}
@@ -507,6 +550,13 @@ func readJSONArray(r io.Reader, write func(line int64, obj []byte) error) error 
 		if err := write(line, raw); err != nil {
 			return err
 		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("JSON: the top-level array does not close: %w", err)
+	}
+	if end := dec.InputOffset(); len(bytes.TrimSpace(data[end:])) > 0 {
+		line := 1 + int64(bytes.Count(data[:end], []byte("\n")))
+		return fmt.Errorf("JSON: more data after the top-level array ends on line %d (one array, or one object a line, not both)", line)
 	}
 	return nil
 }

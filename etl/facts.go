@@ -16,12 +16,11 @@ func (l *loader) loadFacts() error {
 	steps := []string{
 		fmt.Sprintf(`INSERT INTO dim_store (store_key, store_code, store_name, region_key, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(store_key), 0), 0) FROM dim_store) + row_number() OVER (ORDER BY code), code, name, -1, %d
-		FROM (SELECT nullif(trim(ckm_text(store_code)), '') AS code, max(nullif(trim(ckm_text(store_name)), '')) AS name
-			FROM ok_sales GROUP BY 1)
+		FROM (SELECT store_v AS code, max(store_name_v) AS name FROM ok_sales GROUP BY 1)
 		WHERE code IS NOT NULL AND code NOT IN (SELECT store_code FROM dim_store WHERE store_code IS NOT NULL)`, run),
 		fmt.Sprintf(`INSERT INTO dim_salesperson (salesperson_key, salesperson_code, name, role, store_key, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(salesperson_key), 0), 0) FROM dim_salesperson) + row_number() OVER (ORDER BY role, code), code, code, role, -2, %d
-		FROM (SELECT DISTINCT nullif(trim(ckm_text(salesperson)), '') AS code, 'sales' AS role FROM ok_sales
+		FROM (SELECT DISTINCT salesperson_v AS code, 'sales' AS role FROM ok_sales
 			UNION SELECT DISTINCT agent_v, 'agent' FROM ok_interactions) p
 		WHERE code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_salesperson s WHERE s.salesperson_code = p.code AND s.role = p.role)`, run),
 		// Products sold before they arrive: inferred members, completed in place when the product master brings them.
@@ -39,8 +38,8 @@ func (l *loader) loadFacts() error {
 			CASE WHEN r.customer_id IS NOT NULL THEN dc.customer_key WHEN s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL THEN -3 ELSE -1 END,
 			coalesce(r.customer_id, -1),
 			coalesce(p.product_key, -1), s.channel_key,
-			CASE WHEN s.store_code IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
-			CASE WHEN s.salesperson IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
+			CASE WHEN s.store_v IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
+			CASE WHEN s.salesperson_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
 			coalesce(rg.region_key, st.region_key, -1),
 			CAST(s.qty_d AS INTEGER), s.price_v,
 			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
@@ -50,9 +49,9 @@ func (l *loader) loadFacts() error {
 		LEFT JOIN id_rec r ON r.rec = `+recIDOf("s")+`
 		LEFT JOIN dim_customer dc ON dc.customer_id = r.customer_id AND dc.is_current
 		LEFT JOIN dim_product p ON p.product_code = s.product_v
-		LEFT JOIN dim_store st ON st.store_code = nullif(trim(ckm_text(s.store_code)), '')
-		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = nullif(trim(ckm_text(s.salesperson)), '') AND sp.role = 'sales'
-		LEFT JOIN dim_region rg ON rg.region_code = ckm_region_code(ckm_text(s.province), ckm_text(s.city))`, run),
+		LEFT JOIN dim_store st ON st.store_code = s.store_v
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'
+		LEFT JOIN dim_region rg ON rg.region_code = s.region_v`, run),
 		fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,

@@ -52,10 +52,11 @@ func (l *loader) applyRules(t *target, rules []rule) error {
 			return fmt.Errorf("rule %s: %w", r.Name, err)
 		}
 	}
-	return l.exec("validate", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ok_%s AS
-		SELECT c.* FROM %s c
-		WHERE NOT c.is_dup AND NOT EXISTS (
-			SELECT 1 FROM ld_reject r WHERE r.file_id = c.file_id AND r.line = c._line AND r.severity = 'error')`, t.Name, c))
+	// A view, not a copy: the accepted rows are read a few times, each time
+	// as one scan of c_<target> anti-joined with the few rejected lines.
+	return l.exec("validate", fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW ok_%s AS
+		SELECT c.* FROM %s c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line
+		WHERE NOT c.is_dup`, t.Name, c))
 }
 
 // dateRules are the date checks of a timestamp field cleaned into <v>.
@@ -67,16 +68,24 @@ func (l *loader) dateRules(field, v string) []rule {
 	}
 }
 
-func mobileRule(field string) rule {
-	return rule{"mobile_invalid", "warn", "clean", field, nz(field) + " IS NOT NULL AND ckm_mobile(" + engine.QuoteIdent(field) + ") IS NULL"}
+// mobileRule flags a mobile that is there but did not clean (into v).
+func mobileRule(field, v string) rule {
+	return rule{"mobile_invalid", "warn", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"}
 }
 
-func amountRule(field string) rule {
-	return rule{"amount_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND ckm_amount(" + engine.QuoteIdent(field) + ") IS NULL"}
+// amountRule rejects an amount that is there but did not clean (into v).
+func amountRule(field, v string) rule {
+	return rule{"amount_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"}
 }
 
 // validateFacts cleans and validates the customer and fact targets.
 func (l *loader) validateFacts() error {
+	// Free-text places resolve once per distinct (province, city) pair.
+	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE ld_region AS
+		SELECT province, city, ckm_region_code(ckm_text(province), ckm_text(city)) AS code
+		FROM (SELECT DISTINCT province, city FROM stg_sales UNION SELECT DISTINCT province, city FROM stg_customers)`); err != nil {
+		return err
+	}
 	for _, fn := range []func() error{l.validateCustomers, l.validateSales, l.validateInteractions, l.validateResponses} {
 		if err := fn(); err != nil {
 			return err
@@ -104,7 +113,7 @@ func (l *loader) validateCustomers() error {
 		nullif(lower(trim(ckm_text(customer_type))), '') AS type_in,
 		CASE upper(trim(ckm_text(sex))) WHEN '男' THEN 'M' WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M'
 			WHEN '女' THEN 'F' WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' END AS sex_in,
-		ckm_region_code(ckm_text(province), ckm_text(city)) AS region_in
+		(SELECT g.code FROM ld_region g WHERE g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city) AS region_in
 	FROM s`
 	if err := l.exec("validate", q); err != nil {
 		return err
@@ -112,7 +121,7 @@ func (l *loader) validateCustomers() error {
 	return l.applyRules(targets["customers"], []rule{
 		{"id_checksum", "error", "clean", "id_number", "id_p = 'id_checksum'"},
 		{"id_invalid", "error", "clean", "id_number", nz("id_number") + " IS NOT NULL AND id_p IS NOT NULL AND id_p <> 'id_checksum'"},
-		mobileRule("mobile"),
+		mobileRule("mobile", "mobile_v"),
 		{"email_invalid", "warn", "clean", "email", nz("email") + " IS NOT NULL AND email_v IS NULL"},
 		{"no_customer_key", "error", "validate", "member_card", nz("id_number") + " IS NULL AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL"},
 		{"name_missing", "warn", "validate", "name", "name_v IS NULL"},
@@ -137,13 +146,18 @@ func (l *loader) validateSales() error {
 		ckm_timestamp(ts) AS ts_v,
 		TRY_CAST(nullif(trim(ckm_text(quantity)), '') AS DECIMAL(18,3)) AS qty_d,
 		ckm_amount(unit_price) AS price_v,
+		ckm_amount(discount) AS discount_in,
 		coalesce(ckm_amount(discount), 0) AS discount_v,
 		ckm_amount(amount) AS amount_in,
 		nullif(trim(ckm_text(member_card)), '') AS card,
 		ckm_mobile(mobile) AS mobile_v,
 		ckm_email(email) AS email_v,
 		ckm_id_normalize(id_number) AS idn,
-		nullif(trim(ckm_text(product_code)), '') AS product_v
+		nullif(trim(ckm_text(product_code)), '') AS product_v,
+		nullif(trim(ckm_text(store_code)), '') AS store_v,
+		nullif(trim(ckm_text(store_name)), '') AS store_name_v,
+		nullif(trim(ckm_text(salesperson)), '') AS salesperson_v,
+		(SELECT g.code FROM ld_region g WHERE g.province IS NOT DISTINCT FROM d.province AND g.city IS NOT DISTINCT FROM d.city) AS region_v
 	FROM d`
 	if err := l.exec("validate", q); err != nil {
 		return err
@@ -154,10 +168,10 @@ func (l *loader) validateSales() error {
 		rule{"quantity_invalid", "error", "clean", "quantity", "qty_d IS NULL OR qty_d <> round(qty_d)"},
 		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
 		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
-		amountRule("discount"),
-		amountRule("amount"),
+		amountRule("discount", "discount_in"),
+		amountRule("amount", "amount_in"),
 		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
-		mobileRule("mobile"),
+		mobileRule("mobile", "mobile_v"),
 		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
 		rule{"product_unknown", "warn", "validate", "product_code",
 			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
@@ -189,7 +203,7 @@ func (l *loader) validateInteractions() error {
 		rule{"satisfaction_range", "error", "validate", "satisfaction",
 			nz("satisfaction") + " IS NOT NULL AND (satisfaction_v IS NULL OR satisfaction_v NOT BETWEEN 1 AND 5)"},
 		rule{"duration_invalid", "warn", "clean", "duration", nz("duration") + " IS NOT NULL AND (duration_v IS NULL OR duration_v < 0)"},
-		mobileRule("mobile"),
+		mobileRule("mobile", "mobile_v"),
 	)
 	return l.applyRules(targets["interactions"], rules)
 }
@@ -209,6 +223,7 @@ func (l *loader) validateResponses() error {
 		ckm_date(targeted_date) AS targeted_v,
 		ckm_date(response_date) AS response_v,
 		lower(trim(ckm_text(responded))) IN ('是', 'y', 'yes', 'true', 't', '1') AS responded_v,
+		ckm_amount(revenue) AS revenue_in,
 		coalesce(ckm_amount(revenue), 0) AS revenue_v
 	FROM k`
 	if err := l.exec("validate", q); err != nil {
@@ -220,7 +235,7 @@ func (l *loader) validateResponses() error {
 			"code IS NOT NULL AND code NOT IN (SELECT campaign_code FROM dim_campaign WHERE campaign_code IS NOT NULL)"},
 		{"date_invalid", "error", "clean", "targeted_date", nz("targeted_date") + " IS NOT NULL AND targeted_v IS NULL"},
 		{"date_invalid", "error", "clean", "response_date", nz("response_date") + " IS NOT NULL AND response_v IS NULL"},
-		amountRule("revenue"),
-		mobileRule("mobile"),
+		amountRule("revenue", "revenue_in"),
+		mobileRule("mobile", "mobile_v"),
 	})
 }

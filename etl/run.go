@@ -70,6 +70,10 @@ func (l *loader) stageFiles() error {
 		severity VARCHAR, column_name VARCHAR, raw_value VARCHAR, raw_record VARCHAR, message VARCHAR)`); err != nil {
 		return err
 	}
+	if err := l.exec("stage", `CREATE OR REPLACE TEMP VIEW ld_err AS
+		SELECT DISTINCT file_id, line FROM ld_reject WHERE severity = 'error'`); err != nil {
+		return err
+	}
 	for _, name := range targetNames() {
 		t := targets[name]
 		cols := []string{"file_id BIGINT", "_line BIGINT", "_item INTEGER"}
@@ -140,14 +144,24 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 		engine.QuoteString(j.x.tmpPath))); err != nil {
 		return err
 	}
-	var cols, exprs []string
+	// One parse per record and per item: json_extract_string with a list
+	// of paths returns all fields at once.
+	var cols, paths []string
 	for _, f := range sortedKeys(j.m.Columns) {
 		cols = append(cols, engine.QuoteIdent(f))
-		exprs = append(exprs, fmt.Sprintf("json_extract_string(r, %s)", jsonPath(j.m.Columns[f][0])))
+		paths = append(paths, jsonPath(j.m.Columns[f][0]))
+	}
+	pick := func(list string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s[%d]", list, i+1)
+		}
+		return out
 	}
 	if j.m.Items == "" {
-		q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, _line, 1, %s FROM raw_json`,
-			stg, strings.Join(cols, ", "), j.FileID, strings.Join(exprs, ", "))
+		q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, _line, 1, %s
+			FROM (SELECT _line, json_extract_string(r, [%s]) AS v FROM raw_json)`,
+			stg, strings.Join(cols, ", "), j.FileID, strings.Join(pick("v", len(cols)), ", "), strings.Join(paths, ", "))
 		return l.exec("stage", q)
 	}
 	items := jsonPath(j.m.Items)
@@ -159,21 +173,24 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 		j.FileID, engine.QuoteString(j.m.Items), engine.QuoteString(j.m.Items), items, items)); err != nil {
 		return err
 	}
-	var icols, iexprs []string
+	var icols, ipaths []string
 	for _, f := range sortedKeys(j.m.ItemColumns) {
 		icols = append(icols, engine.QuoteIdent(f))
-		iexprs = append(iexprs, fmt.Sprintf("json_extract_string(items[i], %s)", jsonPath(j.m.ItemColumns[f][0])))
+		ipaths = append(ipaths, jsonPath(j.m.ItemColumns[f][0]))
+	}
+	recList := "[]::VARCHAR[]"
+	if len(paths) > 0 {
+		recList = "json_extract_string(r, [" + strings.Join(paths, ", ") + "])"
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s)
-		SELECT %d, _line, i, %s, %s FROM (
-			SELECT _line, r, items, unnest(range(1, len(items) + 1)) AS i FROM (
-				SELECT _line, r, CAST(json_extract(r, %s) AS JSON[]) AS items FROM raw_json
-				WHERE json_type(r, %s) = 'ARRAY' AND json_array_length(r, %s) > 0))`,
+		SELECT %d, _line, i, %s FROM (
+			SELECT _line, v, i, json_extract_string(items[i], [%s]) AS iv FROM (
+				SELECT _line, v, items, unnest(range(1, len(items) + 1)) AS i FROM (
+					SELECT _line, %s AS v, CAST(json_extract(r, %s) AS JSON[]) AS items FROM raw_json
+					WHERE json_type(r, %s) = 'ARRAY' AND json_array_length(r, %s) > 0)))`,
 		stg, strings.Join(append(cols, icols...), ", "), j.FileID,
-		strings.Join(exprs, ", "), strings.Join(iexprs, ", "), items, items, items)
-	if len(exprs) == 0 {
-		q = strings.Replace(q, ", , ", ", ", 1)
-	}
+		strings.Join(append(pick("v", len(cols)), pick("iv", len(icols))...), ", "),
+		strings.Join(ipaths, ", "), recList, items, items, items)
 	return l.exec("stage", q)
 }
 
@@ -248,25 +265,26 @@ func nullable(s string) any {
 	return s
 }
 
+// dropTemps drops the load's temporary views and tables (the connection
+// goes back to the pool).
 func (l *loader) dropTemps() error {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT table_name FROM duckdb_tables() WHERE temporary AND (
-		table_name LIKE 'stg\_%' ESCAPE '\' OR table_name LIKE 'c\_%' ESCAPE '\' OR table_name LIKE 'ok\_%' ESCAPE '\'
-		OR table_name LIKE 'ld\_%' ESCAPE '\' OR table_name LIKE 'id\_%' ESCAPE '\' OR table_name IN ('raw_json', 'cust_in'))`)
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
+		UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary`)
 	if err != nil {
 		return err
 	}
-	var names []string
+	var kinds, names []string
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var k, n string
+		if err := rows.Scan(&k, &n); err != nil {
 			rows.Close()
 			return err
 		}
-		names = append(names, n)
+		kinds, names = append(kinds, k), append(names, n)
 	}
 	rows.Close()
-	for _, n := range names {
-		if err := l.exec("cleanup", "DROP TABLE IF EXISTS temp."+engine.QuoteIdent(n)); err != nil {
+	for i, n := range names {
+		if err := l.exec("cleanup", "DROP "+kinds[i]+" IF EXISTS temp."+engine.QuoteIdent(n)); err != nil {
 			return err
 		}
 	}

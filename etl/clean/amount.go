@@ -56,7 +56,10 @@ func Amount(s string) (Decimal, error) {
 	}
 	v = stripCurrency(v)
 	if v != "" && (v[0] == '-' || v[0] == '+') {
-		neg = neg != (v[0] == '-')
+		if neg {
+			return 0, fail(RuleAmountInvalid, s, "a sign inside accounting parentheses")
+		}
+		neg = v[0] == '-'
 		v = stripCurrency(v[1:])
 		if v == "" {
 			return 0, fail(RuleAmountInvalid, s, "a sign without a number")

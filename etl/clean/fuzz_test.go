@@ -217,10 +217,13 @@ func FuzzAmount(f *testing.F) {
 			t.Fatalf("Amount(%q) = %s: bad shape or range", s, str)
 		}
 		for in, want := range map[string]Decimal{str: d, "(" + str + ")": -d, "¥" + str: d, str + "元": d} {
-			if got, err := Amount(in); err != nil || got != want {
-				if strings.HasPrefix(str, "-") && strings.HasPrefix(in, "(") {
-					continue // (-12.50) is not an accounting form
+			if strings.HasPrefix(str, "-") && strings.HasPrefix(in, "(") {
+				if _, err := Amount(in); RuleOf(err) != RuleAmountInvalid {
+					t.Fatalf("Amount(%q) = %v, want amount_invalid: a sign inside parentheses", in, err)
 				}
+				continue
+			}
+			if got, err := Amount(in); err != nil || got != want {
 				t.Fatalf("Amount(%q) = %s but Amount(%q) = %v, %v", s, str, in, got, err)
 			}
 		}
