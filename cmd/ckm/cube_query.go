@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/olap"
+)
+
+func init() {
+	registerCubeCommand(newCubeQueryCmd)
+	registerCubeCommand(newCubeExplainCmd)
+}
+
+// cubeQueryOptions are the flags shared by cube query and cube explain.
+type cubeQueryOptions struct {
+	measures, rows, cols, where, order []string
+	totals, allowPII, noRollups        bool
+	drill, rollUp, top, through, file  string
+	limit, offset                      int
+}
+
+func (o *cubeQueryOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVar(&o.measures, "measures", nil, "measures, comma-separated")
+	f.StringSliceVar(&o.rows, "rows", nil, "row levels (dimension.level), comma-separated")
+	f.StringSliceVar(&o.cols, "cols", nil, "column levels: pivots them across")
+	f.StringArrayVar(&o.where, "where", nil, `filter, repeatable: "level=v", "level in a,b", "level between a,b", "level>=v" …`)
+	f.StringArrayVar(&o.order, "order", nil, `order key, repeatable: "measure desc", "-measure", "level"`)
+	f.BoolVar(&o.totals, "totals", false, "add subtotals along rows and cols and a grand total")
+	f.StringVar(&o.drill, "drill", "", `drill down: "level[=member][>to_level]"`)
+	f.StringVar(&o.rollUp, "roll-up", "", "roll a level up to its parent")
+	f.StringVar(&o.top, "top", "", `top-N per group: "level:N:measure[:other]"`)
+	f.StringVar(&o.through, "through", "", `drill through to base rows: comma-separated columns, or "all"`)
+	f.IntVar(&o.limit, "limit", 0, "row limit (drill-through page size)")
+	f.IntVar(&o.offset, "offset", 0, "drill-through page offset")
+	f.BoolVar(&o.allowPII, "allow-pii", false, "show raw PII in drill-through (the role must allow it)")
+	f.BoolVar(&o.noRollups, "no-rollups", false, "answer from the base tables only")
+	f.StringVar(&o.file, "query", "", "read the query from a JSON file instead of flags")
+}
+
+func (o *cubeQueryOptions) query(cube string) (olap.Query, error) {
+	if o.file != "" {
+		data, err := os.ReadFile(o.file)
+		if err != nil {
+			return olap.Query{}, usageErrorf("--query: %v", err)
+		}
+		q, err := olap.ParseQuery(data)
+		if err != nil {
+			return q, usageErrorf("--query %s: %v", o.file, err)
+		}
+		if q.Cube == "" {
+			q.Cube = cube
+		}
+		return q, nil
+	}
+	q := olap.Query{Cube: cube, Measures: o.measures, Rows: o.rows, Cols: o.cols, Totals: o.totals, RollUp: o.rollUp,
+		Limit: o.limit, AllowPII: o.allowPII, NoRollups: o.noRollups}
+	for _, w := range o.where {
+		f, err := olap.ParseFilter(w)
+		if err != nil {
+			return q, usageErrorf("--where: %v", err)
+		}
+		q.Where = append(q.Where, f)
+	}
+	for _, s := range o.order {
+		q.Order = append(q.Order, olap.ParseOrder(s))
+	}
+	if o.drill != "" {
+		d, err := olap.ParseDrill(o.drill)
+		if err != nil {
+			return q, usageErrorf("--drill: %v", err)
+		}
+		q.Drill = d
+	}
+	if o.top != "" {
+		t, err := olap.ParseTop(o.top)
+		if err != nil {
+			return q, usageErrorf("--top: %v", err)
+		}
+		q.Top = t
+	}
+	if o.through != "" {
+		q.Through = &olap.Through{Offset: o.offset, Limit: o.limit}
+		q.Limit = 0
+		if o.through != "all" {
+			q.Through.Columns = strings.Split(o.through, ",")
+		}
+	}
+	return q, nil
+}
+
+func newCubeQueryCmd(a *app) *cobra.Command {
+	o := &cubeQueryOptions{}
+	cmd := &cobra.Command{
+		Use:   "query NAME",
+		Short: "Query a cube: slice, dice, drill, roll up, pivot, top-N, drill-through",
+		Example: `  ckm cube query sales --measures revenue,customers --rows region.province --totals
+  ckm cube query sales --measures revenue --rows region.province --drill 'region.province=Guangdong'
+  ckm cube query sales --measures revenue --rows region.province --cols date.year --totals
+  ckm cube query sales --measures revenue --rows region.province,product.category --top product.category:3:revenue:other
+  ckm cube query sales --where region.city=Shenzhen --through order_id,mobile,amount --limit 20`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			q, err := o.query(args[0])
+			if err != nil {
+				return err
+			}
+			m, _, err := a.cubeFor(ctx, q.Cube)
+			if err != nil {
+				return err
+			}
+			w, err := a.openWarehouse(ctx)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			res, err := olap.NewExecutor(w, m).Query(ctx, q)
+			if err != nil {
+				return err
+			}
+			if res.Rollup != "" {
+				a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))
+			}
+			if a.format() == formatTable && q.Through == nil {
+				g := olap.Pivot(&res.Compiled, res.Data)
+				return a.printTable(g.Header, g.Rows)
+			}
+			header := make([]string, len(res.Columns))
+			for i, c := range res.Columns {
+				header[i] = c.Name
+			}
+			return a.printTable(header, res.Data)
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}
+
+func newCubeExplainCmd(a *app) *cobra.Command {
+	o := &cubeQueryOptions{}
+	cmd := &cobra.Command{
+		Use:   "explain NAME",
+		Short: "Show the SQL of a cube query, the rollup chosen and why others were rejected",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			q, err := o.query(args[0])
+			if err != nil {
+				return err
+			}
+			m, _, err := a.cubeFor(ctx, q.Cube)
+			if err != nil {
+				return err
+			}
+			w, err := a.openWarehouse(ctx)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			p, version, err := olap.NewExecutor(w, m).Plan(ctx, q)
+			if err != nil {
+				return err
+			}
+			if a.format() == formatJSON {
+				return writeJSON(a, map[string]any{"sql": p.SQL, "args": p.Args, "rollup": p.Rollup, "rejected": p.Rejected, "data_version": version, "columns": p.Columns})
+			}
+			source := "base tables"
+			if p.Rollup != "" {
+				source = "rollup " + p.Rollup
+			}
+			fmt.Fprintf(a.stdout, "-- source: %s (data version %d)\n", source, version)
+			for _, r := range p.Rejected {
+				fmt.Fprintf(a.stdout, "-- rejected rollup %s: %s\n", r.Rollup, r.Reason)
+			}
+			for i, v := range p.Args {
+				fmt.Fprintf(a.stdout, "-- $%d = %#v\n", i+1, v)
+			}
+			fmt.Fprintln(a.stdout, p.SQL+";")
+			return nil
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}
