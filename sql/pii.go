@@ -132,13 +132,20 @@ func ColumnPII(name string) PIIKind {
 // Go's regexp has no look-around.
 var (
 	idShape     = regexp.MustCompile(`[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]`)
-	mobileShape = regexp.MustCompile(`(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}`)
+	mobileShape = regexp.MustCompile(`(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}`)
+	// "key": "value" pairs of JSON text, such as the raw records of the
+	// reject ledger; values under personal-data keys are masked whatever
+	// their shape.
+	jsonPair = regexp.MustCompile(`"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"`)
 	emailShape  = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 )
 
 // MaskText masks every ID number, mobile and e-mail address found in s,
 // leaving the rest of the text as it is (raw source records, notes).
 func MaskText(s string) string {
+	if strings.Contains(s, `":`) || strings.Contains(s, `" :`) {
+		s = maskJSONPairs(s)
+	}
 	if strings.IndexByte(s, '@') >= 0 {
 		s = emailShape.ReplaceAllStringFunc(s, clean.MaskEmail)
 	}
@@ -147,6 +154,20 @@ func MaskText(s string) string {
 		s = replaceBounded(s, mobileShape, clean.MaskMobile)
 	}
 	return s
+}
+
+// maskJSONPairs masks the values of JSON keys named for personal data.
+func maskJSONPairs(s string) string {
+	return jsonPair.ReplaceAllStringFunc(s, func(pair string) string {
+		m := jsonPair.FindStringSubmatchIndex(pair)
+		key, value := pair[m[2]:m[3]], pair[m[4]:m[5]]
+		k := ColumnPII(key)
+		if k == PIINone || value == "" {
+			return pair
+		}
+		masked, _ := marshalJSON(k.Mask(value))
+		return pair[:m[4]-1] + masked + pair[m[5]+1:]
+	})
 }
 
 // replaceBounded replaces matches of re that are not part of a longer run
@@ -189,12 +210,29 @@ func countDigits(s string) int {
 // any text.
 type masker struct {
 	kinds []PIIKind
+	// Columns whose values are masked by what another column of the row
+	// names: the reject ledger's raw_value by its column_name, the identity
+	// map's key_value by its key_type. value index → name index.
+	namedBy map[int]int
 }
 
+// namedValues are the pairs of (name, value) columns ckm's own tables use
+// to hold a value of any column.
+var namedValues = [][2]string{{"column_name", "raw_value"}, {"key_type", "key_value"}}
+
 func newMasker(cols []Column) *masker {
-	m := &masker{kinds: make([]PIIKind, len(cols))}
+	m := &masker{kinds: make([]PIIKind, len(cols)), namedBy: map[int]int{}}
+	index := map[string]int{}
 	for i, c := range cols {
 		m.kinds[i] = ColumnPII(c.Name)
+		index[strings.ToLower(c.Name)] = i
+	}
+	for _, p := range namedValues {
+		name, ok1 := index[p[0]]
+		value, ok2 := index[p[1]]
+		if ok1 && ok2 {
+			m.namedBy[value] = name
+		}
 	}
 	return m
 }
@@ -205,7 +243,13 @@ func (m *masker) mask(vals []any) {
 		if v == nil {
 			continue
 		}
-		if k := m.kinds[i]; k != PIINone {
+		k := m.kinds[i]
+		if n, ok := m.namedBy[i]; ok && k == PIINone {
+			if name, ok := vals[n].(string); ok {
+				k = ColumnPII(name)
+			}
+		}
+		if k != PIINone {
 			switch x := v.(type) {
 			case string:
 				vals[i] = k.Mask(x)

@@ -34,6 +34,11 @@ func TestMaskText(t *testing.T) {
 		{"+8613800138000", "+86 138****8000"},
 		{"13800138000", "+86 138****8000"},
 		{"+86 138-0013-8000", "+86 138****8000"},
+		{"0086 19846135622", "+86 198****5622"},
+		// JSON records (the reject ledger's raw_record): values under
+		// personal-data keys are masked whatever their shape.
+		{`{"name":"刘晓红","id_number":"44030419861116940","mobile" : "0086 1984613562","email":"bad@","city":"成都市"}`,
+			`{"name":"刘晓红","id_number":"440304*******6940","mobile" : "***********3562","email":"b***@","city":"成都市"}`},
 		{"abc@b.cn", "a***@b.cn"},
 		{"张三,11010519491231002X,13800138000,zs@qq.com", "张三,110105********002X,+86 138****8000,z***@qq.com"},
 		// Digits that are part of a longer number are not a mobile or an ID.
@@ -60,6 +65,25 @@ func TestMaskerColumns(t *testing.T) {
 	for i := range want {
 		if !equalValue(vals[i], want[i]) {
 			t.Errorf("%s: %#v, want %#v", cols[i].Name, vals[i], want[i])
+		}
+	}
+}
+
+func TestMaskerNamedValues(t *testing.T) {
+	// The reject ledger keeps a bad value with the name of its column; an
+	// invalid mobile has no mobile shape but is still a mobile.
+	cols := []Column{{"column_name", "VARCHAR"}, {"raw_value", "VARCHAR"}, {"rule", "VARCHAR"}}
+	m := newMasker(cols)
+	cases := []struct{ column, raw, want string }{
+		{"mobile", "11769145825", "*******5825"},
+		{"id_number", "44030419861116940", "440304*******6940"},
+		{"amount", "12,00", "12,00"},
+	}
+	for _, c := range cases {
+		vals := []any{c.column, c.raw, "some_rule"}
+		m.mask(vals)
+		if vals[1] != c.want || vals[0] != c.column {
+			t.Errorf("%s %q masked to %v, want %q", c.column, c.raw, vals[1], c.want)
 		}
 	}
 }
