@@ -136,8 +136,8 @@ var (
 	// "key": "value" pairs of JSON text, such as the raw records of the
 	// reject ledger; values under personal-data keys are masked whatever
 	// their shape.
-	jsonPair = regexp.MustCompile(`"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"`)
-	emailShape  = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	jsonPair   = regexp.MustCompile(`"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	emailShape = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 )
 
 // MaskText masks every ID number, mobile and e-mail address found in s,
