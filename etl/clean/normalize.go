@@ -8,12 +8,15 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// fold applies NFKC (full-width digits, letters and punctuation become
-// ASCII; the ideographic space becomes a space) and trims white space,
-// including the byte-order mark and zero-width characters that spreadsheet
-// exports leave behind.
+// fold replaces invalid UTF-8 with U+FFFD, applies NFKC (full-width
+// digits, letters and punctuation become ASCII; the ideographic space
+// becomes a space) and trims white space, including the byte-order mark and
+// zero-width characters that spreadsheet exports leave behind.
 func fold(s string) string {
 	if !isPlainASCII(s) {
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
 		s = norm.NFKC.String(s)
 		s = strings.Map(dropInvisible, s)
 	}
