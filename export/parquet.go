@@ -40,7 +40,7 @@ type ParquetOptions struct {
 	// earlier lake (a manifest.json), which is replaced whole.
 	Out string
 	// Tables limits the export to these tables (default: every dim_*,
-	// fact_* and kb_* table and etl_run).
+	// fact_* and kb_* table and etl_run). Other tables need RawPII.
 	Tables []string
 	// RawPII writes ID numbers, mobiles and e-mails unmasked; only for a
 	// role that allows raw values.
@@ -118,6 +118,16 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	tables, err := lakeTables(ctx, conn, opts.Tables)
 	if err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	if !opts.RawPII {
+		for _, t := range tables {
+			if !isLakeTable(t.name) {
+				// Masking works by column name; other tables (the reject
+				// ledger's raw records, the identity map) hold personal data
+				// under other names.
+				return nil, fmt.Errorf("export parquet: %s is not a lake table and may hold unmasked personal data: only a role that allows raw values (admin) may export it", t.name)
+			}
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)

@@ -239,9 +239,18 @@ func TestParquetTargets(t *testing.T) {
 		t.Error("foreign directory was touched")
 	}
 
+	lake := filepath.Join(dir, "lake")
+	// Tables outside the lake, such as the reject ledger with its raw
+	// records, need a role that allows raw values.
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"etl_reject"}}); err == nil || !strings.Contains(err.Error(), "etl_reject is not a lake table") {
+		t.Errorf("export of etl_reject as analyst: err = %v", err)
+	}
+	if _, err := os.Stat(lake); !os.IsNotExist(err) {
+		t.Errorf("refused export left %s: %v", lake, err)
+	}
+
 	// An unknown table fails before anything is written, and leaves no
 	// temporary directory behind.
-	lake := filepath.Join(dir, "lake")
 	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"dim_nosuch"}}); err == nil || !strings.Contains(err.Error(), "dim_nosuch") {
 		t.Errorf("unknown table: err = %v", err)
 	}
