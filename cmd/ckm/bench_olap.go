@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/fixtures/ssb"
+	"github.com/ckm-dev/ckm/olap"
+)
+
+func init() { registerBenchCommand(newBenchOLAPCmd) }
+
+type benchOLAPOptions struct {
+	sf        float64
+	runs      int
+	warehouse string
+}
+
+func newBenchOLAPCmd(a *app) *cobra.Command {
+	o := &benchOLAPOptions{}
+	cmd := &cobra.Command{
+		Use:   "olap --sf N",
+		Short: "Time the 13 SSB queries as cube queries against hand-written SQL, and rollup routing",
+		Long: `Load SSB at scale factor N into a fresh warehouse (in memory unless --bench-warehouse),
+then in the same run time each of the 13 SSB queries (Q1.1–Q4.3) as a cube query
+(compile + execute over the base tables) and as the standard hand-written SQL,
+alternating, median of --runs runs; ratio = cube / hand-written. Then materialize
+the ssb cube's rollups and time coarse drill-downs with and without them
+(checking every cell is the same); rollup_speedup is the median raw / rollup.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return benchOLAPRun(cmd.Context(), a, o) },
+	}
+	f := cmd.Flags()
+	f.Float64Var(&o.sf, "sf", 1, "SSB scale factor (1 = 6 million lineorder rows)")
+	f.IntVar(&o.runs, "runs", 5, "timed runs per query (the median is reported)")
+	f.StringVar(&o.warehouse, "bench-warehouse", "", "warehouse file to build SSB in (default: in memory)")
+	return cmd
+}
+
+type benchQuery struct {
+	Name      string  `json:"name"`
+	CubeMS    float64 `json:"cube_ms"`
+	HandMS    float64 `json:"hand_ms"`
+	Ratio     float64 `json:"ratio"`
+	BestRatio float64 `json:"best_ratio"` // fastest cube run / fastest hand-written run
+	CompileUS float64 `json:"compile_us"`
+	Rows      int     `json:"rows"`
+}
+
+type benchDrill struct {
+	Name     string  `json:"name"`
+	RawMS    float64 `json:"raw_ms"`
+	RollupMS float64 `json:"rollup_ms"`
+	Speedup  float64 `json:"speedup"`
+	Rollup   string  `json:"rollup"`
+}
+
+// ssbDrillDowns are coarse drill-downs an analyst starts from.
+var ssbDrillDowns = []struct {
+	name string
+	q    olap.Query
+}{
+	{"revenue by year", olap.Query{Measures: []string{"revenue"}, Rows: []string{"date.year"}}},
+	{"revenue by year and customer region", olap.Query{Measures: []string{"revenue", "lines"}, Rows: []string{"date.year", "customer.region"}}},
+	{"drill ASIA into nations", olap.Query{Measures: []string{"revenue"}, Rows: []string{"customer.region"}, Drill: &olap.Drill{Level: "customer.region", Member: "ASIA"}}},
+	{"drill 1997 into months", olap.Query{Measures: []string{"profit"}, Rows: []string{"date.year"}, Drill: &olap.Drill{Level: "date.year", Member: 1997}}},
+	{"mfgr > category with subtotals", olap.Query{Measures: []string{"revenue", "avg_discount"}, Rows: []string{"part.mfgr", "part.category"}, Totals: true}},
+	{"supplier region by year pivot", olap.Query{Measures: []string{"discount_revenue"}, Rows: []string{"supplier.region"}, Cols: []string{"date.year"}, Totals: true}},
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func minDuration(d []time.Duration) time.Duration {
+	m := d[0]
+	for _, x := range d {
+		m = min(m, x)
+	}
+	return m
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func benchOLAPRun(ctx context.Context, a *app, o *benchOLAPOptions) error {
+	if o.sf <= 0 || o.runs < 1 {
+		return usageErrorf("--sf must be positive and --runs at least 1")
+	}
+	w, err := engine.Open(ctx, o.warehouse, engine.Options{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	start := time.Now()
+	a.logf("generating SSB at SF %v …", o.sf)
+	if err := ssb.Generate(ctx, w.DB, o.sf); err != nil {
+		return err
+	}
+	genTime := time.Since(start)
+	var lines int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM lineorder`).Scan(&lines); err != nil {
+		return err
+	}
+	a.logf("generated %d lineorder rows in %v", lines, genTime.Round(time.Millisecond))
+	m, err := a.cubeModel()
+	if err != nil {
+		return err
+	}
+	cube, err := m.Cube("ssb")
+	if err != nil {
+		return err
+	}
+	if err := olap.Validate(ctx, w.DB, cube); err != nil {
+		return err
+	}
+	var queries []benchQuery
+	maxRatio, maxBest, maxCompile := 0.0, 0.0, 0.0
+	for i, sq := range olap.SSBQueries {
+		hand := ssb.Queries[i]
+		q := sq.Query
+		q.NoRollups = true
+		// Compile time: the median of many compilations.
+		const compiles = 200
+		var ct []time.Duration
+		for k := 0; k < compiles; k++ {
+			t0 := time.Now()
+			if _, _, err := olap.Compile(cube, q); err != nil {
+				return err
+			}
+			ct = append(ct, time.Since(t0))
+		}
+		var cubeT, handT []time.Duration
+		var n int
+		// One untimed warm-up of each, then alternate.
+		for k := -1; k < o.runs; k++ {
+			t0 := time.Now()
+			text, args, err := olap.Compile(cube, q)
+			if err != nil {
+				return err
+			}
+			rows, err := olap.Run(ctx, w, text, args)
+			if err != nil {
+				return fmt.Errorf("%s cube: %w", sq.Name, err)
+			}
+			d := time.Since(t0)
+			t0 = time.Now()
+			hrows, err := olap.Run(ctx, w, hand.SQL, nil)
+			if err != nil {
+				return fmt.Errorf("%s hand-written: %w", sq.Name, err)
+			}
+			hd := time.Since(t0)
+			if len(rows) != len(hrows) {
+				return fmt.Errorf("%s: cube returned %d rows, hand-written SQL %d", sq.Name, len(rows), len(hrows))
+			}
+			n = len(rows)
+			if k >= 0 {
+				cubeT, handT = append(cubeT, d), append(handT, hd)
+			}
+		}
+		bq := benchQuery{Name: sq.Name, CubeMS: ms(median(cubeT)), HandMS: ms(median(handT)), CompileUS: float64(median(ct).Nanoseconds()) / 1000, Rows: n}
+		bq.Ratio = bq.CubeMS / bq.HandMS
+		bq.BestRatio = float64(minDuration(cubeT)) / float64(minDuration(handT))
+		maxRatio = max(maxRatio, bq.Ratio)
+		maxBest = max(maxBest, bq.BestRatio)
+		maxCompile = max(maxCompile, bq.CompileUS)
+		queries = append(queries, bq)
+		a.logf("%s cube %.1f ms, hand %.1f ms, ratio %.3f, compile %.0f µs", bq.Name, bq.CubeMS, bq.HandMS, bq.Ratio, bq.CompileUS)
+	}
+
+	t0 := time.Now()
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := olap.RefreshCubeRollups(ctx, tx, cube, nil); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	buildTime := time.Since(t0)
+	version, err := w.DataVersion(ctx)
+	if err != nil {
+		return err
+	}
+	avail, err := olap.AvailableRollups(ctx, w.DB, cube, version)
+	if err != nil {
+		return err
+	}
+	var drills []benchDrill
+	var speedups []float64
+	for _, dd := range ssbDrillDowns {
+		q := dd.q
+		q.Cube = "ssb"
+		raw := q
+		raw.NoRollups = true
+		var rawT, rollT []time.Duration
+		var chosen string
+		for k := -1; k < o.runs; k++ {
+			t0 := time.Now()
+			pr, err := olap.Plan(cube, raw, avail)
+			if err != nil {
+				return err
+			}
+			rawRows, err := olap.Run(ctx, w, pr.SQL, pr.Args)
+			if err != nil {
+				return err
+			}
+			rd := time.Since(t0)
+			t0 = time.Now()
+			pp, err := olap.Plan(cube, q, avail)
+			if err != nil {
+				return err
+			}
+			rolled, err := olap.Run(ctx, w, pp.SQL, pp.Args)
+			if err != nil {
+				return err
+			}
+			rl := time.Since(t0)
+			chosen = pp.Rollup
+			if fmt.Sprint(rawRows) != fmt.Sprint(rolled) {
+				return fmt.Errorf("%s: the rollup answer differs from the base tables", dd.name)
+			}
+			if k >= 0 {
+				rawT, rollT = append(rawT, rd), append(rollT, rl)
+			}
+		}
+		bd := benchDrill{Name: dd.name, RawMS: ms(median(rawT)), RollupMS: ms(median(rollT)), Rollup: chosen}
+		bd.Speedup = bd.RawMS / bd.RollupMS
+		speedups = append(speedups, bd.Speedup)
+		drills = append(drills, bd)
+		a.logf("%s: raw %.1f ms, rollup %s %.2f ms, speedup %.1f", bd.Name, bd.RawMS, bd.Rollup, bd.RollupMS, bd.Speedup)
+	}
+	sort.Float64s(speedups)
+	rollupSpeedup := speedups[len(speedups)/2]
+	if len(speedups)%2 == 0 {
+		rollupSpeedup = (speedups[len(speedups)/2-1] + speedups[len(speedups)/2]) / 2
+	}
+	summary := map[string]any{
+		"sf": o.sf, "runs": o.runs, "lineorder_rows": lines, "generate_s": genTime.Seconds(),
+		"max_ratio": maxRatio, "max_best_ratio": maxBest, "max_compile_us": maxCompile, "rollup_build_s": buildTime.Seconds(),
+		"rollup_speedup": rollupSpeedup, "queries": queries, "drilldowns": drills,
+	}
+	if a.format() == formatJSON {
+		return writeJSON(a, summary)
+	}
+	var rows [][]any
+	for _, q := range queries {
+		rows = append(rows, []any{q.Name, fmt.Sprintf("%.1f", q.CubeMS), fmt.Sprintf("%.1f", q.HandMS), fmt.Sprintf("%.3f", q.Ratio), fmt.Sprintf("%.3f", q.BestRatio), fmt.Sprintf("%.0f", q.CompileUS), q.Rows})
+	}
+	if err := a.printTable([]string{"query", "cube_ms", "hand_ms", "ratio", "best_ratio", "compile_us", "rows"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout)
+	rows = nil
+	for _, d := range drills {
+		rows = append(rows, []any{d.Name, fmt.Sprintf("%.1f", d.RawMS), fmt.Sprintf("%.2f", d.RollupMS), d.Rollup, fmt.Sprintf("%.1f", d.Speedup)})
+	}
+	if err := a.printTable([]string{"drill-down", "raw_ms", "rollup_ms", "rollup", "speedup"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout)
+	return a.printRecord(summary, []string{"sf", "lineorder_rows", "generate_s", "max_ratio", "max_best_ratio", "max_compile_us", "rollup_build_s", "rollup_speedup"})
+}
