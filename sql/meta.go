@@ -28,6 +28,7 @@ func init() {
 		{"help", "", "show this help", (*Shell).metaHelp, [2]int{0, 0}},
 		{"tables", "[PATTERN]", "list tables and views (LIKE pattern)", (*Shell).metaTables, [2]int{0, 1}},
 		{"schema", "[TABLE]", "show CREATE statements, of all tables or one", (*Shell).metaSchema, [2]int{0, 1}},
+		{"functions", "[PATTERN]", "list ckm's SQL functions (cleaners, masks, mining)", (*Shell).metaFunctions, [2]int{0, 1}},
 		{"mode", "table|csv|json|line", "set the output mode", (*Shell).metaMode, [2]int{0, 1}},
 		{"timer", "on|off", "show each statement's run time", (*Shell).metaTimer, [2]int{1, 1}},
 		{"read", "FILE", "run the statements in FILE", (*Shell).metaRead, [2]int{1, 1}},
@@ -119,6 +120,19 @@ SELECT view_name, 'view', NULL FROM duckdb_views() WHERE database_name = current
 UNION ALL
 SELECT table_name, 'temporary table', estimated_size FROM duckdb_tables() WHERE temporary AND table_name LIKE ` + engine.QuoteString(pattern) + `
 ORDER BY name`
+	return s.exec(ctx, item{Text: q})
+}
+
+func (s *Shell) metaFunctions(ctx context.Context, _ string, args []string) error {
+	pattern := "ckm_%"
+	if len(args) == 1 {
+		pattern = args[0]
+	}
+	q := `SELECT function_name AS name, any_value(function_type) AS kind,
+	string_agg(DISTINCT '(' || array_to_string(coalesce(parameters, []), ', ') || ')', ' | ') AS arguments,
+	any_value(return_type) AS returns
+FROM duckdb_functions() WHERE function_name LIKE ` + engine.QuoteString(pattern) + ` AND function_name LIKE 'ckm%'
+GROUP BY function_name ORDER BY function_name`
 	return s.exec(ctx, item{Text: q})
 }
 
