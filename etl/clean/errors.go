@@ -26,13 +26,19 @@ const (
 // Error is a value that failed a cleaning rule. Rule is one of the Rule*
 // constants; Value is the raw input (as received, before any cleaning).
 type Error struct {
-	Rule   string
-	Value  string
-	Reason string
+	Rule  string
+	Value string
+	// The reason is formatted only when asked for: the SQL functions reject
+	// millions of values and only keep the rule.
+	format string
+	args   []any
 }
 
+// Reason says what is wrong with the value, in words.
+func (e *Error) Reason() string { return fmt.Sprintf(e.format, e.args...) }
+
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s: %q: %s", e.Rule, e.Value, e.Reason)
+	return fmt.Sprintf("%s: %q: %s", e.Rule, e.Value, e.Reason())
 }
 
 // Blank reports whether the error is about a missing (blank) value rather
@@ -48,6 +54,9 @@ func (e *Error) Blank() bool {
 // RuleOf returns the rule name carried by err (an *Error anywhere in its
 // chain), or "" when err is nil or carries none.
 func RuleOf(err error) string {
+	if e, ok := err.(*Error); ok { // the common case, without reflection
+		return e.Rule
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Rule
@@ -56,5 +65,5 @@ func RuleOf(err error) string {
 }
 
 func fail(rule, value, format string, args ...any) *Error {
-	return &Error{Rule: rule, Value: value, Reason: fmt.Sprintf(format, args...)}
+	return &Error{Rule: rule, Value: value, format: format, args: args}
 }

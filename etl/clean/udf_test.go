@@ -3,6 +3,7 @@ package clean
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +236,36 @@ func benchMobiles(b *testing.B, expr string) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
 	b.ReportMetric(float64(valid), "valid")
+}
+
+// BenchmarkTypedUDFs times the functions with DATE, TIMESTAMP and DECIMAL
+// results (row executor) and ID normalisation over a million rows.
+func BenchmarkTypedUDFs(b *testing.B) {
+	w := openWarehouse(b)
+	ctx := context.Background()
+	const n = 1_000_000
+	_, err := w.DB.ExecContext(ctx, `CREATE TABLE dirty AS SELECT
+		CASE i % 3 WHEN 0 THEN strftime(DATE '2000-01-01' + (i % 9000)::INTEGER, '%Y-%m-%d')
+			WHEN 1 THEN strftime(DATE '2000-01-01' + (i % 9000)::INTEGER, '%Y/%-m/%-d')
+			ELSE strftime(DATE '2000-01-01' + (i % 9000)::INTEGER, '%Y%m%d') END AS d,
+		strftime(TIMESTAMP '2024-01-01' + to_seconds(i * 31), '%Y/%-m/%-d %H:%M') AS ts,
+		'¥' || (i % 100000)::VARCHAR || '.' || lpad((i % 100)::VARCHAR, 2, '0') AS amount,
+		'1101051949123' || lpad((i % 10000)::VARCHAR, 4, '0') || 'X' AS id
+		FROM range(?) r(i)`, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, expr := range []string{"ckm_date(d)", "ckm_timestamp(ts)", "ckm_amount(amount)", "ckm_id_normalize(id)"} {
+		b.Run(expr[:strings.IndexByte(expr, '(')], func(b *testing.B) {
+			var valid int
+			start := time.Now()
+			for b.Loop() {
+				if err := w.DB.QueryRowContext(ctx, `SELECT count(`+expr+`) FROM dirty`).Scan(&valid); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
+			b.ReportMetric(float64(valid), "valid")
+		})
+	}
 }
