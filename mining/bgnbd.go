@@ -85,36 +85,60 @@ func (m BGNBD) LogLikelihood(c Calibration) float64 {
 
 // logLikelihood returns the log-likelihood and, when grad is not nil, adds
 // its gradient with respect to (log r, log alpha, log a, log b) to grad.
+// The gamma-function terms depend on the whole number x only; they are
+// tabulated once per call by the recurrences lnΓ(z+1) = lnΓ(z) + ln z and
+// ψ(z+1) = ψ(z) + 1/z, so each row costs a few logarithms.
 func (m BGNBD) logLikelihood(c Calibration, grad []float64) float64 {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	lgr, _ := math.Lgamma(r)
-	lgab, _ := math.Lgamma(a + b)
-	lgb, _ := math.Lgamma(b)
-	var dgr, dgab, dgb float64
-	if grad != nil {
-		dgr, dgab, dgb = mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
+	maxX := 0
+	for _, x := range c.Frequency {
+		maxX = max(maxX, int(x))
 	}
-	lalpha := math.Log(alpha)
+	// t[x] = lnΓ(r+x) − lnΓ(r) + lnΓ(a+b) + lnΓ(b+x) − lnΓ(b) − lnΓ(a+b+x)
+	// and its derivatives in r, a and b.
+	t := make([]float64, maxX+1)
+	var dr, da, db []float64
+	if grad != nil {
+		dr, da, db = make([]float64, maxX+1), make([]float64, maxX+1), make([]float64, maxX+1)
+	}
+	var lr, lb, lab, pr, pb, pab float64 // running lnΓ(·+x) − lnΓ(·) and ψ(·+x) − ψ(·)
+	for x := 0; x <= maxX; x++ {
+		if x > 0 {
+			fx := float64(x - 1)
+			lr += math.Log(r + fx)
+			lb += math.Log(b + fx)
+			lab += math.Log(a + b + fx)
+			if grad != nil {
+				pr += 1 / (r + fx)
+				pb += 1 / (b + fx)
+				pab += 1 / (a + b + fx)
+			}
+		}
+		t[x] = lr + lb - lab
+		if grad != nil {
+			dr[x] = pr
+			da[x] = -pab
+			db[x] = pb - pab
+		}
+	}
+	lalpha, la := math.Log(alpha), math.Log(a)
 	var ll, gr, galpha, ga, gb float64
 	for i := range c.Frequency {
 		x, tx, T, w := c.Frequency[i], c.Recency[i], c.Age[i], c.weight(i)
-		lgrx, _ := math.Lgamma(r + x)
-		lgbx, _ := math.Lgamma(b + x)
-		lgabx, _ := math.Lgamma(a + b + x)
-		a1 := lgrx - lgr + r*lalpha
-		a2 := lgab + lgbx - lgb - lgabx
+		xi := int(x)
 		lT := math.Log(alpha + T)
 		a3 := -(r + x) * lT
-		li := a1 + a2
+		li := t[xi] + r*lalpha
 		w3, w4 := 1.0, 0.0
-		var a4, ltx float64
+		var ltx float64
 		if x > 0 {
 			ltx = math.Log(alpha + tx)
-			a4 = math.Log(a) - math.Log(b+x-1) - (r+x)*ltx
+			a4 := la - math.Log(b+x-1) - (r+x)*ltx
 			hi := math.Max(a3, a4)
-			s := math.Exp(a3-hi) + math.Exp(a4-hi)
+			e3, e4 := math.Exp(a3-hi), math.Exp(a4-hi)
+			s := e3 + e4
 			li += hi + math.Log(s)
-			w3, w4 = math.Exp(a3-hi)/s, math.Exp(a4-hi)/s
+			w3, w4 = e3/s, e4/s
 		} else {
 			li += a3
 		}
@@ -122,21 +146,20 @@ func (m BGNBD) logLikelihood(c Calibration, grad []float64) float64 {
 		if grad == nil {
 			continue
 		}
-		dgrx, dgbx, dgabx := mathext.Digamma(r+x), mathext.Digamma(b+x), mathext.Digamma(a+b+x)
-		dr := dgrx - dgr + lalpha - w3*lT
-		dalpha := r/alpha - w3*(r+x)/(alpha+T)
-		da := dgab - dgabx
-		db := dgab + dgbx - dgb - dgabx
+		gdr := dr[xi] + lalpha - w3*lT
+		gdalpha := r/alpha - w3*(r+x)/(alpha+T)
+		gda := da[xi]
+		gdb := db[xi]
 		if x > 0 {
-			dr -= w4 * ltx
-			dalpha -= w4 * (r + x) / (alpha + tx)
-			da += w4 / a
-			db -= w4 / (b + x - 1)
+			gdr -= w4 * ltx
+			gdalpha -= w4 * (r + x) / (alpha + tx)
+			gda += w4 / a
+			gdb -= w4 / (b + x - 1)
 		}
-		gr += w * dr
-		galpha += w * dalpha
-		ga += w * da
-		gb += w * db
+		gr += w * gdr
+		galpha += w * gdalpha
+		ga += w * gda
+		gb += w * gdb
 	}
 	if grad != nil {
 		grad[0] += gr * r
@@ -237,20 +260,27 @@ func (m BGNBD) ProbabilityAlive(x, tx, T float64) float64 {
 
 // ExpectedPurchases returns the expected number of purchases of a customer
 // with history (x, tx, T) in the next t time units (the conditional
-// expectation, equation 10 of Fader, Hardie & Lee 2005).
+// expectation, equation 10 of Fader, Hardie & Lee 2005). It is
+// ExpectedIfAlive(x, T, t) × ProbabilityAlive(x, tx, T).
 func (m BGNBD) ExpectedPurchases(x, tx, T, t float64) float64 {
+	if t <= 0 {
+		return 0
+	}
+	return m.ExpectedIfAlive(x, T, t) * m.ProbabilityAlive(x, tx, T)
+}
+
+// ExpectedIfAlive returns the expected purchases in the next t time units
+// of a customer with x repeat purchases observed for T who is still active
+// at T. It does not depend on the recency, so scoring computes it once per
+// distinct (x, T).
+func (m BGNBD) ExpectedIfAlive(x, T, t float64) float64 {
 	if t <= 0 {
 		return 0
 	}
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
 	z := t / (alpha + T + t)
 	hyp := mathext.Hypergeo(r+x, b+x, a+b+x-1, z)
-	num := (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*hyp)
-	den := 1.0
-	if x > 0 {
-		den += a / (b + x - 1) * math.Exp((r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
-	}
-	return num / den
+	return (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*hyp)
 }
 
 // ExpectedPurchasesNew returns the expected number of purchases in a period

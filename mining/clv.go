@@ -76,17 +76,23 @@ func (o CLVOptions) validate() error {
 
 // CLVResult is what the lifetime value operator found.
 type CLVResult struct {
-	ModelID    int64          `json:"model_id"`
-	AsOf       string         `json:"as_of"`
-	Purchases  BGNBDFit       `json:"bgnbd"`
-	Spend      GammaGammaFit  `json:"gamma_gamma"`
-	Value      ValueModel     `json:"value_model"`
-	Customers  int64          `json:"customers"`
-	TotalCLV   float64        `json:"total_clv"`
-	Holdout    *HoldoutReport `json:"holdout,omitempty"`
-	Top        []CustomerCLV  `json:"top"`
-	Status     string         `json:"status"`
-	FitSeconds float64        `json:"fit_seconds"`
+	ModelID   int64          `json:"model_id"`
+	AsOf      string         `json:"as_of"`
+	Purchases BGNBDFit       `json:"bgnbd"`
+	Spend     GammaGammaFit  `json:"gamma_gamma"`
+	Value     ValueModel     `json:"value_model"`
+	Customers int64          `json:"customers"`
+	TotalCLV  float64        `json:"total_clv"`
+	Holdout   *HoldoutReport `json:"holdout,omitempty"`
+	Top       []CustomerCLV  `json:"top"`
+	Status    string         `json:"status"`
+	// Timings of the steps: the calibration summary in SQL, both fits (with
+	// reading their input), scoring every customer in SQL, and the
+	// knowledge-base write.
+	SummarySeconds float64 `json:"summary_seconds"`
+	FitSeconds     float64 `json:"fit_seconds"`
+	ScoreSeconds   float64 `json:"score_seconds"`
+	PersistSeconds float64 `json:"persist_seconds"`
 }
 
 // CustomerCLV is one scored customer.
@@ -128,6 +134,7 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	defer conn.Close()
 	const summary = "ckm_clv_summary"
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+summary)
+	start := time.Now()
 	n, err := createSummary(ctx, conn, summary, o.Source, o.CohortStart, o.AsOf, o.HoldoutEnd)
 	if err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
@@ -135,12 +142,13 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if n == 0 {
 		return nil, fmt.Errorf("clv: %s: %w from the cohort start %s to %s", o.Source.name(), ErrEmpty, o.CohortStart.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	}
-	start := time.Now()
+	summarySeconds := time.Since(start).Seconds()
+	start = time.Now()
 	cal, err := readCalibration(ctx, conn, summary)
 	if err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
-	res := &CLVResult{Customers: n, AsOf: o.AsOf.Format(time.DateOnly)}
+	res := &CLVResult{Customers: n, AsOf: o.AsOf.Format(time.DateOnly), SummarySeconds: summarySeconds}
 	if res.Purchases, err = FitBGNBD(ctx, cal); err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
@@ -161,9 +169,11 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 
 	const scores = "ckm_clv_scores"
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+scores)
+	start = time.Now()
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+scores+" AS "+scoreSQL(summary, res.Value)); err != nil {
 		return nil, fmt.Errorf("clv: score customers: %w", err)
 	}
+	res.ScoreSeconds = time.Since(start).Seconds()
 	if !o.HoldoutEnd.IsZero() {
 		weeks := float64(o.HoldoutEnd.Sub(o.AsOf).Hours()) / 24 / daysPerWeek
 		if res.Holdout, err = holdoutReport(ctx, conn, summary, res.Purchases.Model, weeks); err != nil {
@@ -193,6 +203,7 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if err := rec.lineage(ctx, w, o.Source); err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
+	start = time.Now()
 	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(scores, []metricCol{
 		{"frequency", "frequency", "NULL"},
 		{"recency", "recency", "NULL"},
@@ -207,6 +218,7 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if err != nil {
 		return nil, fmt.Errorf("clv: %w", err)
 	}
+	res.PersistSeconds = time.Since(start).Seconds()
 	return res, nil
 }
 
@@ -217,17 +229,41 @@ func dateOrNil(t time.Time) any {
 	return t.Format(time.DateOnly)
 }
 
-// scoreSQL scores every customer of the summary table with the model.
+// scoreSQL scores every customer of the summary table with the model. The
+// hypergeometric terms depend on (frequency, age) only, so they are computed
+// once per distinct pair (in parallel by DuckDB) and joined back; P(alive),
+// the Gamma-Gamma spend and their products are plain SQL arithmetic.
 func scoreSQL(summary string, v ValueModel) string {
-	bg := fmt.Sprintf("%v, %v, %v, %v", v.Purchases.R, v.Purchases.Alpha, v.Purchases.A, v.Purchases.B)
-	gg := fmt.Sprintf("%v, %v, %v", v.Spend.P, v.Spend.Q, v.Spend.Gamma)
-	return fmt.Sprintf(`SELECT *, ntile(10) OVER (ORDER BY clv DESC, customer_id) AS clv_decile FROM (
-    SELECT customer_id, frequency, recency, age, monetary, holdout, last_day,
-           ckm_bgnbd_p_alive(%[1]s, frequency, recency, age) AS p_alive,
-           ckm_bgnbd_expected(%[1]s, frequency, recency, age, %[3]v) AS expected_purchases,
-           ckm_gg_spend(%[2]s, frequency, coalesce(monetary, 0)) AS expected_spend,
-           ckm_clv(%[1]s, %[2]s, frequency, recency, age, coalesce(monetary, 0), %[3]v, %[4]v, %[5]v, %[6]v) AS clv
-    FROM %[7]s)`, bg, gg, v.HorizonWeeks, v.PeriodWeeks, v.AnnualDiscountRate, v.Margin, summary)
+	bg := v.Purchases
+	// Customers without repeat purchases get the population mean spend,
+	// which is infinite for q ≤ 1.
+	populationSpend := "NULL"
+	if v.Spend.Q > 1 {
+		populationSpend = fmt.Sprint(v.Spend.P * v.Spend.Gamma / (v.Spend.Q - 1))
+	}
+	return fmt.Sprintf(`WITH xt AS (
+    SELECT frequency, age,
+           ckm_bgnbd_expected_if_alive(%[1]v, %[2]v, %[3]v, %[4]v, frequency, age, %[8]v) AS expected_if_alive,
+           ckm_bgnbd_discounted_if_alive(%[1]v, %[2]v, %[3]v, %[4]v, frequency, age, %[8]v, %[9]v, %[10]v) AS discounted_if_alive
+    FROM (SELECT DISTINCT frequency, age FROM %[12]s)
+),
+scored AS (
+    SELECT s.customer_id, s.frequency, s.recency, s.age, s.monetary, s.holdout, s.last_day,
+           1 / CASE WHEN s.frequency > 0
+                    THEN 1 + %[3]v / (%[4]v + s.frequency - 1) * exp((%[1]v + s.frequency) * (ln(%[2]v + s.age) - ln(%[2]v + s.recency)))
+                    ELSE 1 END AS p_alive,
+           CASE WHEN s.frequency > 0 AND s.monetary > 0
+                THEN %[5]v * (%[7]v + s.monetary * s.frequency) / (%[5]v * s.frequency + %[6]v - 1)
+                ELSE %[13]s END AS expected_spend,
+           xt.expected_if_alive, xt.discounted_if_alive
+    FROM %[12]s s JOIN xt ON xt.frequency = s.frequency AND xt.age = s.age
+)
+SELECT customer_id, frequency, recency, age, monetary, holdout, last_day, p_alive,
+       expected_if_alive * p_alive AS expected_purchases, expected_spend,
+       discounted_if_alive * p_alive * expected_spend * %[11]v AS clv,
+       ntile(10) OVER (ORDER BY discounted_if_alive * p_alive * expected_spend * %[11]v DESC, customer_id) AS clv_decile
+FROM scored`, bg.R, bg.Alpha, bg.A, bg.B, v.Spend.P, v.Spend.Q, v.Spend.Gamma,
+		v.HorizonWeeks, v.PeriodWeeks, v.AnnualDiscountRate, v.Margin, summary, populationSpend)
 }
 
 func topCLV(ctx context.Context, q querier, scores string, n int) ([]CustomerCLV, error) {

@@ -125,6 +125,40 @@ func TestCLVOperatorOnCDNOWSample(t *testing.T) {
 	t.Logf("holdout: predicted %.1f actual %.0f MAE %.3f", h.Predicted, h.Actual, h.MAE)
 }
 
+// Discounted monthly CLV scored in SQL equals ValueModel.CLV computed in Go
+// for every customer.
+func TestCLVScoresMatchGo(t *testing.T) {
+	ctx := context.Background()
+	w := cdnowWarehouse(t)
+	res, err := CLV(ctx, w, CLVOptions{Source: Source{Table: "cdnow", Time: "order_date"}, AsOf: cdnowCalibrationEnd, Margin: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := w.DB.Query(`SELECT frequency, recency_weeks, age_weeks, coalesce(monetary, 0), p_alive, expected_purchases, clv FROM ckm_clv_scores(model_id := ?)`, res.ModelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var x, tx, T, m, p, e, clv float64
+		if err := rows.Scan(&x, &tx, &T, &m, &p, &e, &clv); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		bg := res.Value.Purchases
+		if want := res.Value.CLV(x, tx, T, m); math.Abs(clv-want) > 1e-9*math.Max(1, want) {
+			t.Fatalf("x=%v tx=%v T=%v m=%v: clv %v, want %v", x, tx, T, m, clv, want)
+		}
+		if math.Abs(p-bg.ProbabilityAlive(x, tx, T)) > 1e-12 || math.Abs(e-bg.ExpectedPurchases(x, tx, T, 52)) > 1e-9 {
+			t.Fatalf("x=%v tx=%v T=%v: p_alive %v expected %v", x, tx, T, p, e)
+		}
+	}
+	if n != 2357 || res.Value.Margin != 0.3 || res.Value.AnnualDiscountRate != 0.1 {
+		t.Errorf("%d customers scored, value model %+v", n, res.Value)
+	}
+}
+
 func TestCLVRejectsBadParameters(t *testing.T) {
 	ctx := context.Background()
 	w := cdnowWarehouse(t)

@@ -46,28 +46,49 @@ func (s Spend) validate() error {
 // LogLikelihood returns the Gamma-Gamma log-likelihood of the averages.
 func (m GammaGamma) LogLikelihood(s Spend) float64 { return m.logLikelihood(s, nil) }
 
+// logLikelihood returns the log-likelihood and, when grad is not nil, adds
+// its gradient with respect to (log p, log q, log γ). The gamma-function
+// terms depend on the whole number x only and are computed once per x.
 func (m GammaGamma) logLikelihood(s Spend, grad []float64) float64 {
 	p, q, g := m.P, m.Q, m.Gamma
+	maxX := 0
+	for _, x := range s.Frequency {
+		maxX = max(maxX, int(x))
+	}
 	lgq, _ := math.Lgamma(q)
-	lg := math.Log(g)
 	dgq := 0.0
 	if grad != nil {
 		dgq = mathext.Digamma(q)
 	}
+	// Per x: lnΓ(px+q) − lnΓ(px) − lnΓ(q), ψ(px+q), ψ(px); computed lazily.
+	type terms struct {
+		done          bool
+		lg, dpxq, dpx float64
+	}
+	tab := make([]terms, maxX+1)
+	lg := math.Log(g)
 	var ll, gp, gq, gg float64
 	for i := range s.Frequency {
 		x, mean := s.Frequency[i], s.Average[i]
+		xi := int(x)
 		px := p * x
-		lgpxq, _ := math.Lgamma(px + q)
-		lgpx, _ := math.Lgamma(px)
+		tt := &tab[xi]
+		if !tt.done || x != float64(xi) {
+			lgpxq, _ := math.Lgamma(px + q)
+			lgpx, _ := math.Lgamma(px)
+			tt.lg = lgpxq - lgpx - lgq
+			if grad != nil {
+				tt.dpxq, tt.dpx = mathext.Digamma(px+q), mathext.Digamma(px)
+			}
+			tt.done = x == float64(xi)
+		}
 		lm, lx, lgmx := math.Log(mean), math.Log(x), math.Log(g+mean*x)
-		ll += lgpxq - lgpx - lgq + q*lg + (px-1)*lm + px*lx - (px+q)*lgmx
+		ll += tt.lg + q*lg + (px-1)*lm + px*lx - (px+q)*lgmx
 		if grad == nil {
 			continue
 		}
-		dpxq := mathext.Digamma(px + q)
-		gp += x * (dpxq - mathext.Digamma(px) + lm + lx - lgmx)
-		gq += dpxq - dgq + lg - lgmx
+		gp += x * (tt.dpxq - tt.dpx + lm + lx - lgmx)
+		gq += tt.dpxq - dgq + lg - lgmx
 		gg += q/g - (px+q)/(g+mean*x)
 	}
 	if grad != nil {

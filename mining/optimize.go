@@ -2,8 +2,10 @@ package mining
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -32,43 +34,66 @@ type fitOutcome struct {
 	StartsFailed int
 }
 
-// minimizeMultiStart minimizes f from each start with BFGS (falling back to
+// startResult is the outcome of one starting point.
+type startResult struct {
+	res    *optimize.Result
+	method string
+	err    error
+}
+
+// minimizeMultiStart minimizes f from the starts with BFGS (falling back to
 // Nelder-Mead followed by BFGS when a run fails) and keeps the lowest finite
-// minimum. It never panics: a panic inside the optimizer becomes a failed
-// start. gradTol is the infinity-norm threshold on the gradient for the best
-// minimum to count as converged.
+// minimum. Starts run two at a time in parallel; once two starts have
+// reached the same minimum (relative difference 1e-9) the remaining ones
+// are skipped. It never panics: a panic inside the optimizer becomes a
+// failed start. gradTol is the infinity-norm threshold on the gradient for
+// the best minimum to count as converged.
 func minimizeMultiStart(ctx context.Context, f objective, starts [][]float64, gradTol float64) (fitOutcome, error) {
-	best := fitOutcome{F: math.Inf(1), Starts: len(starts)}
-	for _, x0 := range starts {
+	best := fitOutcome{F: math.Inf(1)}
+	var minima []float64
+	for i := 0; i < len(starts); i += 2 {
 		if err := ctx.Err(); err != nil {
 			return best, err
 		}
-		res, method, err := minimizeOnce(f, x0, &optimize.BFGS{})
-		if err != nil || res == nil || !finite(res.F) {
-			nm, _, err2 := minimizeOnce(f, x0, &optimize.NelderMead{})
-			if err2 == nil && nm != nil && finite(nm.F) {
-				res, method, err = minimizeOnce(f, nm.X, &optimize.BFGS{})
-				if err != nil || res == nil || !finite(res.F) {
-					res, method, err = nm, "nelder-mead", nil
-				} else {
-					method = "nelder-mead+bfgs"
-				}
+		batch := starts[i:min(i+2, len(starts))]
+		results := make([]startResult, len(batch))
+		var wg sync.WaitGroup
+		for j, x0 := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[j] = runStart(f, x0)
+			}()
+		}
+		wg.Wait()
+		for _, r := range results {
+			best.Starts++
+			if r.err != nil {
+				best.StartsFailed++
+				continue
+			}
+			grad := make([]float64, len(r.res.X))
+			f(r.res.X, grad)
+			gn := infNorm(grad)
+			minima = append(minima, r.res.F)
+			if r.res.F < best.F {
+				best.Theta = append([]float64(nil), r.res.X...)
+				best.F = r.res.F
+				best.Method = r.method
+				best.Status = r.res.Status.String()
+				best.Iterations = r.res.Stats.MajorIterations
+				best.Evaluations = r.res.Stats.FuncEvaluations
+				best.GradientNorm = gn
 			}
 		}
-		if err != nil || res == nil || !finite(res.F) {
-			best.StartsFailed++
-			continue
+		agree := 0
+		for _, c := range minima {
+			if math.Abs(c-best.F) <= 1e-9*math.Max(1, math.Abs(best.F)) {
+				agree++
+			}
 		}
-		if res.F < best.F {
-			grad := make([]float64, len(res.X))
-			f(res.X, grad)
-			best.Theta = append([]float64(nil), res.X...)
-			best.F = res.F
-			best.Method = method
-			best.Status = res.Status.String()
-			best.Iterations = res.Stats.MajorIterations
-			best.Evaluations = res.Stats.FuncEvaluations
-			best.GradientNorm = infNorm(grad)
+		if agree >= 2 {
+			break
 		}
 	}
 	if best.Theta == nil {
@@ -76,6 +101,27 @@ func minimizeMultiStart(ctx context.Context, f objective, starts [][]float64, gr
 	}
 	best.Converged = finite(best.GradientNorm) && best.GradientNorm <= gradTol
 	return best, nil
+}
+
+// runStart minimizes from one starting point: BFGS, or Nelder-Mead then
+// BFGS when BFGS fails.
+func runStart(f objective, x0 []float64) startResult {
+	res, method, err := minimizeOnce(f, x0, &optimize.BFGS{})
+	if err == nil && res != nil && finite(res.F) {
+		return startResult{res, method, nil}
+	}
+	nm, _, err2 := minimizeOnce(f, x0, &optimize.NelderMead{})
+	if err2 != nil || nm == nil || !finite(nm.F) {
+		if err == nil {
+			err = errors.New("no finite minimum")
+		}
+		return startResult{err: err}
+	}
+	res, _, err = minimizeOnce(f, nm.X, &optimize.BFGS{})
+	if err != nil || res == nil || !finite(res.F) || res.F > nm.F {
+		return startResult{nm, "nelder-mead", nil}
+	}
+	return startResult{res, "nelder-mead+bfgs", nil}
 }
 
 func minimizeOnce(f objective, x0 []float64, method optimize.Method) (res *optimize.Result, name string, err error) {

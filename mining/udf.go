@@ -33,22 +33,32 @@ type ValueModel struct {
 // periods of the expected purchases in the period times the expected spend
 // times the margin, discounted to the present at the end of each period.
 func (v ValueModel) CLV(x, tx, T, mean float64) float64 {
-	spend := v.Spend.ExpectedSpend(x, mean) * v.Margin
+	return v.Spend.ExpectedSpend(x, mean) * v.Margin * v.Purchases.ProbabilityAlive(x, tx, T) * v.DiscountedIfAlive(x, T)
+}
+
+// DiscountedIfAlive returns the discounted expected purchases over the
+// horizon of a customer with x repeat purchases observed for T who is still
+// active at T: Σ over periods k of (E(t_k) − E(t_(k−1))) / (1 + rate)^(t_k
+// in years), with E = BGNBD.ExpectedIfAlive and t_k the period ends (the
+// last one cut at the horizon). Multiplied by P(alive) it is the discounted
+// expected purchases of the customer; it depends on (x, T) only, which makes
+// scoring cheap.
+func (v ValueModel) DiscountedIfAlive(x, T float64) float64 {
 	period := v.PeriodWeeks
 	if !(period > 0) {
 		period = v.HorizonWeeks
 	}
-	var clv, prev float64
+	var sum, prev float64
 	for t := period; ; t += period {
 		end := math.Min(t, v.HorizonWeeks)
-		e := v.Purchases.ExpectedPurchases(x, tx, T, end)
-		clv += (e - prev) * spend / math.Pow(1+v.AnnualDiscountRate, end/weeksPerYear)
+		e := v.Purchases.ExpectedIfAlive(x, T, end)
+		sum += (e - prev) / math.Pow(1+v.AnnualDiscountRate, end/weeksPerYear)
 		prev = e
 		if end >= v.HorizonWeeks {
 			break
 		}
 	}
-	return clv
+	return sum
 }
 
 // doubleFunc is a scalar SQL function of DOUBLE arguments returning DOUBLE.
@@ -98,6 +108,15 @@ var scalarFunctions = map[string]doubleFunc{
 	// ckm_gg_spend(p, q, gamma, x, mean)
 	"ckm_gg_spend": {5, func(a []float64) float64 {
 		return GammaGamma{a[0], a[1], a[2]}.ExpectedSpend(a[3], a[4])
+	}},
+	// ckm_bgnbd_expected_if_alive(r, alpha, a, b, x, T, t)
+	"ckm_bgnbd_expected_if_alive": {7, func(a []float64) float64 {
+		return BGNBD{a[0], a[1], a[2], a[3]}.ExpectedIfAlive(a[4], a[5], a[6])
+	}},
+	// ckm_bgnbd_discounted_if_alive(r, alpha, a, b, x, T, horizon_weeks, period_weeks, annual_discount_rate)
+	"ckm_bgnbd_discounted_if_alive": {9, func(a []float64) float64 {
+		v := ValueModel{Purchases: BGNBD{a[0], a[1], a[2], a[3]}, HorizonWeeks: a[6], PeriodWeeks: a[7], AnnualDiscountRate: a[8]}
+		return v.DiscountedIfAlive(a[4], a[5])
 	}},
 	// ckm_clv(r, alpha, a, b, p, q, gamma, x, tx, T, mean, horizon_weeks, period_weeks, annual_discount_rate, margin)
 	"ckm_clv": {15, func(a []float64) float64 {
