@@ -76,10 +76,25 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	header := []string{"file", "rows", "loaded", "rejected", "duplicates", "warned", "bytes"}
 	rows := make([][]any, 0, len(names))
 	for _, n := range names {
 		ft := exp.Files[n]
 		rows = append(rows, []any{n, ft.Rows, ft.Loaded, ft.Rejected, ft.Duplicates, ft.Warned, ft.Bytes})
 	}
-	return a.printTable([]string{"file", "rows", "loaded", "rejected", "duplicates", "warned", "bytes"}, rows)
+	if a.format() != formatJSON {
+		return a.printTable(header, rows)
+	}
+	files := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		files[i] = map[string]any{}
+		for j, h := range header {
+			files[i][h] = r[j]
+		}
+	}
+	return writeJSON(a, map[string]any{
+		"out": opts.out, "seed": exp.Seed, "customers": exp.Customers, "days": exp.Days,
+		"start": exp.Start, "export_date": exp.ExportDate, "distinct_customers": exp.DistinctCustomers,
+		"net_revenue": exp.NetRevenue, "fact_sales_rows": exp.FactSalesRows, "files": files,
+	})
 }
