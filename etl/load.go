@@ -385,6 +385,11 @@ func extractFile(ctx context.Context, j *fileJob, tmpDir string) error {
 // debugTiming prints each statement's time to stderr (CKM_DEBUG_SQL=1).
 var debugTiming = os.Getenv("CKM_DEBUG_SQL") != ""
 
+// analyzeStep names a step whose statements are profiled with EXPLAIN
+// ANALYZE to stderr before they run (CKM_DEBUG_ANALYZE=facts); the
+// statements then run twice, so it is for performance work only.
+var analyzeStep = os.Getenv("CKM_DEBUG_ANALYZE")
+
 // loader is the transactional part of a load.
 type loader struct {
 	ctx          context.Context
@@ -401,6 +406,12 @@ func (l *loader) exec(step, query string, args ...any) error {
 	if debugTiming {
 		t0 := time.Now()
 		defer func() { fmt.Fprintf(os.Stderr, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
+	}
+	if analyzeStep != "" && analyzeStep == step {
+		var kind, plan string
+		if err := l.tx.QueryRowContext(l.ctx, "EXPLAIN ANALYZE "+query, args...).Scan(&kind, &plan); err == nil {
+			fmt.Fprintln(os.Stderr, plan)
+		}
 	}
 	if _, err := l.tx.ExecContext(l.ctx, query, args...); err != nil {
 		return fmt.Errorf("%s: %w", step, err)
