@@ -25,6 +25,13 @@ type Compiled struct {
 	Rejected []Rejection `json:"rejected,omitempty"`
 }
 
+// QueryError is a query that does not fit its cube (unknown level or
+// measure, bad filter, …): the caller's mistake, not a failure.
+type QueryError struct{ Err error }
+
+func (e *QueryError) Error() string { return e.Err.Error() }
+func (e *QueryError) Unwrap() error { return e.Err }
+
 // Rejection says why a rollup could not answer a query.
 type Rejection struct {
 	Rollup string `json:"rollup"`
@@ -53,10 +60,14 @@ func Compile(c *Cube, q Query) (string, []any, error) {
 func Plan(c *Cube, q Query, available map[string]RollupInfo) (*Compiled, error) {
 	rq, err := resolveQuery(c, q)
 	if err != nil {
-		return nil, err
+		return nil, &QueryError{Err: err}
 	}
 	if rq.through != nil {
-		return compileThrough(rq)
+		out, err := compileThrough(rq)
+		if err != nil {
+			return nil, &QueryError{Err: err}
+		}
+		return out, nil
 	}
 	var chosen *Rollup
 	var rejected []Rejection
@@ -65,7 +76,7 @@ func Plan(c *Cube, q Query, available map[string]RollupInfo) (*Compiled, error) 
 	}
 	out, err := compileAggregate(rq, chosen)
 	if err != nil {
-		return nil, err
+		return nil, &QueryError{Err: err}
 	}
 	out.Rejected = rejected
 	if chosen != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -93,6 +94,15 @@ func (o *cubeQueryOptions) query(cube string) (olap.Query, error) {
 	return q, nil
 }
 
+// queryErr makes a query that does not fit its cube a usage error (exit 2).
+func queryErr(err error) error {
+	var qe *olap.QueryError
+	if errors.As(err, &qe) {
+		return usageErrorf("%v", err)
+	}
+	return err
+}
+
 func newCubeQueryCmd(a *app) *cobra.Command {
 	o := &cubeQueryOptions{}
 	cmd := &cobra.Command{
@@ -121,7 +131,7 @@ func newCubeQueryCmd(a *app) *cobra.Command {
 			defer w.Close()
 			res, err := olap.NewExecutor(w, m).Query(ctx, q)
 			if err != nil {
-				return err
+				return queryErr(err)
 			}
 			if res.Rollup != "" {
 				a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))
@@ -164,7 +174,7 @@ func newCubeExplainCmd(a *app) *cobra.Command {
 			defer w.Close()
 			p, version, err := olap.NewExecutor(w, m).Plan(ctx, q)
 			if err != nil {
-				return err
+				return queryErr(err)
 			}
 			if a.format() == formatJSON {
 				return writeJSON(a, map[string]any{"sql": p.SQL, "args": p.Args, "rollup": p.Rollup, "rejected": p.Rejected, "data_version": version, "columns": p.Columns})
