@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/etl/clean"
 	"github.com/ckm-dev/ckm/mining"
 )
@@ -18,6 +19,7 @@ var functionSets = []struct {
 	register func(ctx context.Context, conn *dbsql.Conn) error
 }{
 	{"clean", clean.Register},           // ckm_id_normalize, ckm_mobile, ckm_mask_* …
+	{"region", etl.RegisterRegionFuncs}, // ckm_region_code, ckm_region_of
 	{mining.SetupName, mining.Register}, // ckm_bgnbd_p_alive, ckm_clv …
 }
 
