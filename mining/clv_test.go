@@ -195,3 +195,19 @@ func TestCLVRejectsBadParameters(t *testing.T) {
 		t.Errorf("empty fact_sales: %v, want ErrEmpty", err)
 	}
 }
+
+func TestCLVFitSample(t *testing.T) {
+	ctx := context.Background()
+	w := cdnowWarehouse(t)
+	res, err := CLV(ctx, w, CLVOptions{Source: Source{Table: "cdnow", Time: "order_date"}, AsOf: cdnowCalibrationEnd, FitSample: 1000, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Purchases.Customers != 1000 || res.Customers != 2357 {
+		t.Errorf("fitted on %v customers, scored %d; want 1000 and 2357", res.Purchases.Customers, res.Customers)
+	}
+	// A 1000-customer sample lands near the full-data estimates.
+	if math.Abs(res.Purchases.Model.R-0.243) > 0.05 || math.Abs(res.Purchases.Model.A-0.793) > 0.3 {
+		t.Errorf("sample fit %+v", res.Purchases.Model)
+	}
+}
