@@ -32,6 +32,10 @@ type Executor struct {
 	Model *Model
 	// CacheSize bounds the result cache (0: no cache).
 	CacheSize int
+	// NoLog turns off the query log that Advise reads.
+	NoLog bool
+	// LogErr is the last error writing the query log, if any.
+	LogErr error
 
 	mu    sync.Mutex
 	cache map[string]*Result
@@ -115,6 +119,11 @@ func (e *Executor) Query(ctx context.Context, q Query) (*Result, error) {
 		return nil, fmt.Errorf("cube %s: %w", q.Cube, err)
 	}
 	r := &Result{Compiled: *p, Data: data, Version: version, CacheKey: key, Elapsed: time.Since(start)}
+	if !e.W.ReadOnly && !e.NoLog {
+		// The log feeds `ckm cube advise`; a failure to write it must not
+		// fail the query, so it is kept for the caller to inspect.
+		e.LogErr = LogQuery(ctx, e.W.DB, c, q, p.Rollup, r.Elapsed)
+	}
 	if e.CacheSize > 0 {
 		e.mu.Lock()
 		if _, ok := e.cache[key]; !ok {

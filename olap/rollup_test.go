@@ -109,3 +109,48 @@ func TestRollupStaleAfterLoad(t *testing.T) {
 	}
 	sameRows(t, r4.Data, r3.Data, true)
 }
+
+// TestAdviseFromQueryLog checks that base-table queries are logged and turned
+// into rollup suggestions, heaviest grain first, without distinct counts.
+func TestAdviseFromQueryLog(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	e := NewExecutor(w, m)
+	e.CacheSize = 0
+	qs := []Query{
+		{Cube: "sales", Measures: []string{"revenue", "customers"}, Rows: []string{"product.category"}, Where: []Filter{{Level: "date.year", Op: "eq", Values: []any{2024}}}},
+		{Cube: "sales", Measures: []string{"margin"}, Rows: []string{"product.category"}, Where: []Filter{{Level: "date.year", Op: "eq", Values: []any{2023}}}},
+		{Cube: "sales", Measures: []string{"order_lines"}, Rows: []string{"channel.channel"}},
+	}
+	for _, q := range qs {
+		if _, err := e.Query(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if e.LogErr != nil {
+			t.Fatal(e.LogErr)
+		}
+	}
+	advice, err := Advise(ctx, w.DB, builtinCube(t, "sales"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(advice) != 2 {
+		t.Fatalf("advice %+v", advice)
+	}
+	var found bool
+	for _, a := range advice {
+		if strings.Join(a.Levels, ",") == "date.year,product.category" {
+			found = true
+			if a.Queries != 2 || strings.Join(a.Measures, ",") != "cost,revenue" || strings.Join(a.Skipped, ",") != "customers" {
+				t.Fatalf("advice %+v", a)
+			}
+			if got := a.YAML("x"); got != "  - {name: x, levels: [date.year, product.category], measures: [cost, revenue]}" {
+				t.Fatalf("yaml %q", got)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no advice for year × category: %+v", advice)
+	}
+}
