@@ -3,6 +3,7 @@ package clean
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ID is a normalised resident identity card number (GB 11643-1999) with
@@ -57,7 +58,7 @@ func ResidentID(s string) (ID, error) {
 	case len(v) == 18:
 		return residentID18(s, v)
 	}
-	return ID{}, fail(RuleIDInvalid, s, "an ID number has 18 characters (or 15 digits for old IDs), this has %d", len([]rune(v)))
+	return ID{}, fail(RuleIDInvalid, s, "an ID number has 18 characters (or 15 digits for old IDs), this has %d", utf8.RuneCountInString(v))
 }
 
 func residentID18(raw, v string) (ID, error) {
