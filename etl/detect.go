@@ -49,6 +49,15 @@ func Detect(path string, m *Mapping) (Detected, error) {
 	if d.Format == "" {
 		d.Format = detectFormat(path, head)
 	}
+	if d.Format == "ndjson" || d.Format == "json" {
+		// Exports labelled one way are often the other: the content decides
+		// between one array of objects and one object a line.
+		if jsonArray(head) {
+			d.Format = "json"
+		} else {
+			d.Format = "ndjson"
+		}
+	}
 	if d.Format == "tsv" {
 		d.Format, d.Delimiter = "csv", '\t'
 	}

@@ -519,8 +519,9 @@ func extractJSON(ctx context.Context, path string, d Detected, tmpDir string) (*
 	return x, nil
 }
 
-// readJSONArray streams the elements of a top-level JSON array; an element's
-// line is the line it starts on.
+// readJSONArray streams the elements of a top-level JSON array. Records of
+// an array are numbered by their position in it (1 = the first element),
+// not by line: a whole array may stand on one line.
 func readJSONArray(r io.Reader, write func(line int64, obj []byte) error) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -534,20 +535,19 @@ func readJSONArray(r io.Reader, write func(line int64, obj []byte) error) error 
 	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
 		return errors.New("JSON: want an array of objects at the top level")
 	}
-	for dec.More() {
+	for n := int64(1); dec.More(); n++ {
 		start := dec.InputOffset()
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			line := 1 + int64(bytes.Count(data[:start], []byte("\n")))
-			return fmt.Errorf("JSON element at line %d: %w", line, err)
+			// The offset before Decode may sit on the comma; skip to the value.
+			s := int(start)
+			for s < len(data) && (data[s] == ',' || data[s] == ' ' || data[s] == '\n' || data[s] == '\r' || data[s] == '\t') {
+				s++
+			}
+			line := 1 + int64(bytes.Count(data[:s], []byte("\n")))
+			return fmt.Errorf("JSON array element %d (line %d): %w", n, line, err)
 		}
-		// The offset before Decode may sit on the comma; skip to the value.
-		s := int(start)
-		for s < len(data) && (data[s] == ',' || data[s] == ' ' || data[s] == '\n' || data[s] == '\r' || data[s] == '\t') {
-			s++
-		}
-		line := 1 + int64(bytes.Count(data[:s], []byte("\n")))
-		if err := write(line, raw); err != nil {
+		if err := write(n, raw); err != nil {
 			return err
 		}
 	}

@@ -182,8 +182,9 @@ func expectValue(t *testing.T, w *engine.Warehouse, want, q string, args ...any)
 	}
 }
 
-// baselineCustomers is what the baseline load (smallSet) put in dim_customer.
-const baselineCustomers = "3"
+// baselineCustomers is what the baseline load (smallSet) put in dim_customer:
+// card M00000001, and mobile 13800138000 (POS and web).
+const baselineCustomers = "2"
 
 var hostileCases = []hostileCase{
 	{file: "pos_sales_bad_empty.csv", content: text(""),
@@ -198,13 +199,13 @@ var hostileCases = []hostileCase{
 		errHas: []string{"PNG image", "not CSV"}},
 	{file: "pos_sales_bad_nul.csv", content: func() []byte {
 		return lines(posHeader, pos("H1"), pos("H2", 3, "朝阳\x00店"), pos("H3"))
-	}, errHas: []string{"NUL", "line 3"}},
+	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"3 malformed_row error"}},
 	{file: "pos_sales_bad_truncated.csv", content: func() []byte {
 		return []byte(posHeader + "\n" + pos("H1") + "\n" + pos("H2") + "\nH3,1,ST01,朝阳")
 	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"4 malformed_row error"}},
 	{file: "pos_sales_bad_open_quote.csv", content: func() []byte {
 		return lines(posHeader, pos("H1"), pos("H2", 3, `"朝阳店`), pos("H3"),
-			pos("H4", 3, `"朝阳店, 一层"`), pos("H5"))
+			pos("H4", 2, "SO1", 3, `"朝阳店, 一层"`), pos("H5"))
 	}, read: 5, loaded: 4, rejected: 1, ledger: []string{"3 malformed_row error"},
 		check: func(t *testing.T, w *engine.Warehouse) {
 			expectValue(t, w, "朝阳店, 一层", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H4')`)
@@ -219,34 +220,34 @@ var hostileCases = []hostileCase{
 		return lines(strings.ReplaceAll(posHeader, ",", "\t"), posWith("\t", "H1"), posWith("\t", "H2", 3, "朝阳店, 一层"))
 	}, read: 2, loaded: 2},
 	{file: "pos_sales_bad_gbk.csv", content: func() []byte {
-		return encode(simplifiedchinese.GBK, lines(posHeader, pos("H1", 3, "北京朝阳大悦城店", 4, "欧阳娜娜"), pos("H2", 5, "2023-02-30 10:00")))
+		return encode(simplifiedchinese.GBK, lines(posHeader, pos("H1", 2, "SG1", 3, "北京朝阳大悦城店", 4, "欧阳娜娜"), pos("H2", 5, "2023-02-30 10:00")))
 	}, read: 2, loaded: 1, rejected: 1, ledger: []string{"3 date_invalid error"},
 		check: func(t *testing.T, w *engine.Warehouse) {
 			expectValue(t, w, "北京朝阳大悦城店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H1')`)
 			expectValue(t, w, "gb18030", `SELECT encoding FROM etl_file WHERE path LIKE '%pos_sales_bad_gbk.csv'`)
 		}},
 	{file: "pos_sales_bad_gb18030_4byte.csv", content: func() []byte {
-		return encode(simplifiedchinese.GB18030, lines(posHeader, pos("H1", 3, "𠮷野家㐀店", 4, "𠀀€")))
+		return encode(simplifiedchinese.GB18030, lines(posHeader, pos("H1", 2, "SG2", 3, "𠮷野家㐀店", 4, "𠀀€")))
 	}, read: 1, loaded: 1, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "𠮷野家㐀店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H1')`)
 	}},
 	{file: "pos_sales_bad_utf16le.csv", content: func() []byte {
-		return utf16Bytes(string(lines(posHeader, pos("H1", 3, "一号店"), pos("H2"))), binary.LittleEndian, true)
+		return utf16Bytes(string(lines(posHeader, pos("H1", 2, "SU1", 3, "一号店"), pos("H2"))), binary.LittleEndian, true)
 	}, read: 2, loaded: 2, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "一号店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H1')`)
 	}},
 	{file: "pos_sales_bad_utf16be.csv", content: func() []byte {
-		return utf16Bytes(string(lines(posHeader, pos("H1", 3, "一号店"), pos("H2"))), binary.BigEndian, true)
+		return utf16Bytes(string(lines(posHeader, pos("H1", 2, "SU1", 3, "一号店"), pos("H2"))), binary.BigEndian, true)
 	}, read: 2, loaded: 2, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "一号店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H1')`)
 	}},
 	{file: "pos_sales_bad_utf16le_nobom.csv", content: func() []byte {
-		return utf16Bytes(string(lines(posHeader, pos("H1", 3, "一号店"), pos("H2"))), binary.LittleEndian, false)
+		return utf16Bytes(string(lines(posHeader, pos("H1", 2, "SU1", 3, "一号店"), pos("H2"))), binary.LittleEndian, false)
 	}, read: 2, loaded: 2, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "一号店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H1')`)
 	}},
 	{file: "pos_sales_bad_utf16be_nobom.csv", content: func() []byte {
-		return utf16Bytes(string(lines(posHeader, pos("H1", 3, "一号店"), pos("H2"))), binary.BigEndian, false)
+		return utf16Bytes(string(lines(posHeader, pos("H1", 2, "SU1", 3, "一号店"), pos("H2"))), binary.BigEndian, false)
 	}, read: 2, loaded: 2},
 	{file: "pos_sales_bad_utf8bom.csv", content: func() []byte {
 		return append([]byte("\xef\xbb\xbf"), lines(posHeader, pos("H1"), pos("H2"))...)
@@ -300,12 +301,14 @@ var hostileCases = []hostileCase{
 		return lines(posHeader, pos("H1", 12, "abc"), pos("H2", 10, "abc"), pos("H3", 10, `"¥1,299.00"`, 12, `"¥1,299.00"`), pos("H4", 11, "1O"))
 	}, read: 4, loaded: 1, rejected: 3, ledger: []string{"2 amount_invalid error", "3 amount_invalid error", "5 amount_invalid error"}},
 	{file: "pos_sales_bad_sqlinj.csv", content: func() []byte {
-		return lines(posHeader, pos(`H1'); DROP TABLE fact_sales;--`, 3, `"`+sqlInjection+`"`, 4, `Robert"; DROP TABLE etl_run; --`, 6, `'; DELETE FROM dim_customer WHERE ''='`))
+		return lines(posHeader, pos(`H1'); DROP TABLE fact_sales;--`, 2, "SQ1", 3, `"`+sqlInjection+`"`, 4, `Robert"; DROP TABLE etl_run; --`, 6, `'; DELETE FROM dim_customer WHERE ''='`))
 	}, read: 1, loaded: 1, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, sqlInjection, `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id LIKE 'H1%')`)
 		expectValue(t, w, `H1'); DROP TABLE fact_sales;--`, `SELECT order_id FROM fact_sales WHERE order_id LIKE 'H1%'`)
 		expectValue(t, w, `Robert"; DROP TABLE etl_run; --`, `SELECT name FROM dim_salesperson WHERE salesperson_key = (SELECT salesperson_key FROM fact_sales WHERE order_id LIKE 'H1%')`)
-		expectValue(t, w, baselineCustomers, `SELECT count(*) FROM dim_customer WHERE customer_id > 0`)
+		// The "card" is a plain string, and so a new customer.
+		expectValue(t, w, "3", `SELECT count(*) FROM dim_customer WHERE customer_id > 0`)
+		expectValue(t, w, "1", `SELECT count(*) FROM etl_identity WHERE key_type = 'member_card' AND key_value = ?`, `'; DELETE FROM dim_customer WHERE ''='`)
 	}},
 	{file: "products_bad_sqlinj.csv", content: func() []byte {
 		return lines("商品编码,商品名称,品类,品牌,成本,标价", "P100,"+sqlInjection+",家电>厨房电器>电饭锅,美的,1,2",
@@ -315,7 +318,8 @@ var hostileCases = []hostileCase{
 		expectValue(t, w, `"; DROP TABLE dim_product; --`, `SELECT product_name FROM dim_product WHERE product_code = 'P101'`)
 		expectValue(t, w, `\N`, `SELECT brand FROM dim_product WHERE product_code = 'P101'`)
 		expectValue(t, w, `NULL`, `SELECT product_name FROM dim_product WHERE product_code = 'P102'`)
-		expectValue(t, w, "5", `SELECT count(*) FROM dim_product WHERE product_key > 0`)
+		// P001, P002 and the inferred P999 of the baseline, and these three.
+		expectValue(t, w, "6", `SELECT count(*) FROM dim_product WHERE product_key > 0`)
 	}},
 	{file: "crm_customers_bad_sqlinj.xlsx", content: func() []byte {
 		return xlsxBytes("客户", [][]any{crmHeader,
@@ -324,28 +328,31 @@ var hostileCases = []hostileCase{
 		})
 	}, read: 2, loaded: 2, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "1", `SELECT count(*) FROM dim_customer WHERE name = ?`, sqlInjection)
-		expectValue(t, w, "5", `SELECT count(*) FROM dim_customer WHERE customer_id > 0`)
+		expectValue(t, w, "4", `SELECT count(*) FROM dim_customer WHERE customer_id > 0`)
 		expectValue(t, w, "1", `SELECT count(*) FROM etl_identity WHERE key_value = 'M10000002''; DROP TABLE etl_identity;--'`)
 	}},
 	{file: "pos_sales_bad_control.csv", content: func() []byte {
-		// Control characters and SQL in every field: text fields keep their
-		// text with the controls dropped; number and date fields reject.
+		// Control characters and SQL in every field. Text fields keep their
+		// text with the controls dropped; numbers and dates must be clean.
 		return lines(posHeader,
-			"H\x011,\x021,ST\x0701,朝阳\x1b[31m店,张\x7f三,2024/3/5 14:22\x05,M0000\x0b0001,,P00\x1f1,1\x03,399.00\x04,0\x06,399.00\x0e",
-			`H2,1,ST01,"店""; DROP TABLE dim_store;--",%s%d%n,2024-03-05'; DROP TABLE x;--,' OR 1=1 --,1 OR 1=1,P001,1; DELETE FROM fact_sales,0 OR 1=1,0,399`,
-			"H3,1,ST01,朝阳店\r,张三,2024/3/5 14:22,,,P001,1,399.00,0,399.00")
-	}, read: 3, loaded: 2, rejected: 1,
-		ledger: []string{"3 amount_invalid error", "3 date_invalid error", "3 mobile_invalid warn", "3 quantity_invalid error"},
+			"H\x011,1,SC\x0701,朝阳\x1b[31m店,张\x7f三,2024/3/5 14:22,M0000\x020001,,P00\x1f1,1,399.00,0,399.00",
+			`H2,1,SC01,"店""; DROP TABLE dim_store;--",%s%d%n,2024-03-05'; DROP TABLE x;--,' OR 1=1 --,1 OR 1=1,P001,1; DELETE FROM fact_sales,0 OR 1=1,0,399`,
+			"H3,1,SC2,朝阳店\r,张三,2024/3/5 14:22,,,P001,1,399.00,0,399.00",
+			"H4,1,SC01,朝阳店,张三,2024/3/5 14:22\x05,,,P001,1,399.00\x04,0\x06,399.00\x0e")
+	}, read: 4, loaded: 2, rejected: 2,
+		ledger: []string{"3 amount_invalid error", "3 date_invalid error", "3 mobile_invalid warn", "3 quantity_invalid error",
+			"5 amount_invalid error", "5 amount_invalid error", "5 amount_invalid error", "5 date_invalid error"},
 		check: func(t *testing.T, w *engine.Warehouse) {
-			expectValue(t, w, "朝阳[31m店 张三 ST01 1", `SELECT s.store_name || ' ' || p.name || ' ' || s.store_code || ' ' || f.quantity
-				FROM fact_sales f JOIN dim_store s USING (store_key) JOIN dim_salesperson p USING (salesperson_key) WHERE f.order_id = 'H1'`)
-			// Card M00000001 (after the vertical tab is dropped) is the baseline customer.
+			expectValue(t, w, "H1 朝阳[31m店 张三 SC01 1", `SELECT f.order_id || ' ' || s.store_name || ' ' || p.name || ' ' || s.store_code || ' ' || f.quantity
+				FROM fact_sales f JOIN dim_store s USING (store_key) JOIN dim_salesperson p USING (salesperson_key) WHERE f.source_line = 2`)
+			// Card M00000001 (the STX dropped) is the baseline customer.
 			expectValue(t, w, "M00000001", `SELECT DISTINCT i.key_value FROM fact_sales f JOIN etl_identity i ON i.customer_id = f.customer_id AND i.key_type = 'member_card' WHERE f.order_id = 'H1'`)
+			expectValue(t, w, "false", `SELECT is_inferred FROM dim_product WHERE product_key = (SELECT product_key FROM fact_sales WHERE order_id = 'H1')`)
 			expectValue(t, w, "朝阳店", `SELECT store_name FROM dim_store WHERE store_key = (SELECT store_key FROM fact_sales WHERE order_id = 'H3')`)
 		}},
 	{file: "pos_sales_bad_emoji.csv", content: func() []byte {
 		return lines(posHeader,
-			pos("H\u200b1", 3, "🛒朝阳店👍🏽", 4, "张\u200d三\ufeff", 6, "M\u200b00000001", 8, "P\u2060001"),
+			pos("H\u200b1", 2, "SE1", 3, "🛒朝阳店👍🏽", 4, "张\u200d三\ufeff", 6, "M\u200b00000001", 8, "P\u2060001"),
 			pos("H2", 3, "👨‍👩‍👧‍👦", 7, "１３８\u200b００１３８０００"))
 	}, read: 2, loaded: 2, check: func(t *testing.T, w *engine.Warehouse) {
 		expectValue(t, w, "🛒朝阳店👍🏽 张三", `SELECT s.store_name || ' ' || p.name FROM fact_sales f JOIN dim_store s USING (store_key)
@@ -357,7 +364,7 @@ var hostileCases = []hostileCase{
 	{file: "web_orders_bad_array.ndjson", content: func() []byte {
 		return []byte("[\n  " + webOrder("WA1", "2024-03-05T10:00:00+08:00", 1, 2) + ",\n  " +
 			webOrder("WA2", "2024-03-06T10:00:00+08:00", 1) + ",\n  " + webOrder("WA3", "2099-03-06T10:00:00+08:00", 1) + "\n]\n")
-	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"4 date_future error"},
+	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"3 date_future error"},
 		check: func(t *testing.T, w *engine.Warehouse) {
 			expectValue(t, w, "3", `SELECT count(*) FROM fact_sales WHERE order_id IN ('WA1', 'WA2')`)
 		}},
@@ -373,11 +380,31 @@ var hostileCases = []hostileCase{
 			`{"order_id":"WL4","created_at":"2024-03-05T10:00:00+08:00","customer":{"mobile":"13900139000"},"lines":[{}]}`,
 			webOrder("WL5", "2024-03-05T10:00:00+08:00", 1))
 	}, read: 5, loaded: 1, rejected: 4, ledger: []string{"1 items_missing error", "2 items_missing error", "3 items_missing error",
-		"4 amount_invalid error", "4 date_missing error"}},
+		"4 amount_invalid error", "4 product_unknown warn", "4 quantity_invalid error"}},
+	{file: "web_orders_bad_first_line_array.ndjson", content: func() []byte {
+		return lines(`[{"order_id":"WF0"}]`, webOrder("WF1", "2024-03-05T10:00:00+08:00", 1), webOrder("WF2", "2024-03-05T10:00:00+08:00", 3))
+	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"1 malformed_json error"}},
+	{file: "web_orders_bad_array_then_more.ndjson", content: func() []byte {
+		return lines("["+webOrder("WM1", "2024-03-05T10:00:00+08:00", 1)+",", webOrder("WM2", "2024-03-05T10:00:00+08:00", 1)+"]",
+			webOrder("WM3", "2024-03-05T10:00:00+08:00", 1))
+	}, errHas: []string{"more data after the top-level array", "line 2"}},
+	{file: "web_orders_bad_array_broken.ndjson", content: func() []byte {
+		return lines("[", webOrder("WB1", "2024-03-05T10:00:00+08:00", 1)+",", `{"order_id": "WB2", "lines": [}`, "]")
+	}, errHas: []string{"JSON array element 2 (line 3)"}},
 	{file: "crm_customers_bad_corrupt.xlsx", content: func() []byte {
 		b := xlsxBytes("客户", [][]any{crmHeader, {"M10000001", "王芳", "11010519491231002X", "13700137000"}})
 		return b[:len(b)/2]
 	}, errHas: []string{"XLSX"}},
+	{file: "crm_customers_bad_legacy_xls.xlsx", content: func() []byte {
+		return append([]byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), junk(504, 11)...)
+	}, errHas: []string{"legacy Excel .xls", "not an XLSX workbook"}},
+	{file: "crm_customers_bad_one_sheet.xlsx", content: func() []byte {
+		// One sheet, not named 客户: it is the data.
+		return xlsxBytes("Sheet1", [][]any{crmHeader,
+			{"M10000001", "王芳", "11010519491231002X", "13700137000", "", "女", "", "北京", "北京市", "2020-01-05", "普通", "否"},
+			{"M10000002", "李雷", "110105194912310021", "", "", "男", "", "", "", "", "", ""},
+			{"", "赵六", "", "", "", "", "", "", "", "", "", ""}})
+	}, read: 3, loaded: 1, rejected: 2, ledger: []string{"3 id_checksum error", "4 no_customer_key error"}},
 	{file: "crm_customers_bad_wrong_sheet.xlsx", content: func() []byte {
 		return xlsxBytes("Sheet1", [][]any{{"说明"}, {"见第二页"}}, "汇总", [][]any{crmHeader})
 	}, errHas: []string{`sheet "客户" not found`, "Sheet1", "汇总"}},
@@ -404,6 +431,19 @@ var hostileCases = []hostileCase{
 	{file: "pos_sales_bad_only_blank.csv", big: true, content: func() []byte {
 		return bytes.Repeat([]byte("\r\n"), 1_000_000)
 	}, errHas: []string{"no header row"}},
+	{file: "pos_sales_bad_late_nul.csv", big: true, content: func() []byte {
+		// A NUL past the part detection reads: the record is rejected.
+		var ls []string
+		for i := range 1000 {
+			ls = append(ls, pos(fmt.Sprintf("N%04d", i)))
+		}
+		ls = append(ls, pos("NX", 4, "张\x00三"), pos("NY"))
+		return lines(append([]string{posHeader}, ls...)...)
+	}, read: 1002, loaded: 1001, rejected: 1, ledger: []string{"1002 malformed_row error"}},
+	{file: "pos_sales_bad_giant_line.csv", big: true, content: func() []byte {
+		// One line longer than a record may be, no line break at the end.
+		return append(lines(posHeader, pos("H1")), bytes.Repeat([]byte("x,"), 10<<20)...)
+	}, read: 2, loaded: 1, rejected: 1, ledger: []string{"3 malformed_row error"}},
 	{file: "web_orders_bad_huge_array.ndjson", big: true, content: func() []byte {
 		var b bytes.Buffer
 		b.WriteString("[")
