@@ -226,3 +226,28 @@ func TestDrillDownAndRollUp(t *testing.T) {
 		t.Fatal("drilling below the finest level should fail")
 	}
 }
+
+// TestInteractionAndCampaignCubes checks the other CRM cubes against SQL
+// written by hand.
+func TestInteractionAndCampaignCubes(t *testing.T) {
+	w := smallWarehouse(t)
+	cases := []struct {
+		cube string
+		q    Query
+		hand string
+	}{
+		{"interactions", Query{Measures: []string{"contacts", "customers", "avg_satisfaction", "talk_minutes", "unhappy_share"}, Rows: []string{"contact.category"}, Totals: true},
+			`SELECT category, 'contact.category', count(*), count(DISTINCT customer_id), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction GROUP BY category
+			 UNION ALL SELECT NULL, 'total', count(*), count(DISTINCT customer_id), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction`},
+		{"campaigns", Query{Measures: []string{"targeted", "responses", "response_rate", "revenue", "revenue_per_response", "revenue_share"}, Rows: []string{"customer.member_level"}},
+			`SELECT member_level, count(*) FILTER (WHERE targeted), count(*) FILTER (WHERE responded), count(*) FILTER (WHERE responded) / count(*) FILTER (WHERE targeted),
+			   sum(revenue), sum(revenue) / count(*) FILTER (WHERE responded), 100 * sum(revenue) / (SELECT sum(revenue) FROM fact_campaign)
+			 FROM fact_campaign JOIN dim_customer USING (customer_key) GROUP BY member_level`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cube, func(t *testing.T) {
+			_, got := runCube(t, w, builtinCube(t, tc.cube), tc.q)
+			sameRows(t, got, runSQL(t, w, tc.hand), false)
+		})
+	}
+}

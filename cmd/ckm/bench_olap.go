@@ -19,6 +19,7 @@ type benchOLAPOptions struct {
 	sf        float64
 	runs      int
 	warehouse string
+	reuse     bool
 }
 
 func newBenchOLAPCmd(a *app) *cobra.Command {
@@ -39,6 +40,7 @@ the ssb cube's rollups and time coarse drill-downs with and without them
 	f.Float64Var(&o.sf, "sf", 1, "SSB scale factor (1 = 6 million lineorder rows)")
 	f.IntVar(&o.runs, "runs", 5, "timed runs per query (the median is reported)")
 	f.StringVar(&o.warehouse, "bench-warehouse", "", "warehouse file to build SSB in (default: in memory)")
+	f.BoolVar(&o.reuse, "reuse", false, "with --bench-warehouse: reuse SSB tables already there at this scale factor")
 	return cmd
 }
 
@@ -99,12 +101,20 @@ func benchOLAPRun(ctx context.Context, a *app, o *benchOLAPOptions) error {
 	}
 	defer w.Close()
 	start := time.Now()
-	a.logf("generating SSB at SF %v …", o.sf)
-	if err := ssb.Generate(ctx, w.DB, o.sf); err != nil {
-		return err
+	var lines, orders int64
+	if o.reuse {
+		// A missing table is fine: it just means generating.
+		_ = w.DB.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT lo_orderkey) FROM lineorder`).Scan(&lines, &orders)
+	}
+	if !o.reuse || orders != ssb.SizesFor(o.sf).Orders {
+		a.logf("generating SSB at SF %v …", o.sf)
+		if err := ssb.Generate(ctx, w.DB, o.sf); err != nil {
+			return err
+		}
+	} else {
+		a.logf("reusing the SSB tables of %s", o.warehouse)
 	}
 	genTime := time.Since(start)
-	var lines int64
 	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM lineorder`).Scan(&lines); err != nil {
 		return err
 	}
