@@ -29,6 +29,7 @@ import (
 //	ckm_mobile(v)         VARCHAR   E.164 +86…, or NULL
 //	ckm_mobile_problem(v) VARCHAR   mobile_invalid, NULL if valid or blank
 //	ckm_email(v)          VARCHAR   normalised email, or NULL
+//	ckm_email_problem(v)  VARCHAR   email_invalid, NULL if valid or blank
 //	ckm_date(v)           DATE
 //	ckm_date_problem(v)   VARCHAR   date_invalid / date_missing
 //	ckm_timestamp(v)      TIMESTAMP China wall-clock time
