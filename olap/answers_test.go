@@ -1,6 +1,7 @@
 package olap
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"math"
@@ -43,6 +44,8 @@ func norm(v any) string {
 		return norm(float64(x))
 	case uint16:
 		return norm(float64(x))
+	case json.Number:
+		return norm(string(x))
 	case string:
 		if f, err := strconv.ParseFloat(x, 64); err == nil {
 			return norm(f)

@@ -177,7 +177,8 @@ func plainValue(v any) any {
 		}
 		return x.String()
 	case duckdb.Decimal:
-		return decimalString(x)
+		// A JSON number that keeps every digit.
+		return json.Number(decimalString(x))
 	case time.Time:
 		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
 			return x.Format("2006-01-02")

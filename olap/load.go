@@ -158,6 +158,9 @@ func (c *Cube) resolve() []error {
 	bad := func(p Pos, field, format string, args ...any) {
 		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
+	if c.dropEmpty(bad) {
+		return errs
+	}
 	if !nameRE.MatchString(c.Name) {
 		bad(c.Pos, "name", "cube name %q must be lower-case letters, digits and _", c.Name)
 	}
@@ -302,6 +305,45 @@ func (c *Cube) resolve() []error {
 		}
 	}
 	return errs
+}
+
+// dropEmpty reports empty list entries ("- " with nothing after it), which
+// YAML decodes as nil; it returns true when any was found.
+func (c *Cube) dropEmpty(bad func(p Pos, field, format string, args ...any)) bool {
+	found := false
+	check := func(n int, isNil func(i int) bool, p Pos, field string) {
+		for i := 0; i < n; i++ {
+			if isNil(i) {
+				bad(p, field, "entry %d is empty", i)
+				found = true
+			}
+		}
+	}
+	check(len(c.Joins), func(i int) bool { return c.Joins[i] == nil }, c.Pos, "joins")
+	check(len(c.Dimensions), func(i int) bool { return c.Dimensions[i] == nil }, c.Pos, "dimensions")
+	check(len(c.Measures), func(i int) bool { return c.Measures[i] == nil }, c.Pos, "measures")
+	check(len(c.Rollups), func(i int) bool { return c.Rollups[i] == nil }, c.Pos, "rollups")
+	for _, d := range c.Dimensions {
+		if d == nil {
+			continue
+		}
+		check(len(d.Hierarchies), func(i int) bool { return d.Hierarchies[i] == nil }, d.Pos, "dimensions["+d.Name+"].hierarchies")
+		check(len(d.Attributes), func(i int) bool { return d.Attributes[i] == nil }, d.Pos, "dimensions["+d.Name+"].attributes")
+		for _, h := range d.Hierarchies {
+			if h != nil {
+				check(len(h.Levels), func(i int) bool { return h.Levels[i] == nil }, h.Pos, "dimensions["+d.Name+"].hierarchies["+h.Name+"].levels")
+			}
+		}
+	}
+	for _, m := range c.Measures {
+		if m != nil {
+			check(len(m.Where), func(i int) bool { return m.Where[i] == nil }, m.Pos, "measures["+m.Name+"].where")
+		}
+	}
+	if c.DrillThrough != nil {
+		check(len(c.DrillThrough.Columns), func(i int) bool { return c.DrillThrough.Columns[i] == nil }, c.DrillThrough.Pos, "drill_through.columns")
+	}
+	return found
 }
 
 func lastField(f string) string {

@@ -87,7 +87,7 @@ func ParseQuery(data []byte) (Query, error) {
 // strings; DuckDB casts them to the column's type as bound parameters.
 func ParseFilter(s string) (Filter, error) {
 	s = strings.TrimSpace(s)
-	lower := strings.ToLower(s)
+	lower := asciiLower(s) // same byte offsets as s, unlike strings.ToLower
 	for _, w := range []struct{ word, op string }{{" not in ", "not_in"}, {" in ", "in"}, {" between ", "between"}} {
 		if i := strings.Index(lower, w.word); i > 0 {
 			vals := splitValues(s[i+len(w.word):])
@@ -107,6 +107,16 @@ func ParseFilter(s string) (Filter, error) {
 		}
 	}
 	return Filter{}, fmt.Errorf("filter %q: want level=value, level in a,b, level between a,b, level<value …", s)
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func splitValues(s string) []any {

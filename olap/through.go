@@ -52,13 +52,14 @@ func compileThrough(rq *resolved) (*Compiled, error) {
 	b := &binder{}
 	out := &Compiled{}
 	var sel, order []string
-	for i, tc := range cols {
+	for _, tc := range cols {
 		e := tc.expr
 		if tc.PII != "" && !rq.allowPII {
 			e = maskSQL(tc.PII, e)
 		}
 		sel = append(sel, e+" AS "+q(tc.Name))
-		order = append(order, fmt.Sprint(i+1))
+		// Pages follow the raw values, so masked ties cannot shuffle them.
+		order = append(order, tc.expr)
 		out.Columns = append(out.Columns, Column{Name: tc.Name, Kind: "column"})
 	}
 	var where []string
