@@ -1,8 +1,8 @@
 package olap
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
