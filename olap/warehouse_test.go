@@ -18,11 +18,11 @@ func smallWarehouse(t testing.TB) *engine.Warehouse {
 	}
 	t.Cleanup(func() { w.Close() })
 	stmts := []string{
-		`INSERT INTO dim_region (region_key, region_code, level, province, city, county) VALUES
-			(1, '440106', 'county', 'Guangdong', 'Guangzhou', 'Tianhe'),
-			(2, '440104', 'county', 'Guangdong', 'Guangzhou', 'Yuexiu'),
-			(3, '440305', 'county', 'Guangdong', 'Shenzhen', 'Nanshan'),
-			(4, '330106', 'county', 'Zhejiang', 'Hangzhou', 'Xihu')`,
+		`INSERT INTO dim_region (region_key, region_code, level, province_code, province, city_code, city, county_code, county) VALUES
+			(1, '440106', 'county', '440000', 'Guangdong', '440100', 'Guangzhou', '440106', 'Tianhe'),
+			(2, '440104', 'county', '440000', 'Guangdong', '440100', 'Guangzhou', '440104', 'Yuexiu'),
+			(3, '440305', 'county', '440000', 'Guangdong', '440300', 'Shenzhen', '440305', 'Nanshan'),
+			(4, '330106', 'county', '330000', 'Zhejiang', '330100', 'Hangzhou', '330106', 'Xihu')`,
 		`INSERT INTO dim_product (product_key, product_code, product_name, category, subcategory, brand, cost, list_price) VALUES
 			(1, 'P1', 'Green tea 250g', 'Food', 'Tea', 'Longjing', 20, 40),
 			(2, 'P2', 'Black tea 250g', 'Food', 'Tea', 'Dianhong', 18, 35),
