@@ -443,12 +443,15 @@ func (st *aggState) aggExpr(m *Measure, s string) (string, error) {
 		return text, nil
 	}
 	in := s + "." + q(inputCol(m))
+	var base string
 	if st.rollup != nil {
+		// Rollup cells hold partial aggregates that add up; a semi-additive
+		// measure reaches here only at daily grain (see rollupCannot).
 		switch m.Agg {
 		case AggSum:
-			return "SUM(" + in + ")", nil
+			base = "SUM(" + in + ")"
 		case AggCount, AggCountDistinct:
-			return "CAST(SUM(" + in + ") AS BIGINT)", nil
+			base = "CAST(SUM(" + in + ") AS BIGINT)"
 		case AggMin:
 			return "MIN(" + in + ")", nil
 		case AggMax:
@@ -456,21 +459,21 @@ func (st *aggState) aggExpr(m *Measure, s string) (string, error) {
 		case AggAvg:
 			return "CAST(SUM(" + s + "." + q(inputCol(m)+"#s") + ") AS DOUBLE) / NULLIF(CAST(SUM(" + s + "." + q(inputCol(m)+"#n") + ") AS DOUBLE), 0)", nil
 		}
-	}
-	var base string
-	switch m.Agg {
-	case AggSum:
-		base = "SUM(" + in + ")"
-	case AggCount:
-		base = "COUNT(" + in + ")"
-	case AggCountDistinct:
-		base = "COUNT(DISTINCT " + in + ")"
-	case AggMin:
-		base = "MIN(" + in + ")"
-	case AggMax:
-		base = "MAX(" + in + ")"
-	case AggAvg:
-		return "CAST(SUM(" + in + ") AS DOUBLE) / NULLIF(CAST(COUNT(" + in + ") AS DOUBLE), 0)", nil
+	} else {
+		switch m.Agg {
+		case AggSum:
+			base = "SUM(" + in + ")"
+		case AggCount:
+			base = "COUNT(" + in + ")"
+		case AggCountDistinct:
+			base = "COUNT(DISTINCT " + in + ")"
+		case AggMin:
+			base = "MIN(" + in + ")"
+		case AggMax:
+			base = "MAX(" + in + ")"
+		case AggAvg:
+			return "CAST(SUM(" + in + ") AS DOUBLE) / NULLIF(CAST(COUNT(" + in + ") AS DOUBLE), 0)", nil
+		}
 	}
 	switch m.SemiAdditive {
 	case "average":

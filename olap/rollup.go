@@ -79,8 +79,10 @@ func rollupCannot(rq *resolved, r *Rollup) string {
 			continue
 		case !stored[m.Name]:
 			return "measure " + m.Name + " is not stored in the rollup"
-		case m.SemiAdditive != "":
-			return "semi-additive measure " + m.Name + " needs the daily base rows"
+		case m.SemiAdditive != "" && m.Agg == AggCountDistinct:
+			return "semi-additive distinct count " + m.Name + " needs the daily base rows"
+		case m.SemiAdditive != "" && dayLevel(r) == nil:
+			return "semi-additive measure " + m.Name + " needs a rollup at daily grain (a level with grain: day)"
 		case m.Agg == AggCountDistinct:
 			if rq.totals {
 				return "distinct count " + m.Name + " cannot be re-added into subtotals"
@@ -100,6 +102,16 @@ func rollupCannot(rq *resolved, r *Rollup) string {
 		}
 	}
 	return ""
+}
+
+// dayLevel returns the rollup's level of daily grain, if any.
+func dayLevel(r *Rollup) *Level {
+	for _, l := range r.levels {
+		if l.Grain == "day" {
+			return l
+		}
+	}
+	return nil
 }
 
 // rollupSource renders the projection over a rollup table.
@@ -122,6 +134,11 @@ func rollupSource(b *binder, c *Cube, r *Rollup, s srcSpec) (string, []string) {
 		} else {
 			add(inputCol(m))
 		}
+	}
+	if s.date {
+		// rollupCannot let semi-additive measures through only at daily grain.
+		sel = append(sel, "r."+q(labelCol(dayLevel(r)))+" AS _date")
+		cols = append(cols, "_date")
 	}
 	for _, f := range s.filters {
 		where = append(where, filterSQL(b, "r."+q(labelCol(f.l)), f.op, f.vals))

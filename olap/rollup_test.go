@@ -30,7 +30,10 @@ func TestRollupRoutingNeverChangesAnswers(t *testing.T) {
 			Where: []Filter{{Level: "product.subcategory", Op: "ne", Values: []any{"Kitchen"}}}}, "month_region_category"},
 		{Query{Measures: []string{"revenue", "revenue_share"}, Rows: []string{"region.city"}, Top: &Top{Level: "region.city", N: 2, By: "revenue", Other: true}}, "month_region_category"},
 		{Query{Measures: []string{"revenue"}, Rows: []string{"region.county"}}, ""},
-		{Query{Measures: []string{"last_day_revenue"}, Rows: []string{"date.month"}}, ""},
+		{Query{Measures: []string{"last_day_revenue", "avg_daily_revenue"}, Rows: []string{"date.year", "date.month"}, Totals: true}, "day_channel"},
+		{Query{Measures: []string{"last_day_revenue", "revenue"}, Rows: []string{"channel.channel"}, Cols: []string{"date.quarter"}, Totals: true}, "day_channel"},
+		{Query{Measures: []string{"last_day_customers"}, Rows: []string{"date.month"}}, ""},
+		{Query{Measures: []string{"last_day_revenue"}, Rows: []string{"region.province"}}, ""},
 		{Query{Measures: []string{"revenue_prior_period"}, Rows: []string{"date.month"}}, ""},
 	}
 	for _, tc := range cases {
