@@ -44,7 +44,7 @@ var currencyMarks = []string{"¥", "RMB", "CNY", "元", "人民币"}
 //
 // Errors are *Error with rule amount_missing (blank) or amount_invalid.
 func Amount(s string) (Decimal, error) {
-	v := fold(s)
+	v := foldAmount(s)
 	if v == "" {
 		return 0, fail(RuleAmountMissing, s, "blank amount")
 	}
@@ -145,4 +145,23 @@ func groupedThousands(s string) bool {
 		}
 	}
 	return true
+}
+
+// foldAmount is fold with a fast path for the common till format: an
+// optional sign and a yuan sign (￥ or ¥) before plain ASCII, which NFKC
+// would only turn into "¥" for stripCurrency to remove.
+func foldAmount(s string) string {
+	rest, sign := s, ""
+	if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+		rest, sign = rest[1:], rest[:1]
+	}
+	for _, mark := range []string{"\uFFE5", "\u00A5"} {
+		if strings.HasPrefix(rest, mark) {
+			if r := strings.TrimFunc(rest[len(mark):], isSpace); r != "" && isPlainASCII(r) {
+				return sign + r
+			}
+			break
+		}
+	}
+	return fold(s)
 }

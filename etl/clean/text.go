@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -13,6 +14,9 @@ import (
 // ASCII space, invisible format characters (BOM, zero-width spaces)
 // removed, and other control characters dropped.
 func Text(s string) string {
+	if isCleanText(s) {
+		return s
+	}
 	v := fold(s)
 	if isPlainASCII(v) && !needsCollapse(v) {
 		return v
@@ -76,3 +80,28 @@ func HeaderKey(s string) string {
 
 func quoteRune(r rune) string      { return strconv.QuoteRune(r) }
 func strconvQuote(s string) string { return strconv.Quote(s) }
+
+// isCleanText reports whether Text would return s unchanged: valid UTF-8
+// that passes NFKC's quick check, with no control, invisible or non-ASCII
+// space characters and no leading, trailing or doubled spaces. Most values
+// (names, store names, codes) are, and skip the rewriting.
+func isCleanText(s string) bool {
+	if !utf8.ValidString(s) || norm.NFKC.QuickSpanString(s) != len(s) {
+		return false
+	}
+	prevSpace := true // a leading space is not clean
+	for _, r := range s {
+		if r == ' ' {
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+			continue
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) || dropInvisible(r) == -1 || r == utf8.RuneError {
+			return false
+		}
+		prevSpace = false
+	}
+	return s == "" || !prevSpace
+}
