@@ -48,7 +48,8 @@ type Drill struct {
 
 // Top keeps the N members of Level with the largest By measure within each
 // group of the levels before it, folding the rest into an "Other" member
-// when Other is set.
+// when Other is set (without it the rest are dropped, and subtotals then
+// cover the kept members only).
 type Top struct {
 	Level string `json:"level"`
 	N     int    `json:"n"`
