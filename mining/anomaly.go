@@ -103,7 +103,7 @@ func (o AnomalyOptions) params(asOf string) anomalyParams {
 func anomalySQL(src Source, p anomalyParams) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
 params AS (
-    SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, CAST(%[3]s AS INTEGER) AS pd,
+    SELECT %[2]s AS ref_day, CAST(%[3]s AS INTEGER) AS pd,
            CAST(%[4]s AS INTEGER) AS hp, CAST(%[5]s AS INTEGER) AS min_hist, CAST(%[6]s AS DOUBLE) AS zt,
            CAST(%[7]s AS DOUBLE) AS jf, CAST(%[8]s AS DOUBLE) AS min_chg, CAST(%[9]s AS DOUBLE) AS min_rel
 ),

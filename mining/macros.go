@@ -23,13 +23,14 @@ type macro struct {
 // also be called with none.
 func macros() []macro {
 	src := Source{}.withDefaults()
+	asOf := "coalesce(CAST(as_of AS DATE), (SELECT max(day) FROM purchases))"
 	a := AnomalyOptions{}.withDefaults()
 	return []macro{
-		{"ckm_rfm", "as_of := NULL, window_days := 0", rfmSQL(src, "CAST(as_of AS DATE)", "window_days")},
-		{"ckm_profit", "as_of := NULL, window_days := 0, service_cost := 0", profitSQL(src, "CAST(as_of AS DATE)", "window_days", "service_cost")},
+		{"ckm_rfm", "as_of := NULL, window_days := 0", rfmSQL(src, asOf, "window_days")},
+		{"ckm_profit", "as_of := NULL, window_days := 0, service_cost := 0", profitSQL(src, asOf, "window_days", "service_cost")},
 		{"ckm_anomaly", fmt.Sprintf("as_of := NULL, period_days := %d, history_periods := %d, min_history := %d, z_threshold := %v, jump_factor := %v, min_change := %v, min_relative_change := %v",
 			a.PeriodDays, a.HistoryPeriods, a.MinHistory, a.ZThreshold, a.JumpFactor, a.MinChange, a.MinRelativeChange),
-			anomalySQL(src, anomalyParams{"CAST(as_of AS DATE)", "period_days", "history_periods", "min_history", "z_threshold", "jump_factor", "min_change", "min_relative_change"})},
+			anomalySQL(src, anomalyParams{asOf, "period_days", "history_periods", "min_history", "z_threshold", "jump_factor", "min_change", "min_relative_change"})},
 		{"ckm_clv_scores", "model_id := NULL", `SELECT s.customer_id,
        max(s.value) FILTER (WHERE s.metric = 'frequency') AS frequency,
        max(s.value) FILTER (WHERE s.metric = 'recency') AS recency_weeks,

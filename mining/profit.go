@@ -55,7 +55,7 @@ type ProfitDecile struct {
 // NULL for the last purchase day), window and rate are SQL expressions.
 func profitSQL(src Source, asOf, window, rate string) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
-params AS (SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, coalesce(%[3]s, 0) AS window_len, coalesce(%[4]s, 0) AS svc_rate),
+params AS (SELECT %[2]s AS ref_day, coalesce(%[3]s, 0) AS window_len, coalesce(%[4]s, 0) AS svc_rate),
 sales AS (
     SELECT customer_id,
            sum(amount) FILTER (WHERE amount >= 0) AS revenue,
@@ -97,9 +97,12 @@ func Profit(ctx context.Context, w *engine.Warehouse, o ProfitOptions) (*ProfitR
 	if err := o.Source.check(ctx, w.DB, true); err != nil {
 		return nil, fmt.Errorf("profit: %w", err)
 	}
-	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
-	if err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+	asOf := o.AsOf
+	if asOf.IsZero() {
+		var err error
+		if asOf, err = resolveAsOf(ctx, w, o.Source, o.AsOf); err != nil {
+			return nil, fmt.Errorf("profit: %w", err)
+		}
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -121,6 +124,9 @@ func Profit(ctx context.Context, w *engine.Warehouse, o ProfitOptions) (*ProfitR
 		return nil, fmt.Errorf("profit: %w", err)
 	}
 	if res.Customers == 0 {
+		if _, err := resolveAsOf(ctx, w, o.Source, asOf); err != nil {
+			return nil, fmt.Errorf("profit: %w", err)
+		}
 		return nil, fmt.Errorf("profit: %s: %w in the %d days up to %s", o.Source.name(), ErrEmpty, o.WindowDays, res.AsOf)
 	}
 	if res.Deciles, err = profitDeciles(ctx, conn, table); err != nil {

@@ -40,7 +40,9 @@ type SegmentCount struct {
 }
 
 // rfmSQL returns the per-customer RFM query over src at the DATE expression
-// asOf with the INTEGER expression window (≤ 0: all history). Definitions:
+// asOf (which may refer to the purchases CTE; a literal lets DuckDB push
+// the date filter into the scan) with the INTEGER expression window (≤ 0:
+// all history). Definitions:
 //   - the purchases are the lines dated in the window, returns included;
 //   - a purchase day is a day with at least one sale line (amount ≥ 0);
 //     several orders on a day count once and a day of returns only is not
@@ -56,20 +58,21 @@ type SegmentCount struct {
 //     segment from SegmentRules over (r_score, fm_score).
 func rfmSQL(src Source, asOf, window string) string {
 	return fmt.Sprintf(`WITH purchases AS (%[1]s),
-params AS (SELECT coalesce(%[2]s, (SELECT max(day) FROM purchases)) AS ref_day, coalesce(%[3]s, 0) AS window_len),
 days AS (
     SELECT customer_id, day, sum(amount) AS amount, bool_or(amount >= 0) AS purchase
-    FROM purchases, params
-    WHERE day <= params.ref_day AND (params.window_len <= 0 OR day > params.ref_day - CAST(params.window_len AS INTEGER))
+    FROM purchases
+    WHERE day <= %[2]s AND (coalesce(%[3]s, 0) <= 0 OR day > %[2]s - CAST(coalesce(%[3]s, 0) AS INTEGER))
     GROUP BY customer_id, day
 ),
-customers AS (
-    SELECT customer_id,
-           datediff('day', max(day) FILTER (WHERE purchase), any_value(params.ref_day)) AS recency_days,
+totals AS (
+    SELECT customer_id, max(day) FILTER (WHERE purchase) AS last_day,
            count(*) FILTER (WHERE purchase) AS frequency,
            CAST(sum(amount) AS DOUBLE) AS monetary
-    FROM days, params GROUP BY customer_id
+    FROM days GROUP BY customer_id
     HAVING count(*) FILTER (WHERE purchase) > 0
+),
+customers AS (
+    SELECT customer_id, datediff('day', last_day, %[2]s) AS recency_days, frequency, monetary FROM totals
 ),
 ranked AS (
     SELECT *, count(*) OVER () AS n,
@@ -89,7 +92,7 @@ SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score
        CAST((f_score + m_score + 1) // 2 AS INTEGER) AS fm_score,
        100 * r_score + 10 * f_score + m_score AS rfm_score,
        %[4]s AS segment,
-       (SELECT ref_day FROM params) AS as_of
+       %[2]s AS as_of
 FROM scored`, src.purchasesSQL(false), asOf, window, segmentCaseSQL("r_score", "(f_score + m_score + 1) // 2"))
 }
 
@@ -107,9 +110,14 @@ func RFM(ctx context.Context, w *engine.Warehouse, o RFMOptions) (*RFMResult, er
 	if err := o.Source.check(ctx, w.DB, false); err != nil {
 		return nil, fmt.Errorf("rfm: %w", err)
 	}
-	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
-	if err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
+	// A given as-of date is checked against the data only when nothing is
+	// found, which saves a scan of the purchases.
+	asOf := o.AsOf
+	if asOf.IsZero() {
+		var err error
+		if asOf, err = resolveAsOf(ctx, w, o.Source, o.AsOf); err != nil {
+			return nil, fmt.Errorf("rfm: %w", err)
+		}
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -130,6 +138,9 @@ func RFM(ctx context.Context, w *engine.Warehouse, o RFMOptions) (*RFMResult, er
 		res.Customers += s.Customers
 	}
 	if res.Customers == 0 {
+		if _, err := resolveAsOf(ctx, w, o.Source, asOf); err != nil {
+			return nil, fmt.Errorf("rfm: %w", err)
+		}
 		return nil, fmt.Errorf("rfm: %s: %w in the %d days up to %s", o.Source.name(), ErrEmpty, o.WindowDays, res.AsOf)
 	}
 	if o.DryRun {
