@@ -40,7 +40,7 @@ func (l *loader) loadFacts() error {
 			coalesce(p.product_key, -1), s.channel_key,
 			CASE WHEN s.store_v IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
 			CASE WHEN s.salesperson_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
-			coalesce(rg.region_key, st.region_key, -1),
+			coalesce(TRY_CAST(s.region_v AS INTEGER), st.region_key, -1), -- ckm_region_code only returns codes of dim_region
 			CAST(s.qty_d AS INTEGER), s.price_v,
 			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
@@ -50,8 +50,7 @@ func (l *loader) loadFacts() error {
 		LEFT JOIN dim_customer dc ON dc.customer_id = r.customer_id AND dc.is_current
 		LEFT JOIN dim_product p ON p.product_code = s.product_v
 		LEFT JOIN dim_store st ON st.store_code = s.store_v
-		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'
-		LEFT JOIN dim_region rg ON rg.region_code = s.region_v`, run),
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'`, run),
 		fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
