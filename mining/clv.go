@@ -25,8 +25,7 @@ type CLVOptions struct {
 	HorizonWeeks float64
 	// PeriodWeeks is the discounting period (a month, 365.25/12/7 weeks).
 	PeriodWeeks float64
-	// AnnualDiscountRate discounts future value (0.10). Use a negative
-	// value for no discounting.
+	// AnnualDiscountRate discounts future value, e.g. 0.10 (0: none).
 	AnnualDiscountRate float64
 	// Margin is the share of spend counted as value (1).
 	Margin float64
@@ -50,11 +49,6 @@ func (o CLVOptions) withDefaults() CLVOptions {
 	if o.PeriodWeeks == 0 {
 		o.PeriodWeeks = 365.25 / 12 / 7
 	}
-	if o.AnnualDiscountRate == 0 {
-		o.AnnualDiscountRate = 0.10
-	} else if o.AnnualDiscountRate < 0 {
-		o.AnnualDiscountRate = 0
-	}
 	if o.Margin == 0 {
 		o.Margin = 1
 	}
@@ -77,6 +71,8 @@ func (o CLVOptions) validate() error {
 		return fmt.Errorf("clv: cohort start %s is after the as-of date %s", o.CohortStart.Format(time.DateOnly), o.AsOf.Format(time.DateOnly))
 	case !(o.HorizonWeeks > 0) || !(o.PeriodWeeks > 0):
 		return fmt.Errorf("clv: horizon (%v weeks) and period (%v weeks) must be positive", o.HorizonWeeks, o.PeriodWeeks)
+	case !(o.AnnualDiscountRate > -1):
+		return fmt.Errorf("clv: annual discount rate %v must be above -1", o.AnnualDiscountRate)
 	case !(o.Margin > 0) || o.Margin > 1:
 		return fmt.Errorf("clv: margin %v must be in (0, 1]", o.Margin)
 	}

@@ -30,7 +30,7 @@ func TestCLVOperatorOnCDNOWSample(t *testing.T) {
 	w := cdnowWarehouse(t)
 	res, err := CLV(ctx, w, CLVOptions{
 		Source: Source{Table: "cdnow", Time: "order_date"}, AsOf: cdnowCalibrationEnd, HoldoutEnd: cdnowHoldoutEnd,
-		HorizonWeeks: 39, PeriodWeeks: 39, AnnualDiscountRate: -1,
+		HorizonWeeks: 39, PeriodWeeks: 39,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestCLVOperatorOnCDNOWSample(t *testing.T) {
 func TestCLVScoresMatchGo(t *testing.T) {
 	ctx := context.Background()
 	w := cdnowWarehouse(t)
-	res, err := CLV(ctx, w, CLVOptions{Source: Source{Table: "cdnow", Time: "order_date"}, AsOf: cdnowCalibrationEnd, Margin: 0.3})
+	res, err := CLV(ctx, w, CLVOptions{Source: Source{Table: "cdnow", Time: "order_date"}, AsOf: cdnowCalibrationEnd, Margin: 0.3, AnnualDiscountRate: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}

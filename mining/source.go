@@ -55,7 +55,11 @@ func (s Source) relation() string {
 	if s.isQuery() {
 		return "(" + s.Table + ")"
 	}
-	return engine.QuoteIdent(s.Table)
+	parts := strings.Split(s.Table, ".")
+	for i, p := range parts {
+		parts[i] = engine.QuoteIdent(p)
+	}
+	return strings.Join(parts, ".")
 }
 
 func (s Source) name() string {

@@ -132,7 +132,7 @@ func benchValueRun(ctx context.Context, a *app, o *benchValueOptions) error {
 
 	start = time.Now()
 	cpu.mark()
-	gen, err := mining.CLV(ctx, w, mining.CLVOptions{AsOf: asOf})
+	gen, err := mining.CLV(ctx, w, mining.CLVOptions{AsOf: asOf, AnnualDiscountRate: 0.10})
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func newMineCLVCmd(a *app) *cobra.Command {
 	fl.StringVar(&holdout, "holdout-end", "", "report predicted vs actual repeat purchases from --as-of to this date")
 	fl.Float64Var(&o.HorizonWeeks, "horizon-weeks", 52, "prediction horizon in weeks")
 	fl.Float64Var(&o.PeriodWeeks, "period-weeks", 365.25/12/7, "discounting period in weeks (default a month)")
-	fl.Float64Var(&o.AnnualDiscountRate, "discount-rate", 0.10, "annual discount rate (negative: none)")
+	fl.Float64Var(&o.AnnualDiscountRate, "discount-rate", 0.10, "annual discount rate (0: none)")
 	fl.Float64Var(&o.Margin, "margin", 1, "share of spend counted as value")
 	return cmd
 }

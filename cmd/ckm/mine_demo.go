@@ -32,7 +32,7 @@ func demoRFM(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]an
 }
 
 func demoCLV(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
-	res, err := mining.CLV(ctx, w, mining.CLVOptions{Name: "demo"})
+	res, err := mining.CLV(ctx, w, mining.CLVOptions{AnnualDiscountRate: 0.10, Name: "demo"})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,7 +67,7 @@ func demoChurn(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]
 	if err != nil {
 		return nil, nil, err
 	}
-	base, err := mining.CLV(ctx, w, mining.CLVOptions{AsOf: asOf.AddDate(0, 0, -90), Name: "demo-baseline"})
+	base, err := mining.CLV(ctx, w, mining.CLVOptions{AsOf: asOf.AddDate(0, 0, -90), AnnualDiscountRate: 0.10, Name: "demo-baseline"})
 	if err != nil {
 		return nil, nil, err
 	}
