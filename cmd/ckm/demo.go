@@ -81,6 +81,11 @@ func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
 	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
 	lo := etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second)}
 	lo.Progress = a.loadProgress()
+	hook, err := a.refreshRollupsHook()
+	if err != nil {
+		return err
+	}
+	lo.BeforeCommit = append(lo.BeforeCommit, hook)
 	rep, err := etl.Load(ctx, w, []string{exportDir}, lo)
 	switch {
 	case errors.Is(err, etl.ErrNothingToLoad):

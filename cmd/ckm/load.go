@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/olap"
 )
 
 type loadOptions struct {
@@ -99,6 +102,16 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 		rows = append(rows, []any{f.Path, f.Source, f.Format, f.Encoding, f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned, f.Skipped})
 	}
 	return a.printTable(header, rows)
+}
+
+// refreshRollupsHook rebuilds the cubes' rollup tables inside the load's
+// transaction, so a query never sees rollups older than the data.
+func (a *app) refreshRollupsHook() (func(context.Context, *sql.Tx) error, error) {
+	model, err := a.cubeModel()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) }, nil
 }
 
 // loadProgress is a progress bar on a terminal and plain log lines otherwise.

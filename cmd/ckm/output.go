@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -74,8 +75,13 @@ func (a *app) printTable(header []string, rows [][]any) error {
 }
 
 func cell(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64) // never 2.7e+06 for money
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32)
 	}
 	return fmt.Sprint(v)
 }
