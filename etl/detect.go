@@ -218,13 +218,56 @@ func detectEncoding(head []byte, truncated bool) (string, error) {
 			probe = probe[:len(probe)-1]
 		}
 	}
-	if utf8.Valid(probe) {
+	if utf8.Valid(probe) || mostlyUTF8(probe) {
 		return "utf-8", nil
 	}
 	if validGB18030(probe, truncated) {
 		return "gb18030", nil
 	}
-	return "", fmt.Errorf("unknown text encoding: neither UTF-8, UTF-16 nor GBK/GB18030 (binary data?)")
+	line := 1 + bytes.Count(probe[:firstInvalidUTF8(probe)], []byte("\n"))
+	return "", fmt.Errorf("unknown text encoding: neither UTF-8 (line %d is not), UTF-16 nor GBK/GB18030 (binary data, or lines in several encodings?)", line)
+}
+
+// firstInvalidUTF8 is the offset of the first byte that is not UTF-8.
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// mostlyUTF8 recognises UTF-8 text with a few lines pasted in from another
+// encoding (rejected when read): at least two in three of the lines with
+// non-ASCII bytes are valid UTF-8. GBK text almost never is.
+func mostlyUTF8(b []byte) bool {
+	var nonASCII, valid int
+	for len(b) > 0 {
+		l := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			l, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		ascii := true
+		for _, c := range l {
+			if c >= 0x80 {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			continue
+		}
+		nonASCII++
+		if utf8.Valid(l) {
+			valid++
+		}
+	}
+	return nonASCII > 0 && valid*3 >= nonASCII*2
 }
 
 // sniffUTF16 recognises BOM-less UTF-16 by its zero bytes on one side.

@@ -80,7 +80,20 @@ func textReader(f io.Reader, d Detected) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r io.Reader = transform.NewReader(f, e.NewDecoder())
+	var r io.Reader
+	switch d.Encoding {
+	case "utf-8", "utf8", "utf-8-bom":
+		// As is, less a BOM: records with bytes that are not UTF-8 (a
+		// line from another encoding) are rejected as encoding_invalid
+		// rather than decoded into U+FFFD.
+		br := bufio.NewReader(f)
+		if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+			br.Discard(3)
+		}
+		r = br
+	default:
+		r = transform.NewReader(f, e.NewDecoder())
+	}
 	if d.CROnly {
 		r = crReader{r}
 	}
@@ -345,6 +358,11 @@ func extractTabular(ctx context.Context, path string, d Detected, m *Mapping, tm
 				record: truncate(raw, 4096), message: "unbalanced quotes: a quoted field never closes"})
 			return nil
 		}
+		if !utf8.ValidString(raw) {
+			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "encoding_invalid", severity: "error",
+				record: truncate(raw, 4096), message: fmt.Sprintf("bytes that are not %s text (a line in another encoding?)", d.Encoding)})
+			return nil
+		}
 		if strings.IndexByte(raw, 0) >= 0 {
 			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
 				record: truncate(strings.ReplaceAll(raw, "\x00", `\0`), 4096), message: "NUL byte in the record: binary data, not text"})
@@ -472,6 +490,11 @@ func extractJSON(ctx context.Context, path string, d Detected, tmpDir string) (*
 	write := func(line int64, obj []byte) error {
 		x.records++
 		t := bytes.TrimSpace(obj)
+		if !utf8.Valid(t) {
+			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "encoding_invalid", severity: "error",
+				record: truncate(string(obj), 4096), message: fmt.Sprintf("bytes that are not %s text (a line in another encoding?)", d.Encoding)})
+			return nil
+		}
 		if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
 			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_json", severity: "error",
 				record: truncate(string(obj), 4096), message: "not a JSON object"})
