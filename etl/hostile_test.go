@@ -442,6 +442,13 @@ var hostileCases = []hostileCase{
 		b = append(b, encode(simplifiedchinese.GBK, lines(strings.Replace(webOrder("WE2", "2024-03-05T10:00:00+08:00", 1), `"customer"`, `"shipping":{"province":"广东省"},"customer"`, 1)))...)
 		return append(b, lines(strings.Replace(webOrder("WE3", "2024-03-05T10:00:00+08:00", 1), `"customer"`, `"shipping":{"city":"深圳市"},"customer"`, 1))...)
 	}, read: 3, loaded: 2, rejected: 1, ledger: []string{"2 encoding_invalid error"}},
+	{file: "web_orders_bad_empty.ndjson", content: text(""), errHas: []string{"empty file"}},
+	{file: "crm_customers_bad_empty.xlsx", content: text(""), errHas: []string{"not an XLSX workbook"}},
+	{file: "products_bad_o'brien; DROP TABLE dim_product;--.csv", content: func() []byte {
+		return lines("商品编码,商品名称,品类,品牌,成本,标价", "P100,锅,家电,美的,1,2")
+	}, read: 1, loaded: 1, check: func(t *testing.T, w *engine.Warehouse) {
+		expectValue(t, w, "1", `SELECT count(*) FROM etl_file WHERE path LIKE ?`, "%products_bad_o'brien; DROP TABLE dim_product;--.csv")
+	}},
 	{file: "crm_customers_bad_corrupt.xlsx", content: func() []byte {
 		b := xlsxBytes("客户", [][]any{crmHeader, {"M10000001", "王芳", "11010519491231002X", "13700137000"}})
 		return b[:len(b)/2]
@@ -541,6 +548,19 @@ func TestHostileFilesCommitted(t *testing.T) {
 	}
 	if n < 30 {
 		t.Errorf("%d committed hostile files, want at least 30", n)
+	}
+	entries, err := os.ReadDir(badDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, c := range hostileCases {
+		declared[c.file] = !c.big
+	}
+	for _, e := range entries {
+		if !declared[e.Name()] {
+			t.Errorf("%s/%s is not a committed case of hostileCases", badDir, e.Name())
+		}
 	}
 }
 
