@@ -15,9 +15,12 @@ func (l *loader) loadFacts() error {
 	run := l.runID
 	steps := []string{
 		fmt.Sprintf(`INSERT INTO dim_store (store_key, store_code, store_name, region_key, etl_run_id)
-		SELECT (SELECT greatest(coalesce(max(store_key), 0), 0) FROM dim_store) + row_number() OVER (ORDER BY code), code, name, -1, %d
+		SELECT (SELECT greatest(coalesce(max(store_key), 0), 0) FROM dim_store) + row_number() OVER (ORDER BY code), code, name,
+			coalesce(TRY_CAST(ckm_region_in_text(name) AS INTEGER), -1), %d
 		FROM (SELECT store_v AS code, max(store_name_v) AS name FROM ok_sales GROUP BY 1)
 		WHERE code IS NOT NULL AND code NOT IN (SELECT store_code FROM dim_store WHERE store_code IS NOT NULL)`, run),
+		fmt.Sprintf(`UPDATE dim_store SET city = r.city FROM dim_region r
+		WHERE dim_store.region_key = r.region_key AND dim_store.city IS NULL AND dim_store.etl_run_id = %d`, run),
 		fmt.Sprintf(`INSERT INTO dim_salesperson (salesperson_key, salesperson_code, name, role, store_key, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(salesperson_key), 0), 0) FROM dim_salesperson) + row_number() OVER (ORDER BY role, code), code, code, role, -2, %d
 		FROM (SELECT DISTINCT salesperson_v AS code, 'sales' AS role FROM ok_sales

@@ -342,3 +342,15 @@ func TestInferredProductCompletedInPlace(t *testing.T) {
 		t.Errorf("P777: %q, want %q", got, want)
 	}
 }
+
+func TestRegionInText(t *testing.T) {
+	for text, want := range map[string]string{
+		"北京王府井店": "110100", "上海南京路店": "310100", "广州天河店": "440100", "深圳福田店": "440300",
+		"南京新街口店": "320100", "重庆解放碑店": "500100", "西安钟楼店": "610100", "旗舰店": "",
+	} {
+		r, ok := RegionInText(text)
+		if got := r.Code; (ok && got != want) || (!ok && want != "") {
+			t.Errorf("RegionInText(%q) = %q, %v; want %q", text, got, ok, want)
+		}
+	}
+}

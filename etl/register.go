@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -17,6 +18,7 @@ import (
 //
 //	ckm_region_code(province, city) VARCHAR  GB/T 2260 code of free-text names
 //	ckm_region_of(code)             VARCHAR  most specific known region of a code (retired codes fall back)
+//	ckm_region_in_text(text)        VARCHAR  the city a text such as a store name starts with
 func Register(ctx context.Context, w *engine.Warehouse) error {
 	if err := w.Setup(ctx, "clean", clean.Register); err != nil {
 		return err
@@ -45,10 +47,36 @@ func RegisterRegionFuncs(ctx context.Context, conn *sql.Conn) error {
 		}
 		return nil
 	}}
-	if err := duckdb.RegisterScalarUDF(conn, "ckm_region_code", byName); err != nil {
-		return err
+	inText := &regionUDF{in: []duckdb.TypeInfo{varchar}, out: varchar, fn: func(v []driver.Value) any {
+		text, _ := v[0].(string)
+		if r, ok := RegionInText(text); ok {
+			return r.Code
+		}
+		return nil
+	}}
+	for name, f := range map[string]*regionUDF{"ckm_region_code": byName, "ckm_region_of": of, "ckm_region_in_text": inText} {
+		if err := duckdb.RegisterScalarUDF(conn, name, f); err != nil {
+			return err
+		}
 	}
-	return duckdb.RegisterScalarUDF(conn, "ckm_region_of", of)
+	return nil
+}
+
+// RegionInText finds the city (or municipality) a text such as a store
+// name starts with: 深圳福田店 → 深圳市, 北京王府井店 → 北京市. It tries the
+// longest prefix first and takes only names that are unique in China.
+func RegionInText(text string) (region.Region, bool) {
+	runes := []rune(strings.TrimSpace(text))
+	for n := min(len(runes), 6); n >= 2; n-- {
+		prefix := string(runes[:n])
+		if r, ok := region.ByName("", prefix); ok {
+			return r, true
+		}
+		if r, ok := region.ByName(prefix, prefix); ok && r.Level == region.LevelCity {
+			return r, true
+		}
+	}
+	return region.Region{}, false
 }
 
 // regionUDF calls fn per row; NULLs in give NULL out unless fn handles them.
