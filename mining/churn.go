@@ -82,7 +82,7 @@ func Churn(ctx context.Context, w *engine.Warehouse, o ChurnOptions) (*ChurnResu
 	if err := o.Source.check(ctx, w.DB, false); err != nil {
 		return nil, fmt.Errorf("churn: %w", err)
 	}
-	model, bg, err := clvModel(ctx, w, o.CLVModel)
+	model, _, err := clvModel(ctx, w, o.CLVModel)
 	if err != nil {
 		return nil, fmt.Errorf("churn: %w", err)
 	}
@@ -95,38 +95,10 @@ func Churn(ctx context.Context, w *engine.Warehouse, o ChurnOptions) (*ChurnResu
 		return nil, fmt.Errorf("churn: %w", err)
 	}
 	defer conn.Close()
-	const summary, table = "ckm_churn_summary", "ckm_churn_warnings"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+summary)
+	const table = "ckm_churn_warnings"
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := createSummary(ctx, conn, summary, o.Source, time.Time{}, asOf, time.Time{}); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
-	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-WITH base AS (
-    SELECT customer_id,
-           max(value) FILTER (WHERE metric = 'clv') AS clv,
-           max(value) FILTER (WHERE metric = 'clv_decile') AS decile,
-           max(value) FILTER (WHERE metric = 'p_alive') AS p_then
-    FROM kb_customer_score WHERE model_id = %[2]d AND metric IN ('clv', 'clv_decile', 'p_alive')
-    GROUP BY customer_id HAVING max(value) FILTER (WHERE metric = 'clv_decile') <= %[3]d
-),
-now AS (
-    SELECT customer_id, ckm_bgnbd_p_alive(%[4]v, %[5]v, %[6]v, %[7]v, frequency, recency, age) AS p_now,
-           datediff('day', last_day, %[8]s) AS silent_days,
-           CASE WHEN frequency > 0 THEN datediff('day', first_day, last_day) / frequency END AS usual_gap
-    FROM %[9]s
-),
-judged AS (
-    SELECT b.customer_id, b.clv, CAST(b.decile AS INTEGER) AS decile, b.p_then, n.p_now, n.silent_days, n.usual_gap,
-           b.p_then - n.p_now >= %[10]v AS dropped,
-           n.usual_gap IS NOT NULL AND n.silent_days > %[11]v * n.usual_gap AS silent
-    FROM base b JOIN now n USING (customer_id)
-)
-SELECT *, clv * (1 - p_now) AS value_at_risk,
-       concat_ws('; ',
-           CASE WHEN dropped THEN printf('P(alive) fell from %%.2f to %%.2f', p_then, p_now) END,
-           CASE WHEN silent THEN printf('silent %%d days, usually buys every %%.0f days', silent_days, usual_gap) END) AS reason
-FROM judged`, table, model, o.TopDeciles, bg.R, bg.Alpha, bg.A, bg.B, dateLit(asOf), summary, o.MinPAliveDrop, o.SilenceFactor)
+	q := "CREATE OR REPLACE TEMP TABLE " + table + " AS " + churnSQL(o.Source, dateLit(asOf), fmt.Sprint(model),
+		fmt.Sprint(o.TopDeciles), fmt.Sprint(o.MinPAliveDrop), fmt.Sprint(o.SilenceFactor))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return nil, fmt.Errorf("churn: %w", err)
 	}
@@ -157,6 +129,48 @@ FROM judged`, table, model, o.TopDeciles, bg.R, bg.Alpha, bg.A, bg.B, dateLit(as
 		return nil, fmt.Errorf("churn: %w", err)
 	}
 	return res, nil
+}
+
+// churnSQL judges the customers of a clv model's top CLV deciles at asOf
+// (SQL expressions throughout, so the ckm_churn macro shares it): P(alive)
+// is recomputed with the model's BG/NBD parameters (read from kb_model) on
+// the calibration summary up to asOf; a customer is "dropped" when it fell
+// by at least the given amount since the model, and "silent" when the days
+// since the last purchase exceed the factor times the mean days between
+// purchase days; value at risk = clv × (1 − P(alive) now).
+func churnSQL(src Source, asOf, model, topDeciles, minDrop, silenceFactor string) string {
+	return fmt.Sprintf(`WITH bg AS (
+    SELECT CAST(params->>'$.bgnbd.r' AS DOUBLE) AS r, CAST(params->>'$.bgnbd.alpha' AS DOUBLE) AS alpha,
+           CAST(params->>'$.bgnbd.a' AS DOUBLE) AS a, CAST(params->>'$.bgnbd.b' AS DOUBLE) AS b
+    FROM kb_model km WHERE km.model_id = %[3]s AND km.kind = 'clv'
+),
+scores AS (
+    SELECT ks.customer_id,
+           max(ks.value) FILTER (WHERE ks.metric = 'clv') AS clv,
+           max(ks.value) FILTER (WHERE ks.metric = 'clv_decile') AS decile,
+           max(ks.value) FILTER (WHERE ks.metric = 'p_alive') AS p_then
+    FROM kb_customer_score ks WHERE ks.model_id = %[3]s AND ks.metric IN ('clv', 'clv_decile', 'p_alive')
+    GROUP BY ks.customer_id
+),
+base AS (SELECT * FROM scores WHERE decile <= %[4]s),
+summary AS (%[2]s),
+now AS (
+    SELECT customer_id, ckm_bgnbd_p_alive(bg.r, bg.alpha, bg.a, bg.b, frequency, recency, age) AS p_now,
+           datediff('day', last_day, %[1]s) AS silent_days,
+           CASE WHEN frequency > 0 THEN datediff('day', first_day, last_day) / frequency END AS usual_gap
+    FROM summary, bg
+),
+judged AS (
+    SELECT b.customer_id, b.clv, CAST(b.decile AS INTEGER) AS decile, b.p_then, n.p_now, n.silent_days, n.usual_gap,
+           b.p_then - n.p_now >= %[5]s AS dropped,
+           n.usual_gap IS NOT NULL AND n.silent_days > %[6]s * n.usual_gap AS silent
+    FROM base b JOIN now n USING (customer_id)
+)
+SELECT *, clv * (1 - p_now) AS value_at_risk,
+       concat_ws('; ',
+           CASE WHEN dropped THEN printf('P(alive) fell from %%.2f to %%.2f', p_then, p_now) END,
+           CASE WHEN silent THEN printf('silent %%d days, usually buys every %%.0f days', silent_days, usual_gap) END) AS reason
+FROM judged`, asOf, summarySQLExpr(src, "", asOf, ""), model, topDeciles, minDrop, silenceFactor)
 }
 
 func churnWarnings(ctx context.Context, q querier, table string) ([]ChurnWarning, error) {

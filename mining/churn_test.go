@@ -57,6 +57,27 @@ func TestChurnWarningFindsPlantedCustomers(t *testing.T) {
 			t.Errorf("warning %d: %+v", i, c)
 		}
 	}
+	// The ckm_churn table function gives the same list.
+	rows, err := w.DB.Query(`SELECT customer_id, value_at_risk FROM ckm_churn(as_of := DATE '2024-12-31')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for rows.Next() {
+		var id int64
+		var v float64
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
+		if n >= len(res.Warnings) || res.Warnings[n].CustomerID != id || res.Warnings[n].ValueAtRisk != v {
+			t.Errorf("ckm_churn row %d: customer %d value at risk %v", n, id, v)
+		}
+		n++
+	}
+	rows.Close()
+	if n != len(res.Warnings) {
+		t.Errorf("ckm_churn returned %d rows, want %d", n, len(res.Warnings))
+	}
 	if res.CLVModel != clv.ModelID || res.Watched != 90 {
 		t.Errorf("clv model %d watched %d, want %d and 90", res.CLVModel, res.Watched, clv.ModelID)
 	}

@@ -15,22 +15,30 @@ type macro struct {
 // macros are the table functions Register creates:
 //
 //	SELECT * FROM ckm_rfm(as_of := DATE '2024-12-31', window_days := 365)
-//	SELECT * FROM ckm_profit(as_of := DATE '2024-12-31', service_cost := 5)
+//	SELECT * FROM ckm_profit(as_of := DATE '2024-12-31', contact_cost := 5)
 //	SELECT * FROM ckm_anomaly(as_of := DATE '2024-12-31', period_days := 30)
 //	SELECT * FROM ckm_clv_scores(model_id := 3)   -- a stored clv model, wide
+//	SELECT * FROM ckm_churn(as_of := DATE '2024-12-31')  -- warnings against the latest clv model
 //
 // Every parameter has a default (as_of: the last purchase day), so each can
-// also be called with none.
+// also be called with none. A macro parameter replaces any unqualified
+// column of the same name in the body, so parameter names must not be
+// column names of the queries (hence contact_cost, and the qualified
+// model_id columns).
 func macros() []macro {
 	src := Source{}.withDefaults()
 	asOf := "coalesce(CAST(as_of AS DATE), (SELECT max(day) FROM purchases))"
 	a := AnomalyOptions{}.withDefaults()
 	return []macro{
 		{"ckm_rfm", "as_of := NULL, window_days := 0", rfmSQL(src, asOf, "window_days")},
-		{"ckm_profit", "as_of := NULL, window_days := 0, service_cost := 0", profitSQL(src, asOf, "window_days", "service_cost")},
+		{"ckm_profit", "as_of := NULL, window_days := 0, contact_cost := 0", profitSQL(src, asOf, "window_days", "contact_cost")},
 		{"ckm_anomaly", fmt.Sprintf("as_of := NULL, period_days := %d, history_periods := %d, min_history := %d, z_threshold := %v, jump_factor := %v, min_change := %v, min_relative_change := %v",
 			a.PeriodDays, a.HistoryPeriods, a.MinHistory, a.ZThreshold, a.JumpFactor, a.MinChange, a.MinRelativeChange),
 			anomalySQL(src, anomalyParams{asOf, "period_days", "history_periods", "min_history", "z_threshold", "jump_factor", "min_change", "min_relative_change"})},
+		{"ckm_churn", "as_of := NULL, model_id := NULL, top_deciles := 3, p_alive_drop := 0.2, silence_factor := 2",
+			"SELECT * FROM (" + churnSQL(src, "coalesce(CAST(as_of AS DATE), (SELECT max(day) FROM ("+src.purchasesSQL(false)+")))",
+				"coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'clv'))", "top_deciles", "p_alive_drop", "silence_factor") +
+				") WHERE dropped OR silent ORDER BY value_at_risk DESC, customer_id"},
 		{"ckm_clv_scores", "model_id := NULL", `SELECT s.customer_id,
        max(s.value) FILTER (WHERE s.metric = 'frequency') AS frequency,
        max(s.value) FILTER (WHERE s.metric = 'recency') AS recency_weeks,

@@ -30,12 +30,15 @@ func TestMacrosMatchOperators(t *testing.T) {
 		t.Errorf("ckm_rfm(): %d customers as of %s (%v)", n, seg, err)
 	}
 
-	pr, err := Profit(ctx, w, ProfitOptions{AsOf: asOf, DryRun: true})
+	if _, err := w.DB.Exec(`INSERT INTO fact_interaction (interaction_id, contact_ts, customer_id) VALUES ('i1', TIMESTAMP '2024-05-03 09:00', 1), ('i2', TIMESTAMP '2024-05-04 09:00', 9)`); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := Profit(ctx, w, ProfitOptions{AsOf: asOf, ServiceCostPerInteraction: 5, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var total float64
-	if err := w.DB.QueryRow(`SELECT count(*), sum(profit) FROM ckm_profit(DATE '2024-12-31')`).Scan(&n, &total); err != nil {
+	if err := w.DB.QueryRow(`SELECT count(*), sum(profit) FROM ckm_profit(DATE '2024-12-31', contact_cost := 5)`).Scan(&n, &total); err != nil {
 		t.Fatal(err)
 	}
 	if int64(n) != pr.Customers || math.Abs(total-pr.Profit) > 1e-9 {

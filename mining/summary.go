@@ -26,16 +26,28 @@ func dateLit(t time.Time) string { return "DATE '" + t.Format("2006-01-02") + "'
 // (and, when cohortStart is not zero, whose first purchase is on or after
 // it) appear.
 func summarySQL(src Source, cohortStart, calibrationEnd, holdoutEnd time.Time) string {
-	end := dateLit(calibrationEnd)
-	cohort := ""
+	cohort, hold := "", ""
 	if !cohortStart.IsZero() {
-		cohort = "WHERE first_day >= " + dateLit(cohortStart)
+		cohort = dateLit(cohortStart)
+	}
+	if !holdoutEnd.IsZero() {
+		hold = dateLit(holdoutEnd)
+	}
+	return summarySQLExpr(src, cohort, dateLit(calibrationEnd), hold)
+}
+
+// summarySQLExpr is summarySQL with the dates as SQL expressions ("" for
+// no cohort start or holdout), so a macro can pass its parameters.
+func summarySQLExpr(src Source, cohortStart, end, holdoutEnd string) string {
+	cohort := ""
+	if cohortStart != "" {
+		cohort = "WHERE first_day >= " + cohortStart
 	}
 	hold := "SELECT NULL::BIGINT AS customer_id, 0 AS holdout WHERE false"
-	if !holdoutEnd.IsZero() {
+	if holdoutEnd != "" {
 		hold = fmt.Sprintf(`SELECT customer_id, count(*) AS holdout FROM (
         SELECT customer_id, day FROM purchases WHERE day > %s AND day <= %s
-        GROUP BY customer_id, day HAVING bool_or(amount >= 0)) GROUP BY customer_id`, end, dateLit(holdoutEnd))
+        GROUP BY customer_id, day HAVING bool_or(amount >= 0)) GROUP BY customer_id`, end, holdoutEnd)
 	}
 	return fmt.Sprintf(`WITH purchases AS (%s),
 days AS (
