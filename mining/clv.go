@@ -29,7 +29,7 @@ type CLVOptions struct {
 	AnnualDiscountRate float64
 	// Margin is the share of spend counted as value (1).
 	Margin float64
-	// FitSample caps how many customers the models are fitted on (250,000;
+	// FitSample caps how many customers the models are fitted on (100,000;
 	// negative: all). Larger populations are fitted on the customers with
 	// the smallest hash(customer_id), a fixed pseudo-random sample, and
 	// every customer is scored; the estimates barely move beyond that size
@@ -56,7 +56,7 @@ func (o CLVOptions) withDefaults() CLVOptions {
 		o.Name = "clv"
 	}
 	if o.FitSample == 0 {
-		o.FitSample = 250000
+		o.FitSample = 100000
 	}
 	return o
 }
