@@ -95,11 +95,11 @@ func (r *lineRenderer) begin(cols []Column) error {
 	r.cols = cols
 	wd := 0
 	for _, c := range cols {
-		wd = max(wd, displayWidth(c.Name))
+		wd = max(wd, DisplayWidth(c.Name))
 	}
 	r.names = make([]string, len(cols))
 	for i, c := range cols {
-		r.names[i] = strings.Repeat(" ", wd-displayWidth(c.Name)) + c.Name
+		r.names[i] = strings.Repeat(" ", wd-DisplayWidth(c.Name)) + c.Name
 	}
 	return nil
 }
@@ -260,12 +260,12 @@ func (r *tableRenderer) end(int64) error {
 	types := make([]string, n)
 	for j, c := range r.cols {
 		types[j] = strings.ToLower(c.Type)
-		wd[j] = max(displayWidth(c.Name), displayWidth(types[j]))
+		wd[j] = max(DisplayWidth(c.Name), DisplayWidth(types[j]))
 	}
 	for _, row := range rows {
 		for j, c := range row {
 			for _, l := range strings.Split(c, "\n") {
-				wd[j] = max(wd[j], displayWidth(l))
+				wd[j] = max(wd[j], DisplayWidth(l))
 			}
 		}
 	}
@@ -405,7 +405,7 @@ func cellText(s string, maxWidth int) string {
 
 // truncate cuts s to at most w display columns, ending in "…" when cut.
 func truncate(s string, w int) string {
-	if displayWidth(s) <= w {
+	if DisplayWidth(s) <= w {
 		return s
 	}
 	var b strings.Builder
@@ -422,16 +422,16 @@ func truncate(s string, w int) string {
 }
 
 func pad(s string, w int, right bool) string {
-	gap := strings.Repeat(" ", max(0, w-displayWidth(s)))
+	gap := strings.Repeat(" ", max(0, w-DisplayWidth(s)))
 	if right {
 		return gap + s
 	}
 	return s + gap
 }
 
-// displayWidth is the number of terminal columns s takes: East Asian wide
+// DisplayWidth is the number of terminal columns s takes: East Asian wide
 // and full-width characters (Chinese names, addresses) take two.
-func displayWidth(s string) int {
+func DisplayWidth(s string) int {
 	n := 0
 	for _, c := range s {
 		n += runeWidth(c)

@@ -74,7 +74,7 @@ func TestTableLimitsWidth(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(got), "\n")[:6] {
-		if w := displayWidth(line); w > 58 {
+		if w := DisplayWidth(line); w > 58 {
 			t.Errorf("line %q is %d columns wide", line, w)
 		}
 	}
@@ -89,7 +89,7 @@ func TestTruncate(t *testing.T) {
 		{"abcdef", 6, "abcdef"}, {"abcdef", 4, "abc…"}, {"张三丰你好", 6, "张三…"}, {"张三丰你好", 5, "张三…"}, {"", 3, ""},
 	}
 	for _, c := range cases {
-		if got := truncate(c.in, c.w); got != c.want || displayWidth(got) > c.w {
+		if got := truncate(c.in, c.w); got != c.want || DisplayWidth(got) > c.w {
 			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
 		}
 	}

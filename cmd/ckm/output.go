@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	ckmsql "github.com/ckm-dev/ckm/sql"
 )
 
 // printRecord prints one record (key/value pairs in the given order) in the
@@ -61,17 +65,41 @@ func (a *app) printTable(header []string, rows [][]any) error {
 		w.Flush()
 		return w.Error()
 	default:
-		tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(header, "\t"))
-		for _, r := range rows {
-			cells := make([]string, len(r))
-			for j, v := range r {
-				cells[j] = cell(v)
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		return tw.Flush()
+		return writeAligned(a.stdout, header, rows)
 	}
+}
+
+// writeAligned writes columns padded to their display width (Chinese
+// characters take two terminal columns), two spaces apart.
+func writeAligned(w io.Writer, header []string, rows [][]any) error {
+	cells := make([][]string, 0, len(rows)+1)
+	cells = append(cells, header)
+	for _, r := range rows {
+		line := make([]string, len(r))
+		for j, v := range r {
+			line[j] = cell(v)
+		}
+		cells = append(cells, line)
+	}
+	widths := make([]int, len(header))
+	for _, line := range cells {
+		for j, c := range line {
+			if j < len(widths) {
+				widths[j] = max(widths[j], ckmsql.DisplayWidth(c))
+			}
+		}
+	}
+	bw := bufio.NewWriter(w)
+	for _, line := range cells {
+		for j, c := range line {
+			bw.WriteString(c)
+			if j < len(line)-1 && j < len(widths) {
+				bw.WriteString(strings.Repeat(" ", widths[j]-ckmsql.DisplayWidth(c)+2))
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }
 
 func cell(v any) string {
