@@ -282,12 +282,3 @@ func (m BGNBD) ExpectedIfAlive(x, T, t float64) float64 {
 	hyp := mathext.Hypergeo(r+x, b+x, a+b+x-1, z)
 	return (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*hyp)
 }
-
-// ExpectedPurchasesNew returns the expected number of purchases in a period
-// of length t of a customer just acquired (unconditional expectation,
-// equation 9 of Fader, Hardie & Lee 2005).
-func (m BGNBD) ExpectedPurchasesNew(t float64) float64 {
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	z := t / (alpha + t)
-	return (a + b - 1) / (a - 1) * (1 - math.Pow(alpha/(alpha+t), r)*mathext.Hypergeo(r, b, a+b-1, z))
-}
