@@ -302,11 +302,7 @@ var hostileCases = []hostileCase{
 	}, read: 4, loaded: 1, rejected: 3, ledger: []string{"2 amount_invalid error", "3 amount_invalid error", "5 amount_invalid error"}},
 	{file: "pos_sales_bad_qty_overflow.csv", content: func() []byte {
 		return lines(posHeader, pos("H1", 9, "99999999999", 12, "39899999999601"), pos("H2"))
-	}, read: 2, loaded: 1, rejected: 1, ledger: []string{"2 quantity_invalid error"},
-		skip: "bug in etl/rules.go validateSales + etl/facts.go: a quantity that fits DECIMAL(18,3) but not INTEGER (99999999999) " +
-			"passes quantity_invalid, then CAST(s.qty_d AS INTEGER) in the fact_sales insert fails the whole load with " +
-			"\"facts: Conversion Error: Failed to cast decimal value 99999999999 to type INT32\" naming neither file nor line; " +
-			"it should reject the row (quantity_invalid) and load the rest"},
+	}, read: 2, loaded: 1, rejected: 1, ledger: []string{"2 quantity_invalid error"}},
 	{file: "pos_sales_bad_extremes.csv", content: func() []byte {
 		return lines(posHeader,
 			pos("H1", 10, "99999999999999999999.99", 12, "1"), // price beyond DECIMAL(18,2)
@@ -318,11 +314,7 @@ var hostileCases = []hostileCase{
 		"5 amount_invalid error", "6 quantity_zero error", "7 date_invalid error", "8 date_invalid error", "9 date_future error"}},
 	{file: "pos_sales_bad_line_no.csv", content: func() []byte {
 		return lines(posHeader, pos("H1", 1, "99999999998"), pos("H1", 1, "99999999999"), pos("H2", 1, "abc"), pos("H2", 1, "1"))
-	}, read: 4, loaded: 2, rejected: 2, ledger: []string{"3 line_no_invalid error", "4 line_no_invalid error"},
-		skip: "bug in etl/rules.go validateSales: k_line = coalesce(TRY_CAST(line_no AS INTEGER), _item), so a 行号 that is " +
-			"not an INTEGER (99999999999, abc) silently becomes line 1; here H1's lines 99999999998 and 99999999999 both become " +
-			"line 1 and the second is counted a duplicate and dropped (read 4, loaded 2, duplicates 2, no reject); a present " +
-			"but unusable line_no should reject the row with a reason (and name it in FORMATS.md)"},
+	}, read: 4, loaded: 1, rejected: 3, ledger: []string{"2 line_no_invalid error", "3 line_no_invalid error", "4 line_no_invalid error"}},
 	{file: "pos_sales_bad_mixed_encoding.csv", content: func() []byte {
 		// A UTF-8 file with one row pasted in from a GBK export.
 		b := lines(posHeader, pos("H1", 2, "SM1", 3, "朝阳店"))

@@ -8,6 +8,13 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 )
 
+// Bounds of a plausible order line: beyond them a value is rejected rather
+// than overflowing the fact table's types.
+const (
+	maxQuantity  = 1_000_000     // units on one order line
+	maxUnitPrice = 1_000_000_000 // yuan per unit
+)
+
 // rule is a validation rule over a cleaned staging table c_<target>: where
 // Cond holds, the record is rejected (severity error) or flagged (warn).
 type rule struct {
@@ -133,12 +140,14 @@ func (l *loader) validateSales() error {
 	WITH s AS (
 		SELECT s.*, f.channel, f.channel_key, f.customer_required,
 			nullif(trim(ckm_text(order_id)), '') AS k_order,
-			coalesce(TRY_CAST(nullif(trim(line_no), '') AS INTEGER), _item) AS k_line
+			-- the line number given, else the item's position; NULL when given but unusable (rule line_no_invalid)
+			CASE WHEN nullif(trim(line_no), '') IS NULL THEN _item
+				ELSE TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) END AS k_line
 		FROM stg_sales s JOIN ld_file f USING (file_id)),
 	loaded AS (SELECT DISTINCT channel_key, order_id, line_no FROM fact_sales),
 	d AS (
 		SELECT s.*,
-			k_order IS NOT NULL AND (
+			k_order IS NOT NULL AND k_line IS NOT NULL AND (
 				row_number() OVER (PARTITION BY s.channel_key, k_order, k_line ORDER BY file_id, _line, _item) > 1
 				OR loaded.order_id IS NOT NULL) AS is_dup
 		FROM s LEFT JOIN loaded ON loaded.channel_key = s.channel_key AND loaded.order_id = s.k_order AND loaded.line_no = s.k_line)
@@ -162,15 +171,20 @@ func (l *loader) validateSales() error {
 	if err := l.exec("validate", q); err != nil {
 		return err
 	}
-	rules := []rule{{"key_missing", "error", "validate", "order_id", "k_order IS NULL"}}
+	rules := []rule{
+		{"key_missing", "error", "validate", "order_id", "k_order IS NULL"},
+		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
+	}
 	rules = append(rules, l.dateRules("ts", "ts_v")...)
 	rules = append(rules,
-		rule{"quantity_invalid", "error", "clean", "quantity", "qty_d IS NULL OR qty_d <> round(qty_d)"},
+		rule{"quantity_invalid", "error", "clean", "quantity", fmt.Sprintf("qty_d IS NULL OR qty_d <> round(qty_d) OR abs(qty_d) > %d", maxQuantity)},
 		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
 		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
 		amountRule("discount", "discount_in"),
 		amountRule("amount", "amount_in"),
 		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
+		// Keeps quantity × price and the line amount inside DECIMAL(18,2).
+		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
 		mobileRule("mobile", "mobile_v"),
 		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
 		rule{"product_unknown", "warn", "validate", "product_code",
