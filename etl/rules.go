@@ -135,7 +135,62 @@ func (l *loader) validateCustomers() error {
 	})
 }
 
+// memo cleans one staged column once per distinct value: Go functions cost
+// far more per call than a hash join, and till exports repeat their
+// prices, quantities, stores, cashiers, products, times and customers.
+type memo struct {
+	column string // staged field
+	expr   string // SQL over raw
+	out    string // cleaned column
+}
+
+var salesMemos = []memo{
+	{"ts", "ckm_timestamp(raw)", "ts_v"},
+	{"quantity", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS DECIMAL(18,3))", "qty_d"},
+	{"unit_price", "ckm_amount(raw)", "price_v"},
+	{"discount", "ckm_amount(raw)", "discount_in"},
+	{"amount", "ckm_amount(raw)", "amount_in"},
+	{"member_card", "nullif(trim(ckm_text(raw)), '')", "card"},
+	{"mobile", "ckm_mobile(raw)", "mobile_v"},
+	{"product_code", "nullif(trim(ckm_text(raw)), '')", "product_v"},
+	{"store_code", "nullif(trim(ckm_text(raw)), '')", "store_v"},
+	{"store_name", "nullif(trim(ckm_text(raw)), '')", "store_name_v"},
+	{"salesperson", "nullif(trim(ckm_text(raw)), '')", "salesperson_v"},
+}
+
+// buildMemos creates the table md_<out> (raw, v) of each memo over the
+// distinct values of its column in table.
+func (l *loader) buildMemos(table string, memos []memo) error {
+	for _, m := range memos {
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE md_%s AS SELECT raw, %s AS v FROM (SELECT DISTINCT %s AS raw FROM %s WHERE %s IS NOT NULL)`,
+			m.out, m.expr, engine.QuoteIdent(m.column), table, engine.QuoteIdent(m.column))
+		if err := l.exec("validate", q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func memoColumns(memos []memo) string {
+	cols := make([]string, len(memos))
+	for i, m := range memos {
+		cols[i] = fmt.Sprintf("md_%s.v AS %s", m.out, m.out)
+	}
+	return strings.Join(cols, ",\n\t\t\t")
+}
+
+func memoJoins(memos []memo, alias string) string {
+	joins := make([]string, len(memos))
+	for i, m := range memos {
+		joins[i] = fmt.Sprintf("LEFT JOIN md_%s ON md_%s.raw = %s.%s", m.out, m.out, alias, engine.QuoteIdent(m.column))
+	}
+	return strings.Join(joins, "\n\t\t")
+}
+
 func (l *loader) validateSales() error {
+	if err := l.buildMemos("stg_sales", salesMemos); err != nil {
+		return err
+	}
 	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
 	WITH s AS (
 		SELECT s.*, f.channel, f.channel_key, f.customer_required,
@@ -144,30 +199,31 @@ func (l *loader) validateSales() error {
 			CASE WHEN nullif(trim(line_no), '') IS NULL THEN _item
 				ELSE TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) END AS k_line
 		FROM stg_sales s JOIN ld_file f USING (file_id)),
+	-- Keys seen more than once in this load, with their first record: a
+	-- hash aggregate, far cheaper than a window over every row.
+	dupkeys AS (
+		SELECT channel_key, k_order, k_line, min(file_id * 10000000000 + _line) AS first_rec
+		FROM s WHERE k_order IS NOT NULL AND k_line IS NOT NULL
+		GROUP BY ALL HAVING count(*) > 1),
 	loaded AS (SELECT DISTINCT channel_key, order_id, line_no FROM fact_sales),
 	d AS (
 		SELECT s.*,
-			k_order IS NOT NULL AND k_line IS NOT NULL AND (
-				row_number() OVER (PARTITION BY s.channel_key, k_order, k_line ORDER BY file_id, _line, _item) > 1
+			s.k_order IS NOT NULL AND s.k_line IS NOT NULL AND (
+				(s.file_id * 10000000000 + s._line) > coalesce(dk.first_rec, s.file_id * 10000000000 + s._line)
 				OR loaded.order_id IS NOT NULL) AS is_dup
-		FROM s LEFT JOIN loaded ON loaded.channel_key = s.channel_key AND loaded.order_id = s.k_order AND loaded.line_no = s.k_line)
-	SELECT *,
-		ckm_timestamp(ts) AS ts_v,
-		TRY_CAST(nullif(trim(ckm_text(quantity)), '') AS DECIMAL(18,3)) AS qty_d,
-		ckm_amount(unit_price) AS price_v,
-		ckm_amount(discount) AS discount_in,
-		coalesce(ckm_amount(discount), 0) AS discount_v,
-		ckm_amount(amount) AS amount_in,
-		nullif(trim(ckm_text(member_card)), '') AS card,
-		ckm_mobile(mobile) AS mobile_v,
-		ckm_email(email) AS email_v,
-		ckm_id_normalize(id_number) AS idn,
-		nullif(trim(ckm_text(product_code)), '') AS product_v,
-		nullif(trim(ckm_text(store_code)), '') AS store_v,
-		nullif(trim(ckm_text(store_name)), '') AS store_name_v,
-		nullif(trim(ckm_text(salesperson)), '') AS salesperson_v,
-		(SELECT g.code FROM ld_region g WHERE g.province IS NOT DISTINCT FROM d.province AND g.city IS NOT DISTINCT FROM d.city) AS region_v
-	FROM d`
+		FROM s
+		LEFT JOIN dupkeys dk ON dk.channel_key = s.channel_key AND dk.k_order = s.k_order AND dk.k_line = s.k_line
+		LEFT JOIN loaded ON loaded.channel_key = s.channel_key AND loaded.order_id = s.k_order AND loaded.line_no = s.k_line),
+	x AS (
+		SELECT d.*,
+			` + memoColumns(salesMemos) + `,
+			ckm_email(email) AS email_v,
+			ckm_id_normalize(id_number) AS idn,
+			g.code AS region_v
+		FROM d
+		` + memoJoins(salesMemos, "d") + `
+		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM d.province AND g.city IS NOT DISTINCT FROM d.city)
+	SELECT *, coalesce(discount_in, 0) AS discount_v FROM x`
 	if err := l.exec("validate", q); err != nil {
 		return err
 	}
