@@ -48,16 +48,23 @@ func tsLiteral(t time.Time) string {
 // rejected.
 func (l *loader) applyRules(t *target, rules []rule) error {
 	c := "c_" + t.Name
-	raw := rawRecord(t)
-	for _, r := range rules {
-		q := fmt.Sprintf(`INSERT INTO ld_reject
-			SELECT file_id, _line, %s, %s, %s, %s, left(CAST(%s AS VARCHAR), 4096), left(%s, 4096), NULL
-			FROM %s WHERE NOT is_dup AND (%s)`,
-			engine.QuoteString(r.Stage), engine.QuoteString(r.Name), engine.QuoteString(r.Severity),
-			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column), raw, c, r.Cond)
-		if err := l.exec("validate", q); err != nil {
-			return fmt.Errorf("rule %s: %w", r.Name, err)
-		}
+	// One scan for all rules: each rule that fires on a row gives a struct,
+	// the rows where any fires (a few percent) are unnested into the ledger.
+	hits := make([]string, len(rules))
+	conds := make([]string, len(rules))
+	for i, r := range rules {
+		hits[i] = fmt.Sprintf(`CASE WHEN %s THEN {'stage': %s, 'rule': %s, 'severity': %s, 'col': %s, 'val': left(CAST(%s AS VARCHAR), 4096)} END`,
+			r.Cond, engine.QuoteString(r.Stage), engine.QuoteString(r.Name), engine.QuoteString(r.Severity),
+			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column))
+		conds[i] = "coalesce(" + r.Cond + ", false)"
+	}
+	q := fmt.Sprintf(`INSERT INTO ld_reject
+		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, left(raw, 4096), NULL FROM (
+			SELECT file_id, _line, %s AS raw, unnest(list_filter([%s], x -> x IS NOT NULL)) AS h
+			FROM %s WHERE NOT is_dup AND (%s))`,
+		rawRecord(t), strings.Join(hits, ",\n\t\t\t\t"), c, strings.Join(conds, " OR "))
+	if err := l.exec("validate", q); err != nil {
+		return fmt.Errorf("rules of %s: %w", t.Name, err)
 	}
 	// A view, not a copy: the accepted rows are read a few times, each time
 	// as one scan of c_<target> anti-joined with the few rejected lines.
