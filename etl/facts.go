@@ -36,10 +36,18 @@ func (l *loader) loadFacts() error {
 			SELECT DISTINCT CAST(ts_v AS DATE) AS d FROM ok_sales UNION SELECT DISTINCT CAST(ts_v AS DATE) FROM ok_interactions
 			UNION SELECT DISTINCT targeted_v FROM ok_responses UNION SELECT DISTINCT response_v FROM ok_responses)
 		WHERE d IS NOT NULL AND CAST(strftime(d, '%Y%m%d') AS INTEGER) NOT IN (SELECT date_key FROM dim_date)`,
+		// The accepted lines with their customer, narrowed and materialised
+		// first: with its true size known, the dimension joins below build
+		// their hash tables on the small dimensions.
+		`CREATE OR REPLACE TEMP TABLE ld_sales AS
+		SELECT s.k_order, s.k_line, s.ts_v, s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL AS bad_mobile,
+			r.customer_id, s.product_v, s.channel_key, s.store_v, s.salesperson_v, s.region_v,
+			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line
+		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
 		fmt.Sprintf(`INSERT INTO fact_sales
 		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
-			CASE WHEN r.customer_id IS NOT NULL THEN dc.customer_key WHEN s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL THEN -3 ELSE -1 END,
-			coalesce(r.customer_id, -1),
+			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 ELSE -1 END,
+			coalesce(s.customer_id, -1),
 			coalesce(p.product_key, -1), s.channel_key,
 			CASE WHEN s.store_v IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
 			CASE WHEN s.salesperson_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
@@ -48,12 +56,12 @@ func (l *loader) loadFacts() error {
 			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
 			%d, s.file_id, s._line
-		FROM ok_sales s
-		LEFT JOIN id_rec r ON r.rec = `+recIDOf("s")+`
-		LEFT JOIN dim_customer dc ON dc.customer_id = r.customer_id AND dc.is_current
+		FROM ld_sales s
+		LEFT JOIN dim_customer dc ON dc.customer_id = s.customer_id AND dc.is_current
 		LEFT JOIN dim_product p ON p.product_code = s.product_v
 		LEFT JOIN dim_store st ON st.store_code = s.store_v
 		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'`, run),
+		`DROP TABLE ld_sales`,
 		fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
