@@ -44,6 +44,10 @@ func (l *loader) loadFacts() error {
 			r.customer_id, s.product_v, s.channel_key, s.store_v, s.salesperson_v, s.region_v,
 			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line
 		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
+		// Small copies of the dimensions with exact sizes, so the optimizer
+		// builds its hash tables on them rather than on the fact lines.
+		`CREATE OR REPLACE TEMP TABLE ld_cust AS SELECT customer_id, customer_key FROM dim_customer WHERE is_current AND customer_id > 0`,
+		`CREATE OR REPLACE TEMP TABLE ld_prod AS SELECT product_code, product_key, cost FROM dim_product WHERE product_code IS NOT NULL`,
 		fmt.Sprintf(`INSERT INTO fact_sales
 		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 ELSE -1 END,
@@ -57,8 +61,8 @@ func (l *loader) loadFacts() error {
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
 			%d, s.file_id, s._line
 		FROM ld_sales s
-		LEFT JOIN dim_customer dc ON dc.customer_id = s.customer_id AND dc.is_current
-		LEFT JOIN dim_product p ON p.product_code = s.product_v
+		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id
+		LEFT JOIN ld_prod p ON p.product_code = s.product_v
 		LEFT JOIN dim_store st ON st.store_code = s.store_v
 		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'`, run),
 		`DROP TABLE ld_sales`,
