@@ -30,7 +30,12 @@ func (l *loader) resolveIdentity() error {
 		`CREATE OR REPLACE TEMP TABLE id_key AS
 		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid
 		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
-		`CREATE OR REPLACE TEMP TABLE id_rk AS SELECT e.rec, k.kid FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
+		`CREATE OR REPLACE TEMP TABLE id_rk_all AS SELECT e.rec, k.kid FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
+		// Only records carrying two or more identifiers connect anything;
+		// most till and web records carry one, so labels propagate over
+		// the few that link (CRM rows, web orders with mobile and email).
+		`CREATE OR REPLACE TEMP TABLE id_rk AS SELECT rec, kid FROM id_rk_all
+		WHERE rec IN (SELECT rec FROM id_rk_all GROUP BY rec HAVING count(*) > 1)`,
 		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
 	}
 	for _, q := range steps {
@@ -46,8 +51,9 @@ func (l *loader) resolveIdentity() error {
 		}
 		// New key label: the smallest label of its records, then one pointer jump.
 		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab2 AS
-			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid)
-			SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab`); err != nil {
+			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid),
+			m AS (SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab)
+			SELECT o.kid, coalesce(m.lab, o.lab) AS lab FROM id_lab o LEFT JOIN m USING (kid)`); err != nil {
 			return err
 		}
 		changed, err := l.count(`SELECT count(*) FROM id_lab2 n JOIN id_lab o USING (kid) WHERE n.lab <> o.lab`)
@@ -71,7 +77,7 @@ func (l *loader) resolveIdentity() error {
 	}
 	steps = []string{
 		`CREATE OR REPLACE TEMP TABLE id_rl AS
-		SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`,
+		SELECT rk.rec, min(l.lab) AS lab FROM id_rk_all rk JOIN id_lab l USING (kid) GROUP BY rk.rec`,
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
 		SELECT l.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
 		FROM id_lab l JOIN id_key k USING (kid)
