@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,28 +10,12 @@ import (
 	"github.com/ckm-dev/ckm/olap"
 )
 
-// cubeCkm runs ckm with args and returns stdout, stderr and the exit code.
-func cubeCkm(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var stdout bytes.Buffer
-	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errFile.Close()
-	root := newRootCmd(&stdout, errFile)
-	root.SetArgs(args)
-	code := exitCode(root.ExecuteContext(context.Background()), errFile)
-	stderr, _ := os.ReadFile(errFile.Name())
-	return stdout.String(), string(stderr), code
-}
-
 func TestCubeCLIOnSSB(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ssb.duckdb")
-	if out, stderr, code := cubeCkm(t, "--warehouse", path, "fixtures", "ssb", "--sf", "0.01", "--rollups"); code != 0 || !strings.Contains(out, "lineorder") {
+	if out, stderr, code := runCkm(t, "", "--warehouse", path, "fixtures", "ssb", "--sf", "0.01", "--rollups"); code != 0 || !strings.Contains(out, "lineorder") {
 		t.Fatalf("fixtures ssb: %d %s %s", code, out, stderr)
 	}
-	out, stderr, code := cubeCkm(t, "--warehouse", path, "--format", "csv", "cube", "query", "ssb", "--measures", "revenue",
+	out, stderr, code := runCkm(t, "", "--warehouse", path, "--format", "csv", "cube", "query", "ssb", "--measures", "revenue",
 		"--rows", "date.year", "--where", "customer.region=ASIA", "--where", "date.year between 1993,1995")
 	if code != 0 {
 		t.Fatalf("cube query: %d %s", code, stderr)
@@ -58,12 +40,12 @@ func TestCubeCLIOnSSB(t *testing.T) {
 		t.Fatalf("cube query csv:\n%s\nwant:\n%s", out, want)
 	}
 	// Pivot with subtotals renders a grid with indented members.
-	out, _, code = cubeCkm(t, "--warehouse", path, "cube", "query", "ssb", "--measures", "lines", "--rows", "customer.region",
+	out, _, code = runCkm(t, "", "--warehouse", path, "cube", "query", "ssb", "--measures", "lines", "--rows", "customer.region",
 		"--drill", "customer.region=ASIA", "--cols", "date.year", "--totals")
 	if code != 0 || !strings.Contains(out, "Total") || !strings.Contains(out, "\n  CHINA") || !strings.Contains(out, "1998") {
 		t.Fatalf("pivot grid (%d):\n%s", code, out)
 	}
-	out, _, code = cubeCkm(t, "--warehouse", path, "cube", "explain", "ssb", "--measures", "revenue", "--rows", "customer.nation")
+	out, _, code = runCkm(t, "", "--warehouse", path, "cube", "explain", "ssb", "--measures", "revenue", "--rows", "customer.nation")
 	if code != 0 || !strings.Contains(out, "source: rollup year_nations") || !strings.Contains(out, "rejected rollup year_regions: level customer.nation is not in the rollup") {
 		t.Fatalf("explain (%d):\n%s", code, out)
 	}
@@ -73,11 +55,11 @@ func TestCubeCLIOnSSB(t *testing.T) {
 		{"cube", "query", "ssb", "--measures", "revenue", "--where", "date.year"},
 		{"cube", "query", "ssb", "--measures", "revenue", "--top", "date.year:x:revenue"},
 	} {
-		if _, stderr, code := cubeCkm(t, append([]string{"--warehouse", path}, bad...)...); code != exitUsage {
+		if _, stderr, code := runCkm(t, "", append([]string{"--warehouse", path}, bad...)...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", bad, code, exitUsage, stderr)
 		}
 	}
-	out, _, code = cubeCkm(t, "--warehouse", path, "cube", "list")
+	out, _, code = runCkm(t, "", "--warehouse", path, "cube", "list")
 	if code != 0 || !strings.Contains(out, "ssb") || !strings.Contains(out, "builtin:ssb.yaml           ok") {
 		t.Fatalf("cube list (%d):\n%s", code, out)
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -16,33 +19,21 @@ func newMineAnomalyCmd(a *app) *cobra.Command {
 		Short: "Customers whose last-period purchases deviate from their own history (robust z, jumps)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
-				return err
-			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
-			res, err := mining.Anomaly(cmd.Context(), w, o)
-			if err != nil {
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, res)
-			}
-			a.logf("anomaly model %d as of %s: %d of %d customers flagged", res.ModelID, res.AsOf, len(res.Flagged), res.Examined)
-			rows := make([][]any, len(res.Flagged))
-			for i, d := range res.Flagged {
-				var z any
-				if d.RobustZ != nil {
-					z = round(*d.RobustZ, 2)
+			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.AnomalyResult, error) {
+				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
+				return mining.Anomaly(ctx, w, o)
+			}, func(res *mining.AnomalyResult) error {
+				a.logf("anomaly model %d as of %s: %d of %d customers flagged", res.ModelID, res.AsOf, len(res.Flagged), res.Examined)
+				rows := make([][]any, len(res.Flagged))
+				for i, d := range res.Flagged {
+					var z any
+					if d.RobustZ != nil {
+						z = round(*d.RobustZ, 2)
+					}
+					rows[i] = []any{d.CustomerID, round(d.Current, 2), round(d.Previous, 2), round(d.Median, 2), z, d.Reason}
 				}
-				rows[i] = []any{d.CustomerID, round(d.Current, 2), round(d.Previous, 2), round(d.Median, 2), z, d.Reason}
-			}
-			return a.printTable([]string{"customer_id", "current", "previous", "median", "robust_z", "reason"}, rows)
+				return a.printTable([]string{"customer_id", "current", "previous", "median", "robust_z", "reason"}, rows)
+			})
 		},
 	}
 	f.add(cmd, false)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -17,30 +20,18 @@ func newMineChurnCmd(a *app) *cobra.Command {
 		Long:  "Needs a clv model (ckm mine clv); watches its top --top-deciles CLV deciles, ranked by value at risk.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
-				return err
-			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
-			res, err := mining.Churn(cmd.Context(), w, o)
-			if err != nil {
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, res)
-			}
-			a.logf("churn model %d as of %s (clv model %d): %d of %d watched customers at risk, value at risk %.2f",
-				res.ModelID, res.AsOf, res.CLVModel, len(res.Warnings), res.Watched, res.ValueAtRisk)
-			rows := make([][]any, len(res.Warnings))
-			for i, c := range res.Warnings {
-				rows[i] = []any{c.CustomerID, round(c.CLV, 2), c.CLVDecile, round(c.PAliveThen, 3), round(c.PAliveNow, 3), c.SilentDays, round(c.ValueAtRisk, 2), c.Reason}
-			}
-			return a.printTable([]string{"customer_id", "clv", "decile", "p_alive_then", "p_alive_now", "silent_days", "value_at_risk", "reason"}, rows)
+			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ChurnResult, error) {
+				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
+				return mining.Churn(ctx, w, o)
+			}, func(res *mining.ChurnResult) error {
+				a.logf("churn model %d as of %s (clv model %d): %d of %d watched customers at risk, value at risk %.2f",
+					res.ModelID, res.AsOf, res.CLVModel, len(res.Warnings), res.Watched, res.ValueAtRisk)
+				rows := make([][]any, len(res.Warnings))
+				for i, c := range res.Warnings {
+					rows[i] = []any{c.CustomerID, round(c.CLV, 2), c.CLVDecile, round(c.PAliveThen, 3), round(c.PAliveNow, 3), c.SilentDays, round(c.ValueAtRisk, 2), c.Reason}
+				}
+				return a.printTable([]string{"customer_id", "clv", "decile", "p_alive_then", "p_alive_now", "silent_days", "value_at_risk", "reason"}, rows)
+			})
 		},
 	}
 	f.add(cmd, false)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -21,44 +24,33 @@ func newMineCLVCmd(a *app) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
-				return err
-			}
 			if o.CohortStart, err = flagDate("cohort-start", cohort); err != nil {
 				return err
 			}
 			if o.HoldoutEnd, err = flagDate("holdout-end", holdout); err != nil {
 				return err
 			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
-			res, err := mining.CLV(cmd.Context(), w, o)
-			if err != nil {
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, res)
-			}
-			bg, gg := res.Purchases, res.Spend
-			a.logf("clv model %d (%s): %d customers, total CLV %.2f", res.ModelID, res.Status, res.Customers, res.TotalCLV)
-			a.logf("BG/NBD r=%.4f alpha=%.4f a=%.4f b=%.4f LL=%.2f (%s); Gamma-Gamma p=%.4f q=%.4f gamma=%.4f LL=%.2f (%s)",
-				bg.Model.R, bg.Model.Alpha, bg.Model.A, bg.Model.B, bg.LogLikelihood, bg.Status,
-				gg.Model.P, gg.Model.Q, gg.Model.Gamma, gg.LogLikelihood, gg.Status)
-			if h := res.Holdout; h != nil {
-				a.logf("holdout %.1f weeks: predicted %.1f, actual %.0f repeat purchases, MAE %.3f", h.Weeks, h.Predicted, h.Actual, h.MAE)
-				for _, b := range h.Buckets {
-					a.logf("  frequency %-3s %6d customers  predicted %.3f  actual %.3f", b.Frequency, b.Customers, b.MeanPredicted, b.MeanActual)
+			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.CLVResult, error) {
+				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
+				return mining.CLV(ctx, w, o)
+			}, func(res *mining.CLVResult) error {
+				bg, gg := res.Purchases, res.Spend
+				a.logf("clv model %d (%s): %d customers, total CLV %.2f", res.ModelID, res.Status, res.Customers, res.TotalCLV)
+				a.logf("BG/NBD r=%.4f alpha=%.4f a=%.4f b=%.4f LL=%.2f (%s); Gamma-Gamma p=%.4f q=%.4f gamma=%.4f LL=%.2f (%s)",
+					bg.Model.R, bg.Model.Alpha, bg.Model.A, bg.Model.B, bg.LogLikelihood, bg.Status,
+					gg.Model.P, gg.Model.Q, gg.Model.Gamma, gg.LogLikelihood, gg.Status)
+				if h := res.Holdout; h != nil {
+					a.logf("holdout %.1f weeks: predicted %.1f, actual %.0f repeat purchases, MAE %.3f", h.Weeks, h.Predicted, h.Actual, h.MAE)
+					for _, b := range h.Buckets {
+						a.logf("  frequency %-3s %6d customers  predicted %.3f  actual %.3f", b.Frequency, b.Customers, b.MeanPredicted, b.MeanActual)
+					}
 				}
-			}
-			rows := make([][]any, len(res.Top))
-			for i, c := range res.Top {
-				rows[i] = []any{c.CustomerID, c.Frequency, round(c.PAlive, 3), round(c.ExpectedPurchases, 3), round(c.ExpectedSpend, 2), round(c.CLV, 2)}
-			}
-			return a.printTable([]string{"customer_id", "frequency", "p_alive", "expected_purchases", "expected_spend", "clv"}, rows)
+				rows := make([][]any, len(res.Top))
+				for i, c := range res.Top {
+					rows[i] = []any{c.CustomerID, c.Frequency, round(c.PAlive, 3), round(c.ExpectedPurchases, 3), round(c.ExpectedSpend, 2), round(c.CLV, 2)}
+				}
+				return a.printTable([]string{"customer_id", "frequency", "p_alive", "expected_purchases", "expected_spend", "clv"}, rows)
+			})
 		},
 	}
 	f.add(cmd, false)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -61,4 +63,36 @@ func round(v float64, digits int) float64 {
 		return -float64(int64(-v*p+0.5)) / p
 	}
 	return float64(int64(v*p+0.5)) / p
+}
+
+// mineCommon is what the shared flags resolve to for an operator's options.
+type mineCommon struct {
+	AsOf   time.Time
+	Source mining.Source
+	Name   string
+	DryRun bool
+}
+
+// runMine is the body every `ckm mine <op>` shares: resolve the common
+// flags, open the warehouse, run the operator, then print its result as one
+// JSON document or through show (which prints the table).
+func runMine[R any](cmd *cobra.Command, a *app, f *mineFlags,
+	op func(ctx context.Context, w *engine.Warehouse, c mineCommon) (R, error), show func(R) error) error {
+	asOf, err := flagDate("as-of", f.asOf)
+	if err != nil {
+		return err
+	}
+	w, err := a.openWarehouse(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	res, err := op(cmd.Context(), w, mineCommon{AsOf: asOf, Source: f.sourceSpec(), Name: f.name, DryRun: f.dryRun})
+	if err != nil {
+		return err
+	}
+	if a.format() == formatJSON {
+		return writeJSON(a, res)
+	}
+	return show(res)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -16,32 +19,20 @@ func newMineLifecycleCmd(a *app) *cobra.Command {
 		Short: "Type customers current/potential/churned/distributor and write changes to dim_customer (SCD2)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
-				return err
-			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
-			res, err := mining.Lifecycle(cmd.Context(), w, o)
-			if err != nil {
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, res)
-			}
-			a.logf("lifecycle model %d as of %s: %d customers, %d changed type", res.ModelID, res.AsOf, res.Customers, res.Changed)
-			for _, t := range []string{mining.TypeCurrent, mining.TypePotential, mining.TypeChurned, mining.TypeDistributor} {
-				a.logf("  %-12s %d", t, res.Types[t])
-			}
-			rows := make([][]any, len(res.Transitions))
-			for i, t := range res.Transitions {
-				rows[i] = []any{t.From, t.To, t.Count}
-			}
-			return a.printTable([]string{"from", "to", "customers"}, rows)
+			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.LifecycleResult, error) {
+				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
+				return mining.Lifecycle(ctx, w, o)
+			}, func(res *mining.LifecycleResult) error {
+				a.logf("lifecycle model %d as of %s: %d customers, %d changed type", res.ModelID, res.AsOf, res.Customers, res.Changed)
+				for _, t := range []string{mining.TypeCurrent, mining.TypePotential, mining.TypeChurned, mining.TypeDistributor} {
+					a.logf("  %-12s %d", t, res.Types[t])
+				}
+				rows := make([][]any, len(res.Transitions))
+				for i, t := range res.Transitions {
+					rows[i] = []any{t.From, t.To, t.Count}
+				}
+				return a.printTable([]string{"from", "to", "customers"}, rows)
+			})
 		},
 	}
 	f.add(cmd, false)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
 )
 
@@ -16,30 +19,18 @@ func newMineProfitCmd(a *app) *cobra.Command {
 		Short: "Per-customer profit (revenue − cost − returns − service cost), deciles and Pareto share",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.AsOf, err = flagDate("as-of", f.asOf); err != nil {
-				return err
-			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			o.Source, o.Name, o.DryRun = f.sourceSpec(), f.name, f.dryRun
-			res, err := mining.Profit(cmd.Context(), w, o)
-			if err != nil {
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, res)
-			}
-			a.logf("profit model %d as of %s: %d customers, profit %.2f (revenue %.2f, returns %.2f, cost %.2f, service %.2f); top 20%% earn %.1f%%",
-				res.ModelID, res.AsOf, res.Customers, res.Profit, res.Revenue, res.Returns, res.Cost, res.ServiceCost, 100*res.Top20Share)
-			rows := make([][]any, len(res.Deciles))
-			for i, d := range res.Deciles {
-				rows[i] = []any{d.Decile, d.Customers, round(d.Profit, 2), round(100*d.Share, 1), round(100*d.CumulativeShare, 1)}
-			}
-			return a.printTable([]string{"decile", "customers", "profit", "share_pct", "cumulative_pct"}, rows)
+			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ProfitResult, error) {
+				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
+				return mining.Profit(ctx, w, o)
+			}, func(res *mining.ProfitResult) error {
+				a.logf("profit model %d as of %s: %d customers, profit %.2f (revenue %.2f, returns %.2f, cost %.2f, service %.2f); top 20%% earn %.1f%%",
+					res.ModelID, res.AsOf, res.Customers, res.Profit, res.Revenue, res.Returns, res.Cost, res.ServiceCost, 100*res.Top20Share)
+				rows := make([][]any, len(res.Deciles))
+				for i, d := range res.Deciles {
+					rows[i] = []any{d.Decile, d.Customers, round(d.Profit, 2), round(100*d.Share, 1), round(100*d.CumulativeShare, 1)}
+				}
+				return a.printTable([]string{"decile", "customers", "profit", "share_pct", "cumulative_pct"}, rows)
+			})
 		},
 	}
 	f.add(cmd, true)

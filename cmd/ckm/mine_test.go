@@ -1,33 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
 )
-
-// runMine runs ckm with args as main would; it returns stdout, stderr and
-// the exit code.
-func runMine(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var stdout bytes.Buffer
-	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errFile.Close()
-	root := newRootCmd(&stdout, errFile)
-	root.SetArgs(args)
-	code := exitCode(root.ExecuteContext(context.Background()), errFile)
-	stderr, _ := os.ReadFile(errFile.Name())
-	return stdout.String(), string(stderr), code
-}
 
 // mineWarehouse writes a warehouse file with the purchases of five customers.
 func mineWarehouse(t *testing.T) string {
@@ -50,7 +31,7 @@ func mineWarehouse(t *testing.T) string {
 
 func TestMineCommands(t *testing.T) {
 	wh := mineWarehouse(t)
-	out, stderr, code := runMine(t, "mine", "rfm", "--warehouse", wh, "--as-of", "2024-12-31", "--format", "json")
+	out, stderr, code := runCkm(t, "", "mine", "rfm", "--warehouse", wh, "--as-of", "2024-12-31", "--format", "json")
 	if code != 0 {
 		t.Fatalf("mine rfm: exit %d: %s", code, stderr)
 	}
@@ -68,7 +49,7 @@ func TestMineCommands(t *testing.T) {
 	if rfm.ModelID != 1 || rfm.Customers != 5 || len(rfm.Segments) != 5 {
 		t.Errorf("mine rfm: %+v", rfm)
 	}
-	out, stderr, code = runMine(t, "mine", "profit", "--warehouse", wh, "--format", "csv")
+	out, stderr, code = runCkm(t, "", "mine", "profit", "--warehouse", wh, "--format", "csv")
 	if code != 0 || !strings.HasPrefix(out, "decile,customers,profit,share_pct,cumulative_pct\n1,1,250,61.7,61.7\n") {
 		t.Errorf("mine profit: exit %d\n%s%s", code, out, stderr)
 	}
@@ -83,7 +64,7 @@ func TestMineCommands(t *testing.T) {
 		{[]string{"mine", "churn"}, 1, "no clv model in kb_model"},
 		{[]string{"mine", "lifecycle"}, 1, "no current customers"},
 	} {
-		_, stderr, code := runMine(t, append(c.args, "--warehouse", wh)...)
+		_, stderr, code := runCkm(t, "", append(c.args, "--warehouse", wh)...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
 		}
