@@ -109,7 +109,11 @@ func (l *loader) loadCustomers() error {
 	return nil
 }
 
-// recIDOf is recID for a table alias.
+// recIDOf is SQL for the record id (file and line) of a staged row of the
+// table aliased alias ("" for an unqualified reference).
 func recIDOf(alias string) string {
-	return fmt.Sprintf("(%s.file_id * 10000000000 + %s._line)", alias, alias)
+	if alias != "" {
+		alias += "."
+	}
+	return fmt.Sprintf("(%sfile_id * 10000000000 + %s_line)", alias, alias)
 }

@@ -3,7 +3,7 @@ package etl
 import "fmt"
 
 // recID is SQL for the record id of a staged row: file and line.
-const recID = "(file_id * 10000000000 + _line)"
+var recID = recIDOf("")
 
 // maxIdentityRounds bounds label propagation; each round crosses one record.
 const maxIdentityRounds = 64

@@ -12,7 +12,7 @@ var loadedQuery = map[string]string{
 	"sales":        `SELECT count(DISTINCT source_line) FROM fact_sales WHERE etl_file_id = ?`,
 	"interactions": `SELECT count(DISTINCT source_line) FROM fact_interaction WHERE etl_file_id = ?`,
 	"responses":    `SELECT count(DISTINCT source_line) FROM fact_campaign WHERE etl_file_id = ?`,
-	"customers": `SELECT count(DISTINCT c._line) FROM ok_customers c JOIN id_rec r ON r.rec = (c.file_id * 10000000000 + c._line)
+	"customers": `SELECT count(DISTINCT c._line) FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current WHERE c.file_id = ?`,
 	"products":  `SELECT count(DISTINCT o._line) FROM ok_products o JOIN dim_product p ON p.product_code = o.code WHERE o.file_id = ?`,
 	"campaigns": `SELECT count(DISTINCT o._line) FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code WHERE o.file_id = ?`,

@@ -209,14 +209,14 @@ func (l *loader) validateSales() error {
 	-- Keys seen more than once in this load, with their first record: a
 	-- hash aggregate, far cheaper than a window over every row.
 	dupkeys AS (
-		SELECT channel_key, k_order, k_line, min(file_id * 10000000000 + _line) AS first_rec
+		SELECT channel_key, k_order, k_line, min` + recID + ` AS first_rec
 		FROM s WHERE k_order IS NOT NULL AND k_line IS NOT NULL
 		GROUP BY ALL HAVING count(*) > 1),
 	loaded AS (SELECT DISTINCT channel_key, order_id, line_no FROM fact_sales),
 	d AS (
 		SELECT s.*,
 			s.k_order IS NOT NULL AND s.k_line IS NOT NULL AND (
-				(s.file_id * 10000000000 + s._line) > coalesce(dk.first_rec, s.file_id * 10000000000 + s._line)
+				` + recIDOf("s") + ` > coalesce(dk.first_rec, ` + recIDOf("s") + `)
 				OR loaded.order_id IS NOT NULL) AS is_dup
 		FROM s
 		LEFT JOIN dupkeys dk ON dk.channel_key = s.channel_key AND dk.k_order = s.k_order AND dk.k_line = s.k_line
