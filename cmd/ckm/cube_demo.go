@@ -31,15 +31,8 @@ func cubeDemo(q olap.Query) func(context.Context, *app, *engine.Warehouse) ([]st
 		if err != nil {
 			return nil, nil, err
 		}
-		if a.format() == formatTable {
-			g := olap.Pivot(&res.Compiled, res.Data)
-			return g.Header, g.Rows, nil
-		}
-		header := make([]string, len(res.Columns))
-		for i, c := range res.Columns {
-			header[i] = c.Name
-		}
-		return header, res.Data, nil
+		header, rows := a.cubeTable(q, res)
+		return header, rows, nil
 	}
 }
 

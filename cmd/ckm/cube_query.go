@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -120,31 +121,20 @@ func newCubeQueryCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, _, err := a.cubeFor(ctx, q.Cube)
+			ex, done, err := a.cubeExecutor(ctx, q.Cube)
 			if err != nil {
 				return err
 			}
-			w, err := a.openWarehouse(ctx)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			res, err := olap.NewExecutor(w, m).Query(ctx, q)
+			defer done()
+			res, err := ex.Query(ctx, q)
 			if err != nil {
 				return queryErr(err)
 			}
 			if res.Rollup != "" {
 				a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))
 			}
-			if a.format() == formatTable && q.Through == nil {
-				g := olap.Pivot(&res.Compiled, res.Data)
-				return a.printTable(g.Header, g.Rows)
-			}
-			header := make([]string, len(res.Columns))
-			for i, c := range res.Columns {
-				header[i] = c.Name
-			}
-			return a.printTable(header, res.Data)
+			header, rows := a.cubeTable(q, res)
+			return a.printTable(header, rows)
 		},
 	}
 	o.flags(cmd)
@@ -163,16 +153,12 @@ func newCubeExplainCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, _, err := a.cubeFor(ctx, q.Cube)
+			ex, done, err := a.cubeExecutor(ctx, q.Cube)
 			if err != nil {
 				return err
 			}
-			w, err := a.openWarehouse(ctx)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			p, version, err := olap.NewExecutor(w, m).Plan(ctx, q)
+			defer done()
+			p, version, err := ex.Plan(ctx, q)
 			if err != nil {
 				return queryErr(err)
 			}
@@ -196,4 +182,32 @@ func newCubeExplainCmd(a *app) *cobra.Command {
 	}
 	o.flags(cmd)
 	return cmd
+}
+
+// cubeExecutor opens the warehouse and an executor for the model holding
+// cube; done closes the warehouse.
+func (a *app) cubeExecutor(ctx context.Context, cube string) (*olap.Executor, func(), error) {
+	m, _, err := a.cubeFor(ctx, cube)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return olap.NewExecutor(w, m), func() { w.Close() }, nil
+}
+
+// cubeTable lays a result out for printing: a pivot grid with indented
+// subtotals on a table, the flat columns for csv/json and drill-through.
+func (a *app) cubeTable(q olap.Query, res *olap.Result) ([]string, [][]any) {
+	if a.format() == formatTable && q.Through == nil {
+		g := olap.Pivot(&res.Compiled, res.Data)
+		return g.Header, g.Rows
+	}
+	header := make([]string, len(res.Columns))
+	for i, c := range res.Columns {
+		header[i] = c.Name
+	}
+	return header, res.Data
 }
