@@ -94,6 +94,14 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	// No network at run time: a query needing a missing extension must fail
 	// clearly instead of trying to download it.
 	q.Set("autoinstall_known_extensions", "false")
+	// DuckDB 1.5.6 loses every row of an INSERT … SELECT that takes its
+	// batch-insert path (a source of one row group or more, order kept) when
+	// an earlier INSERT into the same table in the same transaction appended
+	// nothing: the load's reject ledger ended empty once a rule produced
+	// 122,880 entries. Without insertion order DuckDB uses its plain parallel
+	// insert, which keeps every row (engine/testdata/batch_insert_loss.sql;
+	// TestBatchInsertKeepsRows). Queries that need an order say ORDER BY.
+	q.Set("preserve_insertion_order", "false")
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
 	}
