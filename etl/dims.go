@@ -7,10 +7,11 @@ func (l *loader) loadProducts() error {
 	q := `CREATE OR REPLACE TEMP TABLE c_products AS
 	WITH s AS (
 		SELECT s.*, nullif(trim(ckm_text(product_code)), '') AS code,
-			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path
+			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path,
+			` + notLoadedBefore + `
 		FROM stg_products s)
 	SELECT *,
-		code IS NOT NULL AND row_number() OVER (PARTITION BY code ORDER BY file_id, _line) > 1 AS is_dup,
+		` + firstOfKey("code", "code IS NOT NULL") + `,
 		nullif(trim(ckm_text(product_name)), '') AS name_v,
 		coalesce(nullif(trim(ckm_text(category)), ''), path[1]) AS category_v,
 		coalesce(nullif(trim(ckm_text(subcategory)), ''), path[2]) AS subcategory_v,
@@ -46,9 +47,9 @@ func (l *loader) loadProducts() error {
 // loadCampaigns validates campaigns and merges them into dim_campaign (type 1).
 func (l *loader) loadCampaigns() error {
 	q := `CREATE OR REPLACE TEMP TABLE c_campaigns AS
-	WITH s AS (SELECT s.*, nullif(trim(ckm_text(campaign_code)), '') AS code FROM stg_campaigns s)
+	WITH s AS (SELECT s.*, nullif(trim(ckm_text(campaign_code)), '') AS code, ` + notLoadedBefore + ` FROM stg_campaigns s)
 	SELECT *,
-		code IS NOT NULL AND row_number() OVER (PARTITION BY code ORDER BY file_id, _line) > 1 AS is_dup,
+		` + firstOfKey("code", "code IS NOT NULL") + `,
 		nullif(trim(ckm_text(campaign_name)), '') AS name_v,
 		nullif(trim(ckm_text(channel)), '') AS channel_v,
 		ckm_date(start_date) AS start_v,

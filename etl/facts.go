@@ -42,7 +42,7 @@ func (l *loader) loadFacts() error {
 		`CREATE OR REPLACE TEMP TABLE ld_sales AS
 		SELECT s.k_order, s.k_line, s.ts_v, s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL AS bad_mobile,
 			r.customer_id, s.product_v, s.channel_key, s.store_v, s.salesperson_v, s.region_v,
-			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line
+			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line, s.source, s.line_key, s.record_hash
 		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
 		// Small copies of the dimensions with exact sizes, so the optimizer
 		// builds its hash tables on them rather than on the fact lines.
@@ -59,7 +59,7 @@ func (l *loader) loadFacts() error {
 			CAST(s.qty_d AS INTEGER), s.price_v,
 			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
-			%d, s.file_id, s._line
+			%d, s.file_id, s._line, s.source, s.store_v, s.line_key, s.record_hash, false, NULL
 		FROM ld_sales s
 		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id
 		LEFT JOIN ld_prod p ON p.product_code = s.product_v
@@ -94,5 +94,5 @@ func (l *loader) loadFacts() error {
 			return err
 		}
 	}
-	return nil
+	return l.restateSales()
 }

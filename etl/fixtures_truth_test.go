@@ -58,7 +58,7 @@ func checkTruth(t *testing.T, w *engine.Warehouse, exp *fixtures.Expected, rep *
 			t.Errorf("%s: read/loaded/rejected/duplicates/warned = %v, want %v", name, got, want)
 		}
 		wantIssues := map[string]bool{}
-		for _, is := range append(append([]fixtures.Issue{}, ft.Rejects...), ft.Warnings...) {
+		for _, is := range append(append(append([]fixtures.Issue{}, ft.Rejects...), ft.Warnings...), ft.DuplicateLines...) {
 			wantIssues[fmt.Sprintf("%d %s %s", is.Line, is.Rule, is.Severity)] = true
 		}
 		rows, err := w.DB.Query(`SELECT DISTINCT line, rule, severity FROM etl_reject WHERE path = ?`, f.Path)

@@ -151,13 +151,13 @@ func TestLoadSmallSet(t *testing.T) {
 		rules[fmt.Sprint(line, rule)] = sev
 	}
 	rows.Close()
-	for _, k := range []string{"5date_invalid", "8malformed_row", "6product_unknown", "2malformed_json", "3date_future"} {
+	for _, k := range []string{"5date_invalid", "8malformed_row", "6product_unknown", "2malformed_json", "3date_future", "4duplicate"} {
 		if _, ok := rules[k]; !ok {
 			t.Errorf("ledger lacks %s (has %v)", k, rules)
 		}
 	}
-	if len(rules) != 5 {
-		t.Errorf("ledger has %d entries, want 5: %v", len(rules), rules)
+	if len(rules) != 6 {
+		t.Errorf("ledger has %d entries, want 6: %v", len(rules), rules)
 	}
 	// The unknown product is an inferred member; the return is a negative line.
 	if n := queryInt(t, w, `SELECT count(*) FROM dim_product WHERE product_code = 'P999' AND is_inferred`); n != 1 {
@@ -217,7 +217,9 @@ func TestLoadTwiceChangesNothing(t *testing.T) {
 			t.Errorf("table %s changed: %s -> %s", n, v, after[n])
 		}
 	}
-	// A re-export with the same orders under a new name: rows are duplicates.
+	// A re-export with the same orders under a new name: rows are duplicates,
+	// of the loaded lines and of the rejected ones alike, each pointing at
+	// the line it repeats.
 	data, _ := os.ReadFile(filepath.Join(dir, "pos_sales_202401.csv"))
 	again := t.TempDir()
 	os.WriteFile(filepath.Join(again, "pos_sales_202401_again.csv"), append(data, []byte("\r\n")...), 0o644)
@@ -226,8 +228,19 @@ func TestLoadTwiceChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := rep.Files[0]
-	if f.Loaded != 0 || f.Duplicates != 5 || f.Rejected != 2 {
-		t.Errorf("re-export: loaded %d duplicates %d rejected %d, want 0, 5, 2", f.Loaded, f.Duplicates, f.Rejected)
+	if f.Loaded != 0 || f.Duplicates != 7 || f.Rejected != 0 {
+		t.Errorf("re-export: loaded %d duplicates %d rejected %d, want 0, 7, 0", f.Loaded, f.Duplicates, f.Rejected)
+	}
+	// Every line of the re-export has one duplicate entry pointing at the
+	// line of the first export (run 1) it repeats: its own, or for line 4
+	// (a repeat of line 3 there too) the loaded line 3.
+	if n := queryInt(t, w, `SELECT count(*) FROM etl_reject r JOIN etl_file f ON f.file_id = r.ref_file_id
+		WHERE r.run_id = 2 AND r.rule = 'duplicate' AND r.severity = 'info' AND r.ref_line = CASE r.line WHEN 4 THEN 3 ELSE r.line END
+		AND f.path LIKE '%pos_sales_202401.csv' AND f.run_id = 1`); n != 7 {
+		t.Errorf("%d duplicate entries point at their line of the first export, want 7", n)
+	}
+	if n := queryInt(t, w, `SELECT count(*) FROM etl_reject WHERE run_id = 2`); n != 7 {
+		t.Errorf("re-export has %d ledger entries, want 7 (one per line)", n)
 	}
 	if n := queryInt(t, w, `SELECT count(*) FROM fact_sales`); n != 6 {
 		t.Errorf("fact_sales has %d rows after the re-export, want 6", n)

@@ -33,9 +33,21 @@ type Mapping struct {
 	// ItemColumns read from the item.
 	Items       string             `yaml:"items"`
 	ItemColumns map[string]Aliases `yaml:"item_columns"`
+	// Corrections says what a changed sales line under a known key does
+	// (a key with an explicit line number, seen before with other
+	// content): "restate" (default) reverses the old line and loads the new
+	// one; "reject" keeps the old line and rejects the new one. Either way
+	// the ledger records it.
+	Corrections string `yaml:"corrections"`
 
 	origin string // where the mapping was declared, for errors
 }
+
+// Correction policies of a sales source (Mapping.Corrections).
+const (
+	CorrectionsRestate = "restate"
+	CorrectionsReject  = "reject"
+)
 
 // Aliases is one header name or a list of them.
 type Aliases []string
@@ -144,6 +156,13 @@ func (m *Mapping) validate() error {
 		if f.Required && !fields[f.Name] {
 			return fmt.Errorf("required field %q of target %s is not mapped", f.Name, m.Target)
 		}
+	}
+	switch m.Corrections {
+	case "":
+		m.Corrections = CorrectionsRestate
+	case CorrectionsRestate, CorrectionsReject:
+	default:
+		return fmt.Errorf("corrections %q: want %s or %s", m.Corrections, CorrectionsRestate, CorrectionsReject)
 	}
 	if len(m.ItemColumns) > 0 && m.Items == "" {
 		return fmt.Errorf("item_columns need items: the JSON array holding the line items")

@@ -9,7 +9,7 @@ import (
 // loadedQuery counts, per target, the records of one file that reached
 // the warehouse — measured in the warehouse tables, not taken on trust.
 var loadedQuery = map[string]string{
-	"sales":        `SELECT count(DISTINCT source_line) FROM fact_sales WHERE etl_file_id = ?`,
+	"sales":        `SELECT count(DISTINCT source_line) FROM fact_sales WHERE etl_file_id = ? AND NOT is_reversal`,
 	"interactions": `SELECT count(DISTINCT source_line) FROM fact_interaction WHERE etl_file_id = ?`,
 	"responses":    `SELECT count(DISTINCT source_line) FROM fact_campaign WHERE etl_file_id = ?`,
 	"customers": `SELECT count(DISTINCT c._line) FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
@@ -34,8 +34,12 @@ func (l *loader) reconcile() error {
 			AND NOT EXISTS (SELECT 1 FROM ld_reject e WHERE e.file_id = w.file_id AND e.line = w.line AND e.severity = 'error')`, j.FileID); err != nil {
 			return fmt.Errorf("reconcile %s: %w", j.Path, err)
 		}
-		if j.Duplicates, err = l.count(fmt.Sprintf(`SELECT count(*) FROM (SELECT _line FROM c_%s WHERE file_id = ?
-			GROUP BY _line HAVING bool_and(is_dup))`, j.Target), j.FileID); err != nil {
+		// A line with a duplicate entry is a duplicate unless some item of it
+		// was loaded (JSON orders) or it was rejected.
+		if j.Duplicates, err = l.count(fmt.Sprintf(`SELECT count(*) FROM (
+			SELECT DISTINCT line FROM ld_reject WHERE file_id = $1 AND rule = 'duplicate'
+			EXCEPT SELECT line FROM ld_reject WHERE file_id = $1 AND severity = 'error'
+			EXCEPT SELECT _line FROM ok_%s WHERE file_id = $1)`, j.Target), j.FileID); err != nil {
 			return fmt.Errorf("reconcile %s: %w", j.Path, err)
 		}
 		if j.Read != j.Loaded+j.Rejected+j.Duplicates {
@@ -52,9 +56,11 @@ func (l *loader) reconcile() error {
 // writeLedger records the run: rejects, the manifest, watermarks and the
 // run row with its counts.
 func (l *loader) writeLedger() error {
-	if err := l.exec("ledger", `INSERT INTO etl_reject
-		SELECT ?, r.file_id, f.path, r.line, r.stage, r.rule, r.severity, r.column_name, r.raw_value, r.raw_record, r.message
-		FROM ld_reject r JOIN ld_file f USING (file_id) ORDER BY r.file_id, r.line, r.rule`, l.runID); err != nil {
+	if err := l.exec("ledger", `INSERT INTO etl_reject (run_id, file_id, path, line, stage, rule, severity, column_name, raw_value,
+			raw_record, message, ref_run_id, ref_file_id, ref_line, record_hash)
+		SELECT ?, r.file_id, f.path, r.line, r.stage, r.rule, r.severity, r.column_name, r.raw_value, r.raw_record, r.message,
+			r.ref_run_id, r.ref_file_id, r.ref_line, CASE WHEN r.severity = 'error' THEN md5_number_upper(r.raw_record) END
+		FROM ld_reject r JOIN ld_file f USING (file_id)`, l.runID); err != nil {
 		return err
 	}
 	now := time.Now()

@@ -43,6 +43,11 @@ func tsLiteral(t time.Time) string {
 	return "TIMESTAMP '" + t.Format("2006-01-02 15:04:05") + "'"
 }
 
+// ledgerColumns are the columns of ld_reject a rule or extract entry fills;
+// references to other lines are filled by the duplicate and correction
+// entries.
+const ledgerColumns = "(file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message)"
+
 // applyRules records every rule violation of c_<target> in ld_reject and
 // creates ok_<target>: the cleaned rows that are neither duplicates nor
 // rejected.
@@ -58,20 +63,115 @@ func (l *loader) applyRules(t *target, rules []rule) error {
 			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column))
 		conds[i] = "coalesce(" + r.Cond + ", false)"
 	}
-	q := fmt.Sprintf(`INSERT INTO ld_reject
+	// Sales lines are told apart as duplicates or corrections after the
+	// rules (classifySales); the other targets know their duplicates by key.
+	where := "NOT is_dup AND "
+	if t.Name == "sales" {
+		where = ""
+	}
+	q := fmt.Sprintf(`INSERT INTO ld_reject `+ledgerColumns+`
 		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, left(raw, 4096), NULL FROM (
 			SELECT file_id, _line, %s AS raw, unnest(list_filter([%s], x -> x IS NOT NULL)) AS h
-			FROM %s WHERE NOT is_dup AND (%s))`,
-		rawRecord(t), strings.Join(hits, ",\n\t\t\t\t"), c, strings.Join(conds, " OR "))
+			FROM %s WHERE %s(%s))`,
+		rawRecord(t), strings.Join(hits, ",\n\t\t\t\t"), c, where, strings.Join(conds, " OR "))
 	if err := l.exec("validate", q); err != nil {
 		return fmt.Errorf("rules of %s: %w", t.Name, err)
 	}
+	if err := l.rejectRepeats(t); err != nil {
+		return err
+	}
+	if t.Name == "sales" {
+		if err := l.classifySales(); err != nil {
+			return err
+		}
+	} else if err := l.recordDuplicates(t); err != nil {
+		return err
+	}
 	// A view, not a copy: the accepted rows are read a few times, each time
-	// as one scan of c_<target> anti-joined with the few rejected lines.
+	// as one scan of c_<target> anti-joined with the few rejected lines and
+	// the duplicates.
+	notDup := "WHERE NOT c.is_dup"
+	if t.Name == "sales" {
+		notDup = "ANTI JOIN sales_skip k ON k.file_id = c.file_id AND k._line = c._line AND k._item = c._item"
+	}
 	return l.exec("validate", fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW ok_%s AS
 		SELECT c.* FROM %s c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line
-		WHERE NOT c.is_dup`, t.Name, c))
+		ANTI JOIN ld_skip s ON s.file_id = c.file_id AND s.line = c._line
+		%s`, t.Name, c, notDup))
 }
+
+// recordDuplicates writes one ledger entry (rule duplicate, severity info)
+// for every line of c_<target> that repeats an earlier record's key,
+// pointing at that record.
+func (l *loader) recordDuplicates(t *target) error {
+	return l.exec("validate", fmt.Sprintf(`INSERT INTO ld_reject (file_id, line, stage, rule, severity, raw_record, message, ref_run_id, ref_file_id, ref_line)
+		SELECT file_id, _line, 'validate', 'duplicate', 'info', left(min(raw), 4096),
+			CASE WHEN min(dup_run) IS NOT NULL THEN 'same key as a record loaded in run ' || min(dup_run)
+				ELSE 'same key as an earlier record of this load' END || ': the first record is kept',
+			min(dup_run), min(dup_file), min(dup_line)
+		FROM (SELECT file_id, _line, is_dup, dup_run, dup_file, dup_line, %s AS raw FROM c_%s)
+		GROUP BY file_id, _line HAVING bool_and(is_dup)`, rawRecord(t), t.Name))
+}
+
+// rejectRepeats turns the rejected lines of c_<target> whose raw record is
+// the same as a line rejected earlier from the same source (in an earlier
+// run, or earlier in this load) into duplicates of that reject: a
+// re-exported file's unchanged bad lines are not rejected twice, and every
+// line read still has exactly one outcome in the ledger.
+func (l *loader) rejectRepeats(t *target) error {
+	steps := []string{
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ld_rep AS
+		WITH bad AS (
+			SELECT r.file_id, r.line, f.source, md5_number_upper(min(r.raw_record)) AS h
+			FROM ld_reject r JOIN ld_file f USING (file_id)
+			WHERE f.target = %s AND r.severity = 'error' AND r.raw_record IS NOT NULL
+			GROUP BY ALL),
+		earlier AS (
+			SELECT f.source, e.record_hash AS h, arg_min([e.run_id, e.file_id, e.line], [e.run_id, e.file_id, e.line]) AS ref
+			FROM etl_reject e JOIN etl_file f ON f.file_id = e.file_id
+			WHERE e.severity = 'error' AND e.record_hash IN (SELECT h FROM bad)
+			GROUP BY ALL),
+		firsts AS (
+			SELECT *, first_value(file_id) OVER w AS first_file, first_value(line) OVER w AS first_line
+			FROM bad WINDOW w AS (PARTITION BY source, h ORDER BY file_id, line))
+		SELECT b.file_id, b.line,
+			CASE WHEN e.ref IS NOT NULL THEN e.ref[1] END AS ref_run,
+			CASE WHEN e.ref IS NOT NULL THEN e.ref[2] ELSE b.first_file END AS ref_file,
+			CASE WHEN e.ref IS NOT NULL THEN e.ref[3] ELSE b.first_line END AS ref_line
+		FROM firsts b LEFT JOIN earlier e ON e.source = b.source AND e.h = b.h
+		WHERE e.ref IS NOT NULL OR (b.first_file, b.first_line) <> (b.file_id, b.line)`, engine.QuoteString(t.Name)),
+		`DELETE FROM ld_reject WHERE (file_id, line) IN (SELECT (file_id, line) FROM ld_rep)`,
+		`INSERT INTO ld_reject (file_id, line, stage, rule, severity, message, ref_run_id, ref_file_id, ref_line)
+		SELECT file_id, line, 'validate', 'duplicate', 'info',
+			'same record as a line rejected ' || CASE WHEN ref_run IS NOT NULL THEN 'in run ' || ref_run ELSE 'earlier in this load' END ||
+			': see that line for the reason', ref_run, ref_file, ref_line
+		FROM ld_rep`,
+		`INSERT INTO ld_skip SELECT file_id, line FROM ld_rep`,
+	}
+	for _, q := range steps {
+		if err := l.exec("validate", q); err != nil {
+			return fmt.Errorf("repeated rejects of %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// firstOfKey is SQL for the duplicate columns of a cleaned record: is_dup
+// when a record with the same key came earlier in this load (the first is
+// kept) or was loaded before (loaded_run, loaded_file, loaded_line columns,
+// where the query has them); dup_run, dup_file and dup_line point at the
+// record it repeats. keyed says when the key is usable at all.
+func firstOfKey(key, keyed string) string {
+	w := fmt.Sprintf("OVER (PARTITION BY %s ORDER BY file_id, _line, _item)", key)
+	return fmt.Sprintf(`(%[2]s) AND (row_number() %[1]s > 1 OR loaded_line IS NOT NULL) AS is_dup,
+		CASE WHEN loaded_line IS NOT NULL THEN loaded_run END AS dup_run,
+		CASE WHEN loaded_line IS NOT NULL THEN loaded_file ELSE first_value(file_id) %[1]s END AS dup_file,
+		CASE WHEN loaded_line IS NOT NULL THEN loaded_line ELSE first_value(_line) %[1]s END AS dup_line`, w, keyed)
+}
+
+// notLoadedBefore fills the loaded_* columns firstOfKey reads for master
+// data, whose repeats across loads are updates, not duplicates.
+const notLoadedBefore = "NULL::BIGINT AS loaded_run, NULL::BIGINT AS loaded_file, NULL::BIGINT AS loaded_line"
 
 // dateRules are the date checks of a timestamp field cleaned into <v>.
 func (l *loader) dateRules(field, v string) []rule {
@@ -111,10 +211,10 @@ func (l *loader) validateFacts() error {
 func (l *loader) validateCustomers() error {
 	q := `CREATE OR REPLACE TEMP TABLE c_customers AS
 	WITH s AS (
-		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card
+		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card, ` + notLoadedBefore + `
 		FROM stg_customers s JOIN ld_file f USING (file_id))
 	SELECT *,
-		card IS NOT NULL AND row_number() OVER (PARTITION BY card ORDER BY file_id, _line) > 1 AS is_dup,
+		` + firstOfKey("card", "card IS NOT NULL") + `,
 		nullif(trim(ckm_text(name)), '') AS name_v,
 		ckm_id_normalize(id_number) AS idn,
 		ckm_id_problem(id_number) AS id_p,
@@ -194,78 +294,18 @@ func memoJoins(memos []memo, alias string) string {
 	return strings.Join(joins, "\n\t\t")
 }
 
-func (l *loader) validateSales() error {
-	if err := l.buildMemos("stg_sales", salesMemos); err != nil {
-		return err
-	}
-	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
-	WITH s AS (
-		SELECT s.*, f.channel, f.channel_key, f.customer_required,
-			nullif(trim(ckm_text(order_id)), '') AS k_order,
-			-- the line number given, else the item's position; NULL when given but unusable (rule line_no_invalid)
-			CASE WHEN nullif(trim(line_no), '') IS NULL THEN _item
-				ELSE TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) END AS k_line
-		FROM stg_sales s JOIN ld_file f USING (file_id)),
-	-- Keys seen more than once in this load, with their first record: a
-	-- hash aggregate, far cheaper than a window over every row.
-	dupkeys AS (
-		SELECT channel_key, k_order, k_line, min` + recID + ` AS first_rec
-		FROM s WHERE k_order IS NOT NULL AND k_line IS NOT NULL
-		GROUP BY ALL HAVING count(*) > 1),
-	loaded AS (SELECT DISTINCT channel_key, order_id, line_no FROM fact_sales),
-	d AS (
-		SELECT s.*,
-			s.k_order IS NOT NULL AND s.k_line IS NOT NULL AND (
-				` + recIDOf("s") + ` > coalesce(dk.first_rec, ` + recIDOf("s") + `)
-				OR loaded.order_id IS NOT NULL) AS is_dup
-		FROM s
-		LEFT JOIN dupkeys dk ON dk.channel_key = s.channel_key AND dk.k_order = s.k_order AND dk.k_line = s.k_line
-		LEFT JOIN loaded ON loaded.channel_key = s.channel_key AND loaded.order_id = s.k_order AND loaded.line_no = s.k_line),
-	x AS (
-		SELECT d.*,
-			` + memoColumns(salesMemos) + `,
-			ckm_email(email) AS email_v,
-			ckm_id_normalize(id_number) AS idn,
-			g.code AS region_v
-		FROM d
-		` + memoJoins(salesMemos, "d") + `
-		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM d.province AND g.city IS NOT DISTINCT FROM d.city)
-	SELECT *, coalesce(discount_in, 0) AS discount_v FROM x`
-	if err := l.exec("validate", q); err != nil {
-		return err
-	}
-	rules := []rule{
-		{"key_missing", "error", "validate", "order_id", "k_order IS NULL"},
-		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
-	}
-	rules = append(rules, l.dateRules("ts", "ts_v")...)
-	rules = append(rules,
-		rule{"quantity_invalid", "error", "clean", "quantity", fmt.Sprintf("qty_d IS NULL OR qty_d <> round(qty_d) OR abs(qty_d) > %d", maxQuantity)},
-		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
-		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
-		amountRule("discount", "discount_in"),
-		amountRule("amount", "amount_in"),
-		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
-		// Keeps quantity × price and the line amount inside DECIMAL(18,2).
-		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
-		mobileRule("mobile", "mobile_v"),
-		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
-		rule{"product_unknown", "warn", "validate", "product_code",
-			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
-	)
-	return l.applyRules(targets["sales"], rules)
-}
-
 func (l *loader) validateInteractions() error {
 	q := `CREATE OR REPLACE TEMP TABLE c_interactions AS
 	WITH s AS (
 		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, ckm_mobile(mobile) AS mobile_v
 		FROM stg_interactions s JOIN ld_file f USING (file_id)),
-	k AS (SELECT *, coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''), '') || '|' ||
-			coalesce(strftime(ts_v, '%Y-%m-%d %H:%M:%S'), nullif(trim(ts), ''), '') AS k_id FROM s)
+	k AS (SELECT s.*, fi.etl_run_id AS loaded_run, fi.etl_file_id AS loaded_file, fi.source_line AS loaded_line FROM (
+		SELECT *, coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''), '') || '|' ||
+			coalesce(strftime(ts_v, '%Y-%m-%d %H:%M:%S'), nullif(trim(ts), ''), '') AS k_id FROM s) s
+		LEFT JOIN (SELECT interaction_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
+			FROM fact_interaction WHERE interaction_id IS NOT NULL GROUP BY ALL) fi ON fi.interaction_id = s.k_id)
 	SELECT k.*,
-		row_number() OVER (PARTITION BY k.k_id ORDER BY file_id, _line) > 1
-			OR k.k_id IN (SELECT interaction_id FROM fact_interaction WHERE interaction_id IS NOT NULL) AS is_dup,
+		` + firstOfKey("k.k_id", "true") + `,
 		nullif(trim(ckm_text(member_card)), '') AS card,
 		TRY_CAST(nullif(trim(ckm_text(satisfaction)), '') AS INTEGER) AS satisfaction_v,
 		TRY_CAST(TRY_CAST(nullif(trim(ckm_text(duration)), '') AS DOUBLE) AS INTEGER) AS duration_v,
@@ -293,10 +333,12 @@ func (l *loader) validateResponses() error {
 			nullif(trim(ckm_text(member_card)), '') AS card,
 			ckm_mobile(mobile) AS mobile_v
 		FROM stg_responses s JOIN ld_file f USING (file_id)),
-	k AS (SELECT *, code || '|' || coalesce(card, mobile_v, nullif(trim(mobile), ''), '') AS k_id FROM s)
+	k AS (SELECT s.*, fc.etl_run_id AS loaded_run, fc.etl_file_id AS loaded_file, fc.source_line AS loaded_line FROM (
+		SELECT *, code || '|' || coalesce(card, mobile_v, nullif(trim(mobile), ''), '') AS k_id FROM s) s
+		LEFT JOIN (SELECT response_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
+			FROM fact_campaign WHERE response_id IS NOT NULL GROUP BY ALL) fc ON fc.response_id = s.k_id)
 	SELECT k.*,
-		k.code IS NOT NULL AND (row_number() OVER (PARTITION BY k.k_id ORDER BY file_id, _line) > 1
-			OR k.k_id IN (SELECT response_id FROM fact_campaign WHERE response_id IS NOT NULL)) AS is_dup,
+		` + firstOfKey("k.k_id", "k.code IS NOT NULL") + `,
 		ckm_date(targeted_date) AS targeted_v,
 		ckm_date(response_date) AS response_v,
 		lower(trim(ckm_text(responded))) IN ('是', 'y', 'yes', 'true', 't', '1') AS responded_v,

@@ -63,11 +63,17 @@ func (l *loader) stageFiles() error {
 		return fmt.Errorf("file id: %w", err)
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_file (file_id BIGINT, source VARCHAR, target VARCHAR,
-		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR)`); err != nil {
+		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR, corrections VARCHAR)`); err != nil {
 		return err
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_reject (file_id BIGINT, line BIGINT, stage VARCHAR, rule VARCHAR,
-		severity VARCHAR, column_name VARCHAR, raw_value VARCHAR, raw_record VARCHAR, message VARCHAR)`); err != nil {
+		severity VARCHAR, column_name VARCHAR, raw_value VARCHAR, raw_record VARCHAR, message VARCHAR,
+		ref_run_id BIGINT, ref_file_id BIGINT, ref_line BIGINT)`); err != nil {
+		return err
+	}
+	// Lines whose outcome is "duplicate" although a rule fired on them
+	// (see rejectRepeats).
+	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_skip (file_id BIGINT, line BIGINT)`); err != nil {
 		return err
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP VIEW ld_err AS
@@ -87,8 +93,12 @@ func (l *loader) stageFiles() error {
 	for i, j := range l.jobs {
 		j.FileID = base + int64(i) + 1
 		channel := j.m.Channel
-		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?`,
-			j.FileID, j.Source, j.Target, channel, channel, j.m.Target == "sales" && channel == "web", j.Path); err != nil {
+		corrections := j.m.Corrections
+		if corrections == "" {
+			corrections = CorrectionsRestate
+		}
+		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?`,
+			j.FileID, j.Source, j.Target, channel, channel, j.m.Target == "sales" && channel == "web", j.Path, corrections); err != nil {
 			return err
 		}
 		if err := l.stageFile(j); err != nil {
@@ -166,7 +176,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	}
 	items := jsonPath(j.m.Items)
 	// A record without line items would vanish in the unnest: reject it.
-	if err := l.exec("stage", fmt.Sprintf(`INSERT INTO ld_reject
+	if err := l.exec("stage", fmt.Sprintf(`INSERT INTO ld_reject `+ledgerColumns+`
 		SELECT %d, _line, 'extract', 'items_missing', 'error', %s, NULL, left(CAST(r AS VARCHAR), 4096),
 		       'no line items: ' || %s || ' is not a non-empty array'
 		FROM raw_json WHERE coalesce(json_type(r, %s), 'NULL') <> 'ARRAY' OR json_array_length(r, %s) = 0`,
@@ -227,8 +237,10 @@ func (l *loader) stageParquet(j *fileJob, stg string) error {
 		return err
 	}
 	j.x.records, j.Read = n, n
-	return l.exec("stage", fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, row_number() OVER (), 1, %s FROM %s`,
-		stg, strings.Join(names, ", "), j.FileID, strings.Join(exprs, ", "), src))
+	// Line numbers are row positions in the file (from 1), whatever order DuckDB scans it in.
+	numbered := fmt.Sprintf("read_parquet(%s, file_row_number = true)", engine.QuoteString(j.Path))
+	return l.exec("stage", fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, file_row_number + 1, 1, %s FROM %s`,
+		stg, strings.Join(names, ", "), j.FileID, strings.Join(exprs, ", "), numbered))
 }
 
 func sortedKeys(m map[string]Aliases) []string {
@@ -251,7 +263,7 @@ func (l *loader) insertRejects(fileID int64, rs []reject) error {
 			ph = append(ph, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, fileID, r.line, r.stage, r.rule, r.severity, nullable(r.column), nullable(r.value), r.record, r.message)
 		}
-		if err := l.exec("stage", "INSERT INTO ld_reject VALUES "+strings.Join(ph, ", "), args...); err != nil {
+		if err := l.exec("stage", "INSERT INTO ld_reject "+ledgerColumns+" VALUES "+strings.Join(ph, ", "), args...); err != nil {
 			return err
 		}
 	}

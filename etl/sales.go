@@ -1,0 +1,212 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// salesContent are the cleaned values that make up a sales line's content:
+// two lines with the same natural key and the same content are duplicates;
+// the same key with other content is a correction.
+var salesContent = []string{"k_order", "ts_v", "product_v", "qty_d", "price_v", "discount_in", "amount_in",
+	"store_v", "salesperson_v", "card", "mobile_v", "email_v", "idn", "region_v"}
+
+// contentHash is SQL for a stable 64-bit hash of columns (md5 of their text,
+// NULLs marked), so hashes stored in fact_sales survive DuckDB upgrades.
+func contentHash(cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), chr(30))", c)
+	}
+	return "md5_number_upper(concat_ws(chr(31), " + strings.Join(parts, ", ") + "))"
+}
+
+// validateSales cleans the staged sales lines into c_sales, gives each its
+// natural key — (source, store code, order id, line key) — and applies the
+// rules. The line key is the export's line number where it has one; a line
+// without one is numbered by its position in the order but keyed by its
+// content, so removing a line never turns the later ones into corrections
+// (and identical items of one record are numbered apart).
+func (l *loader) validateSales() error {
+	if err := l.buildMemos("stg_sales", salesMemos); err != nil {
+		return err
+	}
+	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
+	WITH s AS (
+		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections,
+			nullif(trim(ckm_text(order_id)), '') AS k_order,
+			nullif(trim(line_no), '') IS NOT NULL AS line_given
+		FROM stg_sales s JOIN ld_file f USING (file_id)),
+	x AS (
+		SELECT s.*,
+			` + memoColumns(salesMemos) + `,
+			ckm_email(email) AS email_v,
+			ckm_id_normalize(id_number) AS idn,
+			g.code AS region_v
+		FROM s
+		` + memoJoins(salesMemos, "s") + `
+		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city),
+	h AS (SELECT *, coalesce(discount_in, 0) AS discount_v, ` + contentHash(salesContent) + ` AS record_hash FROM x)
+	-- NULL k_line where a line number is given but unusable (rule line_no_invalid)
+	SELECT *, TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) AS k_line,
+		CAST(TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) AS VARCHAR) AS line_key
+	FROM h WHERE line_given
+	UNION ALL BY NAME
+	SELECT * EXCLUDE (n), CAST(row_number() OVER (PARTITION BY file_id, k_order ORDER BY _line, _item) AS INTEGER) AS k_line,
+		-- items of one record with the same content are separate lines
+		'#' || CAST(record_hash AS VARCHAR) || CASE WHEN n > 1 THEN '.' || n ELSE '' END AS line_key
+	FROM (SELECT *, row_number() OVER (PARTITION BY file_id, _line, record_hash ORDER BY _item) AS n FROM h WHERE NOT line_given)`
+	if err := l.exec("validate", q); err != nil {
+		return err
+	}
+	rules := []rule{
+		{"key_missing", "error", "validate", "order_id", "k_order IS NULL"},
+		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
+	}
+	rules = append(rules, l.dateRules("ts", "ts_v")...)
+	rules = append(rules,
+		rule{"quantity_invalid", "error", "clean", "quantity", fmt.Sprintf("qty_d IS NULL OR qty_d <> round(qty_d) OR abs(qty_d) > %d", maxQuantity)},
+		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
+		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
+		amountRule("discount", "discount_in"),
+		amountRule("amount", "amount_in"),
+		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
+		// Keeps quantity × price and the line amount inside DECIMAL(18,2).
+		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
+		mobileRule("mobile", "mobile_v"),
+		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
+		rule{"product_unknown", "warn", "validate", "product_code",
+			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
+		rule{"region_unknown", "warn", "validate", "city",
+			"region_v IS NULL AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
+	)
+	return l.applyRules(targets["sales"], rules)
+}
+
+// classifySales decides, for every valid sales line, whether it is new, a
+// duplicate (the same content as the line before it under its natural key,
+// in the warehouse or earlier in this load) or a correction (the same key
+// with other content). Corrections are restated (the line they replace is
+// reversed) or rejected, as the source's mapping says. Lines that are not
+// loaded go to sales_skip; every decision gets a ledger entry.
+func (l *loader) classifySales() error {
+	key := "source, store_k, k_order, line_key"
+	steps := []string{
+		`CREATE OR REPLACE TEMP TABLE sales_valid AS
+		SELECT c.file_id, c._line, c._item, c.source, coalesce(c.store_v, '') AS store_k, c.k_order, c.line_key, c.k_line,
+			c.line_given, c.record_hash, c.corrections
+		FROM c_sales c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line`,
+		// The current lines of the warehouse under the keys this load brings.
+		`CREATE OR REPLACE TEMP TABLE sales_active AS
+		SELECT f.source, coalesce(f.store_code, '') AS store_k, f.order_id AS k_order, f.line_key, f.record_hash,
+			f.etl_run_id, f.etl_file_id, f.source_line
+		FROM fact_sales f
+		SEMI JOIN (SELECT DISTINCT ` + key + ` FROM sales_valid) k
+			ON k.source = f.source AND k.store_k = coalesce(f.store_code, '') AND k.k_order = f.order_id AND k.line_key = f.line_key
+		WHERE NOT f.is_reversal AND f.restated_by_run IS NULL`,
+		// Only keys seen more than once need ordering.
+		`CREATE OR REPLACE TEMP TABLE sales_chain AS
+		WITH ch AS (
+			SELECT ` + key + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
+				true AS is_fact, NULL::VARCHAR AS corrections FROM sales_active
+			UNION ALL
+			SELECT ` + key + `, record_hash, NULL, file_id, _line, _item, false, corrections FROM sales_valid),
+		multi AS (SELECT ` + key + ` FROM ch GROUP BY ALL HAVING count(*) > 1),
+		m AS (SELECT ch.* FROM ch SEMI JOIN multi USING (` + key + `)),
+		g AS (
+			SELECT *, sum(CASE WHEN record_hash IS NOT DISTINCT FROM prev_hash AND NOT first_row THEN 0 ELSE 1 END) OVER w AS grp
+			FROM (SELECT *, lag(record_hash) OVER w AS prev_hash, row_number() OVER w = 1 AS first_row FROM m
+				WINDOW w AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item))
+			WINDOW w AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item ROWS UNBOUNDED PRECEDING)),
+		f AS (
+			SELECT *,
+				first_value([coalesce(run, -1), file_id, _line, _item]) OVER gw AS grp_first,
+				first_value([coalesce(run, -1), file_id, _line, _item]) OVER kw AS key_first,
+				first_value(record_hash) OVER kw AS key_hash,
+				first_value(is_fact AND record_hash IS NULL) OVER kw AS key_v1
+			FROM g
+			WINDOW gw AS (PARTITION BY ` + key + `, grp ORDER BY is_fact DESC, file_id, _line, _item),
+				kw AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item))
+		SELECT *, lag(grp_first) OVER (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item) AS prev_first FROM f`,
+		// One decision per valid line of this load whose key was seen before.
+		`CREATE OR REPLACE TEMP TABLE sales_class AS
+		SELECT file_id, _line, _item, ` + key + `,
+			CASE
+				WHEN key_v1 THEN 'duplicate_v1'
+				WHEN corrections = 'reject' AND record_hash = key_hash THEN 'duplicate'
+				WHEN corrections = 'reject' THEN 'correction_rejected'
+				WHEN grp_first <> [coalesce(run, -1), file_id, _line, _item] THEN 'duplicate'
+				ELSE 'correction' END AS outcome,
+			CASE
+				WHEN key_v1 OR corrections = 'reject' THEN key_first
+				WHEN grp_first <> [coalesce(run, -1), file_id, _line, _item] THEN grp_first
+				ELSE prev_first END AS ref
+		FROM sales_chain
+		WHERE NOT is_fact AND NOT first_row`,
+		// Lines without a line number loaded by schema version 1 were keyed
+		// by position: the same position under the same order repeats them.
+		`INSERT INTO sales_class
+		SELECT v.file_id, v._line, v._item, v.source, v.store_k, v.k_order, v.line_key, 'duplicate_v1',
+			[f.etl_run_id, f.etl_file_id, f.source_line, 0]
+		FROM sales_valid v JOIN fact_sales f ON f.source = v.source AND coalesce(f.store_code, '') = v.store_k
+			AND f.order_id = v.k_order AND f.line_key = CAST(v.k_line AS VARCHAR) AND f.record_hash IS NULL
+			AND NOT f.is_reversal AND f.restated_by_run IS NULL
+		WHERE NOT v.line_given AND NOT EXISTS (SELECT 1 FROM sales_class c WHERE c.file_id = v.file_id AND c._line = v._line AND c._item = v._item)`,
+		`CREATE OR REPLACE TEMP TABLE sales_skip AS
+		SELECT file_id, _line, _item FROM sales_class WHERE outcome IN ('duplicate', 'duplicate_v1', 'correction_rejected')`,
+		// Ledger entries: one per line and decision (the items of a JSON
+		// order share its line).
+		`INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, message, ref_run_id, ref_file_id, ref_line)
+		SELECT file_id, _line, 'validate',
+			CASE outcome WHEN 'duplicate_v1' THEN 'duplicate' ELSE outcome END,
+			CASE outcome WHEN 'correction_rejected' THEN 'error' ELSE 'info' END,
+			'line_key', min(k_order || ' / ' || line_key),
+			CASE outcome
+				WHEN 'duplicate' THEN 'same content as an earlier line under the same key'
+				WHEN 'duplicate_v1' THEN 'same key as a line loaded before content was recorded (schema version 1): compared by key only'
+				WHEN 'correction' THEN 'changed line under a known key: the line it replaces is reversed and this one loaded'
+				ELSE 'changed line under a known key: the source keeps the loaded line (corrections: reject)' END,
+			nullif(min(ref[1]), -1), min(ref[2]), min(ref[3])
+		FROM sales_class GROUP BY file_id, _line, outcome`,
+		// A line none of whose items is loaded keeps no warnings: its
+		// outcome is "duplicate".
+		`DELETE FROM ld_reject WHERE severity = 'warn' AND (file_id, line) IN (
+			SELECT (k.file_id, k._line) FROM (SELECT file_id, _line, count(*) AS n FROM sales_skip GROUP BY ALL) k
+			JOIN (SELECT file_id, _line, count(*) AS n FROM c_sales SEMI JOIN sales_skip USING (file_id, _line) GROUP BY ALL) c
+				USING (file_id, _line)
+			WHERE k.n = c.n)`,
+	}
+	for _, q := range steps {
+		if err := l.exec("validate", q); err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// restateSales appends, for every applied correction, a reversal of the
+// line it replaces (negated quantity and amounts, traceable to the
+// correcting run, file and line) and marks the replaced line restated.
+func (l *loader) restateSales() error {
+	match := `f.source = c.source AND coalesce(f.store_code, '') = c.store_k AND f.order_id = c.k_order
+		AND f.line_key = c.line_key AND f.etl_file_id = c.ref[2] AND f.source_line = c.ref[3] AND NOT f.is_reversal`
+	steps := []string{
+		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
+			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
+			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run)
+		SELECT f.order_id, f.line_no, f.date_key, f.order_ts, f.customer_key, f.customer_id, f.product_key, f.channel_key,
+			f.store_key, f.salesperson_key, f.region_key, -f.quantity, f.unit_price, -f.amount, -f.cost_amount, f.is_return,
+			%d, c.file_id, c._line, f.source, f.store_code, f.line_key, f.record_hash, true, NULL
+		FROM sales_class c JOIN fact_sales f ON %s
+		WHERE c.outcome = 'correction'`, l.runID, match),
+		fmt.Sprintf(`UPDATE fact_sales SET restated_by_run = %d FROM sales_class c
+		WHERE c.outcome = 'correction' AND %s AND fact_sales.restated_by_run IS NULL`, l.runID,
+			strings.ReplaceAll(match, "f.", "fact_sales.")),
+	}
+	for _, q := range steps {
+		if err := l.exec("facts", q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
