@@ -75,7 +75,7 @@ type Report struct {
 	Files   []FileReport `json:"files"`
 	Ignored []string     `json:"ignored,omitempty"` // files in a directory no mapping matched
 	// Refused are entries of a directory that are not regular files (a
-	// FIFO, a device, a symbolic link to one), each with what it is: never
+	// FIFO, a device, a symbolic link to one), as "path: what it is": never
 	// read, since a pipe or device may never end.
 	Refused    []string      `json:"refused,omitempty"`
 	Read       int64         `json:"rows_read"`
@@ -299,10 +299,18 @@ func regularFiles(dir string) (files, refused []string, err error) {
 		case d.Type().IsRegular():
 			files = append(files, path)
 		default:
-			if _, err := statRegular(path); err != nil {
-				refused = append(refused, err.Error())
-			} else {
+			_, err := statRegular(path)
+			var nr *NotRegularError
+			var pe *fs.PathError
+			switch {
+			case err == nil:
 				files = append(files, path)
+			case errors.As(err, &nr):
+				refused = append(refused, fmt.Sprintf("%s: %s, not a regular file", path, nr.What()))
+			case errors.As(err, &pe):
+				refused = append(refused, fmt.Sprintf("%s: %v", path, pe.Err))
+			default:
+				refused = append(refused, fmt.Sprintf("%s: %v", path, err))
 			}
 		}
 		return nil

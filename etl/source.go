@@ -33,11 +33,16 @@ type NotRegularError struct {
 }
 
 func (e *NotRegularError) Error() string {
-	what := e.Kind
+	return fmt.Sprintf("%s is %s, not a regular file: ckm loads only regular files", e.Path, e.What())
+}
+
+// What says what the path is, e.g. "a symbolic link to /dev/zero, a
+// character device".
+func (e *NotRegularError) What() string {
 	if e.Target != "" {
-		what = fmt.Sprintf("a symbolic link to %s, %s", e.Target, e.Kind)
+		return fmt.Sprintf("a symbolic link to %s, %s", e.Target, e.Kind)
 	}
-	return fmt.Sprintf("%s is %s, not a regular file: ckm loads only regular files", e.Path, what)
+	return e.Kind
 }
 
 func (e *NotRegularError) Unwrap() error { return ErrNotRegular }
