@@ -230,8 +230,8 @@ func readDelimited(ctx context.Context, src io.Reader, d Detected, width func() 
 			return ctx.Err()
 		}
 		first, no, ok := p.next()
-		if !ok {
-			break
+		if !ok || (p.err != nil && p.err != io.EOF) {
+			break // a failed read (or a cancel) fails the file: no use reading its last line
 		}
 		rec = append(rec[:0], first...)
 		var open bool
@@ -505,7 +505,7 @@ func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) 
 				break
 			}
 			l, no, ok := p.next()
-			if !ok {
+			if !ok || (p.err != nil && p.err != io.EOF) {
 				break
 			}
 			if len(bytes.TrimSpace(l)) == 0 {
