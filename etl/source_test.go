@@ -158,3 +158,42 @@ func mappingNamed(t *testing.T, name string) *Mapping {
 	t.Fatalf("no built-in mapping %s", name)
 	return nil
 }
+
+// TestFingerprintGrowingFile fingerprints a file another writer keeps
+// appending to: it reads only the size seen at open and then fails with
+// ErrFileChanged, promptly, instead of chasing the end.
+func TestFingerprintGrowingFile(t *testing.T) {
+	path := sparseFile(t, filepath.Join(t.TempDir(), "pos_sales_growing.csv"), 64<<20)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	growing := make(chan struct{})
+	go func() {
+		line := []byte(pos("G1") + "\n")
+		for i := 0; ; i++ {
+			if _, err := f.Write(line); err != nil {
+				return
+			}
+			if i == 0 {
+				close(growing)
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	defer close(stop)
+	<-growing
+	var fpErr error
+	withTimeout(t, 5*time.Second, "fingerprint", func() {
+		_, fpErr = fingerprintFile(context.Background(), path)
+	})
+	if !errors.Is(fpErr, ErrFileChanged) || !strings.Contains(fpErr.Error(), "its size went from") {
+		t.Fatalf("err = %v, want ErrFileChanged", fpErr)
+	}
+}
