@@ -37,11 +37,29 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
+// ErrNoWarehouse is returned (wrapped in a *NoWarehouseError) when Open may
+// not create the warehouse and there is none at the path.
+var ErrNoWarehouse = errors.New("no warehouse")
+
+// NoWarehouseError names the path where a warehouse was expected.
+type NoWarehouseError struct{ Path string }
+
+func (e *NoWarehouseError) Error() string {
+	return fmt.Sprintf("no warehouse at %s; run ckm init", e.Path)
+}
+
+func (e *NoWarehouseError) Unwrap() error { return ErrNoWarehouse }
+
 // Options configure Open.
 type Options struct {
 	// ReadOnly opens the file in DuckDB's read-only mode: several read-only
-	// processes may share it, but none while a writer holds it.
+	// processes may share it, but none while a writer holds it. It implies
+	// MustExist.
 	ReadOnly bool
+	// MustExist refuses a path with no warehouse file (a *NoWarehouseError)
+	// instead of creating one: for commands that read, or write only next
+	// to data that must be there already.
+	MustExist bool
 	// NoMigrate skips creating or upgrading the schema (used by tools that
 	// inspect a warehouse as it is).
 	NoMigrate bool
@@ -66,9 +84,10 @@ type Warehouse struct {
 // Memory is the Path of an in-memory warehouse.
 const Memory = ":memory:"
 
-// Open opens (creating if needed) the warehouse at path and brings its schema
-// to the current version unless opts.NoMigrate or opts.ReadOnly is set. An
-// empty path or ":memory:" opens an in-memory warehouse.
+// Open opens (creating if needed, unless opts.MustExist or opts.ReadOnly) the
+// warehouse at path and brings its schema to the current version unless
+// opts.NoMigrate or opts.ReadOnly is set. An empty path or ":memory:" opens
+// an in-memory warehouse.
 func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	if path == "" {
 		path = Memory
@@ -80,9 +99,11 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 			return nil, errors.New("open warehouse: an in-memory warehouse cannot be read-only")
 		}
 	} else {
-		if opts.ReadOnly {
-			if _, err := os.Stat(path); err != nil {
-				return nil, fmt.Errorf("open warehouse %s read-only: %w (run `ckm init` first)", path, err)
+		if opts.ReadOnly || opts.MustExist {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return nil, &NoWarehouseError{Path: path}
+			} else if err != nil {
+				return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 			}
 		} else if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -78,10 +78,26 @@ func TestMigrateIdempotent(t *testing.T) {
 	}
 }
 
-func TestReadOnlyMissingFile(t *testing.T) {
-	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "nope.duckdb"), Options{ReadOnly: true})
-	if err == nil || !strings.Contains(err.Error(), "ckm init") {
-		t.Fatalf("err = %v", err)
+// TestMissingFileNotCreated checks that a warehouse that must exist is
+// refused, named, and not created.
+func TestMissingFileNotCreated(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"read-only", Options{ReadOnly: true}},
+		{"must exist", Options{MustExist: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sub", "nope.duckdb")
+			_, err := Open(context.Background(), path, c.opts)
+			if !errors.Is(err, ErrNoWarehouse) || err.Error() != "no warehouse at "+path+"; run ckm init" {
+				t.Fatalf("err = %v, want ErrNoWarehouse naming %s", err, path)
+			}
+			if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("Open made %s: %v", filepath.Dir(path), err)
+			}
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -30,8 +29,9 @@ const sniffSize = 64 << 10
 
 // Detect reads the head of a file and decides its format, text encoding and
 // delimiter. A mapping's explicit format or encoding wins over detection.
+// Only a regular file is read (see ErrNotRegular).
 func Detect(path string, m *Mapping) (Detected, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return Detected{}, err
 	}
@@ -41,7 +41,13 @@ func Detect(path string, m *Mapping) (Detected, error) {
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return Detected{}, err
 	}
-	head = head[:n]
+	return detectHead(path, head[:n], m)
+}
+
+// detectHead is Detect on the first sniffSize bytes of the file at path
+// (all of it when shorter).
+func detectHead(path string, head []byte, m *Mapping) (Detected, error) {
+	n := len(head)
 	var d Detected
 	if m != nil {
 		d.Format = m.Format

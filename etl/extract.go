@@ -216,13 +216,8 @@ func splitRecord(text []byte, delim byte, fields []string) ([]string, bool) {
 // the number of fields a record should have (0 before the header): a quoted
 // field spanning lines that does not give a record of that width was an
 // unbalanced quote, not a line break in a field.
-func readDelimited(ctx context.Context, path string, d Detected, width func() int, emit func(line int64, fields []string, raw string) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := textReader(f, d)
+func readDelimited(ctx context.Context, src io.Reader, d Detected, width func() int, emit func(line int64, fields []string, raw string) error) error {
+	r, err := textReader(src, d)
 	if err != nil {
 		return err
 	}
@@ -235,8 +230,8 @@ func readDelimited(ctx context.Context, path string, d Detected, width func() in
 			return ctx.Err()
 		}
 		first, no, ok := p.next()
-		if !ok {
-			break
+		if !ok || (p.err != nil && p.err != io.EOF) {
+			break // a failed read (or a cancel) fails the file: no use reading its last line
 		}
 		rec = append(rec[:0], first...)
 		var open bool
@@ -330,7 +325,7 @@ func (s *stagingWriter) abort() {
 
 // extractTabular reads a delimited or XLSX file, maps its header and writes
 // well-formed records of the mapped fields to a staging CSV.
-func extractTabular(ctx context.Context, path string, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
+func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
 	x := &extraction{}
 	fields := m.fields()
 	var sw *stagingWriter
@@ -392,9 +387,9 @@ func extractTabular(ctx context.Context, path string, d Detected, m *Mapping, tm
 	var err error
 	switch d.Format {
 	case "xlsx":
-		err = readXLSX(ctx, path, m.Sheet, emit)
+		err = readXLSX(ctx, src, m.Sheet, emit)
 	default:
-		err = readDelimited(ctx, path, d, func() int { return len(x.header) }, emit)
+		err = readDelimited(ctx, src, d, func() int { return len(x.header) }, emit)
 	}
 	if err == nil && x.header == nil {
 		err = errors.New("no header row: the file is empty or blank")
@@ -423,14 +418,14 @@ func isBlankRow(cells []string) bool {
 
 // readXLSX streams the rows of a sheet (the first one when sheet is empty),
 // raw cell values so that date cells arrive as Excel serial numbers.
-func readXLSX(ctx context.Context, path, sheet string, emit func(line int64, cells []string, raw string) error) (err error) {
+func readXLSX(ctx context.Context, src io.Reader, sheet string, emit func(line int64, cells []string, raw string) error) (err error) {
 	defer func() {
 		// excelize can panic on corrupt archives; that is bad input, not a bug to crash on.
 		if r := recover(); r != nil {
 			err = fmt.Errorf("corrupt XLSX workbook: %v", r)
 		}
 	}()
-	f, err := excelize.OpenFile(path)
+	f, err := excelize.OpenReader(src)
 	if err != nil {
 		return fmt.Errorf("open XLSX: %w", err)
 	}
@@ -471,13 +466,8 @@ func readXLSX(ctx context.Context, path, sheet string, emit func(line int64, cel
 // extractJSON reads NDJSON (one object a line) or a JSON array of objects
 // and writes each well-formed object, wrapped with its line number, to a
 // staging NDJSON file: {"_line":N,"r":{...}}.
-func extractJSON(ctx context.Context, path string, d Detected, tmpDir string) (*extraction, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r, err := textReader(f, d)
+func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) (*extraction, error) {
+	r, err := textReader(src, d)
 	if err != nil {
 		return nil, err
 	}
@@ -515,7 +505,7 @@ func extractJSON(ctx context.Context, path string, d Detected, tmpDir string) (*
 				break
 			}
 			l, no, ok := p.next()
-			if !ok {
+			if !ok || (p.err != nil && p.err != io.EOF) {
 				break
 			}
 			if len(bytes.TrimSpace(l)) == 0 {

@@ -2,12 +2,9 @@ package etl
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -74,9 +71,13 @@ type FileReport struct {
 
 // Report is the outcome of a load.
 type Report struct {
-	RunID      int64         `json:"run_id"`
-	Files      []FileReport  `json:"files"`
-	Ignored    []string      `json:"ignored,omitempty"` // files in a directory no mapping matched
+	RunID   int64        `json:"run_id"`
+	Files   []FileReport `json:"files"`
+	Ignored []string     `json:"ignored,omitempty"` // files in a directory no mapping matched
+	// Refused are entries of a directory that are not regular files (a
+	// FIFO, a device, a symbolic link to one), as "path: what it is": never
+	// read, since a pipe or device may never end.
+	Refused    []string      `json:"refused,omitempty"`
 	Read       int64         `json:"rows_read"`
 	Loaded     int64         `json:"rows_loaded"`
 	Rejected   int64         `json:"rows_rejected"`
@@ -92,10 +93,11 @@ var ErrNothingToLoad = errors.New("nothing to load")
 // fileJob is one file on its way through a load.
 type fileJob struct {
 	FileReport
-	m   *Mapping
-	t   *target
-	det Detected
-	x   *extraction
+	stamp fileStamp // size, time and hash when fingerprinted
+	m     *Mapping
+	t     *target
+	det   Detected
+	x     *extraction
 }
 
 // Load runs the ETL of the given files and directories into the warehouse in
@@ -119,16 +121,26 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err := Register(ctx, w); err != nil {
 		return nil, err
 	}
-	jobs, ignored, err := discover(paths, mappings)
+	found, err := discover(paths, mappings)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Ignored: ignored}
-	for _, p := range ignored {
+	jobs := found.jobs
+	rep := &Report{Ignored: found.ignored, Refused: found.refused}
+	for _, p := range found.ignored {
 		logf("ignored %s: no source mapping matches its name", p)
+	}
+	for _, why := range found.refused {
+		logf("skipped %s", why)
+	}
+	if debugTiming {
+		fmt.Fprintf(os.Stderr, "%8.3fs discover (since start)\n", time.Since(start).Seconds())
 	}
 	if err := fingerprint(ctx, jobs); err != nil {
 		return nil, err
+	}
+	if debugTiming {
+		fmt.Fprintf(os.Stderr, "%8.3fs fingerprint (since start)\n", time.Since(start).Seconds())
 	}
 	todo, err := skipLoaded(ctx, w, jobs)
 	if err != nil {
@@ -171,6 +183,9 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err := ld.run(); err != nil {
 		return nil, err
 	}
+	if err := checkSources(todo); err != nil {
+		return nil, err
+	}
 	for _, hook := range opts.BeforeCommit {
 		if err := hook(ctx, tx); err != nil {
 			return nil, fmt.Errorf("load: %w", err)
@@ -200,64 +215,61 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	return rep, nil
 }
 
+// discovered is what discover found in the paths given to a load.
+type discovered struct {
+	jobs    []*fileJob
+	ignored []string // files in a directory no mapping matches
+	refused []string // entries of a directory that are not regular files, and why
+}
+
 // discover expands directories (sorted, hidden files left out) and matches
 // each file to a mapping. A named file nothing matches is an error; in a
-// directory it is ignored and listed.
-func discover(paths []string, mappings []Mapping) ([]*fileJob, []string, error) {
+// directory it is ignored and listed. Only regular files are loaded, also
+// behind symbolic links: a named path that is anything else (a FIFO, a
+// device) is an error, and in a directory it is refused and listed.
+func discover(paths []string, mappings []Mapping) (*discovered, error) {
 	if len(paths) == 0 {
-		return nil, nil, errors.New("no files or directories to load")
+		return nil, errors.New("no files or directories to load")
 	}
-	var jobs []*fileJob
-	var ignored []string
+	found := &discovered{}
 	add := func(path string, named bool) error {
 		m, ok := match(mappings, path)
 		if !ok {
 			if named {
 				return fmt.Errorf("%s: no source mapping matches this file name; add a source with a matching pattern to ckm.yaml (built-in patterns: %s)", path, patternList(mappings))
 			}
-			ignored = append(ignored, path)
+			found.ignored = append(found.ignored, path)
 			return nil
 		}
-		jobs = append(jobs, &fileJob{FileReport: FileReport{Path: path, Source: m.Name, Target: m.Target}, m: m, t: targets[m.Target]})
+		found.jobs = append(found.jobs, &fileJob{FileReport: FileReport{Path: path, Source: m.Name, Target: m.Target}, m: m, t: targets[m.Target]})
 		return nil
 	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load: %w", err)
+			return nil, fmt.Errorf("load: %w", err)
 		}
 		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				return nil, fmt.Errorf("load: %w", notRegular(p, st.Mode()))
+			}
 			if err := add(p, true); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			continue
 		}
-		var files []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") && path != p {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				files = append(files, path)
-			}
-			return nil
-		})
+		files, refused, err := regularFiles(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w", p, err)
+			return nil, fmt.Errorf("load %s: %w", p, err)
 		}
-		sort.Strings(files)
+		found.refused = append(found.refused, refused...)
 		for _, f := range files {
 			if err := add(f, false); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
+	jobs := found.jobs
 	// Dimensions before the facts that use them; then by path.
 	sort.SliceStable(jobs, func(a, b int) bool {
 		if jobs[a].t.Order != jobs[b].t.Order {
@@ -265,7 +277,46 @@ func discover(paths []string, mappings []Mapping) ([]*fileJob, []string, error) 
 		}
 		return jobs[a].Path < jobs[b].Path
 	})
-	return jobs, ignored, nil
+	return found, nil
+}
+
+// regularFiles walks dir (hidden entries left out) and returns its regular
+// files, sorted, following symbolic links to files; every other entry but
+// a directory is refused with what it is.
+func regularFiles(dir string) (files, refused []string, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case d.IsDir():
+		case d.Type().IsRegular():
+			files = append(files, path)
+		default:
+			_, err := statRegular(path)
+			var nr *NotRegularError
+			var pe *fs.PathError
+			switch {
+			case err == nil:
+				files = append(files, path)
+			case errors.As(err, &nr):
+				refused = append(refused, fmt.Sprintf("%s: %s, not a regular file", path, nr.What()))
+			case errors.As(err, &pe):
+				refused = append(refused, fmt.Sprintf("%s: %v", path, pe.Err))
+			default:
+				refused = append(refused, fmt.Sprintf("%s: %v", path, err))
+			}
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, refused, err
 }
 
 func patternList(ms []Mapping) string {
@@ -276,22 +327,18 @@ func patternList(ms []Mapping) string {
 	return strings.Join(ps, ", ")
 }
 
+// fingerprint hashes each file (its bytes up to its size when opened) for
+// the manifest; it stops when ctx is cancelled.
 func fingerprint(ctx context.Context, jobs []*fileJob) error {
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, err := os.Open(j.Path)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		f.Close()
+		s, err := fingerprintFile(ctx, j.Path)
 		if err != nil {
 			return fmt.Errorf("load %s: %w", j.Path, err)
 		}
-		j.Size, j.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+		j.stamp, j.Size, j.SHA256 = s, s.size, s.sha256
 	}
 	return nil
 }
@@ -361,24 +408,65 @@ func extractAll(ctx context.Context, jobs []*fileJob, tmpDir string, opts Option
 	return errors.Join(errs...)
 }
 
+// extractFile detects and extracts one file from the bytes fingerprinted:
+// a file that changed since is an ErrFileChanged.
 func extractFile(ctx context.Context, j *fileJob, tmpDir string) error {
-	det, err := Detect(j.Path, j.m)
-	if err != nil {
+	if err := extractSource(ctx, j, tmpDir); err != nil {
 		return fmt.Errorf("%s: %w", j.Path, err)
+	}
+	j.Read = j.x.records
+	return nil
+}
+
+func extractSource(ctx context.Context, j *fileJob, tmpDir string) error {
+	src, err := openSource(ctx, j.Path, j.stamp)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	head, err := src.head(sniffSize)
+	if err != nil {
+		return err
+	}
+	det, err := detectHead(j.Path, head, j.m)
+	if err != nil {
+		return err
 	}
 	j.det, j.Format, j.Encoding = det, det.Format, det.Encoding
 	switch det.Format {
 	case "ndjson", "json":
-		j.x, err = extractJSON(ctx, j.Path, det, tmpDir)
+		j.x, err = extractJSON(ctx, src, det, tmpDir)
 	case "parquet":
-		j.x = &extraction{} // DuckDB reads Parquet directly when staging
+		// DuckDB reads Parquet directly when staging; checkSources then
+		// tells whether the file changed.
+		j.x = &extraction{}
+		return nil
 	default:
-		j.x, err = extractTabular(ctx, j.Path, det, j.m, tmpDir)
+		j.x, err = extractTabular(ctx, src, det, j.m, tmpDir)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", j.Path, err)
+		return err
 	}
-	j.Read = j.x.records
+	if err := src.verify(); err != nil {
+		os.Remove(j.x.tmpPath)
+		j.x = nil
+		return err
+	}
+	return nil
+}
+
+// checkSources tells whether a file changed after extraction (DuckDB reads
+// Parquet sources itself while staging).
+func checkSources(jobs []*fileJob) error {
+	for _, j := range jobs {
+		st, err := os.Stat(j.Path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.Path, err)
+		}
+		if why := j.stamp.changedSince(st); why != "" {
+			return fmt.Errorf("%s: %w (%s); load it again once it is complete", j.Path, ErrFileChanged, why)
+		}
+	}
 	return nil
 }
 

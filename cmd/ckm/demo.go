@@ -74,7 +74,7 @@ func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
 		return err
 	}
 	a.logf("generated %d export files for %d people into %s in %s", len(exp.Files)+1, opts.customers, exportDir, time.Since(t0).Round(time.Millisecond))
-	w, err := a.openWarehouse(ctx)
+	w, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func newFixturesSSBCmd(a *app) *cobra.Command {
 				return usageErrorf("--sf %v: want a positive scale factor, e.g. 0.01 or 1", sf)
 			}
 			ctx := cmd.Context()
-			w, err := a.openWarehouse(ctx)
+			w, err := a.createWarehouse(ctx)
 			if err != nil {
 				return err
 			}

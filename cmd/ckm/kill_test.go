@@ -52,11 +52,8 @@ func TestKillLoad(t *testing.T) {
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "ckm")
 	started := time.Now()
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := ckmBinary(t)
 	fx := filepath.Join(tmp, "fx")
 	if out, err := exec.Command(bin, "fixtures", "generate", "--out", fx, "--customers", "3000", "--quiet").CombinedOutput(); err != nil {
 		t.Fatalf("fixtures generate: %v\n%s", err, out)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,14 +68,21 @@ func loadRun(cmd *cobra.Command, a *app, opts *loadOptions) error {
 		lo.Mappings = ms
 	}
 	lo.Progress = a.loadProgress()
-	w, err := a.openWarehouse(ctx)
+	w, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	rep, err := etl.Load(ctx, w, paths, lo)
+	if err != nil && ctx.Err() != nil {
+		return cancelledError{"load cancelled: nothing was committed"}
+	}
 	if errors.Is(err, etl.ErrNothingToLoad) {
-		a.logf("nothing to load: every file is in the manifest already")
+		if len(rep.Files) == 0 {
+			a.logf("nothing to load: no source files in %s", strings.Join(paths, ", "))
+		} else {
+			a.logf("nothing to load: every file is in the manifest already")
+		}
 		return a.printLoadReport(rep)
 	}
 	if err != nil {

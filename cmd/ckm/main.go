@@ -17,6 +17,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal cancels the command, which then stops, rolls
+		// back and exits; a second one kills ckm at once.
+		<-ctx.Done()
+		stop()
+	}()
 	if path := os.Getenv("CKM_CPUPROFILE"); path != "" {
 		// For performance work: a CPU profile of the whole command.
 		if f, err := os.Create(path); err == nil {
@@ -26,6 +32,9 @@ func main() {
 	}
 	root := newRootCmd(os.Stdout, os.Stderr)
 	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, errRejected) {
+		err = asCancelled(err)
+	}
 	code := exitCode(err, os.Stderr)
 	pprof.StopCPUProfile()
 	os.Exit(code)
@@ -37,6 +46,9 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitRejected = 3
+	// exitCancelled is a command stopped by SIGINT or SIGTERM, the code a
+	// shell gives a command ended by SIGINT.
+	exitCancelled = 130
 )
 
 // usageError marks an error in how ckm was called (exit 2).
@@ -53,6 +65,24 @@ func usageErrorf(format string, args ...any) error {
 // its message has been printed already.
 var errRejected = errors.New("finished with rejected rows")
 
+// cancelledError reports a command stopped by SIGINT or SIGTERM (exit 130).
+type cancelledError struct{ msg string }
+
+func (e cancelledError) Error() string { return e.msg }
+
+// asCancelled turns the error of a command whose context was cancelled into
+// a cancelledError, unless it is one already.
+func asCancelled(err error) error {
+	var ce cancelledError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return cancelledError{"cancelled"}
+	}
+	return cancelledError{"cancelled: " + err.Error()}
+}
+
 func exitCode(err error, stderr *os.File) int {
 	if err == nil {
 		return exitOK
@@ -61,6 +91,10 @@ func exitCode(err error, stderr *os.File) int {
 		return exitRejected
 	}
 	fmt.Fprintln(stderr, "ckm:", err)
+	var ce cancelledError
+	if errors.As(err, &ce) {
+		return exitCancelled
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return exitUsage

@@ -104,9 +104,18 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 func (a *app) format() string        { return a.cfg.GetString("format") }
 func (a *app) warehousePath() string { return a.cfg.GetString("warehouse") }
 
-// openWarehouse opens the configured warehouse, creating or upgrading it
-// unless --read-only.
+// openWarehouse opens the configured warehouse, upgrading it unless
+// --read-only. A missing warehouse is an error ("no warehouse at PATH; run
+// ckm init"), never an empty one created: the commands that read (or, like
+// mine, write next to data) need the data to be there.
 func (a *app) openWarehouse(ctx context.Context) (*engine.Warehouse, error) {
+	return engine.Open(ctx, a.warehousePath(), engine.Options{ReadOnly: a.cfg.GetBool("read-only"), MustExist: true})
+}
+
+// createWarehouse opens the configured warehouse like openWarehouse, but
+// creates it when missing: for the commands that bring data in (load, demo,
+// fixtures ssb).
+func (a *app) createWarehouse(ctx context.Context) (*engine.Warehouse, error) {
 	return engine.Open(ctx, a.warehousePath(), engine.Options{ReadOnly: a.cfg.GetBool("read-only")})
 }
 
