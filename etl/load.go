@@ -38,6 +38,9 @@ type Options struct {
 	// FailAfter, in tests, makes the load fail at a named step (after its
 	// work, before commit) to prove that nothing half-applied remains.
 	FailAfter string
+	// tamper, in tests, changes what the load wrote just before the
+	// post-conditions check it (e.g. a broken ledger), to prove they catch it.
+	tamper func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Progress reports the state of a running load.

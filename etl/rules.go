@@ -77,15 +77,18 @@ func (l *loader) applyRules(t *target, rules []rule) error {
 	if err := l.exec("validate", q); err != nil {
 		return fmt.Errorf("rules of %s: %w", t.Name, err)
 	}
-	if err := l.rejectRepeats(t); err != nil {
-		return err
-	}
 	if t.Name == "sales" {
 		if err := l.classifySales(); err != nil {
 			return err
 		}
-	} else if err := l.recordDuplicates(t); err != nil {
+	}
+	if err := l.rejectRepeats(t); err != nil {
 		return err
+	}
+	if t.Name != "sales" {
+		if err := l.recordDuplicates(t); err != nil {
+			return err
+		}
 	}
 	// A view, not a copy: the accepted rows are read a few times, each time
 	// as one scan of c_<target> anti-joined with the few rejected lines and

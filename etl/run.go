@@ -43,7 +43,13 @@ func (l *loader) run() error {
 		{"facts", l.loadFacts},
 		{"reconcile", l.reconcile},
 		{"ledger", l.writeLedger},
+		{"postcheck", l.postcheck},
 	} {
+		if step.name == "postcheck" && l.opts.tamper != nil {
+			if err := l.opts.tamper(l.ctx, l.tx); err != nil {
+				return err
+			}
+		}
 		if err := step.fn(); err != nil {
 			return err
 		}

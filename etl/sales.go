@@ -156,18 +156,21 @@ func (l *loader) classifySales() error {
 		SELECT file_id, _line, _item FROM sales_class WHERE outcome IN ('duplicate', 'duplicate_v1', 'correction_rejected')`,
 		// Ledger entries: one per line and decision (the items of a JSON
 		// order share its line).
-		`INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, message, ref_run_id, ref_file_id, ref_line)
+		`INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message, ref_run_id, ref_file_id, ref_line)
 		SELECT file_id, _line, 'validate',
 			CASE outcome WHEN 'duplicate_v1' THEN 'duplicate' ELSE outcome END,
 			CASE outcome WHEN 'correction_rejected' THEN 'error' ELSE 'info' END,
-			'line_key', min(k_order || ' / ' || line_key),
+			'line_key', min(k_order || ' / ' || line_key), left(min(raw), 4096),
 			CASE outcome
 				WHEN 'duplicate' THEN 'same content as an earlier line under the same key'
 				WHEN 'duplicate_v1' THEN 'same key as a line loaded before content was recorded (schema version 1): compared by key only'
 				WHEN 'correction' THEN 'changed line under a known key: the line it replaces is reversed and this one loaded'
 				ELSE 'changed line under a known key: the source keeps the loaded line (corrections: reject)' END,
 			nullif(min(ref[1]), -1), min(ref[2]), min(ref[3])
-		FROM sales_class GROUP BY file_id, _line, outcome`,
+		FROM (SELECT k.*, ` + rawRecord(targets["sales"]) + ` AS raw FROM sales_class k
+			JOIN (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM c_sales) c
+			ON c.f = k.file_id AND c.l = k._line AND c.i = k._item)
+		GROUP BY file_id, _line, outcome`,
 		// A line none of whose items is loaded keeps no warnings: its
 		// outcome is "duplicate".
 		`DELETE FROM ld_reject WHERE severity = 'warn' AND (file_id, line) IN (

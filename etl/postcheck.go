@@ -1,0 +1,126 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// factChecks are invariants of the fact rows a load appends, written apart
+// from the rules: they hold whatever the rules, the ledger or DuckDB did.
+// Each query counts the violating rows of run $1.
+var factChecks = []struct{ what, query string }{
+	{"fact_sales lines with a NULL or zero quantity, a NULL or negative unit price, a NULL amount or time",
+		`SELECT count(*) FROM fact_sales WHERE etl_run_id = $1 AND (quantity IS NULL OR quantity = 0 OR unit_price IS NULL
+			OR unit_price < 0 OR amount IS NULL OR order_ts IS NULL OR date_key IS NULL)`},
+	{"fact_sales lines whose date is not in dim_date",
+		`SELECT count(*) FROM fact_sales f ANTI JOIN dim_date d ON d.date_key = f.date_key WHERE f.etl_run_id = $1`},
+	{"fact_sales lines with a NULL key (order, line, source or line key)",
+		`SELECT count(*) FROM fact_sales WHERE etl_run_id = $1 AND (order_id IS NULL OR line_no IS NULL OR source IS NULL OR line_key IS NULL)`},
+	{"fact_sales keys with more than one current line",
+		`SELECT count(*) FROM (SELECT source, store_code, order_id, line_key FROM fact_sales
+			WHERE NOT is_reversal AND restated_by_run IS NULL
+			AND (source, store_code, order_id, line_key) IN (SELECT (source, store_code, order_id, line_key) FROM fact_sales WHERE etl_run_id = $1)
+			GROUP BY ALL HAVING count(*) > 1)`},
+	{"fact_interaction rows with a NULL time or date",
+		`SELECT count(*) FROM fact_interaction WHERE etl_run_id = $1 AND (contact_ts IS NULL OR date_key IS NULL)`},
+	{"fact_campaign rows without a campaign",
+		`SELECT count(*) FROM fact_campaign WHERE etl_run_id = $1 AND (campaign_key IS NULL OR campaign_key < 0)`},
+}
+
+// lineOutcomes counts, per file of run $1, every line read by its outcome,
+// from the warehouse's own tables: the staged lines and extract rejects
+// (what was read), the persisted ledger (errors, duplicates) and the fact
+// tables (what loaded). A line is rejected if it has an error entry, else
+// loaded if a fact row comes from it, else a duplicate if it has a
+// duplicate entry; anything else is unaccounted for.
+const lineOutcomes = `
+WITH lines AS (
+	SELECT file_id, _line AS line FROM stg_sales UNION SELECT file_id, _line FROM stg_interactions
+	UNION SELECT file_id, _line FROM stg_responses UNION SELECT file_id, _line FROM stg_customers
+	UNION SELECT file_id, _line FROM stg_products UNION SELECT file_id, _line FROM stg_campaigns
+	UNION SELECT file_id, line FROM etl_reject WHERE run_id = $1),
+err AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND severity = 'error'),
+dup AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND rule = 'duplicate'),
+fact AS (
+	SELECT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal
+	UNION SELECT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1
+	UNION SELECT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1),
+o AS (
+	SELECT l.file_id, e.line IS NOT NULL AS is_err, f.line IS NOT NULL AS is_fact, d.line IS NOT NULL AS is_dup
+	FROM lines l
+	LEFT JOIN err e ON e.file_id = l.file_id AND e.line = l.line
+	LEFT JOIN fact f ON f.file_id = l.file_id AND f.line = l.line
+	LEFT JOIN dup d ON d.file_id = l.file_id AND d.line = l.line)
+SELECT file_id, count(*),
+	count(*) FILTER (WHERE is_err),
+	count(*) FILTER (WHERE NOT is_err AND is_fact),
+	count(*) FILTER (WHERE NOT is_err AND NOT is_fact AND is_dup),
+	count(*) FILTER (WHERE is_err AND is_fact),
+	count(*) FILTER (WHERE NOT is_err AND NOT is_fact AND NOT is_dup)
+FROM o GROUP BY file_id`
+
+// factTargets load into fact tables; the others are master data, whose
+// accepted lines merge into dimensions.
+var factTargets = map[string]bool{"sales": true, "interactions": true, "responses": true}
+
+// postcheck verifies, before commit, what the load wrote against
+// invariants that do not trust the code that wrote it: fact values, one
+// outcome for every line read, rejected lines absent from the facts, and
+// the manifest's counts. Any violation fails the load, which rolls back.
+func (l *loader) postcheck() error {
+	var bad []string
+	for _, c := range factChecks {
+		n, err := l.count(c.query, l.runID)
+		if err != nil {
+			return fmt.Errorf("post-condition: %s: %w", c.what, err)
+		}
+		if n > 0 {
+			bad = append(bad, fmt.Sprintf("%d %s", n, c.what))
+		}
+	}
+	type outcome struct{ read, rejected, loaded, dups, leaked, lost int64 }
+	got := map[int64]outcome{}
+	rows, err := l.tx.QueryContext(l.ctx, lineOutcomes, l.runID)
+	if err != nil {
+		return fmt.Errorf("post-condition: line outcomes: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var o outcome
+		if err := rows.Scan(&id, &o.read, &o.rejected, &o.loaded, &o.dups, &o.leaked, &o.lost); err != nil {
+			rows.Close()
+			return err
+		}
+		got[id] = o
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, j := range l.jobs {
+		o := got[j.FileID]
+		if !factTargets[j.Target] {
+			o.loaded, o.lost = o.lost, 0 // accepted master-data lines merge into dimensions
+		}
+		var m [3]int64
+		if err := l.tx.QueryRowContext(l.ctx, `SELECT rows_loaded, rows_rejected, rows_duplicate FROM etl_file WHERE file_id = ?`,
+			j.FileID).Scan(&m[0], &m[1], &m[2]); err != nil {
+			return fmt.Errorf("post-condition: manifest of %s: %w", j.Path, err)
+		}
+		switch {
+		case o.read != j.Read:
+			bad = append(bad, fmt.Sprintf("%s: %d lines read, but %d staged or in the ledger", j.Path, j.Read, o.read))
+		case o.leaked > 0:
+			bad = append(bad, fmt.Sprintf("%s: %d rejected lines have fact rows", j.Path, o.leaked))
+		case o.lost > 0:
+			bad = append(bad, fmt.Sprintf("%s: %d lines neither loaded, rejected nor duplicates", j.Path, o.lost))
+		case m != [3]int64{o.loaded, o.rejected, o.dups}:
+			bad = append(bad, fmt.Sprintf("%s: manifest says loaded/rejected/duplicates %v, the tables %v",
+				j.Path, m, [3]int64{o.loaded, o.rejected, o.dups}))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("post-condition failed, nothing was loaded:\n  %s", strings.Join(bad, "\n  "))
+	}
+	return nil
+}
