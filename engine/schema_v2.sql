@@ -32,3 +32,14 @@ ALTER TABLE etl_reject ADD COLUMN ref_file_id BIGINT;
 ALTER TABLE etl_reject ADD COLUMN ref_line BIGINT;
 ALTER TABLE etl_reject ADD COLUMN record_hash UBIGINT;
 UPDATE etl_reject SET record_hash = md5_number_upper(raw_record) WHERE raw_record IS NOT NULL;
+
+-- Knowledge built on data that changed since: every model with the data
+-- version it saw, the current one, and whether a later load restated
+-- (corrected) facts it was computed from.
+CREATE VIEW kb_model_status AS
+SELECT m.model_id, m.kind, m.name, m.created_at, m.data_version,
+    v.current_version,
+    m.data_version < v.current_version AS stale,
+    EXISTS (SELECT 1 FROM fact_sales f WHERE f.restated_by_run > m.data_version) AS restated
+FROM kb_model m,
+    (SELECT coalesce(max(run_id), 0) AS current_version FROM etl_run WHERE status = 'committed') v;

@@ -242,6 +242,8 @@ func (l *loader) validateCustomers() error {
 		{"email_invalid", "warn", "clean", "email", nz("email") + " IS NOT NULL AND email_v IS NULL"},
 		{"no_customer_key", "error", "validate", "member_card", nz("id_number") + " IS NULL AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL"},
 		{"name_missing", "warn", "validate", "name", "name_v IS NULL"},
+		// A place ckm cannot resolve is kept in the ledger, not turned into "unknown" silently.
+		{"region_unknown", "warn", "validate", "city", "region_in IS NULL AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
 	})
 }
 
