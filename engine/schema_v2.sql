@@ -43,3 +43,9 @@ SELECT m.model_id, m.kind, m.name, m.created_at, m.data_version,
     EXISTS (SELECT 1 FROM fact_sales f WHERE f.restated_by_run > m.data_version) AS restated
 FROM kb_model m,
     (SELECT coalesce(max(run_id), 0) AS current_version FROM etl_run WHERE status = 'committed') v;
+
+-- The current sales lines: what the books say now, without the lines a
+-- correction replaced and their reversals. Cubes and counts read this; the
+-- full fact_sales keeps the history (sums over it give the same totals).
+CREATE VIEW fact_sales_current AS
+SELECT * FROM fact_sales WHERE NOT is_reversal AND restated_by_run IS NULL;

@@ -83,6 +83,10 @@ func TestCorrectedReExport(t *testing.T) {
 			if n := queryInt(t, w, `SELECT count(*) FROM fact_sales WHERE is_reversal AND etl_run_id = 2 AND quantity = -5 AND amount = -50`); n != tc.reversal {
 				t.Errorf("%d reversals of the old line, want %d", n, tc.reversal)
 			}
+			// The current books (what cubes read): three lines and the same total.
+			if got := queryString(t, w, `SELECT count(*) || '/' || CAST(sum(amount) AS VARCHAR) FROM fact_sales_current`); got != "3/"+tc.revenue {
+				t.Errorf("fact_sales_current: %s, want 3/%s", got, tc.revenue)
+			}
 			// Loading the corrected export again changes nothing more.
 			writeFile(t, dir, "till_0105_v3.csv", tillHeader+second+"\n", false)
 			rep, err = Load(ctx, w, []string{dir + "/till_0105_v3.csv"}, opts)

@@ -196,7 +196,7 @@ func RollupSQL(c *Cube, r *Rollup) (string, []any) {
 }
 
 // RefreshRollups rebuilds every declared rollup of the model whose fact
-// table exists, inside tx, so an ETL load and its rollups commit together.
+// table (or view) exists, inside tx, so an ETL load and its rollups commit together.
 // Call it after the load's etl_run row is written: rollups record the data
 // version they saw.
 func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
@@ -205,7 +205,8 @@ func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
 			continue
 		}
 		var n int64
-		if err := scanOne(ctx, tx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = `+sqlString(c.Fact), &n); err != nil {
+		if err := scanOne(ctx, tx, `SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'main'
+			UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main') WHERE name = `+sqlString(c.Fact), &n); err != nil {
 			return fmt.Errorf("refresh rollups: %w", err)
 		}
 		if n == 0 {
