@@ -3,20 +3,23 @@ package etl
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
-// salesContent are the cleaned values that make up a sales line's content:
-// two lines with the same natural key and the same content are duplicates;
-// the same key with other content is a correction.
-var salesContent = []string{"k_order", "ts_v", "product_v", "qty_d", "price_v", "discount_in", "amount_in",
-	"store_v", "salesperson_v", "card", "mobile_v", "email_v", "idn", "region_v"}
+// salesContent are the staged fields that make up a sales line's content,
+// as exported: two lines with the same natural key and the same content are
+// duplicates; the same key with other content is a correction.
+var salesContent = []string{"order_id", "ts", "product_code", "quantity", "unit_price", "discount", "amount",
+	"store_code", "store_name", "salesperson", "member_card", "mobile", "email", "id_number", "province", "city"}
 
-// contentHash is SQL for a stable 64-bit hash of columns (md5 of their text,
-// NULLs marked), so hashes stored in fact_sales survive DuckDB upgrades.
+// contentHash is SQL for a stable 64-bit hash of text columns (md5 of their
+// text with NULLs marked, as defined by RFC 1321, so hashes stored in
+// fact_sales survive DuckDB upgrades).
 func contentHash(cols []string) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), chr(30))", c)
+		parts[i] = fmt.Sprintf("coalesce(%s, chr(30))", engine.QuoteIdent(c))
 	}
 	return "md5_number_upper(concat_ws(chr(31), " + strings.Join(parts, ", ") + "))"
 }
@@ -31,12 +34,27 @@ func (l *loader) validateSales() error {
 	if err := l.buildMemos("stg_sales", salesMemos); err != nil {
 		return err
 	}
+	// Lines without a line number: their position in the order, and for
+	// identical items of one record (a JSON order listing the same item
+	// twice) their occurrence, which keeps them apart.
+	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE sales_pos AS
+		SELECT file_id, _line, _item,
+			row_number() OVER (PARTITION BY file_id, order_id ORDER BY _line, _item) AS pos,
+			row_number() OVER (PARTITION BY file_id, _line, product_code, quantity, unit_price, discount, amount ORDER BY _item) AS n
+		FROM stg_sales WHERE nullif(trim(line_no), '') IS NULL`); err != nil {
+		return err
+	}
 	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
 	WITH s AS (
 		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections,
 			nullif(trim(ckm_text(order_id)), '') AS k_order,
-			nullif(trim(line_no), '') IS NOT NULL AS line_given
-		FROM stg_sales s JOIN ld_file f USING (file_id)),
+			p.pos IS NULL AS line_given,
+			` + contentHash(salesContent) + ` AS record_hash,
+			-- NULL where a line number is given but unusable (rule line_no_invalid)
+			CASE WHEN p.pos IS NULL THEN TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) ELSE CAST(p.pos AS INTEGER) END AS k_line,
+			p.n AS item_occurrence
+		FROM stg_sales s JOIN ld_file f USING (file_id)
+		LEFT JOIN sales_pos p ON p.file_id = s.file_id AND p._line = s._line AND p._item = s._item),
 	x AS (
 		SELECT s.*,
 			` + memoColumns(salesMemos) + `,
@@ -45,17 +63,11 @@ func (l *loader) validateSales() error {
 			g.code AS region_v
 		FROM s
 		` + memoJoins(salesMemos, "s") + `
-		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city),
-	h AS (SELECT *, coalesce(discount_in, 0) AS discount_v, ` + contentHash(salesContent) + ` AS record_hash FROM x)
-	-- NULL k_line where a line number is given but unusable (rule line_no_invalid)
-	SELECT *, TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) AS k_line,
-		CAST(TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) AS VARCHAR) AS line_key
-	FROM h WHERE line_given
-	UNION ALL BY NAME
-	SELECT * EXCLUDE (n), CAST(row_number() OVER (PARTITION BY file_id, k_order ORDER BY _line, _item) AS INTEGER) AS k_line,
-		-- items of one record with the same content are separate lines
-		'#' || CAST(record_hash AS VARCHAR) || CASE WHEN n > 1 THEN '.' || n ELSE '' END AS line_key
-	FROM (SELECT *, row_number() OVER (PARTITION BY file_id, _line, record_hash ORDER BY _item) AS n FROM h WHERE NOT line_given)`
+		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city)
+	SELECT *, coalesce(discount_in, 0) AS discount_v,
+		CASE WHEN line_given THEN CAST(k_line AS VARCHAR)
+			ELSE '#' || CAST(record_hash AS VARCHAR) || CASE WHEN item_occurrence > 1 THEN '.' || item_occurrence ELSE '' END END AS line_key
+	FROM x`
 	if err := l.exec("validate", q); err != nil {
 		return err
 	}
