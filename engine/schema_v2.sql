@@ -12,8 +12,10 @@ ALTER TABLE fact_sales ADD COLUMN source VARCHAR;
 ALTER TABLE fact_sales ADD COLUMN store_code VARCHAR;
 ALTER TABLE fact_sales ADD COLUMN line_key VARCHAR;
 ALTER TABLE fact_sales ADD COLUMN record_hash UBIGINT;
-ALTER TABLE fact_sales ADD COLUMN is_reversal BOOLEAN DEFAULT false;
 ALTER TABLE fact_sales ADD COLUMN restated_by_run BIGINT;
+-- Last: DuckDB 1.5.6 fails at commit when a column with a DEFAULT is added
+-- to a non-empty table before another ALTER of it in one transaction.
+ALTER TABLE fact_sales ADD COLUMN is_reversal BOOLEAN DEFAULT false;
 
 -- Lines loaded by schema version 1 keep their key; their content hash is
 -- unknown (NULL), so a later line under the same key is compared by key
