@@ -201,15 +201,14 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 // share engine.AlignCustomerVersions and engine.CheckCustomerHistory.
 func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, cols []string) error {
 	at := "TIMESTAMP '" + eff + "'"
-	changed := `SELECT l.customer_key FROM ` + table + ` l JOIN dim_customer d USING (customer_key)
-		WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from`
+	// Versions starting at eff take the new type in place.
 	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET customer_type = l.new_type FROM `+table+` l
 		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
 			AND dim_customer.valid_from = `+at); err != nil {
 		return fmt.Errorf("retype dim_customer versions starting at %s: %w", eff, err)
 	}
-	// Add the successors, copied from the versions they follow (joined by
-	// the old customer_key), then close those.
+	// Versions starting before eff get a successor, copied from them
+	// (joined by the old customer_key), and are closed at eff.
 	ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current)
 		SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, %[4]s, TIMESTAMP '9999-12-31', true
 		FROM dim_customer d JOIN %[3]s l USING (customer_key) WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from < %[4]s`,
@@ -217,8 +216,9 @@ func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, col
 	if _, err := tx.ExecContext(ctx, ins); err != nil {
 		return fmt.Errorf("insert new dim_customer versions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET valid_to = `+at+`, is_current = false
-		WHERE customer_key IN (`+changed+` < `+at+`)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET valid_to = `+at+`, is_current = false FROM `+table+` l
+		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
+			AND dim_customer.valid_from < `+at); err != nil {
 		return fmt.Errorf("close changed dim_customer versions: %w", err)
 	}
 	if err := engine.AlignCustomerVersions(ctx, tx, `SELECT customer_id FROM `+table+` WHERE new_type IS DISTINCT FROM old_type`); err != nil {
