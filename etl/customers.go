@@ -103,8 +103,10 @@ func (l *loader) customerChangesSQL() string {
 		UNION ALL
 		SELECT customer_id, ` + asOf + ` FROM ids WHERE customer_id NOT IN (SELECT customer_id FROM crm)),
 	evr AS (
+		-- last_id: the customer id on its latest change only, so what
+		-- sales tell joins that one by equality (a hash join).
 		SELECT customer_id, eff, row_number() OVER (PARTITION BY customer_id ORDER BY eff) AS rnk,
-			eff = max(eff) OVER (PARTITION BY customer_id) AS is_last
+			CASE WHEN eff = max(eff) OVER (PARTITION BY customer_id) THEN customer_id END AS last_id
 		FROM ev)
 	SELECT e.customer_id, e.eff, e.rnk,
 		coalesce(crm.idn, sales.idn) AS id_number,
@@ -122,8 +124,8 @@ func (l *loader) customerChangesSQL() string {
 		sales.customer_id IS NOT NULL AS bought_now
 	FROM evr e
 	LEFT JOIN crm ON crm.customer_id = e.customer_id AND crm.eff = e.eff
-	LEFT JOIN sales ON sales.customer_id = e.customer_id AND e.is_last
-	LEFT JOIN chan ON chan.customer_id = e.customer_id AND e.is_last`
+	LEFT JOIN sales ON sales.customer_id = e.last_id
+	LEFT JOIN chan ON chan.customer_id = e.last_id`
 }
 
 // distinctFrom is SQL that holds when the tracked attributes of a and b differ.
