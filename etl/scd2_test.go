@@ -266,8 +266,10 @@ func TestSalesPointAtVersionInForce(t *testing.T) {
 	if _, err := loadCRM(t, w, 0, crmLoad{"2024-12-31", []crmChange{{"M1", "普通", ""}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(ctx, w, []string{pos("pos_sales_1.csv", sale("S1", "2024-03-10 10:00"), sale("S2", "2024-07-10 10:00"), sale("S3", "2024-10-10 10:00"))},
-		Options{AsOf: asOf2024()}); err != nil {
+	dir1 := pos("pos_sales_1.csv", sale("S1", "2024-03-10 10:00"), sale("S2", "2024-07-10 10:00"), sale("S3", "2024-10-10 10:00"))
+	writeFile(t, dir1, "callcenter_contacts_1.csv", "来电号码,来电时间,类别,满意度,坐席,时长秒\n"+
+		mobileOf("M1")+",2024-07-11 09:00,咨询,5,A01,60\n", false)
+	if _, err := Load(ctx, w, []string{dir1}, Options{AsOf: asOf2024()}); err != nil {
 		t.Fatal(err)
 	}
 	// Load 2: 金卡 from 2024-09-01 takes S3.
@@ -290,6 +292,10 @@ func TestSalesPointAtVersionInForce(t *testing.T) {
 	if n := queryInt(t, w, `SELECT count(*) FROM fact_sales f JOIN dim_customer d USING (customer_key)
 		WHERE f.customer_id > 0 AND NOT (f.order_ts >= d.valid_from AND f.order_ts < d.valid_to AND d.customer_id = f.customer_id)`); n != 0 {
 		t.Errorf("%d sales point at a version not in force at their time", n)
+	}
+	// The contact of 2024-07-11, loaded with the first sales, moved too.
+	if got := queryString(t, w, `SELECT d.member_level FROM fact_interaction f JOIN dim_customer d USING (customer_key)`); got != "银卡" {
+		t.Errorf("the contact points at the %s version, want 银卡", got)
 	}
 }
 
