@@ -13,6 +13,9 @@ var schemaV1 string
 //go:embed seed_v1.sql
 var seedV1 string
 
+//go:embed schema_v3_scd.sql
+var schemaV3SCD string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -24,6 +27,8 @@ type Migration struct {
 // Migrations is the schema's history; append, never edit a released step.
 var Migrations = []Migration{
 	{Version: 1, Description: "canonical CRM star schema, ETL ledger, knowledge base", SQL: []string{schemaV1, seedV1}},
+	// Version 2 is reserved for a migration on another branch.
+	{Version: 3, Description: "dim_customer.effective_from: effective-dated SCD2", SQL: []string{schemaV3SCD}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

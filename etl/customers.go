@@ -34,10 +34,17 @@ const historyEnd = "TIMESTAMP '9999-12-31'"
 //     version) splits that version at its date: the inserted version runs
 //     until the next one starts, and the later versions keep their own
 //     values, which they were given by changes that happened later;
-//   - a change dated exactly where a version starts corrects that version;
+//   - a change dated exactly where a version's values start holding
+//     corrects that version;
 //   - a change equal to the version after it moves that version's start
 //     back instead of adding a twin, so loads in any date order give the
 //     same history.
+//
+// A new customer's first version starts at historyStart, so it covers every
+// fact before, but its values are only known from the change's date
+// (effective_from). A change dated before that, loaded later, takes the
+// part of the history before it; one with equal values moves
+// effective_from back. So the order of loads does not matter.
 //
 // CRM master data wins over what sales records tell; a value a change does
 // not carry keeps the one of the version it splits. What sales tell (mobile,
@@ -137,11 +144,22 @@ func distinctFrom(a, b string) string {
 	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
+// knownFrom is SQL for when the values of the version aliased v are known
+// to hold: its effective_from where that lies inside it (a first version,
+// which starts at historyStart), else its valid_from.
+func knownFrom(v string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s.effective_from > %[1]s.valid_from AND %[1]s.effective_from < %[1]s.valid_to THEN %[1]s.effective_from ELSE %[1]s.valid_from END", v)
+}
+
+// backDated is SQL (in cust_m) that holds when the change n is older than
+// what the dimension knows: a version starts after it, or the version it
+// falls in is known only from later.
+var backDated = "(nv.customer_key IS NOT NULL OR n.eff < " + knownFrom("pv") + ")"
+
 // typeOne is SQL for a type 1 attribute of a change: the change's value
-// wins unless the change is back-dated (a later version exists), then it
-// only fills a blank.
+// wins unless the change is back-dated, then it only fills a blank.
 func typeOne(col string) string {
-	return fmt.Sprintf("CASE WHEN nv.customer_key IS NULL THEN coalesce(n.%[1]s, b.%[1]s) ELSE coalesce(b.%[1]s, n.%[1]s) END AS %[1]s", col)
+	return fmt.Sprintf("CASE WHEN NOT %[2]s THEN coalesce(n.%[1]s, b.%[1]s) ELSE coalesce(b.%[1]s, n.%[1]s) END AS %[1]s", col, backDated)
 }
 
 // mergeCustomerChanges merges every customer's change number rnk (at most
@@ -160,7 +178,8 @@ func (l *loader) mergeCustomerChanges(rnk int64) error {
 			QUALIFY row_number() OVER (PARTITION BY d.customer_id ORDER BY d.valid_from) = 1),
 		b AS (SELECT * FROM pv UNION ALL SELECT * FROM nv WHERE customer_id NOT IN (SELECT customer_id FROM pv))
 		SELECT n.customer_id, n.eff, b.customer_key AS old_key,
-			pv.customer_key AS prev_key, pv.valid_from AS prev_from, nv.customer_key AS next_key, nv.valid_from AS next_from,
+			pv.customer_key AS prev_key, pv.valid_from AS prev_from, `+knownFrom("pv")+` AS prev_known,
+			nv.customer_key AS next_key, nv.valid_from AS next_from,
 			%s, %s, %s, %s, %s, %s,
 			coalesce(n.mobile, b.mobile) AS mobile,
 			coalesce(n.region_code, b.region_code) AS region_code,
@@ -186,8 +205,10 @@ func (l *loader) mergeCustomerChanges(rnk int64) error {
 		`CREATE OR REPLACE TEMP TABLE cust_v AS
 		SELECT m.*, CASE
 			WHEN m.old_key IS NULL THEN 'new'
+			WHEN m.eff < m.prev_known AND NOT ` + distinctFrom("m", "p") + ` THEN 'known_earlier'
+			WHEN m.eff < m.prev_known THEN 'prepend'
 			WHEN m.prev_key IS NOT NULL AND NOT ` + distinctFrom("m", "p") + ` THEN 'none'
-			WHEN m.prev_from = m.eff THEN 'correct'
+			WHEN m.prev_known = m.eff THEN 'correct'
 			WHEN m.next_key IS NOT NULL AND NOT ` + distinctFrom("m", "nx") + ` THEN 'extend'
 			ELSE 'insert' END AS action
 		FROM cust_m m
@@ -195,21 +216,30 @@ func (l *loader) mergeCustomerChanges(rnk int64) error {
 		LEFT JOIN dim_customer nx ON nx.customer_key = m.next_key`,
 		`UPDATE dim_customer SET valid_to = v.eff, is_current = false
 		FROM cust_v v WHERE dim_customer.customer_key = v.prev_key AND v.action IN ('extend', 'insert')`,
-		`UPDATE dim_customer SET valid_from = v.eff
+		`UPDATE dim_customer SET valid_from = v.eff, effective_from = v.eff
 		FROM cust_v v WHERE dim_customer.customer_key = v.next_key AND v.action = 'extend'`,
+		`UPDATE dim_customer SET effective_from = v.eff
+		FROM cust_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'known_earlier'`,
+		// The version known from later keeps that part; the change takes
+		// the part before it.
+		`UPDATE dim_customer SET valid_from = v.prev_known, effective_from = v.prev_known
+		FROM cust_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'prepend'`,
 		fmt.Sprintf(`UPDATE dim_customer SET mobile = v.mobile, region_code = v.region_code, region_key = coalesce(r.region_key, -1),
 			customer_type = v.customer_type, member_level = v.member_level, etl_run_id = %d
 		FROM cust_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
 		WHERE dim_customer.customer_key = v.prev_key AND v.action = 'correct'`, run),
 		fmt.Sprintf(`INSERT INTO dim_customer (customer_key, customer_id, id_number, name, sex, birth_date, mobile, email,
-			region_code, region_key, customer_type, member_level, registered_date, source_systems, valid_from, valid_to, is_current, etl_run_id)
+			region_code, region_key, customer_type, member_level, registered_date, source_systems,
+			valid_from, valid_to, is_current, effective_from, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(customer_key), 0), 0) FROM dim_customer) + row_number() OVER (ORDER BY v.customer_id),
 			v.customer_id, v.id_number, v.name, v.sex, v.birth_date, v.mobile, v.email,
 			v.region_code, coalesce(r.region_key, -1), v.customer_type, v.member_level, v.registered_date, v.source_systems,
-			CASE WHEN v.action = 'new' THEN %s ELSE v.eff END, coalesce(v.next_from, %s), v.next_key IS NULL, %d
+			CASE v.action WHEN 'new' THEN %[1]s WHEN 'prepend' THEN v.prev_from ELSE v.eff END,
+			CASE v.action WHEN 'prepend' THEN v.prev_known ELSE coalesce(v.next_from, %[2]s) END,
+			v.action <> 'prepend' AND v.next_key IS NULL, v.eff, %[3]d
 		FROM cust_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
-		WHERE v.action IN ('new', 'insert')`, historyStart, historyEnd, run),
-		`INSERT INTO cust_moved SELECT customer_id FROM cust_v WHERE action IN ('extend', 'insert')`,
+		WHERE v.action IN ('new', 'insert', 'prepend')`, historyStart, historyEnd, run),
+		`INSERT INTO cust_moved SELECT customer_id FROM cust_v WHERE action IN ('extend', 'insert', 'prepend')`,
 	}
 	for _, q := range steps {
 		if err := l.exec("customers", q); err != nil {

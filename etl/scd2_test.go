@@ -50,10 +50,12 @@ func mobileOf(card string) string {
 }
 
 // history lists the versions of the customer holding member card card:
-// "level [valid_from, valid_to) is_current", in valid_from order.
+// "level [valid_from, valid_to) is_current", in valid_from order, with
+// " known from <effective_from>" where that differs from valid_from.
 func history(t *testing.T, w *engine.Warehouse, card string) []string {
 	t.Helper()
-	rows, err := w.DB.Query(`SELECT d.member_level, strftime(d.valid_from, '%Y-%m-%d %H:%M:%S'), strftime(d.valid_to, '%Y-%m-%d %H:%M:%S'), d.is_current
+	rows, err := w.DB.Query(`SELECT d.member_level, strftime(d.valid_from, '%Y-%m-%d %H:%M:%S'), strftime(d.valid_to, '%Y-%m-%d %H:%M:%S'), d.is_current,
+			CASE WHEN d.effective_from <> d.valid_from THEN ' known from ' || strftime(d.effective_from, '%Y-%m-%d %H:%M:%S') ELSE '' END
 		FROM dim_customer d JOIN etl_identity i ON i.customer_id = d.customer_id AND i.key_type = 'member_card' AND i.key_value = ?
 		ORDER BY d.valid_from`, card)
 	if err != nil {
@@ -62,12 +64,12 @@ func history(t *testing.T, w *engine.Warehouse, card string) []string {
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var level, from, to string
+		var level, from, to, known string
 		var cur bool
-		if err := rows.Scan(&level, &from, &to, &cur); err != nil {
+		if err := rows.Scan(&level, &from, &to, &cur, &known); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, fmt.Sprintf("%s [%s, %s) %v", level, from, to, cur))
+		out = append(out, fmt.Sprintf("%s [%s, %s) %v%s", level, from, to, cur, known))
 	}
 	return out
 }
@@ -77,8 +79,11 @@ const (
 	open  = "9999-12-31 00:00:00"
 )
 
-// first is the load that makes M1 a customer at level 普通, with no date.
-var first = crmLoad{"2024-06-30", []crmChange{{"M1", "普通", ""}}}
+// first is the load that makes M1 a customer at level 普通, with no date:
+// its values are known from the end of its as-of day, firstKnown.
+var first = crmLoad{"2024-01-31", []crmChange{{"M1", "普通", ""}}}
+
+const firstKnown = " known from 2024-01-31 23:59:59"
 
 func TestSCD2EffectiveDates(t *testing.T) {
 	for _, tc := range []struct {
@@ -88,24 +93,24 @@ func TestSCD2EffectiveDates(t *testing.T) {
 	}{{
 		name:  "a new customer's first version covers all time before",
 		loads: []crmLoad{first},
-		want:  []string{"普通 [" + start + ", " + open + ") true"},
+		want:  []string{"普通 [" + start + ", " + open + ") true" + firstKnown},
 	}, {
 		name:  "a change with a change date starts there",
 		loads: []crmLoad{first, {"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-15"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-09-15 00:00:00) false",
+			"普通 [" + start + ", 2024-09-15 00:00:00) false" + firstKnown,
 			"金卡 [2024-09-15 00:00:00, " + open + ") true"},
 	}, {
 		name:  "a change date with a time and a timezone",
 		loads: []crmLoad{first, {"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-15T10:30:00+08:00"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-09-15 10:30:00) false",
+			"普通 [" + start + ", 2024-09-15 10:30:00) false" + firstKnown,
 			"金卡 [2024-09-15 10:30:00, " + open + ") true"},
 	}, {
 		name:  "a change without a date starts at the as-of",
 		loads: []crmLoad{first, {"2024-12-31", []crmChange{{"M1", "金卡", ""}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-12-31 23:59:59) false",
+			"普通 [" + start + ", 2024-12-31 23:59:59) false" + firstKnown,
 			"金卡 [2024-12-31 23:59:59, " + open + ") true"},
 	}, {
 		name: "a back-dated change is inserted between two versions",
@@ -113,7 +118,7 @@ func TestSCD2EffectiveDates(t *testing.T) {
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}},
 			{"2024-12-31", []crmChange{{"M1", "银卡", "2024-05-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-05-01 00:00:00) false",
+			"普通 [" + start + ", 2024-05-01 00:00:00) false" + firstKnown,
 			"银卡 [2024-05-01 00:00:00, 2024-09-01 00:00:00) false",
 			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
 	}, {
@@ -122,7 +127,7 @@ func TestSCD2EffectiveDates(t *testing.T) {
 			{"2024-12-31", []crmChange{{"M1", "银卡", "2024-05-01"}}},
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-05-01 00:00:00) false",
+			"普通 [" + start + ", 2024-05-01 00:00:00) false" + firstKnown,
 			"银卡 [2024-05-01 00:00:00, 2024-09-01 00:00:00) false",
 			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
 	}, {
@@ -130,7 +135,7 @@ func TestSCD2EffectiveDates(t *testing.T) {
 		loads: []crmLoad{first,
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}, {"M1", "银卡", "2024-05-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-05-01 00:00:00) false",
+			"普通 [" + start + ", 2024-05-01 00:00:00) false" + firstKnown,
 			"银卡 [2024-05-01 00:00:00, 2024-09-01 00:00:00) false",
 			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
 	}, {
@@ -139,7 +144,7 @@ func TestSCD2EffectiveDates(t *testing.T) {
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}},
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-05-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-05-01 00:00:00) false",
+			"普通 [" + start + ", 2024-05-01 00:00:00) false" + firstKnown,
 			"金卡 [2024-05-01 00:00:00, " + open + ") true"},
 	}, {
 		name: "a change at the start of a version corrects it",
@@ -147,7 +152,7 @@ func TestSCD2EffectiveDates(t *testing.T) {
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}},
 			{"2024-12-31", []crmChange{{"M1", "钻石", "2024-09-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-09-01 00:00:00) false",
+			"普通 [" + start + ", 2024-09-01 00:00:00) false" + firstKnown,
 			"钻石 [2024-09-01 00:00:00, " + open + ") true"},
 	}, {
 		name: "a back-dated change into the middle of the oldest version keeps the later ones",
@@ -156,14 +161,40 @@ func TestSCD2EffectiveDates(t *testing.T) {
 			{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}},
 			{"2024-12-31", []crmChange{{"M1", "钻石", "2024-02-01"}}}},
 		want: []string{
-			"普通 [" + start + ", 2024-02-01 00:00:00) false",
+			"普通 [" + start + ", 2024-02-01 00:00:00) false" + firstKnown,
 			"钻石 [2024-02-01 00:00:00, 2024-05-01 00:00:00) false",
 			"银卡 [2024-05-01 00:00:00, 2024-09-01 00:00:00) false",
 			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
 	}, {
 		name:  "an unchanged record adds no version",
 		loads: []crmLoad{first, {"2024-12-31", []crmChange{{"M1", "普通", "2024-09-01"}}}},
-		want:  []string{"普通 [" + start + ", " + open + ") true"},
+		want:  []string{"普通 [" + start + ", " + open + ") true" + firstKnown},
+	}, {
+		name:  "an undated record with the same as-of as the first corrects it",
+		loads: []crmLoad{first, {"2024-01-31", []crmChange{{"M1", "金卡", ""}}}},
+		want:  []string{"金卡 [" + start + ", " + open + ") true" + firstKnown},
+	}, {
+		name:  "a change dated before what the first record knew takes the time before it",
+		loads: []crmLoad{{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}}, {"2024-12-31", []crmChange{{"M1", "银卡", "2024-05-01"}}}},
+		want: []string{
+			"银卡 [" + start + ", 2024-09-01 00:00:00) false known from 2024-05-01 00:00:00",
+			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
+	}, {
+		name:  "an undated first record holds from its as-of, an older change before it",
+		loads: []crmLoad{{"2024-06-30", []crmChange{{"M1", "普通", ""}}}, {"2024-12-31", []crmChange{{"M1", "银卡", "2024-05-01"}}}},
+		want: []string{
+			"银卡 [" + start + ", 2024-06-30 23:59:59) false known from 2024-05-01 00:00:00",
+			"普通 [2024-06-30 23:59:59, " + open + ") true"},
+	}, {
+		name:  "an older record with the first record's values moves effective_from back",
+		loads: []crmLoad{{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}}}, {"2024-12-31", []crmChange{{"M1", "金卡", "2024-05-01"}}}},
+		want:  []string{"金卡 [" + start + ", " + open + ") true known from 2024-05-01 00:00:00"},
+	}, {
+		name:  "a new customer from two dated records in one load",
+		loads: []crmLoad{{"2024-12-31", []crmChange{{"M1", "金卡", "2024-09-01"}, {"M1", "银卡", "2024-05-01"}}}},
+		want: []string{
+			"银卡 [" + start + ", 2024-09-01 00:00:00) false known from 2024-05-01 00:00:00",
+			"金卡 [2024-09-01 00:00:00, " + open + ") true"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -180,43 +211,66 @@ func TestSCD2EffectiveDates(t *testing.T) {
 	}
 }
 
-// TestSCD2LoadOrder loads the same dated changes in every order after the
-// first load: the history is the same.
+// TestSCD2LoadOrder loads the same dated changes in every order, after a
+// first undated load and from an empty warehouse: the history is the same.
 func TestSCD2LoadOrder(t *testing.T) {
 	changes := []crmLoad{
 		{"2024-12-31", []crmChange{{"M1", "银卡", "2024-03-01"}, {"M2", "金卡", "2024-04-01"}}},
 		{"2024-12-31", []crmChange{{"M1", "金卡", "2024-06-01"}}},
 		{"2024-12-31", []crmChange{{"M1", "钻石", "2024-10-01"}, {"M2", "普通", "2024-11-01"}}},
 	}
-	want := map[string][]string{
-		"M1": {
-			"普通 [" + start + ", 2024-03-01 00:00:00) false",
-			"银卡 [2024-03-01 00:00:00, 2024-06-01 00:00:00) false",
-			"金卡 [2024-06-01 00:00:00, 2024-10-01 00:00:00) false",
-			"钻石 [2024-10-01 00:00:00, " + open + ") true"},
-		"M2": {
-			"银卡 [" + start + ", 2024-04-01 00:00:00) false",
-			"金卡 [2024-04-01 00:00:00, 2024-11-01 00:00:00) false",
-			"普通 [2024-11-01 00:00:00, " + open + ") true"},
-	}
-	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}} {
-		t.Run(fmt.Sprint(order), func(t *testing.T) {
-			t.Parallel()
-			w := openMem(t)
-			if _, err := loadCRM(t, w, 9, crmLoad{"2024-01-31", []crmChange{{"M1", "普通", ""}, {"M2", "银卡", ""}}}); err != nil {
-				t.Fatal(err)
-			}
-			for _, i := range order {
-				if _, err := loadCRM(t, w, i, changes[i]); err != nil {
-					t.Fatalf("load %d: %v", i, err)
+	initial := crmLoad{"2024-01-31", []crmChange{{"M1", "普通", ""}, {"M2", "银卡", ""}}}
+	for _, tc := range []struct {
+		name  string
+		first []crmLoad
+		want  map[string][]string
+	}{{
+		name:  "after a first load",
+		first: []crmLoad{initial},
+		want: map[string][]string{
+			"M1": {
+				"普通 [" + start + ", 2024-03-01 00:00:00) false" + firstKnown,
+				"银卡 [2024-03-01 00:00:00, 2024-06-01 00:00:00) false",
+				"金卡 [2024-06-01 00:00:00, 2024-10-01 00:00:00) false",
+				"钻石 [2024-10-01 00:00:00, " + open + ") true"},
+			"M2": {
+				"银卡 [" + start + ", 2024-04-01 00:00:00) false" + firstKnown,
+				"金卡 [2024-04-01 00:00:00, 2024-11-01 00:00:00) false",
+				"普通 [2024-11-01 00:00:00, " + open + ") true"},
+		},
+	}, {
+		name: "from empty",
+		want: map[string][]string{
+			"M1": {
+				"银卡 [" + start + ", 2024-06-01 00:00:00) false known from 2024-03-01 00:00:00",
+				"金卡 [2024-06-01 00:00:00, 2024-10-01 00:00:00) false",
+				"钻石 [2024-10-01 00:00:00, " + open + ") true"},
+			"M2": {
+				"金卡 [" + start + ", 2024-11-01 00:00:00) false known from 2024-04-01 00:00:00",
+				"普通 [2024-11-01 00:00:00, " + open + ") true"},
+		},
+	}} {
+		for _, order := range [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
+			t.Run(fmt.Sprint(tc.name, order), func(t *testing.T) {
+				t.Parallel()
+				w := openMem(t)
+				for _, ld := range tc.first {
+					if _, err := loadCRM(t, w, 9, ld); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			for card, w1 := range want {
-				if got := history(t, w, card); strings.Join(got, "\n") != strings.Join(w1, "\n") {
-					t.Errorf("history of %s:\n%s\nwant:\n%s", card, strings.Join(got, "\n"), strings.Join(w1, "\n"))
+				for _, i := range order {
+					if _, err := loadCRM(t, w, i, changes[i]); err != nil {
+						t.Fatalf("load %d: %v", i, err)
+					}
 				}
-			}
-		})
+				for card, want := range tc.want {
+					if got := history(t, w, card); strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Errorf("history of %s:\n%s\nwant:\n%s", card, strings.Join(got, "\n"), strings.Join(want, "\n"))
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -263,7 +317,7 @@ func TestSalesPointAtVersionInForce(t *testing.T) {
 		return order + ",1,ST01,北京朝阳店,张三," + ts + ",M1,,P001,1,100,0,100"
 	}
 	// Load 1: M1 at 普通 and three sales.
-	if _, err := loadCRM(t, w, 0, crmLoad{"2024-12-31", []crmChange{{"M1", "普通", ""}}}); err != nil {
+	if _, err := loadCRM(t, w, 0, first); err != nil {
 		t.Fatal(err)
 	}
 	dir1 := pos("pos_sales_1.csv", sale("S1", "2024-03-10 10:00"), sale("S2", "2024-07-10 10:00"), sale("S3", "2024-10-10 10:00"))

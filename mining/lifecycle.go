@@ -209,8 +209,8 @@ func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, col
 	}
 	// Versions starting before eff get a successor, copied from them
 	// (joined by the old customer_key), and are closed at eff.
-	ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current)
-		SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, %[4]s, TIMESTAMP '9999-12-31', true
+	ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current, effective_from)
+		SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, %[4]s, TIMESTAMP '9999-12-31', true, %[4]s
 		FROM dim_customer d JOIN %[3]s l USING (customer_key) WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from < %[4]s`,
 		strings.Join(cols, ", "), "d."+strings.Join(cols, ", d."), table, at)
 	if _, err := tx.ExecContext(ctx, ins); err != nil {
@@ -232,7 +232,7 @@ func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, col
 func customerColumns(ctx context.Context, q querier) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
         WHERE table_name = 'dim_customer' AND table_schema = 'main'
-          AND column_name NOT IN ('customer_key', 'customer_type', 'valid_from', 'valid_to', 'is_current')
+          AND column_name NOT IN ('customer_key', 'customer_type', 'valid_from', 'valid_to', 'is_current', 'effective_from')
         ORDER BY ordinal_position`)
 	if err != nil {
 		return nil, err
