@@ -34,6 +34,10 @@ func TestUpgradeV1Warehouse(t *testing.T) {
 	if err := engine.CheckCustomerHistory(ctx, w.DB); err != nil {
 		t.Fatalf("the old history: %v", err)
 	}
+	// Version 3 added effective_from; the old versions have none (read as valid_from).
+	if n := queryInt(t, w, `SELECT count(*) FROM dim_customer WHERE effective_from IS NULL`); n != 203 {
+		t.Errorf("%d old versions without effective_from, want all 203", n)
+	}
 
 	// M10000108 (customer 38, 钻石) is downgraded from 2024-11-15;
 	// M10000051 (customer 95, 银卡) goes up with no change date, so at the

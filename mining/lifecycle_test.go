@@ -152,6 +152,10 @@ func TestLifecycleEffectiveDate(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	var known int64
+	if err := w.DB.QueryRow(`SELECT count(*) FROM dim_customer WHERE customer_key > 14 AND effective_from = valid_from`).Scan(&known); err != nil || known != 1 {
+		t.Errorf("%d new versions with effective_from = valid_from (%v), want 1", known, err)
+	}
 	var before, after int64
 	if err := w.DB.QueryRow(`SELECT max(customer_key) FILTER (WHERE order_id = 'o0'), max(customer_key) FILTER (WHERE order_id = 'o1') FROM fact_sales`).Scan(&before, &after); err != nil {
 		t.Fatal(err)
