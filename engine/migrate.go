@@ -16,6 +16,9 @@ var seedV1 string
 //go:embed schema_v2.sql
 var schemaV2 string
 
+//go:embed schema_v3_scd.sql
+var schemaV3SCD string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -28,6 +31,7 @@ type Migration struct {
 var Migrations = []Migration{
 	{Version: 1, Description: "canonical CRM star schema, ETL ledger, knowledge base", SQL: []string{schemaV1, seedV1}},
 	{Version: 2, Description: "natural keys scoped by source, restatements, ledger references", SQL: []string{schemaV2}},
+	{Version: 3, Description: "dim_customer.effective_from: effective-dated SCD2", SQL: []string{schemaV3SCD}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

@@ -46,9 +46,12 @@ func (l *loader) loadFacts() error {
 		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
 		// Small copies of the dimensions with exact sizes, so the optimizer
 		// builds its hash tables on them rather than on the fact lines.
-		`CREATE OR REPLACE TEMP TABLE ld_cust AS SELECT customer_id, customer_key FROM dim_customer WHERE is_current AND customer_id > 0`,
+		// Every version: a line belongs to the version in force at its time.
+		`CREATE OR REPLACE TEMP TABLE ld_cust AS SELECT customer_id, customer_key, valid_from, valid_to FROM dim_customer WHERE customer_id > 0`,
 		`CREATE OR REPLACE TEMP TABLE ld_prod AS SELECT product_code, product_key, cost FROM dim_product WHERE product_code IS NOT NULL`,
-		fmt.Sprintf(`INSERT INTO fact_sales
+		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
+			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
+			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run)
 		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 ELSE -1 END,
 			coalesce(s.customer_id, -1),
@@ -61,7 +64,7 @@ func (l *loader) loadFacts() error {
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
 			%d, s.file_id, s._line, s.source, s.store_v, s.line_key, s.record_hash, false, NULL
 		FROM ld_sales s
-		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id
+		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
 		LEFT JOIN ld_prod p ON p.product_code = s.product_v
 		LEFT JOIN dim_store st ON st.store_code = s.store_v
 		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'`, run),
@@ -74,7 +77,8 @@ func (l *loader) loadFacts() error {
 		FROM ok_interactions s
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
 		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
-		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id)
+			AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
 		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run),
 		fmt.Sprintf(`INSERT INTO fact_campaign
 		SELECT s.k_id, cp.campaign_key,

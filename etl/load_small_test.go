@@ -306,13 +306,15 @@ func TestSCD2AndStableIDs(t *testing.T) {
 	if birth := queryString(t, w, `SELECT CAST(birth_date AS VARCHAR) || sex FROM dim_customer WHERE name = '张伟'`); birth != "1880-01-01M" {
 		t.Errorf("birth and sex from 440524188001010014: %s", birth)
 	}
-	// Snapshot 3: 赵敏 moves up a level (SCD2), 张伟's name is corrected (type 1).
+	// Snapshot 3, a month later: 赵敏 moves up a level (SCD2), 张伟's name is
+	// corrected (type 1). (A snapshot with the same as-of would correct the
+	// version that snapshot 2 opened instead: same effective date.)
 	d3 := t.TempDir()
 	writeXLSX(t, d3, "crm_customers_3.xlsx", "客户", [][]any{header,
 		{"M00000003", "张 伟", "440524188001010014", "13700137000", "zw@example.cn", "男", "", "广东省", "汕头市", "2021-03-01", "普通", "否"},
 		{"M00000004", "赵敏", "", "13600136000", "", "女", "", "上海", "", "2021-03-02", "金卡", "否"},
 	})
-	if _, err := Load(ctx, w, []string{d3}, Options{AsOf: asOf2024()}); err != nil {
+	if _, err := Load(ctx, w, []string{d3}, Options{AsOf: asOf2024().AddDate(0, 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, w, `SELECT count(*) FROM dim_customer WHERE customer_id = ?`, idZhao); n != 2 {

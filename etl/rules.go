@@ -212,12 +212,15 @@ func (l *loader) validateFacts() error {
 }
 
 func (l *loader) validateCustomers() error {
+	// A card seen again is a duplicate unless its record takes effect at
+	// another time: then it is a change of its own (a later version).
 	q := `CREATE OR REPLACE TEMP TABLE c_customers AS
 	WITH s AS (
-		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card, ` + notLoadedBefore + `
+		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card,
+			ckm_timestamp(nullif(trim(changed_at), '')) AS changed_v, ` + notLoadedBefore + `
 		FROM stg_customers s JOIN ld_file f USING (file_id))
 	SELECT *,
-		` + firstOfKey("card", "card IS NOT NULL") + `,
+		` + firstOfKey("card, changed_v", "card IS NOT NULL") + `,
 		nullif(trim(ckm_text(name)), '') AS name_v,
 		ckm_id_normalize(id_number) AS idn,
 		ckm_id_problem(id_number) AS id_p,
@@ -236,6 +239,10 @@ func (l *loader) validateCustomers() error {
 		return err
 	}
 	return l.applyRules(targets["customers"], []rule{
+		// The change date is optional; when given it must be a date, not
+		// after the as-of, and not before the start of every history.
+		{"date_invalid", "error", "clean", "changed_at", nz("changed_at") + " IS NOT NULL AND (changed_v IS NULL OR changed_v < " + historyStart + ")"},
+		{"date_future", "error", "validate", "changed_at", "changed_v > " + tsLiteral(l.opts.AsOf)},
 		{"id_checksum", "error", "clean", "id_number", "id_p = 'id_checksum'"},
 		{"id_invalid", "error", "clean", "id_number", nz("id_number") + " IS NOT NULL AND id_p IS NOT NULL AND id_p <> 'id_checksum'"},
 		mobileRule("mobile", "mobile_v"),

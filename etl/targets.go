@@ -33,7 +33,11 @@ var targets = map[string]*target{
 	"customers": {Name: "customers", Order: 2, Key: []string{"member_card"}, Fields: []targetField{
 		{"member_card", false}, {"name", false}, {"id_number", false}, {"mobile", false}, {"email", false},
 		{"sex", false}, {"birth_date", false}, {"province", false}, {"city", false}, {"registered_date", false},
-		{"member_level", false}, {"distributor", false}, {"customer_type", false}}},
+		{"member_level", false}, {"distributor", false}, {"customer_type", false},
+		// changed_at is when the record's values took effect (the source's
+		// change or export date): the valid_from of the dim_customer version
+		// it opens. Without it, the load's as-of.
+		{"changed_at", false}}},
 	"sales": {Name: "sales", Order: 3, Key: []string{"order_id", "line_no"}, Fields: []targetField{
 		{"order_id", true}, {"line_no", false}, {"store_code", false}, {"store_name", false}, {"salesperson", false},
 		{"ts", true}, {"member_card", false}, {"mobile", false}, {"email", false}, {"id_number", false},

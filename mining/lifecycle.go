@@ -88,10 +88,11 @@ WHERE c.is_current AND c.customer_id >= 0`, src.purchasesSQL(false), asOf, paliv
 }
 
 // Lifecycle types every current customer and writes the types that changed
-// to dim_customer as SCD2: the current version is closed (valid_to = now,
-// is_current = false) and a copy with the new type and a new customer_key
-// becomes current, so each customer_id keeps exactly one current version
-// and the history of its types. The kb_model row, a 'lifecycle' score per
+// to dim_customer as SCD2, effective at the end of the as-of day: the
+// current version is closed there (valid_to, is_current = false) and a copy
+// with the new type and a new customer_key becomes current, so each
+// customer_id keeps exactly one current version and the history of its
+// types (see writeLifecycleTypes for versions that start at or after it). The kb_model row, a 'lifecycle' score per
 // customer and the dim_customer change commit in one transaction.
 func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*LifecycleResult, error) {
 	o.Source = o.Source.withDefaults()
@@ -170,22 +171,11 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	if err := rec.lineage(ctx, w, o.Source); err != nil {
 		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	// The new types take effect at the end of the as-of day, as a load's
+	// --as-of does: never at the machine's clock.
+	eff := time.Date(asOf.Year(), asOf.Month(), asOf.Day(), 23, 59, 59, 0, time.UTC).Format(time.DateTime)
 	scd2 := func(ctx context.Context, tx *sql.Tx) error {
-		changed := `SELECT customer_key FROM ` + table + ` WHERE new_type IS DISTINCT FROM old_type`
-		// Close the changed versions, then add their successors, copied
-		// from them (joined by the old customer_key).
-		ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current)
-            SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, ?, TIMESTAMP '9999-12-31', true
-            FROM dim_customer d JOIN %[3]s l USING (customer_key) WHERE l.new_type IS DISTINCT FROM l.old_type`,
-			strings.Join(cols, ", "), "d."+strings.Join(cols, ", d."), table)
-		if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET valid_to = ?, is_current = false WHERE customer_key IN (`+changed+`)`, now); err != nil {
-			return fmt.Errorf("close changed dim_customer versions: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, ins, now); err != nil {
-			return fmt.Errorf("insert new dim_customer versions: %w", err)
-		}
-		return nil
+		return writeLifecycleTypes(ctx, tx, table, eff, cols)
 	}
 	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'lifecycle' AS metric, CAST(silent_days AS DOUBLE) AS value, new_type AS label FROM `+table, scd2)
 	if err != nil {
@@ -194,12 +184,55 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	return res, nil
 }
 
+// writeLifecycleTypes writes the changed types of the lifecycle table to
+// dim_customer, effective at eff (a timestamp literal's text):
+//   - a current version that started before eff is closed at eff and
+//     followed by a copy with the new type;
+//   - one that starts exactly at eff takes the new type in place (the same
+//     moment: the later judgement wins);
+//   - one that starts after eff is left alone: the dimension already knows
+//     a later state of the customer than the as-of day the type was judged
+//     at (the score in the knowledge base still records the judgement).
+//
+// Facts after eff move to the new versions, and the history is checked
+// for gaps and overlaps before the transaction may commit.
+//
+// This is the second SCD2 writer of dim_customer besides the ETL's; both
+// share engine.AlignCustomerVersions and engine.CheckCustomerHistory.
+func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, cols []string) error {
+	at := "TIMESTAMP '" + eff + "'"
+	// Versions starting at eff take the new type in place.
+	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET customer_type = l.new_type FROM `+table+` l
+		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
+			AND dim_customer.valid_from = `+at); err != nil {
+		return fmt.Errorf("retype dim_customer versions starting at %s: %w", eff, err)
+	}
+	// Versions starting before eff get a successor, copied from them
+	// (joined by the old customer_key), and are closed at eff.
+	ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current, effective_from)
+		SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, %[4]s, TIMESTAMP '9999-12-31', true, %[4]s
+		FROM dim_customer d JOIN %[3]s l USING (customer_key) WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from < %[4]s`,
+		strings.Join(cols, ", "), "d."+strings.Join(cols, ", d."), table, at)
+	if _, err := tx.ExecContext(ctx, ins); err != nil {
+		return fmt.Errorf("insert new dim_customer versions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET valid_to = `+at+`, is_current = false FROM `+table+` l
+		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
+			AND dim_customer.valid_from < `+at); err != nil {
+		return fmt.Errorf("close changed dim_customer versions: %w", err)
+	}
+	if err := engine.AlignCustomerVersions(ctx, tx, `SELECT customer_id FROM `+table+` WHERE new_type IS DISTINCT FROM old_type`); err != nil {
+		return err
+	}
+	return engine.CheckCustomerHistory(ctx, tx)
+}
+
 // customerColumns lists the dim_customer columns a new version copies: all
 // but the key, the type and the version bookkeeping.
 func customerColumns(ctx context.Context, q querier) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
         WHERE table_name = 'dim_customer' AND table_schema = 'main'
-          AND column_name NOT IN ('customer_key', 'customer_type', 'valid_from', 'valid_to', 'is_current')
+          AND column_name NOT IN ('customer_key', 'customer_type', 'valid_from', 'valid_to', 'is_current', 'effective_from')
         ORDER BY ordinal_position`)
 	if err != nil {
 		return nil, err

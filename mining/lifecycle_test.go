@@ -2,6 +2,8 @@ package mining
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +96,71 @@ func TestLifecycleSCD2(t *testing.T) {
 	}
 	if _, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: asOf, CLVModel: 7}); err == nil {
 		t.Error("unknown clv model accepted")
+	}
+}
+
+// TestLifecycleEffectiveDate: new types take effect at the end of the as-of
+// day, not at the clock; a version starting at that moment is retyped in
+// place, one starting later is left alone, and sales after the as-of move
+// to the new version.
+func TestLifecycleEffectiveDate(t *testing.T) {
+	ctx := context.Background()
+	w := handWarehouse(t, []sale{
+		{1, "2024-12-01", 50, 20}, // o0
+		{1, "2024-12-20", 50, 20}, // o1: after the as-of
+		{2, "2024-12-01", 50, 20}, // o2
+		{3, "2024-12-10", 50, 20}, // o3
+	})
+	if _, err := w.DB.Exec(`INSERT INTO dim_customer (customer_key, customer_id, name, customer_type, valid_from, valid_to, is_current, etl_run_id) VALUES
+        (10, 1, 'A', 'potential', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true, 1),
+        (11, 2, 'B', 'potential', TIMESTAMP '2024-01-01', TIMESTAMP '2024-12-20', false, 1),
+        (12, 2, 'B', 'potential', TIMESTAMP '2024-12-20', TIMESTAMP '9999-12-31', true, 1),
+        (13, 3, 'C', 'potential', TIMESTAMP '1900-01-01', TIMESTAMP '2024-12-15 23:59:59', false, 1),
+        (14, 3, 'C', 'potential', TIMESTAMP '2024-12-15 23:59:59', TIMESTAMP '9999-12-31', true, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: time.Date(2024, 12, 15, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := w.DB.Query(`SELECT customer_id, customer_key, customer_type, strftime(valid_from, '%Y-%m-%d %H:%M:%S'),
+        strftime(valid_to, '%Y-%m-%d'), is_current FROM dim_customer WHERE customer_id > 0 ORDER BY customer_id, valid_from`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var id, key int64
+		var typ, from, to string
+		var cur bool
+		if err := rows.Scan(&id, &key, &typ, &from, &to, &cur); err != nil {
+			t.Fatal(err)
+		}
+		if key > 14 {
+			key = 99 // a new key
+		}
+		got = append(got, fmt.Sprintf("%d %d %s [%s, %s) %v", id, key, typ, from, to, cur))
+	}
+	rows.Close()
+	want := []string{
+		"1 10 potential [2024-01-01 00:00:00, 2024-12-15) false",
+		"1 99 current [2024-12-15 23:59:59, 9999-12-31) true",
+		"2 11 potential [2024-01-01 00:00:00, 2024-12-20) false",
+		"2 12 potential [2024-12-20 00:00:00, 9999-12-31) true",
+		"3 13 potential [1900-01-01 00:00:00, 2024-12-15) false",
+		"3 14 current [2024-12-15 23:59:59, 9999-12-31) true",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var known int64
+	if err := w.DB.QueryRow(`SELECT count(*) FROM dim_customer WHERE customer_key > 14 AND effective_from = valid_from`).Scan(&known); err != nil || known != 1 {
+		t.Errorf("%d new versions with effective_from = valid_from (%v), want 1", known, err)
+	}
+	var before, after int64
+	if err := w.DB.QueryRow(`SELECT max(customer_key) FILTER (WHERE order_id = 'o0'), max(customer_key) FILTER (WHERE order_id = 'o1') FROM fact_sales`).Scan(&before, &after); err != nil {
+		t.Fatal(err)
+	}
+	if before != 10 || after <= 14 {
+		t.Errorf("customer 1's sales point at versions %d (2024-12-01) and %d (2024-12-20); want 10 and the new one", before, after)
 	}
 }

@@ -29,7 +29,6 @@ var killVolatile = map[string][]string{
 	"etl_run":        {"started_at", "finished_at"},
 	"etl_file":       {"loaded_at"},
 	"etl_watermark":  {"updated_at"},
-	"dim_customer":   {"valid_from", "valid_to"},
 	"schema_version": {"applied_at"},
 }
 

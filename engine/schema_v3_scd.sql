@@ -1,0 +1,11 @@
+-- Version 3: effective-dated SCD2 of dim_customer.
+--
+-- effective_from is the effective date of the change that gave a version its
+-- values (the source's change date, else the load's or operator's as-of).
+-- It equals valid_from, except for a customer's first version: that one
+-- starts at 1900-01-01 so it covers every fact before the first change the
+-- warehouse learnt of, while its values are only known to hold from
+-- effective_from. A change dated before that later arrives becomes the
+-- earlier part of the history instead of overriding the later values.
+-- NULL (versions written before version 3) reads as valid_from.
+ALTER TABLE dim_customer ADD COLUMN effective_from TIMESTAMP;
