@@ -609,7 +609,7 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 // loadNoPanic runs Load and turns a panic into an error.
-func loadNoPanic(ctx context.Context, w *engine.Warehouse, paths []string, opts Options) (rep *Report, err error, panicked any) {
+func loadNoPanic(ctx context.Context, w *engine.Warehouse, paths []string, opts Options) (rep *Report, panicked any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = r
@@ -665,7 +665,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 			defer w.Close()
 			before := tableChecksums(t, w)
-			rep, err, p := loadNoPanic(ctx, w, []string{path}, Options{AsOf: asOf2024()})
+			rep, p, err := loadNoPanic(ctx, w, []string{path}, Options{AsOf: asOf2024()})
 			if p != nil {
 				t.Fatalf("Load panicked: %v", p)
 			}

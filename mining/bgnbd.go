@@ -201,10 +201,8 @@ func FitBGNBD(ctx context.Context, c Calibration) (BGNBDFit, error) {
 	meanT = math.Max(meanT/n, 1e-3)
 	f := func(theta, grad []float64) float64 {
 		m := BGNBD{R: math.Exp(theta[0]), Alpha: math.Exp(theta[1]), A: math.Exp(theta[2]), B: math.Exp(theta[3])}
-		if grad != nil {
-			for i := range grad {
-				grad[i] = 0
-			}
+		for i := range grad {
+			grad[i] = 0
 		}
 		ll := m.logLikelihood(c, grad)
 		for i := range grad {

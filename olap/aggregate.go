@@ -545,10 +545,7 @@ func (st *aggState) topN(src string, srcCols []string) (string, string) {
 	if len(pk) > 0 {
 		over = "PARTITION BY " + strings.Join(pk, ", ") + " " + over
 	}
-	var selRank []string
-	for _, g := range grp {
-		selRank = append(selRank, g)
-	}
+	selRank := append([]string(nil), grp...)
 	ranked := fmt.Sprintf("ranked AS (SELECT %s, row_number() OVER (%s) AS _rn FROM src AS s GROUP BY %s)",
 		strings.Join(selRank, ", "), over, strings.Join(grp, ", "))
 	var cols []string

@@ -369,10 +369,9 @@ func keyCol(l *Level) string {
 	}
 	return l.Ref() + "#key"
 }
-func labelCol(l *Level) string     { return l.Ref() }
-func inputCol(m *Measure) string   { return "m:" + m.Name }
-func q(name string) string         { return quoteIdent(name) }
-func sq(alias, name string) string { return alias + "." + quoteIdent(name) }
+func labelCol(l *Level) string   { return l.Ref() }
+func inputCol(m *Measure) string { return "m:" + m.Name }
+func q(name string) string       { return quoteIdent(name) }
 
 // measureInput is the per-row value a measure aggregates, filters applied.
 func measureInput(b *binder, m *Measure) string {
