@@ -18,27 +18,35 @@ import (
 // flagged) with its rule on its line and nothing else, per-file counts,
 // unified customers and net revenue to the cent.
 func TestLoadMatchesFixtureTruth(t *testing.T) {
-	ctx := context.Background()
 	for _, seed := range []int64{1, 7} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			dir := t.TempDir()
-			exp, err := fixtures.Generate(ctx, fixtures.Options{Out: dir, Customers: 600, Days: 365, Seed: seed})
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := engine.Open(ctx, "", engine.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			asOf, _ := time.Parse("2006-01-02", exp.ExportDate)
-			rep, err := etl.Load(ctx, w, []string{dir}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, exp, rep := loadFixtures(t, fixtures.Options{Customers: 600, Days: 365, Seed: seed})
 			checkTruth(t, w, exp, rep)
 		})
 	}
+}
+
+// loadFixtures generates an export set into a temporary directory and
+// loads it into a new in-memory warehouse as of the export date.
+func loadFixtures(t *testing.T, opts fixtures.Options) (*engine.Warehouse, *fixtures.Expected, *etl.Report) {
+	t.Helper()
+	ctx := context.Background()
+	opts.Out = t.TempDir()
+	exp, err := fixtures.Generate(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	asOf, _ := time.Parse("2006-01-02", exp.ExportDate)
+	rep, err := etl.Load(ctx, w, []string{opts.Out}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, exp, rep
 }
 
 func checkTruth(t *testing.T, w *engine.Warehouse, exp *fixtures.Expected, rep *etl.Report) {
