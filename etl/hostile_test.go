@@ -616,7 +616,7 @@ func loadNoPanic(ctx context.Context, w *engine.Warehouse, paths []string, opts 
 		}
 	}()
 	rep, err = Load(ctx, w, paths, opts)
-	return rep, err, nil
+	return rep, nil, err
 }
 
 func ledgerOf(t *testing.T, w *engine.Warehouse, file string) []string {

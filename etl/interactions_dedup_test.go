@@ -15,7 +15,6 @@ import (
 // callcenter_contacts.csv lines 75254 and 162244, one caller written two
 // ways, both without a time).
 func TestContactWithoutTimeIsNoDuplicate(t *testing.T) {
-	t.Skip("BUG: interactions dedupe on caller|'' when the time is missing, so a second timeless contact of a caller is counted as a duplicate instead of rejected as date_missing (etl/rules.go validateInteractions, k_id)")
 	dir := t.TempDir()
 	writeFile(t, dir, "callcenter_contacts_notime.csv", "来电号码,来电时间,类别,满意度,坐席,时长秒\n"+
 		"+8614520805089,,咨询,4,A017,38\n"+ // line 2: date_missing

@@ -317,7 +317,7 @@ func (l *loader) validateInteractions() error {
 		LEFT JOIN (SELECT interaction_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
 			FROM fact_interaction WHERE interaction_id IS NOT NULL GROUP BY ALL) fi ON fi.interaction_id = s.k_id)
 	SELECT k.*,
-		` + firstOfKey("k.k_id", "true") + `,
+		` + firstOfKey("k.k_id", "nullif(trim(k.ts), '') IS NOT NULL") + `, -- a contact without a time has no key
 		nullif(trim(ckm_text(member_card)), '') AS card,
 		TRY_CAST(nullif(trim(ckm_text(satisfaction)), '') AS INTEGER) AS satisfaction_v,
 		TRY_CAST(TRY_CAST(nullif(trim(ckm_text(duration)), '') AS DOUBLE) AS INTEGER) AS duration_v,
