@@ -11,8 +11,14 @@ import (
 // sales, interactions and campaign rows whose answers can be checked by hand.
 func smallWarehouse(t testing.TB) *engine.Warehouse {
 	t.Helper()
+	return smallWarehouseAt(t, "")
+}
+
+// smallWarehouseAt is smallWarehouse in the file at path ("" in memory).
+func smallWarehouseAt(t testing.TB, path string) *engine.Warehouse {
+	t.Helper()
 	ctx := context.Background()
-	w, err := engine.Open(ctx, "", engine.Options{})
+	w, err := engine.Open(ctx, path, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
