@@ -155,8 +155,9 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) FROM etl_run WHERE status = 'committed'`).Scan(&m.DataVersion); err != nil {
-		return nil, fmt.Errorf("export parquet: data version: %w", err)
+	// The version the export's snapshot (its transaction) sees.
+	if m.DataVersion, err = engine.DataVersionTx(ctx, conn); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	for _, t := range tables {
 		tm, err := exportTable(ctx, conn, tmp, t, opts.RawPII)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // RollupStateTable records each materialized rollup: the model hash and data
@@ -227,9 +229,9 @@ func RefreshCubeRollups(ctx context.Context, db Querier, c *Cube, names []string
 		data_version BIGINT, row_count BIGINT, refreshed_at TIMESTAMP, PRIMARY KEY (cube, rollup))`); err != nil {
 		return fmt.Errorf("refresh rollups: %w", err)
 	}
-	var version int64
-	if err := scanOne(ctx, db, `SELECT coalesce(max(run_id), 0) FROM etl_run WHERE status = 'committed'`, &version); err != nil {
-		return fmt.Errorf("refresh rollups: data version: %w", err)
+	version, err := engine.DataVersionTx(ctx, db)
+	if err != nil {
+		return fmt.Errorf("refresh rollups: %w", err)
 	}
 	for _, r := range c.Rollups {
 		if len(names) > 0 && !contains(names, r.Name) {
