@@ -19,6 +19,9 @@ var schemaV2 string
 //go:embed schema_v3_scd.sql
 var schemaV3SCD string
 
+//go:embed schema_v4.sql
+var schemaV4 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -32,6 +35,7 @@ var Migrations = []Migration{
 	{Version: 1, Description: "canonical CRM star schema, ETL ledger, knowledge base", SQL: []string{schemaV1, seedV1}},
 	{Version: 2, Description: "natural keys scoped by source, restatements, ledger references", SQL: []string{schemaV2}},
 	{Version: 3, Description: "dim_customer.effective_from: effective-dated SCD2", SQL: []string{schemaV3SCD}},
+	{Version: 4, Description: "OLAP query log and rollup registry, mining table macros", SQL: []string{schemaV4}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

@@ -137,7 +137,10 @@ func Churn(ctx context.Context, w *engine.Warehouse, o ChurnOptions) (*ChurnResu
 // the calibration summary up to asOf; a customer is "dropped" when it fell
 // by at least the given amount since the model, and "silent" when the days
 // since the last purchase exceed the factor times the mean days between
-// purchase days; value at risk = clv × (1 − P(alive) now).
+// purchase days; value at risk = clv × (1 − P(alive) now). P(alive) is
+// BGNBD.ProbabilityAlive written in SQL, not a call of the Go function
+// ckm_bgnbd_p_alive: the engine's migration creates the macro, before any
+// Go function is registered.
 func churnSQL(src Source, asOf, model, topDeciles, minDrop, silenceFactor string) string {
 	return fmt.Sprintf(`WITH bg AS (
     SELECT CAST(params->>'$.bgnbd.r' AS DOUBLE) AS r, CAST(params->>'$.bgnbd.alpha' AS DOUBLE) AS alpha,
@@ -155,7 +158,7 @@ scores AS (
 base AS (SELECT * FROM scores WHERE decile <= %[4]s),
 summary AS (%[2]s),
 now AS (
-    SELECT customer_id, ckm_bgnbd_p_alive(bg.r, bg.alpha, bg.a, bg.b, frequency, recency, age) AS p_now,
+    SELECT customer_id, CASE WHEN frequency = 0 THEN 1.0 ELSE 1 / (1 + bg.a / (bg.b + frequency - 1) * exp((bg.r + frequency) * (ln(bg.alpha + age) - ln(bg.alpha + recency)))) END AS p_now,
            datediff('day', last_day, %[1]s) AS silent_days,
            CASE WHEN frequency > 0 THEN datediff('day', first_day, last_day) / frequency END AS usual_gap
     FROM summary, bg

@@ -1,10 +1,6 @@
 package mining
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-)
+import "fmt"
 
 // macro is a SQL table macro that runs an operator over the warehouse's
 // fact tables without writing to the knowledge base.
@@ -12,7 +8,9 @@ type macro struct {
 	name, params, body string
 }
 
-// macros are the table functions Register creates:
+// macros are the table functions the engine's migrations create (version 4,
+// engine/schema_v4.sql; TestMacrosAreMigrated checks the text, so a change
+// here needs a new migration):
 //
 //	SELECT * FROM ckm_rfm(as_of := DATE '2024-12-31', window_days := 365)
 //	SELECT * FROM ckm_profit(as_of := DATE '2024-12-31', contact_cost := 5)
@@ -54,24 +52,4 @@ FROM kb_customer_score s
 WHERE s.model_id = coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'clv'))
 GROUP BY s.customer_id`},
 	}
-}
-
-// registerMacros creates (or replaces) the table macros. They live in the
-// warehouse's catalog, so a read-only warehouse keeps those a read-write
-// session created and is left alone.
-func registerMacros(ctx context.Context, conn *sql.Conn) error {
-	var mode string
-	if err := conn.QueryRowContext(ctx, `SELECT current_setting('access_mode')`).Scan(&mode); err != nil {
-		return fmt.Errorf("register mining macros: %w", err)
-	}
-	if mode == "read_only" {
-		return nil
-	}
-	for _, m := range macros() {
-		q := fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS TABLE %s", m.name, m.params, m.body)
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("register %s: %w", m.name, err)
-		}
-	}
-	return nil
 }

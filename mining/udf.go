@@ -137,12 +137,9 @@ func registerScalars(conn *sql.Conn) error {
 
 // Register registers ckm's mining functions on the database conn belongs to:
 // the scalar model functions (ckm_bgnbd_p_alive, ckm_bgnbd_expected,
-// ckm_gg_spend, ckm_clv) and the table macros of the operators that run as
-// SQL (see macros.go). Call it once per database, e.g. through
-// engine.Warehouse.Setup.
+// ckm_gg_spend, ckm_clv). The table macros of the operators that run as SQL
+// (see macros.go) are persistent objects the engine's migrations create.
+// Call it once per database, e.g. through engine.Warehouse.Setup.
 func Register(ctx context.Context, conn *sql.Conn) error {
-	if err := registerScalars(conn); err != nil {
-		return err
-	}
-	return registerMacros(ctx, conn)
+	return registerScalars(conn)
 }

@@ -6,11 +6,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // QueryLogTable records the aggregate queries answered from base tables and
 // rollups, for Advise.
-const QueryLogTable = "olap_query_log"
+// The engine's migrations create it.
+const QueryLogTable = engine.QueryLogTable
 
 // LogQuery records one answered query: the levels it grouped and filtered
 // by, the aggregate measures it needed, the rollup used and its time.
@@ -19,17 +22,8 @@ func LogQuery(ctx context.Context, db Querier, c *Cube, q Query, rollup string, 
 	if err != nil || rq.through != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+QueryLogTable+` (
-		ts TIMESTAMP, cube VARCHAR, levels VARCHAR[], measures VARCHAR[], rollup VARCHAR, elapsed_ms DOUBLE)`); err != nil {
-		return fmt.Errorf("log query: %w", err)
-	}
 	levels, measures := queryGrain(rq)
-	_, err = db.ExecContext(ctx, `INSERT INTO `+QueryLogTable+` VALUES (now(), $1, $2, $3, $4, $5)`,
-		c.Name, levels, measures, rollup, float64(elapsed.Microseconds())/1000)
-	if err != nil {
-		return fmt.Errorf("log query: %w", err)
-	}
-	return nil
+	return engine.LogCubeQuery(ctx, db, engine.CubeQuery{Cube: c.Name, Levels: levels, Measures: measures, Rollup: rollup, Elapsed: elapsed})
 }
 
 // queryGrain lists the levels a query needs (grouped or filtered, sorted)

@@ -15,7 +15,8 @@ import (
 // RollupStateTable records each materialized rollup: the model hash and data
 // version it was built from and its size. A rollup whose cube changed or
 // whose data version is behind the warehouse's is stale and never used.
-const RollupStateTable = "olap_rollup_state"
+// The engine's migrations create it; engine.CreateRollupTable writes it.
+const RollupStateTable = engine.RollupRegistry
 
 // ModelHash identifies a cube's definition (its YAML text).
 func ModelHash(c *Cube) string {
@@ -224,31 +225,12 @@ func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
 // RefreshCubeRollups rebuilds the named rollups of c (all when names is
 // empty) with db, which should be a transaction.
 func RefreshCubeRollups(ctx context.Context, db Querier, c *Cube, names []string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+RollupStateTable+` (
-		cube VARCHAR, rollup VARCHAR, table_name VARCHAR, model_hash VARCHAR,
-		data_version BIGINT, row_count BIGINT, refreshed_at TIMESTAMP, PRIMARY KEY (cube, rollup))`); err != nil {
-		return fmt.Errorf("refresh rollups: %w", err)
-	}
-	version, err := engine.DataVersionTx(ctx, db)
-	if err != nil {
-		return fmt.Errorf("refresh rollups: %w", err)
-	}
 	for _, r := range c.Rollups {
 		if len(names) > 0 && !contains(names, r.Name) {
 			continue
 		}
 		text, args := RollupSQL(c, r)
-		table := quoteIdent(r.Table(c))
-		if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE "+table+" AS SELECT * FROM ("+text+") LIMIT 0", args...); err != nil {
-			return fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
-		}
-		res, err := db.ExecContext(ctx, "INSERT INTO "+table+" "+text, args...)
-		if err != nil {
-			return fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
-		}
-		rows, _ := res.RowsAffected()
-		if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO `+RollupStateTable+` VALUES ($1, $2, $3, $4, $5, $6, now())`,
-			c.Name, r.Name, r.Table(c), ModelHash(c), version, rows); err != nil {
+		if _, err := engine.CreateRollupTable(ctx, db, engine.Rollup{Cube: c.Name, Name: r.Name, Table: r.Table(c), ModelHash: ModelHash(c)}, text, args...); err != nil {
 			return fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
 		}
 	}
