@@ -35,7 +35,9 @@ type LifecycleOptions struct {
 	// Customers typed distributor already (from master data) stay so.
 	DistributorMinAmount float64
 	Name                 string
-	DryRun               bool
+	// DryRun types the customers and counts the changes without writing
+	// anything: no dim_customer version, no model, no scores.
+	DryRun bool
 }
 
 // LifecycleResult counts the types and the changes written.
@@ -46,6 +48,8 @@ type LifecycleResult struct {
 	Changed     int64            `json:"changed"`
 	Types       map[string]int64 `json:"types"`
 	Transitions []Transition     `json:"transitions"`
+	// DryRun says nothing was written (ModelID is 0).
+	DryRun bool `json:"dry_run"`
 }
 
 // Transition counts customers whose type changed from one value to another.
@@ -157,6 +161,7 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 		return nil, fmt.Errorf("lifecycle: dim_customer has no current customers to type")
 	}
 	if o.DryRun {
+		res.DryRun = true
 		return res, nil
 	}
 	cols, err := customerColumns(ctx, conn)
@@ -182,6 +187,17 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
 	return res, nil
+}
+
+// LastPurchaseDay returns the day of the last purchase in src (fact_sales
+// by default), ErrEmpty when it has none. Typing customers as of a later
+// day judges days without data, where every customer looks silent.
+func LastPurchaseDay(ctx context.Context, w *engine.Warehouse, src Source) (time.Time, error) {
+	src = src.withDefaults()
+	if err := src.check(ctx, w.DB, false); err != nil {
+		return time.Time{}, err
+	}
+	return resolveAsOf(ctx, w, src, time.Time{})
 }
 
 // writeLifecycleTypes writes the changed types of the lifecycle table to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,19 +12,36 @@ import (
 
 func init() { registerMineCommand(newMineLifecycleCmd) }
 
+// lifecycleOptions are mine lifecycle's own flags.
+type lifecycleOptions struct {
+	mining.LifecycleOptions
+	// force types customers as of a day after the last sale.
+	force bool
+}
+
 func newMineLifecycleCmd(a *app) *cobra.Command {
 	var f mineFlags
-	var o mining.LifecycleOptions
+	var o lifecycleOptions
 	cmd := &cobra.Command{
 		Use:   "lifecycle",
 		Short: "Type customers current/potential/churned/distributor and write changes to dim_customer (SCD2)",
-		Args:  cobra.NoArgs,
+		Long: `Type customers current/potential/churned/distributor and write the changed
+types to dim_customer as new SCD2 versions, effective at the end of the as-of day.
+
+--dry-run reports what would change and writes nothing. An --as-of after the
+last sale in the data is refused (every customer would look silent, hence
+churned) unless --force.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.LifecycleResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
-				return mining.Lifecycle(ctx, w, o)
+				return lifecycleRun(ctx, w, o)
 			}, func(res *mining.LifecycleResult) error {
-				a.logf("lifecycle model %d as of %s: %d customers, %d changed type", res.ModelID, res.AsOf, res.Customers, res.Changed)
+				if res.DryRun {
+					a.logf("dry run: would change the type of %d customers as of %s (%d typed); nothing written", res.Changed, res.AsOf, res.Customers)
+				} else {
+					a.logf("lifecycle model %d as of %s: %d customers, %d changed type", res.ModelID, res.AsOf, res.Customers, res.Changed)
+				}
 				for _, t := range []string{mining.TypeCurrent, mining.TypePotential, mining.TypeChurned, mining.TypeDistributor} {
 					a.logf("  %-12s %d", t, res.Types[t])
 				}
@@ -41,5 +59,22 @@ func newMineLifecycleCmd(a *app) *cobra.Command {
 	fl.Int64Var(&o.CLVModel, "clv-model", 0, "also churn customers whose p_alive in this clv model is below --p-alive")
 	fl.Float64Var(&o.PAliveThreshold, "p-alive", 0.5, "p_alive threshold with --clv-model")
 	fl.Float64Var(&o.DistributorMinAmount, "distributor-amount", 0, "type as distributor from this yearly net amount (0: master data only)")
+	fl.BoolVar(&o.force, "force", false, "accept an --as-of after the last sale in the data")
 	return cmd
+}
+
+// lifecycleRun refuses an as-of day after the last sale unless forced, then
+// types the customers.
+func lifecycleRun(ctx context.Context, w *engine.Warehouse, o lifecycleOptions) (*mining.LifecycleResult, error) {
+	if !o.AsOf.IsZero() && !o.force {
+		last, err := mining.LastPurchaseDay(ctx, w, o.Source)
+		if err != nil {
+			return nil, err
+		}
+		if o.AsOf.After(last) {
+			return nil, usageErrorf("--as-of %s is after the last sale in the data (%s): every customer would look silent and be typed churned; give an --as-of up to %s, or --force to type them as of that day anyway",
+				o.AsOf.Format(time.DateOnly), last.Format(time.DateOnly), last.Format(time.DateOnly))
+		}
+	}
+	return mining.Lifecycle(ctx, w, o.LifecycleOptions)
 }

@@ -45,9 +45,9 @@ func dimCustomerState(t *testing.T, path string) (versions, models int64) {
 func TestMineLifecycleDryRun(t *testing.T) {
 	wh := lifecycleWarehouse(t)
 	versions, models := dimCustomerState(t, wh)
-	// As of 2024-12-31 with 150 churn days: customers 3 (2024-07-01) and 4
+	// As of 2024-12-30 (the last sale) with 150 churn days: customers 3 (2024-07-01) and 4
 	// (2024-03-01) are churned.
-	out, stderr, code := runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-31", "--churn-days", "150", "--dry-run", "--format", "json")
+	out, stderr, code := runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-30", "--churn-days", "150", "--dry-run", "--format", "json")
 	if code != 0 {
 		t.Fatalf("mine lifecycle --dry-run: exit %d: %s", code, stderr)
 	}
@@ -65,12 +65,12 @@ func TestMineLifecycleDryRun(t *testing.T) {
 	if v, m := dimCustomerState(t, wh); v != versions || m != models {
 		t.Errorf("dry run wrote: dim_customer %d → %d versions, kb_model %d → %d", versions, v, models, m)
 	}
-	_, stderr, code = runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-31", "--churn-days", "150", "--dry-run")
+	_, stderr, code = runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-30", "--churn-days", "150", "--dry-run")
 	if code != 0 || !strings.Contains(stderr, "dry run: would change the type of 2 customers") || !strings.Contains(stderr, "nothing written") {
 		t.Errorf("dry run: exit %d, stderr %q; want it to say what would change and that nothing was written", code, stderr)
 	}
 	// Without --dry-run the same call writes the two new versions.
-	if _, stderr, code := runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-31", "--churn-days", "150"); code != 0 {
+	if _, stderr, code := runCkm(t, "", "mine", "lifecycle", "--warehouse", wh, "--as-of", "2024-12-30", "--churn-days", "150"); code != 0 {
 		t.Fatalf("mine lifecycle: exit %d: %s", code, stderr)
 	}
 	if v, m := dimCustomerState(t, wh); v != versions+2 || m != models+1 {
