@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -164,10 +163,6 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 		res.DryRun = true
 		return res, nil
 	}
-	cols, err := customerColumns(ctx, conn)
-	if err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
-	}
 	rec := modelRecord{Kind: "lifecycle", Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "churn_days": o.ChurnDays, "clv_model": o.CLVModel,
 			"p_alive_threshold": o.PAliveThreshold, "distributor_min_amount": o.DistributorMinAmount},
@@ -180,7 +175,7 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	// --as-of does: never at the machine's clock.
 	eff := time.Date(asOf.Year(), asOf.Month(), asOf.Day(), 23, 59, 59, 0, time.UTC).Format(time.DateTime)
 	scd2 := func(ctx context.Context, tx *sql.Tx) error {
-		return writeLifecycleTypes(ctx, tx, table, eff, cols)
+		return writeLifecycleTypes(ctx, tx, table, eff)
 	}
 	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'lifecycle' AS metric, CAST(silent_days AS DOUBLE) AS value, new_type AS label FROM `+table, scd2)
 	if err != nil {
@@ -201,7 +196,8 @@ func LastPurchaseDay(ctx context.Context, w *engine.Warehouse, src Source) (time
 }
 
 // writeLifecycleTypes writes the changed types of the lifecycle table to
-// dim_customer, effective at eff (a timestamp literal's text):
+// dim_customer through engine.ApplyCustomerChanges, effective at eff (a
+// timestamp literal's text):
 //   - a current version that started before eff is closed at eff and
 //     followed by a copy with the new type;
 //   - one that starts exactly at eff takes the new type in place (the same
@@ -210,57 +206,16 @@ func LastPurchaseDay(ctx context.Context, w *engine.Warehouse, src Source) (time
 //     a later state of the customer than the as-of day the type was judged
 //     at (the score in the knowledge base still records the judgement).
 //
-// Facts after eff move to the new versions, and the history is checked
-// for gaps and overlaps before the transaction may commit.
-//
-// This is the second SCD2 writer of dim_customer besides the ETL's; both
-// share engine.AlignCustomerVersions and engine.CheckCustomerHistory.
-func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string, cols []string) error {
+// The engine moves the facts after eff to the new versions and checks the
+// history for gaps and overlaps before the transaction may commit.
+func writeLifecycleTypes(ctx context.Context, tx *sql.Tx, table, eff string) error {
 	at := "TIMESTAMP '" + eff + "'"
-	// Versions starting at eff take the new type in place.
-	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET customer_type = l.new_type FROM `+table+` l
-		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
-			AND dim_customer.valid_from = `+at); err != nil {
-		return fmt.Errorf("retype dim_customer versions starting at %s: %w", eff, err)
-	}
-	// Versions starting before eff get a successor, copied from them
-	// (joined by the old customer_key), and are closed at eff.
-	ins := fmt.Sprintf(`INSERT INTO dim_customer (customer_key, %[1]s, customer_type, valid_from, valid_to, is_current, effective_from)
-		SELECT (SELECT max(customer_key) FROM dim_customer) + row_number() OVER (ORDER BY d.customer_id), %[2]s, l.new_type, %[4]s, TIMESTAMP '9999-12-31', true, %[4]s
-		FROM dim_customer d JOIN %[3]s l USING (customer_key) WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from < %[4]s`,
-		strings.Join(cols, ", "), "d."+strings.Join(cols, ", d."), table, at)
-	if _, err := tx.ExecContext(ctx, ins); err != nil {
-		return fmt.Errorf("insert new dim_customer versions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE dim_customer SET valid_to = `+at+`, is_current = false FROM `+table+` l
-		WHERE dim_customer.customer_key = l.customer_key AND l.new_type IS DISTINCT FROM l.old_type
-			AND dim_customer.valid_from < `+at); err != nil {
-		return fmt.Errorf("close changed dim_customer versions: %w", err)
-	}
-	if err := engine.AlignCustomerVersions(ctx, tx, `SELECT customer_id FROM `+table+` WHERE new_type IS DISTINCT FROM old_type`); err != nil {
-		return err
-	}
-	return engine.CheckCustomerHistory(ctx, tx)
-}
-
-// customerColumns lists the dim_customer columns a new version copies: all
-// but the key, the type and the version bookkeeping.
-func customerColumns(ctx context.Context, q querier) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-        WHERE table_name = 'dim_customer' AND table_schema = 'main'
-          AND column_name NOT IN ('customer_key', 'customer_type', 'valid_from', 'valid_to', 'is_current', 'effective_from')
-        ORDER BY ordinal_position`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, engine.QuoteIdent(c))
-	}
-	return cols, rows.Err()
+	changes := `(SELECT l.customer_id, ` + at + ` AS eff, 1 AS rnk, l.new_type
+		FROM ` + table + ` l JOIN dim_customer d USING (customer_key)
+		WHERE l.new_type IS DISTINCT FROM l.old_type AND d.valid_from <= ` + at + `)`
+	return engine.ApplyCustomerChanges(ctx, tx, engine.CustomerChanges{
+		Changes:    changes,
+		Values:     map[string]string{"customer_type": "n.new_type"},
+		Judgements: true,
+	})
 }

@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// HistoryQuerier is what ApplyCustomerChanges needs: *sql.Tx (the usual
+// case), *sql.Conn and *sql.DB all have it.
+type HistoryQuerier interface {
+	Querier
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// TrackedCustomerAttributes are the SCD type 2 attributes of dim_customer:
+// a change to one opens a new version from its effective date.
+var TrackedCustomerAttributes = []string{"member_level", "region_code", "customer_type", "mobile"}
+
+// CustomerAttributes are the dim_customer columns a change gives values to:
+// all but the key, the customer id, region_key (looked up from region_code)
+// and the version bookkeeping.
+var CustomerAttributes = []string{"id_number", "name", "sex", "birth_date", "mobile", "email", "region_code",
+	"customer_type", "member_level", "registered_date", "source_systems", "etl_run_id"}
+
+// HistoryStart is the valid_from of a customer's first version: it stands
+// for everything before the first change the warehouse learns of, so every
+// fact, however old, has a version to point at.
+const HistoryStart = "TIMESTAMP '1900-01-01'"
+
+// HistoryEnd is the valid_to of the current version.
+const HistoryEnd = "TIMESTAMP '9999-12-31'"
+
+// CustomerChanges is a set of dated changes for ApplyCustomerChanges.
+type CustomerChanges struct {
+	// Changes is a table (or a parenthesised SELECT) with one row per
+	// change: customer_id, eff (TIMESTAMP: when it takes effect), rnk (1, 2,
+	// … numbering a customer's changes by eff) and whatever Values read.
+	Changes string
+	// Values is SQL for the attributes (CustomerAttributes) after the
+	// change, over n (the change), pv (the version in force at eff), nv
+	// (the first version after eff) and b (pv, else nv: the version the
+	// change's other values come from; NULL for a new customer). An
+	// attribute not given keeps b's value.
+	Values map[string]string
+	// TypeOne lists attributes corrected on every version of the customer
+	// (SCD type 1) instead of opening a version.
+	TypeOne []string
+	// Judgements marks changes that judge the version in force at their
+	// date (lifecycle typing) rather than report values known from it: such
+	// a change applies from its date even inside a first version whose
+	// values were learnt later (effective_from), instead of taking only the
+	// part of the history before that.
+	Judgements bool
+}
+
+// ApplyCustomerChanges writes changes to dim_customer as effective-dated
+// SCD2, in q (a transaction). The changes of a customer are merged one at a
+// time in date order (round r merges every customer's r-th change), each
+// into the version in force at its date:
+//
+//   - a change dated inside the current version closes it at that date and
+//     opens the new current version;
+//   - a back-dated change (dated inside an older version) splits that
+//     version at its date: the inserted version runs until the next one
+//     starts, and the later versions keep their own values;
+//   - a change dated exactly where a version's values start holding
+//     corrects that version in place;
+//   - a change equal to the version after it moves that version's start
+//     back instead of adding a twin, so changes in any date order give the
+//     same history;
+//   - a change with the tracked values of the version it falls in changes
+//     no version (its type 1 values still apply).
+//
+// A new customer's first version starts at HistoryStart, so it covers every
+// fact before, but its values are only known from the change's date
+// (effective_from). A change dated before that takes the part of the
+// history before it; one with equal values moves effective_from back.
+// Facts of the customers whose history moved are pointed at the version
+// holding their time, and the whole history is checked for gaps and
+// overlaps: an error means the caller must roll back.
+func ApplyCustomerChanges(ctx context.Context, q HistoryQuerier, c CustomerChanges) error {
+	rounds, err := queryInt(ctx, q, `SELECT coalesce(max(rnk), 0) FROM `+c.Changes)
+	if err != nil {
+		return fmt.Errorf("dim_customer changes: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE ckm_customer_moved (customer_id BIGINT)`); err != nil {
+		return fmt.Errorf("dim_customer changes: %w", err)
+	}
+	defer q.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS ckm_customer_moved; DROP TABLE IF EXISTS ckm_customer_m; DROP TABLE IF EXISTS ckm_customer_v`)
+	for r := int64(1); r <= rounds; r++ {
+		for _, stmt := range customerRoundSQL(c, r) {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("dim_customer changes: %w", err)
+			}
+		}
+	}
+	if err := AlignCustomerVersions(ctx, q, `SELECT customer_id FROM ckm_customer_moved`); err != nil {
+		return err
+	}
+	return CheckCustomerHistory(ctx, q)
+}
+
+func queryInt(ctx context.Context, q HistoryQuerier, query string) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, query).Scan(&n)
+	return n, err
+}
+
+// distinctFrom is SQL that holds when the tracked attributes of a and b differ.
+func distinctFrom(a, b string) string {
+	parts := make([]string, len(TrackedCustomerAttributes))
+	for i, c := range TrackedCustomerAttributes {
+		parts[i] = fmt.Sprintf("%s.%s IS DISTINCT FROM %s.%s", a, c, b, c)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// knownFrom is SQL for when the values of the version aliased v are known
+// to hold: its effective_from where that lies inside it (a first version,
+// which starts at HistoryStart), else its valid_from.
+func knownFrom(v string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s.effective_from > %[1]s.valid_from AND %[1]s.effective_from < %[1]s.valid_to THEN %[1]s.effective_from ELSE %[1]s.valid_from END", v)
+}
+
+// customerRoundSQL merges every customer's change number rnk (at most one
+// per customer) into dim_customer.
+func customerRoundSQL(c CustomerChanges, rnk int64) []string {
+	values := make([]string, len(CustomerAttributes))
+	for i, a := range CustomerAttributes {
+		v, ok := c.Values[a]
+		if !ok {
+			v = "b." + a
+		}
+		values[i] = v + " AS " + a
+	}
+	typeOneSet := make([]string, len(c.TypeOne))
+	typeOneDiff := make([]string, len(c.TypeOne))
+	for i, a := range c.TypeOne {
+		typeOneSet[i] = a + " = m." + a
+		typeOneDiff[i] = "dim_customer." + a + " IS DISTINCT FROM m." + a
+	}
+	tracked := make([]string, len(TrackedCustomerAttributes))
+	for i, a := range TrackedCustomerAttributes {
+		tracked[i] = a + " = v." + a
+	}
+	cols := strings.Join(CustomerAttributes, ", ")
+	prevKnown := knownFrom("pv")
+	if c.Judgements {
+		prevKnown = "pv.valid_from"
+	}
+	steps := []string{
+		// pv: the version in force at the change's date; nv: the first
+		// version after it; b: pv, else nv (a change before the first
+		// version), else nothing (a new customer).
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ckm_customer_m AS
+		WITH n AS (SELECT * FROM %s WHERE rnk = %d),
+		pv AS (SELECT d.* FROM n JOIN dim_customer d USING (customer_id) WHERE d.valid_from <= n.eff
+			QUALIFY row_number() OVER (PARTITION BY d.customer_id ORDER BY d.valid_from DESC) = 1),
+		nv AS (SELECT d.* FROM n JOIN dim_customer d USING (customer_id) WHERE d.valid_from > n.eff
+			QUALIFY row_number() OVER (PARTITION BY d.customer_id ORDER BY d.valid_from) = 1),
+		b AS (SELECT * FROM pv UNION ALL SELECT * FROM nv WHERE customer_id NOT IN (SELECT customer_id FROM pv))
+		SELECT n.customer_id, n.eff, b.customer_key AS old_key,
+			pv.customer_key AS prev_key, pv.valid_from AS prev_from, %s AS prev_known,
+			nv.customer_key AS next_key, nv.valid_from AS next_from,
+			%s
+		FROM n LEFT JOIN b USING (customer_id) LEFT JOIN pv USING (customer_id) LEFT JOIN nv USING (customer_id)`,
+			c.Changes, rnk, prevKnown, strings.Join(values, ",\n\t\t\t")),
+	}
+	if len(c.TypeOne) > 0 {
+		// Type 1: corrections reach every version.
+		steps = append(steps, fmt.Sprintf(`UPDATE dim_customer SET %s, etl_run_id = m.etl_run_id
+		FROM ckm_customer_m m
+		WHERE dim_customer.customer_id = m.customer_id AND m.old_key IS NOT NULL AND (%s)`,
+			strings.Join(typeOneSet, ", "), strings.Join(typeOneDiff, " OR ")))
+	}
+	return append(steps,
+		`CREATE OR REPLACE TEMP TABLE ckm_customer_v AS
+		SELECT m.*, CASE
+			WHEN m.old_key IS NULL THEN 'new'
+			WHEN m.eff < m.prev_known AND NOT `+distinctFrom("m", "p")+` THEN 'known_earlier'
+			WHEN m.eff < m.prev_known THEN 'prepend'
+			WHEN m.prev_key IS NOT NULL AND NOT `+distinctFrom("m", "p")+` THEN 'none'
+			WHEN m.prev_known = m.eff THEN 'correct'
+			WHEN m.next_key IS NOT NULL AND NOT `+distinctFrom("m", "nx")+` THEN 'extend'
+			ELSE 'insert' END AS action
+		FROM ckm_customer_m m
+		LEFT JOIN dim_customer p ON p.customer_key = m.prev_key
+		LEFT JOIN dim_customer nx ON nx.customer_key = m.next_key`,
+		`UPDATE dim_customer SET valid_to = v.eff, is_current = false
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action IN ('extend', 'insert')`,
+		`UPDATE dim_customer SET valid_from = v.eff, effective_from = v.eff
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.next_key AND v.action = 'extend'`,
+		`UPDATE dim_customer SET effective_from = v.eff
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'known_earlier'`,
+		// The version known from later keeps that part; the change takes
+		// the part before it.
+		`UPDATE dim_customer SET valid_from = v.prev_known, effective_from = v.prev_known
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'prepend'`,
+		`UPDATE dim_customer SET `+strings.Join(tracked, ", ")+`, region_key = coalesce(r.region_key, -1), etl_run_id = v.etl_run_id
+		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
+		WHERE dim_customer.customer_key = v.prev_key AND v.action = 'correct'`,
+		fmt.Sprintf(`INSERT INTO dim_customer (customer_key, customer_id, %[1]s, region_key, valid_from, valid_to, is_current, effective_from)
+		SELECT (SELECT greatest(coalesce(max(customer_key), 0), 0) FROM dim_customer) + row_number() OVER (ORDER BY v.customer_id),
+			v.customer_id, %[2]s, coalesce(r.region_key, -1),
+			CASE v.action WHEN 'new' THEN %[3]s WHEN 'prepend' THEN v.prev_from ELSE v.eff END,
+			CASE v.action WHEN 'prepend' THEN v.prev_known ELSE coalesce(v.next_from, %[4]s) END,
+			v.action <> 'prepend' AND v.next_key IS NULL, v.eff
+		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
+		WHERE v.action IN ('new', 'insert', 'prepend')`, cols, "v."+strings.Join(CustomerAttributes, ", v."), HistoryStart, HistoryEnd),
+		`INSERT INTO ckm_customer_moved SELECT customer_id FROM ckm_customer_v WHERE action IN ('extend', 'insert', 'prepend')`,
+	)
+}
