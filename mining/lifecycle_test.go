@@ -164,3 +164,32 @@ func TestLifecycleEffectiveDate(t *testing.T) {
 		t.Errorf("customer 1's sales point at versions %d (2024-12-01) and %d (2024-12-20); want 10 and the new one", before, after)
 	}
 }
+
+// TestLifecycleRetypesFirstVersionKnownLater: a customer whose only version
+// was loaded with a later as-of (effective_from after the lifecycle's
+// as-of) is still retyped from the as-of day on: typing is a judgement of
+// the version in force, not a back-dated change that takes only the part of
+// the history before the load.
+func TestLifecycleRetypesFirstVersionKnownLater(t *testing.T) {
+	ctx := context.Background()
+	w := handWarehouse(t, []sale{{1, "2023-01-01", 50, 20}, {2, "2024-12-30", 50, 20}})
+	if _, err := w.DB.Exec(`INSERT INTO dim_customer (customer_key, customer_id, name, customer_type, valid_from, valid_to, is_current, effective_from, etl_run_id) VALUES
+        (10, 1, 'A', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-12-31', 1),
+        (11, 2, 'B', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-12-31', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Lifecycle(ctx, w, LifecycleOptions{AsOf: time.Date(2024, 12, 30, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed != 1 {
+		t.Fatalf("%d changed, want customer 1 churned: %+v", res.Changed, res.Transitions)
+	}
+	var typ, from string
+	if err := w.DB.QueryRow(`SELECT customer_type, strftime(valid_from, '%Y-%m-%d %H:%M:%S') FROM dim_customer WHERE customer_id = 1 AND is_current`).Scan(&typ, &from); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "churned" || from != "2024-12-30 23:59:59" {
+		t.Errorf("customer 1's current version: %s from %s, want churned from the end of the as-of day", typ, from)
+	}
+}
