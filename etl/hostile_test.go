@@ -35,7 +35,7 @@ type hostileCase struct {
 	file    string        // its name (a built-in mapping matches it)
 	content func() []byte // its bytes; committed under testdata/bad unless big
 	big     bool          // too big to commit: generated into a temp dir by the test
-	skip    string        // a known bug outside detect.go/extract.go, named
+	skip    string        // a known bug outside detect.go and the extract_*.go readers, named
 
 	errHas []string // the load fails: the message names the file and holds these
 
