@@ -154,137 +154,183 @@ const factAlias = "fact"
 // resolve links names to elements and checks everything that needs no
 // warehouse.
 func (c *Cube) resolve() []error {
-	var errs []error
-	bad := func(p Pos, field, format string, args ...any) {
-		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-	if c.dropEmpty(bad) {
-		return errs
+	e := &modelErrors{file: c.File}
+	if c.dropEmpty(e.bad) {
+		return e.errs
 	}
 	if !nameRE.MatchString(c.Name) {
-		bad(c.Pos, "name", "cube name %q must be lower-case letters, digits and _", c.Name)
+		e.bad(c.Pos, "name", "cube name %q must be lower-case letters, digits and _", c.Name)
 	}
 	if c.Fact == "" {
-		bad(c.Pos, "fact", "missing: name the fact table")
+		e.bad(c.Pos, "fact", "missing: name the fact table")
 	}
+	c.resolveJoins(e)
+	c.resolveDimensions(e)
+	c.resolveMeasureNames(e)
+	for _, m := range c.Measures {
+		e.errs = append(e.errs, c.resolveMeasure(m)...)
+	}
+	e.errs = append(e.errs, c.checkCycles()...)
+	c.resolveDrillThrough(e)
+	c.resolveRollups(e)
+	return e.errs
+}
+
+// modelErrors collects the errors found in one cube file.
+type modelErrors struct {
+	file string
+	errs []error
+}
+
+// bad records an error at the line of field (its last part) within p.
+func (e *modelErrors) bad(p Pos, field, format string, args ...any) {
+	e.errs = append(e.errs, &ModelError{File: e.file, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// resolveJoins indexes the joins by name and checks each.
+func (c *Cube) resolveJoins(e *modelErrors) {
 	c.joins = map[string]*Join{}
 	for i, j := range c.Joins {
 		f := fmt.Sprintf("joins[%d]", i)
 		switch {
 		case !nameRE.MatchString(j.Name) || j.Name == factAlias:
-			bad(j.Pos, f+".name", "join name %q must be lower-case letters, digits and _ (and not %q)", j.Name, factAlias)
+			e.bad(j.Pos, f+".name", "join name %q must be lower-case letters, digits and _ (and not %q)", j.Name, factAlias)
 		case c.joins[j.Name] != nil:
-			bad(j.Pos, f+".name", "join %q declared twice", j.Name)
+			e.bad(j.Pos, f+".name", "join %q declared twice", j.Name)
 		}
 		if j.Table == "" || j.FactKey == "" || j.Key == "" {
-			bad(j.Pos, f, "a join needs table, fact_key and key")
+			e.bad(j.Pos, f, "a join needs table, fact_key and key")
 		}
 		if j.Kind != "" && j.Kind != "left" && j.Kind != "inner" {
-			bad(j.Pos, f+".kind", "kind %q: want left or inner", j.Kind)
+			e.bad(j.Pos, f+".kind", "kind %q: want left or inner", j.Kind)
 		}
 		c.joins[j.Name] = j
 	}
+}
+
+// resolveDimensions checks the dimensions and indexes their levels.
+func (c *Cube) resolveDimensions(e *modelErrors) {
 	c.levels = map[string]*Level{}
 	dims := map[string]bool{}
 	for i, d := range c.Dimensions {
 		f := fmt.Sprintf("dimensions[%s]", d.Name)
 		if !nameRE.MatchString(d.Name) {
-			bad(d.Pos, fmt.Sprintf("dimensions[%d].name", i), "dimension name %q must be lower-case letters, digits and _", d.Name)
+			e.bad(d.Pos, fmt.Sprintf("dimensions[%d].name", i), "dimension name %q must be lower-case letters, digits and _", d.Name)
 		}
 		if dims[d.Name] {
-			bad(d.Pos, f+".name", "dimension declared twice")
+			e.bad(d.Pos, f+".name", "dimension declared twice")
 		}
 		dims[d.Name] = true
 		if d.Join != "" && c.joins[d.Join] == nil {
-			bad(d.Pos, f+".join", "unknown join %q (joins: %s)", d.Join, strings.Join(c.joinNames(), ", "))
+			e.bad(d.Pos, f+".join", "unknown join %q (joins: %s)", d.Join, strings.Join(c.joinNames(), ", "))
 		}
 		if d.Time != nil {
 			if c.timeDim != nil {
-				bad(d.Pos, f+".time", "only one dimension may be the time dimension (already %s)", c.timeDim.Name)
+				e.bad(d.Pos, f+".time", "only one dimension may be the time dimension (already %s)", c.timeDim.Name)
 			}
 			c.timeDim = d
 		}
-		addLevel := func(l *Level, field string, h *Hierarchy, depth int) {
-			l.dim, l.hier, l.depth = d, h, depth
-			if !nameRE.MatchString(l.Name) {
-				bad(l.Pos, field+".name", "level name %q must be lower-case letters, digits and _", l.Name)
-			}
-			if l.Column == "" {
-				bad(l.Pos, field+".column", "missing: name the column of level %s", l.Name)
-			}
-			if c.levels[l.Ref()] != nil {
-				bad(l.Pos, field+".name", "level %s declared twice in dimension %s (level names are unique per dimension)", l.Name, d.Name)
-			}
-			switch l.Grain {
-			case "":
-			case "year", "quarter", "month", "day":
-				if d.Time == nil {
-					bad(l.Pos, field+".grain", "grain is only for levels of the time dimension (add time: to dimension %s)", d.Name)
-				}
-			default:
-				bad(l.Pos, field+".grain", "grain %q: want year, quarter, month or day", l.Grain)
-			}
-			c.levels[l.Ref()] = l
+		c.resolveLevels(e, d, f)
+	}
+}
+
+// resolveLevels adds the levels of dimension d (field f), linking each
+// level of a hierarchy to its parent and child.
+func (c *Cube) resolveLevels(e *modelErrors, d *Dimension, f string) {
+	for hi, h := range d.Hierarchies {
+		hf := fmt.Sprintf("%s.hierarchies[%d]", f, hi)
+		if len(h.Levels) == 0 {
+			e.bad(h.Pos, hf+".levels", "a hierarchy needs at least one level")
 		}
-		for hi, h := range d.Hierarchies {
-			hf := fmt.Sprintf("%s.hierarchies[%d]", f, hi)
-			if len(h.Levels) == 0 {
-				bad(h.Pos, hf+".levels", "a hierarchy needs at least one level")
+		for li, l := range h.Levels {
+			c.addLevel(e, d, l, fmt.Sprintf("%s.levels[%d]", hf, li), h, li)
+			if li > 0 {
+				l.parent = h.Levels[li-1]
+				h.Levels[li-1].child = l
 			}
-			for li, l := range h.Levels {
-				addLevel(l, fmt.Sprintf("%s.levels[%d]", hf, li), h, li)
-				if li > 0 {
-					l.parent = h.Levels[li-1]
-					h.Levels[li-1].child = l
-				}
-			}
-		}
-		for ai, l := range d.Attributes {
-			addLevel(l, fmt.Sprintf("%s.attributes[%d]", f, ai), nil, 0)
 		}
 	}
+	for ai, l := range d.Attributes {
+		c.addLevel(e, d, l, fmt.Sprintf("%s.attributes[%d]", f, ai), nil, 0)
+	}
+}
+
+// addLevel checks level l of dimension d (at depth of hierarchy h, or an
+// attribute when h is nil) and indexes it by reference.
+func (c *Cube) addLevel(e *modelErrors, d *Dimension, l *Level, field string, h *Hierarchy, depth int) {
+	l.dim, l.hier, l.depth = d, h, depth
+	if !nameRE.MatchString(l.Name) {
+		e.bad(l.Pos, field+".name", "level name %q must be lower-case letters, digits and _", l.Name)
+	}
+	if l.Column == "" {
+		e.bad(l.Pos, field+".column", "missing: name the column of level %s", l.Name)
+	}
+	if c.levels[l.Ref()] != nil {
+		e.bad(l.Pos, field+".name", "level %s declared twice in dimension %s (level names are unique per dimension)", l.Name, d.Name)
+	}
+	switch l.Grain {
+	case "":
+	case "year", "quarter", "month", "day":
+		if d.Time == nil {
+			e.bad(l.Pos, field+".grain", "grain is only for levels of the time dimension (add time: to dimension %s)", d.Name)
+		}
+	default:
+		e.bad(l.Pos, field+".grain", "grain %q: want year, quarter, month or day", l.Grain)
+	}
+	c.levels[l.Ref()] = l
+}
+
+// resolveMeasureNames indexes the measures by name, before any measure is
+// resolved (measures refer to one another).
+func (c *Cube) resolveMeasureNames(e *modelErrors) {
 	c.measures = map[string]*Measure{}
 	for _, m := range c.Measures {
 		if c.measures[m.Name] != nil {
-			bad(m.Pos, "measures["+m.Name+"].name", "measure declared twice")
+			e.bad(m.Pos, "measures["+m.Name+"].name", "measure declared twice")
 		}
 		if !nameRE.MatchString(m.Name) {
-			bad(m.Pos, "measures["+m.Name+"].name", "measure name %q must be lower-case letters, digits and _", m.Name)
+			e.bad(m.Pos, "measures["+m.Name+"].name", "measure name %q must be lower-case letters, digits and _", m.Name)
 		}
 		c.measures[m.Name] = m
 	}
-	for _, m := range c.Measures {
-		errs = append(errs, c.resolveMeasure(m)...)
+}
+
+// resolveDrillThrough resolves the columns drill-through may show.
+func (c *Cube) resolveDrillThrough(e *modelErrors) {
+	if c.DrillThrough == nil {
+		return
 	}
-	errs = append(errs, c.checkCycles()...)
-	if c.DrillThrough != nil {
-		for i, tc := range c.DrillThrough.Columns {
-			f := fmt.Sprintf("drill_through.columns[%d]", i)
-			ref, err := c.columnRef(tc.Column)
-			if err != nil {
-				bad(tc.Pos, f+".column", "%v", err)
-			}
-			tc.expr = ref
-			if tc.Name == "" {
-				tc.Name = tc.Column
-			}
-			switch tc.PII {
-			case "", "mobile", "id_number", "email", "name", "full":
-			default:
-				bad(tc.Pos, f+".pii", "pii %q: want mobile, id_number, email, name or full", tc.PII)
-			}
+	for i, tc := range c.DrillThrough.Columns {
+		f := fmt.Sprintf("drill_through.columns[%d]", i)
+		ref, err := c.columnRef(tc.Column)
+		if err != nil {
+			e.bad(tc.Pos, f+".column", "%v", err)
+		}
+		tc.expr = ref
+		if tc.Name == "" {
+			tc.Name = tc.Column
+		}
+		switch tc.PII {
+		case "", "mobile", "id_number", "email", "name", "full":
+		default:
+			e.bad(tc.Pos, f+".pii", "pii %q: want mobile, id_number, email, name or full", tc.PII)
 		}
 	}
+}
+
+// resolveRollups resolves each rollup's levels (with their ancestors, each
+// once) and checks its measures are aggregates of the cube.
+func (c *Cube) resolveRollups(e *modelErrors) {
 	for i, r := range c.Rollups {
 		f := fmt.Sprintf("rollups[%d]", i)
 		if !nameRE.MatchString(r.Name) {
-			bad(r.Pos, f+".name", "rollup name %q must be lower-case letters, digits and _", r.Name)
+			e.bad(r.Pos, f+".name", "rollup name %q must be lower-case letters, digits and _", r.Name)
 		}
 		seen := map[*Level]bool{}
 		for _, ref := range r.Levels {
 			l, err := c.Level(ref)
 			if err != nil {
-				bad(r.Pos, f+".levels", "%v", err)
+				e.bad(r.Pos, f+".levels", "%v", err)
 				continue
 			}
 			for _, a := range ancestry(l) {
@@ -298,13 +344,12 @@ func (c *Cube) resolve() []error {
 			m := c.measures[name]
 			switch {
 			case m == nil:
-				bad(r.Pos, f+".measures", "unknown measure %q", name)
+				e.bad(r.Pos, f+".measures", "unknown measure %q", name)
 			case m.Agg == "":
-				bad(r.Pos, f+".measures", "measure %q is computed from others; list the measures it uses instead", name)
+				e.bad(r.Pos, f+".measures", "measure %q is computed from others; list the measures it uses instead", name)
 			}
 		}
 	}
-	return errs
 }
 
 // dropEmpty reports empty list entries ("- " with nothing after it), which
