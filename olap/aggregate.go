@@ -317,25 +317,7 @@ func (st *aggState) orderBy() string {
 // grouping set, with the measures of the closure.
 func (st *aggState) cells(filters []rfilter) (string, error) {
 	rq := st.rq
-	spec := srcSpec{levels: st.levels, filters: filters}
-	for _, m := range rq.closure {
-		if m.Agg != "" {
-			spec.measures = append(spec.measures, m)
-			if m.SemiAdditive != "" {
-				spec.date = true
-			}
-		}
-		if m.Time != nil && m.Time.ToDate != "" && !contains(spec.toDate, m.Time.ToDate) {
-			spec.toDate = append(spec.toDate, m.Time.ToDate)
-		}
-	}
-	timeLevels := []*Level(nil)
-	if rq.hasTime() {
-		timeLevels = rq.timeLevels()
-		for _, l := range timeLevels {
-			spec.timeGrain = append(spec.timeGrain, l.Grain)
-		}
-	}
+	spec := st.sourceSpec(filters)
 	var src string
 	var srcCols []string
 	if st.rollup != nil {
@@ -350,55 +332,9 @@ func (st *aggState) cells(filters []rfilter) (string, error) {
 		prefix, from = st.topN(src, srcCols)
 	}
 	if spec.date && rq.has(func(m *Measure) bool { return m.SemiAdditive == "last" || m.SemiAdditive == "first" }) {
-		var wins []string
-		for k, set := range st.sets {
-			var part []string
-			for _, i := range set {
-				part = append(part, "s."+q(keyCol(st.levels[i])))
-			}
-			over := "OVER ()"
-			if len(part) > 0 {
-				over = "OVER (PARTITION BY " + strings.Join(part, ", ") + ")"
-			}
-			wins = append(wins,
-				fmt.Sprintf("s._date = max(s._date) %s AS %s", over, q(fmt.Sprintf("_last:%d", k))),
-				fmt.Sprintf("s._date = min(s._date) %s AS %s", over, q(fmt.Sprintf("_first:%d", k))))
-		}
-		from = "(SELECT s.*, " + strings.Join(wins, ", ") + " FROM " + from + ") AS s"
+		from = st.periodEnds(from)
 	}
-
-	var sel, keys []string
-	for _, l := range st.levels {
-		keys = append(keys, "s."+q(keyCol(l)))
-		if l.Key != "" {
-			sel = append(sel, "s."+q(keyCol(l)))
-		}
-		sel = append(sel, "s."+q(labelCol(l)))
-	}
-	gidExpr := "0"
-	if st.multi {
-		gidExpr = "GROUPING_ID(" + strings.Join(keys, ", ") + ")"
-	}
-	sel = append(sel, gidExpr+" AS _gid")
-	if rq.totals {
-		for _, l := range st.levels {
-			sel = append(sel, "GROUPING(s."+q(keyCol(l))+") AS "+q("g:"+l.Ref()))
-		}
-		tag := func(ls []*Level, name string) {
-			if len(ls) == 0 {
-				return
-			}
-			var b strings.Builder
-			b.WriteString("CASE")
-			for i := len(ls) - 1; i >= 0; i-- {
-				b.WriteString(" WHEN GROUPING(s." + q(keyCol(ls[i])) + ") = 0 THEN '" + ls[i].Ref() + "'")
-			}
-			b.WriteString(" ELSE 'total' END AS " + q(name))
-			sel = append(sel, b.String())
-		}
-		tag(rq.rows, "_row_level")
-		tag(rq.cols, "_col_level")
-	}
+	sel := st.groupingColumns()
 	if rq.top != nil {
 		sel = append(sel, "MIN(s._rank) AS _rank")
 	}
@@ -412,61 +348,168 @@ func (st *aggState) cells(filters []rfilter) (string, error) {
 		}
 		sel = append(sel, e+" AS "+q(m.Name))
 	}
-	if len(timeLevels) > 0 {
-		pick := func(col func(l *Level) string, ok func(l *Level) bool) string {
-			if !st.multi {
-				if ok(timeLevels[0]) {
-					return "MIN(s." + q(col(timeLevels[0])) + ")"
-				}
-				return "NULL"
+	if rq.hasTime() && len(rq.timeLevels()) > 0 {
+		sel = append(sel, st.timeColumns(spec.toDate)...)
+	}
+	return prefix + "SELECT " + strings.Join(sel, ", ") + " FROM " + from + st.groupBy(), nil
+}
+
+// sourceSpec says what the source of the cells must provide: the levels,
+// the filters, the input of each aggregate, dates for semi-additive
+// measures, and the period columns of time measures.
+func (st *aggState) sourceSpec(filters []rfilter) srcSpec {
+	rq := st.rq
+	spec := srcSpec{levels: st.levels, filters: filters}
+	for _, m := range rq.closure {
+		if m.Agg != "" {
+			spec.measures = append(spec.measures, m)
+			if m.SemiAdditive != "" {
+				spec.date = true
 			}
-			var b strings.Builder
-			b.WriteString("CASE")
-			n := 0
-			for _, l := range timeLevels {
-				if ok(l) {
-					b.WriteString(" WHEN GROUPING(s." + q(keyCol(l)) + ") = 0 THEN MIN(s." + q(col(l)) + ")")
-					n++
-				}
-			}
-			if n == 0 {
-				return "NULL"
-			}
-			return b.String() + " END"
 		}
-		all := func(*Level) bool { return true }
-		sel = append(sel, pick(func(l *Level) string { return "_ord:" + l.Grain }, all)+" AS _ord")
-		sel = append(sel, pick(func(l *Level) string { return "_ly:" + l.Grain }, all)+" AS _ly")
-		for _, g := range spec.toDate {
-			sel = append(sel, pick(func(*Level) string { return "_ptd:" + g }, func(l *Level) bool { return grainRank[l.Grain] >= grainRank[g] })+" AS "+q("_ptd:"+g))
+		if m.Time != nil && m.Time.ToDate != "" && !contains(spec.toDate, m.Time.ToDate) {
+			spec.toDate = append(spec.toDate, m.Time.ToDate)
 		}
 	}
-	text := prefix + "SELECT " + strings.Join(sel, ", ") + " FROM " + from
-	if st.multi {
-		var sets []string
-		for _, set := range st.sets {
-			var cols []string
-			for _, i := range set {
-				l := st.levels[i]
-				cols = append(cols, "s."+q(keyCol(l)))
-				if l.Key != "" {
-					cols = append(cols, "s."+q(labelCol(l)))
-				}
-			}
-			sets = append(sets, "("+strings.Join(cols, ", ")+")")
+	if rq.hasTime() {
+		for _, l := range rq.timeLevels() {
+			spec.timeGrain = append(spec.timeGrain, l.Grain)
 		}
-		text += " GROUP BY GROUPING SETS (" + strings.Join(sets, ", ") + ")"
-	} else if len(st.levels) > 0 {
+	}
+	return spec
+}
+
+// periodEnds marks, per grouping set, the source rows on the last and the
+// first date of the set's members, which semi-additive measures read.
+func (st *aggState) periodEnds(from string) string {
+	var wins []string
+	for k, set := range st.sets {
+		var part []string
+		for _, i := range set {
+			part = append(part, "s."+q(keyCol(st.levels[i])))
+		}
+		over := "OVER ()"
+		if len(part) > 0 {
+			over = "OVER (PARTITION BY " + strings.Join(part, ", ") + ")"
+		}
+		wins = append(wins,
+			fmt.Sprintf("s._date = max(s._date) %s AS %s", over, q(fmt.Sprintf("_last:%d", k))),
+			fmt.Sprintf("s._date = min(s._date) %s AS %s", over, q(fmt.Sprintf("_first:%d", k))))
+	}
+	return "(SELECT s.*, " + strings.Join(wins, ", ") + " FROM " + from + ") AS s"
+}
+
+// groupingColumns lists the level columns of the cells, the grouping id,
+// and under totals the grouping flags and row and column level tags.
+func (st *aggState) groupingColumns() []string {
+	rq := st.rq
+	var sel, keys []string
+	for _, l := range st.levels {
+		keys = append(keys, "s."+q(keyCol(l)))
+		if l.Key != "" {
+			sel = append(sel, "s."+q(keyCol(l)))
+		}
+		sel = append(sel, "s."+q(labelCol(l)))
+	}
+	gidExpr := "0"
+	if st.multi {
+		gidExpr = "GROUPING_ID(" + strings.Join(keys, ", ") + ")"
+	}
+	sel = append(sel, gidExpr+" AS _gid")
+	if !rq.totals {
+		return sel
+	}
+	for _, l := range st.levels {
+		sel = append(sel, "GROUPING(s."+q(keyCol(l))+") AS "+q("g:"+l.Ref()))
+	}
+	for _, axis := range []struct {
+		levels []*Level
+		name   string
+	}{{rq.rows, "_row_level"}, {rq.cols, "_col_level"}} {
+		if len(axis.levels) > 0 {
+			sel = append(sel, levelTag(axis.levels, axis.name))
+		}
+	}
+	return sel
+}
+
+// levelTag names the finest of levels a cell is grouped by, or "total".
+func levelTag(levels []*Level, name string) string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i := len(levels) - 1; i >= 0; i-- {
+		b.WriteString(" WHEN GROUPING(s." + q(keyCol(levels[i])) + ") = 0 THEN '" + levels[i].Ref() + "'")
+	}
+	b.WriteString(" ELSE 'total' END AS " + q(name))
+	return b.String()
+}
+
+// timeColumns are the period columns of the cells time measures read: the
+// period's order, the same period last year, and the period-to-date keys,
+// each of the finest time level a grouping set has.
+func (st *aggState) timeColumns(toDate []string) []string {
+	timeLevels := st.rq.timeLevels()
+	pick := func(col func(l *Level) string, ok func(l *Level) bool) string {
+		if !st.multi {
+			if ok(timeLevels[0]) {
+				return "MIN(s." + q(col(timeLevels[0])) + ")"
+			}
+			return "NULL"
+		}
+		var b strings.Builder
+		b.WriteString("CASE")
+		n := 0
+		for _, l := range timeLevels {
+			if ok(l) {
+				b.WriteString(" WHEN GROUPING(s." + q(keyCol(l)) + ") = 0 THEN MIN(s." + q(col(l)) + ")")
+				n++
+			}
+		}
+		if n == 0 {
+			return "NULL"
+		}
+		return b.String() + " END"
+	}
+	all := func(*Level) bool { return true }
+	sel := []string{
+		pick(func(l *Level) string { return "_ord:" + l.Grain }, all) + " AS _ord",
+		pick(func(l *Level) string { return "_ly:" + l.Grain }, all) + " AS _ly",
+	}
+	for _, g := range toDate {
+		sel = append(sel, pick(func(*Level) string { return "_ptd:" + g }, func(l *Level) bool { return grainRank[l.Grain] >= grainRank[g] })+" AS "+q("_ptd:"+g))
+	}
+	return sel
+}
+
+// groupBy is the GROUP BY clause of the cells: the grouping sets, or the
+// plain grouping by every level (none without levels).
+func (st *aggState) groupBy() string {
+	groupCols := func(set []int) string {
 		var cols []string
-		for _, l := range st.levels {
+		for _, i := range set {
+			l := st.levels[i]
 			cols = append(cols, "s."+q(keyCol(l)))
 			if l.Key != "" {
 				cols = append(cols, "s."+q(labelCol(l)))
 			}
 		}
-		text += " GROUP BY " + strings.Join(cols, ", ")
+		return strings.Join(cols, ", ")
 	}
-	return text, nil
+	if st.multi {
+		var sets []string
+		for _, set := range st.sets {
+			sets = append(sets, "("+groupCols(set)+")")
+		}
+		return " GROUP BY GROUPING SETS (" + strings.Join(sets, ", ") + ")"
+	}
+	if len(st.levels) == 0 {
+		return ""
+	}
+	all := make([]int, len(st.levels))
+	for i := range all {
+		all[i] = i
+	}
+	return " GROUP BY " + groupCols(all)
 }
 
 func contains(list []string, s string) bool {
