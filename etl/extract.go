@@ -54,85 +54,117 @@ func truncate(s string, n int) string {
 // extractTabular reads a delimited or XLSX file, maps its header and writes
 // well-formed records of the mapped fields to a staging CSV.
 func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
-	x := &extraction{}
-	fields := m.fields()
-	var sw *stagingWriter
-	var row []string
-	emit := func(line int64, cells []string, raw string) error {
-		if x.header == nil {
-			if cells == nil || isBlankRow(cells) {
-				return nil // blank lines before the header
-			}
-			x.header = append([]string(nil), cells...)
-			cols, err := mapColumns(x.header, m)
-			if err != nil {
-				return fmt.Errorf("header (line %d): %w", line, err)
-			}
-			x.columns = cols
-			sw, err = newStagingWriter(tmpDir, "ckm-stage-*.csv", fields)
-			return err
-		}
-		if cells != nil && isBlankRow(cells) {
-			return nil
-		}
-		x.records++
-		if cells == nil {
-			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
-				record: truncate(raw, 4096), message: "unbalanced quotes: a quoted field never closes"})
-			return nil
-		}
-		if !utf8.ValidString(raw) {
-			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "encoding_invalid", severity: "error",
-				record: truncate(raw, 4096), message: fmt.Sprintf("bytes that are not %s text (a line in another encoding?)", d.Encoding)})
-			return nil
-		}
-		if strings.IndexByte(raw, 0) >= 0 {
-			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
-				record: truncate(strings.ReplaceAll(raw, "\x00", `\0`), 4096), message: "NUL byte in the record: binary data, not text"})
-			return nil
-		}
-		if d.Format != "xlsx" && !fitsWidth(cells, len(x.header)) {
-			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_row", severity: "error",
-				record: truncate(raw, 4096), message: fmt.Sprintf("%d fields where the header has %d", len(cells), len(x.header))})
-			return nil
-		}
-		row = append(row[:0], strconv.FormatInt(line, 10))
-		for _, f := range fields {
-			v := ""
-			if i := x.columns[f]; i >= 0 && i < len(cells) {
-				v = cells[i]
-			}
-			if len(v) > maxFieldBytes {
-				x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "field_too_long", severity: "error",
-					column: f, value: truncate(v, 256), record: truncate(raw, 4096),
-					message: fmt.Sprintf("field of %d bytes exceeds the %d byte limit", len(v), maxFieldBytes)})
-				return nil
-			}
-			row = append(row, v)
-		}
-		return sw.w.Write(row)
-	}
+	t := &tabularExtractor{x: &extraction{}, d: d, m: m, tmpDir: tmpDir, fields: m.fields()}
 	var err error
 	switch d.Format {
 	case "xlsx":
-		err = readXLSX(ctx, src, m.Sheet, emit)
+		err = readXLSX(ctx, src, m.Sheet, t.emit)
 	default:
-		err = readDelimited(ctx, src, d, func() int { return len(x.header) }, emit)
+		err = readDelimited(ctx, src, d, func() int { return len(t.x.header) }, t.emit)
 	}
-	if err == nil && x.header == nil {
+	if err == nil && t.x.header == nil {
 		err = errors.New("no header row: the file is empty or blank")
 	}
 	if err != nil {
-		if sw != nil {
-			sw.abort()
+		if t.sw != nil {
+			t.sw.abort()
 		}
 		return nil, err
 	}
-	if err := sw.close(); err != nil {
+	if err := t.sw.close(); err != nil {
 		return nil, err
 	}
-	x.tmpPath = sw.f.Name()
-	return x, nil
+	t.x.tmpPath = t.sw.f.Name()
+	return t.x, nil
+}
+
+// tabularExtractor is extractTabular at work: the extraction so far, and
+// the staging file it writes once the header is known.
+type tabularExtractor struct {
+	x      *extraction
+	d      Detected
+	m      *Mapping
+	tmpDir string
+	fields []string // the mapped canonical fields, in staging order
+	sw     *stagingWriter
+	row    []string
+}
+
+// emit takes one record from a reader: the header first (after blank
+// lines), then data records, rejected or staged. cells is nil for a record
+// the reader could not split.
+func (t *tabularExtractor) emit(line int64, cells []string, raw string) error {
+	if t.x.header == nil {
+		return t.readHeader(line, cells)
+	}
+	if cells != nil && isBlankRow(cells) {
+		return nil
+	}
+	t.x.records++
+	if r, bad := t.malformed(line, cells, raw); bad {
+		t.x.rejects = append(t.x.rejects, r)
+		return nil
+	}
+	return t.stage(line, cells, raw)
+}
+
+// readHeader maps the first non-blank record as the header and opens the
+// staging file.
+func (t *tabularExtractor) readHeader(line int64, cells []string) error {
+	if cells == nil || isBlankRow(cells) {
+		return nil // blank lines before the header
+	}
+	t.x.header = append([]string(nil), cells...)
+	cols, err := mapColumns(t.x.header, t.m)
+	if err != nil {
+		return fmt.Errorf("header (line %d): %w", line, err)
+	}
+	t.x.columns = cols
+	t.sw, err = newStagingWriter(t.tmpDir, "ckm-stage-*.csv", t.fields)
+	return err
+}
+
+// malformed returns the reject of a record that is no well-formed row: an
+// unbalanced quote, bytes not in the file's encoding, a NUL byte, or a
+// number of fields that does not fit the header.
+func (t *tabularExtractor) malformed(line int64, cells []string, raw string) (reject, bool) {
+	rule, record := "malformed_row", raw
+	var message string
+	switch {
+	case cells == nil:
+		message = "unbalanced quotes: a quoted field never closes"
+	case !utf8.ValidString(raw):
+		rule = "encoding_invalid"
+		message = fmt.Sprintf("bytes that are not %s text (a line in another encoding?)", t.d.Encoding)
+	case strings.IndexByte(raw, 0) >= 0:
+		record = strings.ReplaceAll(raw, "\x00", `\0`)
+		message = "NUL byte in the record: binary data, not text"
+	case t.d.Format != "xlsx" && !fitsWidth(cells, len(t.x.header)):
+		message = fmt.Sprintf("%d fields where the header has %d", len(cells), len(t.x.header))
+	default:
+		return reject{}, false
+	}
+	return reject{line: line, stage: "extract", rule: rule, severity: "error", record: truncate(record, 4096), message: message}, true
+}
+
+// stage writes the mapped fields of a well-formed record to the staging
+// file, or rejects it when a field is too long.
+func (t *tabularExtractor) stage(line int64, cells []string, raw string) error {
+	t.row = append(t.row[:0], strconv.FormatInt(line, 10))
+	for _, f := range t.fields {
+		v := ""
+		if i := t.x.columns[f]; i >= 0 && i < len(cells) {
+			v = cells[i]
+		}
+		if len(v) > maxFieldBytes {
+			t.x.rejects = append(t.x.rejects, reject{line: line, stage: "extract", rule: "field_too_long", severity: "error",
+				column: f, value: truncate(v, 256), record: truncate(raw, 4096),
+				message: fmt.Sprintf("field of %d bytes exceeds the %d byte limit", len(v), maxFieldBytes)})
+			return nil
+		}
+		t.row = append(t.row, v)
+	}
+	return t.sw.w.Write(t.row)
 }
 
 func isBlankRow(cells []string) bool {

@@ -47,26 +47,7 @@ func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) 
 	if d.Format == "json" {
 		err = readJSONArray(r, write)
 	} else {
-		p := &physLines{r: bufio.NewReaderSize(r, 1<<20)}
-		for n := 0; ; n++ {
-			if n%4096 == 0 && ctx.Err() != nil {
-				err = ctx.Err()
-				break
-			}
-			l, no, ok := p.next()
-			if !ok || (p.err != nil && p.err != io.EOF) {
-				break
-			}
-			if len(bytes.TrimSpace(l)) == 0 {
-				continue
-			}
-			if err = write(no, l); err != nil {
-				break
-			}
-		}
-		if err == nil && p.err != nil && p.err != io.EOF {
-			err = p.err
-		}
+		err = readNDJSON(ctx, r, write)
 	}
 	if err == nil {
 		err = w.Flush()
@@ -79,6 +60,30 @@ func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) 
 		return nil, err
 	}
 	return x, nil
+}
+
+// readNDJSON passes each non-blank line of r to write, numbered by line.
+func readNDJSON(ctx context.Context, r io.Reader, write func(line int64, obj []byte) error) error {
+	p := &physLines{r: bufio.NewReaderSize(r, 1<<20)}
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		l, no, ok := p.next()
+		if !ok || (p.err != nil && p.err != io.EOF) {
+			break
+		}
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		if err := write(no, l); err != nil {
+			return err
+		}
+	}
+	if p.err != nil && p.err != io.EOF {
+		return p.err
+	}
+	return nil
 }
 
 // readJSONArray streams the elements of a top-level JSON array. Records of
