@@ -168,7 +168,7 @@ func (c *Cube) resolve() []error {
 	c.resolveDimensions(e)
 	c.resolveMeasureNames(e)
 	for _, m := range c.Measures {
-		e.errs = append(e.errs, c.resolveMeasure(m)...)
+		c.resolveMeasure(e, m)
 	}
 	e.errs = append(e.errs, c.checkCycles()...)
 	c.resolveDrillThrough(e)
@@ -429,12 +429,10 @@ func (c *Cube) columnRef(name string) (string, error) {
 	return factAlias + "." + quoteIdent(name), nil
 }
 
-func (c *Cube) resolveMeasure(m *Measure) []error {
-	var errs []error
+// resolveMeasure checks measure m, which is exactly one kind of measure:
+// an aggregate, derived, a percent of total, or a time measure.
+func (c *Cube) resolveMeasure(e *modelErrors, m *Measure) {
 	f := "measures[" + m.Name + "]"
-	bad := func(p Pos, field, format string, args ...any) {
-		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
 	kinds := 0
 	for _, set := range []bool{m.Agg != "", m.Derived != "", m.PercentOfTotal != "", m.Time != nil} {
 		if set {
@@ -442,120 +440,148 @@ func (c *Cube) resolveMeasure(m *Measure) []error {
 		}
 	}
 	if kinds != 1 {
-		bad(m.Pos, f, "a measure needs exactly one of agg, derived, percent_of_total or time")
-		return errs
+		e.bad(m.Pos, f, "a measure needs exactly one of agg, derived, percent_of_total or time")
+		return
 	}
 	switch {
 	case m.Agg != "":
-		switch m.Agg {
-		case AggSum, AggCount, AggCountDistinct, AggAvg, AggMin, AggMax:
-		default:
-			bad(m.Pos, f+".agg", "agg %q: want sum, count, count_distinct, avg, min or max", m.Agg)
-		}
-		if m.Expr == "" && m.Agg != AggCount {
-			bad(m.Pos, f+".expr", "agg %s needs expr (a column or arithmetic of columns)", m.Agg)
-		}
-		if m.Expr != "" {
-			toks, err := tokenizeExpr(m.Expr)
-			if err == nil {
-				m.expr, err = renderExpr(toks, c.columnRef)
-			}
-			if err != nil {
-				bad(m.Pos, f+".expr", "%v", err)
-			}
-		}
-		for i, cond := range m.Where {
-			cf := fmt.Sprintf("%s.where[%d]", f, i)
-			ref, err := c.columnRef(cond.Column)
-			if err != nil {
-				bad(cond.Pos, cf+".column", "%v", err)
-			}
-			cond.expr = ref
-			if cond.Value != nil {
-				cond.Values = append([]any{cond.Value}, cond.Values...)
-			}
-			if err := checkOp(cond.Op, len(cond.Values)); err != nil {
-				bad(cond.Pos, cf+".op", "%v", err)
-			}
-		}
-		switch m.SemiAdditive {
-		case "":
-		case "last", "first", "average":
-			if c.timeDim == nil || c.timeDim.Time.Date == "" {
-				bad(m.Pos, f+".semi_additive", "semi-additive measures need a time dimension with a date column")
-			}
-			if m.Agg == AggAvg || m.Agg == AggMin || m.Agg == AggMax {
-				bad(m.Pos, f+".semi_additive", "semi_additive applies to sum, count or count_distinct, not %s", m.Agg)
-			}
-		default:
-			bad(m.Pos, f+".semi_additive", "semi_additive %q: want last, first or average", m.SemiAdditive)
-		}
+		c.resolveAggregate(e, m, f)
 	case m.Derived != "":
-		toks, err := tokenizeExpr(m.Derived)
-		if err == nil {
-			m.derived, err = renderExpr(toks, func(name string) (string, error) {
-				if c.measures[name] == nil {
-					return "", fmt.Errorf("unknown measure %q", name)
-				}
-				m.deps = append(m.deps, name)
-				return "{" + name + "}", nil
-			})
-		}
-		if err != nil {
-			bad(m.Pos, f+".derived", "%v", err)
-		}
+		c.resolveDerived(e, m, f)
 	case m.PercentOfTotal != "":
 		b := c.measures[m.PercentOfTotal]
 		if b == nil {
-			bad(m.Pos, f+".percent_of_total", "unknown measure %q", m.PercentOfTotal)
+			e.bad(m.Pos, f+".percent_of_total", "unknown measure %q", m.PercentOfTotal)
 		} else if b.Agg == "" && b.Derived == "" {
-			bad(m.Pos, f+".percent_of_total", "base %q must be an aggregate or derived measure", b.Name)
+			e.bad(m.Pos, f+".percent_of_total", "base %q must be an aggregate or derived measure", b.Name)
 		}
 		m.deps = []string{m.PercentOfTotal}
 	case m.Time != nil:
-		t := m.Time
-		b := c.measures[t.Base]
-		if b == nil {
-			bad(t.Pos, f+".time.base", "unknown measure %q", t.Base)
-		} else if b.Agg == "" && b.Derived == "" {
-			bad(t.Pos, f+".time.base", "base %q must be an aggregate or derived measure", b.Name)
-		}
-		if c.timeDim == nil {
-			bad(t.Pos, f+".time", "time measures need a dimension with time: columns")
-		}
-		n := 0
-		if t.Compare != "" {
-			n++
-			if t.Compare != "prior_period" && t.Compare != "last_year" {
-				bad(t.Pos, f+".time.compare", "compare %q: want prior_period or last_year", t.Compare)
-			}
-			switch t.Output {
-			case "", "value", "delta", "ratio":
-			default:
-				bad(t.Pos, f+".time.output", "output %q: want value, delta or ratio", t.Output)
-			}
-		}
-		if t.ToDate != "" {
-			n++
-			if t.ToDate != "year" && t.ToDate != "quarter" && t.ToDate != "month" {
-				bad(t.Pos, f+".time.to_date", "to_date %q: want year, quarter or month", t.ToDate)
-			}
-		}
-		if t.Rolling != 0 {
-			n++
-			if t.Rolling < 1 {
-				bad(t.Pos, f+".time.rolling", "rolling must be a positive number of periods")
-			}
-		}
-		if n != 1 {
-			bad(t.Pos, f+".time", "set exactly one of compare, to_date or rolling")
-		}
-		if (t.ToDate != "" || t.Rolling != 0) && b != nil && !additive(c, b) {
-			bad(t.Pos, f+".time.base", "period-to-date and rolling sums need an additive base (sum or count), and %q is not", b.Name)
-		}
-		m.deps = []string{t.Base}
+		c.resolveTimeMeasure(e, m, f)
 	}
-	return errs
+}
+
+// resolveAggregate checks an aggregate measure (field f): its function,
+// expression, conditions and semi-additivity.
+func (c *Cube) resolveAggregate(e *modelErrors, m *Measure, f string) {
+	switch m.Agg {
+	case AggSum, AggCount, AggCountDistinct, AggAvg, AggMin, AggMax:
+	default:
+		e.bad(m.Pos, f+".agg", "agg %q: want sum, count, count_distinct, avg, min or max", m.Agg)
+	}
+	if m.Expr == "" && m.Agg != AggCount {
+		e.bad(m.Pos, f+".expr", "agg %s needs expr (a column or arithmetic of columns)", m.Agg)
+	}
+	if m.Expr != "" {
+		toks, err := tokenizeExpr(m.Expr)
+		if err == nil {
+			m.expr, err = renderExpr(toks, c.columnRef)
+		}
+		if err != nil {
+			e.bad(m.Pos, f+".expr", "%v", err)
+		}
+	}
+	for i, cond := range m.Where {
+		c.resolveCondition(e, cond, fmt.Sprintf("%s.where[%d]", f, i))
+	}
+	switch m.SemiAdditive {
+	case "":
+	case "last", "first", "average":
+		if c.timeDim == nil || c.timeDim.Time.Date == "" {
+			e.bad(m.Pos, f+".semi_additive", "semi-additive measures need a time dimension with a date column")
+		}
+		if m.Agg == AggAvg || m.Agg == AggMin || m.Agg == AggMax {
+			e.bad(m.Pos, f+".semi_additive", "semi_additive applies to sum, count or count_distinct, not %s", m.Agg)
+		}
+	default:
+		e.bad(m.Pos, f+".semi_additive", "semi_additive %q: want last, first or average", m.SemiAdditive)
+	}
+}
+
+// resolveCondition resolves the column of an aggregate's condition (field
+// cf) and checks its operator takes its values.
+func (c *Cube) resolveCondition(e *modelErrors, cond *Condition, cf string) {
+	ref, err := c.columnRef(cond.Column)
+	if err != nil {
+		e.bad(cond.Pos, cf+".column", "%v", err)
+	}
+	cond.expr = ref
+	if cond.Value != nil {
+		cond.Values = append([]any{cond.Value}, cond.Values...)
+	}
+	if err := checkOp(cond.Op, len(cond.Values)); err != nil {
+		e.bad(cond.Pos, cf+".op", "%v", err)
+	}
+}
+
+// resolveDerived renders a derived measure's expression over the measures
+// it names, which become its dependencies.
+func (c *Cube) resolveDerived(e *modelErrors, m *Measure, f string) {
+	toks, err := tokenizeExpr(m.Derived)
+	if err == nil {
+		m.derived, err = renderExpr(toks, func(name string) (string, error) {
+			if c.measures[name] == nil {
+				return "", fmt.Errorf("unknown measure %q", name)
+			}
+			m.deps = append(m.deps, name)
+			return "{" + name + "}", nil
+		})
+	}
+	if err != nil {
+		e.bad(m.Pos, f+".derived", "%v", err)
+	}
+}
+
+// resolveTimeMeasure checks a time measure: a known aggregate or derived
+// base, a time dimension, and exactly one of compare, to_date or rolling.
+func (c *Cube) resolveTimeMeasure(e *modelErrors, m *Measure, f string) {
+	t := m.Time
+	b := c.measures[t.Base]
+	if b == nil {
+		e.bad(t.Pos, f+".time.base", "unknown measure %q", t.Base)
+	} else if b.Agg == "" && b.Derived == "" {
+		e.bad(t.Pos, f+".time.base", "base %q must be an aggregate or derived measure", b.Name)
+	}
+	if c.timeDim == nil {
+		e.bad(t.Pos, f+".time", "time measures need a dimension with time: columns")
+	}
+	if n := timeKinds(e, t, f); n != 1 {
+		e.bad(t.Pos, f+".time", "set exactly one of compare, to_date or rolling")
+	}
+	if (t.ToDate != "" || t.Rolling != 0) && b != nil && !additive(c, b) {
+		e.bad(t.Pos, f+".time.base", "period-to-date and rolling sums need an additive base (sum or count), and %q is not", b.Name)
+	}
+	m.deps = []string{t.Base}
+}
+
+// timeKinds checks each of compare, to_date and rolling that t sets, and
+// returns how many it sets.
+func timeKinds(e *modelErrors, t *TimeIntel, f string) int {
+	n := 0
+	if t.Compare != "" {
+		n++
+		if t.Compare != "prior_period" && t.Compare != "last_year" {
+			e.bad(t.Pos, f+".time.compare", "compare %q: want prior_period or last_year", t.Compare)
+		}
+		switch t.Output {
+		case "", "value", "delta", "ratio":
+		default:
+			e.bad(t.Pos, f+".time.output", "output %q: want value, delta or ratio", t.Output)
+		}
+	}
+	if t.ToDate != "" {
+		n++
+		if t.ToDate != "year" && t.ToDate != "quarter" && t.ToDate != "month" {
+			e.bad(t.Pos, f+".time.to_date", "to_date %q: want year, quarter or month", t.ToDate)
+		}
+	}
+	if t.Rolling != 0 {
+		n++
+		if t.Rolling < 1 {
+			e.bad(t.Pos, f+".time.rolling", "rolling must be a positive number of periods")
+		}
+	}
+	return n
 }
 
 // additive reports whether m's values can be summed across periods.
