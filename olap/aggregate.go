@@ -17,8 +17,41 @@ type aggState struct {
 	extraTotal bool
 }
 
+// compileAggregate compiles a query answered by aggregation (of the base
+// tables, or of rollup when it is not nil): the cells, then the measures
+// over them.
 func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 	st := &aggState{rq: rq, b: &binder{}, rollup: rollup, levels: rq.levels()}
+	st.groupingSets()
+	cells, err := st.cells(rq.filters)
+	if err != nil {
+		return nil, err
+	}
+	out := &Compiled{}
+	o := &aggOuter{sel: st.levelColumns(out)}
+	for i, m := range rq.requests {
+		o.sel = append(o.sel, st.measureColumn(i, m, o)+" AS "+q(m.Name))
+		out.Columns = append(out.Columns, Column{Name: m.Name, Kind: "measure"})
+	}
+	out.SQL, err = st.outerSQL(cells, o)
+	if err != nil {
+		return nil, err
+	}
+	out.Args = st.b.args
+	return out, nil
+}
+
+// aggOuter is the outer SELECT of an aggregation as it is built: its
+// columns, the joins of period comparisons, the windows of running totals.
+type aggOuter struct {
+	sel, joins, windows []string
+}
+
+// groupingSets decides the grouping sets: every subtotal of rows by columns
+// under totals, else the one set of all levels (and the grand total when
+// a measure is a percent of it).
+func (st *aggState) groupingSets() {
+	rq := st.rq
 	nr, nc := len(rq.rows), len(rq.cols)
 	if rq.totals {
 		for i := nr; i >= 0; i-- {
@@ -45,29 +78,34 @@ func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 		}
 	}
 	st.multi = len(st.sets) > 1
+}
 
-	timeMeasures := rq.hasTime()
-	var removable []rfilter // time filters the comparison cells ignore
-	kept := rq.filters
-	if timeMeasures {
-		finest := grainRank[rq.timeLevels()[0].Grain]
-		kept = nil
-		for _, f := range rq.filters {
-			if f.l.Grain != "" && grainRank[f.l.Grain] <= finest {
-				removable = append(removable, f)
-			} else {
-				kept = append(kept, f)
-			}
-		}
-		if len(removable) == 0 {
-			kept = rq.filters
+// comparisonFilters splits the filters for period comparisons: removable
+// are the time filters at or above the finest time level, which the
+// comparison cells ignore (a previous period lies outside them); kept are
+// the others, or all of them when none is removable.
+func (rq *resolved) comparisonFilters() (kept, removable []rfilter) {
+	if !rq.hasTime() {
+		return rq.filters, nil
+	}
+	finest := grainRank[rq.timeLevels()[0].Grain]
+	for _, f := range rq.filters {
+		if f.l.Grain != "" && grainRank[f.l.Grain] <= finest {
+			removable = append(removable, f)
+		} else {
+			kept = append(kept, f)
 		}
 	}
-	cells, err := st.cells(rq.filters)
-	if err != nil {
-		return nil, err
+	if len(removable) == 0 {
+		kept = rq.filters
 	}
-	out := &Compiled{}
+	return kept, removable
+}
+
+// levelColumns lists the level (and under totals, the tag) columns of the
+// outer SELECT, and describes them in out.
+func (st *aggState) levelColumns(out *Compiled) []string {
+	rq := st.rq
 	for _, l := range rq.rows {
 		out.Rows = append(out.Rows, l.Ref())
 	}
@@ -80,105 +118,119 @@ func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 		out.Columns = append(out.Columns, Column{Name: l.Ref(), Kind: "level", Level: l.Ref()})
 	}
 	if rq.totals {
-		if nr > 0 {
+		if len(rq.rows) > 0 {
 			sel = append(sel, "c."+q("_row_level"))
 			out.Columns = append(out.Columns, Column{Name: "_row_level", Kind: "tag"})
 		}
-		if nc > 0 {
+		if len(rq.cols) > 0 {
 			sel = append(sel, "c."+q("_col_level"))
 			out.Columns = append(out.Columns, Column{Name: "_col_level", Kind: "tag"})
 		}
 	}
-	full := (1 << len(st.levels)) - 1
-	var joins, windows []string
-	nontime := func(alias string) string {
-		conds := []string{alias + "._gid = c._gid"}
-		for _, l := range st.levels {
-			if l.Grain == "" {
-				conds = append(conds, alias+"."+q(keyCol(l))+" IS NOT DISTINCT FROM c."+q(keyCol(l)))
-			}
+	return sel
+}
+
+// fullGID is the grouping id of the grand total.
+func (st *aggState) fullGID() int { return (1 << len(st.levels)) - 1 }
+
+// sameNonTime joins a cell under alias to the cell c of the same grouping
+// set and members of every level but time.
+func (st *aggState) sameNonTime(alias string) string {
+	conds := []string{alias + "._gid = c._gid"}
+	for _, l := range st.levels {
+		if l.Grain == "" {
+			conds = append(conds, alias+"."+q(keyCol(l))+" IS NOT DISTINCT FROM c."+q(keyCol(l)))
 		}
-		return strings.Join(conds, " AND ")
 	}
-	partition := func(alias string) string {
-		p := []string{alias + "._gid"}
-		for _, l := range st.levels {
-			if l.Grain == "" {
-				p = append(p, alias+"."+q(keyCol(l)))
-			}
+	return strings.Join(conds, " AND ")
+}
+
+// nonTimePartition partitions cells under alias by grouping set and the
+// members of every level but time.
+func (st *aggState) nonTimePartition(alias string) string {
+	p := []string{alias + "._gid"}
+	for _, l := range st.levels {
+		if l.Grain == "" {
+			p = append(p, alias+"."+q(keyCol(l)))
 		}
-		return strings.Join(p, ", ")
 	}
-	for i, m := range rq.requests {
-		var expr string
-		switch {
-		case m.PercentOfTotal != "":
-			base := "c." + q(m.PercentOfTotal)
-			expr = fmt.Sprintf("100.0 * %s / NULLIF(MAX(CASE WHEN c._gid = %d THEN %s END) OVER (), 0)", base, full, base)
-		case m.Time != nil && m.Time.Compare != "":
-			alias := fmt.Sprintf("p%d", i)
-			shift := "c._ord - 1"
-			if m.Time.Compare == "last_year" {
-				shift = "c._ly"
-			}
-			joins = append(joins, fmt.Sprintf("LEFT JOIN ref AS %s ON %s AND %s._ord = %s", alias, nontime(alias), alias, shift))
-			cur, prev := "c."+q(m.Time.Base), alias+"."+q(m.Time.Base)
-			switch m.Time.Output {
-			case "delta":
-				expr = cur + " - " + prev
-			case "ratio":
-				expr = "CAST(" + cur + " AS DOUBLE) / NULLIF(CAST(" + prev + " AS DOUBLE), 0)"
-			default:
-				expr = prev
-			}
-		case m.Time != nil:
-			w := "w:" + m.Name
-			frame := ""
-			if m.Time.ToDate != "" {
-				frame = fmt.Sprintf("PARTITION BY %s, r.%s ORDER BY r._ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", partition("r"), q("_ptd:"+m.Time.ToDate))
-			} else {
-				frame = fmt.Sprintf("PARTITION BY %s ORDER BY r._ord RANGE BETWEEN %d PRECEDING AND CURRENT ROW", partition("r"), m.Time.Rolling-1)
-			}
-			windows = append(windows, fmt.Sprintf("SUM(r.%s) OVER (%s) AS %s", q(m.Time.Base), frame, q(w)))
-			cond := "c._ord IS NOT NULL"
-			if m.Time.ToDate != "" {
-				cond += " AND c." + q("_ptd:"+m.Time.ToDate) + " IS NOT NULL"
-			}
-			expr = fmt.Sprintf("CASE WHEN %s THEN w.%s END", cond, q(w))
-		default:
-			expr = "c." + q(m.Name)
-		}
-		sel = append(sel, expr+" AS "+q(m.Name))
-		out.Columns = append(out.Columns, Column{Name: m.Name, Kind: "measure"})
+	return strings.Join(p, ", ")
+}
+
+// measureColumn is the outer expression of the i-th requested measure,
+// adding to o the join or window it reads.
+func (st *aggState) measureColumn(i int, m *Measure, o *aggOuter) string {
+	switch {
+	case m.PercentOfTotal != "":
+		base := "c." + q(m.PercentOfTotal)
+		return fmt.Sprintf("100.0 * %s / NULLIF(MAX(CASE WHEN c._gid = %d THEN %s END) OVER (), 0)", base, st.fullGID(), base)
+	case m.Time != nil && m.Time.Compare != "":
+		return st.comparisonColumn(i, m, o)
+	case m.Time != nil:
+		return st.runningColumn(m, o)
 	}
+	return "c." + q(m.Name)
+}
+
+// comparisonColumn compares a measure with the previous period (or the
+// same period last year), read from a joined reference cell.
+func (st *aggState) comparisonColumn(i int, m *Measure, o *aggOuter) string {
+	alias := fmt.Sprintf("p%d", i)
+	shift := "c._ord - 1"
+	if m.Time.Compare == "last_year" {
+		shift = "c._ly"
+	}
+	o.joins = append(o.joins, fmt.Sprintf("LEFT JOIN ref AS %s ON %s AND %s._ord = %s", alias, st.sameNonTime(alias), alias, shift))
+	cur, prev := "c."+q(m.Time.Base), alias+"."+q(m.Time.Base)
+	switch m.Time.Output {
+	case "delta":
+		return cur + " - " + prev
+	case "ratio":
+		return "CAST(" + cur + " AS DOUBLE) / NULLIF(CAST(" + prev + " AS DOUBLE), 0)"
+	}
+	return prev
+}
+
+// runningColumn is a period-to-date or rolling total of a measure, a
+// window over the reference cells.
+func (st *aggState) runningColumn(m *Measure, o *aggOuter) string {
+	w := "w:" + m.Name
+	var frame string
+	if m.Time.ToDate != "" {
+		frame = fmt.Sprintf("PARTITION BY %s, r.%s ORDER BY r._ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", st.nonTimePartition("r"), q("_ptd:"+m.Time.ToDate))
+	} else {
+		frame = fmt.Sprintf("PARTITION BY %s ORDER BY r._ord RANGE BETWEEN %d PRECEDING AND CURRENT ROW", st.nonTimePartition("r"), m.Time.Rolling-1)
+	}
+	o.windows = append(o.windows, fmt.Sprintf("SUM(r.%s) OVER (%s) AS %s", q(m.Time.Base), frame, q(w)))
+	cond := "c._ord IS NOT NULL"
+	if m.Time.ToDate != "" {
+		cond += " AND c." + q("_ptd:"+m.Time.ToDate) + " IS NOT NULL"
+	}
+	return fmt.Sprintf("CASE WHEN %s THEN w.%s END", cond, q(w))
+}
+
+// outerSQL writes the whole statement: the cells (with the reference cells
+// of time measures as common table expressions), the outer SELECT of o,
+// and its filter, order and limit.
+func (st *aggState) outerSQL(cells string, o *aggOuter) (string, error) {
+	rq := st.rq
 	var sqlText strings.Builder
 	from := "(" + cells + ") AS c"
-	if timeMeasures {
-		sqlText.WriteString("WITH cells AS (" + cells + ")")
-		ref := "cells"
-		if len(removable) > 0 {
-			refCells, err := st.cells(kept)
-			if err != nil {
-				return nil, err
-			}
-			sqlText.WriteString(", ref_cells AS (" + refCells + ")")
-			ref = "ref_cells"
+	if rq.hasTime() {
+		with, err := st.timeCTEs(cells, o)
+		if err != nil {
+			return "", err
 		}
-		sqlText.WriteString(", ref AS (SELECT * FROM " + ref + ")")
-		if len(windows) > 0 {
-			sqlText.WriteString(", refw AS (SELECT r.*, " + strings.Join(windows, ", ") + " FROM ref AS r)")
-			joins = append(joins, "LEFT JOIN refw AS w ON "+nontime("w")+" AND w._ord IS NOT DISTINCT FROM c._ord")
-		}
-		sqlText.WriteString(" ")
+		sqlText.WriteString(with + " ")
 		from = "cells AS c"
 	}
-	sqlText.WriteString("SELECT " + strings.Join(sel, ", ") + " FROM " + from)
-	for _, j := range joins {
+	sqlText.WriteString("SELECT " + strings.Join(o.sel, ", ") + " FROM " + from)
+	for _, j := range o.joins {
 		sqlText.WriteString(" " + j)
 	}
 	if st.extraTotal {
 		// QUALIFY filters after the window that reads the grand total.
-		sqlText.WriteString(fmt.Sprintf(" QUALIFY c._gid <> %d", full))
+		sqlText.WriteString(fmt.Sprintf(" QUALIFY c._gid <> %d", st.fullGID()))
 	}
 	if order := st.orderBy(); order != "" {
 		sqlText.WriteString(" ORDER BY " + order)
@@ -186,9 +238,31 @@ func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 	if rq.limit > 0 {
 		sqlText.WriteString(fmt.Sprintf(" LIMIT %d", rq.limit))
 	}
-	out.SQL = sqlText.String()
-	out.Args = st.b.args
-	return out, nil
+	return sqlText.String(), nil
+}
+
+// timeCTEs is the WITH clause of a query with time measures: the cells,
+// the reference cells comparisons read (the cells again, without the time
+// filters that would exclude the previous period), and the running-total
+// windows over them, joined in o.
+func (st *aggState) timeCTEs(cells string, o *aggOuter) (string, error) {
+	var b strings.Builder
+	b.WriteString("WITH cells AS (" + cells + ")")
+	ref := "cells"
+	if kept, removable := st.rq.comparisonFilters(); len(removable) > 0 {
+		refCells, err := st.cells(kept)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(", ref_cells AS (" + refCells + ")")
+		ref = "ref_cells"
+	}
+	b.WriteString(", ref AS (SELECT * FROM " + ref + ")")
+	if len(o.windows) > 0 {
+		b.WriteString(", refw AS (SELECT r.*, " + strings.Join(o.windows, ", ") + " FROM ref AS r)")
+		o.joins = append(o.joins, "LEFT JOIN refw AS w ON "+st.sameNonTime("w")+" AND w._ord IS NOT DISTINCT FROM c._ord")
+	}
+	return b.String(), nil
 }
 
 // orderBy sorts subtotals before their members, members by label (or by
@@ -243,25 +317,7 @@ func (st *aggState) orderBy() string {
 // grouping set, with the measures of the closure.
 func (st *aggState) cells(filters []rfilter) (string, error) {
 	rq := st.rq
-	spec := srcSpec{levels: st.levels, filters: filters}
-	for _, m := range rq.closure {
-		if m.Agg != "" {
-			spec.measures = append(spec.measures, m)
-			if m.SemiAdditive != "" {
-				spec.date = true
-			}
-		}
-		if m.Time != nil && m.Time.ToDate != "" && !contains(spec.toDate, m.Time.ToDate) {
-			spec.toDate = append(spec.toDate, m.Time.ToDate)
-		}
-	}
-	timeLevels := []*Level(nil)
-	if rq.hasTime() {
-		timeLevels = rq.timeLevels()
-		for _, l := range timeLevels {
-			spec.timeGrain = append(spec.timeGrain, l.Grain)
-		}
-	}
+	spec := st.sourceSpec(filters)
 	var src string
 	var srcCols []string
 	if st.rollup != nil {
@@ -276,55 +332,9 @@ func (st *aggState) cells(filters []rfilter) (string, error) {
 		prefix, from = st.topN(src, srcCols)
 	}
 	if spec.date && rq.has(func(m *Measure) bool { return m.SemiAdditive == "last" || m.SemiAdditive == "first" }) {
-		var wins []string
-		for k, set := range st.sets {
-			var part []string
-			for _, i := range set {
-				part = append(part, "s."+q(keyCol(st.levels[i])))
-			}
-			over := "OVER ()"
-			if len(part) > 0 {
-				over = "OVER (PARTITION BY " + strings.Join(part, ", ") + ")"
-			}
-			wins = append(wins,
-				fmt.Sprintf("s._date = max(s._date) %s AS %s", over, q(fmt.Sprintf("_last:%d", k))),
-				fmt.Sprintf("s._date = min(s._date) %s AS %s", over, q(fmt.Sprintf("_first:%d", k))))
-		}
-		from = "(SELECT s.*, " + strings.Join(wins, ", ") + " FROM " + from + ") AS s"
+		from = st.periodEnds(from)
 	}
-
-	var sel, keys []string
-	for _, l := range st.levels {
-		keys = append(keys, "s."+q(keyCol(l)))
-		if l.Key != "" {
-			sel = append(sel, "s."+q(keyCol(l)))
-		}
-		sel = append(sel, "s."+q(labelCol(l)))
-	}
-	gidExpr := "0"
-	if st.multi {
-		gidExpr = "GROUPING_ID(" + strings.Join(keys, ", ") + ")"
-	}
-	sel = append(sel, gidExpr+" AS _gid")
-	if rq.totals {
-		for _, l := range st.levels {
-			sel = append(sel, "GROUPING(s."+q(keyCol(l))+") AS "+q("g:"+l.Ref()))
-		}
-		tag := func(ls []*Level, name string) {
-			if len(ls) == 0 {
-				return
-			}
-			var b strings.Builder
-			b.WriteString("CASE")
-			for i := len(ls) - 1; i >= 0; i-- {
-				b.WriteString(" WHEN GROUPING(s." + q(keyCol(ls[i])) + ") = 0 THEN '" + ls[i].Ref() + "'")
-			}
-			b.WriteString(" ELSE 'total' END AS " + q(name))
-			sel = append(sel, b.String())
-		}
-		tag(rq.rows, "_row_level")
-		tag(rq.cols, "_col_level")
-	}
+	sel := st.groupingColumns()
 	if rq.top != nil {
 		sel = append(sel, "MIN(s._rank) AS _rank")
 	}
@@ -338,61 +348,168 @@ func (st *aggState) cells(filters []rfilter) (string, error) {
 		}
 		sel = append(sel, e+" AS "+q(m.Name))
 	}
-	if len(timeLevels) > 0 {
-		pick := func(col func(l *Level) string, ok func(l *Level) bool) string {
-			if !st.multi {
-				if ok(timeLevels[0]) {
-					return "MIN(s." + q(col(timeLevels[0])) + ")"
-				}
-				return "NULL"
+	if rq.hasTime() && len(rq.timeLevels()) > 0 {
+		sel = append(sel, st.timeColumns(spec.toDate)...)
+	}
+	return prefix + "SELECT " + strings.Join(sel, ", ") + " FROM " + from + st.groupBy(), nil
+}
+
+// sourceSpec says what the source of the cells must provide: the levels,
+// the filters, the input of each aggregate, dates for semi-additive
+// measures, and the period columns of time measures.
+func (st *aggState) sourceSpec(filters []rfilter) srcSpec {
+	rq := st.rq
+	spec := srcSpec{levels: st.levels, filters: filters}
+	for _, m := range rq.closure {
+		if m.Agg != "" {
+			spec.measures = append(spec.measures, m)
+			if m.SemiAdditive != "" {
+				spec.date = true
 			}
-			var b strings.Builder
-			b.WriteString("CASE")
-			n := 0
-			for _, l := range timeLevels {
-				if ok(l) {
-					b.WriteString(" WHEN GROUPING(s." + q(keyCol(l)) + ") = 0 THEN MIN(s." + q(col(l)) + ")")
-					n++
-				}
-			}
-			if n == 0 {
-				return "NULL"
-			}
-			return b.String() + " END"
 		}
-		all := func(*Level) bool { return true }
-		sel = append(sel, pick(func(l *Level) string { return "_ord:" + l.Grain }, all)+" AS _ord")
-		sel = append(sel, pick(func(l *Level) string { return "_ly:" + l.Grain }, all)+" AS _ly")
-		for _, g := range spec.toDate {
-			sel = append(sel, pick(func(*Level) string { return "_ptd:" + g }, func(l *Level) bool { return grainRank[l.Grain] >= grainRank[g] })+" AS "+q("_ptd:"+g))
+		if m.Time != nil && m.Time.ToDate != "" && !contains(spec.toDate, m.Time.ToDate) {
+			spec.toDate = append(spec.toDate, m.Time.ToDate)
 		}
 	}
-	text := prefix + "SELECT " + strings.Join(sel, ", ") + " FROM " + from
-	if st.multi {
-		var sets []string
-		for _, set := range st.sets {
-			var cols []string
-			for _, i := range set {
-				l := st.levels[i]
-				cols = append(cols, "s."+q(keyCol(l)))
-				if l.Key != "" {
-					cols = append(cols, "s."+q(labelCol(l)))
-				}
-			}
-			sets = append(sets, "("+strings.Join(cols, ", ")+")")
+	if rq.hasTime() {
+		for _, l := range rq.timeLevels() {
+			spec.timeGrain = append(spec.timeGrain, l.Grain)
 		}
-		text += " GROUP BY GROUPING SETS (" + strings.Join(sets, ", ") + ")"
-	} else if len(st.levels) > 0 {
+	}
+	return spec
+}
+
+// periodEnds marks, per grouping set, the source rows on the last and the
+// first date of the set's members, which semi-additive measures read.
+func (st *aggState) periodEnds(from string) string {
+	var wins []string
+	for k, set := range st.sets {
+		var part []string
+		for _, i := range set {
+			part = append(part, "s."+q(keyCol(st.levels[i])))
+		}
+		over := "OVER ()"
+		if len(part) > 0 {
+			over = "OVER (PARTITION BY " + strings.Join(part, ", ") + ")"
+		}
+		wins = append(wins,
+			fmt.Sprintf("s._date = max(s._date) %s AS %s", over, q(fmt.Sprintf("_last:%d", k))),
+			fmt.Sprintf("s._date = min(s._date) %s AS %s", over, q(fmt.Sprintf("_first:%d", k))))
+	}
+	return "(SELECT s.*, " + strings.Join(wins, ", ") + " FROM " + from + ") AS s"
+}
+
+// groupingColumns lists the level columns of the cells, the grouping id,
+// and under totals the grouping flags and row and column level tags.
+func (st *aggState) groupingColumns() []string {
+	rq := st.rq
+	var sel, keys []string
+	for _, l := range st.levels {
+		keys = append(keys, "s."+q(keyCol(l)))
+		if l.Key != "" {
+			sel = append(sel, "s."+q(keyCol(l)))
+		}
+		sel = append(sel, "s."+q(labelCol(l)))
+	}
+	gidExpr := "0"
+	if st.multi {
+		gidExpr = "GROUPING_ID(" + strings.Join(keys, ", ") + ")"
+	}
+	sel = append(sel, gidExpr+" AS _gid")
+	if !rq.totals {
+		return sel
+	}
+	for _, l := range st.levels {
+		sel = append(sel, "GROUPING(s."+q(keyCol(l))+") AS "+q("g:"+l.Ref()))
+	}
+	for _, axis := range []struct {
+		levels []*Level
+		name   string
+	}{{rq.rows, "_row_level"}, {rq.cols, "_col_level"}} {
+		if len(axis.levels) > 0 {
+			sel = append(sel, levelTag(axis.levels, axis.name))
+		}
+	}
+	return sel
+}
+
+// levelTag names the finest of levels a cell is grouped by, or "total".
+func levelTag(levels []*Level, name string) string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i := len(levels) - 1; i >= 0; i-- {
+		b.WriteString(" WHEN GROUPING(s." + q(keyCol(levels[i])) + ") = 0 THEN '" + levels[i].Ref() + "'")
+	}
+	b.WriteString(" ELSE 'total' END AS " + q(name))
+	return b.String()
+}
+
+// timeColumns are the period columns of the cells time measures read: the
+// period's order, the same period last year, and the period-to-date keys,
+// each of the finest time level a grouping set has.
+func (st *aggState) timeColumns(toDate []string) []string {
+	timeLevels := st.rq.timeLevels()
+	pick := func(col func(l *Level) string, ok func(l *Level) bool) string {
+		if !st.multi {
+			if ok(timeLevels[0]) {
+				return "MIN(s." + q(col(timeLevels[0])) + ")"
+			}
+			return "NULL"
+		}
+		var b strings.Builder
+		b.WriteString("CASE")
+		n := 0
+		for _, l := range timeLevels {
+			if ok(l) {
+				b.WriteString(" WHEN GROUPING(s." + q(keyCol(l)) + ") = 0 THEN MIN(s." + q(col(l)) + ")")
+				n++
+			}
+		}
+		if n == 0 {
+			return "NULL"
+		}
+		return b.String() + " END"
+	}
+	all := func(*Level) bool { return true }
+	sel := []string{
+		pick(func(l *Level) string { return "_ord:" + l.Grain }, all) + " AS _ord",
+		pick(func(l *Level) string { return "_ly:" + l.Grain }, all) + " AS _ly",
+	}
+	for _, g := range toDate {
+		sel = append(sel, pick(func(*Level) string { return "_ptd:" + g }, func(l *Level) bool { return grainRank[l.Grain] >= grainRank[g] })+" AS "+q("_ptd:"+g))
+	}
+	return sel
+}
+
+// groupBy is the GROUP BY clause of the cells: the grouping sets, or the
+// plain grouping by every level (none without levels).
+func (st *aggState) groupBy() string {
+	groupCols := func(set []int) string {
 		var cols []string
-		for _, l := range st.levels {
+		for _, i := range set {
+			l := st.levels[i]
 			cols = append(cols, "s."+q(keyCol(l)))
 			if l.Key != "" {
 				cols = append(cols, "s."+q(labelCol(l)))
 			}
 		}
-		text += " GROUP BY " + strings.Join(cols, ", ")
+		return strings.Join(cols, ", ")
 	}
-	return text, nil
+	if st.multi {
+		var sets []string
+		for _, set := range st.sets {
+			sets = append(sets, "("+groupCols(set)+")")
+		}
+		return " GROUP BY GROUPING SETS (" + strings.Join(sets, ", ") + ")"
+	}
+	if len(st.levels) == 0 {
+		return ""
+	}
+	all := make([]int, len(st.levels))
+	for i := range all {
+		all[i] = i
+	}
+	return " GROUP BY " + groupCols(all)
 }
 
 func contains(list []string, s string) bool {

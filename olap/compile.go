@@ -120,162 +120,239 @@ type rorder struct {
 	desc    bool
 }
 
+// resolveQuery binds every name of q to the model of c, checking the query
+// as it goes.
 func resolveQuery(c *Cube, q Query) (*resolved, error) {
 	if q.Cube != "" && q.Cube != c.Name {
 		return nil, fmt.Errorf("query is for cube %q, not %q", q.Cube, c.Name)
 	}
-	var err error
-	if q.Drill != nil {
-		if q, err = DrillDown(c, q, *q.Drill); err != nil {
-			return nil, err
-		}
-	}
-	if q.RollUp != "" {
-		if q, err = RollUp(c, q, q.RollUp); err != nil {
-			return nil, err
-		}
-	}
-	rq := &resolved{c: c, totals: q.Totals, limit: q.Limit, through: q.Through, allowPII: q.AllowPII}
-	seen := map[*Level]string{}
-	levels := func(refs []string, where string) ([]*Level, error) {
-		var out []*Level
-		for _, r := range refs {
-			l, err := c.Level(r)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-			if prev, dup := seen[l]; dup {
-				return nil, fmt.Errorf("%s: level %s is already in %s", where, l.Ref(), prev)
-			}
-			seen[l] = where
-			out = append(out, l)
-		}
-		return out, nil
-	}
-	if rq.rows, err = levels(q.Rows, "rows"); err != nil {
+	q, err := navigate(c, q)
+	if err != nil {
 		return nil, err
 	}
-	if rq.cols, err = levels(q.Cols, "cols"); err != nil {
+	r := &queryResolver{
+		rq:     &resolved{c: c, totals: q.Totals, limit: q.Limit, through: q.Through, allowPII: q.AllowPII},
+		seen:   map[*Level]string{},
+		needed: map[*Measure]bool{},
+	}
+	if err := r.axes(q); err != nil {
 		return nil, err
 	}
-	for i, f := range q.Where {
-		l, err := c.Level(f.Level)
-		if err != nil {
-			return nil, fmt.Errorf("where[%d]: %w", i, err)
-		}
-		if err := checkOp(f.Op, len(f.Values)); err != nil {
-			return nil, fmt.Errorf("where[%d] (%s): %w", i, f.Level, err)
-		}
-		for _, v := range f.Values {
-			switch v.(type) {
-			case string, bool, int, int32, int64, float64, float32, uint, uint32, uint64, int8, int16, uint8, uint16, nil:
-			default:
-				return nil, fmt.Errorf("where[%d] (%s): value %v of type %T: want a string, number or boolean", i, f.Level, v, v)
-			}
-		}
-		rq.filters = append(rq.filters, rfilter{l: l, op: f.Op, vals: f.Values})
+	if err := r.filters(q.Where); err != nil {
+		return nil, err
 	}
 	if q.Through != nil {
 		if q.Through.Limit < 0 || q.Through.Offset < 0 {
 			return nil, fmt.Errorf("through: offset and limit must not be negative")
 		}
-		return rq, nil
+		return r.rq, nil
 	}
-	if len(q.Measures) == 0 {
-		return nil, fmt.Errorf("no measures: name at least one of %s", strings.Join(measureNames(c), ", "))
-	}
-	state := map[*Measure]int{}
-	var add func(m *Measure) error
-	add = func(m *Measure) error {
-		if state[m] == 2 {
-			return nil
-		}
-		state[m] = 2
-		for _, d := range m.deps {
-			dm := c.measures[d]
-			if m.Derived != "" && (dm.PercentOfTotal != "" || dm.Time != nil) {
-				return fmt.Errorf("measure %s: derived measures may use aggregate or derived measures, not %s", m.Name, dm.Name)
-			}
-			if err := add(dm); err != nil {
-				return err
-			}
-		}
-		rq.closure = append(rq.closure, m)
-		return nil
-	}
-	for _, name := range q.Measures {
-		m, err := c.Measure(name)
-		if err != nil {
+	steps := []func(Query) error{r.measures, r.timeLevels, r.top, r.order}
+	for _, step := range steps {
+		if err := step(q); err != nil {
 			return nil, err
 		}
-		for _, r := range rq.requests {
-			if r == m {
-				return nil, fmt.Errorf("measure %s asked twice", name)
-			}
-		}
-		rq.requests = append(rq.requests, m)
-		if err := add(m); err != nil {
-			return nil, err
-		}
-	}
-	if rq.hasTime() && len(rq.timeLevels()) == 0 {
-		return nil, fmt.Errorf("time measures compare periods: put a level with a grain (e.g. date.year, date.month) in rows or cols")
-	}
-	for _, m := range rq.closure {
-		if m.Time != nil && m.Time.ToDate != "" {
-			if grainRank[rq.timeLevels()[0].Grain] < grainRank[m.Time.ToDate] {
-				return nil, fmt.Errorf("measure %s sums %s-to-date: put a time level at %s or finer in rows or cols", m.Name, m.Time.ToDate, m.Time.ToDate)
-			}
-		}
-	}
-	if q.Top != nil {
-		l, err := c.Level(q.Top.Level)
-		if err != nil {
-			return nil, fmt.Errorf("top: %w", err)
-		}
-		if _, ok := seen[l]; !ok {
-			return nil, fmt.Errorf("top: level %s must be in rows or cols", l.Ref())
-		}
-		by, err := c.Measure(q.Top.By)
-		if err != nil {
-			return nil, fmt.Errorf("top: %w", err)
-		}
-		if by.Agg == "" && by.Derived == "" || by.SemiAdditive != "" {
-			return nil, fmt.Errorf("top: rank by a plain aggregate or derived measure, not %s", by.Name)
-		}
-		if q.Top.N < 1 {
-			return nil, fmt.Errorf("top: n must be at least 1")
-		}
-		if err := add(by); err != nil {
-			return nil, err
-		}
-		rq.top = &rtop{l: l, n: q.Top.N, by: by, other: q.Top.Other}
-	}
-	for _, o := range q.Order {
-		if m, err := c.Measure(o.Key); err == nil {
-			found := false
-			for _, r := range rq.requests {
-				found = found || r == m
-			}
-			if !found {
-				return nil, fmt.Errorf("order: measure %s is not in the query's measures", o.Key)
-			}
-			rq.order = append(rq.order, rorder{measure: m, desc: o.Desc})
-			continue
-		}
-		l, err := c.Level(o.Key)
-		if err != nil {
-			return nil, fmt.Errorf("order: %q is neither a measure nor a level of cube %s", o.Key, c.Name)
-		}
-		if _, ok := seen[l]; !ok {
-			return nil, fmt.Errorf("order: level %s is not in rows or cols", l.Ref())
-		}
-		rq.order = append(rq.order, rorder{level: l, desc: o.Desc})
 	}
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("limit must not be negative")
 	}
-	return rq, nil
+	return r.rq, nil
+}
+
+// navigate applies the query's drill-down and roll-up to it.
+func navigate(c *Cube, q Query) (Query, error) {
+	var err error
+	if q.Drill != nil {
+		if q, err = DrillDown(c, q, *q.Drill); err != nil {
+			return q, err
+		}
+	}
+	if q.RollUp != "" {
+		if q, err = RollUp(c, q, q.RollUp); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// queryResolver is resolveQuery at work: the query resolved so far, where
+// each level of rows and cols sits, and the measures in its closure.
+type queryResolver struct {
+	rq     *resolved
+	seen   map[*Level]string // level -> "rows" or "cols"
+	needed map[*Measure]bool // in rq.closure
+}
+
+// axes resolves the levels of rows and cols; a level may be on one only.
+func (r *queryResolver) axes(q Query) error {
+	var err error
+	if r.rq.rows, err = r.levels(q.Rows, "rows"); err != nil {
+		return err
+	}
+	r.rq.cols, err = r.levels(q.Cols, "cols")
+	return err
+}
+
+func (r *queryResolver) levels(refs []string, where string) ([]*Level, error) {
+	var out []*Level
+	for _, ref := range refs {
+		l, err := r.rq.c.Level(ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if prev, dup := r.seen[l]; dup {
+			return nil, fmt.Errorf("%s: level %s is already in %s", where, l.Ref(), prev)
+		}
+		r.seen[l] = where
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// filters resolves the where clause: known levels, operators with their
+// number of values, and values of plain types only.
+func (r *queryResolver) filters(where []Filter) error {
+	for i, f := range where {
+		l, err := r.rq.c.Level(f.Level)
+		if err != nil {
+			return fmt.Errorf("where[%d]: %w", i, err)
+		}
+		if err := checkOp(f.Op, len(f.Values)); err != nil {
+			return fmt.Errorf("where[%d] (%s): %w", i, f.Level, err)
+		}
+		for _, v := range f.Values {
+			switch v.(type) {
+			case string, bool, int, int32, int64, float64, float32, uint, uint32, uint64, int8, int16, uint8, uint16, nil:
+			default:
+				return fmt.Errorf("where[%d] (%s): value %v of type %T: want a string, number or boolean", i, f.Level, v, v)
+			}
+		}
+		r.rq.filters = append(r.rq.filters, rfilter{l: l, op: f.Op, vals: f.Values})
+	}
+	return nil
+}
+
+// measures resolves the requested measures, each once, and adds them to
+// the closure.
+func (r *queryResolver) measures(q Query) error {
+	c := r.rq.c
+	if len(q.Measures) == 0 {
+		return fmt.Errorf("no measures: name at least one of %s", strings.Join(measureNames(c), ", "))
+	}
+	for _, name := range q.Measures {
+		m, err := c.Measure(name)
+		if err != nil {
+			return err
+		}
+		if r.requested(m) {
+			return fmt.Errorf("measure %s asked twice", name)
+		}
+		r.rq.requests = append(r.rq.requests, m)
+		if err := r.need(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *queryResolver) requested(m *Measure) bool {
+	for _, req := range r.rq.requests {
+		if req == m {
+			return true
+		}
+	}
+	return false
+}
+
+// need adds m to the closure after its dependencies.
+func (r *queryResolver) need(m *Measure) error {
+	if r.needed[m] {
+		return nil
+	}
+	r.needed[m] = true
+	for _, d := range m.deps {
+		dm := r.rq.c.measures[d]
+		if m.Derived != "" && (dm.PercentOfTotal != "" || dm.Time != nil) {
+			return fmt.Errorf("measure %s: derived measures may use aggregate or derived measures, not %s", m.Name, dm.Name)
+		}
+		if err := r.need(dm); err != nil {
+			return err
+		}
+	}
+	r.rq.closure = append(r.rq.closure, m)
+	return nil
+}
+
+// timeLevels checks that time measures have a time level to compare
+// periods of, fine enough for their period-to-date sums.
+func (r *queryResolver) timeLevels(Query) error {
+	rq := r.rq
+	if rq.hasTime() && len(rq.timeLevels()) == 0 {
+		return fmt.Errorf("time measures compare periods: put a level with a grain (e.g. date.year, date.month) in rows or cols")
+	}
+	for _, m := range rq.closure {
+		if m.Time != nil && m.Time.ToDate != "" {
+			if grainRank[rq.timeLevels()[0].Grain] < grainRank[m.Time.ToDate] {
+				return fmt.Errorf("measure %s sums %s-to-date: put a time level at %s or finer in rows or cols", m.Name, m.Time.ToDate, m.Time.ToDate)
+			}
+		}
+	}
+	return nil
+}
+
+// top resolves a top-N: a level on the axes, ranked by a plain aggregate
+// or derived measure (added to the closure).
+func (r *queryResolver) top(q Query) error {
+	if q.Top == nil {
+		return nil
+	}
+	c := r.rq.c
+	l, err := c.Level(q.Top.Level)
+	if err != nil {
+		return fmt.Errorf("top: %w", err)
+	}
+	if _, ok := r.seen[l]; !ok {
+		return fmt.Errorf("top: level %s must be in rows or cols", l.Ref())
+	}
+	by, err := c.Measure(q.Top.By)
+	if err != nil {
+		return fmt.Errorf("top: %w", err)
+	}
+	if by.Agg == "" && by.Derived == "" || by.SemiAdditive != "" {
+		return fmt.Errorf("top: rank by a plain aggregate or derived measure, not %s", by.Name)
+	}
+	if q.Top.N < 1 {
+		return fmt.Errorf("top: n must be at least 1")
+	}
+	if err := r.need(by); err != nil {
+		return err
+	}
+	r.rq.top = &rtop{l: l, n: q.Top.N, by: by, other: q.Top.Other}
+	return nil
+}
+
+// order resolves the order keys: a requested measure, or a level on the
+// axes.
+func (r *queryResolver) order(q Query) error {
+	c := r.rq.c
+	for _, o := range q.Order {
+		if m, err := c.Measure(o.Key); err == nil {
+			if !r.requested(m) {
+				return fmt.Errorf("order: measure %s is not in the query's measures", o.Key)
+			}
+			r.rq.order = append(r.rq.order, rorder{measure: m, desc: o.Desc})
+			continue
+		}
+		l, err := c.Level(o.Key)
+		if err != nil {
+			return fmt.Errorf("order: %q is neither a measure nor a level of cube %s", o.Key, c.Name)
+		}
+		if _, ok := r.seen[l]; !ok {
+			return fmt.Errorf("order: level %s is not in rows or cols", l.Ref())
+		}
+		r.rq.order = append(r.rq.order, rorder{level: l, desc: o.Desc})
+	}
+	return nil
 }
 
 func measureNames(c *Cube) []string {

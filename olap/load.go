@@ -154,137 +154,183 @@ const factAlias = "fact"
 // resolve links names to elements and checks everything that needs no
 // warehouse.
 func (c *Cube) resolve() []error {
-	var errs []error
-	bad := func(p Pos, field, format string, args ...any) {
-		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-	if c.dropEmpty(bad) {
-		return errs
+	e := &modelErrors{file: c.File}
+	if c.dropEmpty(e.bad) {
+		return e.errs
 	}
 	if !nameRE.MatchString(c.Name) {
-		bad(c.Pos, "name", "cube name %q must be lower-case letters, digits and _", c.Name)
+		e.bad(c.Pos, "name", "cube name %q must be lower-case letters, digits and _", c.Name)
 	}
 	if c.Fact == "" {
-		bad(c.Pos, "fact", "missing: name the fact table")
+		e.bad(c.Pos, "fact", "missing: name the fact table")
 	}
+	c.resolveJoins(e)
+	c.resolveDimensions(e)
+	c.resolveMeasureNames(e)
+	for _, m := range c.Measures {
+		c.resolveMeasure(e, m)
+	}
+	e.errs = append(e.errs, c.checkCycles()...)
+	c.resolveDrillThrough(e)
+	c.resolveRollups(e)
+	return e.errs
+}
+
+// modelErrors collects the errors found in one cube file.
+type modelErrors struct {
+	file string
+	errs []error
+}
+
+// bad records an error at the line of field (its last part) within p.
+func (e *modelErrors) bad(p Pos, field, format string, args ...any) {
+	e.errs = append(e.errs, &ModelError{File: e.file, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// resolveJoins indexes the joins by name and checks each.
+func (c *Cube) resolveJoins(e *modelErrors) {
 	c.joins = map[string]*Join{}
 	for i, j := range c.Joins {
 		f := fmt.Sprintf("joins[%d]", i)
 		switch {
 		case !nameRE.MatchString(j.Name) || j.Name == factAlias:
-			bad(j.Pos, f+".name", "join name %q must be lower-case letters, digits and _ (and not %q)", j.Name, factAlias)
+			e.bad(j.Pos, f+".name", "join name %q must be lower-case letters, digits and _ (and not %q)", j.Name, factAlias)
 		case c.joins[j.Name] != nil:
-			bad(j.Pos, f+".name", "join %q declared twice", j.Name)
+			e.bad(j.Pos, f+".name", "join %q declared twice", j.Name)
 		}
 		if j.Table == "" || j.FactKey == "" || j.Key == "" {
-			bad(j.Pos, f, "a join needs table, fact_key and key")
+			e.bad(j.Pos, f, "a join needs table, fact_key and key")
 		}
 		if j.Kind != "" && j.Kind != "left" && j.Kind != "inner" {
-			bad(j.Pos, f+".kind", "kind %q: want left or inner", j.Kind)
+			e.bad(j.Pos, f+".kind", "kind %q: want left or inner", j.Kind)
 		}
 		c.joins[j.Name] = j
 	}
+}
+
+// resolveDimensions checks the dimensions and indexes their levels.
+func (c *Cube) resolveDimensions(e *modelErrors) {
 	c.levels = map[string]*Level{}
 	dims := map[string]bool{}
 	for i, d := range c.Dimensions {
 		f := fmt.Sprintf("dimensions[%s]", d.Name)
 		if !nameRE.MatchString(d.Name) {
-			bad(d.Pos, fmt.Sprintf("dimensions[%d].name", i), "dimension name %q must be lower-case letters, digits and _", d.Name)
+			e.bad(d.Pos, fmt.Sprintf("dimensions[%d].name", i), "dimension name %q must be lower-case letters, digits and _", d.Name)
 		}
 		if dims[d.Name] {
-			bad(d.Pos, f+".name", "dimension declared twice")
+			e.bad(d.Pos, f+".name", "dimension declared twice")
 		}
 		dims[d.Name] = true
 		if d.Join != "" && c.joins[d.Join] == nil {
-			bad(d.Pos, f+".join", "unknown join %q (joins: %s)", d.Join, strings.Join(c.joinNames(), ", "))
+			e.bad(d.Pos, f+".join", "unknown join %q (joins: %s)", d.Join, strings.Join(c.joinNames(), ", "))
 		}
 		if d.Time != nil {
 			if c.timeDim != nil {
-				bad(d.Pos, f+".time", "only one dimension may be the time dimension (already %s)", c.timeDim.Name)
+				e.bad(d.Pos, f+".time", "only one dimension may be the time dimension (already %s)", c.timeDim.Name)
 			}
 			c.timeDim = d
 		}
-		addLevel := func(l *Level, field string, h *Hierarchy, depth int) {
-			l.dim, l.hier, l.depth = d, h, depth
-			if !nameRE.MatchString(l.Name) {
-				bad(l.Pos, field+".name", "level name %q must be lower-case letters, digits and _", l.Name)
-			}
-			if l.Column == "" {
-				bad(l.Pos, field+".column", "missing: name the column of level %s", l.Name)
-			}
-			if c.levels[l.Ref()] != nil {
-				bad(l.Pos, field+".name", "level %s declared twice in dimension %s (level names are unique per dimension)", l.Name, d.Name)
-			}
-			switch l.Grain {
-			case "":
-			case "year", "quarter", "month", "day":
-				if d.Time == nil {
-					bad(l.Pos, field+".grain", "grain is only for levels of the time dimension (add time: to dimension %s)", d.Name)
-				}
-			default:
-				bad(l.Pos, field+".grain", "grain %q: want year, quarter, month or day", l.Grain)
-			}
-			c.levels[l.Ref()] = l
+		c.resolveLevels(e, d, f)
+	}
+}
+
+// resolveLevels adds the levels of dimension d (field f), linking each
+// level of a hierarchy to its parent and child.
+func (c *Cube) resolveLevels(e *modelErrors, d *Dimension, f string) {
+	for hi, h := range d.Hierarchies {
+		hf := fmt.Sprintf("%s.hierarchies[%d]", f, hi)
+		if len(h.Levels) == 0 {
+			e.bad(h.Pos, hf+".levels", "a hierarchy needs at least one level")
 		}
-		for hi, h := range d.Hierarchies {
-			hf := fmt.Sprintf("%s.hierarchies[%d]", f, hi)
-			if len(h.Levels) == 0 {
-				bad(h.Pos, hf+".levels", "a hierarchy needs at least one level")
+		for li, l := range h.Levels {
+			c.addLevel(e, d, l, fmt.Sprintf("%s.levels[%d]", hf, li), h, li)
+			if li > 0 {
+				l.parent = h.Levels[li-1]
+				h.Levels[li-1].child = l
 			}
-			for li, l := range h.Levels {
-				addLevel(l, fmt.Sprintf("%s.levels[%d]", hf, li), h, li)
-				if li > 0 {
-					l.parent = h.Levels[li-1]
-					h.Levels[li-1].child = l
-				}
-			}
-		}
-		for ai, l := range d.Attributes {
-			addLevel(l, fmt.Sprintf("%s.attributes[%d]", f, ai), nil, 0)
 		}
 	}
+	for ai, l := range d.Attributes {
+		c.addLevel(e, d, l, fmt.Sprintf("%s.attributes[%d]", f, ai), nil, 0)
+	}
+}
+
+// addLevel checks level l of dimension d (at depth of hierarchy h, or an
+// attribute when h is nil) and indexes it by reference.
+func (c *Cube) addLevel(e *modelErrors, d *Dimension, l *Level, field string, h *Hierarchy, depth int) {
+	l.dim, l.hier, l.depth = d, h, depth
+	if !nameRE.MatchString(l.Name) {
+		e.bad(l.Pos, field+".name", "level name %q must be lower-case letters, digits and _", l.Name)
+	}
+	if l.Column == "" {
+		e.bad(l.Pos, field+".column", "missing: name the column of level %s", l.Name)
+	}
+	if c.levels[l.Ref()] != nil {
+		e.bad(l.Pos, field+".name", "level %s declared twice in dimension %s (level names are unique per dimension)", l.Name, d.Name)
+	}
+	switch l.Grain {
+	case "":
+	case "year", "quarter", "month", "day":
+		if d.Time == nil {
+			e.bad(l.Pos, field+".grain", "grain is only for levels of the time dimension (add time: to dimension %s)", d.Name)
+		}
+	default:
+		e.bad(l.Pos, field+".grain", "grain %q: want year, quarter, month or day", l.Grain)
+	}
+	c.levels[l.Ref()] = l
+}
+
+// resolveMeasureNames indexes the measures by name, before any measure is
+// resolved (measures refer to one another).
+func (c *Cube) resolveMeasureNames(e *modelErrors) {
 	c.measures = map[string]*Measure{}
 	for _, m := range c.Measures {
 		if c.measures[m.Name] != nil {
-			bad(m.Pos, "measures["+m.Name+"].name", "measure declared twice")
+			e.bad(m.Pos, "measures["+m.Name+"].name", "measure declared twice")
 		}
 		if !nameRE.MatchString(m.Name) {
-			bad(m.Pos, "measures["+m.Name+"].name", "measure name %q must be lower-case letters, digits and _", m.Name)
+			e.bad(m.Pos, "measures["+m.Name+"].name", "measure name %q must be lower-case letters, digits and _", m.Name)
 		}
 		c.measures[m.Name] = m
 	}
-	for _, m := range c.Measures {
-		errs = append(errs, c.resolveMeasure(m)...)
+}
+
+// resolveDrillThrough resolves the columns drill-through may show.
+func (c *Cube) resolveDrillThrough(e *modelErrors) {
+	if c.DrillThrough == nil {
+		return
 	}
-	errs = append(errs, c.checkCycles()...)
-	if c.DrillThrough != nil {
-		for i, tc := range c.DrillThrough.Columns {
-			f := fmt.Sprintf("drill_through.columns[%d]", i)
-			ref, err := c.columnRef(tc.Column)
-			if err != nil {
-				bad(tc.Pos, f+".column", "%v", err)
-			}
-			tc.expr = ref
-			if tc.Name == "" {
-				tc.Name = tc.Column
-			}
-			switch tc.PII {
-			case "", "mobile", "id_number", "email", "name", "full":
-			default:
-				bad(tc.Pos, f+".pii", "pii %q: want mobile, id_number, email, name or full", tc.PII)
-			}
+	for i, tc := range c.DrillThrough.Columns {
+		f := fmt.Sprintf("drill_through.columns[%d]", i)
+		ref, err := c.columnRef(tc.Column)
+		if err != nil {
+			e.bad(tc.Pos, f+".column", "%v", err)
+		}
+		tc.expr = ref
+		if tc.Name == "" {
+			tc.Name = tc.Column
+		}
+		switch tc.PII {
+		case "", "mobile", "id_number", "email", "name", "full":
+		default:
+			e.bad(tc.Pos, f+".pii", "pii %q: want mobile, id_number, email, name or full", tc.PII)
 		}
 	}
+}
+
+// resolveRollups resolves each rollup's levels (with their ancestors, each
+// once) and checks its measures are aggregates of the cube.
+func (c *Cube) resolveRollups(e *modelErrors) {
 	for i, r := range c.Rollups {
 		f := fmt.Sprintf("rollups[%d]", i)
 		if !nameRE.MatchString(r.Name) {
-			bad(r.Pos, f+".name", "rollup name %q must be lower-case letters, digits and _", r.Name)
+			e.bad(r.Pos, f+".name", "rollup name %q must be lower-case letters, digits and _", r.Name)
 		}
 		seen := map[*Level]bool{}
 		for _, ref := range r.Levels {
 			l, err := c.Level(ref)
 			if err != nil {
-				bad(r.Pos, f+".levels", "%v", err)
+				e.bad(r.Pos, f+".levels", "%v", err)
 				continue
 			}
 			for _, a := range ancestry(l) {
@@ -298,13 +344,12 @@ func (c *Cube) resolve() []error {
 			m := c.measures[name]
 			switch {
 			case m == nil:
-				bad(r.Pos, f+".measures", "unknown measure %q", name)
+				e.bad(r.Pos, f+".measures", "unknown measure %q", name)
 			case m.Agg == "":
-				bad(r.Pos, f+".measures", "measure %q is computed from others; list the measures it uses instead", name)
+				e.bad(r.Pos, f+".measures", "measure %q is computed from others; list the measures it uses instead", name)
 			}
 		}
 	}
-	return errs
 }
 
 // dropEmpty reports empty list entries ("- " with nothing after it), which
@@ -384,12 +429,10 @@ func (c *Cube) columnRef(name string) (string, error) {
 	return factAlias + "." + quoteIdent(name), nil
 }
 
-func (c *Cube) resolveMeasure(m *Measure) []error {
-	var errs []error
+// resolveMeasure checks measure m, which is exactly one kind of measure:
+// an aggregate, derived, a percent of total, or a time measure.
+func (c *Cube) resolveMeasure(e *modelErrors, m *Measure) {
 	f := "measures[" + m.Name + "]"
-	bad := func(p Pos, field, format string, args ...any) {
-		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
 	kinds := 0
 	for _, set := range []bool{m.Agg != "", m.Derived != "", m.PercentOfTotal != "", m.Time != nil} {
 		if set {
@@ -397,120 +440,148 @@ func (c *Cube) resolveMeasure(m *Measure) []error {
 		}
 	}
 	if kinds != 1 {
-		bad(m.Pos, f, "a measure needs exactly one of agg, derived, percent_of_total or time")
-		return errs
+		e.bad(m.Pos, f, "a measure needs exactly one of agg, derived, percent_of_total or time")
+		return
 	}
 	switch {
 	case m.Agg != "":
-		switch m.Agg {
-		case AggSum, AggCount, AggCountDistinct, AggAvg, AggMin, AggMax:
-		default:
-			bad(m.Pos, f+".agg", "agg %q: want sum, count, count_distinct, avg, min or max", m.Agg)
-		}
-		if m.Expr == "" && m.Agg != AggCount {
-			bad(m.Pos, f+".expr", "agg %s needs expr (a column or arithmetic of columns)", m.Agg)
-		}
-		if m.Expr != "" {
-			toks, err := tokenizeExpr(m.Expr)
-			if err == nil {
-				m.expr, err = renderExpr(toks, c.columnRef)
-			}
-			if err != nil {
-				bad(m.Pos, f+".expr", "%v", err)
-			}
-		}
-		for i, cond := range m.Where {
-			cf := fmt.Sprintf("%s.where[%d]", f, i)
-			ref, err := c.columnRef(cond.Column)
-			if err != nil {
-				bad(cond.Pos, cf+".column", "%v", err)
-			}
-			cond.expr = ref
-			if cond.Value != nil {
-				cond.Values = append([]any{cond.Value}, cond.Values...)
-			}
-			if err := checkOp(cond.Op, len(cond.Values)); err != nil {
-				bad(cond.Pos, cf+".op", "%v", err)
-			}
-		}
-		switch m.SemiAdditive {
-		case "":
-		case "last", "first", "average":
-			if c.timeDim == nil || c.timeDim.Time.Date == "" {
-				bad(m.Pos, f+".semi_additive", "semi-additive measures need a time dimension with a date column")
-			}
-			if m.Agg == AggAvg || m.Agg == AggMin || m.Agg == AggMax {
-				bad(m.Pos, f+".semi_additive", "semi_additive applies to sum, count or count_distinct, not %s", m.Agg)
-			}
-		default:
-			bad(m.Pos, f+".semi_additive", "semi_additive %q: want last, first or average", m.SemiAdditive)
-		}
+		c.resolveAggregate(e, m, f)
 	case m.Derived != "":
-		toks, err := tokenizeExpr(m.Derived)
-		if err == nil {
-			m.derived, err = renderExpr(toks, func(name string) (string, error) {
-				if c.measures[name] == nil {
-					return "", fmt.Errorf("unknown measure %q", name)
-				}
-				m.deps = append(m.deps, name)
-				return "{" + name + "}", nil
-			})
-		}
-		if err != nil {
-			bad(m.Pos, f+".derived", "%v", err)
-		}
+		c.resolveDerived(e, m, f)
 	case m.PercentOfTotal != "":
 		b := c.measures[m.PercentOfTotal]
 		if b == nil {
-			bad(m.Pos, f+".percent_of_total", "unknown measure %q", m.PercentOfTotal)
+			e.bad(m.Pos, f+".percent_of_total", "unknown measure %q", m.PercentOfTotal)
 		} else if b.Agg == "" && b.Derived == "" {
-			bad(m.Pos, f+".percent_of_total", "base %q must be an aggregate or derived measure", b.Name)
+			e.bad(m.Pos, f+".percent_of_total", "base %q must be an aggregate or derived measure", b.Name)
 		}
 		m.deps = []string{m.PercentOfTotal}
 	case m.Time != nil:
-		t := m.Time
-		b := c.measures[t.Base]
-		if b == nil {
-			bad(t.Pos, f+".time.base", "unknown measure %q", t.Base)
-		} else if b.Agg == "" && b.Derived == "" {
-			bad(t.Pos, f+".time.base", "base %q must be an aggregate or derived measure", b.Name)
-		}
-		if c.timeDim == nil {
-			bad(t.Pos, f+".time", "time measures need a dimension with time: columns")
-		}
-		n := 0
-		if t.Compare != "" {
-			n++
-			if t.Compare != "prior_period" && t.Compare != "last_year" {
-				bad(t.Pos, f+".time.compare", "compare %q: want prior_period or last_year", t.Compare)
-			}
-			switch t.Output {
-			case "", "value", "delta", "ratio":
-			default:
-				bad(t.Pos, f+".time.output", "output %q: want value, delta or ratio", t.Output)
-			}
-		}
-		if t.ToDate != "" {
-			n++
-			if t.ToDate != "year" && t.ToDate != "quarter" && t.ToDate != "month" {
-				bad(t.Pos, f+".time.to_date", "to_date %q: want year, quarter or month", t.ToDate)
-			}
-		}
-		if t.Rolling != 0 {
-			n++
-			if t.Rolling < 1 {
-				bad(t.Pos, f+".time.rolling", "rolling must be a positive number of periods")
-			}
-		}
-		if n != 1 {
-			bad(t.Pos, f+".time", "set exactly one of compare, to_date or rolling")
-		}
-		if (t.ToDate != "" || t.Rolling != 0) && b != nil && !additive(c, b) {
-			bad(t.Pos, f+".time.base", "period-to-date and rolling sums need an additive base (sum or count), and %q is not", b.Name)
-		}
-		m.deps = []string{t.Base}
+		c.resolveTimeMeasure(e, m, f)
 	}
-	return errs
+}
+
+// resolveAggregate checks an aggregate measure (field f): its function,
+// expression, conditions and semi-additivity.
+func (c *Cube) resolveAggregate(e *modelErrors, m *Measure, f string) {
+	switch m.Agg {
+	case AggSum, AggCount, AggCountDistinct, AggAvg, AggMin, AggMax:
+	default:
+		e.bad(m.Pos, f+".agg", "agg %q: want sum, count, count_distinct, avg, min or max", m.Agg)
+	}
+	if m.Expr == "" && m.Agg != AggCount {
+		e.bad(m.Pos, f+".expr", "agg %s needs expr (a column or arithmetic of columns)", m.Agg)
+	}
+	if m.Expr != "" {
+		toks, err := tokenizeExpr(m.Expr)
+		if err == nil {
+			m.expr, err = renderExpr(toks, c.columnRef)
+		}
+		if err != nil {
+			e.bad(m.Pos, f+".expr", "%v", err)
+		}
+	}
+	for i, cond := range m.Where {
+		c.resolveCondition(e, cond, fmt.Sprintf("%s.where[%d]", f, i))
+	}
+	switch m.SemiAdditive {
+	case "":
+	case "last", "first", "average":
+		if c.timeDim == nil || c.timeDim.Time.Date == "" {
+			e.bad(m.Pos, f+".semi_additive", "semi-additive measures need a time dimension with a date column")
+		}
+		if m.Agg == AggAvg || m.Agg == AggMin || m.Agg == AggMax {
+			e.bad(m.Pos, f+".semi_additive", "semi_additive applies to sum, count or count_distinct, not %s", m.Agg)
+		}
+	default:
+		e.bad(m.Pos, f+".semi_additive", "semi_additive %q: want last, first or average", m.SemiAdditive)
+	}
+}
+
+// resolveCondition resolves the column of an aggregate's condition (field
+// cf) and checks its operator takes its values.
+func (c *Cube) resolveCondition(e *modelErrors, cond *Condition, cf string) {
+	ref, err := c.columnRef(cond.Column)
+	if err != nil {
+		e.bad(cond.Pos, cf+".column", "%v", err)
+	}
+	cond.expr = ref
+	if cond.Value != nil {
+		cond.Values = append([]any{cond.Value}, cond.Values...)
+	}
+	if err := checkOp(cond.Op, len(cond.Values)); err != nil {
+		e.bad(cond.Pos, cf+".op", "%v", err)
+	}
+}
+
+// resolveDerived renders a derived measure's expression over the measures
+// it names, which become its dependencies.
+func (c *Cube) resolveDerived(e *modelErrors, m *Measure, f string) {
+	toks, err := tokenizeExpr(m.Derived)
+	if err == nil {
+		m.derived, err = renderExpr(toks, func(name string) (string, error) {
+			if c.measures[name] == nil {
+				return "", fmt.Errorf("unknown measure %q", name)
+			}
+			m.deps = append(m.deps, name)
+			return "{" + name + "}", nil
+		})
+	}
+	if err != nil {
+		e.bad(m.Pos, f+".derived", "%v", err)
+	}
+}
+
+// resolveTimeMeasure checks a time measure: a known aggregate or derived
+// base, a time dimension, and exactly one of compare, to_date or rolling.
+func (c *Cube) resolveTimeMeasure(e *modelErrors, m *Measure, f string) {
+	t := m.Time
+	b := c.measures[t.Base]
+	if b == nil {
+		e.bad(t.Pos, f+".time.base", "unknown measure %q", t.Base)
+	} else if b.Agg == "" && b.Derived == "" {
+		e.bad(t.Pos, f+".time.base", "base %q must be an aggregate or derived measure", b.Name)
+	}
+	if c.timeDim == nil {
+		e.bad(t.Pos, f+".time", "time measures need a dimension with time: columns")
+	}
+	if n := timeKinds(e, t, f); n != 1 {
+		e.bad(t.Pos, f+".time", "set exactly one of compare, to_date or rolling")
+	}
+	if (t.ToDate != "" || t.Rolling != 0) && b != nil && !additive(c, b) {
+		e.bad(t.Pos, f+".time.base", "period-to-date and rolling sums need an additive base (sum or count), and %q is not", b.Name)
+	}
+	m.deps = []string{t.Base}
+}
+
+// timeKinds checks each of compare, to_date and rolling that t sets, and
+// returns how many it sets.
+func timeKinds(e *modelErrors, t *TimeIntel, f string) int {
+	n := 0
+	if t.Compare != "" {
+		n++
+		if t.Compare != "prior_period" && t.Compare != "last_year" {
+			e.bad(t.Pos, f+".time.compare", "compare %q: want prior_period or last_year", t.Compare)
+		}
+		switch t.Output {
+		case "", "value", "delta", "ratio":
+		default:
+			e.bad(t.Pos, f+".time.output", "output %q: want value, delta or ratio", t.Output)
+		}
+	}
+	if t.ToDate != "" {
+		n++
+		if t.ToDate != "year" && t.ToDate != "quarter" && t.ToDate != "month" {
+			e.bad(t.Pos, f+".time.to_date", "to_date %q: want year, quarter or month", t.ToDate)
+		}
+	}
+	if t.Rolling != 0 {
+		n++
+		if t.Rolling < 1 {
+			e.bad(t.Pos, f+".time.rolling", "rolling must be a positive number of periods")
+		}
+	}
+	return n
 }
 
 // additive reports whether m's values can be summed across periods.
