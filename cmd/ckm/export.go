@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/export"
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() { registerCommand(newExportCmd) }
@@ -53,7 +53,7 @@ half lake; an earlier lake in DIR is replaced whole.`,
 			}
 			defer w.Close()
 			m, err := export.Parquet(cmd.Context(), w, export.ParquetOptions{
-				Out: out, Tables: tables, RawPII: ckmsql.RoleAllowsRaw(role), Producer: "ckm " + version,
+				Out: out, Tables: tables, RawPII: shell.RoleAllowsRaw(role), Producer: "ckm " + version,
 			})
 			if err != nil {
 				if errors.Is(err, export.ErrUnknownTable) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() {
@@ -55,18 +55,18 @@ unless --role admin.`,
 			if err != nil {
 				return err
 			}
-			if role != ckmsql.RoleAdmin {
+			if role != shell.RoleAdmin {
 				for _, row := range data {
 					column, _ := row[6].(string)
 					if v, ok := row[7].(string); ok { // raw_value: masked as its column's kind of personal data
-						if k := ckmsql.ColumnPII(column); k != ckmsql.PIINone {
+						if k := shell.ColumnPII(column); k != shell.PIINone {
 							row[7] = k.Mask(v)
 						} else {
-							row[7] = ckmsql.MaskText(v)
+							row[7] = shell.MaskText(v)
 						}
 					}
 					if v, ok := row[8].(string); ok { // raw_record
-						row[8] = ckmsql.MaskText(v)
+						row[8] = shell.MaskText(v)
 					}
 				}
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() { registerCommand(newSQLCmd) }
@@ -51,17 +51,17 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 // addRoleFlag adds --role, which decides whether raw personal data may be
 // shown or exported.
 func addRoleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("role", ckmsql.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
+	cmd.Flags().String("role", shell.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
 }
 
 // role returns the configured role, checked.
 func (a *app) role() (string, error) {
 	r := a.cfg.GetString("role")
 	if r == "" {
-		r = ckmsql.RoleAnalyst
+		r = shell.RoleAnalyst
 	}
-	if !slices.Contains(ckmsql.Roles, r) {
-		return "", usageErrorf("--role %q: want %s", r, strings.Join(ckmsql.Roles, " or "))
+	if !slices.Contains(shell.Roles, r) {
+		return "", usageErrorf("--role %q: want %s", r, strings.Join(shell.Roles, " or "))
 	}
 	return r, nil
 }
@@ -95,14 +95,14 @@ func sqlRun(ctx context.Context, a *app, stdin io.Reader, opts sqlOptions) error
 		return err
 	}
 	defer w.Close()
-	so := ckmsql.Options{
+	so := shell.Options{
 		Out: a.stdout, Err: a.stderr, Mode: a.format(), Role: role,
 		Interactive: interactive, StopOnError: !repl, JSONDocument: !repl,
 	}
 	if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
-		so.Limits = ckmsql.TerminalLimits(ckmsql.TerminalWidth(f))
+		so.Limits = shell.TerminalLimits(shell.TerminalWidth(f))
 	}
-	sh, err := ckmsql.New(ctx, w, so)
+	sh, err := shell.New(ctx, w, so)
 	if err != nil {
 		return err
 	}
