@@ -63,6 +63,8 @@ func envSample(t *testing.T, f *pflag.Flag) (env, want string) {
 		return "v-" + f.Name, "v-" + f.Name
 	case "stringSlice":
 		return "a,b", "[a,b]"
+	case "stringArray":
+		return "a", "[a]"
 	}
 	t.Fatalf("flag --%s: no sample for type %s", f.Name, f.Value.Type())
 	return "", ""

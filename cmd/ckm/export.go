@@ -43,7 +43,7 @@ half lake; an earlier lake in DIR is replaced whole.`,
 			if out == "" {
 				return usageErrorf("export parquet: --out DIR is required")
 			}
-			role, err := a.role()
+			role, err := a.role(cmd)
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ line a correction replaces). Personal data in raw values and records is masked
 unless --role admin.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			role, err := a.role()
+			role, err := a.role(cmd)
 			if err != nil {
 				return err
 			}

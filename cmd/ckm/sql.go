@@ -20,6 +20,7 @@ func init() { registerCommand(newSQLCmd) }
 type sqlOptions struct {
 	command string
 	file    string
+	role    string
 }
 
 func newSQLCmd(a *app) *cobra.Command {
@@ -32,13 +33,17 @@ func newSQLCmd(a *app) *cobra.Command {
 .schema, .mode and .help start with a dot.
 
 ID numbers, mobiles and e-mails are masked in the output unless the role
-(--role, or role: in the config) is admin.
+(--role, which never comes from the environment or the config) is admin.
 
 With -c or -f the first failing statement stops ckm with exit code 1, and
 --format json writes one JSON document: an array of row objects for a
 single statement, else one {line, statement, columns, rows} per statement.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.role, err = a.role(cmd); err != nil {
+				return err
+			}
 			return sqlRun(cmd.Context(), a, cmd.InOrStdin(), opts)
 		},
 	}
@@ -54,9 +59,11 @@ func addRoleFlag(cmd *cobra.Command) {
 	cmd.Flags().String("role", shell.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
 }
 
-// role returns the configured role, checked.
-func (a *app) role() (string, error) {
-	r := a.cfg.GetString("role")
+// role returns the --role of cmd, checked. The role comes only from the
+// command line, never from the environment or the config: it decides
+// whether this one call may see raw personal data.
+func (a *app) role(cmd *cobra.Command) (string, error) {
+	r, _ := cmd.Flags().GetString("role")
 	if r == "" {
 		r = shell.RoleAnalyst
 	}
@@ -70,10 +77,7 @@ func sqlRun(ctx context.Context, a *app, stdin io.Reader, opts sqlOptions) error
 	if opts.command != "" && opts.file != "" {
 		return usageErrorf("give -c or -f, not both")
 	}
-	role, err := a.role()
-	if err != nil {
-		return err
-	}
+	role := opts.role
 	var script io.Reader
 	source := ""
 	switch {

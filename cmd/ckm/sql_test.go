@@ -136,7 +136,7 @@ func TestSQLCommandMaskingByRole(t *testing.T) {
 	}{
 		{"default analyst", []string{"-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"admin flag", []string{"--role", "admin", "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
-		{"admin from config", []string{"--config", cfg, "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
+		{"role: admin in the config is ignored", []string{"--config", cfg, "-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"admin turns masking on", []string{"--role", "admin"}, ".pii off\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"analyst cannot unmask", nil, ".pii on\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
 	}
