@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
@@ -30,14 +32,19 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	root := newRootCmd(os.Stdout, os.Stderr)
+	code := execute(ctx, newRootCmd(os.Stdout, os.Stderr), os.Stderr)
+	pprof.StopCPUProfile()
+	os.Exit(code)
+}
+
+// execute runs the command line of root, reports its error on stderr and
+// returns the exit code.
+func execute(ctx context.Context, root *cobra.Command, stderr *os.File) int {
 	err := root.ExecuteContext(ctx)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, errRejected) {
 		err = asCancelled(err)
 	}
-	code := exitCode(err, os.Stderr)
-	pprof.StopCPUProfile()
-	os.Exit(code)
+	return exitCode(err, stderr)
 }
 
 // Exit codes of the CLI contract.

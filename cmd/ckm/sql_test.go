@@ -23,7 +23,7 @@ func runCkm(t *testing.T, stdin string, args ...string) (string, string, int) {
 	root := newRootCmd(&stdout, errFile)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	code := exitCode(root.ExecuteContext(context.Background()), errFile)
+	code := execute(context.Background(), root, errFile)
 	stderr, err := os.ReadFile(errFile.Name())
 	if err != nil {
 		t.Fatal(err)
