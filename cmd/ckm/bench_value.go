@@ -197,8 +197,9 @@ FROM lines`, customers+1)
 }
 
 // handRFMSQL is the RFM an analyst would write directly in DuckDB SQL, with
-// the same definitions as ckm's operator (see mining.RFM).
-const handRFMSQL = `CREATE TABLE hand_rfm AS
+// the same definitions as ckm's operator (see mining.RFM). A variable so a
+// test can make the two sides disagree.
+var handRFMSQL = `CREATE TABLE hand_rfm AS
 WITH days AS (
     SELECT customer_id, CAST(order_ts AS DATE) AS day, sum(amount) AS amount, bool_or(amount >= 0) AS purchase
     FROM fact_sales WHERE customer_id >= 0 AND order_ts < DATE '2025-01-01'
