@@ -42,7 +42,7 @@ DuckDB SQL (hash-based random purchase days over 2023-2024, 3 % returns), then
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.customers, "customers", 1000000, "customers in the generated warehouse")
-	f.StringVar(&opts.cdnow, "cdnow", "mining/testdata/CDNOW_master.txt", "the CDNOW master file")
+	f.StringVar(&opts.cdnow, "cdnow", "", "a CDNOW master file (default: the one built into ckm)")
 	f.IntVar(&opts.repeat, "repeat", 3, "timed runs of each RFM side (the best counts)")
 	return cmd
 }
@@ -51,8 +51,10 @@ func benchValueRun(ctx context.Context, a *app, o *benchValueOptions) error {
 	if o.customers < 10 || o.repeat < 1 {
 		return usageErrorf("--customers must be at least 10 and --repeat at least 1")
 	}
-	if _, err := os.Stat(o.cdnow); err != nil {
-		return usageErrorf("--cdnow %s: %v (run from the repository root or give the path)", o.cdnow, err)
+	if o.cdnow != "" {
+		if _, err := os.Stat(o.cdnow); err != nil {
+			return usageErrorf("--cdnow %s: %v", o.cdnow, err)
+		}
 	}
 	w, err := engine.Open(ctx, "", engine.Options{})
 	if err != nil {
@@ -115,7 +117,12 @@ func benchValueRun(ctx context.Context, a *app, o *benchValueOptions) error {
 	a.logf("rfm: ckm %.3fs, hand-written SQL %.3fs, equal %v; with the knowledge-base write %.2fs (%d customers)",
 		ckmTimes[0], sqlTimes[0], equal, out["rfm_with_kb_seconds"], rfm.Customers)
 
-	if err := mining.LoadCDNOW(ctx, w.DB, o.cdnow, "cdnow_master"); err != nil {
+	if o.cdnow == "" {
+		err = mining.LoadCDNOWMaster(ctx, w.DB, "cdnow_master")
+	} else {
+		err = mining.LoadCDNOW(ctx, w.DB, o.cdnow, "cdnow_master")
+	}
+	if err != nil {
 		return err
 	}
 	cpu.mark()
