@@ -47,7 +47,7 @@ func TestExitCodes(t *testing.T) {
 		{"rejects", []string{"--role", "root"}, []string{"--warehouse", none}, []string{}},
 		{"rejects summary", []string{"extra"}, []string{"--warehouse", none}, []string{}},
 		{"cube list", []string{"extra"}, []string{"--warehouse", none}, []string{}},
-		{"cube show", []string{}, []string{"nosuch"}, []string{"sales"}},
+		{"cube show", []string{"nosuch"}, nil, []string{"sales"}}, // reads only the cube model
 		{"cube query", []string{}, []string{"sales", "--measures", "revenue", "--warehouse", none}, []string{"sales", "--measures", "revenue"}},
 		{"cube explain", []string{}, []string{"sales", "--measures", "revenue", "--warehouse", none}, []string{"sales", "--measures", "revenue"}},
 		{"cube advise", []string{}, []string{"sales", "--warehouse", none}, []string{"sales"}},

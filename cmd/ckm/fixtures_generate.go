@@ -54,11 +54,8 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 	if err != nil {
 		return usageErrorf("--start %q: want YYYY-MM-DD", opts.start)
 	}
-	if opts.customers < 1 || opts.customers > fixtures.MaxCustomers {
-		return usageErrorf("--customers %d: want 1 to %d", opts.customers, fixtures.MaxCustomers)
-	}
-	if opts.days < 1 || opts.days > fixtures.MaxDays {
-		return usageErrorf("--days %d: want 1 to %d", opts.days, fixtures.MaxDays)
+	if err := checkWorld(opts.customers, opts.days); err != nil {
+		return err
 	}
 	o := fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
 	if !opts.quiet {
@@ -97,4 +94,17 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 		"start": exp.Start, "export_date": exp.ExportDate, "distinct_customers": exp.DistinctCustomers,
 		"net_revenue": exp.NetRevenue, "fact_sales_rows": exp.FactSalesRows, "files": files,
 	})
+}
+
+// checkWorld checks the --customers and --days of a generated world (days 0:
+// the command has no --days): out of range is a usage error, never the
+// generator's default.
+func checkWorld(customers, days int) error {
+	if customers < 1 || customers > fixtures.MaxCustomers {
+		return usageErrorf("--customers %d: want 1 to %d", customers, fixtures.MaxCustomers)
+	}
+	if days != 0 && (days < 1 || days > fixtures.MaxDays) {
+		return usageErrorf("--days %d: want 1 to %d", days, fixtures.MaxDays)
+	}
+	return nil
 }
