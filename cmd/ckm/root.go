@@ -31,7 +31,11 @@ const (
 )
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	a := &app{cfg: viper.New(), stdout: stdout, stderr: stderr}
+	return newRoot(&app{cfg: viper.New(), stdout: stdout, stderr: stderr})
+}
+
+// newRoot builds the ckm command tree around a.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ckm",
 		Short:         "ckm — the customer knowledge warehouse",
@@ -42,8 +46,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			return a.loadConfig(cmd)
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 	})
