@@ -14,17 +14,21 @@ import (
 	"github.com/ckm-dev/ckm/shell"
 )
 
-func init() { registerCommand(newSQLCmd) }
+func init() { registerCommand(func(a *app) *cobra.Command { return newSQLCmd(a, nil) }) }
 
-// sqlOptions are the flags of ckm sql.
+// sqlOptions are what ckm sql's flags resolve to.
 type sqlOptions struct {
-	command string
-	file    string
-	role    string
+	app     *app
+	stdin   io.Reader
+	command string // -c: statements to run
+	file    string // -f: a file of statements to run
+	role    string // checked: analyst or admin
 }
 
-func newSQLCmd(a *app) *cobra.Command {
-	var opts sqlOptions
+// newSQLCmd builds ckm sql; runF, when not nil, runs instead of sqlRun with
+// the parsed options.
+func newSQLCmd(a *app, runF func(context.Context, *sqlOptions) error) *cobra.Command {
+	opts := &sqlOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "sql [-c SQL | -f FILE]",
 		Short: "The analyst shell, or run one statement or a file of them",
@@ -40,11 +44,18 @@ With -c or -f the first failing statement stops ckm with exit code 1, and
 single statement, else one {line, statement, columns, rows} per statement.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.command != "" && opts.file != "" {
+				return usageErrorf("give -c or -f, not both")
+			}
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
 				return err
 			}
-			return sqlRun(cmd.Context(), a, cmd.InOrStdin(), opts)
+			opts.stdin = cmd.InOrStdin()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return sqlRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.command, "command", "c", "", "run these statements and exit")
@@ -73,11 +84,8 @@ func (a *app) role(cmd *cobra.Command) (string, error) {
 	return r, nil
 }
 
-func sqlRun(ctx context.Context, a *app, stdin io.Reader, opts sqlOptions) error {
-	if opts.command != "" && opts.file != "" {
-		return usageErrorf("give -c or -f, not both")
-	}
-	role := opts.role
+func sqlRun(ctx context.Context, opts *sqlOptions) error {
+	a, stdin, role := opts.app, opts.stdin, opts.role
 	var script io.Reader
 	source := ""
 	switch {
