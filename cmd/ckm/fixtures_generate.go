@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
@@ -10,20 +11,29 @@ import (
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
-func init() { registerFixturesCommand(newFixturesGenerateCmd) }
+func init() {
+	registerFixturesCommand(func(a *app) *cobra.Command { return newFixturesGenerateCmd(a, nil) })
+}
 
-// fixturesGenerateOptions are the flags of `ckm fixtures generate`.
+// fixturesGenerateOptions are the flags of `ckm fixtures generate` and the
+// generator options they resolve to.
 type fixturesGenerateOptions struct {
+	app       *app
 	out       string
 	customers int
 	days      int
 	seed      int64
 	start     string
 	quiet     bool
+
+	// gen is what the flags resolve to, set before the command runs.
+	gen fixtures.Options
 }
 
-func newFixturesGenerateCmd(a *app) *cobra.Command {
-	var opts fixturesGenerateOptions
+// newFixturesGenerateCmd builds ckm fixtures generate; runF, when not nil,
+// runs instead of fixturesGenerateRun with the parsed options.
+func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerateOptions) error) *cobra.Command {
+	opts := &fixturesGenerateOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "generate --out DIR",
 		Short: "Generate the dirty multi-channel exports of a fictional retailer, with expected.json",
@@ -33,7 +43,13 @@ func newFixturesGenerateCmd(a *app) *cobra.Command {
 			"The same seed gives byte-identical files.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fixturesGenerateRun(cmd, a, opts)
+			if err := opts.resolve(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return fixturesGenerateRun(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -46,7 +62,8 @@ func newFixturesGenerateCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOptions) error {
+// resolve checks the flags and sets the generator options.
+func (opts *fixturesGenerateOptions) resolve() error {
 	if opts.out == "" {
 		return usageErrorf("--out is required: the directory to write the files to")
 	}
@@ -57,12 +74,17 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 	if err := checkWorld(opts.customers, opts.days); err != nil {
 		return err
 	}
-	o := fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
 	if !opts.quiet {
-		o.Logf = a.logf
+		opts.gen.Logf = opts.app.logf
 	}
+	return nil
+}
+
+func fixturesGenerateRun(ctx context.Context, opts *fixturesGenerateOptions) error {
+	a := opts.app
 	t := time.Now()
-	exp, err := fixtures.Generate(cmd.Context(), o)
+	exp, err := fixtures.Generate(ctx, opts.gen)
 	if err != nil {
 		return err
 	}
