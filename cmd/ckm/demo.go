@@ -64,7 +64,7 @@ type demoResult struct {
 }
 
 func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
-	if err := checkWorld(opts.customers, 0); err != nil {
+	if err := checkCustomers(opts.customers); err != nil {
 		return err
 	}
 	exportDir := filepath.Join(opts.dir, "exports")

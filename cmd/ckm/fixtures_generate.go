@@ -118,14 +118,21 @@ func fixturesGenerateRun(ctx context.Context, opts *fixturesGenerateOptions) err
 	})
 }
 
-// checkWorld checks the --customers and --days of a generated world (days 0:
-// the command has no --days): out of range is a usage error, never the
-// generator's default.
-func checkWorld(customers, days int) error {
+// checkCustomers checks the --customers of a generated world: out of range
+// is a usage error, never the generator's default.
+func checkCustomers(customers int) error {
 	if customers < 1 || customers > fixtures.MaxCustomers {
 		return usageErrorf("--customers %d: want 1 to %d", customers, fixtures.MaxCustomers)
 	}
-	if days != 0 && (days < 1 || days > fixtures.MaxDays) {
+	return nil
+}
+
+// checkWorld checks the --customers and --days of a generated world.
+func checkWorld(customers, days int) error {
+	if err := checkCustomers(customers); err != nil {
+		return err
+	}
+	if days < 1 || days > fixtures.MaxDays {
 		return usageErrorf("--days %d: want 1 to %d", days, fixtures.MaxDays)
 	}
 	return nil
