@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 // ManifestFile is the name of the manifest at the lake's root.
@@ -91,7 +91,7 @@ type FileManifest struct {
 // lakeTable is a table chosen for export with its columns.
 type lakeTable struct {
 	name string
-	cols []ckmsql.Column
+	cols []shell.Column
 }
 
 // Parquet exports the warehouse as a Parquet lake under opts.Out. All
@@ -106,7 +106,7 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := checkTarget(out); err != nil {
 		return nil, err
 	}
-	if err := ckmsql.RegisterFunctions(ctx, w); err != nil {
+	if err := shell.RegisterFunctions(ctx, w); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	conn, err := w.DB.Conn(ctx)
@@ -235,7 +235,7 @@ ORDER BY table_name, column_index`)
 	var names []string
 	for rows.Next() {
 		var table string
-		var c ckmsql.Column
+		var c shell.Column
 		if err := rows.Scan(&table, &c.Name, &c.Type); err != nil {
 			return nil, err
 		}
@@ -294,7 +294,7 @@ func partitioned(t lakeTable) bool {
 	if !strings.HasPrefix(t.name, "fact_") {
 		return false
 	}
-	return slices.ContainsFunc(t.cols, func(c ckmsql.Column) bool { return c.Name == "date_key" })
+	return slices.ContainsFunc(t.cols, func(c shell.Column) bool { return c.Name == "date_key" })
 }
 
 // selectList builds the export query's columns: personal data masked by the
@@ -306,7 +306,7 @@ func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnMan
 	for _, c := range t.cols {
 		q := engine.QuoteIdent(c.Name)
 		cm := ColumnManifest{Name: c.Name, Type: c.Type}
-		if k := ckmsql.ColumnPII(c.Name); k != ckmsql.PIINone && !raw {
+		if k := shell.ColumnPII(c.Name); k != shell.PIINone && !raw {
 			arg := q
 			if c.Type != "VARCHAR" {
 				arg = "CAST(" + q + " AS VARCHAR)"
@@ -335,7 +335,7 @@ func exportTable(ctx context.Context, conn *dbsql.Conn, dir string, t lakeTable,
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		return nil, err
 	}
-	if partitioned(t) && slices.ContainsFunc(t.cols, func(c ckmsql.Column) bool { return c.Name == "year" || c.Name == "month" }) {
+	if partitioned(t) && slices.ContainsFunc(t.cols, func(c shell.Column) bool { return c.Name == "year" || c.Name == "month" }) {
 		return nil, errors.New("has its own year or month column, which the year/month partitions would hide: rename it")
 	}
 	cols, parts, manifest := selectList(t, raw)

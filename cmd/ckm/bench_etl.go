@@ -75,6 +75,9 @@ type benchETLResult struct {
 }
 
 func benchETLRun(ctx context.Context, a *app, opts *benchETLOptions) error {
+	if err := checkWorld(opts.customers, opts.days); err != nil {
+		return err
+	}
 	dir := opts.dir
 	if dir == "" {
 		var err error

@@ -13,16 +13,34 @@ import (
 )
 
 func init() {
-	registerCubeCommand(newCubeQueryCmd)
-	registerCubeCommand(newCubeExplainCmd)
+	registerCubeCommand(func(a *app) *cobra.Command { return newCubeQueryCmd(a, nil) })
+	registerCubeCommand(func(a *app) *cobra.Command { return newCubeExplainCmd(a, nil) })
 }
 
-// cubeQueryOptions are the flags shared by cube query and cube explain.
+// cubeQueryOptions are the flags shared by cube query and cube explain, and
+// the query they resolve to.
 type cubeQueryOptions struct {
+	app                                *app
 	measures, rows, cols, where, order []string
 	totals, allowPII, noRollups        bool
 	drill, rollUp, top, through, file  string
 	limit, offset                      int
+
+	// q is the parsed query, set before the command runs.
+	q olap.Query
+}
+
+// resolve parses the flags (or the --query file) into o.q for cube.
+func (o *cubeQueryOptions) resolve(cube string) error {
+	if o.limit < 0 {
+		return usageErrorf("--limit %d: want 0 (no limit) or more", o.limit)
+	}
+	if o.offset < 0 {
+		return usageErrorf("--offset %d: want 0 or more", o.offset)
+	}
+	q, err := o.query(cube)
+	o.q = q
+	return err
 }
 
 func (o *cubeQueryOptions) flags(cmd *cobra.Command) {
@@ -104,8 +122,11 @@ func queryErr(err error) error {
 	return err
 }
 
-func newCubeQueryCmd(a *app) *cobra.Command {
-	o := &cubeQueryOptions{}
+// newCubeQueryCmd builds ckm cube query; runF, when not nil, runs instead of
+// cubeQueryRun with the parsed options: tests check parsing without a
+// warehouse.
+func newCubeQueryCmd(a *app, runF func(context.Context, *cubeQueryOptions) error) *cobra.Command {
+	o := &cubeQueryOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "query NAME",
 		Short: "Query a cube: slice, dice, drill, roll up, pivot, top-N, drill-through",
@@ -116,72 +137,86 @@ func newCubeQueryCmd(a *app) *cobra.Command {
   ckm cube query sales --where region.city=Shenzhen --through order_id,mobile,amount --limit 20`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			q, err := o.query(args[0])
-			if err != nil {
+			if err := o.resolve(args[0]); err != nil {
 				return err
 			}
-			ex, done, err := a.cubeExecutor(ctx, q.Cube)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			defer done()
-			res, err := ex.Query(ctx, q)
-			if err != nil {
-				return queryErr(err)
-			}
-			if res.Rollup != "" {
-				a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))
-			}
-			header, rows := a.cubeTable(q, res)
-			return a.printTable(header, rows)
+			return cubeQueryRun(cmd.Context(), o)
 		},
 	}
 	o.flags(cmd)
 	return cmd
 }
 
-func newCubeExplainCmd(a *app) *cobra.Command {
-	o := &cubeQueryOptions{}
+func cubeQueryRun(ctx context.Context, o *cubeQueryOptions) error {
+	a, q := o.app, o.q
+	ex, done, err := a.cubeExecutor(ctx, q.Cube)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := ex.Query(ctx, q)
+	if err != nil {
+		return queryErr(err)
+	}
+	if res.Rollup != "" {
+		a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))
+	}
+	header, rows := a.cubeTable(q, res)
+	return a.printTable(header, rows)
+}
+
+// newCubeExplainCmd builds ckm cube explain; runF, when not nil, runs
+// instead of cubeExplainRun.
+func newCubeExplainCmd(a *app, runF func(context.Context, *cubeQueryOptions) error) *cobra.Command {
+	o := &cubeQueryOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "explain NAME",
 		Short: "Show the SQL of a cube query, the rollup chosen and why others were rejected",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			q, err := o.query(args[0])
-			if err != nil {
+			if err := o.resolve(args[0]); err != nil {
 				return err
 			}
-			ex, done, err := a.cubeExecutor(ctx, q.Cube)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			defer done()
-			p, version, err := ex.Plan(ctx, q)
-			if err != nil {
-				return queryErr(err)
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, map[string]any{"sql": p.SQL, "args": p.Args, "rollup": p.Rollup, "rejected": p.Rejected, "data_version": version, "columns": p.Columns})
-			}
-			source := "base tables"
-			if p.Rollup != "" {
-				source = "rollup " + p.Rollup
-			}
-			fmt.Fprintf(a.stdout, "-- source: %s (data version %d)\n", source, version)
-			for _, r := range p.Rejected {
-				fmt.Fprintf(a.stdout, "-- rejected rollup %s: %s\n", r.Rollup, r.Reason)
-			}
-			for i, v := range p.Args {
-				fmt.Fprintf(a.stdout, "-- $%d = %#v\n", i+1, v)
-			}
-			fmt.Fprintln(a.stdout, p.SQL+";")
-			return nil
+			return cubeExplainRun(cmd.Context(), o)
 		},
 	}
 	o.flags(cmd)
 	return cmd
+}
+
+func cubeExplainRun(ctx context.Context, o *cubeQueryOptions) error {
+	a, q := o.app, o.q
+	ex, done, err := a.cubeExecutor(ctx, q.Cube)
+	if err != nil {
+		return err
+	}
+	defer done()
+	p, version, err := ex.Plan(ctx, q)
+	if err != nil {
+		return queryErr(err)
+	}
+	if a.format() == formatJSON {
+		return writeJSON(a, map[string]any{"sql": p.SQL, "args": p.Args, "rollup": p.Rollup, "rejected": p.Rejected, "data_version": version, "columns": p.Columns})
+	}
+	source := "base tables"
+	if p.Rollup != "" {
+		source = "rollup " + p.Rollup
+	}
+	fmt.Fprintf(a.stdout, "-- source: %s (data version %d)\n", source, version)
+	for _, r := range p.Rejected {
+		fmt.Fprintf(a.stdout, "-- rejected rollup %s: %s\n", r.Rollup, r.Reason)
+	}
+	for i, v := range p.Args {
+		fmt.Fprintf(a.stdout, "-- $%d = %#v\n", i+1, v)
+	}
+	fmt.Fprintln(a.stdout, p.SQL+";")
+	return nil
 }
 
 // cubeExecutor opens the warehouse and an executor for the model holding

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/olap"
@@ -62,5 +66,64 @@ func TestCubeCLIOnSSB(t *testing.T) {
 	out, _, code = runCkm(t, "", "--warehouse", path, "cube", "list")
 	if code != 0 || !strings.Contains(out, "ssb") || !strings.Contains(out, "builtin:ssb.yaml           ok") {
 		t.Fatalf("cube list (%d):\n%s", code, out)
+	}
+}
+
+// TestNewCubeQueryCmd checks the query ckm cube query and cube explain parse
+// their flags and environment into, without a warehouse.
+func TestNewCubeQueryCmd(t *testing.T) {
+	cases := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		check func(q olap.Query) bool
+		err   string
+	}{
+		{"measures, rows, totals", nil, []string{"sales", "--measures", "revenue,customers", "--rows", "region.province", "--totals"},
+			func(q olap.Query) bool {
+				return q.Cube == "sales" && slices.Equal(q.Measures, []string{"revenue", "customers"}) && slices.Equal(q.Rows, []string{"region.province"}) && q.Totals
+			}, ""},
+		{"where and order repeat", nil, []string{"sales", "--measures", "revenue", "--where", "region.city=Shenzhen", "--where", "date.year>=2024", "--order", "-revenue"},
+			func(q olap.Query) bool { return len(q.Where) == 2 && len(q.Order) == 1 }, ""},
+		{"drill-through pages with --limit", nil, []string{"sales", "--through", "order_id,amount", "--limit", "20", "--offset", "40"},
+			func(q olap.Query) bool {
+				return q.Through != nil && slices.Equal(q.Through.Columns, []string{"order_id", "amount"}) && q.Through.Limit == 20 && q.Through.Offset == 40 && q.Limit == 0
+			}, ""},
+		{"limit from the environment", map[string]string{"CKM_CUBE_QUERY_LIMIT": "5", "CKM_CUBE_EXPLAIN_LIMIT": "5"}, []string{"sales", "--measures", "revenue"},
+			func(q olap.Query) bool { return q.Limit == 5 }, ""},
+		{"negative limit", nil, []string{"sales", "--limit", "-1"}, nil, "--limit -1"},
+		{"negative offset", nil, []string{"sales", "--offset", "-1"}, nil, "--offset -1"},
+		{"bad filter", nil, []string{"sales", "--where", "region.city"}, nil, "--where"},
+		{"bad top", nil, []string{"sales", "--top", "x"}, nil, "--top"},
+		{"missing query file", nil, []string{"sales", "--query", filepath.Join(t.TempDir(), "none.json")}, nil, "--query"},
+	}
+	for _, sub := range []struct {
+		name  string
+		build func(*app, func(context.Context, *cubeQueryOptions) error) *cobra.Command
+	}{{"query", newCubeQueryCmd}, {"explain", newCubeExplainCmd}} {
+		for _, c := range cases {
+			t.Run(sub.name+" "+c.name, func(t *testing.T) {
+				for k, v := range c.env {
+					t.Setenv(k, v)
+				}
+				var got *cubeQueryOptions
+				err := parseWith(t, []string{"cube"}, func(a *app) *cobra.Command {
+					return sub.build(a, func(_ context.Context, o *cubeQueryOptions) error { got = o; return nil })
+				}, append([]string{"cube", sub.name}, c.args...)...)
+				if c.err != "" {
+					var ue usageError
+					if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.err) {
+						t.Fatalf("error %v, want a usage error with %q", err, c.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !c.check(got.q) {
+					t.Errorf("query %+v", got.q)
+				}
+			})
+		}
 	}
 }

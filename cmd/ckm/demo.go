@@ -64,6 +64,9 @@ type demoResult struct {
 }
 
 func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
+	if err := checkCustomers(opts.customers); err != nil {
+		return err
+	}
 	exportDir := filepath.Join(opts.dir, "exports")
 	if err := os.MkdirAll(exportDir, 0o755); err != nil {
 		return err

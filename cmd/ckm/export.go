@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/export"
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() { registerCommand(newExportCmd) }
@@ -19,13 +20,22 @@ func newExportCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newExportParquetCmd(a))
+	cmd.AddCommand(newExportParquetCmd(a, nil))
 	return cmd
 }
 
-func newExportParquetCmd(a *app) *cobra.Command {
-	var out string
-	var tables []string
+// exportParquetOptions are what ckm export parquet's flags resolve to.
+type exportParquetOptions struct {
+	app    *app
+	out    string   // the lake directory
+	tables []string // nil: every table
+	role   string   // checked: analyst or admin
+}
+
+// newExportParquetCmd builds ckm export parquet; runF, when not nil, runs
+// instead of exportParquetRun with the parsed options.
+func newExportParquetCmd(a *app, runF func(context.Context, *exportParquetOptions) error) *cobra.Command {
+	opts := &exportParquetOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "parquet --out DIR [--tables T,...]",
 		Short: "Write the Parquet lake for BI tools: dims, facts (by year/month), knowledge base, manifest",
@@ -40,51 +50,59 @@ is written beside DIR and renamed into place, so a failed export leaves no
 half lake; an earlier lake in DIR is replaced whole.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
+			if opts.out == "" {
 				return usageErrorf("export parquet: --out DIR is required")
 			}
-			role, err := a.role()
-			if err != nil {
+			var err error
+			if opts.role, err = a.role(cmd); err != nil {
 				return err
 			}
-			w, err := a.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			defer w.Close()
-			m, err := export.Parquet(cmd.Context(), w, export.ParquetOptions{
-				Out: out, Tables: tables, RawPII: ckmsql.RoleAllowsRaw(role), Producer: "ckm " + version,
-			})
-			if err != nil {
-				if errors.Is(err, export.ErrUnknownTable) {
-					return usageError{err}
-				}
-				return err
-			}
-			if a.format() == formatJSON {
-				return writeJSON(a, m)
-			}
-			header := []string{"table", "rows", "files", "partitioned_by", "masked"}
-			rows := make([][]any, len(m.Tables))
-			for i, t := range m.Tables {
-				var masked []string
-				for _, c := range t.Columns {
-					if c.Masked != "" {
-						masked = append(masked, c.Name)
-					}
-				}
-				rows[i] = []any{t.Name, t.Rows, len(t.Files), strings.Join(t.PartitionedBy, ","), strings.Join(masked, ",")}
-			}
-			if err := a.printTable(header, rows); err != nil {
-				return err
-			}
-			a.logf("exported %d tables to %s (data version %d, schema version %d, personal data %s)",
-				len(m.Tables), out, m.DataVersion, m.SchemaVersion, m.PII)
-			return nil
+			return exportParquetRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "lake directory (required)")
-	cmd.Flags().StringSliceVar(&tables, "tables", nil, "export only these tables (comma-separated)")
+	cmd.Flags().StringVar(&opts.out, "out", "", "lake directory (required)")
+	cmd.Flags().StringSliceVar(&opts.tables, "tables", nil, "export only these tables (comma-separated)")
 	addRoleFlag(cmd)
 	return cmd
+}
+
+func exportParquetRun(ctx context.Context, opts *exportParquetOptions) error {
+	a := opts.app
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	m, err := export.Parquet(ctx, w, export.ParquetOptions{
+		Out: opts.out, Tables: opts.tables, RawPII: shell.RoleAllowsRaw(opts.role), Producer: "ckm " + version,
+	})
+	if err != nil {
+		if errors.Is(err, export.ErrUnknownTable) {
+			return usageError{err}
+		}
+		return err
+	}
+	if a.format() == formatJSON {
+		return writeJSON(a, m)
+	}
+	header := []string{"table", "rows", "files", "partitioned_by", "masked"}
+	rows := make([][]any, len(m.Tables))
+	for i, t := range m.Tables {
+		var masked []string
+		for _, c := range t.Columns {
+			if c.Masked != "" {
+				masked = append(masked, c.Name)
+			}
+		}
+		rows[i] = []any{t.Name, t.Rows, len(t.Files), strings.Join(t.PartitionedBy, ","), strings.Join(masked, ",")}
+	}
+	if err := a.printTable(header, rows); err != nil {
+		return err
+	}
+	a.logf("exported %d tables to %s (data version %d, schema version %d, personal data %s)",
+		len(m.Tables), opts.out, m.DataVersion, m.SchemaVersion, m.PII)
+	return nil
 }

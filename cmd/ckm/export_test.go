@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/export"
 )
@@ -63,6 +68,50 @@ func TestExportParquetCommand(t *testing.T) {
 			_, stderr, code := runCkm(t, "", append([]string{"export", "parquet", "--warehouse", wh}, c.args...)...)
 			if code != c.code || !strings.Contains(stderr, c.stderr) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, c.code, c.stderr)
+			}
+		})
+	}
+}
+
+// TestNewExportParquetCmd checks what ckm export parquet parses its flags,
+// environment and config into, without a warehouse.
+func TestNewExportParquetCmd(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ckm.yaml")
+	os.WriteFile(cfg, []byte("export:\n  parquet:\n    out: lake\n    tables: [dim_customer, fact_sales]\nrole: admin\n"), 0o644)
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want exportParquetOptions
+		err  string
+	}{
+		{"flags", nil, []string{"--out", "x", "--tables", "a,b", "--role", "admin"}, exportParquetOptions{out: "x", tables: []string{"a", "b"}, role: "admin"}, ""},
+		{"environment", map[string]string{"CKM_EXPORT_PARQUET_OUT": "y", "CKM_TABLES": "c"}, nil, exportParquetOptions{out: "y", tables: []string{"c"}, role: "analyst"}, ""},
+		{"config, never the role", nil, []string{"--config", cfg}, exportParquetOptions{out: "lake", tables: []string{"dim_customer", "fact_sales"}, role: "analyst"}, ""},
+		{"no --out", nil, nil, exportParquetOptions{}, "--out DIR is required"},
+		{"bad role", nil, []string{"--out", "x", "--role", "root"}, exportParquetOptions{}, `--role "root"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var got *exportParquetOptions
+			err := parseWith(t, []string{"export"}, func(a *app) *cobra.Command {
+				return newExportParquetCmd(a, func(_ context.Context, o *exportParquetOptions) error { got = o; return nil })
+			}, append([]string{"export", "parquet"}, c.args...)...)
+			if c.err != "" {
+				var ue usageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want a usage error with %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.out != c.want.out || !slices.Equal(got.tables, c.want.tables) || got.role != c.want.role {
+				t.Errorf("options %+v, want %+v", *got, c.want)
 			}
 		})
 	}

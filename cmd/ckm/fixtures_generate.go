@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
@@ -10,20 +11,29 @@ import (
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
-func init() { registerFixturesCommand(newFixturesGenerateCmd) }
+func init() {
+	registerFixturesCommand(func(a *app) *cobra.Command { return newFixturesGenerateCmd(a, nil) })
+}
 
-// fixturesGenerateOptions are the flags of `ckm fixtures generate`.
+// fixturesGenerateOptions are the flags of `ckm fixtures generate` and the
+// generator options they resolve to.
 type fixturesGenerateOptions struct {
+	app       *app
 	out       string
 	customers int
 	days      int
 	seed      int64
 	start     string
 	quiet     bool
+
+	// gen is what the flags resolve to, set before the command runs.
+	gen fixtures.Options
 }
 
-func newFixturesGenerateCmd(a *app) *cobra.Command {
-	var opts fixturesGenerateOptions
+// newFixturesGenerateCmd builds ckm fixtures generate; runF, when not nil,
+// runs instead of fixturesGenerateRun with the parsed options.
+func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerateOptions) error) *cobra.Command {
+	opts := &fixturesGenerateOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "generate --out DIR",
 		Short: "Generate the dirty multi-channel exports of a fictional retailer, with expected.json",
@@ -33,7 +43,13 @@ func newFixturesGenerateCmd(a *app) *cobra.Command {
 			"The same seed gives byte-identical files.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fixturesGenerateRun(cmd, a, opts)
+			if err := opts.resolve(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return fixturesGenerateRun(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -46,7 +62,8 @@ func newFixturesGenerateCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOptions) error {
+// resolve checks the flags and sets the generator options.
+func (opts *fixturesGenerateOptions) resolve() error {
 	if opts.out == "" {
 		return usageErrorf("--out is required: the directory to write the files to")
 	}
@@ -54,18 +71,20 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 	if err != nil {
 		return usageErrorf("--start %q: want YYYY-MM-DD", opts.start)
 	}
-	if opts.customers < 1 || opts.customers > fixtures.MaxCustomers {
-		return usageErrorf("--customers %d: want 1 to %d", opts.customers, fixtures.MaxCustomers)
+	if err := checkWorld(opts.customers, opts.days); err != nil {
+		return err
 	}
-	if opts.days < 1 || opts.days > fixtures.MaxDays {
-		return usageErrorf("--days %d: want 1 to %d", opts.days, fixtures.MaxDays)
-	}
-	o := fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
 	if !opts.quiet {
-		o.Logf = a.logf
+		opts.gen.Logf = opts.app.logf
 	}
+	return nil
+}
+
+func fixturesGenerateRun(ctx context.Context, opts *fixturesGenerateOptions) error {
+	a := opts.app
 	t := time.Now()
-	exp, err := fixtures.Generate(cmd.Context(), o)
+	exp, err := fixtures.Generate(ctx, opts.gen)
 	if err != nil {
 		return err
 	}
@@ -97,4 +116,24 @@ func fixturesGenerateRun(cmd *cobra.Command, a *app, opts fixturesGenerateOption
 		"start": exp.Start, "export_date": exp.ExportDate, "distinct_customers": exp.DistinctCustomers,
 		"net_revenue": exp.NetRevenue, "fact_sales_rows": exp.FactSalesRows, "files": files,
 	})
+}
+
+// checkCustomers checks the --customers of a generated world: out of range
+// is a usage error, never the generator's default.
+func checkCustomers(customers int) error {
+	if customers < 1 || customers > fixtures.MaxCustomers {
+		return usageErrorf("--customers %d: want 1 to %d", customers, fixtures.MaxCustomers)
+	}
+	return nil
+}
+
+// checkWorld checks the --customers and --days of a generated world.
+func checkWorld(customers, days int) error {
+	if err := checkCustomers(customers); err != nil {
+		return err
+	}
+	if days < 1 || days > fixtures.MaxDays {
+		return usageErrorf("--days %d: want 1 to %d", days, fixtures.MaxDays)
+	}
+	return nil
 }

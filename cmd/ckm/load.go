@@ -15,15 +15,20 @@ import (
 	"github.com/ckm-dev/ckm/olap"
 )
 
+// loadOptions are what ckm load's arguments and flags resolve to.
 type loadOptions struct {
-	paths []string
-	asOf  string
+	app   *app
+	paths []string  // the files and directories to load
+	asOf  time.Time // the exports' as-of instant; zero: now
 }
 
-func init() { registerCommand(newLoadCmd) }
+func init() { registerCommand(func(a *app) *cobra.Command { return newLoadCmd(a, nil) }) }
 
-func newLoadCmd(a *app) *cobra.Command {
-	opts := &loadOptions{}
+// newLoadCmd builds ckm load. runF, when not nil, runs instead of loadRun
+// with the parsed options: tests check parsing without a warehouse.
+func newLoadCmd(a *app, runF func(context.Context, *loadOptions) error) *cobra.Command {
+	opts := &loadOptions{app: a}
+	var asOf string
 	cmd := &cobra.Command{
 		Use:   "load [PATH...]",
 		Short: "ETL of the configured sources or the given files and directories",
@@ -35,31 +40,42 @@ content was loaded before is skipped. Every record ends loaded, rejected
 (see 'ckm rejects') or counted as a duplicate. Exit code 3 means the load
 committed but rejected some rows.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.paths = args
-			return loadRun(cmd, a, opts)
+			if err := opts.resolve(args, asOf); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return loadRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.asOf, "as-of", "", "the exports' as-of date (YYYY-MM-DD): later dates are rejected as future (default: now)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "the exports' as-of date (YYYY-MM-DD): later dates are rejected as future (default: now)")
 	return cmd
 }
 
-func loadRun(cmd *cobra.Command, a *app, opts *loadOptions) error {
-	ctx := cmd.Context()
-	paths := opts.paths
-	if len(paths) == 0 {
-		paths = a.cfg.GetStringSlice("load.paths")
+// resolve sets the paths (the arguments, else load.paths of the config) and
+// the as-of instant (the end of the --as-of day, local time).
+func (o *loadOptions) resolve(args []string, asOf string) error {
+	o.paths = args
+	if len(o.paths) == 0 {
+		o.paths = o.app.cfg.GetStringSlice("load.paths")
 	}
-	if len(paths) == 0 {
+	if len(o.paths) == 0 {
 		return usageErrorf("nothing to load: give files or directories, or set load.paths in ckm.yaml")
 	}
-	lo := etl.Options{Version: version, Log: a.logf}
-	if opts.asOf != "" {
-		t, err := time.ParseInLocation("2006-01-02", opts.asOf, time.Local)
+	if asOf != "" {
+		t, err := time.ParseInLocation("2006-01-02", asOf, time.Local)
 		if err != nil {
-			return usageErrorf("--as-of %q: want YYYY-MM-DD", opts.asOf)
+			return usageErrorf("--as-of %q: want YYYY-MM-DD", asOf)
 		}
-		lo.AsOf = t.Add(24*time.Hour - time.Second)
+		o.asOf = t.Add(24*time.Hour - time.Second)
 	}
+	return nil
+}
+
+func loadRun(ctx context.Context, opts *loadOptions) error {
+	a, paths := opts.app, opts.paths
+	lo := etl.Options{Version: version, Log: a.logf, AsOf: opts.asOf}
 	if cfgFile := a.cfg.ConfigFileUsed(); cfgFile != "" && a.cfg.IsSet("sources") {
 		ms, err := etl.LoadMappingFile(cfgFile)
 		if err != nil {

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
 )
 
 func TestLoadWithConfiguredMapping(t *testing.T) {
@@ -88,6 +94,57 @@ func TestLoadUsageErrors(t *testing.T) {
 			_, stderr, code := runCkm(t, "", c.args...)
 			if code != c.code || !strings.Contains(stderr, c.msg) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, c.code, stderr, c.msg)
+			}
+		})
+	}
+}
+
+// TestNewLoadCmd checks what ckm load's arguments, flags, environment and
+// config resolve to, without a warehouse.
+func TestNewLoadCmd(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ckm.yaml")
+	os.WriteFile(cfg, []byte("load:\n  paths: [a, b]\n  as-of: 2024-06-30\n"), 0o644)
+	endOf := func(day string) time.Time {
+		d, _ := time.ParseInLocation(time.DateOnly, day, time.Local)
+		return d.Add(24*time.Hour - time.Second)
+	}
+	cases := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		paths []string
+		asOf  time.Time
+		err   string
+	}{
+		{"paths, no as-of", nil, []string{"load", "x", "y"}, []string{"x", "y"}, time.Time{}, ""},
+		{"as-of is the end of the day", nil, []string{"load", "x", "--as-of", "2024-12-31"}, []string{"x"}, endOf("2024-12-31"), ""},
+		{"as-of from the environment", map[string]string{"CKM_LOAD_AS_OF": "2000-01-01"}, []string{"load", "x"}, []string{"x"}, endOf("2000-01-01"), ""},
+		{"paths and as-of from the config", nil, []string{"--config", cfg, "load"}, []string{"a", "b"}, endOf("2024-06-30"), ""},
+		{"arguments beat load.paths", nil, []string{"--config", cfg, "load", "z"}, []string{"z"}, endOf("2024-06-30"), ""},
+		{"nothing to load", nil, []string{"load"}, nil, time.Time{}, "nothing to load"},
+		{"bad as-of", nil, []string{"load", "x", "--as-of", "31/12/2024"}, nil, time.Time{}, `--as-of "31/12/2024"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var got *loadOptions
+			err := parseWith(t, nil, func(a *app) *cobra.Command {
+				return newLoadCmd(a, func(_ context.Context, o *loadOptions) error { got = o; return nil })
+			}, c.args...)
+			if c.err != "" {
+				var ue usageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want a usage error with %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.paths, c.paths) || !got.asOf.Equal(c.asOf) {
+				t.Errorf("paths %v as-of %v, want %v %v", got.paths, got.asOf, c.paths, c.asOf)
 			}
 		})
 	}

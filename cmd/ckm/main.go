@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
@@ -30,14 +33,33 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	root := newRootCmd(os.Stdout, os.Stderr)
+	code := execute(ctx, newRootCmd(os.Stdout, os.Stderr), os.Stderr)
+	pprof.StopCPUProfile()
+	os.Exit(code)
+}
+
+// execute runs the command line of root, reports its error on stderr and
+// returns the exit code. A panic in the command (a bug) is reported as an
+// internal error with exit 1; the deferred cleanups of the command have run
+// by then, so an open transaction is rolled back. The stack is printed only
+// with CKM_DEBUG=1.
+func execute(ctx context.Context, root *cobra.Command, stderr *os.File) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "ckm: internal error: %v\n", p)
+			if os.Getenv("CKM_DEBUG") == "1" {
+				stderr.Write(debug.Stack())
+			} else {
+				fmt.Fprintln(stderr, "(this is a bug in ckm; run with CKM_DEBUG=1 for the stack trace)")
+			}
+			code = exitFailure
+		}
+	}()
 	err := root.ExecuteContext(ctx)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, errRejected) {
 		err = asCancelled(err)
 	}
-	code := exitCode(err, os.Stderr)
-	pprof.StopCPUProfile()
-	os.Exit(code)
+	return exitCode(err, stderr)
 }
 
 // Exit codes of the CLI contract.

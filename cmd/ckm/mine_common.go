@@ -73,11 +73,14 @@ type mineCommon struct {
 	DryRun bool
 }
 
-// runMine is the body every `ckm mine <op>` shares: resolve the common
-// flags, open the warehouse, run the operator, then print its result as one
-// JSON document or through show (which prints the table).
+// runMine is the body every `ckm mine <op>` shares: check every flag,
+// resolve the common flags, open the warehouse, run the operator, then print
+// its result as one JSON document or through show (which prints the table).
 func runMine[R any](cmd *cobra.Command, a *app, f *mineFlags,
 	op func(ctx context.Context, w *engine.Warehouse, c mineCommon) (R, error), show func(R) error) error {
+	if err := validateMineFlags(cmd); err != nil {
+		return err
+	}
 	asOf, err := flagDate("as-of", f.asOf)
 	if err != nil {
 		return err

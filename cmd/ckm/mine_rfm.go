@@ -18,6 +18,9 @@ func newMineRFMCmd(a *app) *cobra.Command {
 			"quintile scores (ties share the lower score) and named segments, and writes them to kb_customer_score.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validateMineFlags(cmd); err != nil {
+				return err
+			}
 			asOf, err := flagDate("as-of", f.asOf)
 			if err != nil {
 				return err

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 // printRecord prints one record (key/value pairs in the given order) in the
@@ -85,7 +85,7 @@ func writeAligned(w io.Writer, header []string, rows [][]any) error {
 	for _, line := range cells {
 		for j, c := range line {
 			if j < len(widths) {
-				widths[j] = max(widths[j], ckmsql.DisplayWidth(c))
+				widths[j] = max(widths[j], shell.DisplayWidth(c))
 			}
 		}
 	}
@@ -94,7 +94,7 @@ func writeAligned(w io.Writer, header []string, rows [][]any) error {
 		for j, c := range line {
 			bw.WriteString(c)
 			if j < len(line)-1 && j < len(widths) {
-				bw.WriteString(strings.Repeat(" ", widths[j]-ckmsql.DisplayWidth(c)+2))
+				bw.WriteString(strings.Repeat(" ", widths[j]-shell.DisplayWidth(c)+2))
 			}
 		}
 		bw.WriteByte('\n')

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -30,7 +31,11 @@ const (
 )
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	a := &app{cfg: viper.New(), stdout: stdout, stderr: stderr}
+	return newRoot(&app{cfg: viper.New(), stdout: stdout, stderr: stderr})
+}
+
+// newRoot builds the ckm command tree around a.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ckm",
 		Short:         "ckm — the customer knowledge warehouse",
@@ -41,8 +46,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			return a.loadConfig(cmd)
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 	})
@@ -68,7 +73,14 @@ var extraCommands []func(*app) *cobra.Command
 
 func registerCommand(f func(*app) *cobra.Command) { extraCommands = append(extraCommands, f) }
 
-// loadConfig resolves flags > CKM_* env > config file > defaults.
+// loadConfig resolves every flag of cmd: the command line, else the
+// environment, else the config file, else the flag's default. A global flag
+// reads CKM_<FLAG> and the config key <flag>; a command flag reads
+// CKM_<COMMAND>_<FLAG> (the command path below ckm joined with _, e.g.
+// CKM_MINE_RFM_AS_OF), then CKM_<FLAG>, then the config key
+// <command>.<flag> (e.g. mine: {rfm: {as-of: ...}}), then <flag>. A value
+// from the environment or config is set on the flag itself, so commands read
+// their flag fields and cmd.Flags().Changed reports any value given.
 func (a *app) loadConfig(cmd *cobra.Command) error {
 	v := a.cfg
 	v.SetEnvPrefix("CKM")
@@ -76,8 +88,8 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	v.AutomaticEnv()
 	v.SetDefault("warehouse", "ckm.duckdb")
 	v.SetDefault("format", formatTable)
-	cmd.Flags().VisitAll(func(f *pflag.Flag) { _ = v.BindPFlag(f.Name, f) })
-	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) { _ = v.BindPFlag(f.Name, f) })
+	global := cmd.Root().PersistentFlags()
+	global.VisitAll(func(f *pflag.Flag) { _ = v.BindPFlag(f.Name, f) })
 
 	cfgFile := v.GetString("config")
 	explicit := cfgFile != ""
@@ -93,12 +105,112 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	} else if explicit {
 		return usageErrorf("config %s: %v", cfgFile, err)
 	}
+	if err := a.flagsFromEnvAndConfig(cmd, global); err != nil {
+		return err
+	}
 	switch f := v.GetString("format"); f {
 	case formatTable, formatCSV, formatJSON:
 	default:
 		return usageErrorf("--format %q: want table, csv or json", f)
 	}
 	return nil
+}
+
+// commandLineOnly are the flags never taken from the environment or the
+// config: each says what this one call may do.
+var commandLineOnly = map[string]bool{"force": true, "dry-run": true, "role": true, "help": true}
+
+// flagsFromEnvAndConfig sets each flag of cmd not given on the command line
+// from its first environment variable or config key that holds a value.
+func (a *app) flagsFromEnvAndConfig(cmd *cobra.Command, global *pflag.FlagSet) error {
+	var path []string
+	for c := cmd; c.HasParent(); c = c.Parent() {
+		path = append([]string{c.Name()}, path...)
+	}
+	fs := cmd.Flags()
+	var unset []*pflag.Flag
+	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) {}) // merges the global flags into fs
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed && !commandLineOnly[f.Name] {
+			unset = append(unset, f)
+		}
+	})
+	for _, f := range unset {
+		envs, keys := flagSources(path, f.Name, global.Lookup(f.Name) == f)
+		values, from, ok := a.lookupFlagValue(envs, keys)
+		if !ok {
+			continue
+		}
+		var err error
+		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice && len(values) > 1 {
+			err = sv.Replace(values)
+			f.Changed = true
+		} else {
+			err = fs.Set(f.Name, strings.Join(values, ","))
+		}
+		if err != nil {
+			return usageErrorf("--%s from %s: %v", f.Name, from, err)
+		}
+	}
+	return nil
+}
+
+// flagSources lists, in order, the environment variables and config keys a
+// flag reads.
+func flagSources(path []string, flag string, global bool) (envs, keys []string) {
+	envName := func(parts ...string) string {
+		return "CKM_" + strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(strings.Join(parts, "_")))
+	}
+	if !global && len(path) > 0 {
+		envs = append(envs, envName(append(path, flag)...))
+		keys = append(keys, strings.Join(append(path, flag), "."))
+	}
+	envs = append(envs, envName(flag))
+	if flag != "config" {
+		keys = append(keys, flag)
+	}
+	return envs, keys
+}
+
+// lookupFlagValue returns the first non-empty environment variable of envs,
+// else the first config key of keys that is set (a YAML list gives its
+// items), and says where it found it.
+func (a *app) lookupFlagValue(envs, keys []string) (values []string, from string, ok bool) {
+	for _, e := range envs {
+		if v := os.Getenv(e); v != "" {
+			return []string{v}, e, true
+		}
+	}
+	if a.cfg.ConfigFileUsed() == "" {
+		return nil, "", false
+	}
+	for _, k := range keys {
+		if !a.cfg.InConfig(k) {
+			continue
+		}
+		from := "config key " + k
+		switch v := a.cfg.Get(k).(type) {
+		case nil, map[string]any:
+			continue
+		case []any:
+			for _, x := range v {
+				values = append(values, configString(x))
+			}
+			return values, from, true
+		default:
+			return []string{configString(v)}, from, true
+		}
+	}
+	return nil, "", false
+}
+
+// configString is a config file value as it would be typed on the command
+// line.
+func configString(v any) string {
+	if t, ok := v.(time.Time); ok {
+		return t.Format(time.DateOnly)
+	}
+	return fmt.Sprint(v)
 }
 
 func (a *app) format() string        { return a.cfg.GetString("format") }

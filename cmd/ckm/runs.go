@@ -1,36 +1,62 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 
 	"github.com/spf13/cobra"
 
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() {
-	registerCommand(newRunsCmd)
-	registerCommand(newRejectsCmd)
+	registerCommand(func(a *app) *cobra.Command { return newRunsCmd(a, nil) })
+	registerCommand(func(a *app) *cobra.Command {
+		cmd := newRejectsCmd(a, nil)
+		cmd.AddCommand(newRejectsSummaryCmd(a, nil))
+		return cmd
+	})
 }
 
-func newRunsCmd(a *app) *cobra.Command {
+// runsOptions are what ckm runs resolves to (it has no flags of its own).
+type runsOptions struct{ app *app }
+
+// newRunsCmd builds ckm runs; runF, when not nil, runs instead of runsRun.
+func newRunsCmd(a *app, runF func(context.Context, *runsOptions) error) *cobra.Command {
+	opts := &runsOptions{app: a}
 	return &cobra.Command{
 		Use:   "runs",
 		Short: "List ETL runs with their counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.queryTable(cmd, `SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,
-				round(epoch(finished_at - started_at), 1) AS seconds, status, files_loaded AS files,
-				rows_read, rows_loaded, rows_rejected, rows_duplicate, rows_warned
-				FROM etl_run ORDER BY run_id`)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runsRun(cmd.Context(), opts)
 		},
 	}
 }
 
-func newRejectsCmd(a *app) *cobra.Command {
-	var run int64
-	var limit int
-	var rule string
+func runsRun(ctx context.Context, opts *runsOptions) error {
+	return opts.app.queryTable(ctx, `SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,
+		round(epoch(finished_at - started_at), 1) AS seconds, status, files_loaded AS files,
+		rows_read, rows_loaded, rows_rejected, rows_duplicate, rows_warned
+		FROM etl_run ORDER BY run_id`)
+}
+
+// rejectsOptions are what ckm rejects' flags resolve to.
+type rejectsOptions struct {
+	app   *app
+	role  string // checked: analyst or admin
+	run   int64  // 0: every run
+	rule  string // "": every rule
+	limit int
+}
+
+// newRejectsCmd builds ckm rejects; runF, when not nil, runs instead of
+// rejectsRun with the parsed options.
+func newRejectsCmd(a *app, runF func(context.Context, *rejectsOptions) error) *cobra.Command {
+	opts := &rejectsOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "rejects",
 		Short: "List rejected and flagged rows from the reject ledger",
@@ -41,57 +67,103 @@ line a correction replaces). Personal data in raw values and records is masked
 unless --role admin.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			role, err := a.role()
-			if err != nil {
+			var err error
+			if opts.role, err = a.role(cmd); err != nil {
 				return err
 			}
-			q := `SELECT r.run_id, r.path, r.line, r.stage, r.rule, r.severity, r.column_name AS column, r.raw_value,
-					r.raw_record, CASE WHEN r.ref_line IS NOT NULL THEN
-						coalesce('run ' || coalesce(r.ref_run_id, r.run_id) || ' ', '') || coalesce(f.path, 'file ' || r.ref_file_id) || ':' || r.ref_line
-					END AS refers_to, r.message
-				FROM etl_reject r LEFT JOIN etl_file f ON f.file_id = r.ref_file_id
-				WHERE (? = 0 OR r.run_id = ?) AND (? = '' OR r.rule = ?) ORDER BY r.run_id, r.file_id, r.line, r.rule LIMIT ?`
-			header, data, err := a.query(cmd, q, run, run, rule, rule, limit)
-			if err != nil {
+			if err := checkRun(opts.run); err != nil {
 				return err
 			}
-			if role != ckmsql.RoleAdmin {
-				for _, row := range data {
-					column, _ := row[6].(string)
-					if v, ok := row[7].(string); ok { // raw_value: masked as its column's kind of personal data
-						if k := ckmsql.ColumnPII(column); k != ckmsql.PIINone {
-							row[7] = k.Mask(v)
-						} else {
-							row[7] = ckmsql.MaskText(v)
-						}
-					}
-					if v, ok := row[8].(string); ok { // raw_record
-						row[8] = ckmsql.MaskText(v)
-					}
-				}
+			if opts.limit < 1 {
+				return usageErrorf("--limit %d: want at least 1", opts.limit)
 			}
-			return a.printTable(header, data)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return rejectsRun(cmd.Context(), opts)
 		},
 	}
 	addRoleFlag(cmd)
-	cmd.Flags().Int64Var(&run, "run", 0, "only this run")
-	cmd.Flags().StringVar(&rule, "rule", "", "only this rule (e.g. date_invalid)")
-	cmd.Flags().IntVar(&limit, "limit", 1000, "at most this many rows")
-	cmd.AddCommand(&cobra.Command{
+	cmd.Flags().Int64Var(&opts.run, "run", 0, "only this run")
+	cmd.Flags().StringVar(&opts.rule, "rule", "", "only this rule (e.g. date_invalid)")
+	cmd.Flags().IntVar(&opts.limit, "limit", 1000, "at most this many rows")
+	return cmd
+}
+
+// checkRun checks a --run: a run id, or 0 for every run.
+func checkRun(run int64) error {
+	if run < 0 {
+		return usageErrorf("--run %d: want a run id (see ckm runs)", run)
+	}
+	return nil
+}
+
+func rejectsRun(ctx context.Context, opts *rejectsOptions) error {
+	a := opts.app
+	q := `SELECT r.run_id, r.path, r.line, r.stage, r.rule, r.severity, r.column_name AS column, r.raw_value,
+			r.raw_record, CASE WHEN r.ref_line IS NOT NULL THEN
+				coalesce('run ' || coalesce(r.ref_run_id, r.run_id) || ' ', '') || coalesce(f.path, 'file ' || r.ref_file_id) || ':' || r.ref_line
+			END AS refers_to, r.message
+		FROM etl_reject r LEFT JOIN etl_file f ON f.file_id = r.ref_file_id
+		WHERE (? = 0 OR r.run_id = ?) AND (? = '' OR r.rule = ?) ORDER BY r.run_id, r.file_id, r.line, r.rule LIMIT ?`
+	header, data, err := a.query(ctx, q, opts.run, opts.run, opts.rule, opts.rule, opts.limit)
+	if err != nil {
+		return err
+	}
+	if opts.role != shell.RoleAdmin {
+		for _, row := range data {
+			column, _ := row[6].(string)
+			if v, ok := row[7].(string); ok { // raw_value: masked as its column's kind of personal data
+				if k := shell.ColumnPII(column); k != shell.PIINone {
+					row[7] = k.Mask(v)
+				} else {
+					row[7] = shell.MaskText(v)
+				}
+			}
+			if v, ok := row[8].(string); ok { // raw_record
+				row[8] = shell.MaskText(v)
+			}
+		}
+	}
+	return a.printTable(header, data)
+}
+
+// rejectsSummaryOptions are what ckm rejects summary's flags resolve to.
+type rejectsSummaryOptions struct {
+	app *app
+	run int64 // 0: every run
+}
+
+// newRejectsSummaryCmd builds ckm rejects summary; runF, when not nil, runs
+// instead of rejectsSummaryRun.
+func newRejectsSummaryCmd(a *app, runF func(context.Context, *rejectsSummaryOptions) error) *cobra.Command {
+	opts := &rejectsSummaryOptions{app: a}
+	cmd := &cobra.Command{
 		Use:   "summary",
 		Short: "Rejected and flagged rows counted by rule",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.queryTable(cmd, `SELECT rule, severity, count(*) AS rows, count(DISTINCT path) AS files
-				FROM etl_reject WHERE (? = 0 OR run_id = ?) GROUP BY ALL ORDER BY severity, rows DESC`, run, run)
+			if err := checkRun(opts.run); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return rejectsSummaryRun(cmd.Context(), opts)
 		},
-	})
+	}
+	cmd.Flags().Int64Var(&opts.run, "run", 0, "only this run")
 	return cmd
 }
 
+func rejectsSummaryRun(ctx context.Context, opts *rejectsSummaryOptions) error {
+	return opts.app.queryTable(ctx, `SELECT rule, severity, count(*) AS rows, count(DISTINCT path) AS files
+		FROM etl_reject WHERE (? = 0 OR run_id = ?) GROUP BY ALL ORDER BY severity, rows DESC`, opts.run, opts.run)
+}
+
 // queryTable runs a query on the warehouse (read-only use) and prints it.
-func (a *app) queryTable(cmd *cobra.Command, query string, args ...any) error {
-	header, data, err := a.query(cmd, query, args...)
+func (a *app) queryTable(ctx context.Context, query string, args ...any) error {
+	header, data, err := a.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -99,13 +171,13 @@ func (a *app) queryTable(cmd *cobra.Command, query string, args ...any) error {
 }
 
 // query runs a query on the warehouse (read-only use) and reads its rows.
-func (a *app) query(cmd *cobra.Command, query string, args ...any) ([]string, [][]any, error) {
-	w, err := a.openWarehouse(cmd.Context())
+func (a *app) query(ctx context.Context, query string, args ...any) ([]string, [][]any, error) {
+	w, err := a.openWarehouse(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer w.Close()
-	rows, err := w.DB.QueryContext(cmd.Context(), query, args...)
+	rows, err := w.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,19 +11,24 @@ import (
 
 	"github.com/spf13/cobra"
 
-	ckmsql "github.com/ckm-dev/ckm/sql"
+	"github.com/ckm-dev/ckm/shell"
 )
 
-func init() { registerCommand(newSQLCmd) }
+func init() { registerCommand(func(a *app) *cobra.Command { return newSQLCmd(a, nil) }) }
 
-// sqlOptions are the flags of ckm sql.
+// sqlOptions are what ckm sql's flags resolve to.
 type sqlOptions struct {
-	command string
-	file    string
+	app     *app
+	stdin   io.Reader
+	command string // -c: statements to run
+	file    string // -f: a file of statements to run
+	role    string // checked: analyst or admin
 }
 
-func newSQLCmd(a *app) *cobra.Command {
-	var opts sqlOptions
+// newSQLCmd builds ckm sql; runF, when not nil, runs instead of sqlRun with
+// the parsed options.
+func newSQLCmd(a *app, runF func(context.Context, *sqlOptions) error) *cobra.Command {
+	opts := &sqlOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "sql [-c SQL | -f FILE]",
 		Short: "The analyst shell, or run one statement or a file of them",
@@ -32,14 +37,25 @@ func newSQLCmd(a *app) *cobra.Command {
 .schema, .mode and .help start with a dot.
 
 ID numbers, mobiles and e-mails are masked in the output unless the role
-(--role, or role: in the config) is admin.
+(--role, which never comes from the environment or the config) is admin.
 
 With -c or -f the first failing statement stops ckm with exit code 1, and
 --format json writes one JSON document: an array of row objects for a
 single statement, else one {line, statement, columns, rows} per statement.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sqlRun(cmd.Context(), a, cmd.InOrStdin(), opts)
+			if opts.command != "" && opts.file != "" {
+				return usageErrorf("give -c or -f, not both")
+			}
+			var err error
+			if opts.role, err = a.role(cmd); err != nil {
+				return err
+			}
+			opts.stdin = cmd.InOrStdin()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return sqlRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.command, "command", "c", "", "run these statements and exit")
@@ -51,29 +67,25 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 // addRoleFlag adds --role, which decides whether raw personal data may be
 // shown or exported.
 func addRoleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("role", ckmsql.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
+	cmd.Flags().String("role", shell.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
 }
 
-// role returns the configured role, checked.
-func (a *app) role() (string, error) {
-	r := a.cfg.GetString("role")
+// role returns the --role of cmd, checked. The role comes only from the
+// command line, never from the environment or the config: it decides
+// whether this one call may see raw personal data.
+func (a *app) role(cmd *cobra.Command) (string, error) {
+	r, _ := cmd.Flags().GetString("role")
 	if r == "" {
-		r = ckmsql.RoleAnalyst
+		r = shell.RoleAnalyst
 	}
-	if !slices.Contains(ckmsql.Roles, r) {
-		return "", usageErrorf("--role %q: want %s", r, strings.Join(ckmsql.Roles, " or "))
+	if !slices.Contains(shell.Roles, r) {
+		return "", usageErrorf("--role %q: want %s", r, strings.Join(shell.Roles, " or "))
 	}
 	return r, nil
 }
 
-func sqlRun(ctx context.Context, a *app, stdin io.Reader, opts sqlOptions) error {
-	if opts.command != "" && opts.file != "" {
-		return usageErrorf("give -c or -f, not both")
-	}
-	role, err := a.role()
-	if err != nil {
-		return err
-	}
+func sqlRun(ctx context.Context, opts *sqlOptions) error {
+	a, stdin, role := opts.app, opts.stdin, opts.role
 	var script io.Reader
 	source := ""
 	switch {
@@ -95,14 +107,14 @@ func sqlRun(ctx context.Context, a *app, stdin io.Reader, opts sqlOptions) error
 		return err
 	}
 	defer w.Close()
-	so := ckmsql.Options{
+	so := shell.Options{
 		Out: a.stdout, Err: a.stderr, Mode: a.format(), Role: role,
 		Interactive: interactive, StopOnError: !repl, JSONDocument: !repl,
 	}
 	if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
-		so.Limits = ckmsql.TerminalLimits(ckmsql.TerminalWidth(f))
+		so.Limits = shell.TerminalLimits(shell.TerminalWidth(f))
 	}
-	sh, err := ckmsql.New(ctx, w, so)
+	sh, err := shell.New(ctx, w, so)
 	if err != nil {
 		return err
 	}

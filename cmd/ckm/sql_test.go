@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // runCkm runs ckm with args and stdin as main would and returns stdout,
@@ -23,7 +26,7 @@ func runCkm(t *testing.T, stdin string, args ...string) (string, string, int) {
 	root := newRootCmd(&stdout, errFile)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	code := exitCode(root.ExecuteContext(context.Background()), errFile)
+	code := execute(context.Background(), root, errFile)
 	stderr, err := os.ReadFile(errFile.Name())
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +139,7 @@ func TestSQLCommandMaskingByRole(t *testing.T) {
 	}{
 		{"default analyst", []string{"-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"admin flag", []string{"--role", "admin", "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
-		{"admin from config", []string{"--config", cfg, "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
+		{"role: admin in the config is ignored", []string{"--config", cfg, "-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"admin turns masking on", []string{"--role", "admin"}, ".pii off\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
 		{"analyst cannot unmask", nil, ".pii on\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
 	}
@@ -146,6 +149,48 @@ func TestSQLCommandMaskingByRole(t *testing.T) {
 			stdout, stderr, _ := runCkm(t, c.stdin, args...)
 			if !strings.Contains(stdout, "id_number,mobile,email\n"+c.want+"\n") {
 				t.Errorf("stdout:\n%s\nwant the row %s; stderr:\n%s", stdout, c.want, stderr)
+			}
+		})
+	}
+}
+
+// TestNewSQLCmd checks what ckm sql parses its flags and environment into,
+// without a warehouse.
+func TestNewSQLCmd(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want sqlOptions
+		err  string
+	}{
+		{"REPL", nil, nil, sqlOptions{role: "analyst"}, ""},
+		{"-c", nil, []string{"-c", "SELECT 1", "--role", "admin"}, sqlOptions{command: "SELECT 1", role: "admin"}, ""},
+		{"-f from the environment", map[string]string{"CKM_SQL_FILE": "q.sql", "CKM_ROLE": "admin"}, nil, sqlOptions{file: "q.sql", role: "analyst"}, ""},
+		{"-c and -f", nil, []string{"-c", "SELECT 1", "-f", "q.sql"}, sqlOptions{}, "give -c or -f, not both"},
+		{"bad role", nil, []string{"--role", "root"}, sqlOptions{}, `--role "root"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var got *sqlOptions
+			err := parseWith(t, nil, func(a *app) *cobra.Command {
+				return newSQLCmd(a, func(_ context.Context, o *sqlOptions) error { got = o; return nil })
+			}, append([]string{"sql"}, c.args...)...)
+			if c.err != "" {
+				var ue usageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want a usage error with %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.command != c.want.command || got.file != c.want.file || got.role != c.want.role || got.stdin == nil {
+				t.Errorf("options %+v, want %+v", *got, c.want)
 			}
 		})
 	}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/fixtures/ssb"
+)
+
+// TestBenchValueFromAnyDirectory runs ckm bench value on a few customers
+// outside the repository root: the CDNOW master file is built in.
+func TestBenchValueFromAnyDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, stderr, code := runCkm(t, "", "bench", "value", "--customers", "200", "--repeat", "1", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		RFMEqual  bool `json:"rfm_equal"`
+		CLVMaster struct {
+			Customers int64 `json:"customers"`
+		} `json:"clv_master"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !res.RFMEqual || res.CLVMaster.Customers != 23570 {
+		t.Errorf("rfm_equal %v, CDNOW customers %d (want true, 23570)", res.RFMEqual, res.CLVMaster.Customers)
+	}
+}
+
+// TestBenchValueFailsWhenRFMDisagrees: a hand-written RFM that differs from
+// ckm's fails the benchmark (exit 1) naming the figure.
+func TestBenchValueFailsWhenRFMDisagrees(t *testing.T) {
+	saved := handRFMSQL
+	t.Cleanup(func() { handRFMSQL = saved })
+	handRFMSQL = strings.Replace(handRFMSQL, "ORDER BY recency_days DESC", "ORDER BY recency_days", 1)
+	if handRFMSQL == saved {
+		t.Fatal("the hand-written RFM has no recency ordering to break")
+	}
+	_, stderr, code := runCkm(t, "", "bench", "value", "--customers", "200", "--repeat", "1")
+	if code != exitFailure || !strings.Contains(stderr, "rfm") {
+		t.Errorf("exit %d (want %d naming rfm): %s", code, exitFailure, stderr)
+	}
+}
+
+// TestBenchOLAPFailsWhenAnswersDisagree: a hand-written SSB query that
+// returns as many rows as the cube but other values fails the benchmark
+// (exit 1) naming the query; the real queries pass.
+func TestBenchOLAPFailsWhenAnswersDisagree(t *testing.T) {
+	if _, stderr, code := runCkm(t, "", "bench", "olap", "--sf", "0.01", "--runs", "1"); code != exitOK {
+		t.Fatalf("bench olap: exit %d: %s", code, stderr)
+	}
+	saved := benchSSBQueries
+	t.Cleanup(func() { benchSSBQueries = saved })
+	benchSSBQueries = append([]ssb.Query(nil), saved...)
+	benchSSBQueries[0].SQL = strings.Replace(saved[0].SQL, "d_year = 1993", "d_year = 1994", 1)
+	_, stderr, code := runCkm(t, "", "bench", "olap", "--sf", "0.01", "--runs", "1")
+	if code != exitFailure || !strings.Contains(stderr, "Q1.1") {
+		t.Errorf("exit %d (want %d naming Q1.1): %s", code, exitFailure, stderr)
+	}
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"io"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// parseWith runs args through the ckm command tree with the command at
+// parent (the path below the root; nil: the root) that build makes put in
+// place of the one of that name: flags, environment and config resolve as
+// in ckm, and the built command's runF sees the parsed options. It returns
+// the error the command line ends with.
+func parseWith(t *testing.T, parent []string, build func(*app) *cobra.Command, args ...string) error {
+	t.Helper()
+	a := &app{cfg: viper.New(), stdout: io.Discard, stderr: io.Discard}
+	root := newRoot(a)
+	holder := root
+	if len(parent) > 0 {
+		var err error
+		if holder, _, err = root.Find(parent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := build(a)
+	for _, c := range holder.Commands() {
+		if c.Name() == cmd.Name() {
+			holder.RemoveCommand(c)
+		}
+	}
+	holder.AddCommand(cmd)
+	root.SetArgs(args)
+	return root.Execute()
+}
