@@ -84,6 +84,13 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		lo.Mappings = ms
 	}
 	lo.Progress = a.loadProgress()
+	// The cubes' rollups are rebuilt inside the load's transaction: they
+	// commit with the data or not at all.
+	hook, err := a.refreshRollupsHook()
+	if err != nil {
+		return err
+	}
+	lo.BeforeCommit = append(lo.BeforeCommit, hook)
 	w, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err

@@ -36,12 +36,12 @@ func TestLoadRefreshesRollups(t *testing.T) {
 	}
 	load("pos_sales_1.csv", "S1,1,ST01,北京朝阳店,张三,2024/1/5 14:22,,13912345678,P001,2,10.00,0,\n")
 	explain, out := query()
-	if !strings.Contains(explain, "source: rollup year_province") || !strings.HasSuffix(out, "2024,20.00") {
+	if !strings.Contains(explain, "-- source: rollup ") || !strings.HasSuffix(out, "2024,20.00") {
 		t.Fatalf("after the first load:\n%s\n%s", explain, out)
 	}
 	load("pos_sales_2.csv", "S2,1,ST01,北京朝阳店,张三,2024/2/5 14:22,,13912345678,P001,1,5.00,0,\n")
 	explain, out = query()
-	if !strings.Contains(explain, "source: rollup year_province") || !strings.HasSuffix(out, "2024,25.00") {
+	if !strings.Contains(explain, "-- source: rollup ") || !strings.HasSuffix(out, "2024,25.00") {
 		t.Fatalf("after the second load:\n%s\n%s", explain, out)
 	}
 }
