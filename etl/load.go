@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,6 +39,13 @@ type Options struct {
 	// FailAfter, in tests, makes the load fail at a named step (after its
 	// work, before commit) to prove that nothing half-applied remains.
 	FailAfter string
+	// Trace, when set, receives each step's time (what CKM_DEBUG_SQL=1
+	// turns on in the CLI).
+	Trace io.Writer
+	// AnalyzeStep names a step whose statements are profiled with EXPLAIN
+	// ANALYZE to Trace before they run (CKM_DEBUG_ANALYZE=facts in the
+	// CLI); they then run twice, so it is for performance work only.
+	AnalyzeStep string
 	// tamper, in tests, changes what the load wrote just before the
 	// post-conditions check it (e.g. a broken ledger), to prove they catch it.
 	tamper func(ctx context.Context, tx *sql.Tx) error
@@ -136,14 +144,14 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	for _, why := range found.refused {
 		logf("skipped %s", why)
 	}
-	if debugTiming {
-		fmt.Fprintf(os.Stderr, "%8.3fs discover (since start)\n", time.Since(start).Seconds())
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs discover (since start)\n", time.Since(start).Seconds())
 	}
 	if err := fingerprint(ctx, jobs); err != nil {
 		return nil, err
 	}
-	if debugTiming {
-		fmt.Fprintf(os.Stderr, "%8.3fs fingerprint (since start)\n", time.Since(start).Seconds())
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs fingerprint (since start)\n", time.Since(start).Seconds())
 	}
 	todo, err := skipLoaded(ctx, w, jobs)
 	if err != nil {
@@ -169,8 +177,8 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err := extractAll(ctx, todo, tmpDir, opts, start); err != nil {
 		return nil, err
 	}
-	if debugTiming {
-		fmt.Fprintf(os.Stderr, "%8.3fs extract (since start)\n", time.Since(start).Seconds())
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs extract (since start)\n", time.Since(start).Seconds())
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -201,8 +209,8 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit load: %w", err)
 	}
-	if debugTiming {
-		fmt.Fprintf(os.Stderr, "%8.3fs commit\n", time.Since(t0).Seconds())
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
 	}
 	rep.RunID = ld.runID
 	rep.Customers = ld.newCustomers
@@ -473,14 +481,6 @@ func checkSources(jobs []*fileJob) error {
 	return nil
 }
 
-// debugTiming prints each statement's time to stderr (CKM_DEBUG_SQL=1).
-var debugTiming = os.Getenv("CKM_DEBUG_SQL") != ""
-
-// analyzeStep names a step whose statements are profiled with EXPLAIN
-// ANALYZE to stderr before they run (CKM_DEBUG_ANALYZE=facts); the
-// statements then run twice, so it is for performance work only.
-var analyzeStep = os.Getenv("CKM_DEBUG_ANALYZE")
-
 // loader is the transactional part of a load.
 type loader struct {
 	ctx          context.Context
@@ -494,14 +494,14 @@ type loader struct {
 }
 
 func (l *loader) exec(step, query string, args ...any) error {
-	if debugTiming {
+	if l.opts.Trace != nil {
 		t0 := time.Now()
-		defer func() { fmt.Fprintf(os.Stderr, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
+		defer func() { fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
 	}
-	if analyzeStep != "" && analyzeStep == step {
+	if l.opts.AnalyzeStep != "" && l.opts.AnalyzeStep == step && l.opts.Trace != nil {
 		var kind, plan string
 		if err := l.tx.QueryRowContext(l.ctx, "EXPLAIN ANALYZE "+query, args...).Scan(&kind, &plan); err == nil {
-			fmt.Fprintln(os.Stderr, plan)
+			fmt.Fprintln(l.opts.Trace, plan)
 		}
 	}
 	if _, err := l.tx.ExecContext(l.ctx, query, args...); err != nil {

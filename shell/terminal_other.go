@@ -2,16 +2,9 @@
 
 package shell
 
-import (
-	"os"
-	"strconv"
-)
+import "os"
 
-// TerminalWidth returns the width in columns of the terminal f is: here
-// from the COLUMNS variable, else 120.
-func TerminalWidth(f *os.File) int {
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
-	}
-	return 120
-}
+// TerminalWidth returns the width in columns of the terminal f is, or 0
+// when it cannot tell (here: always; the caller may know better, e.g. from
+// COLUMNS).
+func TerminalWidth(f *os.File) int { return 0 }

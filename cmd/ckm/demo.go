@@ -85,6 +85,7 @@ func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
 	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
 	lo := etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second)}
 	lo.Progress = a.loadProgress()
+	debugLoad(&lo)
 	hook, err := a.refreshRollupsHook()
 	if err != nil {
 		return err

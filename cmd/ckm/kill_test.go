@@ -26,10 +26,11 @@ const killSeed = 20241231
 // killVolatile lists, per table, the columns that hold wall-clock times:
 // a crashed-and-rerun warehouse and a clean one differ there and only there.
 var killVolatile = map[string][]string{
-	"etl_run":        {"started_at", "finished_at"},
-	"etl_file":       {"loaded_at"},
-	"etl_watermark":  {"updated_at"},
-	"schema_version": {"applied_at"},
+	"etl_run":           {"started_at", "finished_at"},
+	"etl_file":          {"loaded_at"},
+	"etl_watermark":     {"updated_at"},
+	"schema_version":    {"applied_at"},
+	"olap_rollup_state": {"refreshed_at"},
 }
 
 // TestKillLoad kills `ckm load` with SIGKILL at seeded random moments spread

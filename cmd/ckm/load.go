@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -84,6 +85,7 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		lo.Mappings = ms
 	}
 	lo.Progress = a.loadProgress()
+	debugLoad(&lo)
 	// The cubes' rollups are rebuilt inside the load's transaction: they
 	// commit with the data or not at all.
 	hook, err := a.refreshRollupsHook()
@@ -133,6 +135,15 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 		rows = append(rows, []any{f.Path, f.Source, f.Format, f.Encoding, f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned, f.Skipped})
 	}
 	return a.printTable(header, rows)
+}
+
+// debugLoad turns on the load's step timings (CKM_DEBUG_SQL=1) and the
+// EXPLAIN ANALYZE of one step (CKM_DEBUG_ANALYZE=step) on stderr.
+func debugLoad(lo *etl.Options) {
+	if os.Getenv("CKM_DEBUG_SQL") != "" || os.Getenv("CKM_DEBUG_ANALYZE") != "" {
+		lo.Trace = os.Stderr
+	}
+	lo.AnalyzeStep = os.Getenv("CKM_DEBUG_ANALYZE")
 }
 
 // refreshRollupsHook rebuilds the cubes' rollup tables inside the load's

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -112,7 +113,11 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		Interactive: interactive, StopOnError: !repl, JSONDocument: !repl,
 	}
 	if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
-		so.Limits = shell.TerminalLimits(shell.TerminalWidth(f))
+		width := shell.TerminalWidth(f)
+		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); width == 0 && err == nil && n > 0 {
+			width = n
+		}
+		so.Limits = shell.TerminalLimits(width)
 	}
 	sh, err := shell.New(ctx, w, so)
 	if err != nil {
