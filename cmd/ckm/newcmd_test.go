@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -33,4 +35,14 @@ func parseWith(t *testing.T, parent []string, build func(*app) *cobra.Command, a
 	holder.AddCommand(cmd)
 	root.SetArgs(args)
 	return root.Execute()
+}
+
+// wantUsageError fails t unless err is a usage error (exit 2) whose message
+// holds want.
+func wantUsageError(t *testing.T, err error, want string) {
+	t.Helper()
+	var ue usageError
+	if err == nil || !(errors.As(err, &ue) || isCobraUsage(err)) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want a usage error with %q", err, want)
+	}
 }

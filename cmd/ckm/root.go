@@ -58,8 +58,8 @@ func newRoot(a *app) *cobra.Command {
 	pf.Bool("read-only", false, "open the warehouse read-only")
 
 	root.AddCommand(
-		newInitCmd(a),
-		newVersionCmd(a),
+		newInitCmd(a, nil),
+		newVersionCmd(a, nil),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(a))
