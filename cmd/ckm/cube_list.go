@@ -11,7 +11,7 @@ import (
 	"github.com/ckm-dev/ckm/olap"
 )
 
-func init() { registerCubeCommand(newCubeListCmd) }
+func init() { registerCubeCommand(func(a *app) *cobra.Command { return newCubeListCmd(a, nil) }) }
 
 // cubeModel returns the builtin cubes plus the cubes/*.yaml of the config
 // directory (or of --cubes-dir / CKM_CUBES_DIR), which may replace them.
@@ -36,33 +36,47 @@ func (a *app) cubeModel() (*olap.Model, error) {
 	return m, nil
 }
 
-func newCubeListCmd(a *app) *cobra.Command {
+// cubeListOptions are what ckm cube list resolves to (it has no flags of
+// its own).
+type cubeListOptions struct{ app *app }
+
+// newCubeListCmd builds ckm cube list; runF, when not nil, runs instead of
+// cubeListRun.
+func newCubeListCmd(a *app, runF func(context.Context, *cubeListOptions) error) *cobra.Command {
+	opts := &cubeListOptions{app: a}
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the cubes and whether they are valid on this warehouse",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			m, err := a.cubeModel()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			w, err := a.openWarehouse(ctx)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			var rows [][]any
-			for _, c := range m.Cubes {
-				status := "ok"
-				if err := olap.Validate(ctx, w.DB, c); err != nil {
-					status = "invalid: " + firstLine(err.Error())
-				}
-				rows = append(rows, []any{c.Name, c.Title, c.Fact, len(c.Dimensions), len(c.Measures), len(c.Rollups), c.File, status})
-			}
-			return a.printTable([]string{"cube", "title", "fact", "dimensions", "measures", "rollups", "file", "status"}, rows)
+			return cubeListRun(cmd.Context(), opts)
 		},
 	}
+}
+
+func cubeListRun(ctx context.Context, opts *cubeListOptions) error {
+	a := opts.app
+	m, err := a.cubeModel()
+	if err != nil {
+		return err
+	}
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var rows [][]any
+	for _, c := range m.Cubes {
+		status := "ok"
+		if err := olap.Validate(ctx, w.DB, c); err != nil {
+			status = "invalid: " + firstLine(err.Error())
+		}
+		rows = append(rows, []any{c.Name, c.Title, c.Fact, len(c.Dimensions), len(c.Measures), len(c.Rollups), c.File, status})
+	}
+	return a.printTable([]string{"cube", "title", "fact", "dimensions", "measures", "rollups", "file", "status"}, rows)
 }
 
 func firstLine(s string) string {
