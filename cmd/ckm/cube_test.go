@@ -19,3 +19,16 @@ func TestNewCubeListCmd(t *testing.T) {
 	}
 	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "list", "sales"), `unknown command "sales"`)
 }
+
+// TestNewCubeShowCmd checks that ckm cube show takes exactly one cube name.
+func TestNewCubeShowCmd(t *testing.T) {
+	var got *cubeShowOptions
+	build := func(a *app) *cobra.Command {
+		return newCubeShowCmd(a, func(_ context.Context, o *cubeShowOptions) error { got = o; return nil })
+	}
+	if err := parseWith(t, []string{"cube"}, build, "cube", "show", "sales"); err != nil || got.cube != "sales" {
+		t.Fatalf("err %v, options %+v; want cube sales", err, got)
+	}
+	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "show"), "accepts 1 arg")
+	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "show", "a", "b"), "accepts 1 arg")
+}
