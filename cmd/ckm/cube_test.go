@@ -32,3 +32,45 @@ func TestNewCubeShowCmd(t *testing.T) {
 	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "show"), "accepts 1 arg")
 	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "show", "a", "b"), "accepts 1 arg")
 }
+
+// TestNewCubeAdviseCmd checks what ckm cube advise parses its flags and
+// environment into, without a warehouse.
+func TestNewCubeAdviseCmd(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want cubeAdviseOptions
+		err  string
+	}{
+		{"defaults", nil, []string{"sales"}, cubeAdviseOptions{cube: "sales", limit: 5}, ""},
+		{"limit", nil, []string{"sales", "--limit", "2"}, cubeAdviseOptions{cube: "sales", limit: 2}, ""},
+		{"limit from the environment", map[string]string{"CKM_CUBE_ADVISE_LIMIT": "7"}, []string{"sales"}, cubeAdviseOptions{cube: "sales", limit: 7}, ""},
+		{"zero limit", nil, []string{"sales", "--limit", "0"}, cubeAdviseOptions{}, "--limit 0"},
+		{"negative limit from the environment", map[string]string{"CKM_LIMIT": "-3"}, []string{"sales"}, cubeAdviseOptions{}, "--limit -3"},
+		{"limit not a number", nil, []string{"sales", "--limit", "many"}, cubeAdviseOptions{}, "--limit"},
+		{"no cube", nil, nil, cubeAdviseOptions{}, "accepts 1 arg"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var got *cubeAdviseOptions
+			err := parseWith(t, []string{"cube"}, func(a *app) *cobra.Command {
+				return newCubeAdviseCmd(a, func(_ context.Context, o *cubeAdviseOptions) error { got = o; return nil })
+			}, append([]string{"cube", "advise"}, c.args...)...)
+			if c.err != "" {
+				wantUsageError(t, err, c.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.app = nil
+			if *got != c.want {
+				t.Errorf("options %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+}
