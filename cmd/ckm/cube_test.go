@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -73,4 +74,20 @@ func TestNewCubeAdviseCmd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewCubeRefreshCmd checks that ckm cube refresh takes a cube and
+// optionally the rollups to refresh.
+func TestNewCubeRefreshCmd(t *testing.T) {
+	var got *cubeRefreshOptions
+	build := func(a *app) *cobra.Command {
+		return newCubeRefreshCmd(a, func(_ context.Context, o *cubeRefreshOptions) error { got = o; return nil })
+	}
+	if err := parseWith(t, []string{"cube"}, build, "cube", "refresh", "sales"); err != nil || got.cube != "sales" || len(got.rollups) != 0 {
+		t.Fatalf("err %v, options %+v; want cube sales, every rollup", err, got)
+	}
+	if err := parseWith(t, []string{"cube"}, build, "cube", "refresh", "sales", "by_day", "by_month"); err != nil || !slices.Equal(got.rollups, []string{"by_day", "by_month"}) {
+		t.Fatalf("err %v, options %+v; want rollups by_day, by_month", err, got)
+	}
+	wantUsageError(t, parseWith(t, []string{"cube"}, build, "cube", "refresh"), "requires at least 1 arg")
 }
