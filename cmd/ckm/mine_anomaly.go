@@ -19,7 +19,7 @@ func newMineAnomalyCmd(a *app) *cobra.Command {
 		Short: "Customers whose last-period purchases deviate from their own history (robust z, jumps)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.AnomalyResult, error) {
+			return runMineLegacy(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.AnomalyResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
 				return mining.Anomaly(ctx, w, o)
 			}, func(res *mining.AnomalyResult) error {

@@ -20,7 +20,7 @@ func newMineChurnCmd(a *app) *cobra.Command {
 		Long:  "Needs a clv model (ckm mine clv); watches its top --top-deciles CLV deciles, ranked by value at risk.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ChurnResult, error) {
+			return runMineLegacy(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ChurnResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
 				return mining.Churn(ctx, w, o)
 			}, func(res *mining.ChurnResult) error {

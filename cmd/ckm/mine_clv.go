@@ -30,7 +30,7 @@ func newMineCLVCmd(a *app) *cobra.Command {
 			if o.HoldoutEnd, err = flagDate("holdout-end", holdout); err != nil {
 				return err
 			}
-			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.CLVResult, error) {
+			return runMineLegacy(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.CLVResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
 				return mining.CLV(ctx, w, o)
 			}, func(res *mining.CLVResult) error {

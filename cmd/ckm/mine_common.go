@@ -73,24 +73,30 @@ type mineCommon struct {
 	DryRun bool
 }
 
-// runMine is the body every `ckm mine <op>` shares: check every flag,
-// resolve the common flags, open the warehouse, run the operator, then print
-// its result as one JSON document or through show (which prints the table).
-func runMine[R any](cmd *cobra.Command, a *app, f *mineFlags,
-	op func(ctx context.Context, w *engine.Warehouse, c mineCommon) (R, error), show func(R) error) error {
+// resolve checks every flag of the mine command cmd, whether it came from
+// the command line, the environment or the config, and returns what the
+// shared flags resolve to.
+func (f *mineFlags) resolve(cmd *cobra.Command) (mineCommon, error) {
 	if err := validateMineFlags(cmd); err != nil {
-		return err
+		return mineCommon{}, err
 	}
 	asOf, err := flagDate("as-of", f.asOf)
 	if err != nil {
-		return err
+		return mineCommon{}, err
 	}
-	w, err := a.openWarehouse(cmd.Context())
+	return mineCommon{AsOf: asOf, Source: f.sourceSpec(), Name: f.name, DryRun: f.dryRun}, nil
+}
+
+// runMine is the behaviour every `ckm mine <op>` shares once its flags are
+// parsed: open the warehouse, run the operator, then print its result as
+// one JSON document or through show (which prints the table).
+func runMine[R any](ctx context.Context, a *app, op func(context.Context, *engine.Warehouse) (R, error), show func(R) error) error {
+	w, err := a.openWarehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	res, err := op(cmd.Context(), w, mineCommon{AsOf: asOf, Source: f.sourceSpec(), Name: f.name, DryRun: f.dryRun})
+	res, err := op(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -98,4 +104,15 @@ func runMine[R any](cmd *cobra.Command, a *app, f *mineFlags,
 		return writeJSON(a, res)
 	}
 	return show(res)
+}
+
+// runMineLegacy is runMine for the mine commands not yet split into
+// parsing and behaviour.
+func runMineLegacy[R any](cmd *cobra.Command, a *app, f *mineFlags,
+	op func(ctx context.Context, w *engine.Warehouse, c mineCommon) (R, error), show func(R) error) error {
+	c, err := f.resolve(cmd)
+	if err != nil {
+		return err
+	}
+	return runMine(cmd.Context(), a, func(ctx context.Context, w *engine.Warehouse) (R, error) { return op(ctx, w, c) }, show)
 }

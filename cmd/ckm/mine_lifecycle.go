@@ -33,7 +33,7 @@ last sale in the data is refused (every customer would look silent, hence
 churned) unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.LifecycleResult, error) {
+			return runMineLegacy(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.LifecycleResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
 				return lifecycleRun(ctx, w, o)
 			}, func(res *mining.LifecycleResult) error {

@@ -19,7 +19,7 @@ func newMineProfitCmd(a *app) *cobra.Command {
 		Short: "Per-customer profit (revenue − cost − returns − service cost), deciles and Pareto share",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMine(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ProfitResult, error) {
+			return runMineLegacy(cmd, a, &f, func(ctx context.Context, w *engine.Warehouse, c mineCommon) (*mining.ProfitResult, error) {
 				o.AsOf, o.Source, o.Name, o.DryRun = c.AsOf, c.Source, c.Name, c.DryRun
 				return mining.Profit(ctx, w, o)
 			}, func(res *mining.ProfitResult) error {

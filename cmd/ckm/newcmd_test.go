@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -45,4 +46,16 @@ func wantUsageError(t *testing.T, err error, want string) {
 	if err == nil || !(errors.As(err, &ue) || isCobraUsage(err)) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want a usage error with %q", err, want)
 	}
+}
+
+// parseOpts runs args through the ckm command tree with newCmd's command at
+// parent (see parseWith) and returns the options its runF saw (nil when it
+// did not run) and the error the command line ends with.
+func parseOpts[O any](t *testing.T, parent []string, newCmd func(*app, func(context.Context, *O) error) *cobra.Command, args ...string) (*O, error) {
+	t.Helper()
+	var got *O
+	err := parseWith(t, parent, func(a *app) *cobra.Command {
+		return newCmd(a, func(_ context.Context, o *O) error { got = o; return nil })
+	}, args...)
+	return got, err
 }
