@@ -86,3 +86,37 @@ func TestNewMineRFMCmd(t *testing.T) {
 		{"an argument", nil, []string{"extra"}, nil, `unknown command "extra"`},
 	})
 }
+
+// TestNewMineCLVCmd checks what ckm mine clv parses its flags into.
+func TestNewMineCLVCmd(t *testing.T) {
+	testMineCmd(t, "clv", newMineCLVCmd, []mineCase[mineCLVOptions]{
+		{"defaults", nil, nil, func(o *mineCLVOptions) string {
+			if !o.AsOf.IsZero() || !o.CohortStart.IsZero() || !o.HoldoutEnd.IsZero() || o.HorizonWeeks != 52 ||
+				o.PeriodWeeks != 365.25/12/7 || o.AnnualDiscountRate != 0.10 || o.Margin != 1 {
+				return "want no dates, 52 weeks, monthly periods, 10 %, margin 1"
+			}
+			return ""
+		}, ""},
+		{"flags", nil, []string{"--as-of", "2024-06-30", "--cohort-start", "2023-01-01", "--holdout-end", "2024-12-31",
+			"--horizon-weeks", "26", "--period-weeks", "4", "--discount-rate", "0", "--margin", "0.3", "--name", "n"},
+			func(o *mineCLVOptions) string {
+				if !o.AsOf.Equal(day("2024-06-30")) || !o.CohortStart.Equal(day("2023-01-01")) || !o.HoldoutEnd.Equal(day("2024-12-31")) ||
+					o.HorizonWeeks != 26 || o.PeriodWeeks != 4 || o.AnnualDiscountRate != 0 || o.Margin != 0.3 || o.Name != "n" {
+					return "want every flag set"
+				}
+				return ""
+			}, ""},
+		{"environment", map[string]string{"CKM_MINE_CLV_HORIZON_WEEKS": "13", "CKM_HOLDOUT_END": "2025-01-31"}, nil,
+			func(o *mineCLVOptions) string {
+				if o.HorizonWeeks != 13 || !o.HoldoutEnd.Equal(day("2025-01-31")) {
+					return "want horizon 13, holdout end 2025-01-31"
+				}
+				return ""
+			}, ""},
+		{"zero horizon", nil, []string{"--horizon-weeks", "0"}, nil, "--horizon-weeks 0"},
+		{"NaN margin", nil, []string{"--margin", "NaN"}, nil, "--margin NaN"},
+		{"discount rate -1", nil, []string{"--discount-rate", "-1"}, nil, "--discount-rate -1"},
+		{"bad cohort start", nil, []string{"--cohort-start", "2023/01/01"}, nil, "--cohort-start"},
+		{"zero holdout end", nil, []string{"--holdout-end", "0001-01-01"}, nil, "--holdout-end"},
+	})
+}
