@@ -120,3 +120,32 @@ func TestNewMineCLVCmd(t *testing.T) {
 		{"zero holdout end", nil, []string{"--holdout-end", "0001-01-01"}, nil, "--holdout-end"},
 	})
 }
+
+// TestNewMineProfitCmd checks what ckm mine profit parses its flags into,
+// --cost-col among them.
+func TestNewMineProfitCmd(t *testing.T) {
+	testMineCmd(t, "profit", newMineProfitCmd, []mineCase[mineProfitOptions]{
+		{"defaults", nil, nil, func(o *mineProfitOptions) string {
+			if o.ProfitOptions != (mining.ProfitOptions{}) {
+				return "want the zero options"
+			}
+			return ""
+		}, ""},
+		{"flags", nil, []string{"--cost-col", "cost", "--window-days", "365", "--service-cost", "2.5", "--as-of", "2024-06-30"},
+			func(o *mineProfitOptions) string {
+				if o.Source.Cost != "cost" || o.WindowDays != 365 || o.ServiceCostPerInteraction != 2.5 || !o.AsOf.Equal(day("2024-06-30")) {
+					return "want cost column, 365 days, service cost 2.5, as of 2024-06-30"
+				}
+				return ""
+			}, ""},
+		{"environment", map[string]string{"CKM_MINE_PROFIT_SERVICE_COST": "1.5"}, nil, func(o *mineProfitOptions) string {
+			if o.ServiceCostPerInteraction != 1.5 {
+				return "want service cost 1.5"
+			}
+			return ""
+		}, ""},
+		{"negative service cost", nil, []string{"--service-cost", "-1"}, nil, "--service-cost -1"},
+		{"negative window", nil, []string{"--window-days", "-7"}, nil, "--window-days -7"},
+		{"Inf service cost from the environment", map[string]string{"CKM_SERVICE_COST": "Inf"}, nil, nil, "--service-cost +Inf"},
+	})
+}
