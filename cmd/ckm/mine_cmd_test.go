@@ -149,3 +149,36 @@ func TestNewMineProfitCmd(t *testing.T) {
 		{"Inf service cost from the environment", map[string]string{"CKM_SERVICE_COST": "Inf"}, nil, nil, "--service-cost +Inf"},
 	})
 }
+
+// TestNewMineAnomalyCmd checks what ckm mine anomaly parses its flags into.
+func TestNewMineAnomalyCmd(t *testing.T) {
+	testMineCmd(t, "anomaly", newMineAnomalyCmd, []mineCase[mineAnomalyOptions]{
+		{"defaults", nil, nil, func(o *mineAnomalyOptions) string {
+			want := mining.AnomalyOptions{PeriodDays: 30, HistoryPeriods: 12, MinHistory: 4, ZThreshold: 3.5, JumpFactor: 3, MinRelativeChange: 0.25}
+			if o.AnomalyOptions != want {
+				return "want the documented defaults"
+			}
+			return ""
+		}, ""},
+		{"flags", nil, []string{"--period-days", "7", "--history", "8", "--min-history", "2", "--z", "2.5", "--jump", "4", "--min-change", "100", "--min-relative-change", "0.5"},
+			func(o *mineAnomalyOptions) string {
+				want := mining.AnomalyOptions{PeriodDays: 7, HistoryPeriods: 8, MinHistory: 2, ZThreshold: 2.5, JumpFactor: 4, MinChange: 100, MinRelativeChange: 0.5}
+				if o.AnomalyOptions != want {
+					return "want every flag set"
+				}
+				return ""
+			}, ""},
+		{"environment", map[string]string{"CKM_MINE_ANOMALY_Z": "5"}, nil, func(o *mineAnomalyOptions) string {
+			if o.ZThreshold != 5 {
+				return "want z 5"
+			}
+			return ""
+		}, ""},
+		{"zero period", nil, []string{"--period-days", "0"}, nil, "--period-days 0"},
+		{"zero history", nil, []string{"--history", "0"}, nil, "--history 0"},
+		{"zero z", nil, []string{"--z", "0"}, nil, "--z 0"},
+		{"NaN jump", nil, []string{"--jump", "NaN"}, nil, "--jump NaN"},
+		{"negative min change", nil, []string{"--min-change", "-1"}, nil, "--min-change -1"},
+		{"zero relative change", nil, []string{"--min-relative-change", "0"}, nil, "--min-relative-change 0"},
+	})
+}
