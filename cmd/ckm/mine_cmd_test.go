@@ -182,3 +182,35 @@ func TestNewMineAnomalyCmd(t *testing.T) {
 		{"zero relative change", nil, []string{"--min-relative-change", "0"}, nil, "--min-relative-change 0"},
 	})
 }
+
+// TestNewMineChurnCmd checks what ckm mine churn parses its flags into.
+func TestNewMineChurnCmd(t *testing.T) {
+	testMineCmd(t, "churn", newMineChurnCmd, []mineCase[mineChurnOptions]{
+		{"defaults: the latest clv model", nil, nil, func(o *mineChurnOptions) string {
+			want := mining.ChurnOptions{TopDeciles: 3, MinPAliveDrop: 0.2, SilenceFactor: 2}
+			if o.ChurnOptions != want {
+				return "want the documented defaults"
+			}
+			return ""
+		}, ""},
+		{"flags", nil, []string{"--clv-model", "4", "--top-deciles", "10", "--p-alive-drop", "1", "--silence-factor", "3", "--as-of", "2024-06-30"},
+			func(o *mineChurnOptions) string {
+				want := mining.ChurnOptions{CLVModel: 4, TopDeciles: 10, MinPAliveDrop: 1, SilenceFactor: 3, AsOf: day("2024-06-30")}
+				if o.ChurnOptions != want {
+					return "want every flag set"
+				}
+				return ""
+			}, ""},
+		{"environment", map[string]string{"CKM_MINE_CHURN_CLV_MODEL": "9"}, nil, func(o *mineChurnOptions) string {
+			if o.CLVModel != 9 {
+				return "want clv model 9"
+			}
+			return ""
+		}, ""},
+		{"negative clv model", nil, []string{"--clv-model", "-1"}, nil, "--clv-model -1"},
+		{"zero deciles", nil, []string{"--top-deciles", "0"}, nil, "--top-deciles 0"},
+		{"eleven deciles", nil, []string{"--top-deciles", "11"}, nil, "--top-deciles 11"},
+		{"drop above 1", nil, []string{"--p-alive-drop", "1.5"}, nil, "--p-alive-drop 1.5"},
+		{"zero silence", nil, []string{"--silence-factor", "0"}, nil, "--silence-factor 0"},
+	})
+}
