@@ -214,3 +214,36 @@ func TestNewMineChurnCmd(t *testing.T) {
 		{"zero silence", nil, []string{"--silence-factor", "0"}, nil, "--silence-factor 0"},
 	})
 }
+
+// TestNewMineLifecycleCmd checks what ckm mine lifecycle parses its flags
+// into; --force, like --dry-run, only from the command line.
+func TestNewMineLifecycleCmd(t *testing.T) {
+	testMineCmd(t, "lifecycle", newMineLifecycleCmd, []mineCase[mineLifecycleOptions]{
+		{"defaults", nil, nil, func(o *mineLifecycleOptions) string {
+			want := mining.LifecycleOptions{ChurnDays: 365, PAliveThreshold: 0.5}
+			if o.LifecycleOptions != want || o.force {
+				return "want the documented defaults, not forced"
+			}
+			return ""
+		}, ""},
+		{"flags", nil, []string{"--churn-days", "180", "--clv-model", "2", "--p-alive", "0.3", "--distributor-amount", "50000", "--force", "--dry-run", "--as-of", "2024-06-30"},
+			func(o *mineLifecycleOptions) string {
+				want := mining.LifecycleOptions{ChurnDays: 180, CLVModel: 2, PAliveThreshold: 0.3, DistributorMinAmount: 50000, DryRun: true, AsOf: day("2024-06-30")}
+				if o.LifecycleOptions != want || !o.force {
+					return "want every flag set, forced"
+				}
+				return ""
+			}, ""},
+		{"environment, never --force", map[string]string{"CKM_MINE_LIFECYCLE_CHURN_DAYS": "90", "CKM_FORCE": "true"}, nil,
+			func(o *mineLifecycleOptions) string {
+				if o.ChurnDays != 90 || o.force {
+					return "want churn days 90, not forced"
+				}
+				return ""
+			}, ""},
+		{"zero churn days", nil, []string{"--churn-days", "0"}, nil, "--churn-days 0"},
+		{"p-alive above 1", nil, []string{"--p-alive", "2"}, nil, "--p-alive 2"},
+		{"negative distributor amount", nil, []string{"--distributor-amount", "-5"}, nil, "--distributor-amount -5"},
+		{"zero as-of", nil, []string{"--as-of", "0001-01-01"}, nil, "--as-of 0001-01-01"},
+	})
+}

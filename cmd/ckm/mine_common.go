@@ -105,14 +105,3 @@ func runMine[R any](ctx context.Context, a *app, op func(context.Context, *engin
 	}
 	return show(res)
 }
-
-// runMineLegacy is runMine for the mine commands not yet split into
-// parsing and behaviour.
-func runMineLegacy[R any](cmd *cobra.Command, a *app, f *mineFlags,
-	op func(ctx context.Context, w *engine.Warehouse, c mineCommon) (R, error), show func(R) error) error {
-	c, err := f.resolve(cmd)
-	if err != nil {
-		return err
-	}
-	return runMine(cmd.Context(), a, func(ctx context.Context, w *engine.Warehouse) (R, error) { return op(ctx, w, c) }, show)
-}
