@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,11 +11,21 @@ import (
 	"github.com/ckm-dev/ckm/olap"
 )
 
-func init() { registerFixturesCommand(newFixturesSSBCmd) }
+func init() {
+	registerFixturesCommand(func(a *app) *cobra.Command { return newFixturesSSBCmd(a, nil) })
+}
 
-func newFixturesSSBCmd(a *app) *cobra.Command {
-	var sf float64
-	var rollups bool
+// fixturesSSBOptions are what ckm fixtures ssb's flags resolve to.
+type fixturesSSBOptions struct {
+	app     *app
+	sf      float64 // checked: positive and finite
+	rollups bool
+}
+
+// newFixturesSSBCmd builds ckm fixtures ssb; runF, when not nil, runs
+// instead of fixturesSSBRun with the parsed options.
+func newFixturesSSBCmd(a *app, runF func(context.Context, *fixturesSSBOptions) error) *cobra.Command {
+	opts := &fixturesSSBOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "ssb --sf X",
 		Short: "Write the Star Schema Benchmark tables (lineorder, date, customer, supplier, part) into the warehouse",
@@ -22,42 +34,49 @@ func newFixturesSSBCmd(a *app) *cobra.Command {
 			"warehouse. Query it with the builtin cube: ckm cube query ssb ….",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if sf <= 0 {
-				return usageErrorf("--sf %v: want a positive scale factor, e.g. 0.01 or 1", sf)
+			if !(opts.sf > 0) || math.IsInf(opts.sf, 0) {
+				return usageErrorf("--sf %v: want a positive scale factor, e.g. 0.01 or 1", opts.sf)
 			}
-			ctx := cmd.Context()
-			w, err := a.createWarehouse(ctx)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			defer w.Close()
-			start := time.Now()
-			if err := ssb.Generate(ctx, w.DB, sf); err != nil {
-				return err
-			}
-			gen := time.Since(start)
-			if rollups {
-				m, err := a.cubeModel()
-				if err != nil {
-					return err
-				}
-				if err := olap.NewExecutor(w, m).Refresh(ctx, "ssb", nil); err != nil {
-					return err
-				}
-			}
-			var rows [][]any
-			for _, t := range ssb.Tables {
-				var n int64
-				if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM "`+t+`"`).Scan(&n); err != nil {
-					return err
-				}
-				rows = append(rows, []any{t, n})
-			}
-			a.logf("SSB at SF %v generated in %v", sf, gen.Round(time.Millisecond))
-			return a.printTable([]string{"table", "rows"}, rows)
+			return fixturesSSBRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().Float64Var(&sf, "sf", 1, "scale factor (1 = 6 million lineorder rows)")
-	cmd.Flags().BoolVar(&rollups, "rollups", false, "also materialize the ssb cube's rollups")
+	cmd.Flags().Float64Var(&opts.sf, "sf", 1, "scale factor (1 = 6 million lineorder rows)")
+	cmd.Flags().BoolVar(&opts.rollups, "rollups", false, "also materialize the ssb cube's rollups")
 	return cmd
+}
+
+func fixturesSSBRun(ctx context.Context, opts *fixturesSSBOptions) error {
+	a := opts.app
+	w, err := a.createWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	start := time.Now()
+	if err := ssb.Generate(ctx, w.DB, opts.sf); err != nil {
+		return err
+	}
+	gen := time.Since(start)
+	if opts.rollups {
+		m, err := a.cubeModel()
+		if err != nil {
+			return err
+		}
+		if err := olap.NewExecutor(w, m).Refresh(ctx, "ssb", nil); err != nil {
+			return err
+		}
+	}
+	var rows [][]any
+	for _, t := range ssb.Tables {
+		var n int64
+		if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM "`+t+`"`).Scan(&n); err != nil {
+			return err
+		}
+		rows = append(rows, []any{t, n})
+	}
+	a.logf("SSB at SF %v generated in %v", opts.sf, gen.Round(time.Millisecond))
+	return a.printTable([]string{"table", "rows"}, rows)
 }
