@@ -30,16 +30,20 @@ var demoSections []demoSection
 // the demo from their own files.
 func registerDemoSection(s demoSection) { demoSections = append(demoSections, s) }
 
+// demoOptions are what ckm demo's flags resolve to.
 type demoOptions struct {
-	dir       string
-	customers int
+	app       *app
+	dir       string // checked: not empty
+	customers int    // checked: 1 to fixtures.MaxCustomers
 	seed      int64
 }
 
-func init() { registerCommand(newDemoCmd) }
+func init() { registerCommand(func(a *app) *cobra.Command { return newDemoCmd(a, nil) }) }
 
-func newDemoCmd(a *app) *cobra.Command {
-	opts := &demoOptions{}
+// newDemoCmd builds ckm demo; runF, when not nil, runs instead of demoRun
+// with the parsed options.
+func newDemoCmd(a *app, runF func(context.Context, *demoOptions) error) *cobra.Command {
+	opts := &demoOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Generate a retailer's dirty exports, load them, and show what ckm finds",
@@ -49,7 +53,18 @@ warehouse (default ./ckm.duckdb) and print what ckm found: rows per table,
 rejected rows by reason, customers unified across channels, checked against
 the generator's ground truth. Running it again reuses what is loaded.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return demoRun(cmd.Context(), a, opts) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.dir == "" {
+				return usageErrorf("--dir: want a work directory")
+			}
+			if err := checkCustomers(opts.customers); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return demoRun(cmd.Context(), opts)
+		},
 	}
 	cmd.Flags().StringVar(&opts.dir, "dir", "ckm-demo", "work directory for the generated exports")
 	cmd.Flags().IntVar(&opts.customers, "customers", 2000, "persons in the generated world")
@@ -63,10 +78,8 @@ type demoResult struct {
 	Rows   []map[string]any `json:"rows"`
 }
 
-func demoRun(ctx context.Context, a *app, opts *demoOptions) error {
-	if err := checkCustomers(opts.customers); err != nil {
-		return err
-	}
+func demoRun(ctx context.Context, opts *demoOptions) error {
+	a := opts.app
 	exportDir := filepath.Join(opts.dir, "exports")
 	if err := os.MkdirAll(exportDir, 0o755); err != nil {
 		return err
