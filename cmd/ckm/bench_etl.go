@@ -20,8 +20,10 @@ import (
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
+// benchETLOptions are what ckm bench etl's flags resolve to.
 type benchETLOptions struct {
-	customers int
+	app       *app
+	customers int // checked with days: a world fixtures can generate
 	days      int
 	seed      int64
 	dir       string
@@ -29,12 +31,14 @@ type benchETLOptions struct {
 }
 
 func init() {
-	registerBenchCommand(newBenchETLCmd)
+	registerBenchCommand(func(a *app) *cobra.Command { return newBenchETLCmd(a, nil) })
 	registerCommand(newRawLoadCmd)
 }
 
-func newBenchETLCmd(a *app) *cobra.Command {
-	opts := &benchETLOptions{}
+// newBenchETLCmd builds ckm bench etl; runF, when not nil, runs instead of
+// benchETLRun with the parsed options.
+func newBenchETLCmd(a *app, runF func(context.Context, *benchETLOptions) error) *cobra.Command {
+	opts := &benchETLOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "etl",
 		Short: "Time ckm load against raw DuckDB reading the same exports",
@@ -45,7 +49,15 @@ as latin-1 bytes, since DuckDB has no GBK decoder; the XLSX workbook read with
 excelize and appended). Each side runs in its own process so its peak memory
 is its own. ratio = a / b.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return benchETLRun(cmd.Context(), a, opts) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkWorld(opts.customers, opts.days); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return benchETLRun(cmd.Context(), opts)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.customers, "customers", 220000, "persons in the generated world (220,000 ≈ 5 million sales lines a year)")
@@ -74,10 +86,8 @@ type benchETLResult struct {
 	Ratio       float64   `json:"ratio"`
 }
 
-func benchETLRun(ctx context.Context, a *app, opts *benchETLOptions) error {
-	if err := checkWorld(opts.customers, opts.days); err != nil {
-		return err
-	}
+func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
+	a := opts.app
 	dir := opts.dir
 	if dir == "" {
 		var err error

@@ -1,0 +1,42 @@
+package main
+
+import "testing"
+
+// TestNewBenchETLCmd checks what ckm bench etl parses its flags and
+// environment into, without generating anything.
+func TestNewBenchETLCmd(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want benchETLOptions
+		err  string
+	}{
+		{"defaults", nil, nil, benchETLOptions{customers: 220000, days: 365, seed: 1}, ""},
+		{"flags", nil, []string{"--customers", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep"},
+			benchETLOptions{customers: 100, days: 30, seed: 5, dir: "d", keep: true}, ""},
+		{"environment", map[string]string{"CKM_BENCH_ETL_DAYS": "60", "CKM_CUSTOMERS": "500"}, nil, benchETLOptions{customers: 500, days: 60, seed: 1}, ""},
+		{"zero customers", nil, []string{"--customers", "0"}, benchETLOptions{}, "--customers 0"},
+		{"zero days", nil, []string{"--days", "0"}, benchETLOptions{}, "--days 0"},
+		{"days not a number", nil, []string{"--days", "week"}, benchETLOptions{}, "--days"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			got, err := parseOpts(t, []string{"bench"}, newBenchETLCmd, append([]string{"bench", "etl"}, c.args...)...)
+			if c.err != "" {
+				wantUsageError(t, err, c.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.app = nil
+			if *got != c.want {
+				t.Errorf("options %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+}
