@@ -40,3 +40,43 @@ func TestNewBenchETLCmd(t *testing.T) {
 		})
 	}
 }
+
+// TestNewBenchOLAPCmd checks what ckm bench olap parses its flags and
+// environment into, without generating anything.
+func TestNewBenchOLAPCmd(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want benchOLAPOptions
+		err  string
+	}{
+		{"defaults: in memory", nil, nil, benchOLAPOptions{sf: 1, runs: 5}, ""},
+		{"flags", nil, []string{"--sf", "0.01", "--runs", "1", "--bench-warehouse", "b.duckdb", "--reuse"},
+			benchOLAPOptions{sf: 0.01, runs: 1, warehouse: "b.duckdb", reuse: true}, ""},
+		{"environment", map[string]string{"CKM_BENCH_OLAP_RUNS": "3", "CKM_SF": "0.1"}, nil, benchOLAPOptions{sf: 0.1, runs: 3}, ""},
+		{"zero sf", nil, []string{"--sf", "0"}, benchOLAPOptions{}, "--sf 0"},
+		{"NaN sf", nil, []string{"--sf", "NaN"}, benchOLAPOptions{}, "--sf NaN"},
+		{"zero runs", nil, []string{"--runs", "0"}, benchOLAPOptions{}, "--runs 0"},
+		{"negative runs from the environment", map[string]string{"CKM_RUNS": "-2"}, nil, benchOLAPOptions{}, "--runs -2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			got, err := parseOpts(t, []string{"bench"}, newBenchOLAPCmd, append([]string{"bench", "olap"}, c.args...)...)
+			if c.err != "" {
+				wantUsageError(t, err, c.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.app = nil
+			if *got != c.want {
+				t.Errorf("options %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+}

@@ -13,17 +13,21 @@ import (
 	"github.com/ckm-dev/ckm/olap"
 )
 
-func init() { registerBenchCommand(newBenchOLAPCmd) }
+func init() { registerBenchCommand(func(a *app) *cobra.Command { return newBenchOLAPCmd(a, nil) }) }
 
+// benchOLAPOptions are what ckm bench olap's flags resolve to.
 type benchOLAPOptions struct {
-	sf        float64
-	runs      int
+	app       *app
+	sf        float64 // checked: positive and finite
+	runs      int     // checked: at least 1
 	warehouse string
 	reuse     bool
 }
 
-func newBenchOLAPCmd(a *app) *cobra.Command {
-	o := &benchOLAPOptions{}
+// newBenchOLAPCmd builds ckm bench olap; runF, when not nil, runs instead
+// of benchOLAPRun with the parsed options.
+func newBenchOLAPCmd(a *app, runF func(context.Context, *benchOLAPOptions) error) *cobra.Command {
+	o := &benchOLAPOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "olap --sf N",
 		Short: "Time the 13 SSB queries as cube queries against hand-written SQL, and rollup routing",
@@ -35,7 +39,18 @@ the benchmark fails); ratio = cube / hand-written. Then materialize
 the ssb cube's rollups and time coarse drill-downs with and without them
 (checking every cell is the same); rollup_speedup is the median raw / rollup.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return benchOLAPRun(cmd.Context(), a, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkScaleFactor(o.sf); err != nil {
+				return err
+			}
+			if o.runs < 1 {
+				return usageErrorf("--runs %d: want at least 1", o.runs)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return benchOLAPRun(cmd.Context(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.Float64Var(&o.sf, "sf", 1, "SSB scale factor (1 = 6 million lineorder rows)")
@@ -96,10 +111,8 @@ func minDuration(d []time.Duration) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func benchOLAPRun(ctx context.Context, a *app, o *benchOLAPOptions) error {
-	if o.sf <= 0 || o.runs < 1 {
-		return usageErrorf("--sf must be positive and --runs at least 1")
-	}
+func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
+	a := o.app
 	w, err := engine.Open(ctx, o.warehouse, engine.Options{})
 	if err != nil {
 		return err

@@ -34,8 +34,8 @@ func newFixturesSSBCmd(a *app, runF func(context.Context, *fixturesSSBOptions) e
 			"warehouse. Query it with the builtin cube: ckm cube query ssb ….",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !(opts.sf > 0) || math.IsInf(opts.sf, 0) {
-				return usageErrorf("--sf %v: want a positive scale factor, e.g. 0.01 or 1", opts.sf)
+			if err := checkScaleFactor(opts.sf); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -46,6 +46,14 @@ func newFixturesSSBCmd(a *app, runF func(context.Context, *fixturesSSBOptions) e
 	cmd.Flags().Float64Var(&opts.sf, "sf", 1, "scale factor (1 = 6 million lineorder rows)")
 	cmd.Flags().BoolVar(&opts.rollups, "rollups", false, "also materialize the ssb cube's rollups")
 	return cmd
+}
+
+// checkScaleFactor checks an SSB --sf: positive and finite.
+func checkScaleFactor(sf float64) error {
+	if !(sf > 0) || math.IsInf(sf, 0) {
+		return usageErrorf("--sf %v: want a positive scale factor, e.g. 0.01 or 1", sf)
+	}
+	return nil
 }
 
 func fixturesSSBRun(ctx context.Context, opts *fixturesSSBOptions) error {
