@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // TestNewBenchETLCmd checks what ckm bench etl parses its flags and
 // environment into, without generating anything.
@@ -66,6 +70,48 @@ func TestNewBenchOLAPCmd(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			got, err := parseOpts(t, []string{"bench"}, newBenchOLAPCmd, append([]string{"bench", "olap"}, c.args...)...)
+			if c.err != "" {
+				wantUsageError(t, err, c.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.app = nil
+			if *got != c.want {
+				t.Errorf("options %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+}
+
+// TestNewBenchValueCmd checks what ckm bench value parses its flags and
+// environment into, without generating anything.
+func TestNewBenchValueCmd(t *testing.T) {
+	cdnow := filepath.Join(t.TempDir(), "CDNOW_master.txt")
+	if err := os.WriteFile(cdnow, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want benchValueOptions
+		err  string
+	}{
+		{"defaults: the built-in CDNOW file", nil, nil, benchValueOptions{customers: 1000000, repeat: 3}, ""},
+		{"flags", nil, []string{"--customers", "10", "--repeat", "1", "--cdnow", cdnow}, benchValueOptions{customers: 10, repeat: 1, cdnow: cdnow}, ""},
+		{"environment", map[string]string{"CKM_BENCH_VALUE_REPEAT": "2", "CKM_CUSTOMERS": "200"}, nil, benchValueOptions{customers: 200, repeat: 2}, ""},
+		{"too few customers", nil, []string{"--customers", "9"}, benchValueOptions{}, "--customers 9"},
+		{"zero repeat", nil, []string{"--repeat", "0"}, benchValueOptions{}, "--repeat 0"},
+		{"missing CDNOW file", nil, []string{"--cdnow", cdnow + ".none"}, benchValueOptions{}, "--cdnow"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			got, err := parseOpts(t, []string{"bench"}, newBenchValueCmd, append([]string{"bench", "value"}, c.args...)...)
 			if c.err != "" {
 				wantUsageError(t, err, c.err)
 				return

@@ -15,16 +15,22 @@ import (
 	"github.com/ckm-dev/ckm/mining"
 )
 
-func init() { registerBenchCommand(newBenchValueCmd) }
-
-type benchValueOptions struct {
-	customers int
-	cdnow     string
-	repeat    int
+func init() {
+	registerBenchCommand(func(a *app) *cobra.Command { return newBenchValueCmd(a, nil) })
 }
 
-func newBenchValueCmd(a *app) *cobra.Command {
-	opts := &benchValueOptions{}
+// benchValueOptions are what ckm bench value's flags resolve to.
+type benchValueOptions struct {
+	app       *app
+	customers int    // checked: at least 10
+	cdnow     string // checked: "" (the built-in file) or an existing file
+	repeat    int    // checked: at least 1
+}
+
+// newBenchValueCmd builds ckm bench value; runF, when not nil, runs instead
+// of benchValueRun with the parsed options.
+func newBenchValueCmd(a *app, runF func(context.Context, *benchValueOptions) error) *cobra.Command {
+	opts := &benchValueOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "value",
 		Short: "Time RFM against hand-written DuckDB SQL, the CLV fit on CDNOW and scoring every customer",
@@ -38,7 +44,15 @@ DuckDB SQL (hash-based random purchase days over 2023-2024, 3 % returns), then
   score_seconds   scoring every generated customer (P(alive), expected
                   purchases and spend, discounted CLV) in SQL after the fit.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return benchValueRun(cmd.Context(), a, opts) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return benchValueRun(cmd.Context(), opts)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.customers, "customers", 1000000, "customers in the generated warehouse")
@@ -47,15 +61,24 @@ DuckDB SQL (hash-based random purchase days over 2023-2024, 3 % returns), then
 	return cmd
 }
 
-func benchValueRun(ctx context.Context, a *app, o *benchValueOptions) error {
-	if o.customers < 10 || o.repeat < 1 {
-		return usageErrorf("--customers must be at least 10 and --repeat at least 1")
+// check checks the flags: each bad value is a usage error naming its flag.
+func (o *benchValueOptions) check() error {
+	if o.customers < 10 {
+		return usageErrorf("--customers %d: want at least 10", o.customers)
+	}
+	if o.repeat < 1 {
+		return usageErrorf("--repeat %d: want at least 1", o.repeat)
 	}
 	if o.cdnow != "" {
 		if _, err := os.Stat(o.cdnow); err != nil {
 			return usageErrorf("--cdnow %s: %v", o.cdnow, err)
 		}
 	}
+	return nil
+}
+
+func benchValueRun(ctx context.Context, o *benchValueOptions) error {
+	a := o.app
 	w, err := engine.Open(ctx, "", engine.Options{})
 	if err != nil {
 		return err
