@@ -126,3 +126,14 @@ func TestNewBenchValueCmd(t *testing.T) {
 		})
 	}
 }
+
+// TestNewRawLoadCmd checks that the hidden ckm bench-raw-load takes exactly
+// one directory.
+func TestNewRawLoadCmd(t *testing.T) {
+	got, err := parseOpts(t, nil, newRawLoadCmd, "bench-raw-load", "exports")
+	if err != nil || got.dir != "exports" {
+		t.Fatalf("err %v, options %+v; want dir exports", err, got)
+	}
+	_, err = parseOpts(t, nil, newRawLoadCmd, "bench-raw-load")
+	wantUsageError(t, err, "accepts 1 arg")
+}

@@ -32,7 +32,7 @@ type benchETLOptions struct {
 
 func init() {
 	registerBenchCommand(func(a *app) *cobra.Command { return newBenchETLCmd(a, nil) })
-	registerCommand(newRawLoadCmd)
+	registerCommand(func(a *app) *cobra.Command { return newRawLoadCmd(a, nil) })
 }
 
 // newBenchETLCmd builds ckm bench etl; runF, when not nil, runs instead of
@@ -155,23 +155,39 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	})
 }
 
+// rawLoadOptions are what ckm bench-raw-load resolves to.
+type rawLoadOptions struct {
+	app *app
+	dir string // the exports
+}
+
 // newRawLoadCmd is the baseline side of `ckm bench etl`: raw DuckDB reading
 // every export into a table, no cleaning. Hidden: it is a benchmark tool.
-func newRawLoadCmd(a *app) *cobra.Command {
+// runF, when not nil, runs instead of rawLoadRun with the parsed options.
+func newRawLoadCmd(a *app, runF func(context.Context, *rawLoadOptions) error) *cobra.Command {
+	opts := &rawLoadOptions{app: a}
 	return &cobra.Command{
 		Use:    "bench-raw-load DIR",
 		Short:  "Baseline of ckm bench etl: read exports into tables with plain DuckDB",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := engine.Open(cmd.Context(), a.warehousePath(), engine.Options{NoMigrate: true})
-			if err != nil {
-				return err
+			opts.dir = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			defer w.Close()
-			return rawLoad(cmd.Context(), w, args[0])
+			return rawLoadRun(cmd.Context(), opts)
 		},
 	}
+}
+
+func rawLoadRun(ctx context.Context, opts *rawLoadOptions) error {
+	w, err := engine.Open(ctx, opts.app.warehousePath(), engine.Options{NoMigrate: true})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return rawLoad(ctx, w, opts.dir)
 }
 
 func rawLoad(ctx context.Context, w *engine.Warehouse, dir string) error {
