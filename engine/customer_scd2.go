@@ -127,6 +127,18 @@ func knownFrom(v string) string {
 // customerRoundSQL merges every customer's change number rnk (at most one
 // per customer) into dim_customer.
 func customerRoundSQL(c CustomerChanges, rnk int64) []string {
+	steps := []string{customerMergeSQL(c, rnk)}
+	if len(c.TypeOne) > 0 {
+		steps = append(steps, customerTypeOneSQL(c))
+	}
+	return append(steps, customerVersionSQL()...)
+}
+
+// customerMergeSQL pairs every customer's change number rnk with the
+// versions around its date. pv: the version in force at the change's
+// date; nv: the first version after it; b: pv, else nv (a change before
+// the first version), else nothing (a new customer).
+func customerMergeSQL(c CustomerChanges, rnk int64) string {
 	values := make([]string, len(CustomerAttributes))
 	for i, a := range CustomerAttributes {
 		v, ok := c.Values[a]
@@ -135,26 +147,11 @@ func customerRoundSQL(c CustomerChanges, rnk int64) []string {
 		}
 		values[i] = v + " AS " + a
 	}
-	typeOneSet := make([]string, len(c.TypeOne))
-	typeOneDiff := make([]string, len(c.TypeOne))
-	for i, a := range c.TypeOne {
-		typeOneSet[i] = a + " = m." + a
-		typeOneDiff[i] = "dim_customer." + a + " IS DISTINCT FROM m." + a
-	}
-	tracked := make([]string, len(TrackedCustomerAttributes))
-	for i, a := range TrackedCustomerAttributes {
-		tracked[i] = a + " = v." + a
-	}
-	cols := strings.Join(CustomerAttributes, ", ")
 	prevKnown := knownFrom("pv")
 	if c.Judgements {
 		prevKnown = "pv.valid_from"
 	}
-	steps := []string{
-		// pv: the version in force at the change's date; nv: the first
-		// version after it; b: pv, else nv (a change before the first
-		// version), else nothing (a new customer).
-		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ckm_customer_m AS
+	return fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ckm_customer_m AS
 		WITH n AS (SELECT * FROM %s WHERE rnk = %d),
 		pv AS (SELECT d.* FROM n JOIN dim_customer d USING (customer_id) WHERE d.valid_from <= n.eff
 			QUALIFY row_number() OVER (PARTITION BY d.customer_id ORDER BY d.valid_from DESC) = 1),
@@ -166,24 +163,41 @@ func customerRoundSQL(c CustomerChanges, rnk int64) []string {
 			nv.customer_key AS next_key, nv.valid_from AS next_from,
 			%s
 		FROM n LEFT JOIN b USING (customer_id) LEFT JOIN pv USING (customer_id) LEFT JOIN nv USING (customer_id)`,
-			c.Changes, rnk, prevKnown, strings.Join(values, ",\n\t\t\t")),
+		c.Changes, rnk, prevKnown, strings.Join(values, ",\n\t\t\t"))
+}
+
+// customerTypeOneSQL applies type 1 corrections: they reach every version.
+func customerTypeOneSQL(c CustomerChanges) string {
+	typeOneSet := make([]string, len(c.TypeOne))
+	typeOneDiff := make([]string, len(c.TypeOne))
+	for i, a := range c.TypeOne {
+		typeOneSet[i] = a + " = m." + a
+		typeOneDiff[i] = "dim_customer." + a + " IS DISTINCT FROM m." + a
 	}
-	if len(c.TypeOne) > 0 {
-		// Type 1: corrections reach every version.
-		steps = append(steps, fmt.Sprintf(`UPDATE dim_customer SET %s, etl_run_id = m.etl_run_id
+	return fmt.Sprintf(`UPDATE dim_customer SET %s, etl_run_id = m.etl_run_id
 		FROM ckm_customer_m m
 		WHERE dim_customer.customer_id = m.customer_id AND m.old_key IS NOT NULL AND (%s)`,
-			strings.Join(typeOneSet, ", "), strings.Join(typeOneDiff, " OR ")))
+		strings.Join(typeOneSet, ", "), strings.Join(typeOneDiff, " OR "))
+}
+
+// customerVersionSQL decides each change's action on the versions and
+// writes it: closing, extending, correcting or inserting versions, and
+// noting the customers whose history moved.
+func customerVersionSQL() []string {
+	tracked := make([]string, len(TrackedCustomerAttributes))
+	for i, a := range TrackedCustomerAttributes {
+		tracked[i] = a + " = v." + a
 	}
-	return append(steps,
+	cols := strings.Join(CustomerAttributes, ", ")
+	return []string{
 		`CREATE OR REPLACE TEMP TABLE ckm_customer_v AS
 		SELECT m.*, CASE
 			WHEN m.old_key IS NULL THEN 'new'
-			WHEN m.eff < m.prev_known AND NOT `+distinctFrom("m", "p")+` THEN 'known_earlier'
+			WHEN m.eff < m.prev_known AND NOT ` + distinctFrom("m", "p") + ` THEN 'known_earlier'
 			WHEN m.eff < m.prev_known THEN 'prepend'
-			WHEN m.prev_key IS NOT NULL AND NOT `+distinctFrom("m", "p")+` THEN 'none'
+			WHEN m.prev_key IS NOT NULL AND NOT ` + distinctFrom("m", "p") + ` THEN 'none'
 			WHEN m.prev_known = m.eff THEN 'correct'
-			WHEN m.next_key IS NOT NULL AND NOT `+distinctFrom("m", "nx")+` THEN 'extend'
+			WHEN m.next_key IS NOT NULL AND NOT ` + distinctFrom("m", "nx") + ` THEN 'extend'
 			ELSE 'insert' END AS action
 		FROM ckm_customer_m m
 		LEFT JOIN dim_customer p ON p.customer_key = m.prev_key
@@ -198,7 +212,7 @@ func customerRoundSQL(c CustomerChanges, rnk int64) []string {
 		// the part before it.
 		`UPDATE dim_customer SET valid_from = v.prev_known, effective_from = v.prev_known
 		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'prepend'`,
-		`UPDATE dim_customer SET `+strings.Join(tracked, ", ")+`, region_key = coalesce(r.region_key, -1), etl_run_id = v.etl_run_id
+		`UPDATE dim_customer SET ` + strings.Join(tracked, ", ") + `, region_key = coalesce(r.region_key, -1), etl_run_id = v.etl_run_id
 		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
 		WHERE dim_customer.customer_key = v.prev_key AND v.action = 'correct'`,
 		fmt.Sprintf(`INSERT INTO dim_customer (customer_key, customer_id, %[1]s, region_key, valid_from, valid_to, is_current, effective_from)
@@ -210,5 +224,5 @@ func customerRoundSQL(c CustomerChanges, rnk int64) []string {
 		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
 		WHERE v.action IN ('new', 'insert', 'prepend')`, cols, "v."+strings.Join(CustomerAttributes, ", v."), HistoryStart, HistoryEnd),
 		`INSERT INTO ckm_customer_moved SELECT customer_id FROM ckm_customer_v WHERE action IN ('extend', 'insert', 'prepend')`,
-	)
+	}
 }

@@ -13,7 +13,23 @@ const dimDateRow = `CAST(strftime(d, '%Y%m%d') AS INTEGER), d, year(d), quarter(
 // generated range) and appends the fact rows.
 func (l *loader) loadFacts() error {
 	run := l.runID
-	steps := []string{
+	for _, steps := range [][]string{
+		inferredMembersSQL(run),
+		salesFactSQL(run),
+		{interactionFactSQL(run), campaignFactSQL(run)},
+	} {
+		if err := l.execAll("facts", steps); err != nil {
+			return err
+		}
+	}
+	return l.restateSales()
+}
+
+// inferredMembersSQL adds the dimension members the facts of run refer to
+// and the dimensions lack: stores, salespeople and agents, products and
+// calendar days.
+func inferredMembersSQL(run int64) []string {
+	return []string{
 		fmt.Sprintf(`INSERT INTO dim_store (store_key, store_code, store_name, region_key, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(store_key), 0), 0) FROM dim_store) + row_number() OVER (ORDER BY code), code, name,
 			coalesce(TRY_CAST(ckm_region_in_text(name) AS INTEGER), -1), %d
@@ -36,6 +52,13 @@ func (l *loader) loadFacts() error {
 			SELECT DISTINCT CAST(ts_v AS DATE) AS d FROM ok_sales UNION SELECT DISTINCT CAST(ts_v AS DATE) FROM ok_interactions
 			UNION SELECT DISTINCT targeted_v FROM ok_responses UNION SELECT DISTINCT response_v FROM ok_responses)
 		WHERE d IS NOT NULL AND CAST(strftime(d, '%Y%m%d') AS INTEGER) NOT IN (SELECT date_key FROM dim_date)`,
+	}
+}
+
+// salesFactSQL appends the sales lines of run to fact_sales, each with
+// the dimension versions in force at its time.
+func salesFactSQL(run int64) []string {
+	return []string{
 		// The accepted lines with their customer, narrowed and materialised
 		// first: with its true size known, the dimension joins below build
 		// their hash tables on the small dimensions.
@@ -69,7 +92,12 @@ func (l *loader) loadFacts() error {
 		LEFT JOIN dim_store st ON st.store_code = s.store_v
 		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.salesperson_v AND sp.role = 'sales'`, run),
 		`DROP TABLE ld_sales`,
-		fmt.Sprintf(`INSERT INTO fact_interaction
+	}
+}
+
+// interactionFactSQL appends the interactions of run to fact_interaction.
+func interactionFactSQL(run int64) string {
+	return fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
 			CASE WHEN s.agent_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
@@ -79,8 +107,12 @@ func (l *loader) loadFacts() error {
 		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
 		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id)
 			AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
-		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run),
-		fmt.Sprintf(`INSERT INTO fact_campaign
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run)
+}
+
+// campaignFactSQL appends the campaign responses of run to fact_campaign.
+func campaignFactSQL(run int64) string {
+	return fmt.Sprintf(`INSERT INTO fact_campaign
 		SELECT s.k_id, cp.campaign_key,
 			coalesce(CAST(strftime(s.targeted_v, '%%Y%%m%%d') AS INTEGER), -1),
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
@@ -91,12 +123,5 @@ func (l *loader) loadFacts() error {
 		JOIN dim_campaign cp ON cp.campaign_code = s.code
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
 		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
-		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run),
-	}
-	for _, q := range steps {
-		if err := l.exec("facts", q); err != nil {
-			return err
-		}
-	}
-	return l.restateSales()
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run)
 }

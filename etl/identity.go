@@ -16,7 +16,29 @@ const maxIdentityRounds = 64
 // one if they meet several), so ids are stable across incremental loads;
 // new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
-	steps := []string{
+	if err := l.execAll("identity", identityGraphSQL()); err != nil {
+		return err
+	}
+	if err := l.propagateLabels(); err != nil {
+		return err
+	}
+	return l.assignCustomers()
+}
+
+// execAll runs queries in order as one step.
+func (l *loader) execAll(step string, queries []string) error {
+	for _, q := range queries {
+		if err := l.exec(step, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// identityGraphSQL builds the identifier graph: records, their identifiers
+// (the edges), one id per identifier, and every identifier its own label.
+func identityGraphSQL() []string {
+	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v FROM ok_customers
 		UNION ALL
@@ -38,44 +60,75 @@ func (l *loader) resolveIdentity() error {
 		WHERE rec IN (SELECT rec FROM id_rk_all GROUP BY rec HAVING count(*) > 1)`,
 		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
 	}
-	for _, q := range steps {
-		if err := l.exec("identity", q); err != nil {
-			return err
-		}
-	}
-	converged := false
+}
+
+// propagateLabels gives every identifier the smallest label of its
+// component, one round at a time, failing if it does not converge.
+func (l *loader) propagateLabels() error {
 	for round := 0; round < maxIdentityRounds; round++ {
-		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl AS
-			SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`); err != nil {
-			return err
-		}
-		// New key label: the smallest label of its records, then one pointer jump.
-		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab2 AS
-			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid),
-			m AS (SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab)
-			SELECT o.kid, coalesce(m.lab, o.lab) AS lab FROM id_lab o LEFT JOIN m USING (kid)`); err != nil {
-			return err
-		}
-		changed, err := l.count(`SELECT count(*) FROM id_lab2 n JOIN id_lab o USING (kid) WHERE n.lab <> o.lab`)
+		changed, err := l.labelRound()
 		if err != nil {
-			return fmt.Errorf("identity: %w", err)
-		}
-		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab AS SELECT * FROM id_lab2`); err != nil {
 			return err
 		}
 		if changed == 0 {
-			converged = true
-			break
+			return nil
 		}
 	}
-	if !converged {
-		return fmt.Errorf("identity: label propagation did not converge in %d rounds", maxIdentityRounds)
+	return fmt.Errorf("identity: label propagation did not converge in %d rounds", maxIdentityRounds)
+}
+
+// labelRound runs one round of label propagation and says how many
+// identifiers changed label.
+func (l *loader) labelRound() (int64, error) {
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl AS
+			SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`); err != nil {
+		return 0, err
 	}
+	// New key label: the smallest label of its records, then one pointer jump.
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab2 AS
+			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid),
+			m AS (SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab)
+			SELECT o.kid, coalesce(m.lab, o.lab) AS lab FROM id_lab o LEFT JOIN m USING (kid)`); err != nil {
+		return 0, err
+	}
+	changed, err := l.count(`SELECT count(*) FROM id_lab2 n JOIN id_lab o USING (kid) WHERE n.lab <> o.lab`)
+	if err != nil {
+		return 0, fmt.Errorf("identity: %w", err)
+	}
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab AS SELECT * FROM id_lab2`); err != nil {
+		return 0, err
+	}
+	return changed, nil
+}
+
+// assignCustomers gives each component its customer id (an existing one,
+// or a new one numbered after the largest), records new identifiers in
+// etl_identity and maps every record to its customer.
+func (l *loader) assignCustomers() error {
 	base, err := l.count(`SELECT coalesce(max(customer_id), 0) FROM etl_identity`)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	steps = []string{
+	if err := l.execAll("identity", customerSQL(base, l.runID)); err != nil {
+		return err
+	}
+	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
+		return err
+	}
+	merged, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
+	if err != nil {
+		return err
+	}
+	if merged > 0 {
+		l.logf("identity: %d new records link customers that earlier runs kept apart; they were attached to the smallest id", merged)
+	}
+	return nil
+}
+
+// customerSQL assigns customer ids to components: existing ids first, new
+// ones from base+1; runID stamps the identifiers recorded.
+func customerSQL(base, runID int64) []string {
+	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_rl AS
 		SELECT rk.rec, min(l.lab) AS lab FROM id_rk_all rk JOIN id_lab l USING (kid) GROUP BY rk.rec`,
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
@@ -90,23 +143,7 @@ func (l *loader) resolveIdentity() error {
 		fmt.Sprintf(`INSERT INTO etl_identity
 		SELECT k.key_type, k.key_value, c.customer_id, %d
 		FROM id_key k JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
-		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = k.key_value)`, l.runID),
+		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = k.key_value)`, runID),
 		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
 	}
-	for _, q := range steps {
-		if err := l.exec("identity", q); err != nil {
-			return err
-		}
-	}
-	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
-		return err
-	}
-	merged, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
-	if err != nil {
-		return err
-	}
-	if merged > 0 {
-		l.logf("identity: %d new records link customers that earlier runs kept apart; they were attached to the smallest id", merged)
-	}
-	return nil
 }

@@ -124,43 +124,13 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	builtin, err := DefaultMappings()
-	if err != nil {
-		return nil, fmt.Errorf("built-in mappings: %w", err)
-	}
-	mappings := mergeMappings(builtin, opts.Mappings)
-	if err := Register(ctx, w); err != nil {
-		return nil, err
-	}
-	found, err := discover(paths, mappings)
+	jobs, rep, err := discoverJobs(ctx, w, paths, opts, logf, start)
 	if err != nil {
 		return nil, err
 	}
-	jobs := found.jobs
-	rep := &Report{Ignored: found.ignored, Refused: found.refused}
-	for _, p := range found.ignored {
-		logf("ignored %s: no source mapping matches its name", p)
-	}
-	for _, why := range found.refused {
-		logf("skipped %s", why)
-	}
-	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs discover (since start)\n", time.Since(start).Seconds())
-	}
-	if err := fingerprint(ctx, jobs); err != nil {
-		return nil, err
-	}
-	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs fingerprint (since start)\n", time.Since(start).Seconds())
-	}
-	todo, err := skipLoaded(ctx, w, jobs)
+	todo, err := selectNewFiles(ctx, w, jobs, opts, logf, start)
 	if err != nil {
 		return nil, err
-	}
-	for _, j := range jobs {
-		if j.Skipped != "" {
-			logf("skipped %s: %s", j.Path, j.Skipped)
-		}
 	}
 	if len(todo) == 0 {
 		for _, j := range jobs {
@@ -177,9 +147,65 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err := extractAll(ctx, todo, tmpDir, opts, start); err != nil {
 		return nil, err
 	}
-	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs extract (since start)\n", time.Since(start).Seconds())
+	traceSinceStart(opts, start, "extract")
+	ld, err := transact(ctx, w, todo, opts, logf, start)
+	if err != nil {
+		return nil, err
 	}
+	rep.tally(ld, jobs)
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// discoverJobs registers the built-in functions and finds the files the
+// mappings claim among paths, logging what it ignored or refused.
+func discoverJobs(ctx context.Context, w *engine.Warehouse, paths []string, opts Options, logf func(string, ...any), start time.Time) ([]*fileJob, *Report, error) {
+	builtin, err := DefaultMappings()
+	if err != nil {
+		return nil, nil, fmt.Errorf("built-in mappings: %w", err)
+	}
+	mappings := mergeMappings(builtin, opts.Mappings)
+	if err := Register(ctx, w); err != nil {
+		return nil, nil, err
+	}
+	found, err := discover(paths, mappings)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &Report{Ignored: found.ignored, Refused: found.refused}
+	for _, p := range found.ignored {
+		logf("ignored %s: no source mapping matches its name", p)
+	}
+	for _, why := range found.refused {
+		logf("skipped %s", why)
+	}
+	traceSinceStart(opts, start, "discover")
+	return found.jobs, rep, nil
+}
+
+// selectNewFiles fingerprints the jobs and returns those not yet in the
+// manifest, logging each one skipped.
+func selectNewFiles(ctx context.Context, w *engine.Warehouse, jobs []*fileJob, opts Options, logf func(string, ...any), start time.Time) ([]*fileJob, error) {
+	if err := fingerprint(ctx, jobs); err != nil {
+		return nil, err
+	}
+	traceSinceStart(opts, start, "fingerprint")
+	todo, err := skipLoaded(ctx, w, jobs)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		if j.Skipped != "" {
+			logf("skipped %s: %s", j.Path, j.Skipped)
+		}
+	}
+	return todo, nil
+}
+
+// transact runs the load of the extracted files in one transaction: the
+// loader's steps, the sources check and the BeforeCommit hooks, then commit.
+// Any error leaves the transaction rolled back.
+func transact(ctx context.Context, w *engine.Warehouse, todo []*fileJob, opts Options, logf func(string, ...any), start time.Time) (*loader, error) {
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -212,6 +238,12 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if opts.Trace != nil {
 		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
 	}
+	return ld, nil
+}
+
+// tally fills the report from a committed load: its run, new customers and
+// every file's counts (skipped files included, with theirs).
+func (rep *Report) tally(ld *loader, jobs []*fileJob) {
 	rep.RunID = ld.runID
 	rep.Customers = ld.newCustomers
 	for _, j := range jobs {
@@ -222,8 +254,13 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 		rep.Duplicates += j.Duplicates
 		rep.Warned += j.Warned
 	}
-	rep.Elapsed = time.Since(start)
-	return rep, nil
+}
+
+// traceSinceStart writes a step's time since the load began to opts.Trace.
+func traceSinceStart(opts Options, start time.Time, step string) {
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs %s (since start)\n", time.Since(start).Seconds(), step)
+	}
 }
 
 // discovered is what discover found in the paths given to a load.

@@ -102,34 +102,52 @@ func (l *loader) validateSales() error {
 // reversed) or rejected, as the source's mapping says. Lines that are not
 // loaded go to sales_skip; every decision gets a ledger entry.
 func (l *loader) classifySales() error {
-	key := "source, store_k, k_order, line_key"
-	steps := []string{
-		`CREATE OR REPLACE TEMP TABLE sales_valid AS
+	for _, q := range []string{
+		salesValidSQL, salesActiveSQL, salesChainSQL, salesClassSQL,
+		salesV1DuplicatesSQL, salesSkipSQL, salesLedgerSQL(), salesSkippedWarningsSQL,
+	} {
+		if err := l.exec("validate", q); err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// salesKey is the natural key of a sales line.
+const salesKey = "source, store_k, k_order, line_key"
+
+// salesValidSQL keeps the sales lines of this load that passed validation.
+const salesValidSQL = `CREATE OR REPLACE TEMP TABLE sales_valid AS
 		SELECT c.file_id, c._line, c._item, c.source, coalesce(c.store_v, '') AS store_k, c.k_order, c.line_key, c.k_line,
 			c.line_given, c.record_hash, c.corrections
-		FROM c_sales c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line`,
-		// The current lines of the warehouse under the keys this load brings.
-		`CREATE OR REPLACE TEMP TABLE sales_active AS
+		FROM c_sales c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line`
+
+// salesActiveSQL finds the current lines of the warehouse under the keys
+// this load brings.
+const salesActiveSQL = `CREATE OR REPLACE TEMP TABLE sales_active AS
 		SELECT f.source, coalesce(f.store_code, '') AS store_k, f.order_id AS k_order, f.line_key, f.record_hash,
 			f.etl_run_id, f.etl_file_id, f.source_line
 		FROM fact_sales f
-		SEMI JOIN (SELECT DISTINCT ` + key + ` FROM sales_valid) k
+		SEMI JOIN (SELECT DISTINCT ` + salesKey + ` FROM sales_valid) k
 			ON k.source = f.source AND k.store_k = coalesce(f.store_code, '') AND k.k_order = f.order_id AND k.line_key = f.line_key
-		WHERE NOT f.is_reversal AND f.restated_by_run IS NULL`,
-		// Only keys seen more than once need ordering.
-		`CREATE OR REPLACE TEMP TABLE sales_chain AS
+		WHERE NOT f.is_reversal AND f.restated_by_run IS NULL`
+
+// salesChainSQL orders, under each key seen more than once (only those
+// need ordering), the warehouse's line and this load's, grouping runs of
+// equal content.
+const salesChainSQL = `CREATE OR REPLACE TEMP TABLE sales_chain AS
 		WITH ch AS (
-			SELECT ` + key + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
+			SELECT ` + salesKey + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
 				true AS is_fact, NULL::VARCHAR AS corrections FROM sales_active
 			UNION ALL
-			SELECT ` + key + `, record_hash, NULL, file_id, _line, _item, false, corrections FROM sales_valid),
-		multi AS (SELECT ` + key + ` FROM ch GROUP BY ALL HAVING count(*) > 1),
-		m AS (SELECT ch.* FROM ch SEMI JOIN multi USING (` + key + `)),
+			SELECT ` + salesKey + `, record_hash, NULL, file_id, _line, _item, false, corrections FROM sales_valid),
+		multi AS (SELECT ` + salesKey + ` FROM ch GROUP BY ALL HAVING count(*) > 1),
+		m AS (SELECT ch.* FROM ch SEMI JOIN multi USING (` + salesKey + `)),
 		g AS (
 			SELECT *, sum(CASE WHEN record_hash IS NOT DISTINCT FROM prev_hash AND NOT first_row THEN 0 ELSE 1 END) OVER w AS grp
 			FROM (SELECT *, lag(record_hash) OVER w AS prev_hash, row_number() OVER w = 1 AS first_row FROM m
-				WINDOW w AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item))
-			WINDOW w AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item ROWS UNBOUNDED PRECEDING)),
+				WINDOW w AS (PARTITION BY ` + salesKey + ` ORDER BY is_fact DESC, file_id, _line, _item))
+			WINDOW w AS (PARTITION BY ` + salesKey + ` ORDER BY is_fact DESC, file_id, _line, _item ROWS UNBOUNDED PRECEDING)),
 		f AS (
 			SELECT *,
 				first_value([coalesce(run, -1), file_id, _line, _item]) OVER gw AS grp_first,
@@ -137,12 +155,14 @@ func (l *loader) classifySales() error {
 				first_value(record_hash) OVER kw AS key_hash,
 				first_value(is_fact AND record_hash IS NULL) OVER kw AS key_v1
 			FROM g
-			WINDOW gw AS (PARTITION BY ` + key + `, grp ORDER BY is_fact DESC, file_id, _line, _item),
-				kw AS (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item))
-		SELECT *, lag(grp_first) OVER (PARTITION BY ` + key + ` ORDER BY is_fact DESC, file_id, _line, _item) AS prev_first FROM f`,
-		// One decision per valid line of this load whose key was seen before.
-		`CREATE OR REPLACE TEMP TABLE sales_class AS
-		SELECT file_id, _line, _item, ` + key + `,
+			WINDOW gw AS (PARTITION BY ` + salesKey + `, grp ORDER BY is_fact DESC, file_id, _line, _item),
+				kw AS (PARTITION BY ` + salesKey + ` ORDER BY is_fact DESC, file_id, _line, _item))
+		SELECT *, lag(grp_first) OVER (PARTITION BY ` + salesKey + ` ORDER BY is_fact DESC, file_id, _line, _item) AS prev_first FROM f`
+
+// salesClassSQL makes one decision per valid line of this load whose key
+// was seen before.
+const salesClassSQL = `CREATE OR REPLACE TEMP TABLE sales_class AS
+		SELECT file_id, _line, _item, ` + salesKey + `,
 			CASE
 				WHEN key_v1 THEN 'duplicate_v1'
 				WHEN corrections = 'reject' AND record_hash = key_hash THEN 'duplicate'
@@ -154,21 +174,27 @@ func (l *loader) classifySales() error {
 				WHEN grp_first <> [coalesce(run, -1), file_id, _line, _item] THEN grp_first
 				ELSE prev_first END AS ref
 		FROM sales_chain
-		WHERE NOT is_fact AND NOT first_row`,
-		// Lines without a line number loaded by schema version 1 were keyed
-		// by position: the same position under the same order repeats them.
-		`INSERT INTO sales_class
+		WHERE NOT is_fact AND NOT first_row`
+
+// salesV1DuplicatesSQL: lines without a line number loaded by schema
+// version 1 were keyed by position, so the same position under the same
+// order repeats them.
+const salesV1DuplicatesSQL = `INSERT INTO sales_class
 		SELECT v.file_id, v._line, v._item, v.source, v.store_k, v.k_order, v.line_key, 'duplicate_v1',
 			[f.etl_run_id, f.etl_file_id, f.source_line, 0]
 		FROM sales_valid v JOIN fact_sales f ON f.source = v.source AND coalesce(f.store_code, '') = v.store_k
 			AND f.order_id = v.k_order AND f.line_key = CAST(v.k_line AS VARCHAR) AND f.record_hash IS NULL
 			AND NOT f.is_reversal AND f.restated_by_run IS NULL
-		WHERE NOT v.line_given AND NOT EXISTS (SELECT 1 FROM sales_class c WHERE c.file_id = v.file_id AND c._line = v._line AND c._item = v._item)`,
-		`CREATE OR REPLACE TEMP TABLE sales_skip AS
-		SELECT file_id, _line, _item FROM sales_class WHERE outcome IN ('duplicate', 'duplicate_v1', 'correction_rejected')`,
-		// Ledger entries: one per line and decision (the items of a JSON
-		// order share its line).
-		`INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message, ref_run_id, ref_file_id, ref_line)
+		WHERE NOT v.line_given AND NOT EXISTS (SELECT 1 FROM sales_class c WHERE c.file_id = v.file_id AND c._line = v._line AND c._item = v._item)`
+
+// salesSkipSQL lists the lines that are not loaded.
+const salesSkipSQL = `CREATE OR REPLACE TEMP TABLE sales_skip AS
+		SELECT file_id, _line, _item FROM sales_class WHERE outcome IN ('duplicate', 'duplicate_v1', 'correction_rejected')`
+
+// salesLedgerSQL writes the ledger entries: one per line and decision (the
+// items of a JSON order share its line).
+func salesLedgerSQL() string {
+	return `INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message, ref_run_id, ref_file_id, ref_line)
 		SELECT file_id, _line, 'validate',
 			CASE outcome WHEN 'duplicate_v1' THEN 'duplicate' ELSE outcome END,
 			CASE outcome WHEN 'correction_rejected' THEN 'error' ELSE 'info' END,
@@ -182,22 +208,16 @@ func (l *loader) classifySales() error {
 		FROM (SELECT k.*, ` + rawRecord(targets["sales"]) + ` AS raw FROM sales_class k
 			JOIN (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM c_sales) c
 			ON c.f = k.file_id AND c.l = k._line AND c.i = k._item)
-		GROUP BY file_id, _line, outcome`,
-		// A line none of whose items is loaded keeps no warnings: its
-		// outcome is "duplicate".
-		`DELETE FROM ld_reject WHERE severity = 'warn' AND (file_id, line) IN (
+		GROUP BY file_id, _line, outcome`
+}
+
+// salesSkippedWarningsSQL drops the warnings of a line none of whose items
+// is loaded: its outcome is "duplicate".
+const salesSkippedWarningsSQL = `DELETE FROM ld_reject WHERE severity = 'warn' AND (file_id, line) IN (
 			SELECT (k.file_id, k._line) FROM (SELECT file_id, _line, count(*) AS n FROM sales_skip GROUP BY ALL) k
 			JOIN (SELECT file_id, _line, count(*) AS n FROM c_sales SEMI JOIN sales_skip USING (file_id, _line) GROUP BY ALL) c
 				USING (file_id, _line)
-			WHERE k.n = c.n)`,
-	}
-	for _, q := range steps {
-		if err := l.exec("validate", q); err != nil {
-			return fmt.Errorf("sales keys: %w", err)
-		}
-	}
-	return nil
-}
+			WHERE k.n = c.n)`
 
 // restateSales appends, for every applied correction, a reversal of the
 // line it replaces (negated quantity and amounts, traceable to the

@@ -17,129 +17,170 @@ type Grid struct {
 // with subtotal rows labelled and indented; with column levels every
 // combination of column member and measure becomes a column.
 func Pivot(c *Compiled, data [][]any) Grid {
-	idx := map[string]int{}
-	for i, col := range c.Columns {
-		idx[col.Name] = i
+	p := newPivot(c)
+	rows, colKeys := p.gather(data)
+	g := Grid{Header: p.header(colKeys)}
+	for _, gr := range rows {
+		g.Rows = append(g.Rows, p.line(gr, colKeys))
 	}
-	var measures []string
+	return g
+}
+
+// pivot is what laying out one compiled query's result needs to know.
+type pivot struct {
+	c        *Compiled
+	idx      map[string]int // result column name -> position
+	measures []string
+	tagged   bool           // rows carry _row_level (subtotals)
+	depth    map[string]int // row level -> indent ("total": -1)
+}
+
+// gridRow is one row of the grid: its label and, per column key, the
+// measure values.
+type gridRow struct {
+	label []any
+	cells map[string][]any
+}
+
+func newPivot(c *Compiled) *pivot {
+	p := &pivot{c: c, idx: map[string]int{}, depth: map[string]int{"total": -1}}
+	for i, col := range c.Columns {
+		p.idx[col.Name] = i
+	}
 	for _, col := range c.Columns {
 		if col.Kind == "measure" {
-			measures = append(measures, col.Name)
+			p.measures = append(p.measures, col.Name)
 		}
 	}
-	_, tagged := idx["_row_level"]
-	depth := map[string]int{"total": -1}
+	_, p.tagged = p.idx["_row_level"]
 	for i, r := range c.Rows {
-		depth[r] = i
+		p.depth[r] = i
 	}
-	// Row headers.
-	var header []string
-	rowLabel := func(row []any) []any {
-		if !tagged || len(c.Rows) == 0 {
-			out := make([]any, len(c.Rows))
-			for i, r := range c.Rows {
-				out[i] = row[idx[r]]
-			}
-			return out
-		}
-		lvl := fmt.Sprint(row[idx["_row_level"]])
-		d := depth[lvl]
-		if d < 0 {
-			return []any{"Total"}
-		}
-		return []any{strings.Repeat("  ", d) + cellString(row[idx[c.Rows[d]]])}
-	}
-	if !tagged || len(c.Rows) == 0 {
-		header = append(header, c.Rows...)
-	} else {
-		header = append(header, strings.Join(c.Rows, " > "))
-	}
-	colKey := func(row []any) string {
-		if len(c.Cols) == 0 {
-			return ""
-		}
-		if _, ok := idx["_col_level"]; ok {
-			lvl := fmt.Sprint(row[idx["_col_level"]])
-			if lvl == "total" {
-				return "Total"
-			}
-			var parts []string
-			for _, col := range c.Cols {
-				parts = append(parts, cellString(row[idx[col]]))
-				if col == lvl {
-					break
-				}
-			}
-			return strings.Join(parts, " / ")
-		}
-		var parts []string
-		for _, col := range c.Cols {
-			parts = append(parts, cellString(row[idx[col]]))
-		}
-		return strings.Join(parts, " / ")
-	}
-	var colKeys []string
+	return p
+}
+
+// gather groups the result rows into grid rows, in order of first
+// appearance, and lists the column keys in the same order.
+func (p *pivot) gather(data [][]any) (rows []*gridRow, colKeys []string) {
 	seenCol := map[string]bool{}
-	type gridRow struct {
-		label []any
-		cells map[string][]any
-	}
-	var rows []*gridRow
 	byLabel := map[string]*gridRow{}
 	for _, row := range data {
-		label := rowLabel(row)
-		lk := fmt.Sprint(label...)
-		if tagged {
-			lk += "|" + fmt.Sprint(row[idx["_row_level"]])
-		}
-		for _, r := range c.Rows {
-			lk += "|" + cellString(row[idx[r]])
-		}
+		label := p.rowLabel(row)
+		lk := p.rowKey(row, label)
 		gr := byLabel[lk]
 		if gr == nil {
 			gr = &gridRow{label: label, cells: map[string][]any{}}
 			byLabel[lk] = gr
 			rows = append(rows, gr)
 		}
-		ck := colKey(row)
+		ck := p.colKey(row)
 		if !seenCol[ck] {
 			seenCol[ck] = true
 			colKeys = append(colKeys, ck)
 		}
-		vals := make([]any, len(measures))
-		for i, m := range measures {
-			vals[i] = row[idx[m]]
+		vals := make([]any, len(p.measures))
+		for i, m := range p.measures {
+			vals[i] = row[p.idx[m]]
 		}
 		gr.cells[ck] = vals
 	}
+	return rows, colKeys
+}
+
+// rowLabel is the row header of a result row: its members, or with
+// subtotals one indented member (or "Total").
+func (p *pivot) rowLabel(row []any) []any {
+	c := p.c
+	if !p.tagged || len(c.Rows) == 0 {
+		out := make([]any, len(c.Rows))
+		for i, r := range c.Rows {
+			out[i] = row[p.idx[r]]
+		}
+		return out
+	}
+	lvl := fmt.Sprint(row[p.idx["_row_level"]])
+	d := p.depth[lvl]
+	if d < 0 {
+		return []any{"Total"}
+	}
+	return []any{strings.Repeat("  ", d) + cellString(row[p.idx[c.Rows[d]]])}
+}
+
+// rowKey identifies the grid row a result row belongs to.
+func (p *pivot) rowKey(row, label []any) string {
+	lk := fmt.Sprint(label...)
+	if p.tagged {
+		lk += "|" + fmt.Sprint(row[p.idx["_row_level"]])
+	}
+	for _, r := range p.c.Rows {
+		lk += "|" + cellString(row[p.idx[r]])
+	}
+	return lk
+}
+
+// colKey names the column member of a result row ("" without column
+// levels; with column subtotals, the members down to the row's level).
+func (p *pivot) colKey(row []any) string {
+	if len(p.c.Cols) == 0 {
+		return ""
+	}
+	li, leveled := p.idx["_col_level"]
+	lvl := ""
+	if leveled {
+		lvl = fmt.Sprint(row[li])
+		if lvl == "total" {
+			return "Total"
+		}
+	}
+	var parts []string
+	for _, col := range p.c.Cols {
+		parts = append(parts, cellString(row[p.idx[col]]))
+		if leveled && col == lvl {
+			break
+		}
+	}
+	return strings.Join(parts, " / ")
+}
+
+// header is the grid's header: the row levels, then a column per column
+// key and measure.
+func (p *pivot) header(colKeys []string) []string {
+	var header []string
+	if !p.tagged || len(p.c.Rows) == 0 {
+		header = append(header, p.c.Rows...)
+	} else {
+		header = append(header, strings.Join(p.c.Rows, " > "))
+	}
 	for _, ck := range colKeys {
-		for _, m := range measures {
+		for _, m := range p.measures {
 			switch {
 			case ck == "":
 				header = append(header, m)
-			case len(measures) == 1:
+			case len(p.measures) == 1:
 				header = append(header, ck)
 			default:
 				header = append(header, ck+" "+m)
 			}
 		}
 	}
-	g := Grid{Header: header}
-	for _, gr := range rows {
-		out := append([]any{}, gr.label...)
-		for _, ck := range colKeys {
-			vals := gr.cells[ck]
-			for i := range measures {
-				if vals == nil {
-					out = append(out, nil)
-				} else {
-					out = append(out, vals[i])
-				}
+	return header
+}
+
+// line lays out one grid row: its label, then its values per column key
+// (nil where the result had no row).
+func (p *pivot) line(gr *gridRow, colKeys []string) []any {
+	out := append([]any{}, gr.label...)
+	for _, ck := range colKeys {
+		vals := gr.cells[ck]
+		for i := range p.measures {
+			if vals == nil {
+				out = append(out, nil)
+			} else {
+				out = append(out, vals[i])
 			}
 		}
-		g.Rows = append(g.Rows, out)
 	}
-	return g
+	return out
 }
 
 func cellString(v any) string {

@@ -49,69 +49,123 @@ func Validate(ctx context.Context, db Querier, c *Cube) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	bad := func(p Pos, field, format string, args ...any) {
-		errs = append(errs, &ModelError{File: c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
+	v := &validator{ctx: ctx, db: db, c: c, cat: cat}
+	if cat[c.Fact] == nil {
+		v.bad(c.Pos, "fact", "no table %q in the warehouse (run `ckm init`, load data, or fix the name)", c.Fact)
 	}
-	tableOf := func(alias string) string {
-		if alias == "" || alias == factAlias {
-			return c.Fact
-		}
-		if j := c.joins[alias]; j != nil {
-			return j.Table
-		}
+	if err := v.checkJoins(); err != nil {
+		return err
+	}
+	v.checkDimensionColumns()
+	if len(v.errs) > 0 {
+		return errors.Join(v.errs...) // the queries below need the columns
+	}
+	if err := v.checkHierarchies(); err != nil {
+		return err
+	}
+	v.checkMeasures()
+	v.checkDrillThrough()
+	return errors.Join(v.errs...)
+}
+
+// validator collects the problems Validate finds in one cube.
+type validator struct {
+	ctx  context.Context
+	db   Querier
+	c    *Cube
+	cat  catalog
+	errs []error
+}
+
+// bad records a problem with the model field at p.
+func (v *validator) bad(p Pos, field, format string, args ...any) {
+	v.errs = append(v.errs, &ModelError{File: v.c.File, Line: p.FieldLine(lastField(field)), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// tableOf is the table behind a join alias ("" or the fact alias: the fact).
+func (v *validator) tableOf(alias string) string {
+	if alias == "" || alias == factAlias {
+		return v.c.Fact
+	}
+	if j := v.c.joins[alias]; j != nil {
+		return j.Table
+	}
+	return ""
+}
+
+// column checks "alias.column" style references (alias "" = fact) and
+// returns the column's type ("" when unknown).
+func (v *validator) column(p Pos, field, alias, col string) string {
+	t := v.tableOf(alias)
+	cols := v.cat[t]
+	if cols == nil {
 		return ""
 	}
-	// column checks "alias.column" style references (alias "" = fact).
-	column := func(p Pos, field, alias, col string) string {
-		t := tableOf(alias)
-		cols := cat[t]
-		if cols == nil {
-			return ""
-		}
-		typ, ok := cols[col]
-		if !ok {
-			bad(p, field, "table %s has no column %q (columns: %s)", t, col, strings.Join(sortedKeys(cols), ", "))
-		}
-		return typ
+	typ, ok := cols[col]
+	if !ok {
+		v.bad(p, field, "table %s has no column %q (columns: %s)", t, col, strings.Join(sortedKeys(cols), ", "))
 	}
-	if cat[c.Fact] == nil {
-		bad(c.Pos, "fact", "no table %q in the warehouse (run `ckm init`, load data, or fix the name)", c.Fact)
+	return typ
+}
+
+// columnRef checks a reference written "alias.column" or "column" (of the fact).
+func (v *validator) columnRef(p Pos, field, ref string) string {
+	alias, col, ok := strings.Cut(ref, ".")
+	if !ok {
+		alias, col = "", ref
 	}
-	for i, j := range c.Joins {
+	return v.column(p, field, alias, col)
+}
+
+// checkJoins checks each join's table and keys, and that it does not fan out.
+func (v *validator) checkJoins() error {
+	for i, j := range v.c.Joins {
 		f := fmt.Sprintf("joins[%d]", i)
-		if cat[j.Table] == nil {
-			bad(j.Pos, f+".table", "no table %q in the warehouse", j.Table)
+		if v.cat[j.Table] == nil {
+			v.bad(j.Pos, f+".table", "no table %q in the warehouse", j.Table)
 			continue
 		}
-		column(j.Pos, f+".fact_key", "", j.FactKey)
-		if column(j.Pos, f+".key", j.Name, j.Key) == "" {
+		v.column(j.Pos, f+".fact_key", "", j.FactKey)
+		if v.column(j.Pos, f+".key", j.Name, j.Key) == "" {
 			continue
 		}
-		// A join fans out when one fact row matches several dimension rows.
-		var dup int64
-		var example sql.NullString
-		q := fmt.Sprintf(`SELECT count(*), CAST(min(k) AS VARCHAR) FROM (SELECT %s AS k FROM %s GROUP BY 1 HAVING count(*) > 1)`, quoteIdent(j.Key), quoteIdent(j.Table))
-		if err := scanOne(ctx, db, q, &dup, &example); err != nil {
-			return fmt.Errorf("validate %s: %w", c.Name, err)
-		}
-		if dup > 0 {
-			bad(j.Pos, f+".key", "join fans out: %d values of %s.%s occur more than once (e.g. %s); join on a unique key so facts are not counted twice", dup, j.Table, j.Key, example.String)
+		if err := v.checkFanOut(j, f); err != nil {
+			return err
 		}
 	}
-	for _, d := range c.Dimensions {
+	return nil
+}
+
+// checkFanOut: a join fans out when one fact row matches several dimension rows.
+func (v *validator) checkFanOut(j *Join, f string) error {
+	var dup int64
+	var example sql.NullString
+	q := fmt.Sprintf(`SELECT count(*), CAST(min(k) AS VARCHAR) FROM (SELECT %s AS k FROM %s GROUP BY 1 HAVING count(*) > 1)`, quoteIdent(j.Key), quoteIdent(j.Table))
+	if err := scanOne(v.ctx, v.db, q, &dup, &example); err != nil {
+		return fmt.Errorf("validate %s: %w", v.c.Name, err)
+	}
+	if dup > 0 {
+		v.bad(j.Pos, f+".key", "join fans out: %d values of %s.%s occur more than once (e.g. %s); join on a unique key so facts are not counted twice", dup, j.Table, j.Key, example.String)
+	}
+	return nil
+}
+
+// checkDimensionColumns checks the columns of every dimension's time
+// parts, hierarchy levels and attributes.
+func (v *validator) checkDimensionColumns() {
+	for _, d := range v.c.Dimensions {
 		df := "dimensions[" + d.Name + "]"
 		if d.Time != nil {
 			for name, col := range map[string]string{"year": d.Time.Year, "quarter": d.Time.Quarter, "month": d.Time.Month, "date": d.Time.Date} {
 				if col != "" {
-					column(d.Time.Pos, df+".time."+name, d.Join, col)
+					v.column(d.Time.Pos, df+".time."+name, d.Join, col)
 				}
 			}
 		}
 		check := func(l *Level, field string) {
-			column(l.Pos, field+".column", d.Join, l.Column)
+			v.column(l.Pos, field+".column", d.Join, l.Column)
 			if l.Key != "" {
-				column(l.Pos, field+".key", d.Join, l.Key)
+				v.column(l.Pos, field+".key", d.Join, l.Key)
 			}
 		}
 		for hi, h := range d.Hierarchies {
@@ -123,26 +177,34 @@ func Validate(ctx context.Context, db Querier, c *Cube) error {
 			check(l, fmt.Sprintf("%s.attributes[%d]", df, ai))
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...) // the queries below need the columns
-	}
-	for _, d := range c.Dimensions {
+}
+
+// checkHierarchies checks in the data that every level lies under one
+// member of the level above.
+func (v *validator) checkHierarchies() error {
+	for _, d := range v.c.Dimensions {
 		for hi, h := range d.Hierarchies {
 			for li := 1; li < len(h.Levels); li++ {
 				child, parent := h.Levels[li], h.Levels[li-1]
-				ok, example, err := functional(ctx, db, c, d, parent, child)
+				ok, example, err := functional(v.ctx, v.db, v.c, d, parent, child)
 				if err != nil {
-					return fmt.Errorf("validate %s: %w", c.Name, err)
+					return fmt.Errorf("validate %s: %w", v.c.Name, err)
 				}
 				if !ok {
-					bad(child.Pos, fmt.Sprintf("dimensions[%s].hierarchies[%d].levels[%d]", d.Name, hi, li),
+					v.bad(child.Pos, fmt.Sprintf("dimensions[%s].hierarchies[%d].levels[%d]", d.Name, hi, li),
 						"hierarchy %s is not functional: %s %s lies under more than one %s (%s); give the level a unique key (key: column) or fix the data",
 						h.Name, child.Name, example.child, parent.Name, example.parents)
 				}
 			}
 		}
 	}
-	for _, m := range c.Measures {
+	return nil
+}
+
+// checkMeasures checks the columns of every measure's expression and
+// filters, and that sum and avg (or arithmetic) get numbers.
+func (v *validator) checkMeasures() {
+	for _, m := range v.c.Measures {
 		f := "measures[" + m.Name + "]"
 		if m.Expr != "" {
 			toks, _ := tokenizeExpr(m.Expr)
@@ -151,37 +213,29 @@ func Validate(ctx context.Context, db Querier, c *Cube) error {
 				if t.kind != 'n' {
 					continue
 				}
-				alias, col, ok := strings.Cut(t.text, ".")
-				if !ok {
-					alias, col = "", t.text
-				}
-				typ := column(m.Pos, f+".expr", alias, col)
+				typ := v.columnRef(m.Pos, f+".expr", t.text)
 				if typ != "" && !isNumericType(typ) {
 					numeric = false
 				}
 			}
 			if !numeric && (m.Agg == AggSum || m.Agg == AggAvg || len(toks) > 1) {
-				bad(m.Pos, f+".agg", "agg %s needs a numeric expression, but %q is not numeric; use count, count_distinct, min or max, or a numeric column", m.Agg, m.Expr)
+				v.bad(m.Pos, f+".agg", "agg %s needs a numeric expression, but %q is not numeric; use count, count_distinct, min or max, or a numeric column", m.Agg, m.Expr)
 			}
 		}
 		for i, cond := range m.Where {
-			alias, col, ok := strings.Cut(cond.Column, ".")
-			if !ok {
-				alias, col = "", cond.Column
-			}
-			column(cond.Pos, fmt.Sprintf("%s.where[%d].column", f, i), alias, col)
+			v.columnRef(cond.Pos, fmt.Sprintf("%s.where[%d].column", f, i), cond.Column)
 		}
 	}
-	if c.DrillThrough != nil {
-		for i, tc := range c.DrillThrough.Columns {
-			alias, col, ok := strings.Cut(tc.Column, ".")
-			if !ok {
-				alias, col = "", tc.Column
-			}
-			column(tc.Pos, fmt.Sprintf("drill_through.columns[%d].column", i), alias, col)
-		}
+}
+
+// checkDrillThrough checks the columns a drill-through lists.
+func (v *validator) checkDrillThrough() {
+	if v.c.DrillThrough == nil {
+		return
 	}
-	return errors.Join(errs...)
+	for i, tc := range v.c.DrillThrough.Columns {
+		v.columnRef(tc.Pos, fmt.Sprintf("drill_through.columns[%d].column", i), tc.Column)
+	}
 }
 
 type functionalExample struct{ child, parents string }
