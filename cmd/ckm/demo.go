@@ -96,14 +96,10 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	}
 	defer w.Close()
 	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
-	lo := etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second)}
-	lo.Progress = a.loadProgress()
-	debugLoad(&lo)
-	hook, err := a.refreshRollupsHook()
+	lo, err := a.loadOptions(asOf.Add(24*time.Hour - time.Second))
 	if err != nil {
 		return err
 	}
-	lo.BeforeCommit = append(lo.BeforeCommit, hook)
 	rep, err := etl.Load(ctx, w, []string{exportDir}, lo)
 	switch {
 	case errors.Is(err, etl.ErrNothingToLoad):

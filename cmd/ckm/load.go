@@ -76,7 +76,11 @@ func (o *loadOptions) resolve(args []string, asOf string) error {
 
 func loadRun(ctx context.Context, opts *loadOptions) error {
 	a, paths := opts.app, opts.paths
-	lo := etl.Options{Version: version, Log: a.logf, AsOf: opts.asOf}
+	lo, err := a.loadOptions(opts.asOf)
+	if err != nil {
+		return err
+	}
+	lo.Log = a.logf
 	if cfgFile := a.cfg.ConfigFileUsed(); cfgFile != "" && a.cfg.IsSet("sources") {
 		ms, err := etl.LoadMappingFile(cfgFile)
 		if err != nil {
@@ -84,15 +88,6 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		}
 		lo.Mappings = ms
 	}
-	lo.Progress = a.loadProgress()
-	debugLoad(&lo)
-	// The cubes' rollups are rebuilt inside the load's transaction: they
-	// commit with the data or not at all.
-	hook, err := a.refreshRollupsHook()
-	if err != nil {
-		return err
-	}
-	lo.BeforeCommit = append(lo.BeforeCommit, hook)
 	w, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err
@@ -137,23 +132,24 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 	return a.printTable(header, rows)
 }
 
-// debugLoad turns on the load's step timings (CKM_DEBUG_SQL=1) and the
-// EXPLAIN ANALYZE of one step (CKM_DEBUG_ANALYZE=step) on stderr.
-func debugLoad(lo *etl.Options) {
-	if os.Getenv("CKM_DEBUG_SQL") != "" || os.Getenv("CKM_DEBUG_ANALYZE") != "" {
-		lo.Trace = os.Stderr
-	}
-	lo.AnalyzeStep = os.Getenv("CKM_DEBUG_ANALYZE")
-}
-
-// refreshRollupsHook rebuilds the cubes' rollup tables inside the load's
-// transaction, so a query never sees rollups older than the data.
-func (a *app) refreshRollupsHook() (func(context.Context, *sql.Tx) error, error) {
+// loadOptions are what every load of the CLI shares (ckm load, ckm demo):
+// the progress display, CKM_DEBUG_SQL/CKM_DEBUG_ANALYZE, and the cubes'
+// rollups rebuilt inside the load's transaction, so they commit with the
+// data or not at all.
+func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
 	model, err := a.cubeModel()
 	if err != nil {
-		return nil, err
+		return etl.Options{}, err
 	}
-	return func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) }, nil
+	lo := etl.Options{Version: version, AsOf: asOf, Progress: a.loadProgress(),
+		AnalyzeStep: os.Getenv("CKM_DEBUG_ANALYZE")}
+	if os.Getenv("CKM_DEBUG_SQL") != "" || lo.AnalyzeStep != "" {
+		lo.Trace = os.Stderr
+	}
+	lo.BeforeCommit = []func(context.Context, *sql.Tx) error{
+		func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
+	}
+	return lo, nil
 }
 
 // loadProgress is a progress bar on a terminal and plain log lines otherwise.
