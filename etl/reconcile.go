@@ -6,42 +6,62 @@ import (
 	"time"
 )
 
-// loadedQuery counts, per target, the records of one file that reached
-// the warehouse — measured in the warehouse tables, not taken on trust.
-var loadedQuery = map[string]string{
-	"sales":        `SELECT count(DISTINCT source_line) FROM fact_sales WHERE etl_file_id = ? AND NOT is_reversal`,
-	"interactions": `SELECT count(DISTINCT source_line) FROM fact_interaction WHERE etl_file_id = ?`,
-	"responses":    `SELECT count(DISTINCT source_line) FROM fact_campaign WHERE etl_file_id = ?`,
-	"customers": `SELECT count(DISTINCT c._line) FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
-		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current WHERE c.file_id = ?`,
-	"products":  `SELECT count(DISTINCT o._line) FROM ok_products o JOIN dim_product p ON p.product_code = o.code WHERE o.file_id = ?`,
-	"campaigns": `SELECT count(DISTINCT o._line) FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code WHERE o.file_id = ?`,
-}
+// loadedLines is SQL for the lines of this run's files that reached the
+// warehouse — measured in the warehouse tables, not taken on trust — as
+// (file_id, line); $1 is the run.
+var loadedLines = `
+	SELECT DISTINCT etl_file_id, source_line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal
+	UNION SELECT DISTINCT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1
+	UNION SELECT DISTINCT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1
+	UNION SELECT DISTINCT c.file_id, c._line FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
+		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current
+	UNION SELECT DISTINCT o.file_id, o._line FROM ok_products o JOIN dim_product p ON p.product_code = o.code
+	UNION SELECT DISTINCT o.file_id, o._line FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code`
+
+// fileOutcomes counts every file's lines by outcome in one pass: rejected
+// (an error entry), loaded, duplicate (a duplicate entry, neither rejected
+// nor loaded — a JSON order line with one new item is loaded), and warned
+// (a warning on a line that is not rejected).
+var fileOutcomes = `
+WITH loaded AS (` + loadedLines + `),
+ledger AS (
+	SELECT file_id, line, bool_or(severity = 'error') AS err, bool_or(severity = 'warn') AS warn,
+		bool_or(rule = 'duplicate') AS dup
+	FROM ld_reject GROUP BY ALL),
+lines AS (
+	SELECT coalesce(g.file_id, l.etl_file_id) AS file_id, coalesce(g.err, false) AS err, coalesce(g.warn, false) AS warn,
+		coalesce(g.dup, false) AS dup, l.etl_file_id IS NOT NULL AS loaded
+	FROM ledger g FULL JOIN loaded l ON l.etl_file_id = g.file_id AND l.source_line = g.line)
+SELECT file_id, count(*) FILTER (WHERE loaded AND NOT err), count(*) FILTER (WHERE err),
+	count(*) FILTER (WHERE dup AND NOT err AND NOT loaded), count(*) FILTER (WHERE warn AND NOT err)
+FROM lines GROUP BY file_id`
 
 // reconcile counts every file's records by outcome and fails the load
 // unless read = loaded + rejected + duplicates for each.
 func (l *loader) reconcile() error {
+	type counts struct{ loaded, rejected, dups, warned int64 }
+	byFile := map[int64]counts{}
+	rows, err := l.tx.QueryContext(l.ctx, fileOutcomes, l.runID)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var c counts
+		if err := rows.Scan(&id, &c.loaded, &c.rejected, &c.dups, &c.warned); err != nil {
+			rows.Close()
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		byFile[id] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
 	var bad []string
 	for _, j := range l.jobs {
-		var err error
-		if j.Loaded, err = l.count(loadedQuery[j.Target], j.FileID); err != nil {
-			return fmt.Errorf("reconcile %s: %w", j.Path, err)
-		}
-		if j.Rejected, err = l.count(`SELECT count(DISTINCT line) FROM ld_reject WHERE file_id = ? AND severity = 'error'`, j.FileID); err != nil {
-			return fmt.Errorf("reconcile %s: %w", j.Path, err)
-		}
-		if j.Warned, err = l.count(`SELECT count(DISTINCT line) FROM ld_reject w WHERE file_id = ? AND severity = 'warn'
-			AND NOT EXISTS (SELECT 1 FROM ld_reject e WHERE e.file_id = w.file_id AND e.line = w.line AND e.severity = 'error')`, j.FileID); err != nil {
-			return fmt.Errorf("reconcile %s: %w", j.Path, err)
-		}
-		// A line with a duplicate entry is a duplicate unless some item of it
-		// was loaded (JSON orders) or it was rejected.
-		if j.Duplicates, err = l.count(fmt.Sprintf(`SELECT count(*) FROM (
-			SELECT DISTINCT line FROM ld_reject WHERE file_id = $1 AND rule = 'duplicate'
-			EXCEPT SELECT line FROM ld_reject WHERE file_id = $1 AND severity = 'error'
-			EXCEPT SELECT _line FROM ok_%s WHERE file_id = $1)`, j.Target), j.FileID); err != nil {
-			return fmt.Errorf("reconcile %s: %w", j.Path, err)
-		}
+		c := byFile[j.FileID]
+		j.Loaded, j.Rejected, j.Duplicates, j.Warned = c.loaded, c.rejected, c.dups, c.warned
 		if j.Read != j.Loaded+j.Rejected+j.Duplicates {
 			bad = append(bad, fmt.Sprintf("%s: read %d ≠ loaded %d + rejected %d + duplicates %d",
 				j.Path, j.Read, j.Loaded, j.Rejected, j.Duplicates))
