@@ -111,21 +111,32 @@ func rejectsRun(ctx context.Context, opts *rejectsOptions) error {
 		return err
 	}
 	if opts.role != shell.RoleAdmin {
-		for _, row := range data {
-			column, _ := row[6].(string)
-			if v, ok := row[7].(string); ok { // raw_value: masked as its column's kind of personal data
-				if k := shell.ColumnPII(column); k != shell.PIINone {
-					row[7] = k.Mask(v)
-				} else {
-					row[7] = shell.MaskText(v)
-				}
-			}
-			if v, ok := row[8].(string); ok { // raw_record
-				row[8] = shell.MaskText(v)
-			}
-		}
+		maskRejects(header, data)
 	}
 	return a.printTable(header, data)
+}
+
+// maskRejects masks personal data in the ledger rows: a raw value as its
+// column's kind of personal data (any shape found in it otherwise), a raw
+// record wherever it shows some.
+func maskRejects(header []string, data [][]any) {
+	at := map[string]int{}
+	for i, h := range header {
+		at[h] = i
+	}
+	for _, row := range data {
+		column, _ := row[at["column"]].(string)
+		if v, ok := row[at["raw_value"]].(string); ok {
+			if k := shell.ColumnPII(column); k != shell.PIINone {
+				row[at["raw_value"]] = k.Mask(v)
+			} else {
+				row[at["raw_value"]] = shell.MaskText(v)
+			}
+		}
+		if v, ok := row[at["raw_record"]].(string); ok {
+			row[at["raw_record"]] = shell.MaskText(v)
+		}
+	}
 }
 
 // rejectsSummaryOptions are what ckm rejects summary's flags resolve to.
