@@ -234,9 +234,8 @@ func (l *loader) restateSales() error {
 			%d, c.file_id, c._line, f.source, f.store_code, f.line_key, f.record_hash, true, NULL
 		FROM sales_class c JOIN fact_sales f ON %s
 		WHERE c.outcome = 'correction'`, l.runID, match),
-		fmt.Sprintf(`UPDATE fact_sales SET restated_by_run = %d FROM sales_class c
-		WHERE c.outcome = 'correction' AND %s AND fact_sales.restated_by_run IS NULL`, l.runID,
-			strings.ReplaceAll(match, "f.", "fact_sales.")),
+		fmt.Sprintf(`UPDATE fact_sales AS f SET restated_by_run = %d FROM sales_class c
+		WHERE c.outcome = 'correction' AND %s AND f.restated_by_run IS NULL`, l.runID, match),
 	}
 	for _, q := range steps {
 		if err := l.exec("facts", q); err != nil {

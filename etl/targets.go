@@ -11,9 +11,6 @@ import (
 type target struct {
 	Name   string
 	Fields []targetField
-	// Key names the fields of the natural key: a record whose key was seen
-	// earlier in the file (or loaded before, for facts) is a duplicate.
-	Key []string
 	// Order is the processing order: dimensions before the facts using them.
 	Order int
 }
@@ -24,13 +21,13 @@ type targetField struct {
 }
 
 var targets = map[string]*target{
-	"products": {Name: "products", Order: 0, Key: []string{"product_code"}, Fields: []targetField{
+	"products": {Name: "products", Order: 0, Fields: []targetField{
 		{"product_code", true}, {"product_name", false}, {"category_path", false}, {"category", false},
 		{"subcategory", false}, {"product_line", false}, {"brand", false}, {"cost", false}, {"list_price", false}}},
-	"campaigns": {Name: "campaigns", Order: 1, Key: []string{"campaign_code"}, Fields: []targetField{
+	"campaigns": {Name: "campaigns", Order: 1, Fields: []targetField{
 		{"campaign_code", true}, {"campaign_name", false}, {"channel", false}, {"start_date", false},
 		{"end_date", false}, {"cost", false}}},
-	"customers": {Name: "customers", Order: 2, Key: []string{"member_card"}, Fields: []targetField{
+	"customers": {Name: "customers", Order: 2, Fields: []targetField{
 		{"member_card", false}, {"name", false}, {"id_number", false}, {"mobile", false}, {"email", false},
 		{"sex", false}, {"birth_date", false}, {"province", false}, {"city", false}, {"registered_date", false},
 		{"member_level", false}, {"distributor", false}, {"customer_type", false},
@@ -38,15 +35,15 @@ var targets = map[string]*target{
 		// change or export date): the valid_from of the dim_customer version
 		// it opens. Without it, the load's as-of.
 		{"changed_at", false}}},
-	"sales": {Name: "sales", Order: 3, Key: []string{"order_id", "line_no"}, Fields: []targetField{
+	"sales": {Name: "sales", Order: 3, Fields: []targetField{
 		{"order_id", true}, {"line_no", false}, {"store_code", false}, {"store_name", false}, {"salesperson", false},
 		{"ts", true}, {"member_card", false}, {"mobile", false}, {"email", false}, {"id_number", false},
 		{"product_code", true}, {"quantity", true}, {"unit_price", true}, {"discount", false}, {"amount", false},
 		{"province", false}, {"city", false}}},
-	"interactions": {Name: "interactions", Order: 4, Key: []string{"mobile", "ts"}, Fields: []targetField{
+	"interactions": {Name: "interactions", Order: 4, Fields: []targetField{
 		{"mobile", false}, {"member_card", false}, {"ts", true}, {"category", false}, {"satisfaction", false},
 		{"agent", false}, {"duration", false}}},
-	"responses": {Name: "responses", Order: 5, Key: []string{"campaign_code", "member_card", "mobile"}, Fields: []targetField{
+	"responses": {Name: "responses", Order: 5, Fields: []targetField{
 		{"campaign_code", true}, {"member_card", false}, {"mobile", false}, {"targeted_date", false},
 		{"responded", false}, {"response_date", false}, {"revenue", false}}},
 }
