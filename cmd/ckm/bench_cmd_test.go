@@ -9,13 +9,7 @@ import (
 // TestNewBenchETLCmd checks what ckm bench etl parses its flags and
 // environment into, without generating anything.
 func TestNewBenchETLCmd(t *testing.T) {
-	cases := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want benchETLOptions
-		err  string
-	}{
+	cases := []parseCase[benchETLOptions]{
 		{"defaults", nil, nil, benchETLOptions{customers: 220000, days: 365, seed: 1}, ""},
 		{"flags", nil, []string{"--customers", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep"},
 			benchETLOptions{customers: 100, days: 30, seed: 5, dir: "d", keep: true}, ""},
@@ -24,37 +18,13 @@ func TestNewBenchETLCmd(t *testing.T) {
 		{"zero days", nil, []string{"--days", "0"}, benchETLOptions{}, "--days 0"},
 		{"days not a number", nil, []string{"--days", "week"}, benchETLOptions{}, "--days"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
-			got, err := parseOpts(t, []string{"bench"}, newBenchETLCmd, append([]string{"bench", "etl"}, c.args...)...)
-			if c.err != "" {
-				wantUsageError(t, err, c.err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.app = nil
-			if *got != c.want {
-				t.Errorf("options %+v, want %+v", *got, c.want)
-			}
-		})
-	}
+	checkParse(t, []string{"bench"}, newBenchETLCmd, []string{"bench", "etl"}, func(o *benchETLOptions) { o.app = nil }, cases)
 }
 
 // TestNewBenchOLAPCmd checks what ckm bench olap parses its flags and
 // environment into, without generating anything.
 func TestNewBenchOLAPCmd(t *testing.T) {
-	cases := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want benchOLAPOptions
-		err  string
-	}{
+	cases := []parseCase[benchOLAPOptions]{
 		{"defaults: in memory", nil, nil, benchOLAPOptions{sf: 1, runs: 5}, ""},
 		{"flags", nil, []string{"--sf", "0.01", "--runs", "1", "--bench-warehouse", "b.duckdb", "--reuse"},
 			benchOLAPOptions{sf: 0.01, runs: 1, warehouse: "b.duckdb", reuse: true}, ""},
@@ -64,25 +34,7 @@ func TestNewBenchOLAPCmd(t *testing.T) {
 		{"zero runs", nil, []string{"--runs", "0"}, benchOLAPOptions{}, "--runs 0"},
 		{"negative runs from the environment", map[string]string{"CKM_RUNS": "-2"}, nil, benchOLAPOptions{}, "--runs -2"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
-			got, err := parseOpts(t, []string{"bench"}, newBenchOLAPCmd, append([]string{"bench", "olap"}, c.args...)...)
-			if c.err != "" {
-				wantUsageError(t, err, c.err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.app = nil
-			if *got != c.want {
-				t.Errorf("options %+v, want %+v", *got, c.want)
-			}
-		})
-	}
+	checkParse(t, []string{"bench"}, newBenchOLAPCmd, []string{"bench", "olap"}, func(o *benchOLAPOptions) { o.app = nil }, cases)
 }
 
 // TestNewBenchValueCmd checks what ckm bench value parses its flags and
@@ -92,13 +44,7 @@ func TestNewBenchValueCmd(t *testing.T) {
 	if err := os.WriteFile(cdnow, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want benchValueOptions
-		err  string
-	}{
+	cases := []parseCase[benchValueOptions]{
 		{"defaults: the built-in CDNOW file", nil, nil, benchValueOptions{customers: 1000000, repeat: 3}, ""},
 		{"flags", nil, []string{"--customers", "10", "--repeat", "1", "--cdnow", cdnow}, benchValueOptions{customers: 10, repeat: 1, cdnow: cdnow}, ""},
 		{"environment", map[string]string{"CKM_BENCH_VALUE_REPEAT": "2", "CKM_CUSTOMERS": "200"}, nil, benchValueOptions{customers: 200, repeat: 2}, ""},
@@ -106,25 +52,7 @@ func TestNewBenchValueCmd(t *testing.T) {
 		{"zero repeat", nil, []string{"--repeat", "0"}, benchValueOptions{}, "--repeat 0"},
 		{"missing CDNOW file", nil, []string{"--cdnow", cdnow + ".none"}, benchValueOptions{}, "--cdnow"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
-			got, err := parseOpts(t, []string{"bench"}, newBenchValueCmd, append([]string{"bench", "value"}, c.args...)...)
-			if c.err != "" {
-				wantUsageError(t, err, c.err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.app = nil
-			if *got != c.want {
-				t.Errorf("options %+v, want %+v", *got, c.want)
-			}
-		})
-	}
+	checkParse(t, []string{"bench"}, newBenchValueCmd, []string{"bench", "value"}, func(o *benchValueOptions) { o.app = nil }, cases)
 }
 
 // TestNewRawLoadCmd checks that the hidden ckm bench-raw-load takes exactly

@@ -7,13 +7,7 @@ import (
 // TestNewFixturesSSBCmd checks what ckm fixtures ssb parses its flags and
 // environment into, without a warehouse.
 func TestNewFixturesSSBCmd(t *testing.T) {
-	cases := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want fixturesSSBOptions
-		err  string
-	}{
+	cases := []parseCase[fixturesSSBOptions]{
 		{"defaults", nil, nil, fixturesSSBOptions{sf: 1}, ""},
 		{"flags", nil, []string{"--sf", "0.01", "--rollups"}, fixturesSSBOptions{sf: 0.01, rollups: true}, ""},
 		{"environment", map[string]string{"CKM_FIXTURES_SSB_SF": "0.1", "CKM_ROLLUPS": "true"}, nil, fixturesSSBOptions{sf: 0.1, rollups: true}, ""},
@@ -23,23 +17,5 @@ func TestNewFixturesSSBCmd(t *testing.T) {
 		{"Inf from the environment", map[string]string{"CKM_SF": "Inf"}, nil, fixturesSSBOptions{}, "--sf +Inf"},
 		{"not a number", nil, []string{"--sf", "big"}, fixturesSSBOptions{}, "--sf"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
-			got, err := parseOpts(t, []string{"fixtures"}, newFixturesSSBCmd, append([]string{"fixtures", "ssb"}, c.args...)...)
-			if c.err != "" {
-				wantUsageError(t, err, c.err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.app = nil
-			if *got != c.want {
-				t.Errorf("options %+v, want %+v", *got, c.want)
-			}
-		})
-	}
+	checkParse(t, []string{"fixtures"}, newFixturesSSBCmd, []string{"fixtures", "ssb"}, func(o *fixturesSSBOptions) { o.app = nil }, cases)
 }

@@ -59,3 +59,40 @@ func parseOpts[O any](t *testing.T, parent []string, newCmd func(*app, func(cont
 	}, args...)
 	return got, err
 }
+
+// parseCase is one command line of a parse test: its environment and
+// arguments, and the options wanted or the text of the usage error.
+type parseCase[O any] struct {
+	name string
+	env  map[string]string
+	args []string
+	want O
+	err  string
+}
+
+// checkParse runs each case's command line (path followed by its args)
+// through parseOpts and compares the options, after clear has removed what
+// is not parsed (the app), or the usage error.
+func checkParse[O comparable](t *testing.T, parent []string, newCmd func(*app, func(context.Context, *O) error) *cobra.Command,
+	path []string, clear func(*O), cases []parseCase[O]) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			got, err := parseOpts(t, parent, newCmd, append(append([]string{}, path...), c.args...)...)
+			if c.err != "" {
+				wantUsageError(t, err, c.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			clear(got)
+			if *got != c.want {
+				t.Errorf("options %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+}
