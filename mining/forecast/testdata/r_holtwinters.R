@@ -1,7 +1,9 @@
 # Reference figures for mining/forecast from R's stats::HoltWinters.
 # Run (from this folder): Rscript --vanilla r_holtwinters.R
 # Writes airpassengers.csv, co2.csv (the series), and r_<name>_fit.csv,
-# r_<name>_predict.csv (R's fit and 24-step forecast with 95 % intervals).
+# r_<name>_predict.csv (R's fit and 24-step forecast with 95 % intervals) and
+# r_<name>_holdout.csv (fit on all but the last 24 values; errors of that fit
+# and of seasonal naive on them).
 options(digits = 17)
 emit <- function(name, x, seasonal) {
   write.csv(data.frame(t = seq_along(x), value = as.numeric(x)),
@@ -22,3 +24,28 @@ emit <- function(name, x, seasonal) {
 }
 emit("airpassengers", AirPassengers, "multiplicative")
 emit("co2", co2, "additive")
+
+# Holdout: fit on all but the last 24 months, forecast them, and score the
+# forecast and the seasonal-naive baseline (last season repeated) by
+# MAPE = mean(|e/y|)*100, sMAPE = mean(2|e|/(|y|+|f|))*100 and
+# MASE = mean(|e|) / mean(|y_t - y_{t-12}|) over the training part.
+holdout <- function(name, x, seasonal, h = 24) {
+  n <- length(x); f <- frequency(x)
+  train <- ts(x[1:(n - h)], start = start(x), frequency = f)
+  test <- as.numeric(x[(n - h + 1):n])
+  hw <- HoltWinters(train, seasonal = seasonal)
+  fc <- as.numeric(predict(hw, n.ahead = h))
+  tr <- as.numeric(train)
+  naive <- rep(tr[(length(tr) - f + 1):length(tr)], length.out = h)
+  scale <- mean(abs(diff(tr, lag = f)))
+  m <- function(fc) c(mean(abs((test - fc) / test)) * 100,
+                      mean(2 * abs(test - fc) / (abs(test) + abs(fc))) * 100,
+                      mean(abs(test - fc)) / scale)
+  out <- data.frame(
+    key = c("h", "alpha", "beta", "gamma", "SSE",
+            "hw_mape", "hw_smape", "hw_mase", "naive_mape", "naive_smape", "naive_mase"),
+    value = sprintf("%.17g", c(h, hw$alpha, hw$beta, hw$gamma, hw$SSE, m(fc), m(naive))))
+  write.csv(out, paste0("r_", name, "_holdout.csv"), row.names = FALSE, quote = FALSE)
+}
+holdout("airpassengers", AirPassengers, "multiplicative")
+holdout("co2", co2, "additive")
