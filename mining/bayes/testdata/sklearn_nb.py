@@ -12,10 +12,12 @@
 #   factor. This is what mining/bayes documents for missing values and
 #   var_smoothing, so every test row's posterior must agree.
 # Writes sklearn_telco.csv (customerID, posterior of Yes, predicted class) and
-# sklearn_summary.csv (accuracy, majority baseline, PlayTennis check).
+# sklearn_summary.csv (accuracy, majority baseline, PlayTennis check, and the
+# test set's ROC AUC, confusion matrix, precision/recall/F1 of these predictions).
 import csv, math
 import numpy as np
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
+from sklearn.metrics import roc_auc_score, confusion_matrix, precision_recall_fscore_support
 import sklearn
 
 CAT = ["gender", "SeniorCitizen", "Partner", "Dependents", "PhoneService",
@@ -84,4 +86,15 @@ with open("sklearn_summary.csv", "w", newline="") as f:
     w.writerow(["test_accuracy", repr(acc)])
     w.writerow(["majority_baseline", repr(baseline)])
     w.writerow(["playtennis_alpha1_posterior_no", repr(pt_no)])
+    # The test-set measures of the same predictions (for mining/evaluate).
+    w.writerow(["test_roc_auc_yes", repr(float(roc_auc_score(yte, post[:, 1])))])
+    cm = confusion_matrix(yte, pred, labels=[0, 1])
+    for i, a in enumerate(classes):
+        for j, p in enumerate(classes):
+            w.writerow([f"confusion_{a}_{p}", int(cm[i, j])])
+    P, R, F, S = precision_recall_fscore_support(yte, pred, labels=[0, 1], zero_division=0)
+    for k, c in enumerate(classes):
+        w.writerow([f"precision_{c}", repr(float(P[k]))])
+        w.writerow([f"recall_{c}", repr(float(R[k]))])
+        w.writerow([f"f1_{c}", repr(float(F[k]))])
 print(acc, baseline, pt_no)
