@@ -49,3 +49,6 @@ holdout <- function(name, x, seasonal, h = 24) {
 }
 holdout("airpassengers", AirPassengers, "multiplicative")
 holdout("co2", co2, "additive")
+
+# The shortest series R fits: exactly two seasons (period 4, 8 values).
+emit("short", ts(10 + sin(1:8) + (1:8) / 4, frequency = 4), "additive")
