@@ -12,7 +12,7 @@ import (
 // the SSE surface has local minima, so Fit starts gonum's Nelder–Mead from
 // R's start and from the best points of a coarse grid, each parameter mapped
 // to [0, 1] by sin²θ so the search needs no bounds, and keeps the lowest SSE.
-// The series must have at least two seasons plus one value, no NaN or ±Inf,
+// The series must have at least two seasons of values, no NaN or ±Inf,
 // and for multiplicative seasonality only positive values.
 func Fit(x []float64, period int, seasonal Seasonality) (*Model, error) {
 	if err := checkSeries(x, period, seasonal); err != nil {
@@ -92,8 +92,8 @@ func fromTheta(th []float64) Params {
 func nelderMead(sse func(Params) float64, start Params) (Params, float64, error) {
 	prob := optimize.Problem{Func: func(th []float64) float64 { return sse(fromTheta(th)) }}
 	settings := &optimize.Settings{
-		Converger:       &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 200},
-		MajorIterations: 20000,
+		Converger:       &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 50},
+		MajorIterations: 5000,
 	}
 	res, err := optimize.Minimize(prob, toTheta(start), settings, &optimize.NelderMead{})
 	if res == nil {

@@ -81,9 +81,9 @@ func checkSeries(x []float64, period int, seasonal Seasonality) error {
 	if seasonal != Additive && seasonal != Multiplicative {
 		return fmt.Errorf("%w: unknown seasonality %d", ErrSeries, int(seasonal))
 	}
-	if len(x) < 2*period+1 {
-		return fmt.Errorf("%w: %d values, need at least two seasons plus one (%d) for period %d",
-			ErrSeries, len(x), 2*period+1, period)
+	if len(x) < 2*period {
+		return fmt.Errorf("%w: %d values, need at least two seasons (%d) for period %d",
+			ErrSeries, len(x), 2*period, period)
 	}
 	for i, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -69,10 +69,12 @@ func relClose(a, b, tol float64) bool {
 
 var rCases = []struct {
 	name     string
+	period   int
 	seasonal Seasonality
 }{
-	{"airpassengers", Multiplicative},
-	{"co2", Additive},
+	{"airpassengers", 12, Multiplicative},
+	{"co2", 12, Additive},
+	{"short", 4, Additive}, // exactly two seasons, the shortest R fits
 }
 
 // TestRecursionMatchesR: with R's own α, β, γ the SSE and the final
@@ -83,7 +85,7 @@ func TestRecursionMatchesR(t *testing.T) {
 			x := readSeries(t, c.name)
 			r := readKV(t, "r_"+c.name+"_fit.csv")
 			p := Params{kvF(t, r, "alpha"), kvF(t, r, "beta"), kvF(t, r, "gamma")}
-			m, err := FitParams(x, 12, c.seasonal, p)
+			m, err := FitParams(x, c.period, c.seasonal, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +111,7 @@ func TestFitSSENotAboveR(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			x := readSeries(t, c.name)
 			r := readKV(t, "r_"+c.name+"_fit.csv")
-			m, err := Fit(x, 12, c.seasonal)
+			m, err := Fit(x, c.period, c.seasonal)
 			if err != nil {
 				t.Fatal(err)
 			}
