@@ -26,15 +26,8 @@ func (m *Model) PosteriorSQL(class string) (string, error) {
 	if c < 0 {
 		return "", fmt.Errorf("bayes: model has no class %q (classes %q)", class, m.Classes)
 	}
-	for _, a := range m.Attributes {
-		for k := range a.LogLik {
-			for i, v := range a.LogLik[k] {
-				if math.IsInf(v, 0) {
-					return "", fmt.Errorf("bayes: SQL scoring: attribute %q value %q has likelihood 0 in class %q (α = 0); train with α > 0",
-						a.Name, a.Categories[i], m.Classes[k])
-				}
-			}
-		}
+	if err := m.checkFinite(); err != nil {
+		return "", err
 	}
 	var terms []string
 	for k := range m.Classes {
@@ -48,6 +41,67 @@ func (m *Model) PosteriorSQL(class string) (string, error) {
 		terms = append(terms, "exp("+strings.Join(parts, " + ")+")")
 	}
 	return "(1.0 / (1.0 + " + strings.Join(terms, " + ") + "))", nil
+}
+
+func (m *Model) checkFinite() error {
+	for _, a := range m.Attributes {
+		for k := range a.LogLik {
+			for i, v := range a.LogLik[k] {
+				if math.IsInf(v, 0) {
+					return fmt.Errorf("bayes: SQL scoring: attribute %q value %q has likelihood 0 in class %q (α = 0); train with α > 0",
+						a.Name, a.Categories[i], m.Classes[k])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// PredictSQL returns a DuckDB expression for the predicted class (a VARCHAR):
+// the class with the largest joint log-likelihood, ties going to the first
+// class in the model's (sorted) order as in Score. Columns, NULLs and the
+// α = 0 restriction are as for PosteriorSQL.
+func (m *Model) PredictSQL() (string, error) {
+	if err := m.checkFinite(); err != nil {
+		return "", err
+	}
+	joint := make([]string, len(m.Classes))
+	for k := range m.Classes {
+		parts := []string{num(m.LogPrior[k])}
+		for _, a := range m.Attributes {
+			parts = append(parts, attributeSQL(a, k))
+		}
+		joint[k] = "(" + strings.Join(parts, " + ") + ")"
+	}
+	var b strings.Builder
+	b.WriteString("CASE")
+	for k := 0; k < len(m.Classes)-1; k++ {
+		var conds []string
+		for j := k + 1; j < len(m.Classes); j++ {
+			conds = append(conds, joint[k]+" >= "+joint[j])
+		}
+		fmt.Fprintf(&b, " WHEN %s THEN %s", strings.Join(conds, " AND "), quoteString(m.Classes[k]))
+	}
+	fmt.Fprintf(&b, " ELSE %s END", quoteString(m.Classes[len(m.Classes)-1]))
+	return b.String(), nil
+}
+
+// attributeSQL is log P(x | class k) for one attribute, 0 when x is NULL or
+// an unseen category.
+func attributeSQL(a Attribute, k int) string {
+	col := quoteIdent(a.Name)
+	if a.Numeric {
+		x := "CAST(" + col + " AS DOUBLE)"
+		return fmt.Sprintf("COALESCE(%s - (%s - %s) * (%s - %s) * %s, 0)",
+			num(-0.5*math.Log(2*math.Pi*a.Var[k])), x, num(a.Mean[k]), x, num(a.Mean[k]), num(1/(2*a.Var[k])))
+	}
+	var b strings.Builder
+	b.WriteString("CASE CAST(" + col + " AS VARCHAR)")
+	for i, v := range a.Categories {
+		fmt.Fprintf(&b, " WHEN %s THEN %s", quoteString(v), num(a.LogLik[k][i]))
+	}
+	b.WriteString(" ELSE 0 END")
+	return b.String()
 }
 
 // attributeDiffSQL is log P(x|k) − log P(x|c) for one attribute.

@@ -129,8 +129,9 @@ func TestTelcoAgainstScikitLearn(t *testing.T) {
 	}
 }
 
-// TestTelcoSQLEqualsGo: the posterior as a DuckDB expression, evaluated over
-// the test rows loaded from the CSV, equals Go's posterior on every row.
+// TestTelcoSQLEqualsGo: the posterior and the predicted class as DuckDB
+// expressions, evaluated over the test rows loaded from the CSV, equal Go's
+// on every row.
 func TestTelcoSQLEqualsGo(t *testing.T) {
 	train, test := telco(t)
 	m, err := Train(train.cols, train.churn, Options{Alpha: 1})
@@ -145,6 +146,10 @@ func TestTelcoSQLEqualsGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	predict, err := m.PredictSQL()
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +161,7 @@ func TestTelcoSQLEqualsGo(t *testing.T) {
 	q := `WITH raw AS (SELECT * REPLACE (NULLIF(trim(TotalCharges), '') AS TotalCharges)
 	        FROM read_csv(?, all_varchar = true)),
 	      s AS (SELECT * FROM read_csv(?, all_varchar = true))
-	      SELECT raw.customerID, ` + expr + ` FROM raw JOIN s USING (customerID)
+	      SELECT raw.customerID, ` + expr + `, ` + predict + ` FROM raw JOIN s USING (customerID)
 	      WHERE s."set" = 'test' ORDER BY customerID`
 	rows, err := db.Query(q, csvPath, splitPath)
 	if err != nil {
@@ -164,13 +169,14 @@ func TestTelcoSQLEqualsGo(t *testing.T) {
 	}
 	defer rows.Close()
 	got := map[string]float64{}
+	gotClass := map[string]string{}
 	for rows.Next() {
-		var id string
+		var id, class string
 		var p float64
-		if err := rows.Scan(&id, &p); err != nil {
+		if err := rows.Scan(&id, &p, &class); err != nil {
 			t.Fatal(err)
 		}
-		got[id] = p
+		got[id], gotClass[id] = p, class
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -185,8 +191,8 @@ func TestTelcoSQLEqualsGo(t *testing.T) {
 			t.Fatalf("SQL lost %s", id)
 		}
 		worst = math.Max(worst, math.Abs(p-s.Posterior[r][1]))
-		if (p > 0.5) != (s.Predicted[r] == "Yes") && math.Abs(p-0.5) > 1e-12 {
-			t.Errorf("%s: SQL posterior %v, Go predicted %s", id, p, s.Predicted[r])
+		if gotClass[id] != s.Predicted[r] {
+			t.Errorf("%s: SQL predicts %s (posterior %v), Go %s", id, gotClass[id], p, s.Predicted[r])
 		}
 	}
 	t.Logf("largest |SQL − Go| posterior over %d rows: %.2g", len(got), worst)
@@ -251,5 +257,65 @@ func TestSQLQuotesHostileNames(t *testing.T) {
 	}
 	if math.Abs(got[5]-far.Posterior[0][1]) > 1e-12 {
 		t.Errorf("far row: SQL %v, Go %v", got[5], far.Posterior[0][1])
+	}
+}
+
+// TestSQLThreeClasses: with three classes, every class's posterior and the
+// predicted class from SQL equal Go's on every row, including a row with an
+// unseen category.
+func TestSQLThreeClasses(t *testing.T) {
+	colour := []string{"red", "red", "blue", "green", "blue", "green", "red", "blue", "green", "teal"}
+	size := []float64{1.0, 1.5, 3.2, 5.1, 2.9, 4.8, 1.2, 3.5, 5.5, 2.0}
+	label := []string{"s", "s", "m", "l", "m", "l", "s", "m", "l", "m"}
+	cols := []Column{{Name: "colour", Categories: colour}, {Name: "size", Values: size}}
+	m, err := Train(cols, label, Options{Alpha: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := []Column{{Name: "colour", Categories: []string{"red", "blue", "purple", "green"}},
+		{Name: "size", Values: []float64{4.0, 1.1, 3.0, 2.5}}}
+	s, err := m.Score(score)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := []string{}
+	for _, c := range m.Classes {
+		e, err := m.PosteriorSQL(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel = append(sel, e)
+	}
+	p, err := m.PredictSQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT ` + strings.Join(sel, ", ") + `, ` + p + ` FROM (VALUES ('red', 4.0, 0), ('blue', 1.1, 1), ('purple', 3.0, 2), ('green', 2.5, 3)) AS t(colour, size, i) ORDER BY i`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for r := 0; rows.Next(); r++ {
+		got := make([]float64, 3)
+		var class string
+		if err := rows.Scan(&got[0], &got[1], &got[2], &class); err != nil {
+			t.Fatal(err)
+		}
+		for k := range got {
+			if math.Abs(got[k]-s.Posterior[r][k]) > 1e-12 {
+				t.Errorf("row %d class %s: SQL %v, Go %v", r, m.Classes[k], got[k], s.Posterior[r][k])
+			}
+		}
+		if class != s.Predicted[r] {
+			t.Errorf("row %d: SQL predicts %s, Go %s", r, class, s.Predicted[r])
+		}
+	}
+	if s.Unseen["colour"] != 1 {
+		t.Errorf("unseen %v", s.Unseen)
 	}
 }
