@@ -2,7 +2,8 @@
 // stratified and time-based train/test splits, the confusion matrix and the
 // measures read from it (accuracy, error rate, per-class precision, recall
 // and F1), ROC AUC, gains and lift by decile, the majority-class baseline
-// beside them, and the drift between two evaluations of one model.
+// beside them, the drift between two evaluations of one model, and the
+// population stability index of its scores (drift seen before labels arrive).
 //
 // Everything works on column batches (label and score slices) and returns
 // plain values; storing them with the model is the mining framework's job.
