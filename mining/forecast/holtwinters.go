@@ -186,8 +186,8 @@ func startValues(x []float64, period int, seasonal Seasonality) (Start, error) {
 	return Start{Level: (sy - slope*sx) / m, Trend: slope, Season: figure}, nil
 }
 
-// run is R's C_HoltWinters recursion. It returns the SSE and, when keep is
-// set, fills m's final coefficients and fitted values.
+// run is R's C_HoltWinters recursion. It returns the SSE and, when m is
+// not nil, fills m's final coefficients, fitted values and residuals.
 func run(x []float64, period int, seasonal Seasonality, p Params, st Start, m *Model) float64 {
 	alpha, beta, gamma := clamp01(p.Alpha), clamp01(p.Beta), clamp01(p.Gamma)
 	level, trend := st.Level, st.Trend
