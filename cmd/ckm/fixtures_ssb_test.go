@@ -16,6 +16,9 @@ func TestNewFixturesSSBCmd(t *testing.T) {
 		{"NaN", nil, []string{"--sf", "NaN"}, fixturesSSBOptions{}, "--sf NaN"},
 		{"Inf from the environment", map[string]string{"CKM_SF": "Inf"}, nil, fixturesSSBOptions{}, "--sf +Inf"},
 		{"not a number", nil, []string{"--sf", "big"}, fixturesSSBOptions{}, "--sf"},
+		{"from dbgen files", nil, []string{"--from", "/data/ssb"}, fixturesSSBOptions{sf: 1, from: "/data/ssb"}, ""},
+		{"from in the environment", map[string]string{"CKM_FIXTURES_SSB_FROM": "/data/ssb"}, nil, fixturesSSBOptions{sf: 1, from: "/data/ssb"}, ""},
+		{"from with a scale factor", nil, []string{"--from", "/data/ssb", "--sf", "2"}, fixturesSSBOptions{}, "--sf 2 with --from /data/ssb"},
 	}
 	checkParse(t, []string{"fixtures"}, newFixturesSSBCmd, []string{"fixtures", "ssb"}, func(o *fixturesSSBOptions) { o.app = nil }, cases)
 }
