@@ -2,8 +2,6 @@ package olap
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,19 +29,5 @@ func TestSSBPlanGolden(t *testing.T) {
 		}
 		b.WriteString("== " + sq.Name + "\n" + shape)
 	}
-	got := b.String()
-	path := filepath.Join("testdata", "ssb_plans.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./olap -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("the plans of the SSB cube queries changed (run go test ./olap -run TestSSBPlanGolden -update if intended)\n got:\n%s\nwant:\n%s", got, want)
-	}
+	checkGolden(t, "ssb_plans.golden", "the plans of the SSB cube queries", b.String())
 }
