@@ -99,3 +99,17 @@ func TestBenchOLAPFromDbgenFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestMedianFloat checks the median bench olap reports ratios with, on
+// hand-computed cases: the middle value, or the mean of the two middle ones.
+func TestMedianFloat(t *testing.T) {
+	cases := []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{1.1}, 1.1}}
+	for _, c := range cases {
+		if got := medianFloat(c.in); got != c.want {
+			t.Errorf("medianFloat(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
