@@ -17,7 +17,7 @@ const QueryLogTable = engine.QueryLogTable
 
 // LogQuery records one answered query: the levels it grouped and filtered
 // by, the aggregate measures it needed, the rollup used and its time.
-func LogQuery(ctx context.Context, db Querier, c *Cube, q Query, rollup string, elapsed time.Duration) error {
+func LogQuery(ctx context.Context, db engine.Querier, c *Cube, q Query, rollup string, elapsed time.Duration) error {
 	rq, err := resolveQuery(c, q)
 	if err != nil || rq.through != nil {
 		return err
@@ -73,7 +73,7 @@ func (a Advice) YAML(name string) string {
 
 // Advise suggests rollups for c from its query log: the grains of the
 // queries answered from base tables, heaviest total time first.
-func Advise(ctx context.Context, db Querier, c *Cube, limit int) ([]Advice, error) {
+func Advise(ctx context.Context, db engine.Querier, c *Cube, limit int) ([]Advice, error) {
 	var n int64
 	if err := scanOne(ctx, db, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = '`+QueryLogTable+`'`, &n); err != nil || n == 0 {
 		return nil, err

@@ -15,6 +15,9 @@ type aggState struct {
 	multi  bool    // GROUPING SETS rather than a plain GROUP BY
 	// extraTotal marks a grand total added only for percent-of-total.
 	extraTotal bool
+	// inputs are the per-row inputs of the aggregates in a flat query,
+	// which aggregates them directly (nil: from the source's columns).
+	inputs map[*Measure]string
 }
 
 // compileAggregate compiles a query answered by aggregation (of the base
@@ -23,6 +26,9 @@ type aggState struct {
 func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 	st := &aggState{rq: rq, b: &binder{}, rollup: rollup, levels: rq.levels()}
 	st.groupingSets()
+	if st.flat() {
+		return st.compileFlat()
+	}
 	cells, err := st.cells(rq.filters)
 	if err != nil {
 		return nil, err
@@ -38,6 +44,57 @@ func compileAggregate(rq *resolved, rollup *Rollup) (*Compiled, error) {
 		return nil, err
 	}
 	out.Args = st.b.args
+	return out, nil
+}
+
+// flat reports whether the query is a plain aggregation of the base
+// tables: one grouping set and no subtotals, top-N, time, semi-additive or
+// percent-of-total measures, nothing that needs the cells as a table.
+func (st *aggState) flat() bool {
+	rq := st.rq
+	return st.rollup == nil && !st.multi && !rq.totals && rq.top == nil && !rq.hasTime() &&
+		!rq.has(func(m *Measure) bool { return m.SemiAdditive != "" || m.PercentOfTotal != "" })
+}
+
+// compileFlat compiles a flat query to the one SELECT … GROUP BY over the
+// fact and its joins that a person writes by hand, so that DuckDB plans it
+// as it plans the hand-written SQL: no nested projections, no grouping id.
+func (st *aggState) compileFlat() (*Compiled, error) {
+	rq, c := st.rq, st.rq.c
+	out := &Compiled{}
+	st.levelColumns(out)
+	var sel, group []string
+	for _, l := range st.levels {
+		sel = append(sel, c.levelExpr(l)+" AS "+q(labelCol(l)))
+		group = append(group, c.keyExpr(l))
+		if l.Key != "" {
+			group = append(group, c.levelExpr(l))
+		}
+	}
+	st.inputs = map[*Measure]string{}
+	for _, m := range st.sourceSpec(rq.filters).measures {
+		st.inputs[m] = measureInput(st.b, m)
+	}
+	for _, m := range rq.requests {
+		e, err := st.aggExpr(m, "")
+		if err != nil {
+			return nil, err
+		}
+		sel = append(sel, e+" AS "+q(m.Name))
+		out.Columns = append(out.Columns, Column{Name: m.Name, Kind: "measure"})
+	}
+	text := "SELECT " + strings.Join(sel, ", ") + " FROM " + baseFrom(st.b, c, sel, rq.filters)
+	if len(group) > 0 {
+		text += " GROUP BY " + strings.Join(group, ", ")
+	}
+	// Levels are ordered by their output column and key expression.
+	if order := st.orderBy(func(l *Level) string { return q(labelCol(l)) }, c.keyExpr); order != "" {
+		text += " ORDER BY " + order
+	}
+	if rq.limit > 0 {
+		text += fmt.Sprintf(" LIMIT %d", rq.limit)
+	}
+	out.SQL, out.Args = text, st.b.args
 	return out, nil
 }
 
@@ -232,7 +289,10 @@ func (st *aggState) outerSQL(cells string, o *aggOuter) (string, error) {
 		// QUALIFY filters after the window that reads the grand total.
 		sqlText.WriteString(fmt.Sprintf(" QUALIFY c._gid <> %d", st.fullGID()))
 	}
-	if order := st.orderBy(); order != "" {
+	cellCol := func(col func(*Level) string) func(*Level) string {
+		return func(l *Level) string { return "c." + q(col(l)) }
+	}
+	if order := st.orderBy(cellCol(labelCol), cellCol(keyCol)); order != "" {
 		sqlText.WriteString(" ORDER BY " + order)
 	}
 	if rq.limit > 0 {
@@ -266,8 +326,9 @@ func (st *aggState) timeCTEs(cells string, o *aggOuter) (string, error) {
 }
 
 // orderBy sorts subtotals before their members, members by label (or by
-// rank under top-N), and applies the query's order keys.
-func (st *aggState) orderBy() string {
+// rank under top-N), and applies the query's order keys; label and key
+// are how the order refers to a level's label and key.
+func (st *aggState) orderBy(label, key func(*Level) string) string {
 	rq := st.rq
 	var user []string
 	for _, o := range rq.order {
@@ -278,7 +339,7 @@ func (st *aggState) orderBy() string {
 		if o.measure != nil {
 			user = append(user, q(o.measure.Name)+dir)
 		} else {
-			user = append(user, "c."+q(labelCol(o.level))+dir)
+			user = append(user, label(o.level)+dir)
 		}
 	}
 	var terms []string
@@ -286,9 +347,9 @@ func (st *aggState) orderBy() string {
 		if rq.top != nil && rq.top.l == l {
 			terms = append(terms, "c._rank")
 		}
-		terms = append(terms, "c."+q(labelCol(l)))
+		terms = append(terms, label(l))
 		if l.Key != "" {
-			terms = append(terms, "c."+q(keyCol(l)))
+			terms = append(terms, key(l))
 		}
 	}
 	if !rq.totals {
@@ -560,6 +621,9 @@ func (st *aggState) aggExpr(m *Measure, s string) (string, error) {
 		return text, nil
 	}
 	in := s + "." + q(inputCol(m))
+	if st.inputs != nil {
+		in = st.inputs[m]
+	}
 	var base string
 	if st.rollup != nil {
 		// Rollup cells hold partial aggregates that add up; a semi-additive

@@ -478,7 +478,7 @@ type srcSpec struct {
 
 // baseSource renders the projection over the fact and its joins.
 func baseSource(b *binder, c *Cube, s srcSpec) string {
-	var sel, where []string
+	var sel []string
 	for _, l := range s.levels {
 		if l.Key != "" {
 			sel = append(sel, c.keyExpr(l)+" AS "+q(keyCol(l)))
@@ -504,15 +504,23 @@ func baseSource(b *binder, c *Cube, s srcSpec) string {
 			sel = append(sel, ord+" AS "+q("_ptd:"+g))
 		}
 	}
-	for _, f := range s.filters {
-		where = append(where, filterSQL(b, c.levelExpr(f.l), f.op, f.vals))
-	}
 	if len(sel) == 0 {
 		sel = []string{"1 AS " + q("_one")}
 	}
-	text := strings.Join(sel, ", ") + " FROM " + quoteIdent(c.Fact) + " AS " + factAlias
+	return "SELECT " + strings.Join(sel, ", ") + " FROM " + baseFrom(b, c, sel, s.filters)
+}
+
+// baseFrom renders the fact, the joins that sel or the filters read, and
+// the filters: what follows FROM in a query of the base tables.
+func baseFrom(b *binder, c *Cube, sel []string, filters []rfilter) string {
+	var where []string
+	for _, f := range filters {
+		where = append(where, filterSQL(b, c.levelExpr(f.l), f.op, f.vals))
+	}
+	cols := strings.Join(sel, ", ")
+	text := quoteIdent(c.Fact) + " AS " + factAlias
 	for _, j := range c.Joins {
-		if !strings.Contains(text, quoteIdent(j.Name)+".") && !whereUses(where, j) {
+		if !strings.Contains(cols, quoteIdent(j.Name)+".") && !whereUses(where, j) {
 			continue
 		}
 		kw := " LEFT JOIN "
@@ -524,7 +532,7 @@ func baseSource(b *binder, c *Cube, s srcSpec) string {
 	if len(where) > 0 {
 		text += " WHERE " + strings.Join(where, " AND ")
 	}
-	return "SELECT " + text
+	return text
 }
 
 func whereUses(where []string, j *Join) bool {

@@ -48,22 +48,28 @@ func TestCompileGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := fmt.Sprintf("-- args: %#v\n%s\n", args, text)
-			path := filepath.Join("testdata", g.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./olap -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("compiled SQL changed (run go test ./olap -update if intended)\n got: %s\nwant: %s", got, want)
-			}
+			checkGolden(t, g.name+".golden", "compiled SQL", fmt.Sprintf("-- args: %#v\n%s\n", args, text))
 		})
+	}
+}
+
+// checkGolden compares got, the what of a test, with testdata/name, or
+// rewrites the file under -update.
+func checkGolden(t *testing.T, name, what, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./olap -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s changed (run go test ./olap -run %s -update if intended)\n got:\n%s\nwant:\n%s", what, t.Name(), got, want)
 	}
 }
 

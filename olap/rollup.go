@@ -224,7 +224,7 @@ func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
 
 // RefreshCubeRollups rebuilds the named rollups of c (all when names is
 // empty) with db, which should be a transaction.
-func RefreshCubeRollups(ctx context.Context, db Querier, c *Cube, names []string) error {
+func RefreshCubeRollups(ctx context.Context, db engine.Querier, c *Cube, names []string) error {
 	for _, r := range c.Rollups {
 		if len(names) > 0 && !contains(names, r.Name) {
 			continue
@@ -239,7 +239,7 @@ func RefreshCubeRollups(ctx context.Context, db Querier, c *Cube, names []string
 
 // AvailableRollups returns c's rollups that are materialized for the
 // current model and data version.
-func AvailableRollups(ctx context.Context, db Querier, c *Cube, dataVersion int64) (map[string]RollupInfo, error) {
+func AvailableRollups(ctx context.Context, db engine.Querier, c *Cube, dataVersion int64) (map[string]RollupInfo, error) {
 	out := map[string]RollupInfo{}
 	var n int64
 	if err := scanOne(ctx, db, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = '`+RollupStateTable+`'`, &n); err != nil || n == 0 {

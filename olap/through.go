@@ -62,24 +62,7 @@ func compileThrough(rq *resolved) (*Compiled, error) {
 		order = append(order, tc.expr)
 		out.Columns = append(out.Columns, Column{Name: tc.Name, Kind: "column"})
 	}
-	var where []string
-	for _, f := range rq.filters {
-		where = append(where, filterSQL(b, c.levelExpr(f.l), f.op, f.vals))
-	}
-	text := strings.Join(sel, ", ") + " FROM " + quoteIdent(c.Fact) + " AS " + factAlias
-	for _, j := range c.Joins {
-		if !strings.Contains(text, quoteIdent(j.Name)+".") && !whereUses(where, j) {
-			continue
-		}
-		kw := " LEFT JOIN "
-		if j.Kind == "inner" {
-			kw = " JOIN "
-		}
-		text += kw + quoteIdent(j.Table) + " AS " + quoteIdent(j.Name) + " ON " + factAlias + "." + quoteIdent(j.FactKey) + " = " + quoteIdent(j.Name) + "." + quoteIdent(j.Key)
-	}
-	if len(where) > 0 {
-		text += " WHERE " + strings.Join(where, " AND ")
-	}
+	text := strings.Join(sel, ", ") + " FROM " + baseFrom(b, c, sel, rq.filters)
 	limit := rq.through.Limit
 	if limit == 0 {
 		limit = DefaultThroughLimit

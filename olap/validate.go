@@ -7,19 +7,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// Querier is what validation and rollup refresh need from a database:
-// *sql.DB, *sql.Conn and *sql.Tx all satisfy it.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+	"github.com/ckm-dev/ckm/engine"
+)
 
 // catalog maps table -> column -> DuckDB type name.
 type catalog map[string]map[string]string
 
-func readCatalog(ctx context.Context, db Querier) (catalog, error) {
+func readCatalog(ctx context.Context, db engine.Querier) (catalog, error) {
 	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main'`)
 	if err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
@@ -44,7 +39,7 @@ func readCatalog(ctx context.Context, db Querier) (catalog, error) {
 // functional (no child member under two parents), and measures aggregate
 // columns of a type their aggregation accepts. All problems are returned
 // together, each a *ModelError naming the file, line and field.
-func Validate(ctx context.Context, db Querier, c *Cube) error {
+func Validate(ctx context.Context, db engine.Querier, c *Cube) error {
 	cat, err := readCatalog(ctx, db)
 	if err != nil {
 		return err
@@ -71,7 +66,7 @@ func Validate(ctx context.Context, db Querier, c *Cube) error {
 // validator collects the problems Validate finds in one cube.
 type validator struct {
 	ctx  context.Context
-	db   Querier
+	db   engine.Querier
 	c    *Cube
 	cat  catalog
 	errs []error
@@ -241,7 +236,7 @@ func (v *validator) checkDrillThrough() {
 type functionalExample struct{ child, parents string }
 
 // functional checks with one query that each child member has one parent.
-func functional(ctx context.Context, db Querier, c *Cube, d *Dimension, parent, child *Level) (bool, functionalExample, error) {
+func functional(ctx context.Context, db engine.Querier, c *Cube, d *Dimension, parent, child *Level) (bool, functionalExample, error) {
 	from := quoteIdent(c.Fact) + " AS " + factAlias
 	if d.Join != "" {
 		j := c.joins[d.Join]
@@ -264,7 +259,7 @@ func functional(ctx context.Context, db Querier, c *Cube, d *Dimension, parent, 
 	return false, functionalExample{child: fmt.Sprintf("%q", k.String), parents: p.String}, nil
 }
 
-func scanOne(ctx context.Context, db Querier, q string, dest ...any) error {
+func scanOne(ctx context.Context, db engine.Querier, q string, dest ...any) error {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return err

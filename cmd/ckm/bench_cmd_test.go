@@ -33,6 +33,9 @@ func TestNewBenchOLAPCmd(t *testing.T) {
 		{"NaN sf", nil, []string{"--sf", "NaN"}, benchOLAPOptions{}, "--sf NaN"},
 		{"zero runs", nil, []string{"--runs", "0"}, benchOLAPOptions{}, "--runs 0"},
 		{"negative runs from the environment", map[string]string{"CKM_RUNS": "-2"}, nil, benchOLAPOptions{}, "--runs -2"},
+		{"dbgen files", nil, []string{"--from", "/data/ssb", "--runs", "15"}, benchOLAPOptions{sf: 1, runs: 15, from: "/data/ssb"}, ""},
+		{"dbgen files with a scale factor", nil, []string{"--from", "/data/ssb", "--sf", "1"}, benchOLAPOptions{}, "--sf 1 with --from /data/ssb"},
+		{"dbgen files with reuse", nil, []string{"--from", "/data/ssb", "--reuse"}, benchOLAPOptions{}, "--reuse with --from /data/ssb"},
 	}
 	checkParse(t, []string{"bench"}, newBenchOLAPCmd, []string{"bench", "olap"}, func(o *benchOLAPOptions) { o.app = nil }, cases)
 }

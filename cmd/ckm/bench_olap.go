@@ -22,6 +22,7 @@ type benchOLAPOptions struct {
 	runs      int     // checked: at least 1
 	warehouse string
 	reuse     bool
+	from      string // a directory of ssb-dbgen .tbl files to load instead of generating; not with --sf or --reuse
 }
 
 // newBenchOLAPCmd builds ckm bench olap; runF, when not nil, runs instead
@@ -29,13 +30,16 @@ type benchOLAPOptions struct {
 func newBenchOLAPCmd(a *app, runF func(context.Context, *benchOLAPOptions) error) *cobra.Command {
 	o := &benchOLAPOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "olap --sf N",
+		Use:   "olap [--sf N | --from DIR]",
 		Short: "Time the 13 SSB queries as cube queries against hand-written SQL, and rollup routing",
 		Long: `Load SSB at scale factor N into a fresh warehouse (in memory unless --bench-warehouse),
+or with --from DIR the .tbl files that the public generator ssb-dbgen wrote into DIR,
 then in the same run time each of the 13 SSB queries (Q1.1–Q4.3) as a cube query
 (compile + execute over the base tables) and as the standard hand-written SQL,
-alternating, median of --runs runs (the two must return the same rows, else
-the benchmark fails); ratio = cube / hand-written. Then materialize
+both in each run, which one first alternating, median of --runs runs (the two
+must return the same rows, else the benchmark fails); ratio = median cube /
+median hand-written, pair_ratio = the median of each run's cube / hand-written
+(the steadier figure on a busy machine). Then materialize
 the ssb cube's rollups and time coarse drill-downs with and without them
 (checking every cell is the same); rollup_speedup is the median raw / rollup.`,
 		Args: cobra.NoArgs,
@@ -45,6 +49,12 @@ the ssb cube's rollups and time coarse drill-downs with and without them
 			}
 			if o.runs < 1 {
 				return usageErrorf("--runs %d: want at least 1", o.runs)
+			}
+			if o.from != "" && cmd.Flags().Changed("sf") {
+				return usageErrorf("--sf %v with --from %s: the scale factor is the one the files were generated at; give one of them", o.sf, o.from)
+			}
+			if o.from != "" && o.reuse {
+				return usageErrorf("--reuse with --from %s: --from always loads its files; give one of them", o.from)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
@@ -57,6 +67,7 @@ the ssb cube's rollups and time coarse drill-downs with and without them
 	f.IntVar(&o.runs, "runs", 5, "timed runs per query (the median is reported)")
 	f.StringVar(&o.warehouse, "bench-warehouse", "", "warehouse file to build SSB in (default: in memory)")
 	f.BoolVar(&o.reuse, "reuse", false, "with --bench-warehouse: reuse SSB tables already there at this scale factor")
+	f.StringVar(&o.from, "from", "", "load the .tbl files of the public generator ssb-dbgen from this directory instead of generating")
 	return cmd
 }
 
@@ -70,6 +81,7 @@ type benchQuery struct {
 	HandMS    float64 `json:"hand_ms"`
 	Ratio     float64 `json:"ratio"`
 	BestRatio float64 `json:"best_ratio"` // fastest cube run / fastest hand-written run
+	PairRatio float64 `json:"pair_ratio"` // median over runs of cube / hand-written in the same run
 	CompileUS float64 `json:"compile_us"`
 	Rows      int     `json:"rows"`
 }
@@ -101,6 +113,15 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+func medianFloat(x []float64) float64 {
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
 func minDuration(d []time.Duration) time.Duration {
 	m := d[0]
 	for _, x := range d {
@@ -118,25 +139,10 @@ func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
 		return err
 	}
 	defer w.Close()
-	start := time.Now()
-	var lines, orders int64
-	if o.reuse {
-		// A missing table is fine: it just means generating.
-		_ = w.DB.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT lo_orderkey) FROM lineorder`).Scan(&lines, &orders)
-	}
-	if !o.reuse || orders != ssb.SizesFor(o.sf).Orders {
-		a.logf("generating SSB at SF %v …", o.sf)
-		if err := ssb.Generate(ctx, w.DB, o.sf); err != nil {
-			return err
-		}
-	} else {
-		a.logf("reusing the SSB tables of %s", o.warehouse)
-	}
-	genTime := time.Since(start)
-	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM lineorder`).Scan(&lines); err != nil {
+	lines, genTime, err := benchSSBData(ctx, o, w)
+	if err != nil {
 		return err
 	}
-	a.logf("generated %d lineorder rows in %v", lines, genTime.Round(time.Millisecond))
 	m, err := a.cubeModel()
 	if err != nil {
 		return err
@@ -148,92 +154,177 @@ func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
 	if err := olap.Validate(ctx, w.DB, cube); err != nil {
 		return err
 	}
+	queries, err := benchCubeQueries(ctx, o, w, cube)
+	if err != nil {
+		return err
+	}
+	buildTime, drills, err := benchDrillDowns(ctx, o, w, cube)
+	if err != nil {
+		return err
+	}
+	summary := benchOLAPSummary(o, lines, genTime, buildTime, queries, drills)
+	if a.format() == formatJSON {
+		return writeJSON(a, summary)
+	}
+	return printBenchOLAP(a, summary, queries, drills)
+}
+
+// benchSSBData fills w with SSB: the ssb-dbgen files of --from, the tables
+// already there (--reuse at the same scale factor), or generated at --sf.
+// It returns the lineorder rows and the time it took.
+func benchSSBData(ctx context.Context, o *benchOLAPOptions, w *engine.Warehouse) (int64, time.Duration, error) {
+	a := o.app
+	start := time.Now()
+	var lines, orders int64
+	switch {
+	case o.from != "":
+		a.logf("loading the ssb-dbgen files of %s …", o.from)
+		if err := loadSSBFiles(ctx, w.DB, o.from); err != nil {
+			return 0, 0, err
+		}
+	case o.reuse:
+		// A missing table is fine: it just means generating.
+		_ = w.DB.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT lo_orderkey) FROM lineorder`).Scan(&lines, &orders)
+		if orders == ssb.SizesFor(o.sf).Orders {
+			a.logf("reusing the SSB tables of %s", o.warehouse)
+			break
+		}
+		fallthrough
+	default:
+		a.logf("generating SSB at SF %v …", o.sf)
+		if err := ssb.Generate(ctx, w.DB, o.sf); err != nil {
+			return 0, 0, err
+		}
+	}
+	took := time.Since(start)
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM lineorder`).Scan(&lines); err != nil {
+		return 0, 0, err
+	}
+	a.logf("%d lineorder rows ready in %v", lines, took.Round(time.Millisecond))
+	return lines, took, nil
+}
+
+// benchCubeQueries times each SSB query as a cube query (compile and run)
+// and as the hand-written SQL, alternating, after one untimed run of each;
+// it fails when the two answers differ.
+func benchCubeQueries(ctx context.Context, o *benchOLAPOptions, w *engine.Warehouse, cube *olap.Cube) ([]benchQuery, error) {
 	var queries []benchQuery
-	maxRatio, maxBest, maxCompile := 0.0, 0.0, 0.0
 	for i, sq := range olap.SSBQueries {
 		hand := benchSSBQueries[i]
 		q := sq.Query
 		q.NoRollups = true
-		// Compile time: the median of many compilations.
-		const compiles = 200
-		var ct []time.Duration
-		for k := 0; k < compiles; k++ {
-			t0 := time.Now()
-			if _, _, err := olap.Compile(cube, q); err != nil {
-				return err
-			}
-			ct = append(ct, time.Since(t0))
+		compile, err := compileTime(cube, q)
+		if err != nil {
+			return nil, err
 		}
 		planned, err := olap.Plan(cube, q, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		order, err := handColumnOrder(ctx, w, planned.Columns, hand.SQL)
 		if err != nil {
-			return fmt.Errorf("%s: %w", sq.Name, err)
+			return nil, fmt.Errorf("%s: %w", sq.Name, err)
 		}
 		var cubeT, handT []time.Duration
 		var n int
-		// One untimed warm-up of each, then alternate.
-		for k := -1; k < o.runs; k++ {
+		runCube := func() ([][]any, time.Duration, error) {
 			t0 := time.Now()
 			text, args, err := olap.Compile(cube, q)
 			if err != nil {
-				return err
+				return nil, 0, err
 			}
 			rows, err := olap.Run(ctx, w, text, args)
 			if err != nil {
-				return fmt.Errorf("%s cube: %w", sq.Name, err)
+				return nil, 0, fmt.Errorf("%s cube: %w", sq.Name, err)
 			}
-			d := time.Since(t0)
-			t0 = time.Now()
-			hrows, err := olap.Run(ctx, w, hand.SQL, nil)
+			return rows, time.Since(t0), nil
+		}
+		runHand := func() ([][]any, time.Duration, error) {
+			t0 := time.Now()
+			rows, err := olap.Run(ctx, w, hand.SQL, nil)
 			if err != nil {
-				return fmt.Errorf("%s hand-written: %w", sq.Name, err)
+				return nil, 0, fmt.Errorf("%s hand-written: %w", sq.Name, err)
 			}
-			hd := time.Since(t0)
+			return rows, time.Since(t0), nil
+		}
+		var pairs []float64
+		for k := -1; k < o.runs; k++ {
+			// Each run times both, the cube first on even runs and the
+			// hand-written SQL first on odd ones, so neither always runs
+			// on the other's warm caches.
+			var rows, hrows [][]any
+			var d, hd time.Duration
+			var err error
+			if k%2 == 0 {
+				if rows, d, err = runCube(); err == nil {
+					hrows, hd, err = runHand()
+				}
+			} else if hrows, hd, err = runHand(); err == nil {
+				rows, d, err = runCube()
+			}
+			if err != nil {
+				return nil, err
+			}
 			if diff := answerDiff(rows, hrows, order); diff != "" {
 				// The timings of two queries that disagree compare nothing.
-				return fmt.Errorf("bench olap: %s: the cube and the hand-written SQL disagree: %s", sq.Name, diff)
+				return nil, fmt.Errorf("bench olap: %s: the cube and the hand-written SQL disagree: %s", sq.Name, diff)
 			}
 			n = len(rows)
 			if k >= 0 {
 				cubeT, handT = append(cubeT, d), append(handT, hd)
+				pairs = append(pairs, float64(d)/float64(hd))
 			}
 		}
-		bq := benchQuery{Name: sq.Name, CubeMS: ms(median(cubeT)), HandMS: ms(median(handT)), CompileUS: float64(median(ct).Nanoseconds()) / 1000, Rows: n}
+		bq := benchQuery{Name: sq.Name, CubeMS: ms(median(cubeT)), HandMS: ms(median(handT)), CompileUS: float64(compile.Nanoseconds()) / 1000, Rows: n}
 		bq.Ratio = bq.CubeMS / bq.HandMS
 		bq.BestRatio = float64(minDuration(cubeT)) / float64(minDuration(handT))
-		maxRatio = max(maxRatio, bq.Ratio)
-		maxBest = max(maxBest, bq.BestRatio)
-		maxCompile = max(maxCompile, bq.CompileUS)
+		bq.PairRatio = medianFloat(pairs)
 		queries = append(queries, bq)
-		a.logf("%s cube %.1f ms, hand %.1f ms, ratio %.3f, compile %.0f µs", bq.Name, bq.CubeMS, bq.HandMS, bq.Ratio, bq.CompileUS)
+		o.app.logf("%s cube %.1f ms, hand %.1f ms, ratio %.3f, pair ratio %.3f, compile %.0f µs", bq.Name, bq.CubeMS, bq.HandMS, bq.Ratio, bq.PairRatio, bq.CompileUS)
 	}
+	return queries, nil
+}
 
+// compileTime is the median time of many compilations of q.
+func compileTime(cube *olap.Cube, q olap.Query) (time.Duration, error) {
+	const compiles = 200
+	var ct []time.Duration
+	for k := 0; k < compiles; k++ {
+		t0 := time.Now()
+		if _, _, err := olap.Compile(cube, q); err != nil {
+			return 0, err
+		}
+		ct = append(ct, time.Since(t0))
+	}
+	return median(ct), nil
+}
+
+// benchDrillDowns materializes the cube's rollups, then times each coarse
+// drill-down from the base tables and from its rollup, alternating; it
+// fails when the two answers differ. It returns the rollups' build time.
+func benchDrillDowns(ctx context.Context, o *benchOLAPOptions, w *engine.Warehouse, cube *olap.Cube) (time.Duration, []benchDrill, error) {
 	t0 := time.Now()
 	tx, err := w.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if err := olap.RefreshCubeRollups(ctx, tx, cube, nil); err != nil {
 		tx.Rollback()
-		return err
+		return 0, nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return 0, nil, err
 	}
 	buildTime := time.Since(t0)
 	version, err := w.DataVersion(ctx)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	avail, err := olap.AvailableRollups(ctx, w.DB, cube, version)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	var drills []benchDrill
-	var speedups []float64
 	for _, dd := range ssbDrillDowns {
 		q := dd.q
 		q.Cube = "ssb"
@@ -245,26 +336,26 @@ func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
 			t0 := time.Now()
 			pr, err := olap.Plan(cube, raw, avail)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			rawRows, err := olap.Run(ctx, w, pr.SQL, pr.Args)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			rd := time.Since(t0)
 			t0 = time.Now()
 			pp, err := olap.Plan(cube, q, avail)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			rolled, err := olap.Run(ctx, w, pp.SQL, pp.Args)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			rl := time.Since(t0)
 			chosen = pp.Rollup
 			if fmt.Sprint(rawRows) != fmt.Sprint(rolled) {
-				return fmt.Errorf("%s: the rollup answer differs from the base tables", dd.name)
+				return 0, nil, fmt.Errorf("%s: the rollup answer differs from the base tables", dd.name)
 			}
 			if k >= 0 {
 				rawT, rollT = append(rawT, rd), append(rollT, rl)
@@ -272,28 +363,44 @@ func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
 		}
 		bd := benchDrill{Name: dd.name, RawMS: ms(median(rawT)), RollupMS: ms(median(rollT)), Rollup: chosen}
 		bd.Speedup = bd.RawMS / bd.RollupMS
-		speedups = append(speedups, bd.Speedup)
 		drills = append(drills, bd)
-		a.logf("%s: raw %.1f ms, rollup %s %.2f ms, speedup %.1f", bd.Name, bd.RawMS, bd.Rollup, bd.RollupMS, bd.Speedup)
+		o.app.logf("%s: raw %.1f ms, rollup %s %.2f ms, speedup %.1f", bd.Name, bd.RawMS, bd.Rollup, bd.RollupMS, bd.Speedup)
 	}
-	sort.Float64s(speedups)
-	rollupSpeedup := speedups[len(speedups)/2]
-	if len(speedups)%2 == 0 {
-		rollupSpeedup = (speedups[len(speedups)/2-1] + speedups[len(speedups)/2]) / 2
+	return buildTime, drills, nil
+}
+
+// benchOLAPSummary is the record of a run: its inputs, the worst ratios
+// and compile time, and the median rollup speedup.
+func benchOLAPSummary(o *benchOLAPOptions, lines int64, genTime, buildTime time.Duration, queries []benchQuery, drills []benchDrill) map[string]any {
+	maxRatio, maxBest, maxPair, maxCompile := 0.0, 0.0, 0.0, 0.0
+	for _, q := range queries {
+		maxRatio = max(maxRatio, q.Ratio)
+		maxPair = max(maxPair, q.PairRatio)
+		maxBest = max(maxBest, q.BestRatio)
+		maxCompile = max(maxCompile, q.CompileUS)
 	}
-	summary := map[string]any{
-		"sf": o.sf, "runs": o.runs, "lineorder_rows": lines, "generate_s": genTime.Seconds(),
-		"max_ratio": maxRatio, "max_best_ratio": maxBest, "max_compile_us": maxCompile, "rollup_build_s": buildTime.Seconds(),
+	var speedups []float64
+	for _, d := range drills {
+		speedups = append(speedups, d.Speedup)
+	}
+	rollupSpeedup := medianFloat(speedups)
+	data := fmt.Sprintf("generator at SF %v", o.sf)
+	if o.from != "" {
+		data = "ssb-dbgen files of " + o.from
+	}
+	return map[string]any{
+		"sf": o.sf, "data": data, "runs": o.runs, "lineorder_rows": lines, "generate_s": genTime.Seconds(),
+		"max_ratio": maxRatio, "max_best_ratio": maxBest, "max_pair_ratio": maxPair, "max_compile_us": maxCompile, "rollup_build_s": buildTime.Seconds(),
 		"rollup_speedup": rollupSpeedup, "queries": queries, "drilldowns": drills,
 	}
-	if a.format() == formatJSON {
-		return writeJSON(a, summary)
-	}
+}
+
+func printBenchOLAP(a *app, summary map[string]any, queries []benchQuery, drills []benchDrill) error {
 	var rows [][]any
 	for _, q := range queries {
-		rows = append(rows, []any{q.Name, fmt.Sprintf("%.1f", q.CubeMS), fmt.Sprintf("%.1f", q.HandMS), fmt.Sprintf("%.3f", q.Ratio), fmt.Sprintf("%.3f", q.BestRatio), fmt.Sprintf("%.0f", q.CompileUS), q.Rows})
+		rows = append(rows, []any{q.Name, fmt.Sprintf("%.1f", q.CubeMS), fmt.Sprintf("%.1f", q.HandMS), fmt.Sprintf("%.3f", q.Ratio), fmt.Sprintf("%.3f", q.BestRatio), fmt.Sprintf("%.3f", q.PairRatio), fmt.Sprintf("%.0f", q.CompileUS), q.Rows})
 	}
-	if err := a.printTable([]string{"query", "cube_ms", "hand_ms", "ratio", "best_ratio", "compile_us", "rows"}, rows); err != nil {
+	if err := a.printTable([]string{"query", "cube_ms", "hand_ms", "ratio", "best_ratio", "pair_ratio", "compile_us", "rows"}, rows); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout)
@@ -305,5 +412,5 @@ func benchOLAPRun(ctx context.Context, o *benchOLAPOptions) error {
 		return err
 	}
 	fmt.Fprintln(a.stdout)
-	return a.printRecord(summary, []string{"sf", "lineorder_rows", "generate_s", "max_ratio", "max_best_ratio", "max_compile_us", "rollup_build_s", "rollup_speedup"})
+	return a.printRecord(summary, []string{"data", "lineorder_rows", "generate_s", "max_ratio", "max_best_ratio", "max_pair_ratio", "max_compile_us", "rollup_build_s", "rollup_speedup"})
 }

@@ -61,3 +61,55 @@ func TestBenchOLAPFailsWhenAnswersDisagree(t *testing.T) {
 		t.Errorf("exit %d (want %d naming Q1.1): %s", code, exitFailure, stderr)
 	}
 }
+
+// TestBenchOLAPFromDbgenFiles runs ckm bench olap on the committed sample
+// of ssb-dbgen output from another directory: every cube answer equals
+// the hand-written SQL's (else the bench fails), and the rows per query
+// are those of the standard SQL run by DuckDB on the sample.
+func TestBenchOLAPFromDbgenFiles(t *testing.T) {
+	sample := dbgenSample(t)
+	t.Chdir(t.TempDir())
+	out, stderr, code := runCkm(t, "", "bench", "olap", "--from", sample, "--runs", "1", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Lines   int64  `json:"lineorder_rows"`
+		Data    string `json:"data"`
+		Queries []struct {
+			Name string `json:"name"`
+			Rows int    `json:"rows"`
+		} `json:"queries"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if res.Lines != 1021 || !strings.Contains(res.Data, sample) {
+		t.Errorf("lineorder_rows %d, data %q; want 1021 from %s", res.Lines, res.Data, sample)
+	}
+	// Rows of each standard SSB query on the sample (DuckDB, count(*) over
+	// the hand-written SQL of fixtures/ssb/queries.go).
+	want := []int{1, 1, 1, 46, 26, 7, 57, 47, 19, 3, 32, 36, 45}
+	if len(res.Queries) != len(want) {
+		t.Fatalf("%d queries, want %d", len(res.Queries), len(want))
+	}
+	for i, q := range res.Queries {
+		if q.Rows != want[i] {
+			t.Errorf("%s: %d rows, want %d", q.Name, q.Rows, want[i])
+		}
+	}
+}
+
+// TestMedianFloat checks the median bench olap reports ratios with, on
+// hand-computed cases: the middle value, or the mean of the two middle ones.
+func TestMedianFloat(t *testing.T) {
+	cases := []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{1.1}, 1.1}}
+	for _, c := range cases {
+		if got := medianFloat(c.in); got != c.want {
+			t.Errorf("medianFloat(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"math"
 	"time"
 
@@ -19,6 +20,7 @@ func init() {
 type fixturesSSBOptions struct {
 	app     *app
 	sf      float64 // checked: positive and finite
+	from    string  // a directory of ssb-dbgen .tbl files instead of generating; not with --sf
 	rollups bool
 }
 
@@ -27,15 +29,20 @@ type fixturesSSBOptions struct {
 func newFixturesSSBCmd(a *app, runF func(context.Context, *fixturesSSBOptions) error) *cobra.Command {
 	opts := &fixturesSSBOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "ssb --sf X",
+		Use:   "ssb [--sf X | --from DIR]",
 		Short: "Write the Star Schema Benchmark tables (lineorder, date, customer, supplier, part) into the warehouse",
 		Long: "Generate the Star Schema Benchmark of O'Neil et al. at scale factor X inside DuckDB\n" +
 			"(lineorder ≈ 6,000,000×X rows), deterministically, replacing any SSB tables in the\n" +
-			"warehouse. Query it with the builtin cube: ckm cube query ssb ….",
+			"warehouse. With --from DIR, load instead the .tbl files (lineorder, customer, supplier,\n" +
+			"part, date) that the public generator ssb-dbgen wrote into DIR, in one transaction.\n" +
+			"Query it with the builtin cube: ckm cube query ssb ….",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkScaleFactor(opts.sf); err != nil {
 				return err
+			}
+			if opts.from != "" && cmd.Flags().Changed("sf") {
+				return usageErrorf("--sf %v with --from %s: the scale factor is the one the files were generated at; give one of them", opts.sf, opts.from)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -44,6 +51,7 @@ func newFixturesSSBCmd(a *app, runF func(context.Context, *fixturesSSBOptions) e
 		},
 	}
 	cmd.Flags().Float64Var(&opts.sf, "sf", 1, "scale factor (1 = 6 million lineorder rows)")
+	cmd.Flags().StringVar(&opts.from, "from", "", "load the .tbl files of ssb-dbgen from this directory instead of generating")
 	cmd.Flags().BoolVar(&opts.rollups, "rollups", false, "also materialize the ssb cube's rollups")
 	return cmd
 }
@@ -64,7 +72,12 @@ func fixturesSSBRun(ctx context.Context, opts *fixturesSSBOptions) error {
 	}
 	defer w.Close()
 	start := time.Now()
-	if err := ssb.Generate(ctx, w.DB, opts.sf); err != nil {
+	if opts.from != "" {
+		err = loadSSBFiles(ctx, w.DB, opts.from)
+	} else {
+		err = ssb.Generate(ctx, w.DB, opts.sf)
+	}
+	if err != nil {
 		return err
 	}
 	gen := time.Since(start)
@@ -85,6 +98,24 @@ func fixturesSSBRun(ctx context.Context, opts *fixturesSSBOptions) error {
 		}
 		rows = append(rows, []any{t, n})
 	}
-	a.logf("SSB at SF %v generated in %v", opts.sf, gen.Round(time.Millisecond))
+	if opts.from != "" {
+		a.logf("SSB loaded from %s in %v", opts.from, gen.Round(time.Millisecond))
+	} else {
+		a.logf("SSB at SF %v generated in %v", opts.sf, gen.Round(time.Millisecond))
+	}
 	return a.printTable([]string{"table", "rows"}, rows)
+}
+
+// loadSSBFiles loads ssb-dbgen's .tbl files from dir in one transaction,
+// so a bad file leaves the warehouse's SSB tables as they were.
+func loadSSBFiles(ctx context.Context, db *sql.DB, dir string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := ssb.Load(ctx, tx, dir); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
