@@ -1,0 +1,122 @@
+package mining
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// groceriesWarehouse opens an in-memory warehouse with the Groceries baskets
+// as the table groceries(basket, item), one row per item of a basket.
+func groceriesWarehouse(t testing.TB) *engine.Warehouse {
+	t.Helper()
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	path, err := filepath.Abs(filepath.Join("testdata", "groceries", "groceries.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf(`CREATE TABLE groceries AS
+        WITH lines AS (SELECT row_number() OVER () AS basket, line FROM read_csv(%s, columns = {'line': 'VARCHAR'}, header = false, delim = '\t', quote = '', escape = ''))
+        SELECT basket, unnest(string_split(line, ',')) AS item FROM lines`, engine.QuoteString(path))
+	if _, err := w.DB.ExecContext(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+var groceriesSource = Source{Table: "groceries", Basket: "basket", Item: "item"}
+
+// sig6 compares to 6 significant digits.
+func sig6(got, want float64) bool {
+	return fmt.Sprintf("%.6g", got) == fmt.Sprintf("%.6g", want)
+}
+
+// The published arules figures on Groceries (shared/data/README.md):
+// rule counts in total and by length, and the top rule by lift with its
+// support, confidence and lift to 6 significant digits.
+func TestRulesGroceriesPublished(t *testing.T) {
+	w := groceriesWarehouse(t)
+	ctx := context.Background()
+	cases := []struct {
+		supp, conf float64
+		minLen     int
+		total      int
+		byLen      map[int]int
+		top        string
+		s, c, l    float64
+		count      int
+	}{
+		{0.001, 0.8, 0, 410, map[int]int{3: 29, 4: 229, 5: 140, 6: 12},
+			"{liquor, red/blush wine} => {bottled beer}", 0.001931876, 0.9047619, 11.23527, 19},
+		{0.001, 0.5, 0, 5668, map[int]int{2: 11, 3: 1461, 4: 3211, 5: 939, 6: 46},
+			"{Instant food products, soda} => {hamburger meat}", 0.001220132, 0.6315789, 18.99565, 12},
+		{0.006, 0.25, 2, 463, map[int]int{2: 150, 3: 297, 4: 16},
+			"{herbs} => {root vegetables}", 0.00701576, 0.43125, 3.956477, 69},
+	}
+	for _, tc := range cases {
+		for _, algo := range []string{AlgoFPGrowth, AlgoApriori} {
+			t.Run(fmt.Sprintf("%s/%v/%v", algo, tc.supp, tc.conf), func(t *testing.T) {
+				res, err := MineRules(ctx, w, RulesOptions{Source: groceriesSource, MinSupport: tc.supp, MinConfidence: tc.conf,
+					MinLen: tc.minLen, Algorithm: algo, DryRun: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Baskets != 9835 || res.Items != 169 {
+					t.Errorf("%d baskets of %d items, want 9835 of 169", res.Baskets, res.Items)
+				}
+				if res.RuleCount != tc.total {
+					t.Errorf("%d rules, want %d", res.RuleCount, tc.total)
+				}
+				if fmt.Sprint(res.ByLength) != fmt.Sprint(tc.byLen) {
+					t.Errorf("rules by length %v, want %v", res.ByLength, tc.byLen)
+				}
+				top := res.Rules[0]
+				if top.String() != tc.top || top.Count != tc.count || !sig6(top.Support, tc.s) || !sig6(top.Confidence, tc.c) || !sig6(top.Lift, tc.l) {
+					t.Errorf("top rule %s count %d support %.7g confidence %.7g lift %.7g, want %s %d %.7g %.7g %.7g",
+						top, top.Count, top.Support, top.Confidence, top.Lift, tc.top, tc.count, tc.s, tc.c, tc.l)
+				}
+			})
+		}
+	}
+}
+
+// FP-Growth and Apriori find the same rules, rule for rule, with the same
+// counts, at each published threshold.
+func TestRulesFPGrowthEqualsApriori(t *testing.T) {
+	w := groceriesWarehouse(t)
+	ctx := context.Background()
+	for _, th := range [][2]float64{{0.001, 0.8}, {0.001, 0.5}, {0.006, 0.25}} {
+		var got [2]map[string]string
+		for i, algo := range []string{AlgoFPGrowth, AlgoApriori} {
+			res, err := MineRules(ctx, w, RulesOptions{Source: groceriesSource, MinSupport: th[0], MinConfidence: th[1], Algorithm: algo, DryRun: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = map[string]string{}
+			for _, r := range res.Rules {
+				got[i][r.String()] = fmt.Sprintf("%d/%d/%d", r.Count, r.AntecedentCount, r.ConsequentCount)
+			}
+		}
+		if len(got[0]) != len(got[1]) {
+			t.Errorf("%v: fpgrowth %d rules, apriori %d", th, len(got[0]), len(got[1]))
+		}
+		var diff []string
+		for k, v := range got[0] {
+			if got[1][k] != v {
+				diff = append(diff, k+" "+v+" vs "+got[1][k])
+			}
+		}
+		if len(diff) > 0 {
+			t.Errorf("%v: %d rules differ, e.g. %s", th, len(diff), strings.Join(diff[:min(3, len(diff))], "; "))
+		}
+	}
+}
