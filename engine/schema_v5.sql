@@ -62,3 +62,28 @@ FROM kb_customer_segment cs
 JOIN kb_model m ON m.model_id = cs.model_id
 LEFT JOIN kb_segment s ON s.model_id = cs.model_id AND s.segment_id = cs.segment_id
 WINDOW w AS (PARTITION BY cs.customer_id, m.name ORDER BY cs.as_of, cs.model_id);
+
+-- The cross-sell table macros (mining/macros.go generates this text and
+-- TestMacrosAreMigrated checks it; a change to it is a new migration):
+-- a customer's stored recommendations, and the stored rules fired by one basket.
+
+CREATE OR REPLACE MACRO ckm_cross_sell(customer_id, n, model_id := NULL) AS TABLE SELECT r.customer_id, r.rank, r.item, r.score, r.rule_id, k.antecedent, k.consequent, k.support, k.confidence, k.lift, r.model_id
+FROM kb_recommendation r JOIN kb_rule k ON k.model_id = r.model_id AND k.rule_id = r.rule_id
+WHERE r.model_id = coalesce(model_id, (SELECT max(x.model_id) FROM kb_recommendation x))
+  AND r.customer_id = customer_id AND r.rank <= n
+ORDER BY r.rank;
+
+CREATE OR REPLACE MACRO ckm_cross_sell_basket(items, n, model_id := NULL) AS TABLE WITH k AS (
+    SELECT * FROM kb_rule r
+    WHERE r.kind = 'association' AND r.model_id = coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'rules'))
+),
+fired AS (
+    SELECT k.consequent AS item, k.rule_id, k.lift * k.confidence AS score, k.antecedent, k.confidence, k.lift, k.model_id
+    FROM k
+    WHERE list_has_all(CAST(items AS VARCHAR[]), k.antecedent) AND NOT list_contains(CAST(items AS VARCHAR[]), k.consequent)
+    QUALIFY row_number() OVER (PARTITION BY k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
+)
+SELECT CAST(row_number() OVER (ORDER BY score DESC, rule_id) AS INTEGER) AS rank, item, score, rule_id, antecedent, confidence, lift, model_id
+FROM fired
+QUALIFY rank <= n
+ORDER BY rank;

@@ -25,16 +25,16 @@ var ErrEmpty = errors.New("no purchases")
 // one. The zero Source reads fact_sales(customer_id, order_ts, amount,
 // cost_amount).
 type Source struct {
-	Table    string   // table name, or a query starting with SELECT/WITH/FROM; "" means fact_sales
-	Customer string   // default customer_id
-	Time     string   // default order_ts
-	Amount   string   // default amount
-	Cost     string   // default cost_amount when Table is fact_sales; needed by Profit only
-	Basket   string   `json:"Basket,omitempty"`   // basket (order) id; default order_id
-	Item     string   `json:"Item,omitempty"`     // item id; default product_code
-	Category string   `json:"Category,omitempty"` // item attribute for category-level items; default category
-	Features []string `json:"Features,omitempty"` // feature columns of learners
-	Label    string   `json:"Label,omitempty"`    // class label column of learners
+	Table    string // table name, or a query starting with SELECT/WITH/FROM; "" means fact_sales
+	Customer string // default customer_id
+	Time     string // default order_ts
+	Amount   string // default amount
+	Cost     string // default cost_amount when Table is fact_sales; needed by Profit only
+	Basket   string `json:"Basket,omitempty"`   // basket (order) id; default order_id
+	Item     string `json:"Item,omitempty"`     // item id; default product_code
+	Category string `json:"Category,omitempty"` // item attribute for category-level items; default category
+	Features string `json:"Features,omitempty"` // feature columns of learners, comma-separated (Source stays comparable)
+	Label    string `json:"Label,omitempty"`    // class label column of learners
 }
 
 // Role is a part a source column plays for an operator.
@@ -52,6 +52,19 @@ const (
 	RoleFeatures Role = "features"
 	RoleLabel    Role = "label"
 )
+
+// FeatureColumns returns the feature columns (Features split at commas,
+// spaces trimmed), or one "" when none is given.
+func (s Source) FeatureColumns() []string {
+	if strings.TrimSpace(s.Features) == "" {
+		return []string{""}
+	}
+	cols := strings.Split(s.Features, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return cols
+}
 
 // purchaseRoles are the roles of the customer value operators.
 var purchaseRoles = []Role{RoleCustomer, RoleTime, RoleAmount}
@@ -76,10 +89,7 @@ func (s Source) columnsOf(r Role) []string {
 	case RoleLabel:
 		return []string{s.Label}
 	case RoleFeatures:
-		if len(s.Features) == 0 {
-			return []string{""}
-		}
-		return s.Features
+		return s.FeatureColumns()
 	}
 	return []string{""}
 }
