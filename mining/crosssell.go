@@ -41,15 +41,26 @@ func (o RulesOptions) boughtSQL(from, to time.Time) string {
 // rule that fired. The ckm_cross_sell_basket macro is the same query for one
 // basket.
 func crossSellSQL(held, rules string, n int) string {
-	return fmt.Sprintf(`WITH held AS (SELECT customer_id, list(DISTINCT item) AS items FROM (%s) GROUP BY customer_id),
+	// A rule fires for a customer holding every antecedent item: hash joins
+	// on the items (each rule's items are distinct), not a list test per
+	// customer and rule.
+	return fmt.Sprintf(`WITH held AS (SELECT DISTINCT customer_id, item FROM (%[1]s)),
+ante AS (SELECT rule_id, unnest(antecedent) AS item, len(antecedent) AS k FROM %[2]s),
+matched AS (
+    SELECT h.customer_id, a.rule_id FROM held h JOIN ante a ON a.item = h.item
+    GROUP BY h.customer_id, a.rule_id, a.k HAVING count(*) = a.k
+    UNION ALL
+    SELECT c.customer_id, r.rule_id FROM (SELECT DISTINCT customer_id FROM held) c, %[2]s r WHERE len(r.antecedent) = 0
+),
 fired AS (
-    SELECT h.customer_id, k.consequent AS item, k.rule_id, k.lift * k.confidence AS score
-    FROM held h JOIN %s k ON list_has_all(h.items, k.antecedent) AND NOT list_contains(h.items, k.consequent)
-    QUALIFY row_number() OVER (PARTITION BY h.customer_id, k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
+    SELECT m.customer_id, k.consequent AS item, k.rule_id, k.lift * k.confidence AS score
+    FROM matched m JOIN %[2]s k ON k.rule_id = m.rule_id
+    ANTI JOIN held h ON h.customer_id = m.customer_id AND h.item = k.consequent
+    QUALIFY row_number() OVER (PARTITION BY m.customer_id, k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
 )
 SELECT customer_id, item, CAST(row_number() OVER (PARTITION BY customer_id ORDER BY score DESC, rule_id) AS INTEGER) AS rank, score, rule_id
 FROM fired
-QUALIFY rank <= %d`, held, rules, n)
+QUALIFY rank <= %[3]d`, held, rules, n)
 }
 
 // CrossSellHoldout is precision at N of cross-sell on a time split, beside

@@ -3,6 +3,7 @@ package mining
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -39,6 +40,14 @@ type itemset struct {
 
 func (s itemset) key() string { return itemKey(s.items) }
 
+// ErrTooManyItemsets is returned (wrapped) when mining would hold more
+// frequent itemsets than allowed.
+var ErrTooManyItemsets = errors.New("too many frequent itemsets")
+
+func tooManyItemsets(limit int) error {
+	return fmt.Errorf("%w: more than %d at these thresholds: raise the min support or lower the max length", ErrTooManyItemsets, limit)
+}
+
 // checkCtx lets long mining loops stop when the context is cancelled.
 func checkCtx(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -50,12 +59,12 @@ func checkCtx(ctx context.Context) error {
 // fpGrowth returns every itemset of at most maxLen items held by at least
 // minCount baskets (Han, Pei & Yin 2000): one FP-tree of the baskets, then
 // conditional trees mined recursively, least frequent item first.
-func fpGrowth(ctx context.Context, b *baskets, minCount, maxLen int) ([]itemset, error) {
+func fpGrowth(ctx context.Context, b *baskets, minCount, maxLen, limit int) ([]itemset, error) {
 	tree := newFPTree(b.numItems)
 	for i := 0; i < b.len(); i++ {
 		tree.insert(b.basket(i), 1)
 	}
-	m := &fpMiner{ctx: ctx, minCount: minCount, maxLen: maxLen}
+	m := &fpMiner{ctx: ctx, minCount: minCount, maxLen: maxLen, limit: limit}
 	if err := m.mine(tree, nil); err != nil {
 		return nil, err
 	}
@@ -119,6 +128,7 @@ type fpMiner struct {
 	ctx      context.Context
 	minCount int
 	maxLen   int
+	limit    int
 	out      []itemset
 	steps    int
 }
@@ -139,6 +149,9 @@ func (m *fpMiner) mine(t *fpTree, prefix []int32) error {
 		items := append([]int32(nil), set...)
 		sort.Slice(items, func(i, j int) bool { return items[i] < items[j] })
 		m.out = append(m.out, itemset{items: items, count: t.total[it]})
+		if len(m.out) > m.limit {
+			return tooManyItemsets(m.limit)
+		}
 		if len(set) >= m.maxLen {
 			continue
 		}
@@ -182,7 +195,7 @@ func (m *fpMiner) mine(t *fpTree, prefix []int32) error {
 // Srikant 1994): candidates of k items join two frequent (k−1)-itemsets
 // sharing their first k−2 items, are pruned unless every (k−1)-subset is
 // frequent, and are counted by intersecting the basket lists of the two.
-func apriori(ctx context.Context, b *baskets, minCount, maxLen int) ([]itemset, error) {
+func apriori(ctx context.Context, b *baskets, minCount, maxLen, limit int) ([]itemset, error) {
 	tids := make([][]int32, b.numItems)
 	for i := 0; i < b.len(); i++ {
 		for _, it := range b.basket(i) {
@@ -230,6 +243,9 @@ func apriori(ctx context.Context, b *baskets, minCount, maxLen int) ([]itemset, 
 				if len(t) >= minCount {
 					next.sets = append(next.sets, itemset{items: cand, count: len(t)})
 					next.tids = append(next.tids, t)
+					if len(out)+len(next.sets) > limit {
+						return nil, tooManyItemsets(limit)
+					}
 				}
 			}
 		}

@@ -25,7 +25,7 @@ const (
 
 // salesBasketsSQL is the default source of association rules: the current
 // sale lines (returns and replaced lines left out) with their product.
-const salesBasketsSQL = `SELECT f.order_id, f.customer_id, f.order_ts, p.product_code, p.product_name, p.category, f.etl_run_id
+const salesBasketsSQL = `SELECT f.order_id, f.customer_id, f.order_ts, p.product_code, p.product_name, p.category, p.subcategory, p.product_line, f.etl_run_id
 FROM fact_sales_current f JOIN dim_product p ON p.product_key = f.product_key
 WHERE NOT f.is_return AND f.quantity > 0`
 
@@ -58,6 +58,9 @@ type RulesOptions struct {
 	// CrossSell, when positive, also writes the top CrossSell items per
 	// customer to kb_recommendation (see CrossSellSQL).
 	CrossSell int
+	// MaxItemsets bounds the frequent itemsets held in memory (default
+	// 2,000,000); more is an error (ErrTooManyItemsets), not an exhausted machine.
+	MaxItemsets int
 	// Top is the number of rules in RulesResult.Top (default 10).
 	Top int
 	// Name labels the model in kb_model ("rules").
@@ -143,6 +146,9 @@ func (o RulesOptions) withDefaults() RulesOptions {
 	if o.Top == 0 {
 		o.Top = 10
 	}
+	if o.MaxItemsets == 0 {
+		o.MaxItemsets = 2_000_000
+	}
 	return o
 }
 
@@ -161,8 +167,8 @@ func (o RulesOptions) validate() error {
 		return fmt.Errorf("rules: basket %q: want order or customer", o.Basket)
 	case o.Algorithm != AlgoFPGrowth && o.Algorithm != AlgoApriori:
 		return fmt.Errorf("rules: algorithm %q: want fpgrowth or apriori", o.Algorithm)
-	case o.CrossSell < 0 || o.Top < 0:
-		return fmt.Errorf("rules: cross-sell (%d) and top (%d) must not be negative", o.CrossSell, o.Top)
+	case o.CrossSell < 0 || o.Top < 0 || o.MaxItemsets < 0:
+		return fmt.Errorf("rules: cross-sell (%d), top (%d) and max itemsets (%d) must not be negative", o.CrossSell, o.Top, o.MaxItemsets)
 	case !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To):
 		return fmt.Errorf("rules: window from %s must be before to %s", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly))
 	}
@@ -295,7 +301,7 @@ func (o RulesOptions) mine(ctx context.Context, run *opRun) (*RulesResult, error
 	if o.Algorithm == AlgoApriori {
 		mine = apriori
 	}
-	sets, err := mine(ctx, b, minCount, o.MaxLen)
+	sets, err := mine(ctx, b, minCount, o.MaxLen, o.MaxItemsets)
 	if err != nil {
 		return nil, run.fail(err)
 	}

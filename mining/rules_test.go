@@ -107,6 +107,8 @@ func TestRulesBadInput(t *testing.T) {
 		{"only null items", RulesOptions{Source: Source{Table: "null_items", Basket: "basket", Item: "item"}, MinSupport: 0.1, MinConfidence: 0.5}, "no baskets"},
 		{"one item", RulesOptions{Source: Source{Table: "one_item", Basket: "basket", Item: "item"}, MinSupport: 0.1, MinConfidence: 0.5}, "only one distinct item"},
 		{"unknown item column", RulesOptions{Source: Source{Table: "groceries", Basket: "basket", Item: "product"}, MinSupport: 0.1, MinConfidence: 0.5}, `unknown item column "product"`},
+		{"too many itemsets", RulesOptions{Source: groceriesSource, MinSupport: 0.001, MinConfidence: 0.5, MaxItemsets: 1000}, "more than 1000 at these thresholds"},
+		{"too many itemsets (apriori)", RulesOptions{Source: groceriesSource, MinSupport: 0.001, MinConfidence: 0.5, MaxItemsets: 1000, Algorithm: AlgoApriori}, "more than 1000 at these thresholds"},
 		{"category level without a category", RulesOptions{Source: groceriesSource, Level: LevelCategory, MinSupport: 0.1, MinConfidence: 0.5}, `unknown category column "category"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
