@@ -174,7 +174,6 @@ func storedRules(ctx context.Context, w *engine.Warehouse, id int64, top int) ([
 	return out, rows.Err()
 }
 
-
 func storedSegments(ctx context.Context, w *engine.Warehouse, id int64) ([]SegmentRow, error) {
 	rows, err := w.DB.QueryContext(ctx, `SELECT segment_id, coalesce(label, ''), coalesce(size, 0),
             coalesce(size / nullif(sum(size) OVER (), 0), 0) FROM kb_segment WHERE model_id = ? ORDER BY segment_id`, id)
