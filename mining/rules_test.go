@@ -3,6 +3,7 @@ package mining
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -124,5 +125,60 @@ func TestRulesBadInput(t *testing.T) {
 	var models int
 	if err := w.DB.QueryRow(`SELECT count(*) FROM kb_model`).Scan(&models); err != nil || models != 0 {
 		t.Errorf("%d models after bad input (%v)", models, err)
+	}
+}
+
+// Items at category level, baskets per customer, and the time window, by
+// hand: orders o1 (customer 1, Jan) {A, B}, o2 (customer 1, Feb) {C},
+// o3 (customer 2, Jan) {A}, o4 (customer 2, Feb) {D}; A and B are in
+// category X, C and D in Y.
+func TestRulesLevelsBasketsWindow(t *testing.T) {
+	w := handBaskets(t)
+	ctx := context.Background()
+	if _, err := w.DB.Exec(`CREATE TABLE lines AS SELECT * FROM (VALUES
+        ('o1', 1, 'A', 'X', DATE '2024-01-05'), ('o1', 1, 'B', 'X', DATE '2024-01-05'), ('o2', 1, 'C', 'Y', DATE '2024-02-05'),
+        ('o3', 2, 'A', 'X', DATE '2024-01-09'), ('o4', 2, 'D', 'Y', DATE '2024-02-09')) t(o, c, item, cat, day)`); err != nil {
+		t.Fatal(err)
+	}
+	src := Source{Table: "lines", Basket: "o", Item: "item", Category: "cat", Customer: "c", Time: "day"}
+	rules := func(o RulesOptions) string {
+		t.Helper()
+		o.Source, o.DryRun = src, true
+		if o.MinSupport == 0 {
+			o.MinSupport, o.MinConfidence = 0.5, 0.5
+		}
+		res, err := MineRules(ctx, w, o)
+		if err != nil {
+			return err.Error()
+		}
+		var out []string
+		for _, r := range res.Rules {
+			out = append(out, fmt.Sprintf("%s %d/%d", r, r.Count, res.Baskets))
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, c := range []struct {
+		name string
+		o    RulesOptions
+		want string
+	}{
+		// Orders: only o1 has two items, below support 0.5 of 4 orders.
+		{"orders, products", RulesOptions{MinSupport: 0.25, MinConfidence: 0.5}, "{B} => {A} 1/4; {A} => {B} 1/4"},
+		// Every order holds one category: no rule.
+		{"orders, categories", RulesOptions{Level: LevelCategory}, ""},
+		// Customers: 1 holds {A, B, C}, 2 holds {A, D}.
+		{"customers, products", RulesOptions{Basket: BasketCustomer, MinSupport: 0.5, MinConfidence: 0.5},
+			// lift 2 (B and C only with customer 1), then lift 1 by confidence.
+			"{B} => {C} 1/2; {C} => {B} 1/2; {A, B} => {C} 1/2; {A, C} => {B} 1/2; {B} => {A} 1/2; {C} => {A} 1/2; {D} => {A} 1/2; {B, C} => {A} 1/2; {A} => {B} 1/2; {A} => {C} 1/2; {A} => {D} 1/2"},
+		{"customers, categories", RulesOptions{Basket: BasketCustomer, Level: LevelCategory}, "{X} => {Y} 2/2; {Y} => {X} 2/2"},
+		// January only: customer 1 {A, B}, customer 2 {A}.
+		{"customers in January", RulesOptions{Basket: BasketCustomer, To: day(t, "2024-02-01")}, "{B} => {A} 1/2; {A} => {B} 1/2"},
+		// February: customer 1 {C}, customer 2 {D}.
+		{"customers from February", RulesOptions{Basket: BasketCustomer, From: day(t, "2024-02-01")}, ""},
+		{"customers in February, one item", RulesOptions{Basket: BasketCustomer, From: day(t, "2024-02-01"), To: day(t, "2024-02-07")}, "only one distinct item"},
+	} {
+		if got := rules(c.o); !strings.Contains(got, c.want) || (!strings.Contains(c.want, "item") && got != c.want) {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
 	}
 }
