@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining"
 )
 
 // rulesWarehouse writes a warehouse file with the Groceries baskets as
@@ -21,14 +22,10 @@ func rulesWarehouse(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	csv, err := filepath.Abs(filepath.Join("..", "..", "mining", "testdata", "groceries", "groceries.csv"))
-	if err != nil {
+	if err := mining.LoadGroceries(ctx, w.DB, "", "groceries"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.DB.Exec(`CREATE TABLE groceries AS
-        WITH lines AS (SELECT row_number() OVER () AS basket, line FROM read_csv(` + engine.QuoteString(csv) + `, columns = {'line': 'VARCHAR'}, header = false, delim = '\t', quote = '', escape = ''))
-        SELECT basket, unnest(string_split(line, ',')) AS item FROM lines;
-        CREATE TABLE one_item AS SELECT range AS basket, 'milk' AS item FROM range(5)`); err != nil {
+	if _, err := w.DB.Exec(`CREATE TABLE one_item AS SELECT range AS basket, 'milk' AS item FROM range(5)`); err != nil {
 		t.Fatal(err)
 	}
 	return path
