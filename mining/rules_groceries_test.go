@@ -124,3 +124,15 @@ func TestRulesFPGrowthEqualsApriori(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMineRulesGroceries times rule mining on Groceries at 0.001 / 0.8
+// in process, without the knowledge-base write.
+func BenchmarkMineRulesGroceries(b *testing.B) {
+	w := groceriesWarehouse(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		if _, err := MineRules(ctx, w, RulesOptions{Source: groceriesSource, MinSupport: 0.001, MinConfidence: 0.8, DryRun: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNewBenchMiningCmd checks what ckm bench mining parses its flags into.
+func TestNewBenchMiningCmd(t *testing.T) {
+	def := benchMiningOptions{repeat: 3, orders: 1000000, weka: "/usr/share/java/weka.jar", java: "java", wekaApriori: true, peerTimeout: 10 * time.Minute}
+	every := benchMiningOptions{repeat: 1, orders: 0, weka: "w.jar", java: "/j", wekaApriori: false, peerTimeout: time.Minute}
+	cases := []parseCase[benchMiningOptions]{
+		{name: "defaults", want: def},
+		{name: "every flag", args: []string{"--repeat", "1", "--orders", "0", "--weka", "w.jar", "--java", "/j", "--weka-apriori=false", "--peer-timeout", "1m"}, want: every},
+		{name: "repeat zero", args: []string{"--repeat", "0"}, err: "--repeat 0"},
+		{name: "few orders", args: []string{"--orders", "10"}, err: "--orders 10"},
+		{name: "timeout", args: []string{"--peer-timeout", "0s"}, err: "--peer-timeout 0s"},
+	}
+	checkParse(t, []string{"bench"}, newBenchMiningCmd, []string{"bench", "mining"}, func(o *benchMiningOptions) { o.app = nil }, cases)
+}
+
+// The ARFF files Weka reads hold the Groceries baskets: 169 attributes and
+// 9,835 data lines, "cream cheese " with its space, and one dense line per
+// basket with as many t as distinct items.
+func TestGroceriesARFF(t *testing.T) {
+	dir := t.TempDir()
+	sparse, dense := dir+"/s.arff", dir+"/d.arff"
+	if err := writeGroceriesARFF(sparse, dense); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{sparse, dense} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		attrs := strings.Count(s, "@attribute ")
+		data := strings.Split(strings.TrimSpace(s[strings.Index(s, "@data\n")+6:]), "\n")
+		if attrs != 169 || len(data) != 9835 || !strings.Contains(s, "@attribute 'cream cheese ' ") {
+			t.Errorf("%s: %d attributes, %d baskets", f, attrs, len(data))
+		}
+		if f == dense && strings.Count(data[0], "t") != 4 {
+			t.Errorf("first basket (citrus fruit, semi-finished bread, margarine, ready soups): %s", data[0])
+		}
+		if f == sparse && strings.Count(data[0], " t") != 4 {
+			t.Errorf("first basket sparse: %s", data[0])
+		}
+	}
+}
