@@ -3,6 +3,10 @@ package mining
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -134,5 +138,56 @@ func BenchmarkMineRulesGroceries(b *testing.B) {
 		if _, err := MineRules(ctx, w, RulesOptions{Source: groceriesSource, MinSupport: 0.001, MinConfidence: 0.8, DryRun: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// ckm's rules at 0.001 / 0.8 are, rule for rule with their counts, the
+// rules with one item on the right that Weka's Apriori found on the same
+// baskets (testdata/groceries/weka_apriori_0.001_0.8.txt, see README.md).
+func TestRulesEqualWekaApriori(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "groceries", "weka_apriori_0.001_0.8.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^\s*\d+\. (.*=t) (\d+) ==> (.*=t) (\d+)\s+conf:\(`)
+	items := func(s string) []string {
+		var out []string
+		for _, it := range strings.Split(s+" ", "=t ") {
+			if it != "" {
+				out = append(out, it)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	weka := map[string]string{}
+	multi := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unreadable Weka rule %q", l)
+		}
+		cons := items(m[3])
+		if len(cons) > 1 {
+			multi++
+			continue
+		}
+		weka[Rule{Antecedent: items(m[1]), Consequent: cons[0]}.String()] = m[4] + "/" + m[2]
+	}
+	if len(weka) != 410 || multi != 3 {
+		t.Fatalf("Weka file: %d rules with one item on the right, %d with more", len(weka), multi)
+	}
+	w := groceriesWarehouse(t)
+	res, err := MineRules(context.Background(), w, RulesOptions{Source: groceriesSource, MinSupport: 0.001, MinConfidence: 0.8, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rules {
+		if got, want := fmt.Sprintf("%d/%d", r.Count, r.AntecedentCount), weka[r.String()]; got != want {
+			t.Errorf("%s: ckm counts %s, Weka %q", r, got, want)
+		}
+	}
+	if len(res.Rules) != len(weka) {
+		t.Errorf("ckm %d rules, Weka %d", len(res.Rules), len(weka))
 	}
 }

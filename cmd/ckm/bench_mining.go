@@ -199,46 +199,55 @@ func (o *benchMiningOptions) wekaPeers(ctx context.Context, dir string, out map[
 			continue
 		}
 		args := append(append([]string{"-cp", o.weka, p.class, "-t", p.arff}, p.extra...), thresholds...)
-		secs, rules, err := runWeka(ctx, o.java, args, o.peerTimeout)
+		secs, rules, single, err := runWeka(ctx, o.java, args, o.peerTimeout)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s failed: %v", p.key, err))
 			continue
 		}
-		out[p.key+"_seconds"], out[p.key+"_rules"] = secs, rules
+		out[p.key+"_seconds"], out[p.key+"_rules"], out[p.key+"_rules_one_consequent"] = secs, rules, single
 		out[p.key+"_command"] = o.java + " " + strings.Join(args, " ")
-		o.app.logf("%s: %d rules in %.2fs (whole java command)", p.key, rules, secs)
-		if rules != groceriesRules {
-			notes = append(notes, fmt.Sprintf("%s finds %d rules, not %d", p.key, rules, groceriesRules))
+		o.app.logf("%s: %d rules (%d with one item on the right) in %.2fs (whole java command)", p.key, rules, single, secs)
+		if single != groceriesRules {
+			notes = append(notes, fmt.Sprintf("%s finds %d rules with one item on the right, not %d (%d in all)", p.key, single, groceriesRules, rules))
 		}
 	}
 	return notes
 }
 
-var wekaFound = regexp.MustCompile(`(?m)^\s*(?:FPGrowth found (\d+) rules|\s*(\d+)\. .*==>)`)
+// wekaRule is a rule line of Weka's output; the consequent's items end in =t.
+var wekaRule = regexp.MustCompile(`(?m)^\s*\d+\. .*==>(.*?)\s+(?:\d+\s+)?<?conf:`)
 
-// runWeka runs one Weka associator and counts the rules it prints.
-func runWeka(ctx context.Context, java string, args []string, timeout time.Duration) (float64, int, error) {
+// runWeka runs one Weka associator and counts the rules it prints, in all
+// and with one item on the right (Weka's Apriori also forms rules with more).
+func runWeka(ctx context.Context, java string, args []string, timeout time.Duration) (secs float64, rules, single int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	b, err := exec.CommandContext(ctx, java, args...).CombinedOutput()
-	secs := time.Since(start).Seconds()
+	secs = time.Since(start).Seconds()
 	if ctx.Err() != nil {
-		return 0, 0, fmt.Errorf("stopped after %s", timeout)
+		return 0, 0, 0, fmt.Errorf("stopped after %s", timeout)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(string(b[:min(len(b), 300)])))
+		return 0, 0, 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(string(b[:min(len(b), 300)])))
 	}
-	rules := 0
-	for _, m := range wekaFound.FindAllStringSubmatch(string(b), -1) {
-		if m[2] != "" {
-			rules++
+	rules, single = countWekaRules(string(b))
+	if rules == 0 && !strings.Contains(string(b), "No large itemsets and rules found") && !strings.Contains(string(b), "found 0 rules") {
+		return 0, 0, 0, errors.New("no rules in its output")
+	}
+	return secs, rules, single, nil
+}
+
+// countWekaRules counts the rule lines of Weka's output, in all and with
+// one item on the right.
+func countWekaRules(out string) (rules, single int) {
+	for _, m := range wekaRule.FindAllStringSubmatch(out, -1) {
+		rules++
+		if strings.Count(m[1], "=t") == 1 {
+			single++
 		}
 	}
-	if rules == 0 && !strings.Contains(string(b), "No large itemsets and rules found") && !strings.Contains(string(b), "found 0 rules") {
-		return 0, 0, errors.New("no rules in its output")
-	}
-	return secs, rules, nil
+	return rules, single
 }
 
 // writeGroceriesARFF writes the built-in baskets as a sparse ARFF of {f,t}

@@ -49,3 +49,19 @@ func TestGroceriesARFF(t *testing.T) {
 		}
 	}
 }
+
+// runWeka's counting of rule lines, on the two output formats (FPGrowth:
+// [a=t]: 12 ==> [b=t]: 12 <conf:(1)>; Apriori: a=t 17 ==> b=t c=t 17 conf:(1)).
+func TestWekaRuleCount(t *testing.T) {
+	out := `FPGrowth found 2 rules (displaying top 2)
+
+  1. [sugar=t, rice=t]: 12 ==> [whole milk=t]: 12   <conf:(1)> lift:(3.91) lev:(0) conv:(8.93)
+  2. [a=t]: 12 ==> [whole milk=t, cream cheese =t]: 12   <conf:(1)> lift:(3.91) lev:(0) conv:(8.93)
+Apriori
+     1. flour=t root vegetables=t whipped/sour cream=t 17 ==> whole milk=t 17    conf:(1)
+    10. citrus fruit=t 12 ==> whole milk=t cream cheese =t 12    conf:(1)
+`
+	if rules, single := countWekaRules(out); rules != 4 || single != 2 {
+		t.Errorf("%d rules, %d with one item on the right; want 4 and 2", rules, single)
+	}
+}
