@@ -131,3 +131,26 @@ func day(t *testing.T, s string) time.Time {
 	}
 	return d
 }
+
+// The holdout needs a split before its end and N ≥ 1, and says when no
+// rule fires.
+func TestCrossSellHoldoutBadInput(t *testing.T) {
+	w := handBaskets(t)
+	ctx := context.Background()
+	jan, feb := day(t, "2024-01-01"), day(t, "2024-02-01")
+	for _, c := range []struct {
+		o    RulesOptions
+		end  time.Time
+		want string
+	}{
+		{RulesOptions{Source: handSource, MinSupport: 0.2, MinConfidence: 0.5, CrossSell: 2}, feb, "needs a split date"},
+		{RulesOptions{Source: handSource, MinSupport: 0.2, MinConfidence: 0.5, CrossSell: 2, To: feb}, jan, "needs a split date"},
+		{RulesOptions{Source: handSource, MinSupport: 0.2, MinConfidence: 0.5, To: jan}, feb, "N ≥ 1"},
+		{RulesOptions{Source: handSource, MinSupport: 0.2, MinConfidence: 0.5, CrossSell: 2, To: jan}, feb, "no baskets"},
+		{RulesOptions{Source: handSource, MinSupport: 0.9, MinConfidence: 0.9, CrossSell: 2, To: feb}, day(t, "2024-03-01"), "no rule fired"},
+	} {
+		if _, err := EvaluateCrossSell(ctx, w, c.o, c.end); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v to %s: %v, want %q", c.o, c.end.Format(time.DateOnly), err, c.want)
+		}
+	}
+}

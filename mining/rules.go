@@ -108,7 +108,7 @@ type RulesResult struct {
 	Recommendations int64          `json:"recommendations"`
 	Top             []Rule         `json:"top"`
 	Rules           []Rule         `json:"-"` // every rule, by lift, confidence, support
-	Params          map[string]any `json:"-"`
+	params          map[string]any // the model parameters kb_model records
 }
 
 // ErrNoBaskets is returned (wrapped) when a rules source has no baskets.
@@ -254,7 +254,7 @@ func MineRules(ctx context.Context, w *engine.Warehouse, o RulesOptions) (*Rules
 			return err
 		})
 	}
-	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: o.To, Params: res.Params,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: o.To, Params: res.params,
 		Metrics: map[string]any{"baskets": res.Baskets, "items": res.Items, "frequent_items": res.FrequentItems,
 			"itemsets": res.Itemsets, "rules": res.RuleCount, "rules_by_length": res.ByLength}}
 	if res.ModelID, err = run.save(ctx, rec, writes...); err != nil {
@@ -317,7 +317,7 @@ func (o RulesOptions) mine(ctx context.Context, run *opRun) (*RulesResult, error
 	}
 	res.Top = res.Rules[:min(o.Top, len(res.Rules))]
 	res.MineSeconds = time.Since(start).Seconds()
-	res.Params = map[string]any{"source": o.Source, "min_support": o.MinSupport, "min_confidence": o.MinConfidence,
+	res.params = map[string]any{"source": o.Source, "min_support": o.MinSupport, "min_confidence": o.MinConfidence,
 		"min_len": o.MinLen, "max_len": o.MaxLen, "level": o.Level, "basket": o.Basket, "algorithm": o.Algorithm,
 		"from": dateOrNil(o.From), "to": dateOrNil(o.To), "cross_sell": o.CrossSell, "min_count": minCount}
 	return res, nil
