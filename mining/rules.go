@@ -193,8 +193,9 @@ func (o RulesOptions) roles() []Role {
 	return roles
 }
 
-// pairsSQL selects the distinct (basket, item) pairs of the source as text,
-// the customer of each basket (for cross-sell) and nothing with a NULL.
+// pairsSQL selects the distinct (basket, item) pairs of the source without
+// NULLs: items as text, baskets in their own type (which sorts faster than
+// text).
 func (o RulesOptions) pairsSQL() string {
 	q := engine.QuoteIdent
 	s := o.Source
@@ -212,7 +213,7 @@ func (o RulesOptions) pairsSQL() string {
 	if !o.To.IsZero() {
 		where = append(where, fmt.Sprintf("%s < %s", q(s.Time), dateLit(o.To)))
 	}
-	return fmt.Sprintf("SELECT DISTINCT CAST(%s AS VARCHAR) AS basket, CAST(%s AS VARCHAR) AS item FROM %s AS src WHERE %s",
+	return fmt.Sprintf("SELECT DISTINCT %s AS basket, CAST(%s AS VARCHAR) AS item FROM %s AS src WHERE %s",
 		basket, item, s.relation(), strings.Join(where, " AND "))
 }
 
