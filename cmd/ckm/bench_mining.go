@@ -28,12 +28,12 @@ func init() {
 // benchMiningOptions are what ckm bench mining's flags resolve to.
 type benchMiningOptions struct {
 	app         *app
-	repeat      int           // checked: at least 1
-	orders      int           // checked: 0 (skip) or at least 1000
-	weka        string        // the Weka jar; a missing one skips the Weka peers with a note
-	java        string        // the java command
-	wekaApriori bool          // run Weka Apriori (about a minute on Groceries)
-	peerTimeout time.Duration // checked: > 0
+	repeat      int    // checked: at least 1
+	orders      int    // checked: 0 (skip) or at least 1000
+	weka        string // the Weka jar; a missing one skips the Weka peers with a note
+	java        string // the java command
+	wekaApriori bool   // run Weka Apriori (about a minute on Groceries)
+	peerTimeout int    // seconds; checked: > 0
 }
 
 // newBenchMiningCmd builds ckm bench mining; runF, when not nil, runs
@@ -69,7 +69,7 @@ func newBenchMiningCmd(a *app, runF func(context.Context, *benchMiningOptions) e
 	f.StringVar(&opts.weka, "weka", "/usr/share/java/weka.jar", "the Weka jar (the Debian package's by default)")
 	f.StringVar(&opts.java, "java", "java", "the java command for Weka")
 	f.BoolVar(&opts.wekaApriori, "weka-apriori", true, "also run Weka Apriori (about a minute)")
-	f.DurationVar(&opts.peerTimeout, "peer-timeout", 10*time.Minute, "stop a peer after this long")
+	f.IntVar(&opts.peerTimeout, "peer-timeout", 600, "stop a peer after this many seconds")
 	return cmd
 }
 
@@ -82,7 +82,7 @@ func (o *benchMiningOptions) check() error {
 		return usageErrorf("--orders %d: want 0 (skip) or at least 1000", o.orders)
 	}
 	if o.peerTimeout <= 0 {
-		return usageErrorf("--peer-timeout %s: want a positive duration", o.peerTimeout)
+		return usageErrorf("--peer-timeout %d: want a positive number of seconds", o.peerTimeout)
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func (o *benchMiningOptions) wekaPeers(ctx context.Context, dir string, out map[
 			continue
 		}
 		args := append(append([]string{"-cp", o.weka, p.class, "-t", p.arff}, p.extra...), thresholds...)
-		secs, rules, single, err := runWeka(ctx, o.java, args, o.peerTimeout)
+		secs, rules, single, err := runWeka(ctx, o.java, args, time.Duration(o.peerTimeout)*time.Second)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s failed: %v", p.key, err))
 			continue
