@@ -72,16 +72,19 @@ func fpGrowth(ctx context.Context, b *baskets, minCount, maxLen, limit int) ([]i
 }
 
 // fpTree is an FP-tree in flat arrays; node 0 is the root. Paths are kept
-// in ascending item code order.
+// in ascending item code order. A node's child of an item is found through
+// one hash map (a node can have thousands of children: the root has one
+// per item).
 type fpTree struct {
-	item, parent, child, sibling, next []int32
-	count                              []int
-	head                               []int32 // first node of each item, −1 if none
-	total                              []int   // count of each item in the tree
+	item, parent, next []int32
+	count              []int
+	children           map[uint64]int32 // parent node << 32 | item → child node
+	head               []int32          // first node of each item, −1 if none
+	total              []int            // count of each item in the tree
 }
 
 func newFPTree(numItems int) *fpTree {
-	t := &fpTree{head: make([]int32, numItems), total: make([]int, numItems)}
+	t := &fpTree{head: make([]int32, numItems), total: make([]int, numItems), children: map[uint64]int32{}}
 	for i := range t.head {
 		t.head[i] = -1
 	}
@@ -93,8 +96,6 @@ func (t *fpTree) newNode(item, parent int32) int32 {
 	id := int32(len(t.item))
 	t.item = append(t.item, item)
 	t.parent = append(t.parent, parent)
-	t.child = append(t.child, -1)
-	t.sibling = append(t.sibling, -1)
 	t.count = append(t.count, 0)
 	next := int32(-1)
 	if item >= 0 {
@@ -109,14 +110,11 @@ func (t *fpTree) newNode(item, parent int32) int32 {
 func (t *fpTree) insert(items []int32, count int) {
 	node := int32(0)
 	for _, it := range items {
-		c := t.child[node]
-		for c >= 0 && t.item[c] != it {
-			c = t.sibling[c]
-		}
-		if c < 0 {
+		key := uint64(node)<<32 | uint64(uint32(it))
+		c, ok := t.children[key]
+		if !ok {
 			c = t.newNode(it, node)
-			t.sibling[c] = t.child[node]
-			t.child[node] = c
+			t.children[key] = c
 		}
 		t.count[c] += count
 		t.total[it] += count
