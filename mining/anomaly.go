@@ -160,43 +160,25 @@ func Anomaly(ctx context.Context, w *engine.Warehouse, o AnomalyOptions) (*Anoma
 		return nil, fmt.Errorf("anomaly: need period ≥ 1 day, 1 ≤ min history (%d) ≤ history periods (%d), z threshold > 0, jump factor > 1 and min change ≥ 0",
 			o.MinHistory, o.HistoryPeriods)
 	}
-	if err := o.Source.check(ctx, w.DB, false); err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+	run, err := startRun(ctx, w, "anomaly", o.Source, purchaseRoles...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
 	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
 	if err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+		return nil, run.fail(err)
 	}
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
-	}
-	defer conn.Close()
 	const table = "ckm_anomaly_flags"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+anomalySQL(o.Source, o.params(dateLit(asOf)))); err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+	if err := run.temp(ctx, table, anomalySQL(o.Source, o.params(dateLit(asOf)))); err != nil {
+		return nil, run.fail(err)
 	}
 	res := &AnomalyResult{AsOf: asOf.Format(time.DateOnly)}
-	if err := conn.QueryRowContext(ctx, anomalyExaminedSQL(o.Source, dateLit(asOf), o)).Scan(&res.Examined); err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+	if err := run.conn.QueryRowContext(ctx, anomalyExaminedSQL(o.Source, dateLit(asOf), o)).Scan(&res.Examined); err != nil {
+		return nil, run.fail(err)
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT customer_id, cur, prev, med, z, change, reason FROM `+table+
-		` ORDER BY greatest(abs(coalesce(z, 0)), CASE WHEN prev > 0 THEN abs(change) / prev ELSE 0 END) DESC, customer_id`)
-	if err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
-	}
-	for rows.Next() {
-		var d Deviation
-		if err := rows.Scan(&d.CustomerID, &d.Current, &d.Previous, &d.Median, &d.RobustZ, &d.Change, &d.Reason); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("anomaly: %w", err)
-		}
-		res.Flagged = append(res.Flagged, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+	if res.Flagged, err = anomalyFlags(ctx, run.conn, table); err != nil {
+		return nil, run.fail(err)
 	}
 	if res.Examined == 0 {
 		return nil, fmt.Errorf("anomaly: %s: %w with %d periods of history up to %s", o.Source.name(), ErrEmpty, o.MinHistory, res.AsOf)
@@ -204,20 +186,36 @@ func Anomaly(ctx context.Context, w *engine.Warehouse, o AnomalyOptions) (*Anoma
 	if o.DryRun {
 		return res, nil
 	}
-	rec := modelRecord{Kind: "anomaly", Name: o.Name, Status: "ok", AsOf: asOf,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "period_days": o.PeriodDays, "history_periods": o.HistoryPeriods,
 			"min_history": o.MinHistory, "z_threshold": o.ZThreshold, "jump_factor": o.JumpFactor, "min_change": o.MinChange, "min_relative_change": o.MinRelativeChange},
 		Metrics: map[string]any{"examined": res.Examined, "flagged": len(res.Flagged)},
 	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
-	}
-	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'anomaly_z' AS metric, z AS value, reason AS label FROM `+table+`
-        UNION ALL SELECT customer_id, 'anomaly_change', change, reason FROM `+table)
+	res.ModelID, err = run.save(ctx, rec, scoresWrite(asOf, `SELECT customer_id, 'anomaly_z' AS metric, z AS value, reason AS label FROM `+table+`
+        UNION ALL SELECT customer_id, 'anomaly_change', change, reason FROM `+table))
 	if err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
+		return nil, err
 	}
 	return res, nil
+}
+
+// anomalyFlags reads the flagged customers, the largest deviation first.
+func anomalyFlags(ctx context.Context, q querier, table string) ([]Deviation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT customer_id, cur, prev, med, z, change, reason FROM `+table+
+		` ORDER BY greatest(abs(coalesce(z, 0)), CASE WHEN prev > 0 THEN abs(change) / prev ELSE 0 END) DESC, customer_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Deviation
+	for rows.Next() {
+		var d Deviation
+		if err := rows.Scan(&d.CustomerID, &d.Current, &d.Previous, &d.Median, &d.RobustZ, &d.Change, &d.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // anomalyExaminedSQL counts the customers with enough history.

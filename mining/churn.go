@@ -79,54 +79,46 @@ func Churn(ctx context.Context, w *engine.Warehouse, o ChurnOptions) (*ChurnResu
 	if err := Setup(ctx, w); err != nil {
 		return nil, err
 	}
-	if err := o.Source.check(ctx, w.DB, false); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+	run, err := startRun(ctx, w, "churn", o.Source, purchaseRoles...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
 	model, _, err := clvModel(ctx, w, o.CLVModel)
 	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+		return nil, run.fail(err)
 	}
 	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
 	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+		return nil, run.fail(err)
 	}
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
-	}
-	defer conn.Close()
 	const table = "ckm_churn_warnings"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	q := "CREATE OR REPLACE TEMP TABLE " + table + " AS " + churnSQL(o.Source, dateLit(asOf), fmt.Sprint(model),
-		fmt.Sprint(o.TopDeciles), fmt.Sprint(o.MinPAliveDrop), fmt.Sprint(o.SilenceFactor))
-	if _, err := conn.ExecContext(ctx, q); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+	if err := run.temp(ctx, table, churnSQL(o.Source, dateLit(asOf), fmt.Sprint(model),
+		fmt.Sprint(o.TopDeciles), fmt.Sprint(o.MinPAliveDrop), fmt.Sprint(o.SilenceFactor))); err != nil {
+		return nil, run.fail(err)
 	}
 	res := &ChurnResult{CLVModel: model, AsOf: asOf.Format(time.DateOnly)}
-	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(value_at_risk) FILTER (WHERE dropped OR silent), 0) FROM "+table).Scan(&res.Watched, &res.ValueAtRisk); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+	if err := run.conn.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(value_at_risk) FILTER (WHERE dropped OR silent), 0) FROM "+table).Scan(&res.Watched, &res.ValueAtRisk); err != nil {
+		return nil, run.fail(err)
 	}
 	if res.Watched == 0 {
 		return nil, fmt.Errorf("churn: no customer of clv model %d in its top %d deciles has purchases up to %s", model, o.TopDeciles, res.AsOf)
 	}
-	if res.Warnings, err = churnWarnings(ctx, conn, table); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+	if res.Warnings, err = churnWarnings(ctx, run.conn, table); err != nil {
+		return nil, run.fail(err)
 	}
 	if o.DryRun {
 		return res, nil
 	}
-	rec := modelRecord{Kind: "churn", Name: o.Name, Status: "ok", AsOf: asOf,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "clv_model": model, "top_deciles": o.TopDeciles,
 			"min_p_alive_drop": o.MinPAliveDrop, "silence_factor": o.SilenceFactor},
 		Metrics: map[string]any{"watched": res.Watched, "warnings": len(res.Warnings), "value_at_risk": res.ValueAtRisk},
 	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
-	}
-	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'churn_value_at_risk' AS metric, value_at_risk AS value, reason AS label FROM `+table+` WHERE dropped OR silent
-        UNION ALL SELECT customer_id, 'p_alive_now', p_now, NULL FROM `+table+` WHERE dropped OR silent`)
+	res.ModelID, err = run.save(ctx, rec, scoresWrite(asOf, `SELECT customer_id, 'churn_value_at_risk' AS metric, value_at_risk AS value, reason AS label FROM `+table+` WHERE dropped OR silent
+        UNION ALL SELECT customer_id, 'p_alive_now', p_now, NULL FROM `+table+` WHERE dropped OR silent`))
 	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
+		return nil, err
 	}
 	return res, nil
 }

@@ -124,21 +124,19 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if err := Setup(ctx, w); err != nil {
 		return nil, err
 	}
-	if err := o.Source.check(ctx, w.DB, false); err != nil {
-		return nil, fmt.Errorf("clv: %w", err)
+	run, err := startRun(ctx, w, "clv", o.Source, purchaseRoles...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
+	conn := run.conn
 	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
 	if err != nil {
-		return nil, fmt.Errorf("clv: %w", err)
+		return nil, run.fail(err)
 	}
 	o.AsOf = asOf
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("clv: %w", err)
-	}
-	defer conn.Close()
 	const summary = "ckm_clv_summary"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+summary)
+	run.temps = append(run.temps, summary)
 	start := time.Now()
 	n, err := createSummary(ctx, conn, summary, o.Source, o.CohortStart, o.AsOf, o.HoldoutEnd)
 	if err != nil {
@@ -177,9 +175,8 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	}
 
 	const scores = "ckm_clv_scores"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+scores)
 	start = time.Now()
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+scores+" AS "+scoreSQL(summary, res.Value)); err != nil {
+	if err := run.temp(ctx, scores, scoreSQL(summary, res.Value)); err != nil {
 		return nil, fmt.Errorf("clv: score customers: %w", err)
 	}
 	res.ScoreSeconds = time.Since(start).Seconds()
@@ -198,7 +195,7 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 	if o.DryRun {
 		return res, nil
 	}
-	rec := modelRecord{Kind: "clv", Name: o.Name, Status: res.Status, AsOf: o.AsOf,
+	rec := modelRecord{Name: o.Name, Status: res.Status, AsOf: o.AsOf,
 		Params: map[string]any{
 			"source": o.Source, "as_of": o.AsOf.Format(time.DateOnly), "cohort_start": dateOrNil(o.CohortStart),
 			"holdout_end": dateOrNil(o.HoldoutEnd), "time_unit": "week",
@@ -209,11 +206,8 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 		Metrics: map[string]any{"bgnbd": res.Purchases, "gamma_gamma": res.Spend, "customers": n,
 			"total_clv": res.TotalCLV, "holdout": res.Holdout},
 	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("clv: %w", err)
-	}
 	start = time.Now()
-	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(scores, []metricCol{
+	res.ModelID, err = run.save(ctx, rec, scoresWrite(o.AsOf, unpivotSQL(scores, []metricCol{
 		{"frequency", "frequency", "NULL"},
 		{"recency", "recency", "NULL"},
 		{"age", "age", "NULL"},
@@ -223,9 +217,9 @@ func CLV(ctx context.Context, w *engine.Warehouse, o CLVOptions) (*CLVResult, er
 		{"expected_spend", "expected_spend", "NULL"},
 		{"clv", "clv", "NULL"},
 		{"clv_decile", "clv_decile", "NULL"},
-	}))
+	})))
 	if err != nil {
-		return nil, fmt.Errorf("clv: %w", err)
+		return nil, err
 	}
 	res.PersistSeconds = time.Since(start).Seconds()
 	return res, nil

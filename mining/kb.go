@@ -36,12 +36,15 @@ func (r *modelRecord) lineage(ctx context.Context, w *engine.Warehouse, src Sour
 	return nil
 }
 
-// persist writes the kb_model row and the scores selected by scoresSQL
-// (columns customer_id, metric, value, label) to kb_customer_score in one
-// transaction on conn, after the statements of also (e.g. an SCD2 update of
-// dim_customer), so a failure leaves no partial knowledge. It returns the
-// new model id.
-func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL string, also ...func(ctx context.Context, tx *sql.Tx) error) (int64, error) {
+// A kbWrite writes one part of a model's knowledge (scores, rules,
+// segments, recommendations, a dimension change) inside the transaction of
+// persist, knowing the model's id.
+type kbWrite func(ctx context.Context, tx *sql.Tx, modelID int64) error
+
+// persist allocates the model id, writes the kb_model row and then every
+// write with that id in one transaction on conn, so a failure leaves no
+// partial knowledge. It returns the new model id.
+func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, writes ...kbWrite) (int64, error) {
 	params, err := json.Marshal(rec.Params)
 	if err != nil {
 		return 0, fmt.Errorf("save %s model: params: %w", rec.Kind, err)
@@ -55,11 +58,6 @@ func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL str
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
 	}
 	defer tx.Rollback()
-	for _, f := range also {
-		if err := f(ctx, tx); err != nil {
-			return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
-		}
-	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(model_id), 0) + 1 FROM kb_model`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
@@ -69,17 +67,33 @@ func persist(ctx context.Context, conn *sql.Conn, rec modelRecord, scoresSQL str
 		id, rec.Kind, rec.Name, string(params), string(metrics), rec.Status, rec.DataVersion, rec.ETLRuns); err != nil {
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
 	}
-	if scoresSQL != "" {
-		q := fmt.Sprintf(`INSERT INTO kb_customer_score (model_id, customer_id, metric, value, label, as_of)
-            SELECT %d, customer_id, metric, value, label, %s FROM (%s)`, id, dateLit(rec.AsOf), scoresSQL)
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("save %s scores: %w", rec.Kind, err)
+	for _, write := range writes {
+		if err := write(ctx, tx, id); err != nil {
+			return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("save %s model: %w", rec.Kind, err)
 	}
 	return id, nil
+}
+
+// scoresWrite writes the rows of scoresSQL (columns customer_id, metric,
+// value, label) to kb_customer_score as of the given day.
+func scoresWrite(asOf time.Time, scoresSQL string) kbWrite {
+	return func(ctx context.Context, tx *sql.Tx, id int64) error {
+		q := fmt.Sprintf(`INSERT INTO kb_customer_score (model_id, customer_id, metric, value, label, as_of)
+            SELECT %d, customer_id, metric, value, label, %s FROM (%s)`, id, dateLit(asOf), scoresSQL)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("scores: %w", err)
+		}
+		return nil
+	}
+}
+
+// txWrite adapts a write that needs no model id.
+func txWrite(f func(ctx context.Context, tx *sql.Tx) error) kbWrite {
+	return func(ctx context.Context, tx *sql.Tx, _ int64) error { return f(ctx, tx) }
 }
 
 // unpivotSQL turns a wide per-customer table into the long (customer_id,

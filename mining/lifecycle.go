@@ -111,9 +111,12 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	if o.ChurnDays < 0 || o.PAliveThreshold < 0 || o.PAliveThreshold > 1 {
 		return nil, fmt.Errorf("lifecycle: churn days %d must be positive and the p_alive threshold %v in [0, 1]", o.ChurnDays, o.PAliveThreshold)
 	}
-	if err := o.Source.check(ctx, w.DB, false); err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
+	run, err := startRun(ctx, w, "lifecycle", o.Source, purchaseRoles...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
+	conn := run.conn
 	if o.CLVModel != 0 {
 		var kind string
 		if err := w.DB.QueryRowContext(ctx, `SELECT kind FROM kb_model WHERE model_id = ?`, o.CLVModel).Scan(&kind); err != nil || kind != "clv" {
@@ -122,16 +125,10 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	}
 	asOf, err := resolveAsOf(ctx, w, o.Source, o.AsOf)
 	if err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
+		return nil, run.fail(err)
 	}
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
-	}
-	defer conn.Close()
 	const table = "ckm_lifecycle"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+lifecycleSQL(o.Source, dateLit(asOf), o)); err != nil {
+	if err := run.temp(ctx, table, lifecycleSQL(o.Source, dateLit(asOf), o)); err != nil {
 		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
 	res := &LifecycleResult{AsOf: asOf.Format(time.DateOnly), Types: map[string]int64{}}
@@ -163,13 +160,10 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 		res.DryRun = true
 		return res, nil
 	}
-	rec := modelRecord{Kind: "lifecycle", Name: o.Name, Status: "ok", AsOf: asOf,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "churn_days": o.ChurnDays, "clv_model": o.CLVModel,
 			"p_alive_threshold": o.PAliveThreshold, "distributor_min_amount": o.DistributorMinAmount},
 		Metrics: res,
-	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
 	// The new types take effect at the end of the as-of day, as a load's
 	// --as-of does: never at the machine's clock.
@@ -177,9 +171,10 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 	scd2 := func(ctx context.Context, tx *sql.Tx) error {
 		return writeLifecycleTypes(ctx, tx, table, eff)
 	}
-	res.ModelID, err = persist(ctx, conn, rec, `SELECT customer_id, 'lifecycle' AS metric, CAST(silent_days AS DOUBLE) AS value, new_type AS label FROM `+table, scd2)
+	res.ModelID, err = run.save(ctx, rec, txWrite(scd2),
+		scoresWrite(asOf, `SELECT customer_id, 'lifecycle' AS metric, CAST(silent_days AS DOUBLE) AS value, new_type AS label FROM `+table))
 	if err != nil {
-		return nil, fmt.Errorf("lifecycle: %w", err)
+		return nil, err
 	}
 	return res, nil
 }
@@ -189,7 +184,7 @@ func Lifecycle(ctx context.Context, w *engine.Warehouse, o LifecycleOptions) (*L
 // day judges days without data, where every customer looks silent.
 func LastPurchaseDay(ctx context.Context, w *engine.Warehouse, src Source) (time.Time, error) {
 	src = src.withDefaults()
-	if err := src.check(ctx, w.DB, false); err != nil {
+	if err := src.require(ctx, w.DB, purchaseRoles...); err != nil {
 		return time.Time{}, err
 	}
 	return resolveAsOf(ctx, w, src, time.Time{})

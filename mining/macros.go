@@ -18,6 +18,11 @@ type macro struct {
 //	SELECT * FROM ckm_clv_scores(model_id := 3)   -- a stored clv model, wide
 //	SELECT * FROM ckm_churn(as_of := DATE '2024-12-31')  -- warnings against the latest clv model
 //
+// and, from version 5 (engine/schema_v5.sql), over the knowledge base:
+//
+//	SELECT * FROM ckm_cross_sell(42, 5)            -- customer 42's top 5 of the latest cross-sell
+//	SELECT * FROM ckm_cross_sell_basket(['milk', 'bread'], 3)  -- the latest rules on a basket
+//
 // Every parameter has a default (as_of: the last purchase day), so each can
 // also be called with none. A macro parameter replaces any unqualified
 // column of the same name in the body, so parameter names must not be
@@ -51,5 +56,32 @@ func macros() []macro {
 FROM kb_customer_score s
 WHERE s.model_id = coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'clv'))
 GROUP BY s.customer_id`},
+		{"ckm_cross_sell", "customer_id, n, model_id := NULL", crossSellMacroSQL},
+		{"ckm_cross_sell_basket", "items, n, model_id := NULL", crossSellBasketMacroSQL},
 	}
 }
+
+// crossSellMacroSQL reads a customer's stored recommendations (the latest
+// model with any, or model_id) with the rule that fired.
+const crossSellMacroSQL = `SELECT r.customer_id, r.rank, r.item, r.score, r.rule_id, k.antecedent, k.consequent, k.support, k.confidence, k.lift, r.model_id
+FROM kb_recommendation r JOIN kb_rule k ON k.model_id = r.model_id AND k.rule_id = r.rule_id
+WHERE r.model_id = coalesce(model_id, (SELECT max(x.model_id) FROM kb_recommendation x))
+  AND r.customer_id = customer_id AND r.rank <= n
+ORDER BY r.rank`
+
+// crossSellBasketMacroSQL is crossSellSQL for one basket of items over the
+// stored rules of the latest rules model (or model_id).
+const crossSellBasketMacroSQL = `WITH k AS (
+    SELECT * FROM kb_rule r
+    WHERE r.kind = 'association' AND r.model_id = coalesce(model_id, (SELECT max(m.model_id) FROM kb_model m WHERE m.kind = 'rules'))
+),
+fired AS (
+    SELECT k.consequent AS item, k.rule_id, k.lift * k.confidence AS score, k.antecedent, k.confidence, k.lift, k.model_id
+    FROM k
+    WHERE list_has_all(CAST(items AS VARCHAR[]), k.antecedent) AND NOT list_contains(CAST(items AS VARCHAR[]), k.consequent)
+    QUALIFY row_number() OVER (PARTITION BY k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
+)
+SELECT CAST(row_number() OVER (ORDER BY score DESC, rule_id) AS INTEGER) AS rank, item, score, rule_id, antecedent, confidence, lift, model_id
+FROM fired
+QUALIFY rank <= n
+ORDER BY rank`

@@ -94,65 +94,57 @@ func Profit(ctx context.Context, w *engine.Warehouse, o ProfitOptions) (*ProfitR
 	if o.WindowDays < 0 || o.ServiceCostPerInteraction < 0 {
 		return nil, fmt.Errorf("profit: window (%d days) and service cost (%v) must not be negative", o.WindowDays, o.ServiceCostPerInteraction)
 	}
-	if err := o.Source.check(ctx, w.DB, true); err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+	run, err := startRun(ctx, w, "profit", o.Source, append(purchaseRoles, RoleCost)...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
 	asOf := o.AsOf
 	if asOf.IsZero() {
-		var err error
 		if asOf, err = resolveAsOf(ctx, w, o.Source, o.AsOf); err != nil {
-			return nil, fmt.Errorf("profit: %w", err)
+			return nil, run.fail(err)
 		}
 	}
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
-	}
-	defer conn.Close()
 	const table = "ckm_profit_scores"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS "+profitSQL(o.Source, dateLit(asOf), fmt.Sprint(o.WindowDays), fmt.Sprint(o.ServiceCostPerInteraction))); err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+	if err := run.temp(ctx, table, profitSQL(o.Source, dateLit(asOf), fmt.Sprint(o.WindowDays), fmt.Sprint(o.ServiceCostPerInteraction))); err != nil {
+		return nil, run.fail(err)
 	}
 	res := &ProfitResult{AsOf: asOf.Format(time.DateOnly)}
-	err = conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(returns), 0), coalesce(sum(cost), 0),
+	err = run.conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(returns), 0), coalesce(sum(cost), 0),
             coalesce(sum(service_cost), 0), coalesce(sum(profit), 0),
             coalesce(sum(profit) FILTER (WHERE rn <= ceil(0.2 * n)) / nullif(sum(profit), 0), 0)
         FROM (SELECT *, row_number() OVER (ORDER BY profit DESC, customer_id) AS rn, count(*) OVER () AS n FROM `+table+`)`).
 		Scan(&res.Customers, &res.Revenue, &res.Returns, &res.Cost, &res.ServiceCost, &res.Profit, &res.Top20Share)
 	if err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+		return nil, run.fail(err)
 	}
 	if res.Customers == 0 {
 		if _, err := resolveAsOf(ctx, w, o.Source, asOf); err != nil {
-			return nil, fmt.Errorf("profit: %w", err)
+			return nil, run.fail(err)
 		}
 		return nil, fmt.Errorf("profit: %s: %w in the %d days up to %s", o.Source.name(), ErrEmpty, o.WindowDays, res.AsOf)
 	}
-	if res.Deciles, err = profitDeciles(ctx, conn, table); err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+	if res.Deciles, err = profitDeciles(ctx, run.conn, table); err != nil {
+		return nil, run.fail(err)
 	}
 	if o.DryRun {
 		return res, nil
 	}
-	rec := modelRecord{Kind: "profit", Name: o.Name, Status: "ok", AsOf: asOf,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "window_days": o.WindowDays,
 			"service_cost_per_interaction": o.ServiceCostPerInteraction},
 		Metrics: res,
 	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
-	}
-	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(table, []metricCol{
+	res.ModelID, err = run.save(ctx, rec, scoresWrite(asOf, unpivotSQL(table, []metricCol{
 		{"revenue", "revenue", "NULL"},
 		{"returns", "returns", "NULL"},
 		{"cost", "cost", "NULL"},
 		{"service_cost", "service_cost", "NULL"},
 		{"profit", "profit", "NULL"},
 		{"profit_decile", "profit_decile", "NULL"},
-	}))
+	})))
 	if err != nil {
-		return nil, fmt.Errorf("profit: %w", err)
+		return nil, err
 	}
 	return res, nil
 }

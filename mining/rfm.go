@@ -107,54 +107,45 @@ func RFM(ctx context.Context, w *engine.Warehouse, o RFMOptions) (*RFMResult, er
 	if o.WindowDays < 0 {
 		return nil, fmt.Errorf("rfm: window %d days must not be negative", o.WindowDays)
 	}
-	if err := o.Source.check(ctx, w.DB, false); err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
+	run, err := startRun(ctx, w, "rfm", o.Source, purchaseRoles...)
+	if err != nil {
+		return nil, err
 	}
+	defer run.close()
 	// A given as-of date is checked against the data only when nothing is
 	// found, which saves a scan of the purchases.
 	asOf := o.AsOf
 	if asOf.IsZero() {
-		var err error
 		if asOf, err = resolveAsOf(ctx, w, o.Source, o.AsOf); err != nil {
-			return nil, fmt.Errorf("rfm: %w", err)
+			return nil, run.fail(err)
 		}
 	}
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
-	}
-	defer conn.Close()
 	const table = "ckm_rfm_scores"
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
-	q := "CREATE OR REPLACE TEMP TABLE " + table + " AS " + rfmSQL(o.Source, dateLit(asOf), fmt.Sprint(o.WindowDays))
-	if _, err := conn.ExecContext(ctx, q); err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
+	if err := run.temp(ctx, table, rfmSQL(o.Source, dateLit(asOf), fmt.Sprint(o.WindowDays))); err != nil {
+		return nil, run.fail(err)
 	}
 	res := &RFMResult{AsOf: asOf.Format(time.DateOnly)}
-	if res.Segments, err = segmentCounts(ctx, conn, table); err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
+	if res.Segments, err = segmentCounts(ctx, run.conn, table); err != nil {
+		return nil, run.fail(err)
 	}
 	for _, s := range res.Segments {
 		res.Customers += s.Customers
 	}
 	if res.Customers == 0 {
 		if _, err := resolveAsOf(ctx, w, o.Source, asOf); err != nil {
-			return nil, fmt.Errorf("rfm: %w", err)
+			return nil, run.fail(err)
 		}
 		return nil, fmt.Errorf("rfm: %s: %w in the %d days up to %s", o.Source.name(), ErrEmpty, o.WindowDays, res.AsOf)
 	}
 	if o.DryRun {
 		return res, nil
 	}
-	rec := modelRecord{Kind: "rfm", Name: o.Name, Status: "ok", AsOf: asOf,
+	rec := modelRecord{Name: o.Name, Status: "ok", AsOf: asOf,
 		Params: map[string]any{"source": o.Source, "as_of": res.AsOf, "window_days": o.WindowDays,
 			"scoring": "1 + floor(5*(rank-1)/n), RANK() ties share the lower score", "segments": SegmentRules},
 		Metrics: map[string]any{"customers": res.Customers, "segments": res.Segments},
 	}
-	if err := rec.lineage(ctx, w, o.Source); err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
-	}
-	res.ModelID, err = persist(ctx, conn, rec, unpivotSQL(table, []metricCol{
+	res.ModelID, err = run.save(ctx, rec, scoresWrite(asOf, unpivotSQL(table, []metricCol{
 		{"recency", "recency_days", "NULL"},
 		{"frequency", "frequency", "NULL"},
 		{"monetary", "monetary", "NULL"},
@@ -163,9 +154,9 @@ func RFM(ctx context.Context, w *engine.Warehouse, o RFMOptions) (*RFMResult, er
 		{"m_score", "m_score", "NULL"},
 		{"rfm_score", "rfm_score", "CAST(rfm_score AS VARCHAR)"},
 		{"segment", "NULL", "segment"},
-	}))
+	})))
 	if err != nil {
-		return nil, fmt.Errorf("rfm: %w", err)
+		return nil, err
 	}
 	return res, nil
 }

@@ -15,16 +15,83 @@ import (
 // ErrEmpty is returned (wrapped) when an operator finds no purchases to work on.
 var ErrEmpty = errors.New("no purchases")
 
-// Source names the purchases an operator reads: a table (or a SELECT) and
-// the columns holding the durable customer id, the purchase time (a DATE or
-// TIMESTAMP) and the amount, negative for returns. The zero Source reads
-// fact_sales(customer_id, order_ts, amount, cost_amount).
+// Source names the rows an operator reads: a table (or a SELECT) and the
+// columns that play each role in it. Purchase operators read the durable
+// customer id, the purchase time (a DATE or TIMESTAMP) and the amount,
+// negative for returns; basket operators (association rules) read the
+// basket (an order, or a customer), the item and an item attribute such as
+// its category; learners read feature columns and a label. An operator
+// names the roles it needs (Source.require) and the error names a missing
+// one. The zero Source reads fact_sales(customer_id, order_ts, amount,
+// cost_amount).
 type Source struct {
 	Table    string // table name, or a query starting with SELECT/WITH/FROM; "" means fact_sales
 	Customer string // default customer_id
 	Time     string // default order_ts
 	Amount   string // default amount
 	Cost     string // default cost_amount when Table is fact_sales; needed by Profit only
+	Basket   string `json:"Basket,omitempty"`   // basket (order) id; default order_id
+	Item     string `json:"Item,omitempty"`     // item id; default product_code
+	Category string `json:"Category,omitempty"` // item attribute for category-level items; default category
+	Features string `json:"Features,omitempty"` // feature columns of learners, comma-separated (Source stays comparable)
+	Label    string `json:"Label,omitempty"`    // class label column of learners
+}
+
+// Role is a part a source column plays for an operator.
+type Role string
+
+// The roles of a Source's columns.
+const (
+	RoleCustomer Role = "customer"
+	RoleTime     Role = "time"
+	RoleAmount   Role = "amount"
+	RoleCost     Role = "cost"
+	RoleBasket   Role = "basket"
+	RoleItem     Role = "item"
+	RoleCategory Role = "category"
+	RoleFeatures Role = "features"
+	RoleLabel    Role = "label"
+)
+
+// FeatureColumns returns the feature columns (Features split at commas,
+// spaces trimmed), or one "" when none is given.
+func (s Source) FeatureColumns() []string {
+	if strings.TrimSpace(s.Features) == "" {
+		return []string{""}
+	}
+	cols := strings.Split(s.Features, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return cols
+}
+
+// purchaseRoles are the roles of the customer value operators.
+var purchaseRoles = []Role{RoleCustomer, RoleTime, RoleAmount}
+
+// columnsOf returns the columns given for a role (several for features).
+func (s Source) columnsOf(r Role) []string {
+	switch r {
+	case RoleCustomer:
+		return []string{s.Customer}
+	case RoleTime:
+		return []string{s.Time}
+	case RoleAmount:
+		return []string{s.Amount}
+	case RoleCost:
+		return []string{s.Cost}
+	case RoleBasket:
+		return []string{s.Basket}
+	case RoleItem:
+		return []string{s.Item}
+	case RoleCategory:
+		return []string{s.Category}
+	case RoleLabel:
+		return []string{s.Label}
+	case RoleFeatures:
+		return s.FeatureColumns()
+	}
+	return []string{""}
 }
 
 func (s Source) withDefaults() Source {
@@ -79,9 +146,10 @@ func (s Source) columns(ctx context.Context, db *sql.DB) ([]string, error) {
 	return rows.Columns()
 }
 
-// check verifies that the named columns exist (case-insensitively, as in
-// DuckDB), naming the missing one and the columns there are.
-func (s Source) check(ctx context.Context, db *sql.DB, needCost bool) error {
+// require verifies that the columns of the given roles are named and exist
+// (case-insensitively, as in DuckDB), naming the missing one and the
+// columns there are.
+func (s Source) require(ctx context.Context, db *sql.DB, roles ...Role) error {
 	cols, err := s.columns(ctx, db)
 	if err != nil {
 		return err
@@ -90,18 +158,16 @@ func (s Source) check(ctx context.Context, db *sql.DB, needCost bool) error {
 	for _, c := range cols {
 		have[strings.ToLower(c)] = true
 	}
-	need := []struct{ role, col string }{{"customer", s.Customer}, {"time", s.Time}, {"amount", s.Amount}}
-	if needCost {
-		need = append(need, struct{ role, col string }{"cost", s.Cost})
-	}
-	for _, n := range need {
-		if n.col == "" {
-			return fmt.Errorf("%s: no %s column given (name it in the source, e.g. --%s-col)", s.name(), n.role, n.role)
-		}
-		if !have[strings.ToLower(n.col)] {
-			sorted := append([]string(nil), cols...)
-			sort.Strings(sorted)
-			return fmt.Errorf("%s: unknown %s column %q (columns: %s)", s.name(), n.role, n.col, strings.Join(sorted, ", "))
+	for _, r := range roles {
+		for _, col := range s.columnsOf(r) {
+			if col == "" {
+				return fmt.Errorf("%s: no %s column given (name it in the source, e.g. --%s-col)", s.name(), r, r)
+			}
+			if !have[strings.ToLower(col)] {
+				sorted := append([]string(nil), cols...)
+				sort.Strings(sorted)
+				return fmt.Errorf("%s: unknown %s column %q (columns: %s)", s.name(), r, col, strings.Join(sorted, ", "))
+			}
 		}
 	}
 	return nil

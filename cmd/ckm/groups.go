@@ -10,6 +10,7 @@ var (
 	benchCommands    []func(*app) *cobra.Command
 	mineCommands     []func(*app) *cobra.Command
 	cubeCommands     []func(*app) *cobra.Command
+	kbCommands       []func(*app) *cobra.Command
 )
 
 func registerFixturesCommand(f func(*app) *cobra.Command) {
@@ -18,6 +19,7 @@ func registerFixturesCommand(f func(*app) *cobra.Command) {
 func registerBenchCommand(f func(*app) *cobra.Command) { benchCommands = append(benchCommands, f) }
 func registerMineCommand(f func(*app) *cobra.Command)  { mineCommands = append(mineCommands, f) }
 func registerCubeCommand(f func(*app) *cobra.Command)  { cubeCommands = append(cubeCommands, f) }
+func registerKBCommand(f func(*app) *cobra.Command)    { kbCommands = append(kbCommands, f) }
 
 func init() {
 	group := func(use, short string, subs *[]func(*app) *cobra.Command) func(*app) *cobra.Command {
@@ -34,4 +36,5 @@ func init() {
 	registerCommand(group("bench", "Side-by-side timings against raw DuckDB", &benchCommands))
 	registerCommand(group("mine", "Mine customer knowledge into the knowledge base", &mineCommands))
 	registerCommand(group("cube", "Query OLAP cubes: list, show, query, explain", &cubeCommands))
+	registerCommand(group("kb", "Browse the knowledge base: models, parameters, lineage, rules", &kbCommands))
 }

@@ -71,11 +71,18 @@ var mineFlagRanges = map[string]numberRange{
 	"jump":                positive,
 	"min-change":          nonNegative,
 	"min-relative-change": positive,
+	"min-support":         upTo(positive, 1),
+	"min-confidence":      upTo(positive, 1),
+	"min-len":             numberRange{min: 1},
+	"max-len":             numberRange{min: 1},
+	"cross-sell":          nonNegative,
+	"top":                 nonNegative,
+	"max-itemsets":        positive,
 }
 
 // mineDateFlags are the date flags of the mine commands: the zero date
 // (0001-01-01) would read as "not given".
-var mineDateFlags = []string{"as-of", "cohort-start", "holdout-end"}
+var mineDateFlags = []string{"as-of", "cohort-start", "holdout-end", "from", "to"}
 
 // validateMineFlags checks every numeric and date flag of a mine command,
 // whether it came from the command line, the environment or the config.

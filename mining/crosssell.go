@@ -1,0 +1,155 @@
+package mining
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// customerItemsSQL selects (customer_id, item) for every item at the rules'
+// level a customer bought before the window's end (all history up to To):
+// what cross-sell must not offer again.
+func (o RulesOptions) customerItemsSQL() string { return o.boughtSQL(time.Time{}, o.To) }
+
+// boughtSQL selects the distinct (customer_id, item) bought with from ≤
+// time < to (a zero bound is open).
+func (o RulesOptions) boughtSQL(from, to time.Time) string {
+	q := engine.QuoteIdent
+	s := o.Source
+	item := q(s.Item)
+	if o.Level == LevelCategory {
+		item = q(s.Category)
+	}
+	where := []string{q(s.Customer) + " IS NOT NULL", item + " IS NOT NULL", "CAST(" + q(s.Customer) + " AS BIGINT) >= 0"}
+	if !from.IsZero() {
+		where = append(where, fmt.Sprintf("%s >= %s", q(s.Time), dateLit(from)))
+	}
+	if !to.IsZero() {
+		where = append(where, fmt.Sprintf("%s < %s", q(s.Time), dateLit(to)))
+	}
+	return fmt.Sprintf("SELECT DISTINCT CAST(%s AS BIGINT) AS customer_id, CAST(%s AS VARCHAR) AS item FROM %s AS src WHERE %s",
+		q(s.Customer), item, s.relation(), strings.Join(where, " AND "))
+}
+
+// crossSellSQL ranks, for every customer of held (customer_id, item), the
+// items not yet held that a rule of rules fires for (its antecedent held,
+// its consequent not): each item scored by the best lift × confidence of
+// its rules (ties: the lower rule id), the top n per customer, with the
+// rule that fired. The ckm_cross_sell_basket macro is the same query for one
+// basket.
+func crossSellSQL(held, rules string, n int) string {
+	// A rule fires for a customer holding every antecedent item: hash joins
+	// on the items (each rule's items are distinct), not a list test per
+	// customer and rule.
+	return fmt.Sprintf(`WITH held AS (SELECT DISTINCT customer_id, item FROM (%[1]s)),
+ante AS (SELECT rule_id, unnest(antecedent) AS item, len(antecedent) AS k FROM %[2]s),
+matched AS (
+    SELECT h.customer_id, a.rule_id FROM held h JOIN ante a ON a.item = h.item
+    GROUP BY h.customer_id, a.rule_id, a.k HAVING count(*) = a.k
+    UNION ALL
+    SELECT c.customer_id, r.rule_id FROM (SELECT DISTINCT customer_id FROM held) c, %[2]s r WHERE len(r.antecedent) = 0
+),
+fired AS (
+    SELECT m.customer_id, k.consequent AS item, k.rule_id, k.lift * k.confidence AS score
+    FROM matched m JOIN %[2]s k ON k.rule_id = m.rule_id
+    ANTI JOIN held h ON h.customer_id = m.customer_id AND h.item = k.consequent
+    QUALIFY row_number() OVER (PARTITION BY m.customer_id, k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
+)
+SELECT customer_id, item, CAST(row_number() OVER (PARTITION BY customer_id ORDER BY score DESC, rule_id) AS INTEGER) AS rank, score, rule_id
+FROM fired
+QUALIFY rank <= %[3]d`, held, rules, n)
+}
+
+// CrossSellHoldout is precision at N of cross-sell on a time split, beside
+// a popularity baseline.
+type CrossSellHoldout struct {
+	TrainFrom   string  `json:"train_from,omitempty"`
+	Split       string  `json:"split"`
+	HoldoutEnd  string  `json:"holdout_end"`
+	N           int     `json:"n"`
+	Rules       int     `json:"rules"`
+	Customers   int64   `json:"customers"` // customers given a cross-sell recommendation
+	Recommended int64   `json:"recommended"`
+	Hits        int64   `json:"hits"`
+	Precision   float64 `json:"precision_at_n"`
+	// The baseline offers the same customers the N items held by the most
+	// training baskets that they have not bought.
+	BaselineRecommended int64   `json:"baseline_recommended"`
+	BaselineHits        int64   `json:"baseline_hits"`
+	BaselinePrecision   float64 `json:"baseline_precision_at_n"`
+}
+
+// EvaluateCrossSell mines rules on the rows before o.To (from o.From),
+// recommends o.CrossSell items per customer, and counts as hits the
+// recommended items a customer bought in [o.To, holdoutEnd) — beside the
+// popularity baseline on the same customers. Nothing is written.
+func EvaluateCrossSell(ctx context.Context, w *engine.Warehouse, o RulesOptions, holdoutEnd time.Time) (*CrossSellHoldout, error) {
+	o = o.withDefaults()
+	if o.To.IsZero() || holdoutEnd.IsZero() || !o.To.Before(holdoutEnd) {
+		return nil, fmt.Errorf("rules: cross-sell holdout needs a split date (to) before the holdout end")
+	}
+	if o.CrossSell < 1 {
+		return nil, fmt.Errorf("rules: cross-sell holdout needs N ≥ 1 recommendations per customer, not %d", o.CrossSell)
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	run, err := startRun(ctx, w, "rules", o.Source, o.roles()...)
+	if err != nil {
+		return nil, err
+	}
+	defer run.close()
+	res, err := o.mine(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeRulesTemp(ctx, run, res.Rules, res.Baskets); err != nil {
+		return nil, run.fail(err)
+	}
+	const recs, later, base = "ckm_xsell_recs", "ckm_xsell_later", "ckm_xsell_base"
+	if err := run.temp(ctx, recs, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell)); err != nil {
+		return nil, run.fail(err)
+	}
+	if err := run.temp(ctx, later, o.boughtSQL(o.To, holdoutEnd)); err != nil {
+		return nil, run.fail(err)
+	}
+	// Popularity: items by training baskets, the top N not yet bought.
+	if err := run.temp(ctx, base, fmt.Sprintf(`WITH pop AS (SELECT item, count(*) AS baskets FROM ckm_rules_pairs GROUP BY item),
+held AS (%s),
+cust AS (SELECT DISTINCT customer_id FROM %s)
+SELECT c.customer_id, p.item, row_number() OVER (PARTITION BY c.customer_id ORDER BY p.baskets DESC, p.item) AS rank
+FROM cust c CROSS JOIN pop p ANTI JOIN held h ON h.customer_id = c.customer_id AND h.item = p.item
+QUALIFY rank <= %d`, o.customerItemsSQL(), recs, o.CrossSell)); err != nil {
+		return nil, run.fail(err)
+	}
+	h := &CrossSellHoldout{TrainFrom: dateOrEmpty(o.From), Split: o.To.Format(time.DateOnly), HoldoutEnd: holdoutEnd.Format(time.DateOnly),
+		N: o.CrossSell, Rules: res.RuleCount}
+	err = run.conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+        (SELECT count(DISTINCT customer_id) FROM %[1]s),
+        (SELECT count(*) FROM %[1]s),
+        (SELECT count(*) FROM %[1]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item),
+        (SELECT count(*) FROM %[3]s),
+        (SELECT count(*) FROM %[3]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item)`, recs, later, base)).
+		Scan(&h.Customers, &h.Recommended, &h.Hits, &h.BaselineRecommended, &h.BaselineHits)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	if h.Recommended == 0 {
+		return nil, fmt.Errorf("rules: no rule fired for any customer before %s (%d rules): lower the thresholds", h.Split, h.Rules)
+	}
+	h.Precision = float64(h.Hits) / float64(h.Recommended)
+	if h.BaselineRecommended > 0 {
+		h.BaselinePrecision = float64(h.BaselineHits) / float64(h.BaselineRecommended)
+	}
+	return h, nil
+}
+
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
