@@ -15,6 +15,7 @@ import csv, json, sys
 import numpy as np
 import sklearn
 from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 FEATURES = ["tenure", "MonthlyCharges", "TotalCharges"]
@@ -44,6 +45,7 @@ json.dump({
     "centers": km.cluster_centers_.tolist(),
     "inertia": float(km.inertia_),
     "n_iter": int(km.n_iter_),
+    "silhouette": float(silhouette_score(Z, km.labels_)),  # exact, all rows
     "labels": "".join(str(l) for l in km.labels_),  # one digit per kept row, in file order
 }, sys.stdout, indent=1)
 print()
