@@ -169,27 +169,42 @@ func TestDegenerateData(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		"k > rows":       {func() error { _, err := KMeans(ctx, x, Options{K: 4}); return err }, "more than the 3 rows"},
-		"k = 0":          {func() error { _, err := KMeans(ctx, x, Options{K: 0}); return err }, "at least 1"},
-		"k < 0":          {func() error { _, err := KMeans(ctx, x, Options{K: -2}); return err }, "at least 1"},
-		"empty":          {func() error { _, err := KMeans(ctx, Matrix{}, Options{K: 1}); return err }, "no rows"},
-		"no columns":     {func() error { _, err := FromColumns(nil, nil); return err }, "no rows"},
-		"NaN":            {func() error { _, err := FromColumns([]string{"recency"}, [][]float64{{1, nan()}}); return err }, `"recency" row 1 is NaN`},
-		"Inf":            {func() error { _, err := NewMatrix(1, 2, []float64{0, math.Inf(1)}); return err }, "row 0 feature 1 is +Inf"},
-		"ragged":         {func() error { _, err := FromColumns([]string{"a", "b"}, [][]float64{{1, 2}, {1}}); return err }, `"b" has 1 rows`},
-		"wrong size":     {func() error { _, err := NewMatrix(2, 2, []float64{1}); return err }, "1 values for 2 rows"},
-		"constant":       {func() error { _, _, err := Standardize(Matrix{Rows: 2, Cols: 2, Data: []float64{1, 5, 2, 5}}, []string{"r", "m"}); return err }, `"m" is constant`},
-		"duplicate rows": {func() error { _, err := KMeans(ctx, Matrix{Rows: 3, Cols: 1, Data: []float64{1, 1, 1}}, Options{K: 2}); return err }, "only 1 distinct rows"},
-		"init count":     {func() error { _, err := KMeans(ctx, x, Options{K: 2, Init: [][]float64{{0, 0}}}); return err }, "1 initial centroids"},
-		"init width":     {func() error { _, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0}}}); return err }, "has 1 values"},
-		"init NaN":       {func() error { _, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0, nan()}}}); return err }, "holds NaN"},
-		"init restarts":  {func() error { _, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0, 0}}, Restarts: 3}); return err }, "3 restarts"},
-		"tol":            {func() error { _, err := KMeans(ctx, x, Options{K: 1, Tol: -1}); return err }, "tolerance -1"},
-		"algorithm":      {func() error { _, err := KMeans(ctx, x, Options{K: 1, Algorithm: "elkan"}); return err }, `"elkan"`},
-		"assign width":   {func() error { _, err := (Model{Scaling: Scaling{Mean: []float64{0}, Scale: []float64{1}}, Centroids: [][]float64{{0}}}).Assign([]float64{1, 2}); return err }, "2 values for 1"},
-		"assign NaN":     {func() error { _, err := (Model{Scaling: Scaling{Mean: []float64{0}, Scale: []float64{1}}, Centroids: [][]float64{{0}}}).Assign([]float64{nan()}); return err }, "no finite distance"},
-		"select k=1":     {func() error { _, _, err := SelectK(ctx, x, []int{1, 2}, Options{}, 10); return err }, "k ≥ 2"},
-		"select none":    {func() error { _, _, err := SelectK(ctx, x, nil, Options{}, 10); return err }, "no k"},
+		"k > rows":   {func() error { _, err := KMeans(ctx, x, Options{K: 4}); return err }, "more than the 3 rows"},
+		"k = 0":      {func() error { _, err := KMeans(ctx, x, Options{K: 0}); return err }, "at least 1"},
+		"k < 0":      {func() error { _, err := KMeans(ctx, x, Options{K: -2}); return err }, "at least 1"},
+		"empty":      {func() error { _, err := KMeans(ctx, Matrix{}, Options{K: 1}); return err }, "no rows"},
+		"no columns": {func() error { _, err := FromColumns(nil, nil); return err }, "no rows"},
+		"NaN":        {func() error { _, err := FromColumns([]string{"recency"}, [][]float64{{1, nan()}}); return err }, `"recency" row 1 is NaN`},
+		"Inf":        {func() error { _, err := NewMatrix(1, 2, []float64{0, math.Inf(1)}); return err }, "row 0 feature 1 is +Inf"},
+		"ragged":     {func() error { _, err := FromColumns([]string{"a", "b"}, [][]float64{{1, 2}, {1}}); return err }, `"b" has 1 rows`},
+		"wrong size": {func() error { _, err := NewMatrix(2, 2, []float64{1}); return err }, "1 values for 2 rows"},
+		"constant": {func() error {
+			_, _, err := Standardize(Matrix{Rows: 2, Cols: 2, Data: []float64{1, 5, 2, 5}}, []string{"r", "m"})
+			return err
+		}, `"m" is constant`},
+		"duplicate rows": {func() error {
+			_, err := KMeans(ctx, Matrix{Rows: 3, Cols: 1, Data: []float64{1, 1, 1}}, Options{K: 2})
+			return err
+		}, "only 1 distinct rows"},
+		"init count": {func() error { _, err := KMeans(ctx, x, Options{K: 2, Init: [][]float64{{0, 0}}}); return err }, "1 initial centroids"},
+		"init width": {func() error { _, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0}}}); return err }, "has 1 values"},
+		"init NaN":   {func() error { _, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0, nan()}}}); return err }, "holds NaN"},
+		"init restarts": {func() error {
+			_, err := KMeans(ctx, x, Options{K: 1, Init: [][]float64{{0, 0}}, Restarts: 3})
+			return err
+		}, "3 restarts"},
+		"tol":       {func() error { _, err := KMeans(ctx, x, Options{K: 1, Tol: -1}); return err }, "tolerance -1"},
+		"algorithm": {func() error { _, err := KMeans(ctx, x, Options{K: 1, Algorithm: "elkan"}); return err }, `"elkan"`},
+		"assign width": {func() error {
+			_, err := (Model{Scaling: Scaling{Mean: []float64{0}, Scale: []float64{1}}, Centroids: [][]float64{{0}}}).Assign([]float64{1, 2})
+			return err
+		}, "2 values for 1"},
+		"assign NaN": {func() error {
+			_, err := (Model{Scaling: Scaling{Mean: []float64{0}, Scale: []float64{1}}, Centroids: [][]float64{{0}}}).Assign([]float64{nan()})
+			return err
+		}, "no finite distance"},
+		"select k=1":  {func() error { _, _, err := SelectK(ctx, x, []int{1, 2}, Options{}, 10); return err }, "k ≥ 2"},
+		"select none": {func() error { _, _, err := SelectK(ctx, x, nil, Options{}, 10); return err }, "no k"},
 	}
 	for name, c := range cases {
 		err := c.err()
