@@ -7,22 +7,30 @@ import (
 )
 
 // state is one k-means run's working memory. Rows are split into one
-// contiguous chunk per goroutine; each chunk keeps its own centroid sums so
-// the update needs no locks.
+// contiguous chunk per goroutine. The centroid sums are kept up to date
+// incrementally: a chunk records only the rows whose label changed, so an
+// iteration whose labels barely move reads little of the data.
 type state struct {
-	x        Matrix
-	k, d     int
-	chunks   [][2]int
-	centers  []float64 // k×d row-major
-	labels   []int
-	sums     [][]float64 // per chunk, k×d
-	counts   [][]int     // per chunk, k
-	hamerly  bool
-	bounded  bool      // upper and lower hold valid bounds
-	upper    []float64 // distance to own centroid, at most
-	lower    []float64 // distance to the second nearest centroid, at least
-	shift    []float64 // per centroid, how far the last update moved it
-	halfNear []float64 // per centroid, half the distance to its nearest other centroid
+	x       Matrix
+	k, d    int
+	chunks  [][2]int
+	centers []float64 // k×d row-major
+	labels  []int
+	sums    []float64   // k×d, by current label
+	weights []float64   // k, rows per current label
+	deltaS  [][]float64 // per chunk, k×d change of sums
+	deltaW  [][]float64 // per chunk, k change of weights
+	hamerly bool
+	bounded bool      // upper and lower hold valid bounds
+	moved   bool      // centroids moved since the bounds were last adjusted
+	upper   []float64 // distance to own centroid, at most
+	lower   []float64 // distance to the second nearest centroid, at least
+	shift   []float64 // per centroid, how far the last update moved it
+	// maxShift is the largest shift, maxAt its centroid and second the
+	// largest among the others.
+	maxShift, second float64
+	maxAt            int
+	halfNear         []float64 // per centroid, half the distance to its nearest other centroid
 }
 
 func newState(x Matrix, k, threads int, hamerly bool) *state {
@@ -31,11 +39,12 @@ func newState(x Matrix, k, threads int, hamerly bool) *state {
 	}
 	st := &state{x: x, k: k, d: x.Cols, hamerly: hamerly,
 		centers: make([]float64, k*x.Cols), labels: make([]int, x.Rows),
+		sums: make([]float64, k*x.Cols), weights: make([]float64, k),
 		shift: make([]float64, k), halfNear: make([]float64, k)}
 	for t := 0; t < threads; t++ {
 		st.chunks = append(st.chunks, [2]int{t * x.Rows / threads, (t + 1) * x.Rows / threads})
-		st.sums = append(st.sums, make([]float64, k*x.Cols))
-		st.counts = append(st.counts, make([]int, k))
+		st.deltaS = append(st.deltaS, make([]float64, k*x.Cols))
+		st.deltaW = append(st.deltaW, make([]float64, k))
 	}
 	for i := range st.labels {
 		st.labels[i] = -1
@@ -70,11 +79,11 @@ func (st *state) nearest(row []float64) (best int, d1, d2 float64) {
 	d1, d2 = math.Inf(1), math.Inf(1)
 	d := st.d
 	for j := 0; j < st.k; j++ {
-		c := st.centers[j*d : j*d+d]
 		var s float64
-		for f, v := range row[:d] {
-			t := v - c[f]
-			s += t * t
+		if d == 8 {
+			s = sqDist8(row, st.centers[j*8:j*8+8])
+		} else {
+			s = sqDist(row, st.centers[j*d:j*d+d])
 		}
 		if s < d1 {
 			best, d1, d2 = j, s, d1
@@ -85,27 +94,51 @@ func (st *state) nearest(row []float64) (best int, d1, d2 float64) {
 	return best, d1, d2
 }
 
-// assign gives every row its nearest centroid and reports whether any label
-// changed (always true on the first call, as scikit-learn's labels_old
-// starts at −1).
+// sqDist8 is sqDist for eight features, summed pairwise for speed.
+func sqDist8(a, b []float64) float64 {
+	a, b = a[:8:8], b[:8:8]
+	t0, t1, t2, t3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
+	t4, t5, t6, t7 := a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
+	return ((t0*t0 + t1*t1) + (t2*t2 + t3*t3)) + ((t4*t4 + t5*t5) + (t6*t6 + t7*t7))
+}
+
+// assign gives every row its nearest centroid, records the label changes in
+// the chunk's deltas, and reports whether any label changed (always true on
+// the first call, as scikit-learn's labels_old starts at −1).
 func (st *state) assign(first bool) bool {
 	changed := make([]bool, len(st.chunks))
-	if st.hamerly && st.bounded {
+	useBounds := st.hamerly && st.bounded
+	if useBounds {
 		st.computeHalfNear()
 	}
+	moved := st.moved
 	st.parallel(func(t, lo, hi int) {
 		x, d := st.x.Data, st.d
+		dS, dW := st.deltaS[t], st.deltaW[t]
 		for i := lo; i < hi; i++ {
 			row := x[i*d : i*d+d]
 			old := st.labels[i]
-			if st.hamerly && st.bounded {
-				m := math.Max(st.halfNear[old], st.lower[i])
-				if st.upper[i] <= m {
+			if useBounds {
+				u, l := st.upper[i], st.lower[i]
+				if moved { // the bounds follow the last centroid moves
+					u += st.shift[old]
+					if old == st.maxAt {
+						l -= st.second
+					} else {
+						l -= st.maxShift
+					}
+					st.upper[i], st.lower[i] = u, l
+				}
+				m := st.halfNear[old]
+				if l > m {
+					m = l
+				}
+				if u <= m {
 					continue
 				}
-				c := st.centers[old*d : old*d+d]
-				st.upper[i] = math.Sqrt(sqDist(row, c))
-				if st.upper[i] <= m {
+				u = math.Sqrt(sqDist(row, st.centers[old*d:old*d+d]))
+				st.upper[i] = u
+				if u <= m {
 					continue
 				}
 			}
@@ -116,11 +149,34 @@ func (st *state) assign(first bool) bool {
 			if best != old {
 				st.labels[i] = best
 				changed[t] = true
+				if old >= 0 {
+					dW[old]--
+					s := dS[old*d : old*d+d]
+					for f, v := range row {
+						s[f] -= v
+					}
+				}
+				dW[best]++
+				s := dS[best*d : best*d+d]
+				for f, v := range row {
+					s[f] += v
+				}
 			}
 		}
 	})
+	st.moved = false
 	if st.hamerly {
 		st.bounded = true
+	}
+	for t := range st.chunks {
+		for j, v := range st.deltaS[t] {
+			st.sums[j] += v
+		}
+		for j, v := range st.deltaW[t] {
+			st.weights[j] += v
+		}
+		clear(st.deltaS[t])
+		clear(st.deltaW[t])
 	}
 	if first {
 		return true
@@ -147,36 +203,15 @@ func (st *state) computeHalfNear() {
 }
 
 // update moves every centroid to the mean of its rows, relocates empty
-// clusters as scikit-learn does, and returns the total squared shift.
+// clusters as scikit-learn does, and returns the total squared shift. The
+// bounds are adjusted lazily by the next assign.
 func (st *state) update() float64 {
 	k, d := st.k, st.d
-	st.parallel(func(t, lo, hi int) {
-		sums, counts := st.sums[t], st.counts[t]
-		clear(sums)
-		clear(counts)
-		x := st.x.Data
-		for i := lo; i < hi; i++ {
-			l := st.labels[i]
-			counts[l]++
-			s := sums[l*d : l*d+d]
-			for f, v := range x[i*d : i*d+d] {
-				s[f] += v
-			}
-		}
-	})
-	sums := make([]float64, k*d)
-	weights := make([]float64, k)
-	for t := range st.chunks {
-		for j, v := range st.sums[t] {
-			sums[j] += v
-		}
-		for j, c := range st.counts[t] {
-			weights[j] += float64(c)
-		}
-	}
+	sums := append([]float64(nil), st.sums...)
+	weights := append([]float64(nil), st.weights...)
 	st.relocateEmpty(sums, weights)
 	var shiftTot float64
-	maxShift, maxAt, second := 0.0, -1, 0.0
+	st.maxShift, st.maxAt, st.second = 0, -1, 0
 	for j := 0; j < k; j++ {
 		nc := sums[j*d : j*d+d]
 		if weights[j] > 0 {
@@ -187,32 +222,20 @@ func (st *state) update() float64 {
 		s2 := sqDist(nc, st.centers[j*d:j*d+d])
 		shiftTot += s2
 		st.shift[j] = math.Sqrt(s2)
-		if st.shift[j] > maxShift {
-			maxShift, maxAt, second = st.shift[j], j, maxShift
-		} else if st.shift[j] > second {
-			second = st.shift[j]
+		if st.shift[j] > st.maxShift {
+			st.maxShift, st.maxAt, st.second = st.shift[j], j, st.maxShift
+		} else if st.shift[j] > st.second {
+			st.second = st.shift[j]
 		}
 	}
 	copy(st.centers, sums)
-	if st.hamerly && st.bounded {
-		st.parallel(func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				l := st.labels[i]
-				st.upper[i] += st.shift[l]
-				if l == maxAt {
-					st.lower[i] -= second
-				} else {
-					st.lower[i] -= maxShift
-				}
-			}
-		})
-	}
+	st.moved = true
 	return shiftTot
 }
 
 // relocateEmpty is scikit-learn's _relocate_empty_clusters_dense: each empty
 // cluster takes one of the rows farthest from their (old) centroid, which
-// leaves its own cluster's sum; labels are not changed.
+// leaves its own cluster's sum for this update; labels are not changed.
 func (st *state) relocateEmpty(sums, weights []float64) {
 	var empty []int
 	for j, w := range weights {
