@@ -31,6 +31,7 @@ type state struct {
 	maxShift, second float64
 	maxAt            int
 	halfNear         []float64 // per centroid, half the distance to its nearest other centroid
+	halfBetween      []float64 // k×k, half the distance between two centroids
 }
 
 func newState(x Matrix, k, threads int, hamerly bool) *state {
@@ -40,7 +41,7 @@ func newState(x Matrix, k, threads int, hamerly bool) *state {
 	st := &state{x: x, k: k, d: x.Cols, hamerly: hamerly,
 		centers: make([]float64, k*x.Cols), labels: make([]int, x.Rows),
 		sums: make([]float64, k*x.Cols), weights: make([]float64, k),
-		shift: make([]float64, k), halfNear: make([]float64, k)}
+		shift: make([]float64, k), halfNear: make([]float64, k), halfBetween: make([]float64, k*k)}
 	for t := 0; t < threads; t++ {
 		st.chunks = append(st.chunks, [2]int{t * x.Rows / threads, (t + 1) * x.Rows / threads})
 		st.deltaS = append(st.deltaS, make([]float64, k*x.Cols))
@@ -136,11 +137,25 @@ func (st *state) assign(first bool) bool {
 				if u <= m {
 					continue
 				}
-				u = math.Sqrt(sqDist(row, st.centers[old*d:old*d+d]))
+				var own float64
+				if d == 8 {
+					own = sqDist8(row, st.centers[old*8:old*8+8])
+				} else {
+					own = sqDist(row, st.centers[old*d:old*d+d])
+				}
+				u = math.Sqrt(own)
 				st.upper[i] = u
 				if u <= m {
 					continue
 				}
+				best, d1, lower := st.nearestFrom(row, old, own, u)
+				st.upper[i], st.lower[i] = math.Sqrt(d1), lower
+				if best != old {
+					st.labels[i] = best
+					changed[t] = true
+					move(dS, dW, row, old, best)
+				}
+				continue
 			}
 			best, d1, d2 := st.nearest(row)
 			if st.hamerly {
@@ -149,18 +164,7 @@ func (st *state) assign(first bool) bool {
 			if best != old {
 				st.labels[i] = best
 				changed[t] = true
-				if old >= 0 {
-					dW[old]--
-					s := dS[old*d : old*d+d]
-					for f, v := range row {
-						s[f] -= v
-					}
-				}
-				dW[best]++
-				s := dS[best*d : best*d+d]
-				for f, v := range row {
-					s[f] += v
-				}
+				move(dS, dW, row, old, best)
 			}
 		}
 	})
@@ -189,16 +193,71 @@ func (st *state) assign(first bool) bool {
 	return false
 }
 
+// move records in a chunk's deltas that row left cluster from (−1: none)
+// for cluster to.
+func move(dS, dW, row []float64, from, to int) {
+	d := len(row)
+	if from >= 0 {
+		dW[from]--
+		s := dS[from*d : from*d+d]
+		for f, v := range row {
+			s[f] -= v
+		}
+	}
+	dW[to]++
+	s := dS[to*d : to*d+d]
+	for f, v := range row {
+		s[f] += v
+	}
+}
+
+// nearestFrom is nearest for a row of cluster old at exact squared
+// distance own (distance u): a centroid j with ½·|c_old − c_j| ≥ u cannot be
+// nearer (Elkan's test) and is skipped, with |c_old − c_j| − u as the lower
+// bound on its distance. It returns the nearest centroid (first on ties),
+// its squared distance, and a lower bound on the distance to every other.
+func (st *state) nearestFrom(row []float64, old int, own, u float64) (best int, d1, lower float64) {
+	d, k := st.d, st.k
+	best, d1 = old, own
+	d2, skipped := math.Inf(1), math.Inf(1)
+	half := st.halfBetween[old*k : old*k+k]
+	for j := 0; j < k; j++ {
+		if j == old {
+			continue
+		}
+		if half[j] >= u {
+			if lb := 2*half[j] - u; lb < skipped {
+				skipped = lb
+			}
+			continue
+		}
+		var s float64
+		if d == 8 {
+			s = sqDist8(row, st.centers[j*8:j*8+8])
+		} else {
+			s = sqDist(row, st.centers[j*d:j*d+d])
+		}
+		if s < d1 || (s == d1 && j < best) {
+			best, d1, d2 = j, s, d1
+		} else if s < d2 {
+			d2 = s
+		}
+	}
+	return best, d1, math.Min(math.Sqrt(d2), skipped)
+}
+
 func (st *state) computeHalfNear() {
-	d := st.d
-	for j := 0; j < st.k; j++ {
+	d, k := st.d, st.k
+	for j := 0; j < k; j++ {
 		m := math.Inf(1)
-		for o := 0; o < st.k; o++ {
+		for o := 0; o < k; o++ {
 			if o != j {
-				m = math.Min(m, sqDist(st.centers[j*d:j*d+d], st.centers[o*d:o*d+d]))
+				h := 0.5 * math.Sqrt(sqDist(st.centers[j*d:j*d+d], st.centers[o*d:o*d+d]))
+				st.halfBetween[j*k+o] = h
+				m = math.Min(m, h)
 			}
 		}
-		st.halfNear[j] = 0.5 * math.Sqrt(m)
+		st.halfNear[j] = m
 	}
 }
 
