@@ -117,40 +117,36 @@ func (t *Tree) branch(n *Node, r Row) int {
 	return v
 }
 
-// Probabilities scores a row: the sum over leaves, in depth-first order,
-// of the leaf's class probabilities times the product of the factors on
-// its path (1 on the row's branch, 0 off it, the branch's Missing share
-// where the value is missing) — C4.5's fractional scoring, summed in the
-// order CaseSQL sums it.
+// Probabilities scores a row with C4.5's fractional method: a leaf gives
+// its class probabilities; a test gives the sum over its children, in
+// order, of the child's probabilities times a factor — 1 for the row's
+// branch, 0 for the others, or each branch's Missing share when the value
+// is missing. CaseSQL computes the same sums in the same order.
 func (t *Tree) Probabilities(r Row) ([]float64, error) {
 	if len(r.Nominal) != len(t.Attrs) || len(r.Numeric) != len(t.Attrs) {
 		return nil, fmt.Errorf("tree: row with %d/%d values for %d attributes", len(r.Nominal), len(r.Numeric), len(t.Attrs))
 	}
 	p := make([]float64, len(t.Classes))
-	t.accumulate(t.Root, r, 1, p)
+	for c := range p {
+		p[c] = t.prob(t.Root, r, c)
+	}
 	return p, nil
 }
 
-func (t *Tree) accumulate(n *Node, r Row, w float64, p []float64) {
+func (t *Tree) prob(n *Node, r Row, c int) float64 {
 	if n.Leaf() {
-		for c, v := range n.Probs {
-			p[c] += float64(w * v)
-		}
-		return
+		return n.Probs[c]
 	}
 	b := t.branch(n, r)
-	for j, ch := range n.Children {
-		f := 0.0
-		switch {
-		case b < 0:
-			f = n.Missing[j]
-		case b == j:
-			f = 1
-		}
-		if f != 0 {
-			t.accumulate(ch, r, float64(w*f), p)
-		}
+	if b >= 0 {
+		return t.prob(n.Children[b], r, c) // 1·p plus zeros: exactly p
 	}
+	var s float64
+	for j, ch := range n.Children {
+		// The conversion forbids a fused multiply-add: SQL rounds the product.
+		s += float64(n.Missing[j] * t.prob(ch, r, c))
+	}
+	return s
 }
 
 // Predict returns the class index of a row (Weka's choice among the
