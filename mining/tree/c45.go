@@ -1,9 +1,11 @@
 package tree
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -50,7 +52,14 @@ type c45 struct {
 	allN     int         // rows of the whole training set
 	allVals  [][]float64 // per numeric attribute, its sorted known training values
 	multiVal bool
-	sorted   []inst // scratch for numeric splits
+	sorted   []inst      // scratch for numeric splits
+	keyed    []keyedInst // scratch for numeric splits
+}
+
+// keyedInst is an instance with its value of the attribute being sorted.
+type keyedInst struct {
+	v float64
+	x inst
 }
 
 // C45 grows and prunes a C4.5 tree as Weka's J48 does (see the package
@@ -86,7 +95,7 @@ func C45(ctx context.Context, ds *Dataset, opt C45Options) (*Tree, error) {
 				}
 			}
 			sort.Float64s(vs)
-			b.allVals[a] = vs
+			b.allVals[a] = thin(vs)
 		} else if float64(len(at.Values)) < 0.3*float64(b.allN) {
 			b.multiVal = false
 		}
@@ -193,13 +202,18 @@ func (b *c45) nominalSplit(a int, data []inst, sumW float64) *splitModel {
 
 func (b *c45) numericSplit(a int, data []inst, sumW float64) *splitModel {
 	vals, class := b.ds.Numeric[a], b.ds.Class
-	known := b.sorted[:0]
+	keyed := b.keyed[:0]
 	for _, x := range data {
-		if !math.IsNaN(vals[x.row]) {
-			known = append(known, x)
+		if v := vals[x.row]; !math.IsNaN(v) {
+			keyed = append(keyed, keyedInst{v: v, x: x})
 		}
 	}
-	sort.Slice(known, func(i, j int) bool { return vals[known[i].row] < vals[known[j].row] })
+	slices.SortFunc(keyed, func(p, q keyedInst) int { return cmp.Compare(p.v, q.v) })
+	b.keyed = keyed
+	known := b.sorted[:0]
+	for _, k := range keyed {
+		known = append(known, k.x)
+	}
 	b.sorted = known
 	d := newDist(2, len(b.ds.Classes))
 	for _, x := range known {
@@ -259,14 +273,30 @@ func (b *c45) numericSplit(a int, data []inst, sumW float64) *splitModel {
 
 // actualValue is Weka's setSplitPoint: the largest training value not above
 // the midpoint threshold (C4.5 thresholds are values seen in the data).
+// Weka scans every training value, keeping v when gr(v, best) and
+// smOrEq(v, point); over the thinned sorted values that is the last one
+// with smOrEq(v, point), found by binary search.
 func (b *c45) actualValue(a int, point float64) float64 {
-	best := -math.MaxFloat64
-	for _, v := range b.allVals[a] {
-		if gr(v, best) && smOrEq(v, point) {
-			best = v
+	vs := b.allVals[a]
+	i := sort.Search(len(vs), func(i int) bool { return !smOrEq(vs[i], point) })
+	if i == 0 {
+		return -math.MaxFloat64
+	}
+	return vs[i-1]
+}
+
+// thin keeps, of sorted values, those more than 1e-6 above the last kept
+// (starting from −MaxFloat64): the values Weka's scan can settle on.
+func thin(sorted []float64) []float64 {
+	out := sorted[:0]
+	last := -math.MaxFloat64
+	for _, v := range sorted {
+		if gr(v, last) {
+			out = append(out, v)
+			last = v
 		}
 	}
-	return best
+	return out
 }
 
 // addUnknown spreads the instances missing attr over the bags in
