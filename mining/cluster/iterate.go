@@ -32,9 +32,12 @@ type state struct {
 	maxAt            int
 	halfNear         []float64 // per centroid, half the distance to its nearest other centroid
 	halfBetween      []float64 // k×k, half the distance between two centroids
+	elkan            bool
+	lowerK           []float64 // n×k, per row and centroid a lower bound on their distance
 }
 
-func newState(x Matrix, k, threads int, hamerly bool) *state {
+func newState(x Matrix, k, threads int, alg Algorithm) *state {
+	hamerly := alg == Hamerly || alg == Elkan
 	if threads > x.Rows {
 		threads = x.Rows
 	}
@@ -53,6 +56,10 @@ func newState(x Matrix, k, threads int, hamerly bool) *state {
 	if hamerly {
 		st.upper = make([]float64, x.Rows)
 		st.lower = make([]float64, x.Rows)
+	}
+	if alg == Elkan {
+		st.elkan = true
+		st.lowerK = make([]float64, x.Rows*k)
 	}
 	return st
 }
@@ -113,6 +120,16 @@ func (st *state) assign(first bool) bool {
 		st.computeHalfNear()
 	}
 	moved := st.moved
+	if st.elkan {
+		st.parallel(func(t, lo, hi int) {
+			if useBounds {
+				st.assignElkan(t, lo, hi, moved, changed)
+			} else {
+				st.assignFull(t, lo, hi, changed)
+			}
+		})
+		return st.finishAssign(first, changed)
+	}
 	st.parallel(func(t, lo, hi int) {
 		x, d := st.x.Data, st.d
 		dS, dW := st.deltaS[t], st.deltaW[t]
@@ -168,6 +185,12 @@ func (st *state) assign(first bool) bool {
 			}
 		}
 	})
+	return st.finishAssign(first, changed)
+}
+
+// finishAssign folds the chunks' deltas into the sums and reports whether
+// a label changed.
+func (st *state) finishAssign(first bool, changed []bool) bool {
 	st.moved = false
 	if st.hamerly {
 		st.bounded = true
@@ -191,6 +214,101 @@ func (st *state) assign(first bool) bool {
 		}
 	}
 	return false
+}
+
+// assignFull is Elkan's first pass: every distance, kept as lower bounds.
+func (st *state) assignFull(t, lo, hi int, changed []bool) {
+	x, d, k := st.x.Data, st.d, st.k
+	dS, dW := st.deltaS[t], st.deltaW[t]
+	for i := lo; i < hi; i++ {
+		row := x[i*d : i*d+d]
+		lb := st.lowerK[i*k : i*k+k]
+		best, bestD := 0, math.Inf(1)
+		for j := 0; j < k; j++ {
+			var s float64
+			if d == 8 {
+				s = sqDist8(row, st.centers[j*8:j*8+8])
+			} else {
+				s = sqDist(row, st.centers[j*d:j*d+d])
+			}
+			lb[j] = math.Sqrt(s)
+			if s < bestD {
+				best, bestD = j, s
+			}
+		}
+		st.upper[i] = math.Sqrt(bestD)
+		if old := st.labels[i]; best != old {
+			st.labels[i] = best
+			changed[t] = true
+			move(dS, dW, row, old, best)
+		}
+	}
+}
+
+// assignElkan is one Elkan pass: the bounds follow the last centroid moves,
+// and a centroid's distance is computed only when neither its lower bound
+// nor half its distance to the row's centroid rules it out.
+func (st *state) assignElkan(t, lo, hi int, moved bool, changed []bool) {
+	x, d, k := st.x.Data, st.d, st.k
+	dS, dW := st.deltaS[t], st.deltaW[t]
+	for i := lo; i < hi; i++ {
+		old := st.labels[i]
+		a := old
+		u := st.upper[i]
+		lb := st.lowerK[i*k : i*k+k]
+		if moved {
+			u += st.shift[a]
+			for j, s := range st.shift[:k] {
+				if v := lb[j] - s; v > 0 {
+					lb[j] = v
+				} else {
+					lb[j] = 0
+				}
+			}
+		}
+		if u <= st.halfNear[a] {
+			st.upper[i] = u
+			continue
+		}
+		row := x[i*d : i*d+d]
+		tight := false
+		var u2 float64
+		for j := 0; j < k; j++ {
+			if j == a || u <= lb[j] || u <= st.halfBetween[a*k+j] {
+				continue
+			}
+			if !tight {
+				if d == 8 {
+					u2 = sqDist8(row, st.centers[a*8:a*8+8])
+				} else {
+					u2 = sqDist(row, st.centers[a*d:a*d+d])
+				}
+				u = math.Sqrt(u2)
+				lb[a] = u
+				tight = true
+				if u <= lb[j] || u <= st.halfBetween[a*k+j] {
+					continue
+				}
+			}
+			var s float64
+			if d == 8 {
+				s = sqDist8(row, st.centers[j*8:j*8+8])
+			} else {
+				s = sqDist(row, st.centers[j*d:j*d+d])
+			}
+			dj := math.Sqrt(s)
+			lb[j] = dj
+			if s < u2 || (s == u2 && j < a) {
+				a, u, u2 = j, dj, s
+			}
+		}
+		st.upper[i] = u
+		if a != old {
+			st.labels[i] = a
+			changed[t] = true
+			move(dS, dW, row, old, a)
+		}
+	}
 }
 
 // move records in a chunk's deltas that row left cluster from (−1: none)

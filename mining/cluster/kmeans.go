@@ -9,9 +9,10 @@ import (
 )
 
 // Algorithm chooses how each k-means iteration assigns rows to centroids.
-// Both give the same labels, centroids and iteration counts (up to exact
-// distance ties); Hamerly skips most distance computations once centroids
-// settle, and is the default.
+// All give the same labels, centroids and iteration counts (up to exact
+// distance ties); the bounded ones skip most distance computations once
+// centroids settle. The default is Elkan while its bounds (rows × k
+// floats) stay within ElkanMaxBounds, else Hamerly.
 type Algorithm string
 
 const (
@@ -21,7 +22,14 @@ const (
 	// and a lower bound on the second nearest (Hamerly 2010), and computes
 	// distances only for rows whose bounds no longer prove their label.
 	Hamerly Algorithm = "hamerly"
+	// Elkan keeps a lower bound per row and centroid (Elkan 2003): k more
+	// floats per row, and the fewest distance computations.
+	Elkan Algorithm = "elkan"
 )
+
+// ElkanMaxBounds is the most per-row lower bounds (rows × k; 8 bytes each)
+// the default algorithm spends memory on before it falls back to Hamerly.
+const ElkanMaxBounds = 64 << 20
 
 // Options configure KMeans. The zero value of each field means its default.
 type Options struct {
@@ -103,11 +111,9 @@ func (o Options) withDefaults(d int) (Options, error) {
 		o.Threads = runtime.GOMAXPROCS(0)
 	}
 	switch o.Algorithm {
-	case "":
-		o.Algorithm = Hamerly
-	case Lloyd, Hamerly:
+	case "", Lloyd, Hamerly, Elkan: // "" is chosen by KMeans from n × k
 	default:
-		return o, fmt.Errorf("cluster: unknown algorithm %q (lloyd or hamerly)", o.Algorithm)
+		return o, fmt.Errorf("cluster: unknown algorithm %q (lloyd, hamerly or elkan)", o.Algorithm)
 	}
 	return o, nil
 }
@@ -124,6 +130,12 @@ func KMeans(ctx context.Context, x Matrix, opt Options) (Result, error) {
 	}
 	if opt.K > x.Rows {
 		return Result{}, fmt.Errorf("%w: k = %d is more than the %d rows", ErrBadK, opt.K, x.Rows)
+	}
+	if opt.Algorithm == "" {
+		opt.Algorithm = Elkan
+		if x.Rows*opt.K > ElkanMaxBounds {
+			opt.Algorithm = Hamerly
+		}
 	}
 	tolAbs := opt.Tol * meanVariance(x)
 	var best Result
@@ -181,7 +193,7 @@ func meanVariance(x Matrix) float64 {
 // stop was not strict so that labels match the centroids.
 func runOnce(ctx context.Context, x Matrix, init []float64, opt Options, tolAbs float64) (Result, error) {
 	k, d := opt.K, x.Cols
-	st := newState(x, k, opt.Threads, opt.Algorithm == Hamerly)
+	st := newState(x, k, opt.Threads, opt.Algorithm)
 	copy(st.centers, init)
 	strict, converged := false, false
 	it := 0

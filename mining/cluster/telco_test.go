@@ -108,7 +108,7 @@ func TestTelcoMatchesScikitLearn(t *testing.T) {
 			t.Errorf("%s: mean %v scale %v, StandardScaler %v %v", telcoFeatures[j], scaling.Mean[j], scaling.Scale[j], ref.Mean[j], ref.Scale[j])
 		}
 	}
-	for _, alg := range []Algorithm{Lloyd, Hamerly} {
+	for _, alg := range []Algorithm{Lloyd, Hamerly, Elkan} {
 		for _, threads := range []int{1, 2} {
 			res, err := KMeans(context.Background(), z, Options{K: 4, Init: ref.Init, Algorithm: alg, Threads: threads})
 			if err != nil {

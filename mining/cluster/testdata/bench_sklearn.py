@@ -1,8 +1,8 @@
 # scikit-learn side of ckm's k-means benchmark (issue #12): fits
 # KMeans(lloyd, n_init=1) from the same initial centroids, tol and max_iter
 # on the problem BenchProblem.WriteFiles wrote, on THREADS OpenMP threads,
-# and prints the fit time alone (data loading excluded), inertia and
-# iteration count as JSON.
+# and prints the fit time alone (data loading excluded; wall and process
+# CPU seconds), inertia and iteration count as JSON.
 #   /usr/bin/python3 bench_sklearn.py DIR THREADS
 import json, os, sys, time
 d, threads = sys.argv[1], sys.argv[2]
@@ -16,7 +16,7 @@ X = np.fromfile(os.path.join(d, "x.f64"), dtype="<f8").reshape(meta["rows"], met
 init = np.fromfile(os.path.join(d, "init.f64"), dtype="<f8").reshape(meta["k"], meta["cols"])
 km = KMeans(n_clusters=meta["k"], init=init, n_init=1, algorithm="lloyd", tol=meta["tol"], max_iter=meta["max_iter"])
 with threadpool_limits(limits=int(threads), user_api="openmp"):
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     km.fit(X)
-    fit = time.perf_counter() - t0
-print(json.dumps({"fit_seconds": fit, "inertia": float(km.inertia_), "n_iter": int(km.n_iter_), "threads": int(threads)}))
+    fit, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"fit_seconds": fit, "cpu_seconds": cpu, "inertia": float(km.inertia_), "n_iter": int(km.n_iter_), "threads": int(threads)}))
