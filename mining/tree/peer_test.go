@@ -4,10 +4,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -37,17 +33,6 @@ func TestGeneratedAgainstJ48(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	for name, ds := range map[string]*Dataset{"train": train, "test": test} {
-		f, err := os.Create(filepath.Join(dir, name+".arff"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ds.WriteARFF(f, "churn-"+name); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
 	start := time.Now()
 	tr, err := C45(context.Background(), train, C45Options{})
 	if err != nil {
@@ -55,39 +40,33 @@ func TestGeneratedAgainstJ48(t *testing.T) {
 	}
 	ckmBuild := time.Since(start)
 	acc, _, _ := tr.Accuracy(test)
-	out, err := exec.Command("java", "-Xmx8g", "-cp", jar, "weka.classifiers.trees.J48", "-C", "0.25", "-M", "2",
-		"-t", filepath.Join(dir, "train.arff"), "-T", filepath.Join(dir, "test.arff"), "-no-cv").CombinedOutput()
+	j48, err := RunJ48(context.Background(), "java", jar, "8g", t.TempDir(), train, test)
 	if err != nil {
-		t.Fatalf("J48: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	j48Build := firstFloat(t, out, `Time taken to build model: ([0-9.]+) seconds`)
-	j48Acc := lastFloat(t, out, `Correctly Classified Instances\s+\d+\s+([0-9.]+) %`)
-	j48Size := firstFloat(t, out, `Size of the tree :\s+(\d+)`)
-	j48Leaves := firstFloat(t, out, `Number of Leaves\s+:\s+(\d+)`)
 	t.Logf("ckm C4.5: build %.2f s, test accuracy %.4f %%, size %d, leaves %d", ckmBuild.Seconds(), 100*acc, tr.Size(), tr.Leaves())
-	t.Logf("Weka J48: build %.2f s, test accuracy %.4f %%, size %.0f, leaves %.0f", j48Build, j48Acc, j48Size, j48Leaves)
-	t.Logf("tree_ratio %.3f", ckmBuild.Seconds()/j48Build)
-	if math.Abs(100*acc-j48Acc) > 1 {
-		t.Errorf("test accuracy %.4f %%, J48 %.4f %%", 100*acc, j48Acc)
+	t.Logf("Weka J48: build %.2f s, test accuracy %.4f %%, size %d, leaves %d", j48.BuildSeconds, j48.TestAccuracy, j48.Size, j48.Leaves)
+	t.Logf("tree_ratio %.3f", ckmBuild.Seconds()/j48.BuildSeconds)
+	if math.Abs(100*acc-j48.TestAccuracy) > 1 {
+		t.Errorf("test accuracy %.4f %%, J48 %.4f %%", 100*acc, j48.TestAccuracy)
 	}
 }
 
-func firstFloat(t *testing.T, out []byte, re string) float64 {
-	t.Helper()
-	m := regexp.MustCompile(re).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no %q in J48's output:\n%s", re, out)
+// TestParseJ48 reads the committed Telco run's figures.
+func TestParseJ48(t *testing.T) {
+	b, err := os.ReadFile("testdata/telco_j48.txt")
+	if err != nil {
+		t.Fatal(err)
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
-}
-
-func lastFloat(t *testing.T, out []byte, re string) float64 {
-	t.Helper()
-	ms := regexp.MustCompile(re).FindAllSubmatch(out, -1)
-	if ms == nil {
-		t.Fatalf("no %q in J48's output:\n%s", re, out)
+	r, err := parseJ48(string(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	v, _ := strconv.ParseFloat(string(ms[len(ms)-1][1]), 64)
-	return v
+	ref := loadJ48(t)
+	if r.TestCorrect != ref.TestCorrect || r.TestAccuracy != ref.TestAcc || r.Size != ref.Size || r.Leaves != ref.Leaves || r.BuildSeconds != 0.36 {
+		t.Errorf("parsed %+v, want %+v (build 0.36 s)", r, ref)
+	}
+	if _, err := parseJ48("Exception in thread main"); err == nil {
+		t.Error("output without figures: no error")
+	}
 }
