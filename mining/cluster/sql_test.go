@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,5 +126,33 @@ func TestAssignSQLQuotesAndRefuses(t *testing.T) {
 	}
 	if _, err := m.AssignSQL([]string{""}); err == nil {
 		t.Error("empty column name: no error")
+	}
+}
+
+// TestModelJSONRoundTrip: a model stored as JSON (as kb_segment keeps it)
+// and read back assigns and emits SQL exactly as before.
+func TestModelJSONRoundTrip(t *testing.T) {
+	ref := loadRef(t)
+	m := Model{Scaling: Scaling{Names: telcoFeatures, Mean: ref.Mean, Scale: ref.Scale}, Centroids: ref.Centers}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Model
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := m.AssignSQL(telcoFeatures)
+	s2, err := back.AssignSQL(telcoFeatures)
+	if err != nil || s1 != s2 {
+		t.Fatalf("SQL changed through JSON (%v)", err)
+	}
+	raw, _ := loadTelco(t)
+	for i := 0; i < raw.Rows; i++ {
+		a, _ := m.Assign(raw.Row(i))
+		b, _ := back.Assign(raw.Row(i))
+		if a != b {
+			t.Fatalf("row %d: %d before, %d after", i, a, b)
+		}
 	}
 }

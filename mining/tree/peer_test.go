@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"sort"
 	"testing"
 	"time"
 )
@@ -69,4 +70,50 @@ func TestParseJ48(t *testing.T) {
 	if _, err := parseJ48("Exception in thread main"); err == nil {
 		t.Error("output without figures: no error")
 	}
+}
+
+// TestTelcoBuildVersusJ48 measures tree_ratio on Telco, behind CKM_LONG=1
+// (it needs Debian's weka): J48 and ckm's C4.5 build on the same training
+// set in turn, five rounds (ckm's time the median of ten builds a round);
+// it logs the medians and their ratio and asserts J48's figures are the
+// committed ones (the same ARFF content as telco_arff.py writes).
+//
+//	CKM_LONG=1 go test ./mining/tree -run TestTelcoBuildVersusJ48 -count=1 -v
+func TestTelcoBuildVersusJ48(t *testing.T) {
+	if os.Getenv("CKM_LONG") == "" {
+		t.Skip("set CKM_LONG=1 to time C4.5 against Weka J48 on Telco")
+	}
+	const jar = "/usr/share/java/weka.jar"
+	if _, err := os.Stat(jar); err != nil {
+		t.Skip("no " + jar + " (Debian weka)")
+	}
+	ref := loadJ48(t)
+	train, test, _ := loadTelco(t)
+	var j48s, ckms []float64
+	for round := 0; round < 5; round++ {
+		j48, err := RunJ48(context.Background(), "java", jar, "", t.TempDir(), train, test)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j48.TestCorrect != ref.TestCorrect || j48.Size != ref.Size {
+			t.Fatalf("J48 on Go's ARFF: %d correct, size %d; committed %d, %d", j48.TestCorrect, j48.Size, ref.TestCorrect, ref.Size)
+		}
+		j48s = append(j48s, j48.BuildSeconds)
+		var builds []float64
+		for i := 0; i < 10; i++ {
+			start := time.Now()
+			if _, err := C45(context.Background(), train, C45Options{}); err != nil {
+				t.Fatal(err)
+			}
+			builds = append(builds, time.Since(start).Seconds())
+		}
+		ckms = append(ckms, median(builds))
+	}
+	t.Logf("J48 build %.3v s (median %.3f), ckm C4.5 %.3v s (median %.4f); tree_ratio %.3f", j48s, median(j48s), ckms, median(ckms), median(ckms)/median(j48s))
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
