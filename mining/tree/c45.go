@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // C45Options configure C45. Zero values mean J48's defaults.
@@ -52,8 +54,19 @@ type c45 struct {
 	allN     int         // rows of the whole training set
 	allVals  [][]float64 // per numeric attribute, its sorted known training values
 	multiVal bool
-	sorted   []inst      // scratch for numeric splits
-	keyed    []keyedInst // scratch for numeric splits
+	// spare holds a token per goroutine that may build a large subtree
+	// beside the caller (GOMAXPROCS − 1 of them).
+	spare chan struct{}
+}
+
+// parallelMin is the weight of data from which a subtree is worth a
+// goroutine of its own.
+const parallelMin = 20000
+
+// scratch is one goroutine's buffers for numeric splits.
+type scratch struct {
+	sorted []inst
+	keyed  []keyedInst
 }
 
 // keyedInst is an instance with its value of the attribute being sorted.
@@ -104,7 +117,11 @@ func C45(ctx context.Context, ds *Dataset, opt C45Options) (*Tree, error) {
 	for i := range data {
 		data[i] = inst{row: i, w: 1}
 	}
-	root, err := b.build(data)
+	b.spare = make(chan struct{}, runtime.GOMAXPROCS(0)-1)
+	for i := 0; i < cap(b.spare); i++ {
+		b.spare <- struct{}{}
+	}
+	root, err := b.build(data, &scratch{})
 	if err != nil {
 		return nil, err
 	}
@@ -115,21 +132,40 @@ func C45(ctx context.Context, ds *Dataset, opt C45Options) (*Tree, error) {
 	return newTree(ds, "c4.5", finish(ds, root, nil, -1)), nil
 }
 
-func (b *c45) build(data []inst) (*bnode, error) {
+// build grows the subtree of data; a large child may be built by another
+// goroutine when one is spare (the result does not depend on it).
+func (b *c45) build(data []inst, sc *scratch) (*bnode, error) {
 	if err := b.ctx.Err(); err != nil {
 		return nil, err
 	}
 	n := &bnode{train: data}
-	n.m = b.selectModel(data)
+	n.m = b.selectModel(data, sc)
 	if n.m.bags > 1 {
 		subsets := b.split(n.m, data)
 		n.sons = make([]*bnode, len(subsets))
+		errs := make([]error, len(subsets))
+		var wg sync.WaitGroup
 		for i, s := range subsets {
-			son, err := b.build(s)
+			if len(s) >= parallelMin {
+				select {
+				case <-b.spare:
+					wg.Add(1)
+					go func(i int, s []inst) {
+						defer wg.Done()
+						n.sons[i], errs[i] = b.build(s, &scratch{})
+						b.spare <- struct{}{}
+					}(i, s)
+					continue
+				default:
+				}
+			}
+			n.sons[i], errs[i] = b.build(s, sc)
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				return nil, err
 			}
-			n.sons[i] = son
 		}
 	} else {
 		n.leaf = true
@@ -141,7 +177,7 @@ func (b *c45) build(data []inst) (*bnode, error) {
 	return n, nil
 }
 
-func (b *c45) selectModel(data []inst) *splitModel {
+func (b *c45) selectModel(data []inst, sc *scratch) *splitModel {
 	check := oneBag(b.ds, data)
 	noSplit := &splitModel{leaf: true, bags: 1, d: check}
 	if sm(check.total, 2*b.minObj) || eq(check.total, check.perClass[check.maxClass()]) {
@@ -153,7 +189,7 @@ func (b *c45) selectModel(data []inst) *splitModel {
 	valid := 0
 	for a, at := range b.ds.Attrs {
 		if at.Numeric {
-			models[a] = b.numericSplit(a, data, sumW)
+			models[a] = b.numericSplit(a, data, sumW, sc)
 		} else {
 			models[a] = b.nominalSplit(a, data, sumW)
 		}
@@ -200,21 +236,21 @@ func (b *c45) nominalSplit(a int, data []inst, sumW float64) *splitModel {
 	return m
 }
 
-func (b *c45) numericSplit(a int, data []inst, sumW float64) *splitModel {
+func (b *c45) numericSplit(a int, data []inst, sumW float64, sc *scratch) *splitModel {
 	vals, class := b.ds.Numeric[a], b.ds.Class
-	keyed := b.keyed[:0]
+	keyed := sc.keyed[:0]
 	for _, x := range data {
 		if v := vals[x.row]; !math.IsNaN(v) {
 			keyed = append(keyed, keyedInst{v: v, x: x})
 		}
 	}
 	slices.SortFunc(keyed, func(p, q keyedInst) int { return cmp.Compare(p.v, q.v) })
-	b.keyed = keyed
-	known := b.sorted[:0]
+	sc.keyed = keyed
+	known := sc.sorted[:0]
 	for _, k := range keyed {
 		known = append(known, k.x)
 	}
-	b.sorted = known
+	sc.sorted = known
 	d := newDist(2, len(b.ds.Classes))
 	for _, x := range known {
 		d.add(1, class[x.row], x.w)
