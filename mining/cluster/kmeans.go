@@ -28,7 +28,6 @@ const (
 	Elkan Algorithm = "elkan"
 )
 
-
 // Options configure KMeans. The zero value of each field means its default.
 type Options struct {
 	K int
