@@ -86,7 +86,9 @@ type Table struct {
 
 // Schema says how to read a Table: which column is the class, which are
 // numeric, which to ignore, and which cell texts mean missing (default ""
-// and "?", after trimming spaces).
+// and "?", after trimming spaces). Numeric cells and class values are
+// trimmed; nominal values are kept as they are (CaseSQL compares them
+// verbatim).
 type Schema struct {
 	Class   string
 	Numeric []string
@@ -160,8 +162,9 @@ func FromTable(t Table, s Schema) (*Dataset, error) {
 		}
 		d.Class = append(d.Class, ci)
 		for a, c := range cols {
-			cell := strings.TrimSpace(row[c])
+			cell := row[c]
 			if d.Attrs[a].Numeric {
+				cell = strings.TrimSpace(cell)
 				v := math.NaN()
 				if !isMissing[cell] {
 					f, err := strconv.ParseFloat(cell, 64)
@@ -174,7 +177,7 @@ func FromTable(t Table, s Schema) (*Dataset, error) {
 				continue
 			}
 			v := -1
-			if !isMissing[cell] {
+			if !isMissing[strings.TrimSpace(cell)] {
 				var ok bool
 				if v, ok = index[a][cell]; !ok {
 					v = len(d.Attrs[a].Values)

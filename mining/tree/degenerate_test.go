@@ -101,7 +101,8 @@ func TestDegenerateData(t *testing.T) {
 }
 
 // TestUnseenAndHostileSQL: a nominal value with a quote, a column name
-// with a quote, an unseen value and NULL all score in DuckDB as in Go; a
+// with a quote, an unseen value, a known one with a leading space (unseen:
+// compared verbatim) and NULL all score in DuckDB as in Go; a
 // wrong column count and a class the tree lacks are errors.
 func TestUnseenAndHostileSQL(t *testing.T) {
 	train := Table{Header: []string{`shop "name"`, "visits", "buys"}, Rows: [][]string{
@@ -126,7 +127,7 @@ func TestUnseenAndHostileSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, v := range []sql.NullString{{String: "O'Brien", Valid: true}, {String: "Acme", Valid: true}, {String: "Martian", Valid: true}, {}} {
+	for _, v := range []sql.NullString{{String: "O'Brien", Valid: true}, {String: "Acme", Valid: true}, {String: "Martian", Valid: true}, {String: " Acme", Valid: true}, {}} {
 		var got string
 		if err := db.QueryRow(`SELECT `+expr+` FROM (SELECT CAST(? AS VARCHAR) AS "shop ""name""")`, v).Scan(&got); err != nil {
 			t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 // CaseSQL returns a DuckDB expression giving the class Predict gives (as
 // VARCHAR) for a row whose attributes are in the named columns, one per
 // tree attribute in order. Numeric columns are read as DOUBLE, nominal ones
-// as trimmed VARCHAR; NULL, NaN, and a nominal value the tree never saw
-// are missing.
+// as VARCHAR compared verbatim; NULL, NaN, and a nominal value the tree
+// never saw are missing.
 //
 // A row whose tested attributes are all known takes a nested CASE down the
 // tree to its leaf's class. Any other row is scored as Probabilities does:
@@ -59,7 +59,7 @@ func (t *Tree) ProbabilitySQL(columns []string, class string) (string, error) {
 
 type sqlTree struct {
 	t     *Tree
-	value []string // per attribute, the column read as DOUBLE or trimmed VARCHAR
+	value []string // per attribute, the column read as DOUBLE or VARCHAR
 	known []string // per attribute, TRUE when the value is usable (never NULL)
 	used  []bool
 }
@@ -79,7 +79,7 @@ func (t *Tree) newSQL(columns []string) (*sqlTree, error) {
 			s.known[a] = "coalesce(NOT isnan(" + s.value[a] + "), false)"
 			continue
 		}
-		s.value[a] = "trim(CAST(" + q + " AS VARCHAR))"
+		s.value[a] = "CAST(" + q + " AS VARCHAR)"
 		vals := make([]string, len(t.Attrs[a].Values))
 		for i, v := range t.Attrs[a].Values {
 			vals[i] = quoteString(v)

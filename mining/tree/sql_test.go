@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 )
@@ -129,6 +131,62 @@ func TestCaseSQLEqualsGo(t *testing.T) {
 		t.Logf("damage %v: %d rows, %d with a missing value, %d unseen values", damage, ds.Rows(), missingRows, unseen)
 		if damage && (missingRows < 1500 || unseen < 100) {
 			t.Errorf("damage left %d rows with missing values and %d unseen values", missingRows, unseen)
+		}
+	}
+}
+
+// TestCaseScoreMillion times the Telco tree's CASE on 1,000,106 rows (the
+// 7,043 customers 142 times) in DuckDB, behind CKM_LONG=1, and asserts the
+// count of Yes equals 142 × Go's count on the customers.
+//
+//	CKM_LONG=1 go test ./mining/tree -run TestCaseScoreMillion -count=1 -v
+func TestCaseScoreMillion(t *testing.T) {
+	if os.Getenv("CKM_LONG") == "" {
+		t.Skip("set CKM_LONG=1 to time the CASE on a million rows")
+	}
+	train, _, _ := loadTelco(t)
+	tr, err := C45(context.Background(), train, C45Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := make([]string, len(tr.Attrs))
+	for a, at := range tr.Attrs {
+		cols[a] = at.Name
+	}
+	expr, err := tr.CaseSQL(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := FromTable(readCSV(t, telcoCSV), telcoSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goYes := 0
+	for i := 0; i < all.Rows(); i++ {
+		if c, _ := tr.Predict(RowOf(all, i)); tr.Classes[c] == "Yes" {
+			goYes++
+		}
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, _ := filepath.Abs(telcoCSV)
+	if _, err := db.Exec(`CREATE TABLE t AS SELECT c.* REPLACE (CAST(SeniorCitizen AS INTEGER) AS SeniorCitizen, CAST(tenure AS INTEGER) AS tenure,
+		CAST(MonthlyCharges AS DOUBLE) AS MonthlyCharges, CAST(nullif(trim(TotalCharges), '') AS DOUBLE) AS TotalCharges)
+		FROM read_csv(?, header = true, all_varchar = true) c, range(142) r`, p); err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; run < 3; run++ {
+		start := time.Now()
+		var n, yes int
+		if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE (` + expr + `) = 'Yes') FROM t`).Scan(&n, &yes); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("case_score_seconds %.3f: %d rows, %d Yes (expression %d bytes)", time.Since(start).Seconds(), n, yes, len(expr))
+		if n != 142*all.Rows() || yes != 142*goYes {
+			t.Errorf("%d rows, %d Yes; want %d, %d", n, yes, 142*all.Rows(), 142*goYes)
 		}
 	}
 }
