@@ -181,7 +181,7 @@ func TestCaseScoreMillion(t *testing.T) {
 	for run := 0; run < 3; run++ {
 		start := time.Now()
 		var n, yes int
-		if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE (` + expr + `) = 'Yes') FROM t`).Scan(&n, &yes); err != nil {
+		if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE (`+expr+`) = 'Yes') FROM t`).Scan(&n, &yes); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("case_score_seconds %.3f: %d rows, %d Yes (expression %d bytes)", time.Since(start).Seconds(), n, yes, len(expr))
