@@ -2,6 +2,7 @@ package tree
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"sort"
@@ -116,4 +117,42 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// TestGeneratedMatchesJ48Figures rebuilds the 200,000-customer generated
+// table, behind CKM_LONG=1 (a few seconds), and asserts the tree size,
+// leaves and correct test rows J48 reported (testdata/generated_j48.json),
+// so the comparison needs no Weka.
+//
+//	CKM_LONG=1 go test ./mining/tree -run TestGeneratedMatchesJ48Figures -count=1 -v
+func TestGeneratedMatchesJ48Figures(t *testing.T) {
+	if os.Getenv("CKM_LONG") == "" {
+		t.Skip("set CKM_LONG=1 to build C4.5 on 200,000 generated customers")
+	}
+	b, err := os.ReadFile("testdata/generated_j48.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Runs []struct {
+			TrainRows int `json:"train_rows"`
+			Size      int `json:"j48_tree_size"`
+			Leaves    int `json:"j48_leaves"`
+			Correct   int `json:"j48_test_correct"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	run := ref.Runs[0]
+	train, _ := GenerateChurn(run.TrainRows, 1)
+	test, _ := GenerateChurn(200_000, 2)
+	tr, err := C45(context.Background(), train, C45Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, right, _ := tr.Accuracy(test)
+	if tr.Size() != run.Size || tr.Leaves() != run.Leaves || right != run.Correct {
+		t.Errorf("size %d, leaves %d, correct %d; J48 %d, %d, %d", tr.Size(), tr.Leaves(), right, run.Size, run.Leaves, run.Correct)
+	}
 }
