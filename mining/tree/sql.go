@@ -1,0 +1,181 @@
+package tree
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CaseSQL returns a DuckDB expression giving the class Predict gives (as
+// VARCHAR) for a row whose attributes are in the named columns, one per
+// tree attribute in order. Numeric columns are read as DOUBLE, nominal ones
+// as VARCHAR compared verbatim; NULL, NaN, and a nominal value the tree
+// never saw are missing.
+//
+// A row whose tested attributes are all known takes a nested CASE down the
+// tree to its leaf's class. Any other row is scored as Probabilities does:
+// each node's class probability is the sum over its children, in order, of
+// the child's factor (1 on the row's branch, 0 off it, the branch's share
+// where the value is missing) times the child's probability; then the
+// first class beating the best so far by more than 1e-6. Constants are
+// written as shortest round-trip decimals read back as DOUBLE, so the
+// result equals Predict on every row.
+func (t *Tree) CaseSQL(columns []string) (string, error) {
+	s, err := t.newSQL(columns)
+	if err != nil {
+		return "", err
+	}
+	fast := s.fast(t.Root, func(n *Node) string { return quoteString(t.Classes[n.Class]) })
+	probs := make([]string, len(t.Classes))
+	names := make([]string, len(t.Classes))
+	for c := range t.Classes {
+		probs[c] = s.probability(t.Root, c)
+		names[c] = quoteString(t.Classes[c])
+	}
+	slow := fmt.Sprintf("[%s][list_reduce(list_zip([%s], range(1, %d)), lambda a, b: CASE WHEN b[1] - a[1] > %s THEN b ELSE a END)[2]]",
+		strings.Join(names, ", "), strings.Join(probs, ", "), len(t.Classes)+1, doubleLit(small))
+	return s.guard(fast, slow), nil
+}
+
+// ProbabilitySQL returns a DuckDB expression for the probability of one
+// class, equal to Probabilities on every row (see CaseSQL).
+func (t *Tree) ProbabilitySQL(columns []string, class string) (string, error) {
+	c := -1
+	for i, name := range t.Classes {
+		if name == class {
+			c = i
+		}
+	}
+	if c < 0 {
+		return "", fmt.Errorf("tree: no class %q in %v", class, t.Classes)
+	}
+	s, err := t.newSQL(columns)
+	if err != nil {
+		return "", err
+	}
+	fast := s.fast(t.Root, func(n *Node) string { return doubleLit(n.Probs[c]) })
+	return s.guard(fast, s.probability(t.Root, c)), nil
+}
+
+type sqlTree struct {
+	t     *Tree
+	value []string // per attribute, the column read as DOUBLE or VARCHAR
+	known []string // per attribute, TRUE when the value is usable (never NULL)
+	used  []bool
+}
+
+func (t *Tree) newSQL(columns []string) (*sqlTree, error) {
+	if len(columns) != len(t.Attrs) {
+		return nil, fmt.Errorf("tree: %d columns for %d attributes", len(columns), len(t.Attrs))
+	}
+	s := &sqlTree{t: t, value: make([]string, len(columns)), known: make([]string, len(columns)), used: make([]bool, len(columns))}
+	for a, col := range columns {
+		if col == "" {
+			return nil, fmt.Errorf("tree: attribute %q has an empty column name", t.Attrs[a].Name)
+		}
+		q := `"` + strings.ReplaceAll(col, `"`, `""`) + `"`
+		if t.Attrs[a].Numeric {
+			s.value[a] = "CAST(" + q + " AS DOUBLE)"
+			s.known[a] = "coalesce(NOT isnan(" + s.value[a] + "), false)"
+			continue
+		}
+		s.value[a] = "CAST(" + q + " AS VARCHAR)"
+		vals := make([]string, len(t.Attrs[a].Values))
+		for i, v := range t.Attrs[a].Values {
+			vals[i] = quoteString(v)
+		}
+		s.known[a] = "coalesce(" + s.value[a] + " IN (" + strings.Join(vals, ", ") + "), false)"
+	}
+	if err := s.markUsed(t.Root); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sqlTree) markUsed(n *Node) error {
+	if n.Leaf() {
+		if len(n.Probs) != len(s.t.Classes) {
+			return fmt.Errorf("tree: a leaf has %d probabilities for %d classes", len(n.Probs), len(s.t.Classes))
+		}
+		return nil
+	}
+	if n.Attr >= len(s.t.Attrs) || len(n.Missing) != len(n.Children) {
+		return fmt.Errorf("tree: damaged node on attribute %d", n.Attr)
+	}
+	s.used[n.Attr] = true
+	for _, ch := range n.Children {
+		if err := s.markUsed(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// guard picks the fast path when every tested attribute is known.
+func (s *sqlTree) guard(fast, slow string) string {
+	var conds []string
+	for a, u := range s.used {
+		if u {
+			conds = append(conds, s.known[a])
+		}
+	}
+	if len(conds) == 0 {
+		return fast
+	}
+	return "CASE WHEN " + strings.Join(conds, " AND ") + " THEN " + fast + " ELSE " + slow + " END"
+}
+
+// fast is the nested CASE for rows with every tested value known.
+func (s *sqlTree) fast(n *Node, leaf func(*Node) string) string {
+	if n.Leaf() {
+		return leaf(n)
+	}
+	if s.t.Attrs[n.Attr].Numeric {
+		return fmt.Sprintf("CASE WHEN %s - %s <= %s THEN %s ELSE %s END", s.value[n.Attr], doubleLit(n.Threshold), doubleLit(small),
+			s.fast(n.Children[0], leaf), s.fast(n.Children[1], leaf))
+	}
+	var sb strings.Builder
+	sb.WriteString("CASE " + s.value[n.Attr])
+	for j, ch := range n.Children {
+		sb.WriteString(" WHEN " + quoteString(s.t.Attrs[n.Attr].Values[j]) + " THEN " + s.fast(ch, leaf))
+	}
+	sb.WriteString(" END")
+	return sb.String()
+}
+
+// factor is the weight a test gives branch j of n: its Missing share when
+// the value is missing (or unseen), else 1 on the row's branch and 0 off it.
+func (s *sqlTree) factor(n *Node, j int) string {
+	on, off := "1::DOUBLE", "0::DOUBLE"
+	missing := "WHEN NOT " + s.known[n.Attr] + " THEN " + doubleLit(n.Missing[j])
+	if s.t.Attrs[n.Attr].Numeric {
+		left := s.value[n.Attr] + " - " + doubleLit(n.Threshold) + " <= " + doubleLit(small)
+		if j == 0 {
+			return "CASE " + missing + " WHEN " + left + " THEN " + on + " ELSE " + off + " END"
+		}
+		return "CASE " + missing + " WHEN " + left + " THEN " + off + " ELSE " + on + " END"
+	}
+	return "CASE " + missing + " WHEN " + s.value[n.Attr] + " = " + quoteString(s.t.Attrs[n.Attr].Values[j]) + " THEN " + on + " ELSE " + off + " END"
+}
+
+// probability is the class-c probability of the subtree at n, bottom up:
+// a leaf's probability, or the sum over children, in order, of the child's
+// factor times the child's probability — each node written once.
+func (s *sqlTree) probability(n *Node, c int) string {
+	if n.Leaf() {
+		return doubleLit(n.Probs[c])
+	}
+	terms := make([]string, len(n.Children))
+	for j, ch := range n.Children {
+		terms[j] = "(" + s.factor(n, j) + ") * " + s.probability(ch, c)
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
+}
+
+// doubleLit writes v so DuckDB reads back the same float64: a string cast,
+// never a DECIMAL literal.
+func doubleLit(v float64) string {
+	return "'" + strconv.FormatFloat(v, 'g', -1, 64) + "'::DOUBLE"
+}
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
