@@ -2,7 +2,6 @@ package etl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -62,14 +61,16 @@ func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, 
 	default:
 		err = readDelimited(ctx, src, d, func() int { return len(t.x.header) }, t.emit)
 	}
-	if err == nil && t.x.header == nil {
-		err = errors.New("no header row: the file is empty or blank")
-	}
 	if err != nil {
 		if t.sw != nil {
 			t.sw.abort()
 		}
 		return nil, err
+	}
+	if t.x.header == nil {
+		// Blank text or a sheet without rows: an export of nothing, no
+		// lines read (a header alone reads the same).
+		return t.x, nil
 	}
 	if err := t.sw.close(); err != nil {
 		return nil, err

@@ -472,6 +472,16 @@ func extractSource(ctx context.Context, j *fileJob, tmpDir string) error {
 		return err
 	}
 	defer src.Close()
+	if j.stamp.size == 0 {
+		// An export of nothing (a channel with no sales that day): no lines
+		// read, recorded in the manifest like any other file.
+		j.Format = j.m.Format
+		if j.Format == "" {
+			j.Format = detectFormat(j.Path, nil)
+		}
+		j.x = &extraction{}
+		return src.verify()
+	}
 	head, err := src.head(sniffSize)
 	if err != nil {
 		return err

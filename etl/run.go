@@ -127,6 +127,9 @@ func (l *loader) stageFile(j *fileJob) error {
 		quoted[i] = engine.QuoteIdent(f)
 	}
 	stg := "stg_" + j.Target
+	if j.x.tmpPath == "" && (j.Format != "parquet" || j.stamp.size == 0) {
+		return nil // an export of nothing: no lines to stage
+	}
 	switch j.Format {
 	case "ndjson", "json":
 		return l.stageJSON(j, stg)
