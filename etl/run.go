@@ -117,7 +117,13 @@ func (l *loader) stageFiles() error {
 			l.opts.Progress(Progress{Step: "stage", File: j.Path, FilesDone: i + 1, Files: len(l.jobs), Elapsed: time.Since(l.start)})
 		}
 	}
-	return nil
+	for i, j := range l.refs {
+		j.FileID = -int64(i) - 1
+		if err := l.stageRaw(j); err != nil {
+			return fmt.Errorf("stage %s: %w", j.Path, err)
+		}
+	}
+	return l.stageDerived()
 }
 
 func (l *loader) stageFile(j *fileJob) error {
@@ -129,6 +135,9 @@ func (l *loader) stageFile(j *fileJob) error {
 	stg := "stg_" + j.Target
 	if j.x.tmpPath == "" && (j.Format != "parquet" || j.stamp.size == 0) {
 		return nil // an export of nothing: no lines to stage
+	}
+	if j.m.raw() || j.m.joinOf != nil {
+		return l.stageRaw(j)
 	}
 	switch j.Format {
 	case "ndjson", "json":
@@ -168,7 +177,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	var cols, paths []string
 	for _, f := range sortedKeys(j.m.Columns) {
 		cols = append(cols, engine.QuoteIdent(f))
-		paths = append(paths, jsonPath(j.m.Columns[f][0]))
+		paths = append(paths, jsonPath(j.m.Columns[f].Aliases[0]))
 	}
 	pick := func(list string, n int) []string {
 		out := make([]string, n)
@@ -195,7 +204,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	var icols, ipaths []string
 	for _, f := range sortedKeys(j.m.ItemColumns) {
 		icols = append(icols, engine.QuoteIdent(f))
-		ipaths = append(ipaths, jsonPath(j.m.ItemColumns[f][0]))
+		ipaths = append(ipaths, jsonPath(j.m.ItemColumns[f].Aliases[0]))
 	}
 	recList := "[]::VARCHAR[]"
 	if len(paths) > 0 {
@@ -252,7 +261,7 @@ func (l *loader) stageParquet(j *fileJob, stg string) error {
 		stg, strings.Join(names, ", "), j.FileID, strings.Join(exprs, ", "), numbered))
 }
 
-func sortedKeys(m map[string]Aliases) []string {
+func sortedKeys(m map[string]Column) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

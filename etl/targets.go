@@ -85,9 +85,9 @@ func mapColumns(header []string, m *Mapping) (map[string]int, error) {
 				req = tf.Required
 			}
 		}
-		aliases := m.Columns[f]
+		aliases := m.Columns[f].Aliases
 		if aliases == nil {
-			aliases = m.ItemColumns[f]
+			aliases = m.ItemColumns[f].Aliases
 		}
 		specs = append(specs, clean.FieldSpec{Name: f, Aliases: aliases, Required: req})
 	}
