@@ -45,6 +45,14 @@ type Mapping struct {
 	// one; "reject" keeps the old line and rejects the new one. Either way
 	// the ledger records it.
 	Corrections string `yaml:"corrections"`
+	// Cancelled says which sales lines belong to cancelled orders and what
+	// becomes of them.
+	Cancelled *Cancelled `yaml:"cancelled"`
+	// Guests says what a sales line without any customer identity does:
+	// "guest" loads it for the explicit guest member, "reject" rejects it
+	// (no_customer_key). Empty: web orders are rejected, other lines load
+	// for Unknown.
+	Guests string `yaml:"guests"`
 
 	origin     string // where the mapping was declared, for errors
 	configured bool   // declared in ckm.yaml (precedes the built-in ones)
@@ -53,6 +61,23 @@ type Mapping struct {
 	joinOf *Mapping
 	join   *Join
 }
+
+// Cancelled recognises the lines of cancelled orders: an order status in
+// Status (compared case-insensitively) or an order id starting with
+// OrderPrefix (an invoice number such as C536379). As says what they
+// become: "return" (the default) loads them as returns (negative quantity,
+// amount and freight), "exclude" rejects them (order_cancelled).
+type Cancelled struct {
+	Status      []string `yaml:"status"`
+	OrderPrefix string   `yaml:"order_prefix"`
+	As          string   `yaml:"as"`
+}
+
+// Guest policies of a sales source (Mapping.Guests).
+const (
+	GuestsGuest  = "guest"
+	GuestsReject = "reject"
+)
 
 // Correction policies of a sales source (Mapping.Corrections).
 const (
@@ -252,6 +277,29 @@ func (m *Mapping) validate() error {
 	case CorrectionsRestate, CorrectionsReject:
 	default:
 		return fmt.Errorf("corrections %q: want %s or %s", m.Corrections, CorrectionsRestate, CorrectionsReject)
+	}
+	if c := m.Cancelled; c != nil {
+		switch {
+		case m.Target != "sales":
+			return fmt.Errorf("cancelled: only a sales source has orders to cancel")
+		case len(c.Status) == 0 && c.OrderPrefix == "":
+			return fmt.Errorf("cancelled: give status (the cancelled statuses) or order_prefix (e.g. C)")
+		}
+		switch c.As {
+		case "":
+			c.As = "return"
+		case "return", "exclude":
+		default:
+			return fmt.Errorf("cancelled.as %q: want return or exclude", c.As)
+		}
+	}
+	switch m.Guests {
+	case "", GuestsGuest, GuestsReject:
+		if m.Guests != "" && m.Target != "sales" {
+			return fmt.Errorf("guests: only a sales source has guests")
+		}
+	default:
+		return fmt.Errorf("guests %q: want %s or %s", m.Guests, GuestsGuest, GuestsReject)
 	}
 	if len(m.ItemColumns) > 0 && m.Items == "" {
 		return fmt.Errorf("item_columns need items: the JSON array holding the line items")

@@ -69,7 +69,8 @@ func (l *loader) stageFiles() error {
 		return fmt.Errorf("file id: %w", err)
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_file (file_id BIGINT, source VARCHAR, target VARCHAR,
-		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR, corrections VARCHAR)`); err != nil {
+		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR, corrections VARCHAR,
+		guests BOOLEAN, cancel_status VARCHAR[], cancel_prefix VARCHAR, cancel_as VARCHAR)`); err != nil {
 		return err
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_reject (file_id BIGINT, line BIGINT, stage VARCHAR, rule VARCHAR,
@@ -103,8 +104,27 @@ func (l *loader) stageFiles() error {
 		if corrections == "" {
 			corrections = CorrectionsRestate
 		}
-		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?`,
-			j.FileID, j.Source, j.Target, channel, channel, j.m.Target == "sales" && channel == "web", j.Path, corrections); err != nil {
+		required := j.m.Guests == GuestsReject || (j.m.Guests == "" && j.m.Target == "sales" && channel == "web")
+		var cancelStatus []string
+		var cancelPrefix, cancelAs any
+		if c := j.m.Cancelled; c != nil {
+			for _, st := range c.Status {
+				cancelStatus = append(cancelStatus, strings.ToLower(strings.TrimSpace(st)))
+			}
+			cancelPrefix, cancelAs = nullable(c.OrderPrefix), c.As
+		}
+		statusList := "[]::VARCHAR[]"
+		if len(cancelStatus) > 0 {
+			var q []string
+			for _, st := range cancelStatus {
+				q = append(q, engine.QuoteString(st))
+			}
+			statusList = "[" + strings.Join(q, ", ") + "]"
+		}
+		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?,
+			?, `+statusList+`, ?, ?`,
+			j.FileID, j.Source, j.Target, channel, channel, required, j.Path, corrections,
+			j.m.Guests == GuestsGuest, cancelPrefix, cancelAs); err != nil {
 			return err
 		}
 		if err := l.stageFile(j); err != nil {

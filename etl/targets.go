@@ -34,12 +34,20 @@ var targets = map[string]*target{
 		// changed_at is when the record's values took effect (the source's
 		// change or export date): the valid_from of the dim_customer version
 		// it opens. Without it, the load's as-of.
-		{"changed_at", false}}},
+		{"changed_at", false},
+		// The source system's own customer id.
+		{"customer_ref", false}}},
 	"sales": {Name: "sales", Order: 3, Fields: []targetField{
 		{"order_id", true}, {"line_no", false}, {"store_code", false}, {"store_name", false}, {"salesperson", false},
 		{"ts", true}, {"member_card", false}, {"mobile", false}, {"email", false}, {"id_number", false},
 		{"product_code", true}, {"quantity", true}, {"unit_price", true}, {"discount", false}, {"amount", false},
-		{"province", false}, {"city", false}}},
+		{"province", false}, {"city", false},
+		// Exports ckm did not generate: the source's own customer id, the
+		// country (outside China province and city are free text), the
+		// product's name and category (for a product the master lacks),
+		// freight and the order's status.
+		{"customer_ref", false}, {"country", false}, {"product_name", false}, {"category", false},
+		{"freight", false}, {"order_status", false}}},
 	"interactions": {Name: "interactions", Order: 4, Fields: []targetField{
 		{"mobile", false}, {"member_card", false}, {"ts", true}, {"category", false}, {"satisfaction", false},
 		{"agent", false}, {"duration", false}}},
