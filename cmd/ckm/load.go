@@ -18,7 +18,7 @@ import (
 
 // loadOptions are what ckm load's arguments and flags resolve to.
 type loadOptions struct {
-	app   *app
+	app     *app
 	paths   []string  // the files and directories to load
 	asOf    time.Time // the exports' as-of instant; zero: now
 	explain bool      // say how the files would be read; load nothing
