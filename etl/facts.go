@@ -93,7 +93,10 @@ func salesFactSQL(run int64) []string {
 			coalesce(s.amount_in, CAST(round(s.qty_d * s.price_v - s.discount_v, 2) AS DECIMAL(18,2))), -- rounded half away from zero
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
 			%d, s.file_id, s._line, s.source, s.store_v, s.line_key, s.record_hash, false, NULL,
-			s.status_v, s.freight_v, s.country_v, s.region_text, s.city_text
+			s.status_v, s.freight_v,
+			-- A line placed in a GB/T 2260 region is in China.
+			coalesce(s.country_v, CASE WHEN coalesce(TRY_CAST(s.region_v AS INTEGER), st.region_key, -1) > 0 THEN 'CN' END),
+			s.region_text, s.city_text
 		FROM ld_sales s
 		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
 		LEFT JOIN ld_prod p ON p.product_code = s.product_v
