@@ -22,34 +22,43 @@ var countryAliases = map[string]string{
 	"eire": "IE", "rsa": "ZA", "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US",
 	"czech republic": "CZ", "korea": "KR", "south korea": "KR", "russia": "RU", "holland": "NL",
 	"the netherlands": "NL", "brasil": "BR", "中国": "CN", "中华人民共和国": "CN", "prc": "CN",
-	"hong kong": "HK", "macau": "MO", "macao": "MO", "taiwan": "TW",
+	"hong kong": "HK", "macau": "MO", "macao": "MO", "taiwan": "TW", "ivory coast": "CI", "cote d'ivoire": "CI",
+	"north macedonia": "MK", "eswatini": "SZ", "turkiye": "TR", "türkiye": "TR", "burma": "MM", "viet nam": "VN",
 }
+
+// iso3166 are the officially assigned ISO 3166-1 alpha-2 codes.
+const iso3166 = `AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT
+MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG
+UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`
 
 var (
 	countryOnce   sync.Once
 	countryByName map[string]string
 )
 
-// countryTable maps alpha-2 and alpha-3 codes and English names (CLDR
-// short and long forms) of every ISO 3166 country to its alpha-2 code.
+// countryTable maps the alpha-2 and alpha-3 codes and the English names
+// (CLDR's, and common others) of every ISO 3166-1 country to its alpha-2
+// code.
 func countryTable() map[string]string {
 	countryOnce.Do(func() {
 		countryByName = map[string]string{}
 		names := display.English.Regions()
-		for a := 'A'; a <= 'Z'; a++ {
-			for b := 'A'; b <= 'Z'; b++ {
-				code := string([]rune{a, b})
-				r, err := language.ParseRegion(code)
-				if err != nil || !r.IsCountry() || r.String() != code {
-					continue
-				}
-				countryByName[strings.ToLower(code)] = code
-				if iso3 := r.ISO3(); iso3 != "" {
-					countryByName[strings.ToLower(iso3)] = code
-				}
-				if n := names.Name(r); n != "" {
-					countryByName[strings.ToLower(n)] = code
-				}
+		for _, code := range strings.Fields(iso3166) {
+			countryByName[strings.ToLower(code)] = code
+			r, err := language.ParseRegion(code)
+			if err != nil {
+				continue
+			}
+			if iso3 := r.ISO3(); len(iso3) == 3 && iso3 != "ZZZ" {
+				countryByName[strings.ToLower(iso3)] = code
+			}
+			if n := names.Name(r); n != "" {
+				countryByName[strings.ToLower(n)] = code
+				countryByName[strings.ToLower(strings.ReplaceAll(n, "&", "and"))] = code
 			}
 		}
 		for k, v := range countryAliases {
@@ -98,6 +107,12 @@ func UnitPrice(s string) (string, bool) {
 	}
 	for len(extra) < 2 {
 		extra += "0"
+	}
+	if d == 0 {
+		// −0.0001: the sign is not in the whole cents; read it with one.
+		if d1, err := clean.Amount(t[:i+1] + "01" + t[j:]); err == nil && d1 < 0 {
+			return "-" + d.String() + extra, true
+		}
 	}
 	return d.String() + extra, true
 }
