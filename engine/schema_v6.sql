@@ -20,6 +20,10 @@ ALTER TABLE fact_sales ADD COLUMN freight DECIMAL(18,2);
 ALTER TABLE fact_sales ADD COLUMN country_code VARCHAR;
 ALTER TABLE fact_sales ADD COLUMN region_text VARCHAR;
 ALTER TABLE fact_sales ADD COLUMN city_text VARCHAR;
+-- How the order was paid (its payment types, comma-separated, and the
+-- amount paid for the whole order, repeated on each of its lines).
+ALTER TABLE fact_sales ADD COLUMN payment_type VARCHAR;
+ALTER TABLE fact_sales ADD COLUMN payment_amount DECIMAL(18,2);
 CREATE OR REPLACE VIEW fact_sales_current AS
 SELECT * FROM fact_sales WHERE NOT is_reversal AND restated_by_run IS NULL;
 

@@ -69,7 +69,8 @@ func salesFactSQL(run int64) []string {
 		SELECT s.k_order, s.k_line, s.ts_v, s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL AS bad_mobile,
 			r.customer_id, s.product_v, s.channel_key, s.store_v, s.salesperson_v, s.region_v,
 			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line, s.source, s.line_key, s.record_hash,
-			s.guests, s.status_v, s.freight_v, s.country_v,
+			s.guests, s.status_v, s.freight_v, s.country_v, s.payment_v,
+			nullif(trim(ckm_text(s.payment_type)), '') AS payment_type_v,
 			CASE WHEN coalesce(s.country_v, 'CN') <> 'CN' THEN nullif(trim(ckm_text(s.province)), '') END AS region_text,
 			CASE WHEN coalesce(s.country_v, 'CN') <> 'CN' THEN nullif(trim(ckm_text(s.city)), '') END AS city_text
 		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
@@ -81,7 +82,7 @@ func salesFactSQL(run int64) []string {
 		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
 			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
 			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run,
-			order_status, freight, country_code, region_text, city_text)
+			order_status, freight, country_code, region_text, city_text, payment_type, payment_amount)
 		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 WHEN s.guests THEN -5 ELSE -1 END,
 			coalesce(s.customer_id, CASE WHEN s.guests AND NOT s.bad_mobile THEN -5 ELSE -1 END),
@@ -96,7 +97,7 @@ func salesFactSQL(run int64) []string {
 			s.status_v, s.freight_v,
 			-- A line placed in a GB/T 2260 region is in China.
 			coalesce(s.country_v, CASE WHEN coalesce(TRY_CAST(s.region_v AS INTEGER), st.region_key, -1) > 0 THEN 'CN' END),
-			s.region_text, s.city_text
+			s.region_text, s.city_text, s.payment_type_v, s.payment_v
 		FROM ld_sales s
 		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
 		LEFT JOIN ld_prod p ON p.product_code = s.product_v

@@ -15,6 +15,7 @@ var fieldTypes = map[string]string{
 	"province": "text (a GB/T 2260 province in China)", "city": "text (a GB/T 2260 city in China)",
 	"customer_ref": "text (the source's own customer id)", "country": "ISO 3166 code or English country name",
 	"product_name": "text", "category": "text", "freight": "decimal, 2 places", "order_status": "text",
+	"payment_type": "text (several: comma-separated)", "payment_amount": "decimal, 2 places (the order's)",
 	"name": "text", "sex": "M/F (男/女)", "birth_date": "date", "registered_date": "date", "member_level": "text",
 	"distributor": "yes/no", "customer_type": "text", "changed_at": "date or timestamp",
 	"category_path": "text (a>b>c)", "subcategory": "text", "product_line": "text", "brand": "text",

@@ -203,6 +203,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 	// holding it. Later lines of the same file with the key are rejected,
 	// lines of older files shadowed (a warning).
 	from := []string{"src_this AS this"}
+	var lineTables []string // every line of the joined files
 	if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE src_this AS SELECT * FROM %s`, unionAll(d.this, nil))); err != nil {
 		return err
 	}
@@ -232,9 +233,19 @@ func (l *loader) stageSource(d *derivedSource) error {
 			keyCols = append(keyCols, fmt.Sprintf("%s AS __k%d", k, i+1))
 		}
 		tbl := "src_" + jn.Name
+		if jn.Combine {
+			if err := l.combineJoin(tbl, keyCols, len(keys), unionAll(d.joins[k], emptyCols), heads[jn.Name]); err != nil {
+				return fmt.Errorf("join %s: %w", jn.Name, err)
+			}
+			lineTables = append(lineTables, "SELECT file_id, _line FROM "+tbl+"_lines")
+			from = append(from, fmt.Sprintf("LEFT JOIN %s AS %s ON %s", tbl, engine.QuoteIdent(jn.Name), strings.Join(conds, " AND ")))
+			continue
+		}
+		lineTables = append(lineTables, "SELECT file_id, _line FROM "+tbl)
 		if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS
 			SELECT *, row_number() OVER (PARTITION BY %s ORDER BY file_id DESC, _line) AS __rn,
-				first_value([file_id, _line]) OVER (PARTITION BY %s ORDER BY file_id DESC, _line) AS __first
+				first_value([file_id, _line]) OVER (PARTITION BY %s ORDER BY file_id DESC, _line) AS __first,
+				[[file_id, _line]] AS __lines
 			FROM (SELECT *, %s FROM %s)`,
 			tbl, partitionKeys(len(keys)), partitionKeys(len(keys)), strings.Join(keyCols, ", "), unionAll(d.joins[k], emptyCols))); err != nil {
 			return err
@@ -304,7 +315,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 	var joinRefs []string
 	for _, jn := range m.Joins {
 		q := engine.QuoteIdent(jn.Name)
-		joinRefs = append(joinRefs, fmt.Sprintf("CASE WHEN %s.__rn IS NOT NULL THEN [%s.file_id, %s._line] END", q, q, q))
+		joinRefs = append(joinRefs, fmt.Sprintf("coalesce(%s.__lines, [])", q))
 	}
 	listOf := func(xs []string) string {
 		if len(xs) == 0 {
@@ -314,7 +325,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 	}
 	refsOf := "[]::BIGINT[][]"
 	if len(joinRefs) > 0 {
-		refsOf = "list_filter([" + strings.Join(joinRefs, ", ") + "], x -> x IS NOT NULL)"
+		refsOf = "flatten([" + strings.Join(joinRefs, ", ") + "])"
 	}
 	fieldsSel := ""
 	for i := range names {
@@ -340,10 +351,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 	if len(m.Joins) > 0 {
 		steps = append(steps, `CREATE OR REPLACE TEMP TABLE src_used AS
 			SELECT DISTINCT unnest(__refs) AS r FROM src_out WHERE len(__missing) = 0 AND len(__failed) = 0`)
-		var tables []string
-		for _, jn := range m.Joins {
-			tables = append(tables, "SELECT file_id, _line FROM src_"+jn.Name)
-		}
+		tables := lineTables
 		steps = append(steps, `INSERT INTO ld_reject `+ledgerColumns+`
 			SELECT j.file_id, j._line, 'validate', 'join_unused', 'warn', NULL, NULL, NULL,
 				'no line of ' || `+engine.QuoteString(m.Name)+` || ' uses this line'
@@ -352,6 +360,46 @@ func (l *loader) stageSource(d *derivedSource) error {
 			AND [j.file_id, j._line] NOT IN (SELECT r FROM src_used)`)
 	}
 	return l.execAll("stage", steps)
+}
+
+// combineJoin makes tbl one row per key of a join whose files hold several
+// lines per key (the payments of an order): a column holding only numbers
+// is summed, any other gives its distinct values joined by commas, and
+// __lines lists the lines combined. tbl_lines keeps every line read.
+func (l *loader) combineJoin(tbl string, keyCols []string, nkeys int, rows string, heads headerSet) error {
+	if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s_lines AS SELECT *, %s FROM %s`,
+		tbl, strings.Join(keyCols, ", "), rows)); err != nil {
+		return err
+	}
+	var cols []string
+	for _, k := range sortedStrings(heads) {
+		c := heads[k]
+		numeric, err := l.numericIn(tbl+"_lines", c)
+		if err != nil {
+			return err
+		}
+		q := engine.QuoteIdent(c)
+		if numeric {
+			cols = append(cols, fmt.Sprintf("CAST(sum(TRY_CAST(nullif(trim(%s), '') AS DECIMAL(18,4))) AS VARCHAR) AS %s", q, q))
+		} else {
+			cols = append(cols, fmt.Sprintf("string_agg(DISTINCT nullif(trim(%s), ''), ',' ORDER BY nullif(trim(%s), '')) AS %s", q, q, q))
+		}
+	}
+	return l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS
+		SELECT %s, %s, 1 AS __rn, list([file_id, _line] ORDER BY file_id, _line) AS __lines,
+			min(file_id) AS file_id, min(_line) AS _line
+		FROM %s_lines WHERE %s GROUP BY ALL`,
+		tbl, partitionKeys(nkeys), strings.Join(cols, ", "), tbl, keysNotNull(nkeys)))
+}
+
+// numericIn reports whether every non-blank value of column c of table is
+// a number (and there is one).
+func (l *loader) numericIn(table, c string) (bool, error) {
+	var ok bool
+	q := engine.QuoteIdent(c)
+	err := l.tx.QueryRowContext(l.ctx, fmt.Sprintf(`SELECT coalesce(bool_and(TRY_CAST(nullif(trim(%s), '') AS DECIMAL(18,4)) IS NOT NULL)
+		FILTER (WHERE nullif(trim(%s), '') IS NOT NULL), false) FROM %s`, q, q, table)).Scan(&ok)
+	return ok, err
 }
 
 // typedExpr rewrites an expression's column references to the columns of
@@ -452,14 +500,7 @@ func tableOf(alias string) string { return "src_" + alias }
 // numericColumn reports whether every non-blank value of a column is a
 // number (and there is one): an expression then reads it as DECIMAL(18,4).
 func (l *loader) numericColumn(alias, name string) (bool, error) {
-	var ok bool
-	c := engine.QuoteIdent(name)
-	q := fmt.Sprintf(`SELECT coalesce(bool_and(TRY_CAST(nullif(trim(%s), '') AS DECIMAL(18,4)) IS NOT NULL) FILTER (WHERE nullif(trim(%s), '') IS NOT NULL), false)
-		FROM %s`, c, c, tableOf(alias))
-	if err := l.tx.QueryRowContext(l.ctx, q).Scan(&ok); err != nil {
-		return false, err
-	}
-	return ok, nil
+	return l.numericIn(tableOf(alias), name)
 }
 
 // addNumeric adds the numeric copy __n_<name> of a column to its table.

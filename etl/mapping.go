@@ -155,15 +155,20 @@ func (c *Column) UnmarshalYAML(n *yaml.Node) error {
 // Join is another file of an export joined to each line of a source's
 // file: On maps columns of the file it joins to (the source's own file, or
 // the join named From) to columns of this one. A line whose key is not
-// found is rejected (join_missing) unless Optional.
+// found is rejected (join_missing) unless Optional; a key on several lines
+// of the joined files is rejected after its first (join_key_repeated)
+// unless Combine.
 type Join struct {
 	Name     string            `yaml:"name"`
 	Pattern  string            `yaml:"pattern"`
 	From     string            `yaml:"from"`
 	On       map[string]string `yaml:"on"`
 	Optional bool              `yaml:"optional"`
-	Sheet    string            `yaml:"sheet"`
-	Encoding string            `yaml:"encoding"`
+	// Combine joins every line of a key (the payments of an order) as one:
+	// numbers summed, other values listed; no line is a repeated key.
+	Combine  bool   `yaml:"combine"`
+	Sheet    string `yaml:"sheet"`
+	Encoding string `yaml:"encoding"`
 }
 
 // thisAlias is how expressions name the source's own file beside its joins.

@@ -269,6 +269,7 @@ var salesMemos = []memo{
 	{"quantity", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS DECIMAL(18,3))", "qty_d"},
 	{"unit_price", "CAST(ckm_unit_price(raw) AS DECIMAL(18,4))", "price_v"},
 	{"freight", "ckm_amount(raw)", "freight_v"},
+	{"payment_amount", "ckm_amount(raw)", "payment_v"},
 	{"discount", "ckm_amount(raw)", "discount_in"},
 	{"amount", "ckm_amount(raw)", "amount_in"},
 	{"member_card", "nullif(trim(ckm_text(raw)), '')", "card"},

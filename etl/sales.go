@@ -16,7 +16,8 @@ var salesContent = []string{"order_id", "ts", "product_code", "quantity", "unit_
 // salesContentV6 are the fields of a sales line's content added in schema
 // version 6: they enter its hash only when given, so a line exported
 // without them hashes as before.
-var salesContentV6 = []string{"customer_ref", "country", "product_name", "category", "freight", "order_status"}
+var salesContentV6 = []string{"customer_ref", "country", "product_name", "category", "freight", "order_status",
+	"payment_type", "payment_amount"}
 
 // customerRef is SQL for the normalised customer_ref of the staged row
 // aliased alias, scoped by the source's channel: a whole number written
@@ -114,6 +115,7 @@ func (l *loader) validateSales() error {
 		amountRule("discount", "discount_in"),
 		amountRule("amount", "amount_in"),
 		amountRule("freight", "freight_v"),
+		amountRule("payment_amount", "payment_v"),
 		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
 		// Keeps quantity × price and the line amount inside DECIMAL(18,2).
 		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
@@ -262,11 +264,11 @@ func (l *loader) restateSales() error {
 		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
 			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
 			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run,
-			order_status, freight, country_code, region_text, city_text)
+			order_status, freight, country_code, region_text, city_text, payment_type, payment_amount)
 		SELECT f.order_id, f.line_no, f.date_key, f.order_ts, f.customer_key, f.customer_id, f.product_key, f.channel_key,
 			f.store_key, f.salesperson_key, f.region_key, -f.quantity, f.unit_price, -f.amount, -f.cost_amount, f.is_return,
 			%d, c.file_id, c._line, f.source, f.store_code, f.line_key, f.record_hash, true, NULL,
-			f.order_status, -f.freight, f.country_code, f.region_text, f.city_text
+			f.order_status, -f.freight, f.country_code, f.region_text, f.city_text, f.payment_type, -f.payment_amount
 		FROM sales_class c JOIN fact_sales f ON %s
 		WHERE c.outcome = 'correction'`, l.runID, match),
 		fmt.Sprintf(`UPDATE fact_sales AS f SET restated_by_run = %d FROM sales_class c

@@ -22,7 +22,8 @@ import (
 //	9           o2     (line 4 again)                       duplicate
 //
 // orders: o4 has no items (join_unused, noted); customers: c4 (only o4's)
-// and c6 (no order) are unused. Quantity is the constant 1, the discount
+// and c6 (no order) are unused; payments: o1 paid in two lines (combined:
+// credit_card,voucher 175.95), o7 is no order with items (unused). Quantity is the constant 1, the discount
 // the expression round(price × discount_pct / 100, 2), the time, status
 // and customer come through the joins.
 func loadShop(t *testing.T, cancelledAs string) (*Report, *engine.Warehouse) {
@@ -55,6 +56,8 @@ func TestShopExportCancelledExcluded(t *testing.T) {
 		"shop_order_items.csv": {8, 5, 2, 1, 0},
 		"shop_orders.csv":      {6, 6, 0, 0, 1},
 		"shop_customers.csv":   {6, 6, 0, 0, 2},
+		// o1 paid twice (combined); o7 has no items (noted).
+		"shop_order_payments.csv": {6, 6, 0, 0, 1},
 	}
 	for f, c := range want {
 		// Items: every loaded line warns product_unknown (no product master).
@@ -70,13 +73,13 @@ func TestShopExportCancelledExcluded(t *testing.T) {
 		WHERE rule <> 'product_unknown' ORDER BY path, line`, func(v ...string) { ledger[v[0]] = "" })
 	for _, e := range []string{"shop_order_items.csv:5 order_cancelled", "shop_order_items.csv:8 join_missing",
 		"shop_order_items.csv:9 duplicate", "shop_orders.csv:5 join_unused", "shop_customers.csv:5 join_unused",
-		"shop_customers.csv:7 join_unused"} {
+		"shop_customers.csv:7 join_unused", "shop_order_payments.csv:7 join_unused"} {
 		if _, ok := ledger[e]; !ok {
 			t.Errorf("ledger lacks %s (has %v)", e, ledger)
 		}
 	}
-	if len(ledger) != 6 {
-		t.Errorf("ledger has %d entries besides product_unknown, want 6: %v", len(ledger), ledger)
+	if len(ledger) != 7 {
+		t.Errorf("ledger has %d entries besides product_unknown, want 7: %v", len(ledger), ledger)
 	}
 	expectValue(t, w, "5|4|296.08|45.25|0", `SELECT count(*) || '|' || count(DISTINCT order_id) || '|' || sum(amount) || '|' || sum(freight)
 		|| '|' || count(*) FILTER (WHERE is_return) FROM fact_sales_current`)
@@ -95,6 +98,10 @@ func TestShopExportCancelledExcluded(t *testing.T) {
 	expectValue(t, w, "0.1250|0.13", `SELECT unit_price || '|' || amount FROM fact_sales_current WHERE order_id = 'o6'`)
 	expectValue(t, w, "45.45", `SELECT amount FROM fact_sales_current WHERE order_id = 'o1' AND line_no = 2`)
 	expectValue(t, w, "delivered", `SELECT string_agg(DISTINCT order_status) FROM fact_sales_current`)
+	// Payments: o1's two combined (150.00 + 25.95), none for o5.
+	expectValue(t, w, "o1 credit_card,voucher 175.95|o2 boleto 115.25|o5 ∅ ∅|o6 credit_card 2.13",
+		`SELECT string_agg(DISTINCT concat_ws(' ', order_id, coalesce(payment_type, '∅'), coalesce(CAST(payment_amount AS VARCHAR), '∅')), '|'
+			ORDER BY concat_ws(' ', order_id, coalesce(payment_type, '∅'), coalesce(CAST(payment_amount AS VARCHAR), '∅'))) FROM fact_sales_current`)
 	// Products the sales lines name: inferred, with their category.
 	expectValue(t, w, "P1 cama_mesa_banho|P2 beleza_saude|P4 Inferred", `SELECT string_agg(product_code || ' ' || category, '|' ORDER BY product_code)
 		FROM dim_product WHERE is_inferred`)

@@ -47,7 +47,10 @@ var targets = map[string]*target{
 		// product's name and category (for a product the master lacks),
 		// freight and the order's status.
 		{"customer_ref", false}, {"country", false}, {"product_name", false}, {"category", false},
-		{"freight", false}, {"order_status", false}}},
+		{"freight", false}, {"order_status", false},
+		// How the order was paid: its payment types and the amount paid
+		// (the whole order's, on each of its lines).
+		{"payment_type", false}, {"payment_amount", false}}},
 	"interactions": {Name: "interactions", Order: 4, Fields: []targetField{
 		{"mobile", false}, {"member_card", false}, {"ts", true}, {"category", false}, {"satisfaction", false},
 		{"agent", false}, {"duration", false}}},
