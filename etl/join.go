@@ -42,7 +42,9 @@ func rawName(fileID int64) string {
 // stageRaw reads a raw file's staging CSV into its own table.
 func (l *loader) stageRaw(j *fileJob) error {
 	if j.x.tmpPath == "" || len(j.x.rawFields) == 0 {
-		return nil // an export of nothing
+		// An export of nothing: no table, but a joined file was there.
+		l.raws = append(l.raws, rawJob{job: j, t: rawTable{fileID: j.FileID, ref: j.FileID < 0}})
+		return nil
 	}
 	spec := []string{"'_line': 'BIGINT'"}
 	for _, f := range j.x.rawFields {
@@ -70,6 +72,7 @@ type derivedSource struct {
 	m     *Mapping
 	this  []rawTable
 	joins [][]rawTable // by join index
+	empty []bool       // by join index: only files without lines came
 }
 
 // stageDerived builds the canonical records of every raw source.
@@ -82,7 +85,7 @@ func (l *loader) stageDerived() error {
 	get := func(m *Mapping) *derivedSource {
 		d, ok := bySource[m.Name]
 		if !ok {
-			d = &derivedSource{m: m, joins: make([][]rawTable, len(m.Joins))}
+			d = &derivedSource{m: m, joins: make([][]rawTable, len(m.Joins)), empty: make([]bool, len(m.Joins))}
 			bySource[m.Name] = d
 			order = append(order, m.Name)
 		}
@@ -91,17 +94,24 @@ func (l *loader) stageDerived() error {
 	for _, r := range l.raws {
 		m := r.job.m
 		if m.joinOf == nil {
-			d := get(m)
-			d.this = append(d.this, r.t)
+			if r.t.table != "" {
+				d := get(m)
+				d.this = append(d.this, r.t)
+			}
 			continue
 		}
 		d := get(m.joinOf)
 		for k := range d.m.Joins {
-			if &d.m.Joins[k] == m.join || d.m.Joins[k].Name == m.join.Name {
+			if d.m.Joins[k].Name != m.join.Name {
+				continue
+			}
+			if r.t.table == "" {
+				d.empty[k] = true
+			} else {
 				d.joins[k] = append(d.joins[k], r.t)
 			}
 		}
-		if !r.t.ref {
+		if !r.t.ref && r.t.table != "" {
 			if err := l.exec("stage", fmt.Sprintf(`INSERT INTO stg_joined SELECT file_id, _line FROM %s`, r.t.table)); err != nil {
 				return err
 			}
@@ -178,7 +188,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 		if len(d.joins[k]) > 0 {
 			continue
 		}
-		if !jn.Optional {
+		if !jn.Optional && !d.empty[k] {
 			return fmt.Errorf("join %s: no file matching %s in this load (mark the join optional: true to load without it)", jn.Name, jn.Pattern)
 		}
 		var cols []string

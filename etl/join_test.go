@@ -91,3 +91,25 @@ func TestJoinWithoutFiles(t *testing.T) {
 	}
 	expectValue(t, w, "date_missing", `SELECT string_agg(DISTINCT rule) FROM etl_reject WHERE rule LIKE 'date%'`)
 }
+
+// TestJoinEmptyFile: a joined file that is an export of nothing is 0
+// lines read; the lines that needed it are rejected (join_missing).
+func TestJoinEmptyFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "items.csv", "oid,sku,price\nA,P1,1.50\n", false)
+	writeFile(t, dir, "orders.csv", "", false)
+	w := openMem(t)
+	rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: joinMappings(t, "guest", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fileCounts(rep)
+	if c := got["items.csv"]; c[0] != 1 || c[2] != 1 {
+		t.Errorf("items %v, want 1 read, 1 rejected", c)
+	}
+	if c := got["orders.csv"]; c[0] != 0 {
+		t.Errorf("orders %v, want 0 read", c)
+	}
+	expectValue(t, w, "join_missing", `SELECT rule FROM etl_reject WHERE rule <> 'product_unknown'`)
+}

@@ -153,11 +153,11 @@ func (l *loader) stageFile(j *fileJob) error {
 		quoted[i] = engine.QuoteIdent(f)
 	}
 	stg := "stg_" + j.Target
-	if j.x.tmpPath == "" && (j.Format != "parquet" || j.stamp.size == 0) {
-		return nil // an export of nothing: no lines to stage
-	}
 	if j.m.raw() || j.m.joinOf != nil {
 		return l.stageRaw(j)
+	}
+	if j.x.tmpPath == "" && (j.Format != "parquet" || j.stamp.size == 0) {
+		return nil // an export of nothing: no lines to stage
 	}
 	switch j.Format {
 	case "ndjson", "json":
