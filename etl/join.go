@@ -242,7 +242,7 @@ func (l *loader) stageSource(d *derivedSource) error {
 		for i, k := range keys {
 			keyCols = append(keyCols, fmt.Sprintf("%s AS __k%d", k, i+1))
 		}
-		tbl := "src_" + jn.Name
+		tbl := tableOf(jn.Name)
 		if jn.Combine {
 			if err := l.combineJoin(tbl, keyCols, len(keys), unionAll(d.joins[k], emptyCols), heads[jn.Name]); err != nil {
 				return fmt.Errorf("join %s: %w", jn.Name, err)
@@ -504,8 +504,14 @@ func rewriteRefs(v any, resolved map[exprColumn][2]string) {
 	}
 }
 
-// tableOf is the staging table behind an alias.
-func tableOf(alias string) string { return "src_" + alias }
+// tableOf is the staging table behind an alias: src_this, or srcj_NAME
+// for a join (apart from the other src_ tables whatever the join's name).
+func tableOf(alias string) string {
+	if alias == thisAlias {
+		return "src_this"
+	}
+	return "srcj_" + alias
+}
 
 // numericColumn reports whether every non-blank value of a column is a
 // number (and there is one): an expression then reads it as DECIMAL(18,4).

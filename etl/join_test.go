@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// joinMapping joins items to orders; the join is named "out", a name the
+// load's own staging tables might take (src_out).
 const joinMapping = `sources:
   - name: j
     target: sales
@@ -13,14 +15,14 @@ const joinMapping = `sources:
     pattern: "items*.csv"
     guests: %s
     joins:
-      - {name: orders, pattern: "orders*.csv", on: {oid: id}%s}
+      - {name: out, pattern: "orders*.csv", on: {oid: id}%s}
     columns:
       order_id: oid
       product_code: sku
       quantity: {value: 2}
       unit_price: price
-      ts: orders.ts
-      customer_ref: orders.cust
+      ts: out.ts
+      customer_ref: out.cust
 `
 
 func joinMappings(t *testing.T, guests, joinOpts string) []Mapping {
@@ -77,7 +79,7 @@ func TestJoinWithoutFiles(t *testing.T) {
 	writeFile(t, dir, "items.csv", "oid,sku,price\nA,P1,1.50\n", false)
 	w := openMem(t)
 	_, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: joinMappings(t, "guest", "")})
-	if err == nil || !strings.Contains(err.Error(), "join orders: no file matching orders*.csv") {
+	if err == nil || !strings.Contains(err.Error(), "join out: no file matching orders*.csv") {
 		t.Fatalf("load without the orders: %v", err)
 	}
 	expectCount(t, w, 0, `SELECT count(*) FROM etl_file`)
