@@ -466,6 +466,9 @@ func (l *loader) typedExpr(expr string, aliases []string, heads map[string]heade
 		inputs = append(inputs, fmt.Sprintf("nullif(trim(%s.%s), '') IS NOT NULL", engine.QuoteIdent(alias), engine.QuoteIdent(name)))
 	}
 	rewriteRefs(tree, resolved)
+	if err := l.exactDivisions(tree); err != nil {
+		return "", nil, err
+	}
 	out, err := json.Marshal(tree)
 	if err != nil {
 		return "", nil, err
@@ -475,6 +478,99 @@ func (l *loader) typedExpr(expr string, aliases []string, heads map[string]heade
 		return "", nil, fmt.Errorf("rewrite: %w", err)
 	}
 	return strings.TrimPrefix(sqlText, "SELECT "), inputs, nil
+}
+
+// exactDivisions rewrites a division by a number whose reciprocal is a
+// short decimal (x / 100, x / 8) as a multiplication by that decimal
+// (x * 0.01): DuckDB divides decimals as binary floating point, so
+// round(161.15 * 10 / 100, 2) would give 16.11, not 16.12.
+func (l *loader) exactDivisions(v any) error {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if err := l.exactDivisions(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if k != "class" {
+				if err := l.exactDivisions(e); err != nil {
+					return err
+				}
+			}
+		}
+		if x["class"] != "FUNCTION" || x["function_name"] != "/" {
+			return nil
+		}
+		kids, _ := x["children"].([]any)
+		if len(kids) != 2 {
+			return nil
+		}
+		recip, ok := reciprocal(kids[1])
+		if !ok {
+			return nil
+		}
+		var js string
+		if err := l.tx.QueryRowContext(l.ctx, `SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)`,
+			fmt.Sprintf("SELECT CAST('%s' AS DECIMAL(%d,%d))", recip, len(recip)-1, len(recip)-2)).Scan(&js); err != nil {
+			return err
+		}
+		var tree struct {
+			Statements []struct {
+				Node struct {
+					SelectList []any `json:"select_list"`
+				} `json:"node"`
+			} `json:"statements"`
+		}
+		dec := json.NewDecoder(strings.NewReader(js))
+		dec.UseNumber()
+		if err := dec.Decode(&tree); err != nil || len(tree.Statements) != 1 || len(tree.Statements[0].Node.SelectList) != 1 {
+			return fmt.Errorf("rewrite a division: %v", err)
+		}
+		x["function_name"] = "*"
+		kids[1] = tree.Statements[0].Node.SelectList[0]
+	}
+	return nil
+}
+
+// reciprocal returns 1/c as a decimal text ("0.01") when the node is an
+// integer constant c > 1 whose reciprocal has at most 10 decimals.
+func reciprocal(node any) (string, bool) {
+	m, _ := node.(map[string]any)
+	if m == nil || m["class"] != "CONSTANT" {
+		return "", false
+	}
+	val, _ := m["value"].(map[string]any)
+	if val == nil || val["is_null"] == true {
+		return "", false
+	}
+	num, ok := val["value"].(json.Number)
+	if !ok {
+		return "", false
+	}
+	c, err := num.Int64()
+	if err != nil || c <= 1 {
+		return "", false
+	}
+	// 1/c terminates iff c = 2^a 5^b; its decimals are max(a, b).
+	n, a, b := c, 0, 0
+	for n%2 == 0 {
+		n, a = n/2, a+1
+	}
+	for n%5 == 0 {
+		n, b = n/5, b+1
+	}
+	places := max(a, b)
+	if n != 1 || places > 10 {
+		return "", false
+	}
+	scale := int64(1)
+	for range places {
+		scale *= 10
+	}
+	digits := fmt.Sprintf("%0*d", places, scale/c)
+	return "0." + digits, true
 }
 
 // rewriteRefs points every column reference at its resolved table column.

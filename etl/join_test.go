@@ -115,3 +115,35 @@ func TestJoinEmptyFile(t *testing.T) {
 	}
 	expectValue(t, w, "join_missing", `SELECT rule FROM etl_reject WHERE rule <> 'product_unknown'`)
 }
+
+// TestExpressionDivisionExact: dividing by 100 in an expression is exact
+// decimal arithmetic (rewritten as × 0.01), rounded half up: a 10%
+// discount on 161.15 is 16.115 → 16.12 (binary division gives 16.11, the
+// line 145.04), on 1.05 it is 0.105 → 0.11; 12.5% of 8.1234 is 1.0154250
+// → 1.02, the line round(8.1234 − 1.02, 2) = 7.10.
+func TestExpressionDivisionExact(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "lines.csv", "oid,sku,price,pct,ts\nA,P1,161.15,10,2024-01-02\nB,P1,1.05,10,2024-01-02\nC,P1,8.1234,12.5,2024-01-02\n", false)
+	ms, err := ParseMappings("ckm.yaml", []byte(`sources:
+  - name: d
+    target: sales
+    channel: pos
+    pattern: "lines*.csv"
+    columns:
+      order_id: oid
+      product_code: sku
+      quantity: {value: 1}
+      unit_price: price
+      ts: ts
+      discount: {sql: "round(price * pct / 100, 2)"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := openMem(t)
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: ms}); err != nil {
+		t.Fatal(err)
+	}
+	expectValue(t, w, "A 161.1500 145.03|B 1.0500 0.94|C 8.1234 7.10", `SELECT string_agg(order_id || ' ' || unit_price || ' ' || amount, '|' ORDER BY order_id) FROM fact_sales`)
+}
