@@ -130,7 +130,7 @@ func boundaryTargets() []boundaryTarget {
 			q, p := salesQty(line), salesPrice(line)
 			return fmt.Sprintf("S%d 1 %d %s %s", line, q, cents(p), cents(q*p))
 		},
-		table: `SELECT CAST(source_line AS VARCHAR), concat_ws(' ', order_id, line_no, quantity, unit_price, amount)
+		table: `SELECT CAST(source_line AS VARCHAR), concat_ws(' ', order_id, line_no, quantity, CAST(unit_price AS DECIMAL(18,2)), amount)
 			FROM fact_sales WHERE etl_file_id = ?`,
 	}
 	// Interactions: every caller's number is invalid (warn); one in four has

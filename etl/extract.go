@@ -2,7 +2,6 @@ package etl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,6 +25,9 @@ type extraction struct {
 	records int64          // source records seen (data rows, JSON lines)
 	rejects []reject
 	tmpPath string // staged records for DuckDB
+	// rawFields are the staged columns of a raw source's file: its
+	// headers, made unique.
+	rawFields []string
 }
 
 type reject struct {
@@ -54,7 +56,7 @@ func truncate(s string, n int) string {
 // extractTabular reads a delimited or XLSX file, maps its header and writes
 // well-formed records of the mapped fields to a staging CSV.
 func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
-	t := &tabularExtractor{x: &extraction{}, d: d, m: m, tmpDir: tmpDir, fields: m.fields()}
+	t := &tabularExtractor{x: &extraction{}, d: d, m: m, tmpDir: tmpDir, fields: m.fields(), raw: m.raw() || m.joinOf != nil}
 	var err error
 	switch d.Format {
 	case "xlsx":
@@ -62,14 +64,16 @@ func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, 
 	default:
 		err = readDelimited(ctx, src, d, func() int { return len(t.x.header) }, t.emit)
 	}
-	if err == nil && t.x.header == nil {
-		err = errors.New("no header row: the file is empty or blank")
-	}
 	if err != nil {
 		if t.sw != nil {
 			t.sw.abort()
 		}
 		return nil, err
+	}
+	if t.x.header == nil {
+		// Blank text or a sheet without rows: an export of nothing, no
+		// lines read (a header alone reads the same).
+		return t.x, nil
 	}
 	if err := t.sw.close(); err != nil {
 		return nil, err
@@ -88,6 +92,9 @@ type tabularExtractor struct {
 	fields []string // the mapped canonical fields, in staging order
 	sw     *stagingWriter
 	row    []string
+	// raw stages every column of the file under its header (made unique):
+	// a source that joins files or derives fields maps them in SQL.
+	raw bool
 }
 
 // emit takes one record from a reader: the header first (after blank
@@ -115,6 +122,17 @@ func (t *tabularExtractor) readHeader(line int64, cells []string) error {
 		return nil // blank lines before the header
 	}
 	t.x.header = append([]string(nil), cells...)
+	if t.raw {
+		t.fields = uniqueHeaders(t.x.header)
+		t.x.rawFields = t.fields
+		t.x.columns = map[string]int{}
+		for i, f := range t.fields {
+			t.x.columns[f] = i
+		}
+		var err error
+		t.sw, err = newStagingWriter(t.tmpDir, "ckm-stage-*.csv", t.fields)
+		return err
+	}
 	cols, err := mapColumns(t.x.header, t.m)
 	if err != nil {
 		return fmt.Errorf("header (line %d): %w", line, err)
@@ -174,4 +192,24 @@ func isBlankRow(cells []string) bool {
 		}
 	}
 	return true
+}
+
+// uniqueHeaders names every column of a header row uniquely, for a staging
+// table: a blank header becomes column_N, a repeated one NAME_N (N its
+// 1-based position).
+func uniqueHeaders(header []string) []string {
+	out := make([]string, len(header))
+	seen := map[string]bool{"_line": true, "file_id": true}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		switch {
+		case h == "":
+			h = fmt.Sprintf("column_%d", i+1)
+		case seen[strings.ToLower(h)]:
+			h = fmt.Sprintf("%s_%d", h, i+1)
+		}
+		seen[strings.ToLower(h)] = true
+		out[i] = h
+	}
+	return out
 }

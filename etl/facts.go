@@ -42,11 +42,14 @@ func inferredMembersSQL(run int64) []string {
 		FROM (SELECT DISTINCT salesperson_v AS code, 'sales' AS role FROM ok_sales
 			UNION SELECT DISTINCT agent_v, 'agent' FROM ok_interactions) p
 		WHERE code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_salesperson s WHERE s.salesperson_code = p.code AND s.role = p.role)`, run),
-		// Products sold before they arrive: inferred members, completed in place when the product master brings them.
+		// Products sold before they arrive: inferred members, completed in
+		// place when the product master brings them; named and categorised
+		// as the sales lines say, when they say.
 		fmt.Sprintf(`INSERT INTO dim_product (product_key, product_code, product_name, category, subcategory, product_line, brand, is_inferred, etl_run_id)
 		SELECT (SELECT greatest(coalesce(max(product_key), 0), 0) FROM dim_product) + row_number() OVER (ORDER BY product_v),
-			product_v, product_v, 'Inferred', 'Inferred', 'Inferred', 'Inferred', true, %d
-		FROM (SELECT DISTINCT product_v FROM ok_sales WHERE product_v IS NOT NULL)
+			product_v, coalesce(name, product_v), coalesce(category, 'Inferred'), coalesce(category, 'Inferred'), 'Inferred', 'Inferred', true, %d
+		FROM (SELECT product_v, max(nullif(trim(ckm_text(product_name)), '')) AS name, max(nullif(trim(ckm_text(category)), '')) AS category
+			FROM ok_sales WHERE product_v IS NOT NULL GROUP BY product_v)
 		WHERE product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL)`, run),
 		`INSERT INTO dim_date SELECT ` + dimDateRow + ` FROM (
 			SELECT DISTINCT CAST(ts_v AS DATE) AS d FROM ok_sales UNION SELECT DISTINCT CAST(ts_v AS DATE) FROM ok_interactions
@@ -65,7 +68,11 @@ func salesFactSQL(run int64) []string {
 		`CREATE OR REPLACE TEMP TABLE ld_sales AS
 		SELECT s.k_order, s.k_line, s.ts_v, s.mobile_v IS NULL AND nullif(trim(s.mobile), '') IS NOT NULL AS bad_mobile,
 			r.customer_id, s.product_v, s.channel_key, s.store_v, s.salesperson_v, s.region_v,
-			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line, s.source, s.line_key, s.record_hash
+			s.qty_d, s.price_v, s.amount_in, s.discount_v, s.file_id, s._line, s.source, s.line_key, s.record_hash,
+			s.guests, s.status_v, s.freight_v, s.country_v, s.payment_v,
+			nullif(trim(ckm_text(s.payment_type)), '') AS payment_type_v,
+			CASE WHEN coalesce(s.country_v, 'CN') <> 'CN' THEN nullif(trim(ckm_text(s.province)), '') END AS region_text,
+			CASE WHEN coalesce(s.country_v, 'CN') <> 'CN' THEN nullif(trim(ckm_text(s.city)), '') END AS city_text
 		FROM ok_sales s LEFT JOIN id_rec r ON r.rec = ` + recIDOf("s"),
 		// Small copies of the dimensions with exact sizes, so the optimizer
 		// builds its hash tables on them rather than on the fact lines.
@@ -74,18 +81,23 @@ func salesFactSQL(run int64) []string {
 		`CREATE OR REPLACE TEMP TABLE ld_prod AS SELECT product_code, product_key, cost FROM dim_product WHERE product_code IS NOT NULL`,
 		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
 			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
-			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run)
+			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run,
+			order_status, freight, country_code, region_text, city_text, payment_type, payment_amount)
 		SELECT s.k_order, s.k_line, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
-			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 ELSE -1 END,
-			coalesce(s.customer_id, -1),
+			CASE WHEN s.customer_id IS NOT NULL THEN dc.customer_key WHEN s.bad_mobile THEN -3 WHEN s.guests THEN -5 ELSE -1 END,
+			coalesce(s.customer_id, CASE WHEN s.guests AND NOT s.bad_mobile THEN -5 ELSE -1 END),
 			coalesce(p.product_key, -1), s.channel_key,
 			CASE WHEN s.store_v IS NULL THEN -2 ELSE coalesce(st.store_key, -1) END,
 			CASE WHEN s.salesperson_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
 			coalesce(TRY_CAST(s.region_v AS INTEGER), st.region_key, -1), -- ckm_region_code only returns codes of dim_region
 			CAST(s.qty_d AS INTEGER), s.price_v,
-			coalesce(s.amount_in, CAST(s.qty_d * s.price_v - s.discount_v AS DECIMAL(18,2))),
+			coalesce(s.amount_in, CAST(round(s.qty_d * s.price_v - s.discount_v, 2) AS DECIMAL(18,2))), -- rounded half away from zero
 			CAST(s.qty_d * p.cost AS DECIMAL(18,2)), s.qty_d < 0,
-			%d, s.file_id, s._line, s.source, s.store_v, s.line_key, s.record_hash, false, NULL
+			%d, s.file_id, s._line, s.source, s.store_v, s.line_key, s.record_hash, false, NULL,
+			s.status_v, s.freight_v,
+			-- A line placed in a GB/T 2260 region is in China.
+			coalesce(s.country_v, CASE WHEN coalesce(TRY_CAST(s.region_v AS INTEGER), st.region_key, -1) > 0 THEN 'CN' END),
+			s.region_text, s.city_text, s.payment_type_v, s.payment_v
 		FROM ld_sales s
 		LEFT JOIN ld_cust dc ON dc.customer_id = s.customer_id AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
 		LEFT JOIN ld_prod p ON p.product_code = s.product_v

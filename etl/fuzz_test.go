@@ -148,7 +148,7 @@ func knownCSVHeaders(f *testing.F) []knownCSV {
 		}
 		var cols []string
 		for _, a := range m.Columns {
-			cols = append(cols, a[0])
+			cols = append(cols, a.Aliases[0])
 		}
 		sort.Strings(cols)
 		out = append(out, knownCSV{strings.ReplaceAll(m.Pattern, "*", "_fuzz"), strings.Join(cols, ","), m})

@@ -9,7 +9,8 @@ var recID = recIDOf("")
 const maxIdentityRounds = 64
 
 // resolveIdentity unifies customers across channels: every normalised
-// identifier (member card, resident ID, E.164 mobile, email) of every
+// identifier (member card, resident ID, E.164 mobile, email, the source
+// system's own customer id scoped by channel) of every
 // accepted customer-creating record is a node; identifiers on one record
 // are connected; each connected component is one customer. Components that
 // meet identifiers seen in earlier runs keep that customer id (the smallest
@@ -40,15 +41,16 @@ func (l *loader) execAll(step string, queries []string) error {
 func identityGraphSQL() []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
-		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v FROM ok_customers
+		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref FROM ok_customers
 		UNION ALL
-		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v FROM ok_sales`,
+		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref FROM ok_sales`,
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
 		SELECT DISTINCT rec, key_type, key_value FROM (
 			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
 			UNION ALL SELECT rec, 'id_number', idn FROM id_src WHERE idn IS NOT NULL
 			UNION ALL SELECT rec, 'mobile', mobile_v FROM id_src WHERE mobile_v IS NOT NULL
-			UNION ALL SELECT rec, 'email', email_v FROM id_src WHERE email_v IS NOT NULL)`,
+			UNION ALL SELECT rec, 'email', email_v FROM id_src WHERE email_v IS NOT NULL
+			UNION ALL SELECT rec, 'customer_ref', cref FROM id_src WHERE cref IS NOT NULL)`,
 		`CREATE OR REPLACE TEMP TABLE id_key AS
 		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid
 		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,

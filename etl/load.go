@@ -144,11 +144,12 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 		return nil, fmt.Errorf("staging dir: %w", err)
 	}
 	defer os.RemoveAll(tmpDir)
-	if err := extractAll(ctx, todo, tmpDir, opts, start); err != nil {
+	refs := joinRefs(jobs, todo)
+	if err := extractAll(ctx, append(append([]*fileJob(nil), todo...), refs...), tmpDir, opts, start); err != nil {
 		return nil, err
 	}
 	traceSinceStart(opts, start, "extract")
-	ld, err := transact(ctx, w, todo, opts, logf, start)
+	ld, err := transact(ctx, w, todo, refs, opts, logf, start)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +167,9 @@ func discoverJobs(ctx context.Context, w *engine.Warehouse, paths []string, opts
 	}
 	mappings := mergeMappings(builtin, opts.Mappings)
 	if err := Register(ctx, w); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckExpressions(ctx, w.DB, mappings); err != nil {
 		return nil, nil, err
 	}
 	found, err := discover(paths, mappings)
@@ -205,7 +209,7 @@ func selectNewFiles(ctx context.Context, w *engine.Warehouse, jobs []*fileJob, o
 // transact runs the load of the extracted files in one transaction: the
 // loader's steps, the sources check and the BeforeCommit hooks, then commit.
 // Any error leaves the transaction rolled back.
-func transact(ctx context.Context, w *engine.Warehouse, todo []*fileJob, opts Options, logf func(string, ...any), start time.Time) (*loader, error) {
+func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, opts Options, logf func(string, ...any), start time.Time) (*loader, error) {
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -216,7 +220,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo []*fileJob, opts Op
 		return nil, fmt.Errorf("begin load: %w", err)
 	}
 	defer tx.Rollback()
-	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, logf: logf, start: start}
+	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
 	if err := ld.run(); err != nil {
 		return nil, err
 	}
@@ -239,6 +243,25 @@ func transact(ctx context.Context, w *engine.Warehouse, todo []*fileJob, opts Op
 		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
 	}
 	return ld, nil
+}
+
+// joinRefs are the joined files skipped as loaded before whose source has
+// new files in this load: their lines are read again to join to the new
+// ones (an export's customer file unchanged since yesterday).
+func joinRefs(jobs, todo []*fileJob) []*fileJob {
+	fresh := map[*Mapping]bool{}
+	for _, j := range todo {
+		if j.m.joinOf == nil {
+			fresh[j.m] = true
+		}
+	}
+	var refs []*fileJob
+	for _, j := range jobs {
+		if j.Skipped != "" && j.m.joinOf != nil && fresh[j.m.joinOf] {
+			refs = append(refs, j)
+		}
+	}
+	return refs
 }
 
 // tally fills the report from a committed load: its run, new customers and
@@ -281,15 +304,17 @@ func discover(paths []string, mappings []Mapping) (*discovered, error) {
 	}
 	found := &discovered{}
 	add := func(path string, named bool) error {
-		m, ok := match(mappings, path)
-		if !ok {
+		ms := claims(mappings, path)
+		if len(ms) == 0 {
 			if named {
 				return fmt.Errorf("%s: no source mapping matches this file name; add a source with a matching pattern to ckm.yaml (built-in patterns: %s)", path, patternList(mappings))
 			}
 			found.ignored = append(found.ignored, path)
 			return nil
 		}
-		found.jobs = append(found.jobs, &fileJob{FileReport: FileReport{Path: path, Source: m.Name, Target: m.Target}, m: m, t: targets[m.Target]})
+		for _, m := range ms {
+			found.jobs = append(found.jobs, &fileJob{FileReport: FileReport{Path: path, Source: m.Name, Target: m.Target}, m: m, t: targets[m.Target]})
+		}
 		return nil
 	}
 	for _, p := range paths {
@@ -323,7 +348,10 @@ func discover(paths []string, mappings []Mapping) (*discovered, error) {
 		if jobs[a].t.Order != jobs[b].t.Order {
 			return jobs[a].t.Order < jobs[b].t.Order
 		}
-		return jobs[a].Path < jobs[b].Path
+		if jobs[a].Path != jobs[b].Path {
+			return jobs[a].Path < jobs[b].Path
+		}
+		return jobs[a].Source < jobs[b].Source
 	})
 	return found, nil
 }
@@ -391,10 +419,11 @@ func fingerprint(ctx context.Context, jobs []*fileJob) error {
 	return nil
 }
 
-// skipLoaded marks files whose content is in the manifest already (or twice
-// in this load) and returns the rest.
+// skipLoaded marks files whose content is in the manifest already for the
+// same source (or twice in this load) and returns the rest: one file may
+// feed several sources.
 func skipLoaded(ctx context.Context, w *engine.Warehouse, jobs []*fileJob) ([]*fileJob, error) {
-	rows, err := w.DB.QueryContext(ctx, `SELECT sha256, path, run_id FROM etl_file`)
+	rows, err := w.DB.QueryContext(ctx, `SELECT sha256 || chr(0) || source, path, run_id FROM etl_file`)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
@@ -414,11 +443,12 @@ func skipLoaded(ctx context.Context, w *engine.Warehouse, jobs []*fileJob) ([]*f
 	}
 	var todo []*fileJob
 	for _, j := range jobs {
-		if why, ok := seen[j.SHA256]; ok {
+		key := j.SHA256 + "\x00" + j.Source
+		if why, ok := seen[key]; ok {
 			j.Skipped = why
 			continue
 		}
-		seen[j.SHA256] = "same content as " + j.Path + " in this load"
+		seen[key] = "same content as " + j.Path + " in this load"
 		todo = append(todo, j)
 	}
 	return todo, nil
@@ -472,6 +502,16 @@ func extractSource(ctx context.Context, j *fileJob, tmpDir string) error {
 		return err
 	}
 	defer src.Close()
+	if j.stamp.size == 0 {
+		// An export of nothing (a channel with no sales that day): no lines
+		// read, recorded in the manifest like any other file.
+		j.Format = j.m.Format
+		if j.Format == "" {
+			j.Format = detectFormat(j.Path, nil)
+		}
+		j.x = &extraction{}
+		return src.verify()
+	}
 	head, err := src.head(sniffSize)
 	if err != nil {
 		return err
@@ -528,6 +568,10 @@ type loader struct {
 	start        time.Time
 	runID        int64
 	newCustomers int64
+	// refs are joined files loaded before, read again for the lines of
+	// this load that join to them; they get no manifest entry.
+	refs []*fileJob
+	raws []rawJob
 }
 
 func (l *loader) exec(step, query string, args ...any) error {

@@ -38,6 +38,7 @@ WITH lines AS (
 	SELECT file_id, _line AS line FROM stg_sales UNION SELECT file_id, _line FROM stg_interactions
 	UNION SELECT file_id, _line FROM stg_responses UNION SELECT file_id, _line FROM stg_customers
 	UNION SELECT file_id, _line FROM stg_products UNION SELECT file_id, _line FROM stg_campaigns
+	UNION SELECT file_id, _line FROM stg_joined
 	UNION SELECT file_id, line FROM etl_reject WHERE run_id = $1),
 err AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND severity = 'error'),
 dup AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND rule = 'duplicate'),
@@ -99,7 +100,7 @@ func (l *loader) postcheck() error {
 	}
 	for _, j := range l.jobs {
 		o := got[j.FileID]
-		if !factTargets[j.Target] {
+		if !factTargets[j.Target] || j.m.joinOf != nil {
 			o.loaded, o.lost = o.lost, 0 // accepted master-data lines merge into dimensions
 		}
 		var m [3]int64

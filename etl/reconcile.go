@@ -16,7 +16,8 @@ var loadedLines = `
 	UNION SELECT DISTINCT c.file_id, c._line FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current
 	UNION SELECT DISTINCT o.file_id, o._line FROM ok_products o JOIN dim_product p ON p.product_code = o.code
-	UNION SELECT DISTINCT o.file_id, o._line FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code`
+	UNION SELECT DISTINCT o.file_id, o._line FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code
+	UNION SELECT file_id, _line FROM stg_joined`
 
 // fileOutcomes counts every file's lines by outcome in one pass: rejected
 // (an error entry), loaded, duplicate (a duplicate entry, neither rejected
@@ -107,7 +108,8 @@ func (l *loader) writeLedger() error {
 			rows_read = ?, rows_staged = (SELECT count(*) FROM (SELECT DISTINCT file_id, _line FROM (
 				SELECT file_id, _line FROM stg_sales UNION ALL SELECT file_id, _line FROM stg_customers
 				UNION ALL SELECT file_id, _line FROM stg_products UNION ALL SELECT file_id, _line FROM stg_campaigns
-				UNION ALL SELECT file_id, _line FROM stg_interactions UNION ALL SELECT file_id, _line FROM stg_responses))),
+				UNION ALL SELECT file_id, _line FROM stg_interactions UNION ALL SELECT file_id, _line FROM stg_responses
+				UNION ALL SELECT file_id, _line FROM stg_joined))),
 			rows_cleaned = ?, rows_loaded = ?, rows_rejected = ?, rows_duplicate = ?, rows_warned = ?
 		WHERE run_id = ?`, now, files, files, read, read-dups, loaded, rejected, dups, warned, l.runID)
 }

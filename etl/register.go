@@ -19,11 +19,16 @@ import (
 //	ckm_region_code(province, city) VARCHAR  GB/T 2260 code of free-text names
 //	ckm_region_of(code)             VARCHAR  most specific known region of a code (retired codes fall back)
 //	ckm_region_in_text(text)        VARCHAR  the city a text such as a store name starts with
+//	ckm_country(text)               VARCHAR  ISO 3166 alpha-2 code of a country code or English name
+//	ckm_unit_price(text)            VARCHAR  a unit price to four decimals ("12.3450")
 func Register(ctx context.Context, w *engine.Warehouse) error {
 	if err := w.Setup(ctx, "clean", clean.Register); err != nil {
 		return err
 	}
-	return w.Setup(ctx, "region", RegisterRegionFuncs)
+	if err := w.Setup(ctx, "region", RegisterRegionFuncs); err != nil {
+		return err
+	}
+	return w.Setup(ctx, "mapping", registerMappingFuncs)
 }
 
 // RegisterRegionFuncs registers the region lookup functions on conn's database.

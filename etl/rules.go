@@ -226,6 +226,7 @@ func (l *loader) validateCustomers() error {
 		ckm_id_problem(id_number) AS id_p,
 		ckm_mobile(mobile) AS mobile_v,
 		ckm_email(email) AS email_v,
+		` + customerRef("s") + ` AS cref,
 		ckm_date(birth_date) AS birth_in,
 		ckm_date(registered_date) AS registered_v,
 		nullif(trim(ckm_text(member_level)), '') AS level_v,
@@ -247,7 +248,7 @@ func (l *loader) validateCustomers() error {
 		{"id_invalid", "error", "clean", "id_number", nz("id_number") + " IS NOT NULL AND id_p IS NOT NULL AND id_p <> 'id_checksum'"},
 		mobileRule("mobile", "mobile_v"),
 		{"email_invalid", "warn", "clean", "email", nz("email") + " IS NOT NULL AND email_v IS NULL"},
-		{"no_customer_key", "error", "validate", "member_card", nz("id_number") + " IS NULL AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL"},
+		{"no_customer_key", "error", "validate", "member_card", nz("id_number") + " IS NULL AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND cref IS NULL"},
 		{"name_missing", "warn", "validate", "name", "name_v IS NULL"},
 		// A place ckm cannot resolve is kept in the ledger, not turned into "unknown" silently.
 		{"region_unknown", "warn", "validate", "city", "region_in IS NULL AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
@@ -266,7 +267,9 @@ type memo struct {
 var salesMemos = []memo{
 	{"ts", "ckm_timestamp(raw)", "ts_v"},
 	{"quantity", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS DECIMAL(18,3))", "qty_d"},
-	{"unit_price", "ckm_amount(raw)", "price_v"},
+	{"unit_price", "CAST(ckm_unit_price(raw) AS DECIMAL(18,4))", "price_v"},
+	{"freight", "ckm_amount(raw)", "freight_v"},
+	{"payment_amount", "ckm_amount(raw)", "payment_v"},
 	{"discount", "ckm_amount(raw)", "discount_in"},
 	{"amount", "ckm_amount(raw)", "amount_in"},
 	{"member_card", "nullif(trim(ckm_text(raw)), '')", "card"},

@@ -69,7 +69,8 @@ func (l *loader) stageFiles() error {
 		return fmt.Errorf("file id: %w", err)
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_file (file_id BIGINT, source VARCHAR, target VARCHAR,
-		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR, corrections VARCHAR)`); err != nil {
+		channel VARCHAR, channel_key INTEGER, customer_required BOOLEAN, path VARCHAR, corrections VARCHAR,
+		guests BOOLEAN, cancel_status VARCHAR[], cancel_prefix VARCHAR, cancel_as VARCHAR)`); err != nil {
 		return err
 	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE ld_reject (file_id BIGINT, line BIGINT, stage VARCHAR, rule VARCHAR,
@@ -103,8 +104,27 @@ func (l *loader) stageFiles() error {
 		if corrections == "" {
 			corrections = CorrectionsRestate
 		}
-		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?`,
-			j.FileID, j.Source, j.Target, channel, channel, j.m.Target == "sales" && channel == "web", j.Path, corrections); err != nil {
+		required := j.m.Guests == GuestsReject || (j.m.Guests == "" && j.m.Target == "sales" && channel == "web")
+		var cancelStatus []string
+		var cancelPrefix, cancelAs any
+		if c := j.m.Cancelled; c != nil {
+			for _, st := range c.Status {
+				cancelStatus = append(cancelStatus, strings.ToLower(strings.TrimSpace(st)))
+			}
+			cancelPrefix, cancelAs = nullable(c.OrderPrefix), c.As
+		}
+		statusList := "[]::VARCHAR[]"
+		if len(cancelStatus) > 0 {
+			var q []string
+			for _, st := range cancelStatus {
+				q = append(q, engine.QuoteString(st))
+			}
+			statusList = "[" + strings.Join(q, ", ") + "]"
+		}
+		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?,
+			?, `+statusList+`, ?, ?`,
+			j.FileID, j.Source, j.Target, channel, channel, required, j.Path, corrections,
+			j.m.Guests == GuestsGuest, cancelPrefix, cancelAs); err != nil {
 			return err
 		}
 		if err := l.stageFile(j); err != nil {
@@ -117,7 +137,13 @@ func (l *loader) stageFiles() error {
 			l.opts.Progress(Progress{Step: "stage", File: j.Path, FilesDone: i + 1, Files: len(l.jobs), Elapsed: time.Since(l.start)})
 		}
 	}
-	return nil
+	for i, j := range l.refs {
+		j.FileID = -int64(i) - 1
+		if err := l.stageRaw(j); err != nil {
+			return fmt.Errorf("stage %s: %w", j.Path, err)
+		}
+	}
+	return l.stageDerived()
 }
 
 func (l *loader) stageFile(j *fileJob) error {
@@ -127,6 +153,12 @@ func (l *loader) stageFile(j *fileJob) error {
 		quoted[i] = engine.QuoteIdent(f)
 	}
 	stg := "stg_" + j.Target
+	if j.m.raw() || j.m.joinOf != nil {
+		return l.stageRaw(j)
+	}
+	if j.x.tmpPath == "" && (j.Format != "parquet" || j.stamp.size == 0) {
+		return nil // an export of nothing: no lines to stage
+	}
 	switch j.Format {
 	case "ndjson", "json":
 		return l.stageJSON(j, stg)
@@ -165,7 +197,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	var cols, paths []string
 	for _, f := range sortedKeys(j.m.Columns) {
 		cols = append(cols, engine.QuoteIdent(f))
-		paths = append(paths, jsonPath(j.m.Columns[f][0]))
+		paths = append(paths, jsonPath(j.m.Columns[f].Aliases[0]))
 	}
 	pick := func(list string, n int) []string {
 		out := make([]string, n)
@@ -192,7 +224,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	var icols, ipaths []string
 	for _, f := range sortedKeys(j.m.ItemColumns) {
 		icols = append(icols, engine.QuoteIdent(f))
-		ipaths = append(ipaths, jsonPath(j.m.ItemColumns[f][0]))
+		ipaths = append(ipaths, jsonPath(j.m.ItemColumns[f].Aliases[0]))
 	}
 	recList := "[]::VARCHAR[]"
 	if len(paths) > 0 {
@@ -249,7 +281,7 @@ func (l *loader) stageParquet(j *fileJob, stg string) error {
 		stg, strings.Join(names, ", "), j.FileID, strings.Join(exprs, ", "), numbered))
 }
 
-func sortedKeys(m map[string]Aliases) []string {
+func sortedKeys(m map[string]Column) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

@@ -13,15 +13,34 @@ import (
 var salesContent = []string{"order_id", "ts", "product_code", "quantity", "unit_price", "discount", "amount",
 	"store_code", "store_name", "salesperson", "member_card", "mobile", "email", "id_number", "province", "city"}
 
+// salesContentV6 are the fields of a sales line's content added in schema
+// version 6: they enter its hash only when given, so a line exported
+// without them hashes as before.
+var salesContentV6 = []string{"customer_ref", "country", "product_name", "category", "freight", "order_status",
+	"payment_type", "payment_amount"}
+
+// customerRef is SQL for the normalised customer_ref of the staged row
+// aliased alias, scoped by the source's channel: a whole number written
+// with a zero fraction (12346.0) is the number (12346).
+func customerRef(alias string) string {
+	v := fmt.Sprintf(`nullif(regexp_replace(trim(ckm_text(%s.customer_ref)), '^([0-9]+)\.0+$', '\1'), '')`, alias)
+	return fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN coalesce(%s.channel, '') || ':' || %s END", v, alias, v)
+}
+
 // contentHash is SQL for a stable 64-bit hash of text columns (md5 of their
 // text with NULLs marked, as defined by RFC 1321, so hashes stored in
-// fact_sales survive DuckDB upgrades).
-func contentHash(cols []string) string {
+// fact_sales survive DuckDB upgrades); each optional column enters only
+// when not NULL, so adding one keeps the hashes of lines without it.
+func contentHash(cols, optional []string) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
 		parts[i] = fmt.Sprintf("coalesce(%s, chr(30))", engine.QuoteIdent(c))
 	}
-	return "md5_number_upper(concat_ws(chr(31), " + strings.Join(parts, ", ") + "))"
+	extra := ""
+	for _, c := range optional {
+		extra += fmt.Sprintf(", coalesce(chr(31) || %s || '=' || %s, '')", engine.QuoteString(c), engine.QuoteIdent(c))
+	}
+	return "md5_number_upper(concat(concat_ws(chr(31), " + strings.Join(parts, ", ") + ")" + extra + "))"
 }
 
 // validateSales cleans the staged sales lines into c_sales, gives each its
@@ -46,10 +65,11 @@ func (l *loader) validateSales() error {
 	}
 	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
 	WITH s AS (
-		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections,
+		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections, f.guests, f.cancel_as,
+			f.cancel_status, f.cancel_prefix,
 			nullif(trim(ckm_text(order_id)), '') AS k_order,
 			p.pos IS NULL AS line_given,
-			` + contentHash(salesContent) + ` AS record_hash,
+			` + contentHash(salesContent, salesContentV6) + ` AS record_hash,
 			-- NULL where a line number is given but unusable (rule line_no_invalid)
 			CASE WHEN p.pos IS NULL THEN TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) ELSE CAST(p.pos AS INTEGER) END AS k_line,
 			p.n AS item_occurrence
@@ -60,19 +80,31 @@ func (l *loader) validateSales() error {
 			` + memoColumns(salesMemos) + `,
 			ckm_email(email) AS email_v,
 			ckm_id_normalize(id_number) AS idn,
-			g.code AS region_v
+			` + customerRef("s") + ` AS cref,
+			ckm_country(ckm_text(country)) AS country_v,
+			nullif(lower(trim(ckm_text(order_status))), '') AS status_v,
+			-- Outside China a place is free text, not a GB/T 2260 region.
+			CASE WHEN coalesce(ckm_country(ckm_text(country)), 'CN') = 'CN' THEN g.code END AS region_v
 		FROM s
 		` + memoJoins(salesMemos, "s") + `
 		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city)
 	SELECT *, coalesce(discount_in, 0) AS discount_v,
+		coalesce(list_contains(cancel_status, status_v), false)
+			OR coalesce(starts_with(k_order, cancel_prefix), false) AS cancelled,
 		CASE WHEN line_given THEN CAST(k_line AS VARCHAR)
 			ELSE '#' || CAST(record_hash AS VARCHAR) || CASE WHEN item_occurrence > 1 THEN '.' || item_occurrence ELSE '' END END AS line_key
 	FROM x`
 	if err := l.exec("validate", q); err != nil {
 		return err
 	}
+	// A cancelled order loaded as a return: its lines negative.
+	if err := l.exec("validate", `UPDATE c_sales SET qty_d = -abs(qty_d), amount_in = -abs(amount_in), freight_v = -abs(freight_v)
+		WHERE cancelled AND cancel_as = 'return'`); err != nil {
+		return err
+	}
 	rules := []rule{
 		{"key_missing", "error", "validate", "order_id", "k_order IS NULL"},
+		{"order_cancelled", "error", "validate", "order_status", "cancelled AND cancel_as = 'exclude'"},
 		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
 	}
 	rules = append(rules, l.dateRules("ts", "ts_v")...)
@@ -82,15 +114,18 @@ func (l *loader) validateSales() error {
 		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
 		amountRule("discount", "discount_in"),
 		amountRule("amount", "amount_in"),
+		amountRule("freight", "freight_v"),
+		amountRule("payment_amount", "payment_v"),
 		rule{"price_negative", "error", "validate", "unit_price", "price_v < 0"},
 		// Keeps quantity × price and the line amount inside DECIMAL(18,2).
 		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
 		mobileRule("mobile", "mobile_v"),
-		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL"},
+		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL AND cref IS NULL"},
+		rule{"country_unknown", "warn", "clean", "country", nz("country") + " IS NOT NULL AND country_v IS NULL"},
 		rule{"product_unknown", "warn", "validate", "product_code",
 			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
 		rule{"region_unknown", "warn", "validate", "city",
-			"region_v IS NULL AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
+			"region_v IS NULL AND coalesce(country_v, 'CN') = 'CN' AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
 	)
 	return l.applyRules(targets["sales"], rules)
 }
@@ -228,10 +263,12 @@ func (l *loader) restateSales() error {
 	steps := []string{
 		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
 			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
-			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run)
+			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run,
+			order_status, freight, country_code, region_text, city_text, payment_type, payment_amount)
 		SELECT f.order_id, f.line_no, f.date_key, f.order_ts, f.customer_key, f.customer_id, f.product_key, f.channel_key,
 			f.store_key, f.salesperson_key, f.region_key, -f.quantity, f.unit_price, -f.amount, -f.cost_amount, f.is_return,
-			%d, c.file_id, c._line, f.source, f.store_code, f.line_key, f.record_hash, true, NULL
+			%d, c.file_id, c._line, f.source, f.store_code, f.line_key, f.record_hash, true, NULL,
+			f.order_status, -f.freight, f.country_code, f.region_text, f.city_text, f.payment_type, -f.payment_amount
 		FROM sales_class c JOIN fact_sales f ON %s
 		WHERE c.outcome = 'correction'`, l.runID, match),
 		fmt.Sprintf(`UPDATE fact_sales AS f SET restated_by_run = %d FROM sales_class c

@@ -34,12 +34,23 @@ var targets = map[string]*target{
 		// changed_at is when the record's values took effect (the source's
 		// change or export date): the valid_from of the dim_customer version
 		// it opens. Without it, the load's as-of.
-		{"changed_at", false}}},
+		{"changed_at", false},
+		// The source system's own customer id.
+		{"customer_ref", false}}},
 	"sales": {Name: "sales", Order: 3, Fields: []targetField{
 		{"order_id", true}, {"line_no", false}, {"store_code", false}, {"store_name", false}, {"salesperson", false},
 		{"ts", true}, {"member_card", false}, {"mobile", false}, {"email", false}, {"id_number", false},
 		{"product_code", true}, {"quantity", true}, {"unit_price", true}, {"discount", false}, {"amount", false},
-		{"province", false}, {"city", false}}},
+		{"province", false}, {"city", false},
+		// Exports ckm did not generate: the source's own customer id, the
+		// country (outside China province and city are free text), the
+		// product's name and category (for a product the master lacks),
+		// freight and the order's status.
+		{"customer_ref", false}, {"country", false}, {"product_name", false}, {"category", false},
+		{"freight", false}, {"order_status", false},
+		// How the order was paid: its payment types and the amount paid
+		// (the whole order's, on each of its lines).
+		{"payment_type", false}, {"payment_amount", false}}},
 	"interactions": {Name: "interactions", Order: 4, Fields: []targetField{
 		{"mobile", false}, {"member_card", false}, {"ts", true}, {"category", false}, {"satisfaction", false},
 		{"agent", false}, {"duration", false}}},
@@ -85,9 +96,9 @@ func mapColumns(header []string, m *Mapping) (map[string]int, error) {
 				req = tf.Required
 			}
 		}
-		aliases := m.Columns[f]
+		aliases := m.Columns[f].Aliases
 		if aliases == nil {
-			aliases = m.ItemColumns[f]
+			aliases = m.ItemColumns[f].Aliases
 		}
 		specs = append(specs, clean.FieldSpec{Name: f, Aliases: aliases, Required: req})
 	}

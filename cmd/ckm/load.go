@@ -18,9 +18,10 @@ import (
 
 // loadOptions are what ckm load's arguments and flags resolve to.
 type loadOptions struct {
-	app   *app
-	paths []string  // the files and directories to load
-	asOf  time.Time // the exports' as-of instant; zero: now
+	app     *app
+	paths   []string  // the files and directories to load
+	asOf    time.Time // the exports' as-of instant; zero: now
+	explain bool      // say how the files would be read; load nothing
 }
 
 func init() { registerCommand(func(a *app) *cobra.Command { return newLoadCmd(a, nil) }) }
@@ -51,6 +52,7 @@ committed but rejected some rows.`,
 		},
 	}
 	cmd.Flags().StringVar(&asOf, "as-of", "", "the exports' as-of date (YYYY-MM-DD): later dates are rejected as future (default: now)")
+	cmd.Flags().BoolVar(&opts.explain, "explain", false, "load nothing: show which source reads each file and the header each canonical field maps (and the aliases tried)")
 	return cmd
 }
 
@@ -74,19 +76,30 @@ func (o *loadOptions) resolve(args []string, asOf string) error {
 	return nil
 }
 
+// configuredMappings are the sources: of the config file, if any.
+func (a *app) configuredMappings() ([]etl.Mapping, error) {
+	if cfgFile := a.cfg.ConfigFileUsed(); cfgFile != "" && a.cfg.IsSet("sources") {
+		ms, err := etl.LoadMappingFile(cfgFile)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return ms, nil
+	}
+	return nil, nil
+}
+
 func loadRun(ctx context.Context, opts *loadOptions) error {
 	a, paths := opts.app, opts.paths
+	if opts.explain {
+		return explainRun(ctx, opts)
+	}
 	lo, err := a.loadOptions(opts.asOf)
 	if err != nil {
 		return err
 	}
 	lo.Log = a.logf
-	if cfgFile := a.cfg.ConfigFileUsed(); cfgFile != "" && a.cfg.IsSet("sources") {
-		ms, err := etl.LoadMappingFile(cfgFile)
-		if err != nil {
-			return usageError{err}
-		}
-		lo.Mappings = ms
+	if lo.Mappings, err = a.configuredMappings(); err != nil {
+		return err
 	}
 	w, err := a.createWarehouse(ctx)
 	if err != nil {
