@@ -3,9 +3,10 @@
 -- two equal), the audit of reveals, and the relations an analyst reads.
 
 -- ckm_pii_fold makes the spellings of one number alike: full-width forms
--- become ASCII, spaces, dashes and parentheses go (privacy.Fold).
+-- become ASCII; spaces, dashes, dots, parentheses and invisible format
+-- characters go (privacy.Fold).
 CREATE OR REPLACE MACRO ckm_pii_fold(v) AS
-    regexp_replace(translate(CAST(v AS VARCHAR), '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '), '[\t\n\f\r ()-]', '', 'g');
+    regexp_replace(translate(CAST(v AS VARCHAR), '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '), '[\t\n\f\r ().\x{feff}\x{200b}\x{200c}\x{200d}\x{2060}-]', '', 'g');
 -- ckm_pii_fold_text folds full-width forms and drops spaces only.
 CREATE OR REPLACE MACRO ckm_pii_fold_text(v) AS
     regexp_replace(translate(CAST(v AS VARCHAR), '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '), '[\t\n\f\r ]', '', 'g');
@@ -20,9 +21,9 @@ CREATE OR REPLACE MACRO ckm_mask_id_number(v) AS CASE
 -- keeps its last 4 characters when it has at least 8.
 CREATE OR REPLACE MACRO ckm_mask_mobile(v) AS CASE
     WHEN v IS NULL THEN NULL
-    WHEN regexp_full_match(ckm_pii_fold(v), '(?:\+86|0086|86)?(?:17951|12593)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})')
-        THEN '+86 ' || regexp_extract(ckm_pii_fold(v), '^(?:\+86|0086|86)?(?:17951|12593)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$', 1) || '****'
-            || regexp_extract(ckm_pii_fold(v), '^(?:\+86|0086|86)?(?:17951|12593)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$', 2)
+    WHEN regexp_full_match(ckm_pii_fold(v), '(?:\+86|0086|86)?(?:17951|17911|12593|17909|10193)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})')
+        THEN '+86 ' || regexp_extract(ckm_pii_fold(v), '^(?:\+86|0086|86)?(?:17951|17911|12593|17909|10193)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$', 1) || '****'
+            || regexp_extract(ckm_pii_fold(v), '^(?:\+86|0086|86)?(?:17951|17911|12593|17909|10193)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$', 2)
     WHEN length(ckm_pii_fold(v)) < 8 THEN repeat('*', length(ckm_pii_fold(v)))
     ELSE repeat('*', length(ckm_pii_fold(v)) - 4) || right(ckm_pii_fold(v), 4) END;
 CREATE OR REPLACE MACRO ckm_mask_phone(v) AS ckm_mask_mobile(v);

@@ -55,8 +55,9 @@ func MaskID(s string) string {
 }
 
 // mainlandMobile is a mainland mobile after Fold, with an optional country
-// code (+86, 0086, 86) and IP-dial prefix (17951, 12593), or its mask.
-var mainlandMobile = regexp.MustCompile(`^(?:\+86|0086|86)?(?:17951|12593)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$`)
+// code (+86, 0086, 86) and IP-dial prefix (17951, 17911, 12593, 17909,
+// 10193), or its mask.
+var mainlandMobile = regexp.MustCompile(`^(?:\+86|0086|86)?(?:17951|17911|12593|17909|10193)?(1[3-9][0-9])[0-9*]{4}([0-9]{4})$`)
 
 // MaskMobile masks a phone number: a mainland mobile in any spelling
 // (+86 138-0013-8000, 0086 13800138000, １３８００１３８０００, 17951
@@ -111,16 +112,25 @@ func MaskAddress(s string) string {
 }
 
 // Fold makes the spellings of one number alike: full-width characters
-// become their ASCII forms (１３８ → 138, ＋ → +) and spaces, dashes and
-// parentheses go. Letters keep their case.
+// become their ASCII forms (１３８ → 138, ＋ → +) and spaces, dashes,
+// dots, parentheses and invisible format characters go. Letters keep
+// their case. (The cleaners also apply NFKC; a number spelled in other
+// compatibility characters, such as circled digits, is not recognised
+// here and is masked whole.)
 func Fold(s string) string {
 	return strings.Map(func(c rune) rune {
 		c = foldWidth(c)
-		if isSpace(c) || c == '-' || c == '(' || c == ')' {
+		if isSpace(c) || isInvisible(c) || c == '-' || c == '.' || c == '(' || c == ')' {
 			return -1
 		}
 		return c
 	}, s)
+}
+
+// isInvisible reports the format characters spreadsheet exports leave
+// behind: the byte-order mark and zero-width spaces and joiners.
+func isInvisible(c rune) bool {
+	return c == '\ufeff' || c == '\u200b' || c == '\u200c' || c == '\u200d' || c == '\u2060'
 }
 
 // foldText folds full-width characters and drops spaces, keeping dashes

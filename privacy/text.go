@@ -33,7 +33,7 @@ var (
 	emailShape = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 	// idShape and mobileShape are whole numbers after Fold.
 	idShape     = regexp.MustCompile(`^[1-9][0-9]{5}(?:(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]|[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3})$`)
-	mobileShape = regexp.MustCompile(`^(?:\+86|0086|86)?(?:17951|12593)?1[3-9][0-9]{9}$`)
+	mobileShape = regexp.MustCompile(`^(?:\+86|0086|86)?(?:17951|17911|12593|17909|10193)?1[3-9][0-9]{9}$`)
 )
 
 // maskJSONPairs masks the values of JSON keys named for personal data.
