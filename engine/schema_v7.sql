@@ -75,3 +75,19 @@ FROM main.dim_customer;
 -- them masked).
 CREATE OR REPLACE VIEW analyst.etl_reject AS
 SELECT * EXCLUDE (raw_value, raw_record) FROM main.etl_reject;
+-- The natural keys of contacts and campaign responses hold the customer's
+-- mobile or member card as the source gave it (mobile|time, code|mobile):
+-- the identifier part is masked as a phone number.
+CREATE OR REPLACE VIEW analyst.fact_interaction AS
+SELECT * REPLACE (CASE
+        WHEN interaction_id IS NULL THEN NULL
+        WHEN strpos(interaction_id, '|') = 0 THEN ckm_mask_phone(interaction_id)
+        ELSE ckm_mask_phone(regexp_extract(interaction_id, '^([^|]*)', 1)) || regexp_extract(interaction_id, '(?s)(\|.*)$', 1)
+    END AS interaction_id)
+FROM main.fact_interaction;
+CREATE OR REPLACE VIEW analyst.fact_campaign AS
+SELECT * REPLACE (CASE
+        WHEN response_id IS NULL OR strpos(response_id, '|') = 0 THEN response_id
+        ELSE regexp_extract(response_id, '^([^|]*\|)', 1) || ckm_mask_phone(regexp_extract(response_id, '(?s)^[^|]*\|(.*)$', 1))
+    END AS response_id)
+FROM main.fact_campaign;

@@ -19,7 +19,8 @@ type IDPublished struct {
 	BirthFrom, BirthTo time.Time
 	// Sex is "M" or "F" when published.
 	Sex string
-	// RegionCode is the published 6-digit region code, "" when unknown.
+	// RegionCode is the published 6-digit region code, "" when unknown;
+	// it counts as the ID's region only where it fits the shown digits.
 	RegionCode string
 }
 
@@ -55,13 +56,12 @@ func IDCandidates(p IDPublished) (float64, error) {
 		return 0, fmt.Errorf("published ID %q: want 18 characters ('*' hidden)", p.Shown)
 	}
 	region := []byte(shown[:6])
-	if len(p.RegionCode) == 6 {
+	if len(p.RegionCode) == 6 && regionAgrees(shown[:6], p.RegionCode) {
+		// The published region code fills hidden region digits; one that
+		// contradicts the shown digits is not the ID's (an address's
+		// region) and tells nothing about it.
 		for i := range region {
-			if region[i] == '*' {
-				region[i] = p.RegionCode[i]
-			} else if region[i] != p.RegionCode[i] {
-				return 0, nil
-			}
+			region[i] = p.RegionCode[i]
 		}
 	}
 	regionSum := 0
@@ -145,6 +145,16 @@ func IDCandidates(p IDPublished) (float64, error) {
 		}
 	}
 	return total, nil
+}
+
+// regionAgrees reports whether a region code fits the shown region digits.
+func regionAgrees(shown, code string) bool {
+	for i := 0; i < 6; i++ {
+		if shown[i] != '*' && shown[i] != code[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // spread adds one hidden digit of the given weight to a distribution of

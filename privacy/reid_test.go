@@ -99,4 +99,11 @@ func TestIDCandidates(t *testing.T) {
 	if one != 500 || ten != 5000 {
 		t.Errorf("region shown: %.0f, one region digit hidden: %.0f; want 500 and 5000", one, ten)
 	}
+	// A published region code fills the hidden digit; one that contradicts
+	// the shown digits is an address's region and changes nothing.
+	filled, _ := IDCandidates(IDPublished{Shown: "11010*************", RegionCode: "110105", BirthFrom: day("1949-12-31"), BirthTo: day("1949-12-31"), Sex: "M"})
+	other, _ := IDCandidates(IDPublished{Shown: "110105************", RegionCode: "440304", BirthFrom: day("1949-12-31"), BirthTo: day("1949-12-31"), Sex: "M"})
+	if filled != 500 || other != 500 {
+		t.Errorf("region code filling a digit: %.0f, contradicting: %.0f; want 500 and 500", filled, other)
+	}
 }
