@@ -119,7 +119,10 @@ func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 			t.Fatalf("analyst relations %v lack %s", relations, must)
 		}
 	}
-	var outputs []string
+	// The relations' contents themselves, not only what ckm sql prints
+	// (its output masker would hide a raw value a query could still
+	// compute with).
+	outputs := []string{relationText(t, wh, relations)}
 	for _, rel := range relations {
 		for _, format := range []string{"table", "csv", "json"} {
 			out, stderr, code := runCkm(t, "", "sql", "--warehouse", wh, "--format", format, "-c", "SELECT * FROM "+rel)
@@ -270,6 +273,34 @@ func analystRelations(t *testing.T, wh string) []string {
 		}
 	}
 	return readable
+}
+
+// relationText reads the contents of relations, unmasked, as text.
+func relationText(t *testing.T, wh string, relations []string) string {
+	t.Helper()
+	ctx := context.Background()
+	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true, MustExist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var b strings.Builder
+	b.WriteString("relation contents\n")
+	for _, rel := range relations {
+		rows, err := w.DB.QueryContext(ctx, "SELECT CAST(t AS VARCHAR) FROM "+rel+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(rel + " " + s + "\n")
+		}
+		rows.Close()
+	}
+	return b.String()
 }
 
 // lakeText reads every Parquet file of a lake back as text.
