@@ -42,8 +42,20 @@ var treeTableRefs = []string{"BASE_TABLE", "JOIN", "SUBQUERY", "TABLE_FUNCTION",
 // vet returns nil if text only reads what the shell's principal may read,
 // else an error wrapping ErrRefused that says what was refused and why.
 func (s *Shell) vet(ctx context.Context, text string) error {
+	return vet(ctx, s.conn, text, s.raw)
+}
+
+// Vet checks SQL that ckm runs for an analyst outside the shell — a mining
+// command's --source query, a server's statement — as the analyst sandbox
+// does: nil if text only reads relations an analyst may read, else an
+// error wrapping ErrRefused. conn is any connection of the warehouse.
+func Vet(ctx context.Context, conn *dbsql.Conn, text string) error {
+	return vet(ctx, conn, text, false)
+}
+
+func vet(ctx context.Context, conn *dbsql.Conn, text string, raw bool) error {
 	var out string
-	if err := s.conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", text).Scan(&out); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", text).Scan(&out); err != nil {
 		return fmt.Errorf("vet statement: %w", err)
 	}
 	var tree struct {
@@ -64,7 +76,7 @@ func (s *Shell) vet(ctx context.Context, text string) error {
 		}
 		return fmt.Errorf("%w: the statement could not be checked (%s: %s)", ErrRefused, tree.Type, tree.Message)
 	}
-	cat, err := s.sandboxCatalog(ctx)
+	cat, err := sandboxCatalogOf(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -73,7 +85,7 @@ func (s *Shell) vet(ctx context.Context, text string) error {
 		if err := json.Unmarshal(st, &node); err != nil {
 			return fmt.Errorf("vet statement: %w", err)
 		}
-		v := &vetter{cat: cat, raw: s.raw, ctes: map[string]bool{}}
+		v := &vetter{cat: cat, raw: raw, ctes: map[string]bool{}}
 		v.collectCTEs(node)
 		if err := v.walk(node); err != nil {
 			return err
@@ -98,12 +110,12 @@ type sandboxCatalog struct {
 	macros  map[string]bool
 }
 
-func (s *Shell) sandboxCatalog(ctx context.Context) (*sandboxCatalog, error) {
+func sandboxCatalogOf(ctx context.Context, conn *dbsql.Conn) (*sandboxCatalog, error) {
 	c := &sandboxCatalog{main: map[string]bool{}, analyst: map[string]bool{}, macros: map[string]bool{}}
-	if err := s.conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&c.name); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&c.name); err != nil {
 		return nil, fmt.Errorf("vet statement: %w", err)
 	}
-	rows, err := s.conn.QueryContext(ctx, `SELECT schema_name, lower(table_name) FROM duckdb_tables() WHERE database_name = current_database()
+	rows, err := conn.QueryContext(ctx, `SELECT schema_name, lower(table_name) FROM duckdb_tables() WHERE database_name = current_database()
 		UNION ALL SELECT schema_name, lower(view_name) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal
 		UNION ALL SELECT 'macro', lower(function_name) FROM duckdb_functions() WHERE function_type = 'table_macro' AND database_name = current_database() AND function_name LIKE 'ckm\_%' ESCAPE '\'`)
 	if err != nil {

@@ -447,3 +447,35 @@ func reflectInt(v any) int64 {
 	}
 	return 0
 }
+
+// TestMineSourceVetted: a mining command's --source is read as an analyst
+// would read it; a source that reads files or raw personal data is refused
+// before the operator runs, so nothing reaches the knowledge base.
+func TestMineSourceVetted(t *testing.T) {
+	wh := sqlWarehouse(t)
+	secret := filepath.Join(t.TempDir(), "s.csv")
+	os.WriteFile(secret, []byte("customer_id,order_ts,amount\n1,2024-01-01,1\n"), 0o600)
+	cases := []struct {
+		source, stderr string
+	}{
+		{"SELECT CAST(key_value AS BIGINT) AS customer_id, now() AS order_ts, 1 AS amount FROM etl_identity", `"etl_identity" is not a relation`},
+		{"SELECT * FROM read_csv(" + engine.QuoteString(secret) + ")", "table function read_csv"},
+		{"main.dim_customer", `"main.dim_customer" is not a relation`},
+		{secret, "is not a relation"},
+	}
+	for _, c := range cases {
+		_, stderr, code := runCkm(t, "", "mine", "rfm", "--warehouse", wh, "--source", c.source)
+		if code != 1 || !strings.Contains(stderr, "--source: refused in an analyst session") || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("--source %s: exit %d, stderr %q; want a refusal saying %q", c.source, code, stderr, c.stderr)
+		}
+	}
+	// A permitted source passes the vetting (and finds no purchases here).
+	_, stderr, code := runCkm(t, "", "mine", "rfm", "--warehouse", wh, "--source", "SELECT customer_id, order_ts, amount FROM fact_sales")
+	if code == 0 || strings.Contains(stderr, "refused") || !strings.Contains(stderr, "no purchases") {
+		t.Errorf("permitted source: exit %d, stderr %q; want the operator's own error", code, stderr)
+	}
+	out, _, _ := runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, asAdmin(t)...), "-c", "SELECT count(*) AS n FROM kb_model")...)
+	if out != "n\n0\n" {
+		t.Errorf("knowledge base after refused sources: %q", out)
+	}
+}
