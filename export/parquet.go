@@ -195,6 +195,12 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
+	if opts.RawPII {
+		// Raw personal data: readable by the exporting user only.
+		if err := ownerOnly(tmp); err != nil {
+			return nil, fmt.Errorf("export parquet: %w", err)
+		}
+	}
 	if err := replaceDir(tmp, out); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
@@ -209,6 +215,20 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 		}
 	}
 	return m, nil
+}
+
+// ownerOnly makes a directory tree readable by its owner only.
+func ownerOnly(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o600)
+		if d.IsDir() {
+			mode = 0o700
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 // checkTarget refuses to overwrite a directory that is not a lake.

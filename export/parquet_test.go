@@ -258,6 +258,16 @@ func TestParquetRawForAdmin(t *testing.T) {
 		t.Fatalf("manifest pii %s, %d tables; want raw, 1", m.PII, len(m.Tables))
 	}
 	checkMasked(t, w, out, func(_, v string) string { return v })
+	// Raw data is readable by the exporting user only.
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if st, _ := d.Info(); st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want owner-only", p, st.Mode().Perm())
+		}
+		return nil
+	})
 	// The audit says who, what, why and how many rows.
 	var user, role, command, detail, reason string
 	var rows int64
