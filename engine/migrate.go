@@ -28,6 +28,9 @@ var schemaV5 string
 //go:embed schema_v6.sql
 var schemaV6 string
 
+//go:embed schema_v7.sql
+var schemaV7 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -44,6 +47,7 @@ var Migrations = []Migration{
 	{Version: 4, Description: "OLAP query log and rollup registry, mining table macros", SQL: []string{schemaV4}},
 	{Version: 5, Description: "knowledge base of pattern mining: rule measures, recommendations, segment scaling and history, cross-sell macros", SQL: []string{schemaV5}},
 	{Version: 6, Description: "mapping exports ckm did not generate: a file feeds several sources, more canonical fields", SQL: []string{schemaV6}},
+	{Version: 7, Description: "personal data: one mask per kind, reveal audit, analyst relations", SQL: []string{schemaV7}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
-	"github.com/ckm-dev/ckm/shell"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 // ManifestFile is the name of the manifest at the lake's root.
@@ -42,9 +42,17 @@ type ParquetOptions struct {
 	// Tables limits the export to these tables (default: every dim_*,
 	// fact_* and kb_* table and etl_run). Other tables need RawPII.
 	Tables []string
-	// RawPII writes ID numbers, mobiles and e-mails unmasked; only for a
-	// role that allows raw values.
+	// Principal is who exports. Masked, the lake holds what an analyst
+	// reads: the masked views of schema analyst where a table has one
+	// (dim_customer: masked ID, name, mobile and e-mail, birth year
+	// instead of birth date), and any other column named for personal
+	// data masked by its kind.
+	Principal privacy.Principal
+	// RawPII writes personal data unmasked: only for a principal that may
+	// export raw data (admin), with a Reason, and audited.
 	RawPII bool
+	// Reason is why raw data is exported, for the audit.
+	Reason string
 	// Producer names the program in the manifest, e.g. "ckm 0.1.0".
 	Producer string
 }
@@ -88,11 +96,17 @@ type FileManifest struct {
 	Bytes int64  `json:"bytes"`
 }
 
-// lakeTable is a table chosen for export with its columns.
+// lakeTable is a table chosen for export with its columns and where they
+// are read from: the table itself, or its masked view in schema analyst.
 type lakeTable struct {
-	name string
-	cols []shell.Column
+	name   string
+	source string // quoted relation to read
+	masked bool   // read from the masked view
+	cols   []column
 }
+
+// column is a column's name and DuckDB type.
+type column struct{ Name, Type string }
 
 // Parquet exports the warehouse as a Parquet lake under opts.Out. All
 // tables are read in one transaction, so the lake is one consistent
@@ -106,8 +120,8 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := checkTarget(out); err != nil {
 		return nil, err
 	}
-	if err := shell.RegisterFunctions(ctx, w); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
+	if opts.RawPII && !opts.Principal.MayExportRaw() {
+		return nil, fmt.Errorf("export parquet: role %s may not export raw personal data (admin may)", opts.Principal.Role)
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -115,13 +129,13 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	}
 	defer conn.Close()
 
-	tables, err := lakeTables(ctx, conn, opts.Tables)
+	tables, err := lakeTables(ctx, conn, opts.Tables, opts.RawPII)
 	if err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	if !opts.RawPII {
 		for _, t := range tables {
-			if !isLakeTable(t.name) {
+			if !isLakeTable(t.name) && !t.masked {
 				// Masking works by column name; other tables (the reject
 				// ledger's raw records, the identity map) hold personal data
 				// under other names.
@@ -151,6 +165,18 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if m.SchemaVersion, err = w.Version(ctx); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
+	var audit int64
+	if opts.RawPII {
+		names := make([]string, len(tables))
+		for i, t := range tables {
+			names[i] = t.name
+		}
+		// No audit row, no raw export.
+		if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: opts.Principal, Command: "export parquet",
+			Detail: "tables " + strings.Join(names, ",") + " to " + out, Reason: opts.Reason, Rows: -1}); err != nil {
+			return nil, fmt.Errorf("export parquet: %w", err)
+		}
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
@@ -169,11 +195,40 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
+	if opts.RawPII {
+		// Raw personal data: readable by the exporting user only.
+		if err := ownerOnly(tmp); err != nil {
+			return nil, fmt.Errorf("export parquet: %w", err)
+		}
+	}
 	if err := replaceDir(tmp, out); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	done = true
+	if audit != 0 {
+		var rows int64
+		for _, t := range m.Tables {
+			rows += t.Rows
+		}
+		if err := privacy.AuditRows(ctx, w.DB, audit, rows); err != nil {
+			return m, fmt.Errorf("export parquet: %w", err)
+		}
+	}
 	return m, nil
+}
+
+// ownerOnly makes a directory tree readable by its owner only.
+func ownerOnly(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o600)
+		if d.IsDir() {
+			mode = 0o700
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 // checkTarget refuses to overwrite a directory that is not a lake.
@@ -222,30 +277,46 @@ func isLakeTable(name string) bool {
 }
 
 // lakeTables lists the tables to export with their columns, dimensions
-// first, then facts, the knowledge base and the run ledger.
-func lakeTables(ctx context.Context, conn *dbsql.Conn, only []string) ([]lakeTable, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT table_name, column_name, data_type
-FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'
-ORDER BY table_name, column_index`)
+// first, then facts, the knowledge base and the run ledger. Unless raw, a
+// table with a masked view in schema analyst is read through it.
+func lakeTables(ctx context.Context, conn *dbsql.Conn, only []string, raw bool) ([]lakeTable, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT schema_name, table_name, column_name, data_type
+FROM duckdb_columns() WHERE database_name = current_database() AND schema_name IN ('main', ?)
+ORDER BY schema_name = 'main', table_name, column_index`, privacy.AnalystSchema)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	byName := map[string]*lakeTable{}
+	views := map[string]*lakeTable{}
 	var names []string
 	for rows.Next() {
-		var table string
-		var c shell.Column
-		if err := rows.Scan(&table, &c.Name, &c.Type); err != nil {
+		var schema, table string
+		var c column
+		if err := rows.Scan(&schema, &table, &c.Name, &c.Type); err != nil {
 			return nil, err
+		}
+		if schema == privacy.AnalystSchema {
+			v := views[table]
+			if v == nil {
+				v = &lakeTable{name: table, masked: true, source: engine.QuoteIdent(schema) + "." + engine.QuoteIdent(table)}
+				views[table] = v
+			}
+			v.cols = append(v.cols, c)
+			continue
 		}
 		t := byName[table]
 		if t == nil {
-			t = &lakeTable{name: table}
+			t = &lakeTable{name: table, source: "main." + engine.QuoteIdent(table)}
+			if v := views[table]; v != nil && !raw {
+				t = v
+			}
 			byName[table] = t
 			names = append(names, table)
 		}
-		t.cols = append(t.cols, c)
+		if !t.masked {
+			t.cols = append(t.cols, c)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -294,11 +365,12 @@ func partitioned(t lakeTable) bool {
 	if !strings.HasPrefix(t.name, "fact_") {
 		return false
 	}
-	return slices.ContainsFunc(t.cols, func(c shell.Column) bool { return c.Name == "date_key" })
+	return slices.ContainsFunc(t.cols, func(c column) bool { return c.Name == "date_key" })
 }
 
-// selectList builds the export query's columns: personal data masked by the
-// ckm_mask_* functions unless raw. For partitioned tables it also returns
+// selectList builds the export query's columns: unless raw, the masked
+// view's columns as they are, and other columns named for personal data
+// masked by their kind's ckm_mask_* macro. For partitioned tables it also returns
 // the partition columns, the year and month of date_key (0 for the special
 // members, whose keys are negative).
 func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnManifest) {
@@ -306,7 +378,14 @@ func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnMan
 	for _, c := range t.cols {
 		q := engine.QuoteIdent(c.Name)
 		cm := ColumnManifest{Name: c.Name, Type: c.Type}
-		if k := shell.ColumnPII(c.Name); k != shell.PIINone && !raw {
+		k := privacy.ColumnKind(c.Name)
+		if t.masked {
+			k = privacy.MaskedColumns[t.name][c.Name]
+			if k != privacy.None {
+				cm.Masked = k.String()
+			}
+			exprs = append(exprs, q)
+		} else if k != privacy.None && !raw {
 			arg := q
 			if c.Type != "VARCHAR" {
 				arg = "CAST(" + q + " AS VARCHAR)"
@@ -335,11 +414,11 @@ func exportTable(ctx context.Context, conn *dbsql.Conn, dir string, t lakeTable,
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		return nil, err
 	}
-	if partitioned(t) && slices.ContainsFunc(t.cols, func(c shell.Column) bool { return c.Name == "year" || c.Name == "month" }) {
+	if partitioned(t) && slices.ContainsFunc(t.cols, func(c column) bool { return c.Name == "year" || c.Name == "month" }) {
 		return nil, errors.New("has its own year or month column, which the year/month partitions would hide: rename it")
 	}
 	cols, parts, manifest := selectList(t, raw)
-	from := " FROM " + engine.QuoteIdent(t.name)
+	from := " FROM " + t.source
 	tm := &TableManifest{Name: t.name, Path: t.name, Columns: manifest}
 	copyTo := func(query, target, options string) error {
 		return conn.QueryRowContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
-	"github.com/ckm-dev/ckm/etl/clean"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 // smallWarehouse builds a hand-made warehouse: three customers, two
@@ -120,7 +120,12 @@ func TestParquetLakeRoundTrip(t *testing.T) {
 				plain = append(plain, c.Name)
 			}
 		}
-		wantN, wantSum := checksum(t, w, engine.QuoteIdent(tm.Name), plain)
+		from := engine.QuoteIdent(tm.Name)
+		if tm.Name == "dim_customer" {
+			// The lake publishes the birth year, not the date.
+			from = "(SELECT *, CAST(year(birth_date) AS INTEGER) AS birth_year FROM dim_customer)"
+		}
+		wantN, wantSum := checksum(t, w, from, plain)
 		gotN, gotSum := checksum(t, w, readBack(out, tm.Name), plain)
 		if gotN != wantN || gotSum != wantSum {
 			t.Errorf("%s: lake has %d rows (checksum %s), warehouse %d (%s)", tm.Name, gotN, gotSum, wantN, wantSum)
@@ -160,16 +165,32 @@ func TestParquetLakeRoundTrip(t *testing.T) {
 		t.Errorf("hive directory: %v", err)
 	}
 
-	// Personal data is masked with the cleaners' masks.
-	checkMasked(t, w, out, func(col, v string) string {
-		switch col {
-		case "id_number":
-			return clean.MaskID(v)
-		case "mobile":
-			return clean.MaskMobile(v)
+	// Personal data is masked with privacy's one mask per kind, and the
+	// birth date, which would narrow the masked ID number to a few hundred
+	// numbers, is published as its year only.
+	checkMasked(t, w, out, func(col, v string) string { return privacy.Mask(privacy.ColumnKind(col), v) })
+	for _, tm := range m.Tables {
+		if tm.Name != "dim_customer" {
+			continue
 		}
-		return clean.MaskEmail(v)
-	})
+		var cols []string
+		for _, c := range tm.Columns {
+			cols = append(cols, c.Name+":"+c.Masked)
+		}
+		for _, want := range []string{"id_number:id_number", "name:name", "mobile:mobile", "email:email", "birth_year:"} {
+			if !slices.Contains(cols, want) {
+				t.Errorf("lake dim_customer columns %v lack %s", cols, want)
+			}
+		}
+		if slices.ContainsFunc(cols, func(c string) bool { return strings.HasPrefix(c, "birth_date:") }) {
+			t.Errorf("lake dim_customer publishes birth_date beside the ID number: %v", cols)
+		}
+	}
+	var maskedID, maskedName string
+	w.DB.QueryRowContext(ctx, "SELECT id_number, name FROM "+readBack(out, "dim_customer")+" WHERE customer_key = 1").Scan(&maskedID, &maskedName)
+	if maskedID != "110105************" || maskedName != "张**" {
+		t.Errorf("masked id_number, name = %q, %q; want 110105************, 张**", maskedID, maskedName)
+	}
 	var masked string
 	w.DB.QueryRowContext(ctx, "SELECT mobile FROM "+readBack(out, "dim_customer")+" WHERE customer_key = 1").Scan(&masked)
 	if masked != "+86 138****8000" {
@@ -211,9 +232,25 @@ func checkMasked(t *testing.T, w *engine.Warehouse, out string, want func(col, v
 }
 
 func TestParquetRawForAdmin(t *testing.T) {
+	ctx := context.Background()
 	w := smallWarehouse(t)
 	out := filepath.Join(t.TempDir(), "lake")
-	m, err := Parquet(context.Background(), w, ParquetOptions{Out: out, RawPII: true, Tables: []string{"dim_customer"}})
+	admin := privacy.Principal{User: "root", Role: privacy.Admin}
+	// Raw data goes out only to an admin, and only with a reason.
+	for _, o := range []ParquetOptions{
+		{Principal: privacy.Principal{User: "amy", Role: privacy.Analyst}, Reason: "audit"},
+		{Principal: privacy.Principal{User: "sam", Role: privacy.Steward}, Reason: "audit"},
+		{Principal: admin},
+	} {
+		o.Out, o.RawPII, o.Tables = out, true, []string{"dim_customer"}
+		if _, err := Parquet(ctx, w, o); err == nil {
+			t.Errorf("raw export by %s with reason %q was not refused", o.Principal.Role, o.Reason)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("refused raw export left %s: %v", out, err)
+	}
+	m, err := Parquet(ctx, w, ParquetOptions{Out: out, RawPII: true, Principal: admin, Reason: "migration to the new CRM", Tables: []string{"dim_customer"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +258,25 @@ func TestParquetRawForAdmin(t *testing.T) {
 		t.Fatalf("manifest pii %s, %d tables; want raw, 1", m.PII, len(m.Tables))
 	}
 	checkMasked(t, w, out, func(_, v string) string { return v })
+	// Raw data is readable by the exporting user only.
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if st, _ := d.Info(); st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want owner-only", p, st.Mode().Perm())
+		}
+		return nil
+	})
+	// The audit says who, what, why and how many rows.
+	var user, role, command, detail, reason string
+	var rows int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT os_user, role, command, detail, reason, rows FROM privacy_reveal`).Scan(&user, &role, &command, &detail, &reason, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if user != "root" || role != "admin" || command != "export parquet" || !strings.Contains(detail, "dim_customer") || reason != "migration to the new CRM" || rows != 7 {
+		t.Errorf("audit row = %s %s %s %q %q %d", user, role, command, detail, reason, rows)
+	}
 }
 
 func TestParquetTargets(t *testing.T) {
@@ -240,10 +296,10 @@ func TestParquetTargets(t *testing.T) {
 	}
 
 	lake := filepath.Join(dir, "lake")
-	// Tables outside the lake, such as the reject ledger with its raw
-	// records, need a role that allows raw values.
-	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"etl_reject"}}); err == nil || !strings.Contains(err.Error(), "etl_reject is not a lake table") {
-		t.Errorf("export of etl_reject as analyst: err = %v", err)
+	// Tables outside the lake, such as the identity map, need a role that
+	// allows raw values.
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: lake, Tables: []string{"etl_identity"}}); err == nil || !strings.Contains(err.Error(), "etl_identity is not a lake table") {
+		t.Errorf("export of etl_identity as analyst: err = %v", err)
 	}
 	if _, err := os.Stat(lake); !os.IsNotExist(err) {
 		t.Errorf("refused export left %s: %v", lake, err)

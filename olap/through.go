@@ -3,23 +3,18 @@ package olap
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ckm-dev/ckm/privacy"
 )
 
-// maskSQL wraps a PII column so only a hint of it shows.
+// maskSQL wraps a PII column in the one mask of its kind: the ckm_mask_*
+// macro of the schema (package privacy's format); an unknown kind hides
+// the value whole.
 func maskSQL(kind, expr string) string {
-	v := "CAST(" + expr + " AS VARCHAR)"
-	switch kind {
-	case "mobile":
-		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", greatest(length(" + v + ") - 8, 0)) || '****' || right(" + v + ", 4) END"
-	case "id_number":
-		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", 6) || '********' || right(" + v + ", 4) END"
-	case "email":
-		return "regexp_replace(" + v + ", '^(.).*(@.*)$', '\\1***\\2')"
-	case "name":
-		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE left(" + v + ", 1) || '**' END"
-	default:
-		return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE '***' END"
+	if f := privacy.ParseKind(kind).MaskFunction(); f != "" {
+		return f + "(" + expr + ")"
 	}
+	return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE '***' END"
 }
 
 // DefaultThroughLimit is the page size of a drill-through without a limit.

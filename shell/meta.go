@@ -116,11 +116,11 @@ func (s *Shell) metaTables(ctx context.Context, source string, args []string) er
 	q := `SELECT table_name AS name, 'table' AS kind, estimated_size AS rows
 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary AND table_name LIKE ` + engine.QuoteString(pattern) + `
 UNION ALL
-SELECT view_name, 'view', NULL FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal AND view_name LIKE ` + engine.QuoteString(pattern) + `
+SELECT view_name, CASE schema_name WHEN 'main' THEN 'view' ELSE 'masked view' END, NULL FROM duckdb_views() WHERE database_name = current_database() AND schema_name IN ('main', 'analyst') AND NOT internal AND view_name LIKE ` + engine.QuoteString(pattern) + `
 UNION ALL
 SELECT table_name, 'temporary table', estimated_size FROM duckdb_tables() WHERE temporary AND table_name LIKE ` + engine.QuoteString(pattern) + `
 ORDER BY name`
-	return s.exec(ctx, item{Text: q})
+	return s.exec(ctx, item{Text: q, trusted: true})
 }
 
 func (s *Shell) metaFunctions(ctx context.Context, _ string, args []string) error {
@@ -133,7 +133,7 @@ func (s *Shell) metaFunctions(ctx context.Context, _ string, args []string) erro
 	any_value(return_type) AS returns
 FROM duckdb_functions() WHERE function_name LIKE ` + engine.QuoteString(pattern) + ` AND function_name LIKE 'ckm%'
 GROUP BY function_name ORDER BY function_name`
-	return s.exec(ctx, item{Text: q})
+	return s.exec(ctx, item{Text: q, trusted: true})
 }
 
 func (s *Shell) metaSchema(ctx context.Context, _ string, args []string) error {
@@ -239,24 +239,26 @@ func (s *Shell) closeOutput() error {
 	return err
 }
 
-func (s *Shell) metaPII(_ context.Context, _ string, args []string) error {
+func (s *Shell) metaPII(ctx context.Context, _ string, args []string) error {
 	if len(args) == 0 {
 		state := "off (masked)"
 		if s.raw {
 			state = "on (raw values)"
 		}
-		_, err := fmt.Fprintf(s.out, "pii %s, role %s\n", state, s.opts.Role)
+		_, err := fmt.Fprintf(s.out, "pii %s, role %s\n", state, s.opts.Principal.Role)
 		return err
 	}
 	on, err := onOff("pii", args[0])
 	if err != nil {
 		return err
 	}
-	if on && !RoleAllowsRaw(s.opts.Role) {
-		return fmt.Errorf(".pii on: role %s may not see raw ID numbers, mobiles or e-mails; start the shell with --role admin", s.opts.Role)
+	if on && !s.opts.Principal.MayReveal() {
+		return fmt.Errorf(".pii on: role %s may not see raw personal data; a steward or admin may, with --reveal REASON", s.opts.Principal.Role)
 	}
-	s.raw = on
-	return nil
+	if on && s.opts.RevealReason == "" {
+		return fmt.Errorf(".pii on: raw personal data is shown only with a reason, which the audit keeps: start the shell with --reveal REASON")
+	}
+	return s.setRaw(ctx, on)
 }
 
 func (s *Shell) metaQuit(context.Context, string, []string) error {

@@ -14,20 +14,8 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
 )
-
-// Roles decide whether the shell and exports may show raw personal data.
-const (
-	RoleAnalyst = "analyst" // personal data always masked (the default)
-	RoleAdmin   = "admin"   // raw values allowed
-)
-
-// Roles lists the roles ckm knows.
-var Roles = []string{RoleAnalyst, RoleAdmin}
-
-// RoleAllowsRaw reports whether the role may see raw ID numbers, mobiles
-// and e-mail addresses.
-func RoleAllowsRaw(role string) bool { return role == RoleAdmin }
 
 // Options configure a Shell.
 type Options struct {
@@ -35,8 +23,18 @@ type Options struct {
 	Err io.Writer // errors, timings and notices (default os.Stderr)
 	// Mode is the initial output mode: table, csv, json or line.
 	Mode string
-	// Role decides whether raw personal data may be shown ("" is analyst).
-	Role string
+	// Principal is who runs the shell (the zero value is an analyst of no
+	// known user). Below admin every statement is vetted by the analyst
+	// sandbox, and names resolve to the masked views of schema analyst.
+	Principal privacy.Principal
+	// RevealReason, given by a principal that may reveal (steward, admin),
+	// shows raw personal data; every statement run while it does is
+	// written to the reveal audit first, with this reason.
+	RevealReason string
+	// LockDown, for a process that serves this one shell only (a local ckm
+	// sql as analyst), also sets DuckDB's global switches: no external
+	// access, configuration locked.
+	LockDown bool
 	// Interactive shows prompts and a banner; on a terminal set Limits too.
 	Interactive bool
 	// Limits bound what table mode shows (terminal width, long results).
@@ -87,8 +85,9 @@ type docEntry struct {
 	Rows      []string // encoded row objects
 }
 
-// New opens a shell on w: it registers ckm's SQL functions (warning on
-// Err if that fails) and takes a connection of its own. Close releases it.
+// New opens a shell on w with a connection of its own; Close releases it.
+// ckm's Go SQL functions are registered by the caller (cmd/ckm), so the
+// shell does not depend on the ETL and mining packages.
 func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error) {
 	if opts.Out == nil {
 		opts.Out = os.Stdout
@@ -96,11 +95,14 @@ func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error)
 	if opts.Err == nil {
 		opts.Err = os.Stderr
 	}
-	if opts.Role == "" {
-		opts.Role = RoleAnalyst
+	if opts.Principal.Role == "" {
+		opts.Principal.Role = privacy.Analyst
 	}
-	if !slices.Contains(Roles, opts.Role) {
-		return nil, fmt.Errorf("shell: unknown role %q: want %s", opts.Role, strings.Join(Roles, " or "))
+	if _, err := privacy.ParseRole(string(opts.Principal.Role)); err != nil {
+		return nil, fmt.Errorf("shell: %w", err)
+	}
+	if opts.RevealReason != "" && !opts.Principal.MayReveal() {
+		return nil, fmt.Errorf("shell: role %s may not see raw personal data (steward or admin may)", opts.Principal.Role)
 	}
 	if opts.Mode == "" {
 		opts.Mode = ModeTable
@@ -108,15 +110,42 @@ func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error)
 	if !slices.Contains(Modes, opts.Mode) {
 		return nil, fmt.Errorf("shell: unknown mode %q: want %s", opts.Mode, strings.Join(Modes, ", "))
 	}
-	if err := RegisterFunctions(ctx, w); err != nil {
-		// The shell is still useful without ckm's own functions.
-		fmt.Fprintf(opts.Err, "warning: %v\n", err)
-	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	return &Shell{w: w, conn: conn, opts: opts, mode: opts.Mode, raw: RoleAllowsRaw(opts.Role), out: opts.Out}, nil
+	s := &Shell{w: w, conn: conn, opts: opts, mode: opts.Mode, out: opts.Out}
+	if err := s.setRaw(ctx, opts.RevealReason != ""); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if opts.LockDown {
+		if err := lockDown(ctx, conn); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("shell: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// setRaw turns raw values on or off. Off, in a sandboxed session, names
+// resolve to the masked views of schema analyst before the base tables of
+// main. (An admin's session keeps DuckDB's search path; its output is
+// masked unless raw values are on.)
+func (s *Shell) setRaw(ctx context.Context, on bool) error {
+	if !s.opts.Principal.Sandboxed() {
+		s.raw = on
+		return nil
+	}
+	path := privacy.AnalystSchema + ",main"
+	if on {
+		path = "main"
+	}
+	if _, err := s.conn.ExecContext(ctx, "SET search_path = "+engine.QuoteString(path)); err != nil {
+		return fmt.Errorf("shell: %w", err)
+	}
+	s.raw = on
+	return nil
 }
 
 // Close ends the shell's connection and closes an .output file.
@@ -256,11 +285,7 @@ func (s *Shell) exec(ctx context.Context, it item) error {
 		cancel()
 	}()
 	start := time.Now()
-	rows, err := s.conn.QueryContext(qctx, it.Text)
-	if err == nil {
-		err = s.render(rows, it)
-		rows.Close()
-	}
+	err := s.query(qctx, ctx, it)
 	if err != nil && qctx.Err() != nil && ctx.Err() == nil {
 		return ErrInterrupted
 	}
@@ -269,6 +294,38 @@ func (s *Shell) exec(ctx context.Context, it item) error {
 	}
 	if s.timer {
 		fmt.Fprintf(s.opts.Err, "Run Time: %.3fs\n", time.Since(start).Seconds())
+	}
+	return err
+}
+
+// query vets (below admin), audits (raw values on) and runs one statement
+// and renders its result.
+func (s *Shell) query(qctx, ctx context.Context, it item) error {
+	if s.opts.Principal.Sandboxed() && !it.trusted {
+		if err := s.vet(qctx, it.Text); err != nil {
+			return err
+		}
+	}
+	var audit int64
+	if s.raw {
+		// No audit row, no raw values.
+		id, err := privacy.Audit(qctx, s.w.DB, privacy.Reveal{Principal: s.opts.Principal, Command: "sql",
+			Detail: it.Text, Reason: s.opts.RevealReason, Rows: -1})
+		if err != nil {
+			return err
+		}
+		audit = id
+	}
+	rows, err := s.conn.QueryContext(qctx, it.Text)
+	var n int64
+	if err == nil {
+		n, err = s.render(rows, it)
+		rows.Close()
+	}
+	if audit != 0 {
+		if aerr := privacy.AuditRows(context.WithoutCancel(ctx), s.w.DB, audit, n); aerr != nil && err == nil {
+			err = aerr
+		}
 	}
 	return err
 }
@@ -287,18 +344,20 @@ func cleanError(err error) error {
 
 // render writes a result set in the current mode, masking personal data
 // unless raw values are on.
-func (s *Shell) render(rows *dbsql.Rows, it item) error {
+func (s *Shell) render(rows *dbsql.Rows, it item) (int64, error) {
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cols := make([]Column, len(cts))
+	names := make([]string, len(cts))
 	for i, ct := range cts {
 		cols[i] = Column{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+		names[i] = ct.Name()
 	}
-	var m *masker
+	var m *privacy.RowMasker
 	if !s.raw {
-		m = newMasker(cols)
+		m = privacy.NewRowMasker(names)
 	}
 	var rend renderer
 	var entry *docEntry
@@ -318,46 +377,47 @@ func (s *Shell) render(rows *dbsql.Rows, it item) error {
 	began := false
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return err
+			return n, err
 		}
 		if m != nil {
-			m.mask(vals)
+			m.Mask(vals)
 		}
 		if entry != nil {
 			obj, err := jsonObject(keys, cols, vals)
 			if err != nil {
-				return err
+				return n, err
 			}
 			entry.Rows = append(entry.Rows, obj)
+			n++
 			continue
 		}
 		if !began {
 			if err := rend.begin(cols); err != nil {
-				return err
+				return n, err
 			}
 			began = true
 		}
 		if err := rend.row(vals); err != nil {
-			return err
+			return n, err
 		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return cleanError(err)
+		return n, cleanError(err)
 	}
 	if entry != nil {
 		s.doc = append(s.doc, *entry)
-		return nil
+		return n, nil
 	}
 	if !began {
 		if isStatus(cols) {
-			return nil // DDL, SET, BEGIN: nothing to show
+			return n, nil // DDL, SET, BEGIN: nothing to show
 		}
 		if err := rend.begin(cols); err != nil {
-			return err
+			return n, err
 		}
 	}
-	return rend.end(n)
+	return n, rend.end(n)
 }
 
 // isStatus recognises the empty results DuckDB returns for statements that

@@ -13,9 +13,14 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/shell")
+
+// admin runs the tests of the shell's mechanics, which create tables; the
+// analyst's sandbox has tests of its own.
+var admin = privacy.Principal{User: "test", Role: privacy.Admin}
 
 // openWarehouse opens an in-memory warehouse with ckm's schema, as the
 // shell always has.
@@ -68,7 +73,7 @@ func TestShellSessionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, err := runShell(t, openWarehouse(t), Options{}, string(script))
+	stdout, stderr, err := runShell(t, openWarehouse(t), Options{Principal: admin}, string(script))
 	if err != nil {
 		t.Fatalf("REPL stopped: %v", err)
 	}
@@ -98,25 +103,40 @@ func TestShellSessionGolden(t *testing.T) {
 	}
 }
 
-func TestShellMaskingByRole(t *testing.T) {
+func TestShellMaskingByPrincipal(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join("testdata", "shell", "pii.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := []string{"11010519491231002X", "+8613800138000", "abc@b.cn", "13800138000", "139 1234 5678", "440524188001010014", "li.si@example.com"}
-	masked := []string{"110105********002X", "+86 138****8000", "a***@b.cn", "+86 139****5678", "440524********0014", "l***@example.com"}
+	masked := []string{"110105************", "+86 138****8000", "a***@b.cn", "+86 139****5678", "440524************", "l***@example.com"}
+	steward := privacy.Principal{User: "sam", Role: privacy.Steward}
 	cases := []struct {
-		role        string
-		golden      string
-		rawShown    bool // in the first SELECT
-		piiOnRefuse bool
+		name      string
+		principal privacy.Principal
+		reason    string
+		golden    string
+		rawShown  bool   // in the first SELECT
+		refusal   string // of .pii on, "" if allowed
 	}{
-		{RoleAnalyst, "pii.analyst.golden", false, true},
-		{RoleAdmin, "pii.admin.golden", true, false},
+		{"analyst", privacy.Principal{User: "amy", Role: privacy.Analyst}, "", "pii.analyst.golden", false, "role analyst may not see raw"},
+		{"steward without a reason", steward, "", "pii.steward.golden", false, "only with a reason"},
+		{"steward revealing", steward, "fraud case 42", "pii.reveal.golden", true, ""},
 	}
 	for _, c := range cases {
-		t.Run(c.role, func(t *testing.T) {
-			stdout, stderr, err := runShell(t, openWarehouse(t), Options{Role: c.role}, string(script))
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := openWarehouse(t)
+			// A table of raw personal data an analyst may read (a dimension):
+			// the output masks it.
+			if _, err := w.DB.ExecContext(ctx, `CREATE TABLE dim_contact (customer_id BIGINT, id_number VARCHAR, mobile VARCHAR,
+				email VARCHAR, "手机号" VARCHAR, note VARCHAR, email_count INTEGER);
+				INSERT INTO dim_contact VALUES
+				(1, '11010519491231002X', '+8613800138000', 'abc@b.cn', '13800138000', 'called 139 1234 5678, id 440524188001010014, mail li.si@example.com', 2),
+				(2, NULL, NULL, NULL, NULL, 'order 20240105000000000001 no personal data', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, err := runShell(t, w, Options{Principal: c.principal, RevealReason: c.reason}, string(script))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,9 +157,23 @@ func TestShellMaskingByRole(t *testing.T) {
 			if !strings.Contains(first, "order 20240105000000000001 no personal data") || !strings.Contains(first, "│           2 │") {
 				t.Errorf("non-personal data was masked:\n%s", first)
 			}
-			refused := strings.Contains(stderr, "role analyst may not see raw")
-			if refused != c.piiOnRefuse {
-				t.Errorf(".pii on refused = %v, want %v; stderr:\n%s", refused, c.piiOnRefuse, stderr)
+			if c.refusal != "" && !strings.Contains(stderr, c.refusal) || c.refusal == "" && strings.Contains(stderr, ".pii on") {
+				t.Errorf(".pii on: want refusal %q; stderr:\n%s", c.refusal, stderr)
+			}
+			// Every statement run while raw values were on is in the audit
+			// with the reason; masked statements are not.
+			var n int
+			var reasons string
+			if err := w.DB.QueryRowContext(ctx, `SELECT count(*), coalesce(string_agg(DISTINCT reason || '/' || os_user || '/' || role || '/' || rows, ','), '') FROM privacy_reveal`).Scan(&n, &reasons); err != nil {
+				t.Fatal(err)
+			}
+			wantN, wantReasons := 0, ""
+			if c.reason != "" {
+				// The two SELECTs before .pii off, and the one after .pii on.
+				wantN, wantReasons = 3, ""
+			}
+			if n != wantN || c.reason != "" && !strings.HasPrefix(reasons, c.reason+"/sam/steward/") {
+				t.Errorf("audit: %d rows %q, want %d with reason %q %s", n, reasons, wantN, c.reason, wantReasons)
 			}
 		})
 	}
@@ -147,7 +181,7 @@ func TestShellMaskingByRole(t *testing.T) {
 
 func TestShellStopOnError(t *testing.T) {
 	w := openWarehouse(t)
-	stdout, stderr, err := runShell(t, w, Options{StopOnError: true},
+	stdout, stderr, err := runShell(t, w, Options{Principal: admin, StopOnError: true},
 		"SELECT 1 AS a;\nSELECT 2 AS b;\n\n  SELEC 3;\nSELECT 4 AS d;")
 	var se *StatementError
 	if !errors.As(err, &se) || se.Line != 4 || se.Source != "stdin" || !strings.Contains(se.Error(), `syntax error at or near "SELEC"`) {
@@ -177,7 +211,7 @@ func TestShellJSONDocument(t *testing.T) {
 	w := openWarehouse(t) // each shell has its own connection and temporary tables
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stdout, _, err := runShell(t, w, Options{Mode: ModeJSON, JSONDocument: true, StopOnError: true}, c.script)
+			stdout, _, err := runShell(t, w, Options{Principal: admin, Mode: ModeJSON, JSONDocument: true, StopOnError: true}, c.script)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +233,7 @@ func TestShellReadOutputTimer(t *testing.T) {
 	os.WriteFile(inc, []byte("SELECT 'from file' AS src;\nSELECT nope;\n"), 0o644)
 	res := filepath.Join(dir, "result.csv")
 	script := ".read " + inc + "\n.output " + res + "\n.mode csv\nSELECT 42 AS answer;\n.output\n.timer on\nSELECT 'back' AS w;\n.timer off\n.read " + filepath.Join(dir, "missing.sql") + "\n"
-	stdout, stderr, err := runShell(t, openWarehouse(t), Options{}, script)
+	stdout, stderr, err := runShell(t, openWarehouse(t), Options{Principal: admin}, script)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,9 @@ type item struct {
 	Text string
 	Line int  // line of the input where the item starts (1-based)
 	Meta bool // a meta-command such as .tables
+	// trusted marks ckm's own statements (those meta-commands run), which
+	// the analyst sandbox does not vet.
+	trusted bool
 }
 
 // lexState is where the splitter is inside SQL text.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/olap"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 func init() {
@@ -25,6 +27,7 @@ type cubeQueryOptions struct {
 	totals, allowPII, noRollups        bool
 	drill, rollUp, top, through, file  string
 	limit, offset                      int
+	role, reveal                       string // cube query: who asks for raw PII, and why
 
 	// q is the parsed query, set before the command runs.
 	q olap.Query
@@ -57,7 +60,7 @@ func (o *cubeQueryOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.through, "through", "", `drill through to base rows: comma-separated columns, or "all"`)
 	f.IntVar(&o.limit, "limit", 0, "row limit (drill-through page size)")
 	f.IntVar(&o.offset, "offset", 0, "drill-through page offset")
-	f.BoolVar(&o.allowPII, "allow-pii", false, "show raw PII in drill-through (the role must allow it)")
+	f.BoolVar(&o.allowPII, "allow-pii", false, "show raw PII in drill-through: needs --role steward or admin (granted in ckm.yaml) and --reveal REASON")
 	f.BoolVar(&o.noRollups, "no-rollups", false, "answer from the base tables only")
 	f.StringVar(&o.file, "query", "", "read the query from a JSON file instead of flags")
 }
@@ -140,6 +143,16 @@ func newCubeQueryCmd(a *app, runF func(context.Context, *cubeQueryOptions) error
 			if err := o.resolve(args[0]); err != nil {
 				return err
 			}
+			var err error
+			if o.role, err = a.role(cmd); err != nil {
+				return err
+			}
+			if o.reveal, err = a.reveal(cmd, o.role); err != nil {
+				return err
+			}
+			if o.q.AllowPII && o.reveal == "" {
+				return usageErrorf("--allow-pii: raw personal data needs --role steward or admin and --reveal REASON")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -147,19 +160,45 @@ func newCubeQueryCmd(a *app, runF func(context.Context, *cubeQueryOptions) error
 		},
 	}
 	o.flags(cmd)
+	addRoleFlag(cmd)
 	return cmd
 }
 
 func cubeQueryRun(ctx context.Context, o *cubeQueryOptions) error {
 	a, q := o.app, o.q
+	var principal privacy.Principal
+	if q.AllowPII {
+		// The role must be granted and allow reveals; the reveal is
+		// audited before the query runs.
+		var err error
+		if principal, err = a.grant(o.role); err != nil {
+			return err
+		}
+		if !principal.MayReveal() {
+			return fmt.Errorf("--allow-pii: role %s may not see raw personal data (steward or admin may)", principal.Role)
+		}
+	}
 	ex, done, err := a.cubeExecutor(ctx, q.Cube)
 	if err != nil {
 		return err
 	}
 	defer done()
+	var audit int64
+	if q.AllowPII {
+		detail, _ := json.Marshal(q)
+		if audit, err = privacy.Audit(ctx, ex.W.DB, privacy.Reveal{Principal: principal, Command: "cube query",
+			Detail: string(detail), Reason: o.reveal, Rows: -1}); err != nil {
+			return err
+		}
+	}
 	res, err := ex.Query(ctx, q)
 	if err != nil {
 		return queryErr(err)
+	}
+	if audit != 0 {
+		if err := privacy.AuditRows(ctx, ex.W.DB, audit, int64(len(res.Data))); err != nil {
+			return err
+		}
 	}
 	if res.Rollup != "" {
 		a.logf("answered from rollup %s in %v", res.Rollup, res.Elapsed.Round(1000))

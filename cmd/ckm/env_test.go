@@ -71,7 +71,7 @@ func envSample(t *testing.T, f *pflag.Flag) (env, want string) {
 }
 
 // excludedFromEnv are the flags that must be given on the command line.
-var excludedFromEnvTest = map[string]bool{"force": true, "dry-run": true, "role": true, "help": true}
+var excludedFromEnvTest = map[string]bool{"force": true, "dry-run": true, "role": true, "reveal": true, "help": true}
 
 // TestEveryFlagFromEnv walks every command and every flag: each flag not
 // excluded takes its value from CKM_<COMMAND>_<FLAG> (global flags from

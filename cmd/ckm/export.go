@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/export"
-	"github.com/ckm-dev/ckm/shell"
 )
 
 func init() { registerCommand(newExportCmd) }
@@ -29,7 +28,8 @@ type exportParquetOptions struct {
 	app    *app
 	out    string   // the lake directory
 	tables []string // nil: every table
-	role   string   // checked: analyst or admin
+	role   string   // checked: analyst, steward or admin (granted when run)
+	reveal string   // why raw personal data is exported ("": masked)
 }
 
 // newExportParquetCmd builds ckm export parquet; runF, when not nil, runs
@@ -45,7 +45,12 @@ date_key (year=0/month=0 holds unknown dates). DIR/manifest.json lists the
 tables, files, row counts, column types, the data version (last committed
 ETL run) and the schema version.
 
-ID numbers, mobiles and e-mails are masked unless the role is admin. The lake
+Personal data is masked as an analyst reads it: dim_customer comes from its
+masked view (ID number reduced to its region code, name, mobile and e-mail
+masked, birth year instead of birth date, so no published combination
+narrows an ID number to fewer than 1,000); other columns named for personal
+data are masked by kind. Raw values need --role admin (granted by the
+principals list of ckm.yaml) and --reveal REASON, written to the audit. The lake
 is written beside DIR and renamed into place, so a failed export leaves no
 half lake; an earlier lake in DIR is replaced whole.`,
 		Args: cobra.NoArgs,
@@ -55,6 +60,9 @@ half lake; an earlier lake in DIR is replaced whole.`,
 			}
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
+				return err
+			}
+			if opts.reveal, err = a.reveal(cmd, opts.role); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -71,13 +79,18 @@ half lake; an earlier lake in DIR is replaced whole.`,
 
 func exportParquetRun(ctx context.Context, opts *exportParquetOptions) error {
 	a := opts.app
+	principal, err := a.grant(opts.role)
+	if err != nil {
+		return err
+	}
 	w, err := a.openWarehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	m, err := export.Parquet(ctx, w, export.ParquetOptions{
-		Out: opts.out, Tables: opts.tables, RawPII: shell.RoleAllowsRaw(opts.role), Producer: "ckm " + version,
+		Out: opts.out, Tables: opts.tables, Principal: principal, RawPII: opts.reveal != "", Reason: opts.reveal,
+		Producer: "ckm " + version,
 	})
 	if err != nil {
 		if errors.Is(err, export.ErrUnknownTable) {

@@ -39,19 +39,25 @@ func TestExportParquetCommand(t *testing.T) {
 
 	// The lake reads back masked, through the shell.
 	q := "SELECT mobile FROM read_parquet('" + filepath.Join(lake, "dim_customer", "*.parquet") + "') WHERE customer_key = 2"
-	stdout, _, code = runCkm(t, "", "sql", "--warehouse", wh, "--role", "admin", "--format", "csv", "-c", q)
+	admin := asAdmin(t)
+	stdout, _, code = runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, admin...), "--reveal", "check the lake", "-c", q)...)
 	if code != 0 || stdout != "mobile\n+86 139****5678\n" {
 		t.Errorf("lake mobile: exit %d, %q", code, stdout)
 	}
 
-	// An admin export is raw and replaces the lake.
-	_, stderr, code = runCkm(t, "", "export", "parquet", "--warehouse", wh, "--out", lake, "--role", "admin", "--tables", "dim_customer")
+	// An admin's export stays masked without a reason; with one it is raw,
+	// audited, and replaces the lake.
+	_, stderr, code = runCkm(t, "", append(append([]string{"export", "parquet", "--warehouse", wh, "--out", lake, "--tables", "dim_customer"}, admin...), "--reveal", "CRM migration")...)
 	if code != 0 {
 		t.Fatalf("admin export: exit %d: %s", code, stderr)
 	}
-	stdout, _, _ = runCkm(t, "", "sql", "--warehouse", wh, "--role", "admin", "--format", "csv", "-c", q)
+	stdout, _, _ = runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, admin...), "--reveal", "check the lake", "-c", q)...)
 	if stdout != "mobile\n+8613912345678\n" {
 		t.Errorf("admin lake mobile: %q", stdout)
+	}
+	// --role admin without the principals list is refused.
+	if _, stderr, code := runCkm(t, "", "export", "parquet", "--warehouse", wh, "--out", lake, "--role", "admin", "--reveal", "x"); code != 1 || !strings.Contains(stderr, "role not granted") {
+		t.Errorf("ungranted admin export: exit %d, %s", code, stderr)
 	}
 
 	for _, c := range []struct {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
+	"github.com/ckm-dev/ckm/shell"
 )
 
 // mineFlags are the flags every `ckm mine` value operator shares: where the
@@ -84,7 +87,45 @@ func (f *mineFlags) resolve(cmd *cobra.Command) (mineCommon, error) {
 	if err != nil {
 		return mineCommon{}, err
 	}
-	return mineCommon{AsOf: asOf, Source: f.sourceSpec(), Name: f.name, DryRun: f.dryRun}, nil
+	src := f.sourceSpec()
+	if src.Table != "" {
+		// runMine vets the source before the operator reads it.
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, src))
+	}
+	return mineCommon{AsOf: asOf, Source: src, Name: f.name, DryRun: f.dryRun}, nil
+}
+
+// mineSourceKey carries a mine command's --source from its flags to runMine.
+type mineSourceKey struct{}
+
+// vetMineSource refuses a --source an analyst's statement could not read:
+// mining commands run for analysts, and their source — a table or a
+// SELECT — would otherwise read files or the raw personal data the
+// sandbox keeps from them, and write it into the knowledge base.
+func vetMineSource(ctx context.Context, w *engine.Warehouse, src mining.Source) error {
+	rel := strings.TrimSpace(src.Table)
+	if t := strings.ToUpper(rel); strings.HasPrefix(t, "SELECT") || strings.HasPrefix(t, "WITH") || strings.HasPrefix(t, "FROM") || strings.HasPrefix(t, "(") {
+		rel = "(" + rel + ")"
+	} else {
+		parts := strings.Split(rel, ".")
+		for i, p := range parts {
+			parts[i] = engine.QuoteIdent(p)
+		}
+		rel = strings.Join(parts, ".")
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := shell.Vet(ctx, conn, "SELECT * FROM "+rel+" AS source"); err != nil {
+		return fmt.Errorf("--source: %w", err)
+	}
+	return nil
 }
 
 // runMine is the behaviour every `ckm mine <op>` shares once its flags are
@@ -96,6 +137,11 @@ func runMine[R any](ctx context.Context, a *app, op func(context.Context, *engin
 		return err
 	}
 	defer w.Close()
+	if src, ok := ctx.Value(mineSourceKey{}).(mining.Source); ok {
+		if err := vetMineSource(ctx, w, src); err != nil {
+			return err
+		}
+	}
 	res, err := op(ctx, w)
 	if err != nil {
 		return err

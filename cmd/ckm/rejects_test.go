@@ -9,7 +9,8 @@ import (
 )
 
 // TestRejectsShowsMaskedRawRecords: `ckm rejects` shows the raw record of
-// every entry, personal data masked for analysts and raw for --role admin,
+// every entry, personal data masked for analysts and raw for a granted
+// admin revealing with a reason,
 // and where a duplicate points.
 func TestRejectsShowsMaskedRawRecords(t *testing.T) {
 	dir := t.TempDir()
@@ -57,7 +58,7 @@ func TestRejectsShowsMaskedRawRecords(t *testing.T) {
 	if dup.Line != 4 || dup.Severity != "info" || !strings.HasSuffix(dup.RefersTo, "pos_sales_1.csv:3") {
 		t.Errorf("duplicate entry %+v, want line 4 info referring to line 3", dup)
 	}
-	if admin := read("--role", "admin"); !strings.Contains(admin["quantity_invalid"].RawRecord, "13912345678") {
+	if admin := read(append(asAdmin(t), "--reveal", "ledger review")...); !strings.Contains(admin["quantity_invalid"].RawRecord, "13912345678") {
 		t.Errorf("admin does not see the raw record: %s", admin["quantity_invalid"].RawRecord)
 	}
 }

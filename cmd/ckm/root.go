@@ -118,7 +118,7 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 
 // commandLineOnly are the flags never taken from the environment or the
 // config: each says what this one call may do.
-var commandLineOnly = map[string]bool{"force": true, "dry-run": true, "role": true, "help": true}
+var commandLineOnly = map[string]bool{"force": true, "dry-run": true, "role": true, "reveal": true, "help": true}
 
 // flagsFromEnvAndConfig sets each flag of cmd not given on the command line
 // from its first environment variable or config key that holds a value.

@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckm-dev/ckm/shell"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 func init() {
@@ -46,11 +47,12 @@ func runsRun(ctx context.Context, opts *runsOptions) error {
 
 // rejectsOptions are what ckm rejects' flags resolve to.
 type rejectsOptions struct {
-	app   *app
-	role  string // checked: analyst or admin
-	run   int64  // 0: every run
-	rule  string // "": every rule
-	limit int
+	app    *app
+	role   string // checked: analyst, steward or admin (granted when run)
+	reveal string // why raw values are shown ("": masked)
+	run    int64  // 0: every run
+	rule   string // "": every rule
+	limit  int
 }
 
 // newRejectsCmd builds ckm rejects; runF, when not nil, runs instead of
@@ -63,12 +65,17 @@ func newRejectsCmd(a *app, runF func(context.Context, *rejectsOptions) error) *c
 		Long: `List the reject ledger: every rejected line (severity error), flagged line (warn),
 duplicate and applied correction (info), with the rule, the raw value and the raw
 record as read, and the line an entry refers to (the line a duplicate repeats, the
-line a correction replaces). Personal data in raw values and records is masked
-unless --role admin.`,
+line a correction replaces). Personal data in raw values and records — ID
+numbers, mobiles and e-mails in any spelling, and values under personal-data
+keys of JSON records — is masked with the one mask of each kind, unless a
+steward or admin gives --reveal REASON (written to the reveal audit).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
+				return err
+			}
+			if opts.reveal, err = a.reveal(cmd, opts.role); err != nil {
 				return err
 			}
 			if err := checkRun(opts.run); err != nil {
@@ -100,42 +107,53 @@ func checkRun(run int64) error {
 
 func rejectsRun(ctx context.Context, opts *rejectsOptions) error {
 	a := opts.app
+	principal, err := a.grant(opts.role)
+	if err != nil {
+		return err
+	}
 	q := `SELECT r.run_id, r.path, r.line, r.stage, r.rule, r.severity, r.column_name AS column, r.raw_value,
 			r.raw_record, CASE WHEN r.ref_line IS NOT NULL THEN
 				coalesce('run ' || coalesce(r.ref_run_id, r.run_id) || ' ', '') || coalesce(f.path, 'file ' || r.ref_file_id) || ':' || r.ref_line
 			END AS refers_to, r.message
 		FROM etl_reject r LEFT JOIN etl_file f ON f.file_id = r.ref_file_id
 		WHERE (? = 0 OR r.run_id = ?) AND (? = '' OR r.rule = ?) ORDER BY r.run_id, r.file_id, r.line, r.rule LIMIT ?`
+	if opts.reveal != "" {
+		// No audit row, no raw values.
+		if err := a.auditReveal(ctx, privacy.Reveal{Principal: principal, Command: "rejects",
+			Detail: fmt.Sprintf("run %d rule %q limit %d", opts.run, opts.rule, opts.limit), Reason: opts.reveal, Rows: -1}); err != nil {
+			return err
+		}
+	}
 	header, data, err := a.query(ctx, q, opts.run, opts.run, opts.rule, opts.rule, opts.limit)
 	if err != nil {
 		return err
 	}
-	if opts.role != shell.RoleAdmin {
+	if opts.reveal == "" {
 		maskRejects(header, data)
 	}
 	return a.printTable(header, data)
 }
 
-// maskRejects masks personal data in the ledger rows: a raw value as its
-// column's kind of personal data (any shape found in it otherwise), a raw
-// record wherever it shows some.
-func maskRejects(header []string, data [][]any) {
-	at := map[string]int{}
-	for i, h := range header {
-		at[h] = i
+// auditReveal writes a reveal to the warehouse's audit before raw values
+// are shown.
+func (a *app) auditReveal(ctx context.Context, r privacy.Reveal) error {
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
 	}
+	defer w.Close()
+	_, err = privacy.Audit(ctx, w.DB, r)
+	return err
+}
+
+// maskRejects masks personal data in the ledger rows with privacy's row
+// masker: a raw value by the kind of its column (an invalid mobile has no
+// mobile shape but is still a mobile), and personal values in raw records
+// and messages by their shape or JSON key.
+func maskRejects(header []string, data [][]any) {
+	m := privacy.NewRowMasker(header)
 	for _, row := range data {
-		column, _ := row[at["column"]].(string)
-		if v, ok := row[at["raw_value"]].(string); ok {
-			if k := shell.ColumnPII(column); k != shell.PIINone {
-				row[at["raw_value"]] = k.Mask(v)
-			} else {
-				row[at["raw_value"]] = shell.MaskText(v)
-			}
-		}
-		if v, ok := row[at["raw_record"]].(string); ok {
-			row[at["raw_record"]] = shell.MaskText(v)
-		}
+		m.Mask(row)
 	}
 }
 

@@ -6,12 +6,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/shell"
 )
 
@@ -23,7 +23,8 @@ type sqlOptions struct {
 	stdin   io.Reader
 	command string // -c: statements to run
 	file    string // -f: a file of statements to run
-	role    string // checked: analyst or admin
+	role    string // checked: analyst, steward or admin (granted when run)
+	reveal  string // why raw personal data is shown ("": masked)
 }
 
 // newSQLCmd builds ckm sql; runF, when not nil, runs instead of sqlRun with
@@ -37,8 +38,16 @@ func newSQLCmd(a *app, runF func(context.Context, *sqlOptions) error) *cobra.Com
 (a REPL on a terminal): end each with ';'; meta-commands such as .tables,
 .schema, .mode and .help start with a dot.
 
-ID numbers, mobiles and e-mails are masked in the output unless the role
-(--role, which never comes from the environment or the config) is admin.
+As analyst (the default) the shell is a sandbox: only queries (SELECT) of
+the dimensions, facts and knowledge base run, personal data is read through
+the masked views of schema analyst (dim_customer), and files, settings,
+extensions, other databases and changes are refused. ID numbers, mobiles,
+e-mails and names are masked in every output format.
+
+--role steward or admin must be granted by the principals list of ckm.yaml
+(see the README); --reveal REASON then shows raw values, and every statement
+is first written to the reveal audit (privacy_reveal) with the reason. The
+role and the reason come only from the command line.
 
 With -c or -f the first failing statement stops ckm with exit code 1, and
 --format json writes one JSON document: an array of row objects for a
@@ -50,6 +59,9 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 			}
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
+				return err
+			}
+			if opts.reveal, err = a.reveal(cmd, opts.role); err != nil {
 				return err
 			}
 			opts.stdin = cmd.InOrStdin()
@@ -65,28 +77,12 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 	return cmd
 }
 
-// addRoleFlag adds --role, which decides whether raw personal data may be
-// shown or exported.
-func addRoleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("role", shell.RoleAnalyst, "role: analyst (personal data masked) or admin (raw values allowed)")
-}
-
-// role returns the --role of cmd, checked. The role comes only from the
-// command line, never from the environment or the config: it decides
-// whether this one call may see raw personal data.
-func (a *app) role(cmd *cobra.Command) (string, error) {
-	r, _ := cmd.Flags().GetString("role")
-	if r == "" {
-		r = shell.RoleAnalyst
-	}
-	if !slices.Contains(shell.Roles, r) {
-		return "", usageErrorf("--role %q: want %s", r, strings.Join(shell.Roles, " or "))
-	}
-	return r, nil
-}
-
 func sqlRun(ctx context.Context, opts *sqlOptions) error {
-	a, stdin, role := opts.app, opts.stdin, opts.role
+	a, stdin := opts.app, opts.stdin
+	principal, err := a.grant(opts.role)
+	if err != nil {
+		return err
+	}
 	var script io.Reader
 	source := ""
 	switch {
@@ -108,8 +104,15 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		return err
 	}
 	defer w.Close()
+	if err := registerFunctions(ctx, w); err != nil {
+		// The shell is still useful without ckm's own functions.
+		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
 	so := shell.Options{
-		Out: a.stdout, Err: a.stderr, Mode: a.format(), Role: role,
+		Out: a.stdout, Err: a.stderr, Mode: a.format(), Principal: principal, RevealReason: opts.reveal,
+		// This process serves this one analyst only: DuckDB's global
+		// switches add to the statement vetting.
+		LockDown:    principal.Role == privacy.Analyst,
 		Interactive: interactive, StopOnError: !repl, JSONDocument: !repl,
 	}
 	if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
@@ -133,7 +136,7 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		if w.ReadOnly {
 			ro = " (read-only)"
 		}
-		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s%s, role %s\nEnter .help for help, .quit or Ctrl-D to leave.\n", version, w.Path, ro, role)
+		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s%s, role %s\nEnter .help for help, .quit or Ctrl-D to leave.\n", version, w.Path, ro, principal.Role)
 		// Ctrl-C interrupts the running statement, not the shell.
 		ctx = context.WithoutCancel(ctx)
 		sigs := make(chan os.Signal, 1)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,6 +35,22 @@ func runCkm(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return stdout.String(), string(stderr), code
 }
 
+// principalsConfig writes a ckm.yaml granting the user running the tests
+// role, owner-writable only, and returns its path.
+func principalsConfig(t *testing.T, role string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("principals:\n  "+strconv.Quote(currentUser())+": "+role+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// asAdmin are the arguments that make a test's ckm call an admin's.
+func asAdmin(t *testing.T) []string {
+	return []string{"--config", principalsConfig(t, "admin"), "--role", "admin"}
+}
+
 // sqlWarehouse creates a warehouse file with two customers.
 func sqlWarehouse(t *testing.T) string {
 	t.Helper()
@@ -41,10 +58,10 @@ func sqlWarehouse(t *testing.T) string {
 	if _, stderr, code := runCkm(t, "", "init", "--warehouse", path); code != 0 {
 		t.Fatalf("init: %d %s", code, stderr)
 	}
-	_, stderr, code := runCkm(t, "", "sql", "--warehouse", path, "-c", `
+	_, stderr, code := runCkm(t, "", append(append([]string{"sql", "--warehouse", path}, asAdmin(t)...), "-c", `
 INSERT INTO dim_customer (customer_key, customer_id, id_number, name, mobile, email, is_current) VALUES
   (1, 1001, '11010519491231002X', '张三', '+8613800138000', 'abc@b.cn', true),
-  (2, 1002, NULL, '李四', '+8613912345678', NULL, true);`)
+  (2, 1002, NULL, '李四', '+8613912345678', NULL, true);`)...)
 	if code != 0 {
 		t.Fatalf("insert: %d %s", code, stderr)
 	}
@@ -74,7 +91,8 @@ func TestSQLCommandExitCodes(t *testing.T) {
 		{"stdin goes on after an error", "SELECT 'one' AS a;\nSELEC;\nSELECT 'two' AS b;\n", nil, 1,
 			"two", "stdin:2: Parser Error", ""},
 		{"stdin without errors", "SELECT 'one' AS a;\n.mode csv\nSELECT 'two' AS b", nil, 0, "b\ntwo\n", "", ""},
-		{"read-only refuses writes", "", []string{"--read-only", "-c", "DELETE FROM dim_customer"}, 1, "", "read-only", ""},
+		{"analyst refuses writes", "", []string{"-c", "DELETE FROM dim_customer"}, 1, "", "-c:1: refused in an analyst session: DELETE is not allowed", ""},
+		{"read-only refuses writes", "", append(asAdmin(t), "--read-only", "-c", "DELETE FROM dim_customer"), 1, "", "read-only", ""},
 		{"read-only reads and has the functions", "", []string{"--read-only", "--format", "csv", "-c", "SELECT ckm_mask_mobile('13800138000') AS m"}, 0,
 			"m\n+86 138****8000\n", "", ""},
 	}
@@ -109,7 +127,7 @@ func TestSQLCommandJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
 		t.Fatalf("stdout is not one JSON array: %v\n%s", err, stdout)
 	}
-	if len(rows) != 2 || rows[0]["name"] != "张三" || rows[0]["mobile"] != "+86 138****8000" || rows[1]["customer_id"] != 1002.0 {
+	if len(rows) != 2 || rows[0]["name"] != "张**" || rows[0]["mobile"] != "+86 138****8000" || rows[1]["customer_id"] != 1002.0 {
 		t.Errorf("rows = %v", rows)
 	}
 	// Several statements: one document with an entry per statement.
@@ -131,26 +149,47 @@ func TestSQLCommandMaskingByRole(t *testing.T) {
 	query := "SELECT id_number, mobile, email FROM dim_customer WHERE customer_key = 1"
 	cfg := filepath.Join(t.TempDir(), "ckm.yaml")
 	os.WriteFile(cfg, []byte("role: admin\n"), 0o644)
+	admin := asAdmin(t)
+	steward := []string{"--config", principalsConfig(t, "steward"), "--role", "steward"}
+	const masked, raw = "110105************,+86 138****8000,a***@b.cn", "11010519491231002X,+8613800138000,abc@b.cn"
 	cases := []struct {
-		name  string
-		args  []string
-		stdin string
-		want  string
+		name   string
+		args   []string
+		stdin  string
+		want   string // the row, "" for none
+		stderr string
 	}{
-		{"default analyst", []string{"-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
-		{"admin flag", []string{"--role", "admin", "-c", query}, "", "11010519491231002X,+8613800138000,abc@b.cn"},
-		{"role: admin in the config is ignored", []string{"--config", cfg, "-c", query}, "", "110105********002X,+86 138****8000,a***@b.cn"},
-		{"admin turns masking on", []string{"--role", "admin"}, ".pii off\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
-		{"analyst cannot unmask", nil, ".pii on\n" + query + ";", "110105********002X,+86 138****8000,a***@b.cn"},
+		{"default analyst", []string{"-c", query}, "", masked, ""},
+		{"admin without a reason sees masks", append(admin, "-c", query), "", masked, ""},
+		{"admin revealing", append(admin, "--reveal", "support ticket 7", "-c", query), "", raw, ""},
+		{"steward revealing", append(steward, "--reveal", "support ticket 8", "-c", query), "", raw, ""},
+		{"steward cannot take admin", append([]string{"--config", principalsConfig(t, "steward"), "--role", "admin"}, "-c", query), "", "", "may take role steward at most"},
+		{"--role alone grants nothing", []string{"--role", "admin", "-c", query}, "", "", "role not granted"},
+		{"role: admin in the config is ignored", []string{"--config", cfg, "-c", query}, "", masked, ""},
+		{"analyst cannot reveal", []string{"--reveal", "curious", "-c", query}, "", "", "--reveal: role analyst never sees raw personal data"},
+		{"revealing admin turns masking on", append(admin, "--reveal", "support ticket 9"), ".pii off\n" + query + ";", masked, ""},
+		{"analyst cannot unmask", nil, ".pii on\n" + query + ";", masked, "role analyst may not see raw"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"sql", "--warehouse", wh, "--format", "csv"}, c.args...)
 			stdout, stderr, _ := runCkm(t, c.stdin, args...)
-			if !strings.Contains(stdout, "id_number,mobile,email\n"+c.want+"\n") {
-				t.Errorf("stdout:\n%s\nwant the row %s; stderr:\n%s", stdout, c.want, stderr)
+			if c.want != "" && !strings.Contains(stdout, "id_number,mobile,email\n"+c.want+"\n") || c.want == "" && stdout != "" {
+				t.Errorf("stdout:\n%s\nwant the row %q; stderr:\n%s", stdout, c.want, stderr)
+			}
+			if !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.stderr, stderr)
 			}
 		})
+	}
+	// The reveals are in the audit, with their reasons and who asked.
+	out, stderr, code := runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, admin...),
+		"-c", "SELECT role, reason, rows, detail FROM privacy_reveal ORDER BY reveal_id")...)
+	want := "role,reason,rows,detail\n" +
+		"admin,support ticket 7,1,\"" + query + "\"\n" +
+		"steward,support ticket 8,1,\"" + query + "\"\n"
+	if code != 0 || out != want {
+		t.Errorf("audit (exit %d):\n%s\nwant\n%s%s", code, out, want, stderr)
 	}
 }
 

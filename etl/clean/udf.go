@@ -39,8 +39,9 @@ import (
 //	ckm_amount_problem(v) VARCHAR   amount_invalid / amount_missing
 //	ckm_text(v)           VARCHAR   Text
 //	ckm_header_key(v)     VARCHAR   HeaderKey
-//	ckm_mask_id(v), ckm_mask_mobile(v), ckm_mask_email(v)  VARCHAR
 //
+// The masks of personal data are not here: they are package privacy's, in
+// SQL the ckm_mask_* macros of the schema.
 // The ID functions compare birth dates with today's date, so they are
 // stable within a query but not across midnight; DuckDB treats them as
 // deterministic (not volatile), which only lets it fold constant calls.
@@ -151,9 +152,6 @@ func scalarFuncs() ([]namedFunc, error) {
 		problem("ckm_amount_problem", func(s string) error { _, err := Amount(s); return err }, true),
 		text("ckm_text", func(s string) (string, bool) { return Text(s), true }),
 		text("ckm_header_key", func(s string) (string, bool) { return HeaderKey(s), true }),
-		text("ckm_mask_id", func(s string) (string, bool) { return MaskID(s), true }),
-		text("ckm_mask_mobile", func(s string) (string, bool) { return MaskMobile(s), true }),
-		text("ckm_mask_email", func(s string) (string, bool) { return MaskEmail(s), true }),
 	}, nil
 }
 
