@@ -22,7 +22,13 @@ func (l *loader) resolveIdentity() error {
 	if err := l.propagateLabels(); err != nil {
 		return err
 	}
-	return l.assignCustomers()
+	if err := l.assignCustomers(); err != nil {
+		return err
+	}
+	if l.opts.AfterIdentity != nil {
+		return l.opts.AfterIdentity(l.ctx, l.tx)
+	}
+	return nil
 }
 
 // execAll runs queries in order as one step.
