@@ -36,6 +36,8 @@ type Options struct {
 	// is in (e.g. refreshing OLAP rollups), so they commit or roll back
 	// with it.
 	BeforeCommit []func(ctx context.Context, tx *sql.Tx) error
+	// Identity are the thresholds of identity resolution (zero: defaults).
+	Identity IdentityRules
 	// AfterIdentity, when set, runs inside the load right after identity
 	// resolution, while its working tables live (IdentityRecords).
 	AfterIdentity func(ctx context.Context, tx *sql.Tx) error

@@ -131,7 +131,12 @@ func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
 		return err
 	}
 	start = time.Now()
-	rep, err := etl.Load(ctx, w, []string{data}, etl.Options{Version: version, AfterIdentity: capture})
+	// The as-of is the export's: a CRM row tells who holds a number then.
+	asOf, err := time.Parse(time.DateOnly, exp.ExportDate)
+	if err != nil {
+		return fmt.Errorf("bench identity: expected.json export_date: %w", err)
+	}
+	rep, err := etl.Load(ctx, w, []string{data}, etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second), AfterIdentity: capture})
 	if err != nil {
 		return err
 	}
