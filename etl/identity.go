@@ -218,7 +218,9 @@ func (l *loader) cutChains() error {
 // not (a recycled number belongs to its holder of the time); among those,
 // one that used the key in the record's channel beats one that did not
 // (of a household sharing a number, the one who gives it at the till);
-// then the nearest in time. When the best two tie (both hold the number
+// then one holding it by e-mail beats one holding it by mobile (carriers
+// recycle numbers, not e-mail addresses); then the nearest in time. When
+// the best two tie (both hold the number
 // then and use it in that channel), the record is ambiguous, and like a
 // record no holder is near enough to (MaxGapDays) it stands alone: one
 // component per conflicted key, labelled by that key (which labels no
@@ -234,16 +236,17 @@ func orphanSQL(rules IdentityRules) []string {
 			SELECT e.rec, h.lab, h.n,
 				CASE WHEN s.t < h.t0 THEN date_diff('day', s.t, h.t0)
 					WHEN s.t > h.t1 THEN date_diff('day', h.t1, s.t) ELSE 0 END AS gap,
-				list_contains(h.channels, s.channel) AS same_channel
-			FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) JOIN id_src s USING (rec) JOIN id_holder h USING (kid)),
+				list_contains(h.channels, s.channel) AS same_channel, k.key_type = 'email' AS by_email
+			FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) JOIN id_src s USING (rec) JOIN id_holder h USING (kid)
+			JOIN id_key k USING (kid)),
 		r AS (
 			SELECT *, row_number() OVER w AS rn,
-				lead(gap) OVER w AS next_gap, lead(same_channel) OVER w AS next_same
-			FROM c WINDOW w AS (PARTITION BY rec ORDER BY gap = 0 DESC, same_channel DESC, gap, lab)),
+				lead(gap) OVER w AS next_gap, lead(same_channel) OVER w AS next_same, lead(by_email) OVER w AS next_email
+			FROM c WINDOW w AS (PARTITION BY rec ORDER BY gap = 0 DESC, same_channel DESC, by_email DESC, gap, lab)),
 		best AS (
 			SELECT rec, lab FROM r
 			WHERE rn = 1 AND gap <= %d
-				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel)))
+				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel AND next_email = by_email)))
 		SELECT rec, lab FROM id_rl_acc
 		UNION ALL
 		SELECT o.rec, coalesce(b.lab, o.kid)
