@@ -22,6 +22,9 @@ var schemaV3SCD string
 //go:embed schema_v4.sql
 var schemaV4 string
 
+//go:embed schema_v8.sql
+var schemaV8 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -36,6 +39,7 @@ var Migrations = []Migration{
 	{Version: 2, Description: "natural keys scoped by source, restatements, ledger references", SQL: []string{schemaV2}},
 	{Version: 3, Description: "dim_customer.effective_from: effective-dated SCD2", SQL: []string{schemaV3SCD}},
 	{Version: 4, Description: "OLAP query log and rollup registry, mining table macros", SQL: []string{schemaV4}},
+	{Version: 8, Description: "identity_link: the keys and rules that hold each customer's records together", SQL: []string{schemaV8}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

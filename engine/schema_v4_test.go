@@ -108,8 +108,8 @@ func TestUpgradeVersion3To4(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if v, err := w.Version(ctx); err != nil || v != 4 {
-		t.Fatalf("after the upgrade: version %d (%v), want 4", v, err)
+	if v, err := w.Version(ctx); err != nil || v != SchemaVersion() {
+		t.Fatalf("after the upgrade: version %d (%v), want %d", v, err, SchemaVersion())
 	}
 	checkPersistentObjects(t, w)
 	var logged int

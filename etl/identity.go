@@ -58,6 +58,9 @@ func (l *loader) resolveIdentity() error {
 	if err := l.reportConflicts(); err != nil {
 		return err
 	}
+	if err := l.exec("identity", identityLinkSQL(l.runID)); err != nil {
+		return err
+	}
 	if l.opts.AfterIdentity != nil {
 		return l.opts.AfterIdentity(l.ctx, l.tx)
 	}
@@ -231,7 +234,7 @@ func orphanSQL(rules IdentityRules) []string {
 		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n, list(DISTINCT s.channel) AS channels
 		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
 		GROUP BY e.kid, r.lab`,
-		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_rl AS
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
 		WITH c AS (
 			SELECT e.rec, h.lab, h.n,
 				CASE WHEN s.t < h.t0 THEN date_diff('day', s.t, h.t0)
@@ -247,11 +250,10 @@ func orphanSQL(rules IdentityRules) []string {
 			SELECT rec, lab FROM r
 			WHERE rn = 1 AND gap <= %d
 				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel AND next_email = by_email)))
-		SELECT rec, lab FROM id_rl_acc
-		UNION ALL
-		SELECT o.rec, coalesce(b.lab, o.kid)
+		SELECT o.rec, coalesce(b.lab, o.kid) AS lab, b.lab IS NULL AS alone
 		FROM (SELECT e.rec, min(e.kid) AS kid FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) GROUP BY e.rec) o
 		LEFT JOIN best b USING (rec)`, rules.MaxGapDays),
+		`CREATE OR REPLACE TEMP TABLE id_rl AS SELECT rec, lab FROM id_rl_acc UNION ALL SELECT rec, lab FROM id_orphan`,
 	}
 }
 
