@@ -14,7 +14,7 @@ func identityLinkSQL(runID int64) string {
 		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	holders AS (
-		SELECT kid, customer_id FROM rk WHERE conflicted GROUP BY ALL),
+		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM rk WHERE conflicted GROUP BY kid),
 	typo AS (
 		SELECT id_b AS key_value, string_agg(id_a, ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
 	classed AS (
@@ -28,10 +28,9 @@ func identityLinkSQL(runID int64) string {
 		FROM rk)
 	SELECT %d, c.customer_id, c.key_type, c.key_value, c.rule,
 		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
-			WHEN c.conflicted THEN 'also held by customers ' || (
-				SELECT string_agg(h.customer_id::VARCHAR, ', ' ORDER BY h.customer_id) FROM holders h
-				WHERE h.kid = c.kid AND h.customer_id <> c.customer_id) END,
-		count(DISTINCT c.rec), min(c.t), max(c.t)
-	FROM classed c LEFT JOIN typo t USING (key_value)
+			WHEN c.conflicted THEN 'also held by customers ' ||
+				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
+		count(*), min(c.t), max(c.t)
+	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
 	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.rule, c.conflicted`, runID)
 }
