@@ -31,6 +31,9 @@ var schemaV6 string
 //go:embed schema_v7.sql
 var schemaV7 string
 
+//go:embed schema_v8.sql
+var schemaV8 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -48,6 +51,7 @@ var Migrations = []Migration{
 	{Version: 5, Description: "knowledge base of pattern mining: rule measures, recommendations, segment scaling and history, cross-sell macros", SQL: []string{schemaV5}},
 	{Version: 6, Description: "mapping exports ckm did not generate: a file feeds several sources, more canonical fields", SQL: []string{schemaV6}},
 	{Version: 7, Description: "personal data: one mask per kind, reveal audit, analyst relations", SQL: []string{schemaV7}},
+	{Version: 8, Description: "identity_link: the keys and rules that hold each customer's records together", SQL: []string{schemaV8}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

@@ -1,6 +1,8 @@
 package etl
 
-import "fmt"
+import (
+	"fmt"
+)
 
 // recID is SQL for the record id of a staged row: file and line.
 var recID = recIDOf("")
@@ -8,22 +10,62 @@ var recID = recIDOf("")
 // maxIdentityRounds bounds label propagation; each round crosses one record.
 const maxIdentityRounds = 64
 
-// resolveIdentity unifies customers across channels: every normalised
+// resolveIdentity unifies customers across channels. Every normalised
 // identifier (member card, resident ID, E.164 mobile, email, the source
 // system's own customer id scoped by channel) of every
-// accepted customer-creating record is a node; identifiers on one record
-// are connected; each connected component is one customer. Components that
-// meet identifiers seen in earlier runs keep that customer id (the smallest
-// one if they meet several), so ids are stable across incremental loads;
-// new components get new ids in a deterministic order.
+// accepted customer-creating record is a node; a record connects its
+// identifiers; each connected component is one customer — but not every
+// identifier may connect (identity_rules.go):
+//
+//   - strong keys (card, valid ID number, the source's customer id) always link, and so do two ID
+//     numbers that IdentityRules.IDTypo accepts as one (one digit apart on
+//     records sharing a mobile or e-mail, with name, birth date and region
+//     agreeing);
+//   - a weak key (mobile, e-mail) links unless it is conflicted: records
+//     carrying it belong to two strong components with different ID numbers
+//     (a household's shared number, a recycled one). A record whose only
+//     keys are conflicted joins the holder whose time with that key is
+//     nearest its own (time-aware), within MaxGapDays.
+//
+// Components that meet identifiers seen in earlier runs keep that customer
+// id (the smallest one if they meet several), so ids are stable across
+// incremental loads; new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
-	if err := l.execAll("identity", identityGraphSQL()); err != nil {
+	rules := l.opts.Identity.withDefaults()
+	if err := l.execAll("identity", identityGraphSQL(tsLiteral(l.opts.AsOf), rules)); err != nil {
+		return err
+	}
+	// Strong components: cards, ID numbers and accepted ID typos.
+	if err := l.execAll("identity", strongPhaseSQL()); err != nil {
 		return err
 	}
 	if err := l.propagateLabels(); err != nil {
 		return err
 	}
-	return l.assignCustomers()
+	// Weak keys that would join two ID-bearing components are conflicted;
+	// the others link.
+	if err := l.execAll("identity", acceptedPhaseSQL()); err != nil {
+		return err
+	}
+	if err := l.cutChains(); err != nil {
+		return err
+	}
+	if err := l.execAll("identity", orphanSQL(rules)); err != nil {
+		return err
+	}
+	if err := l.assignCustomers(); err != nil {
+		return err
+	}
+	if err := l.reportConflicts(); err != nil {
+		return err
+	}
+	if err := l.exec("identity", identityLinkSQL(l.runID)); err != nil {
+		return err
+	}
+	if l.opts.AfterIdentity != nil {
+		return l.opts.AfterIdentity(l.ctx, l.tx)
+	}
+	return nil
 }
 
 // execAll runs queries in order as one step.
@@ -36,14 +78,19 @@ func (l *loader) execAll(step string, queries []string) error {
 	return nil
 }
 
-// identityGraphSQL builds the identifier graph: records, their identifiers
-// (the edges), one id per identifier, and every identifier its own label.
-func identityGraphSQL() []string {
+// identityGraphSQL builds the identifier graph: records (with their time
+// and, for CRM rows, the evidence an ID typo is checked against), their
+// identifiers (the edges), one id per identifier, and the pairs of ID
+// numbers accepted as one person's. asOf is the time of a CRM row without
+// a change date (it tells who holds a number now).
+func identityGraphSQL(asOf string, rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
-		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref FROM ok_customers
+		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
+			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
+			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in FROM ok_customers
 		UNION ALL
-		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref FROM ok_sales`,
+		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL FROM ok_sales`,
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
 		SELECT DISTINCT rec, key_type, key_value FROM (
 			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
@@ -52,15 +99,163 @@ func identityGraphSQL() []string {
 			UNION ALL SELECT rec, 'email', email_v FROM id_src WHERE email_v IS NOT NULL
 			UNION ALL SELECT rec, 'customer_ref', cref FROM id_src WHERE cref IS NOT NULL)`,
 		`CREATE OR REPLACE TEMP TABLE id_key AS
-		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid
+		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid,
+			key_type IN ('mobile', 'email') AS weak
 		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
-		`CREATE OR REPLACE TEMP TABLE id_rk_all AS SELECT e.rec, k.kid FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
-		// Only records carrying two or more identifiers connect anything;
-		// most till and web records carry one, so labels propagate over
-		// the few that link (CRM rows, web orders with mobile and email).
-		`CREATE OR REPLACE TEMP TABLE id_rk AS SELECT rec, kid FROM id_rk_all
-		WHERE rec IN (SELECT rec FROM id_rk_all GROUP BY rec HAVING count(*) > 1)`,
+		`CREATE OR REPLACE TEMP TABLE id_rk_all AS SELECT e.rec, k.kid, k.weak FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
+		idTypoSQL(rules),
+	}
+}
+
+// strongPhaseSQL sets up label propagation over the strong keys and the
+// accepted ID typos (an edge from each record with the mistyped ID to the
+// key of the other).
+func strongPhaseSQL() []string {
+	return []string{
+		`CREATE OR REPLACE TEMP TABLE id_rk_strong AS
+		SELECT rec, kid FROM id_rk_all WHERE NOT weak
+		UNION
+		SELECT e.rec, k.kid FROM id_typo a
+		JOIN id_edge e ON e.key_type = 'id_number' AND e.key_value = a.id_b
+		JOIN id_key k ON k.key_type = 'id_number' AND k.key_value = a.id_a`,
+		propagationEdges("id_rk_strong"),
 		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
+	}
+}
+
+// propagationEdges is SQL that makes id_rk the edges of the records of
+// table (rec, kid) carrying two or more keys: only those connect anything;
+// most till and web records carry one, so labels propagate over the few
+// that link (CRM rows, web orders with mobile and email).
+func propagationEdges(table string) string {
+	return `CREATE OR REPLACE TEMP TABLE id_rk AS SELECT rec, kid FROM ` + table + `
+		WHERE rec IN (SELECT rec FROM ` + table + ` GROUP BY rec HAVING count(*) > 1)`
+}
+
+// acceptedPhaseSQL records each record's strong component and finds the
+// conflicted weak keys: held directly by two ID-bearing components.
+func acceptedPhaseSQL() []string {
+	return []string{
+		`CREATE OR REPLACE TEMP TABLE id_srl AS
+		SELECT s.rec, min(l.lab) AS slab FROM id_rk_strong s JOIN id_lab l USING (kid) GROUP BY s.rec`,
+		// Strong components holding an ID number.
+		`CREATE OR REPLACE TEMP TABLE id_sid AS
+		SELECT DISTINCT r.slab FROM id_srl r JOIN id_src s USING (rec) WHERE s.idn IS NOT NULL`,
+		`CREATE OR REPLACE TEMP TABLE id_conflict AS
+		SELECT e.kid FROM id_rk_all e JOIN id_srl r USING (rec) SEMI JOIN id_sid USING (slab)
+		WHERE e.weak GROUP BY e.kid HAVING count(DISTINCT r.slab) > 1`,
+		// The ID-bearing strong components holding each weak key directly.
+		`CREATE OR REPLACE TEMP TABLE id_kh AS
+		SELECT DISTINCT e.kid, r.slab FROM id_rk_all e JOIN id_srl r USING (rec) SEMI JOIN id_sid USING (slab) WHERE e.weak`,
+	}
+}
+
+// acceptedEdgesSQL sets up propagation over the edges that link: all but
+// the conflicted weak keys (plus the accepted ID typos).
+func acceptedEdgesSQL() []string {
+	return []string{
+		`CREATE OR REPLACE TEMP TABLE id_rk_acc AS
+		SELECT rec, kid FROM id_rk_all ANTI JOIN id_conflict USING (kid)
+		UNION
+		SELECT rec, kid FROM id_rk_strong`,
+		propagationEdges("id_rk_acc"),
+		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
+	}
+}
+
+// maxChainCuts bounds the rounds of cutChains.
+const maxChainCuts = 4
+
+// cutChains propagates over the accepted edges and then looks for
+// components that still join two ID-bearing strong components: a weak key
+// held by one person reached another through a record carrying no strong
+// key (an old holder's web order with a recycled number and their own
+// e-mail). In those components every weak key whose records reach two such
+// components — through their own strong keys or the direct holders of
+// their other weak keys — becomes conflicted, and propagation runs again.
+func (l *loader) cutChains() error {
+	for round := 0; ; round++ {
+		if err := l.execAll("identity", acceptedEdgesSQL()); err != nil {
+			return err
+		}
+		if err := l.propagateLabels(); err != nil {
+			return err
+		}
+		if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl_acc AS
+			SELECT a.rec, min(l.lab) AS lab FROM id_rk_acc a JOIN id_lab l USING (kid) GROUP BY a.rec`); err != nil {
+			return err
+		}
+		if round == maxChainCuts {
+			return nil
+		}
+		n, err := l.count(`SELECT count(*) FROM id_conflict`)
+		if err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+		if err := l.exec("identity", `INSERT INTO id_conflict
+			WITH over AS (
+				SELECT r.lab FROM id_rl_acc r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
+				GROUP BY r.lab HAVING count(DISTINCT slab) > 1),
+			recs AS (SELECT rec FROM id_rl_acc SEMI JOIN over USING (lab)),
+			reach AS (
+				SELECT rec, slab FROM id_srl SEMI JOIN recs USING (rec) SEMI JOIN id_sid USING (slab)
+				UNION
+				SELECT e.rec, h.slab FROM id_rk_all e SEMI JOIN recs USING (rec) JOIN id_kh h USING (kid))
+			SELECT e.kid FROM id_rk_all e SEMI JOIN recs USING (rec) JOIN reach USING (rec)
+			WHERE e.weak AND e.kid NOT IN (SELECT kid FROM id_conflict)
+			GROUP BY e.kid HAVING count(DISTINCT reach.slab) > 1`); err != nil {
+			return err
+		}
+		m, err := l.count(`SELECT count(*) FROM id_conflict`)
+		if err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+		if m == n {
+			return nil
+		}
+	}
+}
+
+// orphanSQL labels every record: by its accepted keys, or, when all its
+// keys are conflicted, with the one component that held one of them best:
+// a holder whose time with the key (from a CRM row's registration, or the
+// first record, to the last) holds the record's time beats one whose does
+// not (a recycled number belongs to its holder of the time); among those,
+// one that used the key in the record's channel beats one that did not
+// (of a household sharing a number, the one who gives it at the till);
+// then one holding it by e-mail beats one holding it by mobile (carriers
+// recycle numbers, not e-mail addresses); then the nearest in time. When
+// the best two tie (both hold the number
+// then and use it in that channel), the record is ambiguous, and like a
+// record no holder is near enough to (MaxGapDays) it stands alone: one
+// component per conflicted key, labelled by that key (which labels no
+// other component).
+func orphanSQL(rules IdentityRules) []string {
+	return []string{
+		`CREATE OR REPLACE TEMP TABLE id_holder AS
+		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n, list(DISTINCT s.channel) AS channels
+		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
+		GROUP BY e.kid, r.lab`,
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
+		WITH c AS (
+			SELECT e.rec, h.lab, h.n,
+				CASE WHEN s.t < h.t0 THEN date_diff('day', s.t, h.t0)
+					WHEN s.t > h.t1 THEN date_diff('day', h.t1, s.t) ELSE 0 END AS gap,
+				list_contains(h.channels, s.channel) AS same_channel, k.key_type = 'email' AS by_email
+			FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) JOIN id_src s USING (rec) JOIN id_holder h USING (kid)
+			JOIN id_key k USING (kid)),
+		r AS (
+			SELECT *, row_number() OVER w AS rn,
+				lead(gap) OVER w AS next_gap, lead(same_channel) OVER w AS next_same, lead(by_email) OVER w AS next_email
+			FROM c WINDOW w AS (PARTITION BY rec ORDER BY gap = 0 DESC, same_channel DESC, by_email DESC, gap, lab)),
+		best AS (
+			SELECT rec, lab FROM r
+			WHERE rn = 1 AND gap <= %d
+				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel AND next_email = by_email)))
+		SELECT o.rec, coalesce(b.lab, o.kid) AS lab, b.lab IS NULL AS alone
+		FROM (SELECT e.rec, min(e.kid) AS kid FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) GROUP BY e.rec) o
+		LEFT JOIN best b USING (rec)`, rules.MaxGapDays),
+		`CREATE OR REPLACE TEMP TABLE id_rl AS SELECT rec, lab FROM id_rl_acc UNION ALL SELECT rec, lab FROM id_orphan`,
 	}
 }
 
@@ -82,13 +277,13 @@ func (l *loader) propagateLabels() error {
 // labelRound runs one round of label propagation and says how many
 // identifiers changed label.
 func (l *loader) labelRound() (int64, error) {
-	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl AS
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_rl_round AS
 			SELECT rk.rec, min(l.lab) AS lab FROM id_rk rk JOIN id_lab l USING (kid) GROUP BY rk.rec`); err != nil {
 		return 0, err
 	}
 	// New key label: the smallest label of its records, then one pointer jump.
 	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab2 AS
-			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl r USING (rec) GROUP BY rk.kid),
+			WITH n AS (SELECT rk.kid, min(r.lab) AS lab FROM id_rk rk JOIN id_rl_round r USING (rec) GROUP BY rk.kid),
 			m AS (SELECT n.kid, least(n.lab, coalesce(j.lab, n.lab)) AS lab FROM n LEFT JOIN n j ON j.kid = n.lab)
 			SELECT o.kid, coalesce(m.lab, o.lab) AS lab FROM id_lab o LEFT JOIN m USING (kid)`); err != nil {
 		return 0, err
@@ -127,24 +322,49 @@ func (l *loader) assignCustomers() error {
 	return nil
 }
 
+// reportConflicts logs what the conflict rules did: conflicted keys, the
+// ID typos accepted, and the components still holding two ID numbers the
+// rules did not accept as one (weak keys chaining through a component
+// without an ID).
+func (l *loader) reportConflicts() error {
+	conflicts, err := l.count(`SELECT count(*) FROM id_conflict`)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	typos, err := l.count(`SELECT count(*) FROM id_typo`)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	chained, err := l.count(`SELECT count(*) FROM (SELECT r.lab FROM id_rl r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
+		GROUP BY r.lab HAVING count(DISTINCT slab) > 1)`)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if conflicts+typos+chained > 0 {
+		l.logf("identity: %d shared mobiles/e-mails not used to link (held by persons with different ID numbers), %d ID typos linked, %d customers holding two ID numbers through a chain of weak keys",
+			conflicts, typos, chained)
+	}
+	return nil
+}
+
 // customerSQL assigns customer ids to components: existing ids first, new
-// ones from base+1; runID stamps the identifiers recorded.
+// ones from base+1; runID stamps the identifiers recorded. Only keys that
+// link (not conflicted) find or record a customer.
 func customerSQL(base, runID int64) []string {
 	return []string{
-		`CREATE OR REPLACE TEMP TABLE id_rl AS
-		SELECT rk.rec, min(l.lab) AS lab FROM id_rk_all rk JOIN id_lab l USING (kid) GROUP BY rk.rec`,
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
-		SELECT l.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
-		FROM id_lab l JOIN id_key k USING (kid)
+		SELECT c.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
+		FROM (SELECT DISTINCT lab FROM id_rl) c
+		LEFT JOIN (SELECT l.lab, k.key_type, k.key_value FROM id_lab l JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)) k USING (lab)
 		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
-		GROUP BY l.lab`,
+		GROUP BY c.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
 		UNION ALL
 		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
 		fmt.Sprintf(`INSERT INTO etl_identity
 		SELECT k.key_type, k.key_value, c.customer_id, %d
-		FROM id_key k JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
+		FROM id_key k ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
 		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = k.key_value)`, runID),
 		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
 	}

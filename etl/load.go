@@ -36,6 +36,11 @@ type Options struct {
 	// is in (e.g. refreshing OLAP rollups), so they commit or roll back
 	// with it.
 	BeforeCommit []func(ctx context.Context, tx *sql.Tx) error
+	// Identity are the thresholds of identity resolution (zero: defaults).
+	Identity IdentityRules
+	// AfterIdentity, when set, runs inside the load right after identity
+	// resolution, while its working tables live (IdentityRecords).
+	AfterIdentity func(ctx context.Context, tx *sql.Tx) error
 	// FailAfter, in tests, makes the load fail at a named step (after its
 	// work, before commit) to prove that nothing half-applied remains.
 	FailAfter string

@@ -25,6 +25,7 @@ type fixturesGenerateOptions struct {
 	seed      int64
 	start     string
 	quiet     bool
+	hard      bool
 
 	// gen is what the flags resolve to, set before the command runs.
 	gen fixtures.Options
@@ -59,6 +60,7 @@ func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerate
 	f.Int64Var(&opts.seed, "seed", 1, "random seed")
 	f.StringVar(&opts.start, "start", "2024-01-01", "first day of the period (YYYY-MM-DD)")
 	f.BoolVar(&opts.quiet, "quiet", false, "no progress on stderr")
+	f.BoolVar(&opts.hard, "hard-cases", false, "plant hard identity cases (households, number changes, recycled numbers, ID typos, name variants, re-issued cards) and write every record's true person into expected.json")
 	return cmd
 }
 
@@ -74,7 +76,7 @@ func (opts *fixturesGenerateOptions) resolve() error {
 	if err := checkWorld(opts.customers, opts.days); err != nil {
 		return err
 	}
-	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard}
 	if !opts.quiet {
 		opts.gen.Logf = opts.app.logf
 	}

@@ -81,6 +81,8 @@ func TestNewFixturesGenerateCmd(t *testing.T) {
 		{"defaults", nil, []string{"--out", "x"}, fixtures.Options{Out: "x", Customers: 1000, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ""},
 		{"flags", nil, []string{"--out", "x", "--customers", "5", "--days", "7", "--seed", "3", "--start", "2023-02-01"},
 			fixtures.Options{Out: "x", Customers: 5, Days: 7, Seed: 3, Start: time.Date(2023, 2, 1, 0, 0, 0, 0, time.UTC)}, ""},
+		{"hard cases", nil, []string{"--out", "x", "--hard-cases"},
+			fixtures.Options{Out: "x", Customers: 1000, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), HardCases: true}, ""},
 		{"environment", map[string]string{"CKM_FIXTURES_GENERATE_OUT": "y", "CKM_CUSTOMERS": "9"}, nil,
 			fixtures.Options{Out: "y", Customers: 9, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ""},
 		{"no --out", nil, nil, fixtures.Options{}, "--out is required"},
@@ -108,7 +110,7 @@ func TestNewFixturesGenerateCmd(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := got.gen
-			if g.Out != c.want.Out || g.Customers != c.want.Customers || g.Days != c.want.Days || g.Seed != c.want.Seed || !g.Start.Equal(c.want.Start) || g.Logf != nil {
+			if g.Out != c.want.Out || g.Customers != c.want.Customers || g.Days != c.want.Days || g.Seed != c.want.Seed || !g.Start.Equal(c.want.Start) || g.Logf != nil || g.HardCases != c.want.HardCases {
 				t.Errorf("options %+v, want %+v", g, c.want)
 			}
 		})

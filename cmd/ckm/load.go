@@ -156,6 +156,9 @@ func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
 	}
 	lo := etl.Options{Version: version, AsOf: asOf, Progress: a.loadProgress(),
 		AnalyzeStep: os.Getenv("CKM_DEBUG_ANALYZE")}
+	if lo.Identity, err = a.identityRules(); err != nil {
+		return etl.Options{}, err
+	}
 	if os.Getenv("CKM_DEBUG_SQL") != "" || lo.AnalyzeStep != "" {
 		lo.Trace = os.Stderr
 	}

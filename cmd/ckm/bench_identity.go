@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/fixtures"
+)
+
+// benchIdentityOptions are what ckm bench identity's flags resolve to.
+type benchIdentityOptions struct {
+	app     *app
+	persons int
+	days    int
+	seed    int64
+	dir     string
+	keep    bool
+}
+
+func init() {
+	registerBenchCommand(func(a *app) *cobra.Command { return newBenchIdentityCmd(a, nil) })
+}
+
+// newBenchIdentityCmd builds ckm bench identity; runF, when not nil, runs
+// instead of benchIdentityRun with the parsed options.
+func newBenchIdentityCmd(a *app, runF func(context.Context, *benchIdentityOptions) error) *cobra.Command {
+	opts := &benchIdentityOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "identity",
+		Short: "Score identity resolution against the truth of a world with hard cases",
+		Long: `Generate a world with the hard identity cases (fixtures generate --hard-cases:
+households sharing a number or e-mail, number changes, recycled numbers, ID
+typos, 15/18-digit pairs, name variants, re-issued cards), load it into a
+fresh warehouse and score the unification of its customer-naming records
+against the true persons: pairwise precision and recall (pairs of records put
+together against pairs truly together), per case type, and the households
+merged into one customer. The baseline — linking records on any shared key,
+transitively — is scored on the same records in the same run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.persons < 1 || opts.persons > fixtures.MaxCustomers {
+				return usageErrorf("--persons %d: want 1 to %d", opts.persons, fixtures.MaxCustomers)
+			}
+			if err := checkWorld(1, opts.days); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return benchIdentityRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.persons, "persons", 50000, "persons in the generated world")
+	f.IntVar(&opts.days, "days", 365, "days of sales")
+	f.Int64Var(&opts.seed, "seed", 1, "generator seed")
+	f.StringVar(&opts.dir, "dir", "", "work directory (default: a temporary one)")
+	f.BoolVar(&opts.keep, "keep", false, "keep the work directory")
+	return cmd
+}
+
+// identityScores are the figures of ckm bench identity.
+type identityScores struct {
+	Persons               int                  `json:"persons"`
+	Records               int                  `json:"records"`
+	PairPrecision         float64              `json:"pair_precision"`
+	PairRecall            float64              `json:"pair_recall"`
+	BaselinePairPrecision float64              `json:"baseline_pair_precision"`
+	BaselinePairRecall    float64              `json:"baseline_pair_recall"`
+	Households            int                  `json:"households"`
+	OverMergedHouseholds  int                  `json:"over_merged_households"`
+	BaselineOverMerged    int                  `json:"baseline_over_merged_households"`
+	Customers             int                  `json:"customers"`
+	TruePersons           int                  `json:"true_persons"`
+	ByCase                map[string]caseScore `json:"by_case"`
+	Resolver, Baseline    etl.PairScore        `json:"-"`
+	GenerateSeconds       float64              `json:"generate_seconds"`
+	LoadSeconds           float64              `json:"load_seconds"`
+	LoadAverage           any                  `json:"load_average_before"`
+}
+
+// caseScore is the score of the pairs touching the persons of one case type.
+type caseScore struct {
+	Persons               int     `json:"persons"`
+	PairPrecision         float64 `json:"pair_precision"`
+	PairRecall            float64 `json:"pair_recall"`
+	BaselinePairPrecision float64 `json:"baseline_pair_precision"`
+	BaselinePairRecall    float64 `json:"baseline_pair_recall"`
+}
+
+func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
+	a := o.app
+	dir := o.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ckm-bench-identity-")
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	}
+	data := filepath.Join(dir, "data")
+	out := identityScores{LoadAverage: loadAverage()}
+	start := time.Now()
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: data, Customers: o.persons, Days: o.days, Seed: o.seed, HardCases: true})
+	if err != nil {
+		return err
+	}
+	out.GenerateSeconds = time.Since(start).Seconds()
+	a.logf("generated %d persons with %d hard cases in %.1fs", o.persons, len(exp.HardCases), out.GenerateSeconds)
+
+	w, err := engine.Open(ctx, filepath.Join(dir, "bench.duckdb"), engine.Options{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var recs []etl.IdentityRecord
+	capture := func(ctx context.Context, tx *sql.Tx) error {
+		recs, err = etl.IdentityRecords(ctx, tx)
+		return err
+	}
+	start = time.Now()
+	// The as-of is the export's: a CRM row tells who holds a number then.
+	asOf, err := time.Parse(time.DateOnly, exp.ExportDate)
+	if err != nil {
+		return fmt.Errorf("bench identity: expected.json export_date: %w", err)
+	}
+	rep, err := etl.Load(ctx, w, []string{data}, etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second), AfterIdentity: capture})
+	if err != nil {
+		return err
+	}
+	out.LoadSeconds = time.Since(start).Seconds()
+	a.logf("loaded %d rows in %.1fs", rep.Read, out.LoadSeconds)
+	if err := scoreIdentity(&out, exp, rep, recs); err != nil {
+		return err
+	}
+	out.Persons = o.persons
+	if a.format() == formatJSON {
+		return writeJSON(a, out)
+	}
+	header := []string{"case", "persons", "pair_precision", "pair_recall", "baseline_pair_precision", "baseline_pair_recall"}
+	rows := [][]any{{"all", out.TruePersons, out.PairPrecision, out.PairRecall, out.BaselinePairPrecision, out.BaselinePairRecall}}
+	kinds := slices.Sorted(func(yield func(string) bool) {
+		for k := range out.ByCase {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range kinds {
+		c := out.ByCase[k]
+		rows = append(rows, []any{k, c.Persons, c.PairPrecision, c.PairRecall, c.BaselinePairPrecision, c.BaselinePairRecall})
+	}
+	if err := a.printTable(header, rows); err != nil {
+		return err
+	}
+	a.logf("households merged into one customer: %d of %d (baseline %d); %d customers for %d persons",
+		out.OverMergedHouseholds, out.Households, out.BaselineOverMerged, out.Customers, out.TruePersons)
+	return nil
+}
+
+// scoreIdentity scores the customers the load gave the records, and the
+// baseline, against the true persons of expected.json.
+func scoreIdentity(out *identityScores, exp *fixtures.Expected, rep *etl.Report, recs []etl.IdentityRecord) error {
+	paths := map[int64]string{}
+	for _, f := range rep.Files {
+		paths[f.FileID] = filepath.Base(f.Path)
+	}
+	truth := make([]int64, len(recs))
+	pred := make([]int64, len(recs))
+	person := make([]int32, len(recs))
+	persons := map[int32]bool{}
+	customers := map[int64]bool{}
+	for i, r := range recs {
+		person[i] = -1
+		if r.Customer == 0 {
+			continue
+		}
+		name := paths[r.FileID]
+		lines := exp.RecordPersons[name]
+		if r.Line < 1 || int(r.Line) > len(lines) || lines[r.Line-1] < 0 {
+			return fmt.Errorf("bench identity: %s line %d has a customer but no true person in expected.json", name, r.Line)
+		}
+		person[i] = lines[r.Line-1]
+		truth[i] = int64(person[i]) + 1
+		pred[i] = r.Customer
+		persons[person[i]] = true
+		customers[r.Customer] = true
+	}
+	base := etl.LinkAnyKey(recs)
+	for i := range base {
+		if pred[i] == 0 {
+			base[i] = 0
+		}
+	}
+	out.Records, out.TruePersons, out.Customers = len(recs), len(persons), len(customers)
+	out.Resolver = etl.ScorePairs(pred, truth, nil)
+	out.Baseline = etl.ScorePairs(base, truth, nil)
+	out.PairPrecision, out.PairRecall = out.Resolver.Precision, out.Resolver.Recall
+	out.BaselinePairPrecision, out.BaselinePairRecall = out.Baseline.Precision, out.Baseline.Recall
+
+	kindOf := map[string]map[int32]bool{}
+	add := func(kind string, p int32) {
+		if kindOf[kind] == nil {
+			kindOf[kind] = map[int32]bool{}
+		}
+		kindOf[kind][p] = true
+	}
+	hard := map[int32]bool{}
+	for _, hc := range exp.HardCases {
+		add(hc.Kind, hc.Person)
+		hard[hc.Person] = true
+		if hc.Kind == fixtures.HardRecycled && hc.Other >= 0 {
+			add(hc.Kind, hc.Other)
+		}
+	}
+	for p := range persons {
+		if !hard[p] {
+			add("none", p)
+		}
+	}
+	out.ByCase = map[string]caseScore{}
+	for kind, set := range kindOf {
+		in := func(i int) bool { return person[i] >= 0 && set[person[i]] }
+		r, b := etl.ScorePairs(pred, truth, in), etl.ScorePairs(base, truth, in)
+		out.ByCase[kind] = caseScore{Persons: len(set), PairPrecision: r.Precision, PairRecall: r.Recall,
+			BaselinePairPrecision: b.Precision, BaselinePairRecall: b.Recall}
+	}
+	out.Households, out.OverMergedHouseholds, out.BaselineOverMerged = overMerged(exp, person, pred, base)
+	return nil
+}
+
+// overMerged counts the households (pairs of persons) whose two members
+// have records in one group, under the resolver and under the baseline.
+func overMerged(exp *fixtures.Expected, person []int32, pred, base []int64) (households, merged, baseMerged int) {
+	member := map[int32]bool{}
+	for _, hc := range exp.HardCases {
+		if hc.Kind == fixtures.HardHousehold {
+			member[hc.Person] = true
+		}
+	}
+	together := func(groups []int64) int {
+		of := map[int32]map[int64]bool{}
+		for i, g := range groups {
+			if g != 0 && member[person[i]] {
+				if of[person[i]] == nil {
+					of[person[i]] = map[int64]bool{}
+				}
+				of[person[i]][g] = true
+			}
+		}
+		n := 0
+		for _, hc := range exp.HardCases {
+			if hc.Kind != fixtures.HardHousehold || hc.Person > hc.Other {
+				continue
+			}
+			for g := range of[hc.Person] {
+				if of[hc.Other][g] {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	for _, hc := range exp.HardCases {
+		if hc.Kind == fixtures.HardHousehold && hc.Person < hc.Other {
+			households++
+		}
+	}
+	return households, together(pred), together(base)
+}

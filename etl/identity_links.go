@@ -1,0 +1,36 @@
+package etl
+
+import "fmt"
+
+// identityLinkSQL records why each customer's records of this load are
+// together (identity_link, read by ckm identity explain): per customer and
+// key, the rule that used or refused the key, how many records carry it
+// and when.
+func identityLinkSQL(runID int64) string {
+	return fmt.Sprintf(`INSERT INTO identity_link
+	WITH rk AS (
+		SELECT e.rec, e.kid, k.key_type, k.key_value, k.weak, r.customer_id, s.t,
+			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone
+		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
+		LEFT JOIN id_orphan o USING (rec)),
+	holders AS (
+		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM rk WHERE conflicted GROUP BY kid),
+	typo AS (
+		SELECT id_b AS key_value, string_agg(id_a, ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
+	classed AS (
+		SELECT rk.*, CASE
+			WHEN conflicted AND alone THEN 'shared_alone'
+			WHEN conflicted AND alone IS NOT NULL THEN 'shared_by_time'
+			WHEN conflicted THEN 'shared'
+			WHEN key_type = 'id_number' AND key_value IN (SELECT key_value FROM typo) THEN 'id_typo'
+			WHEN weak THEN 'weak'
+			ELSE 'strong' END AS rule
+		FROM rk)
+	SELECT %d, c.customer_id, c.key_type, c.key_value, c.rule,
+		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
+			WHEN c.conflicted THEN 'also held by customers ' ||
+				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
+		count(*), min(c.t), max(c.t)
+	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
+	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.rule, c.conflicted`, runID)
+}
