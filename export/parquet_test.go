@@ -225,8 +225,8 @@ func checkMasked(t *testing.T, w *engine.Warehouse, out string, want func(col, v
 			}
 		}
 		rows.Close()
-		if n != 7 { // 4 special members + 3 customers
-			t.Errorf("%s: compared %d customers, want 7", col, n)
+		if n != 8 { // 4 special members, the guest (schema 6) and 3 customers
+			t.Errorf("%s: compared %d customers, want 8", col, n)
 		}
 	}
 }
@@ -274,7 +274,7 @@ func TestParquetRawForAdmin(t *testing.T) {
 	if err := w.DB.QueryRowContext(ctx, `SELECT os_user, role, command, detail, reason, rows FROM privacy_reveal`).Scan(&user, &role, &command, &detail, &reason, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if user != "root" || role != "admin" || command != "export parquet" || !strings.Contains(detail, "dim_customer") || reason != "migration to the new CRM" || rows != 7 {
+	if user != "root" || role != "admin" || command != "export parquet" || !strings.Contains(detail, "dim_customer") || reason != "migration to the new CRM" || rows != 8 {
 		t.Errorf("audit row = %s %s %s %q %q %d", user, role, command, detail, reason, rows)
 	}
 }

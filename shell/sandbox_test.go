@@ -120,8 +120,8 @@ func TestSandboxRefuses(t *testing.T) {
 			// Nothing happened: the ledger and the customer are still there,
 			// no file was written, and the settings hold.
 			var rejects, customers int
-			if err := w.DB.QueryRow("SELECT (SELECT count(*) FROM etl_reject), (SELECT count(*) FROM dim_customer)").Scan(&rejects, &customers); err != nil || rejects != 1 || customers != 5 {
-				t.Errorf("after %q: %d reject rows, %d customer rows (%v); want 1, 5 (the customer and 4 special members)", c.stmt, rejects, customers, err)
+			if err := w.DB.QueryRow("SELECT (SELECT count(*) FROM etl_reject), (SELECT count(*) FROM dim_customer)").Scan(&rejects, &customers); err != nil || rejects != 1 || customers != 6 {
+				t.Errorf("after %q: %d reject rows, %d customer rows (%v); want 1, 6 (the customer, 4 special members and the guest)", c.stmt, rejects, customers, err)
 			}
 			if _, err := os.Stat(leak); !os.IsNotExist(err) {
 				t.Errorf("after %q: %s exists", c.stmt, leak)

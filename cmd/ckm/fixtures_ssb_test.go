@@ -67,7 +67,7 @@ func TestFixturesSSBFrom(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "part.tbl") {
 		t.Errorf("without part.tbl: exit %d (want %d naming part.tbl): %s", code, exitFailure, stderr)
 	}
-	out, stderr, code = runCkm(t, "", "--warehouse", path, "--format", "csv", "sql", "-c", "SELECT count(*) AS n FROM lineorder")
+	out, stderr, code = runCkm(t, "", append(append([]string{"--warehouse", path, "--format", "csv", "sql"}, asAdmin(t)...), "-c", "SELECT count(*) AS n FROM lineorder")...)
 	if code != exitOK || out != "n\n1021\n" {
 		t.Errorf("after the failed load: exit %d, %q (want the 1021 rows loaded before): %s", code, out, stderr)
 	}

@@ -39,8 +39,8 @@ func TestIdentityExplain(t *testing.T) {
 		t.Fatalf("load exit %d: %s", code, stderr)
 	}
 	find := func(rule string) int64 {
-		out, stderr, code := runCkm(t, "", "--warehouse", wh, "--format", "json", "sql", "-c",
-			"SELECT min(customer_id) AS c FROM identity_link WHERE rule = '"+rule+"'")
+		out, stderr, code := runCkm(t, "", append(append([]string{"--warehouse", wh, "--format", "json", "sql"}, asAdmin(t)...), "-c",
+			"SELECT min(customer_id) AS c FROM identity_link WHERE rule = '"+rule+"'")...)
 		var rows []map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0]["c"] == nil {
 			t.Fatalf("find %s: exit %d %s %s", rule, code, out, stderr)
