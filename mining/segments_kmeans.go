@@ -287,7 +287,8 @@ func Segments(ctx context.Context, w *engine.Warehouse, o SegmentsOptions) (*Seg
 	if err != nil {
 		return nil, run.fail(err)
 	}
-	res.Segments = segmentProfiles(profiles, x, labels, fit.Centroids)
+	// A feature table's "recency" may mean anything; the built-in one is days.
+	res.Segments = segmentProfiles(profiles, x, labels, fit.Centroids, o.Source.Table == "")
 	if o.DryRun {
 		return res, nil
 	}
@@ -361,8 +362,13 @@ func readSegmentFeatures(ctx context.Context, conn *sql.Conn, d int) ([]int64, [
 	return ids, cols, value, rows.Err()
 }
 
-// segmentProfiles gives each segment a unique label and its inertia.
-func segmentProfiles(ps []cluster.Profile, x cluster.Matrix, labels []int, cents [][]float64) []SegmentProfile {
+// recencyWords reads the recency feature (days since the last purchase)
+// the way a marketer says it.
+var recencyWords = strings.NewReplacer("high recency", "long since last purchase", "low recency", "bought recently")
+
+// segmentProfiles gives each segment a unique label (recency in words when
+// it is the built-in days since the last purchase) and its inertia.
+func segmentProfiles(ps []cluster.Profile, x cluster.Matrix, labels []int, cents [][]float64, recencyDays bool) []SegmentProfile {
 	inertia := make([]float64, len(ps))
 	for i, l := range labels {
 		for j, v := range x.Row(i) {
@@ -374,6 +380,9 @@ func segmentProfiles(ps []cluster.Profile, x cluster.Matrix, labels []int, cents
 	out := make([]SegmentProfile, len(ps))
 	for c, p := range ps {
 		lbl := p.Label
+		if recencyDays {
+			lbl = recencyWords.Replace(lbl)
+		}
 		seen[lbl]++
 		if seen[lbl] > 1 {
 			lbl = fmt.Sprintf("%s (%d)", lbl, seen[lbl])

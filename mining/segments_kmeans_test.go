@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,6 +210,13 @@ func TestSegmentsEndToEnd(t *testing.T) {
 			t.Errorf("customer %d of kind %d in segment %d, others of its kind in %d", c, c%3, want, k)
 		}
 		kind[c%3] = want
+	}
+	// Readable labels: the lapsed kind is long since its last purchase, the
+	// big spenders high in frequency and money, the small recent buyers recent.
+	for k, want := range map[int64]string{0: "high frequency", 1: "bought recently", 2: "long since last purchase"} {
+		if l := res.Segments[kind[k]].Label; !strings.Contains(l, want) {
+			t.Errorf("segment of kind %d is labelled %q, want %q in it", k, l, want)
+		}
 	}
 	// ckm_segment_of over the hand-computed features equals Assign.
 	if _, err := w.DB.Exec(`CREATE TABLE hand_features (customer_id BIGINT, recency DOUBLE, frequency DOUBLE, monetary DOUBLE)`); err != nil {
