@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining/tree"
+)
+
+const (
+	telcoCSVPath   = "../../mining/testdata/telco/Telco-Customer-Churn.csv"
+	telcoSplitPath = "../../mining/testdata/telco/split_70_30.csv"
+	telcoJ48Path   = "../../mining/tree/testdata/telco_j48.json"
+)
+
+// ckm mine tree's flags parse into TreeOptions; bad values are usage errors
+// naming the flag.
+func TestMineTreeParse(t *testing.T) {
+	var want mineTreeOptions
+	want.Source.Table, want.Source.Label, want.Algorithm, want.TestFraction, want.Seed = "t", "label", "c45", 0.3, 1
+	id3 := want
+	id3.Algorithm, id3.Window, id3.ID, id3.SplitCol, id3.Source.Label, id3.Source.Features, id3.Positive = "id3", 50, "cid", "set", "churn", "a, b", "Yes"
+	env := want
+	env.TestFraction, env.Seed = 0.25, 7
+	cases := []parseCase[mineTreeOptions]{
+		{name: "defaults", args: []string{"--source", "t"}, want: want},
+		{name: "all", args: []string{"--source", "t", "--algorithm", "id3", "--window", "50", "--id", "cid", "--split-col", "set", "--label", "churn",
+			"--features", "a, b", "--positive", "Yes"}, want: id3},
+		{name: "env", env: map[string]string{"CKM_MINE_TREE_TEST_FRACTION": "0.25", "CKM_SEED": "7"}, args: []string{"--source", "t"}, want: env},
+		{name: "no source", err: "--source"},
+		{name: "algorithm", args: []string{"--source", "t", "--algorithm", "cart"}, err: `--algorithm "cart": want c45 or id3`},
+		{name: "fraction", args: []string{"--source", "t", "--test-fraction", "1"}, err: "--test-fraction 1: want a number > 0 and < 1"},
+		{name: "window", args: []string{"--source", "t", "--window", "5"}, err: "--window needs --algorithm id3"},
+		{name: "seed", args: []string{"--source", "t", "--seed", "-1"}, err: "--seed -1: want 0 or more"},
+		{name: "negative window", args: []string{"--source", "t", "--algorithm", "id3", "--window", "-5"}, err: "--window -5"},
+	}
+	checkParse(t, []string{"mine"}, newMineTreeCmd, []string{"mine", "tree"}, func(o *mineTreeOptions) { o.app = nil }, cases)
+}
+
+// telcoWarehouse loads the Telco churn file into table fact_telco (a name
+// the analyst sandbox of mine --source lets through), in file
+// order, with typed numeric columns and the committed 70/30 split in
+// column split.
+func telcoWarehouse(t *testing.T) string {
+	t.Helper()
+	wh := filepath.Join(t.TempDir(), "w.duckdb")
+	w, err := engine.Open(context.Background(), wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	csvPath, _ := filepath.Abs(telcoCSVPath)
+	splitPath, _ := filepath.Abs(telcoSplitPath)
+	if _, err := w.DB.Exec(`CREATE TABLE fact_telco AS
+        SELECT c.customerID, gender, CAST(SeniorCitizen AS INTEGER) AS SeniorCitizen, Partner, Dependents, CAST(tenure AS INTEGER) AS tenure,
+            PhoneService, MultipleLines, InternetService, OnlineSecurity, OnlineBackup, DeviceProtection, TechSupport, StreamingTV,
+            StreamingMovies, Contract, PaperlessBilling, PaymentMethod, CAST(MonthlyCharges AS DOUBLE) AS MonthlyCharges,
+            TRY_CAST(TotalCharges AS DOUBLE) AS TotalCharges, Churn, s."set" AS split
+        FROM (SELECT *, row_number() OVER () AS rn FROM read_csv('` + csvPath + `', all_varchar = true)) c
+        JOIN read_csv('` + splitPath + `', all_varchar = true) s USING (customerID) ORDER BY c.rn`); err != nil {
+		t.Fatal(err)
+	}
+	return wh
+}
+
+// ckm mine tree on Telco with the committed split gives the package's C4.5
+// tree: J48's test accuracy (committed figure, 77.5674 %), and the stored
+// scoring CASE, run in DuckDB, gives the class tree.C45's Predict gives on
+// every test row (the test builds that tree itself from the CSV files);
+// degenerate input is a clear error that writes nothing.
+func TestMineTreeTelco(t *testing.T) {
+	wh := telcoWarehouse(t)
+	base := []string{"mine", "tree", "--warehouse", wh, "--id", "customerID", "--label", "Churn", "--split-col", "split"}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--source", "SELECT * FROM fact_telco WHERE Churn = 'No'"}, `label "Churn" has one class ("No")`},
+		{[]string{"--source", "fact_telco", "--label", "churned"}, `unknown label column "churned"`},
+		{[]string{"--source", "SELECT * FROM fact_telco WHERE false"}, "no rows to learn from"},
+		{[]string{"--source", "SELECT * REPLACE (CASE WHEN tenure = 1 THEN 'dev' ELSE split END AS split) FROM fact_telco"}, `split column "split", row 1: "dev"`},
+	} {
+		_, stderr, code := runCkm(t, "", append(append([]string{}, base...), c.args...)...)
+		if code != 1 || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+	out, stderr, code := runCkm(t, "", append(append([]string{}, base...), "--source", "fact_telco", "--format", "json")...)
+	if code != 0 {
+		t.Fatalf("mine tree: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		ModelID int64 `json:"model_id"`
+		Size    int   `json:"tree_size"`
+		Leaves  int   `json:"leaves"`
+		Rules   int   `json:"rules"`
+		Metrics struct {
+			TrainRows        int      `json:"train_rows"`
+			TestRows         int      `json:"test_rows"`
+			Correct          int      `json:"correct"`
+			Accuracy         float64  `json:"accuracy"`
+			MajorityAccuracy float64  `json:"majority_accuracy"`
+			AUC              *float64 `json:"auc"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	var ref struct {
+		TrainRows   int     `json:"train_rows"`
+		TestRows    int     `json:"test_rows"`
+		TestCorrect int     `json:"test_correct"`
+		TestAcc     float64 `json:"test_accuracy_pct"`
+		Leaves      int     `json:"leaves"`
+		Size        int     `json:"tree_size"`
+	}
+	b, err := os.ReadFile(telcoJ48Path)
+	if err != nil || json.Unmarshal(b, &ref) != nil {
+		t.Fatalf("J48 reference: %v", err)
+	}
+	m := res.Metrics
+	if res.ModelID != 1 || m.TrainRows != ref.TrainRows || m.TestRows != ref.TestRows || m.Correct != ref.TestCorrect ||
+		math.Abs(100*m.Accuracy-ref.TestAcc) > 5e-5 || res.Size != ref.Size || res.Leaves != ref.Leaves || m.AUC == nil || *m.AUC <= 0.5 {
+		t.Errorf("tree result %+v\nwant J48's %+v", res, ref)
+	}
+
+	// The package's own tree on the same split, built from the CSV files.
+	want := packageTelcoPredictions(t)
+	w, err := engine.Open(context.Background(), wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var scoreSQL string
+	var rules, leavesWithRows int
+	if err := w.DB.QueryRow(`SELECT params->>'score_sql', (SELECT count(*) FROM kb_rule WHERE model_id = 1 AND kind = 'decision'),
+            (SELECT count(*) FROM kb_model) FROM kb_model WHERE model_id = 1 AND kind = 'tree'`).Scan(&scoreSQL, &rules, &leavesWithRows); err != nil {
+		t.Fatal(err)
+	}
+	if leavesWithRows != 1 || rules != res.Rules || rules == 0 {
+		t.Errorf("kb_model rows %d (failed runs must write none), kb_rule %d decision rules, result says %d", leavesWithRows, rules, res.Rules)
+	}
+	rows, err := w.DB.Query(`SELECT customerID, Churn, ` + scoreSQL + ` FROM fact_telco WHERE split = 'test'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, right, no := 0, 0, 0
+	for rows.Next() {
+		var id, actual string
+		var got sql.NullString
+		if err := rows.Scan(&id, &actual, &got); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if got.String != want[id] {
+			t.Errorf("customer %s: SQL %q, Go %q", id, got.String, want[id])
+		}
+		if got.String == actual {
+			right++
+		}
+		if actual == "No" {
+			no++
+		}
+	}
+	if n != ref.TestRows || right != ref.TestCorrect {
+		t.Errorf("SQL scored %d test rows, %d right; want %d, %d", n, right, ref.TestRows, ref.TestCorrect)
+	}
+	// The majority baseline predicts the training majority, No, for every test row.
+	if want := float64(no) / float64(n); math.Abs(m.MajorityAccuracy-want) > 1e-12 {
+		t.Errorf("majority accuracy %v, want %d/%d", m.MajorityAccuracy, no, n)
+	}
+}
+
+// packageTelcoPredictions builds tree.C45 on the committed split's training
+// rows from the CSV files (as mining/tree's Telco test does) and returns
+// its prediction per test customer.
+func packageTelcoPredictions(t *testing.T) map[string]string {
+	t.Helper()
+	read := func(path string) tree.Table {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree.Table{Header: recs[0], Rows: recs[1:]}
+	}
+	all, split := read(telcoCSVPath), read(telcoSplitPath)
+	set := map[string]string{}
+	for _, r := range split.Rows {
+		set[r[0]] = r[1]
+	}
+	ds, err := tree.FromTable(all, tree.Schema{Class: "Churn", Numeric: []string{"SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"}, Ignore: []string{"customerID"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr, te []int
+	for i, r := range all.Rows {
+		if set[r[0]] == "train" {
+			tr = append(tr, i)
+		} else {
+			te = append(te, i)
+		}
+	}
+	model, err := tree.C45(context.Background(), ds.Subset(tr), tree.C45Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := ds.Subset(te)
+	out := map[string]string{}
+	for i, r := range te {
+		c, err := model.Predict(tree.RowOf(test, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[all.Rows[r][0]] = model.Classes[c]
+	}
+	return out
+}
