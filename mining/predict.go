@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining/bayes"
 	"github.com/ckm-dev/ckm/mining/evaluate"
 	"github.com/ckm-dev/ckm/mining/tree"
 )
@@ -443,4 +445,177 @@ func classifierMetrics(actual, predicted []string, scores []float64, positive st
 		m.AUC = &v
 	}
 	return m, nil
+}
+
+// BayesOptions configure a naive Bayes classifier learnt from a
+// features+label source; the source, split and positive class are read as
+// for TreeOptions.
+type BayesOptions struct {
+	Source       Source
+	ID           string
+	TestFraction float64 // default 0.3
+	Seed         uint64
+	SplitCol     string
+	Positive     string
+	// Alpha is the additive smoothing of categorical likelihoods (0: the
+	// textbook relative frequencies; the command's default is 1, Laplace).
+	Alpha float64
+	Name  string // default "bayes"
+	// DryRun learns and evaluates without writing to the knowledge base.
+	DryRun bool
+}
+
+// BayesResult summarises a naive Bayes run.
+type BayesResult struct {
+	ModelID  int64       `json:"model_id"`
+	Features []string    `json:"features"`
+	Numeric  []string    `json:"numeric"`
+	Label    string      `json:"label"`
+	Classes  []string    `json:"classes"`
+	Dropped  []string    `json:"dropped"`
+	Metrics  TreeMetrics `json:"metrics"`
+	ScoreSQL string      `json:"score_sql"`
+}
+
+// MineBayes trains naive Bayes (categorical likelihoods with additive
+// smoothing, Gaussian numeric ones) on the source's training rows,
+// evaluates it on the held-out rows as MineTree does, and stores the model
+// (JSON) with its scoring SQL (bayes.PredictSQL, and PosteriorSQL of the
+// positive class) in kb_model's params, in one transaction.
+func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*BayesResult, error) {
+	if o.TestFraction == 0 {
+		o.TestFraction = 0.3
+	}
+	if o.Name == "" {
+		o.Name = "bayes"
+	}
+	if math.IsNaN(o.Alpha) || math.IsInf(o.Alpha, 0) || o.Alpha < 0 {
+		return nil, fmt.Errorf("bayes: alpha %v: want a finite number ≥ 0", o.Alpha)
+	}
+	to := TreeOptions{Source: o.Source, ID: o.ID, Algorithm: AlgoC45, TestFraction: o.TestFraction, Seed: o.Seed, SplitCol: o.SplitCol}
+	if err := to.validate(); err != nil {
+		return nil, fmt.Errorf("bayes: %s", strings.TrimPrefix(err.Error(), "tree: "))
+	}
+	run, err := startRun(ctx, w, "bayes", o.Source, RoleLabel)
+	if err != nil {
+		return nil, err
+	}
+	defer run.close()
+	d, err := to.readLearnData(ctx, run)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	sp, err := to.split(d)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	trainCols, err := bayesColumns(d, sp.Train)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	testCols, err := bayesColumns(d, sp.Test)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	pick := func(rows []int) []string {
+		out := make([]string, len(rows))
+		for i, r := range rows {
+			out[i] = d.labels[r]
+		}
+		return out
+	}
+	trainLabels, actual := pick(sp.Train), pick(sp.Test)
+	m, err := bayes.Train(trainCols, trainLabels, bayes.Options{Alpha: o.Alpha})
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	positive := o.Positive
+	if positive == "" {
+		for k, c := range m.Classes {
+			if positive == "" || m.ClassCount[k] < m.ClassCount[indexOfClass(m.Classes, positive)] {
+				positive = c
+			}
+		}
+	}
+	pos := indexOfClass(m.Classes, positive)
+	if pos < 0 {
+		return nil, run.fail(fmt.Errorf("positive class %q is not a class of %q (%s)", positive, o.Source.Label, strings.Join(m.Classes, ", ")))
+	}
+	sc, err := m.Score(testCols)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	scores := make([]float64, len(actual))
+	for i := range scores {
+		scores[i] = sc.Posterior[i][pos]
+	}
+	res := &BayesResult{Features: d.features, Numeric: d.numeric, Label: o.Source.Label, Classes: m.Classes, Dropped: m.Dropped}
+	if res.Metrics, err = classifierMetrics(actual, sc.Predicted, scores, positive, trainLabels); err != nil {
+		return nil, run.fail(err)
+	}
+	res.Metrics.TrainRows = len(sp.Train)
+	if res.ScoreSQL, err = m.PredictSQL(); err != nil {
+		return nil, run.fail(err)
+	}
+	probSQL, err := m.PosteriorSQL(positive)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	modelJSON, err := json.Marshal(m)
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	params := map[string]any{"source": o.Source, "id": o.ID, "alpha": o.Alpha, "test_fraction": o.TestFraction, "seed": o.Seed,
+		"split_col": o.SplitCol, "positive": positive, "features": d.features, "numeric": d.numeric, "label": o.Source.Label,
+		"classes": m.Classes, "score_sql": res.ScoreSQL, "probability_sql": probSQL, "model": json.RawMessage(modelJSON)}
+	metrics := map[string]any{"evaluation": res.Metrics, "dropped": m.Dropped}
+	if res.ModelID, err = run.save(ctx, modelRecord{Name: o.Name, Status: "ok", Params: params, Metrics: metrics}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func indexOfClass(classes []string, c string) int {
+	for i, x := range classes {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// bayesColumns turns the given rows of the learn data into bayes columns:
+// numeric features parsed (” is NaN, missing), the others categorical.
+func bayesColumns(d *learnData, rows []int) ([]bayes.Column, error) {
+	numeric := map[string]bool{}
+	for _, n := range d.numeric {
+		numeric[n] = true
+	}
+	cols := make([]bayes.Column, len(d.features))
+	for j, f := range d.features {
+		cols[j].Name = f
+		if numeric[f] {
+			cols[j].Values = make([]float64, len(rows))
+			for i, r := range rows {
+				v := d.table.Rows[r][j]
+				x := math.NaN()
+				if v != "" {
+					var err error
+					if x, err = strconv.ParseFloat(v, 64); err != nil {
+						return nil, fmt.Errorf("column %q, row %d: %q is not a number", f, r+1, v)
+					}
+				}
+				cols[j].Values[i] = x
+			}
+			continue
+		}
+		cols[j].Categories = make([]string, len(rows))
+		for i, r := range rows {
+			cols[j].Categories[i] = d.table.Rows[r][j]
+		}
+	}
+	return cols, nil
 }

@@ -186,15 +186,7 @@ func TestMineTreeTelco(t *testing.T) {
 func packageTelcoPredictions(t *testing.T) map[string]string {
 	t.Helper()
 	read := func(path string) tree.Table {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := readTelcoCSV(t, path)
 		return tree.Table{Header: recs[0], Rows: recs[1:]}
 	}
 	all, split := read(telcoCSVPath), read(telcoSplitPath)
@@ -228,4 +220,19 @@ func packageTelcoPredictions(t *testing.T) map[string]string {
 		out[all.Rows[r][0]] = model.Classes[c]
 	}
 	return out
+}
+
+// readTelcoCSV reads a CSV file, header first.
+func readTelcoCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
