@@ -174,6 +174,32 @@ func TestMineTreeTelco(t *testing.T) {
 	if n != ref.TestRows || right != ref.TestCorrect {
 		t.Errorf("SQL scored %d test rows, %d right; want %d, %d", n, right, ref.TestRows, ref.TestCorrect)
 	}
+	// ckm mine score runs the stored CASE through the CLI: the same classes.
+	out, stderr, code = runCkm(t, "", "mine", "score", "1", "--warehouse", wh, "--format", "csv", "--source", "SELECT * FROM fact_telco WHERE split = 'test'")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(recs) != ref.TestRows+1 || strings.Join(recs[0], ",") != "customerID,prediction,probability" {
+		t.Fatalf("mine score: exit %d, %d lines, %v: %s", code, len(recs), err, stderr)
+	}
+	for _, r := range recs[1:] {
+		if r[1] != want[r[0]] {
+			t.Errorf("mine score, customer %s: %q, Go %q", r[0], r[1], want[r[0]])
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"2", "--source", "fact_telco"}, 1, "no such model 2 in kb_model"},
+		{[]string{"one", "--source", "fact_telco"}, 2, `model "one"`},
+		{[]string{"1"}, 2, "--source"},
+		{[]string{"1", "--source", "SELECT customerID, tenure FROM fact_telco"}, 1, `unknown features column "gender"`},
+	} {
+		_, stderr, code := runCkm(t, "", append([]string{"mine", "score", "--warehouse", wh}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("mine score %v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
 	// The majority baseline predicts the training majority, No, for every test row.
 	if want := float64(no) / float64(n); math.Abs(m.MajorityAccuracy-want) > 1e-12 {
 		t.Errorf("majority accuracy %v, want %d/%d", m.MajorityAccuracy, no, n)
@@ -235,4 +261,18 @@ func readTelcoCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// ckm mine score parses a model id and a source; a bad id or no source is
+// a usage error.
+func TestMineScoreParse(t *testing.T) {
+	want := mineScoreOptions{ModelID: 3}
+	want.Source.Table = "SELECT * FROM t"
+	cases := []parseCase[mineScoreOptions]{
+		{name: "ok", args: []string{"3", "--source", "SELECT * FROM t"}, want: want},
+		{name: "env", env: map[string]string{"CKM_MINE_SCORE_SOURCE": "SELECT * FROM t"}, args: []string{"3"}, want: want},
+		{name: "bad id", args: []string{"0", "--source", "t"}, err: `model "0"`},
+		{name: "no source", args: []string{"3"}, err: "--source"},
+	}
+	checkParse(t, []string{"mine"}, newMineScoreCmd, []string{"mine", "score"}, func(o *mineScoreOptions) { o.app = nil }, cases)
 }
