@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining/evaluate"
 	"github.com/ckm-dev/ckm/mining/tree"
 )
 
@@ -211,41 +212,91 @@ func TestMineTreeTelco(t *testing.T) {
 // its prediction per test customer.
 func packageTelcoPredictions(t *testing.T) map[string]string {
 	t.Helper()
-	read := func(path string) tree.Table {
-		recs := readTelcoCSV(t, path)
-		return tree.Table{Header: recs[0], Rows: recs[1:]}
-	}
-	all, split := read(telcoCSVPath), read(telcoSplitPath)
+	split := readTelcoCSV(t, telcoSplitPath)
 	set := map[string]string{}
-	for _, r := range split.Rows {
+	for _, r := range split[1:] {
 		set[r[0]] = r[1]
 	}
+	pred, _ := packageTelcoTree(t, func(ids, _ []string) (train, test []int) {
+		for i, id := range ids {
+			if set[id] == "train" {
+				train = append(train, i)
+			} else {
+				test = append(test, i)
+			}
+		}
+		return train, test
+	})
+	return pred
+}
+
+// packageTelcoTree builds tree.C45 on the Telco rows split chooses (given
+// the customer ids and labels in file order) and returns its prediction
+// per test customer and the number right.
+func packageTelcoTree(t *testing.T, split func(ids, labels []string) (train, test []int)) (map[string]string, int) {
+	t.Helper()
+	recs := readTelcoCSV(t, telcoCSVPath)
+	all := tree.Table{Header: recs[0], Rows: recs[1:]}
 	ds, err := tree.FromTable(all, tree.Schema{Class: "Churn", Numeric: []string{"SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"}, Ignore: []string{"customerID"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tr, te []int
+	ids, labels := make([]string, len(all.Rows)), make([]string, len(all.Rows))
 	for i, r := range all.Rows {
-		if set[r[0]] == "train" {
-			tr = append(tr, i)
-		} else {
-			te = append(te, i)
-		}
+		ids[i], labels[i] = r[0], r[len(r)-1]
 	}
+	tr, te := split(ids, labels)
 	model, err := tree.C45(context.Background(), ds.Subset(tr), tree.C45Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	test := ds.Subset(te)
-	out := map[string]string{}
+	out, right := map[string]string{}, 0
 	for i, r := range te {
 		c, err := model.Predict(tree.RowOf(test, i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[all.Rows[r][0]] = model.Classes[c]
+		out[ids[r]] = model.Classes[c]
+		if c == test.Class[i] {
+			right++
+		}
 	}
-	return out
+	return out, right
+}
+
+// Without --split-col, ckm mine tree splits with evaluate.StratifiedSplit
+// of the labels in source order: the test rows and correct count equal the
+// package's C4.5 on the split the test draws itself with the same seed.
+func TestMineTreeSeededSplit(t *testing.T) {
+	wh := telcoWarehouse(t)
+	out, stderr, code := runCkm(t, "", "mine", "tree", "--warehouse", wh, "--source", "SELECT * EXCLUDE (split) FROM fact_telco",
+		"--id", "customerID", "--label", "Churn", "--seed", "42", "--test-fraction", "0.25", "--dry-run", "--format", "json")
+	if code != 0 {
+		t.Fatalf("mine tree: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Metrics struct {
+			TrainRows int `json:"train_rows"`
+			TestRows  int `json:"test_rows"`
+			Correct   int `json:"correct"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	var sp evaluate.Split
+	_, right := packageTelcoTree(t, func(_, labels []string) ([]int, []int) {
+		var err error
+		if sp, err = evaluate.StratifiedSplit(labels, 0.75, 42); err != nil {
+			t.Fatal(err)
+		}
+		return sp.Train, sp.Test
+	})
+	if res.Metrics.TrainRows != len(sp.Train) || res.Metrics.TestRows != len(sp.Test) || res.Metrics.Correct != right {
+		t.Errorf("operator %+v; package on the same split: %d/%d train/test, %d right", res.Metrics, len(sp.Train), len(sp.Test), right)
+	}
+	t.Logf("C4.5, seeded split (seed 42, 25 %% test): %d of %d right", right, len(sp.Test))
 }
 
 // readTelcoCSV reads a CSV file, header first.
