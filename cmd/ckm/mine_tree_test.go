@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -326,4 +327,62 @@ func TestMineScoreParse(t *testing.T) {
 		{name: "no source", args: []string{"3"}, err: "--source"},
 	}
 	checkParse(t, []string{"mine"}, newMineScoreCmd, []string{"mine", "score"}, func(o *mineScoreOptions) { o.app = nil }, cases)
+}
+
+// ckm mine tree --algorithm id3 --window grows the tree tree.ID3 grows with
+// the same window and seed on the committed split's training rows of
+// nominal Telco features: the same windowing rounds and test rows right.
+func TestMineTreeID3Window(t *testing.T) {
+	wh := telcoWarehouse(t)
+	features := []string{"gender", "Partner", "Dependents", "InternetService", "Contract", "PaymentMethod"}
+	out, stderr, code := runCkm(t, "", "mine", "tree", "--warehouse", wh, "--source", "fact_telco", "--label", "Churn", "--split-col", "split",
+		"--features", strings.Join(features, ","), "--algorithm", "id3", "--window", "400", "--seed", "3", "--format", "json")
+	if code != 0 {
+		t.Fatalf("mine tree: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Leaves  int              `json:"leaves"`
+		Window  tree.WindowStats `json:"windowing"`
+		Metrics struct {
+			Correct int `json:"correct"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	recs := readTelcoCSV(t, telcoCSVPath)
+	var ignore []string
+	for _, h := range recs[0] {
+		if h != "Churn" && !slices.Contains(features, h) {
+			ignore = append(ignore, h)
+		}
+	}
+	ds, err := tree.FromTable(tree.Table{Header: recs[0], Rows: recs[1:]}, tree.Schema{Class: "Churn", Ignore: ignore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]string{}
+	for _, r := range readTelcoCSV(t, telcoSplitPath)[1:] {
+		set[r[0]] = r[1]
+	}
+	var tr, te []int
+	for i, r := range recs[1:] {
+		if set[r[0]] == "train" {
+			tr = append(tr, i)
+		} else {
+			te = append(te, i)
+		}
+	}
+	model, stats, err := tree.ID3(context.Background(), ds.Subset(tr), tree.ID3Options{Window: 400, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, right, err := model.Accuracy(ds.Subset(te))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Window != *stats || res.Metrics.Correct != right || res.Leaves != model.Leaves() {
+		t.Errorf("operator: %+v, %d right, %d leaves; package: %+v, %d right, %d leaves", res.Window, res.Metrics.Correct, res.Leaves, *stats, right, model.Leaves())
+	}
+	t.Logf("ID3 with windowing (400, seed 3): %+v, %d of %d right", *stats, right, len(te))
 }
