@@ -190,4 +190,38 @@ func TestMineForecastEndToEnd(t *testing.T) {
 			t.Errorf("kb_model holdout MASE %v / naive %v, want %v / %v", mase, naiveMase, h.HoltWinters.MASE, h.Naive.MASE)
 		}
 	})
+
+	// Multiplicative seasonality and 80 % intervals: model 2 equals the package's.
+	if _, stderr, code := runCkm(t, "", "mine", "forecast", "--warehouse", wh, "--grain", "day", "--seasonal", "multiplicative",
+		"--horizon", "3", "--coverage", "0.8"); code != 0 {
+		t.Fatalf("mine forecast multiplicative: exit %d: %s", code, stderr)
+	}
+	mm, err := forecast.Fit(x, 7, forecast.Multiplicative)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mwant, err := mm.Forecast(3, 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read(func(db *sql.DB) {
+		rows, err := db.Query(`SELECT value, lower, upper FROM kb_forecast WHERE model_id = 2 ORDER BY period`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		i := 0
+		for ; rows.Next(); i++ {
+			var v, lo, hi float64
+			if err := rows.Scan(&v, &lo, &hi); err != nil {
+				t.Fatal(err)
+			}
+			if i < len(mwant) && (!close(v, mwant[i].Mean) || !close(lo, mwant[i].Lower) || !close(hi, mwant[i].Upper)) {
+				t.Errorf("multiplicative row %d: %v [%v, %v], want %+v", i, v, lo, hi, mwant[i])
+			}
+		}
+		if i != 3 {
+			t.Errorf("multiplicative: %d rows, want 3", i)
+		}
+	})
 }
