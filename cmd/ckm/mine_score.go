@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining"
+)
+
+func init() { registerMineCommand(func(a *app) *cobra.Command { return newMineScoreCmd(a, nil) }) }
+
+// mineScoreOptions are what ckm mine score's arguments and flags resolve to.
+type mineScoreOptions struct {
+	app     *app
+	ModelID int64
+	Source  mining.Source
+}
+
+// newMineScoreCmd builds ckm mine score; runF, when not nil, runs instead
+// of mineScoreRun with the parsed options.
+func newMineScoreCmd(a *app, runF func(context.Context, *mineScoreOptions) error) *cobra.Command {
+	opts := &mineScoreOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "score MODEL",
+		Short: "Score rows with a stored tree or bayes model, in DuckDB",
+		Long: "Runs the scoring SQL stored with a tree or bayes model (kb_model params score_sql and\n" +
+			"probability_sql) over --source, which must hold the model's feature columns, and prints the\n" +
+			"model's id column (when the source has it), the predicted class and the positive class's probability.\n" +
+			"The same SQL serves in any query: SELECT params->>'score_sql' FROM kb_model WHERE model_id = MODEL.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id < 1 {
+				return usageErrorf("model %q: want a model id (a positive integer, see ckm kb list)", args[0])
+			}
+			opts.ModelID = id
+			if strings.TrimSpace(opts.Source.Table) == "" {
+				return usageErrorf("--source: give a table or SELECT of the rows to score")
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, opts.Source))
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return mineScoreRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Source.Table, "source", "", "table or SELECT of the rows to score (required)")
+	return cmd
+}
+
+func mineScoreRun(ctx context.Context, opts *mineScoreOptions) error {
+	a := opts.app
+	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.ScoreResult, error) {
+		return mining.ScoreModel(ctx, w, opts.ModelID, opts.Source)
+	}, func(res *mining.ScoreResult) error {
+		a.logf("%d rows scored with %s model %d (probability of %s)", len(res.Rows), res.Kind, res.ModelID, res.Positive)
+		return a.printTable(res.Columns, res.Rows)
+	})
+}
