@@ -240,8 +240,8 @@ func TestInteractionAndCampaignCubes(t *testing.T) {
 		hand string
 	}{
 		{"interactions", Query{Measures: []string{"contacts", "customers", "avg_satisfaction", "talk_minutes", "unhappy_share"}, Rows: []string{"contact.category"}, Totals: true},
-			`SELECT category, 'contact.category', count(*), count(DISTINCT customer_id), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction GROUP BY category
-			 UNION ALL SELECT NULL, 'total', count(*), count(DISTINCT customer_id), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction`},
+			`SELECT category, 'contact.category', count(*), count(DISTINCT customer_id) FILTER (WHERE customer_id > 0), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction GROUP BY category
+			 UNION ALL SELECT NULL, 'total', count(*), count(DISTINCT customer_id) FILTER (WHERE customer_id > 0), avg(satisfaction), sum(duration_seconds / 60.0), count(*) FILTER (WHERE satisfaction <= 2) / count(*) FROM fact_interaction`},
 		{"campaigns", Query{Measures: []string{"targeted", "responses", "response_rate", "revenue", "revenue_per_response", "revenue_share"}, Rows: []string{"customer.member_level"}},
 			`SELECT member_level, count(*) FILTER (WHERE targeted), count(*) FILTER (WHERE responded), count(*) FILTER (WHERE responded) / count(*) FILTER (WHERE targeted),
 			   sum(revenue), sum(revenue) / count(*) FILTER (WHERE responded), 100 * sum(revenue) / (SELECT sum(revenue) FROM fact_campaign)

@@ -63,7 +63,8 @@ func smallWarehouseAt(t testing.TB, path string) *engine.Warehouse {
 			('I1', 20240105, 1, 101, 3, -1, 'complaint', 1, 300),
 			('I2', 20240106, 3, 102, 3, -1, 'question', 4, 120),
 			('I3', 20240210, 1, 101, 3, -1, 'question', 5, 60),
-			('I4', 20240211, 4, 103, 3, -1, 'complaint', 2, 600)`,
+			('I4', 20240211, 4, 103, 3, -1, 'complaint', 2, 600),
+			('I5', 20240212, -1, -1, 3, -1, 'question', 3, 90)`, // an unknown caller: a contact, not a customer
 		`INSERT INTO dim_campaign (campaign_key, campaign_code, campaign_name, channel, start_date, end_date, cost) VALUES
 			(1, 'C1', 'Spring tea', 'sms', '2024-03-01', '2024-03-31', 1000)`,
 		`INSERT INTO fact_campaign (campaign_key, date_key, customer_key, customer_id, channel_key, targeted, responded, response_date_key, revenue) VALUES
