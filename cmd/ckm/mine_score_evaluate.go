@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,47 +11,19 @@ import (
 
 func init() { registerMineCommand(func(a *app) *cobra.Command { return newMineEvaluateCmd(a, nil) }) }
 
-// mineEvaluateOptions are what ckm mine evaluate's arguments and flags resolve to.
-type mineEvaluateOptions struct {
-	app     *app
-	ModelID int64
-	Source  mining.Source
-}
-
 // newMineEvaluateCmd builds ckm mine evaluate; runF, when not nil, runs
 // instead of mineEvaluateRun with the parsed options.
 func newMineEvaluateCmd(a *app, runF func(context.Context, *mineEvaluateOptions) error) *cobra.Command {
-	opts := &mineEvaluateOptions{app: a}
-	cmd := &cobra.Command{
-		Use:   "evaluate MODEL",
-		Short: "Re-validate a stored tree or bayes model on current labelled rows, with drift",
-		Long: "Scores --source (the model's feature columns and its label column) with the model's stored SQL in\n" +
+	return newMineModelCmd(a, mineModelCmd{
+		use:   "evaluate MODEL",
+		short: "Re-validate a stored tree or bayes model on current labelled rows, with drift",
+		long: "Scores --source (the model's feature columns and its label column) with the model's stored SQL in\n" +
 			"DuckDB, evaluates the predictions and compares them with the evaluation stored with the model:\n" +
 			"accuracy, baseline, positive rate, AUC, per-class precision/recall changes and a two-proportion\n" +
 			"z-test of the accuracy (degraded: lower with p < 0.05). Nothing is written.",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id < 1 {
-				return usageErrorf("model %q: want a model id (a positive integer, see ckm kb list)", args[0])
-			}
-			opts.ModelID = id
-			if strings.TrimSpace(opts.Source.Table) == "" {
-				return usageErrorf("--source: give a table or SELECT of labelled rows")
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, opts.Source))
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return mineEvaluateRun(cmd.Context(), opts)
-		},
-	}
-	cmd.Flags().StringVar(&opts.Source.Table, "source", "", "table or SELECT of labelled rows with the model's columns (required)")
-	return cmd
+		sourceHelp:    "table or SELECT of labelled rows with the model's columns (required)",
+		sourceMissing: "give a table or SELECT of labelled rows",
+	}, runF, mineEvaluateRun)
 }
 
 func mineEvaluateRun(ctx context.Context, opts *mineEvaluateOptions) error {
