@@ -48,11 +48,7 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 				return usageErrorf("--seed %d: want 0 or more", seed)
 			}
 			o.Seed = uint64(seed)
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, o.Source))
+			vetSourceInRun(cmd, o.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -88,19 +88,26 @@ func (f *mineFlags) resolve(cmd *cobra.Command) (mineCommon, error) {
 		return mineCommon{}, err
 	}
 	src := f.sourceSpec()
-	if src.Table != "" {
-		// runMine vets the source before the operator reads it.
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, src))
-	}
+	vetSourceInRun(cmd, src)
 	return mineCommon{AsOf: asOf, Source: src, Name: f.name, DryRun: f.dryRun}, nil
 }
 
 // mineSourceKey carries a mine command's --source from its flags to runMine.
 type mineSourceKey struct{}
+
+// vetSourceInRun hands a command's --source to runMine, which vets it
+// (vetMineSource) before the operator reads it; an empty source (the
+// operator's default relation) needs no vetting.
+func vetSourceInRun(cmd *cobra.Command, src mining.Source) {
+	if src.Table == "" {
+		return
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, src))
+}
 
 // vetMineSource refuses a --source an analyst's statement could not read:
 // mining commands run for analysts, and their source — a table or a

@@ -39,13 +39,7 @@ func newMineForecastCmd(a *app, runF func(context.Context, *mineForecastOptions)
 			if err := checkForecastFlags(cmd, o); err != nil {
 				return err
 			}
-			if o.Source.Table != "" {
-				ctx := cmd.Context()
-				if ctx == nil {
-					ctx = context.Background()
-				}
-				cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, o.Source))
-			}
+			vetSourceInRun(cmd, o.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -52,11 +52,7 @@ func newMineModelCmd(a *app, d mineModelCmd, runF, run func(context.Context, *mi
 			if strings.TrimSpace(opts.Source.Table) == "" {
 				return usageErrorf("--source: %s", d.sourceMissing)
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, opts.Source))
+			vetSourceInRun(cmd, opts.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

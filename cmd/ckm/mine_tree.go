@@ -42,13 +42,7 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 				return usageErrorf("--seed %d: want 0 or more", seed)
 			}
 			o.Seed = uint64(seed)
-			if o.Source.Table != "" {
-				ctx := cmd.Context()
-				if ctx == nil {
-					ctx = context.Background()
-				}
-				cmd.SetContext(context.WithValue(ctx, mineSourceKey{}, o.Source))
-			}
+			vetSourceInRun(cmd, o.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
