@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/mining"
+	"github.com/ckm-dev/ckm/mining/cluster"
 )
 
 func init() {
@@ -34,6 +36,9 @@ type benchMiningOptions struct {
 	java        string // the java command
 	wekaApriori bool   // run Weka Apriori (about a minute on Groceries)
 	peerTimeout int    // seconds; checked: > 0
+	kmeansRows  int    // checked: 0 (skip) or at least 1000
+	python      string // Debian's python3 with python3-sklearn; missing: the peer is skipped with a note
+	threads     int    // threads of both k-means sides; checked: at least 1
 }
 
 // newBenchMiningCmd builds ckm bench mining; runF, when not nil, runs
@@ -51,7 +56,16 @@ func newBenchMiningCmd(a *app, runF func(context.Context, *benchMiningOptions) e
   weka_*             Weka FPGrowth and Apriori on the same baskets (ARFF), with
                      the rules each finds; skipped with a note when java or the
                      jar is missing;
-  rules_1m_*         FP-Growth in process on --orders generated orders.`,
+  rules_1m_*         FP-Growth in process on --orders generated orders;
+  kmeans_*           k-means k = 8 on --kmeans-rows × 8 standardised rows against
+                     scikit-learn KMeans (lloyd, n_init = 1, the same initial
+                     centroids, tol 1e-4, max_iter 300, --threads threads both
+                     sides), run alternately --repeat times: kmeans_ratio is
+                     ckm's median fit time over scikit-learn's (data loading
+                     excluded both sides), kmeans_cpu_ratio the same in process
+                     CPU seconds, kmeans_inertia_rel_diff the inertias' relative
+                     difference; scikit-learn is skipped with a note when
+                     --python or its sklearn module is missing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.check(); err != nil {
@@ -70,6 +84,9 @@ func newBenchMiningCmd(a *app, runF func(context.Context, *benchMiningOptions) e
 	f.StringVar(&opts.java, "java", "java", "the java command for Weka")
 	f.BoolVar(&opts.wekaApriori, "weka-apriori", true, "also run Weka Apriori (about a minute)")
 	f.IntVar(&opts.peerTimeout, "peer-timeout", 600, "stop a peer after this many seconds")
+	f.IntVar(&opts.kmeansRows, "kmeans-rows", 1000000, "rows of the k-means run (0: skip it)")
+	f.StringVar(&opts.python, "python", "/usr/bin/python3", "the Python with scikit-learn (Debian's python3-sklearn)")
+	f.IntVar(&opts.threads, "threads", 2, "threads of ckm's and scikit-learn's k-means")
 	return cmd
 }
 
@@ -83,6 +100,12 @@ func (o *benchMiningOptions) check() error {
 	}
 	if o.peerTimeout <= 0 {
 		return usageErrorf("--peer-timeout %d: want a positive number of seconds", o.peerTimeout)
+	}
+	if o.kmeansRows != 0 && o.kmeansRows < 1000 {
+		return usageErrorf("--kmeans-rows %d: want 0 (skip) or at least 1000", o.kmeansRows)
+	}
+	if o.threads < 1 {
+		return usageErrorf("--threads %d: want at least 1", o.threads)
 	}
 	return nil
 }
@@ -143,6 +166,13 @@ func benchMiningRun(ctx context.Context, o *benchMiningOptions) error {
 		if err := benchRulesGenerated(ctx, o, out); err != nil {
 			return err
 		}
+	}
+	if o.kmeansRows > 0 {
+		more, err := benchKMeans(ctx, o, dir, out)
+		if err != nil {
+			return err
+		}
+		notes = append(notes, more...)
 	}
 	out["notes"] = notes
 	out["load_average_after"] = loadAverage()
@@ -366,4 +396,86 @@ SELECT o, p + 1000 FROM drawn WHERE p < 20 AND hash(o, l, 'c') %% 10 < 4`, o.ord
 	out["rules_1m_params"] = "support 0.0005, confidence 0.3, fpgrowth, with the knowledge-base write"
 	o.app.logf("generated %d orders (%d lines): %d rules in %.2fs", o.orders, lines, res.RuleCount, time.Since(start).Seconds())
 	return nil
+}
+
+// benchKMeansSeed fixes the benchmark's data and initial centroids (the
+// seed of TestKMeansVersusScikitLearn).
+const benchKMeansSeed = 20261201
+
+// benchKMeans fits k-means k = 8 on o.kmeansRows × 8 standardised rows with
+// ckm (the default algorithm) and scikit-learn, alternately o.repeat times
+// each, and adds the median fit times, their ratio, the inertias and the
+// iteration counts to out. It returns notes on what was skipped; a
+// scikit-learn that runs but fails, or an inertia more than 0.1 % off, is
+// an error.
+func benchKMeans(ctx context.Context, o *benchMiningOptions, dir string, out map[string]any) ([]string, error) {
+	p, err := cluster.NewBenchProblem(o.kmeansRows, 8, 8, benchKMeansSeed)
+	if err != nil {
+		return nil, err
+	}
+	out["kmeans_rows"], out["kmeans_k"], out["kmeans_threads"] = o.kmeansRows, 8, o.threads
+	out["kmeans_params"] = fmt.Sprintf("lloyd iterations with %s bounds, n_init 1, fixed initial centroids, tol %g, max_iter %d", cluster.Hamerly, p.Tol, p.MaxIter)
+	var notes []string
+	script := ""
+	if _, err := os.Stat(o.python); err != nil {
+		notes = append(notes, fmt.Sprintf("scikit-learn skipped: %s not found (apt-get install python3-sklearn)", o.python))
+	} else if b, err := exec.CommandContext(ctx, o.python, "-c", "import sklearn, threadpoolctl").CombinedOutput(); err != nil {
+		notes = append(notes, fmt.Sprintf("scikit-learn skipped: %s has no sklearn (apt-get install python3-sklearn): %s", o.python, strings.TrimSpace(string(b))))
+	} else {
+		kdir := filepath.Join(dir, "kmeans")
+		if err := os.MkdirAll(kdir, 0o755); err != nil {
+			return nil, err
+		}
+		if script, err = p.WriteScikitLearn(kdir); err != nil {
+			return nil, err
+		}
+	}
+	var ckmWall, ckmCPU, skWall, skCPU []float64
+	var res cluster.Result
+	var peer cluster.PeerFit
+	for i := 0; i < o.repeat; i++ {
+		if script != "" {
+			pctx, cancel := context.WithTimeout(ctx, time.Duration(o.peerTimeout)*time.Second)
+			peer, err = cluster.RunScikitLearn(pctx, o.python, script, filepath.Dir(script), o.threads)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("bench mining: %w", err)
+			}
+			skWall, skCPU = append(skWall, peer.FitSeconds), append(skCPU, peer.CPUSeconds)
+		}
+		var clock cpuClock
+		clock.mark()
+		var took time.Duration
+		if res, took, err = p.Fit(ctx, cluster.Hamerly, o.threads); err != nil {
+			return nil, fmt.Errorf("bench mining: k-means: %w", err)
+		}
+		ckmWall = append(ckmWall, took.Seconds())
+		if c, ok := clock.since().(float64); ok {
+			ckmCPU = append(ckmCPU, c)
+		}
+	}
+	out["kmeans_seconds"], out["kmeans_seconds_runs"], out["kmeans_inertia"], out["kmeans_iterations"] = medianFloat(ckmWall), ckmWall, res.Inertia, res.Iterations
+	if len(ckmCPU) > 0 {
+		out["kmeans_cpu_seconds"] = medianFloat(ckmCPU)
+	}
+	o.app.logf("ckm k-means: inertia %.6f in %d iterations, median fit %.3fs of %v", res.Inertia, res.Iterations, medianFloat(ckmWall), ckmWall)
+	if script == "" {
+		return notes, nil
+	}
+	diff := math.Abs(res.Inertia-peer.Inertia) / math.Abs(peer.Inertia)
+	out["kmeans_sklearn_seconds"], out["kmeans_sklearn_seconds_runs"], out["kmeans_sklearn_cpu_seconds"] = medianFloat(skWall), skWall, medianFloat(skCPU)
+	out["kmeans_sklearn_inertia"], out["kmeans_sklearn_iterations"], out["kmeans_inertia_rel_diff"] = peer.Inertia, peer.Iterations, diff
+	out["kmeans_ratio"] = medianFloat(ckmWall) / medianFloat(skWall)
+	if len(ckmCPU) > 0 && medianFloat(skCPU) > 0 {
+		out["kmeans_cpu_ratio"] = medianFloat(ckmCPU) / medianFloat(skCPU)
+	}
+	o.app.logf("scikit-learn k-means: inertia %.6f in %d iterations, median fit %.3fs of %v; kmeans_ratio %.3f",
+		peer.Inertia, peer.Iterations, medianFloat(skWall), skWall, out["kmeans_ratio"])
+	if diff > 1e-3 {
+		return nil, fmt.Errorf("bench mining: k-means inertia %v, scikit-learn %v: %.2g apart, more than 0.1 %%", res.Inertia, peer.Inertia, diff)
+	}
+	if res.Iterations != peer.Iterations {
+		notes = append(notes, fmt.Sprintf("k-means took %d iterations, scikit-learn %d", res.Iterations, peer.Iterations))
+	}
+	return notes, nil
 }

@@ -42,7 +42,7 @@ func TestKMeansVersusScikitLearn(t *testing.T) {
 	ckmTimes, ckmCPU := map[Algorithm][]float64{}, map[Algorithm][]float64{}
 	var peer PeerFit
 	for round := 0; round < 3; round++ {
-		if peer, err = runScikitLearn(ctx, python, script, dir, threads); err != nil {
+		if peer, err = RunScikitLearn(ctx, python, script, dir, threads); err != nil {
 			t.Fatal(err)
 		}
 		peerTimes = append(peerTimes, peer.FitSeconds)

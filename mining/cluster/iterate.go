@@ -359,6 +359,9 @@ func move(dS, dW, row []float64, from, to int) {
 // bound on its distance. It returns the nearest centroid (first on ties),
 // its squared distance, and a lower bound on the distance to every other.
 func (st *state) nearestFrom(row []float64, old int, own, u float64) (best int, d1, lower float64) {
+	if st.d == 8 {
+		return st.nearestFrom8(row, old, own)
+	}
 	d, k := st.d, st.k
 	best, d1 = old, own
 	d2, skipped := math.Inf(1), math.Inf(1)
@@ -385,7 +388,40 @@ func (st *state) nearestFrom(row []float64, old int, own, u float64) (best int, 
 			d2 = s
 		}
 	}
-	return best, d1, math.Min(math.Sqrt(d2), skipped)
+	lower = math.Sqrt(d2)
+	if skipped < lower {
+		lower = skipped
+	}
+	return best, d1, lower
+}
+
+// nearestFrom8 is nearestFrom for eight features with the row held in
+// registers; each distance is summed exactly as sqDist8 sums it. It skips
+// no centroid: with eight features a distance costs less than the
+// mispredicted branch of Elkan's test (measured on the benchmark,
+// 1.55 s CPU against 2.15 s), and the bound it returns is then exact.
+func (st *state) nearestFrom8(row []float64, old int, own float64) (best int, d1, lower float64) {
+	k := st.k
+	row = row[:8:8]
+	x0, x1, x2, x3, x4, x5, x6, x7 := row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+	cs := st.centers[: k*8 : k*8]
+	best, d1 = old, own
+	d2 := math.Inf(1)
+	for j := 0; j < k; j++ {
+		if j == old {
+			continue
+		}
+		c := cs[j*8 : j*8+8 : j*8+8]
+		t0, t1, t2, t3 := x0-c[0], x1-c[1], x2-c[2], x3-c[3]
+		t4, t5, t6, t7 := x4-c[4], x5-c[5], x6-c[6], x7-c[7]
+		s := ((t0*t0 + t1*t1) + (t2*t2 + t3*t3)) + ((t4*t4 + t5*t5) + (t6*t6 + t7*t7))
+		if s < d1 || (s == d1 && j < best) {
+			best, d1, d2 = j, s, d1
+		} else if s < d2 {
+			d2 = s
+		}
+	}
+	return best, d1, math.Sqrt(d2)
 }
 
 func (st *state) computeHalfNear() {

@@ -53,9 +53,25 @@ func TestEmptyClusterRelocation(t *testing.T) {
 
 // TestHamerlyEqualsLloyd: on overlapping blobs that need many iterations,
 // Hamerly's and Elkan's bounds change nothing — same labels, iterations and
-// inertia as Lloyd's.
+// inertia as Lloyd's; with three features (the general loops) and with
+// eight (the unrolled ones the benchmark runs).
 func TestHamerlyEqualsLloyd(t *testing.T) {
-	x, _ := blobs(6000, [][]float64{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}, {0.5, 0.5, 0.5}}, 0.6, 7)
+	x3, _ := blobs(6000, [][]float64{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}, {0.5, 0.5, 0.5}}, 0.6, 7)
+	var c8 [][]float64
+	for j := 0; j < 6; j++ {
+		c := make([]float64, 8)
+		for f := range c {
+			c[f] = float64((j*5+f*3)%7) / 4
+		}
+		c8 = append(c8, c)
+	}
+	x8, _ := blobs(6000, c8, 0.8, 9)
+	for _, x := range []Matrix{x3, x8} {
+		hamerlyEqualsLloyd(t, x)
+	}
+}
+
+func hamerlyEqualsLloyd(t *testing.T, x Matrix) {
 	ctx := context.Background()
 	for _, threads := range []int{1, 2, 3} {
 		l, err := KMeans(ctx, x, Options{K: 6, Seed: 3, Restarts: 1, Algorithm: Lloyd, Threads: threads})
@@ -63,7 +79,7 @@ func TestHamerlyEqualsLloyd(t *testing.T) {
 			t.Fatal(err)
 		}
 		if l.Iterations < 10 {
-			t.Fatalf("only %d iterations: the test needs a long run", l.Iterations)
+			t.Fatalf("%d features: only %d iterations: the test needs a long run", x.Cols, l.Iterations)
 		}
 		for _, alg := range []Algorithm{Hamerly, Elkan} {
 			h, err := KMeans(ctx, x, Options{K: 6, Seed: 3, Restarts: 1, Algorithm: alg, Threads: threads})
@@ -71,11 +87,11 @@ func TestHamerlyEqualsLloyd(t *testing.T) {
 				t.Fatal(err)
 			}
 			if l.Iterations != h.Iterations || relDiff(l.Inertia, h.Inertia) > 1e-12 {
-				t.Errorf("threads %d: Lloyd %d iterations inertia %v, %s %d %v", threads, l.Iterations, l.Inertia, alg, h.Iterations, h.Inertia)
+				t.Errorf("%d features, threads %d: Lloyd %d iterations inertia %v, %s %d %v", x.Cols, threads, l.Iterations, l.Inertia, alg, h.Iterations, h.Inertia)
 			}
 			for i := range l.Labels {
 				if l.Labels[i] != h.Labels[i] {
-					t.Fatalf("threads %d: row %d Lloyd %d %s %d", threads, i, l.Labels[i], alg, h.Labels[i])
+					t.Fatalf("%d features, threads %d: row %d Lloyd %d %s %d", x.Cols, threads, i, l.Labels[i], alg, h.Labels[i])
 				}
 			}
 		}

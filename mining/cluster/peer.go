@@ -27,22 +27,24 @@ type PeerFit struct {
 	Threads    int     `json:"threads"`
 }
 
-// FitScikitLearn writes the problem into dir, runs ScikitLearnScript with
-// the given Python (Debian's /usr/bin/python3 with python3-sklearn) on
-// threads OpenMP threads, and returns its fit time (data loading excluded),
-// inertia and iteration count.
-func (p BenchProblem) FitScikitLearn(ctx context.Context, python, dir string, threads int) (PeerFit, error) {
+// WriteScikitLearn writes the problem and ScikitLearnScript into dir for
+// RunScikitLearn and returns the script's path.
+func (p BenchProblem) WriteScikitLearn(dir string) (string, error) {
 	if err := p.WriteFiles(dir); err != nil {
-		return PeerFit{}, err
+		return "", err
 	}
 	script := filepath.Join(dir, "bench_sklearn.py")
 	if err := os.WriteFile(script, []byte(ScikitLearnScript), 0o644); err != nil {
-		return PeerFit{}, fmt.Errorf("write scikit-learn script: %w", err)
+		return "", fmt.Errorf("write scikit-learn script: %w", err)
 	}
-	return runScikitLearn(ctx, python, script, dir, threads)
+	return script, nil
 }
 
-func runScikitLearn(ctx context.Context, python, script, dir string, threads int) (PeerFit, error) {
+// RunScikitLearn runs script (WriteScikitLearn's) with the given Python
+// (Debian's /usr/bin/python3 with python3-sklearn) on the problem in dir on
+// threads OpenMP threads, and returns its fit time (data loading excluded),
+// inertia and iteration count.
+func RunScikitLearn(ctx context.Context, python, script, dir string, threads int) (PeerFit, error) {
 	cmd := exec.CommandContext(ctx, python, script, dir, strconv.Itoa(threads))
 	out, err := cmd.Output()
 	if err != nil {
