@@ -26,6 +26,7 @@ type fixturesGenerateOptions struct {
 	start     string
 	quiet     bool
 	hard      bool
+	companion bool
 
 	// gen is what the flags resolve to, set before the command runs.
 	gen fixtures.Options
@@ -61,6 +62,7 @@ func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerate
 	f.StringVar(&opts.start, "start", "2024-01-01", "first day of the period (YYYY-MM-DD)")
 	f.BoolVar(&opts.quiet, "quiet", false, "no progress on stderr")
 	f.BoolVar(&opts.hard, "hard-cases", false, "plant hard identity cases (households, number changes, recycled numbers, ID typos, name variants, re-issued cards) and write every record's true person into expected.json")
+	f.BoolVar(&opts.companion, "companions", false, "plant companion products (a basket holding one often holds the other, or the buyer's next one does) and list them in expected.json")
 	return cmd
 }
 
@@ -76,7 +78,7 @@ func (opts *fixturesGenerateOptions) resolve() error {
 	if err := checkWorld(opts.customers, opts.days); err != nil {
 		return err
 	}
-	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard, Companions: opts.companion}
 	if !opts.quiet {
 		opts.gen.Logf = opts.app.logf
 	}
