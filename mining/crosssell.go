@@ -36,11 +36,12 @@ func (o RulesOptions) boughtSQL(from, to time.Time) string {
 
 // crossSellSQL ranks, for every customer of held (customer_id, item), the
 // items not yet held that a rule of rules fires for (its antecedent held,
-// its consequent not): each item scored by the best lift × confidence of
-// its rules (ties: the lower rule id), the top n per customer, with the
-// rule that fired. The ckm_cross_sell_basket macro is the same query for one
-// basket.
-func crossSellSQL(held, rules string, n int) string {
+// its consequent not): each item scored by the best score of its rules (a
+// SQL expression over the rule k: lift × confidence or confidence; ties: the
+// lower rule id), the top n per customer, with the rule that fired. The
+// ckm_cross_sell_basket macro is the same query for one basket, by
+// lift × confidence.
+func crossSellSQL(held, rules string, n int, score string) string {
 	// A rule fires for a customer holding every antecedent item: hash joins
 	// on the items (each rule's items are distinct), not a list test per
 	// customer and rule.
@@ -53,14 +54,14 @@ matched AS (
     SELECT c.customer_id, r.rule_id FROM (SELECT DISTINCT customer_id FROM held) c, %[2]s r WHERE len(r.antecedent) = 0
 ),
 fired AS (
-    SELECT m.customer_id, k.consequent AS item, k.rule_id, k.lift * k.confidence AS score
+    SELECT m.customer_id, k.consequent AS item, k.rule_id, %[4]s AS score
     FROM matched m JOIN %[2]s k ON k.rule_id = m.rule_id
     ANTI JOIN held h ON h.customer_id = m.customer_id AND h.item = k.consequent
-    QUALIFY row_number() OVER (PARTITION BY m.customer_id, k.consequent ORDER BY k.lift * k.confidence DESC, k.rule_id) = 1
+    QUALIFY row_number() OVER (PARTITION BY m.customer_id, k.consequent ORDER BY %[4]s DESC, k.rule_id) = 1
 )
 SELECT customer_id, item, CAST(row_number() OVER (PARTITION BY customer_id ORDER BY score DESC, rule_id) AS INTEGER) AS rank, score, rule_id
 FROM fired
-QUALIFY rank <= %[3]d`, held, rules, n)
+QUALIFY rank <= %[3]d`, held, rules, n, score)
 }
 
 // CrossSellHoldout is precision at N of cross-sell on a time split, beside
@@ -71,6 +72,7 @@ type CrossSellHoldout struct {
 	HoldoutEnd  string  `json:"holdout_end"`
 	N           int     `json:"n"`
 	Rules       int     `json:"rules"`
+	Rank        string  `json:"rank"`
 	Customers   int64   `json:"customers"` // customers given a cross-sell recommendation
 	Recommended int64   `json:"recommended"`
 	Hits        int64   `json:"hits"`
@@ -110,7 +112,7 @@ func EvaluateCrossSell(ctx context.Context, w *engine.Warehouse, o RulesOptions,
 		return nil, run.fail(err)
 	}
 	const recs, later, base = "ckm_xsell_recs", "ckm_xsell_later", "ckm_xsell_base"
-	if err := run.temp(ctx, recs, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell)); err != nil {
+	if err := run.temp(ctx, recs, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell, o.scoreSQL())); err != nil {
 		return nil, run.fail(err)
 	}
 	if err := run.temp(ctx, later, o.boughtSQL(o.To, holdoutEnd)); err != nil {
@@ -126,7 +128,7 @@ QUALIFY rank <= %d`, o.customerItemsSQL(), recs, o.CrossSell)); err != nil {
 		return nil, run.fail(err)
 	}
 	h := &CrossSellHoldout{TrainFrom: dateOrEmpty(o.From), Split: o.To.Format(time.DateOnly), HoldoutEnd: holdoutEnd.Format(time.DateOnly),
-		N: o.CrossSell, Rules: res.RuleCount}
+		N: o.CrossSell, Rules: res.RuleCount, Rank: o.Rank}
 	err = run.conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT
         (SELECT count(DISTINCT customer_id) FROM %[1]s),
         (SELECT count(*) FROM %[1]s),
@@ -152,4 +154,18 @@ func dateOrEmpty(t time.Time) string {
 		return ""
 	}
 	return t.Format(time.DateOnly)
+}
+
+// Cross-sell rankings (RulesOptions.Rank).
+const (
+	RankLiftConfidence = "lift-confidence"
+	RankConfidence     = "confidence"
+)
+
+// scoreSQL is the score of a rule k for the ranking.
+func (o RulesOptions) scoreSQL() string {
+	if o.Rank == RankConfidence {
+		return "k.confidence"
+	}
+	return "k.lift * k.confidence"
 }

@@ -154,3 +154,43 @@ func TestCrossSellHoldoutBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The two rankings by hand on two rules for a customer holding X:
+// {X} ⇒ P (confidence 0.75, lift 1) and {X} ⇒ R (confidence 0.25, lift 4).
+// By lift × confidence R (1.0) comes before P (0.75); by confidence P
+// (0.75) before R (0.25).
+func TestCrossSellRankings(t *testing.T) {
+	w := handBaskets(t)
+	if _, err := w.DB.Exec(`CREATE TEMP TABLE hand_rules AS SELECT * FROM (VALUES
+        (1, ['X'], 'P', 0.75, 1.0), (2, ['X'], 'R', 0.25, 4.0)) t(rule_id, antecedent, consequent, confidence, lift)`); err != nil {
+		t.Fatal(err)
+	}
+	held := `SELECT 7 AS customer_id, 'X' AS item`
+	for _, c := range []struct {
+		rank, want string
+	}{{RankLiftConfidence, "R 1 1.0000 2; P 2 0.7500 1"}, {RankConfidence, "P 1 0.7500 1; R 2 0.2500 2"}} {
+		o := RulesOptions{Rank: c.rank}
+		rows, err := w.DB.Query(`SELECT item, rank, score, rule_id FROM (` + crossSellSQL(held, "hand_rules", 5, o.scoreSQL()) + `) ORDER BY rank`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var item string
+			var rank, rule int
+			var score float64
+			if err := rows.Scan(&item, &rank, &score, &rule); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %d %.4f %d", item, rank, score, rule))
+		}
+		rows.Close()
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("%s: %s, want %s", c.rank, strings.Join(got, "; "), c.want)
+		}
+	}
+	if _, err := MineRules(context.Background(), w, RulesOptions{Source: handSource, MinSupport: 0.2, MinConfidence: 0.5, CrossSell: 2, Rank: "lift"}); err == nil ||
+		!strings.Contains(err.Error(), `cross-sell rank "lift"`) {
+		t.Errorf("rank lift: %v", err)
+	}
+}

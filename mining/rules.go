@@ -58,6 +58,11 @@ type RulesOptions struct {
 	// CrossSell, when positive, also writes the top CrossSell items per
 	// customer to kb_recommendation (see CrossSellSQL).
 	CrossSell int
+	// Rank scores a customer's cross-sell candidates: "lift-confidence"
+	// (lift × confidence, the default) or "confidence" (the estimate of
+	// P(item | held items), which does not favour rare items: better
+	// precision at N on every holdout measured, see EvaluateCrossSell).
+	Rank string
 	// MaxItemsets bounds the frequent itemsets held in memory (default
 	// 2,000,000); more is an error (ErrTooManyItemsets), not an exhausted machine.
 	MaxItemsets int
@@ -149,6 +154,9 @@ func (o RulesOptions) withDefaults() RulesOptions {
 	if o.MaxItemsets == 0 {
 		o.MaxItemsets = 2_000_000
 	}
+	if o.Rank == "" {
+		o.Rank = RankLiftConfidence
+	}
 	return o
 }
 
@@ -167,6 +175,8 @@ func (o RulesOptions) validate() error {
 		return fmt.Errorf("rules: basket %q: want order or customer", o.Basket)
 	case o.Algorithm != AlgoFPGrowth && o.Algorithm != AlgoApriori:
 		return fmt.Errorf("rules: algorithm %q: want fpgrowth or apriori", o.Algorithm)
+	case o.Rank != RankLiftConfidence && o.Rank != RankConfidence:
+		return fmt.Errorf("rules: cross-sell rank %q: want lift-confidence or confidence", o.Rank)
 	case o.CrossSell < 0 || o.Top < 0 || o.MaxItemsets < 0:
 		return fmt.Errorf("rules: cross-sell (%d), top (%d) and max itemsets (%d) must not be negative", o.CrossSell, o.Top, o.MaxItemsets)
 	case !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To):
@@ -247,7 +257,7 @@ func MineRules(ctx context.Context, w *engine.Warehouse, o RulesOptions) (*Rules
 	if o.CrossSell > 0 {
 		writes = append(writes, func(ctx context.Context, tx *sql.Tx, id int64) error {
 			r, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO kb_recommendation (model_id, customer_id, item, rank, score, rule_id)
-                SELECT %d, customer_id, item, rank, score, rule_id FROM (%s)`, id, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell)))
+                SELECT %d, customer_id, item, rank, score, rule_id FROM (%s)`, id, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell, o.scoreSQL())))
 			if err != nil {
 				return fmt.Errorf("recommendations: %w", err)
 			}
@@ -320,7 +330,7 @@ func (o RulesOptions) mine(ctx context.Context, run *opRun) (*RulesResult, error
 	res.MineSeconds = time.Since(start).Seconds()
 	res.params = map[string]any{"source": o.Source, "min_support": o.MinSupport, "min_confidence": o.MinConfidence,
 		"min_len": o.MinLen, "max_len": o.MaxLen, "level": o.Level, "basket": o.Basket, "algorithm": o.Algorithm,
-		"from": dateOrNil(o.From), "to": dateOrNil(o.To), "cross_sell": o.CrossSell, "min_count": minCount}
+		"from": dateOrNil(o.From), "to": dateOrNil(o.To), "cross_sell": o.CrossSell, "rank": o.Rank, "min_count": minCount}
 	return res, nil
 }
 
