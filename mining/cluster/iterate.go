@@ -4,15 +4,21 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
-// state is one k-means run's working memory. Rows are split into one
-// contiguous chunk per goroutine. The centroid sums are kept up to date
-// incrementally: a chunk records only the rows whose label changed, so an
-// iteration whose labels barely move reads little of the data.
+// state is one k-means run's working memory. Rows are split into
+// contiguous chunks, several per goroutine, which the goroutines take in
+// turn: on a busy machine a goroutine that gets less CPU takes fewer chunks
+// instead of holding the others up. Each chunk keeps its own deltas, folded
+// in chunk order, so the result does not depend on which goroutine ran
+// which chunk. The centroid sums are kept up to date incrementally: a chunk
+// records only the rows whose label changed, so an iteration whose labels
+// barely move reads little of the data.
 type state struct {
 	x       Matrix
 	k, d    int
+	threads int
 	chunks  [][2]int
 	centers []float64 // k×d row-major
 	labels  []int
@@ -41,12 +47,16 @@ func newState(x Matrix, k, threads int, alg Algorithm) *state {
 	if threads > x.Rows {
 		threads = x.Rows
 	}
-	st := &state{x: x, k: k, d: x.Cols, hamerly: hamerly,
+	st := &state{x: x, k: k, d: x.Cols, hamerly: hamerly, threads: threads,
 		centers: make([]float64, k*x.Cols), labels: make([]int, x.Rows),
 		sums: make([]float64, k*x.Cols), weights: make([]float64, k),
 		shift: make([]float64, k), halfNear: make([]float64, k), halfBetween: make([]float64, k*k)}
-	for t := 0; t < threads; t++ {
-		st.chunks = append(st.chunks, [2]int{t * x.Rows / threads, (t + 1) * x.Rows / threads})
+	chunks := threads
+	if threads > 1 {
+		chunks = max(threads, min(chunksPerThread*threads, x.Rows/minChunkRows))
+	}
+	for t := 0; t < chunks; t++ {
+		st.chunks = append(st.chunks, [2]int{t * x.Rows / chunks, (t + 1) * x.Rows / chunks})
 		st.deltaS = append(st.deltaS, make([]float64, k*x.Cols))
 		st.deltaW = append(st.deltaW, make([]float64, k))
 	}
@@ -64,19 +74,36 @@ func newState(x Matrix, k, threads int, alg Algorithm) *state {
 	return st
 }
 
-// parallel runs f on every chunk, one goroutine each.
+// Chunking of the rows with more than one thread: up to chunksPerThread
+// chunks per thread, of at least minChunkRows rows.
+const (
+	chunksPerThread = 8
+	minChunkRows    = 4096
+)
+
+// parallel runs f on every chunk (t its index), on st.threads goroutines
+// that each take the next chunk not yet taken.
 func (st *state) parallel(f func(t, lo, hi int)) {
-	if len(st.chunks) == 1 {
-		f(0, st.chunks[0][0], st.chunks[0][1])
+	if st.threads <= 1 || len(st.chunks) == 1 {
+		for t, c := range st.chunks {
+			f(t, c[0], c[1])
+		}
 		return
 	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for t, c := range st.chunks {
+	for range min(st.threads, len(st.chunks)) {
 		wg.Add(1)
-		go func(t, lo, hi int) {
+		go func() {
 			defer wg.Done()
-			f(t, lo, hi)
-		}(t, c[0], c[1])
+			for {
+				t := int(next.Add(1)) - 1
+				if t >= len(st.chunks) {
+					return
+				}
+				f(t, st.chunks[t][0], st.chunks[t][1])
+			}
+		}()
 	}
 	wg.Wait()
 }
