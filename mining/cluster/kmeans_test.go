@@ -285,3 +285,55 @@ func TestProfiles(t *testing.T) {
 		t.Error("one value for six rows: no error")
 	}
 }
+
+// TestChunksTakenInTurn: with more chunks than threads (40,000 rows: nine
+// chunks for two or three threads), the goroutines take chunks in any
+// order, yet runs repeat bit for bit and give the single thread's labels
+// and iterations.
+func TestChunksTakenInTurn(t *testing.T) {
+	var c8 [][]float64
+	for j := 0; j < 5; j++ {
+		c := make([]float64, 8)
+		for f := range c {
+			c[f] = float64((j*3+f*5)%6) / 3
+		}
+		c8 = append(c8, c)
+	}
+	x, _ := blobs(40000, c8, 0.9, 21)
+	ctx := context.Background()
+	one, err := KMeans(ctx, x, Options{K: 5, Seed: 2, Restarts: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{2, 3} {
+		if n := len(newState(x, 5, threads, Hamerly).chunks); n != 9 {
+			t.Fatalf("%d threads: %d chunks, want 9", threads, n)
+		}
+		var first Result
+		for run := 0; run < 3; run++ {
+			r, err := KMeans(ctx, x, Options{K: 5, Seed: 2, Restarts: 1, Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run == 0 {
+				first = r
+				if r.Iterations != one.Iterations || relDiff(r.Inertia, one.Inertia) > 1e-12 {
+					t.Errorf("%d threads: %d iterations, inertia %v; one thread %d, %v", threads, r.Iterations, r.Inertia, one.Iterations, one.Inertia)
+				}
+				for i := range r.Labels {
+					if r.Labels[i] != one.Labels[i] {
+						t.Fatalf("%d threads: row %d in %d, one thread %d", threads, i, r.Labels[i], one.Labels[i])
+					}
+				}
+				continue
+			}
+			for j := range r.Centroids {
+				for f, v := range r.Centroids[j] {
+					if v != first.Centroids[j][f] {
+						t.Fatalf("%d threads, run %d: centroid %d feature %d %v, first run %v", threads, run, j, f, v, first.Centroids[j][f])
+					}
+				}
+			}
+		}
+	}
+}
