@@ -83,6 +83,8 @@ func TestNewFixturesGenerateCmd(t *testing.T) {
 			fixtures.Options{Out: "x", Customers: 5, Days: 7, Seed: 3, Start: time.Date(2023, 2, 1, 0, 0, 0, 0, time.UTC)}, ""},
 		{"hard cases", nil, []string{"--out", "x", "--hard-cases"},
 			fixtures.Options{Out: "x", Customers: 1000, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), HardCases: true}, ""},
+		{"companions", nil, []string{"--out", "x", "--companions"},
+			fixtures.Options{Out: "x", Customers: 1000, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Companions: true}, ""},
 		{"environment", map[string]string{"CKM_FIXTURES_GENERATE_OUT": "y", "CKM_CUSTOMERS": "9"}, nil,
 			fixtures.Options{Out: "y", Customers: 9, Days: 365, Seed: 1, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, ""},
 		{"no --out", nil, nil, fixtures.Options{}, "--out is required"},
