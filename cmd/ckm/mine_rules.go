@@ -35,7 +35,7 @@ func newMineRulesCmd(a *app, runF func(context.Context, *mineRulesOptions) error
 			"in the window) at product or category level, writes them to kb_rule and, with --cross-sell N, each\n" +
 			"customer's top N items not yet bought to kb_recommendation (SQL: ckm_cross_sell(customer_id, n)),\n" +
 			"each scored by the best rule that fires: lift x confidence, or with --rank confidence the rule's\n" +
-			"confidence (it does not favour rare items; better precision@N on the holdouts measured).\n" +
+			"confidence (it does not favour rare items).\n" +
 			"--holdout-end evaluates cross-sell: rules from the rows before --to, precision@N on the purchases\n" +
 			"from --to to --holdout-end, beside a popularity baseline; nothing is written.",
 		Args: cobra.NoArgs,
