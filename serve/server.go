@@ -1,0 +1,288 @@
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
+)
+
+// DefaultListen is the address ckm serve listens on unless told otherwise:
+// loopback, one above PostgreSQL's port.
+const DefaultListen = "127.0.0.1:5433"
+
+// Config configures a Server.
+type Config struct {
+	// Listen is HOST:PORT (default DefaultListen; port 0 picks a free one).
+	Listen string
+	Auth   Auth
+	// TLS, when set, is offered to clients that ask (sslmode=require);
+	// without it a client's SSL request is declined and it may go on in
+	// plain text on its own choice.
+	TLS *tls.Config
+	// Log receives one structured line per session and per refused or
+	// failed statement (default: discarded).
+	Log *slog.Logger
+	// Jobs runs loads and exports inside the server (CALL ckm_load(...)),
+	// nil: none.
+	Jobs *Jobs
+	// Grace is how long Serve lets running statements finish after its
+	// context ends (default 10s).
+	Grace time.Duration
+}
+
+// Server serves one warehouse over the PostgreSQL protocol: every client
+// session has a DuckDB connection of its own to the one database
+// instance, so readers see the last committed snapshot while a job loads.
+type Server struct {
+	w   *engine.Warehouse
+	cfg Config
+	ln  net.Listener
+
+	mu       sync.Mutex
+	sessions map[uint32]*session
+	nextPID  uint32
+	wg       sync.WaitGroup
+}
+
+// New returns a server for w; Listen binds it.
+func New(w *engine.Warehouse, cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 10 * time.Second
+	}
+	if len(cfg.Auth.Users) == 0 {
+		return nil, errors.New("serve: no users: the server does not run open (configure serve.users in ckm.yaml or set the admin password)")
+	}
+	for name, u := range cfg.Auth.Users {
+		if _, err := privacy.ParseRole(string(u.Role)); err != nil {
+			return nil, fmt.Errorf("serve: user %q: %w", name, err)
+		}
+		if _, err := parseVerifier(u.Verifier); err != nil && !cfg.Auth.TrustLoopback {
+			return nil, fmt.Errorf("serve: user %q: %w", name, err)
+		}
+	}
+	return &Server{w: w, cfg: cfg, sessions: map[uint32]*session{}, nextPID: 1000}, nil
+}
+
+// Listen binds the server's address.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the server listens on (after Listen).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts clients until ctx ends, then stops accepting, gives the
+// sessions the grace period to finish their statements, cancels what still
+// runs and returns.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.cfg.Log.Info("listening", "addr", s.ln.Addr().String(), "warehouse", s.w.Path)
+	// Statements and jobs outlive ctx by the grace period.
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("serve: accept: %w", err)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(runCtx, nc)
+		}()
+	}
+	s.cfg.Log.Info("stopping", "grace", s.cfg.Grace.String())
+	s.mu.Lock()
+	for _, ss := range s.sessions {
+		ss.closeWhenIdle()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.Grace):
+		cancelRun()
+		s.mu.Lock()
+		for _, ss := range s.sessions {
+			ss.cancelStatement()
+			ss.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if s.cfg.Jobs != nil {
+		s.cfg.Jobs.Wait()
+	}
+	return nil
+}
+
+// handle runs one client connection: startup, authentication, session.
+func (s *Server) handle(ctx context.Context, nc net.Conn) {
+	defer nc.Close()
+	be := pgproto3.NewBackend(nc, nc)
+	var startup *pgproto3.StartupMessage
+	for startup == nil {
+		msg, err := be.ReceiveStartupMessage()
+		if err != nil {
+			return
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest:
+			if s.cfg.TLS == nil {
+				if _, err := nc.Write([]byte{'N'}); err != nil {
+					return
+				}
+				continue
+			}
+			if _, err := nc.Write([]byte{'S'}); err != nil {
+				return
+			}
+			tc := tls.Server(nc, s.cfg.TLS)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				s.cfg.Log.Warn("tls handshake", "remote", nc.RemoteAddr().String(), "err", err)
+				return
+			}
+			nc = tc
+			be = pgproto3.NewBackend(nc, nc)
+		case *pgproto3.GSSEncRequest:
+			if _, err := nc.Write([]byte{'N'}); err != nil {
+				return
+			}
+		case *pgproto3.CancelRequest:
+			s.cancel(m.ProcessID, m.SecretKey)
+			return
+		case *pgproto3.StartupMessage:
+			startup = m
+		default:
+			return
+		}
+	}
+	user := startup.Parameters["user"]
+	principal, err := s.authenticate(be, nc, user)
+	if err != nil {
+		s.cfg.Log.Warn("authentication refused", "user", user, "remote", nc.RemoteAddr().String(), "err", err)
+		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01",
+			Message: fmt.Sprintf("password authentication failed for user %q", user)})
+		_ = be.Flush()
+		return
+	}
+	ss, err := s.newSession(ctx, nc, be, principal, startup.Parameters)
+	if err != nil {
+		s.cfg.Log.Error("session", "user", user, "err", err)
+		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "XX000", Message: err.Error()})
+		_ = be.Flush()
+		return
+	}
+	defer s.endSession(ss)
+	s.cfg.Log.Info("session", "pid", ss.pid, "user", principal.User, "role", string(principal.Role), "remote", nc.RemoteAddr().String(),
+		"application", startup.Parameters["application_name"])
+	ss.run(ctx)
+	s.cfg.Log.Info("session end", "pid", ss.pid, "user", principal.User)
+}
+
+// authenticate checks the client's user: trusted from loopback when so
+// configured, else by SCRAM-SHA-256.
+func (s *Server) authenticate(be *pgproto3.Backend, nc net.Conn, name string) (privacy.Principal, error) {
+	u, known := s.cfg.Auth.Users[name]
+	if s.cfg.Auth.TrustLoopback && known && isLoopback(nc.RemoteAddr()) {
+		return privacy.Principal{User: name, Role: u.Role}, nil
+	}
+	var secret *scramSecret
+	if known {
+		if sec, err := parseVerifier(u.Verifier); err == nil {
+			secret = &sec
+		}
+	}
+	if err := scram(be, secret); err != nil {
+		return privacy.Principal{}, err
+	}
+	if !known || secret == nil {
+		return privacy.Principal{}, errAuthFailed
+	}
+	return privacy.Principal{User: name, Role: u.Role}, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// newSession registers a session with its own DuckDB connection.
+func (s *Server) newSession(ctx context.Context, nc net.Conn, be *pgproto3.Backend, p privacy.Principal, params map[string]string) (*session, error) {
+	conn, err := s.w.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Sandboxed() {
+		// As in the shell: names resolve to the masked views first.
+		if _, err := conn.ExecContext(ctx, "SET search_path = "+engine.QuoteString(privacy.AnalystSchema+",main")); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	s.nextPID++
+	ss := &session{srv: s, nc: nc, be: be, conn: conn, principal: p, pid: s.nextPID, secret: randomBytes(4),
+		stmts: map[string]*statement{}, portals: map[string]*portal{}, params: params, txStatus: 'I'}
+	s.sessions[ss.pid] = ss
+	s.mu.Unlock()
+	return ss, nil
+}
+
+func (s *Server) endSession(ss *session) {
+	s.mu.Lock()
+	delete(s.sessions, ss.pid)
+	s.mu.Unlock()
+	ss.close()
+}
+
+// cancel interrupts the statement of the session a cancel request names,
+// if its secret matches.
+func (s *Server) cancel(pid uint32, secret []byte) {
+	s.mu.Lock()
+	ss := s.sessions[pid]
+	s.mu.Unlock()
+	if ss == nil || string(ss.secret) != string(secret) {
+		s.cfg.Log.Warn("cancel request refused", "pid", pid)
+		return
+	}
+	s.cfg.Log.Info("cancel", "pid", pid)
+	ss.cancelStatement()
+}
