@@ -1,0 +1,172 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+)
+
+// loadRunner is the load job as ckm serve runs it, without the CLI's
+// options.
+func loadRunner(w *engine.Warehouse) Runner {
+	return func(ctx context.Context, paths []string) (JobResult, error) {
+		rep, err := etl.Load(ctx, w, paths, etl.Options{})
+		if err != nil {
+			return JobResult{}, err
+		}
+		return JobResult{RunID: rep.RunID}, nil
+	}
+}
+
+// TestReadersDuringLoad: clients query in a loop while an admin's CALL
+// ckm_load runs inside the server; every answer is the count before the
+// load or after it (never an error, never a partial count), each client
+// sees the change once and for good, and clients were answered while the
+// load ran.
+func TestReadersDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	loadFixtures(t, w, 300, 30, 1, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	next := loadFixtures(t, nil, 600, 30, 2, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	const q = "SELECT count(*) FROM fact_sales"
+	var before int64
+	if err := w.DB.QueryRowContext(ctx, q).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, w, Config{Jobs: NewJobs(map[string]Runner{"load": loadRunner(w)}, nil)})
+
+	var loading atomic.Bool
+	var duringLoad atomic.Int64
+	stop := make(chan struct{})
+	type seen struct {
+		counts []int64
+		err    error
+	}
+	results := make([]seen, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		c := connect(t, srv, []string{"ana", "root"}[i%2], i%3 == 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var n int64
+				if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
+					results[i].err = err
+					return
+				}
+				results[i].counts = append(results[i].counts, n)
+				time.Sleep(2 * time.Millisecond)
+				if loading.Load() {
+					duringLoad.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	admin := connect(t, srv, "root", false)
+	loading.Store(true)
+	start := time.Now()
+	var job, status string
+	var run int64
+	err = admin.QueryRow(ctx, "CALL ckm_load('"+next+"')").Scan(&job, &run, &status, new(string))
+	loading.Store(false)
+	took := time.Since(start)
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("CALL ckm_load: %v", err)
+	}
+	var after int64
+	if err := w.DB.QueryRowContext(ctx, q).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after <= before || status != "ok" || run == 0 {
+		t.Fatalf("load: %d lines before, %d after, status %q, run %d: the load must add lines for the test to prove anything", before, after, status, run)
+	}
+	for i, r := range results {
+		if r.err != nil {
+			t.Errorf("client %d: %v", i, r.err)
+		}
+		changed := false
+		for _, n := range r.counts {
+			switch {
+			case n == after:
+				changed = true
+			case n == before && !changed:
+			default:
+				t.Errorf("client %d saw %d lines (before %d, after %d, changed already: %v)", i, n, before, after, changed)
+			}
+		}
+		if !changed {
+			t.Errorf("client %d never saw the load's lines (%d answers)", i, len(r.counts))
+		}
+	}
+	if duringLoad.Load() == 0 {
+		t.Errorf("no client was answered during the %s load: readers waited", took)
+	}
+	t.Logf("load of %d lines took %s; %d answers during it; %d before, %d after", after-before, took, duringLoad.Load(), before, after)
+}
+
+// TestJobNeverOverlapsItself: a job started again while it runs is
+// refused; another job waits for the writer and then runs.
+func TestJobNeverOverlapsItself(t *testing.T) {
+	release := make(chan struct{})
+	var ran atomic.Int64
+	j := NewJobs(map[string]Runner{"slow": func(ctx context.Context, args []string) (JobResult, error) {
+		ran.Add(1)
+		<-release
+		return JobResult{Detail: args[0]}, nil
+	}}, nil)
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() {
+		_, err := j.Run(ctx, "a", "slow", []string{"1"})
+		first <- err
+	}()
+	for !j.Running("a") {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := j.Run(ctx, "a", "slow", []string{"2"}); !errors.Is(err, ErrJobRunning) {
+		t.Errorf("second start of a running job: %v, want ErrJobRunning", err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := j.Run(ctx, "b", "slow", []string{"3"})
+		second <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if ran.Load() != 1 {
+		t.Errorf("%d jobs ran at once, want 1 (one writer)", ran.Load())
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Error(err)
+	}
+	if err := <-second; err != nil {
+		t.Error(err)
+	}
+	if ran.Load() != 2 {
+		t.Errorf("%d runs, want 2", ran.Load())
+	}
+	if _, err := j.Run(ctx, "c", "none", nil); err == nil {
+		t.Error("a job of an unknown kind ran")
+	}
+}
