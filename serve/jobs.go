@@ -37,7 +37,18 @@ type Jobs struct {
 	writer  sync.Mutex
 	mu      sync.Mutex
 	running map[string]bool
+	closed  bool
 	wg      sync.WaitGroup
+}
+
+// ErrStopping is returned for a job started while the server stops.
+var ErrStopping = errors.New("the server is stopping")
+
+// Close refuses new jobs; the running ones go on (Wait).
+func (j *Jobs) Close() {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
 }
 
 // NewJobs returns the jobs of a server with these runners by kind
@@ -59,6 +70,10 @@ func (j *Jobs) Run(ctx context.Context, name, kind string, args []string) (JobRe
 		return JobResult{}, fmt.Errorf("job %s: no runner for kind %q", name, kind)
 	}
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return JobResult{}, fmt.Errorf("job %s: %w", name, ErrStopping)
+	}
 	if j.running[name] {
 		j.mu.Unlock()
 		return JobResult{}, fmt.Errorf("job %s: %w (a job never overlaps itself)", name, ErrJobRunning)
@@ -103,7 +118,7 @@ type jobCall struct {
 	args []string
 }
 
-var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export)\s*\((.*)\)$`)
+var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job)\s*\((.*)\)$`)
 
 // parseJobCall recognises a job call; ok with an error for a malformed one.
 func parseJobCall(s string) (*jobCall, bool, error) {
@@ -118,6 +133,9 @@ func parseJobCall(s string) (*jobCall, bool, error) {
 	}
 	if len(args) == 0 {
 		return nil, true, fmt.Errorf("%s: no arguments: e.g. CALL %s('exports/2026-12-01')", name, name)
+	}
+	if name == "ckm_job" && len(args) != 1 {
+		return nil, true, fmt.Errorf("ckm_job: give one scheduled job's name, e.g. CALL ckm_job('nightly')")
 	}
 	return &jobCall{name: name, kind: strings.TrimPrefix(name, "ckm_"), args: args}, true, nil
 }
@@ -170,7 +188,33 @@ func (ss *session) runJob(ctx context.Context, st *statement, formats []int16, s
 		return &pgError{code: "0A000", msg: st.job.name + ": this server runs no jobs"}
 	}
 	name := st.job.name + "(" + strings.Join(st.job.args, ", ") + ")"
-	res, err := jobs.Run(ctx, name, st.job.kind, st.job.args)
+	var res JobResult
+	var err error
+	if st.job.kind == "job" {
+		sc := ss.srv.scheduler
+		j, ok := ScheduledJob{}, false
+		if sc != nil {
+			j, ok = sc.job(st.job.args[0])
+		}
+		if !ok {
+			return &pgError{code: "42704", msg: fmt.Sprintf("ckm_job: no scheduled job %q (see ckm jobs)", st.job.args[0])}
+		}
+		name = j.Name
+		res, err = sc.runScheduled(ctx, j, time.Time{}, false)
+	} else {
+		start := time.Now()
+		res, err = jobs.Run(ctx, name, st.job.kind, st.job.args)
+		run := JobRun{Job: name, Kind: st.job.kind, Attempt: 1, Started: start, Finished: time.Now(), Status: "ok", Detail: res.Detail}
+		if err != nil {
+			run.Status, run.Detail = "failed", err.Error()
+		}
+		if res.RunID != 0 {
+			run.ETLRun = res.RunID
+		}
+		if rerr := RecordJobRun(context.WithoutCancel(ctx), ss.srv.w, run); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	if err != nil {
 		code := "XX000"
 		if errors.Is(err, ErrJobRunning) {

@@ -35,6 +35,8 @@ type Config struct {
 	// Jobs runs loads and exports inside the server (CALL ckm_load(...)),
 	// nil: none.
 	Jobs *Jobs
+	// Schedule are the jobs run by cron (they need Jobs).
+	Schedule []ScheduledJob
 	// Grace is how long Serve lets running statements finish after its
 	// context ends (default 10s).
 	Grace time.Duration
@@ -47,6 +49,8 @@ type Server struct {
 	w   *engine.Warehouse
 	cfg Config
 	ln  net.Listener
+
+	scheduler *Scheduler
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
@@ -76,7 +80,18 @@ func New(w *engine.Warehouse, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("serve: user %q: %w", name, err)
 		}
 	}
-	return &Server{w: w, cfg: cfg, sessions: map[uint32]*session{}, nextPID: 1000}, nil
+	srv := &Server{w: w, cfg: cfg, sessions: map[uint32]*session{}, nextPID: 1000}
+	if len(cfg.Schedule) > 0 {
+		if cfg.Jobs == nil {
+			return nil, errors.New("serve: a schedule needs job runners")
+		}
+		sc, err := NewScheduler(w, cfg.Jobs, cfg.Schedule, cfg.Log)
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		srv.scheduler = sc
+	}
+	return srv, nil
 }
 
 // Listen binds the server's address.
@@ -109,6 +124,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-ctx.Done()
 		s.ln.Close()
 	}()
+	var schedDone chan struct{}
+	if s.scheduler != nil {
+		schedDone = make(chan struct{})
+		go func() {
+			defer close(schedDone)
+			s.scheduler.Run(runCtx)
+		}()
+	}
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
@@ -128,6 +151,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	s.cfg.Log.Info("stopping", "grace", s.cfg.Grace.String())
+	if s.cfg.Jobs != nil {
+		s.cfg.Jobs.Close()
+	}
 	s.mu.Lock()
 	for _, ss := range s.sessions {
 		ss.closeWhenIdle()
@@ -148,7 +174,21 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-done
 	}
 	if s.cfg.Jobs != nil {
-		s.cfg.Jobs.Wait()
+		s.cfg.Jobs.Close()
+		// A job in flight finishes within the grace period or is
+		// cancelled, which rolls its transaction back.
+		jobsDone := make(chan struct{})
+		go func() { s.cfg.Jobs.Wait(); close(jobsDone) }()
+		select {
+		case <-jobsDone:
+		case <-time.After(s.cfg.Grace):
+			cancelRun()
+			<-jobsDone
+		}
+	}
+	cancelRun()
+	if schedDone != nil {
+		<-schedDone
 	}
 	return nil
 }
