@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ type serveOptions struct {
 // serveRun with the parsed options.
 func newServeCmd(a *app, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{app: a}
+	var grace string
 	cmd := &cobra.Command{
 		Use:   "serve [--listen HOST:PORT]",
 		Short: "Serve the warehouse over the PostgreSQL protocol (psql, BI tools) and run loads as jobs",
@@ -68,8 +70,9 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 			if (opts.tlsCert == "") != (opts.tlsKey == "") {
 				return usageErrorf("--tls-cert and --tls-key go together")
 			}
-			if opts.grace < 0 {
-				return usageErrorf("--grace %s: want a duration of 0 or more", opts.grace)
+			var err error
+			if opts.grace, err = time.ParseDuration(grace); err != nil || opts.grace < 0 {
+				return usageErrorf("--grace %q: want a duration of 0 or more, e.g. 10s", grace)
 			}
 			opts.adminPassword = os.Getenv("CKM_ADMIN_PASSWORD")
 			if runF != nil {
@@ -82,7 +85,7 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 	cmd.Flags().StringVar(&opts.tlsCert, "tls-cert", "", "TLS certificate file (PEM): offer TLS to clients")
 	cmd.Flags().StringVar(&opts.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	cmd.Flags().BoolVar(&opts.trustLoopback, "trust-loopback", false, "let configured users in from loopback addresses without a password")
-	cmd.Flags().DurationVar(&opts.grace, "grace", 10*time.Second, "on SIGTERM, how long running statements and jobs may finish")
+	cmd.Flags().StringVar(&grace, "grace", "10s", "on SIGTERM, how long running statements and jobs may finish")
 	cmd.AddCommand(newServeHashPasswordCmd(a))
 	return cmd
 }
@@ -115,6 +118,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	cfg.Jobs = serve.NewJobs(runners, cfg.Log)
+	if cfg.Schedule, err = a.schedule(); err != nil {
+		return err
+	}
 	srv, err := serve.New(w, cfg)
 	if err != nil {
 		return usageError{err}
@@ -122,6 +128,14 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
+	// The discovery file tells ckm jobs (and other clients) where the
+	// server of this warehouse listens.
+	disc := discoveryPath(a.warehousePath())
+	info, _ := json.Marshal(serveInfo{Addr: srv.Addr().String(), PID: os.Getpid()})
+	if err := os.WriteFile(disc, append(info, '\n'), 0o644); err != nil {
+		return fmt.Errorf("serve: discovery file: %w", err)
+	}
+	defer os.Remove(disc)
 	return srv.Serve(ctx)
 }
 
