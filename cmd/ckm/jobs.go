@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"net"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
