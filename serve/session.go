@@ -66,6 +66,7 @@ type statement struct {
 	cols      []column // extended protocol: the result's columns (nil: no rows)
 	fixed     *fixedResult
 	job       *jobCall
+	prepared  *sql.Stmt // extended protocol: DuckDB's prepared statement, run at each Execute
 }
 
 // fixedResult is an answer the server gives without DuckDB.
@@ -90,7 +91,17 @@ func (ss *session) close() {
 	for _, p := range ss.portals {
 		p.closeRows()
 	}
+	for _, st := range ss.stmts {
+		st.close()
+	}
 	ss.conn.Close()
+}
+
+func (st *statement) close() {
+	if st.prepared != nil {
+		st.prepared.Close()
+		st.prepared = nil
+	}
 }
 
 func (p *portal) closeRows() {
@@ -166,6 +177,9 @@ func (ss *session) run(ctx context.Context) {
 			ss.extended(ss.execute(ctx, m))
 		case *pgproto3.Close:
 			if m.ObjectType == 'S' {
+				if st := ss.stmts[m.Name]; st != nil {
+					st.close()
+				}
 				delete(ss.stmts, m.Name)
 			} else if p := ss.portals[m.Name]; p != nil {
 				p.closeRows()
@@ -339,6 +353,14 @@ func (ss *session) parse(ctx context.Context, m *pgproto3.Parse) error {
 		if err := ss.describeSQL(st); err != nil {
 			return err
 		}
+		ps, err := ss.conn.PrepareContext(ctx, st.sql)
+		if err != nil {
+			return cleanError(err)
+		}
+		st.prepared = ps
+	}
+	if old := ss.stmts[m.Name]; old != nil {
+		old.close()
 	}
 	for i, oid := range m.ParameterOIDs {
 		if i < len(st.paramOIDs) && oid != 0 {
@@ -523,7 +545,13 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 		cancel()
 	}
 	start := time.Now()
-	rows, err := ss.conn.QueryContext(qctx, st.sql, args...)
+	var rows *sql.Rows
+	var err error
+	if st.prepared != nil {
+		rows, err = st.prepared.QueryContext(qctx, args...)
+	} else {
+		rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
+	}
 	if err != nil {
 		err = ss.statementError(qctx, ctx, st, err)
 		finish()

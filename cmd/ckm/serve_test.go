@@ -126,3 +126,13 @@ func TestServeUsers(t *testing.T) {
 	wantUsageError(t, err, "does not run open")
 	_ = context.Background
 }
+
+// TestNewBenchServeCmd checks ckm bench serve's flags.
+func TestNewBenchServeCmd(t *testing.T) {
+	clear := func(o *benchServeOptions) { o.app = nil }
+	checkParse(t, []string{"bench"}, newBenchServeCmd, []string{"bench", "serve"}, clear, []parseCase[benchServeOptions]{
+		{name: "defaults", want: benchServeOptions{customers: 1000, queries: 2000}},
+		{name: "flags", args: []string{"--customers", "50", "--queries", "100"}, want: benchServeOptions{customers: 50, queries: 100}},
+		{name: "too few queries", args: []string{"--queries", "5"}, err: "--queries 5"},
+	})
+}
