@@ -170,3 +170,71 @@ func TestJobNeverOverlapsItself(t *testing.T) {
 		t.Error("a job of an unknown kind ran")
 	}
 }
+
+// TestStopDuringLoad: the server stopped while a load job runs, with a
+// grace period too short for it, cancels the job: the load rolls back
+// (no new lines, no new ETL run), the attempt is recorded as failed, and
+// Serve returns.
+func TestStopDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	loadFixtures(t, w, 100, 10, 1, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	next := loadFixtures(t, nil, 2000, 90, 2, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	count := func(q string) int64 {
+		var n int64
+		if err := w.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lines, runs := count("SELECT count(*) FROM fact_sales"), count("SELECT count(*) FROM etl_run")
+	started := make(chan struct{})
+	runner := func(ctx context.Context, paths []string) (JobResult, error) {
+		close(started)
+		return loadRunner(w)(ctx, paths)
+	}
+	srv, err := New(w, Config{Listen: "127.0.0.1:0", Auth: Auth{Users: testUsers(t)}, Grace: 50 * time.Millisecond,
+		Jobs: NewJobs(map[string]Runner{"load": runner}, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx) }()
+	admin := connect(t, srv, "root", false)
+	called := make(chan error, 1)
+	go func() {
+		_, err := admin.Exec(ctx, "CALL ckm_load('"+next+"')")
+		called <- err
+	}()
+	<-started
+	time.Sleep(100 * time.Millisecond) // into the load
+	stop()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Serve did not return after its grace period")
+	}
+	if err := <-called; err == nil {
+		t.Error("the interrupted CALL ckm_load succeeded")
+	}
+	if got := count("SELECT count(*) FROM fact_sales"); got != lines {
+		t.Errorf("after the stop %d lines, want %d (the load rolled back)", got, lines)
+	}
+	if got := count("SELECT count(*) FROM etl_run"); got != runs {
+		t.Errorf("after the stop %d ETL runs, want %d", got, runs)
+	}
+	if got := count("SELECT count(*) FROM serve_job_run WHERE status = 'failed'"); got != 1 {
+		t.Errorf("%d failed job runs recorded, want 1", got)
+	}
+}
