@@ -82,7 +82,7 @@ func settingNames() []string {
 // normalizeQuery collapses white space and lowers the case, and drops a
 // final semicolon, for matching.
 func normalizeQuery(q string) string {
-	return strings.TrimSuffix(strings.ToLower(strings.Join(strings.Fields(q), " ")), ";")
+	return strings.TrimSpace(strings.TrimSuffix(strings.ToLower(strings.Join(strings.Fields(q), " ")), ";"))
 }
 
 func matchAll(parts ...string) func(string) bool {
@@ -462,4 +462,36 @@ func serverVersionRow(ctx context.Context, cc *catalogContext, q string) (catalo
 	}
 	return catalogAnswer{fixed: &fixedResult{cols: textColumns("version"),
 		rows: [][]any{{"PostgreSQL " + serverSettings["server_version"] + " (ckm serve, DuckDB " + duck + ")"}}}}, nil
+}
+
+// Type lookups. Drivers ask pg_catalog.pg_type (joined to pg_namespace)
+// for the types of the OIDs they receive. DuckDB's pg_type has most of
+// PostgreSQL's OIDs but puts them in a schema named main and lacks text
+// (25) and json (114), which the server sends; so a statement naming
+// pg_catalog.pg_type runs on a session's temporary views of the two
+// catalogs that add them and put the built-in types in schema pg_catalog
+// (oid 11, as in PostgreSQL).
+// For an analyst the statement as written is vetted first, so the swap
+// only ever changes which catalog rows are read.
+
+// typeCatalogViews create the two views on a session's connection.
+var typeCatalogViews = []string{
+	`CREATE OR REPLACE TEMP VIEW pg_namespace AS SELECT oid, schema_name AS nspname, 0 AS nspowner, NULL AS nspacl
+		FROM duckdb_schemas() WHERE database_name = current_database()
+		UNION ALL SELECT 11, 'pg_catalog', 0, NULL`,
+	`CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (11 AS typnamespace) FROM pg_catalog.pg_type
+		UNION ALL BY NAME SELECT 25 AS oid, 'text' AS typname, 11 AS typnamespace, -1 AS typlen, false AS typbyval, 'b' AS typtype, 'S' AS typcategory, true AS typispreferred, true AS typisdefined
+		UNION ALL BY NAME SELECT 114 AS oid, 'json' AS typname, 11 AS typnamespace, -1 AS typlen, false AS typbyval, 'b' AS typtype, 'U' AS typcategory, false AS typispreferred, true AS typisdefined`,
+}
+
+var typeCatalogRef = regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*(pg_type|pg_namespace)\b`)
+
+// rewriteTypeLookup swaps pg_catalog.pg_type and pg_namespace for the
+// session's views in a statement that reads pg_type; ok is false for any
+// other statement.
+func rewriteTypeLookup(text string) (string, bool) {
+	if !regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*pg_type\b`).MatchString(text) {
+		return text, false
+	}
+	return typeCatalogRef.ReplaceAllString(text, "temp.main.$1"), true
 }

@@ -35,10 +35,11 @@ type session struct {
 	params    map[string]string
 	types     *pgtype.Map
 
-	stmts    map[string]*statement
-	portals  map[string]*portal
-	txStatus byte // 'I' idle, 'T' in a transaction, 'E' failed transaction
-	skipSync bool // an extended-protocol error: ignore messages until Sync
+	stmts     map[string]*statement
+	portals   map[string]*portal
+	txStatus  byte // 'I' idle, 'T' in a transaction, 'E' failed transaction
+	skipSync  bool // an extended-protocol error: ignore messages until Sync
+	typeViews bool // the views of type lookups exist on conn
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the running statement
@@ -275,6 +276,17 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 		if err := shell.Vet(ctx, ss.conn, text); err != nil {
 			return nil, ss.refused(text, err)
 		}
+	}
+	if sql, ok := rewriteTypeLookup(text); ok {
+		if !ss.typeViews {
+			for _, q := range typeCatalogViews {
+				if _, err := ss.conn.ExecContext(ctx, q); err != nil {
+					return nil, fmt.Errorf("catalog (type lookup): %w", err)
+				}
+			}
+			ss.typeViews = true
+		}
+		st.sql = sql
 	}
 	return st, nil
 }
