@@ -144,11 +144,13 @@ func scram(be *pgproto3.Backend, secret *scramSecret) error {
 		return fmt.Errorf("%w: expected a SCRAM-SHA-256 initial response", errAuthFailed)
 	}
 	// client-first-message: gs2-header "n,," then "n=user,r=nonce".
+	// "n,,": no channel binding; "y,,": the client could bind but the
+	// server offered none (over TLS).
 	cf := string(first.Data)
-	if !strings.HasPrefix(cf, "n,,") {
+	if !strings.HasPrefix(cf, "n,,") && !strings.HasPrefix(cf, "y,,") {
 		return fmt.Errorf("%w: channel binding is not supported", errAuthFailed)
 	}
-	clientFirstBare := cf[3:]
+	gs2, clientFirstBare := cf[:3], cf[3:]
 	clientNonce := scramAttr(clientFirstBare, 'r')
 	if clientNonce == "" {
 		return fmt.Errorf("%w: no client nonce", errAuthFailed)
@@ -171,7 +173,7 @@ func scram(be *pgproto3.Backend, secret *scramSecret) error {
 	}
 	cfin := string(final.Data)
 	i := strings.LastIndex(cfin, ",p=")
-	if i < 0 || scramAttr(cfin, 'r') != nonce {
+	if i < 0 || scramAttr(cfin, 'r') != nonce || scramAttr(cfin, 'c') != base64.StdEncoding.EncodeToString([]byte(gs2)) {
 		return errAuthFailed
 	}
 	proof, err := base64.StdEncoding.DecodeString(cfin[i+3:])
