@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/viper"
 
 	"github.com/ckm-dev/ckm/privacy"
@@ -124,7 +126,6 @@ func TestServeUsers(t *testing.T) {
 	}
 	_, err = configApp(t, "format: table\n").serveUsers("")
 	wantUsageError(t, err, "does not run open")
-	_ = context.Background
 }
 
 // TestNewBenchServeCmd checks ckm bench serve's flags.
@@ -135,4 +136,91 @@ func TestNewBenchServeCmd(t *testing.T) {
 		{name: "flags", args: []string{"--customers", "50", "--queries", "100"}, want: benchServeOptions{customers: 50, queries: 100}},
 		{name: "too few queries", args: []string{"--queries", "5"}, err: "--queries 5"},
 	})
+}
+
+// TestServeCommand runs ckm serve as the CLI does: users from ckm.yaml and
+// CKM_ADMIN_PASSWORD, the discovery file, ckm's SQL functions for clients,
+// a load as a job, a scheduled job run by ckm jobs --run, and a clean stop
+// that removes the discovery file.
+func TestServeCommand(t *testing.T) {
+	dir := t.TempDir()
+	exports := filepath.Join(dir, "exports")
+	if _, _, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "60", "--days", "10", "--quiet"); code != 0 {
+		t.Fatal("fixtures generate failed")
+	}
+	v, err := serve.HashPassword("ana-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := filepath.Join(dir, "w.duckdb")
+	cfg := filepath.Join(dir, "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\nserve:\n  users:\n    ana: {role: analyst, password: \""+v+"\"}\n"+
+		"schedule:\n  - {name: yearly, cron: \"0 0 1 1 *\", load: ["+exports+"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CKM_ADMIN_PASSWORD", "root-pw")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		root := newRootCmd(io.Discard, io.Discard)
+		root.SetArgs([]string{"--config", cfg, "serve", "--listen", "127.0.0.1:0"})
+		done <- execute(ctx, root, os.Stderr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("ckm serve exited %d", code)
+		}
+		if _, err := os.Stat(discoveryPath(wh)); !os.IsNotExist(err) {
+			t.Errorf("discovery file left behind: %v", err)
+		}
+	}()
+	var info serveInfo
+	for i := 0; ; i++ {
+		data, err := os.ReadFile(discoveryPath(wh))
+		if err == nil && json.Unmarshal(data, &info) == nil {
+			break
+		}
+		if i > 300 {
+			t.Fatal("no discovery file after 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	admin, err := pgx.Connect(ctx, "postgres://admin:root-pw@"+info.Addr+"/ckm?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	// The 17th digit of this ID number is even: a woman (GB 11643).
+	var sex string
+	if err := admin.QueryRow(ctx, "SELECT ckm_id_sex('11010519491231002X')").Scan(&sex); err != nil || sex != "F" {
+		t.Errorf("ckm_id_sex over the wire: %q, %v; want F", sex, err)
+	}
+	// The scheduled job, run now by ckm jobs --run through the server.
+	t.Setenv("CKM_PASSWORD", "root-pw")
+	out, errOut, code := runCkm(t, "", "--config", cfg, "--format", "json", "jobs", "--run", "yearly")
+	if code != 0 || !strings.Contains(out, `"status": "ok"`) {
+		t.Fatalf("ckm jobs --run yearly: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ana, err := pgx.Connect(ctx, "postgres://ana:ana-pw@"+info.Addr+"/ckm?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ana.Close(context.Background())
+	var lines, runs, jobRuns int64
+	if err := ana.QueryRow(ctx, "SELECT (SELECT count(*) FROM fact_sales), (SELECT count(*) FROM etl_run)").Scan(&lines, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if lines == 0 || runs != 1 {
+		t.Errorf("after the scheduled load the analyst counts %d lines in %d runs, want some lines in 1 run", lines, runs)
+	}
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM serve_job_run WHERE job = 'yearly' AND status = 'ok' AND etl_run_id = 1 AND scheduled_for IS NULL").Scan(&jobRuns); err != nil || jobRuns != 1 {
+		t.Errorf("serve_job_run: %d rows of the hand-run yearly job, %v; want 1", jobRuns, err)
+	}
+	// Loading the same exports again as a job loads nothing (the manifest).
+	var job, status, detail string
+	var run *int64
+	if err := admin.QueryRow(ctx, "CALL ckm_load('"+exports+"')").Scan(&job, &run, &status, &detail); err != nil || run != nil || !strings.Contains(detail, "nothing to load") {
+		t.Errorf("second load: %v %q %q, %v", run, status, detail, err)
+	}
 }
