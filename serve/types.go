@@ -92,8 +92,11 @@ func textValue(v any, oid uint32) []byte {
 	case string:
 		return []byte(x)
 	case []byte:
-		if oid == pgtype.ByteaOID {
+		switch {
+		case oid == pgtype.ByteaOID:
 			return []byte(`\x` + fmt.Sprintf("%x", x))
+		case oid == pgtype.UUIDOID && len(x) == 16:
+			return []byte(fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16]))
 		}
 		return x
 	case bool:
@@ -124,7 +127,7 @@ func textValue(v any, oid uint32) []byte {
 	case *duckdb.UUID:
 		return []byte(x.String())
 	case duckdb.Interval:
-		return []byte(fmt.Sprintf("%d mons %d days %d microseconds", x.Months, x.Days, x.Micros))
+		return []byte(intervalText(x))
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
@@ -137,6 +140,17 @@ func textValue(v any, oid uint32) []byte {
 		return []byte("[" + strings.Join(parts, ", ") + "]")
 	}
 	return []byte(fmt.Sprint(v))
+}
+
+// intervalText is an interval in PostgreSQL's style: "1 mons 2 days
+// -03:04:05.000006".
+func intervalText(x duckdb.Interval) string {
+	sign, us := "", x.Micros
+	if us < 0 {
+		sign, us = "-", -us
+	}
+	h, m, sec, frac := us/3_600_000_000, us/60_000_000%60, us/1_000_000%60, us%1_000_000
+	return fmt.Sprintf("%d mons %d days %s%02d:%02d:%02d.%06d", x.Months, x.Days, sign, h, m, sec, frac)
 }
 
 // encodeValue writes v for the client in the format it asked for (0 text,
