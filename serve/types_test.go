@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +93,54 @@ func show(v any) string {
 		return fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16])
 	}
 	return fmt.Sprint(v)
+}
+
+// TestParameterTypes binds parameters of each kind a BI tool sends (pgx
+// encodes them in binary for the types the server describes) and compares
+// each count with the same query in process.
+func TestParameterTypes(t *testing.T) {
+	w := sharedWarehouse(t)
+	srv := startServer(t, w, Config{})
+	ctx := context.Background()
+	var firstTS time.Time
+	if err := w.DB.QueryRowContext(ctx, "SELECT min(order_ts) + INTERVAL 3 DAY FROM fact_sales").Scan(&firstTS); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		where string
+		arg   any
+	}{
+		{"order_ts >= ?", firstTS},
+		{"CAST(order_ts AS DATE) >= ?", firstTS},
+		{"amount > ?", 12.5},
+		{"amount > ?", "12.50"},
+		{"is_return = ?", true},
+		{"source = ?", "web_orders"},
+		{"quantity IN (?, ?)", []any{2, int64(3)}},
+		{"customer_id > ?", int64(5)},
+	}
+	for _, simple := range []bool{true, false} {
+		c := connect(t, srv, "ana", simple)
+		for _, tc := range cases {
+			args := []any{tc.arg}
+			if list, ok := tc.arg.([]any); ok {
+				args = list
+			}
+			var want, got int64
+			if err := w.DB.QueryRowContext(ctx, "SELECT count(*) FROM fact_sales WHERE "+tc.where, args...).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			q := "SELECT count(*) FROM fact_sales WHERE " + tc.where
+			for i := 1; i <= len(args); i++ {
+				q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+			}
+			if err := c.QueryRow(ctx, q, args...).Scan(&got); err != nil {
+				t.Errorf("simple=%v %s %v: %v", simple, tc.where, args, err)
+				continue
+			}
+			if got != want || want == 0 {
+				t.Errorf("simple=%v %s %v: %d over the wire, %d in process (want some)", simple, tc.where, args, got, want)
+			}
+		}
+	}
 }
