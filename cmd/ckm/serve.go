@@ -35,6 +35,7 @@ type serveOptions struct {
 	tlsKey        string
 	trustLoopback bool
 	grace         time.Duration
+	check         bool   // probe the running server instead of serving
 	adminPassword string // CKM_ADMIN_PASSWORD: the built-in admin's password
 }
 
@@ -78,6 +79,9 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
+			if opts.check {
+				return serveCheck(cmd.Context(), opts)
+			}
 			return serveRun(cmd.Context(), opts)
 		},
 	}
@@ -86,6 +90,7 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 	cmd.Flags().StringVar(&opts.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	cmd.Flags().BoolVar(&opts.trustLoopback, "trust-loopback", false, "let configured users in from loopback addresses without a password")
 	cmd.Flags().StringVar(&grace, "grace", "10s", "on SIGTERM, how long running statements and jobs may finish")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "health probe: exit 0 if the server of this warehouse answers the PostgreSQL protocol, else 1")
 	cmd.AddCommand(newServeHashPasswordCmd(a))
 	return cmd
 }
@@ -137,6 +142,38 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	defer os.Remove(disc)
 	return srv.Serve(ctx)
+}
+
+// serveCheck probes the server named by the warehouse's discovery file:
+// it must answer an SSL request with the protocol's one-byte reply. No
+// credentials are needed.
+func serveCheck(ctx context.Context, opts *serveOptions) error {
+	a := opts.app
+	data, err := os.ReadFile(discoveryPath(a.warehousePath()))
+	if err != nil {
+		return fmt.Errorf("serve --check: no server for %s: %w", a.warehousePath(), err)
+	}
+	var info serveInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return fmt.Errorf("serve --check: discovery file %s: %w", discoveryPath(a.warehousePath()), err)
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", info.Addr)
+	if err != nil {
+		return fmt.Errorf("serve --check: %s (pid %d): %w", info.Addr, info.PID, err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	// SSLRequest: length 8, code 80877103.
+	if _, err := nc.Write([]byte{0, 0, 0, 8, 4, 210, 22, 47}); err != nil {
+		return fmt.Errorf("serve --check: %s: %w", info.Addr, err)
+	}
+	reply := make([]byte, 1)
+	if _, err := io.ReadFull(nc, reply); err != nil || (reply[0] != 'N' && reply[0] != 'S') {
+		return fmt.Errorf("serve --check: %s does not answer the PostgreSQL protocol (%v)", info.Addr, err)
+	}
+	a.logf("ckm serve for %s answers at %s (pid %d)", a.warehousePath(), info.Addr, info.PID)
+	return nil
 }
 
 // jobRunners are the loads and exports the server runs as jobs, with the

@@ -23,6 +23,7 @@ func TestNewServeCmd(t *testing.T) {
 	clear := func(o *serveOptions) { o.app = nil }
 	checkParse(t, nil, newServeCmd, []string{"serve"}, clear, []parseCase[serveOptions]{
 		{name: "defaults", want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second}},
+		{name: "check", args: []string{"--check"}, want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second, check: true}},
 		{name: "flags", args: []string{"--listen", "0.0.0.0:6543", "--trust-loopback", "--grace", "3s"},
 			want: serveOptions{listen: "0.0.0.0:6543", trustLoopback: true, grace: 3 * time.Second}},
 		{name: "environment", env: map[string]string{"CKM_SERVE_LISTEN": "127.0.0.1:7000", "CKM_ADMIN_PASSWORD": "pw"},
@@ -174,6 +175,9 @@ func TestServeCommand(t *testing.T) {
 		if _, err := os.Stat(discoveryPath(wh)); !os.IsNotExist(err) {
 			t.Errorf("discovery file left behind: %v", err)
 		}
+		if _, _, code := runCkm(t, "", "--config", cfg, "serve", "--check"); code != exitFailure {
+			t.Errorf("serve --check after the stop: exit %d, want 1", code)
+		}
 	}()
 	var info serveInfo
 	for i := 0; ; i++ {
@@ -185,6 +189,9 @@ func TestServeCommand(t *testing.T) {
 			t.Fatal("no discovery file after 30s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "serve", "--check"); code != 0 || !strings.Contains(errOut, info.Addr) {
+		t.Errorf("serve --check: exit %d, %s", code, errOut)
 	}
 	admin, err := pgx.Connect(ctx, "postgres://admin:root-pw@"+info.Addr+"/ckm?sslmode=disable")
 	if err != nil {
