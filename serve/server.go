@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -40,7 +41,17 @@ type Config struct {
 	// Grace is how long Serve lets running statements finish after its
 	// context ends (default 10s).
 	Grace time.Duration
+	// MaxConnections bounds the sessions at once (default 64); one more
+	// is refused with SQLSTATE 53300.
+	MaxConnections int
+	// StartupTimeout bounds the time from connecting to being
+	// authenticated (default 30s).
+	StartupTimeout time.Duration
 }
+
+// maxMessage bounds one protocol message (a statement or a row of
+// parameters), so a client cannot make the server allocate without end.
+const maxMessage = 64 << 20
 
 // Server serves one warehouse over the PostgreSQL protocol: every client
 // session has a DuckDB connection of its own to the one database
@@ -54,6 +65,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
+	opening  int // sessions being set up, counted against MaxConnections
 	nextPID  uint32
 	wg       sync.WaitGroup
 }
@@ -68,6 +80,12 @@ func New(w *engine.Warehouse, cfg Config) (*Server, error) {
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = 10 * time.Second
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = 64
+	}
+	if cfg.StartupTimeout == 0 {
+		cfg.StartupTimeout = 30 * time.Second
 	}
 	if len(cfg.Auth.Users) == 0 {
 		return nil, errors.New("serve: no users: the server does not run open (configure serve.users in ckm.yaml or set the admin password)")
@@ -196,7 +214,15 @@ func (s *Server) Serve(ctx context.Context) error {
 // handle runs one client connection: startup, authentication, session.
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	defer nc.Close()
+	defer func() {
+		// A bug in a session ends that session, not the server.
+		if p := recover(); p != nil {
+			s.cfg.Log.Error("session panic", "remote", nc.RemoteAddr().String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	_ = nc.SetDeadline(time.Now().Add(s.cfg.StartupTimeout))
 	be := pgproto3.NewBackend(nc, nc)
+	be.SetMaxBodyLen(maxMessage)
 	var startup *pgproto3.StartupMessage
 	for startup == nil {
 		msg, err := be.ReceiveStartupMessage()
@@ -221,6 +247,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 			}
 			nc = tc
 			be = pgproto3.NewBackend(nc, nc)
+			be.SetMaxBodyLen(maxMessage)
 		case *pgproto3.GSSEncRequest:
 			if _, err := nc.Write([]byte{'N'}); err != nil {
 				return
@@ -243,7 +270,14 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		_ = be.Flush()
 		return
 	}
+	_ = nc.SetDeadline(time.Time{})
 	ss, err := s.newSession(ctx, nc, be, principal, startup.Parameters)
+	if errors.Is(err, errTooMany) {
+		s.cfg.Log.Warn("connection refused", "user", user, "err", err)
+		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "53300", Message: err.Error()})
+		_ = be.Flush()
+		return
+	}
 	if err != nil {
 		s.cfg.Log.Error("session", "user", user, "err", err)
 		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "XX000", Message: err.Error()})
@@ -284,8 +318,24 @@ func isLoopback(a net.Addr) bool {
 	return ok && ta.IP.IsLoopback()
 }
 
+// errTooMany refuses a session past MaxConnections.
+var errTooMany = errors.New("sorry, too many clients already")
+
 // newSession registers a session with its own DuckDB connection.
 func (s *Server) newSession(ctx context.Context, nc net.Conn, be *pgproto3.Backend, p privacy.Principal, params map[string]string) (*session, error) {
+	s.mu.Lock()
+	n := len(s.sessions) + s.opening
+	if n >= s.cfg.MaxConnections {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w (%d sessions, the limit of --max-connections)", errTooMany, n)
+	}
+	s.opening++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.opening--
+		s.mu.Unlock()
+	}()
 	conn, err := s.w.DB.Conn(ctx)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,7 @@ type serveOptions struct {
 	trustLoopback bool
 	grace         time.Duration
 	check         bool   // probe the running server instead of serving
+	maxConns      int    // sessions at once
 	adminPassword string // CKM_ADMIN_PASSWORD: the built-in admin's password
 }
 
@@ -68,6 +69,9 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 			if _, _, err := net.SplitHostPort(opts.listen); err != nil {
 				return usageErrorf("--listen %q: want HOST:PORT", opts.listen)
 			}
+			if opts.maxConns < 1 {
+				return usageErrorf("--max-connections %d: want 1 or more", opts.maxConns)
+			}
 			if (opts.tlsCert == "") != (opts.tlsKey == "") {
 				return usageErrorf("--tls-cert and --tls-key go together")
 			}
@@ -90,6 +94,7 @@ schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
 	cmd.Flags().StringVar(&opts.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	cmd.Flags().BoolVar(&opts.trustLoopback, "trust-loopback", false, "let configured users in from loopback addresses without a password")
 	cmd.Flags().StringVar(&grace, "grace", "10s", "on SIGTERM, how long running statements and jobs may finish")
+	cmd.Flags().IntVar(&opts.maxConns, "max-connections", 64, "sessions at once; one more is refused (SQLSTATE 53300)")
 	cmd.Flags().BoolVar(&opts.check, "check", false, "health probe: exit 0 if the server of this warehouse answers the PostgreSQL protocol, else 1")
 	cmd.AddCommand(newServeHashPasswordCmd(a))
 	return cmd
@@ -101,7 +106,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg := serve.Config{Listen: opts.listen, Auth: serve.Auth{Users: users, TrustLoopback: opts.trustLoopback}, Grace: opts.grace,
+	cfg := serve.Config{Listen: opts.listen, Auth: serve.Auth{Users: users, TrustLoopback: opts.trustLoopback}, Grace: opts.grace, MaxConnections: opts.maxConns,
 		Log: slog.New(slog.NewJSONHandler(a.stderr, nil))}
 	if opts.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(opts.tlsCert, opts.tlsKey)

@@ -22,12 +22,13 @@ import (
 func TestNewServeCmd(t *testing.T) {
 	clear := func(o *serveOptions) { o.app = nil }
 	checkParse(t, nil, newServeCmd, []string{"serve"}, clear, []parseCase[serveOptions]{
-		{name: "defaults", want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second}},
-		{name: "check", args: []string{"--check"}, want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second, check: true}},
+		{name: "defaults", want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second, maxConns: 64}},
+		{name: "check", args: []string{"--check"}, want: serveOptions{listen: "127.0.0.1:5433", grace: 10 * time.Second, maxConns: 64, check: true}},
 		{name: "flags", args: []string{"--listen", "0.0.0.0:6543", "--trust-loopback", "--grace", "3s"},
-			want: serveOptions{listen: "0.0.0.0:6543", trustLoopback: true, grace: 3 * time.Second}},
+			want: serveOptions{listen: "0.0.0.0:6543", trustLoopback: true, grace: 3 * time.Second, maxConns: 64}},
 		{name: "environment", env: map[string]string{"CKM_SERVE_LISTEN": "127.0.0.1:7000", "CKM_ADMIN_PASSWORD": "pw"},
-			want: serveOptions{listen: "127.0.0.1:7000", grace: 10 * time.Second, adminPassword: "pw"}},
+			want: serveOptions{listen: "127.0.0.1:7000", grace: 10 * time.Second, maxConns: 64, adminPassword: "pw"}},
+		{name: "zero connections", args: []string{"--max-connections", "0"}, err: "--max-connections 0"},
 		{name: "bad listen", args: []string{"--listen", "5433"}, err: `--listen "5433"`},
 		{name: "cert without key", args: []string{"--tls-cert", "c.pem"}, err: "--tls-cert and --tls-key go together"},
 		{name: "negative grace", args: []string{"--grace", "-1s"}, err: `--grace "-1s"`},
