@@ -164,10 +164,14 @@ func (ss *session) run(ctx context.Context) {
 				continue
 			}
 		}
+		// Replies are flushed at Query, Sync and Flush (as PostgreSQL
+		// does), so a pipelined Parse/Bind/Execute/Sync is one write.
+		flush := false
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			ss.simpleQuery(ctx, m.String)
 			ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.txStatus})
+			flush = true
 		case *pgproto3.Parse:
 			ss.extended(ss.parse(ctx, m))
 		case *pgproto3.Bind:
@@ -193,15 +197,20 @@ func (ss *session) run(ctx context.Context) {
 				p.closeRows()
 			}
 			ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.txStatus})
+			flush = true
 		case *pgproto3.Flush:
+			flush = true
 		case *pgproto3.Terminate:
 			return
 		default:
 			ss.sendError(&pgError{code: "0A000", msg: fmt.Sprintf("message %T is not supported by ckm serve", msg)})
 			ss.be.Send(&pgproto3.ReadyForQuery{TxStatus: ss.txStatus})
+			flush = true
 		}
-		if err := ss.be.Flush(); err != nil {
-			return
+		if flush {
+			if err := ss.be.Flush(); err != nil {
+				return
+			}
 		}
 		ss.mu.Lock()
 		closing := ss.closing
