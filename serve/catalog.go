@@ -338,11 +338,20 @@ func describeColumns(ctx context.Context, cc *catalogContext, q string) (catalog
 	if err != nil {
 		return catalogAnswer{}, err
 	}
-	res := &fixedResult{cols: textColumns("attname", "format_type", "default", "attnotnull", "attcollation", "attidentity", "attgenerated")}
+	names := []string{"attname", "format_type", "default", "attnotnull", "attcollation", "attidentity", "attgenerated"}
+	// \d+ asks for storage, compression, statistics target and the
+	// column's comment as well.
+	var verbose []string
+	for _, extra := range []string{"attstorage", "attcompression", "attstattarget", "col_description"} {
+		if strings.Contains(q, extra) {
+			verbose = append(verbose, extra)
+		}
+	}
+	res := &fixedResult{cols: textColumns(append(names, verbose...)...)}
 	if r == nil {
 		return catalogAnswer{fixed: res}, nil
 	}
-	rows, err := cc.conn.QueryContext(ctx, `SELECT column_name, data_type, column_default, is_nullable FROM duckdb_columns()
+	rows, err := cc.conn.QueryContext(ctx, `SELECT column_name, data_type, column_default, is_nullable, comment FROM duckdb_columns()
 		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index`, r.schema, r.name)
 	if err != nil {
 		return catalogAnswer{}, err
@@ -350,9 +359,9 @@ func describeColumns(ctx context.Context, cc *catalogContext, q string) (catalog
 	defer rows.Close()
 	for rows.Next() {
 		var name, typ string
-		var def sql.NullString
+		var def, comment sql.NullString
 		var nullable bool
-		if err := rows.Scan(&name, &typ, &def, &nullable); err != nil {
+		if err := rows.Scan(&name, &typ, &def, &nullable, &comment); err != nil {
 			return catalogAnswer{}, err
 		}
 		var d any
@@ -363,7 +372,24 @@ func describeColumns(ctx context.Context, cc *catalogContext, q string) (catalog
 		if !nullable {
 			notNull = "t"
 		}
-		res.rows = append(res.rows, []any{name, pgTypeName(typ), d, notNull, nil, "", ""})
+		row := []any{name, pgTypeName(typ), d, notNull, nil, "", ""}
+		for _, extra := range verbose {
+			switch extra {
+			case "attstorage":
+				row = append(row, "p")
+			case "attcompression":
+				row = append(row, "")
+			case "attstattarget":
+				row = append(row, nil)
+			case "col_description":
+				var c any
+				if comment.Valid && comment.String != "" {
+					c = comment.String
+				}
+				row = append(row, c)
+			}
+		}
+		res.rows = append(res.rows, row)
 	}
 	return catalogAnswer{fixed: res}, rows.Err()
 }

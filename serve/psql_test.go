@@ -67,6 +67,12 @@ func TestPsqlCatalog(t *testing.T) {
 		t.Errorf("\\d fact_sales shows %d lines of cells, want %d columns + header:\n%s", got, cols, d)
 	}
 
+	// \d+ adds storage, compression, statistics target and description.
+	dplus := runPsql(t, srv, "root", "-c", `\d+ fact_sales`)
+	if !hasRow(dplus, "amount", "numeric(18,2)", "", "", "", "plain", "", "", "") {
+		t.Errorf("\\d+ fact_sales: no verbose row for amount:\n%s", dplus)
+	}
+
 	// An analyst's \d dim_customer describes the masked view.
 	dv := runPsql(t, srv, "ana", "-c", `\d dim_customer`)
 	if !strings.Contains(dv, `View "analyst.dim_customer"`) || !strings.Contains(dv, "birth_year") {
