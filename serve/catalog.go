@@ -23,7 +23,7 @@ import (
 // privacy.AnalystMayRead). Each rule is one entry of catalogRules, matched
 // against the statement with white space collapsed and in lower case;
 // what no rule matches runs in DuckDB as any statement (vetted for an
-// analyst). The rules follow psql 15 (\dt, \dv, \d, \d NAME, \l, \dn) and
+// analyst). The rules follow psql 15 (\dt, \dv, \d, \d[+] NAME, \l, \dn, \du) and
 // what JDBC and pgx send when they connect (SET of client settings, SHOW
 // of server settings, version()).
 
@@ -45,6 +45,7 @@ type catalogRule struct {
 type catalogContext struct {
 	conn      *sql.Conn
 	principal privacy.Principal
+	users     map[string]User
 }
 
 var catalogRules = []catalogRule{
@@ -53,6 +54,7 @@ var catalogRules = []catalogRule{
 	{"psql relation details (\\d NAME)", matchAll(`select c.relchecks, c.relkind`, `where c.oid = '`), relationDetails},
 	{"psql columns (\\d NAME)", matchAll(`from pg_catalog.pg_attribute a`, `where a.attrelid = '`, `a.attnum > 0`), describeColumns},
 	{"psql table footers (\\d NAME: indexes, constraints, policies, statistics, publications, inheritance)", matchFooter, emptyAnswer},
+	{"psql list roles (\\du)", matchAll(`select r.rolname, r.rolsuper`, `from pg_catalog.pg_roles r`), listRoles},
 	{"psql list databases (\\l)", matchAll(`from pg_catalog.pg_database d`, `as "name"`), listDatabases},
 	{"psql list schemas (\\dn)", matchAll(`from pg_catalog.pg_namespace n`, `as "name"`, `as "owner"`), listSchemas},
 	{"client setting (SET extra_float_digits, application_name, ...)", matchRegexp(`^set (session )?(extra_float_digits|application_name|datestyle|client_encoding|client_min_messages|intervalstyle|timezone|time zone|bytea_output|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|standard_conforming_strings|join_collapse_limit|geqo)\b`), setClientSetting},
@@ -122,11 +124,11 @@ func matchFooter(q string) bool {
 
 // answerCatalog answers a recognised catalog query; ok is false for any
 // other statement.
-func answerCatalog(ctx context.Context, conn *sql.Conn, text string, p privacy.Principal) (catalogAnswer, bool, error) {
+func answerCatalog(ctx context.Context, conn *sql.Conn, text string, p privacy.Principal, users map[string]User) (catalogAnswer, bool, error) {
 	q := normalizeQuery(text)
 	for _, r := range catalogRules {
 		if r.match(q) {
-			ans, err := r.answer(ctx, &catalogContext{conn: conn, principal: p}, q)
+			ans, err := r.answer(ctx, &catalogContext{conn: conn, principal: p, users: users}, q)
 			if err != nil {
 				return catalogAnswer{}, true, fmt.Errorf("catalog (%s): %w", r.name, err)
 			}
@@ -433,6 +435,29 @@ func pgTypeName(duck string) string {
 
 func emptyAnswer(context.Context, *catalogContext, string) (catalogAnswer, error) {
 	return catalogAnswer{fixed: &fixedResult{cols: textColumns("none")}}, nil
+}
+
+// listRoles answers \du: the server's users, each a member of its ckm
+// role; an admin sees every user, anyone else only themselves.
+func listRoles(_ context.Context, cc *catalogContext, _ string) (catalogAnswer, error) {
+	res := &fixedResult{cols: textColumns("rolname", "rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb", "rolcanlogin",
+		"rolconnlimit", "rolvaliduntil", "memberof", "rolreplication", "rolbypassrls")}
+	names := make([]string, 0, len(cc.users))
+	for n := range cc.users {
+		if !cc.principal.Sandboxed() || n == cc.principal.User {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		u := cc.users[n]
+		super := "f"
+		if u.Role == privacy.Admin {
+			super = "t"
+		}
+		res.rows = append(res.rows, []any{n, super, "t", "f", "f", "t", "-1", nil, "{" + string(u.Role) + "}", "f", "f"})
+	}
+	return catalogAnswer{fixed: res}, nil
 }
 
 // listDatabases answers \l: the one warehouse.

@@ -79,6 +79,15 @@ func TestPsqlCatalog(t *testing.T) {
 		t.Errorf("analyst \\d dim_customer:\n%s", dv)
 	}
 
+	// \du: users with their ckm role; an analyst sees only themselves.
+	du := runPsql(t, srv, "root", "-c", `\du`)
+	if !hasRow(du, "root", "Superuser", "{admin}") || !hasRow(du, "ana", "", "{analyst}") || !hasRow(du, "stew", "", "{steward}") {
+		t.Errorf("admin \\du:\n%s", du)
+	}
+	if du := runPsql(t, srv, "ana", "-c", `\du`); !hasRow(du, "ana", "", "{analyst}") || strings.Contains(du, "root") {
+		t.Errorf("analyst \\du:\n%s", du)
+	}
+
 	l := runPsql(t, srv, "root", "-c", `\l`, "-c", `\dn`)
 	for _, want := range []string{"shared ", "UTF8", " analyst ", " main "} {
 		if !strings.Contains(l, want) {

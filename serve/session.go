@@ -271,7 +271,7 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 		st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", jobColumns
 		return st, nil
 	}
-	if ans, ok, err := answerCatalog(ctx, ss.conn, trimmed, ss.principal); ok {
+	if ans, ok, err := answerCatalog(ctx, ss.conn, trimmed, ss.principal, ss.srv.cfg.Auth.Users); ok {
 		if err != nil {
 			return nil, err
 		}
