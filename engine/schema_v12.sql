@@ -15,3 +15,18 @@ CREATE TABLE IF NOT EXISTS serve_job_run (
     etl_run_id    BIGINT,             -- the load's run in etl_run, if it loaded anything
     detail        VARCHAR             -- what the job said, or its error
 );
+
+-- ckm serve's audit: who connected, ran, was refused or failed, and when.
+-- Statements are kept with personal values masked (privacy.MaskText).
+CREATE TABLE IF NOT EXISTS serve_audit (
+    logged_at TIMESTAMP NOT NULL, -- UTC
+    event     VARCHAR   NOT NULL CHECK (event IN ('session', 'session_end', 'auth_failed', 'statement', 'refused', 'failed')),
+    pid       INTEGER,            -- the session's process id (cancel key)
+    user_name VARCHAR,
+    role      VARCHAR,
+    remote    VARCHAR,            -- the client's address
+    statement VARCHAR,            -- masked
+    row_count BIGINT,             -- rows sent or changed
+    ms        DOUBLE,             -- duration
+    sqlstate  VARCHAR             -- of a refusal or failure
+);

@@ -232,6 +232,7 @@ func (ss *session) runJob(ctx context.Context, st *statement, formats []int16, s
 	if err := ss.sendRow([]any{name, run, "ok", res.Detail}, jobColumns, formats); err != nil {
 		return err
 	}
+	ss.rows = 1
 	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("CALL")})
 	return nil
 }

@@ -62,6 +62,7 @@ type Server struct {
 	ln  net.Listener
 
 	scheduler *Scheduler
+	audit     *auditor
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
@@ -135,6 +136,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.cfg.Log.Info("listening", "addr", s.ln.Addr().String(), "warehouse", s.w.Path)
+	s.audit = newAuditor(s.w, s.cfg.Log)
+	defer s.audit.close()
 	// Statements and jobs outlive ctx by the grace period.
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRun()
@@ -265,6 +268,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	principal, err := s.authenticate(be, nc, user)
 	if err != nil {
 		s.cfg.Log.Warn("authentication refused", "user", user, "remote", nc.RemoteAddr().String(), "err", err)
+		s.audit.add(auditEntry{event: "auth_failed", user: user, remote: nc.RemoteAddr().String(), sqlstate: "28P01"})
 		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01",
 			Message: fmt.Sprintf("password authentication failed for user %q", user)})
 		_ = be.Flush()
@@ -285,9 +289,14 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 	defer s.endSession(ss)
+	s.audit.add(auditEntry{event: "session", pid: ss.pid, user: principal.User, role: string(principal.Role), remote: nc.RemoteAddr().String(),
+		statement: startup.Parameters["application_name"]})
 	s.cfg.Log.Info("session", "pid", ss.pid, "user", principal.User, "role", string(principal.Role), "remote", nc.RemoteAddr().String(),
 		"application", startup.Parameters["application_name"])
+	start := time.Now()
 	ss.run(ctx)
+	s.audit.add(auditEntry{event: "session_end", pid: ss.pid, user: principal.User, role: string(principal.Role), remote: nc.RemoteAddr().String(),
+		ms: float64(time.Since(start).Microseconds()) / 1000})
 	s.cfg.Log.Info("session end", "pid", ss.pid, "user", principal.User)
 }
 

@@ -37,9 +37,10 @@ type session struct {
 
 	stmts     map[string]*statement
 	portals   map[string]*portal
-	txStatus  byte // 'I' idle, 'T' in a transaction, 'E' failed transaction
-	skipSync  bool // an extended-protocol error: ignore messages until Sync
-	typeViews bool // the views of type lookups exist on conn
+	txStatus  byte  // 'I' idle, 'T' in a transaction, 'E' failed transaction
+	skipSync  bool  // an extended-protocol error: ignore messages until Sync
+	rows      int64 // rows the last statement sent or changed (-1: none known), for the audit
+	typeViews bool  // the views of type lookups exist on conn
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the running statement
@@ -241,15 +242,31 @@ func (ss *session) simpleQuery(ctx context.Context, text string) {
 		return
 	}
 	for _, part := range parts {
+		start := time.Now()
+		ss.rows = -1
 		st, err := ss.plan(ctx, part)
 		if err == nil {
 			err = ss.runStatement(ctx, st, nil, nil, true, 0, nil)
 		}
+		ss.auditStatement(part, start, err)
 		if err != nil {
 			ss.sendError(err)
 			return
 		}
 	}
+}
+
+// auditStatement records a statement that ran, was refused or failed.
+func (ss *session) auditStatement(text string, start time.Time, err error) {
+	e := auditEntry{event: "statement", pid: ss.pid, user: ss.principal.User, role: string(ss.principal.Role),
+		statement: text, rows: ss.rows, ms: float64(time.Since(start).Microseconds()) / 1000}
+	if err != nil {
+		e.event, e.sqlstate, e.rows = "failed", sqlState(err), -1
+		if e.sqlstate == "42501" {
+			e.event = "refused"
+		}
+	}
+	ss.srv.audit.add(e)
 }
 
 // plan decides how a statement is answered and vets it for the principal.
@@ -366,8 +383,10 @@ func (ss *session) parse(ctx context.Context, m *pgproto3.Parse) error {
 	if len(shell.SplitStatements(m.Query)) > 1 {
 		return &pgError{code: "42601", msg: "cannot insert multiple commands into a prepared statement"}
 	}
+	start := time.Now()
 	st, err := ss.plan(ctx, m.Query)
 	if err != nil {
+		ss.auditStatement(m.Query, start, err)
 		return err
 	}
 	if st.kind == kindSQL {
@@ -523,7 +542,11 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	if !ok {
 		return &pgError{code: "34000", msg: fmt.Sprintf("portal %q does not exist", m.Portal)}
 	}
-	return ss.runStatement(ctx, p.st, p.args, p.formats, false, int64(m.MaxRows), p)
+	start := time.Now()
+	ss.rows = -1
+	err := ss.runStatement(ctx, p.st, p.args, p.formats, false, int64(m.MaxRows), p)
+	ss.auditStatement(p.st.text, start, err)
+	return err
 }
 
 // runStatement runs st and sends its rows (with a RowDescription first in
@@ -543,6 +566,7 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 				return err
 			}
 		}
+		ss.rows = int64(len(st.fixed.rows))
 		tag := st.tag
 		if len(st.fixed.cols) > 0 {
 			tag = fmt.Sprintf("SELECT %d", len(st.fixed.rows))
@@ -610,6 +634,7 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 			return err
 		}
 		ss.trackTransaction(st)
+		ss.rows = n
 		ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(statusTag(st.tag, n))})
 		return nil
 	}
@@ -634,6 +659,7 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 // error the rows are closed and the statement's context released.
 func (ss *session) streamRows(ctx context.Context, p *portal, cols []column, formats []int16, maxRows int64) error {
 	err := ss.sendRows(p, cols, formats, maxRows)
+	ss.rows = p.sent
 	if err == nil && p.rows != nil {
 		return nil // suspended
 	}
