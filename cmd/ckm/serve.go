@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/export"
+	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/serve"
+)
+
+func init() { registerCommand(func(a *app) *cobra.Command { return newServeCmd(a, nil) }) }
+
+// serveOptions are what ckm serve's flags resolve to.
+type serveOptions struct {
+	app           *app
+	listen        string
+	tlsCert       string
+	tlsKey        string
+	trustLoopback bool
+	grace         time.Duration
+	check         bool   // probe the running server instead of serving
+	maxConns      int    // sessions at once
+	adminPassword string // CKM_ADMIN_PASSWORD: the built-in admin's password
+}
+
+// newServeCmd builds ckm serve; runF, when not nil, runs instead of
+// serveRun with the parsed options.
+func newServeCmd(a *app, runF func(context.Context, *serveOptions) error) *cobra.Command {
+	opts := &serveOptions{app: a}
+	var grace string
+	cmd := &cobra.Command{
+		Use:   "serve [--listen HOST:PORT]",
+		Short: "Serve the warehouse over the PostgreSQL protocol (psql, BI tools) and run loads as jobs",
+		Long: `One process owns the warehouse and speaks the PostgreSQL protocol, so
+psql, pgx, JDBC and BI tools connect while loads run inside the server:
+clients read the last committed snapshot and see a load's data at its commit.
+
+Users come from serve.users in ckm.yaml, each with a role and a
+SCRAM-SHA-256 password verifier (make one with 'ckm serve hash-password'):
+
+  serve:
+    users:
+      alice: {role: analyst, password: "SCRAM-SHA-256$4096:..."}
+
+CKM_ADMIN_PASSWORD sets the password of the built-in user admin. With no
+user at all the server refuses to start. An analyst's statements are vetted
+by the shell's sandbox and its results masked; a load or export is started
+by an admin with CALL ckm_load('DIR') or CALL ckm_export('OUT'), and
+schedule: in ckm.yaml runs them by cron (see 'ckm jobs').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, _, err := net.SplitHostPort(opts.listen); err != nil {
+				return usageErrorf("--listen %q: want HOST:PORT", opts.listen)
+			}
+			if opts.maxConns < 1 {
+				return usageErrorf("--max-connections %d: want 1 or more", opts.maxConns)
+			}
+			if (opts.tlsCert == "") != (opts.tlsKey == "") {
+				return usageErrorf("--tls-cert and --tls-key go together")
+			}
+			var err error
+			if opts.grace, err = time.ParseDuration(grace); err != nil || opts.grace < 0 {
+				return usageErrorf("--grace %q: want a duration of 0 or more, e.g. 10s", grace)
+			}
+			opts.adminPassword = os.Getenv("CKM_ADMIN_PASSWORD")
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			if opts.check {
+				return serveCheck(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.listen, "listen", serve.DefaultListen, "address to listen on, HOST:PORT")
+	cmd.Flags().StringVar(&opts.tlsCert, "tls-cert", "", "TLS certificate file (PEM): offer TLS to clients")
+	cmd.Flags().StringVar(&opts.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	cmd.Flags().BoolVar(&opts.trustLoopback, "trust-loopback", false, "let configured users in from loopback addresses without a password")
+	cmd.Flags().StringVar(&grace, "grace", "10s", "on SIGTERM, how long running statements and jobs may finish")
+	cmd.Flags().IntVar(&opts.maxConns, "max-connections", 64, "sessions at once; one more is refused (SQLSTATE 53300)")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "health probe: exit 0 if the server of this warehouse answers the PostgreSQL protocol, else 1")
+	cmd.AddCommand(newServeHashPasswordCmd(a))
+	return cmd
+}
+
+func serveRun(ctx context.Context, opts *serveOptions) error {
+	a := opts.app
+	users, err := a.serveUsers(opts.adminPassword)
+	if err != nil {
+		return err
+	}
+	cfg := serve.Config{Listen: opts.listen, Auth: serve.Auth{Users: users, TrustLoopback: opts.trustLoopback}, Grace: opts.grace, MaxConnections: opts.maxConns,
+		Log: slog.New(slog.NewJSONHandler(a.stderr, nil))}
+	if opts.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(opts.tlsCert, opts.tlsKey)
+		if err != nil {
+			return usageErrorf("--tls-cert/--tls-key: %v", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	w, err := a.createWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := registerFunctions(ctx, w); err != nil {
+		return err
+	}
+	runners, err := a.jobRunners(w)
+	if err != nil {
+		return err
+	}
+	cfg.Jobs = serve.NewJobs(runners, cfg.Log)
+	if cfg.Schedule, err = a.schedule(); err != nil {
+		return err
+	}
+	srv, err := serve.New(w, cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	// The discovery file tells ckm jobs (and other clients) where the
+	// server of this warehouse listens.
+	disc := discoveryPath(a.warehousePath())
+	info, _ := json.Marshal(serveInfo{Addr: srv.Addr().String(), PID: os.Getpid()})
+	if err := os.WriteFile(disc, append(info, '\n'), 0o644); err != nil {
+		return fmt.Errorf("serve: discovery file: %w", err)
+	}
+	defer os.Remove(disc)
+	return srv.Serve(ctx)
+}
+
+// serveCheck probes the server named by the warehouse's discovery file:
+// it must answer an SSL request with the protocol's one-byte reply. No
+// credentials are needed.
+func serveCheck(ctx context.Context, opts *serveOptions) error {
+	a := opts.app
+	data, err := os.ReadFile(discoveryPath(a.warehousePath()))
+	if err != nil {
+		return fmt.Errorf("serve --check: no server for %s: %w", a.warehousePath(), err)
+	}
+	var info serveInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return fmt.Errorf("serve --check: discovery file %s: %w", discoveryPath(a.warehousePath()), err)
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", info.Addr)
+	if err != nil {
+		return fmt.Errorf("serve --check: %s (pid %d): %w", info.Addr, info.PID, err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	// SSLRequest: length 8, code 80877103.
+	if _, err := nc.Write([]byte{0, 0, 0, 8, 4, 210, 22, 47}); err != nil {
+		return fmt.Errorf("serve --check: %s: %w", info.Addr, err)
+	}
+	reply := make([]byte, 1)
+	if _, err := io.ReadFull(nc, reply); err != nil || (reply[0] != 'N' && reply[0] != 'S') {
+		return fmt.Errorf("serve --check: %s does not answer the PostgreSQL protocol (%v)", info.Addr, err)
+	}
+	a.logf("ckm serve for %s answers at %s (pid %d)", a.warehousePath(), info.Addr, info.PID)
+	return nil
+}
+
+// jobRunners are the loads and exports the server runs as jobs, with the
+// same options as ckm load and ckm export parquet.
+func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
+	mappings, err := a.configuredMappings()
+	if err != nil {
+		return nil, err
+	}
+	load := func(ctx context.Context, paths []string) (serve.JobResult, error) {
+		lo, err := a.loadOptions(time.Time{})
+		if err != nil {
+			return serve.JobResult{}, err
+		}
+		lo.Progress, lo.Mappings = nil, mappings
+		rep, err := etl.Load(ctx, w, paths, lo)
+		if errors.Is(err, etl.ErrNothingToLoad) {
+			return serve.JobResult{Detail: "nothing to load: every file is in the manifest already"}, nil
+		}
+		if err != nil {
+			return serve.JobResult{}, err
+		}
+		return serve.JobResult{RunID: rep.RunID, Detail: fmt.Sprintf("%d rows read, %d loaded, %d rejected, %d duplicates",
+			rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates)}, nil
+	}
+	exp := func(ctx context.Context, args []string) (serve.JobResult, error) {
+		// Masked, as an analyst reads it: raw exports stay with the CLI,
+		// where --reveal is audited.
+		m, err := export.Parquet(ctx, w, export.ParquetOptions{Out: args[0], Tables: args[1:],
+			Principal: privacy.Principal{User: "ckm serve", Role: privacy.Admin}, Producer: "ckm " + version})
+		if err != nil {
+			return serve.JobResult{}, err
+		}
+		return serve.JobResult{Detail: fmt.Sprintf("exported %d tables to %s (data version %d)", len(m.Tables), args[0], m.DataVersion)}, nil
+	}
+	return map[string]serve.Runner{"load": load, "export": exp}, nil
+}
+
+// serveConfig is the serve: section of ckm.yaml that flags do not cover.
+type serveConfig struct {
+	Serve struct {
+		Users map[string]struct {
+			Role     string `yaml:"role"`
+			Password string `yaml:"password"`
+		} `yaml:"users"`
+	} `yaml:"serve"`
+}
+
+// serveUsers reads serve.users of the configuration (trusted only in a
+// file no one else may write, as the principals list) and adds the
+// built-in admin when adminPassword is set.
+func (a *app) serveUsers(adminPassword string) (map[string]serve.User, error) {
+	users := map[string]serve.User{}
+	if cfg := a.cfg.ConfigFileUsed(); cfg != "" {
+		if abs, err := filepath.Abs(cfg); err == nil {
+			cfg = abs
+		}
+		data, err := os.ReadFile(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("serve users: %w", err)
+		}
+		var doc serveConfig
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, usageErrorf("config %s: serve.users: %v", cfg, err)
+		}
+		if len(doc.Serve.Users) > 0 {
+			if err := trustedConfig(cfg, a.warehousePath()); err != nil {
+				return nil, err
+			}
+		}
+		for name, u := range doc.Serve.Users {
+			role, err := privacy.ParseRole(strings.TrimSpace(u.Role))
+			if err != nil {
+				return nil, usageErrorf("config %s: serve.users.%s.role: %v", cfg, name, err)
+			}
+			if err := serve.CheckVerifier(u.Password); err != nil {
+				return nil, usageErrorf("config %s: serve.users.%s.password: %v", cfg, name, err)
+			}
+			users[name] = serve.User{Name: name, Role: role, Verifier: u.Password}
+		}
+	}
+	if adminPassword != "" {
+		v, err := serve.HashPassword(adminPassword)
+		if err != nil {
+			return nil, err
+		}
+		users["admin"] = serve.User{Name: "admin", Role: privacy.Admin, Verifier: v}
+	}
+	if len(users) == 0 {
+		return nil, usageErrorf("serve: no users are configured and CKM_ADMIN_PASSWORD is not set: the server does not run open (add serve.users to ckm.yaml; 'ckm serve hash-password' makes a password verifier)")
+	}
+	return users, nil
+}
+
+// newServeHashPasswordCmd builds ckm serve hash-password: a password on
+// stdin becomes the SCRAM-SHA-256 verifier serve.users stores.
+func newServeHashPasswordCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-password",
+		Short: "Read a password on stdin and print its SCRAM-SHA-256 verifier for serve.users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && err != io.EOF {
+				return err
+			}
+			pw := strings.TrimRight(line, "\r\n")
+			if pw == "" {
+				return usageErrorf("hash-password: give the password on stdin")
+			}
+			v, err := serve.HashPassword(pw)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(a.stdout, v)
+			return err
+		},
+	}
+}
