@@ -135,6 +135,7 @@ type learnData struct {
 	table    tree.Table // features then the label
 	labels   []string
 	sets     []string // 'train'/'test' from SplitCol, or nil
+	ids      []string // the ID column's values, or nil
 }
 
 // readLearnData checks the columns and reads the source in its order, one
@@ -209,6 +210,9 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 	if o.SplitCol != "" {
 		sel = append(sel, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", q(o.SplitCol)))
 	}
+	if o.ID != "" {
+		sel = append(sel, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", q(o.ID)))
+	}
 	rows, err = run.conn.QueryContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+src.relation()+" AS src")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.name(), err)
@@ -233,6 +237,9 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 		if o.SplitCol != "" {
 			d.sets = append(d.sets, vals[n])
 		}
+		if o.ID != "" {
+			d.ids = append(d.ids, vals[len(vals)-1])
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", src.name(), err)
@@ -240,14 +247,17 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 	if len(d.labels) == 0 {
 		return nil, fmt.Errorf("%s: no rows to learn from", src.name())
 	}
-	classes := map[string]bool{}
-	for _, l := range d.labels {
-		classes[l] = true
-	}
-	if len(classes) < 2 {
-		return nil, fmt.Errorf("%s: label %q has one class (%q) in %d rows: a classifier needs two", src.name(), src.Label, d.labels[0], len(d.labels))
-	}
 	return d, nil
+}
+
+// needTwoClasses refuses labels of one class: a classifier needs two.
+func (d *learnData) needTwoClasses(src Source) error {
+	for _, l := range d.labels[1:] {
+		if l != d.labels[0] {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: label %q has one class (%q) in %d rows: a classifier needs two", src.name(), src.Label, d.labels[0], len(d.labels))
 }
 
 // split returns the training and test rows.
@@ -294,6 +304,9 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	defer run.close()
 	d, err := o.readLearnData(ctx, run)
 	if err != nil {
+		return nil, run.fail(err)
+	}
+	if err := d.needTwoClasses(o.Source); err != nil {
 		return nil, run.fail(err)
 	}
 	sp, err := o.split(d)
@@ -503,6 +516,9 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	defer run.close()
 	d, err := to.readLearnData(ctx, run)
 	if err != nil {
+		return nil, run.fail(err)
+	}
+	if err := d.needTwoClasses(o.Source); err != nil {
 		return nil, run.fail(err)
 	}
 	sp, err := to.split(d)
