@@ -50,6 +50,11 @@ type TreeOptions struct {
 	Name string
 	// DryRun learns and evaluates without writing to the knowledge base.
 	DryRun bool
+	// FromWarehouse, when its label query is set, builds the cases from the
+	// star schema (features before its cut-off, see FeatureOptions) in
+	// place of Source.Table; Source.Label names the label column and
+	// Source.Features, if not "" or "warehouse", picks features.
+	FromWarehouse FeatureOptions
 }
 
 // TreeMetrics are a classifier's record on the held-out rows.
@@ -86,6 +91,7 @@ type TreeResult struct {
 	Window    *tree.WindowStats  `json:"windowing,omitempty"`
 	Metrics   TreeMetrics        `json:"metrics"`
 	ScoreSQL  string             `json:"score_sql"`
+	Cases     *FeatureStats      `json:"cases_from_warehouse,omitempty"`
 	Tree      *tree.Tree         `json:"-"`
 	Scores    map[int]treeScored `json:"-"` // test rows by source row number: Go's prediction
 }
@@ -118,10 +124,27 @@ func (o TreeOptions) validate() error {
 		return fmt.Errorf("tree: window %d must not be negative", o.Window)
 	case o.Window > 0 && o.Algorithm != AlgoID3:
 		return fmt.Errorf("tree: windowing is for id3, not %s", o.Algorithm)
-	case strings.TrimSpace(o.Source.Table) == "":
+	case o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) != "":
+		return fmt.Errorf("tree: a source and a label query: give one (the label query builds the cases from the warehouse)")
+	case !o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) == "":
 		return fmt.Errorf("tree: no source: give a table or SELECT of features and a label")
 	}
 	return nil
+}
+
+// startLearnRun opens a learner's run: on the source, or on cases built
+// from the warehouse (o.Source and o.ID then name them).
+func (o *TreeOptions) startLearnRun(ctx context.Context, w *engine.Warehouse, kind string) (*opRun, *FeatureStats, error) {
+	if !o.FromWarehouse.Enabled() {
+		run, err := startRun(ctx, w, kind, o.Source, RoleLabel)
+		return run, nil, err
+	}
+	run, src, st, err := startFeatureRun(ctx, w, kind, o.FromWarehouse, o.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Source, o.ID = src, "customer_id"
+	return run, st, nil
 }
 
 var numericTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "HUGEINT": true,
@@ -297,7 +320,8 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	run, err := startRun(ctx, w, "tree", o.Source, RoleLabel)
+	from := o.FromWarehouse
+	run, cases, err := o.startLearnRun(ctx, w, "tree")
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +342,7 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		return nil, run.fail(err)
 	}
 	train, test := all.Subset(sp.Train), all.Subset(sp.Test)
-	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}}
+	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}, Cases: cases}
 	var tr *tree.Tree
 	if o.Algorithm == AlgoC45 {
 		tr, err = tree.C45(ctx, train, tree.C45Options{})
@@ -391,6 +415,9 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		"test_fraction": o.TestFraction, "seed": o.Seed, "split_col": o.SplitCol, "positive": positive,
 		"features": d.features, "numeric": d.numeric, "label": o.Source.Label, "classes": tr.Classes,
 		"score_sql": res.ScoreSQL, "probability_sql": probSQL, "tree": json.RawMessage(treeJSON)}
+	if from.Enabled() {
+		params["from_warehouse"] = featureParams(from)
+	}
 	metrics := map[string]any{"evaluation": res.Metrics, "tree_size": res.Size, "leaves": res.Leaves, "rules": res.Rules}
 	if res.Window != nil {
 		metrics["windowing"] = res.Window
@@ -476,18 +503,21 @@ type BayesOptions struct {
 	Name  string // default "bayes"
 	// DryRun learns and evaluates without writing to the knowledge base.
 	DryRun bool
+	// FromWarehouse builds the cases from the star schema, as for TreeOptions.
+	FromWarehouse FeatureOptions
 }
 
 // BayesResult summarises a naive Bayes run.
 type BayesResult struct {
-	ModelID  int64       `json:"model_id"`
-	Features []string    `json:"features"`
-	Numeric  []string    `json:"numeric"`
-	Label    string      `json:"label"`
-	Classes  []string    `json:"classes"`
-	Dropped  []string    `json:"dropped"`
-	Metrics  TreeMetrics `json:"metrics"`
-	ScoreSQL string      `json:"score_sql"`
+	ModelID  int64         `json:"model_id"`
+	Features []string      `json:"features"`
+	Numeric  []string      `json:"numeric"`
+	Label    string        `json:"label"`
+	Classes  []string      `json:"classes"`
+	Dropped  []string      `json:"dropped"`
+	Metrics  TreeMetrics   `json:"metrics"`
+	ScoreSQL string        `json:"score_sql"`
+	Cases    *FeatureStats `json:"cases_from_warehouse,omitempty"`
 }
 
 // MineBayes trains naive Bayes (categorical likelihoods with additive
@@ -505,15 +535,17 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	if math.IsNaN(o.Alpha) || math.IsInf(o.Alpha, 0) || o.Alpha < 0 {
 		return nil, fmt.Errorf("bayes: alpha %v: want a finite number ≥ 0", o.Alpha)
 	}
-	to := TreeOptions{Source: o.Source, ID: o.ID, Algorithm: AlgoC45, TestFraction: o.TestFraction, Seed: o.Seed, SplitCol: o.SplitCol}
+	to := TreeOptions{Source: o.Source, ID: o.ID, Algorithm: AlgoC45, TestFraction: o.TestFraction, Seed: o.Seed, SplitCol: o.SplitCol,
+		FromWarehouse: o.FromWarehouse}
 	if err := to.validate(); err != nil {
 		return nil, fmt.Errorf("bayes: %s", strings.TrimPrefix(err.Error(), "tree: "))
 	}
-	run, err := startRun(ctx, w, "bayes", o.Source, RoleLabel)
+	run, cases, err := to.startLearnRun(ctx, w, "bayes")
 	if err != nil {
 		return nil, err
 	}
 	defer run.close()
+	o.Source, o.ID = to.Source, to.ID
 	d, err := to.readLearnData(ctx, run)
 	if err != nil {
 		return nil, run.fail(err)
@@ -565,7 +597,7 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	for i := range scores {
 		scores[i] = sc.Posterior[i][pos]
 	}
-	res := &BayesResult{Features: d.features, Numeric: d.numeric, Label: o.Source.Label, Classes: m.Classes, Dropped: m.Dropped}
+	res := &BayesResult{Features: d.features, Numeric: d.numeric, Label: o.Source.Label, Classes: m.Classes, Dropped: m.Dropped, Cases: cases}
 	if res.Metrics, err = classifierMetrics(actual, sc.Predicted, scores, positive, trainLabels); err != nil {
 		return nil, run.fail(err)
 	}
@@ -587,6 +619,9 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	params := map[string]any{"source": o.Source, "id": o.ID, "alpha": o.Alpha, "test_fraction": o.TestFraction, "seed": o.Seed,
 		"split_col": o.SplitCol, "positive": positive, "features": d.features, "numeric": d.numeric, "label": o.Source.Label,
 		"classes": m.Classes, "score_sql": res.ScoreSQL, "probability_sql": probSQL, "model": json.RawMessage(modelJSON)}
+	if o.FromWarehouse.Enabled() {
+		params["from_warehouse"] = featureParams(o.FromWarehouse)
+	}
 	metrics := map[string]any{"evaluation": res.Metrics, "dropped": m.Dropped}
 	if res.ModelID, err = run.save(ctx, modelRecord{Name: o.Name, Status: "ok", Params: params, Metrics: metrics}); err != nil {
 		return nil, err
