@@ -50,6 +50,13 @@ type TreeOptions struct {
 	Name string
 	// DryRun learns and evaluates without writing to the knowledge base.
 	DryRun bool
+	// Oversample, above 1, counts each positive training row this many
+	// times (a rare class's leaves then survive pruning; the tree's
+	// probabilities are those of the resampled set: p' = kp/(kp + 1 − p)).
+	Oversample int
+	// MinLeaf is C4.5's minimum weight in at least two branches of a split
+	// (0: J48's 2).
+	MinLeaf float64
 	// FromWarehouse, when its label query is set, builds the cases from the
 	// star schema (features before its cut-off, see FeatureOptions) in
 	// place of Source.Table; Source.Label names the label column and
@@ -94,6 +101,9 @@ type TreeResult struct {
 	Cases     *FeatureStats      `json:"cases_from_warehouse,omitempty"`
 	Tree      *tree.Tree         `json:"-"`
 	Scores    map[int]treeScored `json:"-"` // test rows by source row number: Go's prediction
+
+	trainCount  map[string]int // training rows per class (positives times Oversample)
+	trainWeight int            // their sum
 }
 
 type treeScored struct {
@@ -124,6 +134,8 @@ func (o TreeOptions) validate() error {
 		return fmt.Errorf("tree: window %d must not be negative", o.Window)
 	case o.Window > 0 && o.Algorithm != AlgoID3:
 		return fmt.Errorf("tree: windowing is for id3, not %s", o.Algorithm)
+	case o.Oversample < 0 || (o.Oversample > 1 && o.Window > 0):
+		return fmt.Errorf("tree: oversample %d: want 0 or more, and no windowing", o.Oversample)
 	case o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) != "":
 		return fmt.Errorf("tree: a source and a label query: give one (the label query builds the cases from the warehouse)")
 	case !o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) == "":
@@ -341,18 +353,6 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	if err != nil {
 		return nil, run.fail(err)
 	}
-	train, test := all.Subset(sp.Train), all.Subset(sp.Test)
-	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}, Cases: cases}
-	var tr *tree.Tree
-	if o.Algorithm == AlgoC45 {
-		tr, err = tree.C45(ctx, train, tree.C45Options{})
-	} else {
-		tr, res.Window, err = tree.ID3(ctx, train, tree.ID3Options{Window: o.Window, Seed: o.Seed})
-	}
-	if err != nil {
-		return nil, run.fail(err)
-	}
-	res.Tree, res.Size, res.Leaves = tr, tr.Size(), tr.Leaves()
 	trainLabels := make([]string, len(sp.Train))
 	count := map[string]int{}
 	for i, r := range sp.Train {
@@ -367,6 +367,30 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 			}
 		}
 	}
+	trainRows := sp.Train
+	if o.Oversample > 1 {
+		// Each positive training row counts Oversample times (the tree's
+		// leaf probabilities are then those of the resampled set).
+		trainRows = nil
+		for _, r := range sp.Train {
+			for k := 0; k < o.Oversample && (k == 0 || d.labels[r] == positive); k++ {
+				trainRows = append(trainRows, r)
+			}
+		}
+		count[positive] *= o.Oversample
+	}
+	train, test := all.Subset(trainRows), all.Subset(sp.Test)
+	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}, Cases: cases}
+	var tr *tree.Tree
+	if o.Algorithm == AlgoC45 {
+		tr, err = tree.C45(ctx, train, tree.C45Options{MinLeaf: o.MinLeaf})
+	} else {
+		tr, res.Window, err = tree.ID3(ctx, train, tree.ID3Options{Window: o.Window, Seed: o.Seed})
+	}
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	res.Tree, res.Size, res.Leaves = tr, tr.Size(), tr.Leaves()
 	pos := -1
 	for i, c := range tr.Classes {
 		if c == positive {
@@ -395,6 +419,7 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		return nil, run.fail(err)
 	}
 	res.Metrics.TrainRows = len(sp.Train)
+	res.trainCount, res.trainWeight = count, len(trainRows)
 	if res.ScoreSQL, err = tr.CaseSQL(d.features); err != nil {
 		return nil, run.fail(err)
 	}
@@ -423,7 +448,7 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		metrics["windowing"] = res.Window
 	}
 	write := func(ctx context.Context, tx *sql.Tx, id int64) error {
-		return writeDecisionRules(ctx, tx, id, rules, count, len(sp.Train))
+		return writeDecisionRules(ctx, tx, id, rules, count, len(trainRows))
 	}
 	if res.ModelID, err = run.save(ctx, modelRecord{Name: o.Name, Status: "ok", Params: params, Metrics: metrics}, write); err != nil {
 		return nil, err

@@ -18,14 +18,15 @@ func init() {
 // fixturesGenerateOptions are the flags of `ckm fixtures generate` and the
 // generator options they resolve to.
 type fixturesGenerateOptions struct {
-	app       *app
-	out       string
-	customers int
-	days      int
-	seed      int64
-	start     string
-	quiet     bool
-	hard      bool
+	app        *app
+	out        string
+	customers  int
+	days       int
+	seed       int64
+	start      string
+	quiet      bool
+	hard       bool
+	responders bool
 
 	// gen is what the flags resolve to, set before the command runs.
 	gen fixtures.Options
@@ -61,6 +62,7 @@ func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerate
 	f.StringVar(&opts.start, "start", "2024-01-01", "first day of the period (YYYY-MM-DD)")
 	f.BoolVar(&opts.quiet, "quiet", false, "no progress on stderr")
 	f.BoolVar(&opts.hard, "hard-cases", false, "plant hard identity cases (households, number changes, recycled numbers, ID typos, name variants, re-issued cards) and write every record's true person into expected.json")
+	f.BoolVar(&opts.responders, "responders", false, "plant who responds to campaigns (member level and web share drive it) and the members' marketing consent and do-not-contact columns")
 	return cmd
 }
 
@@ -76,7 +78,8 @@ func (opts *fixturesGenerateOptions) resolve() error {
 	if err := checkWorld(opts.customers, opts.days); err != nil {
 		return err
 	}
-	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard,
+		Responders: opts.responders}
 	if !opts.quiet {
 		opts.gen.Logf = opts.app.logf
 	}
