@@ -16,9 +16,24 @@ import (
 // features before a cut-off, as rules; a campaign target list and its lift
 // over the random selection of the next campaign; a revenue forecast.
 func init() {
-	registerDemoSection(demoSection{Order: 70, Title: "Churn tree as rules: who lapses in the last 90 days (ckm mine tree --label-sql --as-of)", Run: demoChurnTree})
-	registerDemoSection(demoSection{Order: 71, Title: "Campaign target list and its lift over random selection (ckm mine target)", Run: demoTarget})
+	registerDemoSection(demoSection{Order: 70, Title: "Churn tree as rules: who lapses in the last 90 days (ckm mine tree --label-sql --as-of)", Run: demoTolerant(demoChurnTree)})
+	registerDemoSection(demoSection{Order: 71, Title: "Campaign target list and its lift over random selection (ckm mine target)", Run: demoTolerant(demoTarget)})
 	registerDemoSection(demoSection{Order: 72, Title: "Daily revenue forecast, next 14 days (ckm mine forecast)", Run: demoForecast})
+}
+
+// demoTolerant shows why a section learnt nothing (a tiny world may have
+// one class, or no campaign with responders) instead of failing the demo.
+func demoTolerant(run func(context.Context, *app, *engine.Warehouse) ([]string, [][]any, error)) func(context.Context, *app, *engine.Warehouse) ([]string, [][]any, error) {
+	return func(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]any, error) {
+		h, rows, err := run(ctx, a, w)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			return []string{"note"}, [][]any{{"nothing learnt: " + err.Error()}}, nil
+		}
+		return h, rows, nil
+	}
 }
 
 // demoLastSale is the day after the last sale.
