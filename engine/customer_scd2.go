@@ -22,7 +22,7 @@ var TrackedCustomerAttributes = []string{"member_level", "region_code", "custome
 // all but the key, the customer id, region_key (looked up from region_code)
 // and the version bookkeeping.
 var CustomerAttributes = []string{"id_number", "name", "sex", "birth_date", "mobile", "email", "region_code",
-	"customer_type", "member_level", "registered_date", "source_systems", "etl_run_id"}
+	"customer_type", "member_level", "registered_date", "source_systems", "etl_run_id", "marketing_consent", "do_not_contact"}
 
 // HistoryStart is the valid_from of a customer's first version: it stands
 // for everything before the first change the warehouse learns of, so every

@@ -40,6 +40,9 @@ var schemaV9 string
 //go:embed schema_v12.sql
 var schemaV12 string
 
+//go:embed schema_v13.sql
+var schemaV13 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -60,6 +63,7 @@ var Migrations = []Migration{
 	{Version: 8, Description: "identity_link: the keys and rules that hold each customer's records together", SQL: []string{schemaV8}},
 	{Version: 9, Description: "ckm_segment_of: a stored k-means model's nearest segment in SQL", SQL: []string{schemaV9}},
 	{Version: 12, Description: "serve_job_run: the runs of ckm serve's scheduled and hand-started jobs", SQL: []string{schemaV12}},
+	{Version: 13, Description: "marketing consent and do-not-contact on dim_customer, campaign target lists (kb_target)", SQL: []string{schemaV13}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

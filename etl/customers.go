@@ -76,6 +76,8 @@ func (l *loader) customerChangesSQL() string {
 		crm.level_v AS member_level,
 		crm.registered_v AS registered_date,
 		coalesce(crm.distributor_v, false) AS distributor,
+		crm.consent_v AS marketing_consent,
+		crm.dnc_v AS do_not_contact,
 		crm.type_in,
 		chan.channels,
 		sales.customer_id IS NOT NULL AS bought_now
@@ -115,7 +117,7 @@ func (l *loader) customerChanges() engine.CustomerChanges {
 				string_split(coalesce(b.source_systems, '') || ',' || coalesce(n.channels, ''), ','), x -> x <> ''))), ',')`,
 		"etl_run_id": fmt.Sprint(l.runID),
 	}
-	typeOneAttrs := []string{"id_number", "name", "sex", "birth_date", "email", "registered_date"}
+	typeOneAttrs := []string{"id_number", "name", "sex", "birth_date", "email", "registered_date", "marketing_consent", "do_not_contact"}
 	for _, c := range typeOneAttrs {
 		values[c] = typeOne(c)
 	}

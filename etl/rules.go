@@ -231,6 +231,10 @@ func (l *loader) validateCustomers() error {
 		ckm_date(registered_date) AS registered_v,
 		nullif(trim(ckm_text(member_level)), '') AS level_v,
 		lower(trim(ckm_text(distributor))) IN ('是', 'y', 'yes', 'true', 't', '1', '经销商') AS distributor_v,
+		CASE WHEN lower(trim(ckm_text(marketing_consent))) IN ('是', '同意', 'y', 'yes', 'true', 't', '1') THEN true
+			WHEN lower(trim(ckm_text(marketing_consent))) IN ('否', '不同意', 'n', 'no', 'false', 'f', '0') THEN false END AS consent_v,
+		CASE WHEN lower(trim(ckm_text(do_not_contact))) IN ('是', 'y', 'yes', 'true', 't', '1') THEN true
+			WHEN lower(trim(ckm_text(do_not_contact))) IN ('否', 'n', 'no', 'false', 'f', '0') THEN false END AS dnc_v,
 		nullif(lower(trim(ckm_text(customer_type))), '') AS type_in,
 		CASE upper(trim(ckm_text(sex))) WHEN '男' THEN 'M' WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M'
 			WHEN '女' THEN 'F' WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' END AS sex_in,

@@ -36,7 +36,9 @@ var targets = map[string]*target{
 		// it opens. Without it, the load's as-of.
 		{"changed_at", false},
 		// The source system's own customer id.
-		{"customer_ref", false}}},
+		{"customer_ref", false},
+		// Marketing permissions (PIPL): yes/no.
+		{"marketing_consent", false}, {"do_not_contact", false}}},
 	"sales": {Name: "sales", Order: 3, Fields: []targetField{
 		{"order_id", true}, {"line_no", false}, {"store_code", false}, {"store_name", false}, {"salesperson", false},
 		{"ts", true}, {"member_card", false}, {"mobile", false}, {"email", false}, {"id_number", false},

@@ -50,6 +50,18 @@ type TreeOptions struct {
 	Name string
 	// DryRun learns and evaluates without writing to the knowledge base.
 	DryRun bool
+	// Oversample, above 1, counts each positive training row this many
+	// times (a rare class's leaves then survive pruning; the tree's
+	// probabilities are those of the resampled set: p' = kp/(kp + 1 − p)).
+	Oversample int
+	// MinLeaf is C4.5's minimum weight in at least two branches of a split
+	// (0: J48's 2).
+	MinLeaf float64
+	// FromWarehouse, when its label query is set, builds the cases from the
+	// star schema (features before its cut-off, see FeatureOptions) in
+	// place of Source.Table; Source.Label names the label column and
+	// Source.Features, if not "" or "warehouse", picks features.
+	FromWarehouse FeatureOptions
 }
 
 // TreeMetrics are a classifier's record on the held-out rows.
@@ -86,8 +98,12 @@ type TreeResult struct {
 	Window    *tree.WindowStats  `json:"windowing,omitempty"`
 	Metrics   TreeMetrics        `json:"metrics"`
 	ScoreSQL  string             `json:"score_sql"`
+	Cases     *FeatureStats      `json:"cases_from_warehouse,omitempty"`
 	Tree      *tree.Tree         `json:"-"`
 	Scores    map[int]treeScored `json:"-"` // test rows by source row number: Go's prediction
+
+	trainCount  map[string]int // training rows per class (positives times Oversample)
+	trainWeight int            // their sum
 }
 
 type treeScored struct {
@@ -118,10 +134,29 @@ func (o TreeOptions) validate() error {
 		return fmt.Errorf("tree: window %d must not be negative", o.Window)
 	case o.Window > 0 && o.Algorithm != AlgoID3:
 		return fmt.Errorf("tree: windowing is for id3, not %s", o.Algorithm)
-	case strings.TrimSpace(o.Source.Table) == "":
+	case o.Oversample < 0 || (o.Oversample > 1 && o.Window > 0):
+		return fmt.Errorf("tree: oversample %d: want 0 or more, and no windowing", o.Oversample)
+	case o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) != "":
+		return fmt.Errorf("tree: a source and a label query: give one (the label query builds the cases from the warehouse)")
+	case !o.FromWarehouse.Enabled() && strings.TrimSpace(o.Source.Table) == "":
 		return fmt.Errorf("tree: no source: give a table or SELECT of features and a label")
 	}
 	return nil
+}
+
+// startLearnRun opens a learner's run: on the source, or on cases built
+// from the warehouse (o.Source and o.ID then name them).
+func (o *TreeOptions) startLearnRun(ctx context.Context, w *engine.Warehouse, kind string) (*opRun, *FeatureStats, error) {
+	if !o.FromWarehouse.Enabled() {
+		run, err := startRun(ctx, w, kind, o.Source, RoleLabel)
+		return run, nil, err
+	}
+	run, src, st, err := startFeatureRun(ctx, w, kind, o.FromWarehouse, o.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Source, o.ID = src, "customer_id"
+	return run, st, nil
 }
 
 var numericTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "HUGEINT": true,
@@ -135,6 +170,7 @@ type learnData struct {
 	table    tree.Table // features then the label
 	labels   []string
 	sets     []string // 'train'/'test' from SplitCol, or nil
+	ids      []string // the ID column's values, or nil
 }
 
 // readLearnData checks the columns and reads the source in its order, one
@@ -209,6 +245,9 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 	if o.SplitCol != "" {
 		sel = append(sel, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", q(o.SplitCol)))
 	}
+	if o.ID != "" {
+		sel = append(sel, fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", q(o.ID)))
+	}
 	rows, err = run.conn.QueryContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+src.relation()+" AS src")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.name(), err)
@@ -233,6 +272,9 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 		if o.SplitCol != "" {
 			d.sets = append(d.sets, vals[n])
 		}
+		if o.ID != "" {
+			d.ids = append(d.ids, vals[len(vals)-1])
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", src.name(), err)
@@ -240,14 +282,17 @@ func (o TreeOptions) readLearnData(ctx context.Context, run *opRun) (*learnData,
 	if len(d.labels) == 0 {
 		return nil, fmt.Errorf("%s: no rows to learn from", src.name())
 	}
-	classes := map[string]bool{}
-	for _, l := range d.labels {
-		classes[l] = true
-	}
-	if len(classes) < 2 {
-		return nil, fmt.Errorf("%s: label %q has one class (%q) in %d rows: a classifier needs two", src.name(), src.Label, d.labels[0], len(d.labels))
-	}
 	return d, nil
+}
+
+// needTwoClasses refuses labels of one class: a classifier needs two.
+func (d *learnData) needTwoClasses(src Source) error {
+	for _, l := range d.labels[1:] {
+		if l != d.labels[0] {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: label %q has one class (%q) in %d rows: a classifier needs two", src.name(), src.Label, d.labels[0], len(d.labels))
 }
 
 // split returns the training and test rows.
@@ -287,13 +332,17 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	run, err := startRun(ctx, w, "tree", o.Source, RoleLabel)
+	from := o.FromWarehouse
+	run, cases, err := o.startLearnRun(ctx, w, "tree")
 	if err != nil {
 		return nil, err
 	}
 	defer run.close()
 	d, err := o.readLearnData(ctx, run)
 	if err != nil {
+		return nil, run.fail(err)
+	}
+	if err := d.needTwoClasses(o.Source); err != nil {
 		return nil, run.fail(err)
 	}
 	sp, err := o.split(d)
@@ -304,18 +353,6 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	if err != nil {
 		return nil, run.fail(err)
 	}
-	train, test := all.Subset(sp.Train), all.Subset(sp.Test)
-	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}}
-	var tr *tree.Tree
-	if o.Algorithm == AlgoC45 {
-		tr, err = tree.C45(ctx, train, tree.C45Options{})
-	} else {
-		tr, res.Window, err = tree.ID3(ctx, train, tree.ID3Options{Window: o.Window, Seed: o.Seed})
-	}
-	if err != nil {
-		return nil, run.fail(err)
-	}
-	res.Tree, res.Size, res.Leaves = tr, tr.Size(), tr.Leaves()
 	trainLabels := make([]string, len(sp.Train))
 	count := map[string]int{}
 	for i, r := range sp.Train {
@@ -330,6 +367,30 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 			}
 		}
 	}
+	trainRows := sp.Train
+	if o.Oversample > 1 {
+		// Each positive training row counts Oversample times (the tree's
+		// leaf probabilities are then those of the resampled set).
+		trainRows = nil
+		for _, r := range sp.Train {
+			for k := 0; k < o.Oversample && (k == 0 || d.labels[r] == positive); k++ {
+				trainRows = append(trainRows, r)
+			}
+		}
+		count[positive] *= o.Oversample
+	}
+	train, test := all.Subset(trainRows), all.Subset(sp.Test)
+	res := &TreeResult{Algorithm: o.Algorithm, Features: d.features, Label: o.Source.Label, Classes: all.Classes, Scores: map[int]treeScored{}, Cases: cases}
+	var tr *tree.Tree
+	if o.Algorithm == AlgoC45 {
+		tr, err = tree.C45(ctx, train, tree.C45Options{MinLeaf: o.MinLeaf})
+	} else {
+		tr, res.Window, err = tree.ID3(ctx, train, tree.ID3Options{Window: o.Window, Seed: o.Seed})
+	}
+	if err != nil {
+		return nil, run.fail(err)
+	}
+	res.Tree, res.Size, res.Leaves = tr, tr.Size(), tr.Leaves()
 	pos := -1
 	for i, c := range tr.Classes {
 		if c == positive {
@@ -358,6 +419,7 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		return nil, run.fail(err)
 	}
 	res.Metrics.TrainRows = len(sp.Train)
+	res.trainCount, res.trainWeight = count, len(trainRows)
 	if res.ScoreSQL, err = tr.CaseSQL(d.features); err != nil {
 		return nil, run.fail(err)
 	}
@@ -378,12 +440,15 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 		"test_fraction": o.TestFraction, "seed": o.Seed, "split_col": o.SplitCol, "positive": positive,
 		"features": d.features, "numeric": d.numeric, "label": o.Source.Label, "classes": tr.Classes,
 		"score_sql": res.ScoreSQL, "probability_sql": probSQL, "tree": json.RawMessage(treeJSON)}
+	if from.Enabled() {
+		params["from_warehouse"] = featureParams(from)
+	}
 	metrics := map[string]any{"evaluation": res.Metrics, "tree_size": res.Size, "leaves": res.Leaves, "rules": res.Rules}
 	if res.Window != nil {
 		metrics["windowing"] = res.Window
 	}
 	write := func(ctx context.Context, tx *sql.Tx, id int64) error {
-		return writeDecisionRules(ctx, tx, id, rules, count, len(sp.Train))
+		return writeDecisionRules(ctx, tx, id, rules, count, len(trainRows))
 	}
 	if res.ModelID, err = run.save(ctx, modelRecord{Name: o.Name, Status: "ok", Params: params, Metrics: metrics}, write); err != nil {
 		return nil, err
@@ -463,18 +528,21 @@ type BayesOptions struct {
 	Name  string // default "bayes"
 	// DryRun learns and evaluates without writing to the knowledge base.
 	DryRun bool
+	// FromWarehouse builds the cases from the star schema, as for TreeOptions.
+	FromWarehouse FeatureOptions
 }
 
 // BayesResult summarises a naive Bayes run.
 type BayesResult struct {
-	ModelID  int64       `json:"model_id"`
-	Features []string    `json:"features"`
-	Numeric  []string    `json:"numeric"`
-	Label    string      `json:"label"`
-	Classes  []string    `json:"classes"`
-	Dropped  []string    `json:"dropped"`
-	Metrics  TreeMetrics `json:"metrics"`
-	ScoreSQL string      `json:"score_sql"`
+	ModelID  int64         `json:"model_id"`
+	Features []string      `json:"features"`
+	Numeric  []string      `json:"numeric"`
+	Label    string        `json:"label"`
+	Classes  []string      `json:"classes"`
+	Dropped  []string      `json:"dropped"`
+	Metrics  TreeMetrics   `json:"metrics"`
+	ScoreSQL string        `json:"score_sql"`
+	Cases    *FeatureStats `json:"cases_from_warehouse,omitempty"`
 }
 
 // MineBayes trains naive Bayes (categorical likelihoods with additive
@@ -492,17 +560,22 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	if math.IsNaN(o.Alpha) || math.IsInf(o.Alpha, 0) || o.Alpha < 0 {
 		return nil, fmt.Errorf("bayes: alpha %v: want a finite number ≥ 0", o.Alpha)
 	}
-	to := TreeOptions{Source: o.Source, ID: o.ID, Algorithm: AlgoC45, TestFraction: o.TestFraction, Seed: o.Seed, SplitCol: o.SplitCol}
+	to := TreeOptions{Source: o.Source, ID: o.ID, Algorithm: AlgoC45, TestFraction: o.TestFraction, Seed: o.Seed, SplitCol: o.SplitCol,
+		FromWarehouse: o.FromWarehouse}
 	if err := to.validate(); err != nil {
 		return nil, fmt.Errorf("bayes: %s", strings.TrimPrefix(err.Error(), "tree: "))
 	}
-	run, err := startRun(ctx, w, "bayes", o.Source, RoleLabel)
+	run, cases, err := to.startLearnRun(ctx, w, "bayes")
 	if err != nil {
 		return nil, err
 	}
 	defer run.close()
+	o.Source, o.ID = to.Source, to.ID
 	d, err := to.readLearnData(ctx, run)
 	if err != nil {
+		return nil, run.fail(err)
+	}
+	if err := d.needTwoClasses(o.Source); err != nil {
 		return nil, run.fail(err)
 	}
 	sp, err := to.split(d)
@@ -549,7 +622,7 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	for i := range scores {
 		scores[i] = sc.Posterior[i][pos]
 	}
-	res := &BayesResult{Features: d.features, Numeric: d.numeric, Label: o.Source.Label, Classes: m.Classes, Dropped: m.Dropped}
+	res := &BayesResult{Features: d.features, Numeric: d.numeric, Label: o.Source.Label, Classes: m.Classes, Dropped: m.Dropped, Cases: cases}
 	if res.Metrics, err = classifierMetrics(actual, sc.Predicted, scores, positive, trainLabels); err != nil {
 		return nil, run.fail(err)
 	}
@@ -571,6 +644,9 @@ func MineBayes(ctx context.Context, w *engine.Warehouse, o BayesOptions) (*Bayes
 	params := map[string]any{"source": o.Source, "id": o.ID, "alpha": o.Alpha, "test_fraction": o.TestFraction, "seed": o.Seed,
 		"split_col": o.SplitCol, "positive": positive, "features": d.features, "numeric": d.numeric, "label": o.Source.Label,
 		"classes": m.Classes, "score_sql": res.ScoreSQL, "probability_sql": probSQL, "model": json.RawMessage(modelJSON)}
+	if o.FromWarehouse.Enabled() {
+		params["from_warehouse"] = featureParams(o.FromWarehouse)
+	}
 	metrics := map[string]any{"evaluation": res.Metrics, "dropped": m.Dropped}
 	if res.ModelID, err = run.save(ctx, modelRecord{Name: o.Name, Status: "ok", Params: params, Metrics: metrics}); err != nil {
 		return nil, err

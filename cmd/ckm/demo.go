@@ -85,7 +85,7 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 		return err
 	}
 	t0 := time.Now()
-	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exportDir, Customers: opts.customers, Seed: opts.seed})
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exportDir, Customers: opts.customers, Seed: opts.seed, Responders: true})
 	if err != nil {
 		return err
 	}

@@ -18,15 +18,16 @@ func init() {
 // fixturesGenerateOptions are the flags of `ckm fixtures generate` and the
 // generator options they resolve to.
 type fixturesGenerateOptions struct {
-	app       *app
-	out       string
-	customers int
-	days      int
-	seed      int64
-	start     string
-	quiet     bool
-	hard      bool
-	companion bool
+	app        *app
+	out        string
+	customers  int
+	days       int
+	seed       int64
+	start      string
+	quiet      bool
+	hard       bool
+	companion  bool
+	responders bool
 
 	// gen is what the flags resolve to, set before the command runs.
 	gen fixtures.Options
@@ -63,6 +64,7 @@ func newFixturesGenerateCmd(a *app, runF func(context.Context, *fixturesGenerate
 	f.BoolVar(&opts.quiet, "quiet", false, "no progress on stderr")
 	f.BoolVar(&opts.hard, "hard-cases", false, "plant hard identity cases (households, number changes, recycled numbers, ID typos, name variants, re-issued cards) and write every record's true person into expected.json")
 	f.BoolVar(&opts.companion, "companions", false, "plant companion products (a basket holding one often holds the other, or the buyer's next one does) and list them in expected.json")
+	f.BoolVar(&opts.responders, "responders", false, "plant who responds to campaigns (member level and web share drive it) and the members' marketing consent and do-not-contact columns")
 	return cmd
 }
 
@@ -78,7 +80,8 @@ func (opts *fixturesGenerateOptions) resolve() error {
 	if err := checkWorld(opts.customers, opts.days); err != nil {
 		return err
 	}
-	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard, Companions: opts.companion}
+	opts.gen = fixtures.Options{Out: opts.out, Customers: opts.customers, Days: opts.days, Seed: opts.seed, Start: start, HardCases: opts.hard,
+		Companions: opts.companion, Responders: opts.responders}
 	if !opts.quiet {
 		opts.gen.Logf = opts.app.logf
 	}

@@ -25,6 +25,7 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 	opts := &mineBayesOptions{app: a}
 	o := &opts.BayesOptions
 	var seed int
+	var cases warehouseCaseFlags
 	cmd := &cobra.Command{
 		Use:   "bayes",
 		Short: "Naive Bayes classifier from a features+label query, evaluated on held-out rows",
@@ -32,12 +33,14 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 			"(feature columns and a --label column; numeric columns are Gaussian, others categorical, NULL missing)\n" +
 			"on a seeded stratified split (--test-fraction, --seed) or the 'train'/'test' values of --split-col,\n" +
 			"evaluates it on the held-out rows beside the majority class and stores the model with its scoring\n" +
-			"SQL (params score_sql, a CASE over the source's columns, and probability_sql).",
+			"SQL (params score_sql, a CASE over the source's columns, and probability_sql). --label-sql and\n" +
+			"--as-of build the cases from the star schema, as for ckm mine tree.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cases.resolve(o.Source.Table, &o.FromWarehouse); err != nil {
+				return err
+			}
 			switch {
-			case strings.TrimSpace(o.Source.Table) == "":
-				return usageErrorf("--source: give a table or SELECT of features and a label")
 			case strings.TrimSpace(o.Source.Label) == "":
 				return usageErrorf("--label: give the class label column")
 			case !(o.TestFraction > 0 && o.TestFraction < 1):
@@ -56,7 +59,7 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (required)")
+	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (or --label-sql)")
 	fl.StringVar(&o.Source.Label, "label", "label", "class label column")
 	fl.StringVar(&o.Source.Features, "features", "", "feature columns, comma-separated (default: every column but label, id and split)")
 	fl.StringVar(&o.ID, "id", "", "case id column, left out of the features")
@@ -67,12 +70,16 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 	fl.StringVar(&o.Positive, "positive", "", "class scored for AUC and lift (default the rarer class in training)")
 	fl.StringVar(&o.Name, "name", "", "model name in kb_model")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "learn and evaluate without writing to the knowledge base")
+	cases.add(cmd)
 	return cmd
 }
 
 func mineBayesRun(ctx context.Context, opts *mineBayesOptions) error {
 	a := opts.app
 	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.BayesResult, error) {
+		if err := vetFeatureQueries(ctx, w, opts.FromWarehouse); err != nil {
+			return nil, err
+		}
 		return mining.MineBayes(ctx, w, opts.BayesOptions)
 	}, func(res *mining.BayesResult) error {
 		m := res.Metrics

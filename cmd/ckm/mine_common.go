@@ -114,7 +114,13 @@ func vetSourceInRun(cmd *cobra.Command, src mining.Source) {
 // SELECT — would otherwise read files or the raw personal data the
 // sandbox keeps from them, and write it into the knowledge base.
 func vetMineSource(ctx context.Context, w *engine.Warehouse, src mining.Source) error {
-	rel := strings.TrimSpace(src.Table)
+	return vetMineQuery(ctx, w, "--source", src.Table)
+}
+
+// vetMineQuery refuses what an analyst's statement could not read in the
+// table or SELECT a flag gives, naming the flag.
+func vetMineQuery(ctx context.Context, w *engine.Warehouse, flag, table string) error {
+	rel := strings.TrimSpace(table)
 	if t := strings.ToUpper(rel); strings.HasPrefix(t, "SELECT") || strings.HasPrefix(t, "WITH") || strings.HasPrefix(t, "FROM") || strings.HasPrefix(t, "(") {
 		rel = "(" + rel + ")"
 	} else {
@@ -130,7 +136,7 @@ func vetMineSource(ctx context.Context, w *engine.Warehouse, src mining.Source) 
 	}
 	defer conn.Close()
 	if err := shell.Vet(ctx, conn, "SELECT * FROM "+rel+" AS source"); err != nil {
-		return fmt.Errorf("--source: %w", err)
+		return fmt.Errorf("%s: %w", flag, err)
 	}
 	return nil
 }
@@ -157,4 +163,57 @@ func runMine[R any](ctx context.Context, a *app, op func(context.Context, *engin
 		return writeJSON(a, res)
 	}
 	return show(res)
+}
+
+// warehouseCaseFlags are the flags that build a learner's cases from the
+// star schema (mining.FeatureOptions) in place of --source.
+type warehouseCaseFlags struct {
+	labelSQL, featureSQL, asOf string
+}
+
+func (f *warehouseCaseFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.labelSQL, "label-sql", "", "SELECT customer_id, <label>: build the cases from the warehouse (features before --as-of) instead of --source")
+	fl.StringVar(&f.featureSQL, "feature-sql", "", "with --label-sql: SELECT customer_id, extra features (refused if it reads rows from --as-of on)")
+	fl.StringVar(&f.asOf, "as-of", "", "with --label-sql: the cut-off YYYY-MM-DD; features see only rows before it")
+}
+
+// resolve checks the flags against --source and fills the options.
+func (f *warehouseCaseFlags) resolve(source string, o *mining.FeatureOptions) error {
+	o.LabelSQL, o.FeatureSQL = f.labelSQL, f.featureSQL
+	switch {
+	case strings.TrimSpace(f.labelSQL) == "":
+		if f.featureSQL != "" || f.asOf != "" {
+			return usageErrorf("--feature-sql and --as-of need --label-sql")
+		}
+		if strings.TrimSpace(source) == "" {
+			return usageErrorf("--source: give a table or SELECT of features and a label (or --label-sql to build them from the warehouse)")
+		}
+		return nil
+	case strings.TrimSpace(source) != "":
+		return usageErrorf("--source and --label-sql: give one (--label-sql builds the cases from the warehouse)")
+	case f.asOf == "":
+		return usageErrorf("--as-of: give the cut-off date of --label-sql (features see only rows before it)")
+	}
+	t, err := flagDate("as-of", f.asOf)
+	if err != nil {
+		return err
+	}
+	if t.IsZero() {
+		return usageErrorf("--as-of %s: want a date after 0001-01-01", f.asOf)
+	}
+	o.AsOf = t
+	return nil
+}
+
+// vetFeatureQueries vets --label-sql and --feature-sql as analyst queries.
+func vetFeatureQueries(ctx context.Context, w *engine.Warehouse, o mining.FeatureOptions) error {
+	for _, q := range [][2]string{{"--label-sql", o.LabelSQL}, {"--feature-sql", o.FeatureSQL}} {
+		if strings.TrimSpace(q[1]) != "" {
+			if err := vetMineQuery(ctx, w, q[0], q[1]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

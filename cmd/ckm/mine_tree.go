@@ -24,6 +24,7 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 	opts := &mineTreeOptions{app: a}
 	o := &opts.TreeOptions
 	var seed int
+	var cases warehouseCaseFlags
 	cmd := &cobra.Command{
 		Use:   "tree",
 		Short: "Decision tree (C4.5 or ID3) from a features+label query, evaluated on held-out rows",
@@ -32,9 +33,16 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 			"(--test-fraction, --seed) or the 'train'/'test' values of --split-col, evaluates it on the held-out\n" +
 			"rows (accuracy, precision/recall, AUC and lift by decile, beside the majority class) and stores the\n" +
 			"tree, its scoring SQL (a CASE over the source's columns; see ckm kb show) and one decision rule\n" +
-			"per leaf in kb_rule.",
+			"per leaf in kb_rule.\n\n" +
+			"With --label-sql (SELECT customer_id, label) and --as-of the cases are built from the star schema:\n" +
+			"RFM, tenure, channel mix, interactions and satisfaction, campaign history, stored CLV, province,\n" +
+			"customer type and member level, all from rows dated before --as-of (plus --feature-sql's columns,\n" +
+			"refused if they change when the rows from --as-of on are hidden).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cases.resolve(o.Source.Table, &o.FromWarehouse); err != nil {
+				return err
+			}
 			if err := checkTreeFlags(o); err != nil {
 				return err
 			}
@@ -50,7 +58,7 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (required)")
+	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (or --label-sql)")
 	fl.StringVar(&o.Source.Label, "label", "label", "class label column")
 	fl.StringVar(&o.Source.Features, "features", "", "feature columns, comma-separated (default: every column but label, id and split)")
 	fl.StringVar(&o.ID, "id", "", "case id column, left out of the features")
@@ -62,14 +70,13 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 	fl.StringVar(&o.Positive, "positive", "", "class scored for AUC and lift (default the rarer class in training)")
 	fl.StringVar(&o.Name, "name", "", "model name in kb_model")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "learn and evaluate without writing to the knowledge base")
+	cases.add(cmd)
 	return cmd
 }
 
 // checkTreeFlags turns bad values into usage errors naming the flag.
 func checkTreeFlags(o *mining.TreeOptions) error {
 	switch {
-	case strings.TrimSpace(o.Source.Table) == "":
-		return usageErrorf("--source: give a table or SELECT of features and a label")
 	case strings.TrimSpace(o.Source.Label) == "":
 		return usageErrorf("--label: give the class label column")
 	case o.Algorithm != mining.AlgoC45 && o.Algorithm != mining.AlgoID3:
@@ -87,6 +94,9 @@ func checkTreeFlags(o *mining.TreeOptions) error {
 func mineTreeRun(ctx context.Context, opts *mineTreeOptions) error {
 	a := opts.app
 	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.TreeResult, error) {
+		if err := vetFeatureQueries(ctx, w, opts.FromWarehouse); err != nil {
+			return nil, err
+		}
 		return mining.MineTree(ctx, w, opts.TreeOptions)
 	}, func(res *mining.TreeResult) error {
 		m := res.Metrics

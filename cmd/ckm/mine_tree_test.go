@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/mining"
 	"github.com/ckm-dev/ckm/mining/evaluate"
 	"github.com/ckm-dev/ckm/mining/tree"
 )
@@ -32,6 +34,9 @@ func TestMineTreeParse(t *testing.T) {
 	id3.Algorithm, id3.Window, id3.ID, id3.SplitCol, id3.Source.Label, id3.Source.Features, id3.Positive = "id3", 50, "cid", "set", "churn", "a, b", "Yes"
 	env := want
 	env.TestFraction, env.Seed = 0.25, 7
+	wh := want
+	wh.Source.Table, wh.Source.Features = "", "warehouse"
+	wh.FromWarehouse = mining.FeatureOptions{AsOf: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), LabelSQL: "SELECT 1", FeatureSQL: "SELECT 2"}
 	cases := []parseCase[mineTreeOptions]{
 		{name: "defaults", args: []string{"--source", "t"}, want: want},
 		{name: "all", args: []string{"--source", "t", "--algorithm", "id3", "--window", "50", "--id", "cid", "--split-col", "set", "--label", "churn",
@@ -43,6 +48,11 @@ func TestMineTreeParse(t *testing.T) {
 		{name: "window", args: []string{"--source", "t", "--window", "5"}, err: "--window needs --algorithm id3"},
 		{name: "seed", args: []string{"--source", "t", "--seed", "-1"}, err: "--seed -1: want 0 or more"},
 		{name: "negative window", args: []string{"--source", "t", "--algorithm", "id3", "--window", "-5"}, err: "--window -5"},
+		{name: "warehouse", args: []string{"--features", "warehouse", "--label-sql", "SELECT 1", "--feature-sql", "SELECT 2", "--as-of", "2024-07-01"}, want: wh},
+		{name: "source and label-sql", args: []string{"--source", "t", "--label-sql", "SELECT 1", "--as-of", "2024-07-01"}, err: "--source and --label-sql: give one"},
+		{name: "label-sql without as-of", args: []string{"--label-sql", "SELECT 1"}, err: "--as-of: give the cut-off date"},
+		{name: "bad as-of", args: []string{"--label-sql", "SELECT 1", "--as-of", "July"}, err: `--as-of "July": want a date`},
+		{name: "as-of without label-sql", args: []string{"--source", "t", "--as-of", "2024-07-01"}, err: "--feature-sql and --as-of need --label-sql"},
 	}
 	checkParse(t, []string{"mine"}, newMineTreeCmd, []string{"mine", "tree"}, func(o *mineTreeOptions) { o.app = nil }, cases)
 }

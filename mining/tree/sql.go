@@ -32,8 +32,17 @@ func (t *Tree) CaseSQL(columns []string) (string, error) {
 		probs[c] = s.probability(t.Root, c)
 		names[c] = quoteString(t.Classes[c])
 	}
-	slow := fmt.Sprintf("[%s][list_reduce(list_zip([%s], range(1, %d)), lambda a, b: CASE WHEN b[1] - a[1] > %s THEN b ELSE a END)[2]]",
-		strings.Join(names, ", "), strings.Join(probs, ", "), len(t.Classes)+1, doubleLit(small))
+	var slow string
+	if len(t.Classes) == 2 {
+		// The same first-beats-by-more-than-small choice without a list and
+		// lambda, which DuckDB evaluates for every row of a vector, not
+		// only the rows the guard sends to this branch (measured: 3×
+		// slower overall on a 921-node tree with 5 % missing values).
+		slow = fmt.Sprintf("CASE WHEN %s - %s > %s THEN %s ELSE %s END", probs[1], probs[0], doubleLit(small), names[1], names[0])
+	} else {
+		slow = fmt.Sprintf("[%s][list_reduce(list_zip([%s], range(1, %d)), lambda a, b: CASE WHEN b[1] - a[1] > %s THEN b ELSE a END)[2]]",
+			strings.Join(names, ", "), strings.Join(probs, ", "), len(t.Classes)+1, doubleLit(small))
+	}
 	return s.guard(fast, slow), nil
 }
 
