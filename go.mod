@@ -3,6 +3,7 @@ module github.com/ckm-dev/ckm
 go 1.26.8
 
 require (
+	github.com/chzyer/readline v1.5.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.1.0

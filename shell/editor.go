@@ -1,0 +1,102 @@
+package shell
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/chzyer/readline"
+)
+
+// EditorOptions configure a TerminalEditor.
+type EditorOptions struct {
+	// HistoryFile keeps the history across sessions ("" keeps it for this
+	// session only). It is created owner-readable only.
+	HistoryFile string
+	// HistoryLimit is how many entries the history keeps (0: 1000).
+	HistoryLimit int
+	// Complete offers completions for Tab (Shell.Complete).
+	Complete func(line string, pos int) ([]string, int)
+	// Stdin, Stdout and Stderr default to the process's.
+	Stdin          io.ReadCloser
+	Stdout, Stderr io.Writer
+}
+
+// TerminalEditor is a LineEditor on a terminal, with Emacs-style line
+// editing, history (Up/Down, Ctrl-R) and Tab completion, built on
+// github.com/chzyer/readline.
+type TerminalEditor struct {
+	rl *readline.Instance
+}
+
+// NewTerminalEditor starts line editing on the terminal; Close ends it.
+func NewTerminalEditor(o EditorOptions) (*TerminalEditor, error) {
+	if o.HistoryFile != "" {
+		// readline would create it world-readable; the history of an
+		// analyst's queries is theirs.
+		f, err := os.OpenFile(o.HistoryFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		f.Close()
+	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 1000
+	}
+	cfg := &readline.Config{
+		Prompt:                 "ckm> ",
+		HistoryFile:            o.HistoryFile,
+		HistoryLimit:           o.HistoryLimit,
+		DisableAutoSaveHistory: true, // the shell saves only Recordable statements
+		HistorySearchFold:      true,
+		InterruptPrompt:        "^C",
+		EOFPrompt:              "",
+		Stdin:                  o.Stdin,
+		Stdout:                 o.Stdout,
+		Stderr:                 o.Stderr,
+	}
+	if o.Complete != nil {
+		cfg.AutoComplete = completer(o.Complete)
+	}
+	rl, err := readline.NewEx(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("line editor: %w", err)
+	}
+	return &TerminalEditor{rl: rl}, nil
+}
+
+// ReadLine implements LineEditor.
+func (e *TerminalEditor) ReadLine(prompt string) (string, error) {
+	e.rl.SetPrompt(prompt)
+	line, err := e.rl.Readline()
+	if errors.Is(err, readline.ErrInterrupt) {
+		return "", ErrLineInterrupted
+	}
+	return line, err
+}
+
+// SaveHistory implements LineEditor.
+func (e *TerminalEditor) SaveHistory(entry string) error { return e.rl.SaveHistory(entry) }
+
+// Close restores the terminal; a ReadLine waiting for input returns.
+func (e *TerminalEditor) Close() error { return e.rl.Close() }
+
+// completer adapts Shell.Complete to readline, which wants the rest of
+// each candidate after what is typed.
+type completer func(line string, pos int) ([]string, int)
+
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	head := string(line[:pos])
+	words, n := c(head, len(head))
+	typed := []rune(head[len(head)-n:])
+	var out [][]rune
+	for _, w := range words {
+		r := []rune(w)
+		if len(r) < len(typed) {
+			continue
+		}
+		out = append(out, r[len(typed):])
+	}
+	return out, len(typed)
+}
