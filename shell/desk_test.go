@@ -319,3 +319,21 @@ func TestSandboxParseErrorCaret(t *testing.T) {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
 	}
 }
+
+func TestFilterKeys(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"abc", "abc"},
+		{"\x1b[1~", "\x1b[H"},                     // Home (tmux, screen, console)
+		{"x\x1b[4~y", "x\x1b[Fy"},                 // End
+		{"\x1b[7~\x1b[8~", "\x1b[H\x1b[F"},        // rxvt Home, End
+		{"\x1b[3~", "\x1b[3~"},                    // Delete, which readline knows
+		{"a\x1b[5~\x1b[6~\x1b[2~\x1b[15~b", "ab"}, // Page Up/Down, Insert, F5: dropped
+		{"\x1b[D\x1b[1;5C", "\x1b[D\x1b[1;5C"},    // arrows pass
+		{"\x1b[", "\x1b["},
+	}
+	for _, c := range cases {
+		if got := string(filterKeys([]byte(c.in))); got != c.want {
+			t.Errorf("filterKeys(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -59,6 +59,10 @@ func NewTerminalEditor(o EditorOptions) (*TerminalEditor, error) {
 	if o.Complete != nil {
 		cfg.AutoComplete = completer(o.Complete)
 	}
+	if cfg.Stdin == nil {
+		cfg.Stdin = readline.NewCancelableStdin(os.Stdin)
+	}
+	cfg.Stdin = &keyFilter{r: cfg.Stdin}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("line editor: %w", err)
@@ -99,4 +103,61 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 		out = append(out, r[len(typed):])
 	}
 	return out, len(typed)
+}
+
+// keyFilter rewrites the keys readline does not know. chzyer/readline
+// takes an unknown escape sequence for the end of input: Home or End as
+// tmux, screen and the Linux console send them (ESC [1~, ESC [4~) would
+// submit the line, or on an empty line end the shell. Home and End become
+// the sequences it knows (ESC [H, ESC [F); other ESC [n~ keys (Insert,
+// Page Up/Down, F5–F12) are dropped, Delete (ESC [3~) is kept.
+type keyFilter struct {
+	r    io.ReadCloser
+	held []byte
+}
+
+func (k *keyFilter) Read(p []byte) (int, error) {
+	if len(k.held) == 0 {
+		buf := make([]byte, len(p))
+		n, err := k.r.Read(buf)
+		if n == 0 {
+			return 0, err
+		}
+		k.held = filterKeys(buf[:n])
+		if len(k.held) == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, k.held)
+	k.held = k.held[n:]
+	return n, nil
+}
+
+func (k *keyFilter) Close() error { return k.r.Close() }
+
+// filterKeys rewrites the ESC [ digits ~ sequences of b.
+func filterKeys(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == 0x1b && i+1 < len(b) && b[i+1] == '[' {
+			j := i + 2
+			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+				j++
+			}
+			if j > i+2 && j < len(b) && b[j] == '~' {
+				switch string(b[i+2 : j]) {
+				case "1", "7":
+					out = append(out, "\x1b[H"...)
+				case "4", "8":
+					out = append(out, "\x1b[F"...)
+				case "3":
+					out = append(out, b[i:j+1]...)
+				}
+				i = j
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out
 }

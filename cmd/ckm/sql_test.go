@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/shell"
 )
 
 // runCkm runs ckm with args and stdin as main would and returns stdout,
@@ -208,6 +210,8 @@ func TestNewSQLCmd(t *testing.T) {
 		{"-f from the environment", map[string]string{"CKM_SQL_FILE": "q.sql", "CKM_ROLE": "admin"}, nil, sqlOptions{file: "q.sql", role: "analyst"}, ""},
 		{"-c and -f", nil, []string{"-c", "SELECT 1", "-f", "q.sql"}, sqlOptions{}, "give -c or -f, not both"},
 		{"bad role", nil, []string{"--role", "root"}, sqlOptions{}, `--role "root"`},
+		{"history and limit", map[string]string{"CKM_SQL_HISTORY": "/tmp/h"}, []string{"--max-statement-bytes", "1024"}, sqlOptions{role: "analyst", history: "/tmp/h", maxStmt: 1024}, ""},
+		{"zero limit", nil, []string{"--max-statement-bytes", "0"}, sqlOptions{}, "--max-statement-bytes 0: want a positive number"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -228,7 +232,11 @@ func TestNewSQLCmd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.command != c.want.command || got.file != c.want.file || got.role != c.want.role || got.stdin == nil {
+			if c.want.maxStmt == 0 {
+				c.want.maxStmt = shell.DefaultMaxStatementBytes
+			}
+			if got.command != c.want.command || got.file != c.want.file || got.role != c.want.role || got.stdin == nil ||
+				got.history != c.want.history || got.maxStmt != c.want.maxStmt {
 				t.Errorf("options %+v, want %+v", *got, c.want)
 			}
 		})
