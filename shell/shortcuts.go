@@ -128,6 +128,24 @@ func (s *Shell) metaCube(ctx context.Context, _ string, args []string) error {
 	if !s.raw {
 		m = privacy.NewRowMasker(names)
 	}
+	if s.mode == ModeJSON && s.opts.JSONDocument {
+		// One JSON document for the whole -c or -f run.
+		entry := docEntry{Line: s.line, Statement: ".cube " + strings.Join(args, " "), Columns: cols}
+		keys := jsonKeys(cols)
+		for _, r := range rows {
+			vals := append([]any(nil), r...)
+			if m != nil {
+				m.Mask(vals)
+			}
+			obj, err := jsonObject(keys, cols, vals)
+			if err != nil {
+				return err
+			}
+			entry.Rows = append(entry.Rows, obj)
+		}
+		s.doc = append(s.doc, entry)
+		return nil
+	}
 	rend := newRenderer(s.mode, s.out, s.opts.Limits)
 	if err := rend.begin(cols); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -240,5 +241,34 @@ func TestNewSQLCmd(t *testing.T) {
 				t.Errorf("options %+v, want %+v", *got, c.want)
 			}
 		})
+	}
+}
+
+// TestSQLCubeShortcut runs .cube through ckm sql on a loaded warehouse:
+// the cube's revenue by year equals SQL over the facts, in the one JSON
+// document of a -c run.
+func TestSQLCubeShortcut(t *testing.T) {
+	wh := baseWarehouse(t)
+	stdout, stderr, code := runCkm(t, "", "sql", "--warehouse", wh, "--format", "json", "-c",
+		".cube sales --measures revenue --rows date.year\nSELECT CAST(year(order_ts) AS VARCHAR) AS year, CAST(sum(amount) AS VARCHAR) AS revenue FROM fact_sales GROUP BY 1;")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc []struct {
+		Statement string           `json:"statement"`
+		Rows      []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc) != 2 {
+		t.Fatalf("not a document of two results (%v):\n%s", err, stdout)
+	}
+	cube, sql := doc[0].Rows, doc[1].Rows
+	num := func(v any) float64 { f, _ := strconv.ParseFloat(fmt.Sprint(v), 64); return f }
+	if len(cube) != 1 || len(sql) != 1 || fmt.Sprint(cube[0]["date.year"]) != sql[0]["year"] || num(cube[0]["revenue"]) != num(sql[0]["revenue"]) || num(sql[0]["revenue"]) == 0 {
+		t.Errorf(".cube rows %v, SQL says %v", cube, sql)
+	}
+	// A query the cube does not know fails with the cube's words.
+	_, stderr, code = runCkm(t, "", "sql", "--warehouse", wh, "-c", ".cube sales --measures nosuch")
+	if code != 1 || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("bad measure: exit %d, %s", code, stderr)
 	}
 }
