@@ -149,7 +149,7 @@ FROM `+rfm+` GROUP BY ALL`)
 	s.Figures = append(s.Figures, Figure{Caption: "Customers by R score (rows, 5 = most recent) and F score (columns, 5 = most frequent)",
 		SVG: heatGrid("RFM grid", "R", "F", rows, cols, cells)})
 	seg, err := b.rows(ctx, `SELECT segment, count(*) AS customers, CAST(round(avg(recency_days)) AS BIGINT) AS recency_days,
-       CAST(round(avg(frequency), 1) AS VARCHAR) AS orders, CAST(sum(monetary) AS VARCHAR) AS spend
+       CAST(round(avg(frequency), 1) AS VARCHAR) AS orders, CAST(CAST(sum(monetary) AS DECIMAL(18,2)) AS VARCHAR) AS spend
 FROM `+rfm+` GROUP BY 1 ORDER BY 2 DESC, 1`)
 	if err != nil {
 		return err
@@ -203,7 +203,7 @@ func paretoSection(ctx context.Context, b *builder, s *Section) error {
 	mark := fmt.Sprintf("top 20%%: %.1f%% of profit", 100*top)
 	s.Figures = append(s.Figures, Figure{Caption: fmt.Sprintf("Cumulative share of profit over %d customers; the diagonal is an even spread", n),
 		SVG: curveChart("Pareto curve of customer profit", xs, ys, 0.2, mark)})
-	dec, err := b.rows(ctx, `SELECT profit_decile AS decile, count(*) AS customers, CAST(sum(profit) AS VARCHAR) AS profit,
+	dec, err := b.rows(ctx, `SELECT profit_decile AS decile, count(*) AS customers, CAST(CAST(sum(profit) AS DECIMAL(18,2)) AS VARCHAR) AS profit,
        CAST(round(100 * sum(profit) / sum(sum(profit)) OVER (), 1) AS VARCHAR) AS share
 FROM ckm_profit(as_of := DATE '`+b.asOf+`') GROUP BY 1 ORDER BY 1`)
 	if err != nil {

@@ -169,7 +169,12 @@ func lineChart(title string, actual []point, forecast []band) template.HTML {
 
 // barChart draws horizontal bars, one per point, in the order given.
 func barChart(title string, bars []point) template.HTML {
-	const rowH, labelW = 22, 180
+	const rowH = 22
+	labelW := 60
+	for _, b := range bars {
+		labelW = max(labelW, textWidth(b.Label)+12)
+	}
+	labelW = min(labelW, 320)
 	h := padT + rowH*len(bars) + 24
 	s := newSVG("bar", title, chartW, h)
 	max := 0.0
@@ -325,3 +330,17 @@ func interpolate(xs, ys []float64, x float64) float64 {
 
 // money formats an amount with two decimals.
 func money(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// textWidth estimates the width in pixels of a label at 11px: about 6.5
+// for a Latin character, 11 for a CJK one.
+func textWidth(s string) int {
+	w := 0.0
+	for _, r := range s {
+		if r > 0x2E80 {
+			w += 11
+		} else {
+			w += 6.5
+		}
+	}
+	return int(w)
+}
