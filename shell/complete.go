@@ -71,9 +71,9 @@ func (s *Shell) Complete(line string, pos int) (words []string, prefixLen int) {
 	var cands []string
 	cands = append(cands, s.catalogNames(ctx, relationNamesSQL)...)
 	cands = append(cands, s.catalogNames(ctx, `SELECT DISTINCT column_name FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp')`)...)
-	cands = append(cands, s.catalogNames(ctx, `SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ckm\_%' ESCAPE '\'`)...)
+	cands = append(cands, s.cachedNames(ctx, ckmFunctionsSQL)...)
 	words = matching(cands, word, false)
-	words = append(words, matching(s.catalogNames(ctx, `SELECT keyword_name FROM duckdb_keywords()`), word, true)...)
+	words = append(words, matching(s.cachedNames(ctx, `SELECT keyword_name FROM duckdb_keywords()`), word, true)...)
 	return dedupe(words), len(word)
 }
 
@@ -85,13 +85,37 @@ UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_databas
 // their ckm_ prefix.
 func (s *Shell) mineOperators(ctx context.Context) []string {
 	var ops []string
-	for _, f := range s.catalogNames(ctx, mineOperatorsSQL) {
+	for _, f := range s.cachedNames(ctx, mineOperatorsSQL) {
 		ops = append(ops, strings.TrimPrefix(f, "ckm_"))
 	}
 	return ops
 }
 
 const mineOperatorsSQL = `SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'table_macro' AND function_name LIKE 'ckm\_%' ESCAPE '\' AND database_name = current_database() ORDER BY 1`
+
+const ckmFunctionsSQL = `SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ckm\_%' ESCAPE '\'`
+
+// cachedNames is catalogNames once per session, for the lists that do not
+// change while the shell runs (ckm's functions are registered before it
+// starts) and are slow to list: duckdb_functions() takes about 100 ms.
+func (s *Shell) cachedNames(ctx context.Context, q string) []string {
+	s.mu.Lock()
+	names, ok := s.completions[q]
+	s.mu.Unlock()
+	if ok {
+		return names
+	}
+	names = s.catalogNames(ctx, q)
+	if ctx.Err() == nil {
+		s.mu.Lock()
+		if s.completions == nil {
+			s.completions = map[string][]string{}
+		}
+		s.completions[q] = names
+		s.mu.Unlock()
+	}
+	return names
+}
 
 // catalogNames runs a query of one text column over the catalog; on any
 // error (a cancelled Tab) it returns what it has.

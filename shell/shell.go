@@ -81,8 +81,9 @@ type Shell struct {
 
 	doc []docEntry // JSON document being collected
 
-	mu     sync.Mutex
-	cancel context.CancelFunc // of the running statement
+	mu          sync.Mutex
+	cancel      context.CancelFunc  // of the running statement
+	completions map[string][]string // catalog lists cached for Tab
 }
 
 // docEntry is one statement's result in a JSON document.
