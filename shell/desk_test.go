@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +337,51 @@ func TestFilterKeys(t *testing.T) {
 			t.Errorf("filterKeys(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// FuzzFilterKeys: what reaches readline has no ESC [ n ~ key it would
+// take for the end of input, and filtering again changes nothing.
+func FuzzFilterKeys(f *testing.F) {
+	for _, s := range []string{"\x1b[1~", "\x1b[\x1b[5~1~", "a\x1b[15~b", "\x1b[3~"} {
+		f.Add([]byte(s))
+	}
+	unknown := regexp.MustCompile(`\x1b\[[0-9]+~`)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := filterKeys(b)
+		for _, m := range unknown.FindAll(out, -1) {
+			if string(m) != "\x1b[3~" {
+				t.Fatalf("filterKeys(%q) = %q keeps %q", b, out, m)
+			}
+		}
+		if again := filterKeys(out); !bytes.Equal(again, out) {
+			t.Fatalf("not stable: %q then %q", out, again)
+		}
+	})
+}
+
+// FuzzMineStatement: whatever is typed after .mine, the statement is one
+// call of a ckm_ table function — one statement, nothing after it.
+func FuzzMineStatement(f *testing.F) {
+	f.Add("rfm", "as_of=2024-12-31", "x');DROP TABLE t;--")
+	f.Add("churn", "[a,b]", "NaN")
+	f.Fuzz(func(t *testing.T, op, a1, a2 string) {
+		q, err := MineStatement(op, []string{a1, a2})
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(q, "SELECT * FROM ckm_") || !strings.HasSuffix(q, ")") {
+			t.Fatalf("statement %q", q)
+		}
+		var sp splitter
+		var items []item
+		for _, l := range strings.Split(q, "\n") {
+			items = append(items, sp.Feed(l)...)
+		}
+		if it, ok := sp.Flush(); ok {
+			items = append(items, it)
+		}
+		if len(items) != 1 || sp.Pending() {
+			t.Fatalf("%q splits into %d statements", q, len(items))
+		}
+	})
 }

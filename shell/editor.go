@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -135,8 +136,20 @@ func (k *keyFilter) Read(p []byte) (int, error) {
 
 func (k *keyFilter) Close() error { return k.r.Close() }
 
-// filterKeys rewrites the ESC [ digits ~ sequences of b.
+// filterKeys rewrites the ESC [ digits ~ sequences of b, until none is
+// left to rewrite (dropping one may join the bytes around it into
+// another).
 func filterKeys(b []byte) []byte {
+	for {
+		out := filterKeysOnce(b)
+		if bytes.Equal(out, b) {
+			return out
+		}
+		b = out
+	}
+}
+
+func filterKeysOnce(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		if b[i] == 0x1b && i+1 < len(b) && b[i+1] == '[' {

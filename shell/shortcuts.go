@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/ckm-dev/ckm/privacy"
@@ -29,7 +28,10 @@ GROUP BY 1 ORDER BY 1`, trusted: true})
 	return s.exec(ctx, item{Text: q, Line: s.line})
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	number     = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+)
 
 // MineStatement writes the SELECT that .mine runs for an operator and its
 // arguments: NAME=VALUE pairs become named arguments, other words
@@ -62,7 +64,7 @@ func MineStatement(operator string, args []string) (string, error) {
 }
 
 func mineLiteral(v string) string {
-	if _, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXpP_") {
+	if number.MatchString(v) {
 		return v
 	}
 	switch strings.ToLower(v) {
