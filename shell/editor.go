@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/chzyer/readline"
 )
@@ -28,7 +29,10 @@ type EditorOptions struct {
 // editing, history (Up/Down, Ctrl-R) and Tab completion, built on
 // github.com/chzyer/readline.
 type TerminalEditor struct {
-	rl *readline.Instance
+	rl     *readline.Instance
+	in     io.Closer // the terminal's input, under readline's wrappers
+	closed sync.Once
+	err    error
 }
 
 // NewTerminalEditor starts line editing on the terminal; Close ends it.
@@ -63,12 +67,13 @@ func NewTerminalEditor(o EditorOptions) (*TerminalEditor, error) {
 	if cfg.Stdin == nil {
 		cfg.Stdin = readline.NewCancelableStdin(os.Stdin)
 	}
-	cfg.Stdin = &keyFilter{r: cfg.Stdin}
+	in := &keyFilter{r: cfg.Stdin}
+	cfg.Stdin = in
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("line editor: %w", err)
 	}
-	return &TerminalEditor{rl: rl}, nil
+	return &TerminalEditor{rl: rl, in: in}, nil
 }
 
 // ReadLine implements LineEditor.
@@ -84,8 +89,17 @@ func (e *TerminalEditor) ReadLine(prompt string) (string, error) {
 // SaveHistory implements LineEditor.
 func (e *TerminalEditor) SaveHistory(entry string) error { return e.rl.SaveHistory(entry) }
 
-// Close restores the terminal; a ReadLine waiting for input returns.
-func (e *TerminalEditor) Close() error { return e.rl.Close() }
+// Close restores the terminal; a ReadLine waiting for input returns
+// io.EOF. It may be called more than once, from any goroutine.
+func (e *TerminalEditor) Close() error {
+	e.closed.Do(func() {
+		// readline closes only its own wrapper of the input, and then
+		// waits for a read of the terminal that would never end.
+		e.in.Close()
+		e.err = e.rl.Close()
+	})
+	return e.err
+}
 
 // completer adapts Shell.Complete to readline, which wants the rest of
 // each candidate after what is typed.

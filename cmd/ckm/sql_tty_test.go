@@ -178,6 +178,19 @@ func TestSQLShellInTerminal(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second || status != "130" {
 		t.Errorf("SIGTERM: exit status %s after %v, want 130 within 5 s", status, took)
 	}
+
+	// SIGTERM at an idle prompt too (readline waits on the terminal).
+	tm.start("three", run)
+	tm.waitFor("three", "ckm>", 1)
+	pid = strings.TrimSpace(tm.tmux("display-message", "-p", "-t", "three", "#{pane_pid}"))
+	start = time.Now()
+	if err := exec.Command("kill", "-TERM", pid).Run(); err != nil {
+		t.Fatal(err)
+	}
+	status = tm.waitDead("three")
+	if took := time.Since(start); took > 5*time.Second || status != "130" {
+		t.Errorf("SIGTERM at the prompt: exit status %s after %v, want 130 within 5 s", status, took)
+	}
 }
 
 // TestSQLBoundedInput runs the real binary on endless input: -f /dev/zero
