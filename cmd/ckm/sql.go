@@ -174,9 +174,12 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		}
 		eo := shell.EditorOptions{HistoryFile: history, Complete: sh.Complete, Stdout: a.stderr, Stderr: a.stderr}
 		if ed, err = shell.NewTerminalEditor(eo); err != nil {
-			return err
+			// Still a shell, without editing and history.
+			fmt.Fprintf(a.stderr, "warning: %v; reading lines without editing\n", err)
+			ed = nil
+		} else {
+			defer ed.Close()
 		}
-		defer ed.Close()
 		// Ctrl-C interrupts the running statement, not the shell (at the
 		// prompt the editor reads it as a key: it drops the line).
 		ctx = context.WithoutCancel(ctx)
