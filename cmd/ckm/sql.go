@@ -236,7 +236,8 @@ func stopShell(sh *shell.Shell, ed *shell.TerminalEditor, cancel context.CancelF
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
-	return context.Canceled
+	// Exit 130 whether or not main's own handler has seen the signal yet.
+	return cancelledError{"cancelled"}
 }
 
 // historyPath resolves --history: a file, "off" for none, "" for
