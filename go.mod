@@ -3,6 +3,7 @@ module github.com/ckm-dev/ckm
 go 1.26.8
 
 require (
+	github.com/chzyer/readline v1.5.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/robfig/cron/v3 v3.0.1

@@ -259,6 +259,8 @@ func jsonValue(v any, typ string) any {
 		return jsonFloat(x)
 	case duckdb.Decimal:
 		return json.Number(formatDecimal(x))
+	case json.Number: // exact figures of cube results
+		return x
 	case *big.Int:
 		return json.Number(x.String())
 	case []any:

@@ -29,10 +29,12 @@ func init() {
 		{"tables", "[PATTERN]", "list tables and views (LIKE pattern)", (*Shell).metaTables, [2]int{0, 1}},
 		{"schema", "[TABLE]", "show CREATE statements, of all tables or one", (*Shell).metaSchema, [2]int{0, 1}},
 		{"functions", "[PATTERN]", "list ckm's SQL functions (cleaners, masks, mining)", (*Shell).metaFunctions, [2]int{0, 1}},
-		{"mode", "table|csv|json|line", "set the output mode", (*Shell).metaMode, [2]int{0, 1}},
+		{"mode", "MODE", "set the output mode: table, csv, json, line or markdown", (*Shell).metaMode, [2]int{0, 1}},
 		{"timer", "on|off", "show each statement's run time", (*Shell).metaTimer, [2]int{1, 1}},
 		{"read", "FILE", "run the statements in FILE", (*Shell).metaRead, [2]int{1, 1}},
 		{"output", "[FILE]", "send results to FILE, or back to stdout", (*Shell).metaOutput, [2]int{0, 1}},
+		{"cube", "NAME [FLAGS]", "query a cube; FLAGS as ckm cube query's (--measures, --rows, --where …)", (*Shell).metaCube, [2]int{0, 64}},
+		{"mine", "[OP [NAME=VALUE …]]", "run a mining function: .mine rfm window_days=365 runs ckm_rfm(window_days := 365)", (*Shell).metaMine, [2]int{0, 32}},
 		{"pii", "on|off", "show raw ID numbers, mobiles and e-mails (admin role only)", (*Shell).metaPII, [2]int{0, 1}},
 		{"quit", "", "leave the shell", (*Shell).metaQuit, [2]int{0, 0}},
 		{"exit", "", "leave the shell", (*Shell).metaQuit, [2]int{0, 0}},
@@ -56,6 +58,7 @@ func (s *Shell) meta(ctx context.Context, source string, it item) error {
 		if len(args) < c.nargs[0] || len(args) > c.nargs[1] {
 			return fmt.Errorf("usage: .%s %s", c.name, c.args)
 		}
+		s.line = it.Line
 		return c.run(s, ctx, source, args)
 	}
 	return fmt.Errorf("unknown meta-command .%s: try .help", name)
@@ -210,7 +213,7 @@ func (s *Shell) metaRead(ctx context.Context, _ string, args []string) error {
 	defer f.Close()
 	s.depth++
 	defer func() { s.depth-- }()
-	return s.run(ctx, args[0], f)
+	return s.run(ctx, args[0], newReaderSource(f, nil))
 }
 
 func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {

@@ -18,10 +18,13 @@ const (
 	ModeCSV   = "csv"
 	ModeJSON  = "json"
 	ModeLine  = "line"
+	// ModeMarkdown writes a GitHub-flavoured Markdown table, to paste into
+	// an issue, a wiki or a notebook.
+	ModeMarkdown = "markdown"
 )
 
 // Modes lists the output modes .mode accepts.
-var Modes = []string{ModeTable, ModeCSV, ModeJSON, ModeLine}
+var Modes = []string{ModeTable, ModeCSV, ModeJSON, ModeLine, ModeMarkdown}
 
 // renderer writes one result set in an output mode: begin with the
 // columns, row for each row (values as scanned, already masked), end with
@@ -47,6 +50,8 @@ func newRenderer(mode string, w io.Writer, lim limits) renderer {
 		return &jsonRenderer{w: w}
 	case ModeLine:
 		return &lineRenderer{w: w}
+	case ModeMarkdown:
+		return &markdownRenderer{w: w}
 	default:
 		return &tableRenderer{w: w, lim: lim}
 	}
@@ -448,4 +453,71 @@ func runeWidth(c rune) int {
 		return 2
 	}
 	return 1
+}
+
+// markdownRenderer writes a Markdown table with padded columns, numbers
+// right-aligned; a | in a value is escaped and a line break becomes <br>.
+type markdownRenderer struct {
+	w     io.Writer
+	cols  []Column
+	cells [][]string
+}
+
+func (r *markdownRenderer) begin(cols []Column) error {
+	r.cols = cols
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = markdownCell(c.Name)
+	}
+	r.cells = append(r.cells, head)
+	return nil
+}
+
+func (r *markdownRenderer) row(vals []any) error {
+	rec := make([]string, len(vals))
+	for i, v := range vals {
+		rec[i] = markdownCell(formatText(v, r.cols[i].Type))
+	}
+	r.cells = append(r.cells, rec)
+	return nil
+}
+
+func markdownCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\r\n", "<br>")
+	return strings.ReplaceAll(s, "\n", "<br>")
+}
+
+func (r *markdownRenderer) end(int64) error {
+	wd := make([]int, len(r.cols))
+	for _, rec := range r.cells {
+		for i, c := range rec {
+			wd[i] = max(wd[i], DisplayWidth(c), 3)
+		}
+	}
+	var b strings.Builder
+	line := func(rec []string) {
+		b.WriteString("|")
+		for i, c := range rec {
+			b.WriteString(" " + pad(c, wd[i], r.cols[i].numeric()) + " |")
+		}
+		b.WriteString("\n")
+	}
+	for n, rec := range r.cells {
+		line(rec)
+		if n == 0 {
+			b.WriteString("|")
+			for i, c := range r.cols {
+				if c.numeric() {
+					b.WriteString(" " + strings.Repeat("-", wd[i]-1) + ": |")
+				} else {
+					b.WriteString(" " + strings.Repeat("-", wd[i]) + " |")
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	r.cells = nil
+	_, err := io.WriteString(r.w, b.String())
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -62,6 +63,7 @@ func vet(ctx context.Context, conn *dbsql.Conn, text string, raw bool) error {
 		Error      bool              `json:"error"`
 		Type       string            `json:"error_type"`
 		Message    string            `json:"error_message"`
+		Position   string            `json:"position"`
 		Statements []json.RawMessage `json:"statements"`
 	}
 	if err := json.Unmarshal([]byte(out), &tree); err != nil {
@@ -72,7 +74,11 @@ func vet(ctx context.Context, conn *dbsql.Conn, text string, raw bool) error {
 			return refusal(text)
 		}
 		if tree.Type == "parser" {
-			return parseError(tree.Message)
+			pos, err := strconv.Atoi(tree.Position)
+			if err != nil {
+				pos = -1
+			}
+			return &parseError{msg: tree.Message, text: text, pos: pos}
 		}
 		return fmt.Errorf("%w: the statement could not be checked (%s: %s)", ErrRefused, tree.Type, tree.Message)
 	}
@@ -95,10 +101,40 @@ func vet(ctx context.Context, conn *dbsql.Conn, text string, raw bool) error {
 }
 
 // parseError is DuckDB's parser error, in DuckDB's words, for a statement
-// the sandbox could not parse (so nothing runs).
-type parseError string
+// the sandbox could not parse (so nothing runs), with the line and a caret
+// under the position as DuckDB's own errors show them.
+type parseError struct {
+	msg  string
+	text string
+	pos  int // in characters of text; -1 unknown
+}
 
-func (e parseError) Error() string { return "Parser Error: " + string(e) }
+func (e *parseError) Error() string {
+	return "Parser Error: " + e.msg + caretLines(e.text, e.pos)
+}
+
+// caretLines draws "LINE n: text" and a caret under character pos of
+// text, the way DuckDB marks an error's position ("" when pos is unknown).
+func caretLines(text string, pos int) string {
+	rs := []rune(text)
+	if pos < 0 || pos > len(rs) {
+		return ""
+	}
+	lineNo, lineStart := 1, 0
+	for i := 0; i < pos; i++ {
+		if rs[i] == '\n' {
+			lineNo, lineStart = lineNo+1, i+1
+		}
+	}
+	lineEnd := lineStart
+	for lineEnd < len(rs) && rs[lineEnd] != '\n' {
+		lineEnd++
+	}
+	prefix := fmt.Sprintf("LINE %d: ", lineNo)
+	line := strings.ReplaceAll(string(rs[lineStart:lineEnd]), "\t", " ")
+	col := DisplayWidth(strings.ReplaceAll(string(rs[lineStart:pos]), "\t", " "))
+	return "\n\n" + prefix + line + "\n" + strings.Repeat(" ", len(prefix)+col) + "^"
+}
 
 // sandboxCatalog is what the vetter needs to know of the warehouse: its
 // catalog name, the relations of schemas main and analyst, and ckm's table

@@ -1,7 +1,6 @@
 package shell
 
 import (
-	"bufio"
 	"context"
 	dbsql "database/sql"
 	"errors"
@@ -42,6 +41,14 @@ type Options struct {
 	// StopOnError makes Run return at the first failing statement instead
 	// of printing the error and going on (the -c and -f modes).
 	StopOnError bool
+	// MaxStatementBytes bounds one statement of the input; a longer one is
+	// refused without running (0: DefaultMaxStatementBytes).
+	MaxStatementBytes int
+	// Cube answers .cube NAME [flags]: the cube query's columns and rows.
+	// Nil: .cube says it is not available.
+	Cube func(ctx context.Context, args []string) (columns []string, rows [][]any, err error)
+	// Cubes are the cube names tab completion offers after .cube.
+	Cubes []string
 	// JSONDocument makes JSON mode write one document when Run ends: the
 	// rows of a lone statement as an array of objects, or for several
 	// statements an array of {line, statement, columns, rows}.
@@ -69,12 +76,14 @@ type Shell struct {
 	outFile  *os.File
 	quit     bool
 	depth    int // nesting of .read
+	line     int // input line of the meta-command running
 	failures int
 
 	doc []docEntry // JSON document being collected
 
-	mu     sync.Mutex
-	cancel context.CancelFunc // of the running statement
+	mu          sync.Mutex
+	cancel      context.CancelFunc  // of the running statement
+	completions map[string][]string // catalog lists cached for Tab
 }
 
 // docEntry is one statement's result in a JSON document.
@@ -191,7 +200,23 @@ func (e *StatementError) Unwrap() error { return e.Err }
 // statement ends Run with a *StatementError; otherwise errors are printed
 // and Run goes on.
 func (s *Shell) Run(ctx context.Context, source string, r io.Reader) error {
-	err := s.run(ctx, source, r)
+	var prompts io.Writer
+	if s.opts.Interactive && s.depth == 0 {
+		prompts = s.opts.Err
+	}
+	return s.runDocument(ctx, source, newReaderSource(r, prompts))
+}
+
+// Interact runs the REPL on a terminal: lines come from ed, which edits
+// them and keeps their history (statements that reveal personal data are
+// left out of it); Ctrl-C at the prompt drops the statement being typed,
+// io.EOF (Ctrl-D) ends the shell.
+func (s *Shell) Interact(ctx context.Context, ed LineEditor) error {
+	return s.runDocument(ctx, "stdin", editorSource{ed})
+}
+
+func (s *Shell) runDocument(ctx context.Context, source string, src lineSource) error {
+	err := s.run(ctx, source, src)
 	if s.opts.JSONDocument && s.depth == 0 {
 		if err == nil && (s.mode == ModeJSON || len(s.doc) > 0) {
 			err = s.writeDocument()
@@ -201,28 +226,59 @@ func (s *Shell) Run(ctx context.Context, source string, r io.Reader) error {
 	return err
 }
 
-func (s *Shell) run(ctx context.Context, source string, r io.Reader) error {
-	in := bufio.NewReader(r)
+func (s *Shell) run(ctx context.Context, source string, src lineSource) error {
 	var sp splitter
-	prompt := func() {
-		if s.opts.Interactive && s.depth == 0 {
-			p := "ckm> "
-			if sp.Pending() {
-				p = "   ...> "
-			}
-			fmt.Fprint(s.opts.Err, p)
-		}
+	interactive := s.opts.Interactive && s.depth == 0
+	ed, _ := src.(editorSource)
+	max := s.opts.MaxStatementBytes
+	if max <= 0 {
+		max = DefaultMaxStatementBytes
 	}
+	var typed []string // the lines of the input being typed, for the history
 	for !s.quit {
-		prompt()
-		line, readErr := in.ReadString('\n')
-		if readErr != nil && readErr != io.EOF {
-			return fmt.Errorf("read %s: %w", source, readErr)
+		prompt := ""
+		if interactive {
+			prompt = "ckm> "
+			if sp.Pending() {
+				prompt = "   ...> "
+			}
 		}
-		if readErr == io.EOF && line == "" {
-			break
+		line, err := src.next(ctx, prompt, max-sp.Len())
+		switch {
+		case err == io.EOF:
+			if interactive && ed.ed == nil {
+				fmt.Fprintln(s.opts.Err)
+			}
+			if it, ok := sp.Flush(); ok && !s.quit {
+				return s.do(ctx, source, it)
+			}
+			return nil
+		case errors.Is(err, ErrLineInterrupted):
+			sp, typed = splitter{line: sp.line}, nil
+			continue
+		case errors.Is(err, ErrStatementTooLarge):
+			start := sp.start
+			if start == 0 {
+				start = sp.line + 1
+			}
+			s.failures++
+			se := &StatementError{Source: source, Line: start, Err: fmt.Errorf("%w: the input from here grew past %d bytes, the limit (--max-statement-bytes) before its statement ended; nothing of it ran", ErrStatementTooLarge, max)}
+			if !interactive {
+				return se
+			}
+			fmt.Fprintf(s.opts.Err, "Error: %v\n", se)
+			sp, typed = splitter{line: sp.line + 1}, nil
+			continue
+		case err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read %s: %w", source, err)
 		}
-		for _, it := range sp.Feed(strings.TrimRight(line, "\r\n")) {
+		if ed.ed != nil {
+			typed = append(typed, line)
+		}
+		for _, it := range sp.Feed(line) {
 			if err := s.do(ctx, source, it); err != nil {
 				return err
 			}
@@ -230,20 +286,29 @@ func (s *Shell) run(ctx context.Context, source string, r io.Reader) error {
 				return nil
 			}
 		}
-		if readErr == io.EOF {
-			break
+		if len(typed) > 0 && !sp.Pending() {
+			s.remember(ed.ed, typed)
+			typed = nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	if s.opts.Interactive && s.depth == 0 {
-		fmt.Fprintln(s.opts.Err)
-	}
-	if it, ok := sp.Flush(); ok && !s.quit {
-		return s.do(ctx, source, it)
-	}
 	return nil
+}
+
+// remember writes what was typed to the history, unless it reveals
+// personal data.
+func (s *Shell) remember(ed LineEditor, typed []string) {
+	if !Recordable(strings.Join(typed, "\n")) {
+		return
+	}
+	for _, e := range historyEntries(typed) {
+		if err := ed.SaveHistory(e); err != nil {
+			fmt.Fprintf(s.opts.Err, "warning: history: %v\n", err)
+			return
+		}
+	}
 }
 
 // do runs one item and decides whether its error ends the run.

@@ -46,6 +46,9 @@ type splitter struct {
 // shows its continuation prompt.
 func (s *splitter) Pending() bool { return s.start != 0 || s.state != lexNormal && s.state != lexLine }
 
+// Len returns the bytes of the pending statement.
+func (s *splitter) Len() int { return s.buf.Len() }
+
 // Feed adds one line of input (without its newline) and returns the items it
 // completes.
 func (s *splitter) Feed(line string) []item {

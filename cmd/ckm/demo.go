@@ -14,6 +14,7 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/fixtures"
+	"github.com/ckm-dev/ckm/report"
 )
 
 // demoSection adds a part to `ckm demo` after the load: it prints a
@@ -142,9 +143,16 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 			return err
 		}
 	}
+	// The same findings as one HTML page of charts (ckm report).
+	reportPath := filepath.Join(opts.dir, "report.html")
+	if err := report.WriteFile(ctx, w, reportPath, report.Options{}); err != nil {
+		return fmt.Errorf("demo report: %w", err)
+	}
 	if a.format() == formatJSON {
+		a.logf("report: %s", reportPath)
 		return writeJSON(a, results)
 	}
+	fmt.Fprintf(a.stdout, "\n== Report: charts and tables in one HTML file (ckm report) ==\n%s\n", reportPath)
 	return nil
 }
 

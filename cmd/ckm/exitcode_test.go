@@ -29,8 +29,13 @@ func TestExitCodes(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return exitOf(err), string(out)
 	}
-	if code, out := run("demo", "--customers", "100", "--dir", fresh("demo")); code != exitOK {
+	code, out := run("demo", "--customers", "100", "--dir", fresh("demo"))
+	if code != exitOK {
 		t.Fatalf("demo: exit %d\n%s", code, lastLines(out, 10))
+	}
+	// The demo writes the report too, and says where.
+	if st, err := os.Stat(filepath.Join(fresh("demo"), "report.html")); err != nil || st.Size() == 0 || !strings.Contains(out, filepath.Join("demo", "report.html")) {
+		t.Errorf("demo report: %v; output:\n%s", err, lastLines(out, 4))
 	}
 	cases := []struct {
 		command string
@@ -58,6 +63,7 @@ func TestExitCodes(t *testing.T) {
 		{"mine lifecycle", []string{"--churn-days", "0"}, []string{"--warehouse", none}, []string{}},
 		{"mine profit", []string{"--service-cost", "NaN"}, []string{"--warehouse", none}, []string{}},
 		{"mine anomaly", []string{"--jump", "0"}, []string{"--warehouse", none}, []string{}},
+		{"report", []string{"--as-of", "yesterday"}, []string{"--out", fresh("r-none.html"), "--warehouse", none}, []string{"--out", fresh("report.html")}},
 		{"export parquet", []string{}, []string{"--out", fresh("lake-none"), "--warehouse", none}, []string{"--out", fresh("lake")}},
 		{"fixtures generate", []string{"--customers", "0", "--out", fresh("fx0")}, []string{"--out", "/dev/null/fx", "--customers", "5"}, []string{"--out", fresh("fx"), "--customers", "20", "--days", "10", "--quiet"}},
 		{"fixtures ssb", []string{"--sf", "0"}, []string{"--sf", "0.01", "--warehouse", "/dev/null/w.duckdb"}, []string{"--sf", "0.01", "--warehouse", fresh("ssb.duckdb")}},

@@ -6,11 +6,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/shell"
 )
@@ -25,6 +30,8 @@ type sqlOptions struct {
 	file    string // -f: a file of statements to run
 	role    string // checked: analyst, steward or admin (granted when run)
 	reveal  string // why raw personal data is shown ("": masked)
+	history string // the REPL's history file; "off": none
+	maxStmt int    // bytes of the largest statement read
 }
 
 // newSQLCmd builds ckm sql; runF, when not nil, runs instead of sqlRun with
@@ -49,6 +56,14 @@ e-mails and names are masked in every output format.
 is first written to the reveal audit (privacy_reveal) with the reason. The
 role and the reason come only from the command line.
 
+On a terminal the shell edits lines (Emacs keys), recalls history (Up,
+Ctrl-R) kept in ~/.ckm_history (--history FILE, or off) — statements
+holding an ID number, mobile or e-mail, or revealing raw values, are
+never written there — and completes tables, columns, keywords,
+meta-commands, cubes and ckm's functions with Tab. Ctrl-C cancels the
+running statement, Ctrl-D leaves. A statement larger than
+--max-statement-bytes is refused unread.
+
 With -c or -f the first failing statement stops ckm with exit code 1, and
 --format json writes one JSON document: an array of row objects for a
 single statement, else one {line, statement, columns, rows} per statement.`,
@@ -56,6 +71,9 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.command != "" && opts.file != "" {
 				return usageErrorf("give -c or -f, not both")
+			}
+			if opts.maxStmt < 1 {
+				return usageErrorf("--max-statement-bytes %d: want a positive number of bytes", opts.maxStmt)
 			}
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
@@ -73,6 +91,8 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 	}
 	cmd.Flags().StringVarP(&opts.command, "command", "c", "", "run these statements and exit")
 	cmd.Flags().StringVarP(&opts.file, "file", "f", "", "run the statements in FILE and exit")
+	cmd.Flags().StringVar(&opts.history, "history", "", `the REPL's history file (default ~/.ckm_history; "off": keep none)`)
+	cmd.Flags().IntVar(&opts.maxStmt, "max-statement-bytes", shell.DefaultMaxStatementBytes, "refuse a statement larger than this")
 	addRoleFlag(cmd)
 	return cmd
 }
@@ -122,6 +142,16 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		}
 		so.Limits = shell.TerminalLimits(width)
 	}
+	var model *olap.Model
+	if model, err = a.cubeModel(); err == nil {
+		for _, c := range model.Cubes {
+			so.Cubes = append(so.Cubes, c.Name)
+		}
+		so.Cube = a.shellCube(w, model)
+	} else {
+		fmt.Fprintf(a.stderr, "warning: cubes: %v\n", err)
+	}
+	so.MaxStatementBytes = opts.maxStmt
 	sh, err := shell.New(ctx, w, so)
 	if err != nil {
 		return err
@@ -131,13 +161,27 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 	if !repl {
 		return sh.Run(ctx, source, script)
 	}
+	var ed *shell.TerminalEditor
 	if interactive {
 		ro := ""
 		if w.ReadOnly {
 			ro = " (read-only)"
 		}
-		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s%s, role %s\nEnter .help for help, .quit or Ctrl-D to leave.\n", version, w.Path, ro, principal.Role)
-		// Ctrl-C interrupts the running statement, not the shell.
+		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s%s, role %s\nEnter .help for help, .quit or Ctrl-D to leave; Tab completes.\n", version, w.Path, ro, principal.Role)
+		history, err := historyPath(opts.history)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "warning: no history: %v\n", err)
+		}
+		eo := shell.EditorOptions{HistoryFile: history, Complete: sh.Complete, Stdout: a.stderr, Stderr: a.stderr}
+		if ed, err = shell.NewTerminalEditor(eo); err != nil {
+			// Still a shell, without editing and history.
+			fmt.Fprintf(a.stderr, "warning: %v; reading lines without editing\n", err)
+			ed = nil
+		} else {
+			defer ed.Close()
+		}
+		// Ctrl-C interrupts the running statement, not the shell (at the
+		// prompt the editor reads it as a key: it drops the line).
 		ctx = context.WithoutCancel(ctx)
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt)
@@ -150,13 +194,101 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 			}
 		}()
 	}
-	if err := sh.Run(ctx, "stdin", stdin); err != nil {
-		return err
+	// SIGTERM ends the shell at once: the running statement is cancelled
+	// and a read waiting on the terminal or a pipe is abandoned.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	done := make(chan error, 1)
+	go func() {
+		if ed != nil {
+			done <- sh.Interact(runCtx, ed)
+		} else {
+			done <- sh.Run(runCtx, "stdin", stdin)
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+	case <-term:
+		return stopShell(sh, ed, cancelRun, done)
+	case <-runCtx.Done():
+		return stopShell(sh, ed, cancelRun, done)
 	}
 	if n := sh.Failures(); n > 0 && !interactive {
 		return fmt.Errorf("sql: %d statement(s) from stdin failed; see the errors above", n)
 	}
 	return nil
+}
+
+// stopShell cancels a shell on a signal and waits a moment for it to stop.
+func stopShell(sh *shell.Shell, ed *shell.TerminalEditor, cancel context.CancelFunc, done <-chan error) error {
+	cancel()
+	sh.Cancel()
+	if ed != nil {
+		ed.Close()
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	// Exit 130 whether or not main's own handler has seen the signal yet.
+	return cancelledError{"cancelled"}
+}
+
+// historyPath resolves --history: a file, "off" for none, "" for
+// ~/.ckm_history.
+func historyPath(flag string) (string, error) {
+	switch flag {
+	case "off", "none":
+		return "", nil
+	case "":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, ".ckm_history"), nil
+	}
+	return flag, nil
+}
+
+// shellCube answers the shell's .cube NAME [flags] with ckm cube query's
+// flags, on the shell's own warehouse.
+func (a *app) shellCube(w *engine.Warehouse, m *olap.Model) func(context.Context, []string) ([]string, [][]any, error) {
+	return func(ctx context.Context, args []string) ([]string, [][]any, error) {
+		o := &cubeQueryOptions{app: a}
+		cmd := &cobra.Command{Use: ".cube NAME"}
+		o.flags(cmd)
+		fs := cmd.Flags()
+		fs.SetOutput(io.Discard)
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, fmt.Errorf(".cube: %w", err)
+		}
+		if fs.NArg() != 1 {
+			return nil, nil, fmt.Errorf(".cube: want one cube name (%s), got %d", strings.Join(cubeNames(m), ", "), fs.NArg())
+		}
+		if err := o.resolve(fs.Arg(0)); err != nil {
+			return nil, nil, fmt.Errorf(".cube: %w", err)
+		}
+		res, err := olap.NewExecutor(w, m).Query(ctx, o.q)
+		if err != nil {
+			return nil, nil, fmt.Errorf(".cube: %w", err)
+		}
+		header, rows := a.cubeTable(o.q, res)
+		return header, rows, nil
+	}
+}
+
+func cubeNames(m *olap.Model) []string {
+	var names []string
+	for _, c := range m.Cubes {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // asWriter lets isTerminal look at stdin when it is a file.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckm-dev/ckm/shell"
 )
 
 // runCkm runs ckm with args and stdin as main would and returns stdout,
@@ -208,6 +211,8 @@ func TestNewSQLCmd(t *testing.T) {
 		{"-f from the environment", map[string]string{"CKM_SQL_FILE": "q.sql", "CKM_ROLE": "admin"}, nil, sqlOptions{file: "q.sql", role: "analyst"}, ""},
 		{"-c and -f", nil, []string{"-c", "SELECT 1", "-f", "q.sql"}, sqlOptions{}, "give -c or -f, not both"},
 		{"bad role", nil, []string{"--role", "root"}, sqlOptions{}, `--role "root"`},
+		{"history and limit", map[string]string{"CKM_SQL_HISTORY": "/tmp/h"}, []string{"--max-statement-bytes", "1024"}, sqlOptions{role: "analyst", history: "/tmp/h", maxStmt: 1024}, ""},
+		{"zero limit", nil, []string{"--max-statement-bytes", "0"}, sqlOptions{}, "--max-statement-bytes 0: want a positive number"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -228,9 +233,42 @@ func TestNewSQLCmd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.command != c.want.command || got.file != c.want.file || got.role != c.want.role || got.stdin == nil {
+			if c.want.maxStmt == 0 {
+				c.want.maxStmt = shell.DefaultMaxStatementBytes
+			}
+			if got.command != c.want.command || got.file != c.want.file || got.role != c.want.role || got.stdin == nil ||
+				got.history != c.want.history || got.maxStmt != c.want.maxStmt {
 				t.Errorf("options %+v, want %+v", *got, c.want)
 			}
 		})
+	}
+}
+
+// TestSQLCubeShortcut runs .cube through ckm sql on a loaded warehouse:
+// the cube's revenue by year equals SQL over the facts, in the one JSON
+// document of a -c run.
+func TestSQLCubeShortcut(t *testing.T) {
+	wh := baseWarehouse(t)
+	stdout, stderr, code := runCkm(t, "", "sql", "--warehouse", wh, "--format", "json", "-c",
+		".cube sales --measures revenue --rows date.year\nSELECT CAST(year(order_ts) AS VARCHAR) AS year, CAST(sum(amount) AS VARCHAR) AS revenue FROM fact_sales GROUP BY 1;")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc []struct {
+		Statement string           `json:"statement"`
+		Rows      []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc) != 2 {
+		t.Fatalf("not a document of two results (%v):\n%s", err, stdout)
+	}
+	cube, sql := doc[0].Rows, doc[1].Rows
+	num := func(v any) float64 { f, _ := strconv.ParseFloat(fmt.Sprint(v), 64); return f }
+	if len(cube) != 1 || len(sql) != 1 || fmt.Sprint(cube[0]["date.year"]) != sql[0]["year"] || num(cube[0]["revenue"]) != num(sql[0]["revenue"]) || num(sql[0]["revenue"]) == 0 {
+		t.Errorf(".cube rows %v, SQL says %v", cube, sql)
+	}
+	// A query the cube does not know fails with the cube's words.
+	_, stderr, code = runCkm(t, "", "sql", "--warehouse", wh, "-c", ".cube sales --measures nosuch")
+	if code != 1 || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("bad measure: exit %d, %s", code, stderr)
 	}
 }

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tmuxSession drives ckm in a real terminal: a tmux server of its own
+// (socket in a temporary directory), one window running ckm.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+func newTmux(t *testing.T) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	s := &tmuxSession{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) tmux(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// start runs command (a shell command line) in a new window of 120x50.
+func (s *tmuxSession) start(name, command string) {
+	s.tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "50", command)
+	s.tmux("set-option", "-t", name, "remain-on-exit", "on")
+}
+
+// typeText types text literally (tmux would read a trailing ; as its own
+// command separator, so it is escaped).
+func (s *tmuxSession) typeText(name, text string) {
+	s.tmux("send-keys", "-t", name, "-l", strings.ReplaceAll(text, ";", `\;`))
+}
+
+func (s *tmuxSession) keys(name string, keys ...string) {
+	s.tmux(append([]string{"send-keys", "-t", name}, keys...)...)
+}
+
+func (s *tmuxSession) screen(name string) string {
+	return s.tmux("capture-pane", "-p", "-t", name, "-S", "-200")
+}
+
+// waitFor waits until the screen holds want n times.
+func (s *tmuxSession) waitFor(name, want string, n int) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sc := s.screen(name)
+		if strings.Count(sc, want) >= n {
+			return sc
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never showed %q %d times:\n%s", want, n, sc)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// dead reports whether the window's command has exited, and its status.
+func (s *tmuxSession) waitDead(name string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out := strings.TrimSpace(s.tmux("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"))
+		if strings.HasPrefix(out, "1") {
+			return strings.TrimPrefix(out, "1 ")
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("ckm still running:\n%s", s.screen(name))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSQLShellInTerminal(t *testing.T) {
+	bin := ckmBinary(t)
+	wh := sqlWarehouse(t)
+	tm := newTmux(t)
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history")
+	run := "CKM_SQL_HISTORY=" + hist + " " + bin + " sql --warehouse " + wh
+
+	tm.start("one", run)
+	tm.waitFor("one", "ckm>", 1)
+
+	// Line editing: Home (ESC [1~ in tmux, which readline alone took for the end of input), Right past "SELECT ", a digit.
+	tm.typeText("one", "SELECT 1 AS answer;")
+	tm.keys("one", "Home", "Right", "Right", "Right", "Right", "Right", "Right", "Right")
+	tm.typeText("one", "4")
+	tm.keys("one", "Enter")
+	tm.waitFor("one", "│      41 │", 1)
+
+	// Completion of a table name, in a statement over two lines.
+	tm.typeText("one", "SELECT count(*) AS customers")
+	tm.keys("one", "Enter")
+	tm.typeText("one", "FROM dim_cu")
+	tm.keys("one", "Tab")
+	tm.waitFor("one", "FROM dim_customer", 1)
+	tm.typeText("one", " WHERE customer_id > 0;")
+	tm.keys("one", "Enter")
+	tm.waitFor("one", "│         2 │", 1) // the two customers of sqlWarehouse
+
+	// Ctrl-C cancels a long statement and keeps the shell.
+	tm.typeText("one", "SELECT count(*) FROM range(100000000000) a, range(1000) b;")
+	tm.keys("one", "Enter")
+	time.Sleep(300 * time.Millisecond)
+	tm.keys("one", "C-c")
+	tm.waitFor("one", "interrupted", 1)
+	tm.typeText("one", "SELECT 'still here' AS s;")
+	tm.keys("one", "Enter")
+	tm.waitFor("one", "│ still here │", 1)
+
+	// Personal data typed into a statement stays out of the history.
+	tm.typeText("one", "SELECT 'found' AS m WHERE '13800138000' <> '';")
+	tm.keys("one", "Enter")
+	tm.waitFor("one", "│ found   │", 1)
+	tm.typeText("one", ".mode markdown")
+	tm.keys("one", "Enter")
+	tm.typeText("one", "SELECT 7 AS seven;")
+	tm.keys("one", "Enter")
+	tm.waitFor("one", "|     7 |", 1)
+
+	// Ctrl-D leaves.
+	tm.keys("one", "C-d")
+	if status := tm.waitDead("one"); status != "0" {
+		t.Errorf("exit status after Ctrl-D: %s\n%s", status, tm.screen("one"))
+	}
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 41 AS answer;\nSELECT count(*) AS customers FROM dim_customer WHERE customer_id > 0;\n" +
+		"SELECT count(*) FROM range(100000000000) a, range(1000) b;\nSELECT 'still here' AS s;\n.mode markdown\nSELECT 7 AS seven;\n"
+	if string(b) != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
+	}
+	if st, err := os.Stat(hist); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode %v, want 0600", st.Mode().Perm())
+	}
+
+	// A new session recalls the last one's history with Up.
+	tm.start("two", run)
+	tm.waitFor("two", "ckm>", 1)
+	tm.keys("two", "Up", "Up")
+	tm.waitFor("two", "ckm> .mode markdown", 1)
+	tm.keys("two", "Enter")
+	tm.typeText("two", "SELECT 8 AS eight;")
+	tm.keys("two", "Enter")
+	tm.waitFor("two", "|     8 |", 1)
+
+	// SIGTERM while a statement runs ends ckm promptly.
+	tm.typeText("two", "SELECT count(*) FROM range(100000000000) a, range(1000) b;")
+	tm.keys("two", "Enter")
+	time.Sleep(300 * time.Millisecond)
+	pid := strings.TrimSpace(tm.tmux("display-message", "-p", "-t", "two", "#{pane_pid}"))
+	start := time.Now()
+	if err := exec.Command("kill", "-TERM", pid).Run(); err != nil {
+		t.Fatal(err)
+	}
+	status := tm.waitDead("two")
+	if took := time.Since(start); took > 5*time.Second || status != "130" {
+		t.Errorf("SIGTERM: exit status %s after %v, want 130 within 5 s", status, took)
+	}
+
+	// SIGTERM at an idle prompt too (readline waits on the terminal).
+	tm.start("three", run)
+	tm.waitFor("three", "ckm>", 1)
+	pid = strings.TrimSpace(tm.tmux("display-message", "-p", "-t", "three", "#{pane_pid}"))
+	start = time.Now()
+	if err := exec.Command("kill", "-TERM", pid).Run(); err != nil {
+		t.Fatal(err)
+	}
+	status = tm.waitDead("three")
+	if took := time.Since(start); took > 5*time.Second || status != "130" {
+		t.Errorf("SIGTERM at the prompt: exit status %s after %v, want 130 within 5 s", status, took)
+	}
+}
+
+// TestSQLBoundedInput runs the real binary on endless input: -f /dev/zero
+// and a pipe of zeros stop at the statement limit with a clear message,
+// and SIGTERM ends a shell waiting on a silent pipe.
+func TestSQLBoundedInput(t *testing.T) {
+	bin := ckmBinary(t)
+	wh := sqlWarehouse(t)
+	for _, c := range []struct {
+		name  string
+		args  []string
+		stdin io.Reader
+	}{
+		{"-f /dev/zero", []string{"-f", "/dev/zero"}, nil},
+		{"piped zeros", nil, &endlessZeros{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"sql", "--warehouse", wh, "--max-statement-bytes", "4194304"}, c.args...)...)
+			cmd.Stdin = c.stdin
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if exitOf(err) != 1 || !strings.Contains(stderr.String(), "statement too large: the input from here grew past 4194304 bytes") {
+					t.Errorf("exit %d, stderr %q", exitOf(err), stderr.String())
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("still reading after %v", time.Since(start))
+			}
+		})
+	}
+	t.Run("SIGTERM on a silent pipe", func(t *testing.T) {
+		cmd := exec.Command(bin, "sql", "--warehouse", wh)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pw.Close()
+		cmd.Stdin = pr
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pr.Close()
+		io.WriteString(pw, "SELECT 'ready' AS r;\n")
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(stdout.String(), "ready") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if exitOf(err) != exitCancelled {
+				t.Errorf("exit %d, want %d", exitOf(err), exitCancelled)
+			}
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("SIGTERM: still running after %v", time.Since(start))
+		}
+	})
+}
+
+type endlessZeros struct{}
+
+func (endlessZeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
