@@ -1,0 +1,197 @@
+package etl
+
+import (
+	"cmp"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// customerMerge is one merge a load found: other into survivor.
+type customerMerge struct{ survivor, other int64 }
+
+// planMerges decides, for the components of this load that meet several
+// existing customers (a new record links customers earlier loads kept
+// apart), which customers merge and which customer each such component
+// is: the customers it meets merge into the smallest id, except two a
+// steward split keeps apart (identity_decision), which stay apart; the
+// component then goes to the customer its first strong key (card, ID
+// number) names, else the smallest. It rewrites id_comp.existing and
+// returns the merges to apply once the components have their customers.
+func (l *loader) planMerges() ([]customerMerge, error) {
+	n, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	met, err := l.metCustomers()
+	if err != nil {
+		return nil, err
+	}
+	apart, err := l.keptApart()
+	if err != nil {
+		return nil, err
+	}
+	parent := map[int64]int64{}
+	members := map[int64][]int64{}
+	find := func(x int64) int64 {
+		if _, ok := parent[x]; !ok {
+			parent[x], members[x] = x, []int64{x}
+		}
+		for parent[x] != x {
+			x = parent[x]
+		}
+		return x
+	}
+	conflict := func(a, b int64) bool {
+		for _, x := range members[a] {
+			for _, y := range members[b] {
+				if apart[[2]int64{min(x, y), max(x, y)}] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	anchors := map[int64]int64{}
+	var labs []int64
+	refused := 0
+	for _, m := range met {
+		if _, ok := anchors[m.lab]; !ok {
+			anchors[m.lab] = m.customer // strong first, then the smallest
+			labs = append(labs, m.lab)
+			find(m.customer)
+			continue
+		}
+		ra, rx := find(anchors[m.lab]), find(m.customer)
+		if ra == rx {
+			continue
+		}
+		if conflict(ra, rx) {
+			refused++
+			continue
+		}
+		root, child := min(ra, rx), max(ra, rx)
+		parent[child] = root
+		members[root] = append(members[root], members[child]...)
+	}
+	var merges []customerMerge
+	for x := range parent {
+		if r := find(x); r != x {
+			merges = append(merges, customerMerge{r, x})
+		}
+	}
+	slices.SortFunc(merges, func(a, b customerMerge) int { return cmp.Compare(a.other, b.other) })
+	picks := make([]string, len(labs))
+	for i, lab := range labs {
+		picks[i] = fmt.Sprintf("(%d, %d)", lab, find(anchors[lab]))
+	}
+	steps := []string{`CREATE OR REPLACE TEMP TABLE id_lab_pick (lab BIGINT, customer_id BIGINT)`,
+		`INSERT INTO id_lab_pick VALUES ` + strings.Join(picks, ", "),
+		`UPDATE id_comp SET existing = p.customer_id FROM id_lab_pick p WHERE id_comp.lab = p.lab`}
+	if len(merges) > 0 {
+		plan := make([]string, len(merges))
+		for i, m := range merges {
+			plan[i] = fmt.Sprintf("(%d, %d)", m.other, m.survivor)
+		}
+		steps = append(steps, `CREATE OR REPLACE TEMP TABLE id_merge_plan (other BIGINT, survivor BIGINT)`,
+			`INSERT INTO id_merge_plan VALUES `+strings.Join(plan, ", "),
+			`UPDATE id_comp SET existing = p.survivor FROM id_merge_plan p WHERE id_comp.existing = p.other`)
+	}
+	if err := l.execAll("identity", steps); err != nil {
+		return nil, err
+	}
+	if refused > 0 {
+		l.logf("identity: %d records link customers a steward's split keeps apart; each went to the customer its strong keys name", refused)
+	}
+	return merges, nil
+}
+
+// metCustomer is an existing customer a component of this load meets, and
+// whether through a strong key.
+type metCustomer struct {
+	lab, customer int64
+	strong        bool
+}
+
+// metCustomers reads, for each component meeting several existing
+// customers, the customers it meets: strong first, then by id.
+func (l *loader) metCustomers() ([]metCustomer, error) {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT c.lab, ei.customer_id, bool_or(NOT k.weak) AS strong
+		FROM id_comp c JOIN id_lab l USING (lab) JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)
+		JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
+		WHERE c.n_existing > 1
+		GROUP BY c.lab, ei.customer_id ORDER BY c.lab, strong DESC, ei.customer_id`)
+	if err != nil {
+		return nil, fmt.Errorf("identity: merges: %w", err)
+	}
+	defer rows.Close()
+	var out []metCustomer
+	for rows.Next() {
+		var m metCustomer
+		if err := rows.Scan(&m.lab, &m.customer, &m.strong); err != nil {
+			return nil, fmt.Errorf("identity: merges: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// keptApart reads the pairs of customers a steward's split keeps apart
+// (both ids followed through the merges since), as (smaller, larger).
+func (l *loader) keptApart() (map[[2]int64]bool, error) {
+	into := map[int64]int64{}
+	if err := l.scanPairs(`SELECT other, survivor FROM customer_merge WHERE kind <> 'steward_split' AND undone_run IS NULL`,
+		func(a, b int64) { into[a] = b }); err != nil {
+		return nil, err
+	}
+	now := func(x int64) int64 {
+		for i := 0; i < 1000; i++ { // merges form chains, never cycles; bounded all the same
+			y, ok := into[x]
+			if !ok {
+				break
+			}
+			x = y
+		}
+		return x
+	}
+	apart := map[[2]int64]bool{}
+	err := l.scanPairs(`SELECT customer_a, customer_b FROM identity_decision WHERE kind = 'split' AND undone_at IS NULL`,
+		func(a, b int64) {
+			if a, b = now(a), now(b); a != b {
+				apart[[2]int64{min(a, b), max(a, b)}] = true
+			}
+		})
+	return apart, err
+}
+
+// scanPairs calls fn for each row of two BIGINTs query returns.
+func (l *loader) scanPairs(query string, fn func(a, b int64)) error {
+	rows, err := l.tx.QueryContext(l.ctx, query)
+	if err != nil {
+		return fmt.Errorf("identity: merges: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return fmt.Errorf("identity: merges: %w", err)
+		}
+		fn(a, b)
+	}
+	return rows.Err()
+}
+
+// applyMerges merges the customers planMerges decided, in the load's
+// transaction, dated at the load's as-of time.
+func (l *loader) applyMerges(merges []customerMerge) error {
+	m := &merger{ctx: l.ctx, q: l.tx, runID: l.runID, at: l.opts.AsOf}
+	for _, c := range merges {
+		id, err := m.mergeInto("load_merge", c.survivor, c.other, sql.NullInt64{})
+		if err != nil {
+			return err
+		}
+		l.logf("identity: customer %d merged into %d (merge %d): a record of this load links them; ckm identity undo %d reverts it", c.other, c.survivor, id, id)
+	}
+	return nil
+}
