@@ -312,7 +312,7 @@ func (l *loader) assignCustomers() error {
 	}
 	// Components meeting several existing customers merge them (or, kept
 	// apart by a steward's split, pick one): identity_merge.go.
-	merges, err := l.planMerges()
+	plan, err := l.planMerges()
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (l *loader) assignCustomers() error {
 	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
 		return err
 	}
-	return l.applyMerges(merges)
+	return l.applyMerges(plan)
 }
 
 // reportConflicts logs what the conflict rules did: conflicted keys, the

@@ -11,6 +11,14 @@ import (
 // customerMerge is one merge a load found: other into survivor.
 type customerMerge struct{ survivor, other int64 }
 
+// mergePlan is what planMerges decided: the merges, and the components
+// meeting customers a steward keeps apart (their records are given out
+// one by one: pickApartRecords).
+type mergePlan struct {
+	merges []customerMerge
+	apart  []int64
+}
+
 // planMerges decides, for the components of this load that meet several
 // existing customers (a new record links customers earlier loads kept
 // apart), which customers merge and which customer each such component
@@ -19,10 +27,10 @@ type customerMerge struct{ survivor, other int64 }
 // component then goes to the customer its first strong key (card, ID
 // number) names, else the smallest. It rewrites id_comp.existing and
 // returns the merges to apply once the components have their customers.
-func (l *loader) planMerges() ([]customerMerge, error) {
+func (l *loader) planMerges() (*mergePlan, error) {
 	n, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
 	if err != nil || n == 0 {
-		return nil, err
+		return &mergePlan{}, err
 	}
 	met, err := l.metCustomers()
 	if err != nil {
@@ -56,6 +64,7 @@ func (l *loader) planMerges() ([]customerMerge, error) {
 	anchors := map[int64]int64{}
 	var labs []int64
 	refused := 0
+	plan := &mergePlan{}
 	for _, m := range met {
 		if _, ok := anchors[m.lab]; !ok {
 			anchors[m.lab] = m.customer // strong first, then the smallest
@@ -69,13 +78,16 @@ func (l *loader) planMerges() ([]customerMerge, error) {
 		}
 		if conflict(ra, rx) {
 			refused++
+			if k := len(plan.apart); k == 0 || plan.apart[k-1] != m.lab {
+				plan.apart = append(plan.apart, m.lab)
+			}
 			continue
 		}
 		root, child := min(ra, rx), max(ra, rx)
 		parent[child] = root
 		members[root] = append(members[root], members[child]...)
 	}
-	var merges []customerMerge
+	merges := []customerMerge{}
 	for x := range parent {
 		if r := find(x); r != x {
 			merges = append(merges, customerMerge{r, x})
@@ -89,22 +101,49 @@ func (l *loader) planMerges() ([]customerMerge, error) {
 	steps := []string{`CREATE OR REPLACE TEMP TABLE id_lab_pick (lab BIGINT, customer_id BIGINT)`,
 		`INSERT INTO id_lab_pick VALUES ` + strings.Join(picks, ", "),
 		`UPDATE id_comp SET existing = p.customer_id FROM id_lab_pick p WHERE id_comp.lab = p.lab`}
+	steps = append(steps, `CREATE OR REPLACE TEMP TABLE id_merge_plan (other BIGINT, survivor BIGINT)`)
 	if len(merges) > 0 {
-		plan := make([]string, len(merges))
+		pairs := make([]string, len(merges))
 		for i, m := range merges {
-			plan[i] = fmt.Sprintf("(%d, %d)", m.other, m.survivor)
+			pairs[i] = fmt.Sprintf("(%d, %d)", m.other, m.survivor)
 		}
-		steps = append(steps, `CREATE OR REPLACE TEMP TABLE id_merge_plan (other BIGINT, survivor BIGINT)`,
-			`INSERT INTO id_merge_plan VALUES `+strings.Join(plan, ", "),
+		steps = append(steps, `INSERT INTO id_merge_plan VALUES `+strings.Join(pairs, ", "),
 			`UPDATE id_comp SET existing = p.survivor FROM id_merge_plan p WHERE id_comp.existing = p.other`)
 	}
 	if err := l.execAll("identity", steps); err != nil {
 		return nil, err
 	}
 	if refused > 0 {
-		l.logf("identity: %d records link customers a steward's split keeps apart; each went to the customer its strong keys name", refused)
+		l.logf("identity: %d links between customers a steward's split keeps apart were not followed", refused)
 	}
-	return merges, nil
+	plan.merges = merges
+	return plan, nil
+}
+
+// pickApartRecords gives each record of a component that meets customers a
+// steward keeps apart to the customer its own keys name: its strong keys'
+// first, else its weak keys' (the smallest id among several); a record
+// with only new keys stays with the component's customer.
+func (l *loader) pickApartRecords(plan *mergePlan) error {
+	if len(plan.apart) == 0 {
+		return nil
+	}
+	labs := make([]string, len(plan.apart))
+	for i, lab := range plan.apart {
+		labs[i] = fmt.Sprint(lab)
+	}
+	return l.execAll("identity", []string{
+		`CREATE OR REPLACE TEMP TABLE id_rec_pick AS
+		SELECT rec, customer_id FROM (
+			SELECT e.rec, coalesce(p.survivor, ei.customer_id) AS customer_id,
+				row_number() OVER (PARTITION BY e.rec ORDER BY k.weak, coalesce(p.survivor, ei.customer_id)) AS rn
+			FROM id_rk_all e JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)
+			JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
+			LEFT JOIN id_merge_plan p ON p.other = ei.customer_id
+			WHERE e.rec IN (SELECT rec FROM id_rl WHERE lab IN (` + strings.Join(labs, ", ") + `)))
+		WHERE rn = 1`,
+		`UPDATE id_rec SET customer_id = x.customer_id FROM id_rec_pick x WHERE id_rec.rec = x.rec AND id_rec.customer_id <> x.customer_id`,
+	})
 }
 
 // metCustomer is an existing customer a component of this load meets, and
@@ -184,9 +223,12 @@ func (l *loader) scanPairs(query string, fn func(a, b int64)) error {
 
 // applyMerges merges the customers planMerges decided, in the load's
 // transaction, dated at the load's as-of time.
-func (l *loader) applyMerges(merges []customerMerge) error {
+func (l *loader) applyMerges(plan *mergePlan) error {
+	if err := l.pickApartRecords(plan); err != nil {
+		return err
+	}
 	m := &merger{ctx: l.ctx, q: l.tx, runID: l.runID, at: l.opts.AsOf}
-	for _, c := range merges {
+	for _, c := range plan.merges {
 		id, err := m.mergeInto("load_merge", c.survivor, c.other, sql.NullInt64{})
 		if err != nil {
 			return err
