@@ -313,8 +313,7 @@ func TestStewardMergeSurvivesLoadAndUndoes(t *testing.T) {
 		}
 	}
 	// Merge again; the next load's line with C's card is A's.
-	out, err = MergeCustomers(ctx, w, mw.a, mw.c, st)
-	if err != nil {
+	if _, err = MergeCustomers(ctx, w, mw.a, mw.c, st); err != nil {
 		t.Fatal(err)
 	}
 	loadPOS(t, w, 4, "2024-12-31", []string{posLine("S10", "2024-12-02 10:00", "M3", "")}, nil)
@@ -366,7 +365,6 @@ func TestSplitSurvivesLoad(t *testing.T) {
 	st := Steward{User: "alice", Role: "steward", Reason: "household: two persons"}
 	loadPOS(t, w, 3, "2024-12-31", []string{posLine("S5", "2024-12-01 10:00", "M1", mobileOf("M2"))}, nil)
 	want := map[string]bool{"S3": true, "S4": true, "S5": true}
-	snap := allTables(t, w)
 	out, err := SplitCustomer(ctx, w, mw.a, []IdentityKey{{"member_card", "M2"}, {"mobile", mw.mB}}, st)
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +420,7 @@ func TestSplitSurvivesLoad(t *testing.T) {
 	// it; but loads since added rows, so compare on a fresh world.
 	mw2 := newMergeWorld(t)
 	loadPOS(t, mw2.w, 3, "2024-12-31", []string{posLine("S5", "2024-12-01 10:00", "M1", mobileOf("M2"))}, nil)
-	snap = allTables(t, mw2.w)
+	snap := allTables(t, mw2.w)
 	out, err = SplitCustomer(ctx, mw2.w, mw2.a, []IdentityKey{{"member_card", "M2"}, {"mobile", mw2.mB}}, st)
 	if err != nil {
 		t.Fatal(err)

@@ -117,6 +117,15 @@ func TestIdentityMergeSplitUndo(t *testing.T) {
 	run := func(args ...string) (string, string, int) {
 		return runCkm(t, "", append([]string{"--warehouse", wh, "--format", "json"}, args...)...)
 	}
+	// A model computed on the data as loaded.
+	w, err := engine.Open(ctx, wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.DB.Exec(`INSERT INTO kb_model (model_id, kind, name, data_version) SELECT 1, 'rfm', 'before', max(run_id) FROM etl_run`); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 	before := stableChecksums(t, ctx, wh)
 	sa, sb := strconv.FormatInt(a, 10), strconv.FormatInt(b, 10)
 
@@ -157,6 +166,9 @@ func TestIdentityMergeSplitUndo(t *testing.T) {
 	}
 	if n := whInt(t, wh, `SELECT count(*) FROM fact_sales WHERE customer_id = ?`, a); n != 5 {
 		t.Errorf("A has %d sales, want 2 + 3", n)
+	}
+	if n := whInt(t, wh, `SELECT count(*) FROM kb_model_status WHERE stale`); n != 1 {
+		t.Errorf("the model computed before the merge does not say it is stale")
 	}
 	if n := whInt(t, wh, `SELECT count(*) FROM dim_customer WHERE customer_id IN (?, ?) AND is_current`, a, b); n != 1 {
 		t.Errorf("%d current versions of A and B, want 1", n)
