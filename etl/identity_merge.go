@@ -228,12 +228,16 @@ func (l *loader) applyMerges(plan *mergePlan) error {
 		return err
 	}
 	m := &merger{ctx: l.ctx, q: l.tx, runID: l.runID, at: l.opts.AsOf}
-	for _, c := range plan.merges {
-		id, err := m.mergeInto("load_merge", c.survivor, c.other, sql.NullInt64{})
-		if err != nil {
-			return err
+	ids, err := m.mergeAll("load_merge", plan.merges, sql.NullInt64{})
+	if err != nil {
+		return err
+	}
+	for i, c := range plan.merges {
+		if i == 10 {
+			l.logf("identity: … and %d more merges (ckm identity merges lists them)", len(ids)-i)
+			break
 		}
-		l.logf("identity: customer %d merged into %d (merge %d): a record of this load links them; ckm identity undo %d reverts it", c.other, c.survivor, id, id)
+		l.logf("identity: customer %d merged into %d (merge %d): a record of this load links them; ckm identity undo %d reverts it", c.other, c.survivor, ids[i], ids[i])
 	}
 	return nil
 }

@@ -89,76 +89,120 @@ func (m *merger) newEvent(kind string, survivor, other int64, decision sql.NullI
 		id, kind, m.runID, survivor, other, m.at, decision)
 }
 
-// mergeInto merges customer other into survivor, as merge kind.
-func (m *merger) mergeInto(kind string, survivor, other int64, decision sql.NullInt64) (int64, error) {
-	id, err := m.newEvent(kind, survivor, other, decision)
-	if err != nil {
-		return 0, err
+// customerMove is one merge or split to carry out: rows of customer from
+// go to customer to.
+type customerMove struct{ id, from, to int64 }
+
+// setMoves makes the temp table ckm_moves (merge_id, from_customer,
+// to_customer) the moves of the statements that follow.
+func (m *merger) setMoves(moves []customerMove) error {
+	if err := m.exec(`CREATE OR REPLACE TEMP TABLE ckm_moves (merge_id BIGINT, from_customer BIGINT, to_customer BIGINT)`); err != nil {
+		return err
 	}
-	if err := m.moveFacts(id, other, survivor, ""); err != nil {
-		return 0, err
+	rows := make([]string, len(moves))
+	for i, mv := range moves {
+		rows[i] = fmt.Sprintf("(%d, %d, %d)", mv.id, mv.from, mv.to)
 	}
-	for _, t := range mergeKeyTables {
-		if err := m.moveKeys(id, t, other, survivor, ""); err != nil {
-			return 0, err
-		}
-	}
-	// Close the merged-away customer's current version at the merge date
-	// (a second after it starts, when it starts later).
-	if err := m.exec(`INSERT INTO etl_customer_merge_version
-		SELECT ?, customer_key, valid_to, is_current, false FROM dim_customer WHERE customer_id = ? AND is_current`, id, other); err != nil {
-		return 0, err
-	}
-	if err := m.exec(`UPDATE dim_customer SET valid_to = greatest(CAST(? AS TIMESTAMP), valid_from + INTERVAL 1 SECOND), is_current = false
-		WHERE customer_id = ? AND is_current`, m.at, other); err != nil {
-		return 0, err
-	}
-	return id, m.alignMoved(id, survivor)
+	return m.exec(`INSERT INTO ckm_moves VALUES ` + strings.Join(rows, ", "))
 }
 
-// moveFacts moves the fact rows of customer from (those of the source
-// records in table recs, when given) to customer to, recording per source
-// record what they were.
-func (m *merger) moveFacts(id, from, to int64, recs string) error {
+// mergeAll merges each customer "other" of merges into its survivor, as
+// merge kind, all at once: one pass over each table whatever the number of
+// merges. It returns the merge ids, in the order of merges.
+func (m *merger) mergeAll(kind string, merges []customerMerge, decision sql.NullInt64) ([]int64, error) {
+	if len(merges) == 0 {
+		return nil, nil
+	}
+	base, err := m.count(`SELECT coalesce(max(merge_id), 0) FROM customer_merge`)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(merges))
+	moves := make([]customerMove, len(merges))
+	for i, c := range merges {
+		ids[i] = base + int64(i) + 1
+		moves[i] = customerMove{ids[i], c.other, c.survivor}
+	}
+	if err := m.setMoves(moves); err != nil {
+		return nil, err
+	}
+	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_moves`)
+	if err := m.exec(`INSERT INTO customer_merge (merge_id, kind, run_id, survivor, other, merged_at, decision_id)
+		SELECT merge_id, ?, ?, to_customer, from_customer, ?, ? FROM ckm_moves`, kind, m.runID, m.at, decision); err != nil {
+		return nil, err
+	}
+	if err := m.moveRows("", ""); err != nil {
+		return nil, err
+	}
+	if err := engine.CloseMergedCustomers(m.ctx, m.q, "ckm_moves", m.at); err != nil {
+		return nil, err
+	}
+	return ids, m.alignMoved()
+}
+
+// moveRows carries out ckm_moves on the fact and key tables: the fact rows
+// of each from_customer (of the source records in table recs, when given)
+// and its key rows (those whose key hash is in table keys, when given) go
+// to its to_customer, recorded per source record and key row.
+func (m *merger) moveRows(recs, keys string) error {
 	for _, f := range mergeFactTables {
 		filter := ""
 		if recs != "" {
-			filter = fmt.Sprintf(` AND (etl_file_id, source_line) IN (SELECT (etl_file_id, source_line) FROM %s)`, recs)
+			filter = fmt.Sprintf(` AND (f.etl_file_id, f.source_line) IN (SELECT (etl_file_id, source_line) FROM %s)`, recs)
 		}
 		if err := m.exec(fmt.Sprintf(`INSERT INTO etl_customer_merge
-			SELECT ?, '%[1]s', etl_file_id, source_line, customer_id, customer_key, ?, count(*)
-			FROM %[1]s WHERE customer_id = ?%[2]s GROUP BY etl_file_id, source_line, customer_id, customer_key`, f.table, filter), id, to, from); err != nil {
+			SELECT mv.merge_id, '%[1]s', f.etl_file_id, f.source_line, f.customer_id, f.customer_key, mv.to_customer, count(*)
+			FROM %[1]s f JOIN ckm_moves mv ON f.customer_id = mv.from_customer WHERE true%[2]s
+			GROUP BY mv.merge_id, f.etl_file_id, f.source_line, f.customer_id, f.customer_key, mv.to_customer`, f.table, filter)); err != nil {
 			return err
 		}
-		if err := m.exec(fmt.Sprintf(`UPDATE %s SET customer_id = ? WHERE customer_id = ?%s`, f.table, filter), to, from); err != nil {
+		if err := m.exec(fmt.Sprintf(`UPDATE %[1]s f SET customer_id = mv.to_customer FROM ckm_moves mv
+			WHERE f.customer_id = mv.from_customer%[2]s`, f.table, filter)); err != nil {
+			return err
+		}
+	}
+	for _, t := range mergeKeyTables {
+		row, err := m.keyRowSQL(t)
+		if err != nil {
+			return err
+		}
+		filter := ""
+		if keys != "" {
+			filter = fmt.Sprintf(` AND hash(%s.key_type, %s.key_value) IN (SELECT key_hash FROM %s)`, t, t, keys)
+		}
+		if err := m.exec(fmt.Sprintf(`INSERT INTO etl_customer_merge_key
+			SELECT mv.merge_id, '%[1]s', %[2]s AS key_row, mv.from_customer, mv.to_customer, count(*)
+			FROM %[1]s JOIN ckm_moves mv ON %[1]s.customer_id = mv.from_customer WHERE true%[3]s
+			GROUP BY mv.merge_id, key_row, mv.from_customer, mv.to_customer`, t, row, filter)); err != nil {
+			return err
+		}
+		if err := m.exec(fmt.Sprintf(`UPDATE %[1]s SET customer_id = mv.to_customer FROM ckm_moves mv
+			WHERE %[1]s.customer_id = mv.from_customer%[2]s`, t, filter)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// movedRows is SQL joining fact table alias f to the source records merge
-// id moved there.
-func movedRows(table string, id int64) string {
-	return fmt.Sprintf(`(SELECT DISTINCT etl_file_id, source_line, to_customer FROM etl_customer_merge WHERE merge_id = %d AND fact_table = '%s') mv`, id, table)
-}
-
-// alignMoved points the fact rows merge id moved to customer to at to's
-// dim_customer version holding their time (campaign responses: its
-// current version), then any row no version holds at the current one.
-func (m *merger) alignMoved(id, to int64) error {
+// alignMoved points the fact rows of ckm_moves at their new customer's
+// dim_customer version holding their time (campaign responses: its current
+// version, as loads give them), then any row no version holds at the
+// current one.
+func (m *merger) alignMoved() error {
 	for _, f := range mergeFactTables {
 		match := "d.is_current"
 		if f.ts != "" {
-			match = fmt.Sprintf("%[1]s.%[2]s >= d.valid_from AND %[1]s.%[2]s < d.valid_to", f.table, f.ts)
+			match = fmt.Sprintf("f.%[1]s >= d.valid_from AND f.%[1]s < d.valid_to", f.ts)
 		}
-		for _, cond := range []string{match, "d.is_current AND " + f.table + ".customer_key NOT IN (SELECT customer_key FROM dim_customer WHERE customer_id = " + fmt.Sprint(to) + ")"} {
-			if err := m.exec(fmt.Sprintf(`UPDATE %[1]s SET customer_key = d.customer_key
+		moved := fmt.Sprintf(`(SELECT DISTINCT h.etl_file_id, h.source_line, h.to_customer FROM etl_customer_merge h
+			SEMI JOIN ckm_moves USING (merge_id) WHERE h.fact_table = '%s') mv`, f.table)
+		orphan := "d.is_current AND NOT EXISTS (SELECT 1 FROM dim_customer x WHERE x.customer_key = f.customer_key AND x.customer_id = f.customer_id)"
+		for _, cond := range []string{match, orphan} {
+			if err := m.exec(fmt.Sprintf(`UPDATE %[1]s f SET customer_key = d.customer_key
 				FROM dim_customer d, %[2]s
-				WHERE %[1]s.customer_id = ? AND d.customer_id = ? AND %[3]s
-					AND %[1]s.etl_file_id IS NOT DISTINCT FROM mv.etl_file_id AND %[1]s.source_line IS NOT DISTINCT FROM mv.source_line
-					AND %[1]s.customer_key IS DISTINCT FROM d.customer_key`,
-				f.table, movedRows(f.table, id), cond), to, to); err != nil {
+				WHERE f.customer_id = mv.to_customer AND d.customer_id = mv.to_customer AND %[3]s
+					AND f.etl_file_id IS NOT DISTINCT FROM mv.etl_file_id AND f.source_line IS NOT DISTINCT FROM mv.source_line
+					AND f.customer_key IS DISTINCT FROM d.customer_key`, f.table, moved, cond)); err != nil {
 				return err
 			}
 		}
@@ -193,24 +237,6 @@ func (m *merger) keyRowSQL(table string) (string, error) {
 	return "CAST(json_object(" + strings.Join(parts, ", ") + ") AS VARCHAR)", nil
 }
 
-// moveKeys moves the rows of key table naming customer from (those whose
-// key hash is in table keys, when given) to customer to, recording them.
-func (m *merger) moveKeys(id int64, table string, from, to int64, keys string) error {
-	row, err := m.keyRowSQL(table)
-	if err != nil {
-		return err
-	}
-	filter := ""
-	if keys != "" {
-		filter = fmt.Sprintf(` AND hash(key_type, key_value) IN (SELECT key_hash FROM %s)`, keys)
-	}
-	if err := m.exec(fmt.Sprintf(`INSERT INTO etl_customer_merge_key
-		SELECT ?, '%[1]s', %[2]s AS key_row, ?, ?, count(*) FROM %[1]s WHERE customer_id = ?%[3]s GROUP BY key_row`, table, row, filter), id, from, to, from); err != nil {
-		return err
-	}
-	return m.exec(fmt.Sprintf(`UPDATE %s SET customer_id = ? WHERE customer_id = ?%s`, table, filter), to, from)
-}
-
 // undo restores what merge or split id changed, failing (the caller rolls
 // back) when the rows it moved are no longer where it left them.
 func (m *merger) undo(id int64) error {
@@ -241,12 +267,7 @@ func (m *merger) undo(id int64) error {
 			return err
 		}
 	}
-	if err := m.exec(`UPDATE dim_customer SET valid_to = v.valid_to, is_current = v.is_current
-		FROM etl_customer_merge_version v WHERE v.merge_id = ? AND NOT v.inserted AND dim_customer.customer_key = v.customer_key`, id); err != nil {
-		return err
-	}
-	return m.exec(`DELETE FROM dim_customer WHERE customer_key IN
-		(SELECT customer_key FROM etl_customer_merge_version WHERE merge_id = ? AND inserted)`, id)
+	return engine.RestoreCustomerVersions(m.ctx, m.q, id)
 }
 
 // undoFacts moves the rows of one fact table merge id moved back to their

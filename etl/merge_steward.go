@@ -173,11 +173,11 @@ func MergeCustomers(ctx context.Context, w *engine.Warehouse, a, b int64, st Ste
 		if err != nil {
 			return err
 		}
-		id, err := m.mergeInto("steward_merge", survivor, other, sql.NullInt64{Int64: decision, Valid: true})
+		ids, err := m.mergeAll("steward_merge", []customerMerge{{survivor, other}}, sql.NullInt64{Int64: decision, Valid: true})
 		if err != nil {
 			return err
 		}
-		out, err = m.outcome(id)
+		out, err = m.outcome(ids[0])
 		return err
 	})
 	if err != nil {
@@ -225,7 +225,7 @@ func (m *merger) split(customer int64, keys []IdentityKey, names string, st Stew
 	if err := m.exec(`CREATE OR REPLACE TEMP TABLE ckm_split_sel (key_hash UBIGINT)`); err != nil {
 		return 0, err
 	}
-	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_split_sel; DROP TABLE IF EXISTS ckm_split_rec; DROP TABLE IF EXISTS ckm_split_keys`)
+	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_split_sel; DROP TABLE IF EXISTS ckm_split_rec; DROP TABLE IF EXISTS ckm_split_keys; DROP TABLE IF EXISTS ckm_moves`)
 	for _, k := range keys {
 		var holder sql.NullInt64
 		if err := m.q.QueryRowContext(m.ctx, `SELECT max(customer_id) FROM etl_identity WHERE key_type = ? AND key_value = ?`, k.Type, k.Value).Scan(&holder); err != nil {
@@ -275,36 +275,25 @@ func (m *merger) split(customer int64, keys []IdentityKey, names string, st Stew
 	if err != nil {
 		return 0, err
 	}
-	if err := m.moveFacts(id, customer, newID, "ckm_split_rec"); err != nil {
+	if err := m.setMoves([]customerMove{{id, customer, newID}}); err != nil {
 		return 0, err
 	}
-	for _, t := range mergeKeyTables {
-		if err := m.moveKeys(id, t, customer, newID, "ckm_split_keys"); err != nil {
-			return 0, err
-		}
-	}
-	if err := m.exec(`INSERT INTO dim_customer (customer_key, customer_id, id_number, mobile, email, region_key, source_systems,
-			valid_from, valid_to, is_current, effective_from, etl_run_id)
-		SELECT (SELECT greatest(coalesce(max(customer_key), 0), 0) FROM dim_customer) + 1, ?,
-			max(key_value) FILTER (WHERE key_type = 'id_number'), max(key_value) FILTER (WHERE key_type = 'mobile'),
-			max(key_value) FILTER (WHERE key_type = 'email'), -1,
-			(SELECT any_value(source_systems) FROM dim_customer WHERE customer_id = ? AND is_current),
-			`+engine.HistoryStart+`, `+engine.HistoryEnd+`, true, ?, ?
-		FROM etl_identity WHERE customer_id = ?`, newID, customer, m.at, m.runID, newID); err != nil {
+	if err := m.moveRows("ckm_split_rec", "ckm_split_keys"); err != nil {
 		return 0, err
 	}
-	if err := m.exec(`INSERT INTO etl_customer_merge_version
-		SELECT ?, customer_key, valid_to, is_current, true FROM dim_customer WHERE customer_id = ?`, id, newID); err != nil {
+	if err := engine.AddSplitCustomer(m.ctx, m.q, id, newID, customer, m.at, m.runID); err != nil {
 		return 0, err
 	}
-	return id, m.alignMoved(id, newID)
+	return id, m.alignMoved()
 }
 
 // UndoMerge restores the state before merge or split id, as a steward
 // decided. Later merges and splits of the same customers must be undone
 // first (newest first); a split undone no longer keeps its customers
 // apart, and a merge undone found by a load may be found again by the
-// next load that links the two.
+// next load that links the two. Rows that loads after the merge gave the
+// survivor (their records carried the merged-away customer's keys) stay
+// with it: undo restores what the merge moved, not what came since.
 func UndoMerge(ctx context.Context, w *engine.Warehouse, id int64, st Steward) (*MergeOutcome, error) {
 	var out *MergeOutcome
 	runID, err := stewardTx(ctx, w, st, fmt.Sprintf("identity undo %d", id), func(m *merger) error {

@@ -434,3 +434,29 @@ func TestSplitSurvivesLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadMergesChain: one load with two new records, one linking A's card
+// to B's mobile and one linking B's card to C's mobile, meets B from two
+// components: all three are one customer, A (the oldest id), by two merges
+// carried out together; every fact of B and C is A's and one version is
+// current.
+func TestLoadMergesChain(t *testing.T) {
+	mw := newMergeWorld(t)
+	w := mw.w
+	moved := sumCounts(factsBySource(t, w, mw.b)) + sumCounts(factsBySource(t, w, mw.c))
+	aRows := sumCounts(factsBySource(t, w, mw.a))
+	loadPOS(t, w, 3, "2024-12-31", []string{
+		posLine("S20", "2024-12-01 10:00", "M1", mobileOf("M2")),
+		posLine("S21", "2024-12-02 10:00", "M2", mobileOf("M3")),
+	}, nil)
+	if got := queryString(t, w, `SELECT string_agg(other || '>' || survivor, ' ' ORDER BY other) FROM customer_merge WHERE kind = 'load_merge'`); got != fmt.Sprintf("%d>%d %d>%d", mw.b, mw.a, mw.c, mw.a) {
+		t.Errorf("merges %s, want B and C into A", got)
+	}
+	if n := queryInt(t, w, `SELECT sum(rows) FROM etl_customer_merge`); n != moved {
+		t.Errorf("history holds %d rows, want B's and C's %d", n, moved)
+	}
+	if got := sumCounts(factsBySource(t, w, mw.a)); got != aRows+moved+2 {
+		t.Errorf("A has %d fact rows, want its %d, B's and C's %d and the 2 new", got, aRows, moved)
+	}
+	checkOneCurrent(t, w, mw.a, mw.b, mw.c)
+}
