@@ -72,6 +72,14 @@ func identityExplainRun(ctx context.Context, opts *identityExplainOptions) error
 		return err
 	}
 	if len(rows) == 0 {
+		_, merged, err := a.query(ctx, `SELECT survivor, merge_id FROM customer_merge
+			WHERE other = ? AND kind <> 'steward_split' AND undone_run IS NULL ORDER BY merge_id DESC LIMIT 1`, opts.customer)
+		if err != nil {
+			return err
+		}
+		if len(merged) == 1 {
+			return fmt.Errorf("customer %d was merged into customer %v (merge %v): ckm identity explain %v", opts.customer, merged[0][0], merged[0][1], merged[0][0])
+		}
 		return fmt.Errorf("customer %d: no identity links (no load resolved this customer)", opts.customer)
 	}
 	for _, r := range rows {

@@ -174,6 +174,24 @@ func TestIdentityMergeSplitUndo(t *testing.T) {
 		t.Errorf("%d current versions of A and B, want 1", n)
 	}
 	mergeID := strconv.FormatInt(int64(res["merge_id"].(float64)), 10)
+	if _, stderr, code := run("identity", "explain", sb); code != exitFailure || !strings.Contains(stderr, "was merged into customer "+sa+" (merge "+mergeID+")") {
+		t.Errorf("explain of the merged-away customer: exit %d %s", code, stderr)
+	}
+	// The survivor explains both cards: its own and the one merged in.
+	out, _, code = run("identity", "explain", sa)
+	var links []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &links) != nil {
+		t.Fatalf("explain of the survivor: exit %d %s", code, out)
+	}
+	cards := 0
+	for _, l := range links {
+		if l["key_type"] == "member_card" {
+			cards++
+		}
+	}
+	if cards != 2 {
+		t.Errorf("the survivor explains %d cards, want 2: %v", cards, links)
+	}
 	if out, _, code := run("identity", "merges", sa); code != 0 || !strings.Contains(out, "same person, called") {
 		t.Errorf("merges: exit %d %s", code, out)
 	}
