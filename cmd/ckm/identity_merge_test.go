@@ -214,6 +214,16 @@ func TestIdentityMergeSplitUndo(t *testing.T) {
 		t.Errorf("after the merge, M2's line went to %d, want %d", got, a)
 	}
 
+	// A steward sees the raw keys a split names, audited.
+	reveals := whInt(t, wh, `SELECT count(*) FROM privacy_reveal`)
+	out, stderr, code = run(append([]string{"identity", "explain", sa, "--reveal", "split check"}, steward...)...)
+	if code != 0 || !strings.Contains(out, `"key": "M2"`) || !strings.Contains(out, `"key": "+8613900000002"`) {
+		t.Errorf("explain --reveal: exit %d %s %s", code, out, stderr)
+	}
+	if n := whInt(t, wh, `SELECT count(*) FROM privacy_reveal`); n != reveals+1 {
+		t.Errorf("explain --reveal wrote %d audit rows, want 1", n-reveals)
+	}
+
 	// Split M2's records off; the next load linking M1 and M2 keeps them apart.
 	out, stderr, code = run(append([]string{"identity", "split", sa, "--records", "member_card:M2", "--reason", "two persons"}, steward...)...)
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
