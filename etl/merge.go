@@ -71,6 +71,16 @@ func (m *merger) exec(query string, args ...any) error {
 	return nil
 }
 
+// execAll runs queries in order.
+func (m *merger) execAll(queries ...string) error {
+	for _, q := range queries {
+		if err := m.exec(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *merger) count(query string, args ...any) (int64, error) {
 	var n sql.NullInt64
 	if err := m.q.QueryRowContext(m.ctx, query, args...).Scan(&n); err != nil {

@@ -188,8 +188,10 @@ func MergeCustomers(ctx context.Context, w *engine.Warehouse, a, b int64, st Ste
 }
 
 // SplitCustomer moves from customer the source records carrying any of
-// keys, and every key of the customer only those records carry, to a new
-// customer, as a steward decided; the two are kept apart by later loads.
+// keys (but not those a strong key left unnamed ties to the customer's
+// other records), and every key of the customer only those records carry,
+// to a new customer, as a steward decided; the two are kept apart by later
+// loads. The keys named always move.
 // The new customer gets one dim_customer version holding the ID number,
 // mobile and e-mail of its keys; its other attributes come with its next
 // CRM record.
@@ -225,7 +227,7 @@ func (m *merger) split(customer int64, keys []IdentityKey, names string, st Stew
 	if err := m.exec(`CREATE OR REPLACE TEMP TABLE ckm_split_sel (key_hash UBIGINT)`); err != nil {
 		return 0, err
 	}
-	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_split_sel; DROP TABLE IF EXISTS ckm_split_rec; DROP TABLE IF EXISTS ckm_split_keys; DROP TABLE IF EXISTS ckm_moves`)
+	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_split_sel; DROP TABLE IF EXISTS ckm_split_cand; DROP TABLE IF EXISTS ckm_split_anchor; DROP TABLE IF EXISTS ckm_split_rec; DROP TABLE IF EXISTS ckm_split_keys; DROP TABLE IF EXISTS ckm_moves`)
 	for _, k := range keys {
 		var holder sql.NullInt64
 		if err := m.q.QueryRowContext(m.ctx, `SELECT max(customer_id) FROM etl_identity WHERE key_type = ? AND key_value = ?`, k.Type, k.Value).Scan(&holder); err != nil {
@@ -241,10 +243,23 @@ func (m *merger) split(customer int64, keys []IdentityKey, names string, st Stew
 			return 0, err
 		}
 	}
-	// The records carrying a named key, and the customer's keys that only
-	// such records carry.
-	if err := m.exec(`CREATE OR REPLACE TEMP TABLE ckm_split_rec AS
-		SELECT DISTINCT etl_file_id, source_line FROM etl_record_key WHERE key_hash IN (SELECT key_hash FROM ckm_split_sel)`); err != nil {
+	// The records carrying a named key, but not those also carrying a
+	// strong key of the customer (card, ID number, source customer id) that
+	// is not named and that other records carry: that key names the customer
+	// the record stays with, as it would in a load. Then the customer's keys
+	// that only the records moving carry.
+	if err := m.execAll(
+		`CREATE OR REPLACE TEMP TABLE ckm_split_cand AS
+		SELECT DISTINCT etl_file_id, source_line FROM etl_record_key WHERE key_hash IN (SELECT key_hash FROM ckm_split_sel)`,
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ckm_split_anchor AS
+		SELECT DISTINCT k.key_hash FROM (SELECT hash(key_type, key_value) AS key_hash FROM etl_identity
+			WHERE customer_id = %d AND key_type IN ('member_card', 'id_number', 'customer_ref')) k
+		JOIN etl_record_key r USING (key_hash)
+		WHERE k.key_hash NOT IN (SELECT key_hash FROM ckm_split_sel)
+			AND (r.etl_file_id, r.source_line) NOT IN (SELECT (etl_file_id, source_line) FROM ckm_split_cand)`, customer),
+		`CREATE OR REPLACE TEMP TABLE ckm_split_rec AS
+		SELECT c.* FROM ckm_split_cand c WHERE NOT EXISTS (SELECT 1 FROM etl_record_key r
+			WHERE r.etl_file_id = c.etl_file_id AND r.source_line = c.source_line AND r.key_hash IN (SELECT key_hash FROM ckm_split_anchor))`); err != nil {
 		return 0, err
 	}
 	if err := m.exec(`CREATE OR REPLACE TEMP TABLE ckm_split_keys AS
