@@ -20,6 +20,10 @@ type Steward struct {
 	At time.Time
 	// Version is the ckm version recorded in etl_run.
 	Version string
+	// BeforeCommit hooks run in the action's transaction after its work
+	// (e.g. refreshing OLAP rollups for the new data version), so they
+	// commit or roll back with it.
+	BeforeCommit []func(ctx context.Context, tx *sql.Tx) error
 }
 
 // MergeOutcome is what a merge, split or undo did.
@@ -100,6 +104,11 @@ func stewardTx(ctx context.Context, w *engine.Warehouse, st Steward, what string
 	}
 	if err := engine.CheckCustomerHistory(ctx, tx); err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	for _, hook := range st.BeforeCommit {
+		if err := hook(ctx, tx); err != nil {
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("%s: commit: %w", what, err)

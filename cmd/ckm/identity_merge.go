@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
 )
 
@@ -57,7 +59,16 @@ func (a *app) steward(role, reason, what string) (etl.Steward, error) {
 	if !p.Role.Covers(privacy.Steward) {
 		return etl.Steward{}, fmt.Errorf("%s: role %s may not merge or split customers: ask with --role steward (granted by the principals list of ckm.yaml)", what, p.Role)
 	}
-	return etl.Steward{User: p.User, Role: string(p.Role), Reason: reason, Version: version}, nil
+	model, err := a.cubeModel()
+	if err != nil {
+		return etl.Steward{}, err
+	}
+	// Rollups are rebuilt in the action's transaction, as a load does: the
+	// customers measures change with a merge.
+	return etl.Steward{User: p.User, Role: string(p.Role), Reason: reason, Version: version,
+		BeforeCommit: []func(context.Context, *sql.Tx) error{
+			func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
+		}}, nil
 }
 
 // identityMergeOptions are what ckm identity merge resolves to.
