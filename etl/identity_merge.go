@@ -22,11 +22,20 @@ type mergePlan struct {
 // planMerges decides, for the components of this load that meet several
 // existing customers (a new record links customers earlier loads kept
 // apart), which customers merge and which customer each such component
-// is: the customers it meets merge into the smallest id, except two a
-// steward split keeps apart (identity_decision), which stay apart; the
-// component then goes to the customer its first strong key (card, ID
-// number) names, else the smallest. It rewrites id_comp.existing and
-// returns the merges to apply once the components have their customers.
+// is: the customers it meets merge into the smallest id, except two that
+// must stay apart, whose records are then given out by their own keys
+// (pickApartRecords):
+//
+//   - two a steward's split keeps apart (identity_decision);
+//   - two that both hold an ID number (different ones: an ID number is one
+//     customer's) and that the component reaches only through a mobile or
+//     e-mail, not through one strong component of this load (cards, ID
+//     numbers, accepted ID typos): the conflict rule of one load, kept
+//     across loads, so a household's shared number met in a later load
+//     does not merge its members.
+//
+// It rewrites id_comp.existing and returns the merges to apply once the
+// components have their customers.
 func (l *loader) planMerges() (*mergePlan, error) {
 	n, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
 	if err != nil || n == 0 {
@@ -40,6 +49,12 @@ func (l *loader) planMerges() (*mergePlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	idHolders := map[int64]bool{}
+	if err := l.scanPairs(`SELECT DISTINCT ei.customer_id, 0 FROM etl_identity ei
+		WHERE ei.key_type = 'id_number' AND ei.customer_id IN (SELECT customer_id FROM id_met)`,
+		func(c, _ int64) { idHolders[c] = true }); err != nil {
+		return nil, err
+	}
 	parent := map[int64]int64{}
 	members := map[int64][]int64{}
 	find := func(x int64) int64 {
@@ -51,7 +66,10 @@ func (l *loader) planMerges() (*mergePlan, error) {
 		}
 		return x
 	}
-	conflict := func(a, b int64) bool {
+	holdsID := func(r int64) bool { return slices.ContainsFunc(members[r], func(c int64) bool { return idHolders[c] }) }
+	// conflict says whether the sets a and b must stay apart, met in lab
+	// by customers with these strong components (slabs) there.
+	conflict := func(a, b int64, slabs map[int64][]int64) bool {
 		for _, x := range members[a] {
 			for _, y := range members[b] {
 				if apart[[2]int64{min(x, y), max(x, y)}] {
@@ -59,24 +77,39 @@ func (l *loader) planMerges() (*mergePlan, error) {
 				}
 			}
 		}
-		return false
+		if !holdsID(a) || !holdsID(b) {
+			return false
+		}
+		for _, x := range members[a] {
+			for _, y := range members[b] {
+				for _, s := range slabs[x] {
+					if slices.Contains(slabs[y], s) {
+						return false
+					}
+				}
+			}
+		}
+		return true
 	}
 	anchors := map[int64]int64{}
 	var labs []int64
 	refused := 0
 	plan := &mergePlan{}
+	var slabs map[int64][]int64 // of the lab's met customers
 	for _, m := range met {
 		if _, ok := anchors[m.lab]; !ok {
 			anchors[m.lab] = m.customer // strong first, then the smallest
 			labs = append(labs, m.lab)
+			slabs = map[int64][]int64{m.customer: m.slabs}
 			find(m.customer)
 			continue
 		}
+		slabs[m.customer] = m.slabs
 		ra, rx := find(anchors[m.lab]), find(m.customer)
 		if ra == rx {
 			continue
 		}
-		if conflict(ra, rx) {
+		if conflict(ra, rx, slabs) {
 			refused++
 			if k := len(plan.apart); k == 0 || plan.apart[k-1] != m.lab {
 				plan.apart = append(plan.apart, m.lab)
@@ -114,7 +147,7 @@ func (l *loader) planMerges() (*mergePlan, error) {
 		return nil, err
 	}
 	if refused > 0 {
-		l.logf("identity: %d links between customers a steward's split keeps apart were not followed", refused)
+		l.logf("identity: %d links between existing customers were not followed (kept apart by a steward's split, or holding different ID numbers met only through a mobile or e-mail)", refused)
 	}
 	plan.merges = merges
 	return plan, nil
@@ -146,21 +179,31 @@ func (l *loader) pickApartRecords(plan *mergePlan) error {
 	})
 }
 
-// metCustomer is an existing customer a component of this load meets, and
-// whether through a strong key.
+// metCustomer is an existing customer a component of this load meets,
+// whether through a strong key, and the strong components of this load
+// (id_srl labels) whose strong keys meet it.
 type metCustomer struct {
 	lab, customer int64
 	strong        bool
+	slabs         []int64
 }
 
 // metCustomers reads, for each component meeting several existing
-// customers, the customers it meets: strong first, then by id.
+// customers, the customers it meets (also into id_met): strong first, then
+// by id.
 func (l *loader) metCustomers() ([]metCustomer, error) {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT c.lab, ei.customer_id, bool_or(NOT k.weak) AS strong
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_met AS
+		WITH ks AS (SELECT DISTINCT s.kid, r.slab FROM id_rk_strong s JOIN id_srl r USING (rec))
+		SELECT c.lab, ei.customer_id, bool_or(NOT k.weak) AS strong,
+			coalesce(list(DISTINCT ks.slab ORDER BY ks.slab) FILTER (WHERE ks.slab IS NOT NULL), []) AS slabs
 		FROM id_comp c JOIN id_lab l USING (lab) JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)
 		JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
+		LEFT JOIN ks ON ks.kid = k.kid AND NOT k.weak
 		WHERE c.n_existing > 1
-		GROUP BY c.lab, ei.customer_id ORDER BY c.lab, strong DESC, ei.customer_id`)
+		GROUP BY c.lab, ei.customer_id`); err != nil {
+		return nil, err
+	}
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT lab, customer_id, strong, slabs FROM id_met ORDER BY lab, strong DESC, customer_id`)
 	if err != nil {
 		return nil, fmt.Errorf("identity: merges: %w", err)
 	}
@@ -168,8 +211,14 @@ func (l *loader) metCustomers() ([]metCustomer, error) {
 	var out []metCustomer
 	for rows.Next() {
 		var m metCustomer
-		if err := rows.Scan(&m.lab, &m.customer, &m.strong); err != nil {
+		var slabs []any
+		if err := rows.Scan(&m.lab, &m.customer, &m.strong, &slabs); err != nil {
 			return nil, fmt.Errorf("identity: merges: %w", err)
+		}
+		for _, v := range slabs {
+			if n, ok := v.(int64); ok {
+				m.slabs = append(m.slabs, n)
+			}
 		}
 		out = append(out, m)
 	}

@@ -464,3 +464,44 @@ func TestLoadMergesChain(t *testing.T) {
 	}
 	checkOneCurrent(t, w, mw.a, mw.b, mw.c)
 }
+
+// TestLoadKeepsIDHoldersApart: X and Y, with different valid ID numbers,
+// were loaded apart; a later CRM record of Y gives X's mobile (a
+// household's shared phone). One load would not link them (two ID
+// numbers meet only on a mobile), so a later one does not merge them
+// either: no merge, Y's record stays Y's, X keeps its mobile and facts.
+func TestLoadKeepsIDHoldersApart(t *testing.T) {
+	ctx := context.Background()
+	w := openMem(t)
+	header := []any{"会员卡号", "姓名", "身份证号", "手机", "邮箱", "性别", "生日", "省份", "城市", "注册日期", "会员等级", "经销商"}
+	d1 := t.TempDir()
+	writeXLSX(t, d1, "crm_customers_1.xlsx", "客户", [][]any{header,
+		{"M00000001", "王芳", "11010519491231002X", "13800138000", "", "女", "", "北京", "北京市", "2020-01-05", "普通", "否"},
+		{"M00000002", "张伟", "440524188001010014", "13700137000", "", "男", "", "广东省", "汕头市", "2021-03-01", "普通", "否"},
+	})
+	if _, err := Load(ctx, w, []string{d1}, Options{AsOf: day(t, "2024-06-30")}); err != nil {
+		t.Fatal(err)
+	}
+	loadPOS(t, w, 1, "2024-06-30", []string{posLine("S1", "2024-05-01 10:00", "", "13800138000")}, nil)
+	x := queryInt(t, w, `SELECT customer_id FROM etl_identity WHERE key_type = 'member_card' AND key_value = 'M00000001'`)
+	y := queryInt(t, w, `SELECT customer_id FROM etl_identity WHERE key_type = 'member_card' AND key_value = 'M00000002'`)
+	d2 := t.TempDir()
+	writeXLSX(t, d2, "crm_customers_2.xlsx", "客户", [][]any{header,
+		{"M00000002", "张伟", "440524188001010014", "13800138000", "", "男", "", "广东省", "汕头市", "2021-03-01", "普通", "否"},
+	})
+	if _, err := Load(ctx, w, []string{d2}, Options{AsOf: day(t, "2024-12-31")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, w, `SELECT count(*) FROM customer_merge`); n != 0 {
+		t.Errorf("%d merges of customers holding different ID numbers, want none", n)
+	}
+	if got := queryInt(t, w, `SELECT customer_id FROM etl_identity WHERE key_type = 'mobile' AND key_value = '+8613800138000'`); got != x {
+		t.Errorf("X's mobile is now customer %d's, want X %d", got, x)
+	}
+	if got := queryInt(t, w, `SELECT count(*) FROM fact_sales WHERE order_id = 'S1' AND customer_id = ?`, x); got != 1 {
+		t.Errorf("X's sale moved")
+	}
+	if n := queryInt(t, w, `SELECT count(*) FROM dim_customer WHERE customer_id IN (?, ?) AND is_current`, x, y); n != 2 {
+		t.Errorf("%d current versions of X and Y, want 2", n)
+	}
+}
