@@ -337,6 +337,11 @@ func UndoMerge(ctx context.Context, w *engine.Warehouse, id int64, st Steward) (
 		} else if err != sql.ErrNoRows {
 			return fmt.Errorf("customer merge: %w", err)
 		}
+		if out.Kind == "steward_split" {
+			if err := m.checkSplitUntouched(out); err != nil {
+				return err
+			}
+		}
 		if err := m.undo(id); err != nil {
 			return err
 		}
@@ -368,4 +373,28 @@ func (m *merger) outcomeOrRefuse(id int64) (*MergeOutcome, error) {
 		return nil, fmt.Errorf("undo %d: %w: no merge or split %d (see ckm identity merges)", id, ErrMergeRefused, id)
 	}
 	return m.outcome(id)
+}
+
+// checkSplitUntouched refuses to undo split o when loads since gave its new
+// customer rows of its own (facts, keys, explanations, versions): undoing
+// would leave them naming a customer that no longer exists. Merging the
+// new customer back keeps them.
+func (m *merger) checkSplitUntouched(o *MergeOutcome) error {
+	extra, err := m.count(`SELECT
+		(SELECT count(*) FROM fact_sales WHERE customer_id = $1) + (SELECT count(*) FROM fact_interaction WHERE customer_id = $1)
+			+ (SELECT count(*) FROM fact_campaign WHERE customer_id = $1)
+			- (SELECT coalesce(sum(rows), 0) FROM etl_customer_merge WHERE merge_id = $2)
+		+ (SELECT count(*) FROM etl_identity WHERE customer_id = $1) + (SELECT count(*) FROM identity_link WHERE customer_id = $1)
+			- (SELECT coalesce(sum(rows), 0) FROM etl_customer_merge_key WHERE merge_id = $2)
+		+ (SELECT count(*) FROM dim_customer WHERE customer_id = $1) - 1
+		+ (SELECT count(*) FROM dim_customer WHERE customer_id = $1 AND etl_run_id <> (SELECT run_id FROM customer_merge WHERE merge_id = $2))`,
+		o.Other, o.MergeID)
+	if err != nil {
+		return err
+	}
+	if extra != 0 {
+		return fmt.Errorf("undo %d: %w: loads since the split gave customer %d rows of its own; undoing would orphan them: merge it back instead (ckm identity merge %d %d)",
+			o.MergeID, ErrMergeRefused, o.Other, o.Survivor, o.Other)
+	}
+	return nil
 }
