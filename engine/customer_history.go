@@ -17,10 +17,14 @@ type txLike interface {
 // SCD2 history of their customer, with what is wrong. Versions in
 // valid_from order must chain: each ends where the next starts
 // (valid_to = next valid_from: no gap, no overlap), none is empty, only the
-// last is current and it runs to 9999-12-31.
+// last is current and it runs to 9999-12-31 — except for a customer merged
+// into another (customer_merge), whose last version closed at the merge and
+// none is current.
 const customerHistoryFaults = `SELECT customer_id, customer_key, valid_from, valid_to, CASE
 		WHEN valid_from IS NULL OR valid_to IS NULL THEN 'no validity period'
 		WHEN valid_to <= valid_from THEN 'ends before it starts'
+		WHEN merged AND is_current THEN 'was merged into another customer but is still current'
+		WHEN merged AND next_from IS NULL THEN NULL
 		WHEN next_from = valid_from THEN 'starts together with version ' || next_key
 		WHEN next_from IS NOT NULL AND valid_to < next_from THEN 'gap until version ' || next_key
 		WHEN next_from IS NOT NULL AND valid_to > next_from THEN 'overlaps version ' || next_key
@@ -28,7 +32,8 @@ const customerHistoryFaults = `SELECT customer_id, customer_key, valid_from, val
 		WHEN next_from IS NULL AND NOT coalesce(is_current, false) THEN 'is the last version but not current'
 		WHEN next_from IS NULL AND valid_to <> TIMESTAMP '9999-12-31' THEN 'is the last version but ends'
 		END AS fault
-	FROM (SELECT *, lead(valid_from) OVER w AS next_from, lead(customer_key) OVER w AS next_key
+	FROM (SELECT *, lead(valid_from) OVER w AS next_from, lead(customer_key) OVER w AS next_key,
+			customer_id IN (SELECT other FROM customer_merge WHERE kind <> 'steward_split' AND undone_run IS NULL) AS merged
 		FROM dim_customer WINDOW w AS (PARTITION BY customer_id ORDER BY valid_from, customer_key))`
 
 // CheckCustomerHistory verifies the SCD2 history of every customer in

@@ -59,7 +59,7 @@ func (l *loader) resolveIdentity() error {
 	if err := l.reportConflicts(); err != nil {
 		return err
 	}
-	if err := l.exec("identity", identityLinkSQL(l.runID)); err != nil {
+	if err := l.execAll("identity", []string{identityLinkSQL(l.runID), recordKeySQL}); err != nil {
 		return err
 	}
 	if l.opts.AfterIdentity != nil {
@@ -306,20 +306,23 @@ func (l *loader) assignCustomers() error {
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	if err := l.execAll("identity", customerSQL(base, l.runID)); err != nil {
+	steps := customerSQL(base, l.runID)
+	if err := l.exec("identity", steps[0]); err != nil {
+		return err
+	}
+	// Components meeting several existing customers merge them (or, kept
+	// apart by a steward's split, pick one): identity_merge.go.
+	plan, err := l.planMerges()
+	if err != nil {
+		return err
+	}
+	if err := l.execAll("identity", steps[1:]); err != nil {
 		return err
 	}
 	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
 		return err
 	}
-	merged, err := l.count(`SELECT count(*) FROM id_comp WHERE n_existing > 1`)
-	if err != nil {
-		return err
-	}
-	if merged > 0 {
-		l.logf("identity: %d new records link customers that earlier runs kept apart; they were attached to the smallest id", merged)
-	}
-	return nil
+	return l.applyMerges(plan)
 }
 
 // reportConflicts logs what the conflict rules did: conflicted keys, the

@@ -34,3 +34,17 @@ func identityLinkSQL(runID int64) string {
 	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
 	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.rule, c.conflicted`, runID)
 }
+
+// recordKeySQL records which identifiers each source record of the load
+// carried (etl_record_key), as a hash of key type and value: customer
+// records and sales lines as resolved, and the card and mobile by which
+// contacts and campaign responses find their customer. A split
+// (merge_steward.go) moves the records carrying the keys it names.
+const recordKeySQL = `INSERT INTO etl_record_key
+	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(key_value AS VARCHAR)) FROM id_edge
+	UNION ALL
+	SELECT DISTINCT file_id, _line, hash(key_type, CAST(key_value AS VARCHAR)) FROM (
+		SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'member_card', card FROM ok_responses WHERE card IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL)`

@@ -15,7 +15,9 @@ import (
 // TestNewIdentityExplainCmd: the customer id is parsed; a bad one exits 2.
 func TestNewIdentityExplainCmd(t *testing.T) {
 	cases := []parseCase[identityExplainOptions]{
-		{"customer", nil, []string{"42"}, identityExplainOptions{customer: 42}, ""},
+		{"customer", nil, []string{"42"}, identityExplainOptions{customer: 42, role: "analyst"}, ""},
+		{"reveal", nil, []string{"42", "--role", "steward", "--reveal", "split check"}, identityExplainOptions{customer: 42, role: "steward", reveal: "split check"}, ""},
+		{"analyst reveal", nil, []string{"42", "--reveal", "x"}, identityExplainOptions{}, "--reveal"},
 		{"not a number", nil, []string{"abc"}, identityExplainOptions{}, `CUSTOMER "abc"`},
 		{"zero", nil, []string{"0"}, identityExplainOptions{}, `CUSTOMER "0"`},
 	}
