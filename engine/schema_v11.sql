@@ -1,0 +1,45 @@
+-- Version 11: personal data protected at rest (privacy/vault).
+--
+-- vault_key holds the warehouse's data key, wrapped (AES-256-GCM) by a
+-- key-encryption key kept outside the warehouse (a key file or CKM_KEY);
+-- a warehouse with a row here is protected: loads need the key, and
+-- analytical tables hold tokens (HMAC-SHA-256) and masks instead of raw ID
+-- numbers, mobiles and e-mails.
+CREATE TABLE vault_key (
+    key_id           INTEGER PRIMARY KEY CHECK (key_id = 1),
+    wrapped_data_key BLOB      NOT NULL,
+    kek_id           VARCHAR   NOT NULL,   -- names the wrapping key without revealing it
+    created_at       TIMESTAMP NOT NULL,
+    rotated_at       TIMESTAMP NOT NULL
+);
+-- One key per customer, wrapped by the data key: it seals the customer's
+-- raw values, and ckm forget destroys it (crypto-shredding).
+CREATE TABLE vault_customer_key (
+    customer_id BIGINT PRIMARY KEY,
+    wrapped_key BLOB   NOT NULL,
+    run_id      BIGINT
+);
+-- The raw values, each sealed with its customer's key; token is what the
+-- analytical tables hold in its place.
+CREATE TABLE vault_value (
+    token       VARCHAR NOT NULL,
+    customer_id BIGINT  NOT NULL,
+    kind        VARCHAR NOT NULL,          -- id_number | mobile | email
+    sealed      BLOB    NOT NULL,
+    run_id      BIGINT,
+    PRIMARY KEY (token, customer_id)
+);
+-- Erasure requests carried out (ckm forget): who, when, why, what went.
+CREATE TABLE vault_forgotten (
+    customer_id   BIGINT    NOT NULL,
+    forgotten_at  TIMESTAMP NOT NULL,
+    os_user       VARCHAR,
+    reason        VARCHAR   NOT NULL,
+    values_sealed BIGINT,                  -- sealed values made unrecoverable
+    links_broken  BIGINT,                  -- identity keys and links removed
+    ledger_redacted BIGINT                 -- reject-ledger records removed
+);
+-- The masked display value beside each identity key (the key itself is a
+-- token on a protected warehouse).
+ALTER TABLE etl_identity ADD COLUMN key_display VARCHAR;
+ALTER TABLE identity_link ADD COLUMN key_display VARCHAR;
