@@ -5,18 +5,20 @@ import "fmt"
 // identityLinkSQL records why each customer's records of this load are
 // together (identity_link, read by ckm identity explain): per customer and
 // key, the rule that used or refused the key, how many records carry it
-// and when.
+// and when. The key is stored as id_tok holds it (a token on a protected
+// warehouse) with its masked display value; an ID typo's detail names the
+// other ID masked.
 func identityLinkSQL(runID int64) string {
-	return fmt.Sprintf(`INSERT INTO identity_link
+	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display)
 	WITH rk AS (
-		SELECT e.rec, e.kid, k.key_type, k.key_value, k.weak, r.customer_id, s.t,
+		SELECT e.rec, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak, r.customer_id, s.t,
 			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone
-		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
+		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	holders AS (
 		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM rk WHERE conflicted GROUP BY kid),
 	typo AS (
-		SELECT id_b AS key_value, string_agg(id_a, ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
+		SELECT id_b AS key_value, string_agg(ckm_mask_id_number(id_a), ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
 	classed AS (
 		SELECT rk.*, CASE
 			WHEN conflicted AND alone THEN 'shared_alone'
@@ -26,11 +28,11 @@ func identityLinkSQL(runID int64) string {
 			WHEN weak THEN 'weak'
 			ELSE 'strong' END AS rule
 		FROM rk)
-	SELECT %d, c.customer_id, c.key_type, c.key_value, c.rule,
+	SELECT %d, c.customer_id, c.key_type, c.tok, c.rule,
 		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
 			WHEN c.conflicted THEN 'also held by customers ' ||
 				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
-		count(*), min(c.t), max(c.t)
+		count(*), min(c.t), max(c.t), c.disp
 	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
-	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.rule, c.conflicted`, runID)
+	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.tok, c.disp, c.rule, c.conflicted`, runID)
 }
