@@ -10,9 +10,9 @@ import (
 // Erasure is what Forget did.
 type Erasure struct {
 	CustomerID     int64 `json:"customer_id"`
-	ValuesSealed   int64 `json:"values_sealed"`   // sealed values made unrecoverable
-	LinksBroken    int64 `json:"links_broken"`    // identity keys and links removed
-	LedgerRedacted int64 `json:"ledger_redacted"` // reject-ledger entries whose raw texts were removed
+	ValuesSealed   int64 `json:"values_sealed"`    // sealed values made unrecoverable
+	LinksBroken    int64 `json:"links_broken"`     // identity keys and links removed
+	LedgerRedacted int64 `json:"ledger_redacted"`  // reject-ledger entries whose raw texts were removed
 	VersionsBlank  int64 `json:"versions_blanked"` // dim_customer versions whose personal columns were emptied
 }
 
