@@ -43,3 +43,22 @@ CREATE TABLE vault_forgotten (
 -- token on a protected warehouse).
 ALTER TABLE etl_identity ADD COLUMN key_display VARCHAR;
 ALTER TABLE identity_link ADD COLUMN key_display VARCHAR;
+-- The masked display value of each token, shown where a protected
+-- warehouse's dim_customer holds a token for an ID number, mobile or
+-- e-mail (a mask cannot be computed from a token).
+CREATE TABLE vault_display (
+    token   VARCHAR PRIMARY KEY,
+    kind    VARCHAR NOT NULL,
+    display VARCHAR
+);
+CREATE OR REPLACE VIEW analyst.dim_customer AS
+SELECT d.* EXCLUDE (birth_date) REPLACE (
+        coalesce(i.display, ckm_mask_id_number(d.id_number)) AS id_number,
+        ckm_mask_name(d.name) AS name,
+        coalesce(m.display, ckm_mask_mobile(d.mobile)) AS mobile,
+        coalesce(e.display, ckm_mask_email(d.email)) AS email),
+    CAST(year(d.birth_date) AS INTEGER) AS birth_year
+FROM main.dim_customer d
+LEFT JOIN main.vault_display i ON i.token = d.id_number
+LEFT JOIN main.vault_display m ON m.token = d.mobile
+LEFT JOIN main.vault_display e ON e.token = d.email;

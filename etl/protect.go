@@ -64,7 +64,9 @@ func keyDisplaySQL(typeCol, valueCol string) string {
 // sealValues gives every customer this load resolved a key of their own
 // (if they have none) and seals under it each raw personal key of their
 // records not sealed before: the only place raw ID numbers, mobiles and
-// e-mails are kept on a protected warehouse.
+// e-mails are kept on a protected warehouse. The masked display of each
+// token goes to vault_display, which the analyst's dim_customer shows in
+// place of the token.
 func (l *loader) sealValues() error {
 	if l.opts.Vault == nil {
 		return nil
@@ -80,6 +82,9 @@ func (l *loader) sealValues() error {
 			WHERE k.key_type IN `+personalKeyTypes+`) p
 		JOIN vault_customer_key ck USING (customer_id)
 		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
+		`INSERT INTO vault_display (token, kind, display)
+		SELECT DISTINCT t.tok, k.key_type, t.disp FROM id_key k JOIN id_tok t USING (kid)
+		WHERE k.key_type IN ` + personalKeyTypes + ` AND t.tok NOT IN (SELECT token FROM vault_display)`,
 	})
 }
 

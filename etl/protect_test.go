@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,11 +17,12 @@ import (
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
-// protectedWarehouse opens a new in-memory warehouse with a data key.
-func protectedWarehouse(t *testing.T) (*engine.Warehouse, *vault.Vault) {
+// protectedWarehouse opens a new warehouse with a data key: at path, or
+// in memory for "".
+func protectedWarehouse(t *testing.T, path string) (*engine.Warehouse, *vault.Vault) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := engine.Open(ctx, "", engine.Options{})
+	w, err := engine.Open(ctx, path, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,8 @@ func TestProtectedLoadMatchesFixtureTruth(t *testing.T) {
 			asOf, _ := time.Parse("2006-01-02", exp.ExportDate)
 			asOf = asOf.Add(24*time.Hour - time.Second)
 
-			plain, err := engine.Open(ctx, "", engine.Options{})
+			plainPath := filepath.Join(t.TempDir(), "plain.duckdb")
+			plain, err := engine.Open(ctx, plainPath, engine.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +67,8 @@ func TestProtectedLoadMatchesFixtureTruth(t *testing.T) {
 			if _, err := etl.Load(ctx, plain, []string{opts.Out}, etl.Options{AsOf: asOf}); err != nil {
 				t.Fatal(err)
 			}
-			w, v := protectedWarehouse(t)
+			path := filepath.Join(t.TempDir(), "w.duckdb")
+			w, v := protectedWarehouse(t, path)
 			if _, err := etl.Load(ctx, w, []string{opts.Out}, etl.Options{AsOf: asOf}); !errors.Is(err, vault.ErrNoKey) {
 				t.Fatalf("load into a protected warehouse without the key: %v, want ErrNoKey", err)
 			}
@@ -75,6 +80,17 @@ func TestProtectedLoadMatchesFixtureTruth(t *testing.T) {
 			checkSamePartition(t, plain, w)
 			checkNoRawKeys(t, plain, w, v)
 			checkSealedLedger(t, plain, w, v)
+			w.Close()
+			raw := rawKeys(t, plain)
+			plain.Close()
+			// The scan finds raw values where they are: in the unprotected
+			// warehouse's file (DuckDB's compression does not hide them).
+			if n := rawInFile(t, raw, plainPath); n < len(raw)/2 {
+				t.Fatalf("the scan finds only %d of %d raw values in the unprotected file", n, len(raw))
+			}
+			if n := rawInFile(t, raw, path); n > 0 {
+				t.Errorf("%d raw values of %d found in the protected warehouse file", n, len(raw))
+			}
 		})
 	}
 }
@@ -104,6 +120,19 @@ func checkSamePartition(t *testing.T, plain, protected *engine.Warehouse) {
 	}
 	if a != b || a == "" {
 		t.Error("identity links differ between the protected and the unprotected load (customer, key type, mask, rule, records)")
+	}
+	// What an analyst reads of the customers is the same: the masks come
+	// from vault_display where dim_customer holds tokens.
+	q = `SELECT string_agg(l, ',' ORDER BY l) FROM (SELECT concat_ws('|', customer_key, customer_id, id_number, name, sex, birth_year,
+		mobile, email, region_code, customer_type, member_level, valid_from, valid_to, is_current) AS l FROM analyst.dim_customer)`
+	if err := plain.DB.QueryRow(q).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := protected.DB.QueryRow(q).Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a != b || a == "" {
+		t.Error("the analyst's dim_customer differs between the protected and the unprotected load")
 	}
 }
 
@@ -155,6 +184,18 @@ func checkNoRawKeys(t *testing.T, plain, w *engine.Warehouse, v *vault.Vault) {
 		if n == 0 {
 			t.Errorf("%s holds no personal keys", table)
 		}
+	}
+	// dim_customer holds tokens where the unprotected load holds raw values.
+	var plainN, tokenN int64
+	if err := plain.DB.QueryRow(`SELECT count(id_number) + count(mobile) + count(email) FROM dim_customer`).Scan(&plainN); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB.QueryRow(`SELECT count(*) FROM (SELECT id_number AS x FROM dim_customer UNION ALL SELECT mobile FROM dim_customer
+		UNION ALL SELECT email FROM dim_customer) WHERE x IS NOT NULL AND x SIMILAR TO 't(id|mo|em)_[A-Za-z0-9_-]{24}'`).Scan(&tokenN); err != nil {
+		t.Fatal(err)
+	}
+	if tokenN != plainN || plainN == 0 {
+		t.Errorf("dim_customer holds %d tokens for the %d ID numbers, mobiles and e-mails of the unprotected load", tokenN, plainN)
 	}
 	// Every raw key is sealed, under each customer holding it, and opens
 	// to itself; nothing else is sealed.
@@ -232,7 +273,7 @@ func checkSealedLedger(t *testing.T, plain, w *engine.Warehouse, v *vault.Vault)
 // key is refused (it would be silently unused).
 func TestKeyOnUnprotectedWarehouse(t *testing.T) {
 	ctx := context.Background()
-	_, v := protectedWarehouse(t)
+	_, v := protectedWarehouse(t, "")
 	w, err := engine.Open(ctx, "", engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -245,4 +286,37 @@ func TestKeyOnUnprotectedWarehouse(t *testing.T) {
 	if _, err := etl.Load(ctx, w, []string{dir}, etl.Options{Vault: v}); !errors.Is(err, vault.ErrNotProtected) {
 		t.Fatalf("load with a key into an unprotected warehouse: %v, want ErrNotProtected", err)
 	}
+}
+
+// rawInFile scans the closed warehouse file and its WAL for the raw keys,
+// each in its normalised form and, for mobiles, without +86, and says how
+// many it found.
+func rawInFile(t *testing.T, raw map[string]string, path string) int {
+	t.Helper()
+	var data []byte
+	for _, f := range []string{path, path + ".wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		data = append(data, b...)
+	}
+	if len(data) == 0 {
+		t.Fatal("no warehouse file to scan")
+	}
+	text := string(data)
+	found := 0
+	for k := range raw {
+		forms := []string{k}
+		if national, ok := strings.CutPrefix(k, "+86"); ok {
+			forms = append(forms, national)
+		}
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				found++
+				break
+			}
+		}
+	}
+	return found
 }
