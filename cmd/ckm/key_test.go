@@ -159,3 +159,51 @@ func countRows(t *testing.T, wh, q string) int64 {
 	}
 	return n
 }
+
+// TestRevealToken: on a protected warehouse an analyst's ckm sql sees the
+// mask, a steward without the key sees tokens and ckm_reveal refuses
+// saying why, and a steward with the key and a reason gets the raw value
+// from ckm_reveal, audited with the token (never the raw value).
+func TestRevealToken(t *testing.T) {
+	dir := t.TempDir()
+	wh, kf := filepath.Join(dir, "w.duckdb"), filepath.Join(dir, "ckm.key")
+	exports := filepath.Join(dir, "in")
+	os.MkdirAll(exports, 0o755)
+	os.WriteFile(filepath.Join(exports, "pos_sales_1.csv"), []byte("单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
+		"S2,1,ST01,北京朝阳店,张三,2024/1/5 14:22,,13912345678,P001,1,10.00,0,\n"), 0o644)
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "key", "init"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "load", exports, "--as-of", "2024-12-31"); code != 0 {
+		t.Fatalf("load: exit %d %s", code, stderr)
+	}
+	steward := []string{"--config", principalsConfig(t, "steward"), "--role", "steward"}
+	sql := func(q string, args ...string) (string, string, int) {
+		return runCkm(t, "", append([]string{"sql", "--warehouse", wh, "--format", "csv", "-c", q}, args...)...)
+	}
+	if out, stderr, code := sql("SELECT mobile FROM dim_customer WHERE customer_id > 0"); code != 0 || strings.TrimSpace(out) != "mobile\n+86 139****5678" {
+		t.Errorf("analyst reads %q (exit %d %s), want the mask", out, code, stderr)
+	}
+	out, stderr, code := sql("SELECT mobile FROM main.dim_customer WHERE customer_id > 0", append(steward, "--reveal", "check")...)
+	token := strings.TrimSpace(strings.TrimPrefix(out, "mobile\n"))
+	if code != 0 || !strings.HasPrefix(token, "tmo_") {
+		t.Fatalf("steward without the key reads %q (exit %d %s), want a token", out, code, stderr)
+	}
+	if _, stderr, code := sql("SELECT ckm_reveal(mobile) FROM main.dim_customer", append(steward, "--reveal", "check")...); code == 0 || !strings.Contains(stderr, "has no key") {
+		t.Errorf("ckm_reveal without the key: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := sql("SELECT ckm_reveal('"+token+"')", append(steward, "--key-file", kf)...); code == 0 || !strings.Contains(stderr, "--reveal REASON") {
+		t.Errorf("ckm_reveal without a reason: exit %d %s", code, stderr)
+	}
+	out, stderr, code = sql("SELECT ckm_reveal(mobile) AS m FROM main.dim_customer WHERE customer_id > 0", append(steward, "--key-file", kf, "--reveal", "customer asked for their data")...)
+	if code != 0 || strings.TrimSpace(out) != "m\n+8613912345678" {
+		t.Fatalf("steward with the key: %q (exit %d %s), want the raw mobile", out, code, stderr)
+	}
+	if n := countRows(t, wh, `SELECT count(*) FROM privacy_reveal WHERE command = 'sql ckm_reveal' AND reason = 'customer asked for their data'
+		AND detail = 'tokens revealed: `+token+`' AND rows = 1`); n != 1 {
+		t.Errorf("%d audit rows name the revealed token", n)
+	}
+	if n := countRows(t, wh, `SELECT count(*) FROM privacy_reveal WHERE detail LIKE '%13912345678%' OR detail LIKE '%5678%'`); n != 0 {
+		t.Errorf("the audit holds the raw mobile")
+	}
+}

@@ -61,6 +61,18 @@ func RegisterReveal(ctx context.Context, w *engine.Warehouse, v *Vault, reveal f
 	})
 }
 
+// RegisterRevealRefused makes ckm_reveal(token) fail with why: for
+// sessions that may not reveal (no key, no reveal reason, analyst), so the
+// refusal says what is missing instead of "no such function".
+func RegisterRevealRefused(ctx context.Context, w *engine.Warehouse, why string) error {
+	return w.Setup(ctx, "vault reveal", func(ctx context.Context, conn *sql.Conn) error {
+		f := &udf{in: []duckdb.TypeInfo{varchar}, out: varchar, fn: func(a []driver.Value) (any, error) {
+			return nil, fmt.Errorf("ckm_reveal: %s", why)
+		}}
+		return duckdb.RegisterScalarUDF(conn, "ckm_reveal", f)
+	})
+}
+
 type sealedValue struct {
 	customerID      int64
 	wrapped, sealed []byte
