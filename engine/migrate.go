@@ -59,7 +59,7 @@ var Migrations = []Migration{
 	{Version: 7, Description: "personal data: one mask per kind, reveal audit, analyst relations", SQL: []string{schemaV7}},
 	{Version: 8, Description: "identity_link: the keys and rules that hold each customer's records together", SQL: []string{schemaV8}},
 	{Version: 9, Description: "ckm_segment_of: a stored k-means model's nearest segment in SQL", SQL: []string{schemaV9}},
-	{Version: 11, Description: "personal data at rest: the vault (data key, customer keys, sealed values, erasures), identity key display", SQL: []string{schemaV11}},
+	{Version: 11, Description: "personal data at rest: the vault (data key, customer keys, sealed values, erasures), identity link display", SQL: []string{schemaV11}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

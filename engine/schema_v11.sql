@@ -39,9 +39,9 @@ CREATE TABLE vault_forgotten (
     links_broken  BIGINT,                  -- identity keys and links removed
     ledger_redacted BIGINT                 -- reject-ledger records removed
 );
--- The masked display value beside each identity key (the key itself is a
--- token on a protected warehouse).
-ALTER TABLE etl_identity ADD COLUMN key_display VARCHAR;
+-- The masked display value beside each identity key of identity_link
+-- (the key itself is a token on a protected warehouse; etl_identity's
+-- tokens find theirs in vault_display).
 ALTER TABLE identity_link ADD COLUMN key_display VARCHAR;
 -- The masked display value of each token, shown where a protected
 -- warehouse's dim_customer holds a token for an ID number, mobile or

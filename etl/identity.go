@@ -368,8 +368,8 @@ func customerSQL(base, runID int64) []string {
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
 		UNION ALL
 		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
-		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run, key_display)
-		SELECT k.key_type, t.tok, c.customer_id, %d, t.disp
+		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
+		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
 		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
 		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,

@@ -58,7 +58,7 @@ func TestKeyInitLoadRotate(t *testing.T) {
 	if n := countRows(t, wh, `SELECT count(*) FROM etl_identity WHERE key_value LIKE '%5678%'`); n != 0 {
 		t.Errorf("the identity map holds the mobile in the clear")
 	}
-	if n := countRows(t, wh, `SELECT count(*) FROM etl_identity WHERE key_type = 'mobile' AND key_display = '+86 139****5678'`); n != 1 {
+	if n := countRows(t, wh, `SELECT count(*) FROM etl_identity i JOIN vault_display d ON d.token = i.key_value WHERE key_type = 'mobile' AND display = '+86 139****5678'`); n != 1 {
 		t.Errorf("the identity map holds %d mobiles with the display +86 139****5678, want 1", n)
 	}
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // Erasure is what Forget did.
@@ -53,7 +55,6 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 		{nil, `DELETE FROM vault_customer_key WHERE customer_id = ?`},
 		{&e.LinksBroken, `DELETE FROM etl_identity WHERE customer_id = ?`},
 		{&e.LinksBroken, `DELETE FROM identity_link WHERE customer_id = ?`},
-		{&e.VersionsBlank, `UPDATE dim_customer SET id_number = NULL, name = NULL, mobile = NULL, email = NULL WHERE customer_id = ?`},
 	}
 	for _, s := range steps {
 		res, err := db.ExecContext(ctx, s.q, customerID)
@@ -64,6 +65,9 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 			n, _ := res.RowsAffected()
 			*s.n += n
 		}
+	}
+	if e.VersionsBlank, err = engine.EraseCustomer(ctx, db, customerID); err != nil {
+		return e, fmt.Errorf("forget customer %d: %w", customerID, err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO vault_forgotten VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		customerID, time.Now().UTC(), user, reason, e.ValuesSealed, e.LinksBroken, e.LedgerRedacted); err != nil {
