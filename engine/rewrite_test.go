@@ -68,3 +68,16 @@ func TestRewriteDropsDeletedBytes(t *testing.T) {
 		t.Errorf("analyst view after rewrite: %v", err)
 	}
 }
+
+// TestNewWarehouseOwnerOnly: a warehouse file ckm creates is mode 0600.
+func TestNewWarehouseOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	w, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("new warehouse file: %v, mode %v; want 0600", err, st.Mode().Perm())
+	}
+}
