@@ -124,9 +124,6 @@ func keyRun(ctx context.Context, opts *keyOptions) error {
 	defer w.Close()
 	switch opts.action {
 	case "init":
-		if err := refusePlaintext(ctx, w); err != nil {
-			return err
-		}
 		if path := a.cfg.GetString("key-file"); path != "" {
 			if _, err := createKeyFile(path); err != nil {
 				return err
@@ -139,11 +136,7 @@ func keyRun(ctx context.Context, opts *keyOptions) error {
 		if kek == nil {
 			return usageErrorf("--key-file: give the key file (created with a fresh key if missing), or set CKM_KEY")
 		}
-		if _, err := vault.Init(ctx, w.DB, kek); err != nil {
-			return err
-		}
-		a.logf("warehouse %s is protected: loads now need the key", w.Path)
-		return nil
+		return protectWarehouse(ctx, a, w, kek)
 	case "rotate":
 		old, err := a.kek()
 		if err != nil {
@@ -196,18 +189,52 @@ func createKeyFile(path string) ([]byte, error) {
 	return k, nil
 }
 
-// refusePlaintext refuses to protect a warehouse that holds personal data
-// loaded in the clear: its old blocks would keep the raw values (DuckDB
-// does not zero freed blocks), so such a warehouse is rebuilt by loading
-// its exports again into a protected one.
-func refusePlaintext(ctx context.Context, w *engine.Warehouse) error {
-	var n int64
+// protectWarehouse gives w a data key. A warehouse loaded in the clear is
+// converted in the same transaction (vault.Protect: raw values sealed,
+// tokens and masks in their place) and then rewritten whole, since DuckDB
+// keeps deleted values in freed blocks.
+func protectWarehouse(ctx context.Context, a *app, w *engine.Warehouse, kek []byte) error {
+	var loaded int64
 	if err := w.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM etl_identity) + (SELECT count(*) FROM etl_reject)
-		+ (SELECT count(*) FROM dim_customer WHERE customer_key > 0)`).Scan(&n); err != nil {
+		+ (SELECT count(*) FROM dim_customer WHERE customer_key > 0)`).Scan(&loaded); err != nil {
 		return err
 	}
-	if n > 0 {
-		return fmt.Errorf("warehouse %s already holds personal data loaded in the clear: protect a new warehouse (ckm key init before the first load) and load the exports into it", w.Path)
+	v, key, err := vault.NewDataKey(kek)
+	if err != nil {
+		return err
 	}
+	if loaded > 0 {
+		// Before the transaction: it sees the functions of its start.
+		if err := vault.Register(ctx, w, v); err != nil {
+			return err
+		}
+	}
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := key.Store(ctx, tx); err != nil {
+		return err
+	}
+	if loaded > 0 {
+		if err := vault.Protect(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("key init: %w", err)
+	}
+	if loaded > 0 {
+		path := w.Path
+		if err := w.Close(); err != nil {
+			return err
+		}
+		if err := engine.Rewrite(ctx, path); err != nil {
+			return fmt.Errorf("the warehouse is protected, but rewriting %s failed (its old blocks may still hold raw values): %w", path, err)
+		}
+		a.logf("warehouse %s was loaded in the clear: its personal data is now encrypted, and the file was rewritten whole", path)
+	}
+	a.logf("warehouse %s is protected: loads now need the key", w.Path)
 	return nil
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/fixtures"
 )
 
 // TestKeyInitLoadRotate walks a protected warehouse's life: ckm key init
@@ -109,22 +111,82 @@ func TestKeyInitLoadRotate(t *testing.T) {
 	}
 }
 
-// TestKeyInitRefusesPlaintext: a warehouse loaded in the clear is not
-// protected in place (its freed blocks would keep the raw values).
-func TestKeyInitRefusesPlaintext(t *testing.T) {
+// TestKeyInitProtectsPlaintext: ckm key init on a warehouse loaded in the
+// clear converts it and rewrites the file whole: afterwards the file and
+// WAL hold none of the set's raw values (expected.json's list, folded
+// forms), what an analyst reads and ckm rejects shows (with the key) are
+// as before, and a later load with the key finds an existing customer by
+// their mobile's token.
+func TestKeyInitProtectsPlaintext(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
-	wh, exports := filepath.Join(dir, "w.duckdb"), filepath.Join(dir, "in")
-	os.MkdirAll(exports, 0o755)
-	os.WriteFile(filepath.Join(exports, "pos_sales_1.csv"), []byte("单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
-		"S2,1,ST01,北京朝阳店,张三,2024/1/5 14:22,,13912345678,P001,1,10.00,0,\n"), 0o644)
-	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports, "--as-of", "2024-12-31"); code != 0 {
+	wh, kf, exports := filepath.Join(dir, "w.duckdb"), filepath.Join(dir, "k"), filepath.Join(dir, "in")
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exports, Customers: 200, Days: 60, Seed: 5, ListPersonal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}}
+	for _, id := range exp.Personal.IDNumbers {
+		raw.ids[id], raw.ids[id[:6]+id[8:17]] = true, true
+	}
+	for _, m := range exp.Personal.Mobiles {
+		raw.mobiles[m] = true
+	}
+	for _, e := range exp.Personal.Emails {
+		raw.emails[strings.ToLower(e)] = true
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 0 && code != exitRejected {
 		t.Fatalf("load: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", filepath.Join(dir, "k"), "key", "init"); code != 1 || !strings.Contains(stderr, "in the clear") {
+	if raw.find(filesText(t, wh, wh+".wal")) == "" {
+		t.Fatal("the scan finds no raw value in the plaintext warehouse")
+	}
+	read := func(args ...string) string {
+		out, stderr, code := runCkm(t, "", append([]string{"--warehouse", wh, "--format", "csv"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		return out
+	}
+	analyst := read("sql", "-c", "SELECT * FROM dim_customer ORDER BY customer_key")
+	rejects := read("rejects", "--limit", "100000")
+	var mobile string
+	var customer int64
+	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.DB.QueryRow(`SELECT substr(mobile, 4), customer_id FROM dim_customer WHERE mobile IS NOT NULL AND is_current ORDER BY customer_id LIMIT 1`).Scan(&mobile, &customer)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "key", "init"); code != 0 || !strings.Contains(stderr, "rewritten whole") {
 		t.Fatalf("key init on a plaintext warehouse: exit %d %s", code, stderr)
 	}
-	if n := countRows(t, wh, `SELECT count(*) FROM vault_key`); n != 0 {
-		t.Errorf("the refused init stored a data key")
+	if v := raw.find(filesText(t, wh, wh+".wal")); v != "" {
+		t.Errorf("after key init the warehouse file still holds %s", v)
+	}
+	if st, err := os.Stat(wh); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten warehouse: %v, mode %v", err, st.Mode().Perm())
+	}
+	if got := read("sql", "-c", "SELECT * FROM dim_customer ORDER BY customer_key"); got != analyst {
+		t.Error("the analyst's dim_customer changed with protection")
+	}
+	if got := read("--key-file", kf, "rejects", "--limit", "100000"); got != rejects {
+		t.Error("ckm rejects (with the key) changed with protection")
+	}
+	if n := countRows(t, wh, `SELECT count(*) FROM etl_reject WHERE raw_record IS NOT NULL AND NOT starts_with(raw_record, 'ckmv1:')`); n != 0 {
+		t.Errorf("%d ledger records left in the clear", n)
+	}
+	os.WriteFile(filepath.Join(dir, "pos_sales_209912.csv"), []byte("单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
+		"Z1,1,ST01,北京朝阳店,张三,"+exp.ExportDate+" 10:00,,"+mobile+",P001,1,10.00,0,\n"), 0o644)
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "load", filepath.Join(dir, "pos_sales_209912.csv"), "--as-of", exp.ExportDate); code != 0 {
+		t.Fatalf("load after protection: exit %d %s", code, stderr)
+	}
+	if n := countRows(t, wh, fmt.Sprintf(`SELECT count(*) FROM fact_sales WHERE order_id = 'Z1' AND customer_id = %d`, customer)); n != 1 {
+		t.Errorf("a sale with customer %d's mobile after protection went to another customer", customer)
 	}
 }
 

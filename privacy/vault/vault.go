@@ -162,21 +162,48 @@ func Protected(ctx context.Context, db Querier) (bool, error) {
 // opened vault. A warehouse that has one already is an error (rotate the
 // KEK with Rotate; a second data key would orphan every token).
 func Init(ctx context.Context, db Querier, kek []byte) (*Vault, error) {
-	if len(kek) != KeySize {
-		return nil, fmt.Errorf("vault: a key-encryption key is %d bytes", KeySize)
-	}
-	if p, err := Protected(ctx, db); err != nil {
+	v, k, err := NewDataKey(kek)
+	if err != nil {
 		return nil, err
-	} else if p {
-		return nil, errors.New("vault: this warehouse has a data key already (ckm key rotate changes the key that wraps it)")
+	}
+	if err := k.Store(ctx, db); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// WrappedKey is a fresh data key wrapped by its KEK, not yet stored.
+type WrappedKey struct {
+	wrapped []byte
+	kekID   string
+}
+
+// NewDataKey draws a data key and wraps it with kek: Init in two steps,
+// for a caller that needs the vault (its SQL functions) before the
+// transaction that stores the key begins.
+func NewDataKey(kek []byte) (*Vault, *WrappedKey, error) {
+	if len(kek) != KeySize {
+		return nil, nil, fmt.Errorf("vault: a key-encryption key is %d bytes", KeySize)
 	}
 	dataKey := randomKey()
+	return fromDataKey(dataKey), &WrappedKey{wrapped: seal(newAEAD(kek), dataKey, adDataKey), kekID: kekID(kek)}, nil
+}
+
+// Store makes k the warehouse's data key; a warehouse that has one already
+// is an error (rotate the KEK with Rotate; a second data key would orphan
+// every token).
+func (k *WrappedKey) Store(ctx context.Context, db Querier) error {
+	if p, err := Protected(ctx, db); err != nil {
+		return err
+	} else if p {
+		return errors.New("vault: this warehouse has a data key already (ckm key rotate changes the key that wraps it)")
+	}
 	now := time.Now().UTC()
 	if _, err := db.ExecContext(ctx, `INSERT INTO vault_key (key_id, wrapped_data_key, kek_id, created_at, rotated_at) VALUES (1, ?, ?, ?, ?)`,
-		seal(newAEAD(kek), dataKey, adDataKey), kekID(kek), now, now); err != nil {
-		return nil, fmt.Errorf("vault: store data key: %w", err)
+		k.wrapped, k.kekID, now, now); err != nil {
+		return fmt.Errorf("vault: store data key: %w", err)
 	}
-	return fromDataKey(dataKey), nil
+	return nil
 }
 
 // kekID names a KEK without revealing it, for messages and rotation checks.
