@@ -24,7 +24,9 @@ type Erasure struct {
 // key opens), removes the customer's identity keys and links (the tokens
 // that would find them again), removes the raw texts of reject-ledger
 // entries that hold any of their values, empties the personal columns of
-// their dim_customer versions, and logs the request in vault_forgotten.
+// their dim_customer versions, removes the masks of their tokens and the
+// mobile tokens of their contact and response keys, and logs the request
+// in vault_forgotten.
 // Facts stay, as anonymous history of that customer id.
 func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, reason string) (Erasure, error) {
 	e := Erasure{CustomerID: customerID}
@@ -51,6 +53,13 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 		n *int64
 		q string
 	}{
+		// The masks of the customer's tokens no other customer shares.
+		{nil, `DELETE FROM vault_display WHERE token IN (SELECT token FROM vault_value WHERE customer_id = $1)
+			AND token NOT IN (SELECT token FROM vault_value WHERE customer_id <> $1)`},
+		// Contact and response keys carry the mobile's token.
+		{&e.LinksBroken, `UPDATE fact_interaction SET interaction_id = NULL WHERE customer_id = $1 AND interaction_id IS NOT NULL`},
+		{&e.LinksBroken, `UPDATE fact_campaign SET response_id = split_part(response_id, '|', 1) || '|'
+			WHERE customer_id = $1 AND strpos(response_id, '|') > 0`},
 		{&e.ValuesSealed, `DELETE FROM vault_value WHERE customer_id = ?`},
 		{nil, `DELETE FROM vault_customer_key WHERE customer_id = ?`},
 		{&e.LinksBroken, `DELETE FROM etl_identity WHERE customer_id = ?`},
