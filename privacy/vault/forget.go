@@ -109,6 +109,9 @@ func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64
 		if national, ok := strings.CutPrefix(p, "+86"); ok {
 			values = append(values, national)
 		}
+		if len(p) == 18 && strings.HasPrefix(p[6:], "19") {
+			values = append(values, p[:6]+p[8:17]) // the 15-digit form of an ID number born in the 1900s
+		}
 	}
 	return values, rows.Err()
 }
