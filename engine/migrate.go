@@ -40,6 +40,9 @@ var schemaV9 string
 //go:embed schema_v10.sql
 var schemaV10 string
 
+//go:embed schema_v11.sql
+var schemaV11 string
+
 //go:embed schema_v12.sql
 var schemaV12 string
 
@@ -66,6 +69,7 @@ var Migrations = []Migration{
 	{Version: 8, Description: "identity_link: the keys and rules that hold each customer's records together", SQL: []string{schemaV8}},
 	{Version: 9, Description: "ckm_segment_of: a stored k-means model's nearest segment in SQL", SQL: []string{schemaV9}},
 	{Version: 10, Description: "customer merges and splits with their history, steward identity decisions, record keys", SQL: []string{schemaV10}},
+	{Version: 11, Description: "personal data at rest: the vault (data key, customer keys, sealed values, erasures), identity link display", SQL: []string{schemaV11}},
 	{Version: 12, Description: "serve_job_run: the runs of ckm serve's scheduled and hand-started jobs", SQL: []string{schemaV12}},
 	{Version: 13, Description: "marketing consent and do-not-contact on dim_customer, campaign target lists (kb_target)", SQL: []string{schemaV13}},
 }

@@ -8,13 +8,16 @@ ALTER TABLE dim_customer ADD COLUMN do_not_contact BOOLEAN;
 
 -- The analyst's masked view, re-created over the new columns.
 CREATE OR REPLACE VIEW analyst.dim_customer AS
-SELECT * EXCLUDE (birth_date) REPLACE (
-        ckm_mask_id_number(id_number) AS id_number,
-        ckm_mask_name(name) AS name,
-        ckm_mask_mobile(mobile) AS mobile,
-        ckm_mask_email(email) AS email),
-    CAST(year(birth_date) AS INTEGER) AS birth_year
-FROM main.dim_customer;
+SELECT d.* EXCLUDE (birth_date) REPLACE (
+        coalesce(i.display, ckm_mask_id_number(d.id_number)) AS id_number,
+        ckm_mask_name(d.name) AS name,
+        coalesce(m.display, ckm_mask_mobile(d.mobile)) AS mobile,
+        coalesce(e.display, ckm_mask_email(d.email)) AS email),
+    CAST(year(d.birth_date) AS INTEGER) AS birth_year
+FROM main.dim_customer d
+LEFT JOIN main.vault_display i ON i.token = d.id_number
+LEFT JOIN main.vault_display m ON m.token = d.mobile
+LEFT JOIN main.vault_display e ON e.token = d.email;
 
 -- kb_target: a campaign's target list (ckm mine target), keyed by the
 -- customer id only (no contact details): the customers with marketing

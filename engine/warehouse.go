@@ -93,6 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 		path = Memory
 	}
 	dsnPath := path
+	created := false
 	if path == Memory {
 		dsnPath = ""
 		if opts.ReadOnly {
@@ -109,6 +110,8 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 			}
+			_, err := os.Stat(path)
+			created = errors.Is(err, os.ErrNotExist)
 		}
 	}
 	q := url.Values{}
@@ -142,6 +145,13 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	if err := db.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, translateOpenError(path, err)
+	}
+	if created {
+		// A warehouse holds personal data: only its owner reads the file.
+		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			w.Close()
+			return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+		}
 	}
 	if !opts.ReadOnly && !opts.NoMigrate {
 		if err := w.Migrate(ctx); err != nil {

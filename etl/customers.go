@@ -66,12 +66,12 @@ func (l *loader) customerChangesSQL() string {
 			CASE WHEN eff = max(eff) OVER (PARTITION BY customer_id) THEN customer_id END AS last_id
 		FROM ev)
 	SELECT e.customer_id, e.eff, e.rnk,
-		coalesce(crm.idn, sales.idn) AS id_number,
+		` + l.keyToken("id_number", "coalesce(crm.idn, sales.idn)") + ` AS id_number,
 		crm.name_v AS name,
 		coalesce(ckm_id_sex(coalesce(crm.idn, sales.idn)), crm.sex_in) AS sex,
 		coalesce(ckm_id_birth(coalesce(crm.idn, sales.idn)), crm.birth_in) AS birth_date,
-		coalesce(crm.mobile_v, sales.mobile_v) AS mobile,
-		coalesce(crm.email_v, sales.email_v) AS email,
+		` + l.keyToken("mobile", "coalesce(crm.mobile_v, sales.mobile_v)") + ` AS mobile,
+		` + l.keyToken("email", "coalesce(crm.email_v, sales.email_v)") + ` AS email,
 		coalesce(crm.region_in, sales.region_v, ckm_region_of(ckm_id_region(coalesce(crm.idn, sales.idn)))) AS region_code,
 		crm.level_v AS member_level,
 		crm.registered_v AS registered_date,

@@ -16,7 +16,7 @@ func (l *loader) loadFacts() error {
 	for _, steps := range [][]string{
 		inferredMembersSQL(run),
 		salesFactSQL(run),
-		{interactionFactSQL(run), campaignFactSQL(run)},
+		{interactionFactSQL(run, l.keyToken("mobile", "s.mobile_v")), campaignFactSQL(run, l.keyToken("mobile", "s.mobile_v"))},
 	} {
 		if err := l.execAll("facts", steps); err != nil {
 			return err
@@ -108,32 +108,34 @@ func salesFactSQL(run int64) []string {
 }
 
 // interactionFactSQL appends the interactions of run to fact_interaction.
-func interactionFactSQL(run int64) string {
+// mobileKey is SQL for the contact's mobile as etl_identity stores it.
+func interactionFactSQL(run int64, mobileKey string) string {
 	return fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
 			CASE WHEN s.agent_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
-			s.category_v, s.satisfaction_v, s.duration_v, %d, s.file_id, s._line
+			s.category_v, s.satisfaction_v, s.duration_v, %[1]d, s.file_id, s._line
 		FROM ok_interactions s
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
-		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
+		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = %[2]s
 		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id)
 			AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
-		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run)
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run, mobileKey)
 }
 
 // campaignFactSQL appends the campaign responses of run to fact_campaign.
-func campaignFactSQL(run int64) string {
+// mobileKey is SQL for the contact's mobile as etl_identity stores it.
+func campaignFactSQL(run int64, mobileKey string) string {
 	return fmt.Sprintf(`INSERT INTO fact_campaign
 		SELECT s.k_id, cp.campaign_key,
 			coalesce(CAST(strftime(s.targeted_v, '%%Y%%m%%d') AS INTEGER), -1),
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
 			true, s.responded_v,
 			CASE WHEN s.response_v IS NULL THEN -2 ELSE CAST(strftime(s.response_v, '%%Y%%m%%d') AS INTEGER) END,
-			s.revenue_v, %d, s.file_id, s._line
+			s.revenue_v, %[1]d, s.file_id, s._line
 		FROM ok_responses s
 		JOIN dim_campaign cp ON cp.campaign_code = s.code
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
-		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = s.mobile_v
-		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run)
+		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = %[2]s
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run, mobileKey)
 }

@@ -59,7 +59,10 @@ func (l *loader) resolveIdentity() error {
 	if err := l.reportConflicts(); err != nil {
 		return err
 	}
-	if err := l.execAll("identity", []string{identityLinkSQL(l.runID), recordKeySQL}); err != nil {
+	if err := l.execAll("identity", []string{identityLinkSQL(l.runID), l.recordKeySQL()}); err != nil {
+		return err
+	}
+	if err := l.sealValues(); err != nil {
 		return err
 	}
 	if l.opts.AfterIdentity != nil {
@@ -306,6 +309,9 @@ func (l *loader) assignCustomers() error {
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
+	if err := l.exec("identity", l.identityTokenSQL()); err != nil {
+		return err
+	}
 	steps := customerSQL(base, l.runID)
 	if err := l.exec("identity", steps[0]); err != nil {
 		return err
@@ -358,17 +364,17 @@ func customerSQL(base, runID int64) []string {
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
 		SELECT c.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
 		FROM (SELECT DISTINCT lab FROM id_rl) c
-		LEFT JOIN (SELECT l.lab, k.key_type, k.key_value FROM id_lab l JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)) k USING (lab)
-		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.key_value
+		LEFT JOIN (SELECT l.lab, k.key_type, t.tok FROM id_lab l JOIN id_key k USING (kid) JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid)) k USING (lab)
+		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.tok
 		GROUP BY c.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
 		UNION ALL
 		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
-		fmt.Sprintf(`INSERT INTO etl_identity
-		SELECT k.key_type, k.key_value, c.customer_id, %d
-		FROM id_key k ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
-		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = k.key_value)`, runID),
+		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
+		SELECT k.key_type, t.tok, c.customer_id, %d
+		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
+		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
 		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
 	}
 }

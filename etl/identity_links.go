@@ -5,18 +5,20 @@ import "fmt"
 // identityLinkSQL records why each customer's records of this load are
 // together (identity_link, read by ckm identity explain): per customer and
 // key, the rule that used or refused the key, how many records carry it
-// and when.
+// and when. The key is stored as id_tok holds it (a token on a protected
+// warehouse) with its masked display value; an ID typo's detail names the
+// other ID masked.
 func identityLinkSQL(runID int64) string {
-	return fmt.Sprintf(`INSERT INTO identity_link
+	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display)
 	WITH rk AS (
-		SELECT e.rec, e.kid, k.key_type, k.key_value, k.weak, r.customer_id, s.t,
+		SELECT e.rec, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak, r.customer_id, s.t,
 			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone
-		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
+		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	holders AS (
 		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM rk WHERE conflicted GROUP BY kid),
 	typo AS (
-		SELECT id_b AS key_value, string_agg(id_a, ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
+		SELECT id_b AS key_value, string_agg(ckm_mask_id_number(id_a), ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
 	classed AS (
 		SELECT rk.*, CASE
 			WHEN conflicted AND alone THEN 'shared_alone'
@@ -26,13 +28,13 @@ func identityLinkSQL(runID int64) string {
 			WHEN weak THEN 'weak'
 			ELSE 'strong' END AS rule
 		FROM rk)
-	SELECT %d, c.customer_id, c.key_type, c.key_value, c.rule,
+	SELECT %d, c.customer_id, c.key_type, c.tok, c.rule,
 		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
 			WHEN c.conflicted THEN 'also held by customers ' ||
 				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
-		count(*), min(c.t), max(c.t)
+		count(*), min(c.t), max(c.t), c.disp
 	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
-	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.rule, c.conflicted`, runID)
+	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.tok, c.disp, c.rule, c.conflicted`, runID)
 }
 
 // recordKeySQL records which identifiers each source record of the load
@@ -40,11 +42,19 @@ func identityLinkSQL(runID int64) string {
 // records and sales lines as resolved, and the card and mobile by which
 // contacts and campaign responses find their customer. A split
 // (merge_steward.go) moves the records carrying the keys it names.
-const recordKeySQL = `INSERT INTO etl_record_key
-	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(key_value AS VARCHAR)) FROM id_edge
+func (l *loader) recordKeySQL() string {
+	// The hash is of the stored form (a token for personal keys on a
+	// protected warehouse), as etl_identity holds it and a split names it.
+	stored := "key_value"
+	if l.opts.Vault != nil {
+		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
+	}
+	return `INSERT INTO etl_record_key
+	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM id_edge
 	UNION ALL
-	SELECT DISTINCT file_id, _line, hash(key_type, CAST(key_value AS VARCHAR)) FROM (
+	SELECT DISTINCT file_id, _line, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM (
 		SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL
 		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
 		UNION ALL SELECT file_id, _line, 'member_card', card FROM ok_responses WHERE card IS NOT NULL
 		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL)`
+}

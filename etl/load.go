@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 // Options configure a load.
@@ -47,6 +48,10 @@ type Options struct {
 	// Trace, when set, receives each step's time (what CKM_DEBUG_SQL=1
 	// turns on in the CLI).
 	Trace io.Writer
+	// Vault, the opened data key of a protected warehouse, seals raw
+	// personal values and tokenises them; a protected warehouse refuses a
+	// load without it.
+	Vault *vault.Vault
 	// AnalyzeStep names a step whose statements are profiled with EXPLAIN
 	// ANALYZE to Trace before they run (CKM_DEBUG_ANALYZE=facts in the
 	// CLI); they then run twice, so it is for performance work only.
@@ -172,6 +177,9 @@ func discoverJobs(ctx context.Context, w *engine.Warehouse, paths []string, opts
 	}
 	mappings := mergeMappings(builtin, opts.Mappings)
 	if err := Register(ctx, w); err != nil {
+		return nil, nil, err
+	}
+	if err := checkVault(ctx, w, opts.Vault); err != nil {
 		return nil, nil, err
 	}
 	if err := CheckExpressions(ctx, w.DB, mappings); err != nil {

@@ -79,7 +79,7 @@ func (l *loader) reconcile() error {
 func (l *loader) writeLedger() error {
 	if err := l.exec("ledger", `INSERT INTO etl_reject (run_id, file_id, path, line, stage, rule, severity, column_name, raw_value,
 			raw_record, message, ref_run_id, ref_file_id, ref_line, record_hash)
-		SELECT ?, r.file_id, f.path, r.line, r.stage, r.rule, r.severity, r.column_name, r.raw_value, r.raw_record, r.message,
+		SELECT ?, r.file_id, f.path, r.line, r.stage, r.rule, r.severity, r.column_name, `+l.ledgerText("r.raw_value")+`, `+l.ledgerText("r.raw_record")+`, r.message,
 			r.ref_run_id, r.ref_file_id, r.ref_line, CASE WHEN r.severity = 'error' THEN md5_number_upper(r.raw_record) END
 		FROM ld_reject r JOIN ld_file f USING (file_id)`, l.runID); err != nil {
 		return err

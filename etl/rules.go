@@ -319,7 +319,7 @@ func (l *loader) validateInteractions() error {
 		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, ckm_mobile(mobile) AS mobile_v
 		FROM stg_interactions s JOIN ld_file f USING (file_id)),
 	k AS (SELECT s.*, fi.etl_run_id AS loaded_run, fi.etl_file_id AS loaded_file, fi.source_line AS loaded_line FROM (
-		SELECT *, coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''), '') || '|' ||
+		SELECT *, coalesce(` + l.keyToken("mobile", "coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''))") + `, '') || '|' ||
 			coalesce(strftime(ts_v, '%Y-%m-%d %H:%M:%S'), nullif(trim(ts), ''), '') AS k_id FROM s) s
 		LEFT JOIN (SELECT interaction_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
 			FROM fact_interaction WHERE interaction_id IS NOT NULL GROUP BY ALL) fi ON fi.interaction_id = s.k_id)
@@ -353,7 +353,7 @@ func (l *loader) validateResponses() error {
 			ckm_mobile(mobile) AS mobile_v
 		FROM stg_responses s JOIN ld_file f USING (file_id)),
 	k AS (SELECT s.*, fc.etl_run_id AS loaded_run, fc.etl_file_id AS loaded_file, fc.source_line AS loaded_line FROM (
-		SELECT *, code || '|' || coalesce(card, mobile_v, nullif(trim(mobile), ''), '') AS k_id FROM s) s
+		SELECT *, code || '|' || coalesce(` + l.keyToken("mobile", "coalesce(card, mobile_v, nullif(trim(mobile), ''))") + `, '') AS k_id FROM s) s
 		LEFT JOIN (SELECT response_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
 			FROM fact_campaign WHERE response_id IS NOT NULL GROUP BY ALL) fc ON fc.response_id = s.k_id)
 	SELECT k.*,

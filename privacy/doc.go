@@ -10,8 +10,7 @@
 // shell and ckm sql -c in every format, ckm rejects, cube drill-through,
 // mining outputs that carry identifiers and the Parquet export.
 //
-// Not here yet (the next step of issue 10): encryption of raw values at
-// rest and keyed tokens in analytical tables. The package is shaped for
-// them: a reveal already goes through MayReveal and Audit, and masks are
-// computed from values, so a token-holding column masks the same way.
+// Encryption of raw values at rest, keyed tokens in analytical tables and
+// erasure live in privacy/vault; a reveal of a token goes through
+// MayReveal and Audit like any other.
 package privacy

@@ -104,6 +104,7 @@ func TestSandboxRefuses(t *testing.T) {
 		{"reveal audit", "SELECT * FROM privacy_reveal", `"privacy_reveal" is not a relation`},
 		{"CTE named for a hidden table", "SELECT * FROM (WITH etl_identity AS (SELECT 1 AS a) SELECT * FROM etl_identity), etl_identity", "may not take the name"},
 		{"environment", "SELECT getenv('HOME') AS h", "function getenv"},
+		{"token oracle", "SELECT ckm_token('id_number', '11010519491231002X') AS t", "function ckm_token"},
 		{"settings", "SELECT current_setting('temp_directory') AS d", "function current_setting"},
 		{"sequence", "SELECT nextval('x') AS n", "function nextval"},
 	}

@@ -84,11 +84,11 @@ func identityExplainRun(ctx context.Context, opts *identityExplainOptions) error
 			return err
 		}
 	}
-	header, rows, err := a.query(ctx, `SELECT run_id AS run, key_type, key_value AS key, rule, coalesce(detail, '') AS detail, records,
+	header, rows, err := a.query(ctx, `SELECT run_id AS run, key_type, CASE WHEN ? THEN key_value ELSE coalesce(key_display, key_value) END AS key, rule, coalesce(detail, '') AS detail, records,
 		strftime(first_seen, '%Y-%m-%d') AS first_seen, strftime(last_seen, '%Y-%m-%d') AS last_seen
 		FROM identity_link WHERE customer_id = ?
 		ORDER BY run_id, CASE rule WHEN 'strong' THEN 1 WHEN 'id_typo' THEN 2 WHEN 'weak' THEN 3 WHEN 'shared_by_time' THEN 4
-			WHEN 'shared_alone' THEN 5 ELSE 6 END, key_type, key_value`, opts.customer)
+			WHEN 'shared_alone' THEN 5 ELSE 6 END, key_type, key_value`, opts.reveal != "", opts.customer)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func identityExplainRun(ctx context.Context, opts *identityExplainOptions) error
 		}
 		kind, _ := r[1].(string)
 		if v, ok := r[2].(string); ok {
-			r[2] = privacy.Mask(privacy.ParseKind(kind), v) // key types are named as the kinds
+			r[2] = privacy.Mask(privacy.ParseKind(kind), v) // key types are named as the kinds; a display value is masked already
 		}
 		if v, ok := r[4].(string); ok {
 			r[4] = privacy.MaskText(v) // an id_typo's detail names the other ID

@@ -106,6 +106,9 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		return err
 	}
 	defer w.Close()
+	if lo.Vault, err = a.openVault(ctx, w); err != nil {
+		return err
+	}
 	rep, err := etl.Load(ctx, w, paths, lo)
 	if err != nil && ctx.Err() != nil {
 		return cancelledError{"load cancelled: nothing was committed"}

@@ -56,6 +56,7 @@ func newRoot(a *app) *cobra.Command {
 	pf.String("config", "", "config file (default ./ckm.yaml if present)")
 	pf.String("format", formatTable, "output format: table, csv or json")
 	pf.Bool("read-only", false, "open the warehouse read-only")
+	pf.String("key-file", "", "file of the key that opens a protected warehouse's personal data (else CKM_KEY; see ckm key)")
 
 	root.AddCommand(
 		newInitCmd(a, nil),

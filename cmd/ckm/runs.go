@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 func init() {
@@ -117,6 +119,10 @@ func rejectsRun(ctx context.Context, opts *rejectsOptions) error {
 			END AS refers_to, r.message
 		FROM etl_reject r LEFT JOIN etl_file f ON f.file_id = r.ref_file_id
 		WHERE (? = 0 OR r.run_id = ?) AND (? = '' OR r.rule = ?) ORDER BY r.run_id, r.file_id, r.line, r.rule LIMIT ?`
+	v, err := a.warehouseVault(ctx)
+	if err != nil && (opts.reveal != "" || !errors.Is(err, vault.ErrNoKey)) {
+		return err
+	}
 	if opts.reveal != "" {
 		// No audit row, no raw values.
 		if err := a.auditReveal(ctx, privacy.Reveal{Principal: principal, Command: "rejects",
@@ -128,10 +134,51 @@ func rejectsRun(ctx context.Context, opts *rejectsOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := openLedgerTexts(v, data); err != nil {
+		return err
+	}
 	if opts.reveal == "" {
 		maskRejects(header, data)
 	}
 	return a.printTable(header, data)
+}
+
+// warehouseVault opens the configured warehouse's data key: nil for an
+// unprotected warehouse, vault.ErrNoKey (wrapped) for a protected one
+// without the key.
+func (a *app) warehouseVault(ctx context.Context) (*vault.Vault, error) {
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return a.openVault(ctx, w)
+}
+
+// sealedShown stands for a sealed ledger text when the key is not given.
+const sealedShown = "(encrypted: give the key to see it masked)"
+
+// openLedgerTexts decrypts the sealed raw values and records of ledger
+// rows (v nil: they are shown as sealedShown).
+func openLedgerTexts(v *vault.Vault, data [][]any) error {
+	for _, row := range data {
+		for i, c := range row {
+			s, ok := c.(string)
+			if !ok || !vault.IsSealedText(s) {
+				continue
+			}
+			if v == nil {
+				row[i] = sealedShown
+				continue
+			}
+			p, err := v.OpenText(s)
+			if err != nil {
+				return err
+			}
+			row[i] = p
+		}
+	}
+	return nil
 }
 
 // auditReveal writes a reveal to the warehouse's audit before raw values

@@ -128,6 +128,15 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 		// The shell is still useful without ckm's own functions.
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)
 	}
+	revealed, err := a.registerReveal(ctx, w, principal, opts.reveal)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if aerr := revealed.audit(ctx, w); aerr != nil {
+			fmt.Fprintf(a.stderr, "warning: %v\n", aerr)
+		}
+	}()
 	so := shell.Options{
 		Out: a.stdout, Err: a.stderr, Mode: a.format(), Principal: principal, RevealReason: opts.reveal,
 		// This process serves this one analyst only: DuckDB's global

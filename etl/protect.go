@@ -1,0 +1,98 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy/vault"
+)
+
+// checkVault refuses a load that would write personal data in the clear
+// into a protected warehouse (no key given), or that names a key for a
+// warehouse without a data key; with a key it registers the vault's write
+// functions.
+func checkVault(ctx context.Context, w *engine.Warehouse, v *vault.Vault) error {
+	protected, err := vault.Protected(ctx, w.DB)
+	if err != nil {
+		return err
+	}
+	switch {
+	case protected && v == nil:
+		return fmt.Errorf("load into %s: %w", w.Path, vault.ErrNoKey)
+	case !protected && v != nil:
+		return fmt.Errorf("load into %s: a key was given but %w", w.Path, vault.ErrNotProtected)
+	case v != nil:
+		return vault.Register(ctx, w, v)
+	}
+	return nil
+}
+
+// personalKeyTypes are the identity key types that are personal data:
+// stored as tokens (with a masked display value) on a protected warehouse.
+const personalKeyTypes = "('id_number', 'mobile', 'email')"
+
+// keyToken is SQL for what the warehouse stores of the raw value expr of
+// kind (id_number, mobile or email): its token on a protected warehouse,
+// else the value.
+func (l *loader) keyToken(kind, expr string) string {
+	if l.opts.Vault == nil {
+		return expr
+	}
+	return fmt.Sprintf("ckm_token('%s', %s)", kind, expr)
+}
+
+// identityTokenSQL builds id_tok: each identity key's stored form (tok: a
+// token for personal keys on a protected warehouse) and its masked display
+// value. The resolver works on raw values in its TEMP tables; only tok and
+// disp are written to etl_identity and identity_link.
+func (l *loader) identityTokenSQL() string {
+	tok := "key_value"
+	if l.opts.Vault != nil {
+		tok = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
+	}
+	return `CREATE OR REPLACE TEMP TABLE id_tok AS
+	SELECT kid, ` + tok + ` AS tok, ` + keyDisplaySQL("key_type", "key_value") + ` AS disp FROM id_key`
+}
+
+// keyDisplaySQL is SQL for the masked display value of an identity key.
+func keyDisplaySQL(typeCol, valueCol string) string {
+	return fmt.Sprintf(`CASE %[1]s WHEN 'id_number' THEN ckm_mask_id_number(%[2]s) WHEN 'mobile' THEN ckm_mask_mobile(%[2]s)
+		WHEN 'email' THEN ckm_mask_email(%[2]s) ELSE %[2]s END`, typeCol, valueCol)
+}
+
+// sealValues gives every customer this load resolved a key of their own
+// (if they have none) and seals under it each raw personal key of their
+// records not sealed before: the only place raw ID numbers, mobiles and
+// e-mails are kept on a protected warehouse. The masked display of each
+// token goes to vault_display, which the analyst's dim_customer shows in
+// place of the token.
+func (l *loader) sealValues() error {
+	if l.opts.Vault == nil {
+		return nil
+	}
+	return l.execAll("identity", []string{
+		fmt.Sprintf(`INSERT INTO vault_customer_key (customer_id, wrapped_key, run_id)
+		SELECT customer_id, ckm_new_customer_key(customer_id), %d
+		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID),
+		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
+		SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
+		FROM (SELECT DISTINCT r.customer_id, k.key_type, k.key_value, t.tok
+			FROM id_rk_all e JOIN id_rec r USING (rec) JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
+			WHERE k.key_type IN `+personalKeyTypes+`) p
+		JOIN vault_customer_key ck USING (customer_id)
+		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
+		`INSERT INTO vault_display (token, kind, display)
+		SELECT DISTINCT t.tok, k.key_type, t.disp FROM id_key k JOIN id_tok t USING (kid)
+		WHERE k.key_type IN ` + personalKeyTypes + ` AND t.tok NOT IN (SELECT token FROM vault_display)`,
+	})
+}
+
+// ledgerText is SQL for what the reject ledger stores of a raw value or
+// record expr: sealed with the ledger key on a protected warehouse.
+func (l *loader) ledgerText(expr string) string {
+	if l.opts.Vault == nil {
+		return expr
+	}
+	return "ckm_seal_text(" + expr + ")"
+}

@@ -1,0 +1,175 @@
+package vault
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
+)
+
+// Register makes the vault's write functions available in the warehouse
+// (once per open warehouse), for the loader:
+//
+//	ckm_token(kind, value) VARCHAR              the token of a raw value (kind: id_number | mobile | email)
+//	ckm_new_customer_key(customer_id) BLOB      a fresh customer key, wrapped
+//	ckm_seal(customer_id, wrapped_key, token, value) BLOB   a raw value sealed with its customer's key
+//	ckm_seal_text(text) VARCHAR                 a raw ledger text sealed with the ledger key
+//
+// None of them decrypts: a process that registers them can write protected
+// data but not read it back.
+func Register(ctx context.Context, w *engine.Warehouse, v *Vault) error {
+	return w.Setup(ctx, "vault", func(ctx context.Context, conn *sql.Conn) error { return v.registerWrite(conn) })
+}
+
+// RegisterReveal makes ckm_reveal(token) VARCHAR available: the raw
+// value behind a token, for a steward session holding the key. It reads
+// the sealed values as they are now (a session sees the loads committed
+// before it started); a token several customers share (a household's
+// mobile) is the same value in each of their seals, and a forgotten
+// customer's tokens reveal nothing. reveal is called with each token
+// revealed, for the audit.
+func RegisterReveal(ctx context.Context, w *engine.Warehouse, v *Vault, reveal func(token string)) error {
+	return w.Setup(ctx, "vault reveal", func(ctx context.Context, conn *sql.Conn) error {
+		index, err := v.sealedIndex(ctx, conn)
+		if err != nil {
+			return err
+		}
+		f := &udf{in: []duckdb.TypeInfo{varchar}, out: varchar, fn: func(a []driver.Value) (any, error) {
+			token, ok := a[0].(string)
+			if !ok {
+				return nil, nil
+			}
+			s, ok := index[token]
+			if !ok {
+				return nil, nil
+			}
+			p, err := v.Unseal(s.customerID, s.wrapped, token, s.sealed)
+			if err != nil {
+				return nil, err
+			}
+			if reveal != nil {
+				reveal(token)
+			}
+			return p, nil
+		}}
+		return duckdb.RegisterScalarUDF(conn, "ckm_reveal", f)
+	})
+}
+
+// RegisterRevealRefused makes ckm_reveal(token) fail with why: for
+// sessions that may not reveal (no key, no reveal reason, analyst), so the
+// refusal says what is missing instead of "no such function".
+func RegisterRevealRefused(ctx context.Context, w *engine.Warehouse, why string) error {
+	return w.Setup(ctx, "vault reveal", func(ctx context.Context, conn *sql.Conn) error {
+		f := &udf{in: []duckdb.TypeInfo{varchar}, out: varchar, fn: func(a []driver.Value) (any, error) {
+			return nil, fmt.Errorf("ckm_reveal: %s", why)
+		}}
+		return duckdb.RegisterScalarUDF(conn, "ckm_reveal", f)
+	})
+}
+
+type sealedValue struct {
+	customerID      int64
+	wrapped, sealed []byte
+}
+
+// sealedIndex reads the sealed values of customers whose key exists, by token.
+func (v *Vault) sealedIndex(ctx context.Context, db Querier) (map[string]sealedValue, error) {
+	rows, err := db.QueryContext(ctx, `SELECT v.token, v.customer_id, k.wrapped_key, v.sealed
+		FROM vault_value v JOIN vault_customer_key k USING (customer_id) ORDER BY v.customer_id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read sealed values: %w", err)
+	}
+	defer rows.Close()
+	index := map[string]sealedValue{}
+	for rows.Next() {
+		var tok string
+		var s sealedValue
+		if err := rows.Scan(&tok, &s.customerID, &s.wrapped, &s.sealed); err != nil {
+			return nil, fmt.Errorf("vault: read sealed values: %w", err)
+		}
+		index[tok] = s
+	}
+	return index, rows.Err()
+}
+
+var varchar, bigint, blob duckdb.TypeInfo
+
+func init() {
+	mk := func(t duckdb.Type) duckdb.TypeInfo {
+		ti, err := duckdb.NewTypeInfo(t)
+		if err != nil {
+			panic(err)
+		}
+		return ti
+	}
+	varchar, bigint, blob = mk(duckdb.TYPE_VARCHAR), mk(duckdb.TYPE_BIGINT), mk(duckdb.TYPE_BLOB)
+}
+
+func (v *Vault) registerWrite(conn *sql.Conn) error {
+	funcs := map[string]*udf{
+		"ckm_token": {in: []duckdb.TypeInfo{varchar, varchar}, out: varchar, fn: func(a []driver.Value) (any, error) {
+			kind, _ := a[0].(string)
+			value, ok := a[1].(string)
+			if !ok {
+				return nil, nil
+			}
+			k := privacy.ParseKind(kind)
+			if k == privacy.None {
+				return nil, fmt.Errorf("ckm_token: unknown kind %q", kind)
+			}
+			return v.Token(k, value), nil
+		}},
+		"ckm_new_customer_key": {in: []duckdb.TypeInfo{bigint}, out: blob, volatile: true, fn: func(a []driver.Value) (any, error) {
+			id, ok := a[0].(int64)
+			if !ok {
+				return nil, fmt.Errorf("ckm_new_customer_key: no customer id")
+			}
+			return v.NewCustomerKey(id), nil
+		}},
+		"ckm_seal": {in: []duckdb.TypeInfo{bigint, blob, varchar, varchar}, out: blob, volatile: true, fn: func(a []driver.Value) (any, error) {
+			id, _ := a[0].(int64)
+			wrapped, _ := a[1].([]byte)
+			token, _ := a[2].(string)
+			value, ok := a[3].(string)
+			if !ok {
+				return nil, nil
+			}
+			return v.Seal(id, wrapped, token, value)
+		}},
+		"ckm_seal_text": {in: []duckdb.TypeInfo{varchar}, out: varchar, volatile: true, fn: func(a []driver.Value) (any, error) {
+			text, ok := a[0].(string)
+			if !ok {
+				return nil, nil
+			}
+			return v.SealText(text), nil
+		}},
+	}
+	for name, f := range funcs {
+		if err := duckdb.RegisterScalarUDF(conn, name, f); err != nil {
+			return fmt.Errorf("register %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// udf calls fn per row; fn sees NULLs as nil.
+type udf struct {
+	in       []duckdb.TypeInfo
+	out      duckdb.TypeInfo
+	volatile bool
+	fn       func([]driver.Value) (any, error)
+}
+
+func (u *udf) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: u.in, ResultTypeInfo: u.out, SpecialNullHandling: true, Volatile: u.volatile}
+}
+
+func (u *udf) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: u.fn}
+}

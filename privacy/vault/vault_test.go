@@ -1,0 +1,208 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
+)
+
+func openWarehouse(t *testing.T) *engine.Warehouse {
+	t.Helper()
+	w, err := engine.Open(context.Background(), engine.Memory, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func kek(t *testing.T) []byte {
+	t.Helper()
+	k, err := ParseKEK(NewKEK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestInitOpenRotate(t *testing.T) {
+	ctx := context.Background()
+	w := openWarehouse(t)
+	if _, err := Open(ctx, w.DB, nil); !errors.Is(err, ErrNotProtected) {
+		t.Fatalf("open before init: %v, want ErrNotProtected", err)
+	}
+	k1 := kek(t)
+	v, err := Init(ctx, w.DB, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Init(ctx, w.DB, k1); err == nil {
+		t.Fatal("a second init replaced the data key")
+	}
+	tok := v.Token(privacy.Mobile, "+8613800138000")
+	wrapped := v.NewCustomerKey(7)
+	sealed, err := v.Seal(7, wrapped, tok, "+8613800138000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := v.SealText("line 3: 110101199003077777,张三")
+
+	if _, err := Open(ctx, w.DB, nil); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("open without key: %v, want ErrNoKey", err)
+	}
+	if _, err := Open(ctx, w.DB, kek(t)); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("open with another key: %v, want ErrWrongKey", err)
+	}
+
+	k2 := kek(t)
+	if err := Rotate(ctx, w.DB, kek(t), k2); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("rotate with a wrong old key: %v", err)
+	}
+	if err := Rotate(ctx, w.DB, k1, k2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, w.DB, k1); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("the old key still opens after rotation: %v", err)
+	}
+	v2, err := Open(ctx, w.DB, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rotation re-wraps the data key only: tokens, customer keys, sealed
+	// values and ledger texts written before stay readable.
+	if got := v2.Token(privacy.Mobile, "+8613800138000"); got != tok {
+		t.Errorf("token changed across rotation: %s, was %s", got, tok)
+	}
+	if p, err := v2.Unseal(7, wrapped, tok, sealed); err != nil || p != "+8613800138000" {
+		t.Errorf("unseal after rotation = %q, %v", p, err)
+	}
+	if p, err := v2.OpenText(ledger); err != nil || p != "line 3: 110101199003077777,张三" {
+		t.Errorf("ledger text after rotation = %q, %v", p, err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	v, err := Init(ctx, openWarehouse(t).DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.Token(privacy.IDNumber, "11010119900307777X")
+	if a != v.Token(privacy.IDNumber, "11010119900307777X") {
+		t.Error("a token is not deterministic")
+	}
+	if !IsToken(a) || !strings.HasPrefix(a, "tid_") {
+		t.Errorf("token %q: want tid_ and 28 characters", a)
+	}
+	if a == v.Token(privacy.IDNumber, "110101199003077778") {
+		t.Error("two ID numbers share a token")
+	}
+	if v.Token(privacy.Mobile, "x@y.cn") == v.Token(privacy.Email, "x@y.cn") {
+		t.Error("the same text of two kinds shares a token")
+	}
+	other, err := Init(ctx, openWarehouse(t).DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Token(privacy.IDNumber, "11010119900307777X") == a {
+		t.Error("two warehouses give the same token: tokens are not keyed")
+	}
+}
+
+func TestCustomerKeys(t *testing.T) {
+	ctx := context.Background()
+	v, err := Init(ctx, openWarehouse(t).DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1 := v.NewCustomerKey(1)
+	tok := v.Token(privacy.Email, "a@b.cn")
+	s, err := v.Seal(1, w1, tok, "a@b.cn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(s), "a@b.cn") {
+		t.Fatal("the sealed value holds the raw one")
+	}
+	// The key is bound to its customer and the value to its token.
+	if _, err := v.Unseal(2, w1, tok, s); err == nil {
+		t.Error("customer 1's key opened as customer 2's")
+	}
+	if _, err := v.Unseal(1, w1, v.Token(privacy.Email, "c@d.cn"), s); err == nil {
+		t.Error("a sealed value opened under another token")
+	}
+	if _, err := v.Unseal(1, v.NewCustomerKey(1), tok, s); err == nil {
+		t.Error("another key of the same customer opened the value")
+	}
+	if _, err := v.Unseal(1, nil, tok, s); !errors.Is(err, ErrForgotten) {
+		t.Errorf("unseal without the customer key: %v, want ErrForgotten", err)
+	}
+}
+
+func TestParseKEK(t *testing.T) {
+	for _, bad := range []string{"", "abc", strings.Repeat("g", 64), strings.Repeat("a", 62)} {
+		if _, err := ParseKEK([]byte(bad)); err == nil {
+			t.Errorf("ParseKEK(%q) accepted", bad)
+		}
+	}
+	if k, err := ParseKEK([]byte(" " + strings.Repeat("ab", 32) + "\n")); err != nil || len(k) != KeySize || k[0] != 0xab {
+		t.Errorf("ParseKEK of a key file = %x, %v", k, err)
+	}
+}
+
+func TestSQLFunctions(t *testing.T) {
+	ctx := context.Background()
+	w := openWarehouse(t)
+	v, err := Init(ctx, w.DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(ctx, w, v); err != nil {
+		t.Fatal(err)
+	}
+	var tok string
+	if err := w.DB.QueryRowContext(ctx, `SELECT ckm_token('mobile', '+8613800138000')`).Scan(&tok); err != nil {
+		t.Fatal(err)
+	}
+	if tok != v.Token(privacy.Mobile, "+8613800138000") {
+		t.Errorf("SQL token %s, Go token %s", tok, v.Token(privacy.Mobile, "+8613800138000"))
+	}
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO vault_customer_key SELECT i, ckm_new_customer_key(i), 1 FROM range(1, 4) r(i)`); err != nil {
+		t.Fatal(err)
+	}
+	var distinct int
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(DISTINCT wrapped_key) FROM vault_customer_key`).Scan(&distinct); err != nil || distinct != 3 {
+		t.Fatalf("customer keys: %d distinct of 3 (%v): the key function was folded to a constant", distinct, err)
+	}
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO vault_value
+		SELECT ckm_token('email', e), k.customer_id, 'email', ckm_seal(k.customer_id, k.wrapped_key, ckm_token('email', e), e), 1
+		FROM (SELECT *, 'c' || customer_id || '@x.cn' AS e FROM vault_customer_key) k`); err != nil {
+		t.Fatal(err)
+	}
+	// Without RegisterReveal there is no ckm_reveal: a writer cannot read.
+	if _, err := w.DB.ExecContext(ctx, `SELECT ckm_reveal(?)`, v.Token(privacy.Email, "c2@x.cn")); err == nil {
+		t.Error("ckm_reveal worked without RegisterReveal")
+	}
+	var seen []string
+	if err := RegisterReveal(ctx, w, v, func(tok string) { seen = append(seen, tok) }); err != nil {
+		t.Fatal(err)
+	}
+	var raw string
+	if err := w.DB.QueryRowContext(ctx, `SELECT ckm_reveal(?)`, v.Token(privacy.Email, "c2@x.cn")).Scan(&raw); err != nil || raw != "c2@x.cn" {
+		t.Fatalf("ckm_reveal = %q, %v", raw, err)
+	}
+	if len(seen) != 1 || seen[0] != v.Token(privacy.Email, "c2@x.cn") {
+		t.Errorf("reveal hook saw %v", seen)
+	}
+	var sealedText string
+	if err := w.DB.QueryRowContext(ctx, `SELECT ckm_seal_text('110101199003077777')`).Scan(&sealedText); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := v.OpenText(sealedText); err != nil || p != "110101199003077777" || strings.Contains(sealedText, "1101") {
+		t.Errorf("sealed ledger text %q opens to %q, %v", sealedText, p, err)
+	}
+}
