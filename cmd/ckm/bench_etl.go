@@ -295,7 +295,6 @@ func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byt
 	return cmd.ProcessState, out.Bytes(), err
 }
 
-
 // rawLoadOptions are what ckm bench-raw-load resolves to.
 type rawLoadOptions struct {
 	app *app
