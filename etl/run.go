@@ -216,7 +216,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 		if err := l.exec("stage", q); err != nil {
 			return err
 		}
-		return l.exec("stage", `DROP TABLE raw_json`)
+		return l.exec("stage", `DROP TABLE IF EXISTS raw_json`)
 	}
 	items := jsonPath(j.m.Items)
 	// A record without line items would vanish in the unnest: reject it.
@@ -248,7 +248,7 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	if err := l.exec("stage", q); err != nil {
 		return err
 	}
-	return l.exec("stage", `DROP TABLE raw_json`)
+	return l.exec("stage", `DROP TABLE IF EXISTS raw_json`)
 }
 
 func (l *loader) stageParquet(j *fileJob, stg string) error {
