@@ -159,6 +159,7 @@ func benchPlain(ctx context.Context, b *benchChildren, dir string, lines int, re
 		return err
 	}
 	res.PlainCSVRatio = res.PlainCKM.Seconds / res.PlainReadCSV.Seconds
+	res.PlainCSVCPURatio = res.PlainCKM.CPUSeconds / res.PlainReadCSV.CPUSeconds
 	// The fixed cost: ten lines into a warehouse that exists.
 	smallDir := filepath.Join(dir, "small")
 	if _, err := writePlainOrders(smallDir, 10, false); err != nil {
@@ -170,6 +171,6 @@ func benchPlain(ctx context.Context, b *benchChildren, dir string, lines int, re
 	if err != nil {
 		return err
 	}
-	res.SmallLoadSec = side.Seconds
+	res.SmallLoadSec, res.SmallLoadCPU = side.Seconds, side.CPUSeconds
 	return nil
 }
