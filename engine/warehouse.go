@@ -63,10 +63,40 @@ type Options struct {
 	// NoMigrate skips creating or upgrading the schema (used by tools that
 	// inspect a warehouse as it is).
 	NoMigrate bool
-	// Threads limits DuckDB's worker threads (0: DuckDB's default).
+	// Threads limits DuckDB's worker threads (0: DuckDB's default, one
+	// per core).
 	Threads int
-	// MemoryLimit is DuckDB's memory_limit setting, e.g. "4GB" ("" default).
+	// MemoryLimit is DuckDB's memory_limit, a size such as "4GB" or
+	// "512MiB" ("": DuckDB's default, 80 % of the machine's memory). Past
+	// it DuckDB spills to TempDirectory rather than growing.
 	MemoryLimit string
+	// TempDirectory is where DuckDB spills what does not fit in
+	// MemoryLimit ("": DuckDB's default, PATH.tmp beside the warehouse
+	// file, .tmp in the working directory for an in-memory one).
+	TempDirectory string
+}
+
+// memorySize is a DuckDB memory size: a number and a unit (bytes when none).
+var memorySize = regexp.MustCompile(`(?i)^\s*[0-9]+(\.[0-9]+)?\s*(b|bytes?|kb|mb|gb|tb|kib|mib|gib|tib|k|m|g|t)?\s*$`)
+
+// Check tells whether the DuckDB settings of o are usable, with an error
+// naming the setting and what it takes: DuckDB's own message for a bad
+// memory_limit does not say what it wants.
+func (o Options) Check() error {
+	if o.Threads < 0 {
+		return fmt.Errorf("threads %d: want a positive number of DuckDB worker threads (0 or unset: one per core)", o.Threads)
+	}
+	if o.MemoryLimit != "" && !memorySize.MatchString(o.MemoryLimit) {
+		return fmt.Errorf("memory_limit %q: want a size such as 4GB, 1.5GiB or 512MB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", o.MemoryLimit)
+	}
+	if o.TempDirectory != "" {
+		if st, err := os.Stat(o.TempDirectory); err == nil && !st.IsDir() {
+			return fmt.Errorf("temp_directory %s: not a directory (DuckDB spills its files into a directory)", o.TempDirectory)
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("temp_directory %s: %w", o.TempDirectory, err)
+		}
+	}
+	return nil
 }
 
 // Warehouse is an open ckm warehouse. Its DB is safe for concurrent use;
@@ -91,6 +121,9 @@ const Memory = ":memory:"
 func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	if path == "" {
 		path = Memory
+	}
+	if err := opts.Check(); err != nil {
+		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 	}
 	dsnPath := path
 	created := false
@@ -134,6 +167,9 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 	}
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
+	}
+	if opts.TempDirectory != "" {
+		q.Set("temp_directory", opts.TempDirectory)
 	}
 	dsn := dsnPath + "?" + q.Encode()
 	connector, err := duckdb.NewConnector(dsn, nil)

@@ -25,6 +25,11 @@ type extraction struct {
 	records int64          // source records seen (data rows, JSON lines)
 	rejects []reject
 	tmpPath string // staged records for DuckDB
+	// longest is the length of the longest staged line (JSON): DuckDB's
+	// read_json buffers twice the largest object it is told to expect,
+	// so it is told this, not a fixed size that would not fit a memory
+	// limit.
+	longest int
 	// rawFields are the staged columns of a raw source's file: its
 	// headers, made unique.
 	rawFields []string

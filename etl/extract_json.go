@@ -39,8 +39,9 @@ func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) 
 				record: truncate(string(obj), 4096), message: "not a JSON object"})
 			return nil
 		}
-		fmt.Fprintf(w, `{"_line":%d,"r":`, line)
+		n, _ := fmt.Fprintf(w, `{"_line":%d,"r":`, line)
 		w.Write(t)
+		x.longest = max(x.longest, n+len(t)+2)
 		_, err := w.WriteString("}\n")
 		return err
 	}

@@ -187,9 +187,12 @@ func jsonPath(p string) string {
 }
 
 func (l *loader) stageJSON(j *fileJob, stg string) error {
+	// DuckDB buffers twice the largest object it expects: the longest
+	// record staged, at least 1MB.
+	maxObject := max(j.x.longest+1024, 1<<20)
 	if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE raw_json AS SELECT * FROM read_json(%s,
-		format = 'newline_delimited', columns = {'_line': 'BIGINT', 'r': 'JSON'}, maximum_object_size = 268435456)`,
-		engine.QuoteString(j.x.tmpPath))); err != nil {
+		format = 'newline_delimited', columns = {'_line': 'BIGINT', 'r': 'JSON'}, maximum_object_size = %d)`,
+		engine.QuoteString(j.x.tmpPath), maxObject)); err != nil {
 		return err
 	}
 	// One parse per record and per item: json_extract_string with a list
@@ -210,7 +213,10 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 		q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT %d, _line, 1, %s
 			FROM (SELECT _line, json_extract_string(r, [%s]) AS v FROM raw_json)`,
 			stg, strings.Join(cols, ", "), j.FileID, strings.Join(pick("v", len(cols)), ", "), strings.Join(paths, ", "))
-		return l.exec("stage", q)
+		if err := l.exec("stage", q); err != nil {
+			return err
+		}
+		return l.exec("stage", `DROP TABLE IF EXISTS raw_json`)
 	}
 	items := jsonPath(j.m.Items)
 	// A record without line items would vanish in the unnest: reject it.
@@ -239,7 +245,10 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 		stg, strings.Join(append(cols, icols...), ", "), j.FileID,
 		strings.Join(append(pick("v", len(cols)), pick("iv", len(icols))...), ", "),
 		strings.Join(ipaths, ", "), recList, items, items, items)
-	return l.exec("stage", q)
+	if err := l.exec("stage", q); err != nil {
+		return err
+	}
+	return l.exec("stage", `DROP TABLE IF EXISTS raw_json`)
 }
 
 func (l *loader) stageParquet(j *fileJob, stg string) error {

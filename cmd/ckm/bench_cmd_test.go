@@ -10,13 +10,16 @@ import (
 // environment into, without generating anything.
 func TestNewBenchETLCmd(t *testing.T) {
 	cases := []parseCase[benchETLOptions]{
-		{"defaults", nil, nil, benchETLOptions{customers: 220000, days: 365, seed: 1}, ""},
-		{"flags", nil, []string{"--customers", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep"},
-			benchETLOptions{customers: 100, days: 30, seed: 5, dir: "d", keep: true}, ""},
-		{"environment", map[string]string{"CKM_BENCH_ETL_DAYS": "60", "CKM_CUSTOMERS": "500"}, nil, benchETLOptions{customers: 500, days: 60, seed: 1}, ""},
+		{"defaults", nil, nil, benchETLOptions{customers: 220000, days: 365, seed: 1, plainLines: 1000000, runs: 1}, ""},
+		{"flags", nil, []string{"--customers", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep", "--plain-lines", "5000", "--runs", "3"},
+			benchETLOptions{customers: 100, days: 30, seed: 5, dir: "d", keep: true, plainLines: 5000, runs: 3}, ""},
+		{"environment", map[string]string{"CKM_BENCH_ETL_DAYS": "60", "CKM_CUSTOMERS": "500", "CKM_BENCH_ETL_RUNS": "3"}, nil,
+			benchETLOptions{customers: 500, days: 60, seed: 1, plainLines: 1000000, runs: 3}, ""},
 		{"zero customers", nil, []string{"--customers", "0"}, benchETLOptions{}, "--customers 0"},
 		{"zero days", nil, []string{"--days", "0"}, benchETLOptions{}, "--days 0"},
 		{"days not a number", nil, []string{"--days", "week"}, benchETLOptions{}, "--days"},
+		{"too few plain lines", nil, []string{"--plain-lines", "99"}, benchETLOptions{}, "--plain-lines 99"},
+		{"zero runs", nil, []string{"--runs", "0"}, benchETLOptions{}, "--runs 0"},
 	}
 	checkParse(t, []string{"bench"}, newBenchETLCmd, []string{"bench", "etl"}, func(o *benchETLOptions) { o.app = nil }, cases)
 }
@@ -56,6 +59,17 @@ func TestNewBenchValueCmd(t *testing.T) {
 		{"missing CDNOW file", nil, []string{"--cdnow", cdnow + ".none"}, benchValueOptions{}, "--cdnow"},
 	}
 	checkParse(t, []string{"bench"}, newBenchValueCmd, []string{"bench", "value"}, func(o *benchValueOptions) { o.app = nil }, cases)
+}
+
+// TestNewRawGoCmd checks that the hidden ckm bench-raw-go takes exactly
+// one directory.
+func TestNewRawGoCmd(t *testing.T) {
+	got, err := parseOpts(t, nil, newRawGoCmd, "bench-raw-go", "exports")
+	if err != nil || got.dir != "exports" {
+		t.Fatalf("err %v, options %+v; want dir exports", err, got)
+	}
+	_, err = parseOpts(t, nil, newRawGoCmd, "bench-raw-go")
+	wantUsageError(t, err, "accepts 1 arg")
 }
 
 // TestNewRawLoadCmd checks that the hidden ckm bench-raw-load takes exactly

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,12 +24,14 @@ import (
 
 // benchETLOptions are what ckm bench etl's flags resolve to.
 type benchETLOptions struct {
-	app       *app
-	customers int // checked with days: a world fixtures can generate
-	days      int
-	seed      int64
-	dir       string
-	keep      bool
+	app        *app
+	customers  int // checked with days: a world fixtures can generate
+	days       int
+	seed       int64
+	dir        string
+	keep       bool
+	plainLines int // lines of the plain CSV scenario
+	runs       int // runs of each side; medians reported
 }
 
 func init() {
@@ -41,17 +45,32 @@ func newBenchETLCmd(a *app, runF func(context.Context, *benchETLOptions) error) 
 	opts := &benchETLOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "etl",
-		Short: "Time ckm load against raw DuckDB reading the same exports",
-		Long: `Generate an export set, then in the same run time (a) 'ckm load' of the set
-into a fresh warehouse and (b) raw DuckDB reading the same files into tables
-with no cleaning (read_csv/read_json with all_varchar; the GBK till files read
-as latin-1 bytes, since DuckDB has no GBK decoder; the XLSX workbook read with
-excelize and appended). Each side runs in its own process so its peak memory
-is its own. ratio = a / b.`,
+		Short: "Time ckm load against plain programs reading the same exports",
+		Long: `Generate an export set, then time in the same run:
+  ckm        'ckm load' of the set into a fresh warehouse;
+  raw Go     the fair peer (ckm bench-raw-go): a plain Go program that decodes
+             the GBK till files as ckm does, parses every CSV record and JSON
+             order, flattens the web orders' lines and appends every row to
+             DuckDB tables, with no cleaning; ratio = ckm / raw Go;
+  raw DuckDB the old peer (ckm bench-raw-load): DuckDB's read_csv/read_json
+             with all_varchar, the GBK files read as latin-1 (DuckDB has no GBK
+             decoder), the JSON orders not flattened; old_ratio = ckm / it.
+Then a plain UTF-8 order CSV (--plain-lines, with planted faults ckm must
+reject) loaded by ckm against DuckDB's read_csv into a table (plain_csv_ratio),
+and the time of a 10-line load into an initialised warehouse (small_load_seconds:
+the fixed cost of process, migrations check, region upsert, hashing).
+Each side runs in its own process, so its peak memory is its own; with --runs N
+each figure is the median of N runs. The load average is reported beside them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWorld(opts.customers, opts.days); err != nil {
 				return err
+			}
+			if opts.plainLines < 100 {
+				return usageErrorf("--plain-lines %d: want at least 100 lines (the planted faults need room)", opts.plainLines)
+			}
+			if opts.runs < 1 {
+				return usageErrorf("--runs %d: want at least 1", opts.runs)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -65,6 +84,8 @@ is its own. ratio = a / b.`,
 	f.Int64Var(&opts.seed, "seed", 1, "generator seed")
 	f.StringVar(&opts.dir, "dir", "", "work directory (default: a temporary one)")
 	f.BoolVar(&opts.keep, "keep", false, "keep the work directory")
+	f.IntVar(&opts.plainLines, "plain-lines", 1000000, "order lines of the plain UTF-8 CSV scenario")
+	f.IntVar(&opts.runs, "runs", 1, "runs of each side (figures are medians)")
 	return cmd
 }
 
@@ -72,6 +93,14 @@ type benchSide struct {
 	Seconds    float64 `json:"seconds"`
 	RowsPerSec float64 `json:"rows_per_second"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	// CPUSeconds is the child's user and system time: on a shared machine
+	// it moves far less with the load than the wall time does.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// LoadAverage is the machine's 1-minute load average when the side
+	// started (of the median run): figures measured on a busy machine say so.
+	LoadAverage float64 `json:"load_average"`
+	// All are each run's seconds, when there were several.
+	All []float64 `json:"all_seconds,omitempty"`
 }
 
 type benchETLResult struct {
@@ -81,9 +110,32 @@ type benchETLResult struct {
 	SourceRows  int64     `json:"source_rows"`
 	SalesLines  int64     `json:"sales_lines"`
 	GenerateSec float64   `json:"generate_seconds"`
+	Runs        int       `json:"runs"`
 	CKM         benchSide `json:"ckm_load"`
+	RawGo       benchSide `json:"raw_go"`
 	RawDuckDB   benchSide `json:"raw_duckdb"`
-	Ratio       float64   `json:"ratio"`
+	// Ratio is ckm against the fair peer (raw Go), OldRatio against raw
+	// DuckDB as measured before the fair peer existed.
+	Ratio    float64 `json:"ratio"`
+	OldRatio float64 `json:"old_ratio"`
+	// CPURatio is ratio in CPU time, steadier on a busy machine.
+	CPURatio     float64 `json:"cpu_ratio"`
+	CKMPeakRSSMB float64 `json:"ckm_peak_rss_mb"`
+	RawPeakRSSMB float64 `json:"raw_peak_rss_mb"`
+	RawGoRows    int64   `json:"raw_go_rows"`
+	// The plain CSV scenario.
+	PlainLines       int       `json:"plain_lines"`
+	PlainCKM         benchSide `json:"plain_ckm_load"`
+	PlainReadCSV     benchSide `json:"plain_read_csv"`
+	PlainCSVRatio    float64   `json:"plain_csv_ratio"`
+	PlainCSVCPURatio float64   `json:"plain_csv_cpu_ratio"`
+	PlainRejected    int64     `json:"plain_rejected"`
+	PlainDuplicates  int64     `json:"plain_duplicates"`
+	// SmallLoadSec is the median time of a 10-line load into an
+	// initialised warehouse, process start to exit.
+	SmallLoadSec float64    `json:"small_load_seconds"`
+	SmallLoadCPU float64    `json:"small_load_cpu_seconds"`
+	LoadAverage  [2]float64 `json:"load_average_start_end"`
 }
 
 func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
@@ -100,11 +152,13 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	}
 	exports := filepath.Join(dir, "exports")
 	t0 := time.Now()
+	res := benchETLResult{Customers: opts.customers, Runs: opts.runs, PlainLines: opts.plainLines}
+	res.LoadAverage[0], _ = loadAverage().(float64)
 	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exports, Customers: opts.customers, Days: opts.days, Seed: opts.seed})
 	if err != nil {
 		return err
 	}
-	res := benchETLResult{Customers: opts.customers, GenerateSec: time.Since(t0).Seconds(), SalesLines: exp.FactSalesRows}
+	res.GenerateSec, res.SalesLines = time.Since(t0).Seconds(), exp.FactSalesRows
 	for _, f := range exp.Files {
 		res.Files++
 		res.SourceRows += f.Rows
@@ -112,47 +166,144 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	}
 	a.logf("generated %d files, %d source rows (%d sales lines, %.0f MB) in %.1fs", res.Files, res.SourceRows, res.SalesLines,
 		float64(res.Bytes)/1e6, res.GenerateSec)
-	self, err := os.Executable()
+	b, err := newBenchChildren(a, dir, opts.runs)
 	if err != nil {
 		return err
 	}
-	asOf := exp.ExportDate
-	run := func(name string, args ...string) (benchSide, error) {
-		wh := filepath.Join(dir, name+".duckdb")
-		os.Remove(wh)
-		cmd := exec.CommandContext(ctx, self, append([]string{"--warehouse", wh}, args...)...)
-		cmd.Stderr = os.Stderr
-		start := time.Now()
-		err := cmd.Run()
-		secs := time.Since(start).Seconds()
-		if err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitRejected {
-			err = nil // a load with rejected rows (the planted faults) is a success here
-		}
-		if err != nil {
-			return benchSide{}, fmt.Errorf("%s: %w", name, err)
-		}
-		side := benchSide{Seconds: secs, RowsPerSec: float64(res.SourceRows) / secs}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			side.PeakRSSMB = float64(ru.Maxrss) / 1024
-		}
-		a.logf("%-10s %.2fs  %.0f rows/s  peak %.0f MB", name, side.Seconds, side.RowsPerSec, side.PeakRSSMB)
-		return side, nil
-	}
-	if res.CKM, err = run("ckm", "load", exports, "--as-of", asOf); err != nil {
+	if res.CKM, _, err = b.side("ckm", res.SourceRows, "load", exports, "--as-of", exp.ExportDate); err != nil {
 		return err
 	}
-	if res.RawDuckDB, err = run("raw", "bench-raw-load", exports); err != nil {
+	var rawOut []byte
+	if res.RawGo, rawOut, err = b.side("raw-go", res.SourceRows, "bench-raw-go", exports, "--format", "json"); err != nil {
 		return err
 	}
-	res.Ratio = res.CKM.Seconds / res.RawDuckDB.Seconds
+	var rawCount struct{ Rows int64 }
+	if err := json.Unmarshal(rawOut, &rawCount); err != nil {
+		return fmt.Errorf("raw-go: %w", err)
+	}
+	res.RawGoRows = rawCount.Rows
+	if res.RawDuckDB, _, err = b.side("raw-duckdb", res.SourceRows, "bench-raw-load", exports); err != nil {
+		return err
+	}
+	res.Ratio = res.CKM.Seconds / res.RawGo.Seconds
+	res.OldRatio = res.CKM.Seconds / res.RawDuckDB.Seconds
+	res.CPURatio = res.CKM.CPUSeconds / res.RawGo.CPUSeconds
+	res.CKMPeakRSSMB, res.RawPeakRSSMB = res.CKM.PeakRSSMB, res.RawGo.PeakRSSMB
+	if err := benchPlain(ctx, b, dir, opts.plainLines, &res); err != nil {
+		return err
+	}
+	res.LoadAverage[1], _ = loadAverage().(float64)
 	if a.format() == formatJSON {
 		return writeJSON(a, res)
 	}
-	return a.printTable([]string{"side", "seconds", "rows/s", "peak MB"}, [][]any{
-		{"ckm load", fmt.Sprintf("%.2f", res.CKM.Seconds), fmt.Sprintf("%.0f", res.CKM.RowsPerSec), fmt.Sprintf("%.0f", res.CKM.PeakRSSMB)},
-		{"raw DuckDB", fmt.Sprintf("%.2f", res.RawDuckDB.Seconds), fmt.Sprintf("%.0f", res.RawDuckDB.RowsPerSec), fmt.Sprintf("%.0f", res.RawDuckDB.PeakRSSMB)},
-		{"ratio", fmt.Sprintf("%.2f", res.Ratio), "", ""},
+	row := func(name string, s benchSide) []any {
+		return []any{name, fmt.Sprintf("%.2f", s.Seconds), fmt.Sprintf("%.2f", s.CPUSeconds), fmt.Sprintf("%.0f", s.RowsPerSec),
+			fmt.Sprintf("%.0f", s.PeakRSSMB), fmt.Sprintf("%.1f", s.LoadAverage)}
+	}
+	return a.printTable([]string{"side", "seconds", "cpu s", "rows/s", "peak MB", "load avg"}, [][]any{
+		row("ckm load", res.CKM), row("raw Go", res.RawGo), row("raw DuckDB", res.RawDuckDB),
+		{"ratio (ckm / raw Go)", fmt.Sprintf("%.2f", res.Ratio), "", "", "", ""},
+		{"old ratio (ckm / raw DuckDB)", fmt.Sprintf("%.2f", res.OldRatio), "", "", "", ""},
+		row("plain CSV: ckm load", res.PlainCKM), row("plain CSV: read_csv", res.PlainReadCSV),
+		{"plain_csv_ratio", fmt.Sprintf("%.2f", res.PlainCSVRatio), "", "", "", ""},
+		{"10-line load", fmt.Sprintf("%.3f", res.SmallLoadSec), "", "", "", ""},
 	})
+}
+
+// benchChildren runs the sides of a benchmark as child processes of this
+// binary, each in a fresh warehouse, with the DuckDB settings of this one.
+type benchChildren struct {
+	a      *app
+	dir    string
+	self   string
+	global []string // --memory-limit and friends, when given
+	runs   int
+}
+
+func newBenchChildren(a *app, dir string, runs int) (*benchChildren, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	b := &benchChildren{a: a, dir: dir, self: self, runs: runs}
+	eo := a.engineOptions()
+	if eo.MemoryLimit != "" {
+		b.global = append(b.global, "--memory-limit", eo.MemoryLimit)
+	}
+	if eo.Threads > 0 {
+		b.global = append(b.global, "--threads", fmt.Sprint(eo.Threads))
+	}
+	if eo.TempDirectory != "" {
+		b.global = append(b.global, "--temp-directory", eo.TempDirectory)
+	}
+	return b, nil
+}
+
+// side runs name's command runs times, each into a fresh warehouse
+// (prepare, when given, runs first, untimed), and returns the run of median
+// time with its stdout. rows gives the rows per second.
+func (b *benchChildren) side(name string, rows int64, args ...string) (benchSide, []byte, error) {
+	return b.sideWith(name, rows, nil, args...)
+}
+
+func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args ...string) (benchSide, []byte, error) {
+	type run struct {
+		side benchSide
+		out  []byte
+	}
+	var runs []run
+	for i := 0; i < b.runs; i++ {
+		wh := filepath.Join(b.dir, name+".duckdb")
+		os.Remove(wh)
+		os.Remove(wh + ".wal")
+		if prepare != nil {
+			if _, _, err := b.child(wh, prepare); err != nil {
+				return benchSide{}, nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		la, _ := loadAverage().(float64)
+		secs, st, out, err := b.timed(wh, args)
+		if err != nil {
+			return benchSide{}, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		side := benchSide{Seconds: secs, RowsPerSec: float64(rows) / secs, LoadAverage: la}
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			side.PeakRSSMB = float64(ru.Maxrss) / 1024
+		}
+		side.CPUSeconds = (st.UserTime() + st.SystemTime()).Seconds()
+		b.a.logf("%-10s %.2fs (cpu %.2fs)  %.0f rows/s  peak %.0f MB  (load average %.1f)", name, side.Seconds, side.CPUSeconds,
+			side.RowsPerSec, side.PeakRSSMB, la)
+		runs = append(runs, run{side, out})
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].side.Seconds < runs[j].side.Seconds })
+	m := runs[len(runs)/2]
+	if len(runs) > 1 {
+		for _, r := range runs {
+			m.side.All = append(m.side.All, r.side.Seconds)
+		}
+	}
+	return m.side, m.out, nil
+}
+
+// timed runs one child and times it.
+func (b *benchChildren) timed(wh string, args []string) (float64, *os.ProcessState, []byte, error) {
+	start := time.Now()
+	st, out, err := b.child(wh, args)
+	return time.Since(start).Seconds(), st, out, err
+}
+
+// child runs this binary on warehouse wh; a load that finished with
+// rejected rows (the planted faults) is a success here.
+func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byte, error) {
+	cmd := exec.Command(b.self, append(append(append([]string{}, b.global...), "--warehouse", wh), args...)...)
+	cmd.Stderr = os.Stderr
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	if err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitRejected {
+		err = nil
+	}
+	return cmd.ProcessState, out.Bytes(), err
 }
 
 // rawLoadOptions are what ckm bench-raw-load resolves to.
@@ -182,7 +333,9 @@ func newRawLoadCmd(a *app, runF func(context.Context, *rawLoadOptions) error) *c
 }
 
 func rawLoadRun(ctx context.Context, opts *rawLoadOptions) error {
-	w, err := engine.Open(ctx, opts.app.warehousePath(), engine.Options{NoMigrate: true})
+	eo := opts.app.engineOptions()
+	eo.NoMigrate = true
+	w, err := engine.Open(ctx, opts.app.warehousePath(), eo)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ func envSample(t *testing.T, f *pflag.Flag) (env, want string) {
 	switch f.Name {
 	case "format":
 		return "csv", "csv"
+	case "memory-limit":
+		return "2GB", "2GB"
 	case "config":
 		p := filepath.Join(t.TempDir(), "empty.yaml")
 		os.WriteFile(p, []byte("{}\n"), 0o644)

@@ -67,7 +67,7 @@ func TestExitCodes(t *testing.T) {
 		{"export parquet", []string{}, []string{"--out", fresh("lake-none"), "--warehouse", none}, []string{"--out", fresh("lake")}},
 		{"fixtures generate", []string{"--customers", "0", "--out", fresh("fx0")}, []string{"--out", "/dev/null/fx", "--customers", "5"}, []string{"--out", fresh("fx"), "--customers", "20", "--days", "10", "--quiet"}},
 		{"fixtures ssb", []string{"--sf", "0"}, []string{"--sf", "0.01", "--warehouse", "/dev/null/w.duckdb"}, []string{"--sf", "0.01", "--warehouse", fresh("ssb.duckdb")}},
-		{"bench etl", []string{"--customers", "-1"}, []string{"--customers", "200", "--days", "30", "--dir", "/dev/null/bench"}, []string{"--customers", "200", "--days", "30"}},
+		{"bench etl", []string{"--customers", "-1"}, []string{"--customers", "200", "--days", "30", "--dir", "/dev/null/bench"}, []string{"--customers", "200", "--days", "30", "--plain-lines", "2000"}},
 		{"bench olap", []string{"--sf", "0"}, []string{"--sf", "0.01", "--runs", "1", "--bench-warehouse", "/dev/null/w.duckdb"}, []string{"--sf", "0.01", "--runs", "1"}},
 		{"bench value", []string{"--customers", "5"}, []string{"--customers", "200", "--repeat", "1", "--cdnow", noCDNOW}, []string{"--customers", "200", "--repeat", "1"}},
 	}

@@ -29,7 +29,7 @@ func newInitCmd(a *app, runF func(context.Context, *initOptions) error) *cobra.C
 
 func initRun(ctx context.Context, opts *initOptions) error {
 	a := opts.app
-	w, err := engine.Open(ctx, a.warehousePath(), engine.Options{})
+	w, err := engine.Open(ctx, a.warehousePath(), a.engineOptions())
 	if err != nil {
 		return err
 	}

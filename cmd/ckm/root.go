@@ -57,6 +57,9 @@ func newRoot(a *app) *cobra.Command {
 	pf.String("format", formatTable, "output format: table, csv or json")
 	pf.Bool("read-only", false, "open the warehouse read-only")
 	pf.String("key-file", "", "file of the key that opens a protected warehouse's personal data (else CKM_KEY; see ckm key)")
+	pf.String("memory-limit", "", "DuckDB memory_limit, e.g. 4GB or 512MiB; past it DuckDB spills to --temp-directory (default: 80% of RAM)")
+	pf.Int("threads", 0, "DuckDB worker threads (default: one per core)")
+	pf.String("temp-directory", "", "where DuckDB spills what does not fit in --memory-limit (default: WAREHOUSE.tmp)")
 
 	root.AddCommand(
 		newInitCmd(a, nil),
@@ -114,6 +117,32 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	default:
 		return usageErrorf("--format %q: want table, csv or json", f)
 	}
+	return a.checkEngineFlags()
+}
+
+// engineOptions are DuckDB's settings from --memory-limit, --threads and
+// --temp-directory (or CKM_MEMORY_LIMIT, memory-limit in ckm.yaml, ...).
+func (a *app) engineOptions() engine.Options {
+	return engine.Options{
+		MemoryLimit:   strings.TrimSpace(a.cfg.GetString("memory-limit")),
+		Threads:       a.cfg.GetInt("threads"),
+		TempDirectory: a.cfg.GetString("temp-directory"),
+	}
+}
+
+// checkEngineFlags rejects unusable DuckDB settings as usage errors naming
+// the flag, before any warehouse is opened.
+func (a *app) checkEngineFlags() error {
+	o := a.engineOptions()
+	for flag, check := range map[string]engine.Options{
+		"memory-limit":   {MemoryLimit: o.MemoryLimit},
+		"threads":        {Threads: o.Threads},
+		"temp-directory": {TempDirectory: o.TempDirectory},
+	} {
+		if err := check.Check(); err != nil {
+			return usageErrorf("--%s: %v", flag, err)
+		}
+	}
 	return nil
 }
 
@@ -169,6 +198,10 @@ func flagSources(path []string, flag string, global bool) (envs, keys []string) 
 	envs = append(envs, envName(flag))
 	if flag != "config" {
 		keys = append(keys, flag)
+		// DuckDB's own spelling (memory_limit, temp_directory) works too.
+		if snake := strings.ReplaceAll(flag, "-", "_"); snake != flag {
+			keys = append(keys, snake)
+		}
 	}
 	return envs, keys
 }
@@ -222,14 +255,18 @@ func (a *app) warehousePath() string { return a.cfg.GetString("warehouse") }
 // ckm init"), never an empty one created: the commands that read (or, like
 // mine, write next to data) need the data to be there.
 func (a *app) openWarehouse(ctx context.Context) (*engine.Warehouse, error) {
-	return engine.Open(ctx, a.warehousePath(), engine.Options{ReadOnly: a.cfg.GetBool("read-only"), MustExist: true})
+	opts := a.engineOptions()
+	opts.ReadOnly, opts.MustExist = a.cfg.GetBool("read-only"), true
+	return engine.Open(ctx, a.warehousePath(), opts)
 }
 
 // createWarehouse opens the configured warehouse like openWarehouse, but
 // creates it when missing: for the commands that bring data in (load, demo,
 // fixtures ssb).
 func (a *app) createWarehouse(ctx context.Context) (*engine.Warehouse, error) {
-	return engine.Open(ctx, a.warehousePath(), engine.Options{ReadOnly: a.cfg.GetBool("read-only")})
+	opts := a.engineOptions()
+	opts.ReadOnly = a.cfg.GetBool("read-only")
+	return engine.Open(ctx, a.warehousePath(), opts)
 }
 
 // logf writes a progress or log line to stderr (never stdout, which belongs

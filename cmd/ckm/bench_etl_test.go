@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/ckm-dev/ckm/engine"
+)
+
+// TestRawGoReadsWhatCkmReads: the fair raw side decodes a GBK till file
+// (its Chinese store name intact), flattens the web orders' lines (2 + 3
+// lines of two orders; a line that is not JSON is skipped) and appends
+// every row; the counts are the hand counts of the files written here.
+func TestRawGoReadsWhatCkmReads(t *testing.T) {
+	dir := t.TempDir()
+	pos := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n" +
+		"S1,1,ST01,北京朝阳店,张三,2024/1/5 14:22,M1,,P001,1,399,0,399\n" +
+		"S1,2,ST01,北京朝阳店,张三,2024/1/5 14:22,M1,,P002,2,\"1,000.50\",1.00,\"2,000.00\"\n" +
+		"S2,1,ST02,上海店,李四,2024/1/6 10:00,,,P001,1,10,0,10\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(pos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := `{"order_id":"W1","created_at":"2024-01-08T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[{"sku":"P001","qty":1,"price":"399.00"},{"sku":"P002","qty":2,"price":1.5}]}` + "\n" +
+		"not json\n" +
+		`{"order_id":"W2","created_at":"2024-01-09T10:00:00+08:00","shipping":{"province":"广东省"},"lines":[{"sku":"P003","qty":1},{"sku":"P004","qty":1},{"sku":"P005","qty":3,"discount":null}]}` + "\n"
+	for name, data := range map[string][]byte{"pos_sales_202401.csv": gbk, "web_orders.ndjson": []byte(web)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	counts, err := rawGoLoad(ctx, w, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["pos_sales_202401.csv"] != 3 || counts["web_orders.ndjson"] != 5 {
+		t.Errorf("rows %v; want 3 till lines and 5 web order lines", counts)
+	}
+	var stores, price string
+	if err := w.DB.QueryRow(`SELECT string_agg(c3, '|' ORDER BY c0, c1), max(c10) FILTER (WHERE c1 = '2') FROM raw_0`).Scan(&stores, &price); err != nil {
+		t.Fatal(err)
+	}
+	if stores != "北京朝阳店|北京朝阳店|上海店" || price != "1,000.50" {
+		t.Errorf("till stores %q, quoted price %q; want the GBK names decoded and 1,000.50", stores, price)
+	}
+	var lines string
+	if err := w.DB.QueryRow(`SELECT string_agg(order_id || ':' || sku || ':' || coalesce(qty, '') || ':' || coalesce(price, '') || ':' || coalesce(province, ''), ' ' ORDER BY sku) FROM raw_1`).Scan(&lines); err != nil {
+		t.Fatal(err)
+	}
+	if want := "W1:P001:1:399.00: W1:P002:2:1.5: W2:P003:1::广东省 W2:P004:1::广东省 W2:P005:3::广东省"; lines != want {
+		t.Errorf("web lines\n%s\nwant\n%s", lines, want)
+	}
+}
+
+// TestPlainOrdersPlanted: the plain CSV scenario plants ten of each fault
+// (a bad date, a bad quantity, a short row, a repeated line) and ckm load
+// with the scenario's own mapping rejects exactly the thirty faulty lines
+// and counts the ten repeats as duplicates.
+func TestPlainOrdersPlanted(t *testing.T) {
+	dir := t.TempDir()
+	plan, err := writePlainOrders(dir, 2000, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan != (plainPlan{Lines: 2000, BadDates: 10, BadQty: 10, ShortRows: 10, Duplicates: 10}) {
+		t.Fatalf("planted %+v; want 2000 lines, ten of each fault", plan)
+	}
+	out, stderr, code := runCkm(t, "", "--warehouse", filepath.Join(dir, "w.duckdb"), "--config", filepath.Join(dir, "ckm.yaml"),
+		"load", dir, "--as-of", "2024-12-31", "--format", "json")
+	if code != exitRejected {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Files []struct {
+			Path       string `json:"path"`
+			Read       int64  `json:"read"`
+			Loaded     int64  `json:"loaded"`
+			Rejected   int64  `json:"rejected"`
+			Duplicates int64  `json:"duplicates"`
+			Warned     int64  `json:"warned"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, f := range rep.Files {
+		if !strings.HasSuffix(f.Path, "orders_plain.csv") {
+			continue
+		}
+		if f.Read != 2000 || f.Rejected != 30 || f.Duplicates != 10 || f.Loaded != 1960 || f.Warned != 0 {
+			t.Errorf("orders_plain.csv: read %d loaded %d rejected %d duplicates %d warned %d; want 2000, 1960, 30, 10, 0",
+				f.Read, f.Loaded, f.Rejected, f.Duplicates, f.Warned)
+		}
+		return
+	}
+	t.Errorf("no orders_plain.csv in the report:\n%s", out)
+}
