@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"os"
 	"path/filepath"
@@ -372,4 +373,46 @@ func TestReportAsOf(t *testing.T) {
 	if !strings.Contains(page, "Sales up to and including "+asOf.Format(time.DateOnly)) {
 		t.Error("the page does not say its as-of day")
 	}
+}
+
+// TestReportPartialForecastMonth: a daily forecast of 14 days plus one of
+// a whole month after the last month of sales (model 906, newer than the
+// fixture's 901). The whole month is plotted; the partial month is not
+// (summed by calendar month it would read as revenue collapsing) and the
+// table says which days it covers.
+func TestReportPartialForecastMonth(t *testing.T) {
+	w, _ := fixtureWarehouse(t)
+	ctx := context.Background()
+	if _, err := w.DB.ExecContext(ctx, `
+INSERT INTO kb_model (model_id, kind, name, created_at, params) VALUES (906, 'forecast', 'daily', now(), '{"grain": "day"}');
+INSERT INTO kb_forecast (model_id, series, period, value, lower, upper)
+SELECT 906, 'revenue', (date_trunc('month', (SELECT max(order_ts) FROM fact_sales)) + INTERVAL 1 MONTH + INTERVAL (d) DAY)::DATE, 10.0, 9.0, 11.0
+FROM range(0, 31 + 14) r(d);`); err != nil {
+		t.Fatal(err)
+	}
+	var first, second string
+	var days1 int
+	if err := w.DB.QueryRowContext(ctx, `SELECT strftime(m1, '%Y-%m'), strftime(m1 + INTERVAL 1 MONTH, '%Y-%m'), day(last_day(m1))
+		FROM (SELECT (date_trunc('month', max(order_ts)) + INTERVAL 1 MONTH)::DATE AS m1 FROM fact_sales)`).Scan(&first, &second, &days1); err != nil {
+		t.Fatal(err)
+	}
+	page := writeReport(t, w, Options{})
+	fc := charts(page)["Revenue by month forecast"]
+	// 45 days from the first of month 1: month 1 whole, month 2 partial.
+	if len(fc) != 1 || fc[0].label != first || mustFloat(t, fc[0].value) != 10.0*float64(days1) {
+		t.Errorf("forecast marks %v, want only %s = %.2f", fc, first, 10.0*float64(days1))
+	}
+	rows := tableStarting(t, tables(page), "Forecast")
+	if len(rows) != 2 || rows[1][0] != second || rows[1][4] != fmt.Sprintf("%d of %d days (not plotted)", 45-days1, daysIn(t, w, second)) {
+		t.Errorf("forecast table %v: want %s listed as partial", rows, second)
+	}
+}
+
+func daysIn(t *testing.T, w *engine.Warehouse, month string) int {
+	t.Helper()
+	var n int
+	if err := w.DB.QueryRow(`SELECT day(last_day(CAST(? || '-01' AS DATE)))`, month).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -51,20 +51,41 @@ FROM fact_sales WHERE order_ts < `+b.until()+` GROUP BY 1 ORDER BY 1`)
 		actual = append(actual, point{Label: r[0], Value: parse(r[1]), Text: r[1]})
 	}
 	last := rows[len(rows)-1][0]
-	fc, err := b.rows(ctx, `SELECT strftime(period, '%Y-%m'), sum(value), sum(lower), sum(upper), any_value(f.model_id)
-FROM kb_forecast f
-WHERE f.model_id = (SELECT max(model_id) FROM kb_model WHERE kind = 'forecast') AND f.series = 'revenue' AND strftime(period, '%Y-%m') > ?
-GROUP BY 1 ORDER BY 1`, last)
+	// A forecast stored by day or week is summed by calendar month; a month
+	// it covers only in part (a 14-day forecast ends mid-month) would read as
+	// a collapse of revenue, so only whole months are plotted and a partial
+	// one is listed with the days it covers.
+	fc, err := b.rows(ctx, `WITH m AS (SELECT max(model_id) AS id FROM kb_model WHERE kind = 'forecast'),
+g AS (SELECT coalesce(json_extract_string(params, '$.grain'), 'month') AS grain FROM kb_model WHERE model_id = (SELECT id FROM m)),
+p AS (SELECT date_trunc('month', period)::DATE AS month, period, value, lower, upper, f.model_id, g.grain,
+        CASE g.grain WHEN 'week' THEN 7 WHEN 'day' THEN 1 ELSE NULL END AS span
+    FROM kb_forecast f, g WHERE f.model_id = (SELECT id FROM m) AND f.series = 'revenue'),
+cov AS (SELECT date_trunc('month', t.d)::DATE AS month, count(DISTINCT t.d::DATE) AS covered
+    FROM p, unnest(generate_series(p.period::TIMESTAMP, (p.period + p.span - 1)::TIMESTAMP, INTERVAL 1 DAY)) t(d)
+    WHERE p.span IS NOT NULL GROUP BY 1)
+SELECT strftime(p.month, '%Y-%m'), sum(value), sum(lower), sum(upper), any_value(model_id),
+    CASE WHEN any_value(span) IS NULL THEN day(last_day(p.month)) ELSE coalesce(any_value(cov.covered), 0) END AS covered,
+    day(last_day(p.month)) AS days
+FROM p LEFT JOIN cov USING (month)
+WHERE strftime(p.month, '%Y-%m') > ?
+GROUP BY p.month ORDER BY p.month`, last)
 	if err != nil {
 		return err
 	}
 	var forecast []band
+	var partial [][]string
 	for _, r := range fc {
+		if r[5] != r[6] {
+			partial = append(partial, r)
+			continue
+		}
 		forecast = append(forecast, band{Label: r[0], Value: parse(r[1]), Low: parse(r[2]), High: parse(r[3])})
 	}
 	caption := "Net revenue by month"
 	if len(forecast) > 0 {
 		caption += fmt.Sprintf("; dashed: forecast of model %s with its interval", fc[0][4])
+	} else if len(partial) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("The stored forecast (model %s) covers no whole month after %s: see the table.", partial[0][4], last))
 	} else {
 		s.Notes = append(s.Notes, "No revenue forecast is stored beyond "+last+": ckm mine forecast writes one.")
 	}
@@ -72,10 +93,15 @@ GROUP BY 1 ORDER BY 1`, last)
 	t := Table{Caption: "The last 12 months", Header: []string{"month", "revenue", "orders", "customers"}, Numeric: []bool{false, true, true, true}}
 	t.Rows = rows[max(0, len(rows)-12):]
 	s.Tables = append(s.Tables, t)
-	if len(forecast) > 0 {
-		ft := Table{Caption: "Forecast", Header: []string{"month", "forecast", "low", "high"}, Numeric: []bool{false, true, true, true}}
-		for _, f := range forecast {
-			ft.Rows = append(ft.Rows, []string{f.Label, money(f.Value), money(f.Low), money(f.High)})
+	if len(fc) > 0 {
+		ft := Table{Caption: "Forecast (the interval is the sum of the stored periods' bounds)", Header: []string{"month", "forecast", "low", "high", "covers"},
+			Numeric: []bool{false, true, true, true, false}}
+		for _, r := range fc {
+			covers := "whole month"
+			if r[5] != r[6] {
+				covers = fmt.Sprintf("%s of %s days (not plotted)", r[5], r[6])
+			}
+			ft.Rows = append(ft.Rows, []string{r[0], money(parse(r[1])), money(parse(r[2])), money(parse(r[3])), covers})
 		}
 		s.Tables = append(s.Tables, ft)
 	}
