@@ -90,12 +90,15 @@ func TestMemoryLimitSpills(t *testing.T) {
 	if len(entries) == 0 {
 		t.Errorf("nothing spilled into %s", tmp)
 	}
-	var n, distinct int64
+	// Streaming aggregates only: a DISTINCT over 200 MB of strings builds a
+	// hash table that need not fit in 64MB (it failed so under load).
+	var n int64
 	var total float64
-	if err := conn.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT s), sum(i) FROM big`).Scan(&n, &distinct, &total); err != nil {
+	var intact bool
+	if err := conn.QueryRowContext(ctx, `SELECT count(*), sum(i), bool_and(s = repeat(md5(CAST(i AS VARCHAR)), 4)) FROM big`).Scan(&n, &total, &intact); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1500000 || distinct != 1500000 || total != 1499999.0*1500000/2 {
-		t.Errorf("count %d, distinct %d, sum %.0f; want 1500000, 1500000, %.0f", n, distinct, total, 1499999.0*1500000/2)
+	if n != 1500000 || !intact || total != 1499999.0*1500000/2 {
+		t.Errorf("count %d, every string intact %v, sum %.0f; want 1500000, true, %.0f", n, intact, total, 1499999.0*1500000/2)
 	}
 }
