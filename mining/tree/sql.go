@@ -167,6 +167,20 @@ func (s *sqlTree) factor(n *Node, j int) string {
 	return "CASE " + missing + " WHEN " + s.value[n.Attr] + " = " + quoteString(s.t.Attrs[n.Attr].Values[j]) + " THEN " + on + " ELSE " + off + " END"
 }
 
+// reaches is TRUE for the rows whose weight reaches branch j of n: those
+// with the value missing (or unseen) and those taking the branch.
+func (s *sqlTree) reaches(n *Node, j int) string {
+	missing := "NOT " + s.known[n.Attr]
+	if s.t.Attrs[n.Attr].Numeric {
+		left := s.value[n.Attr] + " - " + doubleLit(n.Threshold) + " <= " + doubleLit(small)
+		if j == 0 {
+			return missing + " OR " + left
+		}
+		return missing + " OR NOT (" + left + ")"
+	}
+	return missing + " OR " + s.value[n.Attr] + " = " + quoteString(s.t.Attrs[n.Attr].Values[j])
+}
+
 // probability is the class-c probability of the subtree at n, bottom up:
 // a leaf's probability, or the sum over children, in order, of the child's
 // factor times the child's probability — each node written once.
@@ -176,7 +190,14 @@ func (s *sqlTree) probability(n *Node, c int) string {
 	}
 	terms := make([]string, len(n.Children))
 	for j, ch := range n.Children {
-		terms[j] = "(" + s.factor(n, j) + ") * " + s.probability(ch, c)
+		p := s.probability(ch, c)
+		if !ch.Leaf() {
+			// Only the rows that reach the child evaluate its subtree
+			// (DuckDB runs a CASE branch on its rows alone); the others
+			// take 0, which their factor 0 would have made of it anyway.
+			p = "CASE WHEN " + s.reaches(n, j) + " THEN " + p + " ELSE 0::DOUBLE END"
+		}
+		terms[j] = "(" + s.factor(n, j) + ") * " + p
 	}
 	return "(" + strings.Join(terms, " + ") + ")"
 }
