@@ -109,7 +109,7 @@ func TestCaseScoreGenerated(t *testing.T) {
 	}
 	plan := time.Since(start).Seconds()
 	start = time.Now()
-	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE s AS "+score); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE s AS "+score); err != nil {
 		t.Fatal(err)
 	}
 	secs := time.Since(start).Seconds()
