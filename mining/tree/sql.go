@@ -70,7 +70,6 @@ func (t *Tree) ProbabilitySQL(columns []string, class string) (string, error) {
 type sqlTree struct {
 	t     *Tree
 	value []string // per attribute, the column read as DOUBLE or VARCHAR
-	orNil []string // per attribute, the value with NaN made NULL (numeric) or the value
 	known []string // per attribute, TRUE when the value is usable, else FALSE or NULL
 	used  []bool
 }
@@ -79,7 +78,7 @@ func (t *Tree) newSQL(columns []string) (*sqlTree, error) {
 	if len(columns) != len(t.Attrs) {
 		return nil, fmt.Errorf("tree: %d columns for %d attributes", len(columns), len(t.Attrs))
 	}
-	s := &sqlTree{t: t, value: make([]string, len(columns)), orNil: make([]string, len(columns)), known: make([]string, len(columns)), used: make([]bool, len(columns))}
+	s := &sqlTree{t: t, value: make([]string, len(columns)), known: make([]string, len(columns)), used: make([]bool, len(columns))}
 	for a, col := range columns {
 		if col == "" {
 			return nil, fmt.Errorf("tree: attribute %q has an empty column name", t.Attrs[a].Name)
@@ -87,12 +86,10 @@ func (t *Tree) newSQL(columns []string) (*sqlTree, error) {
 		q := `"` + strings.ReplaceAll(col, `"`, `""`) + `"`
 		if t.Attrs[a].Numeric {
 			s.value[a] = "CAST(" + q + " AS DOUBLE)"
-			s.orNil[a] = "nullif(" + s.value[a] + ", 'nan'::DOUBLE)"
 			s.known[a] = "NOT isnan(" + s.value[a] + ")"
 			continue
 		}
 		s.value[a] = "CAST(" + q + " AS VARCHAR)"
-		s.orNil[a] = s.value[a]
 		s.known[a] = s.value[a] + " IN (" + s.valueList(a) + ")"
 	}
 	if err := s.markUsed(t.Root); err != nil {
@@ -183,14 +180,16 @@ func (s *sqlTree) fast(n *Node, leaf func(*Node) string) string {
 // branch; on them, factor is the branch's Missing share for the first
 // and 1 for the others.
 func (s *sqlTree) reaches(n *Node, j int) (reach, factor string) {
-	v := s.orNil[n.Attr]
+	v := s.value[n.Attr]
 	if s.t.Attrs[n.Attr].Numeric {
-		op := " <= "
-		if j == 1 {
-			op = " > "
+		// Without nullif: DuckDB orders NaN above every double, so NaN
+		// fails <= (hence "OR isnan") and passes >; NULL makes either NULL.
+		x, edge := s.value[n.Attr], doubleLit(leftMost(n.Threshold))
+		reach = "coalesce(" + x + " > " + edge + ", true)"
+		if j == 0 {
+			reach = "coalesce(" + x + " <= " + edge + " OR isnan(" + x + "), true)"
 		}
-		return "coalesce(" + v + op + doubleLit(leftMost(n.Threshold)) + ", true)",
-			"if(" + v + " IS NULL, " + doubleLit(n.Missing[j]) + ", 1e0)"
+		return reach, "if(" + x + " <= 'inf'::DOUBLE, 1e0, " + doubleLit(n.Missing[j]) + ")"
 	}
 	val := quoteString(s.t.Attrs[n.Attr].Values[j])
 	return "coalesce(" + v + " = " + val + " OR " + v + " NOT IN (" + s.valueList(n.Attr) + "), true)",
