@@ -16,11 +16,13 @@ import (
 // A row whose tested attributes are all known takes a nested CASE down the
 // tree to its leaf's class. Any other row is scored as Probabilities does:
 // each node's class probability is the sum over its children, in order, of
-// the child's factor (1 on the row's branch, 0 off it, the branch's share
-// where the value is missing) times the child's probability; then the
-// first class beating the best so far by more than 1e-6. Constants are
-// written as shortest round-trip decimals read back as DOUBLE, so the
-// result equals Predict on every row.
+// the child's factor (1 on the row's branch, the branch's share where the
+// value is missing) times the child's probability, and 0 for a branch the
+// row does not reach — whose subtree DuckDB then does not evaluate for it;
+// then the first class beating the best so far by more than 1e-6.
+// Constants are written as shortest round-trip decimals read back as
+// DOUBLE, and a threshold test as one comparison with the last double
+// going left (leftMost), so the result equals Predict on every row.
 func (t *Tree) CaseSQL(columns []string) (string, error) {
 	s, err := t.newSQL(columns)
 	if err != nil {
