@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -15,11 +16,13 @@ import (
 // A row whose tested attributes are all known takes a nested CASE down the
 // tree to its leaf's class. Any other row is scored as Probabilities does:
 // each node's class probability is the sum over its children, in order, of
-// the child's factor (1 on the row's branch, 0 off it, the branch's share
-// where the value is missing) times the child's probability; then the
-// first class beating the best so far by more than 1e-6. Constants are
-// written as shortest round-trip decimals read back as DOUBLE, so the
-// result equals Predict on every row.
+// the child's factor (1 on the row's branch, the branch's share where the
+// value is missing) times the child's probability, and 0 for a branch the
+// row does not reach — whose subtree DuckDB then does not evaluate for it;
+// then the first class beating the best so far by more than 1e-6.
+// Constants are written as shortest round-trip decimals read back as
+// DOUBLE, and a threshold test as one comparison with the last double
+// going left (leftMost), so the result equals Predict on every row.
 func (t *Tree) CaseSQL(columns []string) (string, error) {
 	s, err := t.newSQL(columns)
 	if err != nil {
@@ -69,7 +72,7 @@ func (t *Tree) ProbabilitySQL(columns []string, class string) (string, error) {
 type sqlTree struct {
 	t     *Tree
 	value []string // per attribute, the column read as DOUBLE or VARCHAR
-	known []string // per attribute, TRUE when the value is usable (never NULL)
+	known []string // per attribute, TRUE when the value is usable, else FALSE or NULL
 	used  []bool
 }
 
@@ -85,20 +88,24 @@ func (t *Tree) newSQL(columns []string) (*sqlTree, error) {
 		q := `"` + strings.ReplaceAll(col, `"`, `""`) + `"`
 		if t.Attrs[a].Numeric {
 			s.value[a] = "CAST(" + q + " AS DOUBLE)"
-			s.known[a] = "coalesce(NOT isnan(" + s.value[a] + "), false)"
+			s.known[a] = "NOT isnan(" + s.value[a] + ")"
 			continue
 		}
 		s.value[a] = "CAST(" + q + " AS VARCHAR)"
-		vals := make([]string, len(t.Attrs[a].Values))
-		for i, v := range t.Attrs[a].Values {
-			vals[i] = quoteString(v)
-		}
-		s.known[a] = "coalesce(" + s.value[a] + " IN (" + strings.Join(vals, ", ") + "), false)"
+		s.known[a] = s.value[a] + " IN (" + s.valueList(a) + ")"
 	}
 	if err := s.markUsed(t.Root); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *sqlTree) valueList(a int) string {
+	vals := make([]string, len(s.t.Attrs[a].Values))
+	for i, v := range s.t.Attrs[a].Values {
+		vals[i] = quoteString(v)
+	}
+	return strings.Join(vals, ", ")
 }
 
 func (s *sqlTree) markUsed(n *Node) error {
@@ -110,6 +117,9 @@ func (s *sqlTree) markUsed(n *Node) error {
 	}
 	if n.Attr >= len(s.t.Attrs) || len(n.Missing) != len(n.Children) {
 		return fmt.Errorf("tree: damaged node on attribute %d", n.Attr)
+	}
+	if s.t.Attrs[n.Attr].Numeric && (math.IsNaN(n.Threshold) || math.IsInf(n.Threshold, 0)) {
+		return fmt.Errorf("tree: threshold %v on attribute %q", n.Threshold, s.t.Attrs[n.Attr].Name)
 	}
 	s.used[n.Attr] = true
 	for _, ch := range n.Children {
@@ -131,7 +141,22 @@ func (s *sqlTree) guard(fast, slow string) string {
 	if len(conds) == 0 {
 		return fast
 	}
-	return "CASE WHEN " + strings.Join(conds, " AND ") + " THEN " + fast + " ELSE " + slow + " END"
+	return "CASE WHEN coalesce(" + strings.Join(conds, " AND ") + ", false) THEN " + fast + " ELSE " + slow + " END"
+}
+
+// leftMost is the largest double v with v − threshold <= small in float64
+// arithmetic: as subtracting a constant rounds monotonically, a known v
+// takes the left branch (Go's v-n.Threshold <= small) exactly when
+// v <= leftMost, one comparison with a constant.
+func leftMost(threshold float64) float64 {
+	t := threshold + small
+	for t-threshold > small {
+		t = math.Nextafter(t, math.Inf(-1))
+	}
+	for u := math.Nextafter(t, math.Inf(1)); u-threshold <= small; u = math.Nextafter(t, math.Inf(1)) {
+		t = u
+	}
+	return t
 }
 
 // fast is the nested CASE for rows with every tested value known.
@@ -140,7 +165,7 @@ func (s *sqlTree) fast(n *Node, leaf func(*Node) string) string {
 		return leaf(n)
 	}
 	if s.t.Attrs[n.Attr].Numeric {
-		return fmt.Sprintf("CASE WHEN %s - %s <= %s THEN %s ELSE %s END", s.value[n.Attr], doubleLit(n.Threshold), doubleLit(small),
+		return fmt.Sprintf("CASE WHEN %s <= %s THEN %s ELSE %s END", s.value[n.Attr], doubleLit(leftMost(n.Threshold)),
 			s.fast(n.Children[0], leaf), s.fast(n.Children[1], leaf))
 	}
 	var sb strings.Builder
@@ -152,39 +177,56 @@ func (s *sqlTree) fast(n *Node, leaf func(*Node) string) string {
 	return sb.String()
 }
 
-// factor is the weight a test gives branch j of n: its Missing share when
-// the value is missing (or unseen), else 1 on the row's branch and 0 off it.
-func (s *sqlTree) factor(n *Node, j int) string {
-	on, off := "1::DOUBLE", "0::DOUBLE"
-	missing := "WHEN NOT " + s.known[n.Attr] + " THEN " + doubleLit(n.Missing[j])
+// reaches is TRUE for the rows whose weight reaches branch j of n: those
+// with the value missing (NULL, NaN, or unseen) and those taking the
+// branch; on them, factor is the branch's Missing share for the first
+// and 1 for the others.
+func (s *sqlTree) reaches(n *Node, j int) (reach, factor string) {
+	v := s.value[n.Attr]
 	if s.t.Attrs[n.Attr].Numeric {
-		left := s.value[n.Attr] + " - " + doubleLit(n.Threshold) + " <= " + doubleLit(small)
+		// Without nullif: DuckDB orders NaN above every double, so NaN
+		// fails <= (hence "OR isnan") and passes >; NULL makes either NULL.
+		x, edge := s.value[n.Attr], doubleLit(leftMost(n.Threshold))
+		reach = "coalesce(" + x + " > " + edge + ", true)"
 		if j == 0 {
-			return "CASE " + missing + " WHEN " + left + " THEN " + on + " ELSE " + off + " END"
+			reach = "coalesce(" + x + " <= " + edge + " OR isnan(" + x + "), true)"
 		}
-		return "CASE " + missing + " WHEN " + left + " THEN " + off + " ELSE " + on + " END"
+		return reach, "if(" + x + " <= 'inf'::DOUBLE, 1e0, " + doubleLit(n.Missing[j]) + ")"
 	}
-	return "CASE " + missing + " WHEN " + s.value[n.Attr] + " = " + quoteString(s.t.Attrs[n.Attr].Values[j]) + " THEN " + on + " ELSE " + off + " END"
+	val := quoteString(s.t.Attrs[n.Attr].Values[j])
+	return "coalesce(" + v + " = " + val + " OR " + v + " NOT IN (" + s.valueList(n.Attr) + "), true)",
+		"if(" + v + " = " + val + ", 1e0, " + doubleLit(n.Missing[j]) + ")"
 }
 
 // probability is the class-c probability of the subtree at n, bottom up:
 // a leaf's probability, or the sum over children, in order, of the child's
-// factor times the child's probability — each node written once.
+// factor (its Missing share when the value is missing, 1 on the row's
+// branch) times the child's probability, for the rows the child reaches,
+// and 0 for the others — each node written once, and a subtree evaluated
+// (DuckDB runs a CASE branch on its rows alone) only for the rows whose
+// weight reaches it. A row with the value known gets 0 + p + 0 = p exactly,
+// as Probabilities descends to its branch.
 func (s *sqlTree) probability(n *Node, c int) string {
 	if n.Leaf() {
 		return doubleLit(n.Probs[c])
 	}
 	terms := make([]string, len(n.Children))
 	for j, ch := range n.Children {
-		terms[j] = "(" + s.factor(n, j) + ") * " + s.probability(ch, c)
+		reach, factor := s.reaches(n, j)
+		terms[j] = "CASE WHEN " + reach + " THEN " + factor + " * " + s.probability(ch, c) + " ELSE 0e0 END"
 	}
 	return "(" + strings.Join(terms, " + ") + ")"
 }
 
-// doubleLit writes v so DuckDB reads back the same float64: a string cast,
-// never a DECIMAL literal.
+// doubleLit writes v so DuckDB reads back the same float64: the shortest
+// round-trip decimal in exponent form, which DuckDB reads as a DOUBLE
+// (never a DECIMAL), parenthesised when negative.
 func doubleLit(v float64) string {
-	return "'" + strconv.FormatFloat(v, 'g', -1, 64) + "'::DOUBLE"
+	lit := strconv.FormatFloat(v, 'e', -1, 64)
+	if v < 0 {
+		return "(" + lit + ")"
+	}
+	return lit
 }
 
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
