@@ -31,6 +31,9 @@ func (l *loader) loadProducts() error {
 	}); err != nil {
 		return err
 	}
+	if l.idle["products"] {
+		return nil // no product master in this load: nothing to merge
+	}
 	if err := l.exec("products", `UPDATE dim_product SET product_name = coalesce(o.name_v, o.code), category = o.category_v,
 			subcategory = o.subcategory_v, product_line = o.line_v, brand = o.brand_v, cost = o.cost_v, list_price = o.price_v,
 			is_inferred = false, etl_run_id = ?
@@ -66,6 +69,9 @@ func (l *loader) loadCampaigns() error {
 		amountRule("cost", "cost_v"),
 	}); err != nil {
 		return err
+	}
+	if l.idle["campaigns"] {
+		return nil // no campaigns in this load: nothing to merge
 	}
 	if err := l.exec("campaigns", `UPDATE dim_campaign SET campaign_name = o.name_v, channel = o.channel_v,
 			start_date = o.start_v, end_date = o.end_v, cost = o.cost_v, etl_run_id = ?

@@ -22,12 +22,20 @@ func (l *loader) loadFacts() error {
 	if err != nil {
 		return err
 	}
+	// A target with nothing in this load has no fact to append.
+	var others []string
+	if !l.idle["interactions"] {
+		others = append(others, interactionFactSQL(run, l.keyToken("mobile", "s.mobile_v")))
+	}
+	if !l.idle["responses"] {
+		others = append(others, campaignFactSQL(run, l.keyToken("mobile", "s.mobile_v")))
+	}
 	for _, steps := range [][]string{
 		inferredMembersSQL(run),
 		sales[:1], // ld_sales: the accepted lines, narrowed
 		free,
 		sales[1:],
-		{interactionFactSQL(run, l.keyToken("mobile", "s.mobile_v")), campaignFactSQL(run, l.keyToken("mobile", "s.mobile_v"))},
+		others,
 	} {
 		if err := l.execAll("facts", steps); err != nil {
 			return err

@@ -110,3 +110,69 @@ func TestLoadDimRefreshesInferredMember(t *testing.T) {
 		t.Errorf("inferred member after LoadDim: level %q county %q, want county 南山区", level, county)
 	}
 }
+
+// TestLoadDimChecksBeforeUpsert: LoadDim skips the upsert only when
+// dim_region already holds the embedded table exactly. The stored digest
+// equals the Go one after a load; a changed value, a deleted row or an
+// extra inferred member makes them differ, and LoadDim still brings every
+// embedded region back (the inferred member is left alone).
+func TestLoadDimChecksBeforeUpsert(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tb, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		t.Helper()
+		var d string
+		if err := w.DB.QueryRowContext(ctx, digestDimSQL).Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := stored(); d == tb.digest() {
+		t.Fatalf("empty dim_region has the embedded table's digest %s", d)
+	}
+	loadDimOnce(ctx, t, w.DB)
+	if d := stored(); d != tb.digest() {
+		t.Fatalf("after LoadDim the stored digest is %s, the embedded table's %s", d, tb.digest())
+	}
+	county := func() string {
+		t.Helper()
+		var s sql.NullString
+		if err := w.DB.QueryRowContext(ctx, `SELECT county FROM dim_region WHERE region_key = 110101`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s.String
+	}
+	for _, change := range []string{
+		`UPDATE dim_region SET county = 'X' WHERE region_key = 110101`,
+		`UPDATE dim_region SET city = NULL WHERE region_key = 110101`,
+		`DELETE FROM dim_region WHERE region_key = 110101`,
+		`INSERT INTO dim_region (region_key, region_code, level) VALUES (999999, '999999', 'county')`,
+	} {
+		if _, err := w.DB.ExecContext(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+		if d := stored(); d == tb.digest() {
+			t.Errorf("%s: the stored digest did not change", change)
+		}
+		loadDimOnce(ctx, t, w.DB)
+		if got := county(); got != "东城区" {
+			t.Errorf("after %s and LoadDim: county of 110101 is %q, want 东城区", change, got)
+		}
+		var n int
+		if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM dim_region WHERE region_key = 110101 AND city = '北京市'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("after %s and LoadDim: %d rows of 110101 in 北京市 (%v), want 1", change, n, err)
+		}
+	}
+	var inferred int
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM dim_region WHERE region_key = 999999`).Scan(&inferred); err != nil || inferred != 1 {
+		t.Errorf("the inferred member 999999: %d rows (%v), want 1", inferred, err)
+	}
+}

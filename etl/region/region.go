@@ -47,6 +47,9 @@ type table struct {
 	// city: prefecture-level cities and the county-level units the
 	// province administers directly.
 	cityLike map[string][]Region
+	// digestValue is the md5 of the rows LoadDim stores (see digest).
+	digestOnce  sync.Once
+	digestValue string
 }
 
 var (
