@@ -221,6 +221,13 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 	select {
 	case err := <-done:
 		if err != nil {
+			// The shell may fail on its own a moment after a SIGTERM (its
+			// terminal goes away with it): that is still a stop by signal.
+			select {
+			case <-term:
+				return cancelledError{"cancelled"}
+			case <-time.After(100 * time.Millisecond):
+			}
 			return err
 		}
 	case <-term:
