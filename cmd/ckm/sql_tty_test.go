@@ -78,9 +78,14 @@ func (s *tmuxSession) waitDead(name string) string {
 	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out := strings.TrimSpace(s.tmux("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"))
-		if strings.HasPrefix(out, "1") {
-			return strings.TrimPrefix(out, "1 ")
+		// tmux sometimes reports a pane dead with no status at all (this
+		// once read as exit status 1): that is returned as "".
+		f := strings.Fields(s.tmux("display-message", "-p", "-t", name, "#{pane_dead} #{pane_dead_status}"))
+		if len(f) > 0 && f[0] == "1" {
+			if len(f) > 1 {
+				return f[1]
+			}
+			return ""
 		}
 		if time.Now().After(deadline) {
 			s.t.Fatalf("ckm still running:\n%s", s.screen(name))
@@ -141,14 +146,11 @@ func TestSQLShellInTerminal(t *testing.T) {
 
 	// Ctrl-D leaves.
 	tm.keys("one", "C-d")
-	// Known defect (see the session note): under tmux the process
-	// sometimes exits 1 with no message instead of 0 (Ctrl-D) or 130
-	// (SIGTERM); until it is found, the status is logged and the test
-	// asserts that ckm ends, promptly, with 0/130 or that status.
-	if status := tm.waitDead("one"); status != "0" && status != "1" {
+	// A status tmux did not record ("") is logged, not judged.
+	if status := tm.waitDead("one"); status != "0" && status != "" {
 		t.Errorf("exit status after Ctrl-D: %s\n%s", status, tm.screen("one"))
-	} else if status == "1" {
-		t.Logf("exit status after Ctrl-D: 1 (known defect)")
+	} else if status == "" {
+		t.Logf("tmux recorded no exit status after Ctrl-D")
 	}
 	b, err := os.ReadFile(hist)
 	if err != nil {
@@ -183,7 +185,7 @@ func TestSQLShellInTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := tm.waitDead("two")
-	if took := time.Since(start); took > 5*time.Second || (status != "130" && status != "1") {
+	if took := time.Since(start); took > 5*time.Second || (status != "130" && status != "") {
 		t.Errorf("SIGTERM: exit status %s after %v, want 130 within 5 s:\n%s", status, took, tm.screen("two"))
 	}
 
@@ -196,7 +198,7 @@ func TestSQLShellInTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	status = tm.waitDead("three")
-	if took := time.Since(start); took > 5*time.Second || (status != "130" && status != "1") {
+	if took := time.Since(start); took > 5*time.Second || (status != "130" && status != "") {
 		t.Errorf("SIGTERM at the prompt: exit status %s after %v, want 130 within 5 s:\n%s", status, took, tm.screen("three"))
 	}
 }
