@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
@@ -117,7 +118,15 @@ merge is recorded per source record; ckm identity undo MERGE reverts it.`,
 
 func identityMergeRun(ctx context.Context, opts *identityMergeOptions) error {
 	a := opts.app
-	st, err := a.steward(opts.role, opts.reason, "identity merge")
+	return a.stewardAction(ctx, opts.role, opts.reason, "identity merge", func(w *engine.Warehouse, st etl.Steward) (*etl.MergeOutcome, error) {
+		return etl.MergeCustomers(ctx, w, opts.a, opts.b, st)
+	})
+}
+
+// stewardAction checks the steward, opens the warehouse, runs one merge,
+// split or undo and prints what it did.
+func (a *app) stewardAction(ctx context.Context, role, reason, what string, do func(*engine.Warehouse, etl.Steward) (*etl.MergeOutcome, error)) error {
+	st, err := a.steward(role, reason, what)
 	if err != nil {
 		return err
 	}
@@ -126,7 +135,7 @@ func identityMergeRun(ctx context.Context, opts *identityMergeOptions) error {
 		return err
 	}
 	defer w.Close()
-	out, err := etl.MergeCustomers(ctx, w, opts.a, opts.b, st)
+	out, err := do(w, st)
 	if err != nil {
 		return err
 	}
@@ -197,10 +206,6 @@ split is recorded per source record; ckm identity undo MERGE reverts it.`,
 
 func identitySplitRun(ctx context.Context, opts *identitySplitOptions) error {
 	a := opts.app
-	st, err := a.steward(opts.role, opts.reason, "identity split")
-	if err != nil {
-		return err
-	}
 	var keys []etl.IdentityKey
 	for _, r := range strings.Split(opts.records, "\n") {
 		k, err := etl.ParseIdentityKey(r)
@@ -209,16 +214,9 @@ func identitySplitRun(ctx context.Context, opts *identitySplitOptions) error {
 		}
 		keys = append(keys, k)
 	}
-	w, err := a.openWarehouse(ctx)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	out, err := etl.SplitCustomer(ctx, w, opts.customer, keys, st)
-	if err != nil {
-		return err
-	}
-	return a.printMergeOutcome(out)
+	return a.stewardAction(ctx, opts.role, opts.reason, "identity split", func(w *engine.Warehouse, st etl.Steward) (*etl.MergeOutcome, error) {
+		return etl.SplitCustomer(ctx, w, opts.customer, keys, st)
+	})
 }
 
 // identityUndoOptions are what ckm identity undo resolves to.
@@ -261,20 +259,9 @@ merges and splits of the same customers must be undone first.`,
 
 func identityUndoRun(ctx context.Context, opts *identityUndoOptions) error {
 	a := opts.app
-	st, err := a.steward(opts.role, opts.reason, "identity undo")
-	if err != nil {
-		return err
-	}
-	w, err := a.openWarehouse(ctx)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	out, err := etl.UndoMerge(ctx, w, opts.merge, st)
-	if err != nil {
-		return err
-	}
-	return a.printMergeOutcome(out)
+	return a.stewardAction(ctx, opts.role, opts.reason, "identity undo", func(w *engine.Warehouse, st etl.Steward) (*etl.MergeOutcome, error) {
+		return etl.UndoMerge(ctx, w, opts.merge, st)
+	})
 }
 
 // identityMergesOptions are what ckm identity merges resolves to.
