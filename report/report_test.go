@@ -71,6 +71,7 @@ var (
 	tableRE = regexp.MustCompile(`(?s)<caption>(.*?)</caption>.*?<tbody>(.*?)</tbody>`)
 	rowRE   = regexp.MustCompile(`(?s)<tr>(.*?)</tr>`)
 	cellRE  = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
+	moneyRE = regexp.MustCompile(`^-?\d+\.\d\d$`)
 )
 
 // charts returns the marks of every chart by title, forecast marks under
@@ -227,6 +228,9 @@ func TestReportFiguresMatchSQL(t *testing.T) {
 	if n != scored || scored == 0 {
 		t.Errorf("CLV histogram counts %d customers, %d are scored", n, scored)
 	}
+	if clv := tableStarting(t, tabs, "Lifetime value, model"); len(clv) != 1 || !moneyRE.MatchString(clv[0][1]) || !moneyRE.MatchString(clv[0][2]) || !moneyRE.MatchString(clv[0][3]) {
+		t.Errorf("lifetime value table %q: want mean, median and total with two decimals", clv)
+	}
 	risk := tableStarting(t, tabs, "Top 10 customers at churn risk")
 	wantRisk := sqlPairs(t, w, `SELECT CAST(customer_id AS VARCHAR), CAST(round(customer_id * 1.5, 2) AS VARCHAR) FROM kb_customer_score
 		WHERE model_id = 903 ORDER BY customer_id DESC LIMIT 10`)
@@ -234,7 +238,8 @@ func TestReportFiguresMatchSQL(t *testing.T) {
 		t.Fatalf("churn table has %d rows", len(risk))
 	}
 	for i, r := range risk {
-		if r[0] != wantRisk[i].label || mustFloat(t, r[3]) != mustFloat(t, wantRisk[i].value) || r[4] != "silent" {
+		// Money with two decimals in every row (14464.3 beside 15406.51 read as a misprint).
+		if r[0] != wantRisk[i].label || mustFloat(t, r[3]) != mustFloat(t, wantRisk[i].value) || r[4] != "silent" || !moneyRE.MatchString(r[3]) {
 			t.Errorf("churn row %d: %q, want customer %s value %s", i, r, wantRisk[i].label, wantRisk[i].value)
 		}
 	}

@@ -284,7 +284,7 @@ func clvSection(ctx context.Context, b *builder, s *Section) error {
 	if len(vals) > 0 {
 		s.Figures = append(s.Figures, Figure{Caption: fmt.Sprintf("Customers by lifetime value, model %s as of %s (the last bar holds the top 1 %%)", clv, clvAsOf),
 			SVG: columnChart("CLV distribution", histogram(vals, 12))})
-		sum, err := b.rows(ctx, `SELECT count(*), CAST(round(avg(value), 2) AS VARCHAR), CAST(round(median(value), 2) AS VARCHAR), CAST(round(sum(value), 2) AS VARCHAR)
+		sum, err := b.rows(ctx, `SELECT count(*), CAST(CAST(avg(value) AS DECIMAL(18,2)) AS VARCHAR), CAST(CAST(median(value) AS DECIMAL(18,2)) AS VARCHAR), CAST(CAST(sum(value) AS DECIMAL(18,2)) AS VARCHAR)
 FROM kb_customer_score WHERE model_id = ? AND metric = 'clv'`, clv)
 		if err != nil {
 			return err
@@ -300,7 +300,7 @@ FROM kb_customer_score WHERE model_id = ? AND metric = 'clv'`, clv)
 		s.Notes = append(s.Notes, "No churn warning is stored: ckm mine churn writes one.")
 		return nil
 	}
-	risk, err := b.rows(ctx, `SELECT s.customer_id, c.name, c.member_level, CAST(round(s.value, 2) AS VARCHAR) AS value_at_risk, s.label AS reason
+	risk, err := b.rows(ctx, `SELECT s.customer_id, c.name, c.member_level, CAST(CAST(s.value AS DECIMAL(18,2)) AS VARCHAR) AS value_at_risk, s.label AS reason
 FROM kb_customer_score s LEFT JOIN analyst.dim_customer c ON c.customer_id = s.customer_id AND c.is_current
 WHERE s.model_id = ? AND s.metric = 'churn_value_at_risk'
 ORDER BY s.value DESC, s.customer_id LIMIT 10`, churn)
