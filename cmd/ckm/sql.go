@@ -218,27 +218,39 @@ func sqlRun(ctx context.Context, opts *sqlOptions) error {
 			done <- sh.Run(runCtx, "stdin", stdin)
 		}
 	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			// The shell may fail on its own a moment after a SIGTERM (its
-			// terminal goes away with it): that is still a stop by signal.
-			select {
-			case <-term:
-				return cancelledError{"cancelled"}
-			case <-time.After(100 * time.Millisecond):
-			}
-			return err
-		}
-	case <-term:
-		return stopShell(sh, ed, cancelRun, done)
-	case <-runCtx.Done():
-		return stopShell(sh, ed, cancelRun, done)
+	if err := awaitShell(runCtx, done, term, sigtermGrace, func() error { return stopShell(sh, ed, cancelRun, done) }); err != nil {
+		return err
 	}
 	if n := sh.Failures(); n > 0 && !interactive {
 		return fmt.Errorf("sql: %d statement(s) from stdin failed; see the errors above", n)
 	}
 	return nil
+}
+
+// sigtermGrace is how long after a shell's own failure a SIGTERM still
+// counts as what stopped it.
+const sigtermGrace = 100 * time.Millisecond
+
+// awaitShell waits for the shell's end (done) or a stop: a SIGTERM (term)
+// or ctx's end, on which it returns stop(). A shell may fail on its own a
+// moment after a SIGTERM (its terminal goes away with it): a signal
+// within grace of the failure makes that a stop by signal too (exit 130).
+func awaitShell(ctx context.Context, done <-chan error, term <-chan os.Signal, grace time.Duration, stop func() error) error {
+	select {
+	case err := <-done:
+		if err != nil {
+			select {
+			case <-term:
+				return cancelledError{"cancelled"}
+			case <-time.After(grace):
+			}
+		}
+		return err
+	case <-term:
+		return stop()
+	case <-ctx.Done():
+		return stop()
+	}
 }
 
 // stopShell cancels a shell on a signal and waits a moment for it to stop.

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -270,5 +272,62 @@ func TestSQLCubeShortcut(t *testing.T) {
 	_, stderr, code = runCkm(t, "", "sql", "--warehouse", wh, "-c", ".cube sales --measures nosuch")
 	if code != 1 || !strings.Contains(stderr, "nosuch") {
 		t.Errorf("bad measure: exit %d, %s", code, stderr)
+	}
+}
+
+// TestAwaitShellSIGTERM: a shell that fails on its own within the grace
+// after a SIGTERM (its terminal went away with the signal) exits 130 like
+// one the signal stopped; a failure with no signal, or a signal after the
+// grace, is the failure (exit 1); a signal while the shell runs stops it.
+func TestAwaitShellSIGTERM(t *testing.T) {
+	failure := errors.New("readline: terminal gone")
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	cases := []struct {
+		name      string
+		fail      error         // what the shell returns; nil: it keeps running
+		signal    time.Duration // SIGTERM this long after the shell's end (negative: before it, while it runs)
+		code      int
+		stopped   string // "yes", "no", "either" (both ready: select picks either)
+		minWaited time.Duration
+	}{
+		{"fails, SIGTERM 20 ms later", failure, 20 * time.Millisecond, exitCancelled, "no", 0},
+		{"SIGTERM, then fails", failure, 0, exitCancelled, "either", 0},
+		{"fails, no SIGTERM", failure, -1, exitFailure, "no", sigtermGrace},
+		{"fails, SIGTERM 300 ms later", failure, 300 * time.Millisecond, exitFailure, "no", sigtermGrace},
+		{"ends well", nil, -1, exitOK, "no", 0},
+		{"SIGTERM while running", nil, -2, exitCancelled, "yes", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			term := make(chan os.Signal, 1)
+			stopped := false
+			stop := func() error { stopped = true; return cancelledError{"cancelled"} }
+			switch {
+			case c.signal == -2:
+				term <- syscall.SIGTERM
+			case c.signal == 0:
+				term <- syscall.SIGTERM
+				done <- c.fail
+			default:
+				done <- c.fail
+				if c.signal > 0 {
+					time.AfterFunc(c.signal, func() { term <- syscall.SIGTERM })
+				}
+			}
+			start := time.Now()
+			err := awaitShell(context.Background(), done, term, sigtermGrace, stop)
+			waited := time.Since(start)
+			if code := exitCode(err, devNull); code != c.code || (c.stopped != "either" && stopped != (c.stopped == "yes")) || waited < c.minWaited {
+				t.Errorf("exit %d (%v) after %v, stop called %v; want exit %d, stop %v, at least %v", code, err, waited, stopped, c.code, c.stopped, c.minWaited)
+			}
+			if c.code == exitFailure && !errors.Is(err, failure) {
+				t.Errorf("the shell's own failure became %v", err)
+			}
+		})
 	}
 }
