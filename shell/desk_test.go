@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -384,4 +386,57 @@ func FuzzMineStatement(f *testing.F) {
 			t.Fatalf("%q splits into %d statements", q, len(items))
 		}
 	})
+}
+
+// TestShellOutputFile: .output FILE sends results there in the current
+// mode, a second .output closes the first file and opens the next, a file
+// that cannot be opened is an error naming it and results go back to
+// stdout (as the error says), and .output alone (or stdout) returns to
+// stdout.
+func TestShellOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.csv")
+	bad := filepath.Join(dir, "no", "such", "c.txt")
+	script := ".output " + a + "\nSELECT 1 AS one;\n.output " + b + "\n.mode csv\nSELECT 2 AS two;\nSELECT 'x,y' AS q;\n" +
+		".output " + bad + "\nSELECT 3 AS three;\n.output " + b + "\nSELECT 4 AS four;\n.output stdout\nSELECT 5 AS five;\n"
+	stdout, stderr, err := runShell(t, openWarehouse(t), Options{Principal: admin}, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(a); string(got) != "┌─────────┐\n│ one     │\n│ integer │\n├─────────┤\n│       1 │\n└─────────┘\n(1 row)\n" {
+		t.Errorf("%s holds:\n%s", a, got)
+	}
+	// Opened again after the failed .output: truncated, as a new .output FILE is.
+	if got, _ := os.ReadFile(b); string(got) != "four\n4\n" {
+		t.Errorf("%s holds %q, want only the last result", b, got)
+	}
+	if want := "Error: stdin:7: .output: open " + bad + ": no such file or directory; results go to stdout\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q\nwant %q", stderr, want)
+	}
+	if stdout != "three\n3\nfive\n5\n" {
+		t.Errorf("stdout %q", stdout)
+	}
+}
+
+// TestShellErrorPosition: an error in a statement over several lines
+// names the file and the statement's first line, and points at the place
+// in the statement (DuckDB's LINE and caret), for an admin's session as
+// for an analyst's sandboxed one.
+func TestShellErrorPosition(t *testing.T) {
+	script := "SELECT 1 AS one;\nSELECT customer_id,\n  nope\nFROM dim_customer;\nSELECT 2 +;\n"
+	for _, p := range []privacy.Principal{admin, {User: "amy", Role: privacy.Analyst}} {
+		_, stderr, err := runShell(t, openWarehouse(t), Options{Principal: p}, script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			"Error: stdin:2: Binder Error: Referenced column \"nope\" not found in FROM clause!",
+			"\nLINE 2:   nope\n          ^\n",
+			"Error: stdin:5: Parser Error: syntax error at end of input\n\nLINE 1: SELECT 2 +\n                  ^\n",
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", p.Role, want, stderr)
+			}
+		}
+	}
 }

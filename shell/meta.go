@@ -222,7 +222,11 @@ func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {
 	}
 	f, err := os.Create(args[0])
 	if err != nil {
-		return fmt.Errorf(".output: %w", err)
+		// Results go where the message says, not on into an older file.
+		if cerr := s.closeOutput(); cerr != nil {
+			return fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
+		}
+		return fmt.Errorf(".output: %w; results go to stdout", err)
 	}
 	if err := s.closeOutput(); err != nil {
 		f.Close()

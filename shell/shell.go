@@ -3,11 +3,13 @@ package shell
 import (
 	"context"
 	dbsql "database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -355,7 +357,7 @@ func (s *Shell) exec(ctx context.Context, it item) error {
 		return ErrInterrupted
 	}
 	if err != nil {
-		err = cleanError(err)
+		err = s.withPosition(ctx, it.Text, cleanError(err))
 	}
 	if s.timer {
 		fmt.Fprintf(s.opts.Err, "Run Time: %.3fs\n", time.Since(start).Seconds())
@@ -391,6 +393,36 @@ func (s *Shell) query(qctx, ctx context.Context, it item) error {
 		if aerr := privacy.AuditRows(context.WithoutCancel(ctx), s.w.DB, audit, n); aerr != nil && err == nil {
 			err = aerr
 		}
+	}
+	return err
+}
+
+// withPosition adds the line and a caret to a parser error DuckDB gave
+// without them (a syntax error at the end of input has none), at the
+// position its parser reports through json_serialize_sql, as the sandbox
+// shows an analyst's.
+func (s *Shell) withPosition(ctx context.Context, text string, err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "Parser Error:") || strings.Contains(msg, "\nLINE ") || ctx.Err() != nil {
+		return err
+	}
+	var out string
+	if s.conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", text).Scan(&out) != nil {
+		return err
+	}
+	var tree struct {
+		Error    bool   `json:"error"`
+		Position string `json:"position"`
+	}
+	if json.Unmarshal([]byte(out), &tree) != nil || !tree.Error {
+		return err
+	}
+	pos, perr := strconv.Atoi(tree.Position)
+	if perr != nil {
+		return err
+	}
+	if caret := caretLines(text, pos); caret != "" {
+		return fmt.Errorf("%w%s", err, caret)
 	}
 	return err
 }
