@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -269,7 +270,7 @@ func TestSQLBoundedInput(t *testing.T) {
 		}
 		defer pw.Close()
 		cmd.Stdin = pr
-		var stdout strings.Builder
+		var stdout lockedBuffer // written by exec's copier, read here
 		cmd.Stdout = &stdout
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -301,4 +302,23 @@ type endlessZeros struct{}
 func (endlessZeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// lockedBuffer is a strings.Builder safe to write from one goroutine
+// while another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
