@@ -256,13 +256,20 @@ func awaitShell(ctx context.Context, done <-chan error, term <-chan os.Signal, g
 // stopShell cancels a shell on a signal and waits a moment for it to stop.
 func stopShell(sh *shell.Shell, ed *shell.TerminalEditor, cancel context.CancelFunc, done <-chan error) error {
 	cancel()
-	sh.Cancel()
+	running := sh.Cancel()
 	if ed != nil {
 		ed.Close()
 	}
+	// A statement interrupted, or the editor closed, ends the shell soon:
+	// wait for it. A shell with neither is blocked reading a pipe, which
+	// nothing interrupts: a moment in case it was between statements.
+	wait := 2 * time.Second
+	if !running && ed == nil {
+		wait = 50 * time.Millisecond
+	}
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(wait):
 	}
 	// Exit 130 whether or not main's own handler has seen the signal yet.
 	return cancelledError{"cancelled"}
