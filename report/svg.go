@@ -88,7 +88,8 @@ func (s *svgBuilder) yAxis(lo, top, step float64, pct bool) func(float64) float6
 	y := func(v float64) float64 {
 		return padT + (chartH-padT-padB)*(1-(v-lo)/(top-lo))
 	}
-	for v := lo; v <= top+step/2; v += step {
+	// Gridlines at multiples of step, none outside the plot.
+	for v := math.Ceil(lo/step-1e-9)*step + 0; v <= top+step*1e-6; v += step { // (+0: no "-0%")
 		label := axisLabel(v)
 		if pct {
 			label = strconv.FormatFloat(math.Round(v*100), 'f', -1, 64) + "%"
@@ -244,8 +245,11 @@ func heatGrid(title, rowName, colName string, rows, cols []string, cells []cell)
 func curveChart(title string, xs, ys []float64, markX float64, markText string) template.HTML {
 	s := newSVG("curve", title, chartW, chartH)
 	lo, top := math.Min(0, minOf(ys)), math.Max(1, maxOf(ys))
-	// (A sum of shares ends a hair above 1.)
-	lo, top = math.Floor(lo*5+1e-9)/5, math.Ceil(top*5-1e-9)/5
+	// (A sum of shares ends a hair above 1; customers with a loss lift
+	// the curve a little above it before it comes back.) The plot reaches
+	// the next 5 %, the gridlines stay at 20 % steps within it: a curve
+	// peaking at 100.3 % has no empty band up to a 120 % line.
+	lo, top = math.Floor(lo*20+1e-9)/20, math.Ceil(top*20-1e-9)/20
 	y := s.yAxis(lo, top, 0.2, true)
 	x := func(v float64) float64 { return padL + v*(chartW-padL-padR) }
 	s.add(`<line class="diagonal" x1="%s" y1="%s" x2="%s" y2="%s"/>`, num(x(0)), num(y(0)), num(x(1)), num(y(1)))
