@@ -333,7 +333,7 @@ func histogram(sorted [][]string, n int) []point {
 	}
 	ps := make([]point, n)
 	for i, c := range counts {
-		label := axisLabel(lo+float64(i)*width) + "–"
+		label := axisLabel(lo+float64(i)*width) + "–" + axisLabel(lo+float64(i+1)*width)
 		if i == n-1 {
 			label = "≥ " + axisLabel(lo+float64(i)*width)
 		}

@@ -397,8 +397,9 @@ func checkChartsAgainstSQL(t *testing.T, wh string, byTitle map[string]browserCh
 	same("Pareto marker", marks("Pareto curve of customer profit", false),
 		[][2]string{{"top 20%", "top 20%: " + strconv.FormatFloat(100*share, 'f', 1, 64) + "% of profit"}})
 
-	// CLV: each column counts the newest CLV model's customers between
-	// its label and the next (the last: at or above its label).
+	// CLV: each column counts the newest CLV model's customers from its
+	// label's lower edge to the next column's (the last: at or above its
+	// label), and its label's upper edge is the next one's lower edge.
 	clv := byTitle["CLV distribution"].Marks
 	var want [][2]string
 	for i, m := range clv {
@@ -409,6 +410,9 @@ func checkChartsAgainstSQL(t *testing.T, wh string, byTitle map[string]browserCh
 		if i < len(clv)-1 {
 			q += ` AND value < ?`
 			args = append(args, axisValue(t, clv[i+1].Label))
+			if _, hi, _ := strings.Cut(m.Label, "–"); hi == "" || axisValue(t, hi) != axisValue(t, clv[i+1].Label) {
+				t.Errorf("CLV column %q ends where column %q does not begin", m.Label, clv[i+1].Label)
+			}
 		}
 		want = append(want, pairs(q, args...)...)
 	}
@@ -431,11 +435,11 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-// axisValue reads a histogram label such as "2500–", "12.5k–" or
+// axisValue reads a histogram label such as "2500–5000", "10k–12.5k" or
 // "≥ 27.5k" as its lower edge.
 func axisValue(t *testing.T, label string) float64 {
 	t.Helper()
-	s := strings.TrimSuffix(strings.TrimPrefix(label, "≥ "), "–")
+	s, _, _ := strings.Cut(strings.TrimPrefix(label, "≥ "), "–")
 	mult := 1.0
 	if v, ok := strings.CutSuffix(s, "k"); ok {
 		s, mult = v, 1e3
