@@ -399,6 +399,9 @@ func TestShellOutputFile(t *testing.T) {
 	bad := filepath.Join(dir, "no", "such", "c.txt")
 	script := ".output " + a + "\nSELECT 1 AS one;\n.output " + b + "\n.mode csv\nSELECT 2 AS two;\nSELECT 'x,y' AS q;\n" +
 		".output " + bad + "\nSELECT 3 AS three;\n.output " + b + "\nSELECT 4 AS four;\n.output stdout\nSELECT 5 AS five;\n"
+	if err := os.WriteFile(b, []byte("older, readable by all\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	stdout, stderr, err := runShell(t, openWarehouse(t), Options{Principal: admin}, script)
 	if err != nil {
 		t.Fatal(err)
@@ -415,6 +418,13 @@ func TestShellOutputFile(t *testing.T) {
 	}
 	if stdout != "three\n3\nfive\n5\n" {
 		t.Errorf("stdout %q", stdout)
+	}
+	// Query results may hold personal data (an admin's raw values): the
+	// files are the owner's alone, like the history file.
+	for _, f := range []string{a, b} {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", f, st.Mode().Perm(), err)
+		}
 	}
 }
 

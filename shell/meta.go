@@ -220,13 +220,18 @@ func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {
 	if len(args) == 0 || args[0] == "stdout" {
 		return s.closeOutput()
 	}
-	f, err := os.Create(args[0])
+	// Owner-only, as the history file: results may hold raw personal data.
+	f, err := os.OpenFile(args[0], os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		// Results go where the message says, not on into an older file.
 		if cerr := s.closeOutput(); cerr != nil {
 			return fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
 		}
 		return fmt.Errorf(".output: %w; results go to stdout", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // a file that was there before
+		f.Close()
+		return fmt.Errorf(".output: %w", err)
 	}
 	if err := s.closeOutput(); err != nil {
 		f.Close()
