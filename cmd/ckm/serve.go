@@ -21,6 +21,7 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/export"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/serve"
 )
@@ -128,6 +129,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	cfg.Jobs = serve.NewJobs(runners, cfg.Log)
+	cfg.Cube = a.serveCube(w)
 	if cfg.Schedule, err = a.schedule(); err != nil {
 		return err
 	}
@@ -140,12 +142,14 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	// The discovery file tells ckm jobs (and other clients) where the
 	// server of this warehouse listens.
-	disc := discoveryPath(a.warehousePath())
-	info, _ := json.Marshal(serveInfo{Addr: srv.Addr().String(), PID: os.Getpid()})
-	if err := os.WriteFile(disc, append(info, '\n'), 0o644); err != nil {
-		return fmt.Errorf("serve: discovery file: %w", err)
+	abs, _ := filepath.Abs(a.warehousePath())
+	disc, err := writeDiscovery(a.warehousePath(), serveInfo{Addr: srv.Addr().String(), PID: os.Getpid(), Warehouse: abs,
+		Started: time.Now().UTC().Truncate(time.Second), Version: version})
+	if err != nil {
+		return err
 	}
 	defer os.Remove(disc)
+	cfg.Log.Info("discovery", "file", disc, "addr", srv.Addr().String(), "pid", os.Getpid())
 	return srv.Serve(ctx)
 }
 
@@ -189,11 +193,26 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 		return nil, err
 	}
 	load := func(ctx context.Context, paths []string) (serve.JobResult, error) {
-		lo, err := a.loadOptions(time.Time{})
+		var asOf time.Time
+		if len(paths) > 0 && strings.HasPrefix(paths[0], asOfArg) {
+			// ckm load --as-of through the server.
+			t, err := time.ParseInLocation("2006-01-02", strings.TrimPrefix(paths[0], asOfArg), time.Local)
+			if err != nil {
+				return serve.JobResult{}, fmt.Errorf("%s: want YYYY-MM-DD", paths[0])
+			}
+			asOf, paths = t.Add(24*time.Hour-time.Second), paths[1:]
+			if len(paths) == 0 {
+				return serve.JobResult{}, errors.New("nothing to load: give files or directories after the as-of date")
+			}
+		}
+		lo, err := a.loadOptions(asOf)
 		if err != nil {
 			return serve.JobResult{}, err
 		}
 		lo.Progress, lo.Mappings = nil, mappings
+		if lo.Vault, err = a.openVault(ctx, w); err != nil {
+			return serve.JobResult{}, err
+		}
 		rep, err := etl.Load(ctx, w, paths, lo)
 		if errors.Is(err, etl.ErrNothingToLoad) {
 			return serve.JobResult{Detail: "nothing to load: every file is in the manifest already"}, nil
@@ -296,5 +315,51 @@ func newServeHashPasswordCmd(a *app) *cobra.Command {
 			_, err = fmt.Fprintln(a.stdout, v)
 			return err
 		},
+	}
+}
+
+// serveCube answers CALL ckm_cube: a cube query of ckm.yaml's model run in
+// the server as ckm cube query runs it, its result as JSON. Raw personal
+// data (allow_pii) needs a principal who may reveal and a reason, and is
+// written to the reveal audit first.
+func (a *app) serveCube(w *engine.Warehouse) func(context.Context, privacy.Principal, string, string) (string, error) {
+	return func(ctx context.Context, p privacy.Principal, query, reason string) (string, error) {
+		q, err := olap.ParseQuery([]byte(query))
+		if err != nil {
+			return "", serve.CubeError("22023", "ckm_cube: "+err.Error())
+		}
+		m, _, err := a.cubeFor(ctx, q.Cube)
+		if err != nil {
+			return "", serve.CubeError("42704", "ckm_cube: "+err.Error())
+		}
+		ex := olap.NewExecutor(w, m)
+		var audit int64
+		if q.AllowPII {
+			if !p.MayReveal() {
+				return "", serve.CubeError("42501", fmt.Sprintf("ckm_cube: allow_pii: role %s may not see raw personal data (steward or admin may)", p.Role))
+			}
+			if strings.TrimSpace(reason) == "" {
+				return "", serve.CubeError("22023", "ckm_cube: allow_pii needs a reason: CALL ckm_cube('...', 'reason')")
+			}
+			if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: p, Command: "cube query (ckm serve)",
+				Detail: query, Reason: reason, Rows: -1}); err != nil {
+				return "", err
+			}
+		}
+		res, err := ex.Query(ctx, q)
+		var qe *olap.QueryError
+		if errors.As(err, &qe) {
+			return "", serve.CubeError("22023", "ckm_cube: "+err.Error())
+		}
+		if err != nil {
+			return "", err
+		}
+		if audit != 0 {
+			if err := privacy.AuditRows(ctx, w.DB, audit, int64(len(res.Data))); err != nil {
+				return "", err
+			}
+		}
+		out, err := json.Marshal(res)
+		return string(out), err
 	}
 }
