@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // warehouse, with the admin password root-pw.
 type servedWarehouse struct {
 	cmd    *exec.Cmd
-	stderr *strings.Builder
+	stderr *syncBuffer
 	info   serveInfo
 	done   chan error
 }
@@ -24,9 +25,9 @@ type servedWarehouse struct {
 // loopback port and waits for its discovery file.
 func startServe(t *testing.T, cfg, warehouse string, extra ...string) *servedWarehouse {
 	t.Helper()
-	s := &servedWarehouse{stderr: &strings.Builder{}, done: make(chan error, 1)}
+	s := &servedWarehouse{stderr: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(ckmBinary(t), append([]string{"--config", cfg, "serve", "--listen", "127.0.0.1:0"}, extra...)...)
-	s.cmd.Env = append(os.Environ(), "CKM_ADMIN_PASSWORD=root-pw")
+	s.cmd.Env = append(os.Environ(), "CKM_ADMIN_PASSWORD=root-pw", "CKM_USER=", "CKM_PASSWORD=")
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,6 +55,24 @@ func startServe(t *testing.T, cfg, warehouse string, extra ...string) *servedWar
 		time.Sleep(100 * time.Millisecond)
 	}
 	return s
+}
+
+// syncBuffer is a buffer one goroutine writes while another reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // stop sends SIGTERM and waits for the exit.
