@@ -154,6 +154,9 @@ func TestClientMode(t *testing.T) {
 	}
 
 	srv := startServe(t, cfg, wh)
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "serve", "--check"); code != 0 || !strings.Contains(errOut, srv.info.Addr) {
+		t.Errorf("serve --check: exit %d, %s", code, errOut)
+	}
 	st, err := os.Stat(discoveryPath(wh))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("discovery file: %v, mode %v; want 0600", err, st.Mode().Perm())
@@ -207,6 +210,9 @@ func TestClientMode(t *testing.T) {
 	stale, _ := json.Marshal(serveInfo{Addr: "127.0.0.1:1", PID: dead.Process.Pid})
 	if err := os.WriteFile(discoveryPath(wh), stale, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "serve", "--check"); code != exitFailure || !strings.Contains(errOut, "stale discovery file") {
+		t.Errorf("serve --check with a stale discovery file: exit %d, %s", code, errOut)
 	}
 	out, errOut, code = runCkm(t, "", "--config", cfg, "--format", "csv", "runs")
 	if code != 0 || out != afterEmbedded[len(afterEmbedded)-1] || !strings.Contains(errOut, "stale discovery file") || !strings.Contains(errOut, "is not running") {

@@ -158,13 +158,12 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 // credentials are needed.
 func serveCheck(ctx context.Context, opts *serveOptions) error {
 	a := opts.app
-	data, err := os.ReadFile(discoveryPath(a.warehousePath()))
+	info, ok, err := readDiscovery(a.warehousePath())
+	if !ok && err == nil {
+		err = fmt.Errorf("no discovery file %s", discoveryPath(a.warehousePath()))
+	}
 	if err != nil {
 		return fmt.Errorf("serve --check: no server for %s: %w", a.warehousePath(), err)
-	}
-	var info serveInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return fmt.Errorf("serve --check: discovery file %s: %w", discoveryPath(a.warehousePath()), err)
 	}
 	d := net.Dialer{Timeout: 5 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", info.Addr)

@@ -307,8 +307,17 @@ func TestServeCoexistence(t *testing.T) {
 	if err := <-loadErr; err == nil {
 		t.Errorf("the fourth load finished despite the SIGTERM within 20ms of grace:\n%s", srv.stderr)
 	}
-	if !strings.Contains(srv.stderr.String(), `"msg":"job failed"`) {
-		t.Errorf("no job failed line in the server's log:\n%s", srv.stderr)
+	// The structured log tells the stop in order: stopping, the job
+	// cancelled, the checkpoint, stopped.
+	log := srv.stderr.String()
+	at := 0
+	for _, msg := range []string{`"msg":"stopping"`, `"msg":"job failed"`, `"msg":"checkpoint","ms":`, `"msg":"stopped"`} {
+		i := strings.Index(log[at:], msg)
+		if i < 0 {
+			t.Errorf("no %s line (in order) in the server's log:\n%s", msg, log)
+			break
+		}
+		at += i
 	}
 	// Restarted: what clients read is the snapshot after the third load,
 	// and it equals the same loads run without a server.
