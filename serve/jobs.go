@@ -118,7 +118,7 @@ type jobCall struct {
 	args []string
 }
 
-var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job|ckm_cube)\s*\((.*)\)$`)
+var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job|ckm_cube|ckm_backup)\s*\((.*)\)$`)
 
 // parseJobCall recognises a job call; ok with an error for a malformed one.
 func parseJobCall(s string) (*jobCall, bool, error) {
@@ -136,6 +136,9 @@ func parseJobCall(s string) (*jobCall, bool, error) {
 	}
 	if name == "ckm_job" && len(args) != 1 {
 		return nil, true, fmt.Errorf("ckm_job: give one scheduled job's name, e.g. CALL ckm_job('nightly')")
+	}
+	if name == "ckm_backup" && len(args) != 1 {
+		return nil, true, fmt.Errorf("ckm_backup: give the new backup file, e.g. CALL ckm_backup('/backups/ckm-2026-12-01.duckdb')")
 	}
 	if name == "ckm_cube" && len(args) > 2 {
 		return nil, true, fmt.Errorf("ckm_cube: give the query as JSON and, to reveal, a reason: CALL ckm_cube('{\"cube\": \"sales\", ...}'[, 'reason'])")

@@ -232,7 +232,13 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 		}
 		return serve.JobResult{Detail: fmt.Sprintf("exported %d tables to %s (data version %d)", len(m.Tables), args[0], m.DataVersion)}, nil
 	}
-	return map[string]serve.Runner{"load": load, "export": exp}, nil
+	backup := func(ctx context.Context, args []string) (serve.JobResult, error) {
+		// A job: under the writer lock, so no load commits meanwhile;
+		// readers go on.
+		detail, err := backupDatabase(ctx, w.DB, args[0])
+		return serve.JobResult{Detail: detail}, err
+	}
+	return map[string]serve.Runner{"load": load, "export": exp, "backup": backup}, nil
 }
 
 // serveConfig is the serve: section of ckm.yaml that flags do not cover.
