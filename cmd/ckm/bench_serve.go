@@ -258,7 +258,7 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		"wire_extended_p50_ratio": sides[1].P50ms / sides[0].P50ms,
 		"wire_simple_p50_ratio":   sides[2].P50ms / sides[0].P50ms,
 		"concurrency":             levels, "under_load": underLoad,
-		"loadavg":                 map[string]any{"before": load0, "after": load1},
+		"loadavg": map[string]any{"before": load0, "after": load1},
 	}
 	if a.format() == formatJSON {
 		return writeJSON(a, out)
