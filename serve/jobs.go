@@ -118,7 +118,7 @@ type jobCall struct {
 	args []string
 }
 
-var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job|ckm_cube|ckm_backup)\s*\((.*)\)$`)
+var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job|ckm_cube|ckm_backup|ckm_reveal)\s*\((.*)\)$`)
 
 // parseJobCall recognises a job call; ok with an error for a malformed one.
 func parseJobCall(s string) (*jobCall, bool, error) {
@@ -136,6 +136,9 @@ func parseJobCall(s string) (*jobCall, bool, error) {
 	}
 	if name == "ckm_job" && len(args) != 1 {
 		return nil, true, fmt.Errorf("ckm_job: give one scheduled job's name, e.g. CALL ckm_job('nightly')")
+	}
+	if name == "ckm_reveal" && len(args) < 2 {
+		return nil, true, fmt.Errorf("ckm_reveal: give the reason and the tokens: CALL ckm_reveal('reason', 'token', ...)")
 	}
 	if name == "ckm_backup" && len(args) != 1 {
 		return nil, true, fmt.Errorf("ckm_backup: give the new backup file, e.g. CALL ckm_backup('/backups/ckm-2026-12-01.duckdb')")
@@ -232,14 +235,47 @@ func (ss *session) runCube(ctx context.Context, st *statement, formats []int16, 
 	return nil
 }
 
+// revealColumns are the columns of CALL ckm_reveal's rows.
+var revealColumns = []column{{Name: "token", OID: pgtype.TextOID}, {Name: "value", OID: pgtype.TextOID}}
+
+// runReveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) for a steward
+// or admin (plan refused anyone else): the raw values, unmasked.
+func (ss *session) runReveal(ctx context.Context, st *statement, formats []int16, simple bool) error {
+	if ss.srv.cfg.Reveal == nil {
+		return &pgError{code: "0A000", msg: "ckm_reveal: this server reveals nothing"}
+	}
+	rows, err := ss.srv.cfg.Reveal(ctx, ss.principal, st.job.args[0], st.job.args[1:])
+	if err != nil {
+		var pe *pgError
+		if errors.As(err, &pe) {
+			return pe
+		}
+		return &pgError{code: "XX000", msg: "ckm_reveal: " + err.Error()}
+	}
+	if simple {
+		ss.sendRowDescription(revealColumns, nil)
+	}
+	for _, r := range rows {
+		if err := ss.sendRow([]any{r[0], r[1]}, revealColumns, formats); err != nil {
+			return err
+		}
+	}
+	ss.rows = int64(len(rows))
+	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(fmt.Sprintf("SELECT %d", len(rows)))})
+	return nil
+}
+
 // CubeError is a cube call refused or malformed, with its SQLSTATE.
 func CubeError(code, msg string) error { return &pgError{code: code, msg: msg} }
 
 // runJob runs a client's job call in its session; the client waits, the
 // others go on reading.
 func (ss *session) runJob(ctx context.Context, st *statement, formats []int16, simple bool) error {
-	if st.job.kind == "cube" {
+	switch st.job.kind {
+	case "cube":
 		return ss.runCube(ctx, st, formats, simple)
+	case "reveal":
+		return ss.runReveal(ctx, st, formats, simple)
 	}
 	jobs := ss.srv.cfg.Jobs
 	if jobs == nil {

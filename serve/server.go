@@ -51,6 +51,10 @@ type Config struct {
 	// the cube query runs in the server as ckm cube query runs it and
 	// comes back as one JSON document (nil: not offered).
 	Cube func(ctx context.Context, p privacy.Principal, query, reason string) (string, error)
+	// Reveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) for a
+	// principal who may reveal: each token with its raw value (nil: not
+	// offered). The reveal audit is the hook's.
+	Reveal func(ctx context.Context, p privacy.Principal, reason string, tokens []string) ([][2]string, error)
 }
 
 // maxMessage bounds one protocol message (a statement or a row of

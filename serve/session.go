@@ -290,6 +290,13 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 			st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", cubeColumns
 			return st, nil
 		}
+		if call.kind == "reveal" {
+			if !ss.principal.MayReveal() {
+				return nil, ss.refused(text, fmt.Errorf("%w: ckm_reveal: role %s never sees raw personal data (a steward or admin may)", shell.ErrRefused, ss.principal.Role))
+			}
+			st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", revealColumns
+			return st, nil
+		}
 		if !ss.principal.Role.Covers(privacy.Admin) {
 			return nil, ss.refused(text, fmt.Errorf("%w: %s runs loads and exports, which only an admin may start", shell.ErrRefused, call.name))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +12,12 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/privacy/vault"
+	"github.com/ckm-dev/ckm/serve"
 )
 
 // tableCountsSQL lists every table of the warehouse with its row count
@@ -70,7 +74,7 @@ func sameCounts(t *testing.T, what string, want, got map[string]int64) {
 	}
 }
 
-// TestBackup: ckm backup --out takes an online copy through the running
+// TestBackup (and reveal over the wire): ckm backup --out takes an online copy through the running
 // server (a job), ckm backup restore makes it a warehouse again: every
 // table has the rows of the original, the data key goes along wrapped
 // (opened by the same key-encryption key, by no other), and the analyst
@@ -86,7 +90,15 @@ func TestBackup(t *testing.T) {
 	t.Setenv("CKM_KEY", kek)
 	wh := filepath.Join(dir, "w.duckdb")
 	cfg := filepath.Join(dir, "ckm.yaml")
-	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"), 0o600); err != nil {
+	users := "serve:\n  users:\n"
+	for _, u := range []struct{ name, role string }{{"stew", "steward"}, {"ana", "analyst"}} {
+		v, err := serve.HashPassword(u.name + "-pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users += "    " + u.name + ": {role: " + u.role + ", password: \"" + v + "\"}\n"
+	}
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"+users), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, errOut, code := runCkm(t, "", "--config", cfg, "init"); code != 0 {
@@ -115,6 +127,38 @@ func TestBackup(t *testing.T) {
 	var sealed int64
 	if err := admin.QueryRow(ctx, "SELECT count(*) FROM vault_value").Scan(&sealed); err != nil || sealed == 0 {
 		t.Fatalf("the warehouse holds %d sealed values (%v): the key did not protect the load", sealed, err)
+	}
+	// A steward reveals a token's raw value over the wire, audited with
+	// the reason; an analyst is refused.
+	var tok, display string
+	if err := admin.QueryRow(ctx, "SELECT v.token, d.display FROM vault_value v JOIN vault_display d USING (token) WHERE v.kind = 'mobile' ORDER BY 1 LIMIT 1").Scan(&tok, &display); err != nil {
+		t.Fatal(err)
+	}
+	reveal := "CALL ckm_reveal('fraud case 7', " + engine.QuoteString(tok) + ", 'no-such-token')"
+	stew, err := pgx.Connect(ctx, fmt.Sprintf("postgres://stew:stew-pw@%s/ckm?sslmode=disable", srv.info.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stew.Close(ctx)
+	var gotTok, raw string
+	if err := stew.QueryRow(ctx, reveal).Scan(&gotTok, &raw); err != nil || gotTok != tok || raw == display || privacy.MaskMobile(raw) != display {
+		t.Errorf("steward's reveal of %s: %q -> %q (%v); want the value whose mask is %q", tok, gotTok, raw, err, display)
+	}
+	var audited int64
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM privacy_reveal WHERE os_user = 'stew' AND role = 'steward' AND reason = 'fraud case 7' AND rows = 1 AND command = 'ckm serve ckm_reveal'").Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("reveal audit rows: %d (%v), want 1", audited, err)
+	}
+	if _, err := stew.Exec(ctx, "CALL ckm_reveal('', "+engine.QuoteString(tok)+")"); err == nil || !strings.Contains(err.Error(), "reason") {
+		t.Errorf("a reveal without a reason: %v", err)
+	}
+	anaConn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://ana:ana-pw@%s/ckm?sslmode=disable", srv.info.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anaConn.Close(ctx)
+	var pe *pgconn.PgError
+	if _, err := anaConn.Exec(ctx, reveal); !errors.As(err, &pe) || pe.Code != "42501" {
+		t.Errorf("an analyst's reveal: %v, want SQLSTATE 42501", err)
 	}
 	want := map[string]int64{}
 	{

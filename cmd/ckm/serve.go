@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/ckm-dev/ckm/export"
 	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/privacy/vault"
 	"github.com/ckm-dev/ckm/serve"
 )
 
@@ -130,6 +132,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	cfg.Jobs = serve.NewJobs(runners, cfg.Log)
 	cfg.Cube = a.serveCube(w)
+	if cfg.Reveal, err = a.serveReveal(ctx, w); err != nil {
+		return err
+	}
 	if cfg.Schedule, err = a.schedule(); err != nil {
 		return err
 	}
@@ -367,4 +372,67 @@ func (a *app) serveCube(w *engine.Warehouse) func(context.Context, privacy.Princ
 		out, err := json.Marshal(res)
 		return string(out), err
 	}
+}
+
+// serveReveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) on a
+// protected warehouse whose key the server was given: each token's raw
+// value, the reveal written to the audit (principal, reason, tokens)
+// before any value is opened. Without the key, or on an unprotected
+// warehouse, the call says why nothing can be revealed.
+func (a *app) serveReveal(ctx context.Context, w *engine.Warehouse) (func(context.Context, privacy.Principal, string, []string) ([][2]string, error), error) {
+	protected, err := vault.Protected(ctx, w.DB)
+	if err != nil {
+		return nil, err
+	}
+	why := ""
+	var v *vault.Vault
+	switch {
+	case !protected:
+		why = "the warehouse is not protected (ckm key init): its analytical tables hold the values themselves, which a steward reads directly"
+	default:
+		v, err = a.openVault(ctx, w)
+		if errors.Is(err, vault.ErrNoKey) {
+			why = "ckm serve was started without the key (--key-file or CKM_KEY): it sees tokens and masks only"
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, p privacy.Principal, reason string, tokens []string) ([][2]string, error) {
+		if why != "" {
+			return nil, serve.CubeError("55000", "ckm_reveal: "+why)
+		}
+		if !p.MayReveal() {
+			return nil, serve.CubeError("42501", fmt.Sprintf("ckm_reveal: role %s never sees raw personal data", p.Role))
+		}
+		if strings.TrimSpace(reason) == "" {
+			return nil, serve.CubeError("22023", "ckm_reveal: give the reason first: CALL ckm_reveal('reason', 'token', ...)")
+		}
+		audit, err := privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: p, Command: "ckm serve ckm_reveal",
+			Detail: "tokens revealed: " + strings.Join(tokens, ", "), Reason: reason, Rows: -1})
+		if err != nil {
+			return nil, err
+		}
+		var out [][2]string
+		for _, tok := range tokens {
+			var customer int64
+			var wrapped, sealed []byte
+			err := w.DB.QueryRowContext(ctx, `SELECT v.customer_id, k.wrapped_key, v.sealed FROM vault_value v
+				JOIN vault_customer_key k USING (customer_id) WHERE v.token = ? ORDER BY v.customer_id DESC LIMIT 1`, tok).Scan(&customer, &wrapped, &sealed)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // no such token, or its customer was forgotten
+			}
+			if err != nil {
+				return nil, err
+			}
+			plain, err := v.Unseal(customer, wrapped, tok, sealed)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, [2]string{tok, plain})
+		}
+		if err := privacy.AuditRows(ctx, w.DB, audit, int64(len(out))); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}, nil
 }
