@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
