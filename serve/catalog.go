@@ -56,6 +56,7 @@ var catalogRules = []catalogRule{
 	{"psql table footers (\\d NAME: indexes, constraints, policies, statistics, publications, inheritance)", matchFooter, emptyAnswer},
 	{"psql list roles (\\du)", matchAll(`select r.rolname, r.rolsuper`, `from pg_catalog.pg_roles r`), listRoles},
 	{"psql list databases (\\l)", matchAll(`from pg_catalog.pg_database d`, `as "name"`), listDatabases},
+	{"psql list functions (\\df [PATTERN])", matchAll(`from pg_catalog.pg_proc p`, `as "argument data types"`), listFunctions},
 	{"psql list schemas (\\dn)", matchAll(`from pg_catalog.pg_namespace n`, `as "name"`, `as "owner"`), listSchemas},
 	{"client setting (SET extra_float_digits, application_name, ...)", matchRegexp(`^set (session )?(extra_float_digits|application_name|datestyle|client_encoding|client_min_messages|intervalstyle|timezone|time zone|bytea_output|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|standard_conforming_strings|join_collapse_limit|geqo)\b`), setClientSetting},
 	{"server setting (SHOW ...)", matchRegexp(`^show (` + strings.Join(settingNames(), "|") + `)$`), showSetting},
@@ -545,4 +546,80 @@ func rewriteTypeLookup(text string) (string, bool) {
 		return text, false
 	}
 	return typeCatalogRef.ReplaceAllString(text, "temp.main.$1"), true
+}
+
+// psqlNamePattern is the name filter psql adds for \df PATTERN.
+var psqlNamePattern = regexp.MustCompile(`p\.proname operator\(pg_catalog\.~\) '((?:[^']|'')*)'`)
+
+// listFunctions answers \df [PATTERN]: ckm's own functions and the
+// warehouse's macros (DuckDB's built-in functions are left out, as psql
+// leaves out pg_catalog's), with their argument and result types.
+func listFunctions(ctx context.Context, cc *catalogContext, q string) (catalogAnswer, error) {
+	var name *regexp.Regexp
+	if m := psqlNamePattern.FindStringSubmatch(q); m != nil {
+		re, err := regexp.Compile(strings.ReplaceAll(m[1], "''", "'"))
+		if err != nil {
+			return catalogAnswer{}, &pgError{code: "2201B", msg: fmt.Sprintf("\\df: pattern %q: %v", m[1], err)}
+		}
+		name = re
+	}
+	rows, err := cc.conn.QueryContext(ctx, `SELECT schema_name, function_name, coalesce(return_type, ''), parameters, parameter_types, function_type
+		FROM duckdb_functions()
+		WHERE (NOT internal OR starts_with(function_name, 'ckm_')) AND function_type IN ('scalar', 'macro', 'table_macro', 'aggregate', 'table')
+		  AND schema_name NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		return catalogAnswer{}, fmt.Errorf("catalog (\\df): %w", err)
+	}
+	defer rows.Close()
+	res := &fixedResult{cols: textColumns("Schema", "Name", "Result data type", "Argument data types", "Type")}
+	seen := map[string]bool{}
+	for rows.Next() {
+		var schema, fn, result, kind string
+		var params, types []any
+		if err := rows.Scan(&schema, &fn, &result, &params, &types, &kind); err != nil {
+			return catalogAnswer{}, fmt.Errorf("catalog (\\df): %w", err)
+		}
+		if name != nil && !name.MatchString(fn) {
+			continue
+		}
+		args := make([]string, len(params))
+		for i, p := range params {
+			t := "any"
+			if i < len(types) && types[i] != nil && fmt.Sprint(types[i]) != "ANY" {
+				t = strings.ToLower(fmt.Sprint(types[i]))
+			}
+			args[i] = fmt.Sprint(p) + " " + t
+		}
+		if result == "" {
+			result = "any" // a macro's result is its body's
+			if kind == "table_macro" || kind == "table" {
+				result = "table"
+			}
+		}
+		if kind == "aggregate" {
+			kind = "agg"
+		} else {
+			kind = "func"
+		}
+		row := []any{schema, fn, strings.ToLower(result), strings.Join(args, ", "), kind}
+		key := fmt.Sprint(row...)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		res.rows = append(res.rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return catalogAnswer{}, err
+	}
+	sort.Slice(res.rows, func(i, j int) bool { // psql's ORDER BY 1, 2, 4
+		a, b := res.rows[i], res.rows[j]
+		for _, k := range []int{0, 1, 3} {
+			if a[k].(string) != b[k].(string) {
+				return a[k].(string) < b[k].(string)
+			}
+		}
+		return false
+	})
+	return catalogAnswer{fixed: res}, nil
 }

@@ -118,7 +118,7 @@ type jobCall struct {
 	args []string
 }
 
-var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job)\s*\((.*)\)$`)
+var jobCallPattern = regexp.MustCompile(`(?is)^call\s+(ckm_load|ckm_export|ckm_job|ckm_cube|ckm_backup|ckm_reveal)\s*\((.*)\)$`)
 
 // parseJobCall recognises a job call; ok with an error for a malformed one.
 func parseJobCall(s string) (*jobCall, bool, error) {
@@ -136,6 +136,15 @@ func parseJobCall(s string) (*jobCall, bool, error) {
 	}
 	if name == "ckm_job" && len(args) != 1 {
 		return nil, true, fmt.Errorf("ckm_job: give one scheduled job's name, e.g. CALL ckm_job('nightly')")
+	}
+	if name == "ckm_reveal" && len(args) < 2 {
+		return nil, true, fmt.Errorf("ckm_reveal: give the reason and the tokens: CALL ckm_reveal('reason', 'token', ...)")
+	}
+	if name == "ckm_backup" && len(args) != 1 {
+		return nil, true, fmt.Errorf("ckm_backup: give the new backup file, e.g. CALL ckm_backup('/backups/ckm-2026-12-01.duckdb')")
+	}
+	if name == "ckm_cube" && len(args) > 2 {
+		return nil, true, fmt.Errorf("ckm_cube: give the query as JSON and, to reveal, a reason: CALL ckm_cube('{\"cube\": \"sales\", ...}'[, 'reason'])")
 	}
 	return &jobCall{name: name, kind: strings.TrimPrefix(name, "ckm_"), args: args}, true, nil
 }
@@ -180,9 +189,94 @@ func stringLiterals(s string) ([]string, error) {
 // jobColumns are the columns of a job call's one result row.
 var jobColumns = []column{{Name: "job", OID: pgtype.TextOID}, {Name: "run_id", OID: pgtype.Int8OID}, {Name: "status", OID: pgtype.TextOID}, {Name: "detail", OID: pgtype.TextOID}}
 
+// cubeColumns are the one column of CALL ckm_cube's one row.
+var cubeColumns = []column{{Name: "result", OID: pgtype.JSONOID}}
+
+// runCube answers CALL ckm_cube('QUERY JSON'[, 'REASON']) in the session:
+// a reader like any other, not a job.
+func (ss *session) runCube(ctx context.Context, st *statement, formats []int16, simple bool) error {
+	if ss.srv.cfg.Cube == nil {
+		return &pgError{code: "0A000", msg: "ckm_cube: this server answers no cube queries"}
+	}
+	reason := ""
+	if len(st.job.args) > 1 {
+		reason = st.job.args[1]
+	}
+	qctx, cancel := context.WithCancel(ctx)
+	ss.mu.Lock()
+	ss.cancel = cancel
+	ss.mu.Unlock()
+	defer func() {
+		ss.mu.Lock()
+		ss.cancel = nil
+		ss.mu.Unlock()
+		cancel()
+	}()
+	out, err := ss.srv.cfg.Cube(qctx, ss.principal, st.job.args[0], reason)
+	if err != nil {
+		code := "XX000"
+		var pe *pgError
+		switch {
+		case errors.As(err, &pe):
+			return pe
+		case qctx.Err() != nil:
+			code = "57014"
+		}
+		return &pgError{code: code, msg: "ckm_cube: " + err.Error()}
+	}
+	if simple {
+		ss.sendRowDescription(cubeColumns, nil)
+	}
+	if err := ss.sendRow([]any{out}, cubeColumns, formats); err != nil {
+		return err
+	}
+	ss.rows = 1
+	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("CALL")})
+	return nil
+}
+
+// revealColumns are the columns of CALL ckm_reveal's rows.
+var revealColumns = []column{{Name: "token", OID: pgtype.TextOID}, {Name: "value", OID: pgtype.TextOID}}
+
+// runReveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) for a steward
+// or admin (plan refused anyone else): the raw values, unmasked.
+func (ss *session) runReveal(ctx context.Context, st *statement, formats []int16, simple bool) error {
+	if ss.srv.cfg.Reveal == nil {
+		return &pgError{code: "0A000", msg: "ckm_reveal: this server reveals nothing"}
+	}
+	rows, err := ss.srv.cfg.Reveal(ctx, ss.principal, st.job.args[0], st.job.args[1:])
+	if err != nil {
+		var pe *pgError
+		if errors.As(err, &pe) {
+			return pe
+		}
+		return &pgError{code: "XX000", msg: "ckm_reveal: " + err.Error()}
+	}
+	if simple {
+		ss.sendRowDescription(revealColumns, nil)
+	}
+	for _, r := range rows {
+		if err := ss.sendRow([]any{r[0], r[1]}, revealColumns, formats); err != nil {
+			return err
+		}
+	}
+	ss.rows = int64(len(rows))
+	ss.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(fmt.Sprintf("SELECT %d", len(rows)))})
+	return nil
+}
+
+// CubeError is a cube call refused or malformed, with its SQLSTATE.
+func CubeError(code, msg string) error { return &pgError{code: code, msg: msg} }
+
 // runJob runs a client's job call in its session; the client waits, the
 // others go on reading.
 func (ss *session) runJob(ctx context.Context, st *statement, formats []int16, simple bool) error {
+	switch st.job.kind {
+	case "cube":
+		return ss.runCube(ctx, st, formats, simple)
+	case "reveal":
+		return ss.runReveal(ctx, st, formats, simple)
+	}
 	jobs := ss.srv.cfg.Jobs
 	if jobs == nil {
 		return &pgError{code: "0A000", msg: st.job.name + ": this server runs no jobs"}

@@ -125,3 +125,33 @@ func hasRow(out string, cells ...string) bool {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPsqlFunctions: psql's \df lists the warehouse's macros (not
+// DuckDB's built-in functions) with their arguments, and \df PATTERN
+// filters by name.
+func TestPsqlFunctions(t *testing.T) {
+	w := sharedWarehouse(t)
+	srv := startServer(t, w, Config{})
+	var macro, args string
+	if err := w.DB.QueryRow(`SELECT function_name, array_to_string(parameters, ', ') FROM duckdb_functions() WHERE NOT internal AND function_type = 'table_macro' ORDER BY 1 LIMIT 1`).Scan(&macro, &args); err != nil {
+		t.Fatalf("no table macro in the warehouse: %v", err)
+	}
+	all := runPsql(t, srv, "ana", "-c", `\df`)
+	if !strings.Contains(all, "List of functions") || !strings.Contains(all, macro) {
+		t.Errorf("\\df lacks the macro %s:\n%s", macro, all)
+	}
+	if strings.Contains(all, "| abs ") || strings.Contains(all, " concat_ws ") {
+		t.Errorf("\\df lists DuckDB's built-in functions:\n%s", all)
+	}
+	one := runPsql(t, srv, "ana", "-c", `\df `+macro)
+	if !strings.Contains(one, " main   | "+macro+" | table ") || !strings.Contains(one, "| func") || !strings.Contains(one, "(1 row)") {
+		t.Errorf("\\df %s:\n%s", macro, one)
+	}
+	if first := strings.Split(args, ", ")[0]; first != "" && !strings.Contains(one, first+" any") {
+		t.Errorf("\\df %s does not show argument %s:\n%s", macro, first, one)
+	}
+	none := runPsql(t, srv, "ana", "-c", `\df no_such_function_xyz`)
+	if !strings.Contains(none, "(0 rows)") {
+		t.Errorf("\\df of no function:\n%s", none)
+	}
+}

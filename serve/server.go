@@ -47,6 +47,14 @@ type Config struct {
 	// StartupTimeout bounds the time from connecting to being
 	// authenticated (default 30s).
 	StartupTimeout time.Duration
+	// Cube answers CALL ckm_cube('QUERY JSON'[, 'REASON']) for any role:
+	// the cube query runs in the server as ckm cube query runs it and
+	// comes back as one JSON document (nil: not offered).
+	Cube func(ctx context.Context, p privacy.Principal, query, reason string) (string, error)
+	// Reveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) for a
+	// principal who may reveal: each token with its raw value (nil: not
+	// offered). The reveal audit is the hook's.
+	Reveal func(ctx context.Context, p privacy.Principal, reason string, tokens []string) ([][2]string, error)
 }
 
 // maxMessage bounds one protocol message (a statement or a row of
@@ -211,6 +219,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	if schedDone != nil {
 		<-schedDone
 	}
+	// What committed goes from the write-ahead log into the database file
+	// now, not at the next open.
+	start := time.Now()
+	if _, err := s.w.DB.ExecContext(context.WithoutCancel(ctx), "CHECKPOINT"); err != nil {
+		s.cfg.Log.Warn("checkpoint", "err", err)
+	} else {
+		s.cfg.Log.Info("checkpoint", "ms", time.Since(start).Milliseconds())
+	}
+	s.cfg.Log.Info("stopped", "warehouse", s.w.Path)
 	return nil
 }
 
@@ -273,6 +290,22 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 			Message: fmt.Sprintf("password authentication failed for user %q", user)})
 		_ = be.Flush()
 		return
+	}
+	if want := startup.Parameters["ckm_role"]; want != "" {
+		// A client may take a lesser role than its user's (the CLI's
+		// --role analyst as user admin): never a greater one.
+		role, rerr := privacy.ParseRole(want)
+		if rerr == nil && !principal.Role.Covers(role) {
+			rerr = fmt.Errorf("user %q has role %s, which does not cover %s", user, principal.Role, role)
+		}
+		if rerr != nil {
+			s.cfg.Log.Warn("role refused", "user", user, "remote", nc.RemoteAddr().String(), "role", want, "err", rerr)
+			s.audit.add(auditEntry{event: "role_refused", user: user, role: want, remote: nc.RemoteAddr().String(), sqlstate: "28000"})
+			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28000", Message: "ckm_role: " + rerr.Error()})
+			_ = be.Flush()
+			return
+		}
+		principal.Role = role
 	}
 	_ = nc.SetDeadline(time.Time{})
 	ss, err := s.newSession(ctx, nc, be, principal, startup.Parameters)

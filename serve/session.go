@@ -96,6 +96,10 @@ func (ss *session) close() {
 	for _, st := range ss.stmts {
 		st.close()
 	}
+	// The connection carries the session's state (an analyst's
+	// search_path to the masked views, a client's SETs): it is closed,
+	// never handed back to the pool a job reads and writes through.
+	_ = ss.conn.Raw(func(any) error { return driver.ErrBadConn })
 	ss.conn.Close()
 }
 
@@ -281,6 +285,17 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 	if call, ok, err := parseJobCall(trimmed); ok || err != nil {
 		if err != nil {
 			return nil, &pgError{code: "42601", msg: err.Error()}
+		}
+		if call.kind == "cube" {
+			st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", cubeColumns
+			return st, nil
+		}
+		if call.kind == "reveal" {
+			if !ss.principal.MayReveal() {
+				return nil, ss.refused(text, fmt.Errorf("%w: ckm_reveal: role %s never sees raw personal data (a steward or admin may)", shell.ErrRefused, ss.principal.Role))
+			}
+			st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", revealColumns
+			return st, nil
 		}
 		if !ss.principal.Role.Covers(privacy.Admin) {
 			return nil, ss.refused(text, fmt.Errorf("%w: %s runs loads and exports, which only an admin may start", shell.ErrRefused, call.name))

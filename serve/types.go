@@ -119,7 +119,7 @@ func textValue(v any, oid uint32) []byte {
 		}
 		return []byte(x.Format("2006-01-02 15:04:05.999999"))
 	case duckdb.Decimal:
-		return []byte(x.String())
+		return []byte(decimalText(x))
 	case *big.Int:
 		return []byte(x.String())
 	case duckdb.UUID:
@@ -281,4 +281,23 @@ func oidOfType(t duckdb.Type) uint32 {
 		return pgtype.UUIDOID
 	}
 	return pgtype.TextOID
+}
+
+// decimalText renders a DECIMAL with its scale, as PostgreSQL sends a
+// numeric(p,s): 18897.30, not 18897.3.
+func decimalText(d duckdb.Decimal) string {
+	if d.Value == nil {
+		return "0"
+	}
+	s := new(big.Int).Abs(d.Value).String()
+	if d.Scale > 0 {
+		for len(s) <= int(d.Scale) {
+			s = "0" + s
+		}
+		s = s[:len(s)-int(d.Scale)] + "." + s[len(s)-int(d.Scale):]
+	}
+	if d.Value.Sign() < 0 {
+		s = "-" + s
+	}
+	return s
 }

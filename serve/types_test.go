@@ -3,10 +3,12 @@ package serve
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -141,6 +143,23 @@ func TestParameterTypes(t *testing.T) {
 			if got != want || want == 0 {
 				t.Errorf("simple=%v %s %v: %d over the wire, %d in process (want some)", simple, tc.where, args, got, want)
 			}
+		}
+	}
+}
+
+// TestDecimalText: a DECIMAL goes out with its scale, as PostgreSQL sends
+// numeric(p,s) (hand-written values).
+func TestDecimalText(t *testing.T) {
+	for _, c := range []struct {
+		v     int64
+		scale uint8
+		want  string
+	}{
+		{1889730, 2, "18897.30"}, {-5, 2, "-0.05"}, {0, 2, "0.00"}, {42, 0, "42"}, {-120, 1, "-12.0"},
+	} {
+		got := string(textValue(duckdb.Decimal{Width: 18, Scale: c.scale, Value: big.NewInt(c.v)}, pgtype.NumericOID))
+		if got != c.want {
+			t.Errorf("decimal %d scale %d: %q, want %q", c.v, c.scale, got, c.want)
 		}
 	}
 }

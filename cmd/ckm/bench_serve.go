@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,8 +29,9 @@ func init() {
 // benchServeOptions are what ckm bench serve's flags resolve to.
 type benchServeOptions struct {
 	app       *app
-	customers int // checked: at least 10
-	queries   int // checked: at least 10
+	customers int           // checked: at least 10
+	queries   int           // checked: at least 10
+	duration  time.Duration // each concurrency level's timed run; checked: positive
 }
 
 // newBenchServeCmd builds ckm bench serve; runF, when not nil, runs instead
@@ -49,7 +51,18 @@ by query (so the machine's other work falls on each alike):
   wire_simple  pgx with the simple protocol
 and report queries/s (from the sum of latencies), p50/p99 latency and the
 wire/in-process ratios of time and of p50.
-Every answer over the wire must equal the in-process one.`,
+Every answer over the wire must equal the in-process one.
+
+Then the same query from 1, 8 and 32 clients at once (a connection each,
+extended protocol, each client querying again as soon as answered) for
+--duration each: queries/s (queries over the wall time), p50 and p99.
+Last, 8 clients again while a load of 30 more days of exports commits:
+p99 of the queries started during the load against the idle p99 at 8
+clients (goal: at most 3 times). JSON keys:
+  concurrency[]  clients, queries, seconds, queries_per_sec, p50_ms, p99_ms
+  under_load     clients, load_rows, load_seconds, queries, p50_ms, p99_ms,
+                 idle_p99_ms, p99_ratio (p99_ms / idle_p99_ms)
+  loadavg        the 1-minute load average before and after`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.customers < 10 {
@@ -57,6 +70,9 @@ Every answer over the wire must equal the in-process one.`,
 			}
 			if opts.queries < 10 {
 				return usageErrorf("--queries %d: want at least 10", opts.queries)
+			}
+			if opts.duration <= 0 {
+				return usageErrorf("--duration %v: want a positive duration, e.g. 5s", opts.duration)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -66,6 +82,7 @@ Every answer over the wire must equal the in-process one.`,
 	}
 	cmd.Flags().IntVar(&opts.customers, "customers", 1000, "customers in the generated exports")
 	cmd.Flags().IntVar(&opts.queries, "queries", 2000, "queries timed each way")
+	cmd.Flags().DurationVar(&opts.duration, "duration", 5*time.Second, "how long each concurrency level (1, 8, 32 clients) runs")
 	return cmd
 }
 
@@ -192,12 +209,56 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	}
 	var lines int64
 	w.DB.QueryRowContext(ctx, "SELECT count(*) FROM fact_sales").Scan(&lines)
+	load0 := loadAverage()
+	check := func(q int, n, qty int64) error {
+		if r := want[q]; r.n != n || r.qty != qty {
+			return fmt.Errorf("quantity > %d answered %d, %d; in process %+v", q, n, qty, r)
+		}
+		return nil
+	}
+	var levels []concurrencyResult
+	for _, n := range []int{1, 8, 32} {
+		r, err := benchClients(ctx, srv.Addr().String(), n, check, func(stop chan struct{}) error {
+			time.Sleep(o.duration)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%d clients: %w", n, err)
+		}
+		levels = append(levels, r.concurrencyResult)
+	}
+	// 8 clients while a load commits: the next 30 days of the same shop.
+	more := filepath.Join(dir, "more")
+	if _, err := fixtures.Generate(ctx, fixtures.Options{Out: more, Customers: o.customers, Days: 30, Seed: 1,
+		Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 90)}); err != nil {
+		return err
+	}
+	var loadRep *etl.Report
+	var loadStart, loadEnd time.Time
+	busy, err := benchClients(ctx, srv.Addr().String(), 8, nil, func(stop chan struct{}) error {
+		time.Sleep(200 * time.Millisecond) // the clients at full speed first
+		loadStart = time.Now()
+		rep, err := etl.Load(ctx, w, []string{more}, etl.Options{})
+		loadEnd = time.Now()
+		loadRep = rep
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("8 clients during a load: %w", err)
+	}
+	during := busy.between(loadStart, loadEnd)
+	underLoad := map[string]any{"clients": 8, "load_rows": loadRep.Loaded, "load_seconds": loadEnd.Sub(loadStart).Seconds(),
+		"queries": len(during), "p50_ms": ms(quantile(during, 0.50)), "p99_ms": ms(quantile(during, 0.99)),
+		"idle_p99_ms": levels[1].P99ms, "p99_ratio": ms(quantile(during, 0.99)) / levels[1].P99ms}
+	load1 := loadAverage()
 	out := map[string]any{
 		"query": benchServeQuery, "fact_sales_lines": lines, "queries": o.queries, "cpus": runtime.NumCPU(), "sides": sides,
 		"wire_extended_ratio":     sides[0].QueriesPerSec / sides[1].QueriesPerSec,
 		"wire_simple_ratio":       sides[0].QueriesPerSec / sides[2].QueriesPerSec,
 		"wire_extended_p50_ratio": sides[1].P50ms / sides[0].P50ms,
 		"wire_simple_p50_ratio":   sides[2].P50ms / sides[0].P50ms,
+		"concurrency":             levels, "under_load": underLoad,
+		"loadavg": map[string]any{"before": load0, "after": load1},
 	}
 	if a.format() == formatJSON {
 		return writeJSON(a, out)
@@ -211,5 +272,128 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		return err
 	}
 	a.logf("%d queries each way, taking turns, on %d fact_sales lines; one connection each, one query at a time", o.queries, lines)
+	rows = nil
+	for _, l := range levels {
+		rows = append(rows, []any{l.Clients, "idle", l.Queries, fmt.Sprintf("%.0f", l.QueriesPerSec), fmt.Sprintf("%.3f", l.P50ms), fmt.Sprintf("%.3f", l.P99ms)})
+	}
+	rows = append(rows, []any{8, fmt.Sprintf("load of %d rows, %.1fs", loadRep.Loaded, loadEnd.Sub(loadStart).Seconds()), len(during), "",
+		fmt.Sprintf("%.3f", underLoad["p50_ms"]), fmt.Sprintf("%.3f", underLoad["p99_ms"])})
+	if err := a.printTable([]string{"clients", "while", "queries", "queries_per_sec", "p50_ms", "p99_ms"}, rows); err != nil {
+		return err
+	}
+	a.logf("p99 at 8 clients during the load: %.2f× idle (goal ≤ 3); load average %v before, %v after", underLoad["p99_ratio"], load0, load1)
 	return nil
+}
+
+// concurrencyResult is one concurrency level of ckm bench serve.
+type concurrencyResult struct {
+	Clients       int     `json:"clients"`
+	Queries       int     `json:"queries"`
+	Seconds       float64 `json:"seconds"`
+	QueriesPerSec float64 `json:"queries_per_sec"`
+	P50ms         float64 `json:"p50_ms"`
+	P99ms         float64 `json:"p99_ms"`
+}
+
+// timedQuery is one query of a client: when it started and how long it took.
+type timedQuery struct {
+	start time.Time
+	d     time.Duration
+}
+
+// clientsRun is what benchClients measured.
+type clientsRun struct {
+	concurrencyResult
+	queries []timedQuery
+}
+
+// between are the latencies of the queries started in [from, to].
+func (r clientsRun) between(from, to time.Time) []time.Duration {
+	var out []time.Duration
+	for _, q := range r.queries {
+		if !q.start.Before(from) && !q.start.After(to) {
+			out = append(out, q.d)
+		}
+	}
+	return out
+}
+
+// benchClients runs n clients, each on its own connection querying
+// benchServeQuery again as soon as it is answered, while during runs; then
+// stops them. check, when set, checks every answer.
+func benchClients(ctx context.Context, addr string, n int, check func(q int, count, qty int64) error, during func(stop chan struct{}) error) (clientsRun, error) {
+	conns := make([]*pgx.Conn, n)
+	for i := range conns {
+		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://bench:bench@%s/ckm?sslmode=disable", addr))
+		if err != nil {
+			return clientsRun{}, err
+		}
+		defer c.Close(ctx)
+		conns[i] = c
+	}
+	stop := make(chan struct{})
+	results := make([][]timedQuery, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				q := (i + k) % 4
+				var count, qty int64
+				start := time.Now()
+				err := c.QueryRow(ctx, benchServeQuery, q).Scan(&count, &qty)
+				d := time.Since(start)
+				if err == nil && check != nil {
+					err = check(q, count, qty)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				results[i] = append(results[i], timedQuery{start, d})
+			}
+		}()
+	}
+	derr := during(stop)
+	close(stop)
+	wg.Wait()
+	wall := time.Since(t0)
+	if derr != nil {
+		return clientsRun{}, derr
+	}
+	for i, err := range errs {
+		if err != nil {
+			return clientsRun{}, fmt.Errorf("client %d: %w", i+1, err)
+		}
+	}
+	var all []timedQuery
+	var lat []time.Duration
+	for _, r := range results {
+		all = append(all, r...)
+		for _, q := range r {
+			lat = append(lat, q.d)
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return clientsRun{concurrencyResult{Clients: n, Queries: len(lat), Seconds: wall.Seconds(), QueriesPerSec: float64(len(lat)) / wall.Seconds(),
+		P50ms: ms(quantile(lat, 0.50)), P99ms: ms(quantile(lat, 0.99))}, all}, nil
+}
+
+// quantile is the q-quantile of ds (nearest rank; 0 for none).
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }

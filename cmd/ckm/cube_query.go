@@ -166,6 +166,13 @@ func newCubeQueryCmd(a *app, runF func(context.Context, *cubeQueryOptions) error
 
 func cubeQueryRun(ctx context.Context, o *cubeQueryOptions) error {
 	a, q := o.app, o.q
+	if conn, err := a.serverClient(ctx, "cube query", clientRole(o.role)); err != nil || conn != nil {
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return cubeViaServer(ctx, o, conn)
+	}
 	var principal privacy.Principal
 	if q.AllowPII {
 		// The role must be granted and allow reveals; the reveal is

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -255,24 +254,14 @@ func jobsRunNow(ctx context.Context, opts *jobsOptions) error {
 	return a.printTable([]string{"job", "etl_run", "status", "detail"}, [][]any{{job, r, status, detail}})
 }
 
-// serveInfo is the discovery file ckm serve writes beside the warehouse.
-type serveInfo struct {
-	Addr string `json:"addr"`
-	PID  int    `json:"pid"`
-}
-
-// discoveryPath is where ckm serve says where it listens.
-func discoveryPath(warehouse string) string { return warehouse + ".serve.json" }
-
 // serverConn connects to the ckm serve that holds the warehouse.
 func (a *app) serverConn(ctx context.Context, opts *jobsOptions) (*pgx.Conn, error) {
-	data, err := os.ReadFile(discoveryPath(a.warehousePath()))
+	info, ok, err := readDiscovery(a.warehousePath())
+	if !ok && err == nil {
+		err = fmt.Errorf("no discovery file %s", discoveryPath(a.warehousePath()))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no ckm serve found for %s: %w", a.warehousePath(), err)
-	}
-	var info serveInfo
-	if err := json.Unmarshal(data, &info); err != nil || info.Addr == "" {
-		return nil, fmt.Errorf("discovery file %s: %v", discoveryPath(a.warehousePath()), err)
 	}
 	if opts.password == "" {
 		return nil, usageErrorf("CKM_PASSWORD is not set: the server at %s needs user %s's password", info.Addr, opts.user)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/olap"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 // loadOptions are what ckm load's arguments and flags resolve to.
@@ -92,6 +93,13 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 	a, paths := opts.app, opts.paths
 	if opts.explain {
 		return explainRun(ctx, opts)
+	}
+	if conn, err := a.serverClient(ctx, "load", string(privacy.Admin)); err != nil || conn != nil {
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return loadViaServer(ctx, opts, conn)
 	}
 	lo, err := a.loadOptions(opts.asOf)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/privacy"
@@ -41,11 +42,25 @@ func newRunsCmd(a *app, runF func(context.Context, *runsOptions) error) *cobra.C
 }
 
 func runsRun(ctx context.Context, opts *runsOptions) error {
-	return opts.app.queryTable(ctx, `SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,
+	if conn, err := opts.app.serverClient(ctx, "runs", clientRole("")); err != nil || conn != nil {
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		header, data, err := serverRows2(conn.Query(ctx, runsSQL, pgx.QueryExecModeSimpleProtocol))
+		if err != nil {
+			return fmt.Errorf("runs: %w", err)
+		}
+		return opts.app.printTable(header, data)
+	}
+	return opts.app.queryTable(ctx, runsSQL)
+}
+
+// runsSQL lists the ETL runs.
+const runsSQL = `SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,
 		round(epoch(finished_at - started_at), 1) AS seconds, status, files_loaded AS files,
 		rows_read, rows_loaded, rows_rejected, rows_duplicate, rows_warned
-		FROM etl_run ORDER BY run_id`)
-}
+		FROM etl_run ORDER BY run_id`
 
 // rejectsOptions are what ckm rejects' flags resolve to.
 type rejectsOptions struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,9 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/export"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/privacy/vault"
 	"github.com/ckm-dev/ckm/serve"
 )
 
@@ -128,6 +131,10 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	cfg.Jobs = serve.NewJobs(runners, cfg.Log)
+	cfg.Cube = a.serveCube(w)
+	if cfg.Reveal, err = a.serveReveal(ctx, w); err != nil {
+		return err
+	}
 	if cfg.Schedule, err = a.schedule(); err != nil {
 		return err
 	}
@@ -140,12 +147,14 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	// The discovery file tells ckm jobs (and other clients) where the
 	// server of this warehouse listens.
-	disc := discoveryPath(a.warehousePath())
-	info, _ := json.Marshal(serveInfo{Addr: srv.Addr().String(), PID: os.Getpid()})
-	if err := os.WriteFile(disc, append(info, '\n'), 0o644); err != nil {
-		return fmt.Errorf("serve: discovery file: %w", err)
+	abs, _ := filepath.Abs(a.warehousePath())
+	disc, err := writeDiscovery(a.warehousePath(), serveInfo{Addr: srv.Addr().String(), PID: os.Getpid(), Warehouse: abs,
+		Started: time.Now().UTC().Truncate(time.Second), Version: version})
+	if err != nil {
+		return err
 	}
 	defer os.Remove(disc)
+	cfg.Log.Info("discovery", "file", disc, "addr", srv.Addr().String(), "pid", os.Getpid())
 	return srv.Serve(ctx)
 }
 
@@ -154,13 +163,12 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 // credentials are needed.
 func serveCheck(ctx context.Context, opts *serveOptions) error {
 	a := opts.app
-	data, err := os.ReadFile(discoveryPath(a.warehousePath()))
+	info, ok, err := readDiscovery(a.warehousePath())
+	if !ok && err == nil {
+		err = fmt.Errorf("no discovery file %s", discoveryPath(a.warehousePath()))
+	}
 	if err != nil {
 		return fmt.Errorf("serve --check: no server for %s: %w", a.warehousePath(), err)
-	}
-	var info serveInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return fmt.Errorf("serve --check: discovery file %s: %w", discoveryPath(a.warehousePath()), err)
 	}
 	d := net.Dialer{Timeout: 5 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", info.Addr)
@@ -189,11 +197,26 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 		return nil, err
 	}
 	load := func(ctx context.Context, paths []string) (serve.JobResult, error) {
-		lo, err := a.loadOptions(time.Time{})
+		var asOf time.Time
+		if len(paths) > 0 && strings.HasPrefix(paths[0], asOfArg) {
+			// ckm load --as-of through the server.
+			t, err := time.ParseInLocation("2006-01-02", strings.TrimPrefix(paths[0], asOfArg), time.Local)
+			if err != nil {
+				return serve.JobResult{}, fmt.Errorf("%s: want YYYY-MM-DD", paths[0])
+			}
+			asOf, paths = t.Add(24*time.Hour-time.Second), paths[1:]
+			if len(paths) == 0 {
+				return serve.JobResult{}, errors.New("nothing to load: give files or directories after the as-of date")
+			}
+		}
+		lo, err := a.loadOptions(asOf)
 		if err != nil {
 			return serve.JobResult{}, err
 		}
 		lo.Progress, lo.Mappings = nil, mappings
+		if lo.Vault, err = a.openVault(ctx, w); err != nil {
+			return serve.JobResult{}, err
+		}
 		rep, err := etl.Load(ctx, w, paths, lo)
 		if errors.Is(err, etl.ErrNothingToLoad) {
 			return serve.JobResult{Detail: "nothing to load: every file is in the manifest already"}, nil
@@ -214,7 +237,13 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 		}
 		return serve.JobResult{Detail: fmt.Sprintf("exported %d tables to %s (data version %d)", len(m.Tables), args[0], m.DataVersion)}, nil
 	}
-	return map[string]serve.Runner{"load": load, "export": exp}, nil
+	backup := func(ctx context.Context, args []string) (serve.JobResult, error) {
+		// A job: under the writer lock, so no load commits meanwhile;
+		// readers go on.
+		detail, err := backupDatabase(ctx, w.DB, args[0])
+		return serve.JobResult{Detail: detail}, err
+	}
+	return map[string]serve.Runner{"load": load, "export": exp, "backup": backup}, nil
 }
 
 // serveConfig is the serve: section of ckm.yaml that flags do not cover.
@@ -297,4 +326,113 @@ func newServeHashPasswordCmd(a *app) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// serveCube answers CALL ckm_cube: a cube query of ckm.yaml's model run in
+// the server as ckm cube query runs it, its result as JSON. Raw personal
+// data (allow_pii) needs a principal who may reveal and a reason, and is
+// written to the reveal audit first.
+func (a *app) serveCube(w *engine.Warehouse) func(context.Context, privacy.Principal, string, string) (string, error) {
+	return func(ctx context.Context, p privacy.Principal, query, reason string) (string, error) {
+		q, err := olap.ParseQuery([]byte(query))
+		if err != nil {
+			return "", serve.CubeError("22023", "ckm_cube: "+err.Error())
+		}
+		m, _, err := a.cubeFor(ctx, q.Cube)
+		if err != nil {
+			return "", serve.CubeError("42704", "ckm_cube: "+err.Error())
+		}
+		ex := olap.NewExecutor(w, m)
+		var audit int64
+		if q.AllowPII {
+			if !p.MayReveal() {
+				return "", serve.CubeError("42501", fmt.Sprintf("ckm_cube: allow_pii: role %s may not see raw personal data (steward or admin may)", p.Role))
+			}
+			if strings.TrimSpace(reason) == "" {
+				return "", serve.CubeError("22023", "ckm_cube: allow_pii needs a reason: CALL ckm_cube('...', 'reason')")
+			}
+			if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: p, Command: "cube query (ckm serve)",
+				Detail: query, Reason: reason, Rows: -1}); err != nil {
+				return "", err
+			}
+		}
+		res, err := ex.Query(ctx, q)
+		var qe *olap.QueryError
+		if errors.As(err, &qe) {
+			return "", serve.CubeError("22023", "ckm_cube: "+err.Error())
+		}
+		if err != nil {
+			return "", err
+		}
+		if audit != 0 {
+			if err := privacy.AuditRows(ctx, w.DB, audit, int64(len(res.Data))); err != nil {
+				return "", err
+			}
+		}
+		out, err := json.Marshal(res)
+		return string(out), err
+	}
+}
+
+// serveReveal answers CALL ckm_reveal('REASON', 'TOKEN', ...) on a
+// protected warehouse whose key the server was given: each token's raw
+// value, the reveal written to the audit (principal, reason, tokens)
+// before any value is opened. Without the key, or on an unprotected
+// warehouse, the call says why nothing can be revealed.
+func (a *app) serveReveal(ctx context.Context, w *engine.Warehouse) (func(context.Context, privacy.Principal, string, []string) ([][2]string, error), error) {
+	protected, err := vault.Protected(ctx, w.DB)
+	if err != nil {
+		return nil, err
+	}
+	why := ""
+	var v *vault.Vault
+	switch {
+	case !protected:
+		why = "the warehouse is not protected (ckm key init): its analytical tables hold the values themselves, which a steward reads directly"
+	default:
+		v, err = a.openVault(ctx, w)
+		if errors.Is(err, vault.ErrNoKey) {
+			why = "ckm serve was started without the key (--key-file or CKM_KEY): it sees tokens and masks only"
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, p privacy.Principal, reason string, tokens []string) ([][2]string, error) {
+		if why != "" {
+			return nil, serve.CubeError("55000", "ckm_reveal: "+why)
+		}
+		if !p.MayReveal() {
+			return nil, serve.CubeError("42501", fmt.Sprintf("ckm_reveal: role %s never sees raw personal data", p.Role))
+		}
+		if strings.TrimSpace(reason) == "" {
+			return nil, serve.CubeError("22023", "ckm_reveal: give the reason first: CALL ckm_reveal('reason', 'token', ...)")
+		}
+		audit, err := privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: p, Command: "ckm serve ckm_reveal",
+			Detail: "tokens revealed: " + strings.Join(tokens, ", "), Reason: reason, Rows: -1})
+		if err != nil {
+			return nil, err
+		}
+		var out [][2]string
+		for _, tok := range tokens {
+			var customer int64
+			var wrapped, sealed []byte
+			err := w.DB.QueryRowContext(ctx, `SELECT v.customer_id, k.wrapped_key, v.sealed FROM vault_value v
+				JOIN vault_customer_key k USING (customer_id) WHERE v.token = ? ORDER BY v.customer_id DESC LIMIT 1`, tok).Scan(&customer, &wrapped, &sealed)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // no such token, or its customer was forgotten
+			}
+			if err != nil {
+				return nil, err
+			}
+			plain, err := v.Unseal(customer, wrapped, tok, sealed)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, [2]string{tok, plain})
+		}
+		if err := privacy.AuditRows(ctx, w.DB, audit, int64(len(out))); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}, nil
 }

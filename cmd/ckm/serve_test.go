@@ -134,8 +134,9 @@ func TestServeUsers(t *testing.T) {
 func TestNewBenchServeCmd(t *testing.T) {
 	clear := func(o *benchServeOptions) { o.app = nil }
 	checkParse(t, []string{"bench"}, newBenchServeCmd, []string{"bench", "serve"}, clear, []parseCase[benchServeOptions]{
-		{name: "defaults", want: benchServeOptions{customers: 1000, queries: 2000}},
-		{name: "flags", args: []string{"--customers", "50", "--queries", "100"}, want: benchServeOptions{customers: 50, queries: 100}},
+		{name: "defaults", want: benchServeOptions{customers: 1000, queries: 2000, duration: 5 * time.Second}},
+		{name: "flags", args: []string{"--customers", "50", "--queries", "100", "--duration", "2s"}, want: benchServeOptions{customers: 50, queries: 100, duration: 2 * time.Second}},
+		{name: "zero duration", args: []string{"--duration", "0s"}, err: "--duration 0s"},
 		{name: "too few queries", args: []string{"--queries", "5"}, err: "--queries 5"},
 	})
 }

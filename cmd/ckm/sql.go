@@ -99,6 +99,13 @@ single statement, else one {line, statement, columns, rows} per statement.`,
 
 func sqlRun(ctx context.Context, opts *sqlOptions) error {
 	a, stdin := opts.app, opts.stdin
+	if conn, err := a.serverClient(ctx, "sql", clientRole(opts.role)); err != nil || conn != nil {
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return sqlViaServer(ctx, opts, conn)
+	}
 	principal, err := a.grant(opts.role)
 	if err != nil {
 		return err
