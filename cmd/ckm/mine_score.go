@@ -81,6 +81,9 @@ func newMineScoreCmd(a *app, runF func(context.Context, *mineScoreOptions) error
 func mineScoreRun(ctx context.Context, opts *mineScoreOptions) error {
 	a := opts.app
 	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.ScoreResult, error) {
+		if err := vetStoredScoring(ctx, w, opts.ModelID); err != nil {
+			return nil, err
+		}
 		return mining.ScoreModel(ctx, w, opts.ModelID, opts.Source)
 	}, func(res *mining.ScoreResult) error {
 		a.logf("%d rows scored with %s model %d (probability of %s)", len(res.Rows), res.Kind, res.ModelID, res.Positive)
