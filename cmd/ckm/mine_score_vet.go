@@ -12,7 +12,8 @@ import (
 )
 
 // vetStoredScoring checks the scoring SQL stored with a model before ckm
-// mine score or evaluate runs it: kb_model's params can be edited by
+// mine score or evaluate runs it (and the feature query of its recipe,
+// which mine score --as-of runs, as --feature-sql is vetted): kb_model's params can be edited by
 // anyone who can write the warehouse, and the SQL runs inside a SELECT for
 // an analyst. Each of score_sql and probability_sql must parse as exactly
 // one expression (one statement, one select item: no text that closes the
@@ -32,9 +33,17 @@ func vetStoredScoring(ctx context.Context, w *engine.Warehouse, modelID int64) e
 	var p struct {
 		ScoreSQL       string `json:"score_sql"`
 		ProbabilitySQL string `json:"probability_sql"`
+		FromWarehouse  struct {
+			FeatureSQL string `json:"feature_sql"`
+		} `json:"from_warehouse"`
 	}
 	if err := json.Unmarshal([]byte(params.String), &p); err != nil {
 		return nil
+	}
+	if fs := p.FromWarehouse.FeatureSQL; fs != "" {
+		if err := vetMineQuery(ctx, w, fmt.Sprintf("model %d: params from_warehouse.feature_sql", modelID), fs); err != nil {
+			return err
+		}
 	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
