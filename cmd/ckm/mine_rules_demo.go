@@ -43,12 +43,17 @@ func demoRules(ctx context.Context, a *app, w *engine.Warehouse) ([]string, [][]
 	if h, err := demoCrossSellHoldout(ctx, w); err != nil {
 		a.logf("cross-sell holdout: %v", err)
 	} else {
-		a.logf("cross-sell holdout (rules from %s to %s, hits to %s): precision@%d %.3f (%d of %d offers) against %.3f for the most popular products (%d of %d)",
-			h.TrainFrom, h.Split, h.HoldoutEnd, h.N, h.Precision, h.Hits, h.Recommended, h.BaselinePrecision, h.BaselineHits, h.BaselineRecommended)
+		a.logf("cross-sell holdout (rules from %s to %s, hits to %s): precision@%d %.3f (%d of %d offers; %.3f filled up to %d per customer from the popular products) against %.3f for the most popular products (%d of %d)",
+			h.TrainFrom, h.Split, h.HoldoutEnd, h.N, h.Precision, h.Hits, h.Recommended, h.FilledPrecision, h.N, h.BaselinePrecision, h.BaselineHits, h.BaselineRecommended)
 	}
+	names := demoProductNames(ctx, w)
 	rows := make([][]any, len(res.Top))
 	for i, r := range res.Top {
-		rows[i] = []any{strings.Join(r.Antecedent, " + "), r.Consequent, round(r.Support, 4), round(r.Confidence, 3), round(r.Lift, 2), r.Count}
+		ante := make([]string, len(r.Antecedent))
+		for j, c := range r.Antecedent {
+			ante[j] = names(c)
+		}
+		rows[i] = []any{strings.Join(ante, " + "), names(r.Consequent), round(r.Support, 4), round(r.Confidence, 3), round(r.Lift, 2), r.Count}
 	}
 	return []string{"bought", "then_also", "support", "confidence", "lift", "orders"}, rows, nil
 }
@@ -63,4 +68,26 @@ func demoCrossSellHoldout(ctx context.Context, w *engine.Warehouse) (*mining.Cro
 	o := demoRulesOptions()
 	o.From, o.To, o.Name = first, first.AddDate(0, 9, 0), ""
 	return mining.EvaluateCrossSell(ctx, w, o, first.AddDate(0, 12, 0))
+}
+
+// demoProductNames labels a product code with its name ("name (code)"),
+// or leaves the code as it is when dim_product does not name it.
+func demoProductNames(ctx context.Context, w *engine.Warehouse) func(string) string {
+	names := map[string]string{}
+	rows, err := w.DB.QueryContext(ctx, `SELECT product_code, any_value(product_name) FROM dim_product WHERE product_name IS NOT NULL GROUP BY 1`)
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var code, name string
+			if rows.Scan(&code, &name) == nil {
+				names[code] = name
+			}
+		}
+	}
+	return func(code string) string {
+		if n, ok := names[code]; ok {
+			return n + " (" + code + ")"
+		}
+		return code
+	}
 }
