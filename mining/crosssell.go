@@ -82,6 +82,16 @@ type CrossSellHoldout struct {
 	BaselineRecommended int64   `json:"baseline_recommended"`
 	BaselineHits        int64   `json:"baseline_hits"`
 	BaselinePrecision   float64 `json:"baseline_precision_at_n"`
+	// Filled offers each of the same customers N items: the rule offers,
+	// then the baseline's items not among them. Precision counts only the
+	// offers made, and a customer a rule fires for gets fewer than N offers
+	// when fewer rules fire; filled and baseline both make N (but for a
+	// customer who has bought nearly every item), so FilledPrecision beside
+	// BaselinePrecision tells whether the rules' offers beat the popular
+	// items they replace.
+	FilledRecommended int64   `json:"filled_recommended"`
+	FilledHits        int64   `json:"filled_hits"`
+	FilledPrecision   float64 `json:"filled_precision_at_n"`
 }
 
 // EvaluateCrossSell mines rules on the rows before o.To (from o.From),
@@ -111,7 +121,7 @@ func EvaluateCrossSell(ctx context.Context, w *engine.Warehouse, o RulesOptions,
 	if err := writeRulesTemp(ctx, run, res.Rules, res.Baskets); err != nil {
 		return nil, run.fail(err)
 	}
-	const recs, later, base = "ckm_xsell_recs", "ckm_xsell_later", "ckm_xsell_base"
+	const recs, later, base, filled = "ckm_xsell_recs", "ckm_xsell_later", "ckm_xsell_base", "ckm_xsell_filled"
 	if err := run.temp(ctx, recs, crossSellSQL(o.customerItemsSQL(), rulesTemp, o.CrossSell, o.scoreSQL())); err != nil {
 		return nil, run.fail(err)
 	}
@@ -127,6 +137,13 @@ FROM cust c CROSS JOIN pop p ANTI JOIN held h ON h.customer_id = c.customer_id A
 QUALIFY rank <= %d`, o.customerItemsSQL(), recs, o.CrossSell)); err != nil {
 		return nil, run.fail(err)
 	}
+	if err := run.temp(ctx, filled, fmt.Sprintf(`SELECT customer_id, item FROM (
+    SELECT customer_id, item, 0 AS src, rank FROM %[1]s
+    UNION ALL
+    SELECT b.customer_id, b.item, 1 AS src, b.rank FROM %[2]s b ANTI JOIN %[1]s r ON r.customer_id = b.customer_id AND r.item = b.item)
+QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY src, rank) <= %[3]d`, recs, base, o.CrossSell)); err != nil {
+		return nil, run.fail(err)
+	}
 	h := &CrossSellHoldout{TrainFrom: dateOrEmpty(o.From), Split: o.To.Format(time.DateOnly), HoldoutEnd: holdoutEnd.Format(time.DateOnly),
 		N: o.CrossSell, Rules: res.RuleCount, Rank: o.Rank}
 	err = run.conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT
@@ -134,8 +151,10 @@ QUALIFY rank <= %d`, o.customerItemsSQL(), recs, o.CrossSell)); err != nil {
         (SELECT count(*) FROM %[1]s),
         (SELECT count(*) FROM %[1]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item),
         (SELECT count(*) FROM %[3]s),
-        (SELECT count(*) FROM %[3]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item)`, recs, later, base)).
-		Scan(&h.Customers, &h.Recommended, &h.Hits, &h.BaselineRecommended, &h.BaselineHits)
+        (SELECT count(*) FROM %[3]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item),
+        (SELECT count(*) FROM %[4]s),
+        (SELECT count(*) FROM %[4]s r SEMI JOIN %[2]s l ON l.customer_id = r.customer_id AND l.item = r.item)`, recs, later, base, filled)).
+		Scan(&h.Customers, &h.Recommended, &h.Hits, &h.BaselineRecommended, &h.BaselineHits, &h.FilledRecommended, &h.FilledHits)
 	if err != nil {
 		return nil, run.fail(err)
 	}
@@ -145,6 +164,9 @@ QUALIFY rank <= %d`, o.customerItemsSQL(), recs, o.CrossSell)); err != nil {
 	h.Precision = float64(h.Hits) / float64(h.Recommended)
 	if h.BaselineRecommended > 0 {
 		h.BaselinePrecision = float64(h.BaselineHits) / float64(h.BaselineRecommended)
+	}
+	if h.FilledRecommended > 0 {
+		h.FilledPrecision = float64(h.FilledHits) / float64(h.FilledRecommended)
 	}
 	return h, nil
 }

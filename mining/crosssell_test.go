@@ -100,7 +100,8 @@ func queryRecs(t *testing.T, w *engine.Warehouse, q string) string {
 // The holdout by hand: rules from handBaskets (January), later purchases
 // customer 4 B and customer 5 A, D (February). At N = 2 cross-sell offers
 // 4: B; 5: B, A — 2 hits of 3; popularity (A 4, B 3, C 2 training baskets)
-// offers 4: B, C; 5: A, B — 2 hits of 4.
+// offers 4: B, C; 5: A, B — 2 hits of 4; filled up with popularity,
+// cross-sell offers 4: B, C; 5: B, A — 2 hits of 4.
 func TestCrossSellHoldoutByHand(t *testing.T) {
 	w := handBaskets(t)
 	if _, err := w.DB.Exec(`CREATE TABLE hand2 AS SELECT *, DATE '2024-01-01' AS day FROM hand
@@ -114,7 +115,7 @@ func TestCrossSellHoldoutByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Rules != 6 || h.Customers != 2 || h.Recommended != 3 || h.Hits != 2 || h.BaselineRecommended != 4 || h.BaselineHits != 2 ||
-		math.Abs(h.Precision-2.0/3) > 1e-12 || h.BaselinePrecision != 0.5 {
+		math.Abs(h.Precision-2.0/3) > 1e-12 || h.BaselinePrecision != 0.5 || h.FilledRecommended != 4 || h.FilledHits != 2 || h.FilledPrecision != 0.5 {
 		t.Errorf("holdout %+v", *h)
 	}
 	var models int

@@ -37,13 +37,14 @@ func TestBenchPredictWithoutPeers(t *testing.T) {
 		CaseRows     int      `json:"case_rows"`
 		CaseAgree    int      `json:"case_agree_with_go"`
 		CaseSeconds  *float64 `json:"case_score_seconds"`
+		ExprSeconds  *float64 `json:"case_expr_seconds"`
 		TreeRatio    *float64 `json:"tree_ratio"`
 		Notes        []string `json:"notes"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
-	if math.Abs(res.TreeAccuracy-100*1639.0/2113) > 1e-9 || res.TreeSize != 439 || res.CaseRows != 3000 || res.CaseAgree != 3000 || res.CaseSeconds == nil || res.TreeRatio != nil {
+	if math.Abs(res.TreeAccuracy-100*1639.0/2113) > 1e-9 || res.TreeSize != 439 || res.CaseRows != 3000 || res.CaseAgree != 3000 || res.CaseSeconds == nil || res.ExprSeconds == nil || res.TreeRatio != nil {
 		t.Errorf("result %+v", res)
 	}
 	notes := strings.Join(res.Notes, "\n")

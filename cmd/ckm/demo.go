@@ -86,7 +86,7 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 		return err
 	}
 	t0 := time.Now()
-	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exportDir, Customers: opts.customers, Seed: opts.seed, Responders: true})
+	exp, err := fixtures.Generate(ctx, demoFixtures(exportDir, opts.customers, opts.seed))
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,8 @@ type mineBayesOptions struct {
 func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error) *cobra.Command {
 	opts := &mineBayesOptions{app: a}
 	o := &opts.BayesOptions
-	var seed int
-	var cases warehouseCaseFlags
+	sup := &supervisedFlags{Source: &o.Source, ID: &o.ID, TestFraction: &o.TestFraction, Seed: &o.Seed, SplitCol: &o.SplitCol,
+		Positive: &o.Positive, Name: &o.Name, DryRun: &o.DryRun, From: &o.FromWarehouse}
 	cmd := &cobra.Command{
 		Use:   "bayes",
 		Short: "Naive Bayes classifier from a features+label query, evaluated on held-out rows",
@@ -37,40 +37,20 @@ func newMineBayesCmd(a *app, runF func(context.Context, *mineBayesOptions) error
 			"--as-of build the cases from the star schema, as for ckm mine tree.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cases.resolve(o.Source.Table, &o.FromWarehouse); err != nil {
+			if err := sup.resolve(cmd); err != nil {
 				return err
 			}
-			switch {
-			case strings.TrimSpace(o.Source.Label) == "":
-				return usageErrorf("--label: give the class label column")
-			case !(o.TestFraction > 0 && o.TestFraction < 1):
-				return usageErrorf("--test-fraction %v: want a number > 0 and < 1", o.TestFraction)
-			case math.IsNaN(o.Alpha) || math.IsInf(o.Alpha, 0) || o.Alpha < 0:
+			if math.IsNaN(o.Alpha) || math.IsInf(o.Alpha, 0) || o.Alpha < 0 {
 				return usageErrorf("--alpha %v: want a number >= 0", o.Alpha)
-			case seed < 0:
-				return usageErrorf("--seed %d: want 0 or more", seed)
 			}
-			o.Seed = uint64(seed)
-			vetSourceInRun(cmd, o.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return mineBayesRun(cmd.Context(), opts)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (or --label-sql)")
-	fl.StringVar(&o.Source.Label, "label", "label", "class label column")
-	fl.StringVar(&o.Source.Features, "features", "", "feature columns, comma-separated (default: every column but label, id and split)")
-	fl.StringVar(&o.ID, "id", "", "case id column, left out of the features")
-	fl.Float64Var(&o.Alpha, "alpha", 1, "additive smoothing of categorical likelihoods (0: relative frequencies)")
-	fl.Float64Var(&o.TestFraction, "test-fraction", 0.3, "share of each class held out for testing, in (0, 1)")
-	fl.IntVar(&seed, "seed", 1, "seed of the stratified split, 0 or more")
-	fl.StringVar(&o.SplitCol, "split-col", "", "column saying train or test per row, in place of the seeded split")
-	fl.StringVar(&o.Positive, "positive", "", "class scored for AUC and lift (default the rarer class in training)")
-	fl.StringVar(&o.Name, "name", "", "model name in kb_model")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "learn and evaluate without writing to the knowledge base")
-	cases.add(cmd)
+	sup.add(cmd, "seed of the stratified split, 0 or more")
+	cmd.Flags().Float64Var(&o.Alpha, "alpha", 1, "additive smoothing of categorical likelihoods (0: relative frequencies)")
 	return cmd
 }
 

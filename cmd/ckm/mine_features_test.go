@@ -97,3 +97,106 @@ func TestMineTreeFromWarehouse(t *testing.T) {
 	}
 	t.Logf("cases %+v accuracy %.4f majority %.4f", res.Cases, m.Accuracy, m.MajorityAccuracy)
 }
+
+// ckm mine score MODEL --as-of scores every customer through a
+// warehouse-learnt model's stored recipe (warehouse features and its
+// feature query, from rows before the date): at the training cut-off one
+// row per customer known before it (the test's own count), ordered by
+// customer_id, with predictions that beat the majority class against the
+// labels the test computes itself; at a later date, as many more rows as
+// customers known by then. A model learnt from --source has no recipe, and
+// a recipe whose feature query was edited to read a file is refused.
+func TestMineScoreFromRecipe(t *testing.T) {
+	wh := featureFixtureWarehouse(t)
+	extra := "SELECT customer_id, count(*) AS lines FROM fact_sales WHERE order_ts < DATE '2024-07-01' GROUP BY 1"
+	if _, stderr, code := runCkm(t, "", "mine", "tree", "--warehouse", wh, "--features", "warehouse", "--label-sql", activeLabel,
+		"--as-of", "2024-07-01", "--feature-sql", extra); code != 0 {
+		t.Fatalf("mine tree: exit %d: %s", code, stderr)
+	}
+	type scored struct {
+		Columns []string `json:"columns"`
+		Rows    [][]any  `json:"rows"`
+	}
+	score := func(asOf string) scored {
+		t.Helper()
+		out, stderr, code := runCkm(t, "", "mine", "score", "1", "--warehouse", wh, "--as-of", asOf, "--format", "json")
+		var s scored
+		if code != 0 || json.Unmarshal([]byte(out), &s) != nil {
+			t.Fatalf("mine score --as-of %s: exit %d: %s", asOf, code, stderr)
+		}
+		return s
+	}
+	july, august := score("2024-07-01"), score("2024-08-01")
+	w, err := engine.Open(context.Background(), wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := func(d string) int {
+		var n int
+		if err := w.DB.QueryRow(`SELECT count(DISTINCT customer_id) FROM dim_customer WHERE customer_id > 0 AND valid_from < CAST(? AS DATE)
+            AND (registered_date IS NULL OR registered_date < CAST(? AS DATE))`, d, d).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	labels := map[int64]string{}
+	rows, err := w.DB.Query(activeLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var l string
+		if err := rows.Scan(&id, &l); err != nil {
+			t.Fatal(err)
+		}
+		labels[id] = l
+	}
+	rows.Close()
+	knownJuly, knownAugust := known("2024-07-01"), known("2024-08-01")
+	w.Close()
+	if !slices.Equal(july.Columns, []string{"customer_id", "prediction", "probability"}) {
+		t.Fatalf("columns %v", july.Columns)
+	}
+	if len(july.Rows) != knownJuly || len(august.Rows) != knownAugust || knownAugust <= knownJuly {
+		t.Errorf("%d rows as of July, %d as of August; want %d and %d", len(july.Rows), len(august.Rows), knownJuly, knownAugust)
+	}
+	right, last := 0, -1.0
+	labelCount := map[string]int{}
+	for _, r := range july.Rows {
+		id := r[0].(float64)
+		if id <= last {
+			t.Fatalf("rows not ordered by customer_id: %v after %v", id, last)
+		}
+		last = id
+		labelCount[labels[int64(id)]]++
+		if r[1] == labels[int64(id)] {
+			right++
+		}
+	}
+	most := 0
+	for _, n := range labelCount {
+		most = max(most, n)
+	}
+	t.Logf("as of 2024-07-01: %d customers, %d predicted right, majority label %d", len(july.Rows), right, most)
+	if right <= most {
+		t.Errorf("%d of %d right: not better than always the majority label (%d)", right, len(july.Rows), most)
+	}
+	if _, stderr, code := runCkm(t, "", "mine", "tree", "--warehouse", wh, "--source", "SELECT range % 7 AS x, CASE WHEN range % 7 < 3 THEN 'a' ELSE 'b' END AS label FROM range(200)", "--label", "label"); code != 0 {
+		t.Fatalf("mine tree on a --source: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCkm(t, "", "mine", "score", "2", "--warehouse", wh, "--as-of", "2024-07-01"); code == 0 || !strings.Contains(stderr, "model 2 was learnt from a source, not from the warehouse") {
+		t.Errorf("a model learnt from --source, scored --as-of: exit %d, %s", code, stderr)
+	}
+	w, err = engine.Open(context.Background(), wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.DB.Exec(`UPDATE kb_model SET params = json_merge_patch(params, '{"from_warehouse": {"feature_sql": "SELECT * FROM read_csv(''/etc/hostname'')"}}') WHERE model_id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, stderr, code := runCkm(t, "", "mine", "score", "1", "--warehouse", wh, "--as-of", "2024-07-01"); code == 0 || !strings.Contains(stderr, "from_warehouse.feature_sql") || !strings.Contains(stderr, "read_csv") {
+		t.Errorf("edited recipe: exit %d, %s", code, stderr)
+	}
+}

@@ -132,6 +132,7 @@ func mineRulesRun(ctx context.Context, opts *mineRulesOptions) error {
 				h.Rules, h.Split, h.Split, h.HoldoutEnd, h.Customers)
 			return a.printTable([]string{"recommender", "n", "recommended", "hits", "precision_at_n"}, [][]any{
 				{"cross-sell (" + h.Rank + ")", h.N, h.Recommended, h.Hits, round(h.Precision, 4)},
+				{"cross-sell, then popularity", h.N, h.FilledRecommended, h.FilledHits, round(h.FilledPrecision, 4)},
 				{"popularity", h.N, h.BaselineRecommended, h.BaselineHits, round(h.BaselinePrecision, 4)},
 			})
 		})

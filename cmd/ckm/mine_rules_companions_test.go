@@ -88,3 +88,53 @@ func TestMineRulesFindsPlantedCompanions(t *testing.T) {
 		}
 	}
 }
+
+// On the data ckm demo generates (2,000 customers, seed 1: planted
+// responders and companion products), the demo's cross-sell — product
+// rules at support 0.0005 / confidence 0.3 from the first nine months,
+// three offers per customer, ranked by lift × confidence — beats the
+// popularity baseline (the three products most baskets held that the
+// customer has not bought) on the last three months by at least half again
+// in precision@3, and, with the rules' offers filled up to three with the
+// baseline's items so that both offer every customer three, still makes
+// more hits. Measured when written: 0.400 (165 of 413), filled 0.222 (254
+// of 1,143), popularity 0.196 (224 of 1,143).
+func TestDemoCrossSellBeatsPopularity(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	exp, err := fixtures.Generate(context.Background(), demoFixtures(data, 2000, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Companions) == 0 {
+		t.Fatal("the demo's data plants no companion products")
+	}
+	wh := filepath.Join(dir, "w.duckdb")
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", data, "--as-of", exp.ExportDate); code != 0 && code != exitRejected {
+		t.Fatalf("load exit %d: %s", code, stderr)
+	}
+	w, err := engine.Open(context.Background(), wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	h, err := demoCrossSellHoldout(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rules %s..%s, hits to %s: %d customers; cross-sell %d hits of %d (precision@3 %.4f), filled with popularity %d of %d (%.4f), popularity %d of %d (%.4f)",
+		h.TrainFrom, h.Split, h.HoldoutEnd, h.Customers, h.Hits, h.Recommended, h.Precision, h.FilledHits, h.FilledRecommended, h.FilledPrecision,
+		h.BaselineHits, h.BaselineRecommended, h.BaselinePrecision)
+	if h.Split != "2024-10-01" || h.HoldoutEnd != "2025-01-01" || h.N != 3 {
+		t.Errorf("split %s, holdout end %s, N %d: want 2024-10-01, 2025-01-01, 3", h.Split, h.HoldoutEnd, h.N)
+	}
+	if h.Customers < 100 || h.BaselineRecommended < h.Recommended || h.Precision < 1.5*h.BaselinePrecision {
+		t.Errorf("cross-sell precision@3 %.4f (%d customers) against popularity %.4f: want at least 1.5×", h.Precision, h.Customers, h.BaselinePrecision)
+	}
+	// With every customer offered three items, the rules' offers must beat
+	// the popular ones they replace.
+	if h.FilledRecommended != h.BaselineRecommended || h.FilledPrecision <= h.BaselinePrecision {
+		t.Errorf("filled cross-sell %d hits of %d (%.4f) against popularity %d of %d (%.4f): want more hits on as many offers",
+			h.FilledHits, h.FilledRecommended, h.FilledPrecision, h.BaselineHits, h.BaselineRecommended, h.BaselinePrecision)
+	}
+}

@@ -29,6 +29,9 @@ func newMineEvaluateCmd(a *app, runF func(context.Context, *mineEvaluateOptions)
 func mineEvaluateRun(ctx context.Context, opts *mineEvaluateOptions) error {
 	a := opts.app
 	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.ModelDrift, error) {
+		if err := vetStoredScoring(ctx, w, opts.ModelID); err != nil {
+			return nil, err
+		}
 		return mining.EvaluateModel(ctx, w, opts.ModelID, opts.Source)
 	}, func(d *mining.ModelDrift) error {
 		verdict := "no significant change"

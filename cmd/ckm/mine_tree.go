@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,8 +22,8 @@ type mineTreeOptions struct {
 func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) *cobra.Command {
 	opts := &mineTreeOptions{app: a}
 	o := &opts.TreeOptions
-	var seed int
-	var cases warehouseCaseFlags
+	sup := &supervisedFlags{Source: &o.Source, ID: &o.ID, TestFraction: &o.TestFraction, Seed: &o.Seed, SplitCol: &o.SplitCol,
+		Positive: &o.Positive, Name: &o.Name, DryRun: &o.DryRun, From: &o.FromWarehouse}
 	cmd := &cobra.Command{
 		Use:   "tree",
 		Short: "Decision tree (C4.5 or ID3) from a features+label query, evaluated on held-out rows",
@@ -40,49 +39,31 @@ func newMineTreeCmd(a *app, runF func(context.Context, *mineTreeOptions) error) 
 			"refused if they change when the rows from --as-of on are hidden).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cases.resolve(o.Source.Table, &o.FromWarehouse); err != nil {
+			if err := sup.resolve(cmd); err != nil {
 				return err
 			}
 			if err := checkTreeFlags(o); err != nil {
 				return err
 			}
-			if seed < 0 {
-				return usageErrorf("--seed %d: want 0 or more", seed)
-			}
-			o.Seed = uint64(seed)
-			vetSourceInRun(cmd, o.Source)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return mineTreeRun(cmd.Context(), opts)
 		},
 	}
+	sup.add(cmd, "seed of the stratified split (and of the id3 window), 0 or more")
 	fl := cmd.Flags()
-	fl.StringVar(&o.Source.Table, "source", "", "table or SELECT of the cases: features and a label (or --label-sql)")
-	fl.StringVar(&o.Source.Label, "label", "label", "class label column")
-	fl.StringVar(&o.Source.Features, "features", "", "feature columns, comma-separated (default: every column but label, id and split)")
-	fl.StringVar(&o.ID, "id", "", "case id column, left out of the features")
 	fl.StringVar(&o.Algorithm, "algorithm", mining.AlgoC45, "c45 (J48's settings) or id3 (nominal features)")
 	fl.IntVar(&o.Window, "window", 0, "id3: grow by windowing from a first window of N rows (0: none)")
-	fl.Float64Var(&o.TestFraction, "test-fraction", 0.3, "share of each class held out for testing, in (0, 1)")
-	fl.IntVar(&seed, "seed", 1, "seed of the stratified split (and of the id3 window), 0 or more")
-	fl.StringVar(&o.SplitCol, "split-col", "", "column saying train or test per row, in place of the seeded split")
-	fl.StringVar(&o.Positive, "positive", "", "class scored for AUC and lift (default the rarer class in training)")
-	fl.StringVar(&o.Name, "name", "", "model name in kb_model")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "learn and evaluate without writing to the knowledge base")
-	cases.add(cmd)
 	return cmd
 }
 
-// checkTreeFlags turns bad values into usage errors naming the flag.
+// checkTreeFlags turns bad values of the tree's own flags into usage
+// errors naming the flag (supervisedFlags checks the shared ones).
 func checkTreeFlags(o *mining.TreeOptions) error {
 	switch {
-	case strings.TrimSpace(o.Source.Label) == "":
-		return usageErrorf("--label: give the class label column")
 	case o.Algorithm != mining.AlgoC45 && o.Algorithm != mining.AlgoID3:
 		return usageErrorf("--algorithm %q: want c45 or id3", o.Algorithm)
-	case !(o.TestFraction > 0 && o.TestFraction < 1):
-		return usageErrorf("--test-fraction %v: want a number > 0 and < 1", o.TestFraction)
 	case o.Window < 0:
 		return usageErrorf("--window %d: want 0 or more", o.Window)
 	case o.Window > 0 && o.Algorithm != mining.AlgoID3:

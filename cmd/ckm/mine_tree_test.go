@@ -334,7 +334,10 @@ func TestMineScoreParse(t *testing.T) {
 		{name: "ok", args: []string{"3", "--source", "SELECT * FROM t"}, want: want},
 		{name: "env", env: map[string]string{"CKM_MINE_SCORE_SOURCE": "SELECT * FROM t"}, args: []string{"3"}, want: want},
 		{name: "bad id", args: []string{"0", "--source", "t"}, err: `model "0"`},
-		{name: "no source", args: []string{"3"}, err: "--source"},
+		{name: "no source", args: []string{"3"}, err: "--source or --as-of"},
+		{name: "as-of", args: []string{"3", "--as-of", "2024-07-01"}, want: mineScoreOptions{ModelID: 3, AsOf: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)}},
+		{name: "bad as-of", args: []string{"3", "--as-of", "July"}, err: `--as-of "July"`},
+		{name: "source and as-of", args: []string{"3", "--source", "t", "--as-of", "2024-07-01"}, err: "--source and --as-of: give one"},
 	}
 	checkParse(t, []string{"mine"}, newMineScoreCmd, []string{"mine", "score"}, func(o *mineScoreOptions) { o.app = nil }, cases)
 }

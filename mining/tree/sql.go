@@ -28,14 +28,51 @@ func (t *Tree) CaseSQL(columns []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fast := s.fast(t.Root, func(n *Node) string { return quoteString(t.Classes[n.Class]) })
+	fast, slow := s.classParts()
+	return s.guard(fast, slow), nil
+}
+
+// CaseQuery returns a query scoring every row of relation (a table name,
+// or a query in parentheses) as CaseSQL does, giving the keep columns and
+// the class as column as: the rows with every tested attribute known take
+// the nested CASE, and the others — whose fractional sums DuckDB evaluates
+// per vector, at a cost that grows with the vectors they are spread over —
+// are first gathered into vectors of their own (a materialized CTE), then
+// scored; UNION ALL joins the two. Each row gets exactly CaseSQL's class;
+// rows come in no particular order.
+func (t *Tree) CaseQuery(columns []string, relation string, keep []string, as string) (string, error) {
+	s, err := t.newSQL(columns)
+	if err != nil {
+		return "", err
+	}
+	fast, slow := s.classParts()
+	sel := make([]string, 0, len(keep)+1)
+	for _, k := range keep {
+		sel = append(sel, quoteIdent(k))
+	}
+	cols := strings.Join(append(sel, "%s AS "+quoteIdent(as)), ", ")
+	guard := s.allKnown()
+	if guard == "" {
+		return "SELECT " + fmt.Sprintf(cols, fast) + " FROM " + relation + " AS ckm_rows", nil
+	}
+	return "WITH ckm_missing AS MATERIALIZED (SELECT * FROM " + relation + " AS ckm_rows WHERE NOT " + guard + ")\n" +
+		"SELECT " + fmt.Sprintf(cols, fast) + " FROM " + relation + " AS ckm_rows WHERE " + guard + "\n" +
+		"UNION ALL SELECT " + fmt.Sprintf(cols, slow) + " FROM ckm_missing", nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// classParts are CaseSQL's two paths: the nested CASE for rows with every
+// tested value known, and the fractional choice for the others.
+func (s *sqlTree) classParts() (fast, slow string) {
+	t := s.t
+	fast = s.fast(t.Root, func(n *Node) string { return quoteString(t.Classes[n.Class]) })
 	probs := make([]string, len(t.Classes))
 	names := make([]string, len(t.Classes))
 	for c := range t.Classes {
 		probs[c] = s.probability(t.Root, c)
 		names[c] = quoteString(t.Classes[c])
 	}
-	var slow string
 	if len(t.Classes) == 2 {
 		// The same first-beats-by-more-than-small choice without a list and
 		// lambda, which DuckDB evaluates for every row of a vector, not
@@ -46,7 +83,7 @@ func (t *Tree) CaseSQL(columns []string) (string, error) {
 		slow = fmt.Sprintf("[%s][list_reduce(list_zip([%s], range(1, %d)), lambda a, b: CASE WHEN b[1] - a[1] > %s THEN b ELSE a END)[2]]",
 			strings.Join(names, ", "), strings.Join(probs, ", "), len(t.Classes)+1, doubleLit(small))
 	}
-	return s.guard(fast, slow), nil
+	return fast, slow
 }
 
 // ProbabilitySQL returns a DuckDB expression for the probability of one
@@ -132,6 +169,16 @@ func (s *sqlTree) markUsed(n *Node) error {
 
 // guard picks the fast path when every tested attribute is known.
 func (s *sqlTree) guard(fast, slow string) string {
+	g := s.allKnown()
+	if g == "" {
+		return fast
+	}
+	return "CASE WHEN " + g + " THEN " + fast + " ELSE " + slow + " END"
+}
+
+// known_ is TRUE when every tested attribute is known, else FALSE ("" when
+// the tree tests none).
+func (s *sqlTree) allKnown() string {
 	var conds []string
 	for a, u := range s.used {
 		if u {
@@ -139,9 +186,9 @@ func (s *sqlTree) guard(fast, slow string) string {
 		}
 	}
 	if len(conds) == 0 {
-		return fast
+		return ""
 	}
-	return "CASE WHEN coalesce(" + strings.Join(conds, " AND ") + ", false) THEN " + fast + " ELSE " + slow + " END"
+	return "coalesce(" + strings.Join(conds, " AND ") + ", false)"
 }
 
 // leftMost is the largest double v with v − threshold <= small in float64

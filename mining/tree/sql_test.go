@@ -87,6 +87,19 @@ func scoreInDuckDB(t *testing.T, tr *Tree, damage bool) (Table, []string, []floa
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+	// CaseQuery gives every customer the class CaseSQL gives.
+	query, err := tr.CaseQuery(cols, "telco", []string{"customerID"}, "class")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, differ int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE q.class IS DISTINCT FROM `+class+`)
+        FROM telco JOIN (`+query+`) q USING (customerID)`).Scan(&n, &differ); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(classes) || differ != 0 {
+		t.Errorf("CaseQuery: %d of %d rows, %d with another class than CaseSQL", n, len(classes), differ)
+	}
 	return tab, classes, probs
 }
 
