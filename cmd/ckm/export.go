@@ -15,11 +15,12 @@ func init() { registerCommand(newExportCmd) }
 func newExportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Export the warehouse for other tools (parquet)",
+		Short: "Export the warehouse for other tools (Iceberg lake, Parquet folder)",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newExportParquetCmd(a, nil))
+	cmd.AddCommand(newExportLakeCmd(a, nil))
 	return cmd
 }
 
