@@ -694,7 +694,7 @@ func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []s
 	if part {
 		key = `CAST("year" AS VARCHAR) || '-' || CAST("month" AS VARCHAR)`
 	}
-	q := "SELECT " + key + ", count(*), CAST(sum(CAST(hash(" + strings.Join(names, ", ") + ") AS HUGEINT)) AS VARCHAR) FROM (" + query + ") GROUP BY ALL"
+	q := "SELECT " + key + ", count(*), CAST(coalesce(sum(CAST(hash(" + strings.Join(names, ", ") + ") AS HUGEINT)), 0) AS VARCHAR) FROM (" + query + ") GROUP BY ALL"
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
