@@ -593,7 +593,6 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	tx := tbl.NewTransaction()
 	if len(changed) > 0 || cur == nil {
-		tr.Changed = true
 		if part {
 			tr.Partitions = changed
 		}
@@ -624,6 +623,10 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			}
 		}
 		tr.Written, tr.Replaced = len(added), len(dropped)
+		tr.Changed = len(added)+len(dropped) > 0
+		if !tr.Changed {
+			tr.Partitions = nil
+		}
 		fp, _ := json.Marshal(now)
 		props := maps.Clone(job.props)
 		props[SummaryFingerprints] = string(fp)
