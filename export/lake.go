@@ -1005,3 +1005,16 @@ func duckType(t iceberg.Type) string {
 	}
 	return "VARCHAR"
 }
+
+// ForgetInLake brings a lake up to date after ckm forget and expires every
+// older snapshot at once, removing their files and replaced metadata, so
+// no snapshot of the lake still holds what was erased. The lake keeps its
+// kind (masked or raw; raw needs a principal that may export it).
+func ForgetInLake(ctx context.Context, w *engine.Warehouse, dir string, p privacy.Principal, reason string) (*LakeResult, error) {
+	snap, err := OpenLakeSnapshot(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("forget in lake: %w", err)
+	}
+	raw := snap != nil && snap.PII == "raw"
+	return Lake(ctx, w, LakeOptions{Dir: dir, Principal: p, RawPII: raw, Reason: reason, Retain: -1, Producer: "ckm forget"})
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 // lakeFiles lists a table's data files in the lake's current snapshot.
@@ -645,7 +646,9 @@ func TestLakeReaderDuringExports(t *testing.T) {
 		want.Store(v, fmt.Sprintf("%d:%d", sales, runs))
 	}
 	record(7)
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+	// Three tables keep the test fast; what it checks does not depend on how many.
+	tables := []string{"fact_sales", "etl_run", "dim_customer"}
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: tables}); err != nil {
 		t.Fatal(err)
 	}
 	var stop atomic.Bool
@@ -690,7 +693,7 @@ func TestLakeReaderDuringExports(t *testing.T) {
 		run := 8 + i
 		addDay(t, w, run, fmt.Sprintf("2025%02d%02d", 3+i%6, 1+i))
 		record(int64(run))
-		if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Retain: 2 * time.Second}); err != nil {
+		if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: tables, Retain: 2 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -819,4 +822,58 @@ func TestLakeTargets(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestForgetInLake: after an erasure, no snapshot of the lake holds the
+// customer's (masked) personal data any more: older snapshots are expired
+// at once and their files and replaced metadata removed.
+func TestForgetInLake(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := OpenLakeSnapshot(ctx, dir)
+	oldCustomerFiles := lakeFiles(t, first.Tables["dim_customer"])
+	// What ckm forget does to the dimension (vault.Forget blanks the versions).
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_customer SET id_number = NULL, name = NULL, mobile = NULL, email = NULL WHERE customer_id = 1001`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ForgetInLake(ctx, w, dir, privacy.Principal{User: "root", Role: privacy.Admin}, "request 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SnapshotsExpired == 0 {
+		t.Error("no snapshot expired")
+	}
+	snap, _ := OpenLakeSnapshot(ctx, dir)
+	for name, tbl := range snap.Tables {
+		if n := len(tbl.Metadata().Snapshots()); n > 1 {
+			t.Errorf("%s keeps %d snapshots after forget", name, n)
+		}
+		if n := len(slices.Collect(tbl.Metadata().PreviousFiles())); n > 0 {
+			// Entries may remain in the log, but their files must be gone.
+			for e := range tbl.Metadata().PreviousFiles() {
+				if _, err := os.Stat(localPath(e.MetadataFile)); err == nil {
+					t.Errorf("%s: replaced metadata %s survives", name, e.MetadataFile)
+				}
+			}
+		}
+	}
+	for _, f := range oldCustomerFiles {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("the old dim_customer file %s survives forget", f)
+		}
+	}
+	// Every dim_customer file on disk is the current one, without the customer's values.
+	var n int
+	if err := w.DB.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+engine.QuoteString(filepath.Join(dir, LakeNamespace, "dim_customer", "data", "**", "*.parquet"))+
+		") WHERE customer_id = 1001 AND (name IS NOT NULL OR mobile IS NOT NULL OR id_number IS NOT NULL OR email IS NOT NULL)").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows of the lake's files still hold customer 1001's values", n)
+	}
+	assertOnlyReferenced(t, dir)
 }
