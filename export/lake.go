@@ -223,7 +223,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 
 	var commits []table.TableCommit
 	for _, t := range tables {
-		tr, tc, expired, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
+		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
 			raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
@@ -234,7 +234,6 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.name, err)
 		}
-		res.SnapshotsExpired += expired
 		res.Tables = append(res.Tables, *tr)
 		if tc != nil {
 			commits = append(commits, *tc)
@@ -249,6 +248,9 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return nil, err
 	}
 	conn.ExecContext(ctx, "ROLLBACK")
+	if res.SnapshotsExpired, err = expireLake(ctx, cat, retain); err != nil {
+		return res, fmt.Errorf("expiring snapshots: %w", err)
+	}
 
 	// Committed. What follows tidies up; a failure here leaves a readable
 	// lake, and the next export tries again.
@@ -649,20 +651,45 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	// Snapshots that were replaced more than retain ago expire.
-	expire := expiredSnapshots(tbl.Metadata(), job.retain, job.now)
-	if len(expire) > 0 {
-		tc.Requirements = append(tc.Requirements, table.AssertTableUUID(tbl.Metadata().TableUUID()))
-		if cur != nil {
-			id := cur.SnapshotID
-			tc.Requirements = append(tc.Requirements, table.AssertRefSnapshotID(table.MainBranch, &id))
-		}
-		tc.Updates = append(tc.Updates, table.NewRemoveSnapshotsUpdate(expire, false))
-	}
 	if len(tc.Updates) == 0 {
 		return tr, nil, 0, nil
 	}
-	return tr, &tc, len(expire), nil
+	return tr, &tc, 0, nil
+}
+
+// expireLake commits, for every table in one catalog transaction, the
+// removal of the snapshots replaced more than retain ago (all replaced
+// ones when retain < 0). It runs after the export's commit, so the
+// snapshot that export replaced counts as replaced now.
+func expireLake(ctx context.Context, cat *lakeCatalog, retain time.Duration) (int, error) {
+	var commits []table.TableCommit
+	n := 0
+	for ident, err := range cat.ListTables(ctx, table.Identifier{LakeNamespace}) {
+		if err != nil {
+			return 0, err
+		}
+		tbl, err := cat.LoadTable(ctx, ident)
+		if err != nil {
+			return 0, err
+		}
+		cur := tbl.CurrentSnapshot()
+		expire := expiredSnapshots(tbl.Metadata(), retain, time.Now())
+		if len(expire) == 0 || cur == nil {
+			continue
+		}
+		id := cur.SnapshotID
+		commits = append(commits, table.TableCommit{
+			Identifier: ident,
+			Requirements: []table.Requirement{table.AssertTableUUID(tbl.Metadata().TableUUID()),
+				table.AssertRefSnapshotID(table.MainBranch, &id)},
+			Updates: []table.Update{table.NewRemoveSnapshotsUpdate(expire, false)},
+		})
+		n += len(expire)
+	}
+	if len(commits) == 0 {
+		return 0, nil
+	}
+	return n, cat.commitExport(ctx, commits, nil)
 }
 
 // createLakeTable creates a table at <dir>/ckm/<name>, partitioned by

@@ -166,6 +166,18 @@ func (c *lakeCatalog) commitExport(ctx context.Context, commits []table.TableCom
 			return fmt.Errorf("commit %s: the table changed since it was read (another writer?): %w", strings.Join(m.ident, "."), table.ErrCommitFailed)
 		}
 	}
+	if rec == nil {
+		// A commit that keeps every table's current snapshot (expiry):
+		// the last export's record follows the pointers.
+		if last, err := lastExport(ctx, tx); err != nil {
+			return err
+		} else if last != nil {
+			rec = last
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ckm_lake_export WHERE export_id = ?`, last.ExportID); err != nil {
+				return err
+			}
+		}
+	}
 	if rec != nil {
 		rec.Tables = map[string]string{}
 		rows, err := tx.QueryContext(ctx, `SELECT table_name, metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ?`, LakeCatalogName, LakeNamespace)
