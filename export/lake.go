@@ -93,6 +93,8 @@ type LakeTableResult struct {
 	SnapshotID  int64    `json:"snapshot_id"`
 	Changed     bool     `json:"changed"`
 	Partitioned bool     `json:"partitioned"`
+	CheckMS     float64  `json:"check_ms"` // fingerprinting the table
+	WriteMS     float64  `json:"write_ms"` // writing its files and staging its snapshot
 }
 
 // lakeBeforeCommit, set by tests, runs when every file of an export is
@@ -552,10 +554,12 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	query := "SELECT " + strings.Join(exprs, ", ") + " FROM " + t.source
 
 	// What the table holds now, partition by partition.
+	started := time.Now()
 	now, err := fingerprints(ctx, conn, query, names, part)
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	checked := time.Now()
 	cur := tbl.CurrentSnapshot()
 	before := map[string]string{}
 	if cur != nil && cur.Summary != nil {
@@ -577,7 +581,8 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 	}
 	slices.Sort(changed)
-	tr := &LakeTableResult{Name: t.name, Partitioned: part}
+	tr := &LakeTableResult{Name: t.name, Partitioned: part, CheckMS: float64(checked.Sub(started).Microseconds()) / 1000}
+	defer func() { tr.WriteMS = float64(time.Since(checked).Microseconds()) / 1000 }()
 	for _, v := range now {
 		n, _, _ := strings.Cut(v, ":")
 		r, _ := strconv.ParseInt(n, 10, 64)
