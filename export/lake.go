@@ -554,10 +554,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	query := "SELECT " + strings.Join(exprs, ", ") + " FROM " + t.source
 
 	// What the table holds now, partition by partition.
+	// A full export fingerprints the files it writes instead (reading
+	// DuckDB's own Parquet back is cheaper than the source a second time:
+	// masked views, views over joins).
 	started := time.Now()
-	now, err := fingerprints(ctx, conn, query, names, part)
-	if err != nil {
-		return nil, nil, 0, err
+	var now map[string]string
+	if !job.full {
+		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	checked := time.Now()
 	cur := tbl.CurrentSnapshot()
@@ -571,7 +576,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	var changed []string
 	for k, v := range now {
-		if job.full || cur == nil || before[k] != v {
+		if cur == nil || before[k] != v {
 			changed = append(changed, k)
 		}
 	}
@@ -580,14 +585,8 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			changed = append(changed, k) // the partition is gone
 		}
 	}
-	slices.Sort(changed)
 	tr := &LakeTableResult{Name: t.name, Partitioned: part, CheckMS: float64(checked.Sub(started).Microseconds()) / 1000}
 	defer func() { tr.WriteMS = float64(time.Since(checked).Microseconds()) / 1000 }()
-	for _, v := range now {
-		n, _, _ := strings.Cut(v, ":")
-		r, _ := strconv.ParseInt(n, 10, 64)
-		tr.Rows += r
-	}
 	fs, err := tbl.FS(ctx)
 	if err != nil {
 		return nil, nil, 0, err
@@ -598,8 +597,19 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			return nil, nil, 0, err
 		}
 	}
+	if job.full {
+		// Every partition is written; which ones there are comes from the files.
+		changed = nil
+		for k := range before {
+			changed = append(changed, k)
+		}
+		if !part {
+			changed = []string{lakePartitionNone}
+		}
+	}
+	slices.Sort(changed)
 	tx := tbl.NewTransaction()
-	if len(changed) > 0 || cur == nil {
+	if len(changed) > 0 || cur == nil || job.full {
 		if part {
 			tr.Partitions = changed
 		}
@@ -610,10 +620,29 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			}
 		}
 		var added []iceberg.DataFile
-		if len(live) > 0 || (!part && cur == nil) {
+		if job.full || len(live) > 0 || (!part && cur == nil) {
 			paths, err := copyLakeFiles(ctx, conn, tbl, query, part, live, job)
 			if err != nil {
 				return nil, nil, 0, err
+			}
+			if job.full {
+				files := make([]string, len(paths))
+				for i, p := range paths {
+					files[i] = engine.QuoteString(p)
+				}
+				from := "SELECT * FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = false)"
+				if len(paths) == 0 {
+					from = "SELECT * FROM (" + query + ") WHERE false"
+				}
+				if now, err = fingerprints(ctx, conn, from, names, part); err != nil {
+					return nil, nil, 0, err
+				}
+				for k := range now {
+					if !slices.Contains(changed, k) {
+						changed = append(changed, k)
+					}
+				}
+				slices.Sort(changed)
 			}
 			for _, p := range paths {
 				df, err := table.FileToDataFile(ctx, fs, "file://"+p, tbl.Schema(), tbl.Spec(), 0, tbl.Properties())
@@ -625,12 +654,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 		var dropped []iceberg.DataFile
 		for _, df := range curFiles {
-			if slices.Contains(changed, partitionKey(tbl, df)) {
+			if job.full || slices.Contains(changed, partitionKey(tbl, df)) {
 				dropped = append(dropped, df)
 			}
 		}
 		tr.Written, tr.Replaced = len(added), len(dropped)
 		tr.Changed = len(added)+len(dropped) > 0
+		if part {
+			tr.Partitions = changed
+		}
 		if !tr.Changed {
 			tr.Partitions = nil
 		}
@@ -651,6 +683,11 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		tr.Files = len(curFiles) - len(dropped) + len(added)
 	} else {
 		tr.Files = len(curFiles)
+	}
+	for _, v := range now {
+		n, _, _ := strings.Cut(v, ":")
+		r, _ := strconv.ParseInt(n, 10, 64)
+		tr.Rows += r
 	}
 	tc, err := tx.TableCommit()
 	if err != nil {
