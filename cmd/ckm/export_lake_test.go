@@ -78,3 +78,76 @@ func TestExportLakeCommand(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestForgetExpiresLake: ckm forget --lake re-exports the lake and expires
+// every snapshot that still held the customer, removing its files.
+func TestForgetExpiresLake(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	exports, wh, kf, lake := filepath.Join(dir, "exports"), filepath.Join(dir, "w.duckdb"), filepath.Join(dir, "k"), filepath.Join(dir, "lake")
+	if _, stderr, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "60", "--days", "20", "--seed", "3", "--quiet"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "key", "init"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "load", exports); code != 0 && code != exitRejected {
+		t.Fatalf("load exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "export", "lake", "--dir", lake); code != 0 {
+		t.Fatalf("export lake: %s", stderr)
+	}
+	before, err := export.OpenLakeSnapshot(ctx, lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldFiles := lakeDataFiles(t, before, "dim_customer")
+	// A customer with a name in the lake.
+	stdout, _, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "sql", "--format", "csv", "-c",
+		"SELECT min(customer_id) AS id FROM dim_customer WHERE customer_id > 0 AND name IS NOT NULL")
+	id := strings.TrimSpace(strings.TrimPrefix(stdout, "id\n"))
+	if code != 0 || id == "" {
+		t.Fatalf("no customer: %q", stdout)
+	}
+	if _, stderr, code := runCkm(t, "", append([]string{"--warehouse", wh, "--key-file", kf, "forget", id, "--reason", "request 7", "--lake", lake}, asAdmin(t)...)...); code != 0 {
+		t.Fatalf("forget: exit %d: %s", code, stderr)
+	}
+	after, err := export.OpenLakeSnapshot(ctx, lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ExportID != before.ExportID+1 {
+		t.Errorf("forget made export %d, want %d", after.ExportID, before.ExportID+1)
+	}
+	for name, tbl := range after.Tables {
+		if n := len(tbl.Metadata().Snapshots()); n > 1 {
+			t.Errorf("%s keeps %d snapshots after forget", name, n)
+		}
+	}
+	for _, f := range oldFiles {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("dim_customer file %s from before forget survives", f)
+		}
+	}
+	q := "SELECT count(*) AS n FROM read_parquet('" + filepath.Join(lake, "ckm", "dim_customer", "data", "**", "*.parquet") + "') WHERE customer_id = " + id + " AND (name IS NOT NULL OR mobile IS NOT NULL OR id_number IS NOT NULL)"
+	stdout, stderr, code := runCkm(t, "", append(append([]string{"--warehouse", wh, "sql", "--format", "csv"}, asAdmin(t)...), "--reveal", "check", "-c", q)...)
+	if code != 0 || stdout != "n\n0\n" {
+		t.Errorf("lake rows still holding customer %s: exit %d %q %s", id, code, stdout, stderr)
+	}
+}
+
+// lakeDataFiles lists a table's data files in a lake snapshot.
+func lakeDataFiles(t *testing.T, s *export.LakeSnapshot, name string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(strings.TrimPrefix(s.Tables[name].Location(), "file://"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		t.Fatalf("%s has no data files", name)
+	}
+	return out
+}
