@@ -55,6 +55,9 @@ type ParquetOptions struct {
 	Reason string
 	// Producer names the program in the manifest, e.g. "ckm 0.1.0".
 	Producer string
+	// DirMode and FileMode are the lake's permissions (0: 0755 and 0644;
+	// a raw lake is always owner-only).
+	DirMode, FileMode os.FileMode
 }
 
 // Manifest describes a lake: what was exported, from which data, when.
@@ -146,6 +149,20 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
+	// One export of a folder at a time; what killed exports left beside it
+	// (.NAME.tmp-*) goes first.
+	unlock, err := lockLake(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
+	}
+	defer unlock()
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")); len(stale) > 0 {
+		for _, d := range stale {
+			if err := os.RemoveAll(d); err != nil {
+				return nil, fmt.Errorf("export parquet: removing what an interrupted export left: %w", err)
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
@@ -195,11 +212,19 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
+	dirMode, fileMode := opts.DirMode, opts.FileMode
+	if dirMode == 0 {
+		dirMode = 0o755
+	}
+	if fileMode == 0 {
+		fileMode = 0o644
+	}
 	if opts.RawPII {
 		// Raw personal data: readable by the exporting user only.
-		if err := ownerOnly(tmp); err != nil {
-			return nil, fmt.Errorf("export parquet: %w", err)
-		}
+		dirMode, fileMode = 0o700, 0o600
+	}
+	if err := chmodTree(tmp, dirMode, fileMode); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	if err := replaceDir(tmp, out); err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
@@ -215,20 +240,6 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 		}
 	}
 	return m, nil
-}
-
-// ownerOnly makes a directory tree readable by its owner only.
-func ownerOnly(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		mode := os.FileMode(0o600)
-		if d.IsDir() {
-			mode = 0o700
-		}
-		return os.Chmod(p, mode)
-	})
 }
 
 // checkTarget refuses to overwrite a directory that is not a lake.
@@ -249,8 +260,15 @@ func checkTarget(out string) error {
 	return nil
 }
 
-// replaceDir moves the finished lake tmp to out, replacing an earlier lake.
+// replaceDir moves the finished lake tmp to out, replacing an earlier lake:
+// where the system can, by exchanging the two directories in one step (a
+// reader never finds out or its manifest missing), else by two renames.
 func replaceDir(tmp, out string) error {
+	if _, err := os.Stat(out); err == nil {
+		if err := exchangeDirs(tmp, out); err == nil {
+			return os.RemoveAll(tmp) // now the old lake
+		}
+	}
 	old := ""
 	if _, err := os.Stat(out); err == nil {
 		old = tmp + ".old"

@@ -342,3 +342,68 @@ func TestParquetTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetSwapAndTemporaries: a reader polling manifest.json during
+// exports never finds it missing; what a killed export left beside the
+// folder is removed by the next one; permissions are as configured.
+func TestParquetSwapAndTemporaries(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "lake")
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: out, Tables: []string{"dim_product"}}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		missing := 0
+		for {
+			select {
+			case <-stop:
+				done <- missing
+				return
+			default:
+			}
+			if _, err := os.ReadFile(filepath.Join(out, ManifestFile)); err != nil {
+				missing++
+			}
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		if _, err := Parquet(ctx, w, ParquetOptions{Out: out, Tables: []string{"dim_product"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if missing := <-done; missing != 0 {
+		t.Errorf("a reader found %s missing %d times during 20 exports", ManifestFile, missing)
+	}
+	// A killed export's temporary directory.
+	stale := filepath.Join(dir, ".lake.tmp-123")
+	os.MkdirAll(filepath.Join(stale, "dim_product"), 0o755)
+	os.WriteFile(filepath.Join(stale, "dim_product", "data_0.parquet"), []byte("half"), 0o644)
+	if _, err := Parquet(ctx, w, ParquetOptions{Out: out, Tables: []string{"dim_product"}, DirMode: 0o750, FileMode: 0o640}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the killed export's %s survives: %v", stale, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary left: %s", e.Name())
+		}
+	}
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		st, _ := d.Info()
+		want := os.FileMode(0o640)
+		if d.IsDir() {
+			want = 0o750
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,21 +16,23 @@ func init() { registerCommand(newExportCmd) }
 func newExportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Export the warehouse for other tools (parquet)",
+		Short: "Export the warehouse for other tools (Iceberg lake, Parquet folder)",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newExportParquetCmd(a, nil))
+	cmd.AddCommand(newExportLakeCmd(a, nil))
 	return cmd
 }
 
 // exportParquetOptions are what ckm export parquet's flags resolve to.
 type exportParquetOptions struct {
-	app    *app
-	out    string   // the lake directory
-	tables []string // nil: every table
-	role   string   // checked: analyst, steward or admin (granted when run)
-	reveal string   // why raw personal data is exported ("": masked)
+	app               *app
+	out               string   // the lake directory
+	tables            []string // nil: every table
+	role              string   // checked: analyst, steward or admin (granted when run)
+	reveal            string   // why raw personal data is exported ("": masked)
+	dirMode, fileMode string
 }
 
 // newExportParquetCmd builds ckm export parquet; runF, when not nil, runs
@@ -58,6 +61,11 @@ half lake; an earlier lake in DIR is replaced whole.`,
 			if opts.out == "" {
 				return usageErrorf("export parquet: --out DIR is required")
 			}
+			for _, m := range []struct{ flag, v string }{{"--dir-mode", opts.dirMode}, {"--file-mode", opts.fileMode}} {
+				if _, err := parseMode(m.v); err != nil {
+					return usageErrorf("export parquet: %s %q: %v", m.flag, m.v, err)
+				}
+			}
 			var err error
 			if opts.role, err = a.role(cmd); err != nil {
 				return err
@@ -73,6 +81,8 @@ half lake; an earlier lake in DIR is replaced whole.`,
 	}
 	cmd.Flags().StringVar(&opts.out, "out", "", "lake directory (required)")
 	cmd.Flags().StringSliceVar(&opts.tables, "tables", nil, "export only these tables (comma-separated)")
+	cmd.Flags().StringVar(&opts.dirMode, "dir-mode", "0755", "permissions of the folder's directories (octal; raw data is 0700)")
+	cmd.Flags().StringVar(&opts.fileMode, "file-mode", "0644", "permissions of the folder's files (octal; raw data is 0600)")
 	addRoleFlag(cmd)
 	return cmd
 }
@@ -90,7 +100,7 @@ func exportParquetRun(ctx context.Context, opts *exportParquetOptions) error {
 	defer w.Close()
 	m, err := export.Parquet(ctx, w, export.ParquetOptions{
 		Out: opts.out, Tables: opts.tables, Principal: principal, RawPII: opts.reveal != "", Reason: opts.reveal,
-		Producer: "ckm " + version,
+		Producer: "ckm " + version, DirMode: mustMode(opts.dirMode), FileMode: mustMode(opts.fileMode),
 	})
 	if err != nil {
 		if errors.Is(err, export.ErrUnknownTable) {
@@ -118,4 +128,10 @@ func exportParquetRun(ctx context.Context, opts *exportParquetOptions) error {
 	a.logf("exported %d tables to %s (data version %d, schema version %d, personal data %s)",
 		len(m.Tables), opts.out, m.DataVersion, m.SchemaVersion, m.PII)
 	return nil
+}
+
+// mustMode is parseMode of a value the flags already checked (0 when unset).
+func mustMode(s string) os.FileMode {
+	m, _ := parseMode(s)
+	return m
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/export"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
@@ -18,6 +19,7 @@ type forgetOptions struct {
 	customer int64
 	reason   string
 	role     string
+	lakes    []string // Iceberg lakes (ckm export lake) to expire snapshots in
 }
 
 func init() { registerCommand(func(a *app) *cobra.Command { return newForgetCmd(a, nil) }) }
@@ -56,6 +58,7 @@ so no freed block keeps what was removed. Needs the key and the admin role.`,
 	}
 	cmd.Flags().StringVar(&opts.reason, "reason", "", "the erasure request (logged in vault_forgotten)")
 	cmd.Flags().String("role", string(privacy.Analyst), "role: admin erases; granted by the principals list of ckm.yaml")
+	cmd.Flags().StringSliceVar(&opts.lakes, "lake", nil, "Iceberg lakes written by ckm export lake: re-exported and every older snapshot expired (default: config export.lake.dir)")
 	return cmd
 }
 
@@ -101,8 +104,36 @@ func forgetRun(ctx context.Context, opts *forgetOptions) error {
 	}
 	a.logf("customer %d forgotten: %d sealed values destroyed, %d identity keys and links removed, %d ledger records erased, %d versions emptied; %s rewritten",
 		e.CustomerID, e.ValuesSealed, e.LinksBroken, e.LedgerRedacted, e.VersionsBlank, path)
+	if err := forgetInLakes(ctx, a, opts, principal); err != nil {
+		return err
+	}
 	if a.format() == formatJSON {
 		return writeJSON(a, e)
+	}
+	return nil
+}
+
+// forgetInLakes expires, in each configured lake, every snapshot that may
+// still hold the forgotten customer.
+func forgetInLakes(ctx context.Context, a *app, opts *forgetOptions, p privacy.Principal) error {
+	lakes := opts.lakes
+	if len(lakes) == 0 && a.cfg.GetString("export.lake.dir") != "" {
+		lakes = []string{a.cfg.GetString("export.lake.dir")}
+	}
+	if len(lakes) == 0 {
+		return nil
+	}
+	w, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	for _, dir := range lakes {
+		res, err := export.ForgetInLake(ctx, w, dir, p, fmt.Sprintf("forget customer %d: %s", opts.customer, opts.reason))
+		if err != nil {
+			return fmt.Errorf("customer %d was forgotten in the warehouse, but lake %s still has older snapshots (run ckm forget again): %w", opts.customer, dir, err)
+		}
+		a.logf("lake %s: export %d, %d older snapshots expired, %d files removed", dir, res.ExportID, res.SnapshotsExpired, res.FilesRemoved)
 	}
 	return nil
 }

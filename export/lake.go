@@ -1,0 +1,1089 @@
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	dbsql "database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
+)
+
+// Snapshot summary properties ckm writes on every table it commits.
+const (
+	SummaryDataVersion  = "ckm.data-version" // last committed ETL run the export read
+	SummaryETLRuns      = "ckm.etl-runs"     // runs committed since the previous export, JSON list
+	SummaryExportID     = "ckm.export-id"    // the export (row of ckm_lake_export)
+	SummaryFingerprints = "ckm.fingerprints" // JSON: partition -> "rows:hash" of what the table holds
+	SummaryPII          = "ckm.pii"          // masked | raw
+	DefaultLakeRetain   = 24 * time.Hour     // how long a superseded snapshot stays readable
+	lakeRowGroupSize    = 122880             // DuckDB's default, stated so the bench can match it
+	lakePartitionNone   = ""                 // the one "partition" of an unpartitioned table
+	lakeDataDir         = "data"             // under a table's location
+	lakeMetadataDir     = "metadata"         // under a table's location
+	lakeLockFile        = ".export.lock"     // held by the one export at a time
+	lakeSchemaChangeMsg = "columns changed since the last export"
+)
+
+// LakeOptions configure Lake.
+type LakeOptions struct {
+	// Dir is the lake: the Iceberg catalog (catalog.db), one directory per
+	// table under ckm/, and lake.duckdb.
+	Dir string
+	// Tables limits the export (default: every dim_*, fact_*, kb_* table
+	// and etl_run), as for Parquet.
+	Tables []string
+	// Principal, RawPII and Reason: as for Parquet. A lake is masked or raw
+	// throughout; changing it rewrites every table.
+	Principal privacy.Principal
+	RawPII    bool
+	Reason    string
+	// Full rewrites every partition; otherwise only those whose content
+	// changed since the last export are rewritten.
+	Full bool
+	// Retain is how long a snapshot stays readable after a newer one
+	// replaced it (0: DefaultLakeRetain; negative: expire at once, as ckm
+	// forget does). Expired snapshots' files are removed.
+	Retain time.Duration
+	// DirMode and FileMode are the permissions of the lake's directories
+	// and files (0: 0755 and 0644; a raw lake is always owner-only).
+	DirMode, FileMode os.FileMode
+	// Producer names the program in the export record, e.g. "ckm 0.1.0".
+	Producer string
+}
+
+// LakeResult describes one export.
+type LakeResult struct {
+	Dir              string            `json:"dir"`
+	ExportID         int64             `json:"export_id"`
+	DataVersion      int64             `json:"data_version"`
+	ETLRuns          []int64           `json:"etl_runs"`
+	Mode             string            `json:"mode"` // full | incremental
+	PII              string            `json:"pii"`
+	Tables           []LakeTableResult `json:"tables"`
+	SnapshotsExpired int               `json:"snapshots_expired"`
+	FilesRemoved     int               `json:"files_removed"`
+}
+
+// LakeTableResult is one table of an export.
+type LakeTableResult struct {
+	Name        string   `json:"name"`
+	Rows        int64    `json:"rows"`
+	Files       int      `json:"files"`         // data files of the current snapshot
+	Written     int      `json:"files_written"` // by this export
+	Replaced    int      `json:"files_replaced"`
+	Partitions  []string `json:"partitions_rewritten,omitempty"`
+	SnapshotID  int64    `json:"snapshot_id"`
+	Changed     bool     `json:"changed"`
+	Partitioned bool     `json:"partitioned"`
+	CheckMS     float64  `json:"check_ms"` // fingerprinting the table
+	WriteMS     float64  `json:"write_ms"` // writing its files and staging its snapshot
+}
+
+// lakeBeforeCommit, set by tests, runs when every file of an export is
+// written and the catalog commit is next.
+var lakeBeforeCommit func()
+
+var partKeyRe = regexp.MustCompile(`^(-?\d+)-(\d+)$`)
+
+// Lake exports the warehouse as Apache Iceberg tables under opts.Dir.
+// DuckDB writes the Parquet data files (ZSTD, facts partitioned by year
+// and month, Iceberg field ids in the files), iceberg-go turns them into
+// data files and snapshots, and one SQLite transaction of the catalog
+// commits every changed table at once. Until then nothing new is
+// visible; a killed export leaves only files no snapshot references,
+// which the next export removes.
+func Lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResult, error) {
+	res, err := lake(ctx, w, opts)
+	if err != nil {
+		return nil, fmt.Errorf("export lake: %w", err)
+	}
+	return res, nil
+}
+
+func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResult, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("no lake directory")
+	}
+	dir, err := filepath.Abs(filepath.Clean(opts.Dir))
+	if err != nil {
+		return nil, err
+	}
+	if opts.RawPII && !opts.Principal.MayExportRaw() {
+		return nil, fmt.Errorf("role %s may not export raw personal data (admin may)", opts.Principal.Role)
+	}
+	if err := checkLakeTarget(dir); err != nil {
+		return nil, err
+	}
+	dirMode, fileMode := opts.DirMode, opts.FileMode
+	if dirMode == 0 {
+		dirMode = 0o755
+	}
+	if fileMode == 0 {
+		fileMode = 0o644
+	}
+	if opts.RawPII {
+		dirMode, fileMode = 0o700, 0o600
+	}
+	retain := opts.Retain
+	if retain == 0 {
+		retain = DefaultLakeRetain
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, err
+	}
+	unlock, err := lockLake(filepath.Join(dir, lakeLockFile))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	cat, err := openLakeCatalog(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	prev, err := lastExport(ctx, cat.db)
+	if err != nil {
+		return nil, fmt.Errorf("lake catalog: %w", err)
+	}
+
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	tables, err := lakeTables(ctx, conn, opts.Tables, opts.RawPII)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.RawPII {
+		for _, t := range tables {
+			if !isLakeTable(t.name) && !t.masked {
+				return nil, fmt.Errorf("%s is not a lake table and may hold unmasked personal data: only a role that allows raw values (admin) may export it", t.name)
+			}
+		}
+	}
+	res := &LakeResult{Dir: dir, Mode: "incremental", PII: "masked"}
+	if opts.RawPII {
+		res.PII = "raw"
+	}
+	full := opts.Full || prev == nil || prev.PII != res.PII
+	if full {
+		res.Mode = "full"
+	}
+	res.ExportID = 1
+	if prev != nil {
+		res.ExportID = prev.ExportID + 1
+	}
+	var audit int64
+	if opts.RawPII {
+		names := make([]string, len(tables))
+		for i, t := range tables {
+			names[i] = t.name
+		}
+		if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: opts.Principal, Command: "export lake",
+			Detail: "tables " + strings.Join(names, ",") + " to " + dir, Reason: opts.Reason, Rows: -1}); err != nil {
+			return nil, err
+		}
+	}
+
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	if res.DataVersion, err = engine.DataVersionTx(ctx, conn); err != nil {
+		return nil, err
+	}
+	since := int64(0)
+	if prev != nil {
+		since = prev.DataVersion
+	}
+	if res.ETLRuns, err = runsSince(ctx, conn, since); err != nil {
+		return nil, err
+	}
+	runs, _ := json.Marshal(res.ETLRuns)
+	tag := randomTag()
+	now := time.Now()
+
+	var commits []table.TableCommit
+	for _, t := range tables {
+		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
+			raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			props: iceberg.Properties{
+				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
+				SummaryETLRuns:     string(runs),
+				SummaryExportID:    strconv.FormatInt(res.ExportID, 10),
+				SummaryPII:         res.PII,
+			}})
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", t.name, err)
+		}
+		res.Tables = append(res.Tables, *tr)
+		if tc != nil {
+			commits = append(commits, *tc)
+		}
+	}
+	rec := &exportRecord{ExportID: res.ExportID, DataVersion: res.DataVersion, ETLRuns: res.ETLRuns, Mode: res.Mode,
+		PII: res.PII, Producer: opts.Producer, CommittedAt: time.Now()}
+	if lakeBeforeCommit != nil {
+		lakeBeforeCommit()
+	}
+	if err := cat.commitExport(ctx, commits, rec); err != nil {
+		return nil, err
+	}
+	conn.ExecContext(ctx, "ROLLBACK")
+	if res.SnapshotsExpired, err = expireLake(ctx, cat, retain); err != nil {
+		return res, fmt.Errorf("expiring snapshots: %w", err)
+	}
+
+	// Committed. What follows tidies up; a failure here leaves a readable
+	// lake, and the next export tries again.
+	snap, err := OpenLakeSnapshot(ctx, dir)
+	if err != nil {
+		return res, err
+	}
+	for i := range res.Tables {
+		t := snap.Tables[res.Tables[i].Name]
+		if s := t.CurrentSnapshot(); s != nil {
+			res.Tables[i].SnapshotID = s.SnapshotID
+		}
+	}
+	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now); err != nil {
+		return res, fmt.Errorf("removing unreferenced files: %w", err)
+	}
+	if err := writeLakeDuckDB(ctx, dir, snap, fileMode); err != nil {
+		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, err)
+	}
+	if err := chmodTree(dir, dirMode, fileMode); err != nil {
+		return res, err
+	}
+	if audit != 0 {
+		var rows int64
+		for _, t := range res.Tables {
+			rows += t.Rows
+		}
+		if err := privacy.AuditRows(ctx, w.DB, audit, rows); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// checkLakeTarget refuses a directory that is neither empty nor a lake.
+func checkLakeTarget(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == LakeCatalogFile {
+			return nil
+		}
+	}
+	if len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == lakeLockFile) {
+		return nil
+	}
+	return fmt.Errorf("%s exists and is not a ckm lake (no %s): choose a new or empty directory", dir, LakeCatalogFile)
+}
+
+func randomTag() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// runsSince lists the ETL runs committed after run id since.
+func runsSince(ctx context.Context, conn *dbsql.Conn, since int64) ([]int64, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT run_id FROM etl_run WHERE status = 'committed' AND run_id > ? ORDER BY run_id`, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	runs := []int64{}
+	for rows.Next() {
+		var r int64
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// lakeColumn is a column as the lake writes it: the select expression, the
+// DuckDB type of the result and the Iceberg type.
+type lakeColumn struct {
+	name, expr, duck string
+	typ              iceberg.Type
+}
+
+// lakeColumns maps a table's export columns (masked as selectList does) to
+// Iceberg types; the facts get their year and month partition columns.
+func lakeColumns(t lakeTable, raw bool) ([]lakeColumn, error) {
+	if partitioned(t) && slices.ContainsFunc(t.cols, func(c column) bool { return c.Name == "year" || c.Name == "month" }) {
+		return nil, errors.New("has its own year or month column, which the year/month partitions would hide: rename it")
+	}
+	cols, _, manifest := selectList(t, raw)
+	exprs := splitSelect(cols)
+	if len(exprs) != len(t.cols) {
+		return nil, fmt.Errorf("internal: %d select expressions for %d columns", len(exprs), len(t.cols))
+	}
+	var out []lakeColumn
+	for i, c := range t.cols {
+		typ := manifest[i].Type
+		expr, duck, it, err := icebergType(exprs[i], typ)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		if expr != exprs[i] {
+			expr += " AS " + engine.QuoteIdent(c.Name)
+		}
+		out = append(out, lakeColumn{name: c.Name, expr: expr, duck: duck, typ: it})
+	}
+	if partitioned(t) {
+		out = append(out,
+			lakeColumn{name: "year", expr: `CAST(CASE WHEN date_key > 0 THEN date_key // 10000 ELSE 0 END AS INTEGER) AS "year"`, duck: "INTEGER", typ: iceberg.PrimitiveTypes.Int32},
+			lakeColumn{name: "month", expr: `CAST(CASE WHEN date_key > 0 THEN date_key // 100 % 100 ELSE 0 END AS INTEGER) AS "month"`, duck: "INTEGER", typ: iceberg.PrimitiveTypes.Int32})
+	}
+	return out, nil
+}
+
+// splitSelect splits selectList's comma-joined list at its top-level
+// commas (masking calls have their own).
+func splitSelect(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	inQuote := byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inQuote != 0:
+			if c == inQuote {
+				inQuote = 0
+			}
+		case c == '"' || c == '\'':
+			inQuote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
+	}
+	if strings.TrimSpace(s[start:]) != "" {
+		out = append(out, strings.TrimSpace(s[start:]))
+	}
+	return out
+}
+
+var decimalRe = regexp.MustCompile(`^DECIMAL\((\d+),\s*(\d+)\)$`)
+
+// icebergType maps a DuckDB type to Iceberg's, casting where Iceberg has
+// no such type (small and unsigned integers, JSON, nested types other than
+// lists).
+func icebergType(expr, duck string) (string, string, iceberg.Type, error) {
+	cast := func(to string) string { return "CAST(" + stripAlias(expr) + " AS " + to + ")" }
+	switch duck {
+	case "BOOLEAN":
+		return expr, duck, iceberg.PrimitiveTypes.Bool, nil
+	case "TINYINT", "SMALLINT", "UTINYINT", "USMALLINT":
+		return cast("INTEGER"), "INTEGER", iceberg.PrimitiveTypes.Int32, nil
+	case "INTEGER":
+		return expr, duck, iceberg.PrimitiveTypes.Int32, nil
+	case "UINTEGER", "BIGINT":
+		if duck == "UINTEGER" {
+			return cast("BIGINT"), "BIGINT", iceberg.PrimitiveTypes.Int64, nil
+		}
+		return expr, duck, iceberg.PrimitiveTypes.Int64, nil
+	case "UBIGINT":
+		return cast("DECIMAL(20,0)"), "DECIMAL(20,0)", iceberg.DecimalTypeOf(20, 0), nil
+	case "HUGEINT", "UHUGEINT":
+		return cast("DECIMAL(38,0)"), "DECIMAL(38,0)", iceberg.DecimalTypeOf(38, 0), nil
+	case "FLOAT":
+		return expr, duck, iceberg.PrimitiveTypes.Float32, nil
+	case "DOUBLE":
+		return expr, duck, iceberg.PrimitiveTypes.Float64, nil
+	case "VARCHAR":
+		return expr, duck, iceberg.PrimitiveTypes.String, nil
+	case "BLOB":
+		return expr, duck, iceberg.PrimitiveTypes.Binary, nil
+	case "DATE":
+		return expr, duck, iceberg.PrimitiveTypes.Date, nil
+	case "TIMESTAMP":
+		return expr, duck, iceberg.PrimitiveTypes.Timestamp, nil
+	case "TIMESTAMP WITH TIME ZONE":
+		return expr, duck, iceberg.PrimitiveTypes.TimestampTz, nil
+	}
+	if m := decimalRe.FindStringSubmatch(duck); m != nil {
+		p, _ := strconv.Atoi(m[1])
+		s, _ := strconv.Atoi(m[2])
+		return expr, duck, iceberg.DecimalTypeOf(p, s), nil
+	}
+	if strings.HasSuffix(duck, "[]") {
+		switch elem := strings.TrimSuffix(duck, "[]"); elem {
+		case "VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "DATE":
+			_, _, et, _ := icebergType("x", elem)
+			// Element ids are assigned when the table is created.
+			return expr, duck, &iceberg.ListType{Element: et}, nil
+		}
+	}
+	// Anything else (JSON, structs, maps, intervals, UUIDs) as its text.
+	return cast("VARCHAR"), "VARCHAR", iceberg.PrimitiveTypes.String, nil
+}
+
+// stripAlias removes a trailing AS "name" from a select expression.
+func stripAlias(expr string) string {
+	if i := strings.LastIndex(expr, ` AS "`); i > 0 && strings.HasSuffix(expr, `"`) {
+		return expr[:i]
+	}
+	return expr
+}
+
+// icebergSchema builds the schema of a new table (ids are reassigned by
+// the catalog; the files' ids come from the created table's schema).
+func icebergSchema(cols []lakeColumn) *iceberg.Schema {
+	fields := make([]iceberg.NestedField, len(cols))
+	next := len(cols) + 1
+	for i, c := range cols {
+		typ := c.typ
+		if l, ok := typ.(*iceberg.ListType); ok {
+			typ = &iceberg.ListType{ElementID: next, Element: l.Element}
+			next++
+		}
+		fields[i] = iceberg.NestedField{ID: i + 1, Name: c.name, Type: typ}
+	}
+	return iceberg.NewSchema(0, fields...)
+}
+
+// sameColumns reports whether a table's Iceberg schema has exactly these
+// columns and types (ids aside).
+func sameColumns(s *iceberg.Schema, cols []lakeColumn) bool {
+	fs := s.Fields()
+	if len(fs) != len(cols) {
+		return false
+	}
+	for i, f := range fs {
+		if f.Name != cols[i].name {
+			return false
+		}
+		if l, ok := f.Type.(*iceberg.ListType); ok {
+			cl, ok := cols[i].typ.(*iceberg.ListType)
+			if !ok || !l.Element.Equals(cl.Element) {
+				return false
+			}
+			continue
+		}
+		if !f.Type.Equals(cols[i].typ) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldIDs is DuckDB's FIELD_IDS option for the table's schema, so every
+// column of every data file carries its Iceberg field id.
+func fieldIDs(s *iceberg.Schema) string {
+	var parts []string
+	for _, f := range s.Fields() {
+		id := strconv.Itoa(f.ID)
+		if l, ok := f.Type.(*iceberg.ListType); ok {
+			id = "{__duckdb_field_id: " + id + ", element: " + strconv.Itoa(l.ElementID) + "}"
+		}
+		parts = append(parts, engine.QuoteIdent(f.Name)+": "+id)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+type lakeTableJob struct {
+	raw, full bool
+	exportID  int64
+	tag       string
+	retain    time.Duration
+	now       time.Time
+	props     iceberg.Properties
+}
+
+// exportLakeTable writes what changed of one table and returns the commit
+// that makes it current (nil when nothing changed and nothing expires).
+func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, dir string, t lakeTable, job lakeTableJob) (*LakeTableResult, *table.TableCommit, int, error) {
+	cols, err := lakeColumns(t, job.raw)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ident := table.Identifier{LakeNamespace, t.name}
+	part := partitioned(t)
+	tbl, err := cat.LoadTable(ctx, ident)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		tbl, err = createLakeTable(ctx, cat, dir, ident, cols, part)
+	}
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if !sameColumns(tbl.Schema(), cols) {
+		return nil, nil, 0, fmt.Errorf("%s (lake: %s): export to a new lake directory", lakeSchemaChangeMsg, tbl.Schema().String())
+	}
+	exprs := make([]string, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		exprs[i] = c.expr
+		names[i] = engine.QuoteIdent(c.name)
+	}
+	query := "SELECT " + strings.Join(exprs, ", ") + " FROM " + t.source
+
+	// What the table holds now, partition by partition.
+	// A full export fingerprints the files it writes instead (reading
+	// DuckDB's own Parquet back is cheaper than the source a second time:
+	// masked views, views over joins).
+	started := time.Now()
+	var now map[string]string
+	if !job.full {
+		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	checked := time.Now()
+	cur := tbl.CurrentSnapshot()
+	before := map[string]string{}
+	if cur != nil && cur.Summary != nil {
+		if s, ok := cur.Summary.Properties[SummaryFingerprints]; ok {
+			if err := json.Unmarshal([]byte(s), &before); err != nil {
+				return nil, nil, 0, fmt.Errorf("snapshot %d: bad %s: %w", cur.SnapshotID, SummaryFingerprints, err)
+			}
+		}
+	}
+	var changed []string
+	for k, v := range now {
+		if cur == nil || before[k] != v {
+			changed = append(changed, k)
+		}
+	}
+	for k := range before {
+		if _, ok := now[k]; !ok {
+			changed = append(changed, k) // the partition is gone
+		}
+	}
+	tr := &LakeTableResult{Name: t.name, Partitioned: part, CheckMS: float64(checked.Sub(started).Microseconds()) / 1000}
+	defer func() { tr.WriteMS = float64(time.Since(checked).Microseconds()) / 1000 }()
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var curFiles []iceberg.DataFile
+	if cur != nil {
+		if curFiles, err = snapshotDataFiles(fs, cur); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	if job.full {
+		// Every partition is written; which ones there are comes from the files.
+		changed = nil
+		for k := range before {
+			changed = append(changed, k)
+		}
+		if !part {
+			changed = []string{lakePartitionNone}
+		}
+	}
+	slices.Sort(changed)
+	tx := tbl.NewTransaction()
+	if len(changed) > 0 || cur == nil || job.full {
+		if part {
+			tr.Partitions = changed
+		}
+		var live []string
+		for _, k := range changed {
+			if _, ok := now[k]; ok {
+				live = append(live, k)
+			}
+		}
+		var added []iceberg.DataFile
+		if job.full || len(live) > 0 || (!part && cur == nil) {
+			paths, err := copyLakeFiles(ctx, conn, tbl, query, part, live, job)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			if job.full {
+				files := make([]string, len(paths))
+				for i, p := range paths {
+					files[i] = engine.QuoteString(p)
+				}
+				from := "SELECT * FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = false)"
+				if len(paths) == 0 {
+					from = "SELECT * FROM (" + query + ") WHERE false"
+				}
+				if now, err = fingerprints(ctx, conn, from, names, part); err != nil {
+					return nil, nil, 0, err
+				}
+				for k := range now {
+					if !slices.Contains(changed, k) {
+						changed = append(changed, k)
+					}
+				}
+				slices.Sort(changed)
+			}
+			for _, p := range paths {
+				df, err := table.FileToDataFile(ctx, fs, "file://"+p, tbl.Schema(), tbl.Spec(), 0, tbl.Properties())
+				if err != nil {
+					return nil, nil, 0, fmt.Errorf("%s: %w", p, err)
+				}
+				added = append(added, df)
+			}
+		}
+		var dropped []iceberg.DataFile
+		for _, df := range curFiles {
+			if job.full || slices.Contains(changed, partitionKey(tbl, df)) {
+				dropped = append(dropped, df)
+			}
+		}
+		tr.Written, tr.Replaced = len(added), len(dropped)
+		tr.Changed = len(added)+len(dropped) > 0
+		if part {
+			tr.Partitions = changed
+		}
+		if !tr.Changed {
+			tr.Partitions = nil
+		}
+		fp, _ := json.Marshal(now)
+		props := maps.Clone(job.props)
+		props[SummaryFingerprints] = string(fp)
+		switch {
+		case len(dropped) == 0 && len(added) == 0:
+			// A new partitioned table with no rows: nothing to commit.
+		case len(dropped) == 0:
+			err = tx.AddDataFiles(ctx, added, props)
+		default:
+			err = tx.ReplaceDataFilesWithDataFiles(ctx, dropped, added, props)
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		tr.Files = len(curFiles) - len(dropped) + len(added)
+	} else {
+		tr.Files = len(curFiles)
+	}
+	for _, v := range now {
+		n, _, _ := strings.Cut(v, ":")
+		r, _ := strconv.ParseInt(n, 10, 64)
+		tr.Rows += r
+	}
+	tc, err := tx.TableCommit()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if len(tc.Updates) == 0 {
+		return tr, nil, 0, nil
+	}
+	return tr, &tc, 0, nil
+}
+
+// expireLake commits, for every table in one catalog transaction, the
+// removal of the snapshots replaced more than retain ago (all replaced
+// ones when retain < 0). It runs after the export's commit, so the
+// snapshot that export replaced counts as replaced now.
+func expireLake(ctx context.Context, cat *lakeCatalog, retain time.Duration) (int, error) {
+	var commits []table.TableCommit
+	n := 0
+	for ident, err := range cat.ListTables(ctx, table.Identifier{LakeNamespace}) {
+		if err != nil {
+			return 0, err
+		}
+		tbl, err := cat.LoadTable(ctx, ident)
+		if err != nil {
+			return 0, err
+		}
+		cur := tbl.CurrentSnapshot()
+		expire := expiredSnapshots(tbl.Metadata(), retain, time.Now())
+		if len(expire) == 0 || cur == nil {
+			continue
+		}
+		id := cur.SnapshotID
+		commits = append(commits, table.TableCommit{
+			Identifier: ident,
+			Requirements: []table.Requirement{table.AssertTableUUID(tbl.Metadata().TableUUID()),
+				table.AssertRefSnapshotID(table.MainBranch, &id)},
+			Updates: []table.Update{table.NewRemoveSnapshotsUpdate(expire, false)},
+		})
+		n += len(expire)
+	}
+	if len(commits) == 0 {
+		return 0, nil
+	}
+	return n, cat.commitExport(ctx, commits, nil)
+}
+
+// createLakeTable creates a table at <dir>/ckm/<name>, partitioned by
+// identity(year), identity(month) when it is a fact.
+func createLakeTable(ctx context.Context, cat *lakeCatalog, dir string, ident table.Identifier, cols []lakeColumn, part bool) (*table.Table, error) {
+	sc := icebergSchema(cols)
+	opts := []catalog.CreateTableOpt{
+		catalog.WithLocation("file://" + filepath.Join(dir, LakeNamespace, catalog.TableNameFromIdent(ident))),
+		catalog.WithProperties(iceberg.Properties{
+			"write.format.default":                 "parquet",
+			"write.parquet.compression-codec":      "zstd",
+			"write.metadata.compression-codec":     "none",
+			"history.expire.min-snapshots-to-keep": "1",
+		}),
+	}
+	if part {
+		y, _ := sc.FindFieldByName("year")
+		m, _ := sc.FindFieldByName("month")
+		spec := iceberg.NewPartitionSpec(
+			iceberg.PartitionField{SourceIDs: []int{y.ID}, FieldID: 1000, Name: "year", Transform: iceberg.IdentityTransform{}},
+			iceberg.PartitionField{SourceIDs: []int{m.ID}, FieldID: 1001, Name: "month", Transform: iceberg.IdentityTransform{}})
+		opts = append(opts, catalog.WithPartitionSpec(&spec))
+	}
+	return cat.CreateTable(ctx, ident, sc, opts...)
+}
+
+// fingerprints returns, per partition ("YYYY-M", or "" unpartitioned),
+// "rows:hash" of the rows the export would write: the sum of the rows'
+// hashes, order-independent, so any change of any row changes it.
+func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []string, part bool) (map[string]string, error) {
+	key := "''"
+	if part {
+		key = `CAST("year" AS VARCHAR) || '-' || CAST("month" AS VARCHAR)`
+	}
+	q := "SELECT " + key + ", count(*), CAST(coalesce(sum(CAST(hash(" + strings.Join(names, ", ") + ") AS HUGEINT)), 0) AS VARCHAR) FROM (" + query + ") GROUP BY ALL"
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, h string
+		var n int64
+		if err := rows.Scan(&k, &n, &h); err != nil {
+			return nil, err
+		}
+		out[k] = strconv.FormatInt(n, 10) + ":" + h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !part && len(out) == 0 {
+		out[lakePartitionNone] = "0:0"
+	}
+	return out, nil
+}
+
+// partitionKey is the fingerprint key of a data file's partition.
+func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
+	spec := tbl.Spec()
+	if spec.NumFields() == 0 {
+		return lakePartitionNone
+	}
+	p := df.Partition()
+	var vals []string
+	for _, f := range spec.Fields() {
+		vals = append(vals, fmt.Sprint(p[f.FieldID]))
+	}
+	return strings.Join(vals, "-")
+}
+
+// copyLakeFiles has DuckDB write the given partitions (all rows when the
+// table is not partitioned) as new Parquet files under the table's data
+// directory, in a directory of their own, and returns their paths.
+func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
+	out := filepath.Join(localPath(tbl.Location()), lakeDataDir, fmt.Sprintf("e%06d-%s", job.exportID, job.tag))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(tbl.Schema()))
+	target := filepath.Join(out, "data_0.parquet")
+	if part {
+		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
+		target = out
+		if !job.full {
+			var conds []string
+			for _, k := range keys {
+				m := partKeyRe.FindStringSubmatch(k)
+				if m == nil {
+					return nil, fmt.Errorf("bad partition key %q", k)
+				}
+				conds = append(conds, "("+m[1]+", "+m[2]+")")
+			}
+			query = "SELECT * FROM (" + query + `) WHERE ("year", "month") IN (` + strings.Join(conds, ", ") + ")"
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+" ("+opts+")"); err != nil {
+		return nil, err
+	}
+	var paths []string
+	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	slices.Sort(paths)
+	return paths, err
+}
+
+// snapshotDataFiles lists the live data files of a snapshot.
+func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, error) {
+	mfs, err := s.Manifests(fs)
+	if err != nil {
+		return nil, err
+	}
+	var out []iceberg.DataFile
+	for _, mf := range mfs {
+		if mf.ManifestContent() != iceberg.ManifestContentData {
+			continue
+		}
+		entries, err := mf.FetchEntries(fs, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			out = append(out, e.DataFile())
+		}
+	}
+	return out, nil
+}
+
+// expiredSnapshots lists the snapshots replaced (by the next entry of the
+// snapshot log) more than retain before now; never the current one.
+func expiredSnapshots(meta table.Metadata, retain time.Duration, now time.Time) []int64 {
+	cur := meta.CurrentSnapshot()
+	if cur == nil {
+		return nil
+	}
+	log := slices.Collect(meta.SnapshotLogs())
+	replaced := map[int64]int64{}
+	for i := 0; i+1 < len(log); i++ {
+		replaced[log[i].SnapshotID] = log[i+1].TimestampMs
+	}
+	cutoff := now.Add(-retain).UnixMilli()
+	var out []int64
+	for _, s := range meta.Snapshots() {
+		if s.SnapshotID == cur.SnapshotID {
+			continue
+		}
+		at, ok := replaced[s.SnapshotID]
+		if !ok {
+			at = s.TimestampMs // never current (not in the log)
+		}
+		if retain < 0 || at < cutoff {
+			out = append(out, s.SnapshotID)
+		}
+	}
+	return out
+}
+
+// removeUnreferenced deletes, under each table's directory, every file no
+// live snapshot references: data and metadata of killed exports and of
+// expired snapshots, and metadata files replaced more than retain ago.
+func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, retain time.Duration, now time.Time) (int, error) {
+	keep := map[string]bool{}
+	cutoff := now.Add(-retain).UnixMilli()
+	for _, t := range snap.Tables {
+		meta := t.Metadata()
+		keep[localPath(t.MetadataLocation())] = true
+		prev := slices.Collect(meta.PreviousFiles())
+		for i, e := range prev {
+			replacedAt := meta.LastUpdatedMillis()
+			if i+1 < len(prev) {
+				replacedAt = prev[i+1].TimestampMs
+			}
+			if retain >= 0 && replacedAt >= cutoff {
+				keep[localPath(e.MetadataFile)] = true
+			}
+		}
+		fs, err := t.FS(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range meta.Snapshots() {
+			keep[localPath(s.ManifestList)] = true
+			mfs, err := s.Manifests(fs)
+			if err != nil {
+				return 0, err
+			}
+			for _, mf := range mfs {
+				keep[localPath(mf.FilePath())] = true
+				entries, err := mf.FetchEntries(fs, true)
+				if err != nil {
+					return 0, err
+				}
+				for _, e := range entries {
+					keep[localPath(e.DataFile().FilePath())] = true
+				}
+			}
+		}
+	}
+	root := filepath.Join(dir, LakeNamespace)
+	removed := 0
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		if !keep[p] {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	// Empty directories left by removed files go too (deepest first).
+	slices.Reverse(dirs)
+	for _, d := range dirs {
+		if d != root && filepath.Base(d) != lakeMetadataDir && filepath.Base(d) != lakeDataDir {
+			os.Remove(d) // fails, as it should, when not empty
+		}
+	}
+	return removed, err
+}
+
+// chmodTree gives the lake its configured permissions.
+func chmodTree(dir string, dirMode, fileMode os.FileMode) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fileMode
+		if d.IsDir() {
+			mode = dirMode
+		}
+		return os.Chmod(p, mode)
+	})
+}
+
+// writeLakeDuckDB writes lake.duckdb: a view per table over the current
+// snapshot's data files, so a BI tool with a DuckDB driver sees named
+// tables. It is written beside and renamed into place.
+func writeLakeDuckDB(ctx context.Context, dir string, snap *LakeSnapshot, mode os.FileMode) error {
+	final := filepath.Join(dir, LakeDuckDBFile)
+	tmp := final + ".tmp-" + randomTag()
+	defer os.Remove(tmp)
+	defer os.Remove(tmp + ".wal")
+	db, err := dbsql.Open("duckdb", tmp)
+	if err != nil {
+		return err
+	}
+	names := slices.Sorted(maps.Keys(snap.Tables))
+	for _, name := range names {
+		t := snap.Tables[name]
+		var files []string
+		if s := t.CurrentSnapshot(); s != nil {
+			fs, err := t.FS(ctx)
+			if err != nil {
+				db.Close()
+				return err
+			}
+			dfs, err := snapshotDataFiles(fs, s)
+			if err != nil {
+				db.Close()
+				return err
+			}
+			for _, df := range dfs {
+				files = append(files, engine.QuoteString(localPath(df.FilePath())))
+			}
+		}
+		slices.Sort(files)
+		var q string
+		if len(files) > 0 {
+			q = "SELECT * FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = false)"
+		} else {
+			var cols []string
+			for _, f := range t.Schema().Fields() {
+				cols = append(cols, "CAST(NULL AS "+duckType(f.Type)+") AS "+engine.QuoteIdent(f.Name))
+			}
+			q = "SELECT " + strings.Join(cols, ", ") + " WHERE false"
+		}
+		if _, err := db.ExecContext(ctx, "CREATE VIEW "+engine.QuoteIdent(name)+" AS "+q); err != nil {
+			db.Close()
+			return fmt.Errorf("view %s: %w", name, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE ckm_lake AS SELECT %d AS export_id, %d AS data_version, TIMESTAMP '%s' AS committed_at",
+		snap.ExportID, snap.DataVersion, snap.CommittedAt.UTC().Format("2006-01-02 15:04:05.000000"))); err != nil {
+		db.Close()
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, final)
+}
+
+// duckType is the DuckDB type of an Iceberg type, for empty views.
+func duckType(t iceberg.Type) string {
+	switch t := t.(type) {
+	case iceberg.BooleanType:
+		return "BOOLEAN"
+	case iceberg.Int32Type:
+		return "INTEGER"
+	case iceberg.Int64Type:
+		return "BIGINT"
+	case iceberg.Float32Type:
+		return "FLOAT"
+	case iceberg.Float64Type:
+		return "DOUBLE"
+	case iceberg.DateType:
+		return "DATE"
+	case iceberg.TimestampType:
+		return "TIMESTAMP"
+	case iceberg.TimestampTzType:
+		return "TIMESTAMPTZ"
+	case iceberg.BinaryType:
+		return "BLOB"
+	case iceberg.DecimalType:
+		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision(), t.Scale())
+	case *iceberg.ListType:
+		return duckType(t.Element) + "[]"
+	}
+	return "VARCHAR"
+}
+
+// ForgetInLake brings a lake up to date after ckm forget and expires every
+// older snapshot at once, removing their files and replaced metadata, so
+// no snapshot of the lake still holds what was erased. The lake keeps its
+// kind (masked or raw; raw needs a principal that may export it).
+func ForgetInLake(ctx context.Context, w *engine.Warehouse, dir string, p privacy.Principal, reason string) (*LakeResult, error) {
+	snap, err := OpenLakeSnapshot(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("forget in lake: %w", err)
+	}
+	raw := snap != nil && snap.PII == "raw"
+	return Lake(ctx, w, LakeOptions{Dir: dir, Principal: p, RawPII: raw, Reason: reason, Retain: -1, Producer: "ckm forget"})
+}

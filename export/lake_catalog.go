@@ -1,0 +1,331 @@
+package export
+
+import (
+	"context"
+	dbsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/table"
+	_ "github.com/mattn/go-sqlite3" // the lake's catalog is a SQLite file
+)
+
+// The lake's catalog: Apache Iceberg's SQL catalog (the JDBC catalog's
+// tables iceberg_tables and iceberg_namespace_properties) in a SQLite file
+// at the lake's root, plus ckm_lake_export, one row per export, written in
+// the same SQLite transaction that moves every table's metadata pointer.
+const (
+	// LakeCatalogFile is the SQLite catalog at the lake's root.
+	LakeCatalogFile = "catalog.db"
+	// LakeCatalogName is the catalog_name of the lake's rows.
+	LakeCatalogName = "ckm"
+	// LakeNamespace holds every table of the lake.
+	LakeNamespace = "ckm"
+	// LakeDuckDBFile is the DuckDB catalog with a view per table.
+	LakeDuckDBFile = "lake.duckdb"
+)
+
+// lakeCatalog is iceberg-go's SQL catalog with a multi-table commit: every
+// table's new metadata is written first, then all pointers move in one
+// SQLite transaction (each checked against the pointer it was based on),
+// so a reader of the catalog sees all tables of one export or of the one
+// before, never a mix.
+type lakeCatalog struct {
+	*sqlcat.Catalog
+	db  *dbsql.DB
+	dir string
+}
+
+var _ catalog.TransactionalCatalog = (*lakeCatalog)(nil)
+
+// openLakeCatalog opens (creating if need be) the catalog of the lake dir.
+func openLakeCatalog(ctx context.Context, dir string, create bool) (*lakeCatalog, error) {
+	path := filepath.Join(dir, LakeCatalogFile)
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("lake %s: no Iceberg catalog (%s): %w", dir, LakeCatalogFile, err)
+		}
+	}
+	// Rollback journal, not WAL: a reader needs no write access to the lake.
+	db, err := dbsql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("lake catalog %s: %w", path, err)
+	}
+	props := iceberg.Properties{"warehouse": "file://" + dir}
+	if !create {
+		props["init_catalog_tables"] = "false"
+	}
+	c, err := sqlcat.NewCatalog(LakeCatalogName, db, sqlcat.SQLite, props)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("lake catalog %s: %w", path, err)
+	}
+	lc := &lakeCatalog{Catalog: c, db: db, dir: dir}
+	if create {
+		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ckm_lake_export (
+			export_id INTEGER PRIMARY KEY, data_version INTEGER NOT NULL, etl_runs TEXT NOT NULL,
+			mode TEXT NOT NULL, pii TEXT NOT NULL, producer TEXT, committed_at TEXT NOT NULL, tables TEXT NOT NULL)`); err != nil {
+			lc.Close()
+			return nil, fmt.Errorf("lake catalog %s: %w", path, err)
+		}
+		ns := table.Identifier{LakeNamespace}
+		ok, err := c.CheckNamespaceExists(ctx, ns)
+		if err == nil && !ok {
+			err = c.CreateNamespace(ctx, ns, iceberg.Properties{"comment": "ckm warehouse: star schema and knowledge base"})
+		}
+		if err != nil {
+			lc.Close()
+			return nil, fmt.Errorf("lake catalog %s: %w", path, err)
+		}
+	}
+	return lc, nil
+}
+
+func (c *lakeCatalog) Close() error {
+	err := c.Catalog.Close()
+	return errors.Join(err, c.db.Close())
+}
+
+// exportRecord is one row of ckm_lake_export.
+type exportRecord struct {
+	ExportID    int64
+	DataVersion int64
+	ETLRuns     []int64
+	Mode        string
+	PII         string
+	Producer    string
+	CommittedAt time.Time
+	Tables      map[string]string // table -> metadata location
+}
+
+// CommitTransaction commits every table's changes as one: the new metadata
+// files are written, then one SQLite transaction moves all pointers and
+// records the export. Nothing is visible until that transaction commits.
+func (c *lakeCatalog) CommitTransaction(ctx context.Context, commits []table.TableCommit) error {
+	return c.commitExport(ctx, commits, nil)
+}
+
+func (c *lakeCatalog) commitExport(ctx context.Context, commits []table.TableCommit, rec *exportRecord) error {
+	type staged struct {
+		ident    table.Identifier
+		old, new string
+	}
+	var moves []staged
+	for _, tc := range commits {
+		cur, err := c.LoadTable(ctx, tc.Identifier)
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+		}
+		for _, r := range tc.Requirements {
+			if err := r.Validate(cur.Metadata()); err != nil {
+				return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+			}
+		}
+		if len(tc.Updates) == 0 {
+			continue
+		}
+		meta, err := table.UpdateTableMetadata(cur.Metadata(), tc.Updates, cur.MetadataLocation())
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+		}
+		provider, err := table.LoadLocationProvider(meta.Location(), meta.Properties())
+		if err != nil {
+			return err
+		}
+		loc, err := provider.NewTableMetadataFileLocation(metadataVersion(cur.MetadataLocation()) + 1)
+		if err != nil {
+			return err
+		}
+		if err := writeMetadataFile(meta, loc); err != nil {
+			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+		}
+		moves = append(moves, staged{tc.Identifier, cur.MetadataLocation(), loc})
+	}
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, m := range moves {
+		res, err := tx.ExecContext(ctx, `UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
+			WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?`,
+			m.new, m.old, LakeCatalogName, strings.Join(catalog.NamespaceFromIdent(m.ident), "."), catalog.TableNameFromIdent(m.ident), m.old)
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", strings.Join(m.ident, "."), err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("commit %s: the table changed since it was read (another writer?): %w", strings.Join(m.ident, "."), table.ErrCommitFailed)
+		}
+	}
+	if rec == nil {
+		// A commit that keeps every table's current snapshot (expiry):
+		// the last export's record follows the pointers.
+		if last, err := lastExport(ctx, tx); err != nil {
+			return err
+		} else if last != nil {
+			rec = last
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ckm_lake_export WHERE export_id = ?`, last.ExportID); err != nil {
+				return err
+			}
+		}
+	}
+	if rec != nil {
+		rec.Tables = map[string]string{}
+		rows, err := tx.QueryContext(ctx, `SELECT table_name, metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ?`, LakeCatalogName, LakeNamespace)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n, l string
+			if err := rows.Scan(&n, &l); err != nil {
+				rows.Close()
+				return err
+			}
+			rec.Tables[n] = l
+		}
+		rows.Close()
+		runs, _ := json.Marshal(rec.ETLRuns)
+		tabs, _ := json.Marshal(rec.Tables)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ckm_lake_export VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			rec.ExportID, rec.DataVersion, string(runs), rec.Mode, rec.PII, rec.Producer, rec.CommittedAt.UTC().Format(time.RFC3339Nano), string(tabs)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// metadataVersion is the sequence number of a metadata file name
+// (00003-<uuid>.metadata.json), -1 when it has none.
+func metadataVersion(loc string) int {
+	base := filepath.Base(loc)
+	i := strings.IndexByte(base, '-')
+	if i <= 0 {
+		return -1
+	}
+	var v int
+	if _, err := fmt.Sscanf(base[:i], "%d", &v); err != nil {
+		return -1
+	}
+	return v
+}
+
+func writeMetadataFile(meta table.Metadata, loc string) error {
+	path := localPath(loc)
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// localPath turns a file:// location into a path.
+func localPath(loc string) string {
+	return strings.TrimPrefix(loc, "file://")
+}
+
+// lastExport reads the newest ckm_lake_export row (nil before the first).
+func lastExport(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *dbsql.Row
+}) (*exportRecord, error) {
+	var r exportRecord
+	var runs, tabs, at string
+	var producer dbsql.NullString
+	err := q.QueryRowContext(ctx, `SELECT export_id, data_version, etl_runs, mode, pii, producer, committed_at, tables
+		FROM ckm_lake_export ORDER BY export_id DESC LIMIT 1`).Scan(&r.ExportID, &r.DataVersion, &runs, &r.Mode, &r.PII, &producer, &at, &tabs)
+	if errors.Is(err, dbsql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Producer = producer.String
+	if r.CommittedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(runs), &r.ETLRuns); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tabs), &r.Tables); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// LakeSnapshot is one export of the lake as a reader sees it: every table
+// at the metadata the export committed.
+type LakeSnapshot struct {
+	ExportID    int64
+	DataVersion int64
+	ETLRuns     []int64
+	PII         string
+	CommittedAt time.Time
+	Tables      map[string]*table.Table
+}
+
+// OpenLakeSnapshot reads the lake's current export: the export record and
+// every table's metadata pointer in one read of the catalog, so the tables
+// are those of one export. Nil when the lake has no export yet.
+func OpenLakeSnapshot(ctx context.Context, dir string) (*LakeSnapshot, error) {
+	path := filepath.Join(dir, LakeCatalogFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("lake %s: no Iceberg catalog (%s): %w", dir, LakeCatalogFile, err)
+	}
+	db, err := dbsql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, &dbsql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rec, err := lastExport(ctx, tx)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	// The pointers themselves, in the same read: they must be the ones the
+	// export recorded.
+	rows, err := tx.QueryContext(ctx, `SELECT table_name, metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ?`, LakeCatalogName, LakeNamespace)
+	if err != nil {
+		return nil, err
+	}
+	ptr := map[string]string{}
+	for rows.Next() {
+		var n, l string
+		if err := rows.Scan(&n, &l); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ptr[n] = l
+	}
+	rows.Close()
+	tx.Rollback()
+	s := &LakeSnapshot{ExportID: rec.ExportID, DataVersion: rec.DataVersion, ETLRuns: rec.ETLRuns, PII: rec.PII,
+		CommittedAt: rec.CommittedAt, Tables: map[string]*table.Table{}}
+	for name, loc := range rec.Tables {
+		if ptr[name] != loc {
+			return nil, fmt.Errorf("lake %s: table %s points at %s, but export %d recorded %s", dir, name, ptr[name], rec.ExportID, loc)
+		}
+		t, err := table.NewFromLocation(ctx, table.Identifier{LakeNamespace, name}, loc,
+			icebergio.LoadFSFunc(nil, loc), nil)
+		if err != nil {
+			return nil, fmt.Errorf("lake %s: table %s: %w", dir, name, err)
+		}
+		s.Tables[name] = t
+	}
+	return s, nil
+}
