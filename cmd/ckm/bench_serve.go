@@ -138,22 +138,11 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		return err
 	}
 	a.logf("%d lineorder rows in %v", ssbLines, ssbGen.Round(time.Millisecond))
-	verifier, err := serve.HashPassword("bench")
+	srv, stopServer, err := benchServeStart(ctx, w)
 	if err != nil {
 		return err
 	}
-	srv, err := serve.New(w, serve.Config{Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier}}}})
-	if err != nil {
-		return err
-	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	defer func() { stop(); <-done }()
+	defer stopServer()
 
 	type answer struct{ n, qty int64 }
 	want := map[int]answer{}
@@ -325,6 +314,27 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	}
 	a.logf("p99 at 8 clients during the load: %.2f× idle (goal ≤ 3); load average %v before, %v after", underLoad["p99_ratio"], load0, load1)
 	return nil
+}
+
+// benchServeStart serves w on a free loopback port to the one admin user
+// bench (password bench) until the returned stop is called.
+func benchServeStart(ctx context.Context, w *engine.Warehouse) (*serve.Server, func(), error) {
+	verifier, err := serve.HashPassword("bench")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := serve.New(w, serve.Config{Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier}}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx) }()
+	return srv, func() { stop(); <-done }, nil
 }
 
 // concurrencyResult is one concurrency level of ckm bench serve.
