@@ -263,10 +263,7 @@ func sqlViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) error {
 	case opts.file != "":
 		text, err = os.ReadFile(opts.file)
 	default:
-		if isTerminal(asWriter(opts.stdin)) {
-			a.logf("ckm serve holds %s: the statements you type run through it when you end the input with Ctrl-D (psql gives an interactive session)", a.warehousePath())
-		}
-		text, err = io.ReadAll(io.LimitReader(opts.stdin, int64(opts.maxStmt)*64))
+		return sqlREPLViaServer(ctx, opts, conn)
 	}
 	if err != nil {
 		return fmt.Errorf("sql: %w", err)
