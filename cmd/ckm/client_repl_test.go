@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSQLREPLThroughServer: ckm sql reading a pipe while ckm serve holds
+// the warehouse runs each statement as soon as a line ends it (its rows
+// come back while the pipe is still open), and for a whole script prints
+// what the embedded shell printed for it before the server started: the
+// same boxed tables, the same errors at the same lines (the rest still
+// running), exit code 1.
+func TestSQLREPLThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	exports := filepath.Join(dir, "ex")
+	if _, _, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "40", "--days", "5", "--quiet"); code != 0 {
+		t.Fatal("fixtures generate failed")
+	}
+	wh := filepath.Join(dir, "w.duckdb")
+	cfg := filepath.Join(dir, "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "load", exports); code != 0 && code != 3 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	script := `SELECT count(*) AS lines, sum(amount) AS revenue, 1.5::DOUBLE AS f, DATE '2024-01-02' AS d, NULL AS z, true AS b FROM fact_sales;
+SELECT 'a;b' AS s,
+  42 AS x; SELECT nope;
+-- a comment; not a statement
+SELECT customer_id, name, mobile FROM dim_customer WHERE is_current ORDER BY customer_id LIMIT 3;
+CREATE TABLE t AS SELECT 1 AS one;
+SELECT 'multi
+line' AS m, 3.25::DECIMAL(9,2) AS price
+`
+	embOut, embErr, embCode := runCkm(t, script, "--config", cfg, "sql")
+	if embCode != 1 || !strings.Contains(embOut, "│ a;b     │      42 │") || !strings.Contains(embOut, "decimal(38,2)") {
+		t.Fatalf("embedded: exit %d\n%s\n%s", embCode, embOut, embErr)
+	}
+
+	startServe(t, cfg, wh)
+	t.Setenv("CKM_USER", "admin")
+	t.Setenv("CKM_PASSWORD", "root-pw")
+
+	// A statement runs when its line ends it, the pipe still open.
+	cmd := exec.Command(ckmBinary(t), "--config", cfg, "sql")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	readUntil := func(want string) []string {
+		t.Helper()
+		var got []string
+		timeout := time.After(60 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("output ended before %q: %q\n%s", want, got, stderr.String())
+				}
+				got = append(got, l)
+				if l == want {
+					return got
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 60s of its statement: %q\n%s", want, got, stderr.String())
+			}
+		}
+	}
+	io.WriteString(stdin, "SELECT 6 * 7 AS answer,\n")
+	io.WriteString(stdin, "  'x' AS s;\n")
+	got := readUntil("(1 row)")
+	if want := "│      42 │ x       │"; !strings.Contains(strings.Join(got, "\n"), want) {
+		t.Errorf("first statement printed %q, want a row %q", got, want)
+	}
+	io.WriteString(stdin, "SELECT 1 AS one; SELECT 2 AS two;\n")
+	got = readUntil("(1 row)")
+	got = append(got, readUntil("(1 row)")...)
+	if s := strings.Join(got, "\n"); !strings.Contains(s, "│       1 │") || !strings.Contains(s, "│       2 │") {
+		t.Errorf("two statements on a line printed %q", got)
+	}
+	io.WriteString(stdin, ".quit\nSELECT 'not run';\n")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf(".quit: %v\n%s", err, stderr.String())
+	}
+
+	// The whole script: what the embedded shell printed.
+	out, errOut, code := runCkm(t, script, "--config", cfg, "sql")
+	if code != embCode {
+		t.Errorf("exit %d, embedded %d\n%s", code, embCode, errOut)
+	}
+	if out != embOut {
+		t.Errorf("stdout through the server:\n%s\nembedded:\n%s", out, embOut)
+	}
+	for _, want := range []string{"Error: stdin:3: Binder Error: Referenced column \"nope\"", "(SQLSTATE 42703)",
+		"Error: stdin:6: refused in an analyst session: CREATE", "(SQLSTATE 42501)", "2 statement(s) from stdin failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(embErr, "Error: stdin:3: Binder Error") || !strings.Contains(embErr, "Error: stdin:6: refused") {
+		t.Errorf("the embedded errors are not where the test expects them:\n%s", embErr)
+	}
+}
+
+// TestEndedStatements: what a line ends and what stays open, by hand.
+func TestEndedStatements(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		done []string
+		rest string
+	}{
+		{"SELECT 1;\n", []string{"SELECT 1"}, ""},
+		{"SELECT 1\n", nil, "SELECT 1\n"},
+		{"SELECT 1; SELECT 2\n", []string{"SELECT 1"}, "SELECT 2\n"},
+		{"SELECT 1; SELECT 2;\n", []string{"SELECT 1", "SELECT 2"}, ""},
+		{"SELECT 'a;\n", nil, "SELECT 'a;\n"},
+		{"SELECT 'a;\nb';\n", []string{"SELECT 'a;\nb'"}, ""},
+		{"SELECT 1 -- x;\n", nil, "SELECT 1 -- x;\n"},
+		{"SELECT 1; -- done\n", []string{"SELECT 1"}, ""},
+		{"/* open; \n", nil, "/* open; \n"},
+		{"SELECT $$;$$;\n", []string{"SELECT $$;$$"}, ""},
+		{".quit\n", []string{".quit"}, ""},
+		{"-- only a comment\n", nil, "-- only a comment\n"},
+	} {
+		done, rest := endedStatements(c.text)
+		if strings.Join(done, "|") != strings.Join(c.done, "|") || rest != c.rest {
+			t.Errorf("endedStatements(%q) = %q, %q; want %q, %q", c.text, done, rest, c.done, c.rest)
+		}
+	}
+}
