@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"gopkg.in/yaml.v3"
 
@@ -189,6 +191,11 @@ func (a *app) serverClient(ctx context.Context, command, role string) (*pgx.Conn
 	cfg.RuntimeParams["application_name"] = "ckm " + command
 	if role != "" {
 		cfg.RuntimeParams["ckm_role"] = role
+	}
+	// A cancelled context (Ctrl-C) asks the server to cancel the
+	// statement, keeping the session, before giving up on the socket.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

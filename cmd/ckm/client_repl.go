@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,11 +32,59 @@ import (
 func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) error {
 	a := opts.app
 	interactive := isTerminal(asWriter(opts.stdin))
+	var next func(prompt string) (string, error) // a line with its newline; io.EOF at the end
+	var ed *shell.TerminalEditor
 	if interactive {
-		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s through ckm serve at %s\nEnter .quit or Ctrl-D to leave.\n", version, a.warehousePath(), conn.Config().Host+":"+strconv.Itoa(int(conn.Config().Port)))
+		fmt.Fprintf(a.stderr, "ckm %s — warehouse %s through ckm serve at %s\nEnter .quit or Ctrl-D to leave; Ctrl-C cancels the running statement.\n",
+			version, a.warehousePath(), conn.Config().Host+":"+strconv.Itoa(int(conn.Config().Port)))
+		history, err := historyPath(opts.history)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "warning: no history: %v\n", err)
+		}
+		if ed, err = shell.NewTerminalEditor(shell.EditorOptions{HistoryFile: history, Stdout: a.stderr, Stderr: a.stderr}); err != nil {
+			fmt.Fprintf(a.stderr, "warning: %v; reading lines without editing\n", err)
+			ed = nil
+		} else {
+			defer ed.Close()
+			next = func(prompt string) (string, error) {
+				l, err := ed.ReadLine(prompt)
+				if err != nil {
+					return "", err
+				}
+				return l + "\n", nil
+			}
+		}
+		// Ctrl-C cancels the running statement (the server is asked to
+		// stop it; the session goes on), not the REPL.
+		ctx = context.WithoutCancel(ctx)
 	}
-	in := bufio.NewReader(opts.stdin)
+	if next == nil {
+		in := bufio.NewReader(opts.stdin)
+		next = func(prompt string) (string, error) {
+			if interactive {
+				fmt.Fprint(a.stderr, prompt)
+			}
+			return in.ReadString('\n')
+		}
+	}
+	var mu sync.Mutex
+	var cancelRunning context.CancelFunc
+	if interactive {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt)
+		defer signal.Stop(sigs)
+		go func() {
+			for range sigs {
+				mu.Lock()
+				if cancelRunning != nil {
+					cancelRunning()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	var pending strings.Builder // the lines of the statement not yet ended
+	var typed []string          // those lines as typed, for the history
 	failures, line, start := 0, 0, 0
 	run := func(stmt string, at int) bool {
 		if t := strings.TrimSpace(stmt); strings.HasPrefix(t, ".") && !strings.Contains(t, "\n") {
@@ -45,25 +96,54 @@ func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) err
 			fmt.Fprintf(a.stderr, "Error: stdin:%d: meta-command %s: only the embedded shell has meta-commands; ckm serve holds the warehouse (psql's \\dt and \\d work against it)\n", at, strings.Fields(t)[0])
 			return true
 		}
-		if err := runServerStatement(ctx, a, conn, stmt); err != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		mu.Lock()
+		cancelRunning = cancel
+		mu.Unlock()
+		err := runServerStatement(sctx, a, conn, stmt)
+		mu.Lock()
+		cancelRunning = nil
+		mu.Unlock()
+		interrupted := sctx.Err() != nil
+		cancel()
+		if err != nil {
 			failures++
 			var pe *pgconn.PgError
-			if errors.As(err, &pe) { // as the embedded shell words it, with the SQLSTATE
+			switch {
+			case interrupted:
+				err = errors.New("interrupted")
+			case errors.As(err, &pe): // as the embedded shell words it, with the SQLSTATE
 				err = fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
 			}
 			fmt.Fprintf(a.stderr, "Error: stdin:%d: %v\n", at, err)
 		}
 		return true
 	}
-	for {
-		if interactive {
-			prompt := "ckm> "
-			if strings.TrimSpace(pending.String()) != "" {
-				prompt = "   ...> "
+	remember := func() {
+		if ed != nil && len(typed) > 0 {
+			entry := strings.Join(typed, " ")
+			if strings.Contains(entry, "--") {
+				entry = strings.Join(typed, "\n")
 			}
-			fmt.Fprint(a.stderr, prompt)
+			if shell.Recordable(entry) {
+				for _, e := range strings.Split(entry, "\n") {
+					ed.SaveHistory(e)
+				}
+			}
 		}
-		text, err := in.ReadString('\n')
+		typed = nil
+	}
+	for {
+		prompt := "ckm> "
+		if strings.TrimSpace(pending.String()) != "" {
+			prompt = "   ...> "
+		}
+		text, err := next(prompt)
+		if errors.Is(err, shell.ErrLineInterrupted) { // Ctrl-C at the prompt drops the statement typed
+			pending.Reset()
+			typed = nil
+			continue
+		}
 		if text != "" {
 			line++
 			if strings.TrimSpace(pending.String()) == "" {
@@ -71,6 +151,7 @@ func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) err
 				start = line
 			}
 			pending.WriteString(text)
+			typed = append(typed, strings.TrimRight(text, "\r\n"))
 			if pending.Len() > opts.maxStmt {
 				failures++
 				fmt.Fprintf(a.stderr, "Error: stdin:%d: the input from here grew past %d bytes, the limit (--max-statement-bytes), before its statement ended; nothing of it ran\n", start, opts.maxStmt)
@@ -78,9 +159,13 @@ func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) err
 					return fmt.Errorf("sql: statement at line %d too large", start)
 				}
 				pending.Reset()
+				typed = nil
 				continue
 			}
 			done, rest := endedStatements(pending.String())
+			if len(done) > 0 && rest == "" {
+				remember()
+			}
 			for k, st := range done {
 				at := start
 				if k > 0 { // it began on the line that ended the one before
