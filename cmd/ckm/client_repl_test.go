@@ -154,3 +154,59 @@ func TestEndedStatements(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLREPLThroughServerInTerminal: on a terminal the REPL through ckm
+// serve prompts, runs each statement as Enter ends it, continues a
+// statement over lines, cancels a long statement on Ctrl-C and goes on in
+// the same session, keeps the history, and leaves on Ctrl-D with exit 0.
+func TestSQLREPLThroughServerInTerminal(t *testing.T) {
+	tm := newTmux(t)
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "w.duckdb")
+	cfg := filepath.Join(dir, "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "init"); code != 0 {
+		t.Fatalf("init: exit %d\n%s", code, errOut)
+	}
+	startServe(t, cfg, wh)
+	hist := filepath.Join(dir, "history")
+	tm.start("r", "env CKM_USER=admin CKM_PASSWORD=root-pw "+ckmBinary(t)+" --config "+cfg+" sql --history "+hist)
+	tm.waitFor("r", "through ckm serve", 1)
+	tm.waitFor("r", "ckm>", 1)
+	tm.typeText("r", "SELECT 41 + 1 AS answer;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│      42 │", 1)
+	tm.typeText("r", "SELECT 'two' AS s,")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "...>", 1)
+	tm.typeText("r", "2 AS n;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ two     │", 1)
+
+	tm.typeText("r", "SELECT count(*) FROM range(100000000000) a, range(1000) b;")
+	tm.keys("r", "Enter")
+	time.Sleep(500 * time.Millisecond)
+	interrupt := time.Now()
+	tm.keys("r", "C-c")
+	tm.waitFor("r", "interrupted", 1)
+	if took := time.Since(interrupt); took > 10*time.Second {
+		t.Errorf("Ctrl-C took %v to cancel the statement", took)
+	}
+	tm.typeText("r", "SELECT 'still here' AS s;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ still here │", 1)
+	tm.keys("r", "C-d")
+	if status := tm.waitExit("r"); status != "0" {
+		t.Errorf("exit status after Ctrl-D: %s\n%s", status, tm.screen("r"))
+	}
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 41 + 1 AS answer;\nSELECT 'two' AS s, 2 AS n;\nSELECT count(*) FROM range(100000000000) a, range(1000) b;\nSELECT 'still here' AS s;\n"
+	if string(b) != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
+	}
+}
