@@ -44,7 +44,7 @@ func newBenchServeCmd(a *app, runF func(context.Context, *benchServeOptions) err
 	opts := &benchServeOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Time a small query over the PostgreSQL protocol against the same query in process",
+		Short: "Time a small query and the 13 SSB queries over the PostgreSQL protocol against the same in process",
 		Long: `Generate exports for --customers customers, load them into a scratch
 warehouse and serve it on a free loopback port. Then run the same small
 parameterised query (count and sum of fact_sales above a quantity) --queries
@@ -57,12 +57,26 @@ and report queries/s (from the sum of latencies), p50/p99 latency and the
 wire/in-process ratios of time and of p50.
 Every answer over the wire must equal the in-process one.
 
-Then the same query from 1, 8 and 32 clients at once (a connection each,
+Then the 13 SSB queries (those of ckm bench olap) on SSB generated into
+the same warehouse at --ssb-sf, the same three ways on one persistent
+connection each, --ssb-rounds rounds after a warm-up, the ways taking
+turns query by query with the first rotating; every answer over the wire
+must equal the in-process one row for row, else the bench fails.
+wire_overhead_ratio = the sum of the extended protocol's per-query
+medians / the sum of the in-process ones (goal: at most 1.10 at SF 1).
+
+Then the same small query from 1, 8 and 32 clients at once (a connection each,
 extended protocol, each client querying again as soon as answered) for
 --duration each: queries/s (queries over the wall time), p50 and p99.
 Last, 8 clients again while a load of 30 more days of exports commits:
 p99 of the queries started during the load against the idle p99 at 8
 clients (goal: at most 3 times). JSON keys:
+  wire_overhead_ratio
+  ssb            sf, lineorder_rows, generate_seconds, rounds,
+                 in_process_ms, wire_extended_ms, wire_simple_ms (sums of
+                 medians), wire_overhead_ratio, wire_simple_ratio, loadavg,
+                 queries[] (name, rows, in_process_ms, wire_extended_ms,
+                 wire_simple_ms, extended_ratio, simple_ratio)
   concurrency[]  clients, queries, seconds, queries_per_sec, p50_ms, p99_ms
   under_load     clients, load_rows, load_seconds, queries, p50_ms, p99_ms,
                  idle_p99_ms, p99_ratio (p99_ms / idle_p99_ms)

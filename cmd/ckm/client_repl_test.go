@@ -45,6 +45,17 @@ line' AS m, 3.25::DECIMAL(9,2) AS price
 		t.Fatalf("embedded: exit %d\n%s\n%s", embCode, embOut, embErr)
 	}
 
+	// csv and json print per statement, as the embedded shell's.
+	small := "SELECT 1 AS a, 'x' AS s;\nSELECT count(*) AS n, sum(amount) AS revenue FROM fact_sales;\n"
+	embFormats := map[string]string{}
+	for _, f := range []string{"csv", "json"} {
+		out, errOut, code := runCkm(t, small, "--config", cfg, "--format", f, "sql")
+		if code != 0 || !strings.Contains(out, "revenue") {
+			t.Fatalf("embedded --format %s: exit %d\n%s\n%s", f, code, out, errOut)
+		}
+		embFormats[f] = out
+	}
+
 	startServe(t, cfg, wh)
 	t.Setenv("CKM_USER", "admin")
 	t.Setenv("CKM_PASSWORD", "root-pw")
@@ -107,6 +118,12 @@ line' AS m, 3.25::DECIMAL(9,2) AS price
 	io.WriteString(stdin, ".quit\nSELECT 'not run';\n")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf(".quit: %v\n%s", err, stderr.String())
+	}
+
+	for f, want := range embFormats {
+		if out, errOut, code := runCkm(t, small, "--config", cfg, "--format", f, "sql"); code != 0 || out != want {
+			t.Errorf("--format %s through the server: exit %d\n%s\nembedded:\n%s\n%s", f, code, out, want, errOut)
+		}
 	}
 
 	// The whole script: what the embedded shell printed.
