@@ -546,7 +546,7 @@ func (ss *session) sendRowDescription(cols []column, formats []int16) {
 	fields := make([]pgproto3.FieldDescription, len(cols))
 	for i, c := range cols {
 		fields[i] = pgproto3.FieldDescription{Name: []byte(c.Name), DataTypeOID: c.OID, DataTypeSize: typeSize(c.OID),
-			TypeModifier: -1, Format: formatOf(formats, i)}
+			TypeModifier: typeModifier(c.DuckType), Format: formatOf(formats, i)}
 	}
 	ss.be.Send(&pgproto3.RowDescription{Fields: fields})
 }

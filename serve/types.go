@@ -19,6 +19,17 @@ type column struct {
 	DuckType string
 }
 
+// typeModifier is the type modifier PostgreSQL sends with a column of
+// the DuckDB type duck: numeric(p,s) for DECIMAL(p,s) ((p << 16 | s) + 4,
+// so a client knows the precision and scale), -1 (none) for the others.
+func typeModifier(duck string) int32 {
+	var p, s int32
+	if n, err := fmt.Sscanf(strings.ToUpper(duck), "DECIMAL(%d,%d)", &p, &s); err != nil || n != 2 || p < 1 || s < 0 || s > p {
+		return -1
+	}
+	return (p<<16 | s) + 4
+}
+
 // typeOID maps a DuckDB type name to the PostgreSQL type a client decodes:
 // exact where PostgreSQL has the type, else text (lists, structs, maps and
 // unsigned or huge integers that do not fit are sent in their text form).

@@ -163,3 +163,17 @@ func TestDecimalText(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeModifier: DECIMAL(p,s) goes out as PostgreSQL's numeric(p,s)
+// does ((p << 16 | s) + 4: numeric(38,2) is 2490374, psql's own figure);
+// other types have none.
+func TestTypeModifier(t *testing.T) {
+	for duck, want := range map[string]int32{
+		"DECIMAL(38,2)": 38<<16 | 2 + 4, "DECIMAL(9,2)": 589830, "decimal(18,0)": 18<<16 + 4,
+		"HUGEINT": -1, "INTEGER": -1, "VARCHAR": -1, "DECIMAL": -1, "DECIMAL(2,5)": -1,
+	} {
+		if got := typeModifier(duck); got != want {
+			t.Errorf("typeModifier(%s) = %d, want %d", duck, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/fixtures"
+	"github.com/ckm-dev/ckm/fixtures/ssb"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/serve"
 )
@@ -32,6 +34,8 @@ type benchServeOptions struct {
 	customers int           // checked: at least 10
 	queries   int           // checked: at least 10
 	duration  time.Duration // each concurrency level's timed run; checked: positive
+	ssbSF     float64       // checked: positive and finite
+	ssbRounds int           // checked: at least 1
 }
 
 // newBenchServeCmd builds ckm bench serve; runF, when not nil, runs instead
@@ -40,7 +44,7 @@ func newBenchServeCmd(a *app, runF func(context.Context, *benchServeOptions) err
 	opts := &benchServeOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Time a small query over the PostgreSQL protocol against the same query in process",
+		Short: "Time a small query and the 13 SSB queries over the PostgreSQL protocol against the same in process",
 		Long: `Generate exports for --customers customers, load them into a scratch
 warehouse and serve it on a free loopback port. Then run the same small
 parameterised query (count and sum of fact_sales above a quantity) --queries
@@ -53,12 +57,26 @@ and report queries/s (from the sum of latencies), p50/p99 latency and the
 wire/in-process ratios of time and of p50.
 Every answer over the wire must equal the in-process one.
 
-Then the same query from 1, 8 and 32 clients at once (a connection each,
+Then the 13 SSB queries (those of ckm bench olap) on SSB generated into
+the same warehouse at --ssb-sf, the same three ways on one persistent
+connection each, --ssb-rounds rounds after a warm-up, the ways taking
+turns query by query with the first rotating; every answer over the wire
+must equal the in-process one row for row, else the bench fails.
+wire_overhead_ratio = the sum of the extended protocol's per-query
+medians / the sum of the in-process ones (goal: at most 1.10 at SF 1).
+
+Then the same small query from 1, 8 and 32 clients at once (a connection each,
 extended protocol, each client querying again as soon as answered) for
 --duration each: queries/s (queries over the wall time), p50 and p99.
 Last, 8 clients again while a load of 30 more days of exports commits:
 p99 of the queries started during the load against the idle p99 at 8
 clients (goal: at most 3 times). JSON keys:
+  wire_overhead_ratio
+  ssb            sf, lineorder_rows, generate_seconds, rounds,
+                 in_process_ms, wire_extended_ms, wire_simple_ms (sums of
+                 medians), wire_overhead_ratio, wire_simple_ratio, loadavg,
+                 queries[] (name, rows, in_process_ms, wire_extended_ms,
+                 wire_simple_ms, extended_ratio, simple_ratio)
   concurrency[]  clients, queries, seconds, queries_per_sec, p50_ms, p99_ms
   under_load     clients, load_rows, load_seconds, queries, p50_ms, p99_ms,
                  idle_p99_ms, p99_ratio (p99_ms / idle_p99_ms)
@@ -74,6 +92,12 @@ clients (goal: at most 3 times). JSON keys:
 			if opts.duration <= 0 {
 				return usageErrorf("--duration %v: want a positive duration, e.g. 5s", opts.duration)
 			}
+			if !(opts.ssbSF > 0) || math.IsInf(opts.ssbSF, 0) {
+				return usageErrorf("--ssb-sf %v: want a positive scale factor, e.g. 0.01 or 1", opts.ssbSF)
+			}
+			if opts.ssbRounds < 1 {
+				return usageErrorf("--ssb-rounds %d: want at least 1", opts.ssbRounds)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -83,6 +107,8 @@ clients (goal: at most 3 times). JSON keys:
 	cmd.Flags().IntVar(&opts.customers, "customers", 1000, "customers in the generated exports")
 	cmd.Flags().IntVar(&opts.queries, "queries", 2000, "queries timed each way")
 	cmd.Flags().DurationVar(&opts.duration, "duration", 5*time.Second, "how long each concurrency level (1, 8, 32 clients) runs")
+	cmd.Flags().Float64Var(&opts.ssbSF, "ssb-sf", 1, "scale factor of the SSB tables the 13 SSB queries run on (1 = 6 million lineorder rows)")
+	cmd.Flags().IntVar(&opts.ssbRounds, "ssb-rounds", 5, "timed rounds of the 13 SSB queries (the median of each is reported)")
 	return cmd
 }
 
@@ -115,22 +141,22 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	if _, err := etl.Load(ctx, w, []string{exports}, etl.Options{}); err != nil {
 		return err
 	}
-	verifier, err := serve.HashPassword("bench")
+	a.logf("generating SSB at SF %v …", o.ssbSF)
+	t0 := time.Now()
+	if err := ssb.Generate(ctx, w.DB, o.ssbSF); err != nil {
+		return err
+	}
+	ssbGen := time.Since(t0)
+	var ssbLines int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM lineorder`).Scan(&ssbLines); err != nil {
+		return err
+	}
+	a.logf("%d lineorder rows in %v", ssbLines, ssbGen.Round(time.Millisecond))
+	srv, stopServer, err := benchServeStart(ctx, w)
 	if err != nil {
 		return err
 	}
-	srv, err := serve.New(w, serve.Config{Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier}}}})
-	if err != nil {
-		return err
-	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	defer func() { stop(); <-done }()
+	defer stopServer()
 
 	type answer struct{ n, qty int64 }
 	want := map[int]answer{}
@@ -207,6 +233,13 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 		sides[s] = serveBenchSide{Name: names[s], QueriesPerSec: float64(len(l)) / total.Seconds(), P50ms: ms(l[len(l)/2]), P99ms: ms(l[len(l)*99/100])}
 	}
+	ssbLoad0 := loadAverage()
+	ssbQueries, err := benchServeSSB(ctx, conn, srv.Addr().String(), ssb.Queries, o.ssbRounds)
+	if err != nil {
+		return err
+	}
+	ssbRes := ssbWireSummary(o.ssbSF, ssbLines, ssbGen, o.ssbRounds, ssbQueries)
+	ssbRes.Loadavg = map[string]any{"before": ssbLoad0, "after": loadAverage()}
 	var lines int64
 	w.DB.QueryRowContext(ctx, "SELECT count(*) FROM fact_sales").Scan(&lines)
 	load0 := loadAverage()
@@ -257,7 +290,8 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		"wire_simple_ratio":       sides[0].QueriesPerSec / sides[2].QueriesPerSec,
 		"wire_extended_p50_ratio": sides[1].P50ms / sides[0].P50ms,
 		"wire_simple_p50_ratio":   sides[2].P50ms / sides[0].P50ms,
-		"concurrency":             levels, "under_load": underLoad,
+		"ssb":                     ssbRes, "wire_overhead_ratio": ssbRes.WireOverheadRatio,
+		"concurrency": levels, "under_load": underLoad,
 		"loadavg": map[string]any{"before": load0, "after": load1},
 	}
 	if a.format() == formatJSON {
@@ -273,6 +307,17 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	}
 	a.logf("%d queries each way, taking turns, on %d fact_sales lines; one connection each, one query at a time", o.queries, lines)
 	rows = nil
+	for _, q := range ssbRes.Queries {
+		rows = append(rows, []any{q.Name, q.Rows, fmt.Sprintf("%.1f", q.InProcessMS), fmt.Sprintf("%.1f", q.WireExtendedMS), fmt.Sprintf("%.1f", q.WireSimpleMS),
+			fmt.Sprintf("%.3f", q.ExtendedRatio), fmt.Sprintf("%.3f", q.SimpleRatio)})
+	}
+	rows = append(rows, []any{"all 13", "", fmt.Sprintf("%.1f", ssbRes.InProcessMS), fmt.Sprintf("%.1f", ssbRes.WireExtendedMS), fmt.Sprintf("%.1f", ssbRes.WireSimpleMS),
+		fmt.Sprintf("%.3f", ssbRes.WireOverheadRatio), fmt.Sprintf("%.3f", ssbRes.WireSimpleRatio)})
+	if err := a.printTable([]string{"ssb_query", "rows", "in_process_ms", "wire_extended_ms", "wire_simple_ms", "extended_ratio", "simple_ratio"}, rows); err != nil {
+		return err
+	}
+	a.logf("SSB at SF %v (%d lineorder rows), median of %d rounds each way; wire_overhead_ratio %.3f (goal ≤ 1.10 at SF 1)", ssbRes.SF, ssbRes.LineorderRows, ssbRes.Rounds, ssbRes.WireOverheadRatio)
+	rows = nil
 	for _, l := range levels {
 		rows = append(rows, []any{l.Clients, "idle", l.Queries, fmt.Sprintf("%.0f", l.QueriesPerSec), fmt.Sprintf("%.3f", l.P50ms), fmt.Sprintf("%.3f", l.P99ms)})
 	}
@@ -283,6 +328,27 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	}
 	a.logf("p99 at 8 clients during the load: %.2f× idle (goal ≤ 3); load average %v before, %v after", underLoad["p99_ratio"], load0, load1)
 	return nil
+}
+
+// benchServeStart serves w on a free loopback port to the one admin user
+// bench (password bench) until the returned stop is called.
+func benchServeStart(ctx context.Context, w *engine.Warehouse) (*serve.Server, func(), error) {
+	verifier, err := serve.HashPassword("bench")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := serve.New(w, serve.Config{Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier}}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx) }()
+	return srv, func() { stop(); <-done }, nil
 }
 
 // concurrencyResult is one concurrency level of ckm bench serve.

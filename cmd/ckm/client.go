@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"gopkg.in/yaml.v3"
 
@@ -190,6 +192,11 @@ func (a *app) serverClient(ctx context.Context, command, role string) (*pgx.Conn
 	if role != "" {
 		cfg.RuntimeParams["ckm_role"] = role
 	}
+	// A cancelled context (Ctrl-C) asks the server to cancel the
+	// statement, keeping the session, before giving up on the socket.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ckm serve (pid %d) at %s holds %s: %w", info.PID, info.Addr, a.warehousePath(), err)
@@ -263,10 +270,7 @@ func sqlViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) error {
 	case opts.file != "":
 		text, err = os.ReadFile(opts.file)
 	default:
-		if isTerminal(asWriter(opts.stdin)) {
-			a.logf("ckm serve holds %s: the statements you type run through it when you end the input with Ctrl-D (psql gives an interactive session)", a.warehousePath())
-		}
-		text, err = io.ReadAll(io.LimitReader(opts.stdin, int64(opts.maxStmt)*64))
+		return sqlREPLViaServer(ctx, opts, conn)
 	}
 	if err != nil {
 		return fmt.Errorf("sql: %w", err)

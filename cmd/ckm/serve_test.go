@@ -134,8 +134,11 @@ func TestServeUsers(t *testing.T) {
 func TestNewBenchServeCmd(t *testing.T) {
 	clear := func(o *benchServeOptions) { o.app = nil }
 	checkParse(t, []string{"bench"}, newBenchServeCmd, []string{"bench", "serve"}, clear, []parseCase[benchServeOptions]{
-		{name: "defaults", want: benchServeOptions{customers: 1000, queries: 2000, duration: 5 * time.Second}},
-		{name: "flags", args: []string{"--customers", "50", "--queries", "100", "--duration", "2s"}, want: benchServeOptions{customers: 50, queries: 100, duration: 2 * time.Second}},
+		{name: "defaults", want: benchServeOptions{customers: 1000, queries: 2000, duration: 5 * time.Second, ssbSF: 1, ssbRounds: 5}},
+		{name: "flags", args: []string{"--customers", "50", "--queries", "100", "--duration", "2s", "--ssb-sf", "0.1", "--ssb-rounds", "3"},
+			want: benchServeOptions{customers: 50, queries: 100, duration: 2 * time.Second, ssbSF: 0.1, ssbRounds: 3}},
+		{name: "zero scale factor", args: []string{"--ssb-sf", "0"}, err: "--ssb-sf 0"},
+		{name: "no rounds", args: []string{"--ssb-rounds", "0"}, err: "--ssb-rounds 0"},
 		{name: "zero duration", args: []string{"--duration", "0s"}, err: "--duration 0s"},
 		{name: "too few queries", args: []string{"--queries", "5"}, err: "--queries 5"},
 	})

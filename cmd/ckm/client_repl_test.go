@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSQLREPLThroughServer: ckm sql reading a pipe while ckm serve holds
+// the warehouse runs each statement as soon as a line ends it (its rows
+// come back while the pipe is still open), and for a whole script prints
+// what the embedded shell printed for it before the server started: the
+// same boxed tables, the same errors at the same lines (the rest still
+// running), exit code 1.
+func TestSQLREPLThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	exports := filepath.Join(dir, "ex")
+	if _, _, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "40", "--days", "5", "--quiet"); code != 0 {
+		t.Fatal("fixtures generate failed")
+	}
+	wh := filepath.Join(dir, "w.duckdb")
+	cfg := filepath.Join(dir, "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "load", exports); code != 0 && code != 3 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	script := `SELECT count(*) AS lines, sum(amount) AS revenue, 1.5::DOUBLE AS f, DATE '2024-01-02' AS d, NULL AS z, true AS b FROM fact_sales;
+SELECT 'a;b' AS s,
+  42 AS x; SELECT nope;
+-- a comment; not a statement
+SELECT customer_id, name, mobile FROM dim_customer WHERE is_current ORDER BY customer_id LIMIT 3;
+CREATE TABLE t AS SELECT 1 AS one;
+SELECT 'multi
+line' AS m, 3.25::DECIMAL(9,2) AS price
+`
+	embOut, embErr, embCode := runCkm(t, script, "--config", cfg, "sql")
+	if embCode != 1 || !strings.Contains(embOut, "│ a;b     │      42 │") || !strings.Contains(embOut, "decimal(38,2)") {
+		t.Fatalf("embedded: exit %d\n%s\n%s", embCode, embOut, embErr)
+	}
+
+	// csv and json print per statement, as the embedded shell's.
+	small := "SELECT 1 AS a, 'x' AS s;\nSELECT count(*) AS n, sum(amount) AS revenue FROM fact_sales;\n"
+	embFormats := map[string]string{}
+	for _, f := range []string{"csv", "json"} {
+		out, errOut, code := runCkm(t, small, "--config", cfg, "--format", f, "sql")
+		if code != 0 || !strings.Contains(out, "revenue") {
+			t.Fatalf("embedded --format %s: exit %d\n%s\n%s", f, code, out, errOut)
+		}
+		embFormats[f] = out
+	}
+
+	startServe(t, cfg, wh)
+	t.Setenv("CKM_USER", "admin")
+	t.Setenv("CKM_PASSWORD", "root-pw")
+
+	// A statement runs when its line ends it, the pipe still open.
+	cmd := exec.Command(ckmBinary(t), "--config", cfg, "sql")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	readUntil := func(want string) []string {
+		t.Helper()
+		var got []string
+		timeout := time.After(60 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("output ended before %q: %q\n%s", want, got, stderr.String())
+				}
+				got = append(got, l)
+				if l == want {
+					return got
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 60s of its statement: %q\n%s", want, got, stderr.String())
+			}
+		}
+	}
+	io.WriteString(stdin, "SELECT 6 * 7 AS answer,\n")
+	io.WriteString(stdin, "  'x' AS s;\n")
+	got := readUntil("(1 row)")
+	if want := "│      42 │ x       │"; !strings.Contains(strings.Join(got, "\n"), want) {
+		t.Errorf("first statement printed %q, want a row %q", got, want)
+	}
+	io.WriteString(stdin, "SELECT 1 AS one; SELECT 2 AS two;\n")
+	got = readUntil("(1 row)")
+	got = append(got, readUntil("(1 row)")...)
+	if s := strings.Join(got, "\n"); !strings.Contains(s, "│       1 │") || !strings.Contains(s, "│       2 │") {
+		t.Errorf("two statements on a line printed %q", got)
+	}
+	io.WriteString(stdin, ".quit\nSELECT 'not run';\n")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf(".quit: %v\n%s", err, stderr.String())
+	}
+
+	for f, want := range embFormats {
+		if out, errOut, code := runCkm(t, small, "--config", cfg, "--format", f, "sql"); code != 0 || out != want {
+			t.Errorf("--format %s through the server: exit %d\n%s\nembedded:\n%s\n%s", f, code, out, want, errOut)
+		}
+	}
+
+	// The whole script: what the embedded shell printed.
+	out, errOut, code := runCkm(t, script, "--config", cfg, "sql")
+	if code != embCode {
+		t.Errorf("exit %d, embedded %d\n%s", code, embCode, errOut)
+	}
+	if out != embOut {
+		t.Errorf("stdout through the server:\n%s\nembedded:\n%s", out, embOut)
+	}
+	for _, want := range []string{"Error: stdin:3: Binder Error: Referenced column \"nope\"", "(SQLSTATE 42703)",
+		"Error: stdin:6: refused in an analyst session: CREATE", "(SQLSTATE 42501)", "2 statement(s) from stdin failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(embErr, "Error: stdin:3: Binder Error") || !strings.Contains(embErr, "Error: stdin:6: refused") {
+		t.Errorf("the embedded errors are not where the test expects them:\n%s", embErr)
+	}
+}
+
+// TestEndedStatements: what a line ends and what stays open, by hand.
+func TestEndedStatements(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		done []string
+		rest string
+	}{
+		{"SELECT 1;\n", []string{"SELECT 1"}, ""},
+		{"SELECT 1\n", nil, "SELECT 1\n"},
+		{"SELECT 1; SELECT 2\n", []string{"SELECT 1"}, "SELECT 2\n"},
+		{"SELECT 1; SELECT 2;\n", []string{"SELECT 1", "SELECT 2"}, ""},
+		{"SELECT 'a;\n", nil, "SELECT 'a;\n"},
+		{"SELECT 'a;\nb';\n", []string{"SELECT 'a;\nb'"}, ""},
+		{"SELECT 1 -- x;\n", nil, "SELECT 1 -- x;\n"},
+		{"SELECT 1; -- done\n", []string{"SELECT 1"}, ""},
+		{"/* open; \n", nil, "/* open; \n"},
+		{"SELECT $$;$$;\n", []string{"SELECT $$;$$"}, ""},
+		{".quit\n", []string{".quit"}, ""},
+		{"-- only a comment\n", nil, "-- only a comment\n"},
+	} {
+		done, rest := endedStatements(c.text)
+		if strings.Join(done, "|") != strings.Join(c.done, "|") || rest != c.rest {
+			t.Errorf("endedStatements(%q) = %q, %q; want %q, %q", c.text, done, rest, c.done, c.rest)
+		}
+	}
+}
+
+// TestSQLREPLThroughServerInTerminal: on a terminal the REPL through ckm
+// serve prompts, runs each statement as Enter ends it, continues a
+// statement over lines, cancels a long statement on Ctrl-C and goes on in
+// the same session, keeps the history, and leaves on Ctrl-D with exit 0.
+func TestSQLREPLThroughServerInTerminal(t *testing.T) {
+	tm := newTmux(t)
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "w.duckdb")
+	cfg := filepath.Join(dir, "ckm.yaml")
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCkm(t, "", "--config", cfg, "init"); code != 0 {
+		t.Fatalf("init: exit %d\n%s", code, errOut)
+	}
+	startServe(t, cfg, wh)
+	hist := filepath.Join(dir, "history")
+	tm.start("r", "env CKM_USER=admin CKM_PASSWORD=root-pw "+ckmBinary(t)+" --config "+cfg+" sql --history "+hist)
+	tm.waitFor("r", "through ckm serve", 1)
+	tm.waitFor("r", "ckm>", 1)
+	tm.typeText("r", "SELECT 41 + 1 AS answer;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│      42 │", 1)
+	tm.typeText("r", "SELECT 'two' AS s,")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "...>", 1)
+	tm.typeText("r", "2 AS n;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ two     │", 1)
+
+	tm.typeText("r", "SELECT count(*) FROM range(100000000000) a, range(1000) b;")
+	tm.keys("r", "Enter")
+	time.Sleep(500 * time.Millisecond)
+	interrupt := time.Now()
+	tm.keys("r", "C-c")
+	tm.waitFor("r", "interrupted", 1)
+	if took := time.Since(interrupt); took > 10*time.Second {
+		t.Errorf("Ctrl-C took %v to cancel the statement", took)
+	}
+	tm.typeText("r", "SELECT 'still here' AS s;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ still here │", 1)
+	tm.keys("r", "C-d")
+	if status := tm.waitExit("r"); status != "0" {
+		t.Errorf("exit status after Ctrl-D: %s\n%s", status, tm.screen("r"))
+	}
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 41 + 1 AS answer;\nSELECT 'two' AS s, 2 AS n;\nSELECT count(*) FROM range(100000000000) a, range(1000) b;\nSELECT 'still here' AS s;\n"
+	if string(b) != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
+	}
+}
