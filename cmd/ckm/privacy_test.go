@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/fixtures"
 	"github.com/ckm-dev/ckm/privacy"
 )
 
@@ -101,15 +102,19 @@ func TestCubeDrillThroughPII(t *testing.T) {
 func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 	dir := t.TempDir()
 	exports, wh := filepath.Join(dir, "exports"), filepath.Join(dir, "w.duckdb")
-	if _, stderr, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "300", "--days", "60", "--seed", "3", "--quiet"); code != 0 {
-		t.Fatal(stderr)
+	exp, err := fixtures.Generate(context.Background(), fixtures.Options{Out: exports, Customers: 300, Days: 60, Seed: 3, ListPersonal: true})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 0 && code != exitRejected {
 		t.Fatalf("load exit %d: %s", code, stderr)
 	}
-	raw := rawPersonalValues(t, wh)
+	raw := personalRaw(exp)
 	if len(raw.ids) < 100 || len(raw.mobiles) < 100 || len(raw.emails) < 50 {
 		t.Fatalf("fixture set too small to mean anything: %d IDs, %d mobiles, %d e-mails", len(raw.ids), len(raw.mobiles), len(raw.emails))
+	}
+	if raw.find(filesText(t, exports)) == "" {
+		t.Fatal("the scan finds no raw value even in the exports")
 	}
 
 	// Every relation the analyst sandbox lets through.
@@ -154,7 +159,7 @@ func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 	outputs = append(outputs, lakeText(t, lake))
 
 	t.Run("published columns do not narrow ID numbers", func(t *testing.T) {
-		checkIDCandidates(t, wh, lake, relations)
+		checkIDCandidates(t, wh, lake, relations, exp.Personal.IDNumbers)
 	})
 
 	for _, o := range outputs {
@@ -201,46 +206,20 @@ func (r rawValues) find(text string) string {
 	return ""
 }
 
-// rawPersonalValues reads the personal values of the warehouse's base
-// tables: ID numbers (and their 15-digit forms), national mobile numbers
-// and e-mail addresses.
-func rawPersonalValues(t *testing.T, wh string) rawValues {
-	t.Helper()
-	ctx := context.Background()
-	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true, MustExist: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+// personalRaw are the raw values expected.json lists (ListPersonal), in
+// the forms to look for: ID numbers and their 15-digit forms, national
+// mobiles, e-mails in lower case. The warehouse's base tables cannot give
+// them: a warehouse the CLI creates holds tokens there.
+func personalRaw(exp *fixtures.Expected) rawValues {
 	r := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}}
-	rows, err := w.DB.QueryContext(ctx, `SELECT 'id_number', id_number FROM dim_customer WHERE id_number IS NOT NULL
-		UNION ALL SELECT 'mobile', mobile FROM dim_customer WHERE mobile IS NOT NULL
-		UNION ALL SELECT 'email', email FROM dim_customer WHERE email IS NOT NULL
-		UNION ALL SELECT key_type, key_value FROM etl_identity WHERE key_type IN ('id_number', 'mobile', 'email')`)
-	if err != nil {
-		t.Fatal(err)
+	for _, id := range exp.Personal.IDNumbers {
+		r.ids[id], r.ids[id[:6]+id[8:17]] = true, true
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, v string
-		if err := rows.Scan(&kind, &v); err != nil {
-			t.Fatal(err)
-		}
-		switch kind {
-		case "id_number":
-			v = strings.ToUpper(v)
-			r.ids[v] = true
-			if len(v) == 18 {
-				r.ids[v[:6]+v[8:17]] = true // the 15-digit form
-			}
-		case "mobile":
-			r.mobiles[strings.TrimPrefix(v, "+86")] = true
-		case "email":
-			r.emails[strings.ToLower(v)] = true
-		}
+	for _, m := range exp.Personal.Mobiles {
+		r.mobiles[m] = true
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, e := range exp.Personal.Emails {
+		r.emails[strings.ToLower(e)] = true
 	}
 	return r
 }
@@ -344,10 +323,18 @@ func lakeText(t *testing.T, lake string) string {
 // row at once: the least over all their combinations), and wants at least
 // privacy.MinIDCandidates. Yesterday's publication — the mask keeping the
 // first 6 and last 4 characters beside the birth date — is checked the
-// same way and must rebuild every ID number (1 candidate), so the bound can
-// fail.
-func checkIDCandidates(t *testing.T, wh, lake string, relations []string) {
+// same way on the set's raw ID numbers and must rebuild every one (1
+// candidate), so the bound can fail.
+func checkIDCandidates(t *testing.T, wh, lake string, relations []string, ids []string) {
 	ctx := context.Background()
+	// Yesterday's lake published the raw ID's first 6 and last 4 beside its
+	// birth date; the raw IDs come from expected.json (the warehouse holds
+	// tokens).
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = "(" + engine.QuoteString(id) + ")"
+	}
+	idValues := strings.Join(quoted, ", ")
 	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true, MustExist: true})
 	if err != nil {
 		t.Fatal(err)
@@ -355,8 +342,9 @@ func checkIDCandidates(t *testing.T, wh, lake string, relations []string) {
 	defer w.Close()
 	sources := map[string]string{
 		"lake": "SELECT * FROM read_parquet(" + engine.QuoteString(filepath.Join(lake, "dim_customer", "*.parquet")) + ")",
-		"yesterday's lake": `SELECT left(id_number, 6) || '********' || right(id_number, 4) AS id_number, birth_date, sex, region_code
-			FROM main.dim_customer`,
+		"yesterday's lake": `SELECT left(id, 6) || '********' || right(id, 4) AS id_number,
+			CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, left(id, 6) AS region_code
+			FROM (VALUES ` + idValues + `) v(id)`,
 	}
 	// Every relation an analyst may read that publishes an ID number or a
 	// birth date.

@@ -194,6 +194,9 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 			return serve.JobResult{}, err
 		}
 		lo.Progress, lo.Mappings = nil, mappings
+		if lo.Vault, _, err = a.loadVault(ctx, w); err != nil {
+			return serve.JobResult{}, err
+		}
 		rep, err := etl.Load(ctx, w, paths, lo)
 		if errors.Is(err, etl.ErrNothingToLoad) {
 			return serve.JobResult{Detail: "nothing to load: every file is in the manifest already"}, nil
