@@ -24,7 +24,7 @@ key from --key-file (created if missing), CKM_KEY, or else a new key file
 in the key directory (CKM_KEY_DIR, default the user's configuration
 directory, e.g. ~/.config/ckm/keys), named by the key's id. A warehouse
 loaded in the clear by an older ckm is converted and rewritten whole.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)
