@@ -86,11 +86,11 @@ the median of N runs. The load average is reported beside each side.`,
 
 // privacySide is one side's figures (of its median run).
 type privacySide struct {
-	Seconds          float64   `json:"seconds"`            // both parts
-	CPUSeconds       float64   `json:"cpu_seconds"`        // both parts, this process's user+system time
-	BaseSeconds      float64   `json:"base_seconds"`       // every file but the last till month
-	IncrementSeconds float64   `json:"increment_seconds"`  // the last till month
-	IdentitySeconds  float64   `json:"identity_seconds"`   // the identity step of the base part
+	Seconds          float64   `json:"seconds"`           // both parts
+	CPUSeconds       float64   `json:"cpu_seconds"`       // both parts, this process's user+system time
+	BaseSeconds      float64   `json:"base_seconds"`      // every file but the last till month
+	IncrementSeconds float64   `json:"increment_seconds"` // the last till month
+	IdentitySeconds  float64   `json:"identity_seconds"`  // the identity step of the base part
 	IncIdentitySec   float64   `json:"increment_identity_seconds"`
 	LoadAverage      float64   `json:"load_average"` // 1-minute, when the side started
 	All              []float64 `json:"all_seconds,omitempty"`
