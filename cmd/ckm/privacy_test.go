@@ -317,9 +317,10 @@ func lakeText(t *testing.T, lake string) string {
 	return b.String()
 }
 
-// checkIDCandidates computes, for every row of the lake's dim_customer and
-// of the analyst's dim_customer, how many ID numbers its published columns
-// leave possible (privacy.IDCandidates with every ID-derived column of the
+// checkIDCandidates computes, for every row of every lake table and every
+// analyst relation that publishes an ID number or a birth date (the
+// lake's and the analyst's dim_customer among them), how many ID numbers
+// its published columns leave possible (privacy.IDCandidates with every ID-derived column of the
 // row at once: the least over all their combinations), and wants at least
 // privacy.MinIDCandidates. Yesterday's publication — the mask keeping the
 // first 6 and last 4 characters beside the birth date — is checked the
@@ -341,7 +342,6 @@ func checkIDCandidates(t *testing.T, wh, lake string, relations []string, ids []
 	}
 	defer w.Close()
 	sources := map[string]string{
-		"lake": "SELECT * FROM read_parquet(" + engine.QuoteString(filepath.Join(lake, "dim_customer", "*.parquet")) + ")",
 		"yesterday's lake": `SELECT left(id, 6) || '********' || right(id, 4) AS id_number,
 			CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, left(id, 6) AS region_code
 			FROM (VALUES ` + idValues + `) v(id)`,
@@ -358,6 +358,29 @@ func checkIDCandidates(t *testing.T, wh, lake string, relations []string, ids []
 		if n > 0 {
 			sources["analyst "+rel] = "SELECT * FROM " + rel
 		}
+	}
+	// Every table of the lake that publishes an ID number or a birth date
+	// (its Parquet files at any depth: partitions, data directories).
+	tables, err := os.ReadDir(lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tables {
+		if !d.IsDir() {
+			continue
+		}
+		files := engine.QuoteString(filepath.Join(lake, d.Name(), "**", "*.parquet"))
+		var n int
+		if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet(`+files+`, union_by_name = true))
+			WHERE column_name = 'id_number' OR column_name LIKE 'birth%'`).Scan(&n); err != nil {
+			t.Fatalf("lake table %s: %v", d.Name(), err)
+		}
+		if n > 0 {
+			sources["lake "+d.Name()] = "SELECT * FROM read_parquet(" + files + ", union_by_name = true)"
+		}
+	}
+	if _, ok := sources["lake dim_customer"]; !ok {
+		t.Fatalf("no lake table publishes an ID number: %v", tables)
 	}
 	if _, ok := sources["analyst analyst.dim_customer"]; !ok {
 		t.Fatalf("no analyst relation publishes an ID number: %v", relations)
