@@ -86,14 +86,17 @@ the median of N runs. The load average is reported beside each side.`,
 
 // privacySide is one side's figures (of its median run).
 type privacySide struct {
-	Seconds          float64   `json:"seconds"`           // both parts
-	CPUSeconds       float64   `json:"cpu_seconds"`       // both parts, this process's user+system time
-	BaseSeconds      float64   `json:"base_seconds"`      // every file but the last till month
-	IncrementSeconds float64   `json:"increment_seconds"` // the last till month
-	IdentitySeconds  float64   `json:"identity_seconds"`  // the identity step of the base part
-	IncIdentitySec   float64   `json:"increment_identity_seconds"`
-	LoadAverage      float64   `json:"load_average"` // 1-minute, when the side started
-	All              []float64 `json:"all_seconds,omitempty"`
+	Seconds          float64 `json:"seconds"`           // both parts
+	CPUSeconds       float64 `json:"cpu_seconds"`       // both parts, this process's user+system time
+	BaseSeconds      float64 `json:"base_seconds"`      // every file but the last till month
+	IncrementSeconds float64 `json:"increment_seconds"` // the last till month
+	IdentitySeconds  float64 `json:"identity_seconds"`  // the identity step of the base part
+	IncIdentitySec   float64 `json:"increment_identity_seconds"`
+	LoadAverage      float64 `json:"load_average"` // 1-minute, when the side started
+	// Steps are the statement seconds of each step of the load (both
+	// parts), from its trace: where protection costs.
+	Steps map[string]float64 `json:"step_seconds"`
+	All   []float64          `json:"all_seconds,omitempty"`
 }
 
 type benchPrivacyResult struct {
@@ -186,10 +189,37 @@ func benchPrivacyRun(ctx context.Context, opts *benchPrivacyOptions) error {
 	row := func(name string, s privacySide) []any {
 		return []any{name, f2(s.Seconds), f2(s.CPUSeconds), f2(s.BaseSeconds), f2(s.IdentitySeconds), f2(s.IncrementSeconds), f2(s.IncIdentitySec), fmt.Sprintf("%.1f", s.LoadAverage)}
 	}
-	return a.printTable([]string{"side", "seconds", "cpu s", "base s", "identity s", "increment s", "inc. identity s", "load avg"}, [][]any{
+	table := [][]any{
 		row("clear", res.Clear), row("protected", res.Protected),
 		{"ratio (protected / clear)", f2(res.Ratio), f2(res.CPURatio), "", f2(res.IdentityRatio), f2(res.IncrementRatio), f2(res.IncIdentityRatio), ""},
+	}
+	// The steps protection costs most in (statement seconds, both parts).
+	for _, step := range costliestSteps(res.Clear.Steps, res.Protected.Steps, 5) {
+		table = append(table, []any{"step " + step + " (clear → protected)", f2(res.Clear.Steps[step]) + " → " + f2(res.Protected.Steps[step]), "", "", "", "", "", ""})
+	}
+	return a.printTable([]string{"side", "seconds", "cpu s", "base s", "identity s", "increment s", "inc. identity s", "load avg"}, table)
+}
+
+// costliestSteps are the n steps whose seconds grow most from clear to
+// protected.
+func costliestSteps(clear, protected map[string]float64, n int) []string {
+	var steps []string
+	for k := range protected {
+		steps = append(steps, k)
+	}
+	for k := range clear {
+		if _, ok := protected[k]; !ok {
+			steps = append(steps, k)
+		}
+	}
+	sort.Slice(steps, func(i, j int) bool {
+		di, dj := protected[steps[i]]-clear[steps[i]], protected[steps[j]]-clear[steps[j]]
+		if di != dj {
+			return di > dj
+		}
+		return steps[i] < steps[j]
 	})
+	return steps[:min(n, len(steps))]
 }
 
 // splitLastTillMonth moves the last month's till file (pos_sales_YYYYMM.csv,
@@ -251,7 +281,14 @@ func benchPrivacySide(ctx context.Context, a *app, dir, base, incDir string, asO
 			return s, fmt.Errorf("bench privacy: load %s: %w", paths[0], err)
 		}
 		secs := time.Since(start).Seconds()
-		identity := traceStepSeconds(trace.Bytes())["identity"]
+		steps := traceStepSeconds(trace.Bytes())
+		identity := steps["identity"]
+		if s.Steps == nil {
+			s.Steps = map[string]float64{}
+		}
+		for k, v := range steps {
+			s.Steps[k] += v
+		}
 		if i == 0 {
 			s.BaseSeconds, s.IdentitySeconds = secs, identity
 		} else {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +43,18 @@ func TestTraceStepSeconds(t *testing.T) {
 	}
 }
 
+// TestCostliestSteps orders steps by the growth of their seconds, a step
+// only one side has counting as 0 on the other.
+func TestCostliestSteps(t *testing.T) {
+	clear := map[string]float64{"facts": 1, "identity": 2, "ledger": 0.5, "gone": 0.25}
+	protected := map[string]float64{"facts": 1.25, "identity": 3.5, "ledger": 0.5, "customers": 0.75}
+	got := costliestSteps(clear, protected, 4)
+	want := []string{"identity", "customers", "facts", "ledger"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("costliest steps %v, want %v", got, want)
+	}
+}
+
 // TestBenchPrivacySmall runs the benchmark on a small world: the increment
 // is the last till month with its rows, both sides loaded both parts and
 // their identity steps ran, and the ratios are the sides' quotients.
@@ -64,6 +77,9 @@ func TestBenchPrivacySmall(t *testing.T) {
 	for name, s := range map[string]privacySide{"clear": r.Clear, "protected": r.Protected} {
 		if s.BaseSeconds <= 0 || s.IncrementSeconds <= 0 || s.IdentitySeconds <= 0 || s.IncIdentitySec <= 0 || s.CPUSeconds <= 0 {
 			t.Errorf("%s: %+v; want every part timed", name, s)
+		}
+		if s.Steps["identity"] < s.IdentitySeconds || s.Steps["facts"] <= 0 {
+			t.Errorf("%s: steps %v; want identity and facts timed", name, s.Steps)
 		}
 		if math.Abs(s.Seconds-(s.BaseSeconds+s.IncrementSeconds)) > 1e-9 {
 			t.Errorf("%s: %v seconds, parts %v + %v", name, s.Seconds, s.BaseSeconds, s.IncrementSeconds)
