@@ -25,6 +25,9 @@ const historyStart = engine.HistoryStart
 // are pointed at the version holding their time, and the whole history is
 // checked for gaps and overlaps before the load may commit.
 func (l *loader) loadCustomers() error {
+	if err := l.sealNames(); err != nil {
+		return err
+	}
 	if err := l.exec("customers", l.customerChangesSQL()); err != nil {
 		return err
 	}
@@ -67,7 +70,7 @@ func (l *loader) customerChangesSQL() string {
 		FROM ev)
 	SELECT e.customer_id, e.eff, e.rnk,
 		` + l.keyToken("id_number", "coalesce(crm.idn, sales.idn)") + ` AS id_number,
-		crm.name_v AS name,
+		` + l.keyToken("name", "crm.name_v") + ` AS name,
 		coalesce(ckm_id_sex(coalesce(crm.idn, sales.idn)), crm.sex_in) AS sex,
 		coalesce(ckm_id_birth(coalesce(crm.idn, sales.idn)), crm.birth_in) AS birth_date,
 		` + l.keyToken("mobile", "coalesce(crm.mobile_v, sales.mobile_v)") + ` AS mobile,

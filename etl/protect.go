@@ -88,6 +88,30 @@ func (l *loader) sealValues() error {
 	})
 }
 
+// sealNames seals, under each customer's key, the names the CRM records of
+// this load give them (dim_customer holds the name's token on a protected
+// warehouse), and keeps each token's masked display in vault_display.
+// Names are not identity keys, so sealValues does not see them; the keys
+// it gave every customer of the load are there already.
+func (l *loader) sealNames() error {
+	if l.opts.Vault == nil {
+		return nil
+	}
+	return l.execAll("customers", []string{
+		`CREATE OR REPLACE TEMP TABLE cust_names AS
+		SELECT DISTINCT r.customer_id, c.name_v AS name, ckm_token('name', c.name_v) AS tok
+		FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + ` WHERE c.name_v IS NOT NULL`,
+		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
+		SELECT n.tok, n.customer_id, 'name', ckm_seal(n.customer_id, ck.wrapped_key, n.tok, n.name), %d
+		FROM cust_names n JOIN vault_customer_key ck USING (customer_id)
+		ANTI JOIN vault_value v ON v.token = n.tok AND v.customer_id = n.customer_id`, l.runID),
+		`INSERT INTO vault_display (token, kind, display)
+		SELECT tok, 'name', any_value(ckm_mask_name(name)) FROM cust_names
+		WHERE tok NOT IN (SELECT token FROM vault_display) GROUP BY tok`,
+		`DROP TABLE cust_names`,
+	})
+}
+
 // ledgerText is SQL for what the reject ledger stores of a raw value or
 // record expr: sealed with the ledger key on a protected warehouse.
 func (l *loader) ledgerText(expr string) string {

@@ -138,8 +138,19 @@ func checkSamePartition(t *testing.T, plain, protected *engine.Warehouse) {
 
 // rawKeys are the raw personal keys the unprotected load stored.
 func rawKeys(t *testing.T, plain *engine.Warehouse) map[string]string {
+	return rawValuesOf(t, plain, `SELECT DISTINCT key_value, key_type FROM identity_link WHERE key_type IN ('id_number', 'mobile', 'email')`)
+}
+
+// rawSealable are the raw keys and the customers' names the unprotected
+// load stored: what a protected load seals.
+func rawSealable(t *testing.T, plain *engine.Warehouse) map[string]string {
+	return rawValuesOf(t, plain, `SELECT DISTINCT key_value, key_type FROM identity_link WHERE key_type IN ('id_number', 'mobile', 'email')
+		UNION SELECT DISTINCT name, 'name' FROM dim_customer WHERE customer_id > 0 AND name IS NOT NULL`)
+}
+
+func rawValuesOf(t *testing.T, plain *engine.Warehouse, q string) map[string]string {
 	t.Helper()
-	rows, err := plain.DB.Query(`SELECT DISTINCT key_value, key_type FROM identity_link WHERE key_type IN ('id_number', 'mobile', 'email')`)
+	rows, err := plain.DB.Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,20 +196,23 @@ func checkNoRawKeys(t *testing.T, plain, w *engine.Warehouse, v *vault.Vault) {
 			t.Errorf("%s holds no personal keys", table)
 		}
 	}
-	// dim_customer holds tokens where the unprotected load holds raw values.
+	// dim_customer holds tokens where the unprotected load holds raw values
+	// (names: of customers; the special members' names are not personal).
 	var plainN, tokenN int64
-	if err := plain.DB.QueryRow(`SELECT count(id_number) + count(mobile) + count(email) FROM dim_customer`).Scan(&plainN); err != nil {
+	if err := plain.DB.QueryRow(`SELECT count(id_number) + count(mobile) + count(email) + count(name) FILTER (WHERE customer_id > 0) FROM dim_customer`).Scan(&plainN); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.DB.QueryRow(`SELECT count(*) FROM (SELECT id_number AS x FROM dim_customer UNION ALL SELECT mobile FROM dim_customer
-		UNION ALL SELECT email FROM dim_customer) WHERE x IS NOT NULL AND x SIMILAR TO 't(id|mo|em)_[A-Za-z0-9_-]{24}'`).Scan(&tokenN); err != nil {
+		UNION ALL SELECT email FROM dim_customer UNION ALL SELECT name FROM dim_customer WHERE customer_id > 0)
+		WHERE x IS NOT NULL AND x SIMILAR TO 't(id|mo|em|na)_[A-Za-z0-9_-]{24}'`).Scan(&tokenN); err != nil {
 		t.Fatal(err)
 	}
 	if tokenN != plainN || plainN == 0 {
-		t.Errorf("dim_customer holds %d tokens for the %d ID numbers, mobiles and e-mails of the unprotected load", tokenN, plainN)
+		t.Errorf("dim_customer holds %d tokens for the %d ID numbers, mobiles, e-mails and names of the unprotected load", tokenN, plainN)
 	}
-	// Every raw key is sealed, under each customer holding it, and opens
-	// to itself; nothing else is sealed.
+	// Every raw key and name is sealed, under each customer holding it, and
+	// opens to itself; nothing else is sealed.
+	raw = rawSealable(t, plain)
 	rows, err := w.DB.Query(`SELECT v.token, v.customer_id, v.kind, k.wrapped_key, v.sealed FROM vault_value v JOIN vault_customer_key k USING (customer_id)`)
 	if err != nil {
 		t.Fatal(err)

@@ -307,6 +307,10 @@ type TargetContactsOptions struct {
 	Path      string
 	Principal privacy.Principal
 	Reason    string
+	// Reveal, on a protected warehouse (whose dim_customer holds tokens),
+	// gives the raw value behind a name, mobile or e-mail token; values
+	// that are no token come back as they are.
+	Reveal func(string) (string, error)
 }
 
 // WriteTargetContacts writes the contact details (rank, customer id, name,
@@ -357,6 +361,13 @@ func WriteTargetContacts(ctx context.Context, w *engine.Warehouse, o TargetConta
 		var name, mobile, email string
 		if err := rows.Scan(&rank, &cust, &name, &mobile, &email); err != nil {
 			return 0, fmt.Errorf("target contacts: %w", err)
+		}
+		if o.Reveal != nil {
+			for _, s := range []*string{&name, &mobile, &email} {
+				if *s, err = o.Reveal(*s); err != nil {
+					return 0, fmt.Errorf("target contacts: %w", err)
+				}
+			}
 		}
 		cw.Write([]string{strconv.FormatInt(rank, 10), strconv.FormatInt(cust, 10), name, mobile, email})
 		n++

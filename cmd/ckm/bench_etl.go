@@ -297,6 +297,9 @@ func (b *benchChildren) timed(wh string, args []string) (float64, *os.ProcessSta
 func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byte, error) {
 	cmd := exec.Command(b.self, append(append(append([]string{}, b.global...), "--warehouse", wh), args...)...)
 	cmd.Stderr = os.Stderr
+	// The loads are protected (every CLI warehouse is): their throwaway keys
+	// go to the work directory, not the user's key directory.
+	cmd.Env = append(os.Environ(), keyDirEnv+"="+filepath.Join(b.dir, "keys"))
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	err := cmd.Run()

@@ -19,7 +19,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Warehouses the CLI creates are protected, their keys written to the
+	// key directory: the tests' own, never the user's.
+	keys, err := os.MkdirTemp("", "ckm-test-keys-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv(keyDirEnv, keys)
 	code := m.Run()
+	os.RemoveAll(keys)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

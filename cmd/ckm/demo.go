@@ -101,6 +101,13 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
+	// The demo runs protected like every warehouse of the CLI: its key is
+	// the one given, or a default key file (ckm init).
+	var keyAt string
+	if lo.Vault, keyAt, err = a.loadVault(ctx, w); err != nil {
+		return err
+	}
+	a.logf("warehouse %s keeps personal data encrypted; its key is in %s", w.Path, keyAt)
 	rep, err := etl.Load(ctx, w, []string{exportDir}, lo)
 	switch {
 	case errors.Is(err, etl.ErrNothingToLoad):

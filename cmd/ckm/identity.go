@@ -103,6 +103,12 @@ func identityExplainRun(ctx context.Context, opts *identityExplainOptions) error
 		}
 		return fmt.Errorf("customer %d: no identity links (no load resolved this customer)", opts.customer)
 	}
+	if opts.reveal != "" {
+		// A protected warehouse stores tokens: the raw keys are sealed.
+		if err := a.revealColumn(ctx, rows, 2); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
 		if opts.reveal != "" {
 			break

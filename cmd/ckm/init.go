@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 // initOptions are what ckm init resolves to (it has no flags of its own).
@@ -16,8 +17,14 @@ func newInitCmd(a *app, runF func(context.Context, *initOptions) error) *cobra.C
 	opts := &initOptions{app: a}
 	return &cobra.Command{
 		Use:   "init",
-		Short: "Create or upgrade the warehouse (idempotent)",
-		Args:  cobra.NoArgs,
+		Short: "Create or upgrade the warehouse (idempotent); a new warehouse is protected",
+		Long: `Create the warehouse, or upgrade its schema. A warehouse without a data key
+gets one: personal data is stored encrypted from the first load, under a
+key from --key-file (created if missing), CKM_KEY, or else a new key file
+in the key directory (CKM_KEY_DIR, default the user's configuration
+directory, e.g. ~/.config/ckm/keys), named by the key's id. A warehouse
+loaded in the clear by an older ckm is converted and rewritten whole.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -38,6 +45,25 @@ func initRun(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureProtected(ctx, a, w); err != nil {
+		return err
+	}
 	return a.printRecord(map[string]any{"warehouse": w.Path, "schema_version": v},
 		[]string{"warehouse", "schema_version"})
+}
+
+// ensureProtected gives a warehouse without a data key one (protection by
+// default): a new one simply gets its key, one loaded in the clear by an
+// older ckm is converted and rewritten whole (protectWarehouse). A
+// protected warehouse stays as it is; its key is not needed here.
+func ensureProtected(ctx context.Context, a *app, w *engine.Warehouse) error {
+	if a.cfg.GetBool("read-only") {
+		return nil
+	}
+	protected, err := vault.Protected(ctx, w.DB)
+	if err != nil || protected {
+		return err
+	}
+	_, err = protectWarehouse(ctx, a, w)
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
@@ -32,9 +33,6 @@ func TestKeyInitLoadRotate(t *testing.T) {
 
 	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "key", "rotate", "--new-key-file", kf2); code != 1 || !strings.Contains(stderr, "not protected") {
 		t.Fatalf("rotate before init: exit %d %s", code, stderr)
-	}
-	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "key", "init"); code != exitUsage || !strings.Contains(stderr, "--key-file") {
-		t.Fatalf("init without a key: exit %d %s", code, stderr)
 	}
 	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "key", "init"); code != 0 {
 		t.Fatalf("key init: exit %d %s", code, stderr)
@@ -125,19 +123,23 @@ func TestKeyInitProtectsPlaintext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}}
-	for _, id := range exp.Personal.IDNumbers {
-		raw.ids[id], raw.ids[id[:6]+id[8:17]] = true, true
+	raw := personalRaw(exp)
+	// A warehouse loaded in the clear, as ckm did before protection was the
+	// default: through the Go API without a vault (what the benchmark's
+	// "off" uses); the CLI refuses to load into it until it is converted.
+	w, err := engine.Open(ctx, wh, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, m := range exp.Personal.Mobiles {
-		raw.mobiles[m] = true
+	_, err = etl.Load(ctx, w, []string{exports}, etl.Options{})
+	w.Close()
+	if err != nil {
+		t.Fatalf("plaintext load: %v", err)
 	}
-	for _, e := range exp.Personal.Emails {
-		raw.emails[strings.ToLower(e)] = true
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 1 || !strings.Contains(stderr, "in the clear") || !strings.Contains(stderr, "ckm init") {
+		t.Fatalf("ckm load into a plaintext warehouse: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 0 && code != exitRejected {
-		t.Fatalf("load: exit %d %s", code, stderr)
-	}
+	raw = raw.withoutNamesIn(t, nonPersonalText(t, wh))
 	if raw.find(filesText(t, wh, wh+".wal")) == "" {
 		t.Fatal("the scan finds no raw value in the plaintext warehouse")
 	}
@@ -152,7 +154,7 @@ func TestKeyInitProtectsPlaintext(t *testing.T) {
 	rejects := read("rejects", "--limit", "100000")
 	var mobile string
 	var customer int64
-	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true})
+	w, err = engine.Open(ctx, wh, engine.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,14 +23,42 @@ import (
 // killSeed fixes the kill delays; CKM_KILL_SEED overrides it.
 const killSeed = 20241231
 
-// killVolatile lists, per table, the columns that hold wall-clock times:
-// a crashed-and-rerun warehouse and a clean one differ there and only there.
+// killVolatile lists, per table, the columns that hold wall-clock times or
+// ciphertexts (sealed under random nonces and random customer keys): a
+// crashed-and-rerun warehouse and a clean one differ there and only there.
+// Tokens are compared: warehouses copied from one protected template share
+// its data key, so equal values give equal tokens.
 var killVolatile = map[string][]string{
-	"etl_run":           {"started_at", "finished_at"},
-	"etl_file":          {"loaded_at"},
-	"etl_watermark":     {"updated_at"},
-	"schema_version":    {"applied_at"},
-	"olap_rollup_state": {"refreshed_at"},
+	"etl_run":            {"started_at", "finished_at"},
+	"etl_file":           {"loaded_at"},
+	"etl_watermark":      {"updated_at"},
+	"schema_version":     {"applied_at"},
+	"olap_rollup_state":  {"refreshed_at"},
+	"vault_customer_key": {"wrapped_key"},
+	"vault_value":        {"sealed"},
+	"etl_reject":         {"raw_value", "raw_record"},
+}
+
+// protectedTemplate creates a protected, empty warehouse (ckm init, its key
+// in the tests' key directory) and returns a function that copies it to a
+// new path: warehouses made from it share one data key, so their tokens
+// compare equal.
+func protectedTemplate(t *testing.T, bin, dir string) func(path string) {
+	t.Helper()
+	template := filepath.Join(dir, "template.duckdb")
+	if out, err := exec.Command(bin, "--warehouse", template, "init").CombinedOutput(); err != nil {
+		t.Fatalf("init the template: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(path string) {
+		t.Helper()
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestKillLoad kills `ckm load` with SIGKILL at seeded random moments spread
@@ -70,7 +98,10 @@ func TestKillLoad(t *testing.T) {
 	}
 
 	// The clean single load, timed: it sets the span the kills spread over.
+	// Every warehouse starts as a copy of one protected template.
+	fromTemplate := protectedTemplate(t, bin, tmp)
 	ref := filepath.Join(tmp, "ref.duckdb")
+	fromTemplate(ref)
 	t0 := time.Now()
 	runLoad(ref)
 	full := time.Since(t0)
@@ -84,9 +115,11 @@ func TestKillLoad(t *testing.T) {
 	est := full // the fastest complete load's duration
 	gen := 0
 	w := filepath.Join(tmp, "w0.duckdb")
+	fromTemplate(w)
 	next := func() {
 		gen++
 		w = filepath.Join(tmp, fmt.Sprintf("w%d.duckdb", gen))
+		fromTemplate(w)
 	}
 	// finishAndCompare re-runs the load into w to completion and checks w
 	// then equals the clean load.
@@ -163,8 +196,8 @@ func TestKillLoad(t *testing.T) {
 			t.Fatalf("kill %d: %s", killed, state)
 		}
 		if killed == kills/2 {
-			// The second half kills into a new warehouse file, so that
-			// kills also hit its creation.
+			// The second half kills into a new warehouse file (a copy of
+			// the protected template: its first load).
 			next()
 		}
 	}

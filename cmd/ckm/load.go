@@ -114,7 +114,7 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		return err
 	}
 	defer w.Close()
-	if lo.Vault, err = a.openVault(ctx, w); err != nil {
+	if lo.Vault, _, err = a.loadVault(ctx, w); err != nil {
 		return err
 	}
 	rep, err := etl.Load(ctx, w, paths, lo)

@@ -112,12 +112,20 @@ func mineTargetRun(ctx context.Context, opts *mineTargetOptions) error {
 		}
 	}
 	return runMine(ctx, a, func(ctx context.Context, w *engine.Warehouse) (*mining.TargetResult, error) {
+		var reveal func(string) (string, error)
+		if opts.contactFile != "" {
+			// The key first: a list whose contacts cannot be opened is not stored.
+			var err error
+			if reveal, err = a.tokenRevealer(ctx, w); err != nil {
+				return nil, err
+			}
+		}
 		res, err := mining.MineTarget(ctx, w, opts.TargetOptions)
 		if err != nil || opts.contactFile == "" {
 			return res, err
 		}
 		n, err := mining.WriteTargetContacts(ctx, w, mining.TargetContactsOptions{ModelID: res.ModelID, Path: opts.contactFile,
-			Principal: principal, Reason: opts.reveal})
+			Principal: principal, Reason: opts.reveal, Reveal: reveal})
 		if err != nil {
 			return nil, err
 		}

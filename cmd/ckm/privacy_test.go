@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/fixtures"
 	"github.com/ckm-dev/ckm/privacy"
 )
 
@@ -101,15 +102,19 @@ func TestCubeDrillThroughPII(t *testing.T) {
 func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 	dir := t.TempDir()
 	exports, wh := filepath.Join(dir, "exports"), filepath.Join(dir, "w.duckdb")
-	if _, stderr, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "300", "--days", "60", "--seed", "3", "--quiet"); code != 0 {
-		t.Fatal(stderr)
+	exp, err := fixtures.Generate(context.Background(), fixtures.Options{Out: exports, Customers: 300, Days: 60, Seed: 3, ListPersonal: true})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 0 && code != exitRejected {
 		t.Fatalf("load exit %d: %s", code, stderr)
 	}
-	raw := rawPersonalValues(t, wh)
-	if len(raw.ids) < 100 || len(raw.mobiles) < 100 || len(raw.emails) < 50 {
-		t.Fatalf("fixture set too small to mean anything: %d IDs, %d mobiles, %d e-mails", len(raw.ids), len(raw.mobiles), len(raw.emails))
+	raw := personalRaw(exp).withoutNamesIn(t, nonPersonalText(t, wh))
+	if len(raw.ids) < 100 || len(raw.mobiles) < 100 || len(raw.emails) < 50 || len(raw.names) < 100 {
+		t.Fatalf("fixture set too small to mean anything: %d IDs, %d mobiles, %d e-mails, %d names", len(raw.ids), len(raw.mobiles), len(raw.emails), len(raw.names))
+	}
+	if raw.find(filesText(t, exports)) == "" {
+		t.Fatal("the scan finds no raw value even in the exports")
 	}
 
 	// Every relation the analyst sandbox lets through.
@@ -154,7 +159,7 @@ func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 	outputs = append(outputs, lakeText(t, lake))
 
 	t.Run("published columns do not narrow ID numbers", func(t *testing.T) {
-		checkIDCandidates(t, wh, lake, relations)
+		checkIDCandidates(t, wh, lake, relations, exp.Personal.IDNumbers)
 	})
 
 	for _, o := range outputs {
@@ -169,7 +174,7 @@ func TestAnalystOutputsHoldNoRawValues(t *testing.T) {
 
 // rawValues are a fixture set's personal values, in the forms to look for.
 type rawValues struct {
-	ids, mobiles, emails map[string]bool
+	ids, mobiles, emails, names map[string]bool
 }
 
 var (
@@ -198,13 +203,32 @@ func (r rawValues) find(text string) string {
 			return e
 		}
 	}
+	for n := range r.names {
+		if strings.Contains(folded, n) {
+			return n
+		}
+	}
 	return ""
 }
 
-// rawPersonalValues reads the personal values of the warehouse's base
-// tables: ID numbers (and their 15-digit forms), national mobile numbers
-// and e-mail addresses.
-func rawPersonalValues(t *testing.T, wh string) rawValues {
+// withoutNamesIn drops the names that text (what the warehouse holds that
+// is not personal: places, products, stores, cashiers) contains, so a
+// customer called like a city (金华) is not taken for a leak.
+func (r rawValues) withoutNamesIn(t *testing.T, text string) rawValues {
+	names := map[string]bool{}
+	for n := range r.names {
+		if !strings.Contains(text, n) {
+			names[n] = true
+		}
+	}
+	t.Logf("scanning for %d of the set's %d names (the others are also names of places, products, stores or cashiers)", len(names), len(r.names))
+	r.names = names
+	return r
+}
+
+// nonPersonalText is the text of the warehouse's dimensions that hold no
+// personal data.
+func nonPersonalText(t *testing.T, wh string) string {
 	t.Helper()
 	ctx := context.Background()
 	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true, MustExist: true})
@@ -212,35 +236,34 @@ func rawPersonalValues(t *testing.T, wh string) rawValues {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	r := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}}
-	rows, err := w.DB.QueryContext(ctx, `SELECT 'id_number', id_number FROM dim_customer WHERE id_number IS NOT NULL
-		UNION ALL SELECT 'mobile', mobile FROM dim_customer WHERE mobile IS NOT NULL
-		UNION ALL SELECT 'email', email FROM dim_customer WHERE email IS NOT NULL
-		UNION ALL SELECT key_type, key_value FROM etl_identity WHERE key_type IN ('id_number', 'mobile', 'email')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, v string
-		if err := rows.Scan(&kind, &v); err != nil {
+	var b strings.Builder
+	for _, table := range []string{"dim_product", "dim_store", "dim_salesperson", "dim_region", "dim_campaign", "dim_channel"} {
+		var s string
+		if err := w.DB.QueryRowContext(ctx, "SELECT coalesce(string_agg(CAST(t AS VARCHAR), '\n'), '') FROM "+table+" t").Scan(&s); err != nil {
 			t.Fatal(err)
 		}
-		switch kind {
-		case "id_number":
-			v = strings.ToUpper(v)
-			r.ids[v] = true
-			if len(v) == 18 {
-				r.ids[v[:6]+v[8:17]] = true // the 15-digit form
-			}
-		case "mobile":
-			r.mobiles[strings.TrimPrefix(v, "+86")] = true
-		case "email":
-			r.emails[strings.ToLower(v)] = true
-		}
+		b.WriteString(s + "\n")
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	return b.String()
+}
+
+// personalRaw are the raw values expected.json lists (ListPersonal), in
+// the forms to look for: ID numbers and their 15-digit forms, national
+// mobiles, e-mails in lower case, names. The warehouse's base tables cannot give
+// them: a warehouse the CLI creates holds tokens there.
+func personalRaw(exp *fixtures.Expected) rawValues {
+	r := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}, names: map[string]bool{}}
+	for _, id := range exp.Personal.IDNumbers {
+		r.ids[id], r.ids[id[:6]+id[8:17]] = true, true
+	}
+	for _, n := range exp.Personal.Names {
+		r.names[n] = true
+	}
+	for _, m := range exp.Personal.Mobiles {
+		r.mobiles[m] = true
+	}
+	for _, e := range exp.Personal.Emails {
+		r.emails[strings.ToLower(e)] = true
 	}
 	return r
 }
@@ -338,25 +361,34 @@ func lakeText(t *testing.T, lake string) string {
 	return b.String()
 }
 
-// checkIDCandidates computes, for every row of the lake's dim_customer and
-// of the analyst's dim_customer, how many ID numbers its published columns
-// leave possible (privacy.IDCandidates with every ID-derived column of the
+// checkIDCandidates computes, for every row of every lake table and every
+// analyst relation that publishes an ID number or a birth date (the
+// lake's and the analyst's dim_customer among them), how many ID numbers
+// its published columns leave possible (privacy.IDCandidates with every ID-derived column of the
 // row at once: the least over all their combinations), and wants at least
 // privacy.MinIDCandidates. Yesterday's publication — the mask keeping the
 // first 6 and last 4 characters beside the birth date — is checked the
-// same way and must rebuild every ID number (1 candidate), so the bound can
-// fail.
-func checkIDCandidates(t *testing.T, wh, lake string, relations []string) {
+// same way on the set's raw ID numbers and must rebuild every one (1
+// candidate), so the bound can fail.
+func checkIDCandidates(t *testing.T, wh, lake string, relations []string, ids []string) {
 	ctx := context.Background()
+	// Yesterday's lake published the raw ID's first 6 and last 4 beside its
+	// birth date; the raw IDs come from expected.json (the warehouse holds
+	// tokens).
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = "(" + engine.QuoteString(id) + ")"
+	}
+	idValues := strings.Join(quoted, ", ")
 	w, err := engine.Open(ctx, wh, engine.Options{ReadOnly: true, MustExist: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	sources := map[string]string{
-		"lake": "SELECT * FROM read_parquet(" + engine.QuoteString(filepath.Join(lake, "dim_customer", "*.parquet")) + ")",
-		"yesterday's lake": `SELECT left(id_number, 6) || '********' || right(id_number, 4) AS id_number, birth_date, sex, region_code
-			FROM main.dim_customer`,
+		"yesterday's lake": `SELECT left(id, 6) || '********' || right(id, 4) AS id_number,
+			CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, left(id, 6) AS region_code
+			FROM (VALUES ` + idValues + `) v(id)`,
 	}
 	// Every relation an analyst may read that publishes an ID number or a
 	// birth date.
@@ -370,6 +402,29 @@ func checkIDCandidates(t *testing.T, wh, lake string, relations []string) {
 		if n > 0 {
 			sources["analyst "+rel] = "SELECT * FROM " + rel
 		}
+	}
+	// Every table of the lake that publishes an ID number or a birth date
+	// (its Parquet files at any depth: partitions, data directories).
+	tables, err := os.ReadDir(lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tables {
+		if !d.IsDir() {
+			continue
+		}
+		files := engine.QuoteString(filepath.Join(lake, d.Name(), "**", "*.parquet"))
+		var n int
+		if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet(`+files+`, union_by_name = true))
+			WHERE column_name = 'id_number' OR column_name LIKE 'birth%'`).Scan(&n); err != nil {
+			t.Fatalf("lake table %s: %v", d.Name(), err)
+		}
+		if n > 0 {
+			sources["lake "+d.Name()] = "SELECT * FROM read_parquet(" + files + ", union_by_name = true)"
+		}
+	}
+	if _, ok := sources["lake dim_customer"]; !ok {
+		t.Fatalf("no lake table publishes an ID number: %v", tables)
 	}
 	if _, ok := sources["analyst analyst.dim_customer"]; !ok {
 		t.Fatalf("no analyst relation publishes an ID number: %v", relations)

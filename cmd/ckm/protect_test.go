@@ -34,17 +34,7 @@ func TestProtectedWarehouseByteScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := rawValues{ids: map[string]bool{}, mobiles: map[string]bool{}, emails: map[string]bool{}}
-	for _, id := range exp.Personal.IDNumbers {
-		raw.ids[id] = true
-		raw.ids[id[:6]+id[8:17]] = true
-	}
-	for _, m := range exp.Personal.Mobiles {
-		raw.mobiles[m] = true
-	}
-	for _, e := range exp.Personal.Emails {
-		raw.emails[strings.ToLower(e)] = true
-	}
+	raw := personalRaw(exp)
 	if len(exp.Personal.IDNumbers) < 300 {
 		t.Fatalf("expected.json lists %d ID numbers for 300 customers", len(exp.Personal.IDNumbers))
 	}
@@ -57,6 +47,11 @@ func TestProtectedWarehouseByteScan(t *testing.T) {
 	}
 	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "--key-file", kf, "load", exports); code != 0 && code != exitRejected {
 		t.Fatalf("load exit %d: %s", code, stderr)
+	}
+	allNames := raw.names
+	raw = raw.withoutNamesIn(t, nonPersonalText(t, wh))
+	if len(raw.names) < 200 {
+		t.Fatalf("only %d names to scan for", len(raw.names))
 	}
 
 	outputs := map[string]string{}
@@ -103,7 +98,8 @@ func TestProtectedWarehouseByteScan(t *testing.T) {
 	// A steward with the key gets every token's raw value back exactly.
 	out, stderr, code := runCkm(t, "", []string{"sql", "--warehouse", wh, "--format", "json", "--key-file", kf,
 		"--config", principalsConfig(t, "steward"), "--role", "steward", "--reveal", "byte-scan test", "-c",
-		`SELECT key_type, ckm_reveal(key_value) AS v FROM main.etl_identity WHERE key_type IN ('id_number', 'mobile', 'email')`}...)
+		`SELECT key_type, ckm_reveal(key_value) AS v FROM main.etl_identity WHERE key_type IN ('id_number', 'mobile', 'email')
+		UNION ALL SELECT DISTINCT 'name', ckm_reveal(name) FROM main.dim_customer WHERE customer_id > 0 AND name IS NOT NULL`}...)
 	if code != 0 {
 		t.Fatalf("reveal: exit %d %s", code, stderr)
 	}
@@ -117,6 +113,12 @@ func TestProtectedWarehouseByteScan(t *testing.T) {
 	if len(revealed) < 300 {
 		t.Fatalf("%d values revealed", len(revealed))
 	}
+	names := 0
+	defer func() {
+		if names < 200 {
+			t.Errorf("%d names revealed, want one per customer of the CRM (about 250)", names)
+		}
+	}()
 	for _, r := range revealed {
 		ok := false
 		switch r.KeyType {
@@ -126,6 +128,9 @@ func TestProtectedWarehouseByteScan(t *testing.T) {
 			ok = raw.mobiles[strings.TrimPrefix(r.V, "+86")] && strings.HasPrefix(r.V, "+86")
 		case "email":
 			ok = raw.emails[r.V]
+		case "name":
+			ok = allNames[r.V]
+			names++
 		}
 		if !ok {
 			t.Errorf("ckm_reveal gave %s %q, not a raw value of the set", r.KeyType, r.V)

@@ -214,7 +214,7 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 			return serve.JobResult{}, err
 		}
 		lo.Progress, lo.Mappings = nil, mappings
-		if lo.Vault, err = a.openVault(ctx, w); err != nil {
+		if lo.Vault, _, err = a.loadVault(ctx, w); err != nil {
 			return serve.JobResult{}, err
 		}
 		rep, err := etl.Load(ctx, w, paths, lo)

@@ -85,11 +85,13 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 	return e, nil
 }
 
-// customerValues opens the customer's sealed values, with the forms they
-// take in raw source records (a mainland mobile without +86).
+// customerValues opens the customer's sealed identifiers (not the name:
+// many share one, and a ledger record naming a namesake is not theirs),
+// with the forms they take in raw source records (a mainland mobile
+// without +86).
 func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT v.token, k.wrapped_key, v.sealed FROM vault_value v
-		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ?`, customerID)
+		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ? AND v.kind <> 'name'`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("forget: %w", err)
 	}

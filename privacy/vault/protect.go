@@ -10,10 +10,14 @@ import (
 // personalKinds is SQL for the identity key types that are personal data.
 const personalKinds = "('id_number', 'mobile', 'email')"
 
+// sealedKinds is SQL for the kinds sealed in vault_value: the personal
+// identity keys and the names of dim_customer.
+const sealedKinds = "('id_number', 'mobile', 'email', 'name')"
+
 // maskSQL is SQL for the mask of a raw value of the kind in column kind.
 func maskSQL(kind, value string) string {
 	return fmt.Sprintf(`CASE %[1]s WHEN 'id_number' THEN ckm_mask_id_number(%[2]s) WHEN 'mobile' THEN ckm_mask_mobile(%[2]s)
-		WHEN 'email' THEN ckm_mask_email(%[2]s) ELSE %[2]s END`, kind, value)
+		WHEN 'email' THEN ckm_mask_email(%[2]s) WHEN 'name' THEN ckm_mask_name(%[2]s) ELSE %[2]s END`, kind, value)
 }
 
 // Protect converts a warehouse loaded in the clear, in db (the caller's
@@ -30,9 +34,10 @@ func Protect(ctx context.Context, db Querier) error {
 			SELECT customer_id, 'id_number' AS kind, id_number AS value FROM dim_customer
 			UNION ALL SELECT customer_id, 'mobile', mobile FROM dim_customer
 			UNION ALL SELECT customer_id, 'email', email FROM dim_customer
+			UNION ALL SELECT customer_id, 'name', name FROM dim_customer
 			UNION ALL SELECT customer_id, key_type, key_value FROM etl_identity
 			UNION ALL SELECT customer_id, key_type, key_value FROM identity_link)
-		WHERE customer_id > 0 AND value IS NOT NULL AND kind IN ` + personalKinds,
+		WHERE customer_id > 0 AND value IS NOT NULL AND kind IN ` + sealedKinds,
 		`INSERT INTO vault_customer_key (customer_id, wrapped_key)
 		SELECT customer_id, ckm_new_customer_key(customer_id) FROM (SELECT DISTINCT customer_id FROM ckm_protect_pv)`,
 		`INSERT INTO vault_value (token, customer_id, kind, sealed)

@@ -73,6 +73,29 @@ func RegisterRevealRefused(ctx context.Context, w *engine.Warehouse, why string)
 	})
 }
 
+// Revealer reads the sealed values as they are now and returns a function
+// that gives the raw value behind a token: ok is false for a token no
+// sealed value of a living customer stands behind (forgotten, or not a
+// token of this warehouse). For the CLI's reveals outside SQL (a
+// steward's identity explain, a contact file), audited by the caller.
+func (v *Vault) Revealer(ctx context.Context, db Querier) (func(token string) (raw string, ok bool, err error), error) {
+	index, err := v.sealedIndex(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return func(token string) (string, bool, error) {
+		s, ok := index[token]
+		if !ok {
+			return "", false, nil
+		}
+		p, err := v.Unseal(s.customerID, s.wrapped, token, s.sealed)
+		if err != nil {
+			return "", false, err
+		}
+		return p, true, nil
+	}, nil
+}
+
 type sealedValue struct {
 	customerID      int64
 	wrapped, sealed []byte

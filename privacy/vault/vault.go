@@ -206,6 +206,25 @@ func (k *WrappedKey) Store(ctx context.Context, db Querier) error {
 	return nil
 }
 
+// KEKID names a key-encryption key without revealing it (the first 8
+// bytes of an HMAC under the key, in hexadecimal): the name of its default
+// key file, and what vault_key records of the key that wraps the data key.
+func KEKID(kek []byte) string { return kekID(kek) }
+
+// StoredKEKID is the name (KEKID) of the key that wraps the warehouse's
+// data key; ErrNotProtected when it has none.
+func StoredKEKID(ctx context.Context, db Querier) (string, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT kek_id FROM vault_key WHERE key_id = 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotProtected
+	}
+	if err != nil {
+		return "", fmt.Errorf("vault: read data key: %w", err)
+	}
+	return id, nil
+}
+
 // kekID names a KEK without revealing it, for messages and rotation checks.
 func kekID(kek []byte) string {
 	m := hmac.New(sha256.New, kek)
