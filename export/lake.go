@@ -223,10 +223,14 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	tag := randomTag()
 	now := time.Now()
 
+	src, err := newLakeSources(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
 	var commits []table.TableCommit
 	for _, t := range tables {
 		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			src: src, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
 				SummaryETLRuns:     string(runs),
@@ -524,6 +528,7 @@ type lakeTableJob struct {
 	retain    time.Duration
 	now       time.Time
 	props     iceberg.Properties
+	src       *lakeSources
 }
 
 // exportLakeTable writes what changed of one table and returns the commit
@@ -557,26 +562,48 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	// A full export fingerprints the files it writes instead (reading
 	// DuckDB's own Parquet back is cheaper than the source a second time:
 	// masked views, views over joins).
+	//
+	// A table that is not masked is fingerprinted from its own rows
+	// (whole-row hashes, no casts or masks evaluated); a masked one from
+	// the rows the export writes. Before either, the source hash (its
+	// definitions and the base tables they read) is compared with the
+	// current snapshot's: equal, the table is not read at all.
 	started := time.Now()
-	var now map[string]string
-	if !job.full {
-		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
-			return nil, nil, 0, err
-		}
-	}
-	checked := time.Now()
 	cur := tbl.CurrentSnapshot()
 	before := map[string]string{}
+	var prevSource, prevDefs string
 	if cur != nil && cur.Summary != nil {
 		if s, ok := cur.Summary.Properties[SummaryFingerprints]; ok {
 			if err := json.Unmarshal([]byte(s), &before); err != nil {
 				return nil, nil, 0, fmt.Errorf("snapshot %d: bad %s: %w", cur.SnapshotID, SummaryFingerprints, err)
 			}
 		}
+		prevSource, prevDefs = cur.Summary.Properties[SummarySource], cur.Summary.Properties[SummaryDefinitions]
 	}
+	source, defs, err := job.src.signature(ctx, t, job.raw)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	// Other definitions may map the same rows to other values.
+	redefined := defs != prevDefs
+	rowFP := !t.masked
+	var now map[string]string
+	switch {
+	case !job.full && cur != nil && source != "" && source == prevSource:
+		now = maps.Clone(before)
+	case rowFP:
+		if now, err = job.src.rawFingerprints(ctx, t, part); err != nil {
+			return nil, nil, 0, err
+		}
+	case !job.full:
+		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	checked := time.Now()
 	var changed []string
 	for k, v := range now {
-		if cur == nil || before[k] != v {
+		if cur == nil || redefined || before[k] != v {
 			changed = append(changed, k)
 		}
 	}
@@ -625,7 +652,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if job.full {
+			if job.full && !rowFP {
 				files := make([]string, len(paths))
 				for i, p := range paths {
 					files[i] = engine.QuoteString(p)
@@ -637,6 +664,8 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				if now, err = fingerprints(ctx, conn, from, names, part); err != nil {
 					return nil, nil, 0, err
 				}
+			}
+			if job.full {
 				for k := range now {
 					if !slices.Contains(changed, k) {
 						changed = append(changed, k)
@@ -669,6 +698,8 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		fp, _ := json.Marshal(now)
 		props := maps.Clone(job.props)
 		props[SummaryFingerprints] = string(fp)
+		props[SummarySource] = source
+		props[SummaryDefinitions] = defs
 		switch {
 		case len(dropped) == 0 && len(added) == 0:
 			// A new partitioned table with no rows: nothing to commit.
