@@ -93,9 +93,17 @@ type LakeTableResult struct {
 	SnapshotID  int64    `json:"snapshot_id"`
 	Changed     bool     `json:"changed"`
 	Partitioned bool     `json:"partitioned"`
+	Check       string   `json:"check"`    // how: LakeCheckSources, LakeCheckRows or LakeCheckOutput
 	CheckMS     float64  `json:"check_ms"` // fingerprinting the table
 	WriteMS     float64  `json:"write_ms"` // writing its files and staging its snapshot
 }
+
+// How an export found out whether a table changed.
+const (
+	LakeCheckSources = "sources" // its definitions and base tables hashed as before: not read
+	LakeCheckRows    = "rows"    // its own rows' hashes, per partition
+	LakeCheckOutput  = "output"  // the rows the export writes (masked), per partition
+)
 
 // lakeBeforeCommit, set by tests, runs when every file of an export is
 // written and the catalog commit is next.
@@ -588,10 +596,13 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	redefined := defs != prevDefs
 	rowFP := !t.masked
 	var now map[string]string
+	check := LakeCheckOutput
 	switch {
 	case !job.full && cur != nil && source != "" && source == prevSource:
 		now = maps.Clone(before)
+		check = LakeCheckSources
 	case rowFP:
+		check = LakeCheckRows
 		if now, err = job.src.rawFingerprints(ctx, t, part); err != nil {
 			return nil, nil, 0, err
 		}
@@ -612,7 +623,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			changed = append(changed, k) // the partition is gone
 		}
 	}
-	tr := &LakeTableResult{Name: t.name, Partitioned: part, CheckMS: float64(checked.Sub(started).Microseconds()) / 1000}
+	tr := &LakeTableResult{Name: t.name, Partitioned: part, Check: check, CheckMS: float64(checked.Sub(started).Microseconds()) / 1000}
 	defer func() { tr.WriteMS = float64(time.Since(checked).Microseconds()) / 1000 }()
 	fs, err := tbl.FS(ctx)
 	if err != nil {
