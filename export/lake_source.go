@@ -128,7 +128,7 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 				if s.tables[tok] {
 					deps[tok] = true
 				}
-				for _, k := range []string{"main." + tok, tok} {
+				for _, k := range []string{"main." + tok, privacy.AnalystSchema + "." + tok, tok} {
 					if _, ok := s.defs[k]; ok && !walk(k) {
 						return false
 					}

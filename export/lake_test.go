@@ -935,10 +935,36 @@ func TestLakeSourceCheck(t *testing.T) {
 		t.Errorf("lake dim_customer mobile of customer 1 = %q, want the vault's display +86 139****0000", mobile)
 	}
 	full := filepath.Join(t.TempDir(), "full")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
+	same := func(what string) {
+		t.Helper()
+		os.RemoveAll(full)
+		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+		if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
+			t.Errorf("%s: incremental lake %v, full %v", what, inc, fl)
+		}
+	}
+	same("vault change")
+	// A masking macro redefined: no row changed, every masked name did.
+	if _, err := w.DB.ExecContext(ctx, `CREATE OR REPLACE MACRO ckm_mask_name(s) AS CASE WHEN s IS NULL THEN NULL ELSE 'N?' END`); err != nil {
 		t.Fatal(err)
 	}
-	if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
-		t.Errorf("incremental lake %v, full %v", inc, fl)
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
 	}
+	if d := checks(res)["dim_customer"]; !d.Changed {
+		t.Error("dim_customer not rewritten after its masking macro changed")
+	}
+	var names int
+	snap, _ = OpenLakeSnapshot(ctx, dir)
+	if err := w.DB.QueryRowContext(ctx, "SELECT count(*) FROM "+overFiles(t, snap.Tables["dim_customer"])+" WHERE name = 'N?'").Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	var want int
+	w.DB.QueryRowContext(ctx, "SELECT count(name) FROM main.dim_customer").Scan(&want)
+	if names != want || want == 0 {
+		t.Errorf("lake dim_customer has %d names masked by the new macro, want %d", names, want)
+	}
+	same("macro change")
 }
