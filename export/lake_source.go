@@ -234,3 +234,78 @@ func rowFingerprints(ctx context.Context, conn *dbsql.Conn, source string, part 
 	}
 	return out, nil
 }
+
+// SummarySourceParts records, for a view that filters the rows of one
+// partitioned base table, that table's per-partition fingerprints.
+const SummarySourceParts = "ckm.source-parts"
+
+// LakeCheckBase: a row filter over one base table, re-fingerprinted only in
+// the partitions where that table changed.
+const LakeCheckBase = "base partitions"
+
+var filterViewRe = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+SELECT\s+\*\s+FROM\s+(?:main\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?\s+WHERE\s+(.*?);?\s*$`)
+
+// filterBase returns the base table a view of schema main only filters
+// (SELECT * FROM base WHERE a condition without subqueries), when that
+// table has date_key: each partition of the view is then a function of the
+// same partition of the base table alone.
+func (s *lakeSources) filterBase(t lakeTable) string {
+	name := strings.ToLower(t.name)
+	if t.masked || s.tables[name] {
+		return ""
+	}
+	m := filterViewRe.FindStringSubmatch(s.defs["main."+name])
+	if m == nil {
+		return ""
+	}
+	base := strings.ToLower(m[1])
+	if !s.tables[base] || !s.dateKy[base] {
+		return ""
+	}
+	for _, tok := range identRe.FindAllString(m[2], -1) {
+		if l := strings.ToLower(tok); l == "select" || l == "from" || l == "join" || volatile[l] {
+			return ""
+		}
+		if _, ok := s.defs[strings.ToLower(tok)]; ok {
+			return "" // a macro: it may read other tables
+		}
+	}
+	return base
+}
+
+// filterFingerprints updates a filter view's fingerprints: the partitions
+// where its base table's fingerprints differ from baseBefore are
+// fingerprinted again (only their rows are read), the others keep before.
+func (s *lakeSources) filterFingerprints(ctx context.Context, t lakeTable, base string, before, baseBefore map[string]string) (map[string]string, map[string]string, error) {
+	if _, err := s.tableHash(ctx, base); err != nil {
+		return nil, nil, err
+	}
+	baseNow := s.parts[base]
+	var keys []string
+	for k, v := range baseNow {
+		if baseBefore[k] != v {
+			keys = append(keys, k)
+		}
+	}
+	for k := range baseBefore {
+		if _, ok := baseNow[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	now := maps.Clone(before)
+	for _, k := range keys {
+		delete(now, k)
+	}
+	if len(keys) > 0 {
+		fp, err := rowFingerprints(ctx, s.conn, "(SELECT * FROM "+t.source+" WHERE "+dateKeyRanges(keys)+")", true)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, k := range keys {
+			if v, ok := fp[k]; ok {
+				now[k] = v
+			}
+		}
+	}
+	return now, baseNow, nil
+}

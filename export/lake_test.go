@@ -912,6 +912,9 @@ func TestLakeSourceCheck(t *testing.T) {
 	if c["fact_sales"].Check != LakeCheckRows || !slices.Equal(c["fact_sales"].Partitions, []string{"2025-3"}) {
 		t.Errorf("fact_sales checked by %q, rewrote %v; want %q, [2025-3]", c["fact_sales"].Check, c["fact_sales"].Partitions, LakeCheckRows)
 	}
+	if f := c["fact_sales_current"]; f.Check != LakeCheckBase || !slices.Equal(f.Partitions, []string{"2025-3"}) {
+		t.Errorf("fact_sales_current checked by %q, rewrote %v; want %q, [2025-3]", f.Check, f.Partitions, LakeCheckBase)
+	}
 	// Only the vault's display of the token changes.
 	if _, err := w.DB.ExecContext(ctx, `INSERT INTO vault_display VALUES ('tok-1', 'mobile', '+86 139****0000')`); err != nil {
 		t.Fatal(err)
