@@ -80,6 +80,12 @@ type LakeResult struct {
 	Tables           []LakeTableResult `json:"tables"`
 	SnapshotsExpired int               `json:"snapshots_expired"`
 	FilesRemoved     int               `json:"files_removed"`
+	// Where the time went: reading and writing the tables, the catalog
+	// commit and snapshot expiry, and tidying (unreferenced files,
+	// lake.duckdb, permissions).
+	TablesMS float64 `json:"tables_ms"`
+	CommitMS float64 `json:"commit_ms"`
+	TidyMS   float64 `json:"tidy_ms"`
 }
 
 // LakeTableResult is one table of an export.
@@ -231,6 +237,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	tag := randomTag()
 	now := time.Now()
 
+	phase := time.Now()
+	lap := func(d *float64) {
+		*d = float64(time.Since(phase).Microseconds()) / 1000
+		phase = time.Now()
+	}
 	src, err := newLakeSources(ctx, conn)
 	if err != nil {
 		return nil, err
@@ -255,6 +266,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	rec := &exportRecord{ExportID: res.ExportID, DataVersion: res.DataVersion, ETLRuns: res.ETLRuns, Mode: res.Mode,
 		PII: res.PII, Producer: opts.Producer, CommittedAt: time.Now()}
+	lap(&res.TablesMS)
 	if lakeBeforeCommit != nil {
 		lakeBeforeCommit()
 	}
@@ -265,6 +277,8 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if res.SnapshotsExpired, err = expireLake(ctx, cat, retain); err != nil {
 		return res, fmt.Errorf("expiring snapshots: %w", err)
 	}
+	lap(&res.CommitMS)
+	defer lap(&res.TidyMS)
 
 	// Committed. What follows tidies up; a failure here leaves a readable
 	// lake, and the next export tries again.
