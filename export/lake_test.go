@@ -877,3 +877,97 @@ func TestForgetInLake(t *testing.T) {
 	}
 	assertOnlyReferenced(t, dir)
 }
+
+// TestLakeSourceCheck: an incremental export does not read a table whose
+// definitions and base tables are unchanged (the masked dim_customer after
+// a one-day load), and does notice a change that reaches a table only
+// through its view (vault_display, joined by the masked dim_customer).
+func TestLakeSourceCheck(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_customer SET mobile = 'tok-1' WHERE customer_key = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	checks := func(res *LakeResult) map[string]LakeTableResult {
+		out := map[string]LakeTableResult{}
+		for _, tr := range res.Tables {
+			out[tr.Name] = tr
+		}
+		return out
+	}
+	addDay(t, w, 8, "20250315")
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checks(res)
+	if c["dim_customer"].Check != LakeCheckSources || c["dim_product"].Check != LakeCheckSources {
+		t.Errorf("after a one-day load dim_customer was checked by %q, dim_product by %q; want %q (not read)",
+			c["dim_customer"].Check, c["dim_product"].Check, LakeCheckSources)
+	}
+	if c["fact_sales"].Check != LakeCheckRows || !slices.Equal(c["fact_sales"].Partitions, []string{"2025-3"}) {
+		t.Errorf("fact_sales checked by %q, rewrote %v; want %q, [2025-3]", c["fact_sales"].Check, c["fact_sales"].Partitions, LakeCheckRows)
+	}
+	if f := c["fact_sales_current"]; f.Check != LakeCheckBase || !slices.Equal(f.Partitions, []string{"2025-3"}) {
+		t.Errorf("fact_sales_current checked by %q, rewrote %v; want %q, [2025-3]", f.Check, f.Partitions, LakeCheckBase)
+	}
+	// Only the vault's display of the token changes.
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO vault_display VALUES ('tok-1', 'mobile', '+86 139****0000')`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	c = checks(res)
+	if d := c["dim_customer"]; !d.Changed || d.Check != LakeCheckOutput {
+		t.Errorf("dim_customer after a vault change: changed %v, checked by %q; want rewritten, %q", d.Changed, d.Check, LakeCheckOutput)
+	}
+	if c["dim_product"].Changed || c["fact_sales"].Changed {
+		t.Error("a vault change rewrote dim_product or fact_sales")
+	}
+	snap, _ := OpenLakeSnapshot(ctx, dir)
+	var mobile string
+	if err := w.DB.QueryRowContext(ctx, "SELECT mobile FROM "+overFiles(t, snap.Tables["dim_customer"])+" WHERE customer_key = 1").Scan(&mobile); err != nil {
+		t.Fatal(err)
+	}
+	if mobile != "+86 139****0000" {
+		t.Errorf("lake dim_customer mobile of customer 1 = %q, want the vault's display +86 139****0000", mobile)
+	}
+	full := filepath.Join(t.TempDir(), "full")
+	same := func(what string) {
+		t.Helper()
+		os.RemoveAll(full)
+		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+		if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
+			t.Errorf("%s: incremental lake %v, full %v", what, inc, fl)
+		}
+	}
+	same("vault change")
+	// A masking macro redefined: no row changed, every masked name did.
+	if _, err := w.DB.ExecContext(ctx, `CREATE OR REPLACE MACRO ckm_mask_name(s) AS CASE WHEN s IS NULL THEN NULL ELSE 'N?' END`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if d := checks(res)["dim_customer"]; !d.Changed {
+		t.Error("dim_customer not rewritten after its masking macro changed")
+	}
+	var names int
+	snap, _ = OpenLakeSnapshot(ctx, dir)
+	if err := w.DB.QueryRowContext(ctx, "SELECT count(*) FROM "+overFiles(t, snap.Tables["dim_customer"])+" WHERE name = 'N?'").Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	var want int
+	w.DB.QueryRowContext(ctx, "SELECT count(name) FROM main.dim_customer").Scan(&want)
+	if names != want || want == 0 {
+		t.Errorf("lake dim_customer has %d names masked by the new macro, want %d", names, want)
+	}
+	same("macro change")
+}

@@ -74,6 +74,7 @@ type benchExportResult struct {
 	FactPartitions    []string                 `json:"fact_sales_partitions_rewritten"`
 	TablesRewritten   []string                 `json:"tables_rewritten"`
 	Incremental       []export.LakeTableResult `json:"incremental_tables"`
+	IncrementalPhases map[string]float64       `json:"incremental_phases_ms"`
 	LakeBytes         int64                    `json:"lake_bytes"`
 	RawBytes          int64                    `json:"raw_bytes"`
 	LoadAverageBefore string                   `json:"loadavg_before"`
@@ -158,6 +159,7 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res.IncrementalMS = ms(time.Since(start))
 	res.IncrementalRatio = res.IncrementalMS / res.FullExportMS
 	res.Incremental = inc.Tables
+	res.IncrementalPhases = map[string]float64{"tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS}
 	for _, t := range inc.Tables {
 		if t.Changed {
 			res.TablesRewritten = append(res.TablesRewritten, t.Name)
