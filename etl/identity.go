@@ -32,7 +32,15 @@ const maxIdentityRounds = 64
 // incremental loads; new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
 	rules := l.opts.Identity.withDefaults()
-	if err := l.execAll("identity", identityGraphSQL(tsLiteral(l.opts.AsOf), rules)); err != nil {
+	graph := identityGraphSQL(tsLiteral(l.opts.AsOf), rules)
+	if err := l.execAll("identity", graph[:2]); err != nil {
+		return err
+	}
+	// What earlier loads resolved joins the graph (identity_prior.go).
+	if err := l.addPriorRecords(); err != nil {
+		return err
+	}
+	if err := l.execAll("identity", graph[2:]); err != nil {
 		return err
 	}
 	// Strong components: cards, ID numbers and accepted ID typos.
@@ -365,7 +373,7 @@ func customerSQL(base, runID int64) []string {
 		SELECT c.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
 		FROM (SELECT DISTINCT lab FROM id_rl) c
 		LEFT JOIN (SELECT l.lab, k.key_type, t.tok FROM id_lab l JOIN id_key k USING (kid) JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid)) k USING (lab)
-		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.tok
+		LEFT JOIN ` + knownKeysSQL + ` ei ON ei.key_type = k.key_type AND ei.key_value = k.tok
 		GROUP BY c.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
@@ -374,7 +382,7 @@ func customerSQL(base, runID int64) []string {
 		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
 		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
-		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
-		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
+		WHERE k.key_type <> '`+priorCustomerKey+`' AND NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
+		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab) WHERE r.rec > 0`,
 	}
 }
