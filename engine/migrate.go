@@ -49,6 +49,9 @@ var schemaV12 string
 //go:embed schema_v13.sql
 var schemaV13 string
 
+//go:embed schema_v18.sql
+var schemaV18 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -72,6 +75,7 @@ var Migrations = []Migration{
 	{Version: 11, Description: "personal data at rest: the vault (data key, customer keys, sealed values, erasures), identity link display", SQL: []string{schemaV11}},
 	{Version: 12, Description: "serve_job_run: the runs of ckm serve's scheduled and hand-started jobs", SQL: []string{schemaV12}},
 	{Version: 13, Description: "marketing consent and do-not-contact on dim_customer, campaign target lists (kb_target)", SQL: []string{schemaV13}},
+	{Version: 18, Description: "identity_link.channels: the channels each key was seen in, for time- and channel-aware links across loads", SQL: []string{schemaV18}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

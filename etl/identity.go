@@ -233,7 +233,8 @@ func (l *loader) cutChains() error {
 // first record, to the last) holds the record's time beats one whose does
 // not (a recycled number belongs to its holder of the time); among those,
 // one that used the key in the record's channel beats one that did not
-// (of a household sharing a number, the one who gives it at the till);
+// (of a household sharing a number, the one who gives it at the till;
+// an earlier load's holder, in the channels identity_link remembers);
 // then one holding it by e-mail beats one holding it by mobile (carriers
 // recycle numbers, not e-mail addresses); then the nearest in time. When
 // the best two tie (both hold the number
@@ -244,8 +245,10 @@ func (l *loader) cutChains() error {
 func orphanSQL(rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_holder AS
-		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n, list(DISTINCT s.channel) AS channels
+		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n,
+			list_distinct(flatten(list(coalesce(p.channels, [s.channel])))) AS channels
 		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
+		LEFT JOIN id_prior_rec p USING (rec)
 		GROUP BY e.kid, r.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
 		WITH c AS (

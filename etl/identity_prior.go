@@ -12,7 +12,8 @@ import (
 // do within one. For every existing customer holding a key this load's
 // records carry (in etl_identity, or refused or linked by time as
 // identity_link remembers), the graph gains one record per such key
-// (dated by the customer's first and last use of it) and one per ID
+// (dated by the customer's first and last use of it, or until now for the
+// mobile and e-mail its current version holds) and one per ID
 // number of the customer, each also carrying the key customer:ID (strong),
 // which ties a customer's prior records together. A prior record carries
 // the customer's ID number and its name, birth date and region (from its
@@ -46,14 +47,30 @@ func (l *loader) addPriorRecords() error {
 		`CREATE OR REPLACE TEMP TABLE id_ltok AS SELECT key_type, key_value, ` + stored + ` AS tok FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
 		// Earlier customers' holdings of this load's keys, with their times.
 		`CREATE OR REPLACE TEMP TABLE id_prior_hold AS
-		SELECT customer_id, key_type, key_value AS tok, min(first_seen) AS t0, max(last_seen) AS t1 FROM (
-			SELECT il.customer_id, il.key_type, il.key_value, il.first_seen, il.last_seen
+		SELECT customer_id, key_type, key_value AS tok, min(first_seen) AS t0, max(last_seen) AS t1,
+			list_distinct(flatten(list(channels))) AS channels FROM (
+			SELECT il.customer_id, il.key_type, il.key_value, il.first_seen, il.last_seen, coalesce(il.channels, []) AS channels
 			FROM identity_link il SEMI JOIN id_ltok t ON t.key_type = il.key_type AND t.tok = il.key_value
 			UNION ALL
-			SELECT ei.customer_id, ei.key_type, ei.key_value, NULL, NULL
+			SELECT ei.customer_id, ei.key_type, ei.key_value, NULL, NULL, []
 			FROM etl_identity ei SEMI JOIN id_ltok t ON t.key_type = ei.key_type AND t.tok = ei.key_value)
 		WHERE customer_id > 0
-		GROUP BY ALL`,
+		GROUP BY customer_id, key_type, key_value`,
+		// A mobile or e-mail that is still the customer's (its current
+		// version's, as its last CRM record or sale gave it) is held until
+		// now, not only until the last record of an earlier load — unless a
+		// later record of this load naming the customer by a strong key
+		// gives another one (the customer changed number since).
+		`UPDATE id_prior_hold h SET t1 = greatest(h.t1, ` + tsLiteral(l.opts.AsOf) + `)
+		FROM dim_customer d WHERE d.customer_id = h.customer_id AND d.is_current AND h.t1 IS NOT NULL
+			AND (h.key_type = 'mobile' AND d.mobile = h.tok OR h.key_type = 'email' AND d.email = h.tok)
+			AND NOT EXISTS (
+				SELECT 1 FROM id_edge e JOIN id_ltok t ON t.key_type = e.key_type AND t.key_value = e.key_value
+				JOIN etl_identity ei ON ei.key_type = t.key_type AND ei.key_value = t.tok
+				JOIN id_src s ON s.rec = e.rec
+				JOIN id_ltok own ON own.key_type = h.key_type AND own.tok = h.tok
+				WHERE ei.customer_id = h.customer_id AND e.key_type IN ('member_card', 'id_number', 'customer_ref') AND s.t > h.t1
+					AND CASE h.key_type WHEN 'mobile' THEN s.mobile_v ELSE s.email_v END <> own.key_value)`,
 		// Their ID numbers, with the raw value where this load has it.
 		`CREATE OR REPLACE TEMP TABLE id_prior_id AS
 		SELECT ei.customer_id, ei.key_value AS tok, t.key_value AS idn
@@ -72,12 +89,12 @@ func (l *loader) addPriorRecords() error {
 	return l.execAll("identity", []string{
 		`CREATE OR REPLACE TEMP TABLE id_prior_rec AS
 		SELECT -row_number() OVER (ORDER BY customer_id, key_type, key_value) AS rec, * FROM (
-			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1 FROM (
-				SELECT h.customer_id, h.key_type, t.key_value, h.t0, h.t1
+			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1, list_distinct(flatten(list(channels))) AS channels FROM (
+				SELECT h.customer_id, h.key_type, t.key_value, h.t0, h.t1, h.channels
 				FROM id_prior_hold h JOIN id_ltok t ON t.key_type = h.key_type AND t.tok = h.tok
 				UNION ALL
-				SELECT customer_id, 'id_number', idn, NULL, NULL FROM id_prior_id WHERE idn IS NOT NULL)
-			GROUP BY ALL)`,
+				SELECT customer_id, 'id_number', idn, NULL, NULL, [] FROM id_prior_id WHERE idn IS NOT NULL)
+			GROUP BY customer_id, key_type, key_value)`,
 		// Undated holdings (etl_identity only) count as long ago: they never
 		// win a record by time.
 		`INSERT INTO id_src (rec, card, idn, t, t_from, channel, name_key, birth_in, region_in)
