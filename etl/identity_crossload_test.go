@@ -194,6 +194,8 @@ func TestCrossLoadNewIDMeetsHeldWeakKey(t *testing.T) {
 // from A's ID of load 1 (check character valid), on A's mobile. With name,
 // birth date and region agreeing it is A's (rule id_typo); with none of
 // them agreeing it is someone else's, and the shared mobile links nothing.
+// The name is written in pinyin in load 2, so the evidence that agrees is
+// the birth date and region A's current version holds.
 // On a protected warehouse A's ID is a token in etl_identity: the rule
 // compares the digits of A's ID decrypted in memory.
 func TestCrossLoadIDTypo(t *testing.T) {
@@ -205,7 +207,7 @@ func TestCrossLoadIDTypo(t *testing.T) {
 					{"M00000001", "王芳", idA, "13800138000", "", "女", "1980-01-01", "北京", "北京市", "2020-01-05", "普通", "否"},
 				}, nil)
 				a := cw.card("M00000001")
-				row := []any{"M00000009", "王芳", idA1, "13800138000", "", "女", "1980-01-01", "北京", "北京市", "2024-09-01", "普通", "否"}
+				row := []any{"M00000009", "Wang Fang", idA1, "13800138000", "", "女", "1980-01-01", "北京", "北京市", "2024-09-01", "普通", "否"}
 				if !evidence {
 					row = []any{"M00000009", "赵敏", idA1, "13800138000", "", "女", "1992-07-07", "广东省", "汕头市", "2024-09-01", "普通", "否"}
 				}

@@ -61,16 +61,24 @@ func (l *loader) addPriorRecords() error {
 		// now, not only until the last record of an earlier load — unless a
 		// later record of this load naming the customer by a strong key
 		// gives another one (the customer changed number since).
+		`CREATE OR REPLACE TEMP TABLE id_prior_now AS
+		WITH cust_rec AS (
+			SELECT DISTINCT ei.customer_id, s.t, s.mobile_v, s.email_v
+			FROM id_edge e JOIN id_ltok t ON t.key_type = e.key_type AND t.key_value = e.key_value
+			JOIN etl_identity ei ON ei.key_type = t.key_type AND ei.key_value = t.tok
+			JOIN id_src s ON s.rec = e.rec
+			WHERE e.key_type IN ('member_card', 'id_number', 'customer_ref') AND (s.mobile_v IS NOT NULL OR s.email_v IS NOT NULL)),
+		current AS (
+			SELECT h.customer_id, h.key_type, h.tok, h.t1, own.key_value
+			FROM id_prior_hold h JOIN dim_customer d ON d.customer_id = h.customer_id AND d.is_current
+			JOIN id_ltok own ON own.key_type = h.key_type AND own.tok = h.tok
+			WHERE h.t1 IS NOT NULL AND (h.key_type = 'mobile' AND d.mobile = h.tok OR h.key_type = 'email' AND d.email = h.tok)),
+		changed AS (
+			SELECT DISTINCT c.customer_id, c.key_type, c.tok FROM current c JOIN cust_rec r ON r.customer_id = c.customer_id AND r.t > c.t1
+			WHERE CASE c.key_type WHEN 'mobile' THEN r.mobile_v ELSE r.email_v END <> c.key_value)
+		SELECT customer_id, key_type, tok FROM current EXCEPT SELECT * FROM changed`,
 		`UPDATE id_prior_hold h SET t1 = greatest(h.t1, ` + tsLiteral(l.opts.AsOf) + `)
-		FROM dim_customer d WHERE d.customer_id = h.customer_id AND d.is_current AND h.t1 IS NOT NULL
-			AND (h.key_type = 'mobile' AND d.mobile = h.tok OR h.key_type = 'email' AND d.email = h.tok)
-			AND NOT EXISTS (
-				SELECT 1 FROM id_edge e JOIN id_ltok t ON t.key_type = e.key_type AND t.key_value = e.key_value
-				JOIN etl_identity ei ON ei.key_type = t.key_type AND ei.key_value = t.tok
-				JOIN id_src s ON s.rec = e.rec
-				JOIN id_ltok own ON own.key_type = h.key_type AND own.tok = h.tok
-				WHERE ei.customer_id = h.customer_id AND e.key_type IN ('member_card', 'id_number', 'customer_ref') AND s.t > h.t1
-					AND CASE h.key_type WHEN 'mobile' THEN s.mobile_v ELSE s.email_v END <> own.key_value)`,
+		FROM id_prior_now n WHERE n.customer_id = h.customer_id AND n.key_type = h.key_type AND n.tok = h.tok`,
 		// Their ID numbers, with the raw value where this load has it.
 		`CREATE OR REPLACE TEMP TABLE id_prior_id AS
 		SELECT ei.customer_id, ei.key_value AS tok, t.key_value AS idn
