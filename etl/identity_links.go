@@ -9,16 +9,22 @@ import "fmt"
 // warehouse) with its masked display value; an ID typo's detail names the
 // other ID masked.
 func identityLinkSQL(runID int64) string {
-	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display)
+	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
 	WITH rk AS (
-		SELECT e.rec, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak, r.customer_id, s.t,
+		SELECT e.rec, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak, r.customer_id, s.t, s.channel,
 			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone
 		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	holders AS (
-		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM rk WHERE conflicted GROUP BY kid),
+		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM (
+			SELECT kid, customer_id FROM rk WHERE conflicted
+			UNION ALL
+			SELECT e.kid, p.customer_id FROM id_rk_all e JOIN id_prior_rec p USING (rec) SEMI JOIN id_conflict USING (kid))
+		GROUP BY kid),
 	typo AS (
-		SELECT id_b AS key_value, string_agg(ckm_mask_id_number(id_a), ', ' ORDER BY id_a) AS of FROM id_typo GROUP BY id_b),
+		SELECT key_value, string_agg(ckm_mask_id_number(other), ', ' ORDER BY other) AS of FROM (
+			SELECT id_b AS key_value, id_a AS other FROM id_typo
+			UNION SELECT id_a, id_b FROM id_typo WHERE id_b NOT IN (SELECT key_value FROM id_key WHERE key_type = 'id_number' AND kid IN (SELECT kid FROM id_rk_all WHERE rec > 0))) GROUP BY key_value),
 	classed AS (
 		SELECT rk.*, CASE
 			WHEN conflicted AND alone THEN 'shared_alone'
@@ -32,7 +38,7 @@ func identityLinkSQL(runID int64) string {
 		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
 			WHEN c.conflicted THEN 'also held by customers ' ||
 				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
-		count(*), min(c.t), max(c.t), c.disp
+		count(*), min(c.t), max(c.t), c.disp, list(DISTINCT c.channel ORDER BY c.channel)
 	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
 	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.tok, c.disp, c.rule, c.conflicted`, runID)
 }
@@ -50,7 +56,7 @@ func (l *loader) recordKeySQL() string {
 		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
 	}
 	return `INSERT INTO etl_record_key
-	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM id_edge
+	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM id_edge WHERE rec > 0
 	UNION ALL
 	SELECT DISTINCT file_id, _line, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM (
 		SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL

@@ -171,7 +171,7 @@ func (l *loader) pickApartRecords(plan *mergePlan) error {
 			SELECT e.rec, coalesce(p.survivor, ei.customer_id) AS customer_id,
 				row_number() OVER (PARTITION BY e.rec ORDER BY k.weak, coalesce(p.survivor, ei.customer_id)) AS rn
 			FROM id_rk_all e JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)
-			JOIN id_tok t ON t.kid = k.kid JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = t.tok
+			JOIN id_tok t ON t.kid = k.kid JOIN ` + knownKeysSQL + ` ei ON ei.key_type = k.key_type AND ei.key_value = t.tok
 			LEFT JOIN id_merge_plan p ON p.other = ei.customer_id
 			WHERE e.rec IN (SELECT rec FROM id_rl WHERE lab IN (` + strings.Join(labs, ", ") + `)))
 		WHERE rn = 1`,
@@ -197,7 +197,7 @@ func (l *loader) metCustomers() ([]metCustomer, error) {
 		SELECT c.lab, ei.customer_id, bool_or(NOT k.weak) AS strong,
 			coalesce(list(DISTINCT ks.slab ORDER BY ks.slab) FILTER (WHERE ks.slab IS NOT NULL), []) AS slabs
 		FROM id_comp c JOIN id_lab l USING (lab) JOIN id_key k USING (kid) ANTI JOIN id_conflict USING (kid)
-		JOIN id_tok t ON t.kid = k.kid JOIN etl_identity ei ON ei.key_type = k.key_type AND ei.key_value = t.tok
+		JOIN id_tok t ON t.kid = k.kid JOIN `+knownKeysSQL+` ei ON ei.key_type = k.key_type AND ei.key_value = t.tok
 		LEFT JOIN ks ON ks.kid = k.kid AND NOT k.weak
 		WHERE c.n_existing > 1
 		GROUP BY c.lab, ei.customer_id`); err != nil {

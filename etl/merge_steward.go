@@ -238,6 +238,10 @@ func (m *merger) split(customer int64, keys []IdentityKey, names string, st Stew
 	}
 	defer m.q.ExecContext(context.WithoutCancel(m.ctx), `DROP TABLE IF EXISTS ckm_split_sel; DROP TABLE IF EXISTS ckm_split_cand; DROP TABLE IF EXISTS ckm_split_anchor; DROP TABLE IF EXISTS ckm_split_rec; DROP TABLE IF EXISTS ckm_split_keys; DROP TABLE IF EXISTS ckm_moves`)
 	for _, k := range keys {
+		k, err := m.storedKey(customer, k) // as explain lists it (identity_keys.go)
+		if err != nil {
+			return 0, err
+		}
 		var holder sql.NullInt64
 		if err := m.q.QueryRowContext(m.ctx, `SELECT max(customer_id) FROM etl_identity WHERE key_type = ? AND key_value = ?`, k.Type, k.Value).Scan(&holder); err != nil {
 			return 0, fmt.Errorf("customer merge: %w", err)

@@ -24,6 +24,7 @@ type benchIdentityOptions struct {
 	seed    int64
 	dir     string
 	keep    bool
+	loads   int
 }
 
 func init() {
@@ -44,7 +45,14 @@ fresh warehouse and score the unification of its customer-naming records
 against the true persons: pairwise precision and recall (pairs of records put
 together against pairs truly together), per case type, and the households
 merged into one customer. The baseline — linking records on any shared key,
-transitively — is scored on the same records in the same run.`,
+transitively — is scored on the same records in the same run.
+
+With --loads 2 the world is cut in time at the first of the month nearest
+the middle of the period and loaded in two loads (till files by month, web
+orders by date, CRM rows by registration date, re-registrations in the
+second), so the rules are measured judging records against what an earlier
+load resolved; a record of the first load is scored with the customer it
+has after the second (merges followed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.persons < 1 || opts.persons > fixtures.MaxCustomers {
@@ -52,6 +60,9 @@ transitively — is scored on the same records in the same run.`,
 			}
 			if err := checkWorld(1, opts.days); err != nil {
 				return err
+			}
+			if opts.loads != 1 && opts.loads != 2 {
+				return usageErrorf("--loads %d: want 1 or 2", opts.loads)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -65,12 +76,15 @@ transitively — is scored on the same records in the same run.`,
 	f.Int64Var(&opts.seed, "seed", 1, "generator seed")
 	f.StringVar(&opts.dir, "dir", "", "work directory (default: a temporary one)")
 	f.BoolVar(&opts.keep, "keep", false, "keep the work directory")
+	f.IntVar(&opts.loads, "loads", 1, "loads the world is cut into in time (1 or 2)")
 	return cmd
 }
 
 // identityScores are the figures of ckm bench identity.
 type identityScores struct {
 	Persons               int                  `json:"persons"`
+	Loads                 int                  `json:"loads"`
+	Cut                   string               `json:"cut,omitempty"`
 	Records               int                  `json:"records"`
 	PairPrecision         float64              `json:"pair_precision"`
 	PairRecall            float64              `json:"pair_recall"`
@@ -120,29 +134,94 @@ func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
 	out.GenerateSeconds = time.Since(start).Seconds()
 	a.logf("generated %d persons with %d hard cases in %.1fs", o.persons, len(exp.HardCases), out.GenerateSeconds)
 
-	w, err := engine.Open(ctx, filepath.Join(dir, "bench.duckdb"), engine.Options{})
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	var recs []etl.IdentityRecord
-	capture := func(ctx context.Context, tx *sql.Tx) error {
-		recs, err = etl.IdentityRecords(ctx, tx)
-		return err
-	}
-	start = time.Now()
 	// The as-of is the export's: a CRM row tells who holds a number then.
 	asOf, err := time.Parse(time.DateOnly, exp.ExportDate)
 	if err != nil {
 		return fmt.Errorf("bench identity: expected.json export_date: %w", err)
 	}
-	rep, err := etl.Load(ctx, w, []string{data}, etl.Options{Version: version, AsOf: asOf.Add(24*time.Hour - time.Second), AfterIdentity: capture})
+	type load struct {
+		dir   string
+		asOf  time.Time
+		truth map[string][]int32
+	}
+	loads := []load{{data, asOf.Add(24*time.Hour - time.Second), exp.RecordPersons}}
+	if o.loads == 2 {
+		start, err := time.Parse(time.DateOnly, exp.Start)
+		if err != nil {
+			return fmt.Errorf("bench identity: expected.json start: %w", err)
+		}
+		mid := start.AddDate(0, 0, o.days/2)
+		cut := time.Date(mid.Year(), mid.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if mid.Day() > 15 {
+			cut = cut.AddDate(0, 1, 0)
+		}
+		if !cut.After(start) || !cut.Before(asOf) {
+			return usageErrorf("--loads 2: the period of %d days has no month to cut at", o.days)
+		}
+		out.Cut = cut.Format(time.DateOnly)
+		split, err := splitWorld(data, filepath.Join(dir, "split"), out.Cut, exp.RecordPersons)
+		if err != nil {
+			return fmt.Errorf("bench identity: split the world: %w", err)
+		}
+		loads = []load{{split.dirs[0], cut.Add(-time.Second), split.truth[0]}, {split.dirs[1], loads[0].asOf, split.truth[1]}}
+	}
+	out.Loads = len(loads)
+
+	w, err := engine.Open(ctx, filepath.Join(dir, "bench.duckdb"), engine.Options{})
 	if err != nil {
 		return err
 	}
+	defer w.Close()
+	var all []etl.IdentityRecord
+	var person []int32
+	start = time.Now()
+	for i, ld := range loads {
+		var recs []etl.IdentityRecord
+		capture := func(ctx context.Context, tx *sql.Tx) (err error) {
+			recs, err = etl.IdentityRecords(ctx, tx)
+			return err
+		}
+		rep, err := etl.Load(ctx, w, []string{ld.dir}, etl.Options{Version: version, AsOf: ld.asOf, AfterIdentity: capture})
+		if err != nil {
+			return err
+		}
+		a.logf("load %d of %d: %d rows", i+1, len(loads), rep.Read)
+		p, err := recordTruth(recs, rep, ld.truth)
+		if err != nil {
+			return err
+		}
+		all, person = append(all, recs...), append(person, p...)
+	}
 	out.LoadSeconds = time.Since(start).Seconds()
-	a.logf("loaded %d rows in %.1fs", rep.Read, out.LoadSeconds)
-	if err := scoreIdentity(&out, exp, rep, recs); err != nil {
+	a.logf("loaded in %.1fs", out.LoadSeconds)
+	// A record of an earlier load is the customer it has now: follow the
+	// merges later loads made.
+	into := map[int64]int64{}
+	mrows, err := w.DB.QueryContext(ctx, `SELECT other, survivor FROM customer_merge WHERE kind = 'load_merge' AND undone_run IS NULL`)
+	if err != nil {
+		return fmt.Errorf("bench identity: merges: %w", err)
+	}
+	for mrows.Next() {
+		var x, y int64
+		if err := mrows.Scan(&x, &y); err != nil {
+			mrows.Close()
+			return fmt.Errorf("bench identity: merges: %w", err)
+		}
+		into[x] = y
+	}
+	if err := mrows.Close(); err != nil {
+		return err
+	}
+	for i := range all {
+		for n := 0; n < 1000; n++ {
+			y, ok := into[all[i].Customer]
+			if !ok {
+				break
+			}
+			all[i].Customer = y
+		}
+	}
+	if err := scoreIdentity(&out, exp, all, person); err != nil {
 		return err
 	}
 	out.Persons = o.persons
@@ -170,29 +249,40 @@ func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
 	return nil
 }
 
-// scoreIdentity scores the customers the load gave the records, and the
-// baseline, against the true persons of expected.json.
-func scoreIdentity(out *identityScores, exp *fixtures.Expected, rep *etl.Report, recs []etl.IdentityRecord) error {
+// recordTruth gives the true person of each record of a load (-1 for a
+// record without a customer) from truth (file name → person per line).
+func recordTruth(recs []etl.IdentityRecord, rep *etl.Report, truth map[string][]int32) ([]int32, error) {
 	paths := map[int64]string{}
 	for _, f := range rep.Files {
 		paths[f.FileID] = filepath.Base(f.Path)
 	}
-	truth := make([]int64, len(recs))
-	pred := make([]int64, len(recs))
 	person := make([]int32, len(recs))
-	persons := map[int32]bool{}
-	customers := map[int64]bool{}
 	for i, r := range recs {
 		person[i] = -1
 		if r.Customer == 0 {
 			continue
 		}
 		name := paths[r.FileID]
-		lines := exp.RecordPersons[name]
+		lines := truth[name]
 		if r.Line < 1 || int(r.Line) > len(lines) || lines[r.Line-1] < 0 {
-			return fmt.Errorf("bench identity: %s line %d has a customer but no true person in expected.json", name, r.Line)
+			return nil, fmt.Errorf("bench identity: %s line %d has a customer but no true person in expected.json", name, r.Line)
 		}
 		person[i] = lines[r.Line-1]
+	}
+	return person, nil
+}
+
+// scoreIdentity scores the customers the loads gave the records, and the
+// baseline, against the true persons (person, per record).
+func scoreIdentity(out *identityScores, exp *fixtures.Expected, recs []etl.IdentityRecord, person []int32) error {
+	truth := make([]int64, len(recs))
+	pred := make([]int64, len(recs))
+	persons := map[int32]bool{}
+	customers := map[int64]bool{}
+	for i, r := range recs {
+		if r.Customer == 0 || person[i] < 0 {
+			continue
+		}
 		truth[i] = int64(person[i]) + 1
 		pred[i] = r.Customer
 		persons[person[i]] = true

@@ -1,18 +1,112 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/ckm-dev/ckm/fixtures"
+)
 
 // TestNewBenchIdentityCmd checks what ckm bench identity parses its flags
 // and environment into, without generating anything.
 func TestNewBenchIdentityCmd(t *testing.T) {
 	cases := []parseCase[benchIdentityOptions]{
-		{"defaults", nil, nil, benchIdentityOptions{persons: 50000, days: 365, seed: 1}, ""},
+		{"defaults", nil, nil, benchIdentityOptions{persons: 50000, days: 365, seed: 1, loads: 1}, ""},
 		{"flags", nil, []string{"--persons", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep"},
-			benchIdentityOptions{persons: 100, days: 30, seed: 5, dir: "d", keep: true}, ""},
-		{"environment", map[string]string{"CKM_BENCH_IDENTITY_DAYS": "60", "CKM_PERSONS": "500"}, nil, benchIdentityOptions{persons: 500, days: 60, seed: 1}, ""},
+			benchIdentityOptions{persons: 100, days: 30, seed: 5, dir: "d", keep: true, loads: 1}, ""},
+		{"environment", map[string]string{"CKM_BENCH_IDENTITY_DAYS": "60", "CKM_PERSONS": "500"}, nil, benchIdentityOptions{persons: 500, days: 60, seed: 1, loads: 1}, ""},
 		{"zero persons", nil, []string{"--persons", "0"}, benchIdentityOptions{}, "--persons 0"},
 		{"too many persons", nil, []string{"--persons", "2000000"}, benchIdentityOptions{}, "--persons 2000000"},
 		{"zero days", nil, []string{"--days", "0"}, benchIdentityOptions{}, "--days 0"},
+		{"two loads", nil, []string{"--loads", "2"}, benchIdentityOptions{persons: 50000, days: 365, seed: 1, loads: 2}, ""},
+		{"three loads", nil, []string{"--loads", "3"}, benchIdentityOptions{}, "--loads 3"},
 	}
 	checkParse(t, []string{"bench"}, newBenchIdentityCmd, []string{"bench", "identity"}, func(o *benchIdentityOptions) { o.app = nil }, cases)
+}
+
+// TestSplitWorld cuts a small world with hard cases in two and checks the
+// cut against the files themselves: every line lands in one load with its
+// true person, web orders and CRM rows are on the side of the cut their
+// dates say, re-registrations are in the second load, and till files go
+// whole by month.
+func TestSplitWorld(t *testing.T) {
+	dir := t.TempDir()
+	exp, err := fixtures.Generate(context.Background(), fixtures.Options{Out: filepath.Join(dir, "data"), Customers: 300, Days: 365, Seed: 3, HardCases: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cut = "2024-07-01"
+	s, err := splitWorld(filepath.Join(dir, "data"), filepath.Join(dir, "split"), cut, exp.RecordPersons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(truth []int32) map[int32]int {
+		m := map[int32]int{}
+		for _, p := range truth {
+			m[p]++
+		}
+		return m
+	}
+	for name, truth := range exp.RecordPersons {
+		want := count(truth)
+		got := count(s.truth[0][name])
+		for p, n := range count(s.truth[1][name]) {
+			got[p] += n
+		}
+		if name == "crm_customers.xlsx" {
+			got[-1]-- // each part has its own header line
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: persons of the split lines differ from the original's", name)
+		}
+	}
+	for i, d := range s.dirs {
+		web, err := os.ReadFile(filepath.Join(d, "web_orders.ndjson"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(web)), "\n") {
+			if k := strings.Index(line, `"created_at":"`); k >= 0 && len(line) > k+24 && line[k+18] == '-' {
+				if after := line[k+14:k+24] >= cut; after != (i == 1) {
+					t.Errorf("load %d has a web order of %s", i+1, line[k+14:k+24])
+				}
+			}
+		}
+		f, err := excelize.OpenFile(filepath.Join(d, "crm_customers.xlsx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.GetRows("客户")
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dated := 0
+		for n, r := range rows[1:] {
+			day, ok := parseDay(r[crmRegistered])
+			if ok {
+				dated++
+			}
+			p := s.truth[i]["crm_customers.xlsx"][n+1]
+			second := false
+			for _, hc := range exp.HardCases {
+				second = second || hc.Person == p && (hc.Kind == fixtures.HardIDTypo || hc.Kind == fixtures.HardID15 || hc.Kind == fixtures.HardNameVariant)
+			}
+			if ok && !second && (day >= cut) != (i == 1) {
+				t.Errorf("load %d has a CRM row registered %s", i+1, day)
+			}
+		}
+		if dated == 0 {
+			t.Errorf("load %d: no CRM row with a registration date read", i+1)
+		}
+		if _, err := os.Stat(filepath.Join(d, []string{"pos_sales_202406.csv", "pos_sales_202407.csv"}[i])); err != nil {
+			t.Errorf("load %d: %v", i+1, err)
+		}
+	}
 }

@@ -166,8 +166,11 @@ func newIdentitySplitCmd(a *app, runF func(context.Context, *identitySplitOption
 		Use:   "split CUSTOMER --records TYPE:VALUE[,...] --reason TEXT --role steward",
 		Short: "Split the records carrying some keys off a customer (a steward's decision, kept across loads)",
 		Long: `Split a unified customer: the source records carrying any of the keys named
-(TYPE:VALUE with the normalised value, as ckm identity explain lists a
-customer's keys, e.g. member_card:M00000002 or mobile:+8613800138000), and
+(TYPE:VALUE as ckm identity explain lists a customer's keys: the normalised
+value, e.g. member_card:M00000002 or mobile:+8613800138000, or the masked
+form explain shows, e.g. mobile:138****8000, which on a protected warehouse
+stands for the token; a masked form two of the customer's keys share is
+refused — name that one with explain --reveal's value), and
 the customer's keys that only those records carry, move to a new customer
 with their facts, in one transaction. Later loads keep the two apart: a
 record linking them goes to the customer its card or ID number names. The

@@ -1,0 +1,166 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ckm-dev/ckm/privacy/vault"
+)
+
+// Prior records: what earlier loads resolved, brought into this load's
+// identifier graph so that the conflict rules judge across loads as they
+// do within one. For every existing customer holding a key this load's
+// records carry (in etl_identity, or refused or linked by time as
+// identity_link remembers), the graph gains one record per such key
+// (dated by the customer's first and last use of it, or until now for the
+// mobile and e-mail its current version holds) and one per ID
+// number of the customer, each also carrying the key customer:ID (strong),
+// which ties a customer's prior records together. A prior record carries
+// the customer's ID number and its name, birth date and region (from its
+// current dim_customer version) as evidence, so:
+//
+//   - a mobile or e-mail an earlier customer holds with one ID number and
+//     a record of this load holds with another is conflicted, as if both
+//     were in this load;
+//   - a one-digit ID typo of an earlier load's ID links with evidence;
+//   - a record carrying only a conflicted key joins the holder whose time
+//     with it covers the record's, earlier loads' holders included.
+//
+// Prior records have negative record ids; they link but are no source
+// records: id_rec, the explanations and the record keys leave them out.
+
+// priorCustomerKey is the key type tying a customer's prior records.
+const priorCustomerKey = "customer"
+
+// knownKeysSQL is SQL for the keys that name an existing customer: those
+// of etl_identity and the customer:ID keys of the prior records.
+const knownKeysSQL = `(SELECT key_type, key_value, customer_id FROM etl_identity
+	UNION ALL SELECT DISTINCT '` + priorCustomerKey + `', CAST(customer_id AS VARCHAR), customer_id FROM id_prior_rec)`
+
+// addPriorRecords adds the prior records to id_src and id_edge.
+func (l *loader) addPriorRecords() error {
+	stored := "key_value"
+	if l.opts.Vault != nil {
+		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
+	}
+	if err := l.execAll("identity", []string{
+		`CREATE OR REPLACE TEMP TABLE id_ltok AS SELECT key_type, key_value, ` + stored + ` AS tok FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
+		// Earlier customers' holdings of this load's keys, with their times.
+		`CREATE OR REPLACE TEMP TABLE id_prior_hold AS
+		SELECT customer_id, key_type, key_value AS tok, min(first_seen) AS t0, max(last_seen) AS t1,
+			list_distinct(flatten(list(channels))) AS channels FROM (
+			SELECT il.customer_id, il.key_type, il.key_value, il.first_seen, il.last_seen, coalesce(il.channels, []) AS channels
+			FROM identity_link il SEMI JOIN id_ltok t ON t.key_type = il.key_type AND t.tok = il.key_value
+			UNION ALL
+			SELECT ei.customer_id, ei.key_type, ei.key_value, NULL, NULL, []
+			FROM etl_identity ei SEMI JOIN id_ltok t ON t.key_type = ei.key_type AND t.tok = ei.key_value)
+		WHERE customer_id > 0
+		GROUP BY customer_id, key_type, key_value`,
+		// A mobile or e-mail that is still the customer's (its current
+		// version's, as its last CRM record or sale gave it) is held until
+		// now, not only until the last record of an earlier load — unless a
+		// later record of this load naming the customer by a strong key
+		// gives another one (the customer changed number since).
+		`CREATE OR REPLACE TEMP TABLE id_prior_now AS
+		WITH cust_rec AS (
+			SELECT DISTINCT ei.customer_id, s.t, s.mobile_v, s.email_v
+			FROM id_edge e JOIN id_ltok t ON t.key_type = e.key_type AND t.key_value = e.key_value
+			JOIN etl_identity ei ON ei.key_type = t.key_type AND ei.key_value = t.tok
+			JOIN id_src s ON s.rec = e.rec
+			WHERE e.key_type IN ('member_card', 'id_number', 'customer_ref') AND (s.mobile_v IS NOT NULL OR s.email_v IS NOT NULL)),
+		current AS (
+			SELECT h.customer_id, h.key_type, h.tok, h.t1, own.key_value
+			FROM id_prior_hold h JOIN dim_customer d ON d.customer_id = h.customer_id AND d.is_current
+			JOIN id_ltok own ON own.key_type = h.key_type AND own.tok = h.tok
+			WHERE h.t1 IS NOT NULL AND (h.key_type = 'mobile' AND d.mobile = h.tok OR h.key_type = 'email' AND d.email = h.tok)),
+		changed AS (
+			SELECT DISTINCT c.customer_id, c.key_type, c.tok FROM current c JOIN cust_rec r ON r.customer_id = c.customer_id AND r.t > c.t1
+			WHERE CASE c.key_type WHEN 'mobile' THEN r.mobile_v ELSE r.email_v END <> c.key_value)
+		SELECT customer_id, key_type, tok FROM current EXCEPT SELECT * FROM changed`,
+		`UPDATE id_prior_hold h SET t1 = greatest(h.t1, ` + tsLiteral(l.opts.AsOf) + `)
+		FROM id_prior_now n WHERE n.customer_id = h.customer_id AND n.key_type = h.key_type AND n.tok = h.tok`,
+		// Their ID numbers, with the raw value where this load has it.
+		`CREATE OR REPLACE TEMP TABLE id_prior_id AS
+		SELECT ei.customer_id, ei.key_value AS tok, t.key_value AS idn
+		FROM etl_identity ei LEFT JOIN id_ltok t ON t.key_type = 'id_number' AND t.tok = ei.key_value
+		WHERE ei.key_type = 'id_number' AND ei.customer_id IN (SELECT customer_id FROM id_prior_hold)`,
+	}); err != nil {
+		return err
+	}
+	if l.opts.Vault != nil {
+		if err := l.openPriorIDs(l.opts.Vault); err != nil {
+			return err
+		}
+	} else if err := l.exec("identity", `UPDATE id_prior_id SET idn = tok WHERE idn IS NULL`); err != nil {
+		return err
+	}
+	return l.execAll("identity", []string{
+		`CREATE OR REPLACE TEMP TABLE id_prior_rec AS
+		SELECT -row_number() OVER (ORDER BY customer_id, key_type, key_value) AS rec, * FROM (
+			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1, list_distinct(flatten(list(channels))) AS channels FROM (
+				SELECT h.customer_id, h.key_type, t.key_value, h.t0, h.t1, h.channels
+				FROM id_prior_hold h JOIN id_ltok t ON t.key_type = h.key_type AND t.tok = h.tok
+				UNION ALL
+				SELECT customer_id, 'id_number', idn, NULL, NULL, [] FROM id_prior_id WHERE idn IS NOT NULL)
+			GROUP BY customer_id, key_type, key_value)`,
+		// Undated holdings (etl_identity only) count as long ago: they never
+		// win a record by time.
+		`INSERT INTO id_src (rec, card, idn, t, t_from, channel, name_key, birth_in, region_in)
+		SELECT p.rec, CASE WHEN p.key_type = 'member_card' THEN p.key_value END,
+			CASE WHEN p.key_type = 'id_number' THEN p.key_value ELSE i.idn END,
+			coalesce(p.t1, TIMESTAMP '1900-01-01'), coalesce(p.t0, TIMESTAMP '1900-01-01'), 'prior',
+			` + nameKeySQL("d.name") + `, d.birth_date, d.region_code
+		FROM id_prior_rec p
+		LEFT JOIN (SELECT customer_id, min(idn) AS idn FROM id_prior_id GROUP BY customer_id) i USING (customer_id)
+		LEFT JOIN dim_customer d ON d.customer_id = p.customer_id AND d.is_current`,
+		`INSERT INTO id_edge SELECT rec, key_type, key_value FROM id_prior_rec
+		UNION ALL SELECT rec, '` + priorCustomerKey + `', CAST(customer_id AS VARCHAR) FROM id_prior_rec`,
+	})
+}
+
+// openPriorIDs decrypts, in memory, the ID numbers of the prior customers
+// this load does not carry itself (a protected warehouse stores tokens),
+// so the ID typo rule can compare their digits. The raw values live only
+// in this load's TEMP tables, as the load's own raw values do; nothing
+// decrypted is written to the warehouse.
+func (l *loader) openPriorIDs(v *vault.Vault) error {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT ON (p.tok) p.tok, s.customer_id, k.wrapped_key, s.sealed
+		FROM id_prior_id p JOIN vault_value s ON s.token = p.tok JOIN vault_customer_key k ON k.customer_id = s.customer_id
+		WHERE p.idn IS NULL AND k.wrapped_key IS NOT NULL ORDER BY p.tok, s.customer_id`)
+	if err != nil {
+		return fmt.Errorf("identity: earlier ID numbers: %w", err)
+	}
+	var toks, raws []string
+	for rows.Next() {
+		var tok string
+		var cust int64
+		var wrapped, sealed []byte
+		if err := rows.Scan(&tok, &cust, &wrapped, &sealed); err != nil {
+			rows.Close()
+			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+		}
+		raw, err := v.Unseal(cust, wrapped, tok, sealed)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+		}
+		toks, raws = append(toks, tok), append(raws, raw)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	const batch = 500
+	for i := 0; i < len(toks); i += batch {
+		j := min(i+batch, len(toks))
+		args := make([]any, 0, 2*(j-i))
+		for k := i; k < j; k++ {
+			args = append(args, toks[k], raws[k])
+		}
+		q := `UPDATE id_prior_id SET idn = r.raw FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", j-i), ", ") +
+			`) r(tok, raw) WHERE id_prior_id.tok = r.tok`
+		if _, err := l.tx.ExecContext(l.ctx, q, args...); err != nil {
+			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+		}
+	}
+	return nil
+}
