@@ -300,3 +300,28 @@ func TestCrossLoadHousehold(t *testing.T) {
 		t.Errorf("J's mobile explained as %q, want H named", got)
 	}
 }
+
+// TestCrossLoadIDTypoNameEvidence: the typo's evidence is the name and the
+// birth date (the region differs). On a protected warehouse the earlier
+// customer's name is stored as a token; the load opens it in memory, as it
+// opens earlier ID numbers, so the name still counts as agreeing.
+func TestCrossLoadIDTypoNameEvidence(t *testing.T) {
+	for _, protected := range []bool{false, true} {
+		t.Run(fmt.Sprintf("protected=%v", protected), func(t *testing.T) {
+			cw := newCrossWorld(t, protected)
+			cw.load("2024-06-30", [][]any{
+				{"M00000001", "王芳", idA, "13800138000", "", "女", "1980-01-01", "北京", "北京市", "2020-01-05", "普通", "否"},
+			}, nil)
+			a := cw.card("M00000001")
+			cw.load("2024-12-31", [][]any{
+				{"M00000009", "王 芳", idA1, "13800138000", "", "女", "1980-01-01", "广东省", "汕头市", "2024-09-01", "普通", "否"},
+			}, nil)
+			if got := cw.card("M00000009"); got != a {
+				t.Errorf("the typo row (same name and birth date, other region) is customer %d's, want A %d", got, a)
+			}
+			if n := cw.merges(); n != 0 {
+				t.Errorf("%d merges, want none", n)
+			}
+		})
+	}
+}

@@ -91,7 +91,10 @@ func (l *loader) addPriorRecords() error {
 		if err := l.openPriorIDs(l.opts.Vault); err != nil {
 			return err
 		}
-	} else if err := l.exec("identity", `UPDATE id_prior_id SET idn = tok WHERE idn IS NULL`); err != nil {
+	} else if err := l.execAll("identity", []string{
+		`UPDATE id_prior_id SET idn = tok WHERE idn IS NULL`,
+		`CREATE OR REPLACE TEMP TABLE id_prior_name (tok VARCHAR, raw VARCHAR)`,
+	}); err != nil {
 		return err
 	}
 	return l.execAll("identity", []string{
@@ -109,26 +112,46 @@ func (l *loader) addPriorRecords() error {
 		SELECT p.rec, CASE WHEN p.key_type = 'member_card' THEN p.key_value END,
 			CASE WHEN p.key_type = 'id_number' THEN p.key_value ELSE i.idn END,
 			coalesce(p.t1, TIMESTAMP '1900-01-01'), coalesce(p.t0, TIMESTAMP '1900-01-01'), 'prior',
-			` + nameKeySQL("d.name") + `, d.birth_date, d.region_code
+			` + nameKeySQL("coalesce(pn.raw, d.name)") + `, d.birth_date, d.region_code
 		FROM id_prior_rec p
 		LEFT JOIN (SELECT customer_id, min(idn) AS idn FROM id_prior_id GROUP BY customer_id) i USING (customer_id)
-		LEFT JOIN dim_customer d ON d.customer_id = p.customer_id AND d.is_current`,
+		LEFT JOIN dim_customer d ON d.customer_id = p.customer_id AND d.is_current
+		LEFT JOIN id_prior_name pn ON pn.tok = d.name`,
 		`INSERT INTO id_edge SELECT rec, key_type, key_value FROM id_prior_rec
 		UNION ALL SELECT rec, '` + priorCustomerKey + `', CAST(customer_id AS VARCHAR) FROM id_prior_rec`,
 	})
 }
 
-// openPriorIDs decrypts, in memory, the ID numbers of the prior customers
-// this load does not carry itself (a protected warehouse stores tokens),
-// so the ID typo rule can compare their digits. The raw values live only
-// in this load's TEMP tables, as the load's own raw values do; nothing
-// decrypted is written to the warehouse.
+// openPriorIDs decrypts, in memory, the ID numbers and names of the prior
+// customers this load does not carry itself (a protected warehouse stores
+// tokens), so the ID typo rule can compare their digits and names. The raw
+// values live only in this load's TEMP tables, as the load's own raw values
+// do; nothing decrypted is written to the warehouse.
 func (l *loader) openPriorIDs(v *vault.Vault) error {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT ON (p.tok) p.tok, s.customer_id, k.wrapped_key, s.sealed
+	if err := l.openTokens(v, "earlier ID numbers", `SELECT DISTINCT ON (p.tok) p.tok, s.customer_id, k.wrapped_key, s.sealed
 		FROM id_prior_id p JOIN vault_value s ON s.token = p.tok JOIN vault_customer_key k ON k.customer_id = s.customer_id
-		WHERE p.idn IS NULL AND k.wrapped_key IS NOT NULL ORDER BY p.tok, s.customer_id`)
+		WHERE p.idn IS NULL AND k.wrapped_key IS NOT NULL ORDER BY p.tok, s.customer_id`,
+		`UPDATE id_prior_id SET idn = r.raw FROM (VALUES %s) r(tok, raw) WHERE id_prior_id.tok = r.tok`); err != nil {
+		return err
+	}
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_prior_name AS
+		SELECT DISTINCT d.name AS tok, CAST(NULL AS VARCHAR) AS raw FROM dim_customer d
+		WHERE d.is_current AND d.name IS NOT NULL AND d.customer_id IN (SELECT customer_id FROM id_prior_hold)`); err != nil {
+		return err
+	}
+	return l.openTokens(v, "earlier names", `SELECT DISTINCT ON (p.tok) p.tok, s.customer_id, k.wrapped_key, s.sealed
+		FROM id_prior_name p JOIN vault_value s ON s.token = p.tok JOIN vault_customer_key k ON k.customer_id = s.customer_id
+		WHERE k.wrapped_key IS NOT NULL ORDER BY p.tok, s.customer_id`,
+		`UPDATE id_prior_name SET raw = r.raw FROM (VALUES %s) r(tok, raw) WHERE id_prior_name.tok = r.tok`)
+}
+
+// openTokens unseals the (token, customer, wrapped key, sealed value) rows
+// of query and writes each token's raw value into a TEMP table with update,
+// a statement whose %s takes a VALUES list of (token, raw) pairs.
+func (l *loader) openTokens(v *vault.Vault, what, query, update string) error {
+	rows, err := l.tx.QueryContext(l.ctx, query)
 	if err != nil {
-		return fmt.Errorf("identity: earlier ID numbers: %w", err)
+		return fmt.Errorf("identity: %s: %w", what, err)
 	}
 	var toks, raws []string
 	for rows.Next() {
@@ -137,12 +160,12 @@ func (l *loader) openPriorIDs(v *vault.Vault) error {
 		var wrapped, sealed []byte
 		if err := rows.Scan(&tok, &cust, &wrapped, &sealed); err != nil {
 			rows.Close()
-			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+			return fmt.Errorf("identity: %s: %w", what, err)
 		}
 		raw, err := v.Unseal(cust, wrapped, tok, sealed)
 		if err != nil {
 			rows.Close()
-			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+			return fmt.Errorf("identity: %s: %w", what, err)
 		}
 		toks, raws = append(toks, tok), append(raws, raw)
 	}
@@ -156,10 +179,9 @@ func (l *loader) openPriorIDs(v *vault.Vault) error {
 		for k := i; k < j; k++ {
 			args = append(args, toks[k], raws[k])
 		}
-		q := `UPDATE id_prior_id SET idn = r.raw FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", j-i), ", ") +
-			`) r(tok, raw) WHERE id_prior_id.tok = r.tok`
+		q := fmt.Sprintf(update, strings.TrimSuffix(strings.Repeat("(?, ?), ", j-i), ", "))
 		if _, err := l.tx.ExecContext(l.ctx, q, args...); err != nil {
-			return fmt.Errorf("identity: earlier ID numbers: %w", err)
+			return fmt.Errorf("identity: %s: %w", what, err)
 		}
 	}
 	return nil
