@@ -80,9 +80,9 @@ type Options struct {
 // under when none was set (Options.MemoryLimit, --memory-limit,
 // CKM_MEMORY_LIMIT, memory_limit in ckm.yaml): DuckDB spills what does not
 // fit to the temp_directory. Without it DuckDB's default of 80 % of the
-// machine's memory let a 5 million line load reach 12.4 GB; under 1 GB its
-// peak stayed at 1.47 GB (ckm bench etl). Other commands keep DuckDB's
-// default.
+// machine's memory let a 5 million line load reach 12.4 GB; under 1 GB it
+// peaked at 1.8 GB (ckm bench etl: DuckDB's memory beyond its limit grows
+// with the load). Other commands keep DuckDB's default.
 const LoadMemoryLimit = "1GB"
 
 // memorySize is a DuckDB memory size: a number and a unit (bytes when none).
