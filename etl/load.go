@@ -232,6 +232,11 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		return nil, err
 	}
 	defer conn.Close()
+	restore, err := loadMemoryLimit(ctx, w, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin load: %w", err)
@@ -262,6 +267,21 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
 	}
 	return ld, nil
+}
+
+// loadMemoryLimit sets DuckDB's memory_limit to engine.LoadMemoryLimit for
+// the load when the warehouse is a file opened without one, and returns
+// what puts the default back (memory_limit is the database's, not the
+// connection's). An in-memory warehouse keeps its setting: its tables live
+// in that memory.
+func loadMemoryLimit(ctx context.Context, w *engine.Warehouse, conn *sql.Conn) (func(), error) {
+	if w.MemoryLimit != "" || w.Path == engine.Memory || w.ReadOnly {
+		return func() {}, nil
+	}
+	if _, err := conn.ExecContext(ctx, "SET memory_limit = "+engine.QuoteString(engine.LoadMemoryLimit)); err != nil {
+		return nil, fmt.Errorf("load: memory_limit %s: %w", engine.LoadMemoryLimit, err)
+	}
+	return func() { conn.ExecContext(context.WithoutCancel(ctx), "RESET memory_limit") }, nil
 }
 
 // joinRefs are the joined files skipped as loaded before whose source has

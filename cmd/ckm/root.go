@@ -57,7 +57,7 @@ func newRoot(a *app) *cobra.Command {
 	pf.String("format", formatTable, "output format: table, csv or json")
 	pf.Bool("read-only", false, "open the warehouse read-only")
 	pf.String("key-file", "", "file of the key that opens a protected warehouse's personal data (else CKM_KEY; see ckm key)")
-	pf.String("memory-limit", "", "DuckDB memory_limit, e.g. 4GB or 512MiB; past it DuckDB spills to --temp-directory (default: 80% of RAM)")
+	pf.String("memory-limit", "", "DuckDB memory_limit, e.g. 4GB or 512MiB; past it DuckDB spills to --temp-directory (default: 80% of RAM; 1GB for ckm load)")
 	pf.Int("threads", 0, "DuckDB worker threads (default: one per core)")
 	pf.String("temp-directory", "", "where DuckDB spills what does not fit in --memory-limit (default: WAREHOUSE.tmp)")
 
