@@ -9,10 +9,12 @@ import (
 
 // maskSQL wraps a PII column in the one mask of its kind: the ckm_mask_*
 // macro of the schema (package privacy's format); an unknown kind hides
-// the value whole.
+// the value whole. On a protected warehouse the column holds a token,
+// whose mask was kept in vault_display when the raw value was sealed (a
+// mask of the token itself would show the token's characters).
 func maskSQL(kind, expr string) string {
 	if f := privacy.ParseKind(kind).MaskFunction(); f != "" {
-		return f + "(" + expr + ")"
+		return "coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), " + f + "(" + expr + "))"
 	}
 	return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE '***' END"
 }

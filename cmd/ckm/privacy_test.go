@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -550,5 +551,43 @@ func TestMineSourceVetted(t *testing.T) {
 	out, _, _ := runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, asAdmin(t)...), "-c", "SELECT count(*) AS n FROM kb_model")...)
 	if out != "n\n0\n" {
 		t.Errorf("knowledge base after refused sources: %q", out)
+	}
+}
+
+// TestCubeDrillThroughProtectedMasks: on a protected warehouse the
+// drill-through's name and mobile are the masks the analyst's
+// dim_customer shows (vault_display), not a mask of the token's shape.
+func TestCubeDrillThroughProtectedMasks(t *testing.T) {
+	dir := t.TempDir()
+	exports, wh := filepath.Join(dir, "exports"), filepath.Join(dir, "w.duckdb")
+	if _, err := fixtures.Generate(context.Background(), fixtures.Options{Out: exports, Customers: 60, Days: 30, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", exports); code != 0 && code != exitRejected {
+		t.Fatalf("load exit %d: %s", code, stderr)
+	}
+	got, stderr, code := runCkm(t, "", "cube", "query", "sales", "--warehouse", wh, "--format", "csv",
+		"--through", "order_id,line_no,customer_name,mobile", "--limit", "100000")
+	if code != 0 {
+		t.Fatalf("drill-through exit %d: %s", code, stderr)
+	}
+	// The same rows from the analyst's own relations, in the test's SQL.
+	want, stderr, code := runCkm(t, "", append(append([]string{"sql", "--warehouse", wh, "--format", "csv"}, asAdmin(t)...), "-c",
+		`SELECT s.order_id, s.line_no, d.name AS customer_name, d.mobile FROM fact_sales s JOIN analyst.dim_customer d USING (customer_key)
+		 ORDER BY s.order_id, s.line_no`)...)
+	if code != 0 {
+		t.Fatalf("sql exit %d: %s", code, stderr)
+	}
+	sortLines := func(s string) string {
+		l := strings.Split(strings.TrimSpace(s), "\n")
+		slices.Sort(l[1:])
+		return strings.Join(l, "\n")
+	}
+	if strings.Count(want, "\n") < 50 {
+		t.Fatalf("too few sales lines to mean anything:\n%s", want)
+	}
+	if strings.Contains(got, "tmo_") || strings.Contains(got, "tna_") || sortLines(got) != sortLines(want) {
+		g, w := strings.Split(sortLines(got), "\n"), strings.Split(sortLines(want), "\n")
+		t.Errorf("drill-through (%d lines) differs from the analyst's dim_customer (%d lines); first lines:\n%s\nwant\n%s", len(g), len(w), strings.Join(g[:min(4, len(g))], "\n"), strings.Join(w[:min(4, len(w))], "\n"))
 	}
 }
