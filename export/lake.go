@@ -963,11 +963,10 @@ func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, 
 		if mf.ManifestContent() != iceberg.ManifestContentData {
 			continue
 		}
-		entries, err := mf.FetchEntries(fs, true)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
+		for e, err := range mf.Entries(fs, true) {
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, e.DataFile())
 		}
 	}
@@ -1034,11 +1033,10 @@ func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, ret
 			}
 			for _, mf := range mfs {
 				keep[localPath(mf.FilePath())] = true
-				entries, err := mf.FetchEntries(fs, true)
-				if err != nil {
-					return 0, err
-				}
-				for _, e := range entries {
+				for e, err := range mf.Entries(fs, true) {
+					if err != nil {
+						return 0, err
+					}
 					keep[localPath(e.DataFile().FilePath())] = true
 				}
 			}
