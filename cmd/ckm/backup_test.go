@@ -104,9 +104,7 @@ func TestBackup(t *testing.T) {
 	if _, errOut, code := runCkm(t, "", "--config", cfg, "init"); code != 0 {
 		t.Fatalf("init: %s", errOut)
 	}
-	if _, errOut, code := runCkm(t, "", "--config", cfg, "key", "init"); code != 0 {
-		t.Fatalf("key init: %s", errOut)
-	}
+	// init protected the warehouse with CKM_KEY (protection is the default).
 	if _, errOut, code := runCkm(t, "", "--config", cfg, "load", exports); code != 0 && code != 3 {
 		t.Fatalf("load: %s", errOut)
 	}

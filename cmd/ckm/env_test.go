@@ -61,6 +61,8 @@ func envSample(t *testing.T, f *pflag.Flag) (env, want string) {
 		return "7", "7"
 	case "float64":
 		return "7.5", "7.5"
+	case "duration":
+		return "90s", "1m30s"
 	case "string":
 		return "v-" + f.Name, "v-" + f.Name
 	case "stringSlice":
