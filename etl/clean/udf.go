@@ -188,7 +188,21 @@ func (u *textUDF) Config() duckdb.ScalarFuncConfig {
 }
 
 func (u *textUDF) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run}
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: bindContext}
+}
+
+// bindContext hands a chunk function its query's context at bind time.
+// Without a binder, duckdb-go (v2.10506.0, scalarFuncContext.setCtx) stores
+// the context into the bind data on the first chunk of every thread that
+// runs the function, unsynchronised: a thread reading it while another
+// writes it saw half an interface and crashed the process (seen once in CI:
+// a nil *backgroundCtx in setCtx under a parallel load). With one set at
+// bind, which runs once per query, the threads only read it.
+func bindContext(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
+	if parent == nil {
+		return context.Background(), nil
+	}
+	return parent, nil
 }
 
 func (u *textUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {

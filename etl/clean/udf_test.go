@@ -265,3 +265,23 @@ func BenchmarkTypedUDFs(b *testing.B) {
 		})
 	}
 }
+
+// TestUDFCorrelatedArgument: a cleaning function (bound with a context
+// binder, which asks DuckDB for its arguments at bind time) given a
+// correlated subquery answers, or errs, without taking the process down.
+func TestUDFCorrelatedArgument(t *testing.T) {
+	w := openWarehouse(t)
+	ctx := context.Background()
+	if _, err := w.DB.ExecContext(ctx, `CREATE TEMP TABLE c AS SELECT i, '1380013800' || CAST(i AS VARCHAR) AS s FROM range(3) r(i)`); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	err := w.DB.QueryRowContext(ctx, `SELECT string_agg(ckm_mobile((SELECT s FROM c c2 WHERE c2.i = c.i)), ',' ORDER BY i) FROM c`).Scan(&got)
+	if err == nil && got != "+8613800138000,+8613800138001,+8613800138002" {
+		t.Errorf("got %q", got)
+	}
+	if err != nil && !strings.Contains(err.Error(), "ckm_mobile") && !strings.Contains(strings.ToLower(err.Error()), "subquery") {
+		t.Errorf("error %v names neither the function nor the subquery", err)
+	}
+	t.Logf("correlated argument: %q, %v", got, err)
+}
