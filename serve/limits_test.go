@@ -4,11 +4,15 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/privacy"
 )
 
 // TestConnectionLimit: past MaxConnections a client is refused with 53300;
@@ -78,5 +82,145 @@ func TestMessageLimit(t *testing.T) {
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadAll(nc); err != nil {
 		t.Fatalf("oversized query: %v (want the connection closed at once)", err)
+	}
+}
+
+// TestStatementTimeout: an analyst's statement past the role's configured
+// timeout is cancelled with 57014 naming the limit, and audited as a
+// refusal; an admin's statement that runs longer than the analyst's
+// timeout is not cut off (admins have no timeout by default).
+func TestStatementTimeout(t *testing.T) {
+	w := sharedWarehouse(t)
+	const timeout = 200 * time.Millisecond
+	srv := startServer(t, w, Config{RoleLimits: map[privacy.Role]Limits{privacy.Analyst: {StatementTimeout: timeout}}})
+	ctx := context.Background()
+	for _, simple := range []bool{true, false} {
+		ana := connect(t, srv, "ana", simple)
+		start := time.Now()
+		var s string
+		err := ana.QueryRow(ctx, "SELECT CAST(sum(a.range * b.range) AS VARCHAR) AS timeout_marker FROM range(1000000) a, range(1000000) b").Scan(&s)
+		d := time.Since(start)
+		if pgCode(err) != "57014" || !strings.Contains(err.Error(), "statement_timeout") || !strings.Contains(err.Error(), "200ms") {
+			t.Fatalf("simple=%v: analyst's 10^12-row cross join: %v, want 57014 naming serve.limits.analyst.statement_timeout 200ms", simple, err)
+		}
+		if d > 5*time.Second {
+			t.Errorf("simple=%v: cancelled after %s, want about %s", simple, d, timeout)
+		}
+		// The session goes on.
+		var n int64
+		if err := ana.QueryRow(ctx, "SELECT count(*) FROM range(7)").Scan(&n); err != nil || n != 7 {
+			t.Fatalf("simple=%v: after the timeout: %d, %v", simple, n, err)
+		}
+	}
+	// The admin's query takes longer than the analyst's timeout and
+	// finishes: sum over a 20000×20000 grid of i*j = (19999·20000/2)².
+	root := connect(t, srv, "root", false)
+	start := time.Now()
+	var s string
+	if err := root.QueryRow(ctx, "SELECT CAST(sum(a.range * b.range) AS VARCHAR) FROM range(20000) a, range(20000) b").Scan(&s); err != nil {
+		t.Fatalf("admin: %v", err)
+	}
+	if want := "39996000100000000"; s != want {
+		t.Errorf("admin's sum: %s, want %s", s, want)
+	}
+	if d := time.Since(start); d <= timeout {
+		t.Fatalf("the admin's query took %s, not longer than the analyst's timeout %s: the test proves nothing", d, timeout)
+	}
+	waitAudit(t, w, "timeout_marker", "refused", "57014")
+}
+
+// TestRowLimit: an analyst's result of exactly the role's row limit comes
+// whole; one row more is an error 54000 naming the limit (not a silent
+// truncation), audited as a refusal; a steward's is not limited.
+func TestRowLimit(t *testing.T) {
+	w := sharedWarehouse(t)
+	srv := startServer(t, w, Config{RoleLimits: map[privacy.Role]Limits{privacy.Analyst: {MaxRows: 5}}})
+	ctx := context.Background()
+	for _, simple := range []bool{true, false} {
+		ana := connect(t, srv, "ana", simple)
+		got, err := collect(ctx, ana, "SELECT range AS rowlimit_marker FROM range(5)")
+		if err != nil || len(got) != 5 || got[4] != 4 {
+			t.Fatalf("simple=%v: 5 rows at a limit of 5: %v, %v", simple, got, err)
+		}
+		got, err = collect(ctx, ana, "SELECT range AS rowlimit_marker FROM range(6)")
+		if pgCode(err) != "54000" || !strings.Contains(err.Error(), "max_rows: 5") {
+			t.Fatalf("simple=%v: 6 rows at a limit of 5: %v (rows %v), want 54000 naming serve.limits.analyst.max_rows", simple, err, got)
+		}
+		if len(got) > 5 {
+			t.Errorf("simple=%v: %d rows sent past the limit of 5", simple, len(got))
+		}
+	}
+	stew := connect(t, srv, "stew", false)
+	got, err := collect(ctx, stew, "SELECT range FROM range(6)")
+	if err != nil || len(got) != 6 {
+		t.Fatalf("steward, 6 rows: %v, %v", got, err)
+	}
+	waitAudit(t, w, "rowlimit_marker FROM range(6)", "refused", "54000")
+}
+
+// TestRoleLimitsConfig: roles not configured keep the defaults (analyst
+// 5 minutes and 1,000,000 rows; steward and admin unlimited); a negative
+// limit or an unknown role is refused by New.
+func TestRoleLimitsConfig(t *testing.T) {
+	w := sharedWarehouse(t)
+	srv, err := New(w, Config{Auth: Auth{Users: testUsers(t)}, RoleLimits: map[privacy.Role]Limits{privacy.Steward: {MaxRows: 10}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[privacy.Role]Limits{privacy.Analyst: {StatementTimeout: 5 * time.Minute, MaxRows: 1_000_000}, privacy.Steward: {MaxRows: 10}, privacy.Admin: {}}
+	for r, l := range want {
+		if srv.cfg.RoleLimits[r] != l {
+			t.Errorf("limits of %s: %+v, want %+v", r, srv.cfg.RoleLimits[r], l)
+		}
+	}
+	for _, bad := range []map[privacy.Role]Limits{{privacy.Analyst: {MaxRows: -1}}, {"guest": {MaxRows: 1}}} {
+		if _, err := New(w, Config{Auth: Auth{Users: testUsers(t)}, RoleLimits: bad}); err == nil || !strings.Contains(err.Error(), "limits") {
+			t.Errorf("limits %v: %v, want an error naming the limits", bad, err)
+		}
+	}
+}
+
+// collect runs q and returns its single int64 column.
+func collect(ctx context.Context, c *pgx.Conn, q string) ([]int64, error) {
+	rows, err := c.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// waitAudit waits for the audit line of a statement containing marker
+// with the event and SQLSTATE.
+func waitAudit(t *testing.T, w *engine.Warehouse, marker, event, state string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		err := w.DB.QueryRow(`SELECT count(*) FROM serve_audit WHERE contains(statement, ?) AND event = ? AND sqlstate = ?`, marker, event, state).Scan(&n)
+		if err == nil && n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			var seen []string
+			if r, err := w.DB.Query(`SELECT event || ' ' || coalesce(sqlstate, '') || ' ' || coalesce(statement, '') FROM serve_audit WHERE event <> 'session' AND event <> 'session_end' ORDER BY logged_at DESC LIMIT 10`); err == nil {
+				for r.Next() {
+					var l string
+					r.Scan(&l)
+					seen = append(seen, l)
+				}
+				r.Close()
+			}
+			t.Fatalf("no audit line %s %s for %q: %v; last lines: %q", event, state, marker, err, seen)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// StartupTimeout bounds the time from connecting to being
 	// authenticated (default 30s).
 	StartupTimeout time.Duration
+	// RoleLimits bounds each role's statements; a role not in the map
+	// keeps its DefaultRoleLimits, a zero field means unlimited.
+	RoleLimits map[privacy.Role]Limits
 	// Cube answers CALL ckm_cube('QUERY JSON'[, 'REASON']) for any role:
 	// the cube query runs in the server as ckm cube query runs it and
 	// comes back as one JSON document (nil: not offered).
@@ -55,6 +58,27 @@ type Config struct {
 	// principal who may reveal: each token with its raw value (nil: not
 	// offered). The reveal audit is the hook's.
 	Reveal func(ctx context.Context, p privacy.Principal, reason string, tokens []string) ([][2]string, error)
+}
+
+// Limits bounds the statements of one role.
+type Limits struct {
+	// StatementTimeout cancels a statement that runs longer (SQLSTATE
+	// 57014); 0: no timeout.
+	StatementTimeout time.Duration
+	// MaxRows ends a result with more rows in error after sending that
+	// many (SQLSTATE 54000), never truncating it silently; 0: no limit.
+	MaxRows int64
+}
+
+// DefaultRoleLimits are the limits of a role ckm.yaml does not configure:
+// an analyst's statement runs at most 5 minutes and returns at most
+// 1,000,000 rows; stewards and admins are not limited.
+func DefaultRoleLimits() map[privacy.Role]Limits {
+	return map[privacy.Role]Limits{
+		privacy.Analyst: {StatementTimeout: 5 * time.Minute, MaxRows: 1_000_000},
+		privacy.Steward: {},
+		privacy.Admin:   {},
+	}
 }
 
 // maxMessage bounds one protocol message (a statement or a row of
@@ -96,6 +120,17 @@ func New(w *engine.Warehouse, cfg Config) (*Server, error) {
 	if cfg.StartupTimeout == 0 {
 		cfg.StartupTimeout = 30 * time.Second
 	}
+	limits := DefaultRoleLimits()
+	for role, l := range cfg.RoleLimits {
+		if _, err := privacy.ParseRole(string(role)); err != nil {
+			return nil, fmt.Errorf("serve: limits: %w", err)
+		}
+		if l.StatementTimeout < 0 || l.MaxRows < 0 {
+			return nil, fmt.Errorf("serve: limits of role %s: statement timeout %s and max rows %d must not be negative", role, l.StatementTimeout, l.MaxRows)
+		}
+		limits[role] = l
+	}
+	cfg.RoleLimits = limits
 	if len(cfg.Auth.Users) == 0 {
 		return nil, errors.New("serve: no users: the server does not run open (configure serve.users in ckm.yaml or set the admin password)")
 	}

@@ -87,7 +87,11 @@ type portal struct {
 	masker  *privacy.RowMasker
 	qctx    context.Context // of the running statement
 	cancel  context.CancelFunc
+	limit   int64 // the role's row limit (0: none)
 }
+
+// limits are the limits of the session's role.
+func (ss *session) limits() Limits { return ss.srv.cfg.RoleLimits[ss.principal.Role] }
 
 func (ss *session) close() {
 	for _, p := range ss.portals {
@@ -268,6 +272,12 @@ func (ss *session) auditStatement(text string, start time.Time, err error) {
 		e.event, e.sqlstate, e.rows = "failed", sqlState(err), -1
 		if e.sqlstate == "42501" {
 			e.event = "refused"
+		}
+		// A role's limit is a refusal of the server (the audit table's
+		// events are fixed by its schema); the SQLSTATE says which.
+		var pe *pgError
+		if errors.As(err, &pe) && pe.limit != "" {
+			e.event, e.rows = "refused", ss.rows
 		}
 	}
 	ss.srv.audit.add(e)
@@ -594,7 +604,11 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 	if p != nil && p.rows != nil {
 		return ss.streamRows(ctx, p, st.cols, formats, maxRows)
 	}
+	lim := ss.limits()
 	qctx, cancel := context.WithCancel(ctx)
+	if lim.StatementTimeout > 0 {
+		qctx, cancel = context.WithTimeout(ctx, lim.StatementTimeout)
+	}
 	ss.mu.Lock()
 	ss.cancel = cancel
 	ss.mu.Unlock()
@@ -660,7 +674,10 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 	if q == nil {
 		q = &portal{st: st}
 	}
-	q.rows, q.cancel, q.qctx, q.sent = rows, finish, qctx, 0
+	q.rows, q.cancel, q.qctx, q.sent, q.limit = rows, finish, qctx, 0, lim.MaxRows
+	if st.trusted {
+		q.limit = 0
+	}
 	if !st.trusted {
 		q.masker = privacy.NewRowMasker(names)
 	}
@@ -700,6 +717,10 @@ func (ss *session) sendRows(p *portal, cols []column, formats []int16, maxRows i
 		}
 		if !rows.Next() {
 			break
+		}
+		if p.limit > 0 && p.sent == p.limit {
+			return &pgError{code: "54000", limit: "max_rows",
+				msg: fmt.Sprintf("result exceeds the row limit of role %s (serve.limits.%s.max_rows: %d rows); add a LIMIT or aggregate", ss.principal.Role, ss.principal.Role, p.limit)}
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
@@ -764,7 +785,19 @@ func (ss *session) trackTransaction(st *statement) {
 // statementError turns a failed statement into the client's error: a
 // cancelled one as PostgreSQL says it.
 func (ss *session) statementError(qctx, ctx context.Context, st *statement, err error) error {
+	var pe *pgError
+	if errors.As(err, &pe) && pe.limit != "" {
+		ss.limited(st, pe)
+		return pe
+	}
 	if qctx.Err() != nil && ctx.Err() == nil {
+		if errors.Is(qctx.Err(), context.DeadlineExceeded) {
+			lim := ss.limits()
+			pe := &pgError{code: "57014", limit: "statement_timeout",
+				msg: fmt.Sprintf("canceling statement due to statement timeout of role %s (serve.limits.%s.statement_timeout: %s)", ss.principal.Role, ss.principal.Role, lim.StatementTimeout)}
+			ss.limited(st, pe)
+			return pe
+		}
 		return &pgError{code: "57014", msg: "canceling statement due to user request"}
 	}
 	if ctx.Err() != nil {
@@ -777,9 +810,19 @@ func (ss *session) statementError(qctx, ctx context.Context, st *statement, err 
 	return cleanError(err)
 }
 
+// limited logs a statement stopped by its role's limit.
+func (ss *session) limited(st *statement, pe *pgError) {
+	if ss.txStatus == 'T' {
+		ss.txStatus = 'E'
+	}
+	ss.srv.cfg.Log.Warn("statement limited", "pid", ss.pid, "user", ss.principal.User, "role", string(ss.principal.Role),
+		"statement", st.text, "limit", pe.limit, "err", pe.msg)
+}
+
 // pgError is an error with its SQLSTATE.
 type pgError struct {
 	code, msg string
+	limit     string // the role limit that stopped the statement, if one did
 }
 
 func (e *pgError) Error() string { return e.msg }
