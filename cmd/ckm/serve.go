@@ -111,6 +111,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	cfg := serve.Config{Listen: opts.listen, Auth: serve.Auth{Users: users, TrustLoopback: opts.trustLoopback}, Grace: opts.grace, MaxConnections: opts.maxConns,
 		Log: slog.New(slog.NewJSONHandler(a.stderr, nil))}
+	if cfg.RoleLimits, err = a.serveLimits(); err != nil {
+		return err
+	}
 	if opts.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(opts.tlsCert, opts.tlsKey)
 		if err != nil {
@@ -253,7 +256,68 @@ type serveConfig struct {
 			Role     string `yaml:"role"`
 			Password string `yaml:"password"`
 		} `yaml:"users"`
+		// Limits are per role: statement_timeout a Go duration ("30s",
+		// "5m"; 0 none), max_rows a count (0 none).
+		Limits map[string]struct {
+			StatementTimeout *string `yaml:"statement_timeout"`
+			MaxRows          *int64  `yaml:"max_rows"`
+		} `yaml:"limits"`
 	} `yaml:"serve"`
+}
+
+// serveLimits reads serve.limits of the configuration (trusted only in a
+// file no one else may write, as serve.users): a role's limits replace the
+// default of the field given (serve.DefaultRoleLimits), fields not given
+// keep it.
+func (a *app) serveLimits() (map[privacy.Role]serve.Limits, error) {
+	limits := serve.DefaultRoleLimits()
+	cfg := a.cfg.ConfigFileUsed()
+	if cfg == "" {
+		return limits, nil
+	}
+	if abs, err := filepath.Abs(cfg); err == nil {
+		cfg = abs
+	}
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("serve limits: %w", err)
+	}
+	var doc serveConfig
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, usageErrorf("config %s: serve.limits: %v", cfg, err)
+	}
+	if len(doc.Serve.Limits) == 0 {
+		return limits, nil
+	}
+	if err := trustedConfig(cfg, a.warehousePath()); err != nil {
+		return nil, err
+	}
+	for name, l := range doc.Serve.Limits {
+		role, err := privacy.ParseRole(strings.TrimSpace(name))
+		if err != nil {
+			return nil, usageErrorf("config %s: serve.limits.%s: %v", cfg, name, err)
+		}
+		lim := limits[role]
+		if l.StatementTimeout != nil {
+			v := strings.TrimSpace(*l.StatementTimeout)
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				return nil, usageErrorf("config %s: serve.limits.%s.statement_timeout: %q is not a duration such as 30s or 5m (0: none)", cfg, name, v)
+			}
+			lim.StatementTimeout = d
+		}
+		if l.MaxRows != nil {
+			if *l.MaxRows < 0 {
+				return nil, usageErrorf("config %s: serve.limits.%s.max_rows: %d is negative (0: none)", cfg, name, *l.MaxRows)
+			}
+			lim.MaxRows = *l.MaxRows
+		}
+		limits[role] = lim
+	}
+	return limits, nil
 }
 
 // serveUsers reads serve.users of the configuration (trusted only in a

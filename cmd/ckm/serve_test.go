@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,41 @@ func TestServeUsers(t *testing.T) {
 	}
 	_, err = configApp(t, "format: table\n").serveUsers("")
 	wantUsageError(t, err, "does not run open")
+}
+
+// TestServeLimits reads serve.limits: a role's fields replace its
+// defaults, fields not given keep them, 0 means none, and a bad value is
+// a usage error naming the key.
+func TestServeLimits(t *testing.T) {
+	limits, err := configApp(t, "serve:\n  limits:\n    analyst: {statement_timeout: 30s}\n    steward: {statement_timeout: 2m, max_rows: 500}\n    admin: {max_rows: 0}\n").serveLimits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[privacy.Role]serve.Limits{
+		privacy.Analyst: {StatementTimeout: 30 * time.Second, MaxRows: 1_000_000},
+		privacy.Steward: {StatementTimeout: 2 * time.Minute, MaxRows: 500},
+		privacy.Admin:   {},
+	}
+	if !reflect.DeepEqual(limits, want) {
+		t.Errorf("limits %+v, want %+v", limits, want)
+	}
+	limits, err = configApp(t, "serve:\n  limits:\n    analyst: {statement_timeout: 0, max_rows: 0}\n").serveLimits()
+	if err != nil || limits[privacy.Analyst] != (serve.Limits{}) {
+		t.Errorf("analyst unlimited: %+v, %v", limits, err)
+	}
+	limits, err = configApp(t, "format: table\n").serveLimits()
+	if err != nil || !reflect.DeepEqual(limits, serve.DefaultRoleLimits()) {
+		t.Errorf("no serve.limits: %+v, %v; want the defaults", limits, err)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"serve:\n  limits:\n    analyst: {statement_timeout: soon}\n", "serve.limits.analyst.statement_timeout"},
+		{"serve:\n  limits:\n    analyst: {statement_timeout: -1s}\n", "serve.limits.analyst.statement_timeout"},
+		{"serve:\n  limits:\n    analyst: {max_rows: -5}\n", "serve.limits.analyst.max_rows"},
+		{"serve:\n  limits:\n    guest: {max_rows: 5}\n", "serve.limits.guest"},
+	} {
+		_, err := configApp(t, c.text).serveLimits()
+		wantUsageError(t, err, c.want)
+	}
 }
 
 // TestNewBenchServeCmd checks ckm bench serve's flags.
