@@ -202,7 +202,12 @@ func (ss *session) runCube(ctx context.Context, st *statement, formats []int16, 
 	if len(st.job.args) > 1 {
 		reason = st.job.args[1]
 	}
+	// A cube query is a statement of its role: the role's timeout bounds it.
+	lim := ss.limits()
 	qctx, cancel := context.WithCancel(ctx)
+	if lim.StatementTimeout > 0 {
+		qctx, cancel = context.WithTimeout(ctx, lim.StatementTimeout)
+	}
 	ss.mu.Lock()
 	ss.cancel = cancel
 	ss.mu.Unlock()
@@ -219,6 +224,8 @@ func (ss *session) runCube(ctx context.Context, st *statement, formats []int16, 
 		switch {
 		case errors.As(err, &pe):
 			return pe
+		case errors.Is(qctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+			return ss.statementError(qctx, ctx, st, err)
 		case qctx.Err() != nil:
 			code = "57014"
 		}

@@ -234,3 +234,28 @@ func waitAudit(t *testing.T, w *engine.Warehouse, marker, event, state string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCubeTimeout: a cube query (CALL ckm_cube) is bounded by the role's
+// statement timeout as SQL is: a hook still running at the analyst's
+// timeout is cancelled and the client gets 57014 naming the limit.
+func TestCubeTimeout(t *testing.T) {
+	w := sharedWarehouse(t)
+	cube := func(ctx context.Context, _ privacy.Principal, _, _ string) (string, error) {
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Second):
+			return "{}", nil
+		}
+	}
+	srv := startServer(t, w, Config{Cube: cube, RoleLimits: map[privacy.Role]Limits{privacy.Analyst: {StatementTimeout: 50 * time.Millisecond}}})
+	ana := connect(t, srv, "ana", true)
+	start := time.Now()
+	_, err := ana.Exec(context.Background(), `CALL ckm_cube('{"measures": ["revenue"]}')`)
+	if pgCode(err) != "57014" || !strings.Contains(err.Error(), "serve.limits.analyst.statement_timeout: 50ms") {
+		t.Fatalf("analyst's cube query past the timeout: %v, want 57014 naming the limit", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancelled after %s, want about 50ms", d)
+	}
+}
