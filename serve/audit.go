@@ -89,38 +89,56 @@ func (a *auditor) run() {
 	}
 }
 
-// write appends a batch in one transaction.
+// write appends a batch in one transaction. If the table refuses it (an
+// entry breaking a constraint), the entries are written one by one, so an
+// entry that cannot be written is logged and lost alone.
 func (a *auditor) write(batch []auditEntry) {
 	if len(batch) == 0 {
 		return
 	}
-	ctx := context.Background()
-	err := func() error {
-		conn, err := a.w.DB.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		app, err := engine.Appender(conn, "serve_audit")
-		if err != nil {
-			return err
-		}
-		for _, e := range batch {
-			var pid any
-			if e.pid != 0 {
-				pid = int32(e.pid)
-			}
-			if err := app.AppendRow(e.at, e.event, pid, nullStr(e.user), nullStr(e.role), nullStr(e.remote),
-				nullStr(e.statement), nullInt(e.rows), e.ms, nullStr(e.sqlstate)); err != nil {
-				app.Close()
-				return err
-			}
-		}
-		return app.Close()
-	}()
-	if err != nil {
-		a.log.Error("audit", "entries", len(batch), "err", fmt.Sprint(err))
+	err := a.append(batch)
+	if err == nil {
+		return
 	}
+	if len(batch) == 1 {
+		a.lost(batch[0], err)
+		return
+	}
+	for _, e := range batch {
+		if err := a.append([]auditEntry{e}); err != nil {
+			a.lost(e, err)
+		}
+	}
+}
+
+func (a *auditor) lost(e auditEntry, err error) {
+	a.log.Error("audit entry not written", "event", e.event, "user", e.user, "role", e.role,
+		"sqlstate", e.sqlstate, "at", e.at, "err", fmt.Sprint(err))
+}
+
+func (a *auditor) append(batch []auditEntry) error {
+	ctx := context.Background()
+	conn, err := a.w.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	app, err := engine.Appender(conn, "serve_audit")
+	if err != nil {
+		return err
+	}
+	for _, e := range batch {
+		var pid any
+		if e.pid != 0 {
+			pid = int32(e.pid)
+		}
+		if err := app.AppendRow(e.at, e.event, pid, nullStr(e.user), nullStr(e.role), nullStr(e.remote),
+			nullStr(e.statement), nullInt(e.rows), e.ms, nullStr(e.sqlstate)); err != nil {
+			app.Close()
+			return err
+		}
+	}
+	return app.Close()
 }
 
 func nullStr(s string) any {

@@ -3,7 +3,9 @@ package serve
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -104,5 +106,36 @@ func TestAudit(t *testing.T) {
 		if !found {
 			t.Errorf("no %q in the audit: %v", ev, lines)
 		}
+	}
+}
+
+// TestAuditBadEntryLosesOnlyItself: an entry the table refuses (here an
+// event its CHECK does not allow) is logged and lost alone; the entries
+// batched with it are written.
+func TestAuditBadEntryLosesOnlyItself(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "a.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	a := newAuditor(w, slog.New(slog.NewTextHandler(&logged, nil)))
+	a.add(auditEntry{event: "statement", user: "ana", role: "analyst", statement: "SELECT 1", rows: 1})
+	a.add(auditEntry{event: "no-such-event", user: "bob", role: "analyst", statement: "SELECT 2", rows: 1})
+	a.add(auditEntry{event: "statement", user: "cy", role: "analyst", statement: "SELECT 3", rows: 1})
+	a.close()
+	var users string
+	if err := w.DB.QueryRowContext(ctx, `SELECT string_agg(user_name, ',' ORDER BY user_name) FROM serve_audit`).Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if users != "ana,cy" {
+		t.Errorf("audited users %q, want ana,cy", users)
+	}
+	if !strings.Contains(logged.String(), "no-such-event") || strings.Count(logged.String(), "level=ERROR") != 1 {
+		t.Errorf("log should name the one lost entry once:\n%s", logged.String())
 	}
 }
