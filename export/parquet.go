@@ -388,7 +388,7 @@ func partitioned(t lakeTable) bool {
 
 // selectList builds the export query's columns: unless raw, the masked
 // view's columns as they are, and other columns named for personal data
-// masked by their kind's ckm_mask_* macro. For partitioned tables it also returns
+// masked as privacy's DisplaySQL shows them. For partitioned tables it also returns
 // the partition columns, the year and month of date_key (0 for the special
 // members, whose keys are negative).
 func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnManifest) {
@@ -408,7 +408,7 @@ func selectList(t lakeTable, raw bool) (cols, parts string, manifest []ColumnMan
 			if c.Type != "VARCHAR" {
 				arg = "CAST(" + q + " AS VARCHAR)"
 			}
-			exprs = append(exprs, k.MaskFunction()+"("+arg+") AS "+q)
+			exprs = append(exprs, k.DisplaySQL(arg)+" AS "+q)
 			cm.Type, cm.Masked = "VARCHAR", k.String()
 		} else {
 			exprs = append(exprs, q)

@@ -7,14 +7,12 @@ import (
 	"github.com/ckm-dev/ckm/privacy"
 )
 
-// maskSQL wraps a PII column in the one mask of its kind: the ckm_mask_*
-// macro of the schema (package privacy's format); an unknown kind hides
-// the value whole. On a protected warehouse the column holds a token,
-// whose mask was kept in vault_display when the raw value was sealed (a
-// mask of the token itself would show the token's characters).
+// maskSQL wraps a PII column in what an analyst sees of its kind
+// (privacy's DisplaySQL: the mask kept for a token, else the kind's
+// ckm_mask_* macro); an unknown kind hides the value whole.
 func maskSQL(kind, expr string) string {
-	if f := privacy.ParseKind(kind).MaskFunction(); f != "" {
-		return "coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), " + f + "(" + expr + "))"
+	if d := privacy.ParseKind(kind).DisplaySQL(expr); d != "" {
+		return d
 	}
 	return "CASE WHEN " + expr + " IS NULL THEN NULL ELSE '***' END"
 }

@@ -51,6 +51,19 @@ func (k Kind) MaskFunction() string {
 	return "ckm_mask_" + k.String()
 }
 
+// DisplaySQL is SQL for what an analyst sees of expr, a value of the kind:
+// on a protected warehouse expr holds a token, whose mask was kept in
+// vault_display when the raw value was sealed (masking the token itself
+// would show the token's characters); otherwise the kind's mask of expr.
+// It is empty for None.
+func (k Kind) DisplaySQL(expr string) string {
+	f := k.MaskFunction()
+	if f == "" {
+		return ""
+	}
+	return "coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), " + f + "(" + expr + "))"
+}
+
 // Column-name words that mark personal data, in English and pinyin.
 var (
 	kindWords = map[string]Kind{
