@@ -61,16 +61,8 @@ half lake; an earlier lake in DIR is replaced whole.`,
 			if opts.out == "" {
 				return usageErrorf("export parquet: --out DIR is required")
 			}
-			for _, m := range []struct{ flag, v string }{{"--dir-mode", opts.dirMode}, {"--file-mode", opts.fileMode}} {
-				if _, err := parseMode(m.v); err != nil {
-					return usageErrorf("export parquet: %s %q: %v", m.flag, m.v, err)
-				}
-			}
 			var err error
-			if opts.role, err = a.role(cmd); err != nil {
-				return err
-			}
-			if opts.reveal, err = a.reveal(cmd, opts.role); err != nil {
+			if opts.role, opts.reveal, err = a.exportAccess(cmd, "export parquet", opts.dirMode, opts.fileMode); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -134,4 +126,21 @@ func exportParquetRun(ctx context.Context, opts *exportParquetOptions) error {
 func mustMode(s string) os.FileMode {
 	m, _ := parseMode(s)
 	return m
+}
+
+// exportAccess checks an export's --dir-mode and --file-mode and returns
+// its granted role and reveal reason.
+func (a *app) exportAccess(cmd *cobra.Command, name, dirMode, fileMode string) (role, reveal string, err error) {
+	for _, m := range []struct{ flag, v string }{{"--dir-mode", dirMode}, {"--file-mode", fileMode}} {
+		if _, err := parseMode(m.v); err != nil {
+			return "", "", usageErrorf("%s: %s %q: %v", name, m.flag, m.v, err)
+		}
+	}
+	if role, err = a.role(cmd); err != nil {
+		return "", "", err
+	}
+	if reveal, err = a.reveal(cmd, role); err != nil {
+		return "", "", err
+	}
+	return role, reveal, nil
 }

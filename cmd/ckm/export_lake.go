@@ -60,16 +60,8 @@ parquet; raw values need --role admin and --reveal REASON.`,
 			if opts.retain < 0 {
 				return usageErrorf("export lake: --retain %s: want a duration of 0 or more", opts.retain)
 			}
-			for _, m := range []struct{ flag, v string }{{"--dir-mode", opts.dirMode}, {"--file-mode", opts.fileMode}} {
-				if _, err := parseMode(m.v); err != nil {
-					return usageErrorf("export lake: %s %q: %v", m.flag, m.v, err)
-				}
-			}
 			var err error
-			if opts.role, err = a.role(cmd); err != nil {
-				return err
-			}
-			if opts.reveal, err = a.reveal(cmd, opts.role); err != nil {
+			if opts.role, opts.reveal, err = a.exportAccess(cmd, "export lake", opts.dirMode, opts.fileMode); err != nil {
 				return err
 			}
 			if runF != nil {
