@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -420,4 +421,70 @@ func daysIn(t *testing.T, w *engine.Warehouse, month string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestReportDailyForecast: a forecast stored by day (the demo's 14 days)
+// covers no whole month, so the report plots it at its own grain beside
+// the last 56 days of revenue. Each day's actual mark is checked against
+// a sum in Go over the fact lines, days without sales as 0; each forecast
+// mark against the stored value. With only the fixture's monthly model
+// there is no daily chart.
+func TestReportDailyForecast(t *testing.T) {
+	w, _ := fixtureWarehouse(t)
+	ctx := context.Background()
+	if _, ok := charts(writeReport(t, w, Options{}))["Revenue by day"]; ok {
+		t.Fatal("a daily chart without a daily forecast")
+	}
+	var last time.Time
+	if err := w.DB.QueryRowContext(ctx, `SELECT max(order_ts)::DATE FROM fact_sales`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.DB.ExecContext(ctx, `
+INSERT INTO kb_model (model_id, kind, name, created_at, params) VALUES (907, 'forecast', 'daily', now(), '{"grain": "day"}');
+INSERT INTO kb_forecast (model_id, series, period, value, lower, upper)
+SELECT 907, 'revenue', (DATE '`+last.Format(time.DateOnly)+`' + INTERVAL (d) DAY)::DATE, 100.0 + d, 50.0 + d, 150.0 + d FROM range(1, 15) r(d);`); err != nil {
+		t.Fatal(err)
+	}
+	page := writeReport(t, w, Options{})
+	ch := charts(page)
+	fc := ch["Revenue by day forecast"]
+	if len(fc) != 14 {
+		t.Fatalf("%d forecast marks, want 14: %v", len(fc), fc)
+	}
+	for i, m := range fc {
+		day := last.AddDate(0, 0, i+1).Format(time.DateOnly)
+		if m.label != day || mustFloat(t, m.value) != 100.0+float64(i+1) {
+			t.Errorf("forecast mark %d = %v, want %s %.2f", i, m, day, 100.0+float64(i+1))
+		}
+	}
+	// The actuals: every fact line's amount summed by its day in Go.
+	from := last.AddDate(0, 0, -55)
+	rows, err := w.DB.QueryContext(ctx, `SELECT order_ts, CAST(amount AS VARCHAR) FROM fact_sales WHERE order_ts >= ?`, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cents := map[string]int64{}
+	for rows.Next() {
+		var ts time.Time
+		var amount string
+		if err := rows.Scan(&ts, &amount); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := strconv.ParseFloat(amount, 64)
+		cents[ts.Format(time.DateOnly)] += int64(math.Round(f * 100))
+	}
+	rows.Close()
+	act := ch["Revenue by day"]
+	if len(act) != 56 {
+		t.Fatalf("%d daily marks, want 56", len(act))
+	}
+	for i, m := range act {
+		day := from.AddDate(0, 0, i).Format(time.DateOnly)
+		if m.label != day || int64(math.Round(mustFloat(t, m.value)*100)) != cents[day] {
+			t.Errorf("daily mark %d = %v, want %s %d cents", i, m, day, cents[day])
+		}
+	}
+	if !strings.Contains(page, "the forecast of model 907 (dashed, 14 days ahead)") {
+		t.Error("the daily chart's caption does not name the model and horizon")
+	}
 }

@@ -93,6 +93,9 @@ GROUP BY p.month ORDER BY p.month`, last)
 	t := Table{Caption: "The last 12 months", Header: []string{"month", "revenue", "orders", "customers"}, Numeric: []bool{false, true, true, true}}
 	t.Rows = rows[max(0, len(rows)-12):]
 	s.Tables = append(s.Tables, t)
+	if err := shortForecast(ctx, b, s); err != nil {
+		return err
+	}
 	if len(fc) > 0 {
 		ft := Table{Caption: "Forecast (the interval is the sum of the stored periods' bounds)", Header: []string{"month", "forecast", "low", "high", "covers"},
 			Numeric: []bool{false, true, true, true, false}}
@@ -105,6 +108,47 @@ GROUP BY p.month ORDER BY p.month`, last)
 		}
 		s.Tables = append(s.Tables, ft)
 	}
+	return nil
+}
+
+// shortForecast plots a forecast stored by day or by week at its own
+// grain: the last eight weeks of net revenue (days without sales as 0)
+// and every forecast period after them with its interval. A 14-day
+// forecast covers no whole month, so without this the monthly chart
+// would show no forecast at all.
+func shortForecast(ctx context.Context, b *builder, s *Section) error {
+	rows, err := b.rows(ctx, `WITH m AS (SELECT model_id, coalesce(json_extract_string(params, '$.grain'), 'month') AS grain
+    FROM kb_model WHERE kind = 'forecast' ORDER BY model_id DESC LIMIT 1)
+SELECT m.model_id, m.grain, strftime(f.period, '%Y-%m-%d'), f.value, f.lower, f.upper
+FROM m JOIN kb_forecast f ON f.model_id = m.model_id AND f.series = 'revenue'
+WHERE m.grain IN ('day', 'week') AND f.period >= `+b.until()+` - INTERVAL 1 DAY
+ORDER BY f.period`)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	grain, first := rows[0][1], rows[0][2]
+	back := map[string]string{"day": "56 days", "week": "8 weeks"}[grain]
+	actual, err := b.rows(ctx, `WITH p AS (SELECT CAST(t.p AS DATE) AS period
+    FROM unnest(generate_series(CAST(DATE '`+first+`' - INTERVAL `+back+` AS TIMESTAMP), CAST(DATE '`+first+`' AS TIMESTAMP) - INTERVAL 1 `+grain+`, INTERVAL 1 `+grain+`)) t(p)),
+s AS (SELECT CAST(date_trunc('`+grain+`', order_ts) AS DATE) AS period, sum(amount) AS revenue
+    FROM fact_sales WHERE order_ts >= DATE '`+first+`' - INTERVAL `+back+` AND order_ts < DATE '`+first+`' AND order_ts < `+b.until()+` GROUP BY 1)
+SELECT strftime(p.period, '%Y-%m-%d'), CAST(coalesce(s.revenue, 0) AS VARCHAR) FROM p LEFT JOIN s USING (period)
+WHERE p.period < `+b.until()+` ORDER BY p.period`)
+	if err != nil {
+		return err
+	}
+	var pts []point
+	for _, r := range actual {
+		pts = append(pts, point{Label: r[0], Value: parse(r[1]), Text: r[1]})
+	}
+	var bands []band
+	for _, r := range rows {
+		bands = append(bands, band{Label: r[2], Value: parse(r[3]), Low: parse(r[4]), High: parse(r[5])})
+	}
+	title := map[string]string{"day": "Revenue by day", "week": "Revenue by week"}[grain]
+	s.Figures = append(s.Figures, Figure{
+		Caption: fmt.Sprintf("%s, the last %s and the forecast of model %s (dashed, %d %ss ahead) with its interval", title, back, rows[0][0], len(rows), grain),
+		SVG:     lineChart(title, pts, bands)})
 	return nil
 }
 
