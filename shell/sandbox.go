@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ckm-dev/ckm/privacy"
 )
@@ -94,7 +95,7 @@ func vet(ctx context.Context, conn *dbsql.Conn, text string, raw bool) error {
 		if err := json.Unmarshal(st, &node); err != nil {
 			return fmt.Errorf("vet statement: %w", err)
 		}
-		v := &vetter{cat: cat, raw: raw, ctes: map[string]bool{}}
+		v := &vetter{cat: cat, raw: raw, ctes: map[string]bool{}, text: text}
 		v.collectCTEs(node)
 		if err := v.walk(node); err != nil {
 			return err
@@ -183,6 +184,28 @@ type vetter struct {
 	cat  *sandboxCatalog
 	raw  bool // a steward revealing: the base tables are readable too
 	ctes map[string]bool
+	text string // the statement, for the position of a refusal
+}
+
+// refusedAt is a refusal with the line and a caret under what was refused,
+// as a parser error shows its position.
+type refusedAt struct {
+	err  error
+	text string
+	pos  int // in characters of text
+}
+
+func (e *refusedAt) Error() string { return e.err.Error() + caretLines(e.text, e.pos) }
+func (e *refusedAt) Unwrap() error { return e.err }
+
+// at places err at node n's query_location (a byte offset into the
+// statement; absent or "unset" leaves err as it is).
+func (v *vetter) at(n map[string]any, err error) error {
+	loc, ok := n["query_location"].(float64)
+	if err == nil || !ok || loc < 0 || loc >= float64(len(v.text)) {
+		return err
+	}
+	return &refusedAt{err: err, text: v.text, pos: utf8.RuneCountInString(v.text[:int(loc)])}
 }
 
 // collectCTEs finds the names the statement's WITH clauses define.
@@ -238,7 +261,7 @@ func (v *vetter) check(n map[string]any) error {
 		if class == "FUNCTION" {
 			name := strings.ToLower(str(n["function_name"]))
 			if slices.Contains(sandboxDeniedFunctions, name) {
-				return fmt.Errorf("%w: function %s has effects outside the query or reads settings", ErrRefused, name)
+				return v.at(n, fmt.Errorf("%w: function %s has effects outside the query or reads settings", ErrRefused, name))
 			}
 		}
 		return nil
@@ -247,7 +270,7 @@ func (v *vetter) check(n map[string]any) error {
 		return nil
 	}
 	if !slices.Contains(treeTableRefs, typ) {
-		return fmt.Errorf("%w: a %s in FROM cannot be checked", ErrRefused, strings.ToLower(typ))
+		return v.at(n, fmt.Errorf("%w: a %s in FROM cannot be checked", ErrRefused, strings.ToLower(typ)))
 	}
 	switch typ {
 	case "TABLE_FUNCTION":
@@ -256,9 +279,9 @@ func (v *vetter) check(n map[string]any) error {
 		if slices.Contains(sandboxTableFunctions, name) || v.cat.macros[name] && str(f["schema"]) == "" && str(f["catalog"]) == "" {
 			return nil
 		}
-		return fmt.Errorf("%w: table function %s (an analyst reads the warehouse's relations, not files or the catalog)", ErrRefused, name)
+		return v.at(n, fmt.Errorf("%w: table function %s (an analyst reads the warehouse's relations, not files or the catalog)", ErrRefused, name))
 	case "BASE_TABLE":
-		return v.checkTable(str(n["catalog_name"]), str(n["schema_name"]), str(n["table_name"]))
+		return v.at(n, v.checkTable(str(n["catalog_name"]), str(n["schema_name"]), str(n["table_name"])))
 	}
 	return nil
 }

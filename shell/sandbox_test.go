@@ -131,6 +131,35 @@ func TestSandboxRefuses(t *testing.T) {
 	}
 }
 
+// TestSandboxRefusalPosition: a refusal points at what it refused, the
+// way DuckDB's errors do — the line and a caret under the function, table
+// function or relation — counted in characters when the statement has
+// Chinese text before it (DuckDB's node locations are bytes).
+func TestSandboxRefusalPosition(t *testing.T) {
+	w := personalWarehouse(t)
+	cases := []struct{ stmt, line, under string }{
+		{"SELECT '中文' AS x, getenv('HOME') AS h", "LINE 1: SELECT '中文' AS x, getenv('HOME') AS h", "getenv"},
+		{"SELECT count(*)\nFROM dim_customer c\n  JOIN etl_identity i USING (customer_id)", "LINE 3:   JOIN etl_identity i USING (customer_id)", "etl_identity"},
+		{"SELECT '名' AS n FROM read_text('/etc/passwd')", "LINE 1: SELECT '名' AS n FROM read_text('/etc/passwd')", "read_text"},
+	}
+	for _, c := range cases {
+		_, err := vetAs(t, w, analyst, c.stmt)
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("%q: err = %v, want a refusal", c.stmt, err)
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) < 2 || lines[len(lines)-2] != c.line {
+			t.Fatalf("%q: refusal %q, want its line %q", c.stmt, err, c.line)
+		}
+		caret := lines[len(lines)-1]
+		// The caret's column, in display cells, is where `under` starts.
+		before := c.line[:strings.Index(c.line, c.under)]
+		if want := strings.Repeat(" ", DisplayWidth(before)) + "^"; caret != want {
+			t.Errorf("%q: caret line %q, want %q", c.stmt, caret, want)
+		}
+	}
+}
+
 // TestSandboxManyStatements: a string of several statements is vetted as a
 // whole, and -c stops at the first refused one.
 func TestSandboxManyStatements(t *testing.T) {
