@@ -243,7 +243,7 @@ func TestServeCoexistence(t *testing.T) {
 				select {
 				case <-stop:
 					return
-				case <-time.After(20 * time.Millisecond): // an analyst's pause
+				case <-time.After(100 * time.Millisecond): // an analyst's pause
 				}
 			}
 		}()
@@ -267,7 +267,16 @@ func TestServeCoexistence(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		states = append(states, snapshot())
-		phase(fmt.Sprintf("scheduled load %d", k+1))
+		took := ""
+		for _, l := range strings.Split(srv.stderr.String(), "\n") {
+			if strings.Contains(l, `"msg":"job done"`) && strings.Contains(l, fmt.Sprintf(`"run":%d,`, k+2)) {
+				var e struct{ MS int64 }
+				if json.Unmarshal([]byte(l), &e) == nil {
+					took = fmt.Sprintf(" (the job took %d ms)", e.MS)
+				}
+			}
+		}
+		phase(fmt.Sprintf("scheduled load %d%s", k+1, took))
 		if states[k+1][0] == states[k][0] {
 			t.Errorf("load %d changed nothing the clients read: %s", k+1, states[k][0])
 		}
@@ -282,6 +291,36 @@ func TestServeCoexistence(t *testing.T) {
 	if err != nil || fmt.Sprint(scheduled) != "[2 3 4]" {
 		t.Errorf("scheduled runs that loaded: ETL runs %v (%v), want [2 3 4]", scheduled, err)
 	}
+	// ckm jobs, through the server, lists the job's next run and the
+	// past runs that loaded.
+	t.Setenv("CKM_PASSWORD", "root-pw")
+	out, errOut, code := runCkm(t, "", "--config", cfg, "--format", "json", "jobs", "--limit", "100000")
+	var listed struct {
+		Next []struct {
+			Job          string    `json:"job"`
+			ScheduledFor time.Time `json:"scheduled_for"`
+		} `json:"next"`
+		Past []struct {
+			Job    string `json:"job"`
+			Status string `json:"status"`
+			Run    *int64 `json:"etl_run_id"`
+		} `json:"past"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil {
+		t.Fatalf("ckm jobs: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if len(listed.Next) != 1 || listed.Next[0].Job != "inbox" || time.Until(listed.Next[0].ScheduledFor) > 2*time.Second || time.Since(listed.Next[0].ScheduledFor) > 5*time.Second {
+		t.Errorf("ckm jobs: next runs %+v, want the inbox job within a second", listed.Next)
+	}
+	var loadedRuns []int64
+	for _, p := range listed.Past {
+		if p.Job == "inbox" && p.Status == "ok" && p.Run != nil {
+			loadedRuns = append([]int64{*p.Run}, loadedRuns...) // newest first
+		}
+	}
+	if fmt.Sprint(loadedRuns) != "[2 3 4]" {
+		t.Errorf("ckm jobs: past runs that loaded %v, want [2 3 4]", loadedRuns)
+	}
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	phase("three loads")
@@ -291,7 +330,20 @@ func TestServeCoexistence(t *testing.T) {
 	}
 	perState := make([]int, len(states))
 	rollups := 0
+	// A client never reads an older snapshot after a newer one: the first
+	// query (which every load changes) moves forward only.
+	latest := map[int]int{}
 	for _, r := range results {
+		if r.query == 0 {
+			for k := range states {
+				if states[k][0] == r.result {
+					if k < latest[r.client] {
+						t.Errorf("client %d read snapshot %d after snapshot %d", r.client, k, latest[r.client])
+					}
+					latest[r.client] = k
+				}
+			}
+		}
 		match := -1
 		for k := range states {
 			if states[k][r.query] == r.result {
@@ -391,7 +443,7 @@ func TestServeCoexistence(t *testing.T) {
 	srv.stop(t)
 	phase("restart")
 	// The figures of the same loads without a server.
-	out, errOut, code := runCkm(t, "", "--warehouse", plain, "--format", "csv", "sql", "-c",
+	out, errOut, code = runCkm(t, "", "--warehouse", plain, "--format", "csv", "sql", "-c",
 		`SELECT (SELECT count(*) FROM fact_sales) AS lines, (SELECT sum(amount) FROM fact_sales_current) AS revenue, (SELECT count(*) FROM dim_customer) AS customers,
 		(SELECT count(*) FROM etl_reject) AS ledger`)
 	if code != 0 {
