@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,19 @@ SELECT 10 AS ten;
 		if !strings.Contains(mErr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, mErr)
 		}
+	}
+	// .cube runs a cube query in the server: its figure is the SQL's.
+	mOut, mErr, mCode = runCkm(t, ".mode csv\n.cube sales --measures revenue --rows date.year\n"+
+		"SELECT CAST(year(order_ts) AS VARCHAR) AS year, CAST(sum(amount) AS VARCHAR) AS revenue FROM fact_sales GROUP BY 1;\n", "--config", cfg, "sql")
+	csvLines := strings.Split(strings.TrimSpace(mOut), "\n")
+	if mCode != 0 || len(csvLines) != 4 || csvLines[0] != "date.year,revenue" || csvLines[2] != "year,revenue" {
+		t.Fatalf(".cube through the server: exit %d\n%s\n%s", mCode, mOut, mErr)
+	}
+	cubeRow, sqlRow := strings.Split(csvLines[1], ","), strings.Split(csvLines[3], ",")
+	cubeRev, err1 := strconv.ParseFloat(cubeRow[1], 64)
+	sqlRev, err2 := strconv.ParseFloat(sqlRow[1], 64)
+	if cubeRow[0] != sqlRow[0] || err1 != nil || err2 != nil || cubeRev != sqlRev || sqlRev == 0 {
+		t.Errorf(".cube row %q, the SQL's %q", csvLines[1], csvLines[3])
 	}
 }
 

@@ -46,11 +46,14 @@ func TestServePsql(t *testing.T) {
 		t.Fatalf("load: %s", errOut)
 	}
 	want, errOut, code := runCkm(t, "", "--config", cfg, "--format", "csv", "sql", "-c",
-		"SELECT count(*), sum(amount) FROM fact_sales WHERE quantity >= 2")
+		"SELECT count(*), sum(amount), (SELECT count(*) FROM ckm_rfm()), ckm_id_sex('11010519491231002X') FROM fact_sales WHERE quantity >= 2")
 	if code != 0 {
 		t.Fatalf("embedded count: %s", errOut)
 	}
 	wantCells := strings.Split(strings.TrimSpace(strings.Split(want, "\n")[1]), ",")
+	if len(wantCells) != 4 || wantCells[0] == "0" || wantCells[2] == "0" || wantCells[3] != "F" {
+		t.Fatalf("embedded figures %q: want lines, revenue, RFM rows and F (the 17th digit is even)", wantCells)
+	}
 	srv := startServe(t, cfg, wh)
 	host, port, _ := strings.Cut(srv.info.Addr, ":")
 	run := func(user, pw string, args ...string) string {
@@ -65,11 +68,12 @@ func TestServePsql(t *testing.T) {
 	}
 	rawMobile := regexp.MustCompile(`\b1[3-9][0-9]{9}\b`)
 	for _, u := range []struct{ user, pw string }{{"ana", "ana-pw"}, {"admin", "root-pw"}} {
-		q := run(u.user, u.pw, "-A", "-t", "-F", ",", "-c", "SELECT count(*), sum(amount) FROM fact_sales WHERE quantity >= 2",
+		// A mining macro and a cleaner answer as in the embedded shell.
+		q := run(u.user, u.pw, "-A", "-t", "-F", ",", "-c", "SELECT count(*), sum(amount), (SELECT count(*) FROM ckm_rfm()), ckm_id_sex('11010519491231002X') FROM fact_sales WHERE quantity >= 2",
 			"-c", "SELECT mobile FROM dim_customer WHERE mobile IS NOT NULL ORDER BY customer_id LIMIT 5")
 		lines := strings.Split(strings.TrimSpace(q), "\n")
 		if len(lines) != 6 || lines[0] != strings.Join(wantCells, ",") {
-			t.Errorf("psql as %s: %q, want first %q (the embedded count and sum) and 5 mobiles", u.user, q, strings.Join(wantCells, ","))
+			t.Errorf("psql as %s: %q, want first %q (the embedded count, sum, RFM rows and sex) and 5 mobiles", u.user, q, strings.Join(wantCells, ","))
 		}
 		for _, m := range lines[1:] {
 			if !strings.Contains(m, "*") || rawMobile.MatchString(m) {
