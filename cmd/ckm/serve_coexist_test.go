@@ -389,9 +389,10 @@ func TestServeCoexistence(t *testing.T) {
 		if j < 0 {
 			continue
 		}
-		// A run that began before the export arrived ends at once with
-		// nothing to load; the one loading it is still running 200ms on.
-		time.Sleep(200 * time.Millisecond)
+		// A run that began before the export arrived ends within
+		// milliseconds with nothing to load; the one loading it (seconds)
+		// is still running a second on.
+		time.Sleep(time.Second)
 		log = srv.stderr.String()
 		if strings.Contains(log[from+j:], `"msg":"job done"`) || strings.Contains(log[from+j:], `"msg":"job failed"`) {
 			from += j + 1
