@@ -60,6 +60,7 @@ var catalogRules = []catalogRule{
 	{"psql list schemas (\\dn)", matchAll(`from pg_catalog.pg_namespace n`, `as "name"`, `as "owner"`), listSchemas},
 	{"client setting (SET extra_float_digits, application_name, ...)", matchRegexp(`^set (session )?(extra_float_digits|application_name|datestyle|client_encoding|client_min_messages|intervalstyle|timezone|time zone|bytea_output|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|standard_conforming_strings|join_collapse_limit|geqo)\b`), setClientSetting},
 	{"server setting (SHOW ...)", matchRegexp(`^show (` + strings.Join(settingNames(), "|") + `)$`), showSetting},
+	{"ckm sql's names (Tab, .tables, .schema through the server)", func(q string) bool { return q == normalizeQuery(CatalogNamesQuery) }, catalogNames},
 	{"version()", matchRegexp(`^select (pg_catalog\.)?version\(\)( as "?version"?)?$`), serverVersionRow},
 }
 

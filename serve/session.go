@@ -313,6 +313,9 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 		st.kind, st.job, st.tag, st.cols = kindJob, call, "CALL", jobColumns
 		return st, nil
 	}
+	if callsReveal(text) {
+		return nil, ss.revealRefusal(text)
+	}
 	if ans, ok, err := answerCatalog(ctx, ss.conn, trimmed, ss.principal, ss.srv.cfg.Auth.Users); ok {
 		if err != nil {
 			return nil, err

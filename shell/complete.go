@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,28 @@ import (
 // else SQL keywords, tables and views, columns and ckm's functions. Names
 // come from the catalog each time, so new tables complete at once.
 func (s *Shell) Complete(line string, pos int) (words []string, prefixLen int) {
+	return CompleteLine(line, pos, shellNames{s}, s.opts.Cubes)
+}
+
+// CompletionNames are the names Tab completion offers, from a catalog:
+// the embedded shell's connection, or ckm serve for a REPL through it.
+// Each returns what it has on an error (a slow catalog, a cancelled Tab).
+type CompletionNames interface {
+	// Relations are the tables and views a statement may name.
+	Relations(ctx context.Context) []string
+	// Columns are the columns of table, or of every relation when table
+	// is not one (an alias).
+	Columns(ctx context.Context, table string) []string
+	// Functions are ckm's SQL functions.
+	Functions(ctx context.Context) []string
+	// Keywords are the SQL keywords.
+	Keywords(ctx context.Context) []string
+	// MineOperators are the names .mine takes.
+	MineOperators(ctx context.Context) []string
+}
+
+// CompleteLine is Shell.Complete with names from n and cube names cubes.
+func CompleteLine(line string, pos int, n CompletionNames, cubes []string) (words []string, prefixLen int) {
 	if pos < 0 || pos > len(line) {
 		pos = len(line)
 	}
@@ -37,15 +60,15 @@ func (s *Shell) Complete(line string, pos int) (words []string, prefixLen int) {
 			}
 		case arg > 1:
 		case fields[0] == ".cube":
-			options = s.opts.Cubes
+			options = cubes
 		case fields[0] == ".mine":
-			options = s.mineOperators(ctx)
+			options = n.MineOperators(ctx)
 		case fields[0] == ".mode":
 			options = Modes
 		case fields[0] == ".timer" || fields[0] == ".pii":
 			options = []string{"on", "off"}
 		case fields[0] == ".schema" || fields[0] == ".tables":
-			options = s.catalogNames(ctx, relationNamesSQL)
+			options = n.Relations(ctx)
 		}
 		return matching(options, word, false), len(word)
 	}
@@ -61,20 +84,55 @@ func (s *Shell) Complete(line string, pos int) (words []string, prefixLen int) {
 		if i := strings.LastIndexByte(table, '.'); i >= 0 {
 			table = table[i+1:] // schema.table.column
 		}
-		cols := s.catalogNames(ctx, `SELECT DISTINCT column_name FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp') AND lower(table_name) = lower(`+quoteLiteral(table)+`)`)
-		if len(cols) == 0 {
-			// An alias, not a table: any column.
-			cols = s.catalogNames(ctx, `SELECT DISTINCT column_name FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp')`)
-		}
-		return matching(cols, col, false), len(col)
+		return matching(n.Columns(ctx, table), col, false), len(col)
 	}
 	var cands []string
-	cands = append(cands, s.catalogNames(ctx, relationNamesSQL)...)
-	cands = append(cands, s.catalogNames(ctx, `SELECT DISTINCT column_name FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp')`)...)
-	cands = append(cands, s.cachedNames(ctx, ckmFunctionsSQL)...)
+	cands = append(cands, n.Relations(ctx)...)
+	cands = append(cands, n.Columns(ctx, "")...)
+	cands = append(cands, n.Functions(ctx)...)
 	words = matching(cands, word, false)
-	words = append(words, matching(s.cachedNames(ctx, `SELECT keyword_name FROM duckdb_keywords()`), word, true)...)
+	words = append(words, matching(n.Keywords(ctx), word, true)...)
 	return dedupe(words), len(word)
+}
+
+// shellNames are the embedded shell's names, from its connection.
+type shellNames struct{ s *Shell }
+
+func (n shellNames) Relations(ctx context.Context) []string {
+	return n.s.catalogNames(ctx, relationNamesSQL)
+}
+
+const allColumnsSQL = `SELECT DISTINCT column_name FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp')`
+
+func (n shellNames) Columns(ctx context.Context, table string) []string {
+	if table != "" {
+		cols := n.s.catalogNames(ctx, allColumnsSQL+` AND lower(table_name) = lower(`+quoteLiteral(table)+`)`)
+		if len(cols) > 0 {
+			return cols
+		}
+	}
+	return n.s.catalogNames(ctx, allColumnsSQL) // an alias, not a table: any column
+}
+
+func (n shellNames) Functions(ctx context.Context) []string {
+	return n.s.cachedNames(ctx, ckmFunctionsSQL)
+}
+
+func (n shellNames) Keywords(ctx context.Context) []string {
+	return n.s.cachedNames(ctx, `SELECT keyword_name FROM duckdb_keywords()`)
+}
+
+func (n shellNames) MineOperators(ctx context.Context) []string { return n.s.mineOperators(ctx) }
+
+// MetaCommandHelp is the embedded shell's .help text: each meta-command
+// with its arguments and what it does.
+func MetaCommandHelp() string {
+	var b strings.Builder
+	for _, c := range metaCommands {
+		fmt.Fprintf(&b, "%-28s %s\n", strings.TrimSpace("."+c.name+" "+c.args), c.help)
+	}
+	b.WriteString("\nEnd SQL statements with ';'. Statements may span lines.\n")
+	return b.String()
 }
 
 // relationNamesSQL lists the tables and views a statement may name.

@@ -30,7 +30,8 @@ func (c Column) numeric() bool {
 		switch t {
 		case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
 			"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
-			"FLOAT", "DOUBLE", "BIGNUM":
+			"FLOAT", "DOUBLE", "BIGNUM",
+			"NUMERIC": // a PostgreSQL numeric through ckm serve
 			return true
 		}
 	}

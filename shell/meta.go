@@ -64,6 +64,10 @@ func (s *Shell) meta(ctx context.Context, source string, it item) error {
 	return fmt.Errorf("unknown meta-command .%s: try .help", name)
 }
 
+// MetaArgs splits a meta-command line (without its dot) into words as the
+// shell does: single or double quotes keep spaces inside a word.
+func MetaArgs(line string) ([]string, error) { return splitArgs(line) }
+
 // splitArgs splits a meta-command line into words; single or double quotes
 // keep spaces inside a word.
 func splitArgs(line string) ([]string, error) {
@@ -102,12 +106,7 @@ func splitArgs(line string) ([]string, error) {
 }
 
 func (s *Shell) metaHelp(_ context.Context, _ string, _ []string) error {
-	var b strings.Builder
-	for _, c := range metaCommands {
-		fmt.Fprintf(&b, "%-28s %s\n", strings.TrimSpace("."+c.name+" "+c.args), c.help)
-	}
-	b.WriteString("\nEnd SQL statements with ';'. Statements may span lines.\n")
-	_, err := io.WriteString(s.out, b.String())
+	_, err := io.WriteString(s.out, MetaCommandHelp())
 	return err
 }
 

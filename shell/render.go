@@ -521,3 +521,31 @@ func (r *markdownRenderer) end(int64) error {
 	_, err := io.WriteString(r.w, b.String())
 	return err
 }
+
+// Renderer writes one result set in an output mode, as the shell does:
+// Begin with the columns, Row for each row (values as text, or as DuckDB
+// scans them; nil is NULL), End with the row count.
+type Renderer interface {
+	Begin(cols []Column) error
+	Row(vals []any) error
+	End(rows int64) error
+}
+
+// NewRenderer returns the shell's renderer of mode (table, csv, line,
+// markdown; json writes one object per row) writing to w. terminalColumns,
+// when above 0, bounds table mode as on a terminal of that width: long
+// cells, wide tables and long results are cut in the middle with an
+// ellipsis (TerminalLimits).
+func NewRenderer(mode string, w io.Writer, terminalColumns int) Renderer {
+	var lim limits
+	if terminalColumns > 0 {
+		lim = TerminalLimits(terminalColumns)
+	}
+	return exported{newRenderer(mode, w, lim)}
+}
+
+type exported struct{ r renderer }
+
+func (e exported) Begin(cols []Column) error { return e.r.begin(cols) }
+func (e exported) Row(vals []any) error      { return e.r.row(vals) }
+func (e exported) End(rows int64) error      { return e.r.end(rows) }

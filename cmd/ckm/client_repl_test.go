@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,33 @@ line' AS m, 3.25::DECIMAL(9,2) AS price
 			t.Fatalf("embedded --format %s: exit %d\n%s\n%s", f, code, out, errOut)
 		}
 		embFormats[f] = out
+	}
+
+	// Meta-commands print what the embedded shell prints: the output
+	// modes, .schema, .read; the others are checked by hand below.
+	readFile := filepath.Join(dir, "more.sql")
+	if err := os.WriteFile(readFile, []byte("SELECT 7 AS seven;\n.mode line\nSELECT 8 AS eight;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	metaScript := `.mode line
+SELECT 1 AS a, 'x' AS s, NULL AS z;
+.mode markdown
+SELECT 1 AS a, 'x' AS s;
+.mode csv
+SELECT count(*) AS n, sum(amount) AS revenue, NULL AS z FROM fact_sales;
+.mode
+.mode table
+.schema fact_sales
+.read ` + readFile + `
+SELECT 9 AS nine;
+.mode table
+.bogus
+.mode nope
+SELECT 10 AS ten;
+`
+	embMeta, embMetaErr, embMetaCode := runCkm(t, metaScript, "--config", cfg, "sql")
+	if embMetaCode != 1 || !strings.Contains(embMeta, "CREATE TABLE fact_sales") || !strings.Contains(embMeta, "eight = 8") || !strings.Contains(embMeta, "| --: | --- |") {
+		t.Fatalf("embedded meta-commands: exit %d\n%s\n%s", embMetaCode, embMeta, embMetaErr)
 	}
 
 	startServe(t, cfg, wh)
@@ -143,32 +171,50 @@ line' AS m, 3.25::DECIMAL(9,2) AS price
 	if !strings.Contains(embErr, "Error: stdin:3: Binder Error") || !strings.Contains(embErr, "Error: stdin:6: refused") {
 		t.Errorf("the embedded errors are not where the test expects them:\n%s", embErr)
 	}
-}
-
-// TestEndedStatements: what a line ends and what stays open, by hand.
-func TestEndedStatements(t *testing.T) {
-	for _, c := range []struct {
-		text string
-		done []string
-		rest string
-	}{
-		{"SELECT 1;\n", []string{"SELECT 1"}, ""},
-		{"SELECT 1\n", nil, "SELECT 1\n"},
-		{"SELECT 1; SELECT 2\n", []string{"SELECT 1"}, "SELECT 2\n"},
-		{"SELECT 1; SELECT 2;\n", []string{"SELECT 1", "SELECT 2"}, ""},
-		{"SELECT 'a;\n", nil, "SELECT 'a;\n"},
-		{"SELECT 'a;\nb';\n", []string{"SELECT 'a;\nb'"}, ""},
-		{"SELECT 1 -- x;\n", nil, "SELECT 1 -- x;\n"},
-		{"SELECT 1; -- done\n", []string{"SELECT 1"}, ""},
-		{"/* open; \n", nil, "/* open; \n"},
-		{"SELECT $$;$$;\n", []string{"SELECT $$;$$"}, ""},
-		{".quit\n", []string{".quit"}, ""},
-		{"-- only a comment\n", nil, "-- only a comment\n"},
-	} {
-		done, rest := endedStatements(c.text)
-		if strings.Join(done, "|") != strings.Join(c.done, "|") || rest != c.rest {
-			t.Errorf("endedStatements(%q) = %q, %q; want %q, %q", c.text, done, rest, c.done, c.rest)
+	mOut, mErr, mCode := runCkm(t, metaScript, "--config", cfg, "sql")
+	if mCode != embMetaCode || mOut != embMeta {
+		t.Errorf("meta-commands through the server: exit %d\n%s\nembedded (exit %d):\n%s\n%s", mCode, mOut, embMetaCode, embMeta, mErr)
+	}
+	for _, want := range []string{"Error: stdin:13: unknown meta-command .bogus: try .help", "Error: stdin:14: unknown mode \"nope\""} {
+		if !strings.Contains(mErr, want) || !strings.Contains(embMetaErr, want) {
+			t.Errorf("stderr lacks %q:\nthrough the server:\n%s\nembedded:\n%s", want, mErr, embMetaErr)
 		}
+	}
+	// The catalog as the analyst sees it; .help; .output; .pii; .mine.
+	outFile := filepath.Join(dir, "mOut.txt")
+	mOut, mErr, mCode = runCkm(t, ".tables dim_c%\n.tables etl_i%\n.help\n.functions ckm_rfm\n.output "+outFile+"\nSELECT 5 AS five;\n.output\nSELECT 6 AS six;\n.pii on\n.timer on\nSELECT 1;\n",
+		"--config", cfg, "sql")
+	if mCode != 1 {
+		t.Errorf("catalog meta-commands: exit %d, want 1 (.pii on fails)\n%s", mCode, mErr)
+	}
+	for _, want := range []string{"│ dim_customer │ masked view │", "│ dim_channel  │ table       │", ".tables [PATTERN]", "│ ckm_rfm │ table_macro │", "│ six     │", "(0 rows)"} {
+		if !strings.Contains(mOut, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, mOut)
+		}
+	}
+	if strings.Contains(mOut, "etl_identity") || strings.Contains(mOut, "five") {
+		t.Errorf("stdout shows a relation an analyst may not read, or what went to the .output file:\n%s", mOut)
+	}
+	if b, err := os.ReadFile(outFile); err != nil || !strings.Contains(string(b), "│ five    │") {
+		t.Errorf(".output file: %q, %v", b, err)
+	}
+	for _, want := range []string{"Error: stdin:9: .pii: through ckm serve, raw values are shown only by CALL ckm_reveal", "Run Time: "} {
+		if !strings.Contains(mErr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, mErr)
+		}
+	}
+	// .cube runs a cube query in the server: its figure is the SQL's.
+	mOut, mErr, mCode = runCkm(t, ".mode csv\n.cube sales --measures revenue --rows date.year\n"+
+		"SELECT CAST(year(order_ts) AS VARCHAR) AS year, CAST(sum(amount) AS VARCHAR) AS revenue FROM fact_sales GROUP BY 1;\n", "--config", cfg, "sql")
+	csvLines := strings.Split(strings.TrimSpace(mOut), "\n")
+	if mCode != 0 || len(csvLines) != 4 || csvLines[0] != "date.year,revenue" || csvLines[2] != "year,revenue" {
+		t.Fatalf(".cube through the server: exit %d\n%s\n%s", mCode, mOut, mErr)
+	}
+	cubeRow, sqlRow := strings.Split(csvLines[1], ","), strings.Split(csvLines[3], ",")
+	cubeRev, err1 := strconv.ParseFloat(cubeRow[1], 64)
+	sqlRev, err2 := strconv.ParseFloat(sqlRow[1], 64)
+	if cubeRow[0] != sqlRow[0] || err1 != nil || err2 != nil || cubeRev != sqlRev || sqlRev == 0 {
+		t.Errorf(".cube row %q, the SQL's %q", csvLines[1], csvLines[3])
 	}
 }
 
@@ -202,6 +248,45 @@ func TestSQLREPLThroughServerInTerminal(t *testing.T) {
 	tm.keys("r", "Enter")
 	tm.waitFor("r", "│ two     │", 1)
 
+	// Tab completes from the server's catalog as the session sees it: a
+	// table, a column after "table.", a keyword, a meta-command.
+	tm.typeText("r", "SELECT count(*) AS n FROM etl_ru")
+	tm.keys("r", "Tab")
+	tm.waitFor("r", "FROM etl_run", 1)
+	tm.typeText("r", " WHERE etl_run.stat")
+	tm.keys("r", "Tab")
+	tm.waitFor("r", "WHERE etl_run.status", 1)
+	tm.typeText("r", " IS NULL LIMI")
+	tm.keys("r", "Tab")
+	tm.waitFor("r", "IS NULL LIMIT", 1)
+	tm.typeText("r", " 5;")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ n      │", 1)
+	tm.typeText("r", ".tab")
+	tm.keys("r", "Tab")
+	tm.waitFor("r", "ckm> .tables", 1)
+	tm.typeText("r", " etl_ru%")
+	tm.keys("r", "Enter")
+	tm.waitFor("r", "│ etl_run │ table   │", 1)
+
+	// Long results are cut in the middle as in the embedded shell on a
+	// terminal: 40 rows shown of 100, the footer says so.
+	tm.typeText("r", "SELECT range AS k FROM range(100);")
+	tm.keys("r", "Enter")
+	sc := tm.waitFor("r", "(100 rows, 40 shown)", 1)
+	if !strings.Contains(sc, "…") {
+		t.Errorf("no ellipsis row in the cut result:\n%s", sc)
+	}
+	if strings.Contains(sc, "│     50 │") || !strings.Contains(sc, "│     19 │") || !strings.Contains(sc, "│     80 │") {
+		t.Errorf("the cut result does not show the first and last 20 rows only:\n%s", sc)
+	}
+	tm.typeText("r", "SELECT 'wide' AS w, repeat('x', 300) AS long;")
+	tm.keys("r", "Enter")
+	sc = tm.waitFor("r", "│ wide    │", 1)
+	if strings.Contains(sc, strings.Repeat("x", 60)) || !strings.Contains(sc, "x…") {
+		t.Errorf("a 300-character cell was not cut with an ellipsis:\n%s", sc)
+	}
+
 	tm.typeText("r", "SELECT count(*) FROM range(100000000000) a, range(1000) b;")
 	tm.keys("r", "Enter")
 	time.Sleep(500 * time.Millisecond)
@@ -222,7 +307,8 @@ func TestSQLREPLThroughServerInTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "SELECT 41 + 1 AS answer;\nSELECT 'two' AS s, 2 AS n;\nSELECT count(*) FROM range(100000000000) a, range(1000) b;\nSELECT 'still here' AS s;\n"
+	want := "SELECT 41 + 1 AS answer;\nSELECT 'two' AS s, 2 AS n;\nSELECT count(*) AS n FROM etl_run WHERE etl_run.status IS NULL LIMIT 5;\n.tables etl_ru%\n" +
+		"SELECT range AS k FROM range(100);\nSELECT 'wide' AS w, repeat('x', 300) AS long;\nSELECT count(*) FROM range(100000000000) a, range(1000) b;\nSELECT 'still here' AS s;\n"
 	if string(b) != want {
 		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
 	}

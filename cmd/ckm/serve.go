@@ -129,6 +129,12 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := registerFunctions(ctx, w); err != nil {
 		return err
 	}
+	// ckm_reveal(token) as an expression would be one function for every
+	// session; sessions refuse it by name, and this catches any spelling
+	// they miss: nothing opens a value but CALL ckm_reveal.
+	if err := vault.RegisterRevealRefused(ctx, w, serve.RevealExpressionRefusal); err != nil {
+		return err
+	}
 	runners, err := a.jobRunners(w)
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/serve"
 )
@@ -119,12 +118,16 @@ func correctedExport(t *testing.T, from, dir string, n int) {
 }
 
 // TestServeCoexistence: 8 analysts query facts, customers, the reject
-// ledger and the sales cube in a loop while three loads (two new exports
-// and a corrected one) commit as jobs of the server. No client fails,
-// every result is the same query's result on the snapshot before or
-// after a load (taken between the loads), the loads change what clients
-// read, and the final figures equal the same loads run without a server.
-// A SIGTERM in the middle of a fourth load leaves no partial run.
+// ledger and the sales cube in a loop while three scheduled loads (two
+// new exports and a corrected one) commit: schedule: in ckm.yaml runs a
+// load of an inbox every second, and the test drops one export at a time
+// into the inbox (a rename, so a run sees all of it or none). No client
+// fails, every result is the same query's result on the snapshot before
+// or after a load (taken between the loads), the loads change what
+// clients read, each load is a scheduled run in serve_job_run with its
+// ETL run, and the final figures equal the same loads run without a
+// server. A SIGTERM in the middle of a fourth scheduled load leaves no
+// partial run.
 func TestServeCoexistence(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -158,8 +161,21 @@ func TestServeCoexistence(t *testing.T) {
 	phase("plain loads")
 	wh := filepath.Join(dir, "w.duckdb")
 	cfg := filepath.Join(dir, "ckm.yaml")
-	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\nserve:\n  users:\n    ana: {role: analyst, password: \""+v+"\"}\n"), 0o600); err != nil {
+	inbox := filepath.Join(dir, "inbox")
+	if err := os.Mkdir(inbox, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	// One scheduled load of the inbox a second: a run finding nothing new
+	// loads nothing (files are known by their content).
+	if err := os.WriteFile(cfg, []byte("warehouse: "+wh+"\nserve:\n  users:\n    ana: {role: analyst, password: \""+v+"\"}\n"+
+		"schedule:\n  - name: inbox\n    cron: \"@every 1s\"\n    load: "+inbox+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(d string) {
+		t.Helper()
+		if err := os.Rename(d, filepath.Join(inbox, filepath.Base(d))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, errOut, code := runCkm(t, "", "--config", cfg, "load", base); code != 0 && code != 3 {
 		t.Fatalf("base load: %s", errOut)
@@ -227,24 +243,83 @@ func TestServeCoexistence(t *testing.T) {
 				select {
 				case <-stop:
 					return
-				case <-time.After(20 * time.Millisecond): // an analyst's pause
+				case <-time.After(100 * time.Millisecond): // an analyst's pause
 				}
 			}
 		}()
 	}
 	states := [][]string{snapshot()}
+	committed := func() int64 {
+		t.Helper()
+		var n int64
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM etl_run WHERE status = 'committed'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	for k, d := range loads {
 		time.Sleep(300 * time.Millisecond) // let the clients read this snapshot
-		var job, status, detail string
-		var run *int64
-		if err := admin.QueryRow(ctx, "CALL ckm_load("+engine.QuoteString(d)+")").Scan(&job, &run, &status, &detail); err != nil || run == nil {
-			t.Fatalf("load %d (%s) as a job: %v (%s)", k+1, d, err, detail)
+		deliver(d)
+		for i := 0; committed() < int64(k+2); i++ { // the base load is run 1
+			if i > 600 {
+				t.Fatalf("load %d (%s) was not run by the schedule within 60s:\n%s", k+1, d, srv.stderr)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		states = append(states, snapshot())
-		phase(fmt.Sprintf("load %d: %s", k+1, detail))
+		took := ""
+		for _, l := range strings.Split(srv.stderr.String(), "\n") {
+			if strings.Contains(l, `"msg":"job done"`) && strings.Contains(l, fmt.Sprintf(`"run":%d,`, k+2)) {
+				var e struct{ MS int64 }
+				if json.Unmarshal([]byte(l), &e) == nil {
+					took = fmt.Sprintf(" (the job took %d ms)", e.MS)
+				}
+			}
+		}
+		phase(fmt.Sprintf("scheduled load %d%s", k+1, took))
 		if states[k+1][0] == states[k][0] {
 			t.Errorf("load %d changed nothing the clients read: %s", k+1, states[k][0])
 		}
+	}
+	// Each load was a run of the schedule, for a cron time, with its ETL run.
+	rows, err := admin.Query(ctx, `SELECT etl_run_id FROM serve_job_run WHERE job = 'inbox' AND status = 'ok' AND scheduled_for IS NOT NULL
+		AND etl_run_id IS NOT NULL ORDER BY etl_run_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || fmt.Sprint(scheduled) != "[2 3 4]" {
+		t.Errorf("scheduled runs that loaded: ETL runs %v (%v), want [2 3 4]", scheduled, err)
+	}
+	// ckm jobs, through the server, lists the job's next run and the
+	// past runs that loaded.
+	t.Setenv("CKM_PASSWORD", "root-pw")
+	out, errOut, code := runCkm(t, "", "--config", cfg, "--format", "json", "jobs", "--limit", "100000")
+	var listed struct {
+		Next []struct {
+			Job          string    `json:"job"`
+			ScheduledFor time.Time `json:"scheduled_for"`
+		} `json:"next"`
+		Past []struct {
+			Job    string `json:"job"`
+			Status string `json:"status"`
+			Run    *int64 `json:"etl_run_id"`
+		} `json:"past"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil {
+		t.Fatalf("ckm jobs: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if len(listed.Next) != 1 || listed.Next[0].Job != "inbox" || time.Until(listed.Next[0].ScheduledFor) > 2*time.Second || time.Since(listed.Next[0].ScheduledFor) > 5*time.Second {
+		t.Errorf("ckm jobs: next runs %+v, want the inbox job within a second", listed.Next)
+	}
+	var loadedRuns []int64
+	for _, p := range listed.Past {
+		if p.Job == "inbox" && p.Status == "ok" && p.Run != nil {
+			loadedRuns = append([]int64{*p.Run}, loadedRuns...) // newest first
+		}
+	}
+	if fmt.Sprint(loadedRuns) != "[2 3 4]" {
+		t.Errorf("ckm jobs: past runs that loaded %v, want [2 3 4]", loadedRuns)
 	}
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
@@ -255,7 +330,20 @@ func TestServeCoexistence(t *testing.T) {
 	}
 	perState := make([]int, len(states))
 	rollups := 0
+	// A client never reads an older snapshot after a newer one: the first
+	// query (which every load changes) moves forward only.
+	latest := map[int]int{}
 	for _, r := range results {
+		if r.query == 0 {
+			for k := range states {
+				if states[k][0] == r.result {
+					if k < latest[r.client] {
+						t.Errorf("client %d read snapshot %d after snapshot %d", r.client, k, latest[r.client])
+					}
+					latest[r.client] = k
+				}
+			}
+		}
 		match := -1
 		for k := range states {
 			if states[k][r.query] == r.result {
@@ -287,26 +375,33 @@ func TestServeCoexistence(t *testing.T) {
 		t.Errorf("corrections in run 3: %d (%v), want 5", corrections, err)
 	}
 
-	// SIGTERM in the middle of a fourth, larger load: the job is cancelled
-	// (grace 20ms) and rolled back.
-	loadErr := make(chan error, 1)
-	go func() {
-		var job, status, detail string
-		var run *int64
-		loadErr <- admin.QueryRow(ctx, "CALL ckm_load("+engine.QuoteString(big)+")").Scan(&job, &run, &status, &detail)
-	}()
-	for i := 0; !strings.Contains(srv.stderr.String(), `"job start","job":"ckm_load(`+big); i++ {
-		if i > 300 {
+	// SIGTERM in the middle of a fourth, larger scheduled load: the job
+	// is cancelled (grace 20ms) and rolled back.
+	from := len(srv.stderr.String())
+	deliver(big)
+	for i := 0; ; i++ {
+		if i > 600 {
 			t.Fatalf("the fourth load did not start:\n%s", srv.stderr)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		log := srv.stderr.String()
+		j := strings.Index(log[from:], `"msg":"job start","job":"inbox"`)
+		if j < 0 {
+			continue
+		}
+		// A run that began before the export arrived ends within
+		// milliseconds with nothing to load; the one loading it (seconds)
+		// is still running a second on.
+		time.Sleep(time.Second)
+		log = srv.stderr.String()
+		if strings.Contains(log[from+j:], `"msg":"job done"`) || strings.Contains(log[from+j:], `"msg":"job failed"`) {
+			from += j + 1
+			continue
+		}
+		break
 	}
-	time.Sleep(100 * time.Millisecond)
 	srv.stop(t)
 	phase("SIGTERM")
-	if err := <-loadErr; err == nil {
-		t.Errorf("the fourth load finished despite the SIGTERM within 20ms of grace:\n%s", srv.stderr)
-	}
 	// The structured log tells the stop in order: stopping, the job
 	// cancelled, the checkpoint, stopped.
 	log := srv.stderr.String()
@@ -318,6 +413,11 @@ func TestServeCoexistence(t *testing.T) {
 			break
 		}
 		at += i
+	}
+	// The interrupted export leaves the inbox, so the restarted server's
+	// schedule does not load it again.
+	if err := os.RemoveAll(filepath.Join(inbox, filepath.Base(big))); err != nil {
+		t.Fatal(err)
 	}
 	// Restarted: what clients read is the snapshot after the third load,
 	// and it equals the same loads run without a server.
@@ -334,10 +434,17 @@ func TestServeCoexistence(t *testing.T) {
 	if err := watcher.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE status <> 'committed') FROM etl_run").Scan(&runs, &running); err != nil || runs != 4 || running != 0 {
 		t.Errorf("etl_run: %d runs, %d not committed (%v); want 4 committed and no trace of the interrupted one", runs, running, err)
 	}
+	// The interrupted run is in the job ledger as failed, with no ETL run.
+	var failed int64
+	admin = dial("admin", "root-pw", false)
+	defer admin.Close(ctx)
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM serve_job_run WHERE job = 'inbox' AND status = 'failed' AND etl_run_id IS NULL").Scan(&failed); err != nil || failed != 1 {
+		t.Errorf("failed runs of the schedule: %d (%v), want 1 (the interrupted load)", failed, err)
+	}
 	srv.stop(t)
 	phase("restart")
 	// The figures of the same loads without a server.
-	out, errOut, code := runCkm(t, "", "--warehouse", plain, "--format", "csv", "sql", "-c",
+	out, errOut, code = runCkm(t, "", "--warehouse", plain, "--format", "csv", "sql", "-c",
 		`SELECT (SELECT count(*) FROM fact_sales) AS lines, (SELECT sum(amount) FROM fact_sales_current) AS revenue, (SELECT count(*) FROM dim_customer) AS customers,
 		(SELECT count(*) FROM etl_reject) AS ledger`)
 	if code != 0 {
