@@ -63,6 +63,10 @@ type Options struct {
 	// has nothing of it (the path before idle targets were skipped), to
 	// prove that skipping them changes nothing.
 	everyTarget bool
+	// memoAlways, in tests, cleans a small load's sales lines through the
+	// memo tables as a large load does, to prove that cleaning them in
+	// place changes nothing.
+	memoAlways bool
 }
 
 // Progress reports the state of a running load.
