@@ -117,6 +117,9 @@ type Warehouse struct {
 	// MemoryLimit is the memory_limit Open was given ("": none, DuckDB's
 	// default). A load uses LoadMemoryLimit when it is "".
 	MemoryLimit string
+	// Threads is the threads Open was given (0: none, DuckDB's default).
+	// A small load runs on one thread when it is 0.
+	Threads int
 
 	connector *duckdb.Connector
 	mu        sync.Mutex
@@ -189,7 +192,7 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 		return nil, translateOpenError(path, err)
 	}
 	db := sql.OpenDB(connector)
-	w := &Warehouse{DB: db, Path: path, ReadOnly: opts.ReadOnly, MemoryLimit: opts.MemoryLimit, connector: connector, setups: map[string]error{}}
+	w := &Warehouse{DB: db, Path: path, ReadOnly: opts.ReadOnly, MemoryLimit: opts.MemoryLimit, Threads: opts.Threads, connector: connector, setups: map[string]error{}}
 	if err := db.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, translateOpenError(path, err)

@@ -126,8 +126,13 @@ func salesFactSQL(run int64) []string {
 		// Small copies of the dimensions with exact sizes, so the optimizer
 		// builds its hash tables on them rather than on the fact lines.
 		// Every version: a line belongs to the version in force at its time.
-		`CREATE OR REPLACE TEMP TABLE ld_cust AS SELECT customer_id, customer_key, valid_from, valid_to FROM dim_customer WHERE customer_id > 0`,
-		`CREATE OR REPLACE TEMP TABLE ld_prod AS SELECT product_code, product_key, cost FROM dim_product WHERE product_code IS NOT NULL`,
+		// Only the customers and products of this load's lines: the joins
+		// below match on them, so the rest of the warehouse's (a small load
+		// into a large warehouse) would be copied for nothing.
+		`CREATE OR REPLACE TEMP TABLE ld_cust AS SELECT customer_id, customer_key, valid_from, valid_to FROM dim_customer
+		WHERE customer_id > 0 AND customer_id IN (SELECT customer_id FROM ld_sales)`,
+		`CREATE OR REPLACE TEMP TABLE ld_prod AS SELECT product_code, product_key, cost FROM dim_product
+		WHERE product_code IS NOT NULL AND product_code IN (SELECT product_v FROM ld_sales)`,
 		fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key,
 			store_key, salesperson_key, region_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, etl_file_id,
 			source_line, source, store_code, line_key, record_hash, is_reversal, restated_by_run,

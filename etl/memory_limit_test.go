@@ -77,3 +77,67 @@ func TestLoadDefaultMemoryLimit(t *testing.T) {
 		w.Close()
 	}
 }
+
+// TestSmallLoadOneThread: a load of a few kilobytes into a warehouse
+// opened without a threads setting runs its steps on one DuckDB thread and
+// puts the earlier threads back before the commit hooks and after; a
+// warehouse opened with threads keeps them; a load above SmallLoadBytes
+// keeps the warehouse's threads.
+func TestSmallLoadOneThread(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	for _, c := range []struct {
+		threads int
+		during  int64
+	}{
+		{0, 1},
+		{2, 2},
+	} {
+		w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{Threads: c.threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads := func(q interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}) int64 {
+			var n int64
+			if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := threads(w.DB)
+		var during, hook int64
+		opts := Options{AsOf: asOf2024(),
+			AfterIdentity: func(ctx context.Context, tx *sql.Tx) error { during = threads(tx); return nil },
+			BeforeCommit:  []func(context.Context, *sql.Tx) error{func(ctx context.Context, tx *sql.Tx) error { hook = threads(tx); return nil }}}
+		if _, err := Load(ctx, w, []string{dir}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if during != c.during {
+			t.Errorf("opened with threads %d: %d threads during the load, want %d", c.threads, during, c.during)
+		}
+		if hook != before {
+			t.Errorf("opened with threads %d: %d threads in the commit hooks, want %d as before", c.threads, hook, before)
+		}
+		if after := threads(w.DB); after != before {
+			t.Errorf("opened with threads %d: %d threads after the load, want %d as before", c.threads, after, before)
+		}
+		// Above SmallLoadBytes nothing changes.
+		conn, err := w.DB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore, err := smallLoadThreads(ctx, w, conn, []*fileJob{{FileReport: FileReport{Size: SmallLoadBytes + 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := threads(conn); got != before {
+			t.Errorf("opened with threads %d: %d threads for a load above SmallLoadBytes, want %d", c.threads, got, before)
+		}
+		restore()
+		conn.Close()
+		w.Close()
+	}
+}

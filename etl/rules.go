@@ -315,6 +315,22 @@ func memoColumns(memos []memo) string {
 	return strings.Join(cols, ",\n\t\t\t")
 }
 
+// inlineSalesLines is the number of staged sales lines up to which
+// validateSales cleans each line in place instead of through memos.
+const inlineSalesLines = 2048
+
+// inlineMemoColumns is memoColumns without the memo tables: each memo's
+// expression over the staged column of alias itself, NULL where it is NULL
+// (as the memo's LEFT JOIN gives).
+func inlineMemoColumns(memos []memo, alias string) string {
+	cols := make([]string, len(memos))
+	for i, m := range memos {
+		col := alias + "." + engine.QuoteIdent(m.column)
+		cols[i] = fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN %s END AS %s", col, strings.ReplaceAll(m.expr, "(raw)", "("+col+")"), m.out)
+	}
+	return strings.Join(cols, ",\n\t\t\t")
+}
+
 func memoJoins(memos []memo, alias string) string {
 	joins := make([]string, len(memos))
 	for i, m := range memos {

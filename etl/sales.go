@@ -58,7 +58,18 @@ func md5Upper(text string) string {
 // content, so removing a line never turns the later ones into corrections
 // (and identical items of one record are numbered apart).
 func (l *loader) validateSales() error {
-	if err := l.buildMemos("stg_sales", salesMemos); err != nil {
+	// A few lines are cleaned in place: the memo tables and their joins
+	// cost more than the calls they save (a 10-line load spent a third of
+	// its c_sales statement setting up the thirteen joins).
+	lines, err := l.count(`SELECT count(*) FROM stg_sales`)
+	if err != nil {
+		return err
+	}
+	inline := lines <= inlineSalesLines && !l.opts.memoAlways
+	cols, joins := memoColumns(salesMemos), memoJoins(salesMemos, "s")
+	if inline {
+		cols, joins = inlineMemoColumns(salesMemos, "s"), ""
+	} else if err := l.buildMemos("stg_sales", salesMemos); err != nil {
 		return err
 	}
 	// Lines without a line number: their position in the order, and for
@@ -85,7 +96,7 @@ func (l *loader) validateSales() error {
 		LEFT JOIN sales_pos p ON p.file_id = s.file_id AND p._line = s._line AND p._item = s._item),
 	x AS (
 		SELECT s.*,
-			` + memoColumns(salesMemos) + `,
+			` + cols + `,
 			ckm_email(email) AS email_v,
 			ckm_id_normalize(id_number) AS idn,
 			` + customerRef("s") + ` AS cref,
@@ -94,7 +105,7 @@ func (l *loader) validateSales() error {
 			-- Outside China a place is free text, not a GB/T 2260 region.
 			CASE WHEN coalesce(ckm_country(ckm_text(country)), 'CN') = 'CN' THEN g.code END AS region_v
 		FROM s
-		` + memoJoins(salesMemos, "s") + `
+		` + joins + `
 		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city)
 	SELECT * EXCLUDE (cancel_status, cancel_prefix, item_occurrence), coalesce(discount_in, 0) AS discount_v,
 		coalesce(list_contains(cancel_status, status_v), false)
@@ -289,6 +300,15 @@ const salesSkippedWarningsSQL = `DELETE FROM ld_reject WHERE severity = 'warn' A
 // line it replaces (negated quantity and amounts, traceable to the
 // correcting run, file and line) and marks the replaced line restated.
 func (l *loader) restateSales() error {
+	// Most loads correct nothing: then both statements below would still
+	// read every fact line of the warehouse (the join's build side).
+	n, err := l.count(`SELECT count(*) FROM sales_class WHERE outcome = 'correction'`)
+	if err != nil {
+		return fmt.Errorf("corrections: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
 	match := `f.source = c.source AND coalesce(f.store_code, '') = c.store_k AND f.order_id = c.k_order
 		AND f.line_key = c.line_key AND f.etl_file_id = c.ref[2] AND f.source_line = c.ref[3] AND NOT f.is_reversal`
 	steps := []string{

@@ -124,9 +124,12 @@ func LoadDim(ctx context.Context, tx *sql.Tx) error {
 	if digest == t.digest() {
 		return nil
 	}
-	var stale bool
-	if err := tx.QueryRowContext(ctx, staleDimSQL, b.String()).Scan(&stale); err != nil {
-		return fmt.Errorf("check dim_region: %w", err)
+	// An empty table (a warehouse's first load) is stale without asking.
+	stale := digest == "" && len(t.regions) > 0
+	if !stale {
+		if err := tx.QueryRowContext(ctx, staleDimSQL, b.String()).Scan(&stale); err != nil {
+			return fmt.Errorf("check dim_region: %w", err)
+		}
 	}
 	if !stale {
 		return nil
