@@ -56,15 +56,15 @@ func vetStoredScoring(ctx context.Context, w *engine.Warehouse, modelID int64) e
 		// The query scoring runs around it; parsed, not bound, so ckm_rows
 		// needs no columns here.
 		q := "WITH ckm_rows AS (SELECT 1) SELECT * FROM (\n" + p.ScoreQuery + "\n) AS src"
+		if err := shell.Vet(ctx, conn, q); err != nil {
+			return fmt.Errorf("model %d: params score_query: %w", modelID, err)
+		}
 		var statements sql.NullInt64
 		if err := conn.QueryRowContext(ctx, `SELECT json_array_length(CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS JSON)->'statements')`, q).Scan(&statements); err != nil {
 			return fmt.Errorf("model %d: params score_query: %w", modelID, err)
 		}
 		if statements.Int64 != 1 {
 			return fmt.Errorf("model %d: params score_query is not one SQL query (it parses as %d statements): %w", modelID, statements.Int64, shell.ErrRefused)
-		}
-		if err := shell.Vet(ctx, conn, q); err != nil {
-			return fmt.Errorf("model %d: params score_query: %w", modelID, err)
 		}
 	}
 	for _, e := range []struct{ key, expr string }{{"score_sql", p.ScoreSQL}, {"probability_sql", p.ProbabilitySQL}} {
