@@ -61,7 +61,8 @@ and on a generated churn feature table of --customers rows (tree.GenerateChurn):
                                 probability; rows with a missing value gathered apart), classes
                                 checked against Go's Predict; case_expr_seconds the same with the CASE
                                 as one expression over every row (params score_sql);
-                                case_plan_seconds is DuckDB planning that expression
+                                case_plan_seconds is DuckDB planning that expression;
+                                case_query_bytes and case_sql_bytes the sizes of the two
   generated_j48_*               J48 on the same table, only with --j48-large (slow).
 Peers missing from the machine are skipped with a note. Timings on a shared machine are
 noisy: the load average is reported before and after.`,
