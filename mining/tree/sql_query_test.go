@@ -16,8 +16,8 @@ import (
 // Predict and Probabilities exactly. The rows are enough for both of the
 // query's paths to run on several DuckDB vectors (2,048 rows): about
 // 24,000 with every tested value known (the nested CASE) and about 5,800
-// with satisfaction missing (5 %, generated) or a contract NULL or never
-// seen (every 10th row), which take the fractional sums.
+// with satisfaction missing (5 %, generated; NULL or NaN) or a contract
+// NULL or never seen (every 10th row), which take the fractional sums.
 func TestScoreQueryEqualsGo(t *testing.T) {
 	train, err := GenerateChurn(5000, 11)
 	if err != nil {
@@ -76,6 +76,9 @@ func TestScoreQueryEqualsGo(t *testing.T) {
 			case at.Name == "contract" && i%10 == 5:
 				r.Nominal[a], gone = -1, true
 				vals = append(vals, nil)
+			case at.Numeric && math.IsNaN(r.Numeric[a]) && i%2 == 1:
+				gone = true
+				vals = append(vals, math.NaN())
 			case at.Numeric && math.IsNaN(r.Numeric[a]):
 				gone = true
 				vals = append(vals, nil)
