@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // baskets are transactions of item codes in compressed rows: the items of
@@ -58,17 +61,52 @@ func checkCtx(ctx context.Context) error {
 
 // fpGrowth returns every itemset of at most maxLen items held by at least
 // minCount baskets (Han, Pei & Yin 2000): one FP-tree of the baskets, then
-// conditional trees mined recursively, least frequent item first.
+// conditional trees mined recursively, least frequent item first. The
+// items of the first tree are mined on up to GOMAXPROCS goroutines (each
+// item's conditional tree is its own; the first tree is only read), their
+// itemsets joined in the sequential order.
 func fpGrowth(ctx context.Context, b *baskets, minCount, maxLen, limit int) ([]itemset, error) {
-	tree := newFPTree(b.numItems)
+	tree := newFPTree(b.numItems, len(b.items))
 	for i := 0; i < b.len(); i++ {
 		tree.insert(b.basket(i), 1)
 	}
-	m := &fpMiner{ctx: ctx, minCount: minCount, maxLen: maxLen, limit: limit}
-	if err := m.mine(tree, nil); err != nil {
-		return nil, err
+	emitted := new(atomic.Int64)
+	outs := make([][]itemset, b.numItems)
+	next := new(atomic.Int64)
+	next.Store(int64(b.numItems))
+	workers := min(runtime.GOMAXPROCS(0), 4, max(b.numItems, 1))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				it := int(next.Add(-1))
+				if it < 0 {
+					return
+				}
+				m := &fpMiner{ctx: ctx, minCount: minCount, maxLen: maxLen, limit: limit, emitted: emitted}
+				if err := m.mineItem(tree, nil, it); err != nil {
+					errs[w] = err
+					next.Store(-1)
+					return
+				}
+				outs[it] = m.out
+			}
+		}()
 	}
-	return m.out, nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []itemset
+	for it := b.numItems - 1; it >= 0; it-- {
+		out = append(out, outs[it]...)
+	}
+	return out, nil
 }
 
 // fpTree is an FP-tree in flat arrays; node 0 is the root. Paths are kept
@@ -83,8 +121,12 @@ type fpTree struct {
 	total              []int            // count of each item in the tree
 }
 
-func newFPTree(numItems int) *fpTree {
-	t := &fpTree{head: make([]int32, numItems), total: make([]int, numItems), children: map[uint64]int32{}}
+// newFPTree makes an empty tree with room for about nodes nodes (a hint:
+// a conditional tree's paths hold many fewer nodes than their sum, and
+// allocating for the sum costs more than growing).
+func newFPTree(numItems, nodes int) *fpTree {
+	t := &fpTree{head: make([]int32, numItems), total: make([]int, numItems), children: make(map[uint64]int32, nodes),
+		item: make([]int32, 0, nodes+1), parent: make([]int32, 0, nodes+1), next: make([]int32, 0, nodes+1), count: make([]int, 0, nodes+1)}
 	for i := range t.head {
 		t.head[i] = -1
 	}
@@ -127,6 +169,7 @@ type fpMiner struct {
 	minCount int
 	maxLen   int
 	limit    int
+	emitted  *atomic.Int64 // itemsets found by every miner of the run
 	out      []itemset
 	steps    int
 }
@@ -135,58 +178,64 @@ type fpMiner struct {
 // the baskets holding prefix) and recurses into its conditional tree.
 func (m *fpMiner) mine(t *fpTree, prefix []int32) error {
 	for it := len(t.head) - 1; it >= 0; it-- {
-		if t.total[it] < m.minCount {
-			continue
-		}
-		if m.steps++; m.steps%1024 == 0 {
-			if err := checkCtx(m.ctx); err != nil {
-				return err
-			}
-		}
-		set := append(append(make([]int32, 0, len(prefix)+1), prefix...), int32(it))
-		items := append([]int32(nil), set...)
-		sort.Slice(items, func(i, j int) bool { return items[i] < items[j] })
-		m.out = append(m.out, itemset{items: items, count: t.total[it]})
-		if len(m.out) > m.limit {
-			return tooManyItemsets(m.limit)
-		}
-		if len(set) >= m.maxLen {
-			continue
-		}
-		// The conditional pattern base: the path above each node of it.
-		counts := make([]int, it)
-		found := false
-		for n := t.head[it]; n >= 0; n = t.next[n] {
-			for p := t.parent[n]; p > 0; p = t.parent[p] {
-				counts[t.item[p]] += t.count[n]
-				found = true
-			}
-		}
-		if !found {
-			continue
-		}
-		cond := newFPTree(it)
-		var path []int32
-		for n := t.head[it]; n >= 0; n = t.next[n] {
-			path = path[:0]
-			for p := t.parent[n]; p > 0; p = t.parent[p] {
-				if counts[t.item[p]] >= m.minCount {
-					path = append(path, t.item[p])
-				}
-			}
-			if len(path) == 0 {
-				continue
-			}
-			for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-				path[i], path[j] = path[j], path[i]
-			}
-			cond.insert(path, t.count[n])
-		}
-		if err := m.mine(cond, set); err != nil {
+		if err := m.mineItem(t, prefix, it); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// mineItem emits prefix ∪ {it} when it is frequent in t and mines its
+// conditional tree.
+func (m *fpMiner) mineItem(t *fpTree, prefix []int32, it int) error {
+	if t.total[it] < m.minCount {
+		return nil
+	}
+	if m.steps++; m.steps%1024 == 0 {
+		if err := checkCtx(m.ctx); err != nil {
+			return err
+		}
+	}
+	set := append(append(make([]int32, 0, len(prefix)+1), prefix...), int32(it))
+	items := append([]int32(nil), set...)
+	slices.Sort(items)
+	m.out = append(m.out, itemset{items: items, count: t.total[it]})
+	if m.emitted.Add(1) > int64(m.limit) {
+		return tooManyItemsets(m.limit)
+	}
+	if len(set) >= m.maxLen {
+		return nil
+	}
+	// The conditional pattern base: the path above each node of it.
+	counts := make([]int, it)
+	nodes := 0
+	for n := t.head[it]; n >= 0; n = t.next[n] {
+		for p := t.parent[n]; p > 0; p = t.parent[p] {
+			counts[t.item[p]] += t.count[n]
+			nodes++
+		}
+	}
+	if nodes == 0 {
+		return nil
+	}
+	cond := newFPTree(it, 0)
+	var path []int32
+	for n := t.head[it]; n >= 0; n = t.next[n] {
+		path = path[:0]
+		for p := t.parent[n]; p > 0; p = t.parent[p] {
+			if counts[t.item[p]] >= m.minCount {
+				path = append(path, t.item[p])
+			}
+		}
+		if len(path) == 0 {
+			continue
+		}
+		for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+			path[i], path[j] = path[j], path[i]
+		}
+		cond.insert(path, t.count[n])
+	}
+	return m.mine(cond, set)
 }
 
 // apriori returns the same itemsets as fpGrowth level by level (Agrawal &

@@ -427,6 +427,10 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	if err != nil {
 		return nil, run.fail(err)
 	}
+	scoreQuery, err := tr.ScoreQuery(d.features, positive)
+	if err != nil {
+		return nil, run.fail(err)
+	}
 	rules := tr.Rules()
 	res.Rules = len(rules)
 	if o.DryRun {
@@ -439,7 +443,7 @@ func MineTree(ctx context.Context, w *engine.Warehouse, o TreeOptions) (*TreeRes
 	params := map[string]any{"source": o.Source, "id": o.ID, "algorithm": o.Algorithm, "window": o.Window,
 		"test_fraction": o.TestFraction, "seed": o.Seed, "split_col": o.SplitCol, "positive": positive,
 		"features": d.features, "numeric": d.numeric, "label": o.Source.Label, "classes": tr.Classes,
-		"score_sql": res.ScoreSQL, "probability_sql": probSQL, "tree": json.RawMessage(treeJSON)}
+		"score_sql": res.ScoreSQL, "probability_sql": probSQL, "score_query": scoreQuery, "tree": json.RawMessage(treeJSON)}
 	if from.Enabled() {
 		params["from_warehouse"] = featureParams(from)
 	}

@@ -31,6 +31,9 @@ type classifierParams struct {
 	Positive       string   `json:"positive"`
 	ScoreSQL       string   `json:"score_sql"`
 	ProbabilitySQL string   `json:"probability_sql"`
+	// ScoreQuery is a tree's fast scoring query (tree.ScoreQuery) over a
+	// relation named ckm_rows; scoring runs it instead of the expressions.
+	ScoreQuery string `json:"score_query"`
 	// FromWarehouse is the recipe of a model learnt from the warehouse.
 	FromWarehouse *struct {
 		FeatureSQL string `json:"feature_sql"`
@@ -140,6 +143,17 @@ func scoreRows(ctx context.Context, conn *sql.Conn, modelID int64, kind string, 
 		res.Columns = append(res.Columns, "probability")
 	}
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + relation + " AS src"
+	if p.ScoreQuery != "" {
+		// The same columns from the tree's query form: the rows with a
+		// missing value apart, the others through one nested CASE.
+		cols, res.Columns = cols[:0], res.Columns[:0]
+		if id != "" {
+			cols, res.Columns = append(cols, engine.QuoteIdent(id)), append(res.Columns, id)
+		}
+		cols = append(cols, "prediction", "CAST(probability AS DOUBLE) AS probability")
+		res.Columns = append(res.Columns, "prediction", "probability")
+		q = "WITH ckm_rows AS (SELECT * FROM " + relation + " AS src)\nSELECT " + strings.Join(cols, ", ") + " FROM (\n" + p.ScoreQuery + "\n) AS src"
+	}
 	if orderBy != "" {
 		q += " ORDER BY " + engine.QuoteIdent(orderBy)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -364,10 +365,24 @@ func readSegmentFeatures(ctx context.Context, conn *sql.Conn, d int) ([]int64, [
 
 // recencyWords reads the recency feature (days since the last purchase)
 // the way a marketer says it.
-var recencyWords = strings.NewReplacer("high recency", "long since last purchase", "low recency", "bought recently")
+var recencyWords = strings.NewReplacer("very high recency", "very long since last purchase", "very low recency", "bought very recently",
+	"high recency", "long since last purchase", "low recency", "bought recently")
+
+// sameWords reports whether two labels name the same features at the same
+// levels in another order ("high frequency, high monetary" and "high
+// monetary, high frequency").
+func sameWords(a, b string) bool {
+	pa, pb := strings.Split(a, ", "), strings.Split(b, ", ")
+	slices.Sort(pa)
+	slices.Sort(pb)
+	return a != b && slices.Equal(pa, pb)
+}
 
 // segmentProfiles gives each segment a unique label (recency in words when
-// it is the built-in days since the last purchase) and its inertia.
+// it is the built-in days since the last purchase) and its inertia. Two
+// segments whose labels name the same features in another order (each
+// label leads with the feature farthest from the mean) read alike, so
+// their leading feature is called very high or very low.
 func segmentProfiles(ps []cluster.Profile, x cluster.Matrix, labels []int, cents [][]float64, recencyDays bool) []SegmentProfile {
 	inertia := make([]float64, len(ps))
 	for i, l := range labels {
@@ -380,6 +395,12 @@ func segmentProfiles(ps []cluster.Profile, x cluster.Matrix, labels []int, cents
 	out := make([]SegmentProfile, len(ps))
 	for c, p := range ps {
 		lbl := p.Label
+		for d, q := range ps {
+			if d != c && sameWords(p.Label, q.Label) {
+				lbl = "very " + lbl
+				break
+			}
+		}
 		if recencyDays {
 			lbl = recencyWords.Replace(lbl)
 		}

@@ -274,3 +274,26 @@ func TestSegmentsEndToEnd(t *testing.T) {
 		t.Errorf("%d customers moved, want only customer 2 (%v)", moved, err)
 	}
 }
+
+// Two segments high on the same two features, in another order, read
+// alike ("high frequency, high monetary" / "high monetary, high
+// frequency"): each leads with its stronger feature called very high; a
+// label no other segment shares in another order stays as it is, and
+// recency reads in words.
+func TestSegmentLabelsDistinct(t *testing.T) {
+	ps := []cluster.Profile{
+		{Label: "high frequency, high monetary", Z: []float64{0, 2.1, 1.4}},
+		{Label: "high monetary, high frequency", Z: []float64{0, 1.2, 2.6}},
+		{Label: "low recency, high frequency", Z: []float64{-1.5, 0.8, 0}},
+		{Label: "high frequency, low recency", Z: []float64{-0.9, 1.3, 0}},
+		{Label: "average", Z: []float64{0, 0, 0}},
+	}
+	got := segmentProfiles(ps, cluster.Matrix{}, nil, nil, true)
+	want := []string{"very high frequency, high monetary", "very high monetary, high frequency",
+		"bought very recently, high frequency", "very high frequency, bought recently", "average"}
+	for i, w := range want {
+		if got[i].Label != w {
+			t.Errorf("segment %d: label %q, want %q", i, got[i].Label, w)
+		}
+	}
+}

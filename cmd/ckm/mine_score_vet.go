@@ -15,7 +15,8 @@ import (
 // mine score or evaluate runs it (and the feature query of its recipe,
 // which mine score --as-of runs, as --feature-sql is vetted): kb_model's params can be edited by
 // anyone who can write the warehouse, and the SQL runs inside a SELECT for
-// an analyst. Each of score_sql and probability_sql must parse as exactly
+// an analyst. score_query (a tree's query form) must parse as one query;
+// each of score_sql and probability_sql must parse as exactly
 // one expression (one statement, one select item: no text that closes the
 // expression and adds columns, clauses or statements), and the query
 // around them must read only what the analyst sandbox lets an analyst read
@@ -33,6 +34,7 @@ func vetStoredScoring(ctx context.Context, w *engine.Warehouse, modelID int64) e
 	var p struct {
 		ScoreSQL       string `json:"score_sql"`
 		ProbabilitySQL string `json:"probability_sql"`
+		ScoreQuery     string `json:"score_query"`
 		FromWarehouse  struct {
 			FeatureSQL string `json:"feature_sql"`
 		} `json:"from_warehouse"`
@@ -50,6 +52,21 @@ func vetStoredScoring(ctx context.Context, w *engine.Warehouse, modelID int64) e
 		return err
 	}
 	defer conn.Close()
+	if p.ScoreQuery != "" {
+		// The query scoring runs around it; parsed, not bound, so ckm_rows
+		// needs no columns here.
+		q := "WITH ckm_rows AS (SELECT 1) SELECT * FROM (\n" + p.ScoreQuery + "\n) AS src"
+		if err := shell.Vet(ctx, conn, q); err != nil {
+			return fmt.Errorf("model %d: params score_query: %w", modelID, err)
+		}
+		var statements sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT json_array_length(CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS JSON)->'statements')`, q).Scan(&statements); err != nil {
+			return fmt.Errorf("model %d: params score_query: %w", modelID, err)
+		}
+		if statements.Int64 != 1 {
+			return fmt.Errorf("model %d: params score_query is not one SQL query (it parses as %d statements): %w", modelID, statements.Int64, shell.ErrRefused)
+		}
+	}
 	for _, e := range []struct{ key, expr string }{{"score_sql", p.ScoreSQL}, {"probability_sql", p.ProbabilitySQL}} {
 		if e.expr == "" {
 			continue

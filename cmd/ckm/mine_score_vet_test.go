@@ -9,8 +9,9 @@ import (
 )
 
 // ckm mine score and evaluate refuse a model whose stored scoring SQL has
-// been edited into more than one expression, a statement that is not a
-// query, or a read of a file — and score with it again once restored.
+// been edited into more than one expression (score_query: more than one
+// query), a statement that is not a query, or a read of a file — and score
+// with it again once restored.
 func TestMineScoreVetsStoredSQL(t *testing.T) {
 	wh := telcoWarehouse(t)
 	if _, stderr, code := runCkm(t, "", "mine", "tree", "--warehouse", wh, "--source", "fact_telco", "--id", "customerID", "--label", "Churn", "--split-col", "split"); code != 0 {
@@ -31,8 +32,8 @@ func TestMineScoreVetsStoredSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stored string
-	if err := w.DB.QueryRow(`SELECT params->>'score_sql' FROM kb_model WHERE model_id = 1`).Scan(&stored); err != nil {
+	var stored, storedQuery string
+	if err := w.DB.QueryRow(`SELECT params->>'score_sql', params->>'score_query' FROM kb_model WHERE model_id = 1`).Scan(&stored, &storedQuery); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -42,6 +43,9 @@ func TestMineScoreVetsStoredSQL(t *testing.T) {
 		{"score_sql", "1); DROP TABLE kb_rule; SELECT (1", "score_sql"},
 		{"score_sql", "(SELECT max(column0) FROM read_csv('/etc/hostname'))", "table function read_csv"},
 		{"probability_sql", "(SELECT count(*) FROM duckdb_settings())", "table function duckdb_settings"},
+		{"score_query", "SELECT * FROM ckm_rows) AS src; DROP TABLE kb_rule; SELECT * FROM (SELECT 1", "params score_query"},
+		{"score_query", "SELECT * FROM ckm_rows) AS src; SELECT 42; SELECT * FROM (SELECT 1", "score_query is not one SQL query (it parses as 3 statements)"},
+		{"score_query", "SELECT *, 'No' AS prediction, 0.5 AS probability FROM ckm_rows, read_csv('/etc/hostname')", "table function read_csv"},
 	} {
 		set(c.key, c.expr)
 		for _, cmd := range []string{"score", "evaluate"} {
@@ -50,9 +54,12 @@ func TestMineScoreVetsStoredSQL(t *testing.T) {
 				t.Errorf("mine %s with %s %q: exit %d, stderr %q; want a refusal naming %q", cmd, c.key, c.expr, code, stderr, c.msg)
 			}
 		}
-		if c.key == "score_sql" {
+		switch c.key {
+		case "score_sql":
 			set("score_sql", stored)
-		} else {
+		case "score_query":
+			set("score_query", storedQuery)
+		default:
 			set("probability_sql", "")
 		}
 	}

@@ -34,30 +34,198 @@ func (t *Tree) CaseSQL(columns []string) (string, error) {
 
 // CaseQuery returns a query scoring every row of relation (a table name,
 // or a query in parentheses) as CaseSQL does, giving the keep columns and
-// the class as column as: the rows with every tested attribute known take
-// the nested CASE, and the others — whose fractional sums DuckDB evaluates
-// per vector, at a cost that grows with the vectors they are spread over —
-// are first gathered into vectors of their own (a materialized CTE), then
-// scored; UNION ALL joins the two. Each row gets exactly CaseSQL's class;
-// rows come in no particular order.
+// the class as column as. It is ScoreQuery's form without the probability
+// (see there); rows come in no particular order.
 func (t *Tree) CaseQuery(columns []string, relation string, keep []string, as string) (string, error) {
+	q, err := t.query(columns, relation, keep, as, "", -1)
+	return q, err
+}
+
+// ScoreQuery returns the query deployed to score a relation named
+// ckm_rows (define it with WITH ckm_rows AS (…) around the query, or as a
+// view): every column of ckm_rows, then prediction (the class Predict
+// gives) and probability (Probabilities' value for the class positive),
+// equal to CaseSQL and ProbabilitySQL on every row — but compact and fast:
+// the attributes are read once per row (numbers as DOUBLE with NaN as
+// NULL, nominal values as their index, NULL when unseen); a row whose
+// tested attributes are all known takes a nested CASE to its leaf's
+// number, whose class and probability are looked up in two lists; the
+// others (C4.5's fractional sums) are first gathered into vectors of their
+// own (a materialized CTE: DuckDB evaluates a CASE per vector, at a cost
+// that grows with the vectors those rows are spread over) and numbered,
+// then their class probabilities are computed by one expression on one row
+// per class (leaves as lists indexed by the class number), not one copy of
+// the tree per class (DuckDB plans a copy in time growing faster than its
+// size), listed in class order and joined back. Columns of ckm_rows named
+// ckm_c<N>, ckm_w<N>, ckm_leaf, ckm_rn, ckm_k, ckm_pk or ckm_p are hidden by the
+// query's own.
+func (t *Tree) ScoreQuery(columns []string, positive string) (string, error) {
+	pos := -1
+	for i, c := range t.Classes {
+		if c == positive {
+			pos = i
+		}
+	}
+	if pos < 0 {
+		return "", fmt.Errorf("tree: no class %q in %v", positive, t.Classes)
+	}
+	return t.query(columns, "ckm_rows", nil, "prediction", "probability", pos)
+}
+
+// query builds CaseQuery (keep columns, the class as as) and ScoreQuery
+// (every column of relation, the class as as and class pos's probability
+// as prob).
+func (t *Tree) query(columns []string, relation string, keep []string, as, prob string, pos int) (string, error) {
 	s, err := t.newSQL(columns)
 	if err != nil {
 		return "", err
 	}
-	fast, slow := s.classParts()
-	sel := make([]string, 0, len(keep)+1)
-	for _, k := range keep {
-		sel = append(sel, quoteIdent(k))
+	var norm, known, hidden []string
+	for a, u := range s.used {
+		if !u {
+			continue
+		}
+		c := s.col(a)
+		hidden = append(hidden, c)
+		known = append(known, c+" IS NOT NULL")
+		hidden = append(hidden, s.one(a))
+		if t.Attrs[a].Numeric {
+			norm = append(norm, "nullif("+s.value[a]+", 'nan'::DOUBLE) AS "+c, "if("+c+" IS NULL, NULL, 1e0) AS "+s.one(a))
+			continue
+		}
+		whens := make([]string, len(t.Attrs[a].Values))
+		for i, v := range t.Attrs[a].Values {
+			whens[i] = fmt.Sprintf("WHEN %s THEN %d", quoteString(v), i)
+		}
+		norm = append(norm, "CASE "+s.value[a]+" "+strings.Join(whens, " ")+" END AS "+c, "if("+c+" IS NULL, NULL, 1e0) AS "+s.one(a))
 	}
-	cols := strings.Join(append(sel, "%s AS "+quoteIdent(as)), ", ")
-	guard := s.allKnown()
-	if guard == "" {
-		return "SELECT " + fmt.Sprintf(cols, fast) + " FROM " + relation + " AS ckm_rows", nil
+	names := make([]string, len(t.Classes))
+	for c := range t.Classes {
+		names[c] = quoteString(t.Classes[c])
 	}
-	return "WITH ckm_missing AS MATERIALIZED (SELECT * FROM " + relation + " AS ckm_rows WHERE NOT " + guard + ")\n" +
-		"SELECT " + fmt.Sprintf(cols, fast) + " FROM " + relation + " AS ckm_rows WHERE " + guard + "\n" +
-		"UNION ALL SELECT " + fmt.Sprintf(cols, slow) + " FROM ckm_missing", nil
+	classList := "[" + strings.Join(names, ", ") + "]"
+	out := "*"
+	if keep != nil {
+		sel := make([]string, len(keep))
+		for i, k := range keep {
+			sel[i] = quoteIdent(k)
+		}
+		out = strings.Join(sel, ", ")
+	}
+	except := func(extra string) string {
+		if keep != nil {
+			return out
+		}
+		return "* EXCLUDE (" + strings.Join(append(append([]string(nil), hidden...), extra), ", ") + ")"
+	}
+	in := "SELECT *"
+	if len(norm) > 0 {
+		in += ", " + strings.Join(norm, ", ")
+	}
+	in += " FROM " + relation + " AS ckm_src"
+	// The fast path: a leaf's number (1-based, in leaf order) or, without
+	// a probability, its class's number.
+	var leafClass, leafProb []string
+	fast := s.fastCols(t.Root, func(n *Node) string {
+		if prob == "" {
+			return strconv.Itoa(n.Class + 1)
+		}
+		leafClass = append(leafClass, strconv.Itoa(n.Class+1))
+		leafProb = append(leafProb, doubleLit(n.Probs[pos]))
+		return strconv.Itoa(len(leafClass))
+	})
+	fastSel := classList + "[ckm_leaf] AS " + quoteIdent(as)
+	if prob != "" {
+		fastSel = classList + "[[" + strings.Join(leafClass, ",") + "][ckm_leaf]] AS " + quoteIdent(as) +
+			", [" + strings.Join(leafProb, ",") + "][ckm_leaf] AS " + quoteIdent(prob)
+	}
+	fastQ := "SELECT " + except("ckm_leaf") + ", " + fastSel + " FROM (SELECT *, " + fast + " AS ckm_leaf FROM ckm_in"
+	if len(known) == 0 {
+		return "WITH ckm_in AS (" + in + ")\n" + fastQ + ")", nil
+	}
+	fastQ += " WHERE " + strings.Join(known, " AND ") + ")"
+	// The fractional path: ckm_p lists the class probabilities.
+	var choice string
+	if len(t.Classes) == 2 {
+		choice = fmt.Sprintf("CASE WHEN ckm_p[2] - ckm_p[1] > %s THEN %s ELSE %s END", doubleLit(small), names[1], names[0])
+	} else {
+		choice = fmt.Sprintf("%s[list_reduce(list_zip(ckm_p, range(1, %d)), lambda a, b: CASE WHEN b[1] - a[1] > %s THEN b ELSE a END)[2]]",
+			classList, len(t.Classes)+1, doubleLit(small))
+	}
+	slowSel := choice + " AS " + quoteIdent(as)
+	if prob != "" {
+		slowSel += fmt.Sprintf(", ckm_p[%d] AS %s", pos+1, quoteIdent(prob))
+	}
+	perClass := make([]string, len(t.Classes))
+	for c := range perClass {
+		perClass[c] = fmt.Sprintf("max(ckm_pk) FILTER (WHERE ckm_k = %d)", c+1)
+	}
+	slowQ := "SELECT " + except("ckm_p, ckm_rn") + ", " + slowSel + " FROM ckm_missing JOIN ckm_frac USING (ckm_rn)"
+	return "WITH ckm_in AS NOT MATERIALIZED (" + in + "),\nckm_missing AS MATERIALIZED (SELECT row_number() OVER () AS ckm_rn, * FROM ckm_in WHERE NOT (" + strings.Join(known, " AND ") + ")),\n" +
+		"ckm_frac AS (SELECT ckm_rn, [" + strings.Join(perClass, ", ") + "] AS ckm_p FROM (SELECT ckm_rn, ckm_k, " + s.fraction(t.Root) +
+		" AS ckm_pk FROM ckm_missing, range(1, " + strconv.Itoa(len(t.Classes)+1) + ") AS ckm_t(ckm_k)) GROUP BY ckm_rn)\n" +
+		fastQ + "\nUNION ALL " + slowQ, nil
+}
+
+// col is the query's column for attribute a as read once per row.
+func (s *sqlTree) col(a int) string { return "ckm_c" + strconv.Itoa(a) }
+
+// one is the query's column holding 1 where attribute a is known, NULL
+// where it is missing.
+func (s *sqlTree) one(a int) string { return "ckm_w" + strconv.Itoa(a) }
+
+// fastCols is the nested CASE over the query's columns for rows with every
+// tested value known.
+func (s *sqlTree) fastCols(n *Node, leaf func(*Node) string) string {
+	if n.Leaf() {
+		return leaf(n)
+	}
+	c := s.col(n.Attr)
+	if s.t.Attrs[n.Attr].Numeric {
+		l := s.fastCols(n.Children[0], leaf)
+		return "CASE WHEN " + c + " <= " + doubleLit(leftMost(n.Threshold)) + " THEN " + l + " ELSE " + s.fastCols(n.Children[1], leaf) + " END"
+	}
+	var sb strings.Builder
+	sb.WriteString("CASE " + c)
+	for j, ch := range n.Children {
+		if j < len(n.Children)-1 {
+			sb.WriteString(" WHEN " + strconv.Itoa(j) + " THEN " + s.fastCols(ch, leaf))
+		} else {
+			sb.WriteString(" ELSE " + s.fastCols(ch, leaf))
+		}
+	}
+	sb.WriteString(" END")
+	return sb.String()
+}
+
+// fraction is probability over the query's columns, for the class numbered
+// ckm_k (a column; leaves list their probabilities): per child,
+// 0 when the row's known value takes another branch, else the factor (the
+// branch's Missing share when the value is NULL, 1 otherwise) times the
+// child's probability, summed in child order as Probabilities does.
+func (s *sqlTree) fraction(n *Node) string {
+	if n.Leaf() {
+		ps := make([]string, len(n.Probs))
+		for c, p := range n.Probs {
+			ps[c] = doubleLit(p)
+		}
+		return "[" + strings.Join(ps, ",") + "][ckm_k]"
+	}
+	c := s.col(n.Attr)
+	terms := make([]string, len(n.Children))
+	for j, ch := range n.Children {
+		var other string
+		switch {
+		case !s.t.Attrs[n.Attr].Numeric:
+			other = c + " <> " + strconv.Itoa(j)
+		case j == 0:
+			other = c + " > " + doubleLit(leftMost(n.Threshold))
+		default:
+			other = c + " <= " + doubleLit(leftMost(n.Threshold))
+		}
+		terms[j] = "CASE WHEN " + other + " THEN 0e0 ELSE coalesce(" + s.one(n.Attr) + ", " + doubleLit(n.Missing[j]) + ") * " + s.fraction(ch) + " END"
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
