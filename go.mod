@@ -116,3 +116,5 @@ require (
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/apache/iceberg-go => ./third_party/iceberg-go
