@@ -253,7 +253,7 @@ func TestReportFiguresMatchSQL(t *testing.T) {
 	if len(rules) != 2 || strings.Join(rules[0], "|") != "tea, cups|honey|0.05|0.4|3.25" {
 		t.Errorf("rules %q", rules)
 	}
-	if !strings.Contains(page, "Cross-sell: 3 recommendations stored for 2 customers") {
+	if !strings.Contains(page, "Cross-sell: 3 recommendations stored for 2 customers, up to 2 each (SELECT * FROM ckm_cross_sell(customer_id, 2) in ckm sql)") {
 		t.Error("cross-sell note missing")
 	}
 

@@ -423,12 +423,12 @@ ORDER BY lift DESC, confidence DESC, rule_id LIMIT 10`)
 			t.Rows = append(t.Rows, r[:5])
 		}
 		s.Tables = append(s.Tables, t)
-		recs, err := b.rows(ctx, `SELECT count(DISTINCT customer_id), count(*) FROM kb_recommendation WHERE model_id = (SELECT max(model_id) FROM kb_recommendation)`)
+		recs, err := b.rows(ctx, `SELECT count(DISTINCT customer_id), count(*), max(rank) FROM kb_recommendation WHERE model_id = (SELECT max(model_id) FROM kb_recommendation)`)
 		if err != nil {
 			return err
 		}
 		if len(recs) > 0 && recs[0][0] != "0" {
-			s.Notes = append(s.Notes, fmt.Sprintf("Cross-sell: %s recommendations stored for %s customers (SELECT * FROM ckm_cross_sell(customer_id, 5) in ckm sql).", recs[0][1], recs[0][0]))
+			s.Notes = append(s.Notes, fmt.Sprintf("Cross-sell: %s recommendations stored for %s customers, up to %s each (SELECT * FROM ckm_cross_sell(customer_id, %s) in ckm sql).", recs[0][1], recs[0][0], recs[0][2], recs[0][2]))
 		}
 	} else {
 		s.Notes = append(s.Notes, "No association rules are stored: ckm mine rules writes them.")
