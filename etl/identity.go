@@ -64,6 +64,10 @@ func (l *loader) resolveIdentity() error {
 	if err := l.assignCustomers(); err != nil {
 		return err
 	}
+	// Where the earlier records brought in now belong (identity_reresolve.go).
+	if err := l.execAll("identity", reresolvePlanSQL()); err != nil {
+		return err
+	}
 	if err := l.reportConflicts(); err != nil {
 		return err
 	}
@@ -369,7 +373,9 @@ func (l *loader) reportConflicts() error {
 
 // customerSQL assigns customer ids to components: existing ids first, new
 // ones from base+1; runID stamps the identifiers recorded. Only keys that
-// link (not conflicted) find or record a customer.
+// link (not conflicted) find or record a customer. A component of earlier
+// records alone (identity_reresolve.go) gets no new customer: its records
+// stay where they are.
 func customerSQL(base, runID int64) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
@@ -381,7 +387,8 @@ func customerSQL(base, runID int64) []string {
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
 		UNION ALL
-		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
+		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp
+		WHERE existing IS NULL AND lab IN (SELECT lab FROM id_rl WHERE rec > 0)`, base),
 		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
 		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)

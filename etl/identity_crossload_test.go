@@ -60,8 +60,14 @@ func newCrossWorld(t *testing.T, protected bool) *crossWorld {
 // with its own file names.
 func (cw *crossWorld) load(asOf string, crm [][]any, pos []string) *Report {
 	cw.t.Helper()
+	return cw.loadInto(cw.t.TempDir(), asOf, crm, pos)
+}
+
+// loadInto writes the CRM rows and POS lines into dir, beside what it
+// holds, and loads dir.
+func (cw *crossWorld) loadInto(dir, asOf string, crm [][]any, pos []string) *Report {
+	cw.t.Helper()
 	cw.n++
-	dir := cw.t.TempDir()
 	if len(crm) > 0 {
 		writeXLSX(cw.t, dir, fmt.Sprintf("crm_customers_%d.xlsx", cw.n), "客户", append([][]any{crossCRMHeader}, crm...))
 	}
