@@ -331,3 +331,31 @@ func TestCrossLoadIDTypoNameEvidence(t *testing.T) {
 		})
 	}
 }
+
+// TestHouseholdWebOrderNumberAlone: H and J (different ID numbers) share
+// the family's mobile; J orders online giving the number with J's own
+// e-mail, H orders online giving the number alone. Truth by hand: W3 is
+// H's. The channel rule must not give W3 to J because J uses the number on
+// the web — J always says who they are there. Nothing tells W3 from H's
+// side either (H never used the number elsewhere but the CRM), so W3
+// stands alone: recall lost, but no household merged.
+func TestHouseholdWebOrderNumberAlone(t *testing.T) {
+	cw := newCrossWorld(t, false)
+	cw.loadWeb("2024-12-31", [][]any{
+		{"M00000001", "王芳", idA, "13800138000", "h@example.com", "女", "", "北京", "北京市", "2019-01-05", "普通", "否"},
+		{"M00000002", "张伟", idB, "13800138000", "j@example.com", "男", "", "北京", "北京市", "2020-03-01", "普通", "否"},
+	}, nil, []string{
+		webLine("W1", "2024-03-01", "13800138000", "j@example.com"),
+		webLine("W2", "2024-05-01", "13800138000", "j@example.com"),
+		webLine("W3", "2024-04-01", "13800138000", ""),
+	})
+	h, j := cw.card("M00000001"), cw.card("M00000002")
+	for o, want := range map[string]int64{"W1": j, "W2": j} {
+		if got := cw.sale(o); got != want {
+			t.Errorf("%s is customer %d's, want J %d", o, got, want)
+		}
+	}
+	if got := cw.sale("W3"); got == j {
+		t.Errorf("W3 (the number alone) went to J %d, who always gives an e-mail with it online (H is %d)", j, h)
+	}
+}

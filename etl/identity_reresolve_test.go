@@ -136,3 +136,38 @@ func TestReresolveHouseholdJoiner(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossLoadAloneRecordsJoin: H and J (different ID numbers) both give
+// the family's mobile on their CRM rows and neither uses it at the till,
+// so a till line carrying only the number is nobody's for sure: it stands
+// alone (one load gives all such records of a number one customer). In
+// the next load H gives the number at the till with the card; a till line
+// carrying only the number is again nobody's for sure (H and the lone
+// customer both hold it then, at the till) and joins the customer the
+// first load left alone with it, not a new one.
+func TestCrossLoadAloneRecordsJoin(t *testing.T) {
+	cw := newCrossWorld(t, false)
+	cw.load("2024-06-30", [][]any{
+		{"M00000001", "王芳", idA, "13800138000", "", "女", "", "北京", "北京市", "2019-01-05", "普通", "否"},
+		{"M00000002", "张伟", idB, "13800138000", "", "男", "", "北京", "北京市", "2020-03-01", "普通", "否"},
+	}, []string{posLine("S1", "2024-03-01 10:00", "", "13800138000")})
+	h, j, x := cw.card("M00000001"), cw.card("M00000002"), cw.sale("S1")
+	if x == h || x == j {
+		t.Fatalf("load 1: S1 is customer %d's, want a customer of its own (H %d, J %d tie)", x, h, j)
+	}
+	// H now gives the number at the till with the card: H and the lone
+	// customer both use it there, and both hold it at S2's time.
+	cw.load("2024-12-31", nil, []string{
+		posLine("S2", "2024-09-01 10:00", "", "13800138000"),
+		posLine("S3", "2024-11-01 10:00", "M00000001", "13800138000"),
+	})
+	if got := cw.sale("S3"); got != h {
+		t.Errorf("load 2: S3 is customer %d's, want H %d", got, h)
+	}
+	if got := cw.sale("S2"); got != x {
+		t.Errorf("load 2: S2 is customer %d's, want %d, the customer S1 stands alone as (H %d, J %d)", got, x, h, j)
+	}
+	if n := cw.merges(); n != 0 {
+		t.Errorf("%d merges, want none", n)
+	}
+}
