@@ -152,3 +152,22 @@ func TestFollowLaterLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestOverMerged counts, by hand, the households whose two members have
+// records in one group: households (0, 1) and (2, 3); the resolver puts a
+// record of 1 with 0's (one over-merged household), the baseline groups
+// everyone together (two).
+func TestOverMerged(t *testing.T) {
+	exp := &fixtures.Expected{HardCases: []fixtures.HardCase{
+		{Person: 0, Kind: fixtures.HardHousehold, Other: 1}, {Person: 1, Kind: fixtures.HardHousehold, Other: 0},
+		{Person: 2, Kind: fixtures.HardHousehold, Other: 3}, {Person: 3, Kind: fixtures.HardHousehold, Other: 2},
+		{Person: 4, Kind: fixtures.HardMobileChange, Other: -1},
+	}}
+	person := []int32{0, 0, 1, 1, 2, 3, 4, -1}
+	pred := []int64{10, 10, 10, 11, 12, 13, 14, 0}
+	base := []int64{1, 1, 1, 1, 1, 1, 1, 0}
+	households, merged, baseMerged := overMerged(exp, person, pred, base)
+	if households != 2 || merged != 1 || baseMerged != 2 {
+		t.Errorf("households %d, over-merged %d, baseline %d; want 2, 1, 2", households, merged, baseMerged)
+	}
+}
