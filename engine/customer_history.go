@@ -33,7 +33,7 @@ const customerHistoryFaults = `SELECT customer_id, customer_key, valid_from, val
 		WHEN next_from IS NULL AND valid_to <> TIMESTAMP '9999-12-31' THEN 'is the last version but ends'
 		END AS fault
 	FROM (SELECT *, lead(valid_from) OVER w AS next_from, lead(customer_key) OVER w AS next_key,
-			customer_id IN (SELECT other FROM customer_merge WHERE kind <> 'steward_split' AND undone_run IS NULL) AS merged
+			customer_id IN (SELECT other FROM customer_merge WHERE kind NOT IN ('steward_split', 'load_split') AND undone_run IS NULL) AS merged
 		FROM dim_customer WINDOW w AS (PARTITION BY customer_id ORDER BY valid_from, customer_key))`
 
 // CheckCustomerHistory verifies the SCD2 history of every customer in

@@ -64,6 +64,10 @@ func (l *loader) resolveIdentity() error {
 	if err := l.assignCustomers(); err != nil {
 		return err
 	}
+	// Where the earlier records brought in now belong (identity_reresolve.go).
+	if err := l.execAll("identity", reresolvePlanSQL()); err != nil {
+		return err
+	}
 	if err := l.reportConflicts(); err != nil {
 		return err
 	}
@@ -234,7 +238,11 @@ func (l *loader) cutChains() error {
 // not (a recycled number belongs to its holder of the time); among those,
 // one that used the key in the record's channel beats one that did not
 // (of a household sharing a number, the one who gives it at the till;
-// an earlier load's holder, in the channels identity_link remembers);
+// an earlier load's holder, in the channels identity_link remembers) —
+// counting only the holder's records that give the key without another
+// mobile or e-mail: a member who orders online with the family's number
+// and their own e-mail tells who they are, so an order giving the number
+// alone is not theirs by channel;
 // then one holding it by e-mail beats one holding it by mobile (carriers
 // recycle numbers, not e-mail addresses); then the nearest in time. When
 // the best two tie (both hold the number
@@ -245,10 +253,11 @@ func (l *loader) cutChains() error {
 func orphanSQL(rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_holder AS
+		WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1)
 		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n,
-			list_distinct(flatten(list(coalesce(p.channels, [s.channel])))) AS channels
+			list_distinct(flatten(list(coalesce(p.channels, CASE WHEN pr.rec IS NULL THEN [s.channel] ELSE [] END)))) AS channels
 		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
-		LEFT JOIN id_prior_rec p USING (rec)
+		LEFT JOIN id_prior_rec p USING (rec) LEFT JOIN paired pr USING (rec)
 		GROUP BY e.kid, r.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
 		WITH c AS (
@@ -324,7 +333,7 @@ func (l *loader) assignCustomers() error {
 		return err
 	}
 	steps := customerSQL(base, l.runID)
-	if err := l.exec("identity", steps[0]); err != nil {
+	if err := l.execAll("identity", []string{steps[0], aloneCustomerSQL}); err != nil {
 		return err
 	}
 	// Components meeting several existing customers merge them (or, kept
@@ -367,9 +376,23 @@ func (l *loader) reportConflicts() error {
 	return nil
 }
 
+// aloneCustomerSQL gives the records left alone with a conflicted key
+// (orphanSQL: no holder near enough, or two tied) the customer an earlier
+// load left alone with the same key, as one load gives all such records of
+// a key one component: a shared number's unattributed till lines are one
+// customer whatever load brought them.
+const aloneCustomerSQL = `UPDATE id_comp SET existing = a.customer_id, n_existing = 1 FROM (
+		SELECT o.lab, min(il.customer_id) AS customer_id
+		FROM (SELECT DISTINCT lab FROM id_orphan WHERE alone) o JOIN id_key k ON k.kid = o.lab JOIN id_tok t ON t.kid = k.kid
+		JOIN identity_link il ON il.key_type = k.key_type AND il.key_value = t.tok AND il.rule = 'shared_alone'
+		GROUP BY o.lab) a
+	WHERE id_comp.lab = a.lab AND id_comp.existing IS NULL`
+
 // customerSQL assigns customer ids to components: existing ids first, new
 // ones from base+1; runID stamps the identifiers recorded. Only keys that
-// link (not conflicted) find or record a customer.
+// link (not conflicted) find or record a customer. A component of earlier
+// records alone (identity_reresolve.go) gets no new customer: its records
+// stay where they are.
 func customerSQL(base, runID int64) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_comp AS
@@ -381,7 +404,8 @@ func customerSQL(base, runID int64) []string {
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_cust AS
 		SELECT lab, existing AS customer_id, false AS is_new FROM id_comp WHERE existing IS NOT NULL
 		UNION ALL
-		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp WHERE existing IS NULL`, base),
+		SELECT lab, %d + row_number() OVER (ORDER BY lab), true FROM id_comp
+		WHERE existing IS NULL AND lab IN (SELECT lab FROM id_rl WHERE rec > 0)`, base),
 		fmt.Sprintf(`INSERT INTO etl_identity (key_type, key_value, customer_id, first_run)
 		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)

@@ -60,8 +60,14 @@ func newCrossWorld(t *testing.T, protected bool) *crossWorld {
 // with its own file names.
 func (cw *crossWorld) load(asOf string, crm [][]any, pos []string) *Report {
 	cw.t.Helper()
+	return cw.loadInto(cw.t.TempDir(), asOf, crm, pos)
+}
+
+// loadInto writes the CRM rows and POS lines into dir, beside what it
+// holds, and loads dir.
+func (cw *crossWorld) loadInto(dir, asOf string, crm [][]any, pos []string) *Report {
+	cw.t.Helper()
 	cw.n++
-	dir := cw.t.TempDir()
 	if len(crm) > 0 {
 		writeXLSX(cw.t, dir, fmt.Sprintf("crm_customers_%d.xlsx", cw.n), "客户", append([][]any{crossCRMHeader}, crm...))
 	}
@@ -323,5 +329,63 @@ func TestCrossLoadIDTypoNameEvidence(t *testing.T) {
 				t.Errorf("%d merges, want none", n)
 			}
 		})
+	}
+}
+
+// TestHouseholdWebOrderNumberAlone: H and J (different ID numbers) share
+// the family's mobile; J orders online giving the number with J's own
+// e-mail, H orders online giving the number alone. Truth by hand: W3 is
+// H's. The channel rule must not give W3 to J because J uses the number on
+// the web — J always says who they are there. Nothing tells W3 from H's
+// side either (H never used the number elsewhere but the CRM), so W3
+// stands alone: recall lost, but no household merged.
+func TestHouseholdWebOrderNumberAlone(t *testing.T) {
+	cw := newCrossWorld(t, false)
+	cw.loadWeb("2024-12-31", [][]any{
+		{"M00000001", "王芳", idA, "13800138000", "h@example.com", "女", "", "北京", "北京市", "2019-01-05", "普通", "否"},
+		{"M00000002", "张伟", idB, "13800138000", "j@example.com", "男", "", "北京", "北京市", "2020-03-01", "普通", "否"},
+	}, nil, []string{
+		webLine("W1", "2024-03-01", "13800138000", "j@example.com"),
+		webLine("W2", "2024-05-01", "13800138000", "j@example.com"),
+		webLine("W3", "2024-04-01", "13800138000", ""),
+	})
+	h, j := cw.card("M00000001"), cw.card("M00000002")
+	for o, want := range map[string]int64{"W1": j, "W2": j} {
+		if got := cw.sale(o); got != want {
+			t.Errorf("%s is customer %d's, want J %d", o, got, want)
+		}
+	}
+	if got := cw.sale("W3"); got == j {
+		t.Errorf("W3 (the number alone) went to J %d, who always gives an e-mail with it online (H is %d)", j, h)
+	}
+}
+
+// TestCrossLoadHouseholdWebOrderNumberAlone: TestHouseholdWebOrderNumberAlone
+// over two loads. Load 1 has H's and J's CRM rows and J's web orders giving
+// the family's number with J's e-mail; load 2 has H's web order giving the
+// number alone (truth by hand: H's). J's earlier use of the number online
+// came with J's e-mail, so identity_link does not record it as J using the
+// number alone on the web, and W3 does not go to J.
+func TestCrossLoadHouseholdWebOrderNumberAlone(t *testing.T) {
+	cw := newCrossWorld(t, false)
+	cw.loadWeb("2024-06-30", [][]any{
+		{"M00000001", "王芳", idA, "13800138000", "h@example.com", "女", "", "北京", "北京市", "2019-01-05", "普通", "否"},
+		{"M00000002", "张伟", idB, "13800138000", "j@example.com", "男", "", "北京", "北京市", "2020-03-01", "普通", "否"},
+	}, nil, []string{
+		webLine("W1", "2024-03-01", "13800138000", "j@example.com"),
+		webLine("W2", "2024-05-01", "13800138000", "j@example.com"),
+	})
+	h, j := cw.card("M00000001"), cw.card("M00000002")
+	cw.loadWeb("2024-12-31", nil, nil, []string{webLine("W3", "2024-09-01", "13800138000", "")})
+	for o, want := range map[string]int64{"W1": j, "W2": j} {
+		if got := cw.sale(o); got != want {
+			t.Errorf("%s is customer %d's, want J %d", o, got, want)
+		}
+	}
+	if got := cw.sale("W3"); got == j {
+		t.Errorf("W3 (the number alone, load 2) went to J %d, who gave it online only with an e-mail (H is %d)", j, h)
+	}
+	if n := cw.merges(); n != 0 {
+		t.Errorf("%d merges, want none", n)
 	}
 }

@@ -5,14 +5,17 @@ import "fmt"
 // identityLinkSQL records why each customer's records of this load are
 // together (identity_link, read by ckm identity explain): per customer and
 // key, the rule that used or refused the key, how many records carry it
-// and when. The key is stored as id_tok holds it (a token on a protected
+// and when, and the channels of the records that gave it (a mobile or
+// e-mail: without another mobile or e-mail, as the holder rule of orphanSQL
+// counts them). The key is stored as id_tok holds it (a token on a protected
 // warehouse) with its masked display value; an ID typo's detail names the
 // other ID masked.
 func identityLinkSQL(runID int64) string {
 	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
 	WITH rk AS (
 		SELECT e.rec, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak, r.customer_id, s.t, s.channel,
-			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone
+			e.kid IN (SELECT kid FROM id_conflict) AS conflicted, o.alone,
+			k.weak AND e.rec IN (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1) AS paired
 		FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	holders AS (
@@ -38,7 +41,7 @@ func identityLinkSQL(runID int64) string {
 		CASE WHEN c.rule = 'id_typo' THEN 'one digit from ' || any_value(t.of)
 			WHEN c.conflicted THEN 'also held by customers ' ||
 				array_to_string(list_filter(any_value(h.customers), x -> x <> c.customer_id), ', ') END,
-		count(*), min(c.t), max(c.t), c.disp, list(DISTINCT c.channel ORDER BY c.channel)
+		count(*), min(c.t), max(c.t), c.disp, coalesce(list(DISTINCT c.channel ORDER BY c.channel) FILTER (WHERE NOT c.paired), [])
 	FROM classed c LEFT JOIN typo t USING (key_value) LEFT JOIN holders h USING (kid)
 	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.tok, c.disp, c.rule, c.conflicted`, runID)
 }

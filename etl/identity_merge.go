@@ -229,7 +229,7 @@ func (l *loader) metCustomers() ([]metCustomer, error) {
 // (both ids followed through the merges since), as (smaller, larger).
 func (l *loader) keptApart() (map[[2]int64]bool, error) {
 	into := map[int64]int64{}
-	if err := l.scanPairs(`SELECT other, survivor FROM customer_merge WHERE kind <> 'steward_split' AND undone_run IS NULL`,
+	if err := l.scanPairs(`SELECT other, survivor FROM customer_merge WHERE kind NOT IN ('steward_split', 'load_split') AND undone_run IS NULL`,
 		func(a, b int64) { into[a] = b }); err != nil {
 		return nil, err
 	}

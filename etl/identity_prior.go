@@ -33,8 +33,9 @@ import (
 const priorCustomerKey = "customer"
 
 // knownKeysSQL is SQL for the keys that name an existing customer: those
-// of etl_identity and the customer:ID keys of the prior records.
-const knownKeysSQL = `(SELECT key_type, key_value, customer_id FROM etl_identity
+// of etl_identity but the soft holdings given way (identity_reresolve.go),
+// and the customer:ID keys of the prior records.
+const knownKeysSQL = `(SELECT key_type, key_value, customer_id FROM etl_identity ANTI JOIN id_soft USING (customer_id, key_type, key_value)
 	UNION ALL SELECT DISTINCT '` + priorCustomerKey + `', CAST(customer_id AS VARCHAR), customer_id FROM id_prior_rec)`
 
 // addPriorRecords adds the prior records to id_src and id_edge.
@@ -79,6 +80,14 @@ func (l *loader) addPriorRecords() error {
 		SELECT customer_id, key_type, tok FROM current EXCEPT SELECT * FROM changed`,
 		`UPDATE id_prior_hold h SET t1 = greatest(h.t1, ` + tsLiteral(l.opts.AsOf) + `)
 		FROM id_prior_now n WHERE n.customer_id = h.customer_id AND n.key_type = h.key_type AND n.tok = h.tok`,
+	}); err != nil {
+		return err
+	}
+	// Soft holdings give way to their records (identity_reresolve.go).
+	if err := l.execAll("identity", softHoldingSQL()); err != nil {
+		return err
+	}
+	if err := l.execAll("identity", []string{
 		// Their ID numbers, with the raw value where this load has it.
 		`CREATE OR REPLACE TEMP TABLE id_prior_id AS
 		SELECT ei.customer_id, ei.key_value AS tok, t.key_value AS idn

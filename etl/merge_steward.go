@@ -128,7 +128,7 @@ func (m *merger) checkCustomer(id int64) error {
 	}
 	var survivor, mergeID int64
 	err = m.q.QueryRowContext(m.ctx, `SELECT survivor, merge_id FROM customer_merge
-		WHERE other = ? AND kind <> 'steward_split' AND undone_run IS NULL ORDER BY merge_id DESC LIMIT 1`, id).Scan(&survivor, &mergeID)
+		WHERE other = ? AND kind NOT IN ('steward_split', 'load_split') AND undone_run IS NULL ORDER BY merge_id DESC LIMIT 1`, id).Scan(&survivor, &mergeID)
 	if err == nil {
 		return fmt.Errorf("customer %d: %w: it was merged into customer %d (merge %d); use %d", id, ErrMergeRefused, survivor, mergeID, survivor)
 	}

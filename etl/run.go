@@ -45,6 +45,7 @@ func (l *loader) run() error {
 		{"validate", l.validateFacts},
 		{"identity", l.resolveIdentity},
 		{"customers", l.loadCustomers},
+		{"reresolve", l.applyReresolution},
 		{"facts", l.loadFacts},
 		{"reconcile", l.reconcile},
 		{"ledger", l.writeLedger},

@@ -195,31 +195,9 @@ func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
 	out.LoadSeconds = time.Since(start).Seconds()
 	a.logf("loaded in %.1fs", out.LoadSeconds)
 	// A record of an earlier load is the customer it has now: follow the
-	// merges later loads made.
-	into := map[int64]int64{}
-	mrows, err := w.DB.QueryContext(ctx, `SELECT other, survivor FROM customer_merge WHERE kind = 'load_merge' AND undone_run IS NULL`)
-	if err != nil {
-		return fmt.Errorf("bench identity: merges: %w", err)
-	}
-	for mrows.Next() {
-		var x, y int64
-		if err := mrows.Scan(&x, &y); err != nil {
-			mrows.Close()
-			return fmt.Errorf("bench identity: merges: %w", err)
-		}
-		into[x] = y
-	}
-	if err := mrows.Close(); err != nil {
+	// merges and re-resolutions later loads made.
+	if err := followLaterLoads(ctx, w, all); err != nil {
 		return err
-	}
-	for i := range all {
-		for n := 0; n < 1000; n++ {
-			y, ok := into[all[i].Customer]
-			if !ok {
-				break
-			}
-			all[i].Customer = y
-		}
 	}
 	if err := scoreIdentity(&out, exp, all, person); err != nil {
 		return err
@@ -370,4 +348,66 @@ func overMerged(exp *fixtures.Expected, person []int32, pred, base []int64) (hou
 		}
 	}
 	return households, together(pred), together(base)
+}
+
+// followLaterLoads gives the records of earlier loads (with the customers
+// their own load gave them) the customers they have now, following in order
+// what later loads did: merges (every record of a customer to another) and
+// re-resolutions (some records of a customer to another).
+func followLaterLoads(ctx context.Context, w *engine.Warehouse, recs []etl.IdentityRecord) error {
+	type rk struct{ file, line int64 }
+	byRec := map[rk]int{}
+	of := map[int64][]int{}
+	for i, r := range recs {
+		byRec[rk{r.FileID, r.Line}] = i
+		of[r.Customer] = append(of[r.Customer], i)
+	}
+	moved := map[int64][]rk{}
+	rows, err := w.DB.QueryContext(ctx, `SELECT DISTINCT h.merge_id, h.etl_file_id, h.source_line FROM etl_customer_merge h
+		JOIN customer_merge c USING (merge_id) WHERE c.kind = 'load_split' AND c.undone_run IS NULL AND h.fact_table = 'fact_sales'`)
+	if err != nil {
+		return fmt.Errorf("bench identity: re-resolutions: %w", err)
+	}
+	for rows.Next() {
+		var id, f, l int64
+		if err := rows.Scan(&id, &f, &l); err != nil {
+			rows.Close()
+			return fmt.Errorf("bench identity: re-resolutions: %w", err)
+		}
+		moved[id] = append(moved[id], rk{f, l})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	rows, err = w.DB.QueryContext(ctx, `SELECT merge_id, kind, survivor, other FROM customer_merge
+		WHERE kind IN ('load_merge', 'load_split') AND undone_run IS NULL ORDER BY merge_id`)
+	if err != nil {
+		return fmt.Errorf("bench identity: merges: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, survivor, other int64
+		var kind string
+		if err := rows.Scan(&id, &kind, &survivor, &other); err != nil {
+			return fmt.Errorf("bench identity: merges: %w", err)
+		}
+		if kind == "load_merge" {
+			for _, i := range of[other] {
+				recs[i].Customer = survivor
+			}
+			of[survivor], of[other] = append(of[survivor], of[other]...), nil
+			continue
+		}
+		// load_split: the records listed leave survivor for other.
+		for _, k := range moved[id] {
+			i, ok := byRec[k]
+			if !ok || recs[i].Customer != survivor {
+				continue
+			}
+			recs[i].Customer = other
+			of[other] = append(of[other], i)
+		}
+		of[survivor] = slices.DeleteFunc(of[survivor], func(i int) bool { return recs[i].Customer != survivor })
+	}
+	return rows.Err()
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
@@ -108,5 +110,64 @@ func TestSplitWorld(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(d, []string{"pos_sales_202406.csv", "pos_sales_202407.csv"}[i])); err != nil {
 			t.Errorf("load %d: %v", i+1, err)
 		}
+	}
+}
+
+// TestFollowLaterLoads checks how bench identity gives records of an
+// earlier load the customers they have now, against a history written by
+// hand: merge 1 (load_merge) takes customer 2 into 1; merge 2 (load_split)
+// moves record (10, 2) — by then customer 1's — to customer 3; merge 3
+// (load_merge) takes 3 into 1 but is undone; merge 4 (load_split) moves
+// record (10, 4) from customer 5, which it is not in, so it stays.
+func TestFollowLaterLoads(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, q := range []string{
+		`INSERT INTO customer_merge (merge_id, kind, run_id, survivor, other, merged_at, undone_run) VALUES
+			(1, 'load_merge', 2, 1, 2, TIMESTAMP '2024-01-01', NULL),
+			(2, 'load_split', 2, 1, 3, TIMESTAMP '2024-01-01', NULL),
+			(3, 'load_merge', 3, 1, 3, TIMESTAMP '2024-02-01', 4),
+			(4, 'load_split', 3, 5, 6, TIMESTAMP '2024-02-01', NULL)`,
+		`INSERT INTO etl_customer_merge VALUES (2, 'fact_sales', 10, 2, 1, 1, 3, 1), (4, 'fact_sales', 10, 4, 5, 1, 6, 1)`,
+	} {
+		if _, err := w.DB.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := []etl.IdentityRecord{
+		{FileID: 10, Line: 1, Customer: 1}, {FileID: 10, Line: 2, Customer: 2}, {FileID: 10, Line: 3, Customer: 2},
+		{FileID: 10, Line: 4, Customer: 4}, {FileID: 11, Line: 1, Customer: 5},
+	}
+	if err := followLaterLoads(ctx, w, recs); err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{1, 3, 1, 4, 5}
+	for i, r := range recs {
+		if r.Customer != want[i] {
+			t.Errorf("record (%d, %d): customer %d, want %d", r.FileID, r.Line, r.Customer, want[i])
+		}
+	}
+}
+
+// TestOverMerged counts, by hand, the households whose two members have
+// records in one group: households (0, 1) and (2, 3); the resolver puts a
+// record of 1 with 0's (one over-merged household), the baseline groups
+// everyone together (two).
+func TestOverMerged(t *testing.T) {
+	exp := &fixtures.Expected{HardCases: []fixtures.HardCase{
+		{Person: 0, Kind: fixtures.HardHousehold, Other: 1}, {Person: 1, Kind: fixtures.HardHousehold, Other: 0},
+		{Person: 2, Kind: fixtures.HardHousehold, Other: 3}, {Person: 3, Kind: fixtures.HardHousehold, Other: 2},
+		{Person: 4, Kind: fixtures.HardMobileChange, Other: -1},
+	}}
+	person := []int32{0, 0, 1, 1, 2, 3, 4, -1}
+	pred := []int64{10, 10, 10, 11, 12, 13, 14, 0}
+	base := []int64{1, 1, 1, 1, 1, 1, 1, 0}
+	households, merged, baseMerged := overMerged(exp, person, pred, base)
+	if households != 2 || merged != 1 || baseMerged != 2 {
+		t.Errorf("households %d, over-merged %d, baseline %d; want 2, 1, 2", households, merged, baseMerged)
 	}
 }

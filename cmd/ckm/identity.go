@@ -94,7 +94,7 @@ func identityExplainRun(ctx context.Context, opts *identityExplainOptions) error
 	}
 	if len(rows) == 0 {
 		_, merged, err := a.query(ctx, `SELECT survivor, merge_id FROM customer_merge
-			WHERE other = ? AND kind <> 'steward_split' AND undone_run IS NULL ORDER BY merge_id DESC LIMIT 1`, opts.customer)
+			WHERE other = ? AND kind NOT IN ('steward_split', 'load_split') AND undone_run IS NULL ORDER BY merge_id DESC LIMIT 1`, opts.customer)
 		if err != nil {
 			return err
 		}
