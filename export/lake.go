@@ -86,6 +86,9 @@ type LakeResult struct {
 	TablesMS float64 `json:"tables_ms"`
 	CommitMS float64 `json:"commit_ms"`
 	TidyMS   float64 `json:"tidy_ms"`
+	// TidyParts splits TidyMS: reading the snapshot, removing unreferenced
+	// files, lake.duckdb, permissions.
+	TidyParts map[string]float64 `json:"tidy_parts_ms,omitempty"`
 }
 
 // LakeTableResult is one table of an export.
@@ -102,6 +105,7 @@ type LakeTableResult struct {
 	Check       string   `json:"check"`    // how: LakeCheckSources, LakeCheckRows or LakeCheckOutput
 	CheckMS     float64  `json:"check_ms"` // fingerprinting the table
 	WriteMS     float64  `json:"write_ms"` // writing its files and staging its snapshot
+	CopyMS      float64  `json:"copy_ms"`  // of WriteMS: DuckDB's COPY of the rewritten partitions
 }
 
 // How an export found out whether a table changed.
@@ -143,7 +147,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if opts.RawPII && !opts.Principal.MayExportRaw() {
 		return nil, fmt.Errorf("role %s may not export raw personal data (admin may)", opts.Principal.Role)
 	}
-	if err := checkLakeTarget(dir); err != nil {
+	if err := checkTarget(dir, LakeCatalogFile, lakeLockFile); err != nil {
 		return nil, err
 	}
 	dirMode, fileMode := opts.DirMode, opts.FileMode
@@ -282,10 +286,17 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 
 	// Committed. What follows tidies up; a failure here leaves a readable
 	// lake, and the next export tries again.
+	res.TidyParts = map[string]float64{}
+	tidyAt := time.Now()
+	tidyLap := func(name string) {
+		res.TidyParts[name] = float64(time.Since(tidyAt).Microseconds()) / 1000
+		tidyAt = time.Now()
+	}
 	snap, err := OpenLakeSnapshot(ctx, dir)
 	if err != nil {
 		return res, err
 	}
+	tidyLap("snapshot")
 	for i := range res.Tables {
 		t := snap.Tables[res.Tables[i].Name]
 		if s := t.CurrentSnapshot(); s != nil {
@@ -295,12 +306,15 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now); err != nil {
 		return res, fmt.Errorf("removing unreferenced files: %w", err)
 	}
+	tidyLap("unreferenced")
 	if err := writeLakeDuckDB(ctx, dir, snap, fileMode); err != nil {
 		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, err)
 	}
+	tidyLap("lake.duckdb")
 	if err := chmodTree(dir, dirMode, fileMode); err != nil {
 		return res, err
 	}
+	tidyLap("chmod")
 	if audit != 0 {
 		var rows int64
 		for _, t := range res.Tables {
@@ -311,26 +325,6 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		}
 	}
 	return res, nil
-}
-
-// checkLakeTarget refuses a directory that is neither empty nor a lake.
-func checkLakeTarget(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Name() == LakeCatalogFile {
-			return nil
-		}
-	}
-	if len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == lakeLockFile) {
-		return nil
-	}
-	return fmt.Errorf("%s exists and is not a ckm lake (no %s): choose a new or empty directory", dir, LakeCatalogFile)
 }
 
 func randomTag() string {
@@ -690,10 +684,12 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
+			copyStart := time.Now()
 			paths, err := copyLakeFiles(ctx, conn, tbl, query, part, live, job)
 			if err != nil {
 				return nil, nil, 0, err
 			}
+			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
 			if job.full && !rowFP {
 				files := make([]string, len(paths))
 				for i, p := range paths {
@@ -845,11 +841,24 @@ func createLakeTable(ctx context.Context, cat *lakeCatalog, dir string, ident ta
 // "rows:hash" of the rows the export would write: the sum of the rows'
 // hashes, order-independent, so any change of any row changes it.
 func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []string, part bool) (map[string]string, error) {
-	key := "''"
+	key := ""
 	if part {
-		key = `CAST("year" AS VARCHAR) || '-' || CAST("month" AS VARCHAR)`
+		key = `"year" * 100 + "month"`
 	}
-	q := "SELECT " + key + ", count(*), CAST(coalesce(sum(CAST(hash(" + strings.Join(names, ", ") + ") AS HUGEINT)), 0) AS VARCHAR) FROM (" + query + ") GROUP BY ALL"
+	return partitionHashes(ctx, conn, "("+query+")", strings.Join(names, ", "), key)
+}
+
+// partitionHashes is the one GROUP BY of every fingerprint: per partition,
+// the row count and the sum of hash(hashArgs) over the relation from.
+// partKey is an integer expression year*100+month of a row's partition
+// (0 for year 0), or "" when the relation is not partitioned (one
+// partition, "", present even when empty).
+func partitionHashes(ctx context.Context, conn *dbsql.Conn, from, hashArgs, partKey string) (map[string]string, error) {
+	part := partKey != ""
+	if !part {
+		partKey = "0"
+	}
+	q := "SELECT " + partKey + ", count(*), CAST(coalesce(sum(CAST(hash(" + hashArgs + ") AS HUGEINT)), 0) AS VARCHAR) FROM " + from + " " + lakeFPRow + " GROUP BY 1"
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -857,10 +866,14 @@ func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []s
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var k, h string
-		var n int64
-		if err := rows.Scan(&k, &n, &h); err != nil {
+		var p, n int64
+		var h string
+		if err := rows.Scan(&p, &n, &h); err != nil {
 			return nil, err
+		}
+		k := lakePartitionNone
+		if part {
+			k = strconv.FormatInt(p/100, 10) + "-" + strconv.FormatInt(p%100, 10)
 		}
 		out[k] = strconv.FormatInt(n, 10) + ":" + h
 	}

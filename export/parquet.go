@@ -120,8 +120,8 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 		return nil, errors.New("export parquet: no output directory")
 	}
 	out := filepath.Clean(opts.Out)
-	if err := checkTarget(out); err != nil {
-		return nil, err
+	if err := checkTarget(out, ManifestFile); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	if opts.RawPII && !opts.Principal.MayExportRaw() {
 		return nil, fmt.Errorf("export parquet: role %s may not export raw personal data (admin may)", opts.Principal.Role)
@@ -242,20 +242,26 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	return m, nil
 }
 
-// checkTarget refuses to overwrite a directory that is not a lake.
-func checkTarget(out string) error {
-	entries, err := os.ReadDir(out)
+// checkTarget refuses a directory that is neither missing, empty (but for
+// the files named in ignore) nor a lake of its kind, which holds marker:
+// manifest.json for ckm export parquet, catalog.db for ckm export lake.
+func checkTarget(dir, marker string, ignore ...string) error {
+	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("export parquet: %w", err)
+		return err
 	}
-	if len(entries) == 0 {
-		return nil
+	for _, e := range entries {
+		if e.Name() == marker {
+			return nil
+		}
 	}
-	if _, err := os.Stat(filepath.Join(out, ManifestFile)); err != nil {
-		return fmt.Errorf("export parquet: %s exists and is not a ckm lake (no %s): choose a new or empty directory", out, ManifestFile)
+	for _, e := range entries {
+		if !slices.Contains(ignore, e.Name()) {
+			return fmt.Errorf("%s exists and is not a ckm lake (no %s): choose a new or empty directory", dir, marker)
+		}
 	}
 	return nil
 }
