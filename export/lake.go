@@ -250,10 +250,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if err != nil {
 		return nil, err
 	}
+	files := newManifestCache()
 	var commits []table.TableCommit
 	for _, t := range tables {
 		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			src: src, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			src: src, files: files, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
 				SummaryETLRuns:     string(runs),
@@ -303,11 +304,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 			res.Tables[i].SnapshotID = s.SnapshotID
 		}
 	}
-	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now); err != nil {
+	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now, files); err != nil {
 		return res, fmt.Errorf("removing unreferenced files: %w", err)
 	}
 	tidyLap("unreferenced")
-	if err := writeLakeDuckDB(ctx, dir, snap, fileMode); err != nil {
+	if err := writeLakeDuckDB(ctx, conn, dir, snap, fileMode, files); err != nil {
 		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, err)
 	}
 	tidyLap("lake.duckdb")
@@ -545,6 +546,7 @@ type lakeTableJob struct {
 	now       time.Time
 	props     iceberg.Properties
 	src       *lakeSources
+	files     *manifestCache
 }
 
 // exportLakeTable writes what changed of one table and returns the commit
@@ -656,7 +658,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	var curFiles []iceberg.DataFile
 	if cur != nil {
-		if curFiles, err = snapshotDataFiles(fs, cur); err != nil {
+		if curFiles, err = job.files.snapshotDataFiles(fs, cur); err != nil {
 			return nil, nil, 0, err
 		}
 	}
@@ -967,7 +969,58 @@ func dateKeyRanges(keys []string) string {
 
 // snapshotDataFiles lists the live data files of a snapshot.
 func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, error) {
-	mfs, err := s.Manifests(fs)
+	return (*manifestCache)(nil).snapshotDataFiles(fs, s)
+}
+
+// manifestCache keeps, for one export, the manifest lists and manifests
+// it has read (both are immutable files), so checking, tidying and
+// lake.duckdb read each once. A nil cache reads every time.
+type manifestCache struct {
+	lists   map[string][]iceberg.ManifestFile
+	entries map[string][]iceberg.DataFile
+}
+
+func newManifestCache() *manifestCache {
+	return &manifestCache{lists: map[string][]iceberg.ManifestFile{}, entries: map[string][]iceberg.DataFile{}}
+}
+
+// manifests are a snapshot's manifests.
+func (c *manifestCache) manifests(fs icebergio.IO, s *table.Snapshot) ([]iceberg.ManifestFile, error) {
+	if c != nil {
+		if l, ok := c.lists[s.ManifestList]; ok {
+			return l, nil
+		}
+	}
+	l, err := s.Manifests(fs)
+	if err == nil && c != nil {
+		c.lists[s.ManifestList] = l
+	}
+	return l, err
+}
+
+// dataFiles are a manifest's live (not deleted) entries' files.
+func (c *manifestCache) dataFiles(fs icebergio.IO, mf iceberg.ManifestFile) ([]iceberg.DataFile, error) {
+	if c != nil {
+		if d, ok := c.entries[mf.FilePath()]; ok {
+			return d, nil
+		}
+	}
+	var out []iceberg.DataFile
+	for e, err := range mf.Entries(fs, true) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e.DataFile())
+	}
+	if c != nil {
+		c.entries[mf.FilePath()] = out
+	}
+	return out, nil
+}
+
+// snapshotDataFiles lists the live data files of a snapshot.
+func (c *manifestCache) snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, error) {
+	mfs, err := c.manifests(fs, s)
 	if err != nil {
 		return nil, err
 	}
@@ -976,12 +1029,11 @@ func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, 
 		if mf.ManifestContent() != iceberg.ManifestContentData {
 			continue
 		}
-		for e, err := range mf.Entries(fs, true) {
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, e.DataFile())
+		dfs, err := c.dataFiles(fs, mf)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, dfs...)
 	}
 	return out, nil
 }
@@ -1018,7 +1070,7 @@ func expiredSnapshots(meta table.Metadata, retain time.Duration, now time.Time) 
 // removeUnreferenced deletes, under each table's directory, every file no
 // live snapshot references: data and metadata of killed exports and of
 // expired snapshots, and metadata files replaced more than retain ago.
-func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, retain time.Duration, now time.Time) (int, error) {
+func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, retain time.Duration, now time.Time, files *manifestCache) (int, error) {
 	keep := map[string]bool{}
 	cutoff := now.Add(-retain).UnixMilli()
 	for _, t := range snap.Tables {
@@ -1040,17 +1092,18 @@ func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, ret
 		}
 		for _, s := range meta.Snapshots() {
 			keep[localPath(s.ManifestList)] = true
-			mfs, err := s.Manifests(fs)
+			mfs, err := files.manifests(fs, &s)
 			if err != nil {
 				return 0, err
 			}
 			for _, mf := range mfs {
 				keep[localPath(mf.FilePath())] = true
-				for e, err := range mf.Entries(fs, true) {
-					if err != nil {
-						return 0, err
-					}
-					keep[localPath(e.DataFile().FilePath())] = true
+				dfs, err := files.dataFiles(fs, mf)
+				if err != nil {
+					return 0, err
+				}
+				for _, df := range dfs {
+					keep[localPath(df.FilePath())] = true
 				}
 			}
 		}
@@ -1103,39 +1156,150 @@ func chmodTree(dir string, dirMode, fileMode os.FileMode) error {
 
 // writeLakeDuckDB writes lake.duckdb: a view per table over the current
 // snapshot's data files, so a BI tool with a DuckDB driver sees named
-// tables. It is written beside and renamed into place.
-func writeLakeDuckDB(ctx context.Context, dir string, snap *LakeSnapshot, mode os.FileMode) error {
+// tables, and ckm_lake (the export) and ckm_lake_tables (each view's
+// snapshot). It is written beside and renamed into place, so a reader
+// holding the old file keeps it. The new file starts as a copy of the old
+// one and only the views whose table has another snapshot are replaced.
+// The file is attached to the warehouse's own DuckDB (conn), which is
+// cheaper than starting another database.
+func writeLakeDuckDB(ctx context.Context, conn *dbsql.Conn, dir string, snap *LakeSnapshot, mode os.FileMode, files *manifestCache) error {
 	final := filepath.Join(dir, LakeDuckDBFile)
 	tmp := final + ".tmp-" + randomTag()
 	defer os.Remove(tmp)
 	defer os.Remove(tmp + ".wal")
-	db, err := dbsql.Open("duckdb", tmp)
-	if err != nil {
+	write := func(conn *dbsql.Conn) error {
+		if err := writeLakeDuckDBFile(ctx, conn, tmp, final, snap, files, true); err == nil {
+			return nil
+		}
+		// No old file, or one that cannot be updated (another version's
+		// layout): write a new one.
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
+		return writeLakeDuckDBFile(ctx, conn, tmp, final, snap, files, false)
+	}
+	if err := write(conn); err != nil {
+		// A warehouse that may not attach a file (opened read-only):
+		// a DuckDB of its own.
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
+		db, oerr := dbsql.Open("duckdb", "")
+		if oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		defer db.Close()
+		own, oerr := db.Conn(ctx)
+		if oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		defer own.Close()
+		if err := write(own); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
 		return err
 	}
+	return os.Rename(tmp, final)
+}
+
+func writeLakeDuckDBFile(ctx context.Context, conn *dbsql.Conn, tmp, old string, snap *LakeSnapshot, files *manifestCache, reuse bool) error {
+	have := map[string]int64{} // view -> snapshot id it reads
+	if reuse {
+		if _, err := os.Stat(old + ".wal"); err == nil {
+			return errors.New("old file has a WAL")
+		}
+		if err := copyRegular(old, tmp); err != nil {
+			return err
+		}
+	}
+	alias := "ckm_lake_file_" + randomTag()
+	qa := engine.QuoteIdent(alias)
+	if _, err := conn.ExecContext(ctx, "ATTACH "+engine.QuoteString(tmp)+" AS "+qa); err != nil {
+		return err
+	}
+	attached := true
+	defer func() {
+		if attached {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			conn.ExecContext(context.WithoutCancel(ctx), "DETACH "+qa)
+		}
+	}()
+	if reuse {
+		rows, err := conn.QueryContext(ctx, `SELECT t.name, t.snapshot_id FROM `+qa+`.main.ckm_lake_tables t JOIN duckdb_views() v ON v.view_name = t.name AND v.database_name = ?`, alias)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			var id int64
+			if err := rows.Scan(&n, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			have[n] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	// One transaction: one write of the file, not one per view.
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if reuse {
+		var drop []string
+		rows, err := conn.QueryContext(ctx, `SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'main' AND NOT internal`, alias)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := snap.Tables[n]; !ok {
+				drop = append(drop, n)
+			}
+		}
+		rows.Close()
+		for _, n := range drop {
+			if _, err := conn.ExecContext(ctx, "DROP VIEW "+qa+".main."+engine.QuoteIdent(n)); err != nil {
+				return err
+			}
+		}
+	}
 	names := slices.Sorted(maps.Keys(snap.Tables))
+	var tables []string
 	for _, name := range names {
 		t := snap.Tables[name]
-		var files []string
+		var id int64 = -1
+		var files_ []string
+		if s := t.CurrentSnapshot(); s != nil {
+			id = s.SnapshotID
+		}
+		tables = append(tables, fmt.Sprintf("(%s, %d)", engine.QuoteString(name), id))
+		if prev, ok := have[name]; ok && prev == id {
+			continue
+		}
 		if s := t.CurrentSnapshot(); s != nil {
 			fs, err := t.FS(ctx)
 			if err != nil {
-				db.Close()
 				return err
 			}
-			dfs, err := snapshotDataFiles(fs, s)
+			dfs, err := files.snapshotDataFiles(fs, s)
 			if err != nil {
-				db.Close()
 				return err
 			}
 			for _, df := range dfs {
-				files = append(files, engine.QuoteString(localPath(df.FilePath())))
+				files_ = append(files_, engine.QuoteString(localPath(df.FilePath())))
 			}
 		}
-		slices.Sort(files)
+		slices.Sort(files_)
 		var q string
-		if len(files) > 0 {
-			q = "SELECT * FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = false)"
+		if len(files_) > 0 {
+			q = "SELECT * FROM read_parquet([" + strings.Join(files_, ", ") + "], hive_partitioning = false)"
 		} else {
 			var cols []string
 			for _, f := range t.Schema().Fields() {
@@ -1143,27 +1307,42 @@ func writeLakeDuckDB(ctx context.Context, dir string, snap *LakeSnapshot, mode o
 			}
 			q = "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 		}
-		if _, err := db.ExecContext(ctx, "CREATE VIEW "+engine.QuoteIdent(name)+" AS "+q); err != nil {
-			db.Close()
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW "+qa+".main."+engine.QuoteIdent(name)+" AS "+q); err != nil {
 			return fmt.Errorf("view %s: %w", name, err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE ckm_lake AS SELECT %d AS export_id, %d AS data_version, TIMESTAMP '%s' AS committed_at",
-		snap.ExportID, snap.DataVersion, snap.CommittedAt.UTC().Format("2006-01-02 15:04:05.000000"))); err != nil {
-		db.Close()
+	for _, q := range []string{
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s.main.ckm_lake AS SELECT %d AS export_id, %d AS data_version, TIMESTAMP '%s' AS committed_at",
+			qa, snap.ExportID, snap.DataVersion, snap.CommittedAt.UTC().Format("2006-01-02 15:04:05.000000")),
+		"CREATE OR REPLACE TABLE " + qa + ".main.ckm_lake_tables (name VARCHAR, snapshot_id BIGINT)",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if len(tables) > 0 {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO "+qa+".main.ckm_lake_tables VALUES "+strings.Join(tables, ", ")); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
-		db.Close()
+	if _, err := conn.ExecContext(ctx, "CHECKPOINT "+qa); err != nil {
 		return err
 	}
-	if err := db.Close(); err != nil {
+	attached = false
+	_, err := conn.ExecContext(ctx, "DETACH "+qa)
+	return err
+}
+
+// copyRegular copies a file's bytes.
+func copyRegular(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, final)
+	return os.WriteFile(to, b, 0o600)
 }
 
 // duckType is the DuckDB type of an Iceberg type, for empty views.

@@ -591,7 +591,7 @@ func assertOnlyReferenced(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := removeUnreferenced(context.Background(), t.TempDir(), snap, DefaultLakeRetain, time.Now())
+	n, err := removeUnreferenced(context.Background(), t.TempDir(), snap, DefaultLakeRetain, time.Now(), nil)
 	_ = n
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ckm-dev/ckm/export"
 	"github.com/ckm-dev/ckm/fixtures"
 	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 func init() { registerBenchCommand(func(a *app) *cobra.Command { return newBenchExportCmd(a, nil) }) }
@@ -396,7 +397,7 @@ func buildExportBenchByLoad(ctx context.Context, a *app, dir, base string, lines
 	}
 	err = w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales`).Scan(&res.Lines)
 	if err == nil {
-		err = w.DB.QueryRowContext(ctx, `SELECT count(*) > 0 FROM dim_customer WHERE id_number LIKE 'tok%' OR mobile LIKE 'tok%'`).Scan(&res.Protected)
+		res.Protected, err = vault.Protected(ctx, w.DB)
 	}
 	w.Close()
 	if err != nil {
