@@ -183,6 +183,33 @@ func checkLakeDuckDB(t *testing.T, w *engine.Warehouse, dir string, snap *LakeSn
 		t.Fatal(err)
 	}
 	defer w.DB.ExecContext(ctx, "DETACH lakecat")
+	// Each view says which snapshot it reads: the current one.
+	rows, err := w.DB.QueryContext(ctx, "SELECT name, snapshot_id FROM lakecat.ckm_lake_tables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := map[string]int64{}
+	for rows.Next() {
+		var n string
+		var id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			t.Fatal(err)
+		}
+		views[n] = id
+	}
+	rows.Close()
+	for name, tbl := range snap.Tables {
+		want := int64(-1)
+		if s := tbl.CurrentSnapshot(); s != nil {
+			want = s.SnapshotID
+		}
+		if id, ok := views[name]; !ok || id != want {
+			t.Errorf("lake.duckdb ckm_lake_tables %s: snapshot %d (listed %v), current %d", name, id, ok, want)
+		}
+	}
+	if len(views) != len(snap.Tables) {
+		t.Errorf("lake.duckdb lists %d tables, the lake has %d", len(views), len(snap.Tables))
+	}
 	for name, tbl := range snap.Tables {
 		cols := plainColumns(tbl)
 		wn, ws := checksum(t, w, warehouseRelation(name), cols)
@@ -491,6 +518,8 @@ func TestLakeIncremental(t *testing.T) {
 	if after.Tables["dim_customer"].CurrentSnapshot().SnapshotID != before.Tables["dim_customer"].CurrentSnapshot().SnapshotID {
 		t.Error("dim_customer got a new snapshot without a change")
 	}
+	// lake.duckdb, updated in place of a rewrite, reads the new snapshots.
+	checkLakeDuckDB(t, w, dir, after)
 
 	// After each kind of change, the incremental lake equals a full one.
 	full := filepath.Join(t.TempDir(), "full")
@@ -525,6 +554,8 @@ func TestLakeIncremental(t *testing.T) {
 		if !maps.Equal(inc, fl) {
 			t.Errorf("%s: incremental lake %v, full %v", c.kind, inc, fl)
 		}
+		snapNow, _ := OpenLakeSnapshot(ctx, dir)
+		checkLakeDuckDB(t, w, dir, snapNow)
 		// And both are the warehouse.
 		cols := plainColumns(after.Tables["fact_sales"])
 		wn, ws := checksum(t, w, "fact_sales", cols)
