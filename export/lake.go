@@ -500,28 +500,72 @@ func icebergSchema(cols []lakeColumn) *iceberg.Schema {
 }
 
 // sameColumns reports whether a table's Iceberg schema has exactly these
-// columns and types (ids aside).
+// columns and types (by name: ids and order aside; the files carry the ids).
 func sameColumns(s *iceberg.Schema, cols []lakeColumn) bool {
-	fs := s.Fields()
-	if len(fs) != len(cols) {
+	if len(s.Fields()) != len(cols) {
 		return false
 	}
-	for i, f := range fs {
-		if f.Name != cols[i].name {
-			return false
-		}
-		if l, ok := f.Type.(*iceberg.ListType); ok {
-			cl, ok := cols[i].typ.(*iceberg.ListType)
-			if !ok || !l.Element.Equals(cl.Element) {
-				return false
-			}
-			continue
-		}
-		if !f.Type.Equals(cols[i].typ) {
+	for _, c := range cols {
+		f, ok := s.FindFieldByName(c.name)
+		if !ok || !sameType(f.Type, c.typ) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameType compares Iceberg types, list element ids aside.
+func sameType(a, b iceberg.Type) bool {
+	if l, ok := a.(*iceberg.ListType); ok {
+		bl, ok := b.(*iceberg.ListType)
+		return ok && l.Element.Equals(bl.Element)
+	}
+	return a.Equals(b)
+}
+
+// evolveLakeSchema adds to a table's schema, in tx, the columns of cols it
+// lacks, and returns the new schema. A column gone or of another type is
+// an error: readers of the older snapshots would see them change meaning.
+func evolveLakeSchema(tx *table.Transaction, old *iceberg.Schema, cols []lakeColumn) (*iceberg.Schema, error) {
+	byName := map[string]lakeColumn{}
+	for _, c := range cols {
+		byName[c.name] = c
+	}
+	for _, f := range old.Fields() {
+		c, ok := byName[f.Name]
+		if !ok {
+			return nil, fmt.Errorf("column %s is gone", f.Name)
+		}
+		if !sameType(f.Type, c.typ) {
+			return nil, fmt.Errorf("column %s is now %s, was %s", f.Name, c.typ, f.Type)
+		}
+	}
+	// Each new column goes where the export writes it: before the next
+	// column that was there (the facts' year and month stay last).
+	u := tx.UpdateSchema(true, false)
+	for i, c := range cols {
+		if _, ok := old.FindFieldByName(c.name); ok {
+			continue
+		}
+		u.AddColumn([]string{c.name}, c.typ, "", false, nil)
+		for _, next := range cols[i+1:] {
+			if _, ok := old.FindFieldByName(next.name); ok {
+				u.MoveBefore([]string{c.name}, []string{next.name})
+				break
+			}
+		}
+	}
+	if err := u.Commit(); err != nil {
+		return nil, err
+	}
+	st, err := tx.StagedTable()
+	if err != nil {
+		return nil, err
+	}
+	if !sameColumns(st.Schema(), cols) {
+		return nil, fmt.Errorf("internal: evolved schema %s", st.Schema())
+	}
+	return st.Schema(), nil
 }
 
 // fieldIDs is DuckDB's FIELD_IDS option for the table's schema, so every
@@ -565,8 +609,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	if !sameColumns(tbl.Schema(), cols) {
-		return nil, nil, 0, fmt.Errorf("%s (lake: %s): export to a new lake directory", lakeSchemaChangeMsg, tbl.Schema().String())
+	// A table of an older ckm version gains the columns added since (a
+	// new schema; older snapshots keep theirs) and is rewritten whole.
+	tx := tbl.NewTransaction()
+	schema, evolved := tbl.Schema(), false
+	if !sameColumns(schema, cols) {
+		if schema, err = evolveLakeSchema(tx, schema, cols); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v (lake: %s); only added columns are taken over: export to a new lake directory", lakeSchemaChangeMsg, err, tbl.Schema().String())
+		}
+		evolved = true
 	}
 	exprs := make([]string, len(cols))
 	names := make([]string, len(cols))
@@ -603,7 +654,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		return nil, nil, 0, err
 	}
 	// Other definitions may map the same rows to other values.
-	redefined := defs != prevDefs
+	redefined := defs != prevDefs || evolved
 	rowFP := !t.masked
 	var now, baseParts map[string]string
 	var baseBefore map[string]string
@@ -673,7 +724,6 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 	}
 	slices.Sort(changed)
-	tx := tbl.NewTransaction()
 	if len(changed) > 0 || cur == nil || job.full {
 		if part {
 			tr.Partitions = changed
@@ -687,7 +737,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
 			copyStart := time.Now()
-			paths, err := copyLakeFiles(ctx, conn, tbl, query, part, live, job)
+			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, job)
 			if err != nil {
 				return nil, nil, 0, err
 			}
@@ -714,7 +764,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				slices.Sort(changed)
 			}
 			for _, p := range paths {
-				df, err := table.FileToDataFile(ctx, fs, "file://"+p, tbl.Schema(), tbl.Spec(), 0, tbl.Properties())
+				df, err := table.FileToDataFile(ctx, fs, "file://"+p, schema, tbl.Spec(), 0, tbl.Properties())
 				if err != nil {
 					return nil, nil, 0, fmt.Errorf("%s: %w", p, err)
 				}
@@ -905,12 +955,12 @@ func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
 // copyLakeFiles has DuckDB write the given partitions (all rows when the
 // table is not partitioned) as new Parquet files under the table's data
 // directory, in a directory of their own, and returns their paths.
-func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
+func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
 	out := filepath.Join(localPath(tbl.Location()), lakeDataDir, fmt.Sprintf("e%06d-%s", job.exportID, job.tag))
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(tbl.Schema()))
+	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
 	target := filepath.Join(out, "data_0.parquet")
 	if part {
 		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
