@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -67,6 +68,11 @@ type LakeOptions struct {
 	DirMode, FileMode os.FileMode
 	// Producer names the program in the export record, e.g. "ckm 0.1.0".
 	Producer string
+	// ParquetDir, when set, also gets the plain hive-partitioned folder
+	// ckm export parquet writes (with its manifest.json), made of the
+	// committed snapshot's own data files (hard links where the file
+	// system allows), swapped in whole after the lake's commit.
+	ParquetDir string
 }
 
 // LakeResult describes one export.
@@ -79,6 +85,7 @@ type LakeResult struct {
 	PII              string            `json:"pii"`
 	Tables           []LakeTableResult `json:"tables"`
 	SnapshotsExpired int               `json:"snapshots_expired"`
+	ParquetDir       string            `json:"parquet_dir,omitempty"`
 	FilesRemoved     int               `json:"files_removed"`
 	// Where the time went: reading and writing the tables, the catalog
 	// commit and snapshot expiry, and tidying (unreferenced files,
@@ -149,6 +156,18 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	if err := checkTarget(dir, LakeCatalogFile, lakeLockFile); err != nil {
 		return nil, err
+	}
+	var parquetDir string
+	if opts.ParquetDir != "" {
+		if parquetDir, err = filepath.Abs(filepath.Clean(opts.ParquetDir)); err != nil {
+			return nil, err
+		}
+		if parquetDir == dir || strings.HasPrefix(parquetDir, dir+string(filepath.Separator)) || strings.HasPrefix(dir, parquetDir+string(filepath.Separator)) {
+			return nil, fmt.Errorf("the Parquet folder %s and the lake %s must not contain each other", parquetDir, dir)
+		}
+		if err := checkTarget(parquetDir, ManifestFile); err != nil {
+			return nil, err
+		}
 	}
 	dirMode, fileMode := opts.DirMode, opts.FileMode
 	if dirMode == 0 {
@@ -316,6 +335,13 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return res, err
 	}
 	tidyLap("chmod")
+	if parquetDir != "" {
+		if err := lakeParquetFolder(ctx, w, parquetDir, snap, tables, opts.RawPII, dirMode, fileMode, opts.Producer, files); err != nil {
+			return res, fmt.Errorf("Parquet folder %s: %w", parquetDir, err)
+		}
+		res.ParquetDir = parquetDir
+		tidyLap("parquet folder")
+	}
 	if audit != 0 {
 		var rows int64
 		for _, t := range res.Tables {
@@ -1388,11 +1414,20 @@ func writeLakeDuckDBFile(ctx context.Context, conn *dbsql.Conn, tmp, old string,
 
 // copyRegular copies a file's bytes.
 func copyRegular(from, to string) error {
-	b, err := os.ReadFile(from)
+	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(to, b, 0o600)
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // duckType is the DuckDB type of an Iceberg type, for empty views.
@@ -1422,6 +1457,123 @@ func duckType(t iceberg.Type) string {
 		return duckType(t.Element) + "[]"
 	}
 	return "VARCHAR"
+}
+
+// lakeParquetFolder writes the hive-partitioned folder of ckm export
+// parquet from a lake snapshot: each table's current data files, linked
+// (or copied) as <table>/year=Y/month=M/<file> for the facts and
+// <table>/<file> otherwise, and manifest.json. The files hold the year
+// and month columns too, as the lake's do; readers that take them from
+// the directory names find the same values.
+func lakeParquetFolder(ctx context.Context, w *engine.Warehouse, out string, snap *LakeSnapshot, tables []lakeTable,
+	raw bool, dirMode, fileMode os.FileMode, producer string, files *manifestCache) error {
+	_, err := writeFolder(out, dirMode, fileMode, func(tmp string) (*Manifest, error) {
+		m := &Manifest{Format: LakeFormat, FormatVersion: FormatVersion, Producer: producer, CreatedAt: time.Now().UTC().Truncate(time.Second),
+			Warehouse: w.Path, DataVersion: snap.DataVersion, PII: snap.PII, LakeExportID: snap.ExportID}
+		var err error
+		if m.SchemaVersion, err = w.Version(ctx); err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			tbl := snap.Tables[t.name]
+			if tbl == nil {
+				return nil, fmt.Errorf("table %s is not in the lake's snapshot", t.name)
+			}
+			cols, err := lakeColumns(t, raw)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", t.name, err)
+			}
+			_, _, cm := selectList(t, raw)
+			tm := TableManifest{Name: t.name, Path: t.name}
+			for i, c := range cols {
+				col := ColumnManifest{Name: c.name, Type: c.duck}
+				if i < len(cm) {
+					col.Masked, col.Partition = cm[i].Masked, cm[i].Partition
+				}
+				tm.Columns = append(tm.Columns, col)
+			}
+			part := partitioned(t)
+			if part {
+				tm.PartitionedBy = []string{"year", "month"}
+			}
+			var dfs []iceberg.DataFile
+			if s := tbl.CurrentSnapshot(); s != nil {
+				fs, err := tbl.FS(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if dfs, err = files.snapshotDataFiles(fs, s); err != nil {
+					return nil, err
+				}
+			}
+			dataDir := filepath.Join(localPath(tbl.Location()), lakeDataDir)
+			for _, df := range dfs {
+				src := localPath(df.FilePath())
+				rel, err := filepath.Rel(dataDir, src)
+				if err != nil || strings.HasPrefix(rel, "..") {
+					return nil, fmt.Errorf("table %s: data file %s outside %s", t.name, src, dataDir)
+				}
+				// e000003-tag/year=2025/month=3/data_0.parquet -> year=2025/month=3/e000003-tag-data_0.parquet
+				first, rest, _ := strings.Cut(filepath.ToSlash(rel), "/")
+				sub := filepath.Join(t.name, filepath.Dir(rest), first+"-"+filepath.Base(rest))
+				if part {
+					key := partitionKey(tbl, df)
+					y, mo, _ := strings.Cut(key, "-")
+					sub = filepath.Join(t.name, "year="+y, "month="+mo, first+"-"+filepath.Base(rest))
+				}
+				if err := linkOrCopy(src, filepath.Join(tmp, sub)); err != nil {
+					return nil, fmt.Errorf("table %s: %w", t.name, err)
+				}
+				tm.Files = append(tm.Files, FileManifest{Path: filepath.ToSlash(sub), Rows: df.Count(), Bytes: df.FileSizeBytes()})
+				tm.Rows += df.Count()
+			}
+			if len(dfs) == 0 {
+				// No rows: one empty file, as ckm export parquet writes, so
+				// readers still find the table and its columns.
+				sub := filepath.Join(t.name, "data_0.parquet")
+				if part {
+					sub = filepath.Join(t.name, "year=0", "month=0", "data_0.parquet")
+				}
+				if err := emptyParquet(ctx, w, tbl.Schema(), filepath.Join(tmp, sub)); err != nil {
+					return nil, fmt.Errorf("table %s: %w", t.name, err)
+				}
+				tm.Files = append(tm.Files, FileManifest{Path: filepath.ToSlash(sub)})
+				if st, err := os.Stat(filepath.Join(tmp, sub)); err == nil {
+					tm.Files[0].Bytes = st.Size()
+				}
+			}
+			slices.SortFunc(tm.Files, func(a, b FileManifest) int { return strings.Compare(a.Path, b.Path) })
+			m.Tables = append(m.Tables, tm)
+		}
+		return m, nil
+	})
+	return err
+}
+
+// linkOrCopy makes dst the same file as src: a hard link, or a copy where
+// links cannot be made (another file system).
+func linkOrCopy(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyRegular(src, dst)
+}
+
+// emptyParquet writes a Parquet file of the schema's columns and no rows.
+func emptyParquet(ctx context.Context, w *engine.Warehouse, schema *iceberg.Schema, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var cols []string
+	for _, f := range schema.Fields() {
+		cols = append(cols, "CAST(NULL AS "+duckType(f.Type)+") AS "+engine.QuoteIdent(f.Name))
+	}
+	_, err := w.DB.ExecContext(ctx, "COPY (SELECT "+strings.Join(cols, ", ")+" WHERE false) TO "+engine.QuoteString(path)+
+		" (FORMAT parquet, COMPRESSION zstd, FIELD_IDS "+fieldIDs(schema)+")")
+	return err
 }
 
 // ForgetInLake brings a lake up to date after ckm forget and expires every
