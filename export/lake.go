@@ -733,8 +733,10 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	// The current files are read only where some are replaced; an
+	// unchanged table's count is its snapshot summary's.
 	var curFiles []iceberg.DataFile
-	if cur != nil {
+	if cur != nil && (len(changed) > 0 || job.full) {
 		if curFiles, err = job.files.snapshotDataFiles(fs, cur); err != nil {
 			return nil, nil, 0, err
 		}
@@ -838,8 +840,18 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			return nil, nil, 0, err
 		}
 		tr.Files = len(curFiles) - len(dropped) + len(added)
-	} else {
-		tr.Files = len(curFiles)
+	} else if cur != nil {
+		n, err := -1, error(nil)
+		if cur.Summary != nil {
+			n, err = strconv.Atoi(cur.Summary.Properties["total-data-files"])
+		}
+		if n < 0 || err != nil {
+			if curFiles, err = job.files.snapshotDataFiles(fs, cur); err != nil {
+				return nil, nil, 0, err
+			}
+			n = len(curFiles)
+		}
+		tr.Files = n
 	}
 	for _, v := range now {
 		n, _, _ := strings.Cut(v, ":")

@@ -504,6 +504,12 @@ func TestLakeIncremental(t *testing.T) {
 		}
 	}
 	after, _ := OpenLakeSnapshot(ctx, dir)
+	// Each table's file count, read or from its summary, is its snapshot's.
+	for _, tr := range res.Tables {
+		if n := len(lakeFiles(t, after.Tables[tr.Name])); tr.Files != n {
+			t.Errorf("%s: result says %d files, the snapshot has %d", tr.Name, tr.Files, n)
+		}
+	}
 	newFiles := lakeFiles(t, after.Tables["fact_sales"])
 	var added []string
 	for _, f := range newFiles {
