@@ -110,7 +110,9 @@ type benchExportRunResult struct {
 	IncrementalMS    float64 `json:"incremental_ms"`
 	IncrementalRatio float64 `json:"incremental_ratio"`
 	LoadAverage      string  `json:"loadavg"`
-	inc              *export.LakeResult
+	// Where the full export's time went (tables, commit, tidy).
+	FullPhases map[string]float64 `json:"full_phases_ms"`
+	inc        *export.LakeResult
 }
 
 func benchExportRun(ctx context.Context, o *benchExportOptions) error {
@@ -179,10 +181,12 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		full := func() error {
 			os.RemoveAll(lake)
 			start := time.Now()
-			if _, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true}); err != nil {
+			fr, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true})
+			if err != nil {
 				return fmt.Errorf("bench export: %w", err)
 			}
 			r.FullExportMS = ms(time.Since(start))
+			r.FullPhases = map[string]float64{"tables": fr.TablesMS, "commit": fr.CommitMS, "tidy": fr.TidyMS}
 			return nil
 		}
 		first, second := raw, full
