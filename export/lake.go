@@ -197,6 +197,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return nil, err
 	}
 	defer cat.Close()
+	dir = cat.root // the same folder, spelt as its metadata spells it
 	prev, err := lastExport(ctx, cat.db)
 	if err != nil {
 		return nil, fmt.Errorf("lake catalog: %w", err)

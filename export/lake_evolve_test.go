@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,4 +129,46 @@ func TestLakeSchemaEvolution(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "column eco_label is now int, was string") {
 		t.Errorf("retyped column: %v", err)
 	}
+}
+
+// A lake folder that was moved is refused with the reason (Iceberg
+// metadata holds absolute paths), by an export and by a reader, and works
+// again where it was written.
+func TestLakeMoved(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	root := t.TempDir()
+	dir, moved := filepath.Join(root, "lake"), filepath.Join(root, "moved")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	want := "lake " + moved + " was written at " + dir + ": Iceberg metadata holds absolute paths"
+	if _, err := Lake(ctx, w, LakeOptions{Dir: moved}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("export into a moved lake: %v", err)
+	}
+	if _, err := OpenLakeSnapshot(ctx, moved); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("reading a moved lake: %v", err)
+	}
+	// Through a symbolic link it is the same folder.
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lake(ctx, w, LakeOptions{Dir: link}); err != nil {
+		t.Errorf("export through a link to the lake: %v", err)
+	}
+	s, err := OpenLakeSnapshot(ctx, dir)
+	if err != nil || s.ExportID != 2 {
+		t.Fatalf("lake after the export through the link: %v, %v", s, err)
+	}
+	// Nothing it still uses was taken for unreferenced (paths spelt two ways).
+	lakeState(t, w, dir)
+	checkLakeDuckDB(t, w, dir, s)
+	assertOnlyReferenced(t, dir)
 }
