@@ -120,6 +120,7 @@ const (
 	LakeCheckSources = "sources" // its definitions and base tables hashed as before: not read
 	LakeCheckRows    = "rows"    // its own rows' hashes, per partition
 	LakeCheckOutput  = "output"  // the rows the export writes (masked), per partition
+	LakeCheckWritten = "written" // an unpartitioned table written, then its file fingerprinted (dropped if the same)
 )
 
 // lakeBeforeCommit, set by tests, runs when every file of an export is
@@ -696,7 +697,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			}
 		}
 	}
-	check := LakeCheckOutput
+	check, writeFirst := LakeCheckOutput, false
 	switch {
 	case !job.full && cur != nil && source != "" && source == prevSource:
 		now = maps.Clone(before)
@@ -711,6 +712,13 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		if now, err = job.src.rawFingerprints(ctx, t, part); err != nil {
 			return nil, nil, 0, err
 		}
+	case !job.full && !part && cur != nil && !redefined:
+		// One partition (the whole table), computed through masks or
+		// views: written first and fingerprinted from the file, which
+		// costs one pass instead of two when it did change; unchanged,
+		// the file is dropped and the snapshot kept.
+		check, writeFirst = LakeCheckWritten, true
+		now = map[string]string{lakePartitionNone: "unknown"}
 	case !job.full:
 		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
 			return nil, nil, 0, err
@@ -771,7 +779,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				return nil, nil, 0, err
 			}
 			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
-			if job.full && !rowFP {
+			if (job.full && !rowFP) || writeFirst {
 				files := make([]string, len(paths))
 				for i, p := range paths {
 					files[i] = engine.QuoteString(p)
@@ -782,6 +790,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				}
 				if now, err = fingerprints(ctx, conn, from, names, part); err != nil {
 					return nil, nil, 0, err
+				}
+				if writeFirst && maps.Equal(now, before) {
+					// The same rows: this export keeps the table's snapshot.
+					if len(paths) > 0 {
+						if err := os.RemoveAll(filepath.Dir(paths[0])); err != nil {
+							return nil, nil, 0, err
+						}
+					}
+					paths, changed = nil, nil
 				}
 			}
 			if job.full {
