@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -67,6 +68,11 @@ type LakeOptions struct {
 	DirMode, FileMode os.FileMode
 	// Producer names the program in the export record, e.g. "ckm 0.1.0".
 	Producer string
+	// ParquetDir, when set, also gets the plain hive-partitioned folder
+	// ckm export parquet writes (with its manifest.json), made of the
+	// committed snapshot's own data files (hard links where the file
+	// system allows), swapped in whole after the lake's commit.
+	ParquetDir string
 }
 
 // LakeResult describes one export.
@@ -79,6 +85,7 @@ type LakeResult struct {
 	PII              string            `json:"pii"`
 	Tables           []LakeTableResult `json:"tables"`
 	SnapshotsExpired int               `json:"snapshots_expired"`
+	ParquetDir       string            `json:"parquet_dir,omitempty"`
 	FilesRemoved     int               `json:"files_removed"`
 	// Where the time went: reading and writing the tables, the catalog
 	// commit and snapshot expiry, and tidying (unreferenced files,
@@ -86,6 +93,9 @@ type LakeResult struct {
 	TablesMS float64 `json:"tables_ms"`
 	CommitMS float64 `json:"commit_ms"`
 	TidyMS   float64 `json:"tidy_ms"`
+	// TidyParts splits TidyMS: reading the snapshot, removing unreferenced
+	// files, lake.duckdb, permissions.
+	TidyParts map[string]float64 `json:"tidy_parts_ms,omitempty"`
 }
 
 // LakeTableResult is one table of an export.
@@ -102,6 +112,7 @@ type LakeTableResult struct {
 	Check       string   `json:"check"`    // how: LakeCheckSources, LakeCheckRows or LakeCheckOutput
 	CheckMS     float64  `json:"check_ms"` // fingerprinting the table
 	WriteMS     float64  `json:"write_ms"` // writing its files and staging its snapshot
+	CopyMS      float64  `json:"copy_ms"`  // of WriteMS: DuckDB's COPY of the rewritten partitions
 }
 
 // How an export found out whether a table changed.
@@ -109,6 +120,7 @@ const (
 	LakeCheckSources = "sources" // its definitions and base tables hashed as before: not read
 	LakeCheckRows    = "rows"    // its own rows' hashes, per partition
 	LakeCheckOutput  = "output"  // the rows the export writes (masked), per partition
+	LakeCheckWritten = "written" // an unpartitioned table written, then its file fingerprinted (dropped if the same)
 )
 
 // lakeBeforeCommit, set by tests, runs when every file of an export is
@@ -143,8 +155,20 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if opts.RawPII && !opts.Principal.MayExportRaw() {
 		return nil, fmt.Errorf("role %s may not export raw personal data (admin may)", opts.Principal.Role)
 	}
-	if err := checkLakeTarget(dir); err != nil {
+	if err := checkTarget(dir, LakeCatalogFile, lakeLockFile); err != nil {
 		return nil, err
+	}
+	var parquetDir string
+	if opts.ParquetDir != "" {
+		if parquetDir, err = filepath.Abs(filepath.Clean(opts.ParquetDir)); err != nil {
+			return nil, err
+		}
+		if parquetDir == dir || strings.HasPrefix(parquetDir, dir+string(filepath.Separator)) || strings.HasPrefix(dir, parquetDir+string(filepath.Separator)) {
+			return nil, fmt.Errorf("the Parquet folder %s and the lake %s must not contain each other", parquetDir, dir)
+		}
+		if err := checkTarget(parquetDir, ManifestFile); err != nil {
+			return nil, err
+		}
 	}
 	dirMode, fileMode := opts.DirMode, opts.FileMode
 	if dirMode == 0 {
@@ -174,6 +198,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return nil, err
 	}
 	defer cat.Close()
+	dir = cat.root // the same folder, spelt as its metadata spells it
 	prev, err := lastExport(ctx, cat.db)
 	if err != nil {
 		return nil, fmt.Errorf("lake catalog: %w", err)
@@ -246,10 +271,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if err != nil {
 		return nil, err
 	}
+	files := newManifestCache()
 	var commits []table.TableCommit
 	for _, t := range tables {
 		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			src: src, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			src: src, files: files, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
 				SummaryETLRuns:     string(runs),
@@ -282,24 +308,41 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 
 	// Committed. What follows tidies up; a failure here leaves a readable
 	// lake, and the next export tries again.
+	res.TidyParts = map[string]float64{}
+	tidyAt := time.Now()
+	tidyLap := func(name string) {
+		res.TidyParts[name] = float64(time.Since(tidyAt).Microseconds()) / 1000
+		tidyAt = time.Now()
+	}
 	snap, err := OpenLakeSnapshot(ctx, dir)
 	if err != nil {
 		return res, err
 	}
+	tidyLap("snapshot")
 	for i := range res.Tables {
 		t := snap.Tables[res.Tables[i].Name]
 		if s := t.CurrentSnapshot(); s != nil {
 			res.Tables[i].SnapshotID = s.SnapshotID
 		}
 	}
-	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now); err != nil {
+	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now, files); err != nil {
 		return res, fmt.Errorf("removing unreferenced files: %w", err)
 	}
-	if err := writeLakeDuckDB(ctx, dir, snap, fileMode); err != nil {
+	tidyLap("unreferenced")
+	if err := writeLakeDuckDB(ctx, conn, dir, snap, fileMode, files); err != nil {
 		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, err)
 	}
+	tidyLap("lake.duckdb")
 	if err := chmodTree(dir, dirMode, fileMode); err != nil {
 		return res, err
+	}
+	tidyLap("chmod")
+	if parquetDir != "" {
+		if err := lakeParquetFolder(ctx, w, parquetDir, snap, tables, opts.RawPII, dirMode, fileMode, opts.Producer, files); err != nil {
+			return res, fmt.Errorf("Parquet folder %s: %w", parquetDir, err)
+		}
+		res.ParquetDir = parquetDir
+		tidyLap("parquet folder")
 	}
 	if audit != 0 {
 		var rows int64
@@ -311,26 +354,6 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		}
 	}
 	return res, nil
-}
-
-// checkLakeTarget refuses a directory that is neither empty nor a lake.
-func checkLakeTarget(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Name() == LakeCatalogFile {
-			return nil
-		}
-	}
-	if len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == lakeLockFile) {
-		return nil
-	}
-	return fmt.Errorf("%s exists and is not a ckm lake (no %s): choose a new or empty directory", dir, LakeCatalogFile)
 }
 
 func randomTag() string {
@@ -505,28 +528,72 @@ func icebergSchema(cols []lakeColumn) *iceberg.Schema {
 }
 
 // sameColumns reports whether a table's Iceberg schema has exactly these
-// columns and types (ids aside).
+// columns and types (by name: ids and order aside; the files carry the ids).
 func sameColumns(s *iceberg.Schema, cols []lakeColumn) bool {
-	fs := s.Fields()
-	if len(fs) != len(cols) {
+	if len(s.Fields()) != len(cols) {
 		return false
 	}
-	for i, f := range fs {
-		if f.Name != cols[i].name {
-			return false
-		}
-		if l, ok := f.Type.(*iceberg.ListType); ok {
-			cl, ok := cols[i].typ.(*iceberg.ListType)
-			if !ok || !l.Element.Equals(cl.Element) {
-				return false
-			}
-			continue
-		}
-		if !f.Type.Equals(cols[i].typ) {
+	for _, c := range cols {
+		f, ok := s.FindFieldByName(c.name)
+		if !ok || !sameType(f.Type, c.typ) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameType compares Iceberg types, list element ids aside.
+func sameType(a, b iceberg.Type) bool {
+	if l, ok := a.(*iceberg.ListType); ok {
+		bl, ok := b.(*iceberg.ListType)
+		return ok && l.Element.Equals(bl.Element)
+	}
+	return a.Equals(b)
+}
+
+// evolveLakeSchema adds to a table's schema, in tx, the columns of cols it
+// lacks, and returns the new schema. A column gone or of another type is
+// an error: readers of the older snapshots would see them change meaning.
+func evolveLakeSchema(tx *table.Transaction, old *iceberg.Schema, cols []lakeColumn) (*iceberg.Schema, error) {
+	byName := map[string]lakeColumn{}
+	for _, c := range cols {
+		byName[c.name] = c
+	}
+	for _, f := range old.Fields() {
+		c, ok := byName[f.Name]
+		if !ok {
+			return nil, fmt.Errorf("column %s is gone", f.Name)
+		}
+		if !sameType(f.Type, c.typ) {
+			return nil, fmt.Errorf("column %s is now %s, was %s", f.Name, c.typ, f.Type)
+		}
+	}
+	// Each new column goes where the export writes it: before the next
+	// column that was there (the facts' year and month stay last).
+	u := tx.UpdateSchema(true, false)
+	for i, c := range cols {
+		if _, ok := old.FindFieldByName(c.name); ok {
+			continue
+		}
+		u.AddColumn([]string{c.name}, c.typ, "", false, nil)
+		for _, next := range cols[i+1:] {
+			if _, ok := old.FindFieldByName(next.name); ok {
+				u.MoveBefore([]string{c.name}, []string{next.name})
+				break
+			}
+		}
+	}
+	if err := u.Commit(); err != nil {
+		return nil, err
+	}
+	st, err := tx.StagedTable()
+	if err != nil {
+		return nil, err
+	}
+	if !sameColumns(st.Schema(), cols) {
+		return nil, fmt.Errorf("internal: evolved schema %s", st.Schema())
+	}
+	return st.Schema(), nil
 }
 
 // fieldIDs is DuckDB's FIELD_IDS option for the table's schema, so every
@@ -551,6 +618,7 @@ type lakeTableJob struct {
 	now       time.Time
 	props     iceberg.Properties
 	src       *lakeSources
+	files     *manifestCache
 }
 
 // exportLakeTable writes what changed of one table and returns the commit
@@ -569,8 +637,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	if !sameColumns(tbl.Schema(), cols) {
-		return nil, nil, 0, fmt.Errorf("%s (lake: %s): export to a new lake directory", lakeSchemaChangeMsg, tbl.Schema().String())
+	// A table of an older ckm version gains the columns added since (a
+	// new schema; older snapshots keep theirs) and is rewritten whole.
+	tx := tbl.NewTransaction()
+	schema, evolved := tbl.Schema(), false
+	if !sameColumns(schema, cols) {
+		if schema, err = evolveLakeSchema(tx, schema, cols); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v (lake: %s); only added columns are taken over: export to a new lake directory", lakeSchemaChangeMsg, err, tbl.Schema().String())
+		}
+		evolved = true
 	}
 	exprs := make([]string, len(cols))
 	names := make([]string, len(cols))
@@ -607,7 +682,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		return nil, nil, 0, err
 	}
 	// Other definitions may map the same rows to other values.
-	redefined := defs != prevDefs
+	redefined := defs != prevDefs || evolved
 	rowFP := !t.masked
 	var now, baseParts map[string]string
 	var baseBefore map[string]string
@@ -622,7 +697,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			}
 		}
 	}
-	check := LakeCheckOutput
+	check, writeFirst := LakeCheckOutput, false
 	switch {
 	case !job.full && cur != nil && source != "" && source == prevSource:
 		now = maps.Clone(before)
@@ -637,6 +712,13 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		if now, err = job.src.rawFingerprints(ctx, t, part); err != nil {
 			return nil, nil, 0, err
 		}
+	case !job.full && !part && cur != nil && !redefined:
+		// One partition (the whole table), computed through masks or
+		// views: written first and fingerprinted from the file, which
+		// costs one pass instead of two when it did change; unchanged,
+		// the file is dropped and the snapshot kept.
+		check, writeFirst = LakeCheckWritten, true
+		now = map[string]string{lakePartitionNone: "unknown"}
 	case !job.full:
 		if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
 			return nil, nil, 0, err
@@ -660,9 +742,11 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	// The current files are read only where some are replaced; an
+	// unchanged table's count is its snapshot summary's.
 	var curFiles []iceberg.DataFile
-	if cur != nil {
-		if curFiles, err = snapshotDataFiles(fs, cur); err != nil {
+	if cur != nil && (len(changed) > 0 || job.full) {
+		if curFiles, err = job.files.snapshotDataFiles(fs, cur); err != nil {
 			return nil, nil, 0, err
 		}
 	}
@@ -677,7 +761,6 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 	}
 	slices.Sort(changed)
-	tx := tbl.NewTransaction()
 	if len(changed) > 0 || cur == nil || job.full {
 		if part {
 			tr.Partitions = changed
@@ -690,11 +773,13 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
-			paths, err := copyLakeFiles(ctx, conn, tbl, query, part, live, job)
+			copyStart := time.Now()
+			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, job)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if job.full && !rowFP {
+			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
+			if (job.full && !rowFP) || writeFirst {
 				files := make([]string, len(paths))
 				for i, p := range paths {
 					files[i] = engine.QuoteString(p)
@@ -706,6 +791,15 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				if now, err = fingerprints(ctx, conn, from, names, part); err != nil {
 					return nil, nil, 0, err
 				}
+				if writeFirst && maps.Equal(now, before) {
+					// The same rows: this export keeps the table's snapshot.
+					if len(paths) > 0 {
+						if err := os.RemoveAll(filepath.Dir(paths[0])); err != nil {
+							return nil, nil, 0, err
+						}
+					}
+					paths, changed = nil, nil
+				}
 			}
 			if job.full {
 				for k := range now {
@@ -716,7 +810,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				slices.Sort(changed)
 			}
 			for _, p := range paths {
-				df, err := table.FileToDataFile(ctx, fs, "file://"+p, tbl.Schema(), tbl.Spec(), 0, tbl.Properties())
+				df, err := table.FileToDataFile(ctx, fs, "file://"+p, schema, tbl.Spec(), 0, tbl.Properties())
 				if err != nil {
 					return nil, nil, 0, fmt.Errorf("%s: %w", p, err)
 				}
@@ -764,8 +858,18 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			return nil, nil, 0, err
 		}
 		tr.Files = len(curFiles) - len(dropped) + len(added)
-	} else {
-		tr.Files = len(curFiles)
+	} else if cur != nil {
+		n, err := -1, error(nil)
+		if cur.Summary != nil {
+			n, err = strconv.Atoi(cur.Summary.Properties["total-data-files"])
+		}
+		if n < 0 || err != nil {
+			if curFiles, err = job.files.snapshotDataFiles(fs, cur); err != nil {
+				return nil, nil, 0, err
+			}
+			n = len(curFiles)
+		}
+		tr.Files = n
 	}
 	for _, v := range now {
 		n, _, _ := strings.Cut(v, ":")
@@ -845,11 +949,24 @@ func createLakeTable(ctx context.Context, cat *lakeCatalog, dir string, ident ta
 // "rows:hash" of the rows the export would write: the sum of the rows'
 // hashes, order-independent, so any change of any row changes it.
 func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []string, part bool) (map[string]string, error) {
-	key := "''"
+	key := ""
 	if part {
-		key = `CAST("year" AS VARCHAR) || '-' || CAST("month" AS VARCHAR)`
+		key = `"year" * 100 + "month"`
 	}
-	q := "SELECT " + key + ", count(*), CAST(coalesce(sum(CAST(hash(" + strings.Join(names, ", ") + ") AS HUGEINT)), 0) AS VARCHAR) FROM (" + query + ") GROUP BY ALL"
+	return partitionHashes(ctx, conn, "("+query+")", strings.Join(names, ", "), key)
+}
+
+// partitionHashes is the one GROUP BY of every fingerprint: per partition,
+// the row count and the sum of hash(hashArgs) over the relation from.
+// partKey is an integer expression year*100+month of a row's partition
+// (0 for year 0), or "" when the relation is not partitioned (one
+// partition, "", present even when empty).
+func partitionHashes(ctx context.Context, conn *dbsql.Conn, from, hashArgs, partKey string) (map[string]string, error) {
+	part := partKey != ""
+	if !part {
+		partKey = "0"
+	}
+	q := "SELECT " + partKey + ", count(*), CAST(coalesce(sum(CAST(hash(" + hashArgs + ") AS HUGEINT)), 0) AS VARCHAR) FROM " + from + " " + lakeFPRow + " GROUP BY 1"
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -857,10 +974,14 @@ func fingerprints(ctx context.Context, conn *dbsql.Conn, query string, names []s
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var k, h string
-		var n int64
-		if err := rows.Scan(&k, &n, &h); err != nil {
+		var p, n int64
+		var h string
+		if err := rows.Scan(&p, &n, &h); err != nil {
 			return nil, err
+		}
+		k := lakePartitionNone
+		if part {
+			k = strconv.FormatInt(p/100, 10) + "-" + strconv.FormatInt(p%100, 10)
 		}
 		out[k] = strconv.FormatInt(n, 10) + ":" + h
 	}
@@ -890,12 +1011,12 @@ func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
 // copyLakeFiles has DuckDB write the given partitions (all rows when the
 // table is not partitioned) as new Parquet files under the table's data
 // directory, in a directory of their own, and returns their paths.
-func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
+func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
 	out := filepath.Join(localPath(tbl.Location()), lakeDataDir, fmt.Sprintf("e%06d-%s", job.exportID, job.tag))
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(tbl.Schema()))
+	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
 	target := filepath.Join(out, "data_0.parquet")
 	if part {
 		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
@@ -954,7 +1075,58 @@ func dateKeyRanges(keys []string) string {
 
 // snapshotDataFiles lists the live data files of a snapshot.
 func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, error) {
-	mfs, err := s.Manifests(fs)
+	return (*manifestCache)(nil).snapshotDataFiles(fs, s)
+}
+
+// manifestCache keeps, for one export, the manifest lists and manifests
+// it has read (both are immutable files), so checking, tidying and
+// lake.duckdb read each once. A nil cache reads every time.
+type manifestCache struct {
+	lists   map[string][]iceberg.ManifestFile
+	entries map[string][]iceberg.DataFile
+}
+
+func newManifestCache() *manifestCache {
+	return &manifestCache{lists: map[string][]iceberg.ManifestFile{}, entries: map[string][]iceberg.DataFile{}}
+}
+
+// manifests are a snapshot's manifests.
+func (c *manifestCache) manifests(fs icebergio.IO, s *table.Snapshot) ([]iceberg.ManifestFile, error) {
+	if c != nil {
+		if l, ok := c.lists[s.ManifestList]; ok {
+			return l, nil
+		}
+	}
+	l, err := s.Manifests(fs)
+	if err == nil && c != nil {
+		c.lists[s.ManifestList] = l
+	}
+	return l, err
+}
+
+// dataFiles are a manifest's live (not deleted) entries' files.
+func (c *manifestCache) dataFiles(fs icebergio.IO, mf iceberg.ManifestFile) ([]iceberg.DataFile, error) {
+	if c != nil {
+		if d, ok := c.entries[mf.FilePath()]; ok {
+			return d, nil
+		}
+	}
+	var out []iceberg.DataFile
+	for e, err := range mf.Entries(fs, true) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e.DataFile())
+	}
+	if c != nil {
+		c.entries[mf.FilePath()] = out
+	}
+	return out, nil
+}
+
+// snapshotDataFiles lists the live data files of a snapshot.
+func (c *manifestCache) snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, error) {
+	mfs, err := c.manifests(fs, s)
 	if err != nil {
 		return nil, err
 	}
@@ -963,12 +1135,11 @@ func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, 
 		if mf.ManifestContent() != iceberg.ManifestContentData {
 			continue
 		}
-		for e, err := range mf.Entries(fs, true) {
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, e.DataFile())
+		dfs, err := c.dataFiles(fs, mf)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, dfs...)
 	}
 	return out, nil
 }
@@ -1005,7 +1176,7 @@ func expiredSnapshots(meta table.Metadata, retain time.Duration, now time.Time) 
 // removeUnreferenced deletes, under each table's directory, every file no
 // live snapshot references: data and metadata of killed exports and of
 // expired snapshots, and metadata files replaced more than retain ago.
-func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, retain time.Duration, now time.Time) (int, error) {
+func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, retain time.Duration, now time.Time, files *manifestCache) (int, error) {
 	keep := map[string]bool{}
 	cutoff := now.Add(-retain).UnixMilli()
 	for _, t := range snap.Tables {
@@ -1027,17 +1198,18 @@ func removeUnreferenced(ctx context.Context, dir string, snap *LakeSnapshot, ret
 		}
 		for _, s := range meta.Snapshots() {
 			keep[localPath(s.ManifestList)] = true
-			mfs, err := s.Manifests(fs)
+			mfs, err := files.manifests(fs, &s)
 			if err != nil {
 				return 0, err
 			}
 			for _, mf := range mfs {
 				keep[localPath(mf.FilePath())] = true
-				for e, err := range mf.Entries(fs, true) {
-					if err != nil {
-						return 0, err
-					}
-					keep[localPath(e.DataFile().FilePath())] = true
+				dfs, err := files.dataFiles(fs, mf)
+				if err != nil {
+					return 0, err
+				}
+				for _, df := range dfs {
+					keep[localPath(df.FilePath())] = true
 				}
 			}
 		}
@@ -1090,39 +1262,150 @@ func chmodTree(dir string, dirMode, fileMode os.FileMode) error {
 
 // writeLakeDuckDB writes lake.duckdb: a view per table over the current
 // snapshot's data files, so a BI tool with a DuckDB driver sees named
-// tables. It is written beside and renamed into place.
-func writeLakeDuckDB(ctx context.Context, dir string, snap *LakeSnapshot, mode os.FileMode) error {
+// tables, and ckm_lake (the export) and ckm_lake_tables (each view's
+// snapshot). It is written beside and renamed into place, so a reader
+// holding the old file keeps it. The new file starts as a copy of the old
+// one and only the views whose table has another snapshot are replaced.
+// The file is attached to the warehouse's own DuckDB (conn), which is
+// cheaper than starting another database.
+func writeLakeDuckDB(ctx context.Context, conn *dbsql.Conn, dir string, snap *LakeSnapshot, mode os.FileMode, files *manifestCache) error {
 	final := filepath.Join(dir, LakeDuckDBFile)
 	tmp := final + ".tmp-" + randomTag()
 	defer os.Remove(tmp)
 	defer os.Remove(tmp + ".wal")
-	db, err := dbsql.Open("duckdb", tmp)
-	if err != nil {
+	write := func(conn *dbsql.Conn) error {
+		if err := writeLakeDuckDBFile(ctx, conn, tmp, final, snap, files, true); err == nil {
+			return nil
+		}
+		// No old file, or one that cannot be updated (another version's
+		// layout): write a new one.
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
+		return writeLakeDuckDBFile(ctx, conn, tmp, final, snap, files, false)
+	}
+	if err := write(conn); err != nil {
+		// A warehouse that may not attach a file (opened read-only):
+		// a DuckDB of its own.
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
+		db, oerr := dbsql.Open("duckdb", "")
+		if oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		defer db.Close()
+		own, oerr := db.Conn(ctx)
+		if oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		defer own.Close()
+		if err := write(own); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
 		return err
 	}
+	return os.Rename(tmp, final)
+}
+
+func writeLakeDuckDBFile(ctx context.Context, conn *dbsql.Conn, tmp, old string, snap *LakeSnapshot, files *manifestCache, reuse bool) error {
+	have := map[string]int64{} // view -> snapshot id it reads
+	if reuse {
+		if _, err := os.Stat(old + ".wal"); err == nil {
+			return errors.New("old file has a WAL")
+		}
+		if err := copyRegular(old, tmp); err != nil {
+			return err
+		}
+	}
+	alias := "ckm_lake_file_" + randomTag()
+	qa := engine.QuoteIdent(alias)
+	if _, err := conn.ExecContext(ctx, "ATTACH "+engine.QuoteString(tmp)+" AS "+qa); err != nil {
+		return err
+	}
+	attached := true
+	defer func() {
+		if attached {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			conn.ExecContext(context.WithoutCancel(ctx), "DETACH "+qa)
+		}
+	}()
+	if reuse {
+		rows, err := conn.QueryContext(ctx, `SELECT t.name, t.snapshot_id FROM `+qa+`.main.ckm_lake_tables t JOIN duckdb_views() v ON v.view_name = t.name AND v.database_name = ?`, alias)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			var id int64
+			if err := rows.Scan(&n, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			have[n] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	// One transaction: one write of the file, not one per view.
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if reuse {
+		var drop []string
+		rows, err := conn.QueryContext(ctx, `SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'main' AND NOT internal`, alias)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := snap.Tables[n]; !ok {
+				drop = append(drop, n)
+			}
+		}
+		rows.Close()
+		for _, n := range drop {
+			if _, err := conn.ExecContext(ctx, "DROP VIEW "+qa+".main."+engine.QuoteIdent(n)); err != nil {
+				return err
+			}
+		}
+	}
 	names := slices.Sorted(maps.Keys(snap.Tables))
+	var tables []string
 	for _, name := range names {
 		t := snap.Tables[name]
-		var files []string
+		var id int64 = -1
+		var files_ []string
+		if s := t.CurrentSnapshot(); s != nil {
+			id = s.SnapshotID
+		}
+		tables = append(tables, fmt.Sprintf("(%s, %d)", engine.QuoteString(name), id))
+		if prev, ok := have[name]; ok && prev == id {
+			continue
+		}
 		if s := t.CurrentSnapshot(); s != nil {
 			fs, err := t.FS(ctx)
 			if err != nil {
-				db.Close()
 				return err
 			}
-			dfs, err := snapshotDataFiles(fs, s)
+			dfs, err := files.snapshotDataFiles(fs, s)
 			if err != nil {
-				db.Close()
 				return err
 			}
 			for _, df := range dfs {
-				files = append(files, engine.QuoteString(localPath(df.FilePath())))
+				files_ = append(files_, engine.QuoteString(localPath(df.FilePath())))
 			}
 		}
-		slices.Sort(files)
+		slices.Sort(files_)
 		var q string
-		if len(files) > 0 {
-			q = "SELECT * FROM read_parquet([" + strings.Join(files, ", ") + "], hive_partitioning = false)"
+		if len(files_) > 0 {
+			q = "SELECT * FROM read_parquet([" + strings.Join(files_, ", ") + "], hive_partitioning = false)"
 		} else {
 			var cols []string
 			for _, f := range t.Schema().Fields() {
@@ -1130,27 +1413,51 @@ func writeLakeDuckDB(ctx context.Context, dir string, snap *LakeSnapshot, mode o
 			}
 			q = "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 		}
-		if _, err := db.ExecContext(ctx, "CREATE VIEW "+engine.QuoteIdent(name)+" AS "+q); err != nil {
-			db.Close()
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW "+qa+".main."+engine.QuoteIdent(name)+" AS "+q); err != nil {
 			return fmt.Errorf("view %s: %w", name, err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE ckm_lake AS SELECT %d AS export_id, %d AS data_version, TIMESTAMP '%s' AS committed_at",
-		snap.ExportID, snap.DataVersion, snap.CommittedAt.UTC().Format("2006-01-02 15:04:05.000000"))); err != nil {
-		db.Close()
+	for _, q := range []string{
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s.main.ckm_lake AS SELECT %d AS export_id, %d AS data_version, TIMESTAMP '%s' AS committed_at",
+			qa, snap.ExportID, snap.DataVersion, snap.CommittedAt.UTC().Format("2006-01-02 15:04:05.000000")),
+		"CREATE OR REPLACE TABLE " + qa + ".main.ckm_lake_tables (name VARCHAR, snapshot_id BIGINT)",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if len(tables) > 0 {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO "+qa+".main.ckm_lake_tables VALUES "+strings.Join(tables, ", ")); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
-		db.Close()
+	if _, err := conn.ExecContext(ctx, "CHECKPOINT "+qa); err != nil {
 		return err
 	}
-	if err := db.Close(); err != nil {
+	attached = false
+	_, err := conn.ExecContext(ctx, "DETACH "+qa)
+	return err
+}
+
+// copyRegular copies a file's bytes.
+func copyRegular(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, mode); err != nil {
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, final)
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // duckType is the DuckDB type of an Iceberg type, for empty views.
@@ -1180,6 +1487,123 @@ func duckType(t iceberg.Type) string {
 		return duckType(t.Element) + "[]"
 	}
 	return "VARCHAR"
+}
+
+// lakeParquetFolder writes the hive-partitioned folder of ckm export
+// parquet from a lake snapshot: each table's current data files, linked
+// (or copied) as <table>/year=Y/month=M/<file> for the facts and
+// <table>/<file> otherwise, and manifest.json. The files hold the year
+// and month columns too, as the lake's do; readers that take them from
+// the directory names find the same values.
+func lakeParquetFolder(ctx context.Context, w *engine.Warehouse, out string, snap *LakeSnapshot, tables []lakeTable,
+	raw bool, dirMode, fileMode os.FileMode, producer string, files *manifestCache) error {
+	_, err := writeFolder(out, dirMode, fileMode, func(tmp string) (*Manifest, error) {
+		m := &Manifest{Format: LakeFormat, FormatVersion: FormatVersion, Producer: producer, CreatedAt: time.Now().UTC().Truncate(time.Second),
+			Warehouse: w.Path, DataVersion: snap.DataVersion, PII: snap.PII, LakeExportID: snap.ExportID}
+		var err error
+		if m.SchemaVersion, err = w.Version(ctx); err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			tbl := snap.Tables[t.name]
+			if tbl == nil {
+				return nil, fmt.Errorf("table %s is not in the lake's snapshot", t.name)
+			}
+			cols, err := lakeColumns(t, raw)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", t.name, err)
+			}
+			_, _, cm := selectList(t, raw)
+			tm := TableManifest{Name: t.name, Path: t.name}
+			for i, c := range cols {
+				col := ColumnManifest{Name: c.name, Type: c.duck}
+				if i < len(cm) {
+					col.Masked, col.Partition = cm[i].Masked, cm[i].Partition
+				}
+				tm.Columns = append(tm.Columns, col)
+			}
+			part := partitioned(t)
+			if part {
+				tm.PartitionedBy = []string{"year", "month"}
+			}
+			var dfs []iceberg.DataFile
+			if s := tbl.CurrentSnapshot(); s != nil {
+				fs, err := tbl.FS(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if dfs, err = files.snapshotDataFiles(fs, s); err != nil {
+					return nil, err
+				}
+			}
+			dataDir := filepath.Join(localPath(tbl.Location()), lakeDataDir)
+			for _, df := range dfs {
+				src := localPath(df.FilePath())
+				rel, err := filepath.Rel(dataDir, src)
+				if err != nil || strings.HasPrefix(rel, "..") {
+					return nil, fmt.Errorf("table %s: data file %s outside %s", t.name, src, dataDir)
+				}
+				// e000003-tag/year=2025/month=3/data_0.parquet -> year=2025/month=3/e000003-tag-data_0.parquet
+				first, rest, _ := strings.Cut(filepath.ToSlash(rel), "/")
+				sub := filepath.Join(t.name, filepath.Dir(rest), first+"-"+filepath.Base(rest))
+				if part {
+					key := partitionKey(tbl, df)
+					y, mo, _ := strings.Cut(key, "-")
+					sub = filepath.Join(t.name, "year="+y, "month="+mo, first+"-"+filepath.Base(rest))
+				}
+				if err := linkOrCopy(src, filepath.Join(tmp, sub)); err != nil {
+					return nil, fmt.Errorf("table %s: %w", t.name, err)
+				}
+				tm.Files = append(tm.Files, FileManifest{Path: filepath.ToSlash(sub), Rows: df.Count(), Bytes: df.FileSizeBytes()})
+				tm.Rows += df.Count()
+			}
+			if len(dfs) == 0 {
+				// No rows: one empty file, as ckm export parquet writes, so
+				// readers still find the table and its columns.
+				sub := filepath.Join(t.name, "data_0.parquet")
+				if part {
+					sub = filepath.Join(t.name, "year=0", "month=0", "data_0.parquet")
+				}
+				if err := emptyParquet(ctx, w, tbl.Schema(), filepath.Join(tmp, sub)); err != nil {
+					return nil, fmt.Errorf("table %s: %w", t.name, err)
+				}
+				tm.Files = append(tm.Files, FileManifest{Path: filepath.ToSlash(sub)})
+				if st, err := os.Stat(filepath.Join(tmp, sub)); err == nil {
+					tm.Files[0].Bytes = st.Size()
+				}
+			}
+			slices.SortFunc(tm.Files, func(a, b FileManifest) int { return strings.Compare(a.Path, b.Path) })
+			m.Tables = append(m.Tables, tm)
+		}
+		return m, nil
+	})
+	return err
+}
+
+// linkOrCopy makes dst the same file as src: a hard link, or a copy where
+// links cannot be made (another file system).
+func linkOrCopy(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyRegular(src, dst)
+}
+
+// emptyParquet writes a Parquet file of the schema's columns and no rows.
+func emptyParquet(ctx context.Context, w *engine.Warehouse, schema *iceberg.Schema, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var cols []string
+	for _, f := range schema.Fields() {
+		cols = append(cols, "CAST(NULL AS "+duckType(f.Type)+") AS "+engine.QuoteIdent(f.Name))
+	}
+	_, err := w.DB.ExecContext(ctx, "COPY (SELECT "+strings.Join(cols, ", ")+" WHERE false) TO "+engine.QuoteString(path)+
+		" (FORMAT parquet, COMPRESSION zstd, FIELD_IDS "+fieldIDs(schema)+")")
+	return err
 }
 
 // ForgetInLake brings a lake up to date after ckm forget and expires every

@@ -41,8 +41,9 @@ const (
 // before, never a mix.
 type lakeCatalog struct {
 	*sqlcat.Catalog
-	db  *dbsql.DB
-	dir string
+	db   *dbsql.DB
+	dir  string
+	root string // dir as the tables' metadata spells it
 }
 
 var _ catalog.TransactionalCatalog = (*lakeCatalog)(nil)
@@ -70,6 +71,10 @@ func openLakeCatalog(ctx context.Context, dir string, create bool) (*lakeCatalog
 		return nil, fmt.Errorf("lake catalog %s: %w", path, err)
 	}
 	lc := &lakeCatalog{Catalog: c, db: db, dir: dir}
+	if lc.root, err = lakeRoot(ctx, db, dir); err != nil {
+		lc.Close()
+		return nil, err
+	}
 	if create {
 		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ckm_lake_export (
 			export_id INTEGER PRIMARY KEY, data_version INTEGER NOT NULL, etl_runs TEXT NOT NULL,
@@ -231,6 +236,57 @@ func writeMetadataFile(meta table.Metadata, loc string) error {
 	return os.Rename(tmp, path)
 }
 
+// lakeRoot is the folder the lake's tables were written under, as its
+// metadata spells it: dir, or the same folder by another path (a symbolic
+// link), which the export then uses so every path it compares is spelt
+// alike. A lake that was moved or copied is refused.
+func lakeRoot(ctx context.Context, db *dbsql.DB, dir string) (string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ?`, LakeCatalogName)
+	if err != nil {
+		return dir, nil // a new catalog: no tables yet
+	}
+	defer rows.Close()
+	root := ""
+	for rows.Next() {
+		var loc string
+		if err := rows.Scan(&loc); err != nil {
+			return "", err
+		}
+		r, err := lakeMoved(dir, loc)
+		if err != nil {
+			return "", err
+		}
+		if root != "" && r != root {
+			return "", fmt.Errorf("lake %s: tables written under both %s and %s", dir, root, r)
+		}
+		root = r
+	}
+	if root == "" {
+		root = dir
+	}
+	return root, rows.Err()
+}
+
+// lakeMoved returns the root a table's metadata location was written
+// under when that is dir (or dir by another path), and says why not
+// otherwise: Iceberg metadata (the catalog's pointers, metadata files,
+// manifest lists and manifests) holds absolute URIs, as the format
+// requires and Spark, Trino and iceberg-go expect, so the folder cannot
+// be moved.
+func lakeMoved(dir, loc string) (string, error) {
+	// <root>/ckm/<table>/metadata/<file>
+	root := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(localPath(loc)))))
+	if root == dir {
+		return root, nil
+	}
+	if a, err := filepath.EvalSymlinks(root); err == nil {
+		if b, err := filepath.EvalSymlinks(dir); err == nil && a == b {
+			return root, nil // the same folder by another path
+		}
+	}
+	return "", fmt.Errorf("lake %s was written at %s: Iceberg metadata holds absolute paths, so a lake cannot be moved or copied; move it back, or export anew into an empty directory", dir, root)
+}
+
 // localPath turns a file:// location into a path.
 func localPath(loc string) string {
 	return strings.TrimPrefix(loc, "file://")
@@ -279,6 +335,9 @@ type LakeSnapshot struct {
 // every table's metadata pointer in one read of the catalog, so the tables
 // are those of one export. Nil when the lake has no export yet.
 func OpenLakeSnapshot(ctx context.Context, dir string) (*LakeSnapshot, error) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	path := filepath.Join(dir, LakeCatalogFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("lake %s: no Iceberg catalog (%s): %w", dir, LakeCatalogFile, err)
@@ -314,6 +373,11 @@ func OpenLakeSnapshot(ctx context.Context, dir string) (*LakeSnapshot, error) {
 	}
 	rows.Close()
 	tx.Rollback()
+	for _, loc := range ptr {
+		if _, err := lakeMoved(dir, loc); err != nil {
+			return nil, err
+		}
+	}
 	s := &LakeSnapshot{ExportID: rec.ExportID, DataVersion: rec.DataVersion, ETLRuns: rec.ETLRuns, PII: rec.PII,
 		CommittedAt: rec.CommittedAt, Tables: map[string]*table.Table{}}
 	for name, loc := range rec.Tables {

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -201,38 +200,13 @@ func (s *lakeSources) rawFingerprints(ctx context.Context, t lakeTable, part boo
 }
 
 // rowFingerprints groups a relation's rows by the year-month partition of
-// date_key (when part) and gives "rows:sum of row hashes" for each.
+// date_key (when part) and gives "rows:sum of whole-row hashes" for each.
 func rowFingerprints(ctx context.Context, conn *dbsql.Conn, source string, part bool) (map[string]string, error) {
-	key := "0"
+	key := ""
 	if part {
 		key = "CASE WHEN date_key > 0 THEN date_key // 100 ELSE 0 END"
 	}
-	q := "SELECT " + key + ", count(*), CAST(coalesce(sum(CAST(hash(" + lakeFPRow + ") AS HUGEINT)), 0) AS VARCHAR) FROM " + source + " " + lakeFPRow + " GROUP BY 1"
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var p, n int64
-		var h string
-		if err := rows.Scan(&p, &n, &h); err != nil {
-			return nil, err
-		}
-		k := lakePartitionNone
-		if part {
-			k = strconv.FormatInt(p/100, 10) + "-" + strconv.FormatInt(p%100, 10)
-		}
-		out[k] = strconv.FormatInt(n, 10) + ":" + h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if !part && len(out) == 0 {
-		out[lakePartitionNone] = "0:0"
-	}
-	return out, nil
+	return partitionHashes(ctx, conn, source, lakeFPRow, key)
 }
 
 // SummarySourceParts records, for a view that filters the rows of one

@@ -183,6 +183,33 @@ func checkLakeDuckDB(t *testing.T, w *engine.Warehouse, dir string, snap *LakeSn
 		t.Fatal(err)
 	}
 	defer w.DB.ExecContext(ctx, "DETACH lakecat")
+	// Each view says which snapshot it reads: the current one.
+	rows, err := w.DB.QueryContext(ctx, "SELECT name, snapshot_id FROM lakecat.ckm_lake_tables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := map[string]int64{}
+	for rows.Next() {
+		var n string
+		var id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			t.Fatal(err)
+		}
+		views[n] = id
+	}
+	rows.Close()
+	for name, tbl := range snap.Tables {
+		want := int64(-1)
+		if s := tbl.CurrentSnapshot(); s != nil {
+			want = s.SnapshotID
+		}
+		if id, ok := views[name]; !ok || id != want {
+			t.Errorf("lake.duckdb ckm_lake_tables %s: snapshot %d (listed %v), current %d", name, id, ok, want)
+		}
+	}
+	if len(views) != len(snap.Tables) {
+		t.Errorf("lake.duckdb lists %d tables, the lake has %d", len(views), len(snap.Tables))
+	}
 	for name, tbl := range snap.Tables {
 		cols := plainColumns(tbl)
 		wn, ws := checksum(t, w, warehouseRelation(name), cols)
@@ -477,6 +504,12 @@ func TestLakeIncremental(t *testing.T) {
 		}
 	}
 	after, _ := OpenLakeSnapshot(ctx, dir)
+	// Each table's file count, read or from its summary, is its snapshot's.
+	for _, tr := range res.Tables {
+		if n := len(lakeFiles(t, after.Tables[tr.Name])); tr.Files != n {
+			t.Errorf("%s: result says %d files, the snapshot has %d", tr.Name, tr.Files, n)
+		}
+	}
 	newFiles := lakeFiles(t, after.Tables["fact_sales"])
 	var added []string
 	for _, f := range newFiles {
@@ -491,6 +524,8 @@ func TestLakeIncremental(t *testing.T) {
 	if after.Tables["dim_customer"].CurrentSnapshot().SnapshotID != before.Tables["dim_customer"].CurrentSnapshot().SnapshotID {
 		t.Error("dim_customer got a new snapshot without a change")
 	}
+	// lake.duckdb, updated in place of a rewrite, reads the new snapshots.
+	checkLakeDuckDB(t, w, dir, after)
 
 	// After each kind of change, the incremental lake equals a full one.
 	full := filepath.Join(t.TempDir(), "full")
@@ -525,6 +560,8 @@ func TestLakeIncremental(t *testing.T) {
 		if !maps.Equal(inc, fl) {
 			t.Errorf("%s: incremental lake %v, full %v", c.kind, inc, fl)
 		}
+		snapNow, _ := OpenLakeSnapshot(ctx, dir)
+		checkLakeDuckDB(t, w, dir, snapNow)
 		// And both are the warehouse.
 		cols := plainColumns(after.Tables["fact_sales"])
 		wn, ws := checksum(t, w, "fact_sales", cols)
@@ -591,7 +628,7 @@ func assertOnlyReferenced(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := removeUnreferenced(context.Background(), t.TempDir(), snap, DefaultLakeRetain, time.Now())
+	n, err := removeUnreferenced(context.Background(), t.TempDir(), snap, DefaultLakeRetain, time.Now(), nil)
 	_ = n
 	if err != nil {
 		t.Fatal(err)
@@ -923,8 +960,8 @@ func TestLakeSourceCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = checks(res)
-	if d := c["dim_customer"]; !d.Changed || d.Check != LakeCheckOutput {
-		t.Errorf("dim_customer after a vault change: changed %v, checked by %q; want rewritten, %q", d.Changed, d.Check, LakeCheckOutput)
+	if d := c["dim_customer"]; !d.Changed || d.Check != LakeCheckWritten {
+		t.Errorf("dim_customer after a vault change: changed %v, checked by %q; want rewritten, %q", d.Changed, d.Check, LakeCheckWritten)
 	}
 	if c["dim_product"].Changed || c["fact_sales"].Changed {
 		t.Error("a vault change rewrote dim_product or fact_sales")
@@ -949,6 +986,33 @@ func TestLakeSourceCheck(t *testing.T) {
 		}
 	}
 	same("vault change")
+	// A change the analyst's view does not show (the birth date within
+	// its year: the lake has the birth year): written, compared, dropped.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_customer SET birth_date = DATE '1990-01-01' WHERE customer_key = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if d := checks(res)["dim_customer"]; !d.Changed {
+		t.Error("dim_customer not rewritten after a birth year appeared")
+	}
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_customer SET birth_date = DATE '1990-06-15' WHERE customer_key = 1`); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := OpenLakeSnapshot(ctx, dir)
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if d := checks(res)["dim_customer"]; d.Changed || d.Check != LakeCheckWritten || d.Written != 0 {
+		t.Errorf("dim_customer after a change it does not show: changed %v, checked by %q, wrote %d; want kept, %q, 0", d.Changed, d.Check, d.Written, LakeCheckWritten)
+	}
+	snap, _ = OpenLakeSnapshot(ctx, dir)
+	if a, b := snap.Tables["dim_customer"].CurrentSnapshot().SnapshotID, kept.Tables["dim_customer"].CurrentSnapshot().SnapshotID; a != b {
+		t.Errorf("dim_customer snapshot %d, want the one kept %d", a, b)
+	}
+	assertOnlyReferenced(t, dir) // the file written to compare is gone
+	same("birth date within its year")
 	// A masking macro redefined: no row changed, every masked name did.
 	if _, err := w.DB.ExecContext(ctx, `CREATE OR REPLACE MACRO ckm_mask_name(s) AS CASE WHEN s IS NULL THEN NULL ELSE 'N?' END`); err != nil {
 		t.Fatal(err)

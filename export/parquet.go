@@ -67,9 +67,10 @@ type Manifest struct {
 	Producer      string          `json:"producer,omitempty"`
 	CreatedAt     time.Time       `json:"created_at"`
 	Warehouse     string          `json:"warehouse"`
-	DataVersion   int64           `json:"data_version"`   // last committed etl_run.run_id
-	SchemaVersion int             `json:"schema_version"` // the warehouse's schema_version
-	PII           string          `json:"pii"`            // masked | raw
+	DataVersion   int64           `json:"data_version"`             // last committed etl_run.run_id
+	SchemaVersion int             `json:"schema_version"`           // the warehouse's schema_version
+	PII           string          `json:"pii"`                      // masked | raw
+	LakeExportID  int64           `json:"lake_export_id,omitempty"` // written by ckm export lake: from this export's snapshot
 	Tables        []TableManifest `json:"tables"`
 }
 
@@ -120,8 +121,8 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 		return nil, errors.New("export parquet: no output directory")
 	}
 	out := filepath.Clean(opts.Out)
-	if err := checkTarget(out); err != nil {
-		return nil, err
+	if err := checkTarget(out, ManifestFile); err != nil {
+		return nil, fmt.Errorf("export parquet: %w", err)
 	}
 	if opts.RawPII && !opts.Principal.MayExportRaw() {
 		return nil, fmt.Errorf("export parquet: role %s may not export raw personal data (admin may)", opts.Principal.Role)
@@ -146,90 +147,52 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 			}
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	// One export of a folder at a time; what killed exports left beside it
-	// (.NAME.tmp-*) goes first.
-	unlock, err := lockLake(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".lock"))
-	if err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	defer unlock()
-	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")); len(stale) > 0 {
-		for _, d := range stale {
-			if err := os.RemoveAll(d); err != nil {
-				return nil, fmt.Errorf("export parquet: removing what an interrupted export left: %w", err)
-			}
-		}
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
-		}
-	}()
-
-	m := &Manifest{Format: LakeFormat, FormatVersion: FormatVersion, Producer: opts.Producer,
-		CreatedAt: time.Now().UTC().Truncate(time.Second), Warehouse: w.Path, PII: "masked"}
-	if opts.RawPII {
-		m.PII = "raw"
-	}
-	if m.SchemaVersion, err = w.Version(ctx); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	var audit int64
-	if opts.RawPII {
-		names := make([]string, len(tables))
-		for i, t := range tables {
-			names[i] = t.name
-		}
-		// No audit row, no raw export.
-		if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: opts.Principal, Command: "export parquet",
-			Detail: "tables " + strings.Join(names, ",") + " to " + out, Reason: opts.Reason, Rows: -1}); err != nil {
-			return nil, fmt.Errorf("export parquet: %w", err)
-		}
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-	// The version the export's snapshot (its transaction) sees.
-	if m.DataVersion, err = engine.DataVersionTx(ctx, conn); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	for _, t := range tables {
-		tm, err := exportTable(ctx, conn, tmp, t, opts.RawPII)
-		if err != nil {
-			return nil, fmt.Errorf("export parquet: table %s: %w", t.name, err)
-		}
-		m.Tables = append(m.Tables, *tm)
-	}
-	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
 	dirMode, fileMode := opts.DirMode, opts.FileMode
-	if dirMode == 0 {
-		dirMode = 0o755
-	}
-	if fileMode == 0 {
-		fileMode = 0o644
-	}
 	if opts.RawPII {
 		// Raw personal data: readable by the exporting user only.
 		dirMode, fileMode = 0o700, 0o600
 	}
-	if err := chmodTree(tmp, dirMode, fileMode); err != nil {
+	var audit int64
+	m, err := writeFolder(out, dirMode, fileMode, func(tmp string) (*Manifest, error) {
+		m := &Manifest{Format: LakeFormat, FormatVersion: FormatVersion, Producer: opts.Producer,
+			CreatedAt: time.Now().UTC().Truncate(time.Second), Warehouse: w.Path, PII: "masked"}
+		if opts.RawPII {
+			m.PII = "raw"
+		}
+		if m.SchemaVersion, err = w.Version(ctx); err != nil {
+			return nil, err
+		}
+		if opts.RawPII {
+			names := make([]string, len(tables))
+			for i, t := range tables {
+				names[i] = t.name
+			}
+			// No audit row, no raw export.
+			if audit, err = privacy.Audit(ctx, w.DB, privacy.Reveal{Principal: opts.Principal, Command: "export parquet",
+				Detail: "tables " + strings.Join(names, ",") + " to " + out, Reason: opts.Reason, Rows: -1}); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return nil, err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		// The version the export's snapshot (its transaction) sees.
+		if m.DataVersion, err = engine.DataVersionTx(ctx, conn); err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			tm, err := exportTable(ctx, conn, tmp, t, opts.RawPII)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", t.name, err)
+			}
+			m.Tables = append(m.Tables, *tm)
+		}
+		return m, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("export parquet: %w", err)
 	}
-	if err := replaceDir(tmp, out); err != nil {
-		return nil, fmt.Errorf("export parquet: %w", err)
-	}
-	done = true
 	if audit != 0 {
 		var rows int64
 		for _, t := range m.Tables {
@@ -242,20 +205,81 @@ func Parquet(ctx context.Context, w *engine.Warehouse, opts ParquetOptions) (*Ma
 	return m, nil
 }
 
-// checkTarget refuses to overwrite a directory that is not a lake.
-func checkTarget(out string) error {
-	entries, err := os.ReadDir(out)
+// writeFolder writes a Parquet folder out: fill writes it into a new
+// temporary directory beside out and returns its manifest, which goes to
+// manifest.json; the folder gets its permissions (0: 0755 and 0644) and
+// is swapped in for the old one. One writer at a time per folder (a lock
+// beside it); what interrupted writers left beside it (.NAME.tmp-*) goes
+// first.
+func writeFolder(out string, dirMode, fileMode os.FileMode, fill func(tmp string) (*Manifest, error)) (*Manifest, error) {
+	if dirMode == 0 {
+		dirMode = 0o755
+	}
+	if fileMode == 0 {
+		fileMode = 0o644
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockLake(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")); len(stale) > 0 {
+		for _, d := range stale {
+			if err := os.RemoveAll(d); err != nil {
+				return nil, fmt.Errorf("removing what an interrupted export left: %w", err)
+			}
+		}
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	m, err := fill(tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeManifest(filepath.Join(tmp, ManifestFile), m); err != nil {
+		return nil, err
+	}
+	if err := chmodTree(tmp, dirMode, fileMode); err != nil {
+		return nil, err
+	}
+	if err := replaceDir(tmp, out); err != nil {
+		return nil, err
+	}
+	done = true
+	return m, nil
+}
+
+// checkTarget refuses a directory that is neither missing, empty (but for
+// the files named in ignore) nor a lake of its kind, which holds marker:
+// manifest.json for ckm export parquet, catalog.db for ckm export lake.
+func checkTarget(dir, marker string, ignore ...string) error {
+	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("export parquet: %w", err)
+		return err
 	}
-	if len(entries) == 0 {
-		return nil
+	for _, e := range entries {
+		if e.Name() == marker {
+			return nil
+		}
 	}
-	if _, err := os.Stat(filepath.Join(out, ManifestFile)); err != nil {
-		return fmt.Errorf("export parquet: %s exists and is not a ckm lake (no %s): choose a new or empty directory", out, ManifestFile)
+	for _, e := range entries {
+		if !slices.Contains(ignore, e.Name()) {
+			return fmt.Errorf("%s exists and is not a ckm lake (no %s): choose a new or empty directory", dir, marker)
+		}
 	}
 	return nil
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +15,9 @@ import (
 
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/export"
+	"github.com/ckm-dev/ckm/fixtures"
 	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 func init() { registerBenchCommand(func(a *app) *cobra.Command { return newBenchExportCmd(a, nil) }) }
@@ -22,25 +27,34 @@ type benchExportOptions struct {
 	app   *app
 	lines int64 // checked: at least 1000
 	dir   string
-	runs  int // checked: at least 1
+	runs  int    // checked: at least 1
+	build string // sql | load
 }
 
 func newBenchExportCmd(a *app, runF func(context.Context, *benchExportOptions) error) *cobra.Command {
 	o := &benchExportOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "export [--lines N]",
+		Use:   "export [--lines N] [--build sql|load] [--runs 3]",
 		Short: "Time ckm export lake (full and after a one-day load) against DuckDB's own Parquet COPY",
-		Long: `Build a warehouse with N sales lines over 36 months (customers N/50,
-products 1,000; written directly with SQL, not through ckm load), then in
-the same run:
+		Long: `Build a warehouse of about N sales lines over 36 months, then, in each of
+--runs runs (each on a copy of that warehouse):
   raw_copy_ms     DuckDB COPY … (FORMAT parquet) of every lake table with the
                   same masked columns, ZSTD, row-group size and year/month
                   partitioning (no Iceberg metadata);
-  full_export_ms  ckm export lake --full into a new lake;
-  export_ratio    full_export_ms / raw_copy_ms (goal ≤ 1.2);
-then load one more day (N/1000 lines, a new ETL run) and time an incremental
-export: incremental_ratio = incremental_ms / full_export_ms (goal < 0.10),
-with the partitions it rewrote.`,
+  full_export_ms  ckm export lake --full into a new lake (the two alternate
+                  which goes first);
+  export_ratio    full_export_ms / raw_copy_ms of the run (goal ≤ 1.2);
+then load one more day and time an incremental export of that lake:
+incremental_ratio = incremental_ms / full_export_ms of the run (goal < 0.10),
+with the partitions it rewrote. Each figure is the median over the runs;
+the per-run figures and the load average are printed beside them.
+
+--build sql (default) writes the warehouse directly with SQL (customers
+N/50, products 1,000), unprotected, and the day as N/1000 lines.
+--build load generates source exports (ckm fixtures generate: about N lines
+over 2023-01-01..2026-01-01) and loads all but the last day with ckm load
+into a protected warehouse (personal data as tokens, masked for the
+analyst export), and the last day with a second ckm load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.lines < 1000 {
@@ -49,19 +63,25 @@ with the partitions it rewrote.`,
 			if o.runs < 1 {
 				return usageErrorf("--runs %d: want at least 1", o.runs)
 			}
+			if o.build != "sql" && o.build != "load" {
+				return usageErrorf("--build %q: want sql or load", o.build)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
 			return benchExportRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().Int64Var(&o.lines, "lines", 5_000_000, "sales lines in the bench warehouse")
-	cmd.Flags().IntVar(&o.runs, "runs", 3, "timed runs of each full side, alternating which goes first (the fastest of each is compared)")
+	cmd.Flags().Int64Var(&o.lines, "lines", 5_000_000, "sales lines in the bench warehouse (about, with --build load)")
+	cmd.Flags().IntVar(&o.runs, "runs", 3, "runs, each on a fresh copy of the warehouse; medians are reported")
+	cmd.Flags().StringVar(&o.build, "build", "sql", "how the warehouse is built: sql (direct, unprotected) or load (ckm load of generated exports, protected)")
 	cmd.Flags().StringVar(&o.dir, "bench-dir", "", "directory for the warehouse and lakes (default: a temporary one, removed)")
 	return cmd
 }
 
 type benchExportResult struct {
+	Build             string                   `json:"build"`
+	Protected         bool                     `json:"protected"`
 	Lines             int64                    `json:"lines"`
 	Runs              int                      `json:"runs"`
 	BuildMS           float64                  `json:"build_ms"`
@@ -71,6 +91,7 @@ type benchExportResult struct {
 	DayLines          int64                    `json:"day_lines"`
 	IncrementalMS     float64                  `json:"incremental_ms"`
 	IncrementalRatio  float64                  `json:"incremental_ratio"`
+	PerRun            []benchExportRunResult   `json:"per_run"`
 	FactPartitions    []string                 `json:"fact_sales_partitions_rewritten"`
 	TablesRewritten   []string                 `json:"tables_rewritten"`
 	Incremental       []export.LakeTableResult `json:"incremental_tables"`
@@ -79,6 +100,19 @@ type benchExportResult struct {
 	RawBytes          int64                    `json:"raw_bytes"`
 	LoadAverageBefore string                   `json:"loadavg_before"`
 	LoadAverageAfter  string                   `json:"loadavg_after"`
+}
+
+// benchExportRunResult is one run's figures; the ratios are of the run.
+type benchExportRunResult struct {
+	RawCopyMS        float64 `json:"raw_copy_ms"`
+	FullExportMS     float64 `json:"full_export_ms"`
+	ExportRatio      float64 `json:"export_ratio"`
+	IncrementalMS    float64 `json:"incremental_ms"`
+	IncrementalRatio float64 `json:"incremental_ratio"`
+	LoadAverage      string  `json:"loadavg"`
+	// Where the full export's time went (tables, commit, tidy).
+	FullPhases map[string]float64 `json:"full_phases_ms"`
+	inc        *export.LakeResult
 }
 
 func benchExportRun(ctx context.Context, o *benchExportOptions) error {
@@ -91,75 +125,121 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	res := benchExportResult{Lines: o.lines, Runs: o.runs, LoadAverageBefore: loadAverages()}
+	res := benchExportResult{Build: o.build, Protected: o.build == "load", Lines: o.lines, Runs: o.runs, LoadAverageBefore: loadAverages()}
 	start := time.Now()
-	w, err := engine.Open(ctx, filepath.Join(dir, "bench.duckdb"), a.engineOptions())
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	if err := buildExportBench(ctx, w, o.lines); err != nil {
-		return fmt.Errorf("bench export: building the warehouse: %w", err)
+	base := filepath.Join(dir, "base.duckdb")
+	var day func(ctx context.Context, wh string, run int) error
+	switch o.build {
+	case "sql":
+		w, err := engine.Open(ctx, base, a.engineOptions())
+		if err != nil {
+			return err
+		}
+		err = buildExportBench(ctx, w, o.lines)
+		w.Close()
+		if err != nil {
+			return fmt.Errorf("bench export: building the warehouse: %w", err)
+		}
+		res.DayLines = max(o.lines/1000, 1)
+		day = func(ctx context.Context, wh string, run int) error {
+			w, err := engine.Open(ctx, wh, a.engineOptions())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			return benchExportDay(ctx, w, o.lines, res.DayLines, run)
+		}
+	default:
+		var err error
+		if day, err = buildExportBenchByLoad(ctx, a, dir, base, o.lines, &res); err != nil {
+			return fmt.Errorf("bench export: building the warehouse: %w", err)
+		}
 	}
 	res.BuildMS = ms(time.Since(start))
 	analyst := privacy.Principal{User: "bench", Role: privacy.Analyst}
 
 	lake := filepath.Join(dir, "lake")
-	raw := func() error {
-		os.RemoveAll(filepath.Join(dir, "raw"))
-		start := time.Now()
-		if _, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst); err != nil {
-			return fmt.Errorf("bench export: raw copy: %w", err)
-		}
-		if t := ms(time.Since(start)); res.RawCopyMS == 0 || t < res.RawCopyMS {
-			res.RawCopyMS = t
-		}
-		return nil
-	}
-	full := func() error {
-		os.RemoveAll(lake)
-		start := time.Now()
-		if _, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true}); err != nil {
-			return fmt.Errorf("bench export: %w", err)
-		}
-		if t := ms(time.Since(start)); res.FullExportMS == 0 || t < res.FullExportMS {
-			res.FullExportMS = t
-		}
-		return nil
-	}
 	for i := 0; i < o.runs; i++ {
+		wh := filepath.Join(dir, "run.duckdb")
+		if err := copyWarehouse(base, wh); err != nil {
+			return err
+		}
+		r := benchExportRunResult{LoadAverage: loadAverages()}
+		w, err := engine.Open(ctx, wh, a.engineOptions())
+		if err != nil {
+			return err
+		}
+		raw := func() error {
+			os.RemoveAll(filepath.Join(dir, "raw"))
+			start := time.Now()
+			if _, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst); err != nil {
+				return fmt.Errorf("bench export: raw copy: %w", err)
+			}
+			r.RawCopyMS = ms(time.Since(start))
+			return nil
+		}
+		full := func() error {
+			os.RemoveAll(lake)
+			start := time.Now()
+			fr, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true})
+			if err != nil {
+				return fmt.Errorf("bench export: %w", err)
+			}
+			r.FullExportMS = ms(time.Since(start))
+			r.FullPhases = map[string]float64{"tables": fr.TablesMS, "commit": fr.CommitMS, "tidy": fr.TidyMS}
+			return nil
+		}
 		first, second := raw, full
 		if i%2 == 1 {
 			first, second = full, raw
 		}
-		if err := first(); err != nil {
+		if err := first(); err == nil {
+			err = second()
+		}
+		w.Close()
+		if err != nil {
 			return err
 		}
-		if err := second(); err != nil {
+		if err := day(ctx, wh, i); err != nil {
+			return fmt.Errorf("bench export: one-day load: %w", err)
+		}
+		if w, err = engine.Open(ctx, wh, a.engineOptions()); err != nil {
 			return err
 		}
+		start := time.Now()
+		r.inc, err = export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst})
+		r.IncrementalMS = ms(time.Since(start))
+		w.Close()
+		if err != nil {
+			return fmt.Errorf("bench export: incremental: %w", err)
+		}
+		r.ExportRatio, r.IncrementalRatio = r.FullExportMS/r.RawCopyMS, r.IncrementalMS/r.FullExportMS
+		a.logf("run %d: raw %.0f ms, full %.0f ms (ratio %.3f), incremental %.0f ms (ratio %.3f), load average %s", i+1,
+			r.RawCopyMS, r.FullExportMS, r.ExportRatio, r.IncrementalMS, r.IncrementalRatio, r.LoadAverage)
+		res.PerRun = append(res.PerRun, r)
 	}
-	if o.runs%2 == 0 { // the lake must be the last thing written for the incremental step
-		if err := full(); err != nil {
-			return err
+	med := func(f func(r benchExportRunResult) float64) (float64, int) {
+		idx := make([]int, len(res.PerRun))
+		for i := range idx {
+			idx[i] = i
 		}
+		slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(f(res.PerRun[x]), f(res.PerRun[y])) })
+		m := idx[len(idx)/2]
+		return f(res.PerRun[m]), m
 	}
-	res.ExportRatio = res.FullExportMS / res.RawCopyMS
+	res.RawCopyMS, _ = med(func(r benchExportRunResult) float64 { return r.RawCopyMS })
+	res.FullExportMS, _ = med(func(r benchExportRunResult) float64 { return r.FullExportMS })
+	res.ExportRatio, _ = med(func(r benchExportRunResult) float64 { return r.ExportRatio })
+	res.IncrementalMS, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalMS })
+	var m int
+	res.IncrementalRatio, m = med(func(r benchExportRunResult) float64 { return r.IncrementalRatio })
+	inc := res.PerRun[m].inc // the median run's incremental export
 	res.LakeBytes, res.RawBytes = dirBytes(filepath.Join(lake, export.LakeNamespace), "data"), dirBytes(filepath.Join(dir, "raw"), "")
-
-	res.DayLines = max(o.lines/1000, 1)
-	if err := benchExportDay(ctx, w, o.lines, res.DayLines); err != nil {
-		return fmt.Errorf("bench export: one-day load: %w", err)
-	}
-	start = time.Now()
-	inc, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst})
-	if err != nil {
-		return fmt.Errorf("bench export: incremental: %w", err)
-	}
-	res.IncrementalMS = ms(time.Since(start))
-	res.IncrementalRatio = res.IncrementalMS / res.FullExportMS
 	res.Incremental = inc.Tables
 	res.IncrementalPhases = map[string]float64{"tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS}
+	for k, v := range inc.TidyParts {
+		res.IncrementalPhases["tidy."+k] = v
+	}
 	for _, t := range inc.Tables {
 		if t.Changed {
 			res.TablesRewritten = append(res.TablesRewritten, t.Name)
@@ -172,19 +252,43 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	if a.format() == formatJSON {
 		return writeJSON(a, res)
 	}
+	perRun := func(f func(r benchExportRunResult) string) string {
+		var out []string
+		for _, r := range res.PerRun {
+			out = append(out, f(r))
+		}
+		return strings.Join(out, " / ")
+	}
 	return a.printTable([]string{"measure", "value"}, [][]any{
+		{"build", fmt.Sprintf("%s (protected: %v)", res.Build, res.Protected)},
 		{"lines", res.Lines},
-		{"raw_copy_ms", res.RawCopyMS},
-		{"full_export_ms", res.FullExportMS},
-		{"export_ratio (goal <= 1.2)", fmt.Sprintf("%.3f", res.ExportRatio)},
+		{"raw_copy_ms (median)", res.RawCopyMS},
+		{"full_export_ms (median)", res.FullExportMS},
+		{"export_ratio (goal <= 1.2; median)", fmt.Sprintf("%.3f", res.ExportRatio)},
+		{"export_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.ExportRatio) })},
 		{"day_lines", res.DayLines},
-		{"incremental_ms", res.IncrementalMS},
-		{"incremental_ratio (goal < 0.10)", fmt.Sprintf("%.3f", res.IncrementalRatio)},
+		{"incremental_ms (median)", res.IncrementalMS},
+		{"incremental_ratio (goal < 0.10; median)", fmt.Sprintf("%.3f", res.IncrementalRatio)},
+		{"incremental_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalRatio) })},
 		{"fact_sales partitions rewritten", strings.Join(res.FactPartitions, ",")},
 		{"tables rewritten", strings.Join(res.TablesRewritten, ",")},
 		{"lake data bytes / raw bytes", fmt.Sprintf("%d / %d", res.LakeBytes, res.RawBytes)},
-		{"load average before / after", res.LoadAverageBefore + " / " + res.LoadAverageAfter},
+		{"load average before / per run / after", res.LoadAverageBefore + " / " + perRun(func(r benchExportRunResult) string { return r.LoadAverage }) + " / " + res.LoadAverageAfter},
 	})
+}
+
+// copyWarehouse copies a closed warehouse file (and its WAL, if any).
+func copyWarehouse(from, to string) error {
+	for _, sfx := range []string{"", ".wal"} {
+		os.Remove(to + sfx)
+		if _, err := os.Stat(from + sfx); errors.Is(err, os.ErrNotExist) && sfx != "" {
+			continue
+		}
+		if err := copyFile(from+sfx, to+sfx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadAverages is /proc/loadavg's first three figures ("" where there is none).
@@ -244,7 +348,7 @@ func buildExportBench(ctx context.Context, w *engine.Warehouse, lines int64) err
 
 // benchExportDay loads one more day (2025-12-31, the last month) as a new
 // committed ETL run.
-func benchExportDay(ctx context.Context, w *engine.Warehouse, lines, day int64) error {
+func benchExportDay(ctx context.Context, w *engine.Warehouse, lines, day int64, _ int) error {
 	_, err := w.DB.ExecContext(ctx, fmt.Sprintf(`INSERT INTO etl_run (run_id, started_at, finished_at, status, rows_read, rows_loaded)
 			VALUES (37, TIMESTAMP '2026-01-01', TIMESTAMP '2026-01-01', 'committed', %[1]d, %[1]d);
 		INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id, product_key, channel_key, quantity, unit_price, amount, cost_amount, is_return, etl_run_id, source_line)
@@ -252,4 +356,66 @@ func benchExportDay(ctx context.Context, w *engine.Warehouse, lines, day int64) 
 			       1, 99.00, 99.00, 50.00, false, 37, %[2]d + i
 			FROM range(0, %[1]d) t(i)`, day, lines))
 	return err
+}
+
+// benchLoadCut is the last day of the --build load world: its sales are
+// the one-day load.
+const benchLoadCut = "2026-01-01"
+
+// buildExportBenchByLoad generates source exports of about lines sales
+// lines from 2023-01-01 to benchLoadCut, cuts them at that day (contacts
+// and campaign responses stay with the first load) and loads the first
+// part with ckm load (a child process, so the warehouse is protected as
+// every CLI warehouse) into base. It returns the one-day load: ckm load of
+// the last day into a warehouse.
+func buildExportBenchByLoad(ctx context.Context, a *app, dir, base string, lines int64, res *benchExportResult) (func(context.Context, string, int) error, error) {
+	exports := filepath.Join(dir, "exports")
+	// About 66 sales lines per customer over the three years (measured:
+	// 2,000 customers over 1,097 days give 131,898 lines).
+	customers := max(int(lines/66), 100)
+	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exports, Customers: customers, Days: 1097, Seed: 1, Start: start})
+	if err != nil {
+		return nil, err
+	}
+	a.logf("generated %d sales lines for %d customers", exp.FactSalesRows, customers)
+	split, err := splitWorld(exports, filepath.Join(dir, "split"), benchLoadCut, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"callcenter_contacts.csv", "campaign_responses.csv"} {
+		if err := os.Rename(filepath.Join(split.dirs[1], name), filepath.Join(split.dirs[0], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	b, err := newBenchChildren(a, dir, 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := b.child(base, []string{"load", split.dirs[0], "--as-of", "2025-12-31"}); err != nil {
+		return nil, fmt.Errorf("ckm load: %w", err)
+	}
+	w, err := engine.Open(ctx, base, a.engineOptions())
+	if err != nil {
+		return nil, err
+	}
+	err = w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales`).Scan(&res.Lines)
+	if err == nil {
+		res.Protected, err = vault.Protected(ctx, w.DB)
+	}
+	w.Close()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, wh string, _ int) error {
+		if _, _, err := b.child(wh, []string{"load", split.dirs[1], "--as-of", exp.ExportDate}); err != nil {
+			return fmt.Errorf("ckm load: %w", err)
+		}
+		w, err := engine.Open(ctx, wh, a.engineOptions())
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		return w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales WHERE date_key = 20260101`).Scan(&res.DayLines)
+	}, nil
 }

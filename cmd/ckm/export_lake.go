@@ -25,6 +25,7 @@ type exportLakeOptions struct {
 	fileMode string
 	role     string
 	reveal   string
+	parquet  string
 }
 
 // newExportLakeCmd builds ckm export lake; runF, when not nil, runs
@@ -32,7 +33,7 @@ type exportLakeOptions struct {
 func newExportLakeCmd(a *app, runF func(context.Context, *exportLakeOptions) error) *cobra.Command {
 	opts := &exportLakeOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "lake --dir DIR [--full] [--retain 24h]",
+		Use:   "lake --dir DIR [--full] [--retain 24h] [--parquet FOLDER]",
 		Short: "Write the warehouse as Apache Iceberg tables (one atomic snapshot per export)",
 		Long: `Write every dim_*, fact_* and kb_* table and etl_run as Apache Iceberg tables
 under DIR: the catalog is DIR/catalog.db (Iceberg's SQL/JDBC catalog on
@@ -50,7 +51,10 @@ summary records ckm.data-version and ckm.etl-runs. A snapshot replaced more
 than --retain ago expires and its files are removed.
 
 DIR/lake.duckdb has a view per table over the current snapshot's files for
-BI tools with a DuckDB driver. Personal data is masked as for ckm export
+BI tools with a DuckDB driver. --parquet FOLDER also writes the plain
+hive-partitioned folder of ckm export parquet (manifest.json,
+<table>/year=Y/month=M/…) from the same snapshot's files (hard links),
+swapped in whole after the commit, for tools that only list folders. Personal data is masked as for ckm export
 parquet; raw values need --role admin and --reveal REASON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +76,7 @@ parquet; raw values need --role admin and --reveal REASON.`,
 	}
 	cmd.Flags().StringVar(&opts.dir, "dir", "", "lake directory (required)")
 	cmd.Flags().StringSliceVar(&opts.tables, "tables", nil, "export only these tables (comma-separated)")
+	cmd.Flags().StringVar(&opts.parquet, "parquet", "", "also write the hive-partitioned Parquet folder (as ckm export parquet) from the same snapshot")
 	cmd.Flags().BoolVar(&opts.full, "full", false, "rewrite every partition, not only the changed ones")
 	cmd.Flags().DurationVar(&opts.retain, "retain", export.DefaultLakeRetain, "how long a replaced snapshot stays readable before it expires")
 	cmd.Flags().StringVar(&opts.dirMode, "dir-mode", "0755", "permissions of the lake's directories (octal; a raw lake is 0700)")
@@ -108,7 +113,7 @@ func exportLakeRun(ctx context.Context, opts *exportLakeOptions) error {
 	}
 	res, err := export.Lake(ctx, w, export.LakeOptions{
 		Dir: opts.dir, Tables: opts.tables, Principal: principal, RawPII: opts.reveal != "", Reason: opts.reveal,
-		Full: opts.full, Retain: retain, DirMode: dm, FileMode: fm, Producer: "ckm " + version,
+		Full: opts.full, Retain: retain, DirMode: dm, FileMode: fm, Producer: "ckm " + version, ParquetDir: opts.parquet,
 	})
 	if err != nil {
 		if errors.Is(err, export.ErrUnknownTable) {
@@ -134,5 +139,8 @@ func exportLakeRun(ctx context.Context, opts *exportLakeOptions) error {
 	a.logf("export %d (%s) to %s: data version %d, ETL runs %v, personal data %s; %s",
 		res.ExportID, res.Mode, res.Dir, res.DataVersion, res.ETLRuns, res.PII,
 		fmt.Sprintf("%d snapshots expired, %d unreferenced files removed", res.SnapshotsExpired, res.FilesRemoved))
+	if res.ParquetDir != "" {
+		a.logf("the same snapshot as a Parquet folder: %s", res.ParquetDir)
+	}
 	return nil
 }

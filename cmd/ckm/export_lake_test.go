@@ -25,8 +25,10 @@ func TestExportLakeCommand(t *testing.T) {
 	if res.Mode != "full" || res.ExportID != 1 || res.PII != "masked" || len(res.Tables) == 0 {
 		t.Errorf("first export: mode %s, export %d, pii %s, %d tables", res.Mode, res.ExportID, res.PII, len(res.Tables))
 	}
-	// Nothing changed: the second export rewrites nothing.
-	stdout, stderr, code = runCkm(t, "", "export", "lake", "--warehouse", wh, "--dir", dir, "--format", "json")
+	// Nothing changed: the second export rewrites nothing; it also writes
+	// the Parquet folder from its snapshot.
+	folder := filepath.Join(t.TempDir(), "folder")
+	stdout, stderr, code = runCkm(t, "", "export", "lake", "--warehouse", wh, "--dir", dir, "--parquet", folder, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -42,6 +44,13 @@ func TestExportLakeCommand(t *testing.T) {
 	snap, err := export.OpenLakeSnapshot(context.Background(), dir)
 	if err != nil || snap.ExportID != 2 {
 		t.Fatalf("lake snapshot %v, %v", snap, err)
+	}
+	var m export.Manifest
+	if b, err := os.ReadFile(filepath.Join(folder, export.ManifestFile)); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(b, &m); err != nil || m.LakeExportID != 2 || m.DataVersion != snap.DataVersion || len(m.Tables) != len(snap.Tables) || res.ParquetDir != folder {
+		t.Errorf("Parquet folder manifest: export %d, version %d, %d tables (lake: 2, %d, %d), result %q; %v",
+			m.LakeExportID, m.DataVersion, len(m.Tables), snap.DataVersion, len(snap.Tables), res.ParquetDir, err)
 	}
 	// The DuckDB catalog reads back through ckm sql.
 	q := "ATTACH '" + filepath.Join(dir, export.LakeDuckDBFile) + "' AS l (READ_ONLY); SELECT count(*) AS n FROM l.dim_product"

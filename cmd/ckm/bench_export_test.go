@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"testing"
+)
+
+// TestNewBenchExportCmd checks what ckm bench export parses its flags into.
+func TestNewBenchExportCmd(t *testing.T) {
+	cases := []parseCase[benchExportOptions]{
+		{"defaults", nil, nil, benchExportOptions{lines: 5_000_000, runs: 3, build: "sql"}, ""},
+		{"flags", nil, []string{"--lines", "2000", "--runs", "1", "--build", "load", "--bench-dir", "d"},
+			benchExportOptions{lines: 2000, runs: 1, build: "load", dir: "d"}, ""},
+		{"too few lines", nil, []string{"--lines", "999"}, benchExportOptions{}, "--lines 999"},
+		{"zero runs", nil, []string{"--runs", "0"}, benchExportOptions{}, "--runs 0"},
+		{"unknown build", nil, []string{"--build", "csv"}, benchExportOptions{}, `--build "csv"`},
+	}
+	checkParse(t, []string{"bench"}, newBenchExportCmd, []string{"bench", "export"}, func(o *benchExportOptions) { o.app = nil }, cases)
+}
+
+// TestBenchExportRuns runs the bench small, both ways of building its
+// warehouse: every run's incremental export rewrites only the loaded
+// day's month of fact_sales (and no table a day's load does not touch:
+// ckm load's day may add customers and inferred products), and --build
+// load's warehouse is protected.
+func TestBenchExportRuns(t *testing.T) {
+	for _, c := range []struct {
+		build, month string
+		protected    bool
+	}{
+		{"sql", "2025-12", false},
+		{"load", "2026-1", true},
+	} {
+		t.Run(c.build, func(t *testing.T) {
+			args := []string{"--format", "json", "bench", "export", "--lines", "2000", "--runs", "2", "--build", c.build}
+			var stdout string
+			if c.build == "load" {
+				// ckm load runs as a child process of the binary.
+				out, err := exec.Command(ckmBinary(t), args...).Output()
+				if err != nil {
+					t.Fatalf("%v: %s", err, out)
+				}
+				stdout = string(out)
+			} else {
+				var stderr string
+				var code int
+				if stdout, stderr, code = runCkm(t, "", args...); code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+			}
+			var res benchExportResult
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("%v: %s", err, stdout)
+			}
+			if len(res.PerRun) != 2 || res.Protected != c.protected || res.DayLines < 1 || res.Lines < 1000 {
+				t.Errorf("runs %d, protected %v, day lines %d, lines %d", len(res.PerRun), res.Protected, res.DayLines, res.Lines)
+			}
+			if !slices.Equal(res.FactPartitions, []string{c.month}) {
+				t.Errorf("fact_sales rewrote %v, want [%s]", res.FactPartitions, c.month)
+			}
+			for _, r := range res.PerRun {
+				if r.RawCopyMS <= 0 || r.FullExportMS <= 0 || r.IncrementalMS <= 0 || r.IncrementalRatio != r.IncrementalMS/r.FullExportMS {
+					t.Errorf("run %+v", r)
+				}
+			}
+			for _, name := range res.TablesRewritten {
+				switch name {
+				case "fact_sales", "fact_sales_current", "etl_run", "kb_model_status", "dim_customer", "dim_product", "dim_date":
+				default:
+					t.Errorf("the one-day load rewrote %s", name)
+				}
+			}
+		})
+	}
+}
