@@ -2,7 +2,7 @@
 -- records (etl/identity_reresolve.go) moves some records of a customer to
 -- another, as a split does, recorded and undoable like one. DuckDB cannot
 -- alter a CHECK constraint: the table is rebuilt with its rows.
-ALTER TABLE customer_merge RENAME TO customer_merge_v17;
+ALTER TABLE customer_merge RENAME TO customer_merge_before_v16;
 CREATE TABLE customer_merge (
     merge_id    BIGINT PRIMARY KEY,
     kind        VARCHAR NOT NULL CHECK (kind IN ('load_merge', 'steward_merge', 'steward_split', 'load_split')),
@@ -14,5 +14,5 @@ CREATE TABLE customer_merge (
     undone_run  BIGINT,                 -- the etl_run of ckm identity undo
     undone_at   TIMESTAMP
 );
-INSERT INTO customer_merge SELECT * FROM customer_merge_v17;
-DROP TABLE customer_merge_v17;
+INSERT INTO customer_merge SELECT * FROM customer_merge_before_v16;
+DROP TABLE customer_merge_before_v16;
