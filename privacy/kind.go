@@ -66,7 +66,7 @@ func (k Kind) DisplaySQL(expr string) string {
 	if f == "" {
 		return ""
 	}
-	return "CASE WHEN NOT regexp_full_match(" + expr + ", '" + TokenPattern + "') THEN " + f + "(" + expr + ")" +
+	return "CASE WHEN " + expr + " IS NULL THEN NULL WHEN NOT regexp_full_match(" + expr + ", '" + TokenPattern + "') THEN " + f + "(" + expr + ")" +
 		" ELSE coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), '****') END"
 }
 
