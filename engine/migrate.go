@@ -58,6 +58,9 @@ var schemaV15 string
 //go:embed schema_v16.sql
 var schemaV16 string
 
+//go:embed schema_v17.sql
+var schemaV17 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -84,6 +87,7 @@ var Migrations = []Migration{
 	{Version: 14, Description: "names protected at rest: the analyst's dim_customer shows a name token's mask", SQL: []string{schemaV14}},
 	{Version: 15, Description: "identity_link.channels: the channels each key was seen in, for time- and channel-aware links across loads", SQL: []string{schemaV15}},
 	{Version: 16, Description: "customer_merge.kind load_split: a later load re-resolves earlier records", SQL: []string{schemaV16}},
+	{Version: 17, Description: "masks that skip the full-width map for ASCII text; a token in a contact's or response's key shows its kept mask", SQL: []string{schemaV17}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

@@ -54,12 +54,18 @@ func identityLinkSQL(runID int64) string {
 func (l *loader) recordKeySQL() string {
 	// The hash is of the stored form (a token for personal keys on a
 	// protected warehouse), as etl_identity holds it and a split names it.
+	// The resolved records' tokens are id_tok's, computed once per key (not
+	// once per record); the contacts' and responses' mobiles are tokenised
+	// here.
 	stored := "key_value"
+	resolved := `SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(key_value AS VARCHAR)) FROM id_edge WHERE rec > 0`
 	if l.opts.Vault != nil {
 		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
+		resolved = `SELECT DISTINCT e.rec // 10000000000, e.rec % 10000000000, hash(k.key_type, CAST(t.tok AS VARCHAR))
+	FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) WHERE e.rec > 0`
 	}
 	return `INSERT INTO etl_record_key
-	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM id_edge WHERE rec > 0
+	` + resolved + `
 	UNION ALL
 	SELECT DISTINCT file_id, _line, hash(key_type, CAST(` + stored + ` AS VARCHAR)) FROM (
 		SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL

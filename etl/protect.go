@@ -46,13 +46,19 @@ func (l *loader) keyToken(kind, expr string) string {
 // token for personal keys on a protected warehouse) and its masked display
 // value. The resolver works on raw values in its TEMP tables; only tok and
 // disp are written to etl_identity and identity_link.
+//
+// The tokens of the load's own keys were computed once already, in id_ltok
+// (identity_prior.go): they are looked up there, and only the keys the
+// prior records brought (an earlier customer's ID number opened from its
+// seal) are tokenised here.
 func (l *loader) identityTokenSQL() string {
-	tok := "key_value"
+	tok, from := "k.key_value", "id_key k"
 	if l.opts.Vault != nil {
-		tok = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
+		tok = "CASE WHEN k.key_type IN " + personalKeyTypes + " THEN coalesce(t.tok, ckm_token(k.key_type, k.key_value)) ELSE k.key_value END"
+		from += " LEFT JOIN id_ltok t ON t.key_type = k.key_type AND t.key_value = k.key_value"
 	}
 	return `CREATE OR REPLACE TEMP TABLE id_tok AS
-	SELECT kid, ` + tok + ` AS tok, ` + keyDisplaySQL("key_type", "key_value") + ` AS disp FROM id_key`
+	SELECT k.kid, ` + tok + ` AS tok, ` + keyDisplaySQL("k.key_type", "k.key_value") + ` AS disp FROM ` + from
 }
 
 // keyDisplaySQL is SQL for the masked display value of an identity key.
@@ -66,7 +72,9 @@ func keyDisplaySQL(typeCol, valueCol string) string {
 // records not sealed before: the only place raw ID numbers, mobiles and
 // e-mails are kept on a protected warehouse. The masked display of each
 // token goes to vault_display, which the analyst's dim_customer shows in
-// place of the token.
+// place of the token. The (customer, key) pairs are made distinct on
+// integers before any text is joined: a million records carry few
+// distinct pairs.
 func (l *loader) sealValues() error {
 	if l.opts.Vault == nil {
 		return nil
@@ -77,8 +85,9 @@ func (l *loader) sealValues() error {
 		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID),
 		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
 		SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
-		FROM (SELECT DISTINCT r.customer_id, k.key_type, k.key_value, t.tok
-			FROM id_rk_all e JOIN id_rec r USING (rec) JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
+		FROM (SELECT d.customer_id, k.key_type, k.key_value, t.tok
+			FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
+			JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
 			WHERE k.key_type IN `+personalKeyTypes+`) p
 		JOIN vault_customer_key ck USING (customer_id)
 		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
@@ -98,9 +107,12 @@ func (l *loader) sealNames() error {
 		return nil
 	}
 	return l.execAll("customers", []string{
+		// Each distinct name is tokenised once, not once per CRM record.
 		`CREATE OR REPLACE TEMP TABLE cust_names AS
-		SELECT DISTINCT r.customer_id, c.name_v AS name, ckm_token('name', c.name_v) AS tok
-		FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + ` WHERE c.name_v IS NOT NULL`,
+		WITH n AS (SELECT DISTINCT r.customer_id, c.name_v AS name
+			FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + ` WHERE c.name_v IS NOT NULL),
+		t AS (SELECT name, ckm_token('name', name) AS tok FROM (SELECT DISTINCT name FROM n))
+		SELECT n.customer_id, n.name, t.tok FROM n JOIN t USING (name)`,
 		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
 		SELECT n.tok, n.customer_id, 'name', ckm_seal(n.customer_id, ck.wrapped_key, n.tok, n.name), %d
 		FROM cust_names n JOIN vault_customer_key ck USING (customer_id)

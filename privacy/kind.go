@@ -51,17 +51,23 @@ func (k Kind) MaskFunction() string {
 	return "ckm_mask_" + k.String()
 }
 
+// TokenPattern is a regular expression (RE2, for DuckDB's
+// regexp_full_match) that a value of the form of a vault token matches:
+// a t, two letters of its kind, an underscore and 24 base64url characters.
+const TokenPattern = `t[a-z]{2}_[A-Za-z0-9_-]{24}`
+
 // DisplaySQL is SQL for what an analyst sees of expr, a value of the kind:
 // on a protected warehouse expr holds a token, whose mask was kept in
 // vault_display when the raw value was sealed (masking the token itself
-// would show the token's characters); otherwise the kind's mask of expr.
-// It is empty for None.
+// would show the token's characters: a token with no kept mask shows
+// stars only); otherwise the kind's mask of expr. It is empty for None.
 func (k Kind) DisplaySQL(expr string) string {
 	f := k.MaskFunction()
 	if f == "" {
 		return ""
 	}
-	return "coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), " + f + "(" + expr + "))"
+	return "CASE WHEN " + expr + " IS NULL THEN NULL WHEN NOT regexp_full_match(" + expr + ", '" + TokenPattern + "') THEN " + f + "(" + expr + ")" +
+		" ELSE coalesce((SELECT v.display FROM main.vault_display v WHERE v.token = " + expr + "), '****') END"
 }
 
 // Column-name words that mark personal data, in English and pinyin.

@@ -56,7 +56,9 @@ on a protected warehouse by their tokens (the token join). Reported: both
 parts' seconds and CPU seconds, the protected/clear ratios, and the time of
 the identity step in each part (statement times summed from the load's
 trace). With --runs N the sides alternate which goes first and each figure is
-the median of N runs. The load average is reported beside each side.`,
+the median of N runs; each run's own protected/clear ratios (its two sides
+ran one after the other) and their medians are reported too. The load
+average is reported beside each side.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWorld(opts.customers, opts.days); err != nil {
@@ -113,9 +115,37 @@ type benchPrivacyResult struct {
 	// IdentityRatio and IncIdentityRatio compare the identity step, where
 	// the protected load computes tokens and seals values, and (in the
 	// increment) joins the new records to the identity map by token.
-	IdentityRatio    float64    `json:"identity_ratio"`
-	IncIdentityRatio float64    `json:"increment_identity_ratio"`
-	LoadAverage      [2]float64 `json:"load_average_start_end"`
+	IdentityRatio    float64 `json:"identity_ratio"`
+	IncIdentityRatio float64 `json:"increment_identity_ratio"`
+	// RunRatios and RunCPURatios are each run's protected/clear seconds
+	// and CPU seconds: the two sides of one run load one after the other,
+	// under about the same load, where the medians above may come from
+	// different runs. MedianRunRatio and MedianRunCPURatio are their
+	// medians.
+	RunRatios         []float64  `json:"run_ratios"`
+	RunCPURatios      []float64  `json:"run_cpu_ratios"`
+	MedianRunRatio    float64    `json:"median_run_ratio"`
+	MedianRunCPURatio float64    `json:"median_run_cpu_ratio"`
+	LoadAverage       [2]float64 `json:"load_average_start_end"`
+}
+
+// runRatios are the quotients f(protected[i]) / f(clear[i]) of each run
+// and their median (the mean of the middle two for an even count).
+func runRatios(clear, protected []privacySide, f func(privacySide) float64) ([]float64, float64) {
+	var rs []float64
+	for i := range min(len(clear), len(protected)) {
+		rs = append(rs, f(protected[i])/f(clear[i]))
+	}
+	if len(rs) == 0 {
+		return nil, 0
+	}
+	sorted := append([]float64(nil), rs...)
+	sort.Float64s(sorted)
+	m := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		m = (sorted[len(sorted)/2-1] + m) / 2
+	}
+	return rs, m
 }
 
 func benchPrivacyRun(ctx context.Context, opts *benchPrivacyOptions) error {
@@ -181,6 +211,8 @@ func benchPrivacyRun(ctx context.Context, opts *benchPrivacyOptions) error {
 	res.IncrementRatio = res.Protected.IncrementSeconds / res.Clear.IncrementSeconds
 	res.IdentityRatio = res.Protected.IdentitySeconds / res.Clear.IdentitySeconds
 	res.IncIdentityRatio = res.Protected.IncIdentitySec / res.Clear.IncIdentitySec
+	res.RunRatios, res.MedianRunRatio = runRatios(clear, protected, func(s privacySide) float64 { return s.Seconds })
+	res.RunCPURatios, res.MedianRunCPURatio = runRatios(clear, protected, func(s privacySide) float64 { return s.CPUSeconds })
 	res.LoadAverage[1], _ = loadAverage().(float64)
 	if a.format() == formatJSON {
 		return writeJSON(a, res)
@@ -193,6 +225,15 @@ func benchPrivacyRun(ctx context.Context, opts *benchPrivacyOptions) error {
 		row("clear", res.Clear), row("protected", res.Protected),
 		{"ratio (protected / clear)", f2(res.Ratio), f2(res.CPURatio), "", f2(res.IdentityRatio), f2(res.IncrementRatio), f2(res.IncIdentityRatio), ""},
 	}
+	list := func(rs []float64) string {
+		parts := make([]string, len(rs))
+		for i, r := range rs {
+			parts[i] = f2(r)
+		}
+		return strings.Join(parts, " ")
+	}
+	table = append(table, []any{"each run's ratio (median)", list(res.RunRatios) + " (" + f2(res.MedianRunRatio) + ")",
+		list(res.RunCPURatios) + " (" + f2(res.MedianRunCPURatio) + ")", "", "", "", "", ""})
 	// The steps protection costs most in (statement seconds, both parts).
 	for _, step := range costliestSteps(res.Clear.Steps, res.Protected.Steps, 5) {
 		table = append(table, []any{"step " + step + " (clear → protected)", f2(res.Clear.Steps[step]) + " → " + f2(res.Protected.Steps[step]), "", "", "", "", "", ""})

@@ -88,4 +88,32 @@ func TestBenchPrivacySmall(t *testing.T) {
 	if math.Abs(r.Ratio-r.Protected.Seconds/r.Clear.Seconds) > 1e-9 || math.Abs(r.IncIdentityRatio-r.Protected.IncIdentitySec/r.Clear.IncIdentitySec) > 1e-9 {
 		t.Errorf("ratios %+v", r)
 	}
+	// One run: its own ratios are the sides' quotients.
+	if len(r.RunCPURatios) != 1 || math.Abs(r.RunCPURatios[0]-r.Protected.CPUSeconds/r.Clear.CPUSeconds) > 1e-9 ||
+		r.MedianRunCPURatio != r.RunCPURatios[0] || len(r.RunRatios) != 1 || math.Abs(r.MedianRunRatio-r.Ratio) > 1e-9 {
+		t.Errorf("run ratios %v (median %v), cpu %v (median %v)", r.RunRatios, r.MedianRunRatio, r.RunCPURatios, r.MedianRunCPURatio)
+	}
+}
+
+// TestRunRatios: each run's protected/clear quotient, and their median,
+// by hand.
+func TestRunRatios(t *testing.T) {
+	secs := func(v ...float64) []privacySide {
+		s := make([]privacySide, len(v))
+		for i, x := range v {
+			s[i].CPUSeconds = x
+		}
+		return s
+	}
+	cpu := func(s privacySide) float64 { return s.CPUSeconds }
+	rs, m := runRatios(secs(100, 50, 80), secs(130, 60, 80), cpu)
+	if len(rs) != 3 || rs[0] != 1.3 || rs[1] != 1.2 || rs[2] != 1 || m != 1.2 {
+		t.Errorf("three runs: %v median %v, want [1.3 1.2 1] median 1.2", rs, m)
+	}
+	if rs, m := runRatios(secs(100, 50), secs(130, 60), cpu); len(rs) != 2 || math.Abs(m-1.25) > 1e-12 {
+		t.Errorf("two runs: %v median %v, want median 1.25", rs, m)
+	}
+	if rs, m := runRatios(nil, nil, cpu); rs != nil || m != 0 {
+		t.Errorf("no runs: %v %v", rs, m)
+	}
 }
