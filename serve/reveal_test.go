@@ -141,7 +141,7 @@ func TestRefusalsLoggedAndAudited(t *testing.T) {
 		t.Errorf("%d authentication refusals in the log, want 2:\n%s", n, logged)
 	}
 	for _, r := range refusals {
-		want := fmt.Sprintf(`"msg":"statement refused","pid":`)
+		want := `"msg":"statement refused","pid":`
 		found := false
 		for _, l := range strings.Split(logged, "\n") {
 			found = found || strings.Contains(l, want) && strings.Contains(l, fmt.Sprintf(`"user":%q`, r.user)) && strings.Contains(l, fmt.Sprintf(`"statement":%q`, r.sql))

@@ -193,7 +193,8 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		if i%2 == 1 {
 			first, second = full, raw
 		}
-		if err := first(); err == nil {
+		err = first()
+		if err == nil {
 			err = second()
 		}
 		w.Close()
