@@ -144,7 +144,7 @@ func TestServeCoexistence(t *testing.T) {
 	base := gen("base", "2024-01-01", 60, 15)
 	loads := []string{gen("new1", "2024-01-16", 60, 6), filepath.Join(dir, "fix"), gen("new2", "2024-01-22", 60, 6)}
 	correctedExport(t, filepath.Join(base, "pos_sales_202401.csv"), loads[1], 5)
-	big := gen("big", "2024-02-06", 250, 40)
+	big := gen("big", "2024-02-06", 600, 60)
 
 	phase("fixtures")
 	v, err := serve.HashPassword("ana-pw")
@@ -379,8 +379,8 @@ func TestServeCoexistence(t *testing.T) {
 	// is cancelled (grace 20ms) and rolled back.
 	from := len(srv.stderr.String())
 	deliver(big)
-	for i := 0; ; i++ {
-		if i > 600 {
+	for deadline := time.Now().Add(time.Minute); ; {
+		if time.Now().After(deadline) {
 			t.Fatalf("the fourth load did not start:\n%s", srv.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -390,11 +390,21 @@ func TestServeCoexistence(t *testing.T) {
 			continue
 		}
 		// A run that began before the export arrived ends within
-		// milliseconds with nothing to load; the one loading it (seconds)
-		// is still running a second on.
-		time.Sleep(time.Second)
-		log = srv.stderr.String()
-		if strings.Contains(log[from+j:], `"msg":"job done"`) || strings.Contains(log[from+j:], `"msg":"job failed"`) {
+		// milliseconds with nothing to load (run 0); the one loading it
+		// (a second or more, even on an idle machine) is still running
+		// 150 ms on. A loading run already done means the signal can no
+		// longer land in it: say so rather than wait for one that never
+		// comes.
+		time.Sleep(150 * time.Millisecond)
+		rest := srv.stderr.String()[from+j:]
+		if k := strings.Index(rest, `"msg":"job done"`); k >= 0 {
+			if !strings.Contains(rest[k:], `"run":0,`) {
+				t.Fatalf("the fourth load finished within 150 ms, before a SIGTERM could land in it:\n%s", rest)
+			}
+			from += j + 1
+			continue
+		}
+		if strings.Contains(rest, `"msg":"job failed"`) {
 			from += j + 1
 			continue
 		}
