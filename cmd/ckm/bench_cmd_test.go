@@ -10,11 +10,11 @@ import (
 // environment into, without generating anything.
 func TestNewBenchETLCmd(t *testing.T) {
 	cases := []parseCase[benchETLOptions]{
-		{"defaults", nil, nil, benchETLOptions{customers: 220000, days: 365, seed: 1, plainLines: 1000000, runs: 1}, ""},
+		{"defaults", nil, nil, benchETLOptions{benchWorld: benchWorld{customers: 220000, days: 365, seed: 1, runs: 1}, plainLines: 1000000}, ""},
 		{"flags", nil, []string{"--customers", "100", "--days", "30", "--seed", "5", "--dir", "d", "--keep", "--plain-lines", "5000", "--runs", "3"},
-			benchETLOptions{customers: 100, days: 30, seed: 5, dir: "d", keep: true, plainLines: 5000, runs: 3}, ""},
+			benchETLOptions{benchWorld: benchWorld{customers: 100, days: 30, seed: 5, dir: "d", keep: true, runs: 3}, plainLines: 5000}, ""},
 		{"environment", map[string]string{"CKM_BENCH_ETL_DAYS": "60", "CKM_CUSTOMERS": "500", "CKM_BENCH_ETL_RUNS": "3"}, nil,
-			benchETLOptions{customers: 500, days: 60, seed: 1, plainLines: 1000000, runs: 3}, ""},
+			benchETLOptions{benchWorld: benchWorld{customers: 500, days: 60, seed: 1, runs: 3}, plainLines: 1000000}, ""},
 		{"zero customers", nil, []string{"--customers", "0"}, benchETLOptions{}, "--customers 0"},
 		{"zero days", nil, []string{"--days", "0"}, benchETLOptions{}, "--days 0"},
 		{"days not a number", nil, []string{"--days", "week"}, benchETLOptions{}, "--days"},

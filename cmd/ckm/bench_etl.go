@@ -16,6 +16,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -23,15 +24,43 @@ import (
 )
 
 // benchETLOptions are what ckm bench etl's flags resolve to.
+// benchWorld is the generated world and the runs of a load benchmark
+// (bench etl, bench privacy): the same flags with the same meaning.
+type benchWorld struct {
+	customers int // checked with days: a world fixtures can generate
+	days      int
+	seed      int64
+	dir       string
+	keep      bool
+	runs      int // runs of each side; medians reported
+}
+
+// flags declares the world's flags on f.
+func (w *benchWorld) flags(f *pflag.FlagSet) {
+	f.IntVar(&w.customers, "customers", 220000, "persons in the generated world (220,000 ≈ 5 million sales lines a year)")
+	f.IntVar(&w.days, "days", 365, "days of sales")
+	f.Int64Var(&w.seed, "seed", 1, "generator seed")
+	f.StringVar(&w.dir, "dir", "", "work directory (default: a temporary one)")
+	f.BoolVar(&w.keep, "keep", false, "keep the work directory")
+	f.IntVar(&w.runs, "runs", 1, "runs of each side (figures are medians)")
+}
+
+// check checks the world's flags: a world fixtures can generate, one run
+// at least.
+func (w *benchWorld) check() error {
+	if err := checkWorld(w.customers, w.days); err != nil {
+		return err
+	}
+	if w.runs < 1 {
+		return usageErrorf("--runs %d: want at least 1", w.runs)
+	}
+	return nil
+}
+
 type benchETLOptions struct {
-	app        *app
-	customers  int // checked with days: a world fixtures can generate
-	days       int
-	seed       int64
-	dir        string
-	keep       bool
+	app *app
+	benchWorld
 	plainLines int // lines of the plain CSV scenario
-	runs       int // runs of each side; medians reported
 }
 
 func init() {
@@ -63,14 +92,11 @@ Each side runs in its own process, so its peak memory is its own; with --runs N
 each figure is the median of N runs. The load average is reported beside them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkWorld(opts.customers, opts.days); err != nil {
+			if err := opts.check(); err != nil {
 				return err
 			}
 			if opts.plainLines < 100 {
 				return usageErrorf("--plain-lines %d: want at least 100 lines (the planted faults need room)", opts.plainLines)
-			}
-			if opts.runs < 1 {
-				return usageErrorf("--runs %d: want at least 1", opts.runs)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -79,13 +105,8 @@ each figure is the median of N runs. The load average is reported beside them.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opts.customers, "customers", 220000, "persons in the generated world (220,000 ≈ 5 million sales lines a year)")
-	f.IntVar(&opts.days, "days", 365, "days of sales")
-	f.Int64Var(&opts.seed, "seed", 1, "generator seed")
-	f.StringVar(&opts.dir, "dir", "", "work directory (default: a temporary one)")
-	f.BoolVar(&opts.keep, "keep", false, "keep the work directory")
+	opts.flags(f)
 	f.IntVar(&opts.plainLines, "plain-lines", 1000000, "order lines of the plain UTF-8 CSV scenario")
-	f.IntVar(&opts.runs, "runs", 1, "runs of each side (figures are medians)")
 	return cmd
 }
 

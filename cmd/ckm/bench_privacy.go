@@ -25,13 +25,8 @@ import (
 
 // benchPrivacyOptions are what ckm bench privacy's flags resolve to.
 type benchPrivacyOptions struct {
-	app       *app
-	customers int
-	days      int
-	seed      int64
-	dir       string
-	keep      bool
-	runs      int
+	app *app
+	benchWorld
 }
 
 func init() {
@@ -61,14 +56,11 @@ ran one after the other) and their medians are reported too. The load
 average is reported beside each side.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkWorld(opts.customers, opts.days); err != nil {
+			if err := opts.check(); err != nil {
 				return err
 			}
 			if opts.days < 32 {
 				return usageErrorf("--days %d: want at least 32 (the increment is the last month of till sales)", opts.days)
-			}
-			if opts.runs < 1 {
-				return usageErrorf("--runs %d: want at least 1", opts.runs)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -76,13 +68,7 @@ average is reported beside each side.`,
 			return benchPrivacyRun(cmd.Context(), opts)
 		},
 	}
-	f := cmd.Flags()
-	f.IntVar(&opts.customers, "customers", 220000, "persons in the generated world (220,000 ≈ 5 million sales lines a year)")
-	f.IntVar(&opts.days, "days", 365, "days of sales")
-	f.Int64Var(&opts.seed, "seed", 1, "generator seed")
-	f.StringVar(&opts.dir, "dir", "", "work directory (default: a temporary one)")
-	f.BoolVar(&opts.keep, "keep", false, "keep the work directory")
-	f.IntVar(&opts.runs, "runs", 1, "runs of each side (figures are medians)")
+	opts.flags(cmd.Flags())
 	return cmd
 }
 

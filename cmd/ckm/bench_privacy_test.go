@@ -12,10 +12,10 @@ import (
 // environment into, without generating anything.
 func TestNewBenchPrivacyCmd(t *testing.T) {
 	cases := []parseCase[benchPrivacyOptions]{
-		{"defaults", nil, nil, benchPrivacyOptions{customers: 220000, days: 365, seed: 1, runs: 1}, ""},
+		{"defaults", nil, nil, benchPrivacyOptions{benchWorld: benchWorld{customers: 220000, days: 365, seed: 1, runs: 1}}, ""},
 		{"flags", nil, []string{"--customers", "100", "--days", "40", "--seed", "5", "--dir", "d", "--keep", "--runs", "3"},
-			benchPrivacyOptions{customers: 100, days: 40, seed: 5, dir: "d", keep: true, runs: 3}, ""},
-		{"environment", map[string]string{"CKM_BENCH_PRIVACY_RUNS": "3"}, nil, benchPrivacyOptions{customers: 220000, days: 365, seed: 1, runs: 3}, ""},
+			benchPrivacyOptions{benchWorld: benchWorld{customers: 100, days: 40, seed: 5, dir: "d", keep: true, runs: 3}}, ""},
+		{"environment", map[string]string{"CKM_BENCH_PRIVACY_RUNS": "3"}, nil, benchPrivacyOptions{benchWorld: benchWorld{customers: 220000, days: 365, seed: 1, runs: 3}}, ""},
 		{"one month has no increment", nil, []string{"--days", "31"}, benchPrivacyOptions{}, "--days 31"},
 		{"zero runs", nil, []string{"--runs", "0"}, benchPrivacyOptions{}, "--runs 0"},
 	}
