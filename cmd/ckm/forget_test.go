@@ -51,8 +51,24 @@ func TestForget(t *testing.T) {
 	var id, sales int64
 	if err := w.DB.QueryRow(`SELECT customer_id, (SELECT count(*) FROM fact_sales f WHERE f.customer_id = c.customer_id) AS n
 		FROM vault_value c WHERE kind = 'id_number' AND customer_id IN (SELECT customer_id FROM vault_value WHERE kind = 'mobile')
+		AND customer_id IN (SELECT customer_id FROM etl_identity WHERE key_type = 'member_card')
 		ORDER BY n DESC, customer_id LIMIT 1`).Scan(&id, &sales); err != nil {
 		t.Fatal(err)
+	}
+	// Two rejected till lines whose records carry nothing but a member
+	// card (written as a till file spells it, spaced): the customer's,
+	// which forget must erase, and another customer's, which stays.
+	var card, otherCard string
+	if err := w.DB.QueryRow(`SELECT (SELECT min(key_value) FROM etl_identity WHERE customer_id = $1 AND key_type = 'member_card'),
+		(SELECT min(key_value) FROM etl_identity WHERE customer_id <> $1 AND key_type = 'member_card')`, id).Scan(&card, &otherCard); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []string{card, otherCard} {
+		rec := "2024-01-05 10:00," + c[:1] + " " + c[1:] + ",P00001,1,9.90"
+		if _, err := w.DB.Exec(`INSERT INTO etl_reject (run_id, file_id, path, line, stage, rule, severity, column_name, raw_value, raw_record, message)
+			VALUES (1, 1, 'pos_sales_test.csv', ?, 'validate', 'test', 'error', 'product_code', NULL, ?, 'planted by TestForget')`, 900001+i, v.SealText(rec)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	type sealedValue struct {
 		tok             string
@@ -122,6 +138,18 @@ func TestForget(t *testing.T) {
 		}
 		if _, err := v.Unseal(id, wrapped, s.tok, s.sealed); !errors.Is(err, vault.ErrForgotten) {
 			t.Errorf("unseal after forget: %v, want ErrForgotten", err)
+		}
+	}
+	// The ledger line carrying the customer's card lost its record; the
+	// other customer's kept it.
+	for line, erased := range map[int64]bool{900001: true, 900002: false} {
+		var rec *string
+		if err := w.DB.QueryRow(`SELECT raw_record FROM etl_reject WHERE line = ?`, line).Scan(&rec); err != nil {
+			t.Fatal(err)
+		}
+		if (rec == nil) != erased {
+			t.Errorf("ledger line %d (card %s, %s's): raw record erased %v, want %v", line, map[bool]string{true: card, false: otherCard}[erased],
+				map[bool]string{true: "the forgotten customer", false: "another customer"}[erased], rec == nil, erased)
 		}
 	}
 	for q, want := range map[string]int64{

@@ -88,7 +88,7 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 // customerValues opens the customer's sealed identifiers (not the name:
 // many share one, and a ledger record naming a namesake is not theirs),
 // with the forms they take in raw source records (a mainland mobile
-// without +86).
+// without +86), and adds their member cards.
 func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT v.token, k.wrapped_key, v.sealed FROM vault_value v
 		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ? AND v.kind <> 'name'`, customerID)
@@ -115,7 +115,26 @@ func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64
 			values = append(values, p[:6]+p[8:17]) // the 15-digit form of an ID number born in the 1900s
 		}
 	}
-	return values, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Member cards are kept in the clear in the identity map (a card
+	// number is the retailer's own, not a resident's identifier), but a
+	// ledger record holding one is still the customer's: read them before
+	// the identity keys go.
+	cards, err := db.QueryContext(ctx, `SELECT DISTINCT key_value FROM etl_identity WHERE customer_id = ? AND key_type = 'member_card'`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("forget: %w", err)
+	}
+	defer cards.Close()
+	for cards.Next() {
+		var c string
+		if err := cards.Scan(&c); err != nil {
+			return nil, fmt.Errorf("forget: %w", err)
+		}
+		values = append(values, c)
+	}
+	return values, cards.Err()
 }
 
 // redactLedger removes the raw value and record of every ledger entry
