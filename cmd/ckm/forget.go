@@ -33,8 +33,10 @@ func newForgetCmd(a *app, runF func(context.Context, *forgetOptions) error) *cob
 		Long: `Carry out a deletion request on a protected warehouse: the customer's own key
 and encrypted values are destroyed (so no copy of the file can decrypt them),
 the tokens that would find the customer again are removed from the identity
-map and its links, reject-ledger records holding their values lose their raw
-text, and their dim_customer versions lose ID number, name, mobile and e-mail.
+map and its links, reject-ledger records holding their ID number, mobile,
+e-mail or member card, or a name of theirs with their birth date, lose their
+raw text, and their dim_customer versions lose ID number, name, mobile, e-mail
+and birth date.
 Facts stay as anonymous history. The warehouse file is then rewritten whole,
 so no freed block keeps what was removed. Needs the key and the admin role.`,
 		Args: cobra.ExactArgs(1),

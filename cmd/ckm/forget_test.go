@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/privacy/vault"
@@ -62,6 +64,28 @@ func TestForget(t *testing.T) {
 	if err := w.DB.QueryRow(`SELECT (SELECT min(key_value) FROM etl_identity WHERE customer_id = $1 AND key_type = 'member_card'),
 		(SELECT min(key_value) FROM etl_identity WHERE customer_id <> $1 AND key_type = 'member_card')`, id).Scan(&card, &otherCard); err != nil {
 		t.Fatal(err)
+	}
+	// Two rejected CRM rows carrying no identifier: the customer's name
+	// with their birth date (as 1990年1月2日), which forget must erase, and
+	// the name with another birth date (a namesake), which stays.
+	var nameTok string
+	var nameWrapped, nameSealed []byte
+	var birth time.Time
+	if err := w.DB.QueryRow(`SELECT v.token, k.wrapped_key, v.sealed, (SELECT max(birth_date) FROM dim_customer WHERE customer_id = $1)
+		FROM vault_value v JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = $1 AND v.kind = 'name' LIMIT 1`, id).Scan(&nameTok, &nameWrapped, &nameSealed, &birth); err != nil {
+		t.Fatalf("customer %d has no sealed name and birth date: %v", id, err)
+	}
+	name, err := v.Unseal(id, nameWrapped, nameTok, nameSealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := birth.AddDate(1, 2, 3)
+	for i, d := range []time.Time{birth, other} {
+		rec := fmt.Sprintf(",%s,,,,F,%d年%d月%d日", name, d.Year(), int(d.Month()), d.Day())
+		if _, err := w.DB.Exec(`INSERT INTO etl_reject (run_id, file_id, path, line, stage, rule, severity, column_name, raw_value, raw_record, message)
+			VALUES (1, 1, 'crm_test.csv', ?, 'validate', 'test', 'error', 'id_number', NULL, ?, 'planted by TestForget')`, 900011+i, v.SealText(rec)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, c := range []string{card, otherCard} {
 		rec := "2024-01-05 10:00," + c[:1] + " " + c[1:] + ",P00001,1,9.90"
@@ -142,6 +166,16 @@ func TestForget(t *testing.T) {
 	}
 	// The ledger line carrying the customer's card lost its record; the
 	// other customer's kept it.
+	for line, erased := range map[int64]bool{900011: true, 900012: false} {
+		var rec *string
+		if err := w.DB.QueryRow(`SELECT raw_record FROM etl_reject WHERE line = ?`, line).Scan(&rec); err != nil {
+			t.Fatal(err)
+		}
+		if (rec == nil) != erased {
+			t.Errorf("ledger line %d (the name with %s birth date): raw record erased %v, want %v", line,
+				map[bool]string{true: "the customer's", false: "another"}[erased], rec == nil, erased)
+		}
+	}
 	for line, erased := range map[int64]bool{900001: true, 900002: false} {
 		var rec *string
 		if err := w.DB.QueryRow(`SELECT raw_record FROM etl_reject WHERE line = ?`, line).Scan(&rec); err != nil {
@@ -168,7 +202,9 @@ func TestForget(t *testing.T) {
 		}
 	}
 	// Ledger texts opened with the key hold none of the raw values.
-	rows, err = w.DB.Query(`SELECT coalesce(raw_value, ''), coalesce(raw_record, '') FROM etl_reject`)
+	// (Line 900012 is the namesake's, planted above with the same name:
+	// rightly kept, so not scanned.)
+	rows, err = w.DB.Query(`SELECT coalesce(raw_value, ''), coalesce(raw_record, '') FROM etl_reject WHERE line <> 900012`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,8 @@ type Erasure struct {
 // values (crypto-shredding: a copy of an old block holds nothing the data
 // key opens), removes the customer's identity keys and links (the tokens
 // that would find them again), removes the raw texts of reject-ledger
-// entries that hold any of their values, empties the personal columns of
+// entries that hold any of their identifiers or member cards, or one of
+// their names with their birth date, empties the personal columns of
 // their dim_customer versions, removes the masks of their tokens and the
 // mobile tokens of their contact and response keys, and logs the request
 // in vault_forgotten.
@@ -46,7 +47,11 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 	if err != nil {
 		return e, err
 	}
-	if e.LedgerRedacted, err = v.redactLedger(ctx, db, values); err != nil {
+	named, err := v.namesAndBirths(ctx, db, customerID)
+	if err != nil {
+		return e, err
+	}
+	if e.LedgerRedacted, err = v.redactLedger(ctx, db, values, named); err != nil {
 		return e, err
 	}
 	steps := []struct {
@@ -137,10 +142,84 @@ func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64
 	return values, cards.Err()
 }
 
+// namedBirth is what identifies a customer in a record without any of
+// their identifiers: one of their names together with their birth date.
+type namedBirth struct {
+	names  []string
+	births []string // the forms a birth date takes in source records
+}
+
+// holds says whether text (opened, not normalised) names the customer
+// with their birth date. A name alone is not enough: many share one.
+func (n namedBirth) holds(text string) bool {
+	named := false
+	for _, name := range n.names {
+		if name != "" && strings.Contains(text, name) {
+			named = true
+			break
+		}
+	}
+	if !named {
+		return false
+	}
+	for _, b := range n.births {
+		if strings.Contains(text, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesAndBirths opens the customer's names and reads their birth dates
+// (before forget blanks them) in the spellings exports use.
+func (v *Vault) namesAndBirths(ctx context.Context, db Querier, customerID int64) (namedBirth, error) {
+	var n namedBirth
+	rows, err := db.QueryContext(ctx, `SELECT v.token, k.wrapped_key, v.sealed FROM vault_value v
+		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ? AND v.kind = 'name'`, customerID)
+	if err != nil {
+		return n, fmt.Errorf("forget: %w", err)
+	}
+	for rows.Next() {
+		var tok string
+		var wrapped, sealed []byte
+		if err := rows.Scan(&tok, &wrapped, &sealed); err != nil {
+			rows.Close()
+			return n, fmt.Errorf("forget: %w", err)
+		}
+		p, err := v.Unseal(customerID, wrapped, tok, sealed)
+		if err != nil {
+			rows.Close()
+			return n, err
+		}
+		n.names = append(n.names, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	births, err := db.QueryContext(ctx, `SELECT DISTINCT birth_date FROM dim_customer WHERE customer_id = ? AND birth_date IS NOT NULL`, customerID)
+	if err != nil {
+		return n, fmt.Errorf("forget: %w", err)
+	}
+	defer births.Close()
+	for births.Next() {
+		var d time.Time
+		if err := births.Scan(&d); err != nil {
+			return n, fmt.Errorf("forget: %w", err)
+		}
+		y, m, day := d.Date()
+		for _, f := range []string{"%04d-%02d-%02d", "%04d/%02d/%02d", "%04d.%02d.%02d", "%04d%02d%02d", "%04d年%d月%d日", "%04d/%d/%d", "%04d-%d-%d"} {
+			n.births = append(n.births, fmt.Sprintf(f, y, int(m), day))
+		}
+	}
+	return n, births.Err()
+}
+
 // redactLedger removes the raw value and record of every ledger entry
-// whose opened texts hold one of values, and says how many it changed.
-func (v *Vault) redactLedger(ctx context.Context, db Querier, values []string) (int64, error) {
-	if len(values) == 0 {
+// whose opened texts hold one of values, or one of the customer's names
+// with their birth date, and says how many it changed.
+func (v *Vault) redactLedger(ctx context.Context, db Querier, values []string, named namedBirth) (int64, error) {
+	if len(values) == 0 && len(named.names) == 0 {
 		return 0, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT rowid, coalesce(raw_value, ''), coalesce(raw_record, '') FROM etl_reject
@@ -165,7 +244,7 @@ func (v *Vault) redactLedger(ctx context.Context, db Querier, values []string) (
 			}
 			text += p + "\n"
 		}
-		if holdsAny(digitsAndLetters(text), values) {
+		if holdsAny(digitsAndLetters(text), values) || named.holds(text) {
 			hit = append(hit, id)
 		}
 	}
