@@ -216,28 +216,40 @@ func (s *Shell) metaRead(ctx context.Context, _ string, args []string) error {
 }
 
 func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {
-	if len(args) == 0 || args[0] == "stdout" {
-		return s.closeOutput()
+	f, err := SwitchOutput(args, s.closeOutput)
+	if f != nil {
+		s.outFile, s.out = f, f
 	}
-	// Owner-only, as the history file: results may hold raw personal data.
+	return err
+}
+
+// SwitchOutput carries out .output ARGS for a shell whose closeOutput
+// closes the file results go to (if any) and points them back at stdout:
+// with no argument or "stdout" it calls closeOutput; else it opens the
+// file named — owner-only, as the history file, since results may hold
+// raw personal data — and, once it is open, closes the previous one. The
+// new file is returned (nil when results go to stdout). On an error
+// results go to stdout, as the message says, not on into an older file.
+func SwitchOutput(args []string, closeOutput func() error) (*os.File, error) {
+	if len(args) == 0 || args[0] == "stdout" {
+		return nil, closeOutput()
+	}
 	f, err := os.OpenFile(args[0], os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		// Results go where the message says, not on into an older file.
-		if cerr := s.closeOutput(); cerr != nil {
-			return fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
+		if cerr := closeOutput(); cerr != nil {
+			return nil, fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
 		}
-		return fmt.Errorf(".output: %w; results go to stdout", err)
+		return nil, fmt.Errorf(".output: %w; results go to stdout", err)
 	}
 	if err := f.Chmod(0o600); err != nil { // a file that was there before
 		f.Close()
-		return fmt.Errorf(".output: %w", err)
+		return nil, fmt.Errorf(".output: %w", err)
 	}
-	if err := s.closeOutput(); err != nil {
+	if err := closeOutput(); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
-	s.outFile, s.out = f, f
-	return nil
+	return f, nil
 }
 
 func (s *Shell) closeOutput() error {

@@ -409,26 +409,11 @@ func onOff(cmd, v string) (bool, error) {
 // output sends results to a file (owner-only: they may hold personal
 // data), or back to stdout.
 func (r *serverREPL) output(args []string) error {
-	if len(args) == 0 || args[0] == "stdout" {
-		return r.closeOutput()
+	f, err := shell.SwitchOutput(args, r.closeOutput)
+	if f != nil {
+		r.file, r.out = f, f
 	}
-	f, err := os.OpenFile(args[0], os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		if cerr := r.closeOutput(); cerr != nil {
-			return fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
-		}
-		return fmt.Errorf(".output: %w; results go to stdout", err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf(".output: %w", err)
-	}
-	if err := r.closeOutput(); err != nil {
-		f.Close()
-		return err
-	}
-	r.file, r.out = f, f
-	return nil
+	return err
 }
 
 func (r *serverREPL) closeOutput() error {
