@@ -163,12 +163,32 @@ func (n namedBirth) holds(text string) bool {
 		return false
 	}
 	for _, b := range n.births {
-		if strings.Contains(text, b) {
+		if containsDate(text, b) {
 			return true
 		}
 	}
 	return false
 }
+
+// containsDate says whether text holds date d standing alone: not inside
+// a longer run of digits (1990-1-2 is not in 1990-1-23, nor 19900102 in
+// an ID number).
+func containsDate(text, d string) bool {
+	for from := 0; ; {
+		i := strings.Index(text[from:], d)
+		if i < 0 {
+			return false
+		}
+		i += from
+		before, after := i > 0 && isDigit(text[i-1]), i+len(d) < len(text) && isDigit(text[i+len(d)])
+		if !before && !after {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // namesAndBirths opens the customer's names and reads their birth dates
 // (before forget blanks them) in the spellings exports use.

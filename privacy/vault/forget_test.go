@@ -24,3 +24,28 @@ func TestLedgerMatchesDirtyForms(t *testing.T) {
 		}
 	}
 }
+
+// TestNamedBirth: a record is the customer's by name only with their birth
+// date standing alone — not a day that merely starts with it, not the date
+// inside an ID number, not the name alone.
+func TestNamedBirth(t *testing.T) {
+	n := namedBirth{names: []string{"张三"}, births: []string{"1990-01-02", "1990-1-2", "19900102", "1990年1月2日"}}
+	for _, c := range []struct {
+		record string
+		want   bool
+	}{
+		{`,张三,,,,F,1990-1-2`, true},
+		{`,张三,,,,F,1990年1月2日,北京`, true},
+		{`crm,张三,19900102`, true},
+		{`,张三,,,,F,1990-1-23`, false},
+		{`,张三,,,,F,1990-1-20,`, false},
+		{`crm,张三,110105199001021234`, false},
+		{`,张三,,,,F,1991-01-02`, false},
+		{`,李四,,,,F,1990-01-02`, false},
+		{`,张三,,,,F,`, false},
+	} {
+		if got := n.holds(c.record); got != c.want {
+			t.Errorf("%s: the customer's = %v, want %v", c.record, got, c.want)
+		}
+	}
+}
