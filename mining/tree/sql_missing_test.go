@@ -2,12 +2,9 @@ package tree
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"math"
 	"testing"
-
-	"github.com/duckdb/duckdb-go/v2"
 )
 
 // missingDepths walks the branches a row's weight reaches and returns the
@@ -63,37 +60,8 @@ func TestCaseSQLMissingEverywhere(t *testing.T) {
 	}
 	collect(tr.Root)
 
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	names := make([]string, len(tr.Attrs))
-	create := "CREATE TABLE f (row_id BIGINT"
-	for a, at := range tr.Attrs {
-		names[a] = at.Name
-		typ := "VARCHAR"
-		if at.Numeric {
-			typ = "DOUBLE"
-		}
-		create += `, "` + at.Name + `" ` + typ
-	}
-	if _, err := conn.ExecContext(ctx, create+")"); err != nil {
-		t.Fatal(err)
-	}
-	var app *duckdb.Appender
-	if err := conn.Raw(func(dc any) error {
-		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "f")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	conn, app, names := featureTable(t, tr.Attrs)
 	goRows := make([]Row, ds.Rows())
 	deep, several := 0, 0
 	for i := 0; i < ds.Rows(); i++ {

@@ -31,37 +31,8 @@ func TestScoreQueryEqualsGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	names := make([]string, len(tr.Attrs))
-	create := "CREATE TABLE f (row_id BIGINT"
-	for a, at := range tr.Attrs {
-		names[a] = at.Name
-		typ := "VARCHAR"
-		if at.Numeric {
-			typ = "DOUBLE"
-		}
-		create += `, "` + at.Name + `" ` + typ
-	}
-	if _, err := conn.ExecContext(ctx, create+")"); err != nil {
-		t.Fatal(err)
-	}
-	var app *duckdb.Appender
-	if err := conn.Raw(func(dc any) error {
-		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "f")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	conn, app, names := featureTable(t, tr.Attrs)
 	goRows := make([]Row, ds.Rows())
 	missing := 0
 	for i := 0; i < ds.Rows(); i++ {
@@ -143,4 +114,43 @@ func TestScoreQueryEqualsGo(t *testing.T) {
 		t.Fatalf("%d rows of %d scored, %d differ from Go", n, ds.Rows(), bad)
 	}
 	t.Logf("%d rows (%d with a missing value), tree of %d nodes", n, missing, tr.Size())
+}
+
+// featureTable opens an in-memory DuckDB holding table f — row_id and one
+// column per attribute (DOUBLE when numeric, else VARCHAR) — and returns a
+// connection, an appender on f and the attributes' names. Both close with
+// the test.
+func featureTable(t *testing.T, attrs []Attribute) (*sql.Conn, *duckdb.Appender, []string) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	names := make([]string, len(attrs))
+	create := "CREATE TABLE f (row_id BIGINT"
+	for a, at := range attrs {
+		names[a] = at.Name
+		typ := "VARCHAR"
+		if at.Numeric {
+			typ = "DOUBLE"
+		}
+		create += `, "` + at.Name + `" ` + typ
+	}
+	if _, err := conn.ExecContext(context.Background(), create+")"); err != nil {
+		t.Fatal(err)
+	}
+	var app *duckdb.Appender
+	if err := conn.Raw(func(dc any) error {
+		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "f")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return conn, app, names
 }
