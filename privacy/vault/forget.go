@@ -43,11 +43,7 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 	if known == 0 {
 		return e, fmt.Errorf("forget: no customer %d in this warehouse (forgotten already?)", customerID)
 	}
-	values, err := v.customerValues(ctx, db, customerID)
-	if err != nil {
-		return e, err
-	}
-	named, err := v.namesAndBirths(ctx, db, customerID)
+	values, named, err := v.customerValues(ctx, db, customerID)
 	if err != nil {
 		return e, err
 	}
@@ -90,27 +86,32 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 	return e, nil
 }
 
-// customerValues opens the customer's sealed identifiers (not the name:
-// many share one, and a ledger record naming a namesake is not theirs),
-// with the forms they take in raw source records (a mainland mobile
-// without +86), and adds their member cards.
-func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT v.token, k.wrapped_key, v.sealed FROM vault_value v
-		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ? AND v.kind <> 'name'`, customerID)
+// customerValues opens the customer's sealed identifiers with the forms
+// they take in raw source records (a mainland mobile without +86) and adds
+// their member cards; their names go apart with their birth dates (many
+// share a name: a ledger record naming a namesake is not theirs).
+func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64) ([]string, namedBirth, error) {
+	var named namedBirth
+	rows, err := db.QueryContext(ctx, `SELECT v.kind, v.token, k.wrapped_key, v.sealed FROM vault_value v
+		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ?`, customerID)
 	if err != nil {
-		return nil, fmt.Errorf("forget: %w", err)
+		return nil, named, fmt.Errorf("forget: %w", err)
 	}
 	defer rows.Close()
 	var values []string
 	for rows.Next() {
-		var tok string
+		var kind, tok string
 		var wrapped, sealed []byte
-		if err := rows.Scan(&tok, &wrapped, &sealed); err != nil {
-			return nil, fmt.Errorf("forget: %w", err)
+		if err := rows.Scan(&kind, &tok, &wrapped, &sealed); err != nil {
+			return nil, named, fmt.Errorf("forget: %w", err)
 		}
 		p, err := v.Unseal(customerID, wrapped, tok, sealed)
 		if err != nil {
-			return nil, err
+			return nil, named, err
+		}
+		if kind == "name" {
+			named.names = append(named.names, p)
+			continue
 		}
 		values = append(values, p)
 		if national, ok := strings.CutPrefix(p, "+86"); ok {
@@ -121,7 +122,10 @@ func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, named, err
+	}
+	if named.births, err = birthForms(ctx, db, customerID); err != nil {
+		return nil, named, err
 	}
 	// Member cards are kept in the clear in the identity map (a card
 	// number is the retailer's own, not a resident's identifier), but a
@@ -129,17 +133,17 @@ func (v *Vault) customerValues(ctx context.Context, db Querier, customerID int64
 	// the identity keys go.
 	cards, err := db.QueryContext(ctx, `SELECT DISTINCT key_value FROM etl_identity WHERE customer_id = ? AND key_type = 'member_card'`, customerID)
 	if err != nil {
-		return nil, fmt.Errorf("forget: %w", err)
+		return nil, named, fmt.Errorf("forget: %w", err)
 	}
 	defer cards.Close()
 	for cards.Next() {
 		var c string
 		if err := cards.Scan(&c); err != nil {
-			return nil, fmt.Errorf("forget: %w", err)
+			return nil, named, fmt.Errorf("forget: %w", err)
 		}
 		values = append(values, c)
 	}
-	return values, cards.Err()
+	return values, named, cards.Err()
 }
 
 // namedBirth is what identifies a customer in a record without any of
@@ -190,49 +194,26 @@ func containsDate(text, d string) bool {
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
-// namesAndBirths opens the customer's names and reads their birth dates
-// (before forget blanks them) in the spellings exports use.
-func (v *Vault) namesAndBirths(ctx context.Context, db Querier, customerID int64) (namedBirth, error) {
-	var n namedBirth
-	rows, err := db.QueryContext(ctx, `SELECT v.token, k.wrapped_key, v.sealed FROM vault_value v
-		JOIN vault_customer_key k USING (customer_id) WHERE v.customer_id = ? AND v.kind = 'name'`, customerID)
+// birthForms reads the customer's birth dates (before forget blanks them)
+// in the spellings exports use.
+func birthForms(ctx context.Context, db Querier, customerID int64) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT birth_date FROM dim_customer WHERE customer_id = ? AND birth_date IS NOT NULL`, customerID)
 	if err != nil {
-		return n, fmt.Errorf("forget: %w", err)
+		return nil, fmt.Errorf("forget: %w", err)
 	}
+	defer rows.Close()
+	var forms []string
 	for rows.Next() {
-		var tok string
-		var wrapped, sealed []byte
-		if err := rows.Scan(&tok, &wrapped, &sealed); err != nil {
-			rows.Close()
-			return n, fmt.Errorf("forget: %w", err)
-		}
-		p, err := v.Unseal(customerID, wrapped, tok, sealed)
-		if err != nil {
-			rows.Close()
-			return n, err
-		}
-		n.names = append(n.names, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return n, err
-	}
-	births, err := db.QueryContext(ctx, `SELECT DISTINCT birth_date FROM dim_customer WHERE customer_id = ? AND birth_date IS NOT NULL`, customerID)
-	if err != nil {
-		return n, fmt.Errorf("forget: %w", err)
-	}
-	defer births.Close()
-	for births.Next() {
 		var d time.Time
-		if err := births.Scan(&d); err != nil {
-			return n, fmt.Errorf("forget: %w", err)
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("forget: %w", err)
 		}
 		y, m, day := d.Date()
 		for _, f := range []string{"%04d-%02d-%02d", "%04d/%02d/%02d", "%04d.%02d.%02d", "%04d%02d%02d", "%04d年%d月%d日", "%04d/%d/%d", "%04d-%d-%d"} {
-			n.births = append(n.births, fmt.Sprintf(f, y, int(m), day))
+			forms = append(forms, fmt.Sprintf(f, y, int(m), day))
 		}
 	}
-	return n, births.Err()
+	return forms, rows.Err()
 }
 
 // redactLedger removes the raw value and record of every ledger entry
