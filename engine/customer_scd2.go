@@ -53,6 +53,10 @@ type CustomerChanges struct {
 	// values were learnt later (effective_from), instead of taking only the
 	// part of the history before that.
 	Judgements bool
+	// EveryStep, in tests, runs every statement of every round even where
+	// no change takes its action (the path before such statements were
+	// skipped), to prove that skipping them changes nothing.
+	EveryStep bool
 }
 
 // ApplyCustomerChanges writes changes to dim_customer as effective-dated
@@ -89,18 +93,67 @@ func ApplyCustomerChanges(ctx context.Context, q HistoryQuerier, c CustomerChang
 		return fmt.Errorf("dim_customer changes: %w", err)
 	}
 	defer q.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS ckm_customer_moved; DROP TABLE IF EXISTS ckm_customer_m; DROP TABLE IF EXISTS ckm_customer_v`)
+	// Type 1 corrections of a tracked attribute would change the actions:
+	// they come before them (otherwise after, with the other writes; every
+	// step keeps the order before the actions were asked for).
+	early := len(c.TypeOne) > 0 && (typeOneTracked(c) || c.EveryStep)
+	moved := false
 	for r := int64(1); r <= rounds; r++ {
-		for _, stmt := range customerRoundSQL(c, r) {
+		stmts := []string{customerMergeSQL(c, r)}
+		if early {
+			stmts = append(stmts, customerTypeOneSQL(c))
+		}
+		for _, stmt := range append(stmts, customerActionSQL()) {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("dim_customer changes: %w", err)
+			}
+		}
+		// Which actions the round's changes take: a statement whose action
+		// none takes would change nothing (each reads only the changes of
+		// its action), so it is not run.
+		var has roundActions
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(bool_or(old_key IS NOT NULL), false),
+			coalesce(bool_or(action = 'new'), false), coalesce(bool_or(action = 'insert'), false),
+			coalesce(bool_or(action = 'prepend'), false), coalesce(bool_or(action = 'extend'), false),
+			coalesce(bool_or(action = 'known_earlier'), false), coalesce(bool_or(action = 'correct'), false)
+			FROM ckm_customer_v`).Scan(&has.old, &has.new, &has.insert, &has.prepend, &has.extend, &has.knownEarlier, &has.correct); err != nil {
+			return fmt.Errorf("dim_customer changes: %w", err)
+		}
+		if c.EveryStep {
+			has = roundActions{true, true, true, true, true, true, true}
+		}
+		has.old = has.old && !early
+		moved = moved || has.extend || has.insert || has.prepend
+		for _, stmt := range customerRoundWrites(c, has) {
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("dim_customer changes: %w", err)
 			}
 		}
 	}
-	if err := AlignCustomerVersions(ctx, q, `SELECT customer_id FROM ckm_customer_moved`); err != nil {
-		return err
+	// Only a customer whose history moved has facts to re-point.
+	if moved || c.EveryStep {
+		if err := AlignCustomerVersions(ctx, q, `SELECT customer_id FROM ckm_customer_moved`); err != nil {
+			return err
+		}
 	}
 	return CheckCustomerHistory(ctx, q)
 }
+
+// typeOneTracked tells whether a type 1 attribute of c is tracked.
+func typeOneTracked(c CustomerChanges) bool {
+	for _, a := range c.TypeOne {
+		for _, t := range TrackedCustomerAttributes {
+			if a == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// roundActions say which actions a round's changes take (old: some change
+// has a version to correct its type 1 values in).
+type roundActions struct{ old, new, insert, prepend, extend, knownEarlier, correct bool }
 
 func queryInt(ctx context.Context, q HistoryQuerier, query string) (int64, error) {
 	var n int64
@@ -122,16 +175,6 @@ func distinctFrom(a, b string) string {
 // which starts at HistoryStart), else its valid_from.
 func knownFrom(v string) string {
 	return fmt.Sprintf("CASE WHEN %[1]s.effective_from > %[1]s.valid_from AND %[1]s.effective_from < %[1]s.valid_to THEN %[1]s.effective_from ELSE %[1]s.valid_from END", v)
-}
-
-// customerRoundSQL merges every customer's change number rnk (at most one
-// per customer) into dim_customer.
-func customerRoundSQL(c CustomerChanges, rnk int64) []string {
-	steps := []string{customerMergeSQL(c, rnk)}
-	if len(c.TypeOne) > 0 {
-		steps = append(steps, customerTypeOneSQL(c))
-	}
-	return append(steps, customerVersionSQL()...)
 }
 
 // customerMergeSQL pairs every customer's change number rnk with the
@@ -180,17 +223,12 @@ func customerTypeOneSQL(c CustomerChanges) string {
 		strings.Join(typeOneSet, ", "), strings.Join(typeOneDiff, " OR "))
 }
 
-// customerVersionSQL decides each change's action on the versions and
-// writes it: closing, extending, correcting or inserting versions, and
-// noting the customers whose history moved.
-func customerVersionSQL() []string {
-	tracked := make([]string, len(TrackedCustomerAttributes))
-	for i, a := range TrackedCustomerAttributes {
-		tracked[i] = a + " = v." + a
-	}
-	cols := strings.Join(CustomerAttributes, ", ")
-	return []string{
-		`CREATE OR REPLACE TEMP TABLE ckm_customer_v AS
+// customerActionSQL decides each change's action on the versions
+// (ckm_customer_v): closing, extending, correcting or inserting versions.
+// It reads only the tracked attributes of the versions, which the type 1
+// corrections do not change.
+func customerActionSQL() string {
+	return `CREATE OR REPLACE TEMP TABLE ckm_customer_v AS
 		SELECT m.*, CASE
 			WHEN m.old_key IS NULL THEN 'new'
 			WHEN m.eff < m.prev_known AND NOT ` + distinctFrom("m", "p") + ` THEN 'known_earlier'
@@ -201,28 +239,48 @@ func customerVersionSQL() []string {
 			ELSE 'insert' END AS action
 		FROM ckm_customer_m m
 		LEFT JOIN dim_customer p ON p.customer_key = m.prev_key
-		LEFT JOIN dim_customer nx ON nx.customer_key = m.next_key`,
-		`UPDATE dim_customer SET valid_to = v.eff, is_current = false
-		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action IN ('extend', 'insert')`,
-		`UPDATE dim_customer SET valid_from = v.eff, effective_from = v.eff
-		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.next_key AND v.action = 'extend'`,
-		`UPDATE dim_customer SET effective_from = v.eff
-		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'known_earlier'`,
-		// The version known from later keeps that part; the change takes
-		// the part before it.
-		`UPDATE dim_customer SET valid_from = v.prev_known, effective_from = v.prev_known
-		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'prepend'`,
-		`UPDATE dim_customer SET ` + strings.Join(tracked, ", ") + `, region_key = coalesce(r.region_key, -1), etl_run_id = v.etl_run_id
+		LEFT JOIN dim_customer nx ON nx.customer_key = m.next_key`
+}
+
+// customerRoundWrites are the writes of a round whose changes take the
+// actions has says: the type 1 corrections (they reach every version),
+// then the versions closed, extended, corrected or inserted, and the
+// customers whose history moved noted. A write no change of the round
+// takes part in is left out.
+func customerRoundWrites(c CustomerChanges, has roundActions) []string {
+	tracked := make([]string, len(TrackedCustomerAttributes))
+	for i, a := range TrackedCustomerAttributes {
+		tracked[i] = a + " = v." + a
+	}
+	cols := strings.Join(CustomerAttributes, ", ")
+	var steps []string
+	add := func(when bool, stmt string) {
+		if when {
+			steps = append(steps, stmt)
+		}
+	}
+	add(len(c.TypeOne) > 0 && has.old, customerTypeOneSQL(c))
+	add(has.extend || has.insert, `UPDATE dim_customer SET valid_to = v.eff, is_current = false
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action IN ('extend', 'insert')`)
+	add(has.extend, `UPDATE dim_customer SET valid_from = v.eff, effective_from = v.eff
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.next_key AND v.action = 'extend'`)
+	add(has.knownEarlier, `UPDATE dim_customer SET effective_from = v.eff
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'known_earlier'`)
+	// The version known from later keeps that part; the change takes
+	// the part before it.
+	add(has.prepend, `UPDATE dim_customer SET valid_from = v.prev_known, effective_from = v.prev_known
+		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action = 'prepend'`)
+	add(has.correct, `UPDATE dim_customer SET `+strings.Join(tracked, ", ")+`, region_key = coalesce(r.region_key, -1), etl_run_id = v.etl_run_id
 		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
-		WHERE dim_customer.customer_key = v.prev_key AND v.action = 'correct'`,
-		fmt.Sprintf(`INSERT INTO dim_customer (customer_key, customer_id, %[1]s, region_key, valid_from, valid_to, is_current, effective_from)
+		WHERE dim_customer.customer_key = v.prev_key AND v.action = 'correct'`)
+	add(has.new || has.insert || has.prepend, fmt.Sprintf(`INSERT INTO dim_customer (customer_key, customer_id, %[1]s, region_key, valid_from, valid_to, is_current, effective_from)
 		SELECT (SELECT greatest(coalesce(max(customer_key), 0), 0) FROM dim_customer) + row_number() OVER (ORDER BY v.customer_id),
 			v.customer_id, %[2]s, coalesce(r.region_key, -1),
 			CASE v.action WHEN 'new' THEN %[3]s WHEN 'prepend' THEN v.prev_from ELSE v.eff END,
 			CASE v.action WHEN 'prepend' THEN v.prev_known ELSE coalesce(v.next_from, %[4]s) END,
 			v.action <> 'prepend' AND v.next_key IS NULL, v.eff
 		FROM ckm_customer_v v LEFT JOIN dim_region r ON r.region_code = v.region_code
-		WHERE v.action IN ('new', 'insert', 'prepend')`, cols, "v."+strings.Join(CustomerAttributes, ", v."), HistoryStart, HistoryEnd),
-		`INSERT INTO ckm_customer_moved SELECT customer_id FROM ckm_customer_v WHERE action IN ('extend', 'insert', 'prepend')`,
-	}
+		WHERE v.action IN ('new', 'insert', 'prepend')`, cols, "v."+strings.Join(CustomerAttributes, ", v."), HistoryStart, HistoryEnd))
+	add(has.extend || has.insert || has.prepend, `INSERT INTO ckm_customer_moved SELECT customer_id FROM ckm_customer_v WHERE action IN ('extend', 'insert', 'prepend')`)
+	return steps
 }

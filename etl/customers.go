@@ -31,6 +31,11 @@ func (l *loader) loadCustomers() error {
 	if err := l.exec("customers", l.customerChangesSQL()); err != nil {
 		return err
 	}
+	if l.opts.Vault != nil {
+		if err := l.exec("customers", `DROP TABLE cust_names`); err != nil {
+			return err
+		}
+	}
 	if err := engine.ApplyCustomerChanges(l.ctx, l.tx, l.customerChanges()); err != nil {
 		return fmt.Errorf("customers: %w; the load was rolled back", err)
 	}
@@ -40,9 +45,22 @@ func (l *loader) loadCustomers() error {
 // customerChangesSQL builds cust_ev: one row per customer and effective
 // date, the latest record (by file and line) winning within one date, with
 // rnk numbering a customer's changes in date order.
+//
+// On a protected warehouse the personal values are stored as tokens, looked
+// up where the load computed them once (id_ltok for the identity keys,
+// cust_names for the names: loadToken) rather than tokenised per row.
 func (l *loader) customerChangesSQL() string {
 	asOf := tsLiteral(l.opts.AsOf)
 	eff := "coalesce(c.changed_v, " + asOf + ")"
+	idnTok, idnJoin := l.loadToken("id_number", "coalesce(crm.idn, sales.idn)", "t_idn")
+	mobTok, mobJoin := l.loadToken("mobile", "coalesce(crm.mobile_v, sales.mobile_v)", "t_mob")
+	mailTok, mailJoin := l.loadToken("email", "coalesce(crm.email_v, sales.email_v)", "t_mail")
+	nameTok, nameJoin := l.keyToken("name", "crm.name_v"), ""
+	if l.opts.Vault != nil && !l.opts.everyStep {
+		// cust_names holds every (customer, name) of crm (sealNames).
+		nameTok = tokenOrCall("t_name.tok", "name", "crm.name_v")
+		nameJoin = "\n\tLEFT JOIN cust_names t_name ON t_name.customer_id = crm.customer_id AND t_name.name = crm.name_v"
+	}
 	return `CREATE OR REPLACE TEMP TABLE cust_ev AS
 	WITH crm AS (
 		SELECT r.customer_id, ` + eff + ` AS eff, c.* FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
@@ -69,12 +87,12 @@ func (l *loader) customerChangesSQL() string {
 			CASE WHEN eff = max(eff) OVER (PARTITION BY customer_id) THEN customer_id END AS last_id
 		FROM ev)
 	SELECT e.customer_id, e.eff, e.rnk,
-		` + l.keyToken("id_number", "coalesce(crm.idn, sales.idn)") + ` AS id_number,
-		` + l.keyToken("name", "crm.name_v") + ` AS name,
+		` + idnTok + ` AS id_number,
+		` + nameTok + ` AS name,
 		coalesce(ckm_id_sex(coalesce(crm.idn, sales.idn)), crm.sex_in) AS sex,
 		coalesce(ckm_id_birth(coalesce(crm.idn, sales.idn)), crm.birth_in) AS birth_date,
-		` + l.keyToken("mobile", "coalesce(crm.mobile_v, sales.mobile_v)") + ` AS mobile,
-		` + l.keyToken("email", "coalesce(crm.email_v, sales.email_v)") + ` AS email,
+		` + mobTok + ` AS mobile,
+		` + mailTok + ` AS email,
 		coalesce(crm.region_in, sales.region_v, ckm_region_of(ckm_id_region(coalesce(crm.idn, sales.idn)))) AS region_code,
 		crm.level_v AS member_level,
 		crm.registered_v AS registered_date,
@@ -87,7 +105,7 @@ func (l *loader) customerChangesSQL() string {
 	FROM evr e
 	LEFT JOIN crm ON crm.customer_id = e.customer_id AND crm.eff = e.eff
 	LEFT JOIN sales ON sales.customer_id = e.last_id
-	LEFT JOIN chan ON chan.customer_id = e.last_id`
+	LEFT JOIN chan ON chan.customer_id = e.last_id` + idnJoin + mobJoin + mailJoin + nameJoin
 }
 
 // backDated is SQL (over the aliases of engine.CustomerChanges.Values)
@@ -124,7 +142,7 @@ func (l *loader) customerChanges() engine.CustomerChanges {
 	for _, c := range typeOneAttrs {
 		values[c] = typeOne(c)
 	}
-	return engine.CustomerChanges{Changes: "cust_ev", Values: values, TypeOne: append(typeOneAttrs, "source_systems")}
+	return engine.CustomerChanges{Changes: "cust_ev", Values: values, TypeOne: append(typeOneAttrs, "source_systems"), EveryStep: l.opts.everyStep}
 }
 
 // recIDOf is SQL for the record id (file and line) of a staged row of the

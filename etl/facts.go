@@ -2,6 +2,8 @@ package etl
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -23,16 +25,29 @@ func (l *loader) loadFacts() error {
 		return err
 	}
 	// A target with nothing in this load has no fact to append.
-	var others []string
+	var others, contactTokens []string
+	mobileKey, mobileJoin := l.keyToken("mobile", "s.mobile_v"), ""
+	if l.opts.Vault != nil && !l.opts.everyStep && (!l.idle["interactions"] || !l.idle["responses"]) {
+		// The contacts' mobiles as etl_identity stores them, one token per
+		// distinct mobile, looked up in id_ltok (before it is freed) where
+		// the load's customers and sales carried it.
+		contactTokens = []string{`CREATE OR REPLACE TEMP TABLE ld_ctok AS
+		SELECT m.mobile_v AS raw, ` + tokenOrCall("t.tok", "mobile", "m.mobile_v") + ` AS tok
+		FROM (SELECT mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
+			UNION SELECT mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL) m
+		LEFT JOIN id_ltok t ON t.key_type = 'mobile' AND t.key_value = m.mobile_v`}
+		mobileKey, mobileJoin = "ct.tok", "\n\t\tLEFT JOIN ld_ctok ct ON ct.raw = s.mobile_v"
+	}
 	if !l.idle["interactions"] {
-		others = append(others, interactionFactSQL(run, l.keyToken("mobile", "s.mobile_v")))
+		others = append(others, interactionFactSQL(run, mobileKey, mobileJoin))
 	}
 	if !l.idle["responses"] {
-		others = append(others, campaignFactSQL(run, l.keyToken("mobile", "s.mobile_v")))
+		others = append(others, campaignFactSQL(run, mobileKey, mobileJoin))
 	}
 	for _, steps := range [][]string{
 		inferredMembersSQL(run),
 		sales[:1], // ld_sales: the accepted lines, narrowed
+		contactTokens,
 		free,
 		sales[1:],
 		others,
@@ -52,26 +67,30 @@ func (l *loader) loadFacts() error {
 // less to spill. (Without one, DuckDB keeps what it freed and the peak of a
 // million-line load stayed at 3.2 GB.) Each statement may run twice
 // (CKM_DEBUG_ANALYZE).
+//
+// Identity's tables are the ones the load's statements made (noteTemps):
+// no catalog scan.
 func (l *loader) freeBeforeSalesFacts() ([]string, error) {
 	steps := []string{
 		`CREATE OR REPLACE TEMP TABLE ok_sales_lines AS SELECT file_id, _line, _item, ts_v FROM ok_sales`,
 		`CREATE OR REPLACE TEMP VIEW ok_sales AS SELECT * FROM ok_sales_lines`,
 		`DROP TABLE IF EXISTS c_sales`,
 	}
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT table_name FROM duckdb_tables()
-		WHERE temporary AND starts_with(table_name, 'id_') AND table_name <> 'id_rec' ORDER BY 1`)
-	if err != nil {
-		return nil, fmt.Errorf("facts: identity's tables: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
+	var ids []string
+	for name, kind := range l.temps {
+		if kind == "TABLE" && strings.HasPrefix(name, "id_") && name != "id_rec" {
+			ids = append(ids, name)
 		}
-		steps = append(steps, "DROP TABLE IF EXISTS "+engine.QuoteIdent(name))
 	}
-	return steps, rows.Err()
+	sort.Strings(ids)
+	drops := make([]string, len(ids))
+	for i, name := range ids {
+		drops[i] = "DROP TABLE IF EXISTS " + engine.QuoteIdent(name)
+	}
+	if len(drops) > 0 {
+		steps = append(steps, strings.Join(drops, "; ")) // one round trip
+	}
+	return steps, nil
 }
 
 // inferredMembersSQL adds the dimension members the facts of run refer to
@@ -162,24 +181,26 @@ func salesFactSQL(run int64) []string {
 }
 
 // interactionFactSQL appends the interactions of run to fact_interaction.
-// mobileKey is SQL for the contact's mobile as etl_identity stores it.
-func interactionFactSQL(run int64, mobileKey string) string {
+// mobileKey is SQL for the contact's mobile as etl_identity stores it,
+// reading the tables mobileJoin joins (none: "").
+func interactionFactSQL(run int64, mobileKey, mobileJoin string) string {
 	return fmt.Sprintf(`INSERT INTO fact_interaction
 		SELECT s.k_id, CAST(strftime(s.ts_v, '%%Y%%m%%d') AS INTEGER), s.ts_v,
 			coalesce(dc.customer_key, -1), coalesce(dc.customer_id, -1), s.channel_key,
 			CASE WHEN s.agent_v IS NULL THEN -2 ELSE coalesce(sp.salesperson_key, -1) END,
 			s.category_v, s.satisfaction_v, s.duration_v, %[1]d, s.file_id, s._line
-		FROM ok_interactions s
+		FROM ok_interactions s%[3]s
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
 		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = %[2]s
 		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id)
 			AND s.ts_v >= dc.valid_from AND s.ts_v < dc.valid_to
-		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run, mobileKey)
+		LEFT JOIN dim_salesperson sp ON sp.salesperson_code = s.agent_v AND sp.role = 'agent'`, run, mobileKey, mobileJoin)
 }
 
 // campaignFactSQL appends the campaign responses of run to fact_campaign.
-// mobileKey is SQL for the contact's mobile as etl_identity stores it.
-func campaignFactSQL(run int64, mobileKey string) string {
+// mobileKey is SQL for the contact's mobile as etl_identity stores it,
+// reading the tables mobileJoin joins (none: "").
+func campaignFactSQL(run int64, mobileKey, mobileJoin string) string {
 	return fmt.Sprintf(`INSERT INTO fact_campaign
 		SELECT s.k_id, cp.campaign_key,
 			coalesce(CAST(strftime(s.targeted_v, '%%Y%%m%%d') AS INTEGER), -1),
@@ -188,8 +209,8 @@ func campaignFactSQL(run int64, mobileKey string) string {
 			CASE WHEN s.response_v IS NULL THEN -2 ELSE CAST(strftime(s.response_v, '%%Y%%m%%d') AS INTEGER) END,
 			s.revenue_v, %[1]d, s.file_id, s._line
 		FROM ok_responses s
-		JOIN dim_campaign cp ON cp.campaign_code = s.code
+		JOIN dim_campaign cp ON cp.campaign_code = s.code%[3]s
 		LEFT JOIN etl_identity ic ON ic.key_type = 'member_card' AND ic.key_value = s.card
 		LEFT JOIN etl_identity im ON im.key_type = 'mobile' AND im.key_value = %[2]s
-		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run, mobileKey)
+		LEFT JOIN dim_customer dc ON dc.customer_id = coalesce(ic.customer_id, im.customer_id) AND dc.is_current`, run, mobileKey, mobileJoin)
 }

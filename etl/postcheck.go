@@ -1,7 +1,9 @@
 package etl
 
 import (
+	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -70,12 +72,18 @@ var factTargets = map[string]bool{"sales": true, "interactions": true, "response
 // the manifest's counts. Any violation fails the load, which rolls back.
 func (l *loader) postcheck() error {
 	var bad []string
-	for _, c := range factChecks {
-		n, err := l.count(c.query, l.runID)
-		if err != nil {
-			return fmt.Errorf("post-condition: %s: %w", c.what, err)
-		}
-		if n > 0 {
+	// Every check in one statement: each is a scalar subquery.
+	subs := make([]string, len(factChecks))
+	ns := make([]any, len(factChecks))
+	for i, c := range factChecks {
+		subs[i] = "(" + c.query + ")"
+		ns[i] = new(int64)
+	}
+	if err := l.tx.QueryRowContext(l.ctx, "SELECT "+strings.Join(subs, ",\n\t"), l.runID).Scan(ns...); err != nil {
+		return fmt.Errorf("post-condition: fact checks: %w", err)
+	}
+	for i, c := range factChecks {
+		if n := *ns[i].(*int64); n > 0 {
 			bad = append(bad, fmt.Sprintf("%d %s", n, c.what))
 		}
 	}
@@ -98,15 +106,18 @@ func (l *loader) postcheck() error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	manifest, err := l.manifestCounts()
+	if err != nil {
+		return err
+	}
 	for _, j := range l.jobs {
 		o := got[j.FileID]
 		if !factTargets[j.Target] || j.m.joinOf != nil {
 			o.loaded, o.lost = o.lost, 0 // accepted master-data lines merge into dimensions
 		}
-		var m [3]int64
-		if err := l.tx.QueryRowContext(l.ctx, `SELECT rows_loaded, rows_rejected, rows_duplicate FROM etl_file WHERE file_id = ?`,
-			j.FileID).Scan(&m[0], &m[1], &m[2]); err != nil {
-			return fmt.Errorf("post-condition: manifest of %s: %w", j.Path, err)
+		m, ok := manifest[j.FileID]
+		if !ok {
+			return fmt.Errorf("post-condition: manifest of %s: %w", j.Path, sql.ErrNoRows)
 		}
 		switch {
 		case o.read != j.Read:
@@ -124,4 +135,32 @@ func (l *loader) postcheck() error {
 		return fmt.Errorf("post-condition failed, nothing was loaded:\n  %s", strings.Join(bad, "\n  "))
 	}
 	return nil
+}
+
+// manifestCounts reads what etl_file says of the load's files (loaded,
+// rejected, duplicates) in one query.
+func (l *loader) manifestCounts() (map[int64][3]int64, error) {
+	ids := make([]string, len(l.jobs))
+	for i, j := range l.jobs {
+		ids[i] = strconv.FormatInt(j.FileID, 10)
+	}
+	out := map[int64][3]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT file_id, rows_loaded, rows_rejected, rows_duplicate FROM etl_file
+		WHERE file_id IN (`+strings.Join(ids, ", ")+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("post-condition: manifest: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var m [3]int64
+		if err := rows.Scan(&id, &m[0], &m[1], &m[2]); err != nil {
+			return nil, fmt.Errorf("post-condition: manifest: %w", err)
+		}
+		out[id] = m
+	}
+	return out, rows.Err()
 }

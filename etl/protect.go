@@ -42,6 +42,29 @@ func (l *loader) keyToken(kind, expr string) string {
 	return fmt.Sprintf("ckm_token('%s', %s)", kind, expr)
 }
 
+// loadToken is keyToken's value of the raw value expr of kind (id_number,
+// mobile or email) looked up in id_ltok, the tokens identity resolution
+// computed once of every key of this load's customer and sales records,
+// instead of one ckm_token call per row: sel is the SQL of the stored
+// form, join the LEFT JOIN (aliased alias) it reads. A value id_ltok
+// lacks is tokenised as keyToken does, so the result is keyToken's
+// whatever the table holds. Without a vault the value is stored as it
+// is: no join.
+func (l *loader) loadToken(kind, expr, alias string) (sel, join string) {
+	if l.opts.Vault == nil || l.opts.everyStep {
+		return l.keyToken(kind, expr), ""
+	}
+	join = fmt.Sprintf("\n\tLEFT JOIN id_ltok %[1]s ON %[1]s.key_type = '%[2]s' AND %[1]s.key_value = %[3]s", alias, kind, expr)
+	return tokenOrCall(alias+".tok", kind, expr), join
+}
+
+// tokenOrCall is SQL for the token found (tok, NULL when not found) of the
+// raw value expr, else the token ckm_token gives it; NULL for a NULL value,
+// as ckm_token gives.
+func tokenOrCall(tok, kind, expr string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL THEN %[1]s WHEN %[3]s IS NOT NULL THEN ckm_token('%[2]s', %[3]s) END", tok, kind, expr)
+}
+
 // identityTokenSQL builds id_tok: each identity key's stored form (tok: a
 // token for personal keys on a protected warehouse) and its masked display
 // value. The resolver works on raw values in its TEMP tables; only tok and
@@ -100,6 +123,8 @@ func (l *loader) sealValues() error {
 // sealNames seals, under each customer's key, the names the CRM records of
 // this load give them (dim_customer holds the name's token on a protected
 // warehouse), and keeps each token's masked display in vault_display.
+// cust_names (customer, name, token) stays for cust_ev, which reads the
+// names' tokens there (loadCustomers drops it).
 // Names are not identity keys, so sealValues does not see them; the keys
 // it gave every customer of the load are there already.
 func (l *loader) sealNames() error {
@@ -120,7 +145,6 @@ func (l *loader) sealNames() error {
 		`INSERT INTO vault_display (token, kind, display)
 		SELECT tok, 'name', any_value(ckm_mask_name(name)) FROM cust_names
 		WHERE tok NOT IN (SELECT token FROM vault_display) GROUP BY tok`,
-		`DROP TABLE cust_names`,
 	})
 }
 

@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,19 +14,22 @@ import (
 // run is the whole transactional load: stage, clean and validate each
 // target, resolve customers, load dimensions and facts, reconcile, record.
 func (l *loader) run() error {
-	var err error
-	if l.runID, err = l.count(`SELECT coalesce(max(run_id), 0) + 1 FROM etl_run`); err != nil {
-		return fmt.Errorf("run id: %w", err)
-	}
 	var paths []string
 	for _, j := range l.jobs {
 		paths = append(paths, j.Path)
 	}
-	if err := l.exec("run", `INSERT INTO etl_run (run_id, started_at, status, paths, ckm_version) VALUES (?, ?, 'running', ?, ?)`,
-		l.runID, l.start, strings.Join(paths, "\n"), l.opts.Version); err != nil {
-		return err
-	}
+	// The run's id (the next one) and its row in one statement.
 	t0 := time.Now()
+	if err := l.tx.QueryRowContext(l.ctx, `INSERT INTO etl_run (run_id, started_at, status, paths, ckm_version)
+		VALUES ((SELECT coalesce(max(run_id), 0) + 1 FROM etl_run), ?, 'running', ?, ?) RETURNING run_id`,
+		l.start, strings.Join(paths, "\n"), l.opts.Version).Scan(&l.runID); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	l.traceStep("run", t0)
+	if l.opts.FailAfter == "run" {
+		return errors.New("load: injected failure after run")
+	}
+	t0 = time.Now()
 	if err := region.LoadDim(l.ctx, l.tx); err != nil {
 		return fmt.Errorf("dim_region: %w", err)
 	}
@@ -81,12 +85,19 @@ func (l *loader) noteIdle() error {
 	if l.opts.everyTarget {
 		return nil
 	}
-	for _, name := range targetNames() {
-		busy, err := l.count(fmt.Sprintf(`SELECT (EXISTS (SELECT 1 FROM stg_%s) OR EXISTS (SELECT 1 FROM ld_file WHERE target = ?))::INTEGER`, name), name)
-		if err != nil {
-			return fmt.Errorf("targets of the load: %w", err)
-		}
-		l.idle[name] = busy == 0
+	// One statement asks for every target.
+	names := targetNames()
+	cols := make([]string, len(names))
+	busy := make([]any, len(names))
+	for i, name := range names {
+		cols[i] = fmt.Sprintf(`EXISTS (SELECT 1 FROM stg_%s) OR EXISTS (SELECT 1 FROM ld_file WHERE target = %s)`, name, engine.QuoteString(name))
+		busy[i] = new(bool)
+	}
+	if err := l.tx.QueryRowContext(l.ctx, "SELECT "+strings.Join(cols, ",\n\t")).Scan(busy...); err != nil {
+		return fmt.Errorf("targets of the load: %w", err)
+	}
+	for i, name := range names {
+		l.idle[name] = !*busy[i].(*bool)
 	}
 	return nil
 }
@@ -356,29 +367,22 @@ func nullable(s string) any {
 }
 
 // dropTemps drops the load's temporary views and tables (the connection
-// goes back to the pool).
+// goes back to the pool), in one statement: the ones its statements made
+// (noteTemps), views first.
 func (l *loader) dropTemps() error {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
-		UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary`)
-	if err != nil {
-		return err
-	}
-	var kinds, names []string
-	for rows.Next() {
-		var k, n string
-		if err := rows.Scan(&k, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		kinds, names = append(kinds, k), append(names, n)
-	}
-	rows.Close()
-	for i, n := range names {
-		if err := l.exec("cleanup", "DROP "+kinds[i]+" IF EXISTS temp."+engine.QuoteIdent(n)); err != nil {
-			return err
+	var drops []string
+	for _, kind := range []string{"VIEW", "TABLE"} {
+		for _, n := range l.tempOrder {
+			if l.temps[n] == kind {
+				drops = append(drops, "DROP "+kind+" IF EXISTS temp."+engine.QuoteIdent(n))
+			}
 		}
 	}
-	return nil
+	if len(drops) == 0 {
+		return nil
+	}
+	l.temps, l.tempOrder = nil, nil
+	return l.exec("cleanup", strings.Join(drops, "; "))
 }
 
 // traceStep writes the time of a step begun at t0 to opts.Trace.

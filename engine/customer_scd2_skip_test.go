@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// countingTx counts the statements ApplyCustomerChanges executes.
+type countingTx struct {
+	*sql.Tx
+	execs int
+}
+
+func (c *countingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.execs++
+	return c.Tx.ExecContext(ctx, query, args...)
+}
+
+// TestCustomerChangesSkipIdleWrites: ApplyCustomerChanges runs no write of
+// an action no change of the round takes, runs the type 1 corrections
+// after the actions are decided (they read tracked attributes only), and
+// re-points no fact when no history moved — and leaves dim_customer and
+// the facts exactly as the path that runs every statement (EveryStep,
+// the order before) does. Two change sets: one where a change is inserted
+// into an older version (facts move; the writes of extend, known earlier,
+// prepend and correct are left out: 4 statements), one of a new customer
+// and a change equal to its version (no history moves: closing a version,
+// noting the moved customers and the 2 fact updates are left out as well:
+// 8 statements).
+func TestCustomerChangesSkipIdleWrites(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		changes string
+		fewer   int
+		want    []string
+	}{{
+		name: "inserted version",
+		changes: `(1, TIMESTAMP '2024-04-01', 1, 'platinum', 'A2'),
+			(2, TIMESTAMP '2024-03-01', 1, 'silver', NULL)`,
+		fewer: 4,
+		want: []string{
+			"1 A2 gold [1900-01-01, 2024-04-01) false known 2024-01-01",
+			"1 A2 platinum [2024-04-01, 2024-06-01) false known 2024-04-01",
+			"1 A2 silver [2024-06-01, 9999-12-31) true known 2024-06-01",
+			"2 B silver [1900-01-01, 9999-12-31) true known 2024-01-01",
+			"s1 gold", "s2 platinum", "s3 silver", "s4 silver",
+		},
+	}, {
+		name: "nothing moves",
+		changes: `(3, TIMESTAMP '2024-10-01', 1, 'none', 'C'),
+			(2, TIMESTAMP '2024-03-01', 1, 'silver', 'B2')`,
+		fewer: 8,
+		want: []string{
+			"1 A gold [1900-01-01, 2024-06-01) false known 2024-01-01",
+			"1 A silver [2024-06-01, 9999-12-31) true known 2024-06-01",
+			"2 B2 silver [1900-01-01, 9999-12-31) true known 2024-01-01",
+			"3 C none [1900-01-01, 9999-12-31) true known 2024-10-01",
+			"s1 gold", "s2 gold", "s3 silver", "s4 silver",
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			apply := func(every bool) ([]string, int) {
+				w, err := Open(ctx, "", Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				for _, s := range []string{
+					`INSERT INTO dim_customer (customer_key, customer_id, name, member_level, customer_type, valid_from, valid_to, is_current, effective_from, etl_run_id) VALUES
+						(10, 1, 'A', 'gold', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '2024-06-01', false, TIMESTAMP '2024-01-01', 1),
+						(11, 1, 'A', 'silver', 'current', TIMESTAMP '2024-06-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-06-01', 1),
+						(12, 2, 'B', 'silver', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-01-01', 1)`,
+					`INSERT INTO fact_sales (order_id, order_ts, customer_id, customer_key, amount) VALUES
+						('s1', TIMESTAMP '2024-03-01', 1, 10, 1), ('s2', TIMESTAMP '2024-05-01', 1, 10, 1), ('s3', TIMESTAMP '2024-07-01', 1, 11, 1),
+						('s4', TIMESTAMP '2024-09-01', 2, 12, 1)`,
+					`CREATE TEMP TABLE changes AS SELECT * FROM (VALUES ` + tc.changes + `) t(customer_id, eff, rnk, member_level, name)`,
+				} {
+					if _, err := w.DB.ExecContext(ctx, s); err != nil {
+						t.Fatalf("%v\n%s", err, s)
+					}
+				}
+				conn, err := w.DB.Conn(ctx) // the TEMP table is the connection's
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				tx, err := conn.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				ct := &countingTx{Tx: tx}
+				if err := ApplyCustomerChanges(ctx, ct, CustomerChanges{
+					Changes: "changes",
+					Values: map[string]string{
+						"member_level":  "coalesce(n.member_level, b.member_level)",
+						"name":          "coalesce(n.name, b.name)",
+						"customer_type": "coalesce(b.customer_type, 'potential')",
+						"etl_run_id":    "2",
+					},
+					TypeOne:   []string{"name"},
+					EveryStep: every,
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				got := queryLines(t, w, `SELECT customer_id || ' ' || name || ' ' || member_level || ' [' || strftime(valid_from, '%Y-%m-%d') || ', ' ||
+					strftime(valid_to, '%Y-%m-%d') || ') ' || is_current || ' known ' || strftime(coalesce(effective_from, valid_from), '%Y-%m-%d')
+					FROM dim_customer WHERE customer_id > 0 ORDER BY customer_id, valid_from`)
+				got = append(got, queryLines(t, w, `SELECT s.order_id || ' ' || d.member_level FROM fact_sales s JOIN dim_customer d USING (customer_key) ORDER BY s.order_id`)...)
+				got = append(got, queryLines(t, w, `SELECT count(*) || ':' || sum(hash(d)) FROM dim_customer d`)...)
+				return got, ct.execs
+			}
+			skip, n := apply(false)
+			every, nEvery := apply(true)
+			if strings.Join(skip, "\n") != strings.Join(every, "\n") {
+				t.Errorf("skipping:\n%s\nevery statement:\n%s", strings.Join(skip, "\n"), strings.Join(every, "\n"))
+			}
+			if got := strings.Join(skip[:len(skip)-1], "\n"); got != strings.Join(tc.want, "\n") {
+				t.Errorf("history and sales:\n%s\nwant:\n%s", got, strings.Join(tc.want, "\n"))
+			}
+			if nEvery-n != tc.fewer {
+				t.Errorf("%d statements, every statement %d: want %d fewer", n, nEvery, tc.fewer)
+			}
+		})
+	}
+}
