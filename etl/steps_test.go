@@ -104,8 +104,8 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	type outcome struct {
-		reports []*Report
-		traces  []string
+		reports   []*Report
+		traces    []string
 		tables    map[string]string
 		runs      []string
 		histories []string
