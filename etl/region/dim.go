@@ -28,6 +28,11 @@ ON CONFLICT (region_key) DO UPDATE SET
     city_code = excluded.city_code, city = excluded.city,
     county_code = excluded.county_code, county = excluded.county`
 
+// insertDimSQL is loadDimSQL without its conflict clause: for a dim_region
+// without six-digit keys (digestDimSQL's empty digest), where no region can
+// conflict.
+var insertDimSQL = loadDimSQL[:strings.Index(loadDimSQL, "ON CONFLICT")]
+
 // staleDimSQL tells whether loadDimSQL would change dim_region: whether
 // some region of the embedded table is missing from it or differs in a
 // column (EXCEPT compares NULLs as equal, like the stored NULLIF(”)).
@@ -124,12 +129,19 @@ func LoadDim(ctx context.Context, tx *sql.Tx) error {
 	if digest == t.digest() {
 		return nil
 	}
-	// An empty table (a warehouse's first load) is stale without asking.
-	stale := digest == "" && len(t.regions) > 0
-	if !stale {
-		if err := tx.QueryRowContext(ctx, staleDimSQL, b.String()).Scan(&stale); err != nil {
-			return fmt.Errorf("check dim_region: %w", err)
+	// An empty table (a warehouse's first load) is stale without asking,
+	// and has no row the upsert could meet: a plain insert of the same rows
+	// leaves it as the upsert would, without probing the key index for a
+	// conflict row by row.
+	if digest == "" && len(t.regions) > 0 {
+		if _, err := tx.ExecContext(ctx, insertDimSQL, b.String()); err != nil {
+			return fmt.Errorf("load dim_region: %w", err)
 		}
+		return nil
+	}
+	var stale bool
+	if err := tx.QueryRowContext(ctx, staleDimSQL, b.String()).Scan(&stale); err != nil {
+		return fmt.Errorf("check dim_region: %w", err)
 	}
 	if !stale {
 		return nil

@@ -138,7 +138,7 @@ func TestLoadDimChecksBeforeUpsert(t *testing.T) {
 	if d := stored(); d == tb.digest() {
 		t.Fatalf("empty dim_region has the embedded table's digest %s", d)
 	} else if d != "" {
-		t.Fatalf("empty dim_region has digest %q, want \"\" (LoadDim upserts without the stale check then)", d)
+		t.Fatalf("empty dim_region has digest %q, want \"\" (LoadDim inserts without the stale check then)", d)
 	}
 	loadDimOnce(ctx, t, w.DB)
 	if d := stored(); d != tb.digest() {
