@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
+
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 //go:embed schema_v1.sql
@@ -96,11 +99,17 @@ func SchemaVersion() int { return Migrations[len(Migrations)-1].Version }
 // Migrate creates the schema or upgrades it to SchemaVersion. It is
 // idempotent; a warehouse newer than this binary is an error.
 func (w *Warehouse) Migrate(ctx context.Context) error {
-	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+	// A warehouse that has a schema answers in one statement (every
+	// command opens it); a catalog error (a new file: no schema_version)
+	// creates the table first.
 	current, err := w.Version(ctx)
+	if de := (*duckdb.Error)(nil); errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog {
+		if _, err := w.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		current, err = w.Version(ctx)
+	}
 	if err != nil {
 		return err
 	}
