@@ -44,8 +44,20 @@ func (l *loader) loadFacts() error {
 	if !l.idle["responses"] {
 		others = append(others, campaignFactSQL(run, mobileKey, mobileJoin))
 	}
+	// The stores' cities are completed on the stores this run inferred:
+	// none inferred, nothing to complete.
+	members := inferredMembersSQL(run)
+	stores, err := l.execRows("facts", members[0])
+	if err != nil {
+		return err
+	}
+	if stores == 0 && !l.opts.everyStep {
+		members = members[2:]
+	} else {
+		members = members[1:]
+	}
 	for _, steps := range [][]string{
-		inferredMembersSQL(run),
+		members,
 		sales[:1], // ld_sales: the accepted lines, narrowed
 		contactTokens,
 		free,

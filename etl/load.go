@@ -705,6 +705,12 @@ func (l *loader) noteTemps(query string) {
 }
 
 func (l *loader) exec(step, query string, args ...any) error {
+	_, err := l.execRows(step, query, args...)
+	return err
+}
+
+// execRows is exec that also returns how many rows the statement changed.
+func (l *loader) execRows(step, query string, args ...any) (int64, error) {
 	if l.opts.Trace != nil {
 		t0 := time.Now()
 		defer func() { fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
@@ -715,14 +721,19 @@ func (l *loader) exec(step, query string, args ...any) error {
 			fmt.Fprintln(l.opts.Trace, plan)
 		}
 	}
-	if _, err := l.tx.ExecContext(l.ctx, query, args...); err != nil {
-		return fmt.Errorf("%s: %w", step, err)
+	res, err := l.tx.ExecContext(l.ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", step, err)
 	}
 	l.noteTemps(query)
 	if l.opts.FailAfter == step {
-		return fmt.Errorf("load: injected failure after %s", step)
+		return 0, fmt.Errorf("load: injected failure after %s", step)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", step, err)
+	}
+	return n, nil
 }
 
 func (l *loader) count(query string, args ...any) (int64, error) {
