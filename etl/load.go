@@ -686,8 +686,14 @@ type loader struct {
 // tables it drops.
 var tempDDL = regexp.MustCompile(`(?i)\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(TABLE|VIEW)|DROP\s+(TABLE|VIEW)(?:\s+IF\s+EXISTS)?)\s+(?:temp\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?`)
 
-// noteTemps records the TEMP objects query creates and drops.
+// noteTemps records the TEMP objects query creates and drops. The
+// regular expression runs only on statements that name a TEMP object or
+// drop one (the load's DDL is upper case): on every statement it cost ~1 %
+// of a small load's CPU.
 func (l *loader) noteTemps(query string) {
+	if !strings.Contains(query, "TEMP") && !strings.Contains(query, "DROP") {
+		return
+	}
 	for _, m := range tempDDL.FindAllStringSubmatch(query, -1) {
 		name := m[3]
 		if m[1] == "" {
