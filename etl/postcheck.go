@@ -31,10 +31,11 @@ var factChecks = []struct{ what, query string }{
 
 // lineOutcomes counts, per file of run $1, every line read by its outcome,
 // from the warehouse's own tables: the staged lines and extract rejects
-// (what was read), the persisted ledger (errors, duplicates) and the fact
-// tables (what loaded). A line is rejected if it has an error entry, else
-// loaded if a fact row comes from it, else a duplicate if it has a
-// duplicate entry; anything else is unaccounted for.
+// (what was read), the persisted ledger (errors and duplicates, in one
+// pass over the run's entries) and the fact tables (what loaded). A line
+// is rejected if it has an error entry, else loaded if a fact row comes
+// from it, else a duplicate if it has a duplicate entry; anything else is
+// unaccounted for.
 const lineOutcomes = `
 WITH lines AS (
 	SELECT file_id, _line AS line FROM stg_sales UNION SELECT file_id, _line FROM stg_interactions
@@ -42,18 +43,17 @@ WITH lines AS (
 	UNION SELECT file_id, _line FROM stg_products UNION SELECT file_id, _line FROM stg_campaigns
 	UNION SELECT file_id, _line FROM stg_joined
 	UNION SELECT file_id, line FROM etl_reject WHERE run_id = $1),
-err AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND severity = 'error'),
-dup AS (SELECT DISTINCT file_id, line FROM etl_reject WHERE run_id = $1 AND rule = 'duplicate'),
+rej AS (SELECT file_id, line, bool_or(severity = 'error') AS err, bool_or(rule = 'duplicate') AS dup
+	FROM etl_reject WHERE run_id = $1 GROUP BY ALL),
 fact AS (
 	SELECT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal
 	UNION SELECT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1
 	UNION SELECT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1),
 o AS (
-	SELECT l.file_id, e.line IS NOT NULL AS is_err, f.line IS NOT NULL AS is_fact, d.line IS NOT NULL AS is_dup
+	SELECT l.file_id, coalesce(r.err, false) AS is_err, f.line IS NOT NULL AS is_fact, coalesce(r.dup, false) AS is_dup
 	FROM lines l
-	LEFT JOIN err e ON e.file_id = l.file_id AND e.line = l.line
-	LEFT JOIN fact f ON f.file_id = l.file_id AND f.line = l.line
-	LEFT JOIN dup d ON d.file_id = l.file_id AND d.line = l.line)
+	LEFT JOIN rej r ON r.file_id = l.file_id AND r.line = l.line
+	LEFT JOIN fact f ON f.file_id = l.file_id AND f.line = l.line)
 SELECT file_id, count(*),
 	count(*) FILTER (WHERE is_err),
 	count(*) FILTER (WHERE NOT is_err AND is_fact),
