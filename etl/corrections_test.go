@@ -220,6 +220,12 @@ func TestPostconditionCatchesBrokenLedger(t *testing.T) {
 			"rejected lines have fact rows"},
 		{"an amount lost", `UPDATE fact_sales SET amount = NULL WHERE order_id = 'S1'`, "NULL amount"},
 		{"a manifest that lies", `UPDATE etl_file SET rows_rejected = 0`, "manifest says"},
+		{"a key with two current lines", `INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = 'S1'`,
+			"1 fact_sales keys with more than one current line"},
+		// Keys are matched by their hash: a NULL store code is one key too.
+		{"a key without a store with two current lines", `UPDATE fact_sales SET store_code = NULL WHERE order_id = 'S1';
+			INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = 'S1'`,
+			"1 fact_sales keys with more than one current line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

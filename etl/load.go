@@ -54,6 +54,10 @@ type Options struct {
 	// personal values and tokenises them; a protected warehouse refuses a
 	// load without it.
 	Vault *vault.Vault
+	// TraceMemory adds to Trace, after each statement, what DuckDB's
+	// buffer manager holds by tag: in memory / spilled to the temp
+	// directory, in MB (CKM_DEBUG_SQL=mem in the CLI).
+	TraceMemory bool
 	// AnalyzeStep names a step whose statements are profiled with EXPLAIN
 	// ANALYZE to Trace before they run (CKM_DEBUG_ANALYZE=facts in the
 	// CLI); they then run twice, so it is for performance work only.
@@ -719,7 +723,12 @@ func (l *loader) exec(step, query string, args ...any) error {
 func (l *loader) execRows(step, query string, args ...any) (int64, error) {
 	if l.opts.Trace != nil {
 		t0 := time.Now()
-		defer func() { fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
+		defer func() {
+			fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query)
+			if l.opts.TraceMemory {
+				l.traceMemory()
+			}
+		}()
 	}
 	if l.opts.AnalyzeStep != "" && l.opts.AnalyzeStep == step && l.opts.Trace != nil {
 		var kind, plan string
@@ -740,6 +749,29 @@ func (l *loader) execRows(step, query string, args ...any) (int64, error) {
 		return 0, fmt.Errorf("%s: %w", step, err)
 	}
 	return n, nil
+}
+
+// traceMemory writes DuckDB's memory by tag (in memory/spilled, MB) to
+// opts.Trace; a failure to read it is written there too, never the load's.
+func (l *loader) traceMemory() {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT tag, memory_usage_bytes / 1e6, temporary_storage_bytes / 1e6 FROM duckdb_memory()
+		WHERE memory_usage_bytes + temporary_storage_bytes > 0 ORDER BY memory_usage_bytes DESC, tag`)
+	if err != nil {
+		fmt.Fprintf(l.opts.Trace, "          mem: %v\n", err)
+		return
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var tag string
+		var inMem, spilled float64
+		if err := rows.Scan(&tag, &inMem, &spilled); err != nil {
+			fmt.Fprintf(l.opts.Trace, "          mem: %v\n", err)
+			return
+		}
+		fmt.Fprintf(&b, " %s=%.1f/%.1f", tag, inMem, spilled)
+	}
+	fmt.Fprintf(l.opts.Trace, "          mem (MB in memory/spilled):%s\n", b.String())
 }
 
 func (l *loader) count(query string, args ...any) (int64, error) {

@@ -157,7 +157,7 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 }
 
 // loadOptions are what every load of the CLI shares (ckm load, ckm demo):
-// the progress display, CKM_DEBUG_SQL/CKM_DEBUG_ANALYZE, and the cubes'
+// the progress display, CKM_DEBUG_SQL (=mem: with DuckDB's memory by tag)/CKM_DEBUG_ANALYZE, and the cubes'
 // rollups rebuilt inside the load's transaction, so they commit with the
 // data or not at all.
 func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
@@ -173,6 +173,7 @@ func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
 	if os.Getenv("CKM_DEBUG_SQL") != "" || lo.AnalyzeStep != "" {
 		lo.Trace = os.Stderr
 	}
+	lo.TraceMemory = os.Getenv("CKM_DEBUG_SQL") == "mem"
 	lo.BeforeCommit = []func(context.Context, *sql.Tx) error{
 		func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
 	}
