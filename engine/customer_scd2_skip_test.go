@@ -68,19 +68,10 @@ func TestCustomerChangesSkipIdleWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer w.Close()
-				for _, s := range []string{
-					`INSERT INTO dim_customer (customer_key, customer_id, name, member_level, customer_type, valid_from, valid_to, is_current, effective_from, etl_run_id) VALUES
-						(10, 1, 'A', 'gold', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '2024-06-01', false, TIMESTAMP '2024-01-01', 1),
-						(11, 1, 'A', 'silver', 'current', TIMESTAMP '2024-06-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-06-01', 1),
-						(12, 2, 'B', 'silver', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-01-01', 1)`,
-					`INSERT INTO fact_sales (order_id, order_ts, customer_id, customer_key, amount) VALUES
-						('s1', TIMESTAMP '2024-03-01', 1, 10, 1), ('s2', TIMESTAMP '2024-05-01', 1, 10, 1), ('s3', TIMESTAMP '2024-07-01', 1, 11, 1),
-						('s4', TIMESTAMP '2024-09-01', 2, 12, 1)`,
-					`CREATE TEMP TABLE changes AS SELECT * FROM (VALUES ` + tc.changes + `) t(customer_id, eff, rnk, member_level, name)`,
-				} {
-					if _, err := w.DB.ExecContext(ctx, s); err != nil {
-						t.Fatalf("%v\n%s", err, s)
-					}
+				seedHistories(t, w)
+				changes := `CREATE TEMP TABLE changes AS SELECT * FROM (VALUES ` + tc.changes + `) t(customer_id, eff, rnk, member_level, name)`
+				if _, err := w.DB.ExecContext(ctx, changes); err != nil {
+					t.Fatalf("%v\n%s", err, changes)
 				}
 				conn, err := w.DB.Conn(ctx) // the TEMP table is the connection's
 				if err != nil {
@@ -94,13 +85,8 @@ func TestCustomerChangesSkipIdleWrites(t *testing.T) {
 				defer tx.Rollback()
 				ct := &countingTx{Tx: tx}
 				if err := ApplyCustomerChanges(ctx, ct, CustomerChanges{
-					Changes: "changes",
-					Values: map[string]string{
-						"member_level":  "coalesce(n.member_level, b.member_level)",
-						"name":          "coalesce(n.name, b.name)",
-						"customer_type": "coalesce(b.customer_type, 'potential')",
-						"etl_run_id":    "2",
-					},
+					Changes:   "changes",
+					Values:    seedChangeValues(),
 					TypeOne:   []string{"name"},
 					EveryStep: every,
 				}); err != nil {
@@ -109,9 +95,7 @@ func TestCustomerChangesSkipIdleWrites(t *testing.T) {
 				if err := tx.Commit(); err != nil {
 					t.Fatal(err)
 				}
-				got := queryLines(t, w, `SELECT customer_id || ' ' || name || ' ' || member_level || ' [' || strftime(valid_from, '%Y-%m-%d') || ', ' ||
-					strftime(valid_to, '%Y-%m-%d') || ') ' || is_current || ' known ' || strftime(coalesce(effective_from, valid_from), '%Y-%m-%d')
-					FROM dim_customer WHERE customer_id > 0 ORDER BY customer_id, valid_from`)
+				got := historyLines(t, w)
 				got = append(got, queryLines(t, w, `SELECT s.order_id || ' ' || d.member_level FROM fact_sales s JOIN dim_customer d USING (customer_key) ORDER BY s.order_id`)...)
 				got = append(got, queryLines(t, w, `SELECT count(*) || ':' || sum(hash(d)) FROM dim_customer d`)...)
 				return got, ct.execs

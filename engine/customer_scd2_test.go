@@ -21,14 +21,8 @@ func TestApplyCustomerChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	seedHistories(t, w)
 	for _, s := range []string{
-		`INSERT INTO dim_customer (customer_key, customer_id, name, member_level, customer_type, valid_from, valid_to, is_current, effective_from, etl_run_id) VALUES
-			(10, 1, 'A', 'gold', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '2024-06-01', false, TIMESTAMP '2024-01-01', 1),
-			(11, 1, 'A', 'silver', 'current', TIMESTAMP '2024-06-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-06-01', 1),
-			(12, 2, 'B', 'silver', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-01-01', 1)`,
-		`INSERT INTO fact_sales (order_id, order_ts, customer_id, customer_key, amount) VALUES
-			('s1', TIMESTAMP '2024-03-01', 1, 10, 1), ('s2', TIMESTAMP '2024-05-01', 1, 10, 1), ('s3', TIMESTAMP '2024-07-01', 1, 11, 1),
-			('s4', TIMESTAMP '2024-09-01', 2, 12, 1)`,
 		`CREATE TEMP TABLE changes AS SELECT * FROM (VALUES
 			(1, TIMESTAMP '2024-04-01', 1, 'platinum', NULL),
 			(2, TIMESTAMP '2024-08-01', 1, 'gold', NULL),
@@ -45,12 +39,7 @@ func TestApplyCustomerChanges(t *testing.T) {
 	defer tx.Rollback()
 	err = ApplyCustomerChanges(ctx, tx, CustomerChanges{
 		Changes: "changes",
-		Values: map[string]string{
-			"member_level":  "coalesce(n.member_level, b.member_level)",
-			"name":          "coalesce(n.name, b.name)",
-			"customer_type": "coalesce(b.customer_type, 'potential')",
-			"etl_run_id":    "2",
-		},
+		Values:  seedChangeValues(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -58,9 +47,7 @@ func TestApplyCustomerChanges(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	got := queryLines(t, w, `SELECT customer_id || ' ' || name || ' ' || member_level || ' [' || strftime(valid_from, '%Y-%m-%d') || ', ' ||
-		strftime(valid_to, '%Y-%m-%d') || ') ' || is_current || ' known ' || strftime(coalesce(effective_from, valid_from), '%Y-%m-%d')
-		FROM dim_customer WHERE customer_id > 0 ORDER BY customer_id, valid_from`)
+	got := historyLines(t, w)
 	want := []string{
 		"1 A gold [1900-01-01, 2024-04-01) false known 2024-01-01",
 		"1 A platinum [2024-04-01, 2024-06-01) false known 2024-04-01",
@@ -80,6 +67,45 @@ func TestApplyCustomerChanges(t *testing.T) {
 	if err := CheckCustomerHistory(ctx, w.DB); err != nil {
 		t.Error(err)
 	}
+}
+
+// seedHistories writes the histories the customer-change tests start
+// from: customer 1 gold then silver from 2024-06-01, customer 2 silver, and
+// four sales lines pointing at the versions of their time.
+func seedHistories(t *testing.T, w *Warehouse) {
+	t.Helper()
+	for _, s := range []string{
+		`INSERT INTO dim_customer (customer_key, customer_id, name, member_level, customer_type, valid_from, valid_to, is_current, effective_from, etl_run_id) VALUES
+			(10, 1, 'A', 'gold', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '2024-06-01', false, TIMESTAMP '2024-01-01', 1),
+			(11, 1, 'A', 'silver', 'current', TIMESTAMP '2024-06-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-06-01', 1),
+			(12, 2, 'B', 'silver', 'current', TIMESTAMP '1900-01-01', TIMESTAMP '9999-12-31', true, TIMESTAMP '2024-01-01', 1)`,
+		`INSERT INTO fact_sales (order_id, order_ts, customer_id, customer_key, amount) VALUES
+			('s1', TIMESTAMP '2024-03-01', 1, 10, 1), ('s2', TIMESTAMP '2024-05-01', 1, 10, 1), ('s3', TIMESTAMP '2024-07-01', 1, 11, 1),
+			('s4', TIMESTAMP '2024-09-01', 2, 12, 1)`,
+	} {
+		if _, err := w.DB.Exec(s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
+		}
+	}
+}
+
+// seedChangeValues are the values the customer-change tests give a new
+// version: the change's level and name over the base version's.
+func seedChangeValues() map[string]string {
+	return map[string]string{
+		"member_level":  "coalesce(n.member_level, b.member_level)",
+		"name":          "coalesce(n.name, b.name)",
+		"customer_type": "coalesce(b.customer_type, 'potential')",
+		"etl_run_id":    "2",
+	}
+}
+
+// historyLines are the customers' versions, one line each: id, name,
+// level, [valid_from, valid_to), current, and when the version was known.
+func historyLines(t *testing.T, w *Warehouse) []string {
+	return queryLines(t, w, `SELECT customer_id || ' ' || name || ' ' || member_level || ' [' || strftime(valid_from, '%Y-%m-%d') || ', ' ||
+		strftime(valid_to, '%Y-%m-%d') || ') ' || is_current || ' known ' || strftime(coalesce(effective_from, valid_from), '%Y-%m-%d')
+		FROM dim_customer WHERE customer_id > 0 ORDER BY customer_id, valid_from`)
 }
 
 func queryLines(t *testing.T, w *Warehouse, q string) []string {

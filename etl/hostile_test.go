@@ -667,18 +667,7 @@ func ledgerCounts(t *testing.T, w *engine.Warehouse, q string, args ...any) [4]i
 
 func ledgerOf(t *testing.T, w *engine.Warehouse, file string) []string {
 	t.Helper()
-	rows, err := w.DB.Query(`SELECT line || ' ' || rule || ' ' || severity FROM etl_reject WHERE path LIKE ? ORDER BY line, rule`, "%"+file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
+	return queryLines(t, w, `SELECT line || ' ' || rule || ' ' || severity FROM etl_reject WHERE path LIKE ? ORDER BY line, rule`, "%"+file)
 }
 
 func TestHostileInputs(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // TestSalesOnlyLoadSkipsIdleTargets: a load of only sales files runs no
@@ -67,17 +69,7 @@ func TestSalesOnlyLoadSkipsIdleTargets(t *testing.T) {
 		out.tables["etl_watermark but updated_at"] = queryString(t, w, `SELECT count(*) || ':' || sum(hash(source, watermark, run_id)) FROM etl_watermark`)
 		out.tables["etl_file but loaded_at"] = queryString(t, w, `SELECT count(*) || ':' || sum(hash(file_id, run_id, source, path, size,
 			sha256, format, encoding, rows_read, rows_loaded, rows_rejected, rows_duplicate)) FROM etl_file`)
-		rows, err := w.DB.Query(`SELECT concat_ws(' ', run_id, status, files_seen, files_loaded, files_skipped, rows_read, rows_staged, rows_cleaned,
-			rows_loaded, rows_rejected, rows_duplicate, rows_warned, message) FROM etl_run ORDER BY run_id`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out.runs = append(out.runs, s)
-		}
-		rows.Close()
+		out.runs = runSummaries(t, w)
 		return out
 	}
 	skip, every := run(false), run(true)
@@ -135,14 +127,7 @@ func TestSalesOnlyLoadSkipsIdleTargets(t *testing.T) {
 	if strings.Join(skip.runs, "; ") != strings.Join(every.runs, "; ") {
 		t.Errorf("etl_run %v, the full path's %v", skip.runs, every.runs)
 	}
-	for name, sum := range every.tables {
-		if skip.tables[name] != sum {
-			t.Errorf("table %s: %s, the full path's %s", name, skip.tables[name], sum)
-		}
-	}
-	if len(skip.tables) != len(every.tables) {
-		t.Errorf("%d tables, the full path %d", len(skip.tables), len(every.tables))
-	}
+	sameTables(t, skip.tables, every.tables)
 }
 
 func reportsEqual(a, b Report) bool {
@@ -156,4 +141,25 @@ func reportsEqual(a, b Report) bool {
 		}
 	}
 	return true
+}
+
+// runSummaries are the etl_run rows but their times, one line each, by run.
+func runSummaries(t *testing.T, w *engine.Warehouse) []string {
+	t.Helper()
+	return queryLines(t, w, `SELECT concat_ws(' ', run_id, status, files_seen, files_loaded, files_skipped, rows_read, rows_staged, rows_cleaned,
+		rows_loaded, rows_rejected, rows_duplicate, rows_warned, message) FROM etl_run ORDER BY run_id`)
+}
+
+// sameTables reports every table whose checksum differs from the full
+// path's (every), and a different number of tables.
+func sameTables(t *testing.T, got, every map[string]string) {
+	t.Helper()
+	for name, sum := range every {
+		if got[name] != sum {
+			t.Errorf("table %s: %s, the full path's %s", name, got[name], sum)
+		}
+	}
+	if len(got) != len(every) {
+		t.Errorf("%d tables, the full path %d", len(got), len(every))
+	}
 }

@@ -73,6 +73,28 @@ func queryInt(t *testing.T, w *engine.Warehouse, q string, args ...any) int64 {
 	return n
 }
 
+// queryLines is the first column of every row of q, as text.
+func queryLines(t *testing.T, w *engine.Warehouse, q string, args ...any) []string {
+	t.Helper()
+	rows, err := w.DB.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func queryString(t *testing.T, w *engine.Warehouse, q string, args ...any) string {
 	t.Helper()
 	var s string
