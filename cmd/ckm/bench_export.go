@@ -91,27 +91,33 @@ so a slow --build load at 5 M lines is paid once.`,
 }
 
 type benchExportResult struct {
-	Build             string                   `json:"build"`
-	Protected         bool                     `json:"protected"`
-	Lines             int64                    `json:"lines"`
-	Runs              int                      `json:"runs"`
-	BuildMS           float64                  `json:"build_ms"`
-	Reused            bool                     `json:"reused"` // the warehouse of an earlier run (--reuse): build_ms 0
-	RawCopyMS         float64                  `json:"raw_copy_ms"`
-	FullExportMS      float64                  `json:"full_export_ms"`
-	ExportRatio       float64                  `json:"export_ratio"`
-	DayLines          int64                    `json:"day_lines"`
-	IncrementalMS     float64                  `json:"incremental_ms"`
-	IncrementalRatio  float64                  `json:"incremental_ratio"`
-	PerRun            []benchExportRunResult   `json:"per_run"`
-	FactPartitions    []string                 `json:"fact_sales_partitions_rewritten"`
-	TablesRewritten   []string                 `json:"tables_rewritten"`
-	Incremental       []export.LakeTableResult `json:"incremental_tables"`
-	IncrementalPhases map[string]float64       `json:"incremental_phases_ms"`
-	LakeBytes         int64                    `json:"lake_bytes"`
-	RawBytes          int64                    `json:"raw_bytes"`
-	LoadAverageBefore string                   `json:"loadavg_before"`
-	LoadAverageAfter  string                   `json:"loadavg_after"`
+	Build            string  `json:"build"`
+	Protected        bool    `json:"protected"`
+	Lines            int64   `json:"lines"`
+	Runs             int     `json:"runs"`
+	BuildMS          float64 `json:"build_ms"`
+	Reused           bool    `json:"reused"` // the warehouse of an earlier run (--reuse): build_ms 0
+	RawCopyMS        float64 `json:"raw_copy_ms"`
+	FullExportMS     float64 `json:"full_export_ms"`
+	ExportRatio      float64 `json:"export_ratio"`
+	DayLines         int64   `json:"day_lines"`
+	IncrementalMS    float64 `json:"incremental_ms"`
+	IncrementalRatio float64 `json:"incremental_ratio"`
+	// Medians of the per-run CPU times and CPU-time ratios.
+	RawCopyCPU          float64                  `json:"raw_copy_cpu_seconds"`
+	FullExportCPU       float64                  `json:"full_export_cpu_seconds"`
+	IncrementalCPU      float64                  `json:"incremental_cpu_seconds"`
+	ExportCPURatio      float64                  `json:"export_cpu_ratio"`
+	IncrementalCPURatio float64                  `json:"incremental_cpu_ratio"`
+	PerRun              []benchExportRunResult   `json:"per_run"`
+	FactPartitions      []string                 `json:"fact_sales_partitions_rewritten"`
+	TablesRewritten     []string                 `json:"tables_rewritten"`
+	Incremental         []export.LakeTableResult `json:"incremental_tables"`
+	IncrementalPhases   map[string]float64       `json:"incremental_phases_ms"`
+	LakeBytes           int64                    `json:"lake_bytes"`
+	RawBytes            int64                    `json:"raw_bytes"`
+	LoadAverageBefore   string                   `json:"loadavg_before"`
+	LoadAverageAfter    string                   `json:"loadavg_after"`
 }
 
 // benchExportRunResult is one run's figures; the ratios are of the run.
@@ -122,6 +128,14 @@ type benchExportRunResult struct {
 	IncrementalMS    float64 `json:"incremental_ms"`
 	IncrementalRatio float64 `json:"incremental_ratio"`
 	LoadAverage      string  `json:"loadavg"`
+	// This process's CPU time (user + system, DuckDB's threads included)
+	// of each part, and the ratios by CPU time: steadier than wall time on
+	// a shared machine.
+	RawCopyCPU          float64 `json:"raw_copy_cpu_seconds"`
+	FullExportCPU       float64 `json:"full_export_cpu_seconds"`
+	IncrementalCPU      float64 `json:"incremental_cpu_seconds"`
+	ExportCPURatio      float64 `json:"export_cpu_ratio"`
+	IncrementalCPURatio float64 `json:"incremental_cpu_ratio"`
 	// Where the full export's time went (tables, commit, tidy).
 	FullPhases map[string]float64 `json:"full_phases_ms"`
 	inc        *export.LakeResult
@@ -225,21 +239,21 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		}
 		raw := func() error {
 			os.RemoveAll(filepath.Join(dir, "raw"))
-			start := time.Now()
+			start, cpu := time.Now(), processCPU()
 			if _, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst); err != nil {
 				return fmt.Errorf("bench export: raw copy: %w", err)
 			}
-			r.RawCopyMS = ms(time.Since(start))
+			r.RawCopyMS, r.RawCopyCPU = ms(time.Since(start)), processCPU()-cpu
 			return nil
 		}
 		full := func() error {
 			os.RemoveAll(lake)
-			start := time.Now()
+			start, cpu := time.Now(), processCPU()
 			fr, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true})
 			if err != nil {
 				return fmt.Errorf("bench export: %w", err)
 			}
-			r.FullExportMS = ms(time.Since(start))
+			r.FullExportMS, r.FullExportCPU = ms(time.Since(start)), processCPU()-cpu
 			r.FullPhases = map[string]float64{"tables": fr.TablesMS, "commit": fr.CommitMS, "tidy": fr.TidyMS}
 			return nil
 		}
@@ -261,16 +275,18 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		if w, err = engine.Open(ctx, wh, a.engineOptions()); err != nil {
 			return err
 		}
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		r.inc, err = export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst})
-		r.IncrementalMS = ms(time.Since(start))
+		r.IncrementalMS, r.IncrementalCPU = ms(time.Since(start)), processCPU()-cpu
 		w.Close()
 		if err != nil {
 			return fmt.Errorf("bench export: incremental: %w", err)
 		}
 		r.ExportRatio, r.IncrementalRatio = r.FullExportMS/r.RawCopyMS, r.IncrementalMS/r.FullExportMS
-		a.logf("run %d: raw %.0f ms, full %.0f ms (ratio %.3f), incremental %.0f ms (ratio %.3f), load average %s", i+1,
-			r.RawCopyMS, r.FullExportMS, r.ExportRatio, r.IncrementalMS, r.IncrementalRatio, r.LoadAverage)
+		r.ExportCPURatio, r.IncrementalCPURatio = r.FullExportCPU/r.RawCopyCPU, r.IncrementalCPU/r.FullExportCPU
+		a.logf("run %d: raw %.0f ms, full %.0f ms (ratio %.3f), incremental %.0f ms (ratio %.3f); cpu raw %.2f s, full %.2f s (%.3f), incremental %.2f s (%.3f); load average %s", i+1,
+			r.RawCopyMS, r.FullExportMS, r.ExportRatio, r.IncrementalMS, r.IncrementalRatio,
+			r.RawCopyCPU, r.FullExportCPU, r.ExportCPURatio, r.IncrementalCPU, r.IncrementalCPURatio, r.LoadAverage)
 		res.PerRun = append(res.PerRun, r)
 	}
 	med := func(f func(r benchExportRunResult) float64) (float64, int) {
@@ -286,6 +302,11 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res.FullExportMS, _ = med(func(r benchExportRunResult) float64 { return r.FullExportMS })
 	res.ExportRatio, _ = med(func(r benchExportRunResult) float64 { return r.ExportRatio })
 	res.IncrementalMS, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalMS })
+	res.RawCopyCPU, _ = med(func(r benchExportRunResult) float64 { return r.RawCopyCPU })
+	res.FullExportCPU, _ = med(func(r benchExportRunResult) float64 { return r.FullExportCPU })
+	res.IncrementalCPU, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalCPU })
+	res.ExportCPURatio, _ = med(func(r benchExportRunResult) float64 { return r.ExportCPURatio })
+	res.IncrementalCPURatio, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalCPURatio })
 	var m int
 	res.IncrementalRatio, m = med(func(r benchExportRunResult) float64 { return r.IncrementalRatio })
 	inc := res.PerRun[m].inc // the median run's incremental export
@@ -325,6 +346,9 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		{"incremental_ms (median)", res.IncrementalMS},
 		{"incremental_ratio (goal < 0.10; median)", fmt.Sprintf("%.3f", res.IncrementalRatio)},
 		{"incremental_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalRatio) })},
+		{"cpu seconds raw / full / incremental (median)", fmt.Sprintf("%.2f / %.2f / %.2f", res.RawCopyCPU, res.FullExportCPU, res.IncrementalCPU)},
+		{"export_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.ExportCPURatio) })},
+		{"incremental_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalCPURatio) })},
 		{"fact_sales partitions rewritten", strings.Join(res.FactPartitions, ",")},
 		{"tables rewritten", strings.Join(res.TablesRewritten, ",")},
 		{"lake data bytes / raw bytes", fmt.Sprintf("%d / %d", res.LakeBytes, res.RawBytes)},

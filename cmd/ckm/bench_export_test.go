@@ -67,6 +67,10 @@ func TestBenchExportRuns(t *testing.T) {
 				if r.RawCopyMS <= 0 || r.FullExportMS <= 0 || r.IncrementalMS <= 0 || r.IncrementalRatio != r.IncrementalMS/r.FullExportMS {
 					t.Errorf("run %+v", r)
 				}
+				if r.RawCopyCPU <= 0 || r.FullExportCPU <= 0 || r.IncrementalCPU <= 0 || r.ExportCPURatio != r.FullExportCPU/r.RawCopyCPU ||
+					r.IncrementalCPURatio != r.IncrementalCPU/r.FullExportCPU {
+					t.Errorf("run's cpu seconds: %+v", r)
+				}
 			}
 			for _, name := range res.TablesRewritten {
 				switch name {
