@@ -402,7 +402,6 @@ func NewCatalog(name string, db *sql.DB, dialect SupportedDialect, props iceberg
 
 	cat := &Catalog{db: bun.NewDB(db, d), name: name, props: props}
 
-
 	ctx := context.Background()
 
 	if cat.props.GetBool(initCatalogTablesKey, true) {
