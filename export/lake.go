@@ -272,10 +272,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return nil, err
 	}
 	files := newManifestCache()
+	read := readTables{} // each table's metadata, read once in the export
 	var commits []table.TableCommit
 	for _, t := range tables {
 		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			src: src, files: files, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			src: src, files: files, read: read, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
 				SummaryETLRuns:     string(runs),
@@ -296,11 +297,13 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if lakeBeforeCommit != nil {
 		lakeBeforeCommit()
 	}
-	if err := cat.commitExport(ctx, commits, rec); err != nil {
+	committed, err := cat.commitExport(ctx, commits, read, rec)
+	if err != nil {
 		return nil, err
 	}
+	maps.Copy(read, committed)
 	conn.ExecContext(ctx, "ROLLBACK")
-	if res.SnapshotsExpired, err = expireLake(ctx, cat, retain); err != nil {
+	if res.SnapshotsExpired, err = expireLake(ctx, cat, retain, read); err != nil {
 		return res, fmt.Errorf("expiring snapshots: %w", err)
 	}
 	lap(&res.CommitMS)
@@ -314,9 +317,16 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		res.TidyParts[name] = float64(time.Since(tidyAt).Microseconds()) / 1000
 		tidyAt = time.Now()
 	}
-	snap, err := OpenLakeSnapshot(ctx, dir)
-	if err != nil {
-		return res, err
+	// The lake as committed, from the metadata this export already holds
+	// (OpenLakeSnapshot would read every table's metadata file again).
+	snap := &LakeSnapshot{ExportID: rec.ExportID, DataVersion: rec.DataVersion, ETLRuns: rec.ETLRuns, PII: rec.PII,
+		CommittedAt: rec.CommittedAt, Tables: map[string]*table.Table{}}
+	for name := range rec.Tables {
+		t, ok := read[name]
+		if !ok {
+			return res, fmt.Errorf("internal: table %s of the catalog was not read", name)
+		}
+		snap.Tables[name] = t
 	}
 	tidyLap("snapshot")
 	for i := range res.Tables {
@@ -619,6 +629,7 @@ type lakeTableJob struct {
 	props     iceberg.Properties
 	src       *lakeSources
 	files     *manifestCache
+	read      readTables // the tables read so far (this one is added)
 }
 
 // exportLakeTable writes what changed of one table and returns the commit
@@ -630,9 +641,11 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	ident := table.Identifier{LakeNamespace, t.name}
 	part := partitioned(t)
-	tbl, err := cat.LoadTable(ctx, ident)
+	tbl, err := cat.table(ctx, job.read, ident)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		tbl, err = createLakeTable(ctx, cat, dir, ident, cols, part)
+		if tbl, err = createLakeTable(ctx, cat, dir, ident, cols, part); err == nil {
+			job.read[t.name] = tbl
+		}
 	}
 	if err != nil {
 		return nil, nil, 0, err
@@ -889,15 +902,17 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 // expireLake commits, for every table in one catalog transaction, the
 // removal of the snapshots replaced more than retain ago (all replaced
 // ones when retain < 0). It runs after the export's commit, so the
-// snapshot that export replaced counts as replaced now.
-func expireLake(ctx context.Context, cat *lakeCatalog, retain time.Duration) (int, error) {
+// snapshot that export replaced counts as replaced now. read holds the
+// tables as committed (tables not in it are read into it), and gets the
+// tables as expiry leaves them.
+func expireLake(ctx context.Context, cat *lakeCatalog, retain time.Duration, read readTables) (int, error) {
 	var commits []table.TableCommit
 	n := 0
 	for ident, err := range cat.ListTables(ctx, table.Identifier{LakeNamespace}) {
 		if err != nil {
 			return 0, err
 		}
-		tbl, err := cat.LoadTable(ctx, ident)
+		tbl, err := cat.table(ctx, read, ident)
 		if err != nil {
 			return 0, err
 		}
@@ -918,7 +933,9 @@ func expireLake(ctx context.Context, cat *lakeCatalog, retain time.Duration) (in
 	if len(commits) == 0 {
 		return 0, nil
 	}
-	return n, cat.commitExport(ctx, commits, nil)
+	committed, err := cat.commitExport(ctx, commits, read, nil)
+	maps.Copy(read, committed)
+	return n, err
 }
 
 // createLakeTable creates a table at <dir>/ckm/<name>, partitioned by
@@ -1611,10 +1628,14 @@ func emptyParquet(ctx context.Context, w *engine.Warehouse, schema *iceberg.Sche
 // no snapshot of the lake still holds what was erased. The lake keeps its
 // kind (masked or raw; raw needs a principal that may export it).
 func ForgetInLake(ctx context.Context, w *engine.Warehouse, dir string, p privacy.Principal, reason string) (*LakeResult, error) {
-	snap, err := OpenLakeSnapshot(ctx, dir)
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("forget in lake: %w", err)
 	}
-	raw := snap != nil && snap.PII == "raw"
+	rec, _, err := readLakeExport(ctx, abs)
+	if err != nil {
+		return nil, fmt.Errorf("forget in lake: %w", err)
+	}
+	raw := rec != nil && rec.PII == "raw"
 	return Lake(ctx, w, LakeOptions{Dir: dir, Principal: p, RawPII: raw, Reason: reason, Retain: -1, Producer: "ckm forget"})
 }

@@ -116,23 +116,47 @@ type exportRecord struct {
 // files are written, then one SQLite transaction moves all pointers and
 // records the export. Nothing is visible until that transaction commits.
 func (c *lakeCatalog) CommitTransaction(ctx context.Context, commits []table.TableCommit) error {
-	return c.commitExport(ctx, commits, nil)
+	_, err := c.commitExport(ctx, commits, nil, nil)
+	return err
 }
 
-func (c *lakeCatalog) commitExport(ctx context.Context, commits []table.TableCommit, rec *exportRecord) error {
+// readTables are tables by name, each as one export read (or committed)
+// it: the metadata a commit starts from, so no table's metadata file is
+// read twice in an export.
+type readTables map[string]*table.Table
+
+// table returns the table of ident as read before, or reads it (once).
+func (c *lakeCatalog) table(ctx context.Context, read readTables, ident table.Identifier) (*table.Table, error) {
+	name := catalog.TableNameFromIdent(ident)
+	if t, ok := read[name]; ok && read != nil {
+		return t, nil
+	}
+	t, err := c.LoadTable(ctx, ident)
+	if err == nil && read != nil {
+		read[name] = t
+	}
+	return t, err
+}
+
+// commitExport commits, as one, every table's changes on top of the
+// metadata in read (read from the catalog where a table is not there), and
+// returns the committed tables (their new metadata, kept in memory). Each
+// pointer moves only if it is still the one the changes were based on.
+func (c *lakeCatalog) commitExport(ctx context.Context, commits []table.TableCommit, read readTables, rec *exportRecord) (readTables, error) {
 	type staged struct {
 		ident    table.Identifier
 		old, new string
+		meta     table.Metadata
 	}
 	var moves []staged
 	for _, tc := range commits {
-		cur, err := c.LoadTable(ctx, tc.Identifier)
+		cur, err := c.table(ctx, read, tc.Identifier)
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+			return nil, fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
 		}
 		for _, r := range tc.Requirements {
 			if err := r.Validate(cur.Metadata()); err != nil {
-				return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+				return nil, fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
 			}
 		}
 		if len(tc.Updates) == 0 {
@@ -140,36 +164,54 @@ func (c *lakeCatalog) commitExport(ctx context.Context, commits []table.TableCom
 		}
 		meta, err := table.UpdateTableMetadata(cur.Metadata(), tc.Updates, cur.MetadataLocation())
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+			return nil, fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
 		}
 		provider, err := table.LoadLocationProvider(meta.Location(), meta.Properties())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		loc, err := provider.NewTableMetadataFileLocation(metadataVersion(cur.MetadataLocation()) + 1)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeMetadataFile(meta, loc); err != nil {
-			return fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
+			return nil, fmt.Errorf("commit %s: %w", strings.Join(tc.Identifier, "."), err)
 		}
-		moves = append(moves, staged{tc.Identifier, cur.MetadataLocation(), loc})
+		moves = append(moves, staged{tc.Identifier, cur.MetadataLocation(), loc, meta})
 	}
+	if err := c.movePointers(ctx, func(tx *dbsql.Tx) error {
+		for _, m := range moves {
+			res, err := tx.ExecContext(ctx, `UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
+			WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?`,
+				m.new, m.old, LakeCatalogName, strings.Join(catalog.NamespaceFromIdent(m.ident), "."), catalog.TableNameFromIdent(m.ident), m.old)
+			if err != nil {
+				return fmt.Errorf("commit %s: %w", strings.Join(m.ident, "."), err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return fmt.Errorf("commit %s: the table changed since it was read (another writer?): %w", strings.Join(m.ident, "."), table.ErrCommitFailed)
+			}
+		}
+		return nil
+	}, rec); err != nil {
+		return nil, err
+	}
+	out := readTables{}
+	for _, m := range moves {
+		out[catalog.TableNameFromIdent(m.ident)] = table.New(m.ident, m.meta, m.new, icebergio.LoadFSFunc(nil, m.new), c)
+	}
+	return out, nil
+}
+
+// movePointers runs move (the pointer updates) and records the export in
+// one SQLite transaction.
+func (c *lakeCatalog) movePointers(ctx context.Context, move func(tx *dbsql.Tx) error, rec *exportRecord) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for _, m := range moves {
-		res, err := tx.ExecContext(ctx, `UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
-			WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?`,
-			m.new, m.old, LakeCatalogName, strings.Join(catalog.NamespaceFromIdent(m.ident), "."), catalog.TableNameFromIdent(m.ident), m.old)
-		if err != nil {
-			return fmt.Errorf("commit %s: %w", strings.Join(m.ident, "."), err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("commit %s: the table changed since it was read (another writer?): %w", strings.Join(m.ident, "."), table.ErrCommitFailed)
-		}
+	if err := move(tx); err != nil {
+		return err
 	}
 	if rec == nil {
 		// A commit that keeps every table's current snapshot (expiry):
@@ -338,41 +380,10 @@ func OpenLakeSnapshot(ctx context.Context, dir string) (*LakeSnapshot, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	path := filepath.Join(dir, LakeCatalogFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("lake %s: no Iceberg catalog (%s): %w", dir, LakeCatalogFile, err)
-	}
-	db, err := dbsql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, &dbsql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	rec, err := lastExport(ctx, tx)
+	rec, ptr, err := readLakeExport(ctx, dir)
 	if err != nil || rec == nil {
 		return nil, err
 	}
-	// The pointers themselves, in the same read: they must be the ones the
-	// export recorded.
-	rows, err := tx.QueryContext(ctx, `SELECT table_name, metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ?`, LakeCatalogName, LakeNamespace)
-	if err != nil {
-		return nil, err
-	}
-	ptr := map[string]string{}
-	for rows.Next() {
-		var n, l string
-		if err := rows.Scan(&n, &l); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ptr[n] = l
-	}
-	rows.Close()
-	tx.Rollback()
 	for _, loc := range ptr {
 		if _, err := lakeMoved(dir, loc); err != nil {
 			return nil, err
@@ -392,4 +403,44 @@ func OpenLakeSnapshot(ctx context.Context, dir string) (*LakeSnapshot, error) {
 		s.Tables[name] = t
 	}
 	return s, nil
+}
+
+// readLakeExport reads the lake's last export record and every table's
+// metadata pointer in one read transaction of the catalog (nil before the
+// first export); no table metadata is read.
+func readLakeExport(ctx context.Context, dir string) (*exportRecord, map[string]string, error) {
+	path := filepath.Join(dir, LakeCatalogFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("lake %s: no Iceberg catalog (%s): %w", dir, LakeCatalogFile, err)
+	}
+	db, err := dbsql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, &dbsql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback()
+	rec, err := lastExport(ctx, tx)
+	if err != nil || rec == nil {
+		return nil, nil, err
+	}
+	// The pointers themselves, in the same read: they must be the ones the
+	// export recorded.
+	rows, err := tx.QueryContext(ctx, `SELECT table_name, metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ?`, LakeCatalogName, LakeNamespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	ptr := map[string]string{}
+	for rows.Next() {
+		var n, l string
+		if err := rows.Scan(&n, &l); err != nil {
+			return nil, nil, err
+		}
+		ptr[n] = l
+	}
+	return rec, ptr, rows.Err()
 }

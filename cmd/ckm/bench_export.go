@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,12 +30,13 @@ type benchExportOptions struct {
 	dir   string
 	runs  int    // checked: at least 1
 	build string // sql | load
+	reuse bool   // checked: only with dir
 }
 
 func newBenchExportCmd(a *app, runF func(context.Context, *benchExportOptions) error) *cobra.Command {
 	o := &benchExportOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "export [--lines N] [--build sql|load] [--runs 3]",
+		Use:   "export [--lines N] [--build sql|load] [--runs 3] [--bench-dir DIR [--reuse]]",
 		Short: "Time ckm export lake (full and after a one-day load) against DuckDB's own Parquet COPY",
 		Long: `Build a warehouse of about N sales lines over 36 months, then, in each of
 --runs runs (each on a copy of that warehouse):
@@ -54,7 +56,12 @@ N/50, products 1,000), unprotected, and the day as N/1000 lines.
 --build load generates source exports (ckm fixtures generate: about N lines
 over 2023-01-01..2026-01-01) and loads all but the last day with ckm load
 into a protected warehouse (personal data as tokens, masked for the
-analyst export), and the last day with a second ckm load.`,
+analyst export), and the last day with a second ckm load.
+
+--bench-dir DIR keeps the warehouse and lakes in DIR; with --reuse, a
+warehouse an earlier run built there with the same --build and --lines
+(recorded in DIR/bench-export.json) is used again instead of building one,
+so a slow --build load at 5 M lines is paid once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.lines < 1000 {
@@ -66,6 +73,9 @@ analyst export), and the last day with a second ckm load.`,
 			if o.build != "sql" && o.build != "load" {
 				return usageErrorf("--build %q: want sql or load", o.build)
 			}
+			if o.reuse && o.dir == "" {
+				return usageErrorf("--reuse needs --bench-dir: the directory holding the warehouse to use again")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -76,30 +86,38 @@ analyst export), and the last day with a second ckm load.`,
 	cmd.Flags().IntVar(&o.runs, "runs", 3, "runs, each on a fresh copy of the warehouse; medians are reported")
 	cmd.Flags().StringVar(&o.build, "build", "sql", "how the warehouse is built: sql (direct, unprotected) or load (ckm load of generated exports, protected)")
 	cmd.Flags().StringVar(&o.dir, "bench-dir", "", "directory for the warehouse and lakes (default: a temporary one, removed)")
+	cmd.Flags().BoolVar(&o.reuse, "reuse", false, "use the warehouse an earlier run built in --bench-dir (same --build and --lines) instead of building one")
 	return cmd
 }
 
 type benchExportResult struct {
-	Build             string                   `json:"build"`
-	Protected         bool                     `json:"protected"`
-	Lines             int64                    `json:"lines"`
-	Runs              int                      `json:"runs"`
-	BuildMS           float64                  `json:"build_ms"`
-	RawCopyMS         float64                  `json:"raw_copy_ms"`
-	FullExportMS      float64                  `json:"full_export_ms"`
-	ExportRatio       float64                  `json:"export_ratio"`
-	DayLines          int64                    `json:"day_lines"`
-	IncrementalMS     float64                  `json:"incremental_ms"`
-	IncrementalRatio  float64                  `json:"incremental_ratio"`
-	PerRun            []benchExportRunResult   `json:"per_run"`
-	FactPartitions    []string                 `json:"fact_sales_partitions_rewritten"`
-	TablesRewritten   []string                 `json:"tables_rewritten"`
-	Incremental       []export.LakeTableResult `json:"incremental_tables"`
-	IncrementalPhases map[string]float64       `json:"incremental_phases_ms"`
-	LakeBytes         int64                    `json:"lake_bytes"`
-	RawBytes          int64                    `json:"raw_bytes"`
-	LoadAverageBefore string                   `json:"loadavg_before"`
-	LoadAverageAfter  string                   `json:"loadavg_after"`
+	Build            string  `json:"build"`
+	Protected        bool    `json:"protected"`
+	Lines            int64   `json:"lines"`
+	Runs             int     `json:"runs"`
+	BuildMS          float64 `json:"build_ms"`
+	Reused           bool    `json:"reused"` // the warehouse of an earlier run (--reuse): build_ms 0
+	RawCopyMS        float64 `json:"raw_copy_ms"`
+	FullExportMS     float64 `json:"full_export_ms"`
+	ExportRatio      float64 `json:"export_ratio"`
+	DayLines         int64   `json:"day_lines"`
+	IncrementalMS    float64 `json:"incremental_ms"`
+	IncrementalRatio float64 `json:"incremental_ratio"`
+	// Medians of the per-run CPU times and CPU-time ratios.
+	RawCopyCPU          float64                  `json:"raw_copy_cpu_seconds"`
+	FullExportCPU       float64                  `json:"full_export_cpu_seconds"`
+	IncrementalCPU      float64                  `json:"incremental_cpu_seconds"`
+	ExportCPURatio      float64                  `json:"export_cpu_ratio"`
+	IncrementalCPURatio float64                  `json:"incremental_cpu_ratio"`
+	PerRun              []benchExportRunResult   `json:"per_run"`
+	FactPartitions      []string                 `json:"fact_sales_partitions_rewritten"`
+	TablesRewritten     []string                 `json:"tables_rewritten"`
+	Incremental         []export.LakeTableResult `json:"incremental_tables"`
+	IncrementalPhases   map[string]float64       `json:"incremental_phases_ms"`
+	LakeBytes           int64                    `json:"lake_bytes"`
+	RawBytes            int64                    `json:"raw_bytes"`
+	LoadAverageBefore   string                   `json:"loadavg_before"`
+	LoadAverageAfter    string                   `json:"loadavg_after"`
 }
 
 // benchExportRunResult is one run's figures; the ratios are of the run.
@@ -110,6 +128,14 @@ type benchExportRunResult struct {
 	IncrementalMS    float64 `json:"incremental_ms"`
 	IncrementalRatio float64 `json:"incremental_ratio"`
 	LoadAverage      string  `json:"loadavg"`
+	// This process's CPU time (user + system, DuckDB's threads included)
+	// of each part, and the ratios by CPU time: steadier than wall time on
+	// a shared machine.
+	RawCopyCPU          float64 `json:"raw_copy_cpu_seconds"`
+	FullExportCPU       float64 `json:"full_export_cpu_seconds"`
+	IncrementalCPU      float64 `json:"incremental_cpu_seconds"`
+	ExportCPURatio      float64 `json:"export_cpu_ratio"`
+	IncrementalCPURatio float64 `json:"incremental_cpu_ratio"`
 	// Where the full export's time went (tables, commit, tidy).
 	FullPhases map[string]float64 `json:"full_phases_ms"`
 	inc        *export.LakeResult
@@ -128,18 +154,44 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res := benchExportResult{Build: o.build, Protected: o.build == "load", Lines: o.lines, Runs: o.runs, LoadAverageBefore: loadAverages()}
 	start := time.Now()
 	base := filepath.Join(dir, "base.duckdb")
+	built, err := reusableExportBench(dir, o)
+	if err != nil {
+		return err
+	}
+	res.Reused = built != nil
+	if built == nil {
+		for _, p := range []string{base, base + ".wal", filepath.Join(dir, benchExportRecord), filepath.Join(dir, "exports"), filepath.Join(dir, "split"), filepath.Join(dir, "keys")} {
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		}
+		built = &benchExportBuilt{Build: o.build, Lines: o.lines}
+		switch o.build {
+		case "sql":
+			w, err := engine.Open(ctx, base, a.engineOptions())
+			if err != nil {
+				return err
+			}
+			err = buildExportBench(ctx, w, o.lines)
+			w.Close()
+			if err != nil {
+				return fmt.Errorf("bench export: building the warehouse: %w", err)
+			}
+			built.Loaded = o.lines
+		default:
+			if err := buildExportBenchByLoad(ctx, a, dir, base, o.lines, built); err != nil {
+				return fmt.Errorf("bench export: building the warehouse: %w", err)
+			}
+		}
+		b, _ := json.MarshalIndent(built, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, benchExportRecord), b, 0o644); err != nil {
+			return err
+		}
+	}
+	res.Lines, res.Protected = built.Loaded, built.Protected
 	var day func(ctx context.Context, wh string, run int) error
 	switch o.build {
 	case "sql":
-		w, err := engine.Open(ctx, base, a.engineOptions())
-		if err != nil {
-			return err
-		}
-		err = buildExportBench(ctx, w, o.lines)
-		w.Close()
-		if err != nil {
-			return fmt.Errorf("bench export: building the warehouse: %w", err)
-		}
 		res.DayLines = max(o.lines/1000, 1)
 		day = func(ctx context.Context, wh string, run int) error {
 			w, err := engine.Open(ctx, wh, a.engineOptions())
@@ -150,12 +202,28 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 			return benchExportDay(ctx, w, o.lines, res.DayLines, run)
 		}
 	default:
-		var err error
-		if day, err = buildExportBenchByLoad(ctx, a, dir, base, o.lines, &res); err != nil {
-			return fmt.Errorf("bench export: building the warehouse: %w", err)
+		b, err := newBenchChildren(a, dir, 1)
+		if err != nil {
+			return err
+		}
+		day = func(ctx context.Context, wh string, _ int) error {
+			if _, _, err := b.child(wh, []string{"load", built.DayDir, "--as-of", built.AsOf}); err != nil {
+				return fmt.Errorf("ckm load: %w", err)
+			}
+			w, err := engine.Open(ctx, wh, a.engineOptions())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			return w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales WHERE date_key = 20260101`).Scan(&res.DayLines)
 		}
 	}
-	res.BuildMS = ms(time.Since(start))
+	if res.Reused {
+		a.logf("reusing the warehouse built in %s (%d lines)", dir, res.Lines)
+	}
+	if !res.Reused {
+		res.BuildMS = ms(time.Since(start))
+	}
 	analyst := privacy.Principal{User: "bench", Role: privacy.Analyst}
 
 	lake := filepath.Join(dir, "lake")
@@ -171,21 +239,21 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		}
 		raw := func() error {
 			os.RemoveAll(filepath.Join(dir, "raw"))
-			start := time.Now()
+			start, cpu := time.Now(), processCPU()
 			if _, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst); err != nil {
 				return fmt.Errorf("bench export: raw copy: %w", err)
 			}
-			r.RawCopyMS = ms(time.Since(start))
+			r.RawCopyMS, r.RawCopyCPU = ms(time.Since(start)), processCPU()-cpu
 			return nil
 		}
 		full := func() error {
 			os.RemoveAll(lake)
-			start := time.Now()
+			start, cpu := time.Now(), processCPU()
 			fr, err := export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst, Full: true})
 			if err != nil {
 				return fmt.Errorf("bench export: %w", err)
 			}
-			r.FullExportMS = ms(time.Since(start))
+			r.FullExportMS, r.FullExportCPU = ms(time.Since(start)), processCPU()-cpu
 			r.FullPhases = map[string]float64{"tables": fr.TablesMS, "commit": fr.CommitMS, "tidy": fr.TidyMS}
 			return nil
 		}
@@ -207,16 +275,18 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		if w, err = engine.Open(ctx, wh, a.engineOptions()); err != nil {
 			return err
 		}
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		r.inc, err = export.Lake(ctx, w, export.LakeOptions{Dir: lake, Principal: analyst})
-		r.IncrementalMS = ms(time.Since(start))
+		r.IncrementalMS, r.IncrementalCPU = ms(time.Since(start)), processCPU()-cpu
 		w.Close()
 		if err != nil {
 			return fmt.Errorf("bench export: incremental: %w", err)
 		}
 		r.ExportRatio, r.IncrementalRatio = r.FullExportMS/r.RawCopyMS, r.IncrementalMS/r.FullExportMS
-		a.logf("run %d: raw %.0f ms, full %.0f ms (ratio %.3f), incremental %.0f ms (ratio %.3f), load average %s", i+1,
-			r.RawCopyMS, r.FullExportMS, r.ExportRatio, r.IncrementalMS, r.IncrementalRatio, r.LoadAverage)
+		r.ExportCPURatio, r.IncrementalCPURatio = r.FullExportCPU/r.RawCopyCPU, r.IncrementalCPU/r.FullExportCPU
+		a.logf("run %d: raw %.0f ms, full %.0f ms (ratio %.3f), incremental %.0f ms (ratio %.3f); cpu raw %.2f s, full %.2f s (%.3f), incremental %.2f s (%.3f); load average %s", i+1,
+			r.RawCopyMS, r.FullExportMS, r.ExportRatio, r.IncrementalMS, r.IncrementalRatio,
+			r.RawCopyCPU, r.FullExportCPU, r.ExportCPURatio, r.IncrementalCPU, r.IncrementalCPURatio, r.LoadAverage)
 		res.PerRun = append(res.PerRun, r)
 	}
 	med := func(f func(r benchExportRunResult) float64) (float64, int) {
@@ -232,6 +302,11 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res.FullExportMS, _ = med(func(r benchExportRunResult) float64 { return r.FullExportMS })
 	res.ExportRatio, _ = med(func(r benchExportRunResult) float64 { return r.ExportRatio })
 	res.IncrementalMS, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalMS })
+	res.RawCopyCPU, _ = med(func(r benchExportRunResult) float64 { return r.RawCopyCPU })
+	res.FullExportCPU, _ = med(func(r benchExportRunResult) float64 { return r.FullExportCPU })
+	res.IncrementalCPU, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalCPU })
+	res.ExportCPURatio, _ = med(func(r benchExportRunResult) float64 { return r.ExportCPURatio })
+	res.IncrementalCPURatio, _ = med(func(r benchExportRunResult) float64 { return r.IncrementalCPURatio })
 	var m int
 	res.IncrementalRatio, m = med(func(r benchExportRunResult) float64 { return r.IncrementalRatio })
 	inc := res.PerRun[m].inc // the median run's incremental export
@@ -271,6 +346,9 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		{"incremental_ms (median)", res.IncrementalMS},
 		{"incremental_ratio (goal < 0.10; median)", fmt.Sprintf("%.3f", res.IncrementalRatio)},
 		{"incremental_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalRatio) })},
+		{"cpu seconds raw / full / incremental (median)", fmt.Sprintf("%.2f / %.2f / %.2f", res.RawCopyCPU, res.FullExportCPU, res.IncrementalCPU)},
+		{"export_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.ExportCPURatio) })},
+		{"incremental_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalCPURatio) })},
 		{"fact_sales partitions rewritten", strings.Join(res.FactPartitions, ",")},
 		{"tables rewritten", strings.Join(res.TablesRewritten, ",")},
 		{"lake data bytes / raw bytes", fmt.Sprintf("%d / %d", res.LakeBytes, res.RawBytes)},
@@ -363,13 +441,54 @@ func benchExportDay(ctx context.Context, w *engine.Warehouse, lines, day int64, 
 // the one-day load.
 const benchLoadCut = "2026-01-01"
 
+// benchExportRecord, in --bench-dir, describes the warehouse built there.
+const benchExportRecord = "bench-export.json"
+
+// benchExportBuilt is what a run built in --bench-dir, for --reuse.
+type benchExportBuilt struct {
+	Build     string `json:"build"`
+	Lines     int64  `json:"lines"`        // as asked (--lines)
+	Loaded    int64  `json:"loaded_lines"` // fact_sales rows of the warehouse
+	Protected bool   `json:"protected"`
+	DayDir    string `json:"day_dir,omitempty"` // --build load: the last day's exports
+	AsOf      string `json:"as_of,omitempty"`   // and ckm load's --as-of for them
+}
+
+// reusableExportBench returns what an earlier run built in dir when
+// --reuse asks for it and it matches --build and --lines (nil: build).
+func reusableExportBench(dir string, o *benchExportOptions) (*benchExportBuilt, error) {
+	if !o.reuse {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, benchExportRecord))
+	if errors.Is(err, os.ErrNotExist) {
+		o.app.logf("--reuse: %s has no warehouse built yet: building one", dir)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var built benchExportBuilt
+	if err := json.Unmarshal(b, &built); err != nil {
+		return nil, fmt.Errorf("--reuse: %s: %w", filepath.Join(dir, benchExportRecord), err)
+	}
+	if built.Build != o.build || built.Lines != o.lines {
+		return nil, usageErrorf("--reuse: %s holds a warehouse of --build %s --lines %d, not --build %s --lines %d (another --bench-dir, or drop --reuse to rebuild)",
+			dir, built.Build, built.Lines, o.build, o.lines)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "base.duckdb")); err != nil {
+		return nil, fmt.Errorf("--reuse: %w", err)
+	}
+	return &built, nil
+}
+
 // buildExportBenchByLoad generates source exports of about lines sales
 // lines from 2023-01-01 to benchLoadCut, cuts them at that day (contacts
 // and campaign responses stay with the first load) and loads the first
 // part with ckm load (a child process, so the warehouse is protected as
-// every CLI warehouse) into base. It returns the one-day load: ckm load of
-// the last day into a warehouse.
-func buildExportBenchByLoad(ctx context.Context, a *app, dir, base string, lines int64, res *benchExportResult) (func(context.Context, string, int) error, error) {
+// every CLI warehouse) into base. built gets the one-day load: the last
+// day's exports and their --as-of.
+func buildExportBenchByLoad(ctx context.Context, a *app, dir, base string, lines int64, built *benchExportBuilt) error {
 	exports := filepath.Join(dir, "exports")
 	// About 66 sales lines per customer over the three years (measured:
 	// 2,000 customers over 1,097 days give 131,898 lines).
@@ -377,46 +496,36 @@ func buildExportBenchByLoad(ctx context.Context, a *app, dir, base string, lines
 	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: exports, Customers: customers, Days: 1097, Seed: 1, Start: start})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.logf("generated %d sales lines for %d customers", exp.FactSalesRows, customers)
 	split, err := splitWorld(exports, filepath.Join(dir, "split"), benchLoadCut, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range []string{"callcenter_contacts.csv", "campaign_responses.csv"} {
 		if err := os.Rename(filepath.Join(split.dirs[1], name), filepath.Join(split.dirs[0], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
+			return err
 		}
 	}
 	b, err := newBenchChildren(a, dir, 1)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, _, err := b.child(base, []string{"load", split.dirs[0], "--as-of", "2025-12-31"}); err != nil {
-		return nil, fmt.Errorf("ckm load: %w", err)
+		return fmt.Errorf("ckm load: %w", err)
 	}
 	w, err := engine.Open(ctx, base, a.engineOptions())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales`).Scan(&res.Lines)
-	if err == nil {
-		res.Protected, err = vault.Protected(ctx, w.DB)
+	defer w.Close()
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales`).Scan(&built.Loaded); err != nil {
+		return err
 	}
-	w.Close()
-	if err != nil {
-		return nil, err
+	if built.Protected, err = vault.Protected(ctx, w.DB); err != nil {
+		return err
 	}
-	return func(ctx context.Context, wh string, _ int) error {
-		if _, _, err := b.child(wh, []string{"load", split.dirs[1], "--as-of", exp.ExportDate}); err != nil {
-			return fmt.Errorf("ckm load: %w", err)
-		}
-		w, err := engine.Open(ctx, wh, a.engineOptions())
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		return w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales WHERE date_key = 20260101`).Scan(&res.DayLines)
-	}, nil
+	built.DayDir, built.AsOf = split.dirs[1], exp.ExportDate
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,8 @@ func TestNewBenchExportCmd(t *testing.T) {
 		{"too few lines", nil, []string{"--lines", "999"}, benchExportOptions{}, "--lines 999"},
 		{"zero runs", nil, []string{"--runs", "0"}, benchExportOptions{}, "--runs 0"},
 		{"unknown build", nil, []string{"--build", "csv"}, benchExportOptions{}, `--build "csv"`},
+		{"reuse", nil, []string{"--bench-dir", "d", "--reuse"}, benchExportOptions{lines: 5_000_000, runs: 3, build: "sql", dir: "d", reuse: true}, ""},
+		{"reuse without a directory", nil, []string{"--reuse"}, benchExportOptions{}, "--reuse needs --bench-dir"},
 	}
 	checkParse(t, []string{"bench"}, newBenchExportCmd, []string{"bench", "export"}, func(o *benchExportOptions) { o.app = nil }, cases)
 }
@@ -64,6 +67,10 @@ func TestBenchExportRuns(t *testing.T) {
 				if r.RawCopyMS <= 0 || r.FullExportMS <= 0 || r.IncrementalMS <= 0 || r.IncrementalRatio != r.IncrementalMS/r.FullExportMS {
 					t.Errorf("run %+v", r)
 				}
+				if r.RawCopyCPU <= 0 || r.FullExportCPU <= 0 || r.IncrementalCPU <= 0 || r.ExportCPURatio != r.FullExportCPU/r.RawCopyCPU ||
+					r.IncrementalCPURatio != r.IncrementalCPU/r.FullExportCPU {
+					t.Errorf("run's cpu seconds: %+v", r)
+				}
 			}
 			for _, name := range res.TablesRewritten {
 				switch name {
@@ -73,5 +80,40 @@ func TestBenchExportRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchExportReuse: with --bench-dir and --reuse, a second bench uses
+// the warehouse the first built there (build_ms 0, the same lines, the
+// one-day load still rewriting only its month), and one asked for other
+// --lines is refused rather than silently measured on the wrong warehouse.
+func TestBenchExportReuse(t *testing.T) {
+	dir := t.TempDir()
+	bench := func(lines string) (benchExportResult, string, int) {
+		stdout, stderr, code := runCkm(t, "", "--format", "json", "bench", "export", "--lines", lines, "--runs", "1", "--bench-dir", dir, "--reuse")
+		var res benchExportResult
+		if code == 0 {
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("%v: %s", err, stdout)
+			}
+		}
+		return res, stderr, code
+	}
+	first, stderr, code := bench("2000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if first.Reused || first.BuildMS <= 0 || first.Lines != 2000 {
+		t.Errorf("first bench: reused %v, build_ms %v, lines %d", first.Reused, first.BuildMS, first.Lines)
+	}
+	second, stderr, code := bench("2000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !second.Reused || second.BuildMS != 0 || second.Lines != 2000 || !slices.Equal(second.FactPartitions, []string{"2025-12"}) {
+		t.Errorf("second bench: reused %v, build_ms %v, lines %d, rewrote %v", second.Reused, second.BuildMS, second.Lines, second.FactPartitions)
+	}
+	if _, stderr, code := bench("3000"); code == 0 || !strings.Contains(stderr, "--lines 2000, not --build sql --lines 3000") {
+		t.Errorf("other --lines: exit %d: %s", code, stderr)
 	}
 }

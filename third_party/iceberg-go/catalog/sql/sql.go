@@ -39,16 +39,10 @@ import (
 	"github.com/apache/iceberg-go/metrics"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/view"
-	mysql "github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/feature"
-	"github.com/uptrace/bun/dialect/mssqldialect"
-	"github.com/uptrace/bun/dialect/mysqldialect"
-	"github.com/uptrace/bun/dialect/oracledialect"
-	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/extra/bundebug"
 	"github.com/uptrace/bun/schema"
 )
 
@@ -238,18 +232,14 @@ func isReservedNamespaceProperty(key string) bool {
 	return key == namespaceExistsProperty
 }
 
+// ckm: only SQLite is built in (the lake's catalog is a SQLite file); the
+// other dialects and the MySQL driver are not linked (CKM-PATCH.md).
 func createDialect(d SupportedDialect) (schema.Dialect, error) {
 	switch d {
-	case Postgres:
-		return pgdialect.New(), nil
-	case MySQL:
-		return mysqldialect.New(), nil
 	case SQLite:
 		return sqlitedialect.New(), nil
-	case MSSQL:
-		return mssqldialect.New(), nil
-	case Oracle:
-		return oracledialect.New(), nil
+	case Postgres, MySQL, MSSQL, Oracle:
+		return nil, fmt.Errorf("sql dialect %q is not built into ckm's copy of iceberg-go (only %q)", d, SQLite)
 	default:
 		return nil, fmt.Errorf("unsupported sql dialect: %q", d)
 	}
@@ -353,14 +343,6 @@ func isRetryableSerializableError(err error) bool {
 		}
 	}
 
-	var mysqlErr *mysql.MySQLError
-	if errors.As(err, &mysqlErr) {
-		switch mysqlErr.Number {
-		case 1205, 1213: // lock wait timeout, deadlock
-			return true
-		}
-	}
-
 	msg := err.Error()
 
 	// sqliteshim selects different SQLite drivers by build target. Their typed
@@ -419,12 +401,6 @@ func NewCatalog(name string, db *sql.DB, dialect SupportedDialect, props iceberg
 	}
 
 	cat := &Catalog{db: bun.NewDB(db, d), name: name, props: props}
-
-	cat.db.AddQueryHook(bundebug.NewQueryHook(
-		bundebug.WithEnabled(false),
-		// ICEBERG_SQL_DEBUG=1 logs only failed queries
-		// ICEBERG_SQL_DEBUG=2 log all queries
-		bundebug.FromEnv("ICEBERG_SQL_DEBUG")))
 
 	ctx := context.Background()
 
