@@ -50,52 +50,50 @@ const ledgerColumns = "(file_id, line, stage, rule, severity, column_name, raw_v
 
 // applyRules records every rule violation of c_<target> in ld_reject and
 // creates ok_<target>: the cleaned rows that are neither duplicates nor
-// rejected.
+// rejected. (Sales lines are judged as they are cleaned: validateSales.)
 func (l *loader) applyRules(t *target, rules []rule) error {
 	c := "c_" + t.Name
-	if l.idle[t.Name] && t.Name != "sales" {
+	if l.idle[t.Name] {
 		// Nothing of this target in the load: no rule can fire, no reject
 		// repeats, no duplicate; only the (empty) view is made.
 		return l.okView(t, c)
 	}
 	// One scan for all rules: each rule that fires on a row gives a struct,
 	// the rows where any fires (a few percent) are unnested into the ledger.
-	hits := make([]string, len(rules))
-	conds := make([]string, len(rules))
-	for i, r := range rules {
-		hits[i] = fmt.Sprintf(`CASE WHEN %s THEN {'stage': %s, 'rule': %s, 'severity': %s, 'col': %s, 'val': left(CAST(%s AS VARCHAR), 4096)} END`,
-			r.Cond, engine.QuoteString(r.Stage), engine.QuoteString(r.Name), engine.QuoteString(r.Severity),
-			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column))
-		conds[i] = "coalesce(" + r.Cond + ", false)"
-	}
-	// Sales lines are told apart as duplicates or corrections after the
-	// rules (classifySales); the other targets know their duplicates by key.
-	where := "NOT is_dup AND "
-	if t.Name == "sales" {
-		where = ""
-	}
+	hits, fired := ruleHits(t, rules)
 	q := fmt.Sprintf(`INSERT INTO ld_reject `+ledgerColumns+`
 		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, left(raw, 4096), NULL FROM (
-			SELECT file_id, _line, %s AS raw, unnest(list_filter([%s], x -> x IS NOT NULL)) AS h
-			FROM %s WHERE %s(%s))`,
-		rawRecord(t), strings.Join(hits, ",\n\t\t\t\t"), c, where, strings.Join(conds, " OR "))
+			SELECT file_id, _line, %s AS raw, unnest(%s) AS h
+			FROM %s WHERE NOT is_dup AND (%s))`,
+		rawRecord(t), hits, c, fired)
 	if err := l.exec("validate", q); err != nil {
 		return fmt.Errorf("rules of %s: %w", t.Name, err)
-	}
-	if t.Name == "sales" {
-		if err := l.classifySales(); err != nil {
-			return err
-		}
 	}
 	if err := l.rejectRepeats(t); err != nil {
 		return err
 	}
-	if t.Name != "sales" {
-		if err := l.recordDuplicates(t); err != nil {
-			return err
-		}
+	if err := l.recordDuplicates(t); err != nil {
+		return err
 	}
 	return l.okView(t, c)
+}
+
+// ruleHits is SQL over a cleaned row for the list of the rules that fire
+// on it, each a struct (stage, rule, severity, col, val: the raw value of
+// its field), and for whether any does.
+func ruleHits(t *target, rules []rule) (hits, fired string) {
+	list := make([]string, len(rules))
+	conds := make([]string, len(rules))
+	for i, r := range rules {
+		list[i] = fmt.Sprintf(`CASE WHEN %s THEN {'stage': %s, 'rule': %s, 'severity': %s, 'col': %s, 'val': left(CAST(%s AS VARCHAR), 4096)} END`,
+			r.Cond, engine.QuoteString(r.Stage), engine.QuoteString(r.Name), engine.QuoteString(r.Severity),
+			engine.QuoteString(r.Column), engine.QuoteIdent(r.Column))
+		// NULL counts as false where this is read (WHERE, CASE WHEN), so
+		// no coalesce: it would make DuckDB evaluate every condition on
+		// every row instead of only on the rows the ones before left.
+		conds[i] = "(" + r.Cond + ")"
+	}
+	return "list_filter([" + strings.Join(list, ",\n\t\t\t\t") + "], x -> x IS NOT NULL)", strings.Join(conds, " OR ")
 }
 
 // okView creates ok_<target>, the accepted rows of c (c_<target>).
@@ -103,14 +101,16 @@ func (l *loader) okView(t *target, c string) error {
 	// A view, not a copy: the accepted rows are read a few times, each time
 	// as one scan of c_<target> anti-joined with the few rejected lines and
 	// the duplicates.
-	notDup := "WHERE NOT c.is_dup"
+	cols, notDup := "c.*", "WHERE NOT c.is_dup"
 	if t.Name == "sales" {
-		notDup = "ANTI JOIN sales_skip k ON k.file_id = c.file_id AND k._line = c._line AND k._item = c._item"
+		// The file's settings, joined rather than copied onto every line.
+		cols = "c.*, " + salesFileColumns
+		notDup = "JOIN ld_file f ON f.file_id = c.file_id ANTI JOIN sales_skip k ON k.file_id = c.file_id AND k._line = c._line AND k._item = c._item"
 	}
 	return l.exec("validate", fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW ok_%s AS
-		SELECT c.* FROM %s c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line
+		SELECT %s FROM %s c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line
 		ANTI JOIN ld_skip s ON s.file_id = c.file_id AND s.line = c._line
-		%s`, t.Name, c, notDup))
+		%s`, t.Name, cols, c, notDup))
 }
 
 // recordDuplicates writes one ledger entry (rule duplicate, severity info)
@@ -189,20 +189,22 @@ const notLoadedBefore = "NULL::BIGINT AS loaded_run, NULL::BIGINT AS loaded_file
 // dateRules are the date checks of a timestamp field cleaned into <v>.
 func (l *loader) dateRules(field, v string) []rule {
 	return []rule{
-		{"date_missing", "error", "clean", field, nz(field) + " IS NULL"},
-		{"date_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"},
+		// The cleaned value first: it is rarely NULL, and the raw one is
+		// then not trimmed (a blank never cleans into a time).
+		{"date_missing", "error", "clean", field, v + " IS NULL AND " + nz(field) + " IS NULL"},
+		{"date_invalid", "error", "clean", field, v + " IS NULL AND " + nz(field) + " IS NOT NULL"},
 		{"date_future", "error", "validate", field, v + " > " + tsLiteral(l.opts.AsOf)},
 	}
 }
 
 // mobileRule flags a mobile that is there but did not clean (into v).
 func mobileRule(field, v string) rule {
-	return rule{"mobile_invalid", "warn", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"}
+	return rule{"mobile_invalid", "warn", "clean", field, v + " IS NULL AND " + nz(field) + " IS NOT NULL"}
 }
 
 // amountRule rejects an amount that is there but did not clean (into v).
 func amountRule(field, v string) rule {
-	return rule{"amount_invalid", "error", "clean", field, nz(field) + " IS NOT NULL AND " + v + " IS NULL"}
+	return rule{"amount_invalid", "error", "clean", field, v + " IS NULL AND " + nz(field) + " IS NOT NULL"}
 }
 
 // validateFacts cleans and validates the customer and fact targets.
@@ -292,6 +294,14 @@ var salesMemos = []memo{
 	{"store_code", "nullif(trim(ckm_text(raw)), '')", "store_v"},
 	{"store_name", "nullif(trim(ckm_text(raw)), '')", "store_name_v"},
 	{"salesperson", "nullif(trim(ckm_text(raw)), '')", "salesperson_v"},
+	{"line_no", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS INTEGER)", "line_v"},
+	{"email", "ckm_email(raw)", "email_v"},
+	{"id_number", "ckm_id_normalize(raw)", "idn"},
+	// The source's customer id: a whole number written with a zero
+	// fraction (12346.0) is the number (12346); see customerRef.
+	{"customer_ref", `nullif(regexp_replace(trim(ckm_text(raw)), '^([0-9]+)\.0+$', '\1'), '')`, "cref_v"},
+	{"country", "ckm_country(ckm_text(raw))", "country_v"},
+	{"order_status", "nullif(lower(trim(ckm_text(raw))), '')", "status_v"},
 }
 
 // buildMemos creates the table md_<out> (raw, v) of each memo over the
@@ -305,6 +315,75 @@ func (l *loader) buildMemos(table string, memos []memo) error {
 		}
 	}
 	return nil
+}
+
+// memoSample is the number of staged rows, from the first, whose distinct
+// values tell whether a column repeats enough to be worth a memo.
+const memoSample = 8192
+
+// memoMaxDistinct is the share of distinct values in memoSample above
+// which a column is cleaned in place rather than through a memo: the
+// memo's DISTINCT and join cost about as much as the calls they save when
+// each value comes about twice (a time stamped to the second on every
+// line comes once).
+const memoMaxDistinct = 0.5
+
+// cleanedColumns is SQL for the cleaned columns of memos over table
+// (aliased alias in the query that reads them) and the joins they need.
+// A column the load leaves empty, or whose values hardly repeat, is
+// cleaned in place; the others through a memo table. inline cleans all
+// in place (a small load), opts.memoAlways none.
+func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) (cols, joins string, err error) {
+	if inline {
+		return inlineMemoColumns(memos, alias), "", nil
+	}
+	use := make([]bool, len(memos))
+	if l.opts.memoAlways {
+		for i := range use {
+			use[i] = true
+		}
+	} else {
+		var given, sampled, distinct []string
+		for _, m := range memos {
+			c := engine.QuoteIdent(m.column)
+			given = append(given, "count("+c+")")
+			sampled = append(sampled, "count("+c+")")
+			distinct = append(distinct, "count(DISTINCT "+c+")")
+		}
+		n := len(memos)
+		vals := make([]int64, 3*n)
+		ptrs := make([]any, 3*n)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		q := fmt.Sprintf(`SELECT * FROM (SELECT %s FROM %s), (SELECT %s, %s FROM (FROM %s LIMIT %d))`,
+			strings.Join(given, ", "), table, strings.Join(sampled, ", "), strings.Join(distinct, ", "), table, memoSample)
+		if err := l.tx.QueryRowContext(l.ctx, q).Scan(ptrs...); err != nil {
+			return "", "", fmt.Errorf("validate: which columns repeat: %w", err)
+		}
+		for i := range memos {
+			use[i] = vals[i] > 0 && float64(vals[2*n+i]) <= memoMaxDistinct*float64(vals[n+i])
+		}
+	}
+	var memoed, inPlace []memo
+	for i, m := range memos {
+		if use[i] {
+			memoed = append(memoed, m)
+		} else {
+			inPlace = append(inPlace, m)
+		}
+	}
+	if err := l.buildMemos(table, memoed); err != nil {
+		return "", "", err
+	}
+	var parts []string
+	if len(memoed) > 0 {
+		parts = append(parts, memoColumns(memoed))
+	}
+	if len(inPlace) > 0 {
+		parts = append(parts, inlineMemoColumns(inPlace, alias))
+	}
+	return strings.Join(parts, ",\n\t\t\t"), memoJoins(memoed, alias), nil
 }
 
 func memoColumns(memos []memo) string {
@@ -340,12 +419,21 @@ func memoJoins(memos []memo, alias string) string {
 }
 
 func (l *loader) validateInteractions() error {
+	// The contact's mobile cleaned, and its key tokenised, once per
+	// distinct (mobile, card): not a Go call per contact.
+	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE mt_interactions AS
+		SELECT mobile, member_card, mobile_v,
+			`+l.keyToken("mobile", "coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''))")+` AS k_tok
+		FROM (SELECT mobile, member_card, ckm_mobile(mobile) AS mobile_v FROM (SELECT DISTINCT mobile, member_card FROM stg_interactions))`); err != nil {
+		return err
+	}
 	q := `CREATE OR REPLACE TEMP TABLE c_interactions AS
 	WITH s AS (
-		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, ckm_mobile(mobile) AS mobile_v
-		FROM stg_interactions s JOIN ld_file f USING (file_id)),
+		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, t.mobile_v, t.k_tok
+		FROM stg_interactions s JOIN ld_file f USING (file_id)
+		JOIN mt_interactions t ON t.mobile IS NOT DISTINCT FROM s.mobile AND t.member_card IS NOT DISTINCT FROM s.member_card),
 	k AS (SELECT s.*, fi.etl_run_id AS loaded_run, fi.etl_file_id AS loaded_file, fi.source_line AS loaded_line FROM (
-		SELECT *, coalesce(` + l.keyToken("mobile", "coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''))") + `, '') || '|' ||
+		SELECT *, coalesce(k_tok, '') || '|' ||
 			coalesce(strftime(ts_v, '%Y-%m-%d %H:%M:%S'), nullif(trim(ts), ''), '') AS k_id FROM s) s
 		LEFT JOIN (SELECT interaction_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
 			FROM fact_interaction WHERE interaction_id IS NOT NULL GROUP BY ALL) fi ON fi.interaction_id = s.k_id)
@@ -371,15 +459,23 @@ func (l *loader) validateInteractions() error {
 }
 
 func (l *loader) validateResponses() error {
+	// The respondent's card and mobile cleaned, and their key tokenised,
+	// once per distinct (card, mobile): not a Go call per response.
+	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE mt_responses AS
+		SELECT member_card, mobile, card, mobile_v, `+l.keyToken("mobile", "coalesce(card, mobile_v, nullif(trim(mobile), ''))")+` AS k_tok
+		FROM (SELECT member_card, mobile, nullif(trim(ckm_text(member_card)), '') AS card, ckm_mobile(mobile) AS mobile_v
+			FROM (SELECT DISTINCT member_card, mobile FROM stg_responses))`); err != nil {
+		return err
+	}
 	q := `CREATE OR REPLACE TEMP TABLE c_responses AS
 	WITH s AS (
 		SELECT s.*, f.channel, f.channel_key,
 			nullif(trim(ckm_text(campaign_code)), '') AS code,
-			nullif(trim(ckm_text(member_card)), '') AS card,
-			ckm_mobile(mobile) AS mobile_v
-		FROM stg_responses s JOIN ld_file f USING (file_id)),
+			t.card, t.mobile_v, t.k_tok
+		FROM stg_responses s JOIN ld_file f USING (file_id)
+		JOIN mt_responses t ON t.member_card IS NOT DISTINCT FROM s.member_card AND t.mobile IS NOT DISTINCT FROM s.mobile),
 	k AS (SELECT s.*, fc.etl_run_id AS loaded_run, fc.etl_file_id AS loaded_file, fc.source_line AS loaded_line FROM (
-		SELECT *, code || '|' || coalesce(` + l.keyToken("mobile", "coalesce(card, mobile_v, nullif(trim(mobile), ''))") + `, '') AS k_id FROM s) s
+		SELECT *, code || '|' || coalesce(k_tok, '') AS k_id FROM s) s
 		LEFT JOIN (SELECT response_id, min(etl_run_id) AS etl_run_id, min(etl_file_id) AS etl_file_id, min(source_line) AS source_line
 			FROM fact_campaign WHERE response_id IS NOT NULL GROUP BY ALL) fc ON fc.response_id = s.k_id)
 	SELECT k.*,

@@ -57,6 +57,14 @@ func md5Upper(text string) string {
 // without one is numbered by its position in the order but keyed by its
 // content, so removing a line never turns the later ones into corrections
 // (and identical items of one record are numbered apart).
+//
+// c_sales is narrow: the keys, the cleaned fields, the few staged fields
+// the later steps read raw (salesRawKept) and the rules' hits, with the
+// raw record of the (few) lines a rule fired on. Tables dropped or
+// replaced inside the load's transaction keep their memory until it
+// commits, so a wide copy of stg_sales, even if dropped at once, would
+// cost its full size; the raw record of a line judged later (duplicate,
+// correction) is rebuilt from stg_sales.
 func (l *loader) validateSales() error {
 	// A few lines are cleaned in place: the memo tables and their joins
 	// cost more than the calls they save (a 10-line load spent a third of
@@ -66,10 +74,8 @@ func (l *loader) validateSales() error {
 		return err
 	}
 	inline := lines <= inlineSalesLines && !l.opts.memoAlways
-	cols, joins := memoColumns(salesMemos), memoJoins(salesMemos, "s")
-	if inline {
-		cols, joins = inlineMemoColumns(salesMemos, "s"), ""
-	} else if err := l.buildMemos("stg_sales", salesMemos); err != nil {
+	cols, joins, err := l.cleanedColumns("stg_sales", "s", salesMemos, inline)
+	if err != nil {
 		return err
 	}
 	// Lines without a line number: their position in the order, and for
@@ -82,55 +88,103 @@ func (l *loader) validateSales() error {
 		FROM stg_sales WHERE nullif(trim(line_no), '') IS NULL`); err != nil {
 		return err
 	}
-	q := `CREATE OR REPLACE TEMP TABLE c_sales AS
+	t := targets["sales"]
+	if err := l.exec("validate", l.salesCleanSQL(cols, joins)); err != nil {
+		return err
+	}
+	if err := l.exec("validate", `INSERT INTO ld_reject `+ledgerColumns+`
+		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, raw, NULL FROM (
+			SELECT file_id, _line, raw, unnest(hits) AS h FROM c_sales WHERE hits IS NOT NULL)`); err != nil {
+		return fmt.Errorf("rules of sales: %w", err)
+	}
+	if err := l.classifySales(); err != nil {
+		return err
+	}
+	if err := l.rejectRepeats(t); err != nil {
+		return err
+	}
+	return l.okView(t, "c_sales")
+}
+
+// salesCleanSQL creates c_sales from stg_sales: cols are the cleaned
+// columns of salesMemos and joins the memo tables they read.
+func (l *loader) salesCleanSQL(cols, joins string) string {
+	t := targets["sales"]
+	hits, fired := ruleHits(t, l.salesRules())
+	kept := append(append([]string{"file_id", "_line", "_item"}, salesCleaned...), salesRawKept...)
+	return `CREATE OR REPLACE TEMP TABLE c_sales AS
 	WITH s AS (
 		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections, f.guests, f.cancel_as,
 			f.cancel_status, f.cancel_prefix,
 			nullif(trim(ckm_text(order_id)), '') AS k_order,
 			p.pos IS NULL AS line_given,
 			` + contentHash(salesContent, salesContentV6) + ` AS record_hash,
-			-- NULL where a line number is given but unusable (rule line_no_invalid)
-			CASE WHEN p.pos IS NULL THEN TRY_CAST(nullif(trim(ckm_text(line_no)), '') AS INTEGER) ELSE CAST(p.pos AS INTEGER) END AS k_line,
-			p.n AS item_occurrence
+			p.pos, p.n AS item_occurrence
 		FROM stg_sales s JOIN ld_file f USING (file_id)
 		LEFT JOIN sales_pos p ON p.file_id = s.file_id AND p._line = s._line AND p._item = s._item),
 	x AS (
 		SELECT s.*,
 			` + cols + `,
-			ckm_email(email) AS email_v,
-			ckm_id_normalize(id_number) AS idn,
-			` + customerRef("s") + ` AS cref,
-			ckm_country(ckm_text(country)) AS country_v,
-			nullif(lower(trim(ckm_text(order_status))), '') AS status_v,
-			-- Outside China a place is free text, not a GB/T 2260 region.
-			CASE WHEN coalesce(ckm_country(ckm_text(country)), 'CN') = 'CN' THEN g.code END AS region_v
+			g.code AS region_code
 		FROM s
 		` + joins + `
-		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city)
-	SELECT * EXCLUDE (cancel_status, cancel_prefix, item_occurrence), coalesce(discount_in, 0) AS discount_v,
-		coalesce(list_contains(cancel_status, status_v), false)
-			OR coalesce(starts_with(k_order, cancel_prefix), false) AS cancelled,
-		CASE WHEN line_given THEN CAST(k_line AS VARCHAR)
-			ELSE '#' || CAST(record_hash AS VARCHAR) || CASE WHEN item_occurrence > 1 THEN '.' || item_occurrence ELSE '' END END AS line_key
-	FROM x`
-	if err := l.exec("validate", q); err != nil {
-		return err
-	}
-	if err := l.narrowSalesStage(); err != nil {
-		return err
-	}
-	// A cancelled order loaded as a return: its lines negative.
-	if err := l.exec("validate", `UPDATE c_sales SET qty_d = -abs(qty_d), amount_in = -abs(amount_in), freight_v = -abs(freight_v)
-		WHERE cancelled AND cancel_as = 'return'`); err != nil {
-		return err
-	}
+		LEFT JOIN ld_region g ON g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city),
+	k AS (
+		SELECT * EXCLUDE (pos, line_v, cref_v, region_code),
+			-- NULL where a line number is given but unusable (rule line_no_invalid)
+			CASE WHEN pos IS NULL THEN line_v ELSE CAST(pos AS INTEGER) END AS k_line,
+			-- The source's customer id, scoped by the channel.
+			CASE WHEN cref_v IS NOT NULL THEN coalesce(channel, '') || ':' || cref_v END AS cref,
+			-- Outside China a place is free text, not a GB/T 2260 region.
+			CASE WHEN coalesce(country_v, 'CN') = 'CN' THEN region_code END AS region_v
+		FROM x),
+	y AS (
+		SELECT * EXCLUDE (cancel_status, cancel_prefix, item_occurrence), coalesce(discount_in, 0) AS discount_v,
+			coalesce(list_contains(cancel_status, status_v), false)
+				OR coalesce(starts_with(k_order, cancel_prefix), false) AS cancelled,
+			CASE WHEN line_given THEN CAST(k_line AS VARCHAR)
+				ELSE '#' || CAST(record_hash AS VARCHAR) || CASE WHEN item_occurrence > 1 THEN '.' || item_occurrence ELSE '' END END AS line_key
+		FROM k),
+	-- A cancelled order loaded as a return: its lines negative.
+	z AS (
+		SELECT * REPLACE (
+			CASE WHEN cancelled AND cancel_as = 'return' THEN -abs(qty_d) ELSE qty_d END AS qty_d,
+			CASE WHEN cancelled AND cancel_as = 'return' THEN -abs(amount_in) ELSE amount_in END AS amount_in,
+			CASE WHEN cancelled AND cancel_as = 'return' THEN -abs(freight_v) ELSE freight_v END AS freight_v)
+		FROM y),
+	h AS (SELECT *, CASE WHEN ` + fired + ` THEN ` + hits + ` END AS hits FROM z)
+	SELECT ` + strings.Join(kept, ", ") + `, hits,
+		CASE WHEN hits IS NOT NULL THEN left(` + rawRecord(t) + `, 4096) END AS raw
+	FROM h`
+}
+
+// salesCleaned are the columns of c_sales besides the line's identity
+// (file_id, _line, _item) and salesRawKept: its natural key and content
+// hash, and what cleaning made of its fields. The file's own settings
+// (source, channel, corrections …) are not repeated on every line: ok_sales
+// joins them from ld_file.
+var salesCleaned = []string{"k_order", "k_line", "line_given", "line_key", "record_hash",
+	"ts_v", "qty_d", "price_v", "amount_in", "discount_v", "freight_v", "payment_v",
+	"card", "mobile_v", "email_v", "idn", "cref", "product_v", "store_v", "store_name_v", "salesperson_v",
+	"country_v", "status_v", "region_v"}
+
+// salesRawKept are the staged fields of a sales line that the steps after
+// validation read as exported (the fact insert cleans them itself).
+var salesRawKept = []string{"mobile", "payment_type", "province", "city", "product_name", "category"}
+
+// salesFileColumns are the columns of ld_file that ok_sales gives every
+// sales line.
+const salesFileColumns = "f.source, f.channel, f.channel_key, f.corrections, f.guests"
+
+// salesRules are the validation rules of a cleaned sales line.
+func (l *loader) salesRules() []rule {
 	rules := []rule{
 		{"key_missing", "error", "validate", "order_id", "k_order IS NULL"},
 		{"order_cancelled", "error", "validate", "order_status", "cancelled AND cancel_as = 'exclude'"},
 		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
 	}
 	rules = append(rules, l.dateRules("ts", "ts_v")...)
-	rules = append(rules,
+	return append(rules,
 		rule{"quantity_invalid", "error", "clean", "quantity", fmt.Sprintf("qty_d IS NULL OR qty_d <> round(qty_d) OR abs(qty_d) > %d", maxQuantity)},
 		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
 		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
@@ -143,31 +197,12 @@ func (l *loader) validateSales() error {
 		rule{"amount_invalid", "error", "validate", "unit_price", fmt.Sprintf("abs(price_v) > %d", maxUnitPrice)},
 		mobileRule("mobile", "mobile_v"),
 		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL AND cref IS NULL"},
-		rule{"country_unknown", "warn", "clean", "country", nz("country") + " IS NOT NULL AND country_v IS NULL"},
+		rule{"country_unknown", "warn", "clean", "country", "country_v IS NULL AND " + nz("country") + " IS NOT NULL"},
 		rule{"product_unknown", "warn", "validate", "product_code",
 			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
 		rule{"region_unknown", "warn", "validate", "city",
 			"region_v IS NULL AND coalesce(country_v, 'CN') = 'CN' AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
 	)
-	return l.applyRules(targets["sales"], rules)
-}
-
-// narrowSalesStage frees what c_sales was built from: it carries every
-// staged field, so stg_sales narrows to the line numbers the
-// reconciliation and post-conditions count, and the memos and positions
-// go. Of a 5 million line load these are gigabytes.
-func (l *loader) narrowSalesStage() error {
-	steps := []string{
-		// Each statement may run twice (CKM_DEBUG_ANALYZE profiles it first).
-		`CREATE OR REPLACE TEMP TABLE stg_sales_lines AS SELECT file_id, _line, _item FROM stg_sales`,
-		`CREATE OR REPLACE TEMP TABLE stg_sales AS SELECT * FROM stg_sales_lines`,
-		`DROP TABLE IF EXISTS stg_sales_lines`,
-		`DROP TABLE IF EXISTS sales_pos`,
-	}
-	for _, m := range salesMemos {
-		steps = append(steps, "DROP TABLE IF EXISTS md_"+m.out)
-	}
-	return l.execAll("validate", steps)
 }
 
 // classifySales decides, for every valid sales line, whether it is new, a
@@ -177,11 +212,21 @@ func (l *loader) narrowSalesStage() error {
 // reversed) or rejected, as the source's mapping says. Lines that are not
 // loaded go to sales_skip; every decision gets a ledger entry.
 func (l *loader) classifySales() error {
+	// A warehouse without sales lines has none under this load's keys:
+	// no need to gather the keys of every line (a first load of millions).
+	facts, err := l.count(`SELECT count(*) FROM (SELECT 1 FROM fact_sales LIMIT 1)`)
+	if err != nil {
+		return fmt.Errorf("sales keys: %w", err)
+	}
+	active := salesActiveSQL
+	if facts == 0 {
+		active = salesActiveSQL[:strings.Index(salesActiveSQL, "SEMI JOIN")] + "WHERE false"
+	}
 	for _, q := range []string{
-		salesValidSQL, salesActiveSQL, salesChainSQL, salesClassSQL,
+		salesValidSQL, active, salesChainSQL, salesClassSQL,
 		salesV1DuplicatesSQL, salesSkipSQL, salesLedgerSQL(), salesSkippedWarningsSQL,
 		// Done with: a 5 million line load's keys and chains.
-		`DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP TABLE IF EXISTS sales_valid`,
+		`DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`,
 	} {
 		if err := l.exec("validate", q); err != nil {
 			return fmt.Errorf("sales keys: %w", err)
@@ -193,11 +238,13 @@ func (l *loader) classifySales() error {
 // salesKey is the natural key of a sales line.
 const salesKey = "source, store_k, k_order, line_key"
 
-// salesValidSQL keeps the sales lines of this load that passed validation.
-const salesValidSQL = `CREATE OR REPLACE TEMP TABLE sales_valid AS
-		SELECT c.file_id, c._line, c._item, c.source, coalesce(c.store_v, '') AS store_k, c.k_order, c.line_key, c.k_line,
-			c.line_given, c.record_hash, c.corrections
-		FROM c_sales c ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line`
+// salesValidSQL keeps the sales lines of this load that passed validation:
+// a view, not another table the size of the load (it is read before the
+// ledger gets this step's own rejects).
+const salesValidSQL = `CREATE OR REPLACE TEMP VIEW sales_valid AS
+		SELECT c.file_id, c._line, c._item, f.source, coalesce(c.store_v, '') AS store_k, c.k_order, c.line_key, c.k_line,
+			c.line_given, c.record_hash, f.corrections
+		FROM c_sales c JOIN ld_file f USING (file_id) ANTI JOIN ld_err e ON e.file_id = c.file_id AND e.line = c._line`
 
 // salesActiveSQL finds the current lines of the warehouse under the keys
 // this load brings.
@@ -283,7 +330,7 @@ func salesLedgerSQL() string {
 				ELSE 'changed line under a known key: the source keeps the loaded line (corrections: reject)' END,
 			nullif(min(ref[1]), -1), min(ref[2]), min(ref[3])
 		FROM (SELECT k.*, ` + rawRecord(targets["sales"]) + ` AS raw FROM sales_class k
-			JOIN (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM c_sales) c
+			JOIN (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM stg_sales) c
 			ON c.f = k.file_id AND c.l = k._line AND c.i = k._item)
 		GROUP BY file_id, _line, outcome`
 }
