@@ -122,9 +122,9 @@ func identityGraphSQL(asOf string, rules IdentityRules) []string {
 		`CREATE OR REPLACE TEMP TABLE id_src AS
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
 			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
-			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s FROM ok_customers
+			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s, CAST(NULL AS VARCHAR) AS store_s FROM ok_customers
 		UNION ALL
-		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL, CAST(region_v AS VARCHAR) FROM ok_sales`,
+		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL, CAST(region_v AS VARCHAR), store_v FROM ok_sales`,
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
 		SELECT DISTINCT rec, key_type, key_value FROM (
 			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
@@ -256,11 +256,14 @@ func (l *loader) cutChains() error {
 // recycle numbers, not e-mail addresses); then the nearest in time. When
 // the best two tie on all of these (both hold the number then and use it
 // in that channel, or neither does), the record's own evidence settles it:
-// the holder whose own records (CRM rows; an earlier load's holder, its
-// current dim_customer version) agree with more of the record's name,
-// birth date and region — a web order's shipping place, a CRM row's name,
-// birth date and place — wins, when it agrees in TieEvidence fields or
-// more. A record the evidence does not settle (no field, or the same
+// the holder whose own records agree with more of the record's name,
+// birth date and place wins, when it agrees in TieEvidence fields or more.
+// Names, birth dates and regions are the holder's CRM rows' (an earlier
+// load's holder: its current dim_customer version's); a place agrees when
+// a web order ships to the holder's region or a till line is rung up in
+// the holder's home store, where most of its own till lines were (people
+// shop near home; a store visited now and then is no evidence, and a
+// household with one home store stays tied). A record the evidence does not settle (no field, or the same
 // agreement with both) is ambiguous, and like a record no holder is near
 // enough to (MaxGapDays) it stands alone: one component per conflicted
 // key, labelled by that key (which labels no other component). Evidence
@@ -277,21 +280,43 @@ func orphanSQL(rules IdentityRules) []string {
 		LEFT JOIN id_prior_rec p USING (rec) LEFT JOIN paired pr USING (rec)
 		GROUP BY e.kid, r.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
-		WITH attr AS (
-			-- What each holder's own records say of them.
-			SELECT r.lab, list(DISTINCT s.name_key) FILTER (WHERE s.name_key IS NOT NULL) AS names,
-				list(DISTINCT s.birth_in) FILTER (WHERE s.birth_in IS NOT NULL) AS births,
-				list(DISTINCT CAST(s.region_in AS VARCHAR)) FILTER (WHERE s.region_in IS NOT NULL) AS regions
-			FROM id_rl_acc r JOIN id_src s USING (rec)
-			WHERE r.lab IN (SELECT lab FROM id_holder) AND (s.name_key IS NOT NULL OR s.birth_in IS NOT NULL OR s.region_in IS NOT NULL)
-			GROUP BY r.lab),
+		WITH st AS (
+			-- The stores each holder's till records were rung up in (an
+			-- earlier load's holder: its sales in the warehouse), with how
+			-- many lines.
+			SELECT lab, store, count(*) AS n FROM (
+				SELECT r.lab, s.store_s AS store FROM id_rl_acc r JOIN id_src s USING (rec)
+				WHERE r.lab IN (SELECT lab FROM id_holder) AND s.store_s IS NOT NULL
+				UNION ALL
+				SELECT c.lab, f.store_code FROM (SELECT DISTINCT r.lab, p.customer_id FROM id_rl_acc r JOIN id_prior_rec p USING (rec)
+					WHERE r.lab IN (SELECT lab FROM id_holder)) c
+				JOIN fact_sales f ON f.customer_id = c.customer_id WHERE f.store_code IS NOT NULL)
+			GROUP BY lab, store),
+		home AS (
+			-- Each holder's home stores: where most of its lines were.
+			SELECT lab, list(store ORDER BY store) AS stores FROM (SELECT *, max(n) OVER (PARTITION BY lab) AS most FROM st)
+			WHERE n = most GROUP BY lab),
+		attr AS (
+			-- What each holder's own CRM rows say of them (an earlier load's
+			-- holder: its current version), and its home stores.
+			SELECT lab, any_value(names) AS names, any_value(births) AS births, any_value(regions) AS regions, any_value(h.stores) AS stores
+			FROM (
+				SELECT r.lab, list(DISTINCT s.name_key) FILTER (WHERE s.name_key IS NOT NULL) AS names,
+					list(DISTINCT s.birth_in) FILTER (WHERE s.birth_in IS NOT NULL) AS births,
+					list(DISTINCT CAST(s.region_in AS VARCHAR)) FILTER (WHERE s.region_in IS NOT NULL) AS regions
+				FROM id_rl_acc r JOIN id_src s USING (rec)
+				WHERE r.lab IN (SELECT lab FROM id_holder) AND (s.name_key IS NOT NULL OR s.birth_in IS NOT NULL OR s.region_in IS NOT NULL)
+				GROUP BY r.lab) a
+			FULL JOIN home h USING (lab)
+			GROUP BY lab),
 		c AS (
 			SELECT e.rec, h.lab, h.n,
 				CASE WHEN s.t < h.t0 THEN date_diff('day', s.t, h.t0)
 					WHEN s.t > h.t1 THEN date_diff('day', h.t1, s.t) ELSE 0 END AS gap,
 				list_contains(h.channels, s.channel) AS same_channel, k.key_type = 'email' AS by_email,
 				coalesce(list_contains(a.names, s.name_key), false)::INT + coalesce(list_contains(a.births, s.birth_in), false)::INT
-					+ coalesce(list_contains(a.regions, coalesce(CAST(s.region_in AS VARCHAR), s.region_s)), false)::INT AS ev
+					+ (coalesce(list_contains(a.regions, coalesce(CAST(s.region_in AS VARCHAR), s.region_s)), false)
+						OR coalesce(list_contains(a.stores, s.store_s), false))::INT AS ev
 			FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) JOIN id_src s USING (rec) JOIN id_holder h USING (kid)
 			JOIN id_key k USING (kid) LEFT JOIN attr a ON a.lab = h.lab),
 		r AS (

@@ -94,3 +94,39 @@ func TestHouseholdEvidenceOnlyBreaksTies(t *testing.T) {
 		}
 	}
 }
+
+// TestHouseholdHomeStore: H and J (different ID numbers) share the family's
+// mobile on their CRM rows and show their cards at the till without it:
+// H's lines are at ST01 twice and ST02 once (home store ST01), J's at ST03
+// twice (home ST03). Till lines giving the number alone are tied by time
+// and channel; the store settles them: P1 at ST01 is H's, P2 at ST03 is
+// J's, P3 at ST02 — a store H visited once, not H's home — stands alone.
+// Truth by hand from the home stores.
+func TestHouseholdHomeStore(t *testing.T) {
+	line := func(order, store, ts, card, mobile string) string {
+		return strings.Replace(posLine(order, ts, card, mobile), ",ST01,", ","+store+",", 1)
+	}
+	cw := newCrossWorld(t, false)
+	cw.load("2024-12-31", [][]any{
+		{"M00000001", "王芳", idA, "13800138000", "h@example.com", "女", "1980-01-01", "北京", "北京市", "2019-01-05", "普通", "否"},
+		{"M00000002", "张伟", idB, "13800138000", "j@example.com", "男", "1985-05-05", "北京", "北京市", "2020-03-01", "普通", "否"},
+	}, []string{
+		line("H1", "ST01", "2024-02-01 10:00", "M00000001", ""),
+		line("H2", "ST01", "2024-03-01 10:00", "M00000001", ""),
+		line("H3", "ST02", "2024-04-01 10:00", "M00000001", ""),
+		line("J1", "ST03", "2024-02-02 10:00", "M00000002", ""),
+		line("J2", "ST03", "2024-03-02 10:00", "M00000002", ""),
+		line("P1", "ST01", "2024-05-01 10:00", "", "13800138000"),
+		line("P2", "ST03", "2024-05-02 10:00", "", "13800138000"),
+		line("P3", "ST02", "2024-05-03 10:00", "", "13800138000"),
+	})
+	h, j := cw.card("M00000001"), cw.card("M00000002")
+	for o, want := range map[string]int64{"P1": h, "P2": j} {
+		if got := cw.sale(o); got != want {
+			t.Errorf("%s is customer %d's, want %d (H %d, J %d)", o, got, want, h, j)
+		}
+	}
+	if got := cw.sale("P3"); got == h || got == j {
+		t.Errorf("P3 is customer %d's, want it alone (H %d, J %d)", got, h, j)
+	}
+}

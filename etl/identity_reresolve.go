@@ -83,11 +83,12 @@ func softHoldingSQL() []string {
 			any_value(coalesce(ch.channel_code, 'unknown')) AS channel,
 			-- The place an order without a store was shipped to (evidence
 			-- between tied holders, as its load had it).
-			any_value(CASE WHEN f.store_key = -2 AND f.region_key > 0 THEN CAST(f.region_key AS VARCHAR) END) AS region_s
+			any_value(CASE WHEN f.store_key = -2 AND f.region_key > 0 THEN CAST(f.region_key AS VARCHAR) END) AS region_s,
+			any_value(f.store_code) AS store_s
 		FROM fact_sales f JOIN r ON r.etl_file_id = f.etl_file_id AND r.source_line = f.source_line AND r.customer_id = f.customer_id
 		LEFT JOIN dim_channel ch ON ch.channel_key = f.channel_key
 		GROUP BY f.etl_file_id, f.source_line`,
-		`INSERT INTO id_src (rec, t, t_from, channel, region_s) SELECT rec, t, t, channel, region_s FROM id_early`,
+		`INSERT INTO id_src (rec, t, t_from, channel, region_s, store_s) SELECT rec, t, t, channel, region_s, store_s FROM id_early`,
 		// Their edges: the keys of this load they carry.
 		`INSERT INTO id_edge
 		SELECT DISTINCT e.rec, t.key_type, t.key_value FROM id_early e
