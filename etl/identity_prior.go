@@ -66,7 +66,7 @@ func (l *loader) addPriorRecords() error {
 	// one call instead of the dozen statements that would find them so.
 	if n, err := l.count(`SELECT count(*) FROM id_prior_hold`); err != nil {
 		return fmt.Errorf("identity: %w", err)
-	} else if n == 0 {
+	} else if n == 0 && identityShortcuts {
 		return l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_soft (customer_id BIGINT, key_type VARCHAR, key_value VARCHAR);
 		CREATE OR REPLACE TEMP TABLE id_early (rec BIGINT, etl_file_id BIGINT, source_line BIGINT, customer_id BIGINT, t TIMESTAMP, channel VARCHAR, region_s VARCHAR, store_s VARCHAR);
 		CREATE OR REPLACE TEMP TABLE id_prior_rec (rec BIGINT, customer_id BIGINT, key_type VARCHAR, key_value VARCHAR, t0 TIMESTAMP, t1 TIMESTAMP, channels VARCHAR[])`)

@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -13,16 +14,30 @@ import (
 )
 
 // TestLabelsInGoSameAsSQL: the components labelsInGo finds for a small
-// graph are the ones the rounds of SQL converge to. A world of 1,500
-// persons with the hard cases is loaded in two loads (CRM and the first
-// half year of sales, then the rest) twice: with the Go path (its graphs
-// are small) and with smallGraph 0 (every propagation in SQL rounds). Every
-// record gets the same customer, and etl_identity, identity_link and
-// customer_merge are the same row for row.
+// graph are the ones the rounds of SQL converge to, and the shortcuts for
+// empty inputs (no earlier holder of a key: the first load; no conflicted
+// key: a world without hard cases) make what the full path makes. Each
+// world is loaded in two loads (CRM and the first half year of till lines,
+// then the rest and the web orders) twice: with the Go path and the
+// shortcuts, and with smallGraph 0 (every propagation in SQL rounds) and
+// no shortcut. Every record gets the same customer, and etl_identity,
+// identity_link and customer_merge are the same row for row. The worlds:
+// 1,500 persons with the hard cases, 300 without.
 func TestLabelsInGoSameAsSQL(t *testing.T) {
+	for _, world := range []struct {
+		persons int
+		hard    bool
+	}{{1500, true}, {300, false}} {
+		t.Run(fmt.Sprintf("persons=%d,hard=%v", world.persons, world.hard), func(t *testing.T) {
+			sameWithAndWithoutShortcuts(t, world.persons, world.hard)
+		})
+	}
+}
+
+func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: dir, Customers: 1500, Days: 365, Seed: 7, HardCases: true})
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: dir, Customers: persons, Days: 365, Seed: 7, HardCases: hard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +45,9 @@ func TestLabelsInGoSameAsSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(small int) (recs [][]IdentityRecord, tables map[string][]string) {
-		defer func(old int) { smallGraph = old }(smallGraph)
-		smallGraph = small
+	run := func(small int, shortcuts bool) (recs [][]IdentityRecord, tables map[string][]string) {
+		defer func(old int, sc bool) { smallGraph, identityShortcuts = old, sc }(smallGraph, identityShortcuts)
+		smallGraph, identityShortcuts = small, shortcuts
 		w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -88,8 +103,8 @@ func TestLabelsInGoSameAsSQL(t *testing.T) {
 		}
 		return recs, tables
 	}
-	goRecs, goTables := run(smallGraph)
-	sqlRecs, sqlTables := run(0)
+	goRecs, goTables := run(smallGraph, true)
+	sqlRecs, sqlTables := run(0, false)
 	for i := range goRecs {
 		if len(goRecs[i]) == 0 || !slices.Equal(goRecs[i], sqlRecs[i]) {
 			t.Errorf("load %d: the records' customers differ between the Go and the SQL propagation (%d and %d records)", i+1, len(goRecs[i]), len(sqlRecs[i]))
@@ -100,7 +115,7 @@ func TestLabelsInGoSameAsSQL(t *testing.T) {
 			t.Errorf("%s: %d rows with Go labels, %d with SQL, or the rows differ", q, len(g), len(sqlTables[q]))
 		}
 	}
-	if len(goTables[`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`]) < 1000 {
+	if len(goTables[`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`]) < persons {
 		t.Errorf("etl_identity has %d rows: the world did not load", len(goTables[`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`]))
 	}
 }
