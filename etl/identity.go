@@ -432,20 +432,25 @@ func (l *loader) labelsInGo() (bool, error) {
 	if err := rows.Close(); err != nil {
 		return false, fmt.Errorf("identity: %w", err)
 	}
-	var vals []string
+	// The changed labels go in as one text parameter ("kid:lab,…") split
+	// in SQL: a VALUES list of thousands of rows costs more to bind than
+	// the rounds it saves.
+	var vals strings.Builder
 	for _, k := range kids {
 		if m := lab[find(k)]; m != orig[k] {
-			vals = append(vals, fmt.Sprintf("(%d, %d)", k, m))
+			if vals.Len() > 0 {
+				vals.WriteByte(',')
+			}
+			fmt.Fprintf(&vals, "%d:%d", k, m)
 		}
 	}
-	const batch = 5000
-	for i := 0; i < len(vals); i += batch {
-		if err := l.exec("identity", `UPDATE id_lab SET lab = v.lab FROM (VALUES `+strings.Join(vals[i:min(i+batch, len(vals))], ", ")+`) v(kid, lab)
-			WHERE id_lab.kid = v.kid`); err != nil {
-			return false, err
-		}
+	if vals.Len() == 0 {
+		return true, nil
 	}
-	return true, nil
+	return true, l.exec("identity", `UPDATE id_lab SET lab = v.lab FROM (
+			SELECT CAST(split_part(x, ':', 1) AS BIGINT) AS kid, CAST(split_part(x, ':', 2) AS BIGINT) AS lab
+			FROM (SELECT unnest(string_split(CAST(? AS VARCHAR), ',')) AS x)) v
+		WHERE id_lab.kid = v.kid`, vals.String())
 }
 
 // labelRound runs one round of label propagation and says how many
