@@ -2,6 +2,8 @@ package etl
 
 import (
 	"fmt"
+	"strings"
+	"time"
 )
 
 // recID is SQL for the record id of a staged row: file and line.
@@ -58,7 +60,7 @@ func (l *loader) resolveIdentity() error {
 	if err := l.cutChains(); err != nil {
 		return err
 	}
-	if err := l.execAll("identity", orphanSQL(rules)); err != nil {
+	if err := l.labelOrphans(rules); err != nil {
 		return err
 	}
 	if err := l.assignCustomers(); err != nil {
@@ -83,6 +85,23 @@ func (l *loader) resolveIdentity() error {
 	return nil
 }
 
+// execN runs query as exec does and says how many rows it changed.
+func (l *loader) execN(step, query string) (int64, error) {
+	if l.opts.Trace != nil {
+		t0 := time.Now()
+		defer func() { fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
+	}
+	res, err := l.tx.ExecContext(l.ctx, query)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", step, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", step, err)
+	}
+	return n, nil
+}
+
 // execAll runs queries in order as one step.
 func (l *loader) execAll(step string, queries []string) error {
 	for _, q := range queries {
@@ -103,9 +122,9 @@ func identityGraphSQL(asOf string, rules IdentityRules) []string {
 		`CREATE OR REPLACE TEMP TABLE id_src AS
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
 			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
-			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in FROM ok_customers
+			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s, CAST(NULL AS VARCHAR) AS store_s FROM ok_customers
 		UNION ALL
-		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL FROM ok_sales`,
+		SELECT DISTINCT ` + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL, CAST(region_v AS VARCHAR), store_v FROM ok_sales`,
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
 		SELECT DISTINCT rec, key_type, key_value FROM (
 			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
@@ -203,11 +222,7 @@ func (l *loader) cutChains() error {
 		if round == maxChainCuts {
 			return nil
 		}
-		n, err := l.count(`SELECT count(*) FROM id_conflict`)
-		if err != nil {
-			return fmt.Errorf("identity: %w", err)
-		}
-		if err := l.exec("identity", `INSERT INTO id_conflict
+		added, err := l.execN("identity", `INSERT INTO id_conflict
 			WITH over AS (
 				SELECT r.lab FROM id_rl_acc r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
 				GROUP BY r.lab HAVING count(DISTINCT slab) > 1),
@@ -218,17 +233,27 @@ func (l *loader) cutChains() error {
 				SELECT e.rec, h.slab FROM id_rk_all e SEMI JOIN recs USING (rec) JOIN id_kh h USING (kid))
 			SELECT e.kid FROM id_rk_all e SEMI JOIN recs USING (rec) JOIN reach USING (rec)
 			WHERE e.weak AND e.kid NOT IN (SELECT kid FROM id_conflict)
-			GROUP BY e.kid HAVING count(DISTINCT reach.slab) > 1`); err != nil {
+			GROUP BY e.kid HAVING count(DISTINCT reach.slab) > 1`)
+		if err != nil || added == 0 {
 			return err
 		}
-		m, err := l.count(`SELECT count(*) FROM id_conflict`)
-		if err != nil {
-			return fmt.Errorf("identity: %w", err)
-		}
-		if m == n {
-			return nil
-		}
 	}
+}
+
+// labelOrphans labels every record (orphanSQL). Without a conflicted key
+// every record keeps its accepted label and nobody holds a shared key: the
+// tables orphanSQL would find so are made empty in one call.
+func (l *loader) labelOrphans(rules IdentityRules) error {
+	n, err := l.count(`SELECT count(*) FROM id_conflict`)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if n > 0 || !identityShortcuts {
+		return l.execAll("identity", orphanSQL(rules))
+	}
+	return l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_holder (kid BIGINT, lab BIGINT, t0 TIMESTAMP, t1 TIMESTAMP, n BIGINT, channels VARCHAR[]);
+		CREATE OR REPLACE TEMP TABLE id_orphan (rec BIGINT, lab BIGINT, alone BOOLEAN);
+		CREATE OR REPLACE TEMP TABLE id_rl AS SELECT rec, lab FROM id_rl_acc`)
 }
 
 // orphanSQL labels every record: by its accepted keys, or, when all its
@@ -245,11 +270,22 @@ func (l *loader) cutChains() error {
 // alone is not theirs by channel;
 // then one holding it by e-mail beats one holding it by mobile (carriers
 // recycle numbers, not e-mail addresses); then the nearest in time. When
-// the best two tie (both hold the number
-// then and use it in that channel), the record is ambiguous, and like a
-// record no holder is near enough to (MaxGapDays) it stands alone: one
-// component per conflicted key, labelled by that key (which labels no
-// other component).
+// the best two tie on all of these (both hold the number then and use it
+// in that channel, or neither does), the record's own evidence settles it:
+// the holder whose own records agree with more of the record's name,
+// birth date and place wins, when it agrees in TieEvidence fields or more.
+// Names, birth dates and regions are the holder's CRM rows' (an earlier
+// load's holder: its current dim_customer version's); a place agrees when
+// a web order ships to the holder's region or a till line is rung up in
+// the holder's home store, where most of its own till lines were (people
+// shop near home; a store visited now and then is no evidence, and a
+// household with one home store stays tied). A record the evidence does not settle (no field, or the same
+// agreement with both) is ambiguous, and like a record no holder is near
+// enough to (MaxGapDays) it stands alone: one component per conflicted
+// key, labelled by that key (which labels no other component). Evidence
+// only breaks ties: a holder the time and channel rules prefer keeps the
+// record whatever its fields say, so the rules that decided before decide
+// the same.
 func orphanSQL(rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_holder AS
@@ -260,31 +296,79 @@ func orphanSQL(rules IdentityRules) []string {
 		LEFT JOIN id_prior_rec p USING (rec) LEFT JOIN paired pr USING (rec)
 		GROUP BY e.kid, r.lab`,
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE id_orphan AS
-		WITH c AS (
+		WITH st AS (
+			-- The stores each holder's till records were rung up in (an
+			-- earlier load's holder: its sales in the warehouse), with how
+			-- many lines.
+			SELECT lab, store, count(*) AS n FROM (
+				SELECT r.lab, s.store_s AS store FROM id_rl_acc r JOIN id_src s USING (rec)
+				WHERE r.lab IN (SELECT lab FROM id_holder) AND s.store_s IS NOT NULL
+				UNION ALL
+				SELECT c.lab, f.store_code FROM (SELECT DISTINCT r.lab, p.customer_id FROM id_rl_acc r JOIN id_prior_rec p USING (rec)
+					WHERE r.lab IN (SELECT lab FROM id_holder)) c
+				JOIN fact_sales f ON f.customer_id = c.customer_id WHERE f.store_code IS NOT NULL)
+			GROUP BY lab, store),
+		home AS (
+			-- Each holder's home stores: where most of its lines were.
+			SELECT lab, list(store ORDER BY store) AS stores FROM (SELECT *, max(n) OVER (PARTITION BY lab) AS most FROM st)
+			WHERE n = most GROUP BY lab),
+		attr AS (
+			-- What each holder's own CRM rows say of them (an earlier load's
+			-- holder: its current version), and its home stores.
+			SELECT lab, any_value(names) AS names, any_value(births) AS births, any_value(regions) AS regions, any_value(h.stores) AS stores
+			FROM (
+				SELECT r.lab, list(DISTINCT s.name_key) FILTER (WHERE s.name_key IS NOT NULL) AS names,
+					list(DISTINCT s.birth_in) FILTER (WHERE s.birth_in IS NOT NULL) AS births,
+					list(DISTINCT CAST(s.region_in AS VARCHAR)) FILTER (WHERE s.region_in IS NOT NULL) AS regions
+				FROM id_rl_acc r JOIN id_src s USING (rec)
+				WHERE r.lab IN (SELECT lab FROM id_holder) AND (s.name_key IS NOT NULL OR s.birth_in IS NOT NULL OR s.region_in IS NOT NULL)
+				GROUP BY r.lab) a
+			FULL JOIN home h USING (lab)
+			GROUP BY lab),
+		c AS (
 			SELECT e.rec, h.lab, h.n,
 				CASE WHEN s.t < h.t0 THEN date_diff('day', s.t, h.t0)
 					WHEN s.t > h.t1 THEN date_diff('day', h.t1, s.t) ELSE 0 END AS gap,
-				list_contains(h.channels, s.channel) AS same_channel, k.key_type = 'email' AS by_email
+				list_contains(h.channels, s.channel) AS same_channel, k.key_type = 'email' AS by_email,
+				coalesce(list_contains(a.names, s.name_key), false)::INT + coalesce(list_contains(a.births, s.birth_in), false)::INT
+					+ (coalesce(list_contains(a.regions, coalesce(CAST(s.region_in AS VARCHAR), s.region_s)), false)
+						OR coalesce(list_contains(a.stores, s.store_s), false))::INT AS ev
 			FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) JOIN id_src s USING (rec) JOIN id_holder h USING (kid)
-			JOIN id_key k USING (kid)),
+			JOIN id_key k USING (kid) LEFT JOIN attr a ON a.lab = h.lab),
 		r AS (
 			SELECT *, row_number() OVER w AS rn,
-				lead(gap) OVER w AS next_gap, lead(same_channel) OVER w AS next_same, lead(by_email) OVER w AS next_email
-			FROM c WINDOW w AS (PARTITION BY rec ORDER BY gap = 0 DESC, same_channel DESC, by_email DESC, gap, lab)),
+				lead(gap) OVER w AS next_gap, lead(same_channel) OVER w AS next_same, lead(by_email) OVER w AS next_email,
+				lead(ev) OVER w AS next_ev
+			FROM c WINDOW w AS (PARTITION BY rec ORDER BY gap = 0 DESC, same_channel DESC, by_email DESC, gap, ev DESC, lab)),
 		best AS (
 			SELECT rec, lab FROM r
 			WHERE rn = 1 AND gap <= %d
-				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel AND next_email = by_email)))
+				AND (next_gap IS NULL OR NOT (next_gap = gap AND next_same = same_channel AND next_email = by_email)
+					OR ev >= %d AND ev > next_ev))
 		SELECT o.rec, coalesce(b.lab, o.kid) AS lab, b.lab IS NULL AS alone
 		FROM (SELECT e.rec, min(e.kid) AS kid FROM id_rk_all e ANTI JOIN id_rl_acc USING (rec) GROUP BY e.rec) o
-		LEFT JOIN best b USING (rec)`, rules.MaxGapDays),
+		LEFT JOIN best b USING (rec)`, rules.MaxGapDays, rules.tieEvidence()),
 		`CREATE OR REPLACE TEMP TABLE id_rl AS SELECT rec, lab FROM id_rl_acc UNION ALL SELECT rec, lab FROM id_orphan`,
 	}
 }
 
+// smallGraph is the number of edges (id_rk rows) up to which
+// propagateLabels finds the components in Go, in one read and one write,
+// rather than in rounds of SQL: a small load's identity step is mostly the
+// fixed cost of its statements.
+var smallGraph = 50000
+
+// identityShortcuts lets the identity step make the tables of a phase
+// whose inputs are empty (no earlier holder of a key, no conflicted key)
+// directly, in one call; tests turn it off to compare with the full path.
+var identityShortcuts = true
+
 // propagateLabels gives every identifier the smallest label of its
 // component, one round at a time, failing if it does not converge.
 func (l *loader) propagateLabels() error {
+	if done, err := l.labelsInGo(); done || err != nil {
+		return err
+	}
 	for round := 0; round < maxIdentityRounds; round++ {
 		changed, err := l.labelRound()
 		if err != nil {
@@ -295,6 +379,78 @@ func (l *loader) propagateLabels() error {
 		}
 	}
 	return fmt.Errorf("identity: label propagation did not converge in %d rounds", maxIdentityRounds)
+}
+
+// labelsInGo gives every identifier of a small graph (at most smallGraph
+// edges) the smallest label of its component, as the rounds of SQL do at
+// their fixed point: the records of id_rk join their keys (union-find), and
+// each key takes the least label id_lab holds in its component. Keys no
+// record of id_rk joins keep theirs. It reports false, having changed
+// nothing, when the graph is larger.
+func (l *loader) labelsInGo() (bool, error) {
+	rows, err := l.tx.QueryContext(l.ctx, fmt.Sprintf(`SELECT rk.rec, rk.kid, l.lab FROM id_rk rk JOIN id_lab l USING (kid) ORDER BY rk.rec LIMIT %d`, smallGraph+1))
+	if err != nil {
+		return false, fmt.Errorf("identity: %w", err)
+	}
+	parent := map[int64]int64{}
+	orig := map[int64]int64{} // each key's label in id_lab
+	lab := map[int64]int64{}  // of each root: the least label of its component
+	find := func(x int64) int64 {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	n := 0
+	var kids []int64
+	prev, prevKid := int64(0), int64(0)
+	for rows.Next() {
+		var rec, kid, lb int64
+		if err := rows.Scan(&rec, &kid, &lb); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("identity: %w", err)
+		}
+		if n++; n > smallGraph {
+			rows.Close()
+			return false, nil
+		}
+		if _, ok := parent[kid]; !ok {
+			parent[kid], lab[kid], orig[kid] = kid, lb, lb
+			kids = append(kids, kid)
+		}
+		if n > 1 && rec == prev {
+			a, b := find(prevKid), find(kid)
+			if a != b {
+				a, b = min(a, b), max(a, b)
+				parent[b] = a
+				lab[a] = min(lab[a], lab[b])
+			}
+		}
+		prev, prevKid = rec, kid
+	}
+	if err := rows.Close(); err != nil {
+		return false, fmt.Errorf("identity: %w", err)
+	}
+	// The changed labels go in as one text parameter ("kid:lab,…") split
+	// in SQL: a VALUES list of thousands of rows costs more to bind than
+	// the rounds it saves.
+	var vals strings.Builder
+	for _, k := range kids {
+		if m := lab[find(k)]; m != orig[k] {
+			if vals.Len() > 0 {
+				vals.WriteByte(',')
+			}
+			fmt.Fprintf(&vals, "%d:%d", k, m)
+		}
+	}
+	if vals.Len() == 0 {
+		return true, nil
+	}
+	return true, l.exec("identity", `UPDATE id_lab SET lab = v.lab FROM (
+			SELECT CAST(split_part(x, ':', 1) AS BIGINT) AS kid, CAST(split_part(x, ':', 2) AS BIGINT) AS lab
+			FROM (SELECT unnest(string_split(CAST(? AS VARCHAR), ',')) AS x)) v
+		WHERE id_lab.kid = v.kid`, vals.String())
 }
 
 // labelRound runs one round of label propagation and says how many
@@ -356,17 +512,10 @@ func (l *loader) assignCustomers() error {
 // rules did not accept as one (weak keys chaining through a component
 // without an ID).
 func (l *loader) reportConflicts() error {
-	conflicts, err := l.count(`SELECT count(*) FROM id_conflict`)
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	typos, err := l.count(`SELECT count(*) FROM id_typo`)
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	chained, err := l.count(`SELECT count(*) FROM (SELECT r.lab FROM id_rl r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
-		GROUP BY r.lab HAVING count(DISTINCT slab) > 1)`)
-	if err != nil {
+	var conflicts, typos, chained int64
+	if err := l.tx.QueryRowContext(l.ctx, `SELECT (SELECT count(*) FROM id_conflict), (SELECT count(*) FROM id_typo),
+		(SELECT count(*) FROM (SELECT r.lab FROM id_rl r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
+			GROUP BY r.lab HAVING count(DISTINCT slab) > 1))`).Scan(&conflicts, &typos, &chained); err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if conflicts+typos+chained > 0 {

@@ -33,6 +33,8 @@ type crossWorld struct {
 	w *engine.Warehouse
 	v *vault.Vault
 	n int
+	// rules are the identity thresholds of its loads (zero: defaults).
+	rules IdentityRules
 }
 
 func newCrossWorld(t *testing.T, protected bool) *crossWorld {
@@ -78,7 +80,7 @@ func (cw *crossWorld) loadInto(dir, asOf string, crm [][]any, pos []string) *Rep
 		}
 		writeFile(cw.t, dir, fmt.Sprintf("pos_sales_%d.csv", cw.n), body, false)
 	}
-	rep, err := Load(context.Background(), cw.w, []string{dir}, Options{AsOf: day(cw.t, asOf), Vault: cw.v})
+	rep, err := Load(context.Background(), cw.w, []string{dir}, Options{AsOf: day(cw.t, asOf), Vault: cw.v, Identity: cw.rules})
 	if err != nil {
 		cw.t.Fatalf("load %d: %v", cw.n, err)
 	}

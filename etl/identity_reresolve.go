@@ -31,7 +31,14 @@ import (
 // changes are moved after the customers step (applyReresolution) with the
 // merge machinery: a load_split event per (customer, new customer) in
 // customer_merge, each record's fact rows and each moved key row in
-// etl_customer_merge(_key), so ckm identity undo restores them. Only the
+// etl_customer_merge(_key), so ckm identity undo restores them. The
+// contacts and campaign responses of earlier loads that found the customer
+// by a soft key that moves (their mobile) move with it in the same event,
+// unless a card they carry names a customer (a load finds them by card
+// first). Earlier CRM rows are not judged again: one carrying a card or ID
+// number of the customer anchors the holding (it is not soft); one
+// carrying only mobiles and e-mails stays, its values part of its
+// customer's dim_customer history, which a move does not take apart. Only the
 // records carrying a soft key met by another ID number are read, so the
 // step costs nothing on a load whose records meet no such key.
 
@@ -73,11 +80,15 @@ func softHoldingSQL() []string {
 			FROM id_soft s JOIN etl_record_key r ON r.key_hash = hash(s.key_type, s.key_value))
 		SELECT -(` + earlyRecBase + ` + f.etl_file_id * 10000000000 + f.source_line) AS rec,
 			f.etl_file_id, f.source_line, any_value(f.customer_id) AS customer_id, min(f.order_ts) AS t,
-			any_value(coalesce(ch.channel_code, 'unknown')) AS channel
+			any_value(coalesce(ch.channel_code, 'unknown')) AS channel,
+			-- The place an order without a store was shipped to (evidence
+			-- between tied holders, as its load had it).
+			any_value(CASE WHEN f.store_key = -2 AND f.region_key > 0 THEN CAST(f.region_key AS VARCHAR) END) AS region_s,
+			any_value(f.store_code) AS store_s
 		FROM fact_sales f JOIN r ON r.etl_file_id = f.etl_file_id AND r.source_line = f.source_line AND r.customer_id = f.customer_id
 		LEFT JOIN dim_channel ch ON ch.channel_key = f.channel_key
 		GROUP BY f.etl_file_id, f.source_line`,
-		`INSERT INTO id_src (rec, t, t_from, channel) SELECT rec, t, t, channel FROM id_early`,
+		`INSERT INTO id_src (rec, t, t_from, channel, region_s, store_s) SELECT rec, t, t, channel, region_s, store_s FROM id_early`,
 		// Their edges: the keys of this load they carry.
 		`INSERT INTO id_edge
 		SELECT DISTINCT e.rec, t.key_type, t.key_value FROM id_early e
@@ -133,6 +144,25 @@ func (l *loader) applyReresolution() error {
 	}
 	if len(moves) == 0 {
 		return nil
+	}
+	// Contacts and campaign responses of earlier loads that found their
+	// customer by a soft key now moving follow the key, as the facts step
+	// would give them today: a card they carry comes first (a load finds a
+	// contact's customer by its card, else its mobile), so a record naming
+	// a card any customer holds stays.
+	if err := l.exec("reresolve", `INSERT INTO id_move
+		WITH hang AS (
+			SELECT DISTINCT r.etl_file_id, r.source_line, k.from_customer, k.to_customer
+			FROM etl_record_key r JOIN id_move_keys k USING (key_hash)),
+		carded AS (
+			SELECT DISTINCT r.etl_file_id, r.source_line FROM etl_record_key r SEMI JOIN hang USING (etl_file_id, source_line)
+			WHERE r.key_hash IN (SELECT hash(key_type, key_value) FROM etl_identity WHERE key_type = 'member_card'))
+		SELECT DISTINCT h.from_customer, h.to_customer, f.etl_file_id, f.source_line
+		FROM (SELECT customer_id, etl_file_id, source_line FROM fact_interaction
+			UNION ALL SELECT customer_id, etl_file_id, source_line FROM fact_campaign) f
+		JOIN hang h ON h.etl_file_id = f.etl_file_id AND h.source_line = f.source_line AND h.from_customer = f.customer_id
+		ANTI JOIN carded c ON c.etl_file_id = f.etl_file_id AND c.source_line = f.source_line`); err != nil {
+		return err
 	}
 	slices.SortFunc(moves, func(a, b reresolveMove) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
 	// One move per customer at a time: the merger's statements join the

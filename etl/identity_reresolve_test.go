@@ -171,3 +171,90 @@ func TestCrossLoadAloneRecordsJoin(t *testing.T) {
 		t.Errorf("%d merges, want none", n)
 	}
 }
+
+// TestReresolveContactsFollowKey: the household shares an e-mail. In load
+// 1 only H is registered (card M00000001, the family's e-mail); J orders
+// online (W1, W2) with J's own mobile and the family's e-mail, calls the
+// call centre from that mobile (a contact) and answers a campaign giving
+// that mobile (R1) — load 1 can only give all of it, and J's mobile, to H.
+// A response R2 gives J's mobile with a card no customer holds yet
+// (M00000003), so load 1 gives it to H by the mobile too. In load 2 J
+// registers with another ID number, the mobile and the e-mail, and K
+// registers card M00000003. Truth by hand: W1, W2, the contact and R1 are
+// J's. The re-resolution that moves W1 and W2 to J moves the contact and R1
+// with them, in the same load_split (its records in etl_customer_merge, the
+// contact pointing at J's version); R2, whose card now names K, is not
+// moved by the mobile (a load finds a response's customer by its card
+// first; re-resolution judges only what hung on the key). Undo puts them
+// all back.
+func TestReresolveContactsFollowKey(t *testing.T) {
+	for _, protected := range []bool{false, true} {
+		t.Run(fmt.Sprintf("protected=%v", protected), func(t *testing.T) {
+			cw := newCrossWorld(t, protected)
+			ctx := context.Background()
+			dir := t.TempDir()
+			writeFile(t, dir, "callcenter_contacts_1.csv", "来电号码,来电时间,类别,满意度,坐席,时长秒\n13900139000,2024-04-15 09:00,咨询,5,A01,60\n", false)
+			writeFile(t, dir, "campaigns_1.csv", "活动编号,活动名称,开始日期,结束日期,费用\nC1,春季活动,2024-01-01,2024-12-01,1000.00\n", false)
+			writeFile(t, dir, "campaign_responses_1.csv", "活动编号,会员卡号,手机,触达日期,是否响应,响应日期,带来收入\n"+
+				"C1,,13900139000,2024-04-01,是,2024-04-03,50.00\nC1,M00000003,13900139000,2024-04-01,是,2024-04-05,70.00\n", false)
+			writeFile(t, dir, "web_orders_1.ndjson", webLine("W1", "2024-03-01", "13900139000", "fam@example.com")+"\n"+
+				webLine("W2", "2024-04-01", "13900139000", "fam@example.com")+"\n", false)
+			cw.loadInto(dir, "2024-06-30", [][]any{
+				{"M00000001", "王芳", idA, "13800138000", "fam@example.com", "女", "", "北京", "北京市", "2019-01-05", "普通", "否"},
+			}, nil)
+			h := cw.card("M00000001")
+			contact := func() int64 { return queryInt(t, cw.w, `SELECT customer_id FROM fact_interaction`) }
+			response := func(rev string) int64 {
+				return queryInt(t, cw.w, `SELECT customer_id FROM fact_campaign WHERE revenue = CAST(? AS DECIMAL(18,2))`, rev)
+			}
+			if c, r1, r2 := contact(), response("50.00"), response("70.00"); c != h || r1 != h || r2 != h {
+				t.Fatalf("load 1: contact %d, R1 %d, R2 %d; want all H %d (nothing yet tells J apart)", c, r1, r2, h)
+			}
+			cw.loadWeb("2024-12-31", [][]any{
+				{"M00000002", "张伟", idB, "13900139000", "fam@example.com", "男", "", "北京", "北京市", "2024-08-01", "普通", "否"},
+				{"M00000003", "李娜", idC, "13700137000", "", "女", "", "北京", "北京市", "2024-08-01", "普通", "否"},
+			}, nil, nil)
+			j := cw.card("M00000002")
+			if j == h {
+				t.Fatalf("J merged into H %d", h)
+			}
+			for o, want := range map[string]int64{"W1": j, "W2": j} {
+				if got := cw.webSale(o); got != want {
+					t.Errorf("after load 2: %s is customer %d's, want J %d", o, got, want)
+				}
+			}
+			if c, r1, r2 := contact(), response("50.00"), response("70.00"); c != j || r1 != j || r2 != h {
+				t.Errorf("after load 2: contact %d, R1 %d, R2 %d; want J %d, J %d, H %d", c, r1, r2, j, j, h)
+			}
+			if n := queryInt(t, cw.w, `SELECT count(*) FROM fact_interaction f JOIN dim_customer d USING (customer_key) WHERE d.customer_id = ?`, j); n != 1 {
+				t.Errorf("the contact points at a version of J: %d, want 1", n)
+			}
+			if n := queryInt(t, cw.w, `SELECT count(*) FROM fact_campaign f JOIN dim_customer d USING (customer_key) WHERE d.customer_id = ? AND d.is_current`, j); n != 1 {
+				t.Errorf("R1 points at J's current version: %d, want 1", n)
+			}
+			if n := queryInt(t, cw.w, `SELECT count(*) FROM customer_merge`); n != 1 {
+				t.Fatalf("%d merge events, want one load_split", n)
+			}
+			id := queryInt(t, cw.w, `SELECT merge_id FROM customer_merge WHERE kind = 'load_split' AND survivor = ? AND other = ?`, h, j)
+			for table, want := range map[string]int64{"fact_sales": 2, "fact_interaction": 1, "fact_campaign": 1} {
+				if n := queryInt(t, cw.w, `SELECT count(*) FROM etl_customer_merge WHERE merge_id = ? AND fact_table = ? AND from_customer = ? AND to_customer = ?`, id, table, h, j); n != want {
+					t.Errorf("%s: %d records in the load_split's history, want %d", table, n, want)
+				}
+			}
+			if _, err := UndoMerge(ctx, cw.w, id, Steward{User: "test", Role: "steward", Reason: "check undo"}); err != nil {
+				t.Fatal(err)
+			}
+			if c, r1, r2 := contact(), response("50.00"), response("70.00"); c != h || r1 != h || r2 != h {
+				t.Errorf("after undo: contact %d, R1 %d, R2 %d; want all H %d", c, r1, r2, h)
+			}
+			if n := queryInt(t, cw.w, `SELECT count(*) FROM fact_interaction f JOIN dim_customer d USING (customer_key) WHERE d.customer_id = ?`, h); n != 1 {
+				t.Errorf("after undo: the contact points at a version of H: %d, want 1", n)
+			}
+			for _, o := range []string{"W1", "W2"} {
+				if got := cw.webSale(o); got != h {
+					t.Errorf("after undo: %s is customer %d's, want H %d", o, got, h)
+				}
+			}
+		})
+	}
+}

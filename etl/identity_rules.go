@@ -27,6 +27,21 @@ type IdentityRules struct {
 	// several persons may be from a holder's use of the key and still join
 	// that holder (default 730); beyond it the record stands alone.
 	MaxGapDays int
+	// TieEvidence is how many of name, birth date and region a record
+	// carrying only a shared mobile or e-mail must agree in with one of its
+	// holders, and in more than with the other, to join that holder when
+	// time and channel leave the two tied (default 1: a web order shipped
+	// to one holder's city); negative: ties always stand alone.
+	TieEvidence int
+}
+
+// tieEvidence is TieEvidence as the orphan rule compares it: 4 (more
+// than any record can agree in) when evidence is off.
+func (r IdentityRules) tieEvidence() int {
+	if r.TieEvidence < 0 {
+		return 4
+	}
+	return r.TieEvidence
 }
 
 // withDefaults fills the zero thresholds.
@@ -40,6 +55,9 @@ func (r IdentityRules) withDefaults() IdentityRules {
 	if r.MaxGapDays == 0 {
 		r.MaxGapDays = 730
 	}
+	if r.TieEvidence == 0 {
+		r.TieEvidence = 1
+	}
 	return r
 }
 
@@ -52,6 +70,8 @@ func (r IdentityRules) Check() error {
 		return fmt.Errorf("identity.min_evidence %d: want 1 to 3 of name, birth date and region", r.MinEvidence)
 	case r.MaxGapDays < 0:
 		return fmt.Errorf("identity.max_gap_days %d: want 0 (default) or more", r.MaxGapDays)
+	case r.TieEvidence > 3:
+		return fmt.Errorf("identity.tie_evidence %d: want 1 to 3 of name, birth date and region (negative: off)", r.TieEvidence)
 	}
 	return nil
 }

@@ -90,6 +90,7 @@ func TestIdentityRulesCheck(t *testing.T) {
 		{IdentityRules{IDTypoDigits: 4}, "identity.id_typo_digits 4"},
 		{IdentityRules{MinEvidence: 4}, "identity.min_evidence 4"},
 		{IdentityRules{MaxGapDays: -1}, "identity.max_gap_days -1"},
+		{IdentityRules{TieEvidence: 4}, "identity.tie_evidence 4"},
 	} {
 		if err := c.r.Check(); err == nil || err.Error()[:len(c.want)] != c.want {
 			t.Errorf("%+v: %v, want %q", c.r, err, c.want)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,7 +103,49 @@ type identityScores struct {
 	Resolver, Baseline    etl.PairScore        `json:"-"`
 	GenerateSeconds       float64              `json:"generate_seconds"`
 	LoadSeconds           float64              `json:"load_seconds"`
+	LoadCPUSeconds        float64              `json:"load_cpu_seconds"` // this process's user+system time over the loads
+	PerLoad               []identityLoadTime   `json:"per_load"`
 	LoadAverage           any                  `json:"load_average_before"`
+	LoadAverageAfter      any                  `json:"load_average_after"`
+}
+
+// identityLoadTime is where one load of the bench spent its time: the
+// load's seconds and CPU seconds, and the identity and re-resolution
+// steps' seconds and statements (from the load's trace).
+type identityLoadTime struct {
+	Seconds             float64 `json:"seconds"`
+	CPUSeconds          float64 `json:"cpu_seconds"`
+	IdentitySeconds     float64 `json:"identity_seconds"`
+	IdentityStatements  int     `json:"identity_statements"`
+	ReresolveSeconds    float64 `json:"reresolve_seconds"`
+	ReresolveStatements int     `json:"reresolve_statements"`
+}
+
+// identityStepTimes reads a load trace (etl Options.Trace): the wall
+// seconds of the identity and reresolve steps ("… identity (step)" lines)
+// and the statements each ran.
+func identityStepTimes(trace []byte, t *identityLoadTime) {
+	for _, line := range strings.Split(string(trace), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		secs, err := strconv.ParseFloat(strings.TrimSuffix(f[0], "s"), 64)
+		if err != nil {
+			continue
+		}
+		step := strings.Join(f[1:], " ")
+		switch {
+		case step == "identity (step)":
+			t.IdentitySeconds += secs
+		case step == "reresolve (step)":
+			t.ReresolveSeconds += secs
+		case f[1] == "identity" && len(f) > 2:
+			t.IdentityStatements++
+		case f[1] == "reresolve" && len(f) > 2:
+			t.ReresolveStatements++
+		}
+	}
 }
 
 // caseScore is the score of the pairs touching the persons of one case type.
@@ -175,25 +221,44 @@ func benchIdentityRun(ctx context.Context, o *benchIdentityOptions) error {
 	var all []etl.IdentityRecord
 	var person []int32
 	start = time.Now()
+	cpu0 := processCPU()
 	for i, ld := range loads {
 		var recs []etl.IdentityRecord
+		var captured time.Duration
 		capture := func(ctx context.Context, tx *sql.Tx) (err error) {
+			t0 := time.Now()
 			recs, err = etl.IdentityRecords(ctx, tx)
+			captured = time.Since(t0)
 			return err
 		}
-		rep, err := etl.Load(ctx, w, []string{ld.dir}, etl.Options{Version: version, AsOf: ld.asOf, AfterIdentity: capture})
+		// The trace gives the identity step's time; with CKM_DEBUG_SQL (or
+		// CKM_DEBUG_ANALYZE=step) it goes to stderr too, as ckm load's does.
+		var trace bytes.Buffer
+		var traceTo io.Writer = &trace
+		analyze := os.Getenv("CKM_DEBUG_ANALYZE")
+		if os.Getenv("CKM_DEBUG_SQL") != "" || analyze != "" {
+			traceTo = io.MultiWriter(&trace, a.stderr)
+		}
+		t0, c0 := time.Now(), processCPU()
+		rep, err := etl.Load(ctx, w, []string{ld.dir}, etl.Options{Version: version, AsOf: ld.asOf, AfterIdentity: capture, Trace: traceTo, AnalyzeStep: analyze})
 		if err != nil {
 			return err
 		}
-		a.logf("load %d of %d: %d rows", i+1, len(loads), rep.Read)
+		lt := identityLoadTime{Seconds: time.Since(t0).Seconds(), CPUSeconds: processCPU() - c0}
+		identityStepTimes(trace.Bytes(), &lt)
+		lt.IdentitySeconds -= captured.Seconds() // the bench's own reading of the records
+		out.PerLoad = append(out.PerLoad, lt)
+		a.logf("load %d of %d: %d rows in %.1fs (identity %.1fs in %d statements, re-resolution %.1fs)",
+			i+1, len(loads), rep.Read, lt.Seconds, lt.IdentitySeconds, lt.IdentityStatements, lt.ReresolveSeconds)
 		p, err := recordTruth(recs, rep, ld.truth)
 		if err != nil {
 			return err
 		}
 		all, person = append(all, recs...), append(person, p...)
 	}
-	out.LoadSeconds = time.Since(start).Seconds()
-	a.logf("loaded in %.1fs", out.LoadSeconds)
+	out.LoadSeconds, out.LoadCPUSeconds = time.Since(start).Seconds(), processCPU()-cpu0
+	out.LoadAverageAfter = loadAverage()
+	a.logf("loaded in %.1fs (%.1f CPU seconds)", out.LoadSeconds, out.LoadCPUSeconds)
 	// A record of an earlier load is the customer it has now: follow the
 	// merges and re-resolutions later loads made.
 	if err := followLaterLoads(ctx, w, all); err != nil {

@@ -14,6 +14,7 @@ import (
 //	  id_typo_digits: 1   # body digits two valid IDs may differ in (-1: off)
 //	  min_evidence: 2     # of name, birth date, region that must agree
 //	  max_gap_days: 730   # how far a record may be from a number's holder
+//	  tie_evidence: 1     # of name, birth date, region settling a tie of holders (-1: off)
 //
 // A value that is not a whole number, or out of range, is a usage error
 // naming the setting.
@@ -22,7 +23,8 @@ func (a *app) identityRules() (etl.IdentityRules, error) {
 	for _, s := range []struct {
 		key string
 		dst *int
-	}{{"identity.id_typo_digits", &r.IDTypoDigits}, {"identity.min_evidence", &r.MinEvidence}, {"identity.max_gap_days", &r.MaxGapDays}} {
+	}{{"identity.id_typo_digits", &r.IDTypoDigits}, {"identity.min_evidence", &r.MinEvidence}, {"identity.max_gap_days", &r.MaxGapDays},
+		{"identity.tie_evidence", &r.TieEvidence}} {
 		v := a.cfg.Get(s.key)
 		if v == nil {
 			continue
