@@ -3,7 +3,6 @@ package etl
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // recID is SQL for the record id of a staged row: file and line.
@@ -83,23 +82,6 @@ func (l *loader) resolveIdentity() error {
 		return l.opts.AfterIdentity(l.ctx, l.tx)
 	}
 	return nil
-}
-
-// execN runs query as exec does and says how many rows it changed.
-func (l *loader) execN(step, query string) (int64, error) {
-	if l.opts.Trace != nil {
-		t0 := time.Now()
-		defer func() { fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query) }()
-	}
-	res, err := l.tx.ExecContext(l.ctx, query)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", step, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", step, err)
-	}
-	return n, nil
 }
 
 // execAll runs queries in order as one step.
@@ -222,7 +204,7 @@ func (l *loader) cutChains() error {
 		if round == maxChainCuts {
 			return nil
 		}
-		added, err := l.execN("identity", `INSERT INTO id_conflict
+		added, err := l.execRows("identity", `INSERT INTO id_conflict
 			WITH over AS (
 				SELECT r.lab FROM id_rl_acc r JOIN id_srl USING (rec) SEMI JOIN id_sid USING (slab)
 				GROUP BY r.lab HAVING count(DISTINCT slab) > 1),
