@@ -216,49 +216,64 @@ func (s *Shell) metaRead(ctx context.Context, _ string, args []string) error {
 }
 
 func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {
-	f, err := SwitchOutput(args, s.closeOutput)
-	if f != nil {
-		s.outFile, s.out = f, f
-	}
+	err := s.output.Switch(args)
+	s.out = s.output.Writer()
 	return err
 }
 
-// SwitchOutput carries out .output ARGS for a shell whose closeOutput
-// closes the file results go to (if any) and points them back at stdout:
-// with no argument or "stdout" it calls closeOutput; else it opens the
-// file named — owner-only, as the history file, since results may hold
-// raw personal data — and, once it is open, closes the previous one. The
-// new file is returned (nil when results go to stdout). On an error
-// results go to stdout, as the message says, not on into an older file.
-func SwitchOutput(args []string, closeOutput func() error) (*os.File, error) {
+// Output is where a shell's results go: its standard output, or the file
+// .output named. The embedded shell and the REPL through ckm serve share it.
+type Output struct {
+	Stdout io.Writer
+	file   *os.File
+}
+
+// Writer is the file .output named, else Stdout.
+func (o *Output) Writer() io.Writer {
+	if o.file != nil {
+		return o.file
+	}
+	return o.Stdout
+}
+
+// ToFile says whether results go to a file (no terminal width applies).
+func (o *Output) ToFile() bool { return o.file != nil }
+
+// Switch carries out .output ARGS: with no argument or "stdout" results go
+// back to Stdout (the file is closed); else the file named is opened —
+// owner-only, as the history file, since results may hold raw personal
+// data — and, once it is open, the previous one is closed. On an error
+// results go to Stdout, as the message says, not on into an older file.
+func (o *Output) Switch(args []string) error {
 	if len(args) == 0 || args[0] == "stdout" {
-		return nil, closeOutput()
+		return o.Close()
 	}
 	f, err := os.OpenFile(args[0], os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		if cerr := closeOutput(); cerr != nil {
-			return nil, fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
+		if cerr := o.Close(); cerr != nil {
+			return fmt.Errorf(".output: %w; closing the previous file: %v; results go to stdout", err, cerr)
 		}
-		return nil, fmt.Errorf(".output: %w; results go to stdout", err)
+		return fmt.Errorf(".output: %w; results go to stdout", err)
 	}
 	if err := f.Chmod(0o600); err != nil { // a file that was there before
 		f.Close()
-		return nil, fmt.Errorf(".output: %w", err)
+		return fmt.Errorf(".output: %w", err)
 	}
-	if err := closeOutput(); err != nil {
+	if err := o.Close(); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	return f, nil
+	o.file = f
+	return nil
 }
 
-func (s *Shell) closeOutput() error {
-	s.out = s.opts.Out
-	if s.outFile == nil {
+// Close closes the .output file, if any: results go to Stdout again.
+func (o *Output) Close() error {
+	if o.file == nil {
 		return nil
 	}
-	err := s.outFile.Close()
-	s.outFile = nil
+	err := o.file.Close()
+	o.file = nil
 	return err
 }
 

@@ -75,7 +75,7 @@ type Shell struct {
 	raw      bool // show raw personal data (only under a role that allows it)
 	timer    bool
 	out      io.Writer
-	outFile  *os.File
+	output   Output // .output
 	quit     bool
 	depth    int // nesting of .read
 	line     int // input line of the meta-command running
@@ -125,7 +125,7 @@ func New(ctx context.Context, w *engine.Warehouse, opts Options) (*Shell, error)
 	if err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	s := &Shell{w: w, conn: conn, opts: opts, mode: opts.Mode, out: opts.Out}
+	s := &Shell{w: w, conn: conn, opts: opts, mode: opts.Mode, out: opts.Out, output: Output{Stdout: opts.Out}}
 	if err := s.setRaw(ctx, opts.RevealReason != ""); err != nil {
 		conn.Close()
 		return nil, err
@@ -161,7 +161,7 @@ func (s *Shell) setRaw(ctx context.Context, on bool) error {
 
 // Close ends the shell's connection and closes an .output file.
 func (s *Shell) Close() error {
-	s.closeOutput()
+	s.output.Close()
 	return s.conn.Close()
 }
 

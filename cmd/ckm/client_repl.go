@@ -43,7 +43,7 @@ import (
 // as the principal sees it.
 func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) error {
 	a := opts.app
-	r := &serverREPL{a: a, opts: opts, conn: conn, mode: a.format(), out: a.stdout}
+	r := &serverREPL{a: a, opts: opts, conn: conn, mode: a.format(), out: a.stdout, outTo: shell.Output{Stdout: a.stdout}}
 	if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
 		r.width = shell.TerminalWidth(f)
 		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); r.width == 0 && err == nil && n > 0 {
@@ -54,7 +54,7 @@ func sqlREPLViaServer(ctx context.Context, opts *sqlOptions, conn *pgx.Conn) err
 		r.model = m
 		r.cubes = cubeNames(m)
 	}
-	defer r.closeOutput()
+	defer r.outTo.Close()
 	interactive := isTerminal(asWriter(opts.stdin))
 	var next func(prompt string) (string, error) // a line without its newline; io.EOF at the end
 	var ed *shell.TerminalEditor
@@ -123,9 +123,9 @@ type serverREPL struct {
 	mode  string
 	timer bool
 	out   io.Writer
-	file  *os.File // .output FILE
-	width int      // the terminal's columns: table mode is bounded to it
-	depth int      // nesting of .read
+	outTo shell.Output // .output FILE
+	width int          // the terminal's columns: table mode is bounded to it
+	depth int          // nesting of .read
 	quit  bool
 	names *serverNames
 	model *olap.Model
@@ -279,7 +279,7 @@ func (r *serverREPL) query(ctx context.Context, stmt string) error {
 // text makes a non-NULL value the text it shows.
 func (r *serverREPL) render(cols []shell.Column, data [][]any, text func(v any, j int) any) error {
 	width := 0
-	if r.file == nil {
+	if !r.outTo.ToFile() {
 		width = r.width
 	}
 	rend := shell.NewRenderer(r.mode, r.out, width)
@@ -409,20 +409,8 @@ func onOff(cmd, v string) (bool, error) {
 // output sends results to a file (owner-only: they may hold personal
 // data), or back to stdout.
 func (r *serverREPL) output(args []string) error {
-	f, err := shell.SwitchOutput(args, r.closeOutput)
-	if f != nil {
-		r.file, r.out = f, f
-	}
-	return err
-}
-
-func (r *serverREPL) closeOutput() error {
-	r.out = r.a.stdout
-	if r.file == nil {
-		return nil
-	}
-	err := r.file.Close()
-	r.file = nil
+	err := r.outTo.Switch(args)
+	r.out = r.outTo.Writer()
 	return err
 }
 
