@@ -85,19 +85,7 @@ func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 			`SELECT run_id, customer_id, key_type, key_value, rule, coalesce(detail, ''), records, first_seen, last_seen, channels FROM identity_link`,
 			`SELECT merge_id, kind, survivor, other FROM customer_merge`,
 		} {
-			rows, err := w.DB.QueryContext(ctx, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, s)
-			}
-			rows.Close()
+			out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
 			slices.Sort(out)
 			tables[q] = out
 		}
