@@ -23,16 +23,7 @@ func TestAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	srv, err := New(w, Config{Listen: "127.0.0.1:0", Auth: Auth{Users: testUsers(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx) }()
+	srv, stop := startStoppable(t, w, Config{})
 
 	ana, err := pgx.Connect(ctx, connString(srv, "ana"))
 	if err != nil {
@@ -56,8 +47,7 @@ func TestAudit(t *testing.T) {
 	if _, err := pgx.Connect(ctx, fmt.Sprintf("postgres://root:wrong@%s/ckm?sslmode=disable", srv.Addr())); err == nil {
 		t.Fatal("wrong password connected")
 	}
-	stop()
-	if err := <-served; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 

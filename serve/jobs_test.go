@@ -204,17 +204,7 @@ func TestStopDuringLoad(t *testing.T) {
 		close(started)
 		return loadRunner(w)(ctx, paths)
 	}
-	srv, err := New(w, Config{Listen: "127.0.0.1:0", Auth: Auth{Users: testUsers(t)}, Grace: 50 * time.Millisecond,
-		Jobs: NewJobs(map[string]Runner{"load": runner}, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx) }()
+	srv, stop := startStoppable(t, w, Config{Grace: 50 * time.Millisecond, Jobs: NewJobs(map[string]Runner{"load": runner}, nil)})
 	admin := connect(t, srv, "root", false)
 	called := make(chan error, 1)
 	go func() {
@@ -223,14 +213,8 @@ func TestStopDuringLoad(t *testing.T) {
 	}()
 	<-started
 	time.Sleep(100 * time.Millisecond) // into the load
-	stop()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("Serve did not return after its grace period")
+	if err := stop(); err != nil {     // a minute at most: Serve must return after its grace period
+		t.Fatal(err)
 	}
 	if err := <-called; err == nil {
 		t.Error("the interrupted CALL ckm_load succeeded")

@@ -77,16 +77,7 @@ func TestRefusalsLoggedAndAudited(t *testing.T) {
 	}
 	defer w.Close()
 	var log lockedBuffer
-	srv, err := New(w, Config{Listen: "127.0.0.1:0", Auth: Auth{Users: testUsers(t)}, Log: slog.New(slog.NewJSONHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx) }()
+	srv, stop := startStoppable(t, w, Config{Log: slog.New(slog.NewJSONHandler(&log, nil))})
 
 	for _, login := range []string{"root:wrong", "nobody:nobody-pw"} {
 		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s@%s/ckm?sslmode=disable", login, srv.Addr()))
@@ -131,8 +122,7 @@ func TestRefusalsLoggedAndAudited(t *testing.T) {
 	for _, c := range conns {
 		c.Close(ctx)
 	}
-	stop()
-	if err := <-served; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 

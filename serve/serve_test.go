@@ -89,6 +89,16 @@ func sharedWarehouse(t *testing.T) *engine.Warehouse {
 // startServer serves w on a free loopback port until the test ends.
 func startServer(t *testing.T, w *engine.Warehouse, cfg Config) *Server {
 	t.Helper()
+	srv, _ := startStoppable(t, w, cfg)
+	return srv
+}
+
+// startStoppable is startServer with a stop the test may call to end
+// serving (a SIGTERM's path: Serve's context cancelled) and get Serve's
+// error; a stop not called runs when the test ends. A Serve that has not
+// returned a minute after stop is an error.
+func startStoppable(t *testing.T, w *engine.Warehouse, cfg Config) (*Server, func() error) {
+	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
 	if cfg.Auth.Users == nil {
 		cfg.Auth.Users = testUsers(t)
@@ -106,13 +116,25 @@ func startServer(t *testing.T, w *engine.Warehouse, cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
+	var once sync.Once
+	var served error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case served = <-done:
+			case <-time.After(time.Minute):
+				served = errors.New("Serve did not return a minute after it was stopped")
+			}
+		})
+		return served
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return srv
+	return srv, stop
 }
 
 // connString is the URL of user on srv.
