@@ -202,17 +202,27 @@ func (s *Shell) metaTimer(_ context.Context, _ string, args []string) error {
 }
 
 func (s *Shell) metaRead(ctx context.Context, _ string, args []string) error {
-	if s.depth >= 16 {
-		return fmt.Errorf(".read %s: files read each other too deeply (16 levels)", args[0])
+	return ReadFile(&s.depth, args[0], func(f *os.File) error {
+		return s.run(ctx, args[0], newReaderSource(f, nil))
+	})
+}
+
+// ReadFile carries out .read NAME for a shell whose nesting of .read is
+// *depth: run gets the opened file with the depth one deeper; files that
+// read each other stop at 16 levels. The embedded shell and the REPL
+// through ckm serve share it.
+func ReadFile(depth *int, name string, run func(*os.File) error) error {
+	if *depth >= 16 {
+		return fmt.Errorf(".read %s: files read each other too deeply (16 levels)", name)
 	}
-	f, err := os.Open(args[0])
+	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf(".read: %w", err)
 	}
 	defer f.Close()
-	s.depth++
-	defer func() { s.depth-- }()
-	return s.run(ctx, args[0], newReaderSource(f, nil))
+	*depth++
+	defer func() { *depth-- }()
+	return run(f)
 }
 
 func (s *Shell) metaOutput(_ context.Context, _ string, args []string) error {

@@ -355,24 +355,16 @@ func (r *serverREPL) meta(ctx context.Context, st shell.Statement) error {
 		if err := want(1, 1, "FILE"); err != nil {
 			return err
 		}
-		if r.depth >= 16 {
-			return fmt.Errorf(".read %s: files read each other too deeply (16 levels)", args[0])
-		}
-		f, err := os.Open(args[0])
-		if err != nil {
-			return fmt.Errorf(".read: %w", err)
-		}
-		defer f.Close()
-		r.depth++
-		defer func() { r.depth-- }()
-		in := bufio.NewReader(f)
-		return r.run(ctx, args[0], func(string) (string, error) {
-			l, err := in.ReadString('\n')
-			if err == io.EOF && l != "" {
-				err = nil
-			}
-			return strings.TrimRight(l, "\r\n"), err
-		}, nil, false)
+		return shell.ReadFile(&r.depth, args[0], func(f *os.File) error {
+			in := bufio.NewReader(f)
+			return r.run(ctx, args[0], func(string) (string, error) {
+				l, err := in.ReadString('\n')
+				if err == io.EOF && l != "" {
+					err = nil
+				}
+				return strings.TrimRight(l, "\r\n"), err
+			}, nil, false)
+		})
 	case "tables", "schema", "functions":
 		if err := want(0, 1, "[PATTERN]"); err != nil {
 			return err
