@@ -39,8 +39,11 @@ func rawRecord(t *target) string {
 	return "CAST(to_json(struct_pack(" + strings.Join(parts, ", ") + ")) AS VARCHAR)"
 }
 
+// tsLiteral writes t as a SQL timestamp to the microsecond (DuckDB's
+// precision): the default as-of is a load's start, and two loads in one
+// second are two observations, not one (TestLoadsWithinOneSecondKeepTheirVersions).
 func tsLiteral(t time.Time) string {
-	return "TIMESTAMP '" + t.Format("2006-01-02 15:04:05") + "'"
+	return "TIMESTAMP '" + t.Format("2006-01-02 15:04:05.000000") + "'"
 }
 
 // ledgerColumns are the columns of ld_reject a rule or extract entry fills;
