@@ -39,6 +39,15 @@ type Options struct {
 	// is in (e.g. refreshing OLAP rollups), so they commit or roll back
 	// with it.
 	BeforeCommit []func(ctx context.Context, tx *sql.Tx) error
+	// AfterCommit hooks run once the load has committed, in a transaction
+	// of their own, for work that reads the whole warehouse but is not the
+	// load's data — rollup refreshes, which record the data version they
+	// saw, so no reader ever takes one older than the data. Inside the
+	// load's transaction they competed with everything the load holds
+	// until commit (a 5-million-line load ran out of its 1 GB refreshing
+	// a rollup that needs 0.5 GB alone). A failed hook leaves the load
+	// committed: its error is in Report.AfterCommit.
+	AfterCommit []func(ctx context.Context, tx *sql.Tx) error
 	// Identity are the thresholds of identity resolution (zero: defaults).
 	Identity IdentityRules
 	// AfterIdentity, when set, runs inside the load right after identity
@@ -126,6 +135,9 @@ type Report struct {
 	Warned     int64         `json:"rows_warned"`
 	Customers  int64         `json:"customers_new"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
+	// AfterCommit is why Options.AfterCommit failed after the load
+	// committed ("": they ran, or there were none).
+	AfterCommit string `json:"after_commit_error,omitempty"`
 }
 
 // ErrNothingToLoad is returned when every file was loaded before.
@@ -182,6 +194,9 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	ld, err := transact(ctx, w, todo, refs, opts, logf, start)
 	if err != nil {
 		return nil, err
+	}
+	if err := afterCommit(ctx, w, opts); err != nil {
+		rep.AfterCommit = err.Error()
 	}
 	rep.tally(ld, jobs)
 	rep.Elapsed = time.Since(start)
@@ -294,6 +309,31 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
 	}
 	return ld, nil
+}
+
+// afterCommit runs opts.AfterCommit in one transaction of its own.
+func afterCommit(ctx context.Context, w *engine.Warehouse, opts Options) error {
+	if len(opts.AfterCommit) == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, hook := range opts.AfterCommit {
+		if err := hook(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if opts.Trace != nil {
+		fmt.Fprintf(opts.Trace, "%8.3fs after-commit hooks\n", time.Since(t0).Seconds())
+	}
+	return nil
 }
 
 // loadMemoryLimit sets DuckDB's memory_limit to engine.LoadMemoryLimit for

@@ -117,6 +117,7 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	default:
 		a.logf("loaded run %d into %s: %d rows read, %d loaded, %d rejected, %d duplicates in %s",
 			rep.RunID, w.Path, rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates, rep.Elapsed.Round(time.Millisecond))
+		a.warnAfterCommit(rep)
 	}
 	sections := append([]demoSection{
 		{Order: 10, Title: "Rows per table", Run: demoTableRows},

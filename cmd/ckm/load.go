@@ -135,6 +135,7 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 	if err := a.printLoadReport(rep); err != nil {
 		return err
 	}
+	a.warnAfterCommit(rep)
 	a.logf("run %d: %d rows read, %d loaded, %d rejected, %d duplicates, %d warned, %d new customers in %s",
 		rep.RunID, rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates, rep.Warned, rep.Customers, rep.Elapsed.Round(time.Millisecond))
 	if rep.Rejected > 0 {
@@ -142,6 +143,15 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		return errRejected
 	}
 	return nil
+}
+
+// warnAfterCommit says when the rollups were not refreshed after a load
+// that committed: the load stands, and cube queries read the base tables
+// (rollups of an older data version are never used) until a refresh.
+func (a *app) warnAfterCommit(rep *etl.Report) {
+	if rep.AfterCommit != "" {
+		a.logf("warning: run %d committed, but its rollups were not refreshed (cube queries read the base tables until `ckm cube refresh CUBE`): %s", rep.RunID, rep.AfterCommit)
+	}
 }
 
 func (a *app) printLoadReport(rep *etl.Report) error {
@@ -158,8 +168,9 @@ func (a *app) printLoadReport(rep *etl.Report) error {
 
 // loadOptions are what every load of the CLI shares (ckm load, ckm demo):
 // the progress display, CKM_DEBUG_SQL (=mem: with DuckDB's memory by tag)/CKM_DEBUG_ANALYZE, and the cubes'
-// rollups rebuilt inside the load's transaction, so they commit with the
-// data or not at all.
+// rollups rebuilt once the load has committed, in a transaction of their
+// own (each rollup records the data version it saw, so a cube query never
+// answers from one older than the data; see etl.Options.AfterCommit).
 func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
 	model, err := a.cubeModel()
 	if err != nil {
@@ -174,7 +185,7 @@ func (a *app) loadOptions(asOf time.Time) (etl.Options, error) {
 		lo.Trace = os.Stderr
 	}
 	lo.TraceMemory = os.Getenv("CKM_DEBUG_SQL") == "mem"
-	lo.BeforeCommit = []func(context.Context, *sql.Tx) error{
+	lo.AfterCommit = []func(context.Context, *sql.Tx) error{
 		func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
 	}
 	return lo, nil

@@ -233,8 +233,11 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 		if err != nil {
 			return serve.JobResult{}, err
 		}
-		return serve.JobResult{RunID: rep.RunID, Detail: fmt.Sprintf("%d rows read, %d loaded, %d rejected, %d duplicates",
-			rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates)}, nil
+		detail := fmt.Sprintf("%d rows read, %d loaded, %d rejected, %d duplicates", rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates)
+		if rep.AfterCommit != "" {
+			detail += "; rollups not refreshed: " + rep.AfterCommit
+		}
+		return serve.JobResult{RunID: rep.RunID, Detail: detail}, nil
 	}
 	exp := func(ctx context.Context, args []string) (serve.JobResult, error) {
 		// Masked, as an analyst reads it: raw exports stay with the CLI,
