@@ -66,9 +66,24 @@ type Vault struct {
 	token  []byte      // HMAC key of tokens
 	ledger cipher.AEAD // seals raw records of rejected rows
 
-	mu        sync.Mutex
-	customers map[string]cipher.AEAD // unwrapped customer keys by customer and wrapped bytes
+	mu    sync.Mutex
+	keys  map[int64]customerKey // unwrapped customer keys by customer
+	aeads map[int64]cipher.AEAD // ciphers of recently used customer keys (at most aeadCacheSize)
 }
+
+// customerKey is an unwrapped customer key and the wrapped bytes it came
+// from (a customer whose stored key changed is unwrapped again).
+type customerKey struct {
+	wrapped string
+	key     [KeySize]byte
+}
+
+// aeadCacheSize bounds the ciphers kept: one holds ~1 KB (AES-GCM's
+// tables), so a cipher per customer took 190 MB of Go heap in a load of
+// 220,000 customers, and twice that in RSS with the collector's headroom.
+// Keys are kept for every customer (~0.1 KB each); a cipher is rebuilt
+// from one in ~0.7 µs.
+const aeadCacheSize = 4096
 
 // ParseKEK reads a key-encryption key: 64 hexadecimal digits (32 bytes),
 // surrounding white space ignored (a key file's trailing newline).
@@ -142,10 +157,11 @@ func derive(dataKey []byte, info string) []byte {
 
 func fromDataKey(dataKey []byte) *Vault {
 	return &Vault{
-		data:      newAEAD(derive(dataKey, "ckm customer keys v1")),
-		token:     derive(dataKey, "ckm tokens v1"),
-		ledger:    newAEAD(derive(dataKey, "ckm ledger v1")),
-		customers: map[string]cipher.AEAD{},
+		data:   newAEAD(derive(dataKey, "ckm customer keys v1")),
+		token:  derive(dataKey, "ckm tokens v1"),
+		ledger: newAEAD(derive(dataKey, "ckm ledger v1")),
+		keys:   map[int64]customerKey{},
+		aeads:  map[int64]cipher.AEAD{},
 	}
 }
 
@@ -325,20 +341,29 @@ func customerAD(customerID int64) []byte {
 	return fmt.Appendf(append([]byte(nil), adCustomerKey...), ":%d", customerID)
 }
 
-// customer unwraps a customer key (cached).
+// customer unwraps a customer key (cached) and returns its cipher.
 func (v *Vault) customer(customerID int64, wrapped []byte) (cipher.AEAD, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	cacheKey := fmt.Sprintf("%d:%s", customerID, wrapped)
-	if a, ok := v.customers[cacheKey]; ok {
-		return a, nil
+	k, ok := v.keys[customerID]
+	if ok && k.wrapped == string(wrapped) {
+		if a, ok := v.aeads[customerID]; ok {
+			return a, nil
+		}
+	} else {
+		plain, err := open(v.data, wrapped, customerAD(customerID))
+		if err != nil {
+			return nil, fmt.Errorf("vault: customer %d's key does not open with this data key", customerID)
+		}
+		k = customerKey{wrapped: string(wrapped)}
+		copy(k.key[:], plain)
+		v.keys[customerID] = k
 	}
-	k, err := open(v.data, wrapped, customerAD(customerID))
-	if err != nil {
-		return nil, fmt.Errorf("vault: customer %d's key does not open with this data key", customerID)
+	a := newAEAD(k.key[:])
+	if len(v.aeads) >= aeadCacheSize {
+		clear(v.aeads)
 	}
-	a := newAEAD(k)
-	v.customers[cacheKey] = a
+	v.aeads[customerID] = a
 	return a, nil
 }
 
