@@ -68,7 +68,6 @@ type statement struct {
 	cols      []column // extended protocol: the result's columns (nil: no rows)
 	fixed     *fixedResult
 	job       *jobCall
-	prepared  *sql.Stmt // extended protocol: DuckDB's prepared statement, run at each Execute
 }
 
 // fixedResult is an answer the server gives without DuckDB.
@@ -97,21 +96,11 @@ func (ss *session) close() {
 	for _, p := range ss.portals {
 		p.closeRows()
 	}
-	for _, st := range ss.stmts {
-		st.close()
-	}
 	// The connection carries the session's state (an analyst's
 	// search_path to the masked views, a client's SETs): it is closed,
 	// never handed back to the pool a job reads and writes through.
 	_ = ss.conn.Raw(func(any) error { return driver.ErrBadConn })
 	ss.conn.Close()
-}
-
-func (st *statement) close() {
-	if st.prepared != nil {
-		st.prepared.Close()
-		st.prepared = nil
-	}
 }
 
 func (p *portal) closeRows() {
@@ -191,9 +180,6 @@ func (ss *session) run(ctx context.Context) {
 			ss.extended(ss.execute(ctx, m))
 		case *pgproto3.Close:
 			if m.ObjectType == 'S' {
-				if st := ss.stmts[m.Name]; st != nil {
-					st.close()
-				}
 				delete(ss.stmts, m.Name)
 			} else if p := ss.portals[m.Name]; p != nil {
 				p.closeRows()
@@ -418,17 +404,15 @@ func (ss *session) parse(ctx context.Context, m *pgproto3.Parse) error {
 		return err
 	}
 	if st.kind == kindSQL {
+		// Described, not kept prepared: DuckDB 1.5.6 folds table
+		// statistics into a prepared plan (counts and min/max from
+		// metadata, filters pruned by them) and rebinds a kept plan only
+		// when the catalog changes, so a plan kept across a load answered
+		// from the data before it (duckdb/duckdb#24696, fixed after 1.5.6;
+		// TestPreparedSeesLaterCommits). Each Execute plans it afresh.
 		if err := ss.describeSQL(st); err != nil {
 			return err
 		}
-		ps, err := ss.conn.PrepareContext(ctx, st.sql)
-		if err != nil {
-			return cleanError(err)
-		}
-		st.prepared = ps
-	}
-	if old := ss.stmts[m.Name]; old != nil {
-		old.close()
 	}
 	for i, oid := range m.ParameterOIDs {
 		if i < len(st.paramOIDs) && oid != 0 {
@@ -624,11 +608,7 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 	start := time.Now()
 	var rows *sql.Rows
 	var err error
-	if st.prepared != nil {
-		rows, err = st.prepared.QueryContext(qctx, args...)
-	} else {
-		rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
-	}
+	rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
 	if err != nil {
 		err = ss.statementError(qctx, ctx, st, err)
 		finish()
