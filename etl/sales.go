@@ -116,7 +116,7 @@ func (l *loader) salesCleanSQL(cols, joins string) string {
 	WITH s AS (
 		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections, f.guests, f.cancel_as,
 			f.cancel_status, f.cancel_prefix,
-			nullif(trim(ckm_text(order_id)), '') AS k_order,
+			` + textMemo("order_id", "k_order").cleaned("order_id") + ` AS k_order,
 			p.pos IS NULL AS line_given,
 			` + contentHash(salesContent, salesContentV6) + ` AS record_hash,
 			p.pos, p.n AS item_occurrence
@@ -258,15 +258,19 @@ const salesActiveSQL = `CREATE OR REPLACE TEMP TABLE sales_active AS
 
 // salesChainSQL orders, under each key seen more than once (only those
 // need ordering), the warehouse's line and this load's, grouping runs of
-// equal content.
+// equal content. A key with a NULL part matches nothing (as in a join).
 const salesChainSQL = `CREATE OR REPLACE TEMP TABLE sales_chain AS
 		WITH ch AS (
 			SELECT ` + salesKey + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
 				true AS is_fact, NULL::VARCHAR AS corrections FROM sales_active
 			UNION ALL
 			SELECT ` + salesKey + `, record_hash, NULL, file_id, _line, _item, false, corrections FROM sales_valid),
-		multi AS (SELECT ` + salesKey + ` FROM ch GROUP BY ALL HAVING count(*) > 1),
-		m AS (SELECT ch.* FROM ch SEMI JOIN multi USING (` + salesKey + `)),
+		-- Keys seen more than once, found by a 64-bit hash of the key (a
+		-- collision only lets a key seen once through: alone in its
+		-- partition below, it is its own first row and gets no decision).
+		multi AS (SELECT hash(` + salesKey + `) AS h FROM ch GROUP BY h HAVING count(*) > 1),
+		m AS (SELECT ch.* FROM ch SEMI JOIN multi ON multi.h = hash(` + salesKey + `)
+			WHERE source IS NOT NULL AND store_k IS NOT NULL AND k_order IS NOT NULL AND line_key IS NOT NULL),
 		g AS (
 			SELECT *, sum(CASE WHEN record_hash IS NOT DISTINCT FROM prev_hash AND NOT first_row THEN 0 ELSE 1 END) OVER w AS grp
 			FROM (SELECT *, lag(record_hash) OVER w AS prev_hash, row_number() OVER w = 1 AS first_row FROM m
