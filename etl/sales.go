@@ -214,23 +214,39 @@ func (l *loader) salesRules() []rule {
 func (l *loader) classifySales() error {
 	// A warehouse without sales lines has none under this load's keys:
 	// no need to gather the keys of every line (a first load of millions).
-	facts, err := l.count(`SELECT count(*) FROM (SELECT 1 FROM fact_sales LIMIT 1)`)
-	if err != nil {
+	// Nor, without lines loaded by schema version 1 (no record hash), is
+	// there any to repeat by position.
+	var facts, v1 int64
+	if err := l.tx.QueryRowContext(l.ctx, `SELECT (SELECT count(*) FROM (SELECT 1 FROM fact_sales LIMIT 1)),
+		(SELECT count(*) FROM (SELECT 1 FROM fact_sales WHERE record_hash IS NULL LIMIT 1))`).Scan(&facts, &v1); err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
 	active := salesActiveSQL
 	if facts == 0 {
 		active = salesActiveSQL[:strings.Index(salesActiveSQL, "SEMI JOIN")] + "WHERE false"
 	}
-	for _, q := range []string{
-		salesValidSQL, active, salesChainSQL, salesClassSQL,
-		salesV1DuplicatesSQL, salesSkipSQL, salesLedgerSQL(), salesSkippedWarningsSQL,
-		// Done with: a 5 million line load's keys and chains.
-		`DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`,
-	} {
-		if err := l.exec("validate", q); err != nil {
-			return fmt.Errorf("sales keys: %w", err)
-		}
+	steps := []string{salesValidSQL, active, salesChainSQL, salesClassSQL}
+	if v1 > 0 || l.opts.everyStep {
+		steps = append(steps, salesV1DuplicatesSQL)
+	}
+	if err := l.execAll("validate", steps); err != nil {
+		return fmt.Errorf("sales keys: %w", err)
+	}
+	// Most lines repeat no key: with no decision to record, the ledger
+	// insert (which reads every staged field to rebuild raw records) and
+	// the warnings' cleanup have nothing to do.
+	decided, err := l.count(`SELECT count(*) FROM sales_class`)
+	if err != nil {
+		return fmt.Errorf("sales keys: %w", err)
+	}
+	steps = []string{salesSkipSQL}
+	if decided > 0 || l.opts.everyStep {
+		steps = append(steps, salesLedgerSQL(), salesSkippedWarningsSQL)
+	}
+	// Done with: a 5 million line load's keys and chains.
+	steps = append(steps, `DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`)
+	if err := l.execAll("validate", steps); err != nil {
+		return fmt.Errorf("sales keys: %w", err)
 	}
 	return nil
 }
