@@ -2,57 +2,73 @@ package etl
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // splitRecord splits one logical record into fields. It returns open=true
-// when a quoted field is still open at the end of text.
-func splitRecord(text []byte, delim byte, fields []string) ([]string, bool) {
+// when a quoted field is still open at the end of text. The fields are
+// substrings of text where they can be (every unquoted field and every
+// quoted one without a doubled quote): one string per record, not one
+// per field.
+func splitRecord(text string, delim byte, fields []string) ([]string, bool) {
 	fields = fields[:0]
 	var field []byte
 	i, n := 0, len(text)
 	for {
-		field = field[:0]
 		if i < n && text[i] == '"' {
 			i++
+			seg := i // the start of the field's text not yet copied into field
+			built := false
+			field = field[:0]
 			closed := false
-			for i < n {
-				c := text[i]
-				if c == '"' {
-					if i+1 < n && text[i+1] == '"' {
-						field = append(field, '"')
-						i += 2
-						continue
-					}
-					i++
-					closed = true
+			for {
+				j := strings.IndexByte(text[i:], '"')
+				if j < 0 {
 					break
 				}
-				field = append(field, c)
-				i++
+				i += j
+				if i+1 < n && text[i+1] == '"' {
+					// A doubled quote is one quote.
+					field = append(field, text[seg:i+1]...)
+					built = true
+					i += 2
+					seg = i
+					continue
+				}
+				closed = true
+				break
 			}
 			if !closed {
 				return fields, true
 			}
+			end := i
+			i++ // the closing quote
 			// Lenient: text after the closing quote up to the delimiter joins the field.
-			for i < n && text[i] != delim {
-				field = append(field, text[i])
-				i++
+			k := strings.IndexByte(text[i:], delim)
+			if k < 0 {
+				k = n - i
+			}
+			tail := text[i : i+k]
+			i += k
+			if !built && tail == "" {
+				fields = append(fields, text[seg:end])
+			} else {
+				field = append(append(field, text[seg:end]...), tail...)
+				fields = append(fields, string(field))
 			}
 		} else {
-			j := bytes.IndexByte(text[i:], delim)
+			j := strings.IndexByte(text[i:], delim)
 			if j < 0 {
-				field = append(field, text[i:]...)
+				fields = append(fields, text[i:])
 				i = n
 			} else {
-				field = append(field, text[i:i+j]...)
+				fields = append(fields, text[i:i+j])
 				i += j
 			}
 		}
-		fields = append(fields, string(field))
 		if i >= n {
 			return fields, false
 		}
@@ -76,16 +92,16 @@ func readDelimited(ctx context.Context, src io.Reader, d Detected, width func() 
 	p := &physLines{r: bufio.NewReaderSize(r, 1<<20)}
 	delim := byte(d.Delimiter)
 	var fields []string
-	var rec []byte
 	for n := 0; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		first, no, ok := p.next()
+		line, no, ok := p.next()
 		if !ok || (p.err != nil && p.err != io.EOF) {
 			break // a failed read (or a cancel) fails the file: no use reading its last line
 		}
-		rec = append(rec[:0], first...)
+		first := string(line)
+		rec := first
 		var open bool
 		fields, open = splitRecord(rec, delim, fields)
 		var consumed [][]byte
@@ -97,19 +113,19 @@ func readDelimited(ctx context.Context, src io.Reader, d Detected, width func() 
 			}
 			consumed = append(consumed, l)
 			consumedNo = append(consumedNo, lno)
-			rec = append(append(rec, '\n'), l...)
+			rec = rec + "\n" + string(l)
 			fields, open = splitRecord(rec, delim, fields)
 		}
 		if open || (len(consumed) > 0 && !fitsWidth(fields, width())) {
 			// Unbalanced quote: reject the first line alone and read on from
 			// the line after it.
 			p.pushBack(consumed, consumedNo)
-			if err := emit(no, nil, string(first)); err != nil {
+			if err := emit(no, nil, first); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := emit(no, fields, string(rec)); err != nil {
+		if err := emit(no, fields, rec); err != nil {
 			return err
 		}
 	}

@@ -72,22 +72,20 @@ func (l *loader) loadFacts() error {
 }
 
 // freeBeforeSalesFacts is SQL that frees, once ld_sales holds the accepted
-// sales lines, what the rest of the load no longer reads: c_sales narrows
-// to the columns the reconciliation reads of ok_sales, and identity's
-// working tables go but id_rec (record → customer). The fact insert that
+// sales lines, what the rest of the load no longer reads: identity's
+// working tables but id_rec (record → customer). The fact insert that
 // follows is the load's largest: under a memory limit there is that much
 // less to spill. (Without one, DuckDB keeps what it freed and the peak of a
-// million-line load stayed at 3.2 GB.) Each statement may run twice
-// (CKM_DEBUG_ANALYZE).
+// million-line load stayed at 3.2 GB.) c_sales stays: ok_sales, a view of
+// it, is read again by the reconciliation, and a narrower copy of it made
+// here cost a scan and a table the size of the load while the drop of
+// c_sales freed nothing inside the load's transaction. Each statement may
+// run twice (CKM_DEBUG_ANALYZE).
 //
 // Identity's tables are the ones the load's statements made (noteTemps):
 // no catalog scan.
 func (l *loader) freeBeforeSalesFacts() ([]string, error) {
-	steps := []string{
-		`CREATE OR REPLACE TEMP TABLE ok_sales_lines AS SELECT file_id, _line, _item, ts_v FROM ok_sales`,
-		`CREATE OR REPLACE TEMP VIEW ok_sales AS SELECT * FROM ok_sales_lines`,
-		`DROP TABLE IF EXISTS c_sales`,
-	}
+	var steps []string
 	var ids []string
 	for name, kind := range l.temps {
 		if kind == "TABLE" && strings.HasPrefix(name, "id_") && name != "id_rec" {

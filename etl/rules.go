@@ -279,32 +279,76 @@ func (l *loader) validateCustomers() error {
 // prices, quantities, stores, cashiers, products, times and customers.
 type memo struct {
 	column string // staged field
-	expr   string // SQL over raw
 	out    string // cleaned column
+	// expr is SQL cleaning the staged value x.
+	expr func(x string) string
+	// fast, when set, is SQL giving what expr gives for a value that
+	// matches guard (an RE2 pattern matched whole) without calling Go: a
+	// plain ASCII code, a number, a time written as 2024-03-05 14:22:31.
+	guard string
+	fast  func(x string) string
+}
+
+// cleaned is SQL for the memo's cleaned value of x: fast where guard
+// matches, expr elsewhere.
+func (m memo) cleaned(x string) string {
+	if m.fast == nil {
+		return m.expr(x)
+	}
+	return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN %s ELSE %s END", x, engine.QuoteString(m.guard), m.fast(x), m.expr(x))
+}
+
+// plainText matches a value clean.Text returns unchanged and that trim
+// leaves as it is: printable ASCII words, each two apart by one space
+// (TestPlainTextIsClean). ckm_text(x) is then x.
+const plainText = `[!-~]+( [!-~]+)*`
+
+// plainTimestamp matches a time written as 2024-03-05 14:22:31 whose
+// fields are in range (a year from 1000, month 01–12, day 01–31, hour
+// 00–23, minute and second 00–59): ckm_timestamp then gives what DuckDB's
+// cast does, a day that is no calendar day (02-30) included — NULL
+// (TestPlainTimestampCast).
+const plainTimestamp = `[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]`
+
+// textMemo is the memo of a free-text code or name: NFKC-folded and
+// trimmed, NULL when blank.
+func textMemo(column, out string) memo {
+	return memo{column: column, out: out,
+		expr:  func(x string) string { return "nullif(trim(ckm_text(" + x + ")), '')" },
+		guard: plainText, fast: func(x string) string { return x }}
 }
 
 var salesMemos = []memo{
-	{"ts", "ckm_timestamp(raw)", "ts_v"},
-	{"quantity", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS DECIMAL(18,3))", "qty_d"},
-	{"unit_price", "CAST(ckm_unit_price(raw) AS DECIMAL(18,4))", "price_v"},
-	{"freight", "ckm_amount(raw)", "freight_v"},
-	{"payment_amount", "ckm_amount(raw)", "payment_v"},
-	{"discount", "ckm_amount(raw)", "discount_in"},
-	{"amount", "ckm_amount(raw)", "amount_in"},
-	{"member_card", "nullif(trim(ckm_text(raw)), '')", "card"},
-	{"mobile", "ckm_mobile(raw)", "mobile_v"},
-	{"product_code", "nullif(trim(ckm_text(raw)), '')", "product_v"},
-	{"store_code", "nullif(trim(ckm_text(raw)), '')", "store_v"},
-	{"store_name", "nullif(trim(ckm_text(raw)), '')", "store_name_v"},
-	{"salesperson", "nullif(trim(ckm_text(raw)), '')", "salesperson_v"},
-	{"line_no", "TRY_CAST(nullif(trim(ckm_text(raw)), '') AS INTEGER)", "line_v"},
-	{"email", "ckm_email(raw)", "email_v"},
-	{"id_number", "ckm_id_normalize(raw)", "idn"},
+	{column: "ts", out: "ts_v", expr: func(x string) string { return "ckm_timestamp(" + x + ")" },
+		guard: plainTimestamp, fast: func(x string) string { return "TRY_CAST(" + x + " AS TIMESTAMP)" }},
+	{column: "quantity", out: "qty_d", expr: func(x string) string { return "TRY_CAST(nullif(trim(ckm_text(" + x + ")), '') AS DECIMAL(18,3))" },
+		guard: plainText, fast: func(x string) string { return "TRY_CAST(" + x + " AS DECIMAL(18,3))" }},
+	{column: "unit_price", out: "price_v", expr: func(x string) string { return "CAST(ckm_unit_price(" + x + ") AS DECIMAL(18,4))" }},
+	{column: "freight", out: "freight_v", expr: func(x string) string { return "ckm_amount(" + x + ")" }},
+	{column: "payment_amount", out: "payment_v", expr: func(x string) string { return "ckm_amount(" + x + ")" }},
+	{column: "discount", out: "discount_in", expr: func(x string) string { return "ckm_amount(" + x + ")" }},
+	{column: "amount", out: "amount_in", expr: func(x string) string { return "ckm_amount(" + x + ")" }},
+	textMemo("member_card", "card"),
+	{column: "mobile", out: "mobile_v", expr: func(x string) string { return "ckm_mobile(" + x + ")" }},
+	textMemo("product_code", "product_v"),
+	textMemo("store_code", "store_v"),
+	textMemo("store_name", "store_name_v"),
+	textMemo("salesperson", "salesperson_v"),
+	{column: "line_no", out: "line_v", expr: func(x string) string { return "TRY_CAST(nullif(trim(ckm_text(" + x + ")), '') AS INTEGER)" },
+		guard: plainText, fast: func(x string) string { return "TRY_CAST(" + x + " AS INTEGER)" }},
+	{column: "email", out: "email_v", expr: func(x string) string { return "ckm_email(" + x + ")" }},
+	{column: "id_number", out: "idn", expr: func(x string) string { return "ckm_id_normalize(" + x + ")" }},
 	// The source's customer id: a whole number written with a zero
 	// fraction (12346.0) is the number (12346); see customerRef.
-	{"customer_ref", `nullif(regexp_replace(trim(ckm_text(raw)), '^([0-9]+)\.0+$', '\1'), '')`, "cref_v"},
-	{"country", "ckm_country(ckm_text(raw))", "country_v"},
-	{"order_status", "nullif(lower(trim(ckm_text(raw))), '')", "status_v"},
+	{column: "customer_ref", out: "cref_v",
+		expr: func(x string) string {
+			return `nullif(regexp_replace(trim(ckm_text(` + x + `)), '^([0-9]+)\.0+$', '\1'), '')`
+		},
+		guard: plainText, fast: func(x string) string { return `nullif(regexp_replace(` + x + `, '^([0-9]+)\.0+$', '\1'), '')` }},
+	{column: "country", out: "country_v", expr: func(x string) string { return "ckm_country(ckm_text(" + x + "))" },
+		guard: plainText, fast: func(x string) string { return "ckm_country(" + x + ")" }},
+	{column: "order_status", out: "status_v", expr: func(x string) string { return "nullif(lower(trim(ckm_text(" + x + "))), '')" },
+		guard: plainText, fast: func(x string) string { return "lower(" + x + ")" }},
 }
 
 // buildMemos creates the table md_<out> (raw, v) of each memo over the
@@ -312,7 +356,7 @@ var salesMemos = []memo{
 func (l *loader) buildMemos(table string, memos []memo) error {
 	for _, m := range memos {
 		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE md_%s AS SELECT raw, %s AS v FROM (SELECT DISTINCT %s AS raw FROM %s WHERE %s IS NOT NULL)`,
-			m.out, m.expr, engine.QuoteIdent(m.column), table, engine.QuoteIdent(m.column))
+			m.out, m.cleaned("raw"), engine.QuoteIdent(m.column), table, engine.QuoteIdent(m.column))
 		if err := l.exec("validate", q); err != nil {
 			return err
 		}
@@ -333,9 +377,11 @@ const memoMaxDistinct = 0.5
 
 // cleanedColumns is SQL for the cleaned columns of memos over table
 // (aliased alias in the query that reads them) and the joins they need.
-// A column the load leaves empty, or whose values hardly repeat, is
-// cleaned in place; the others through a memo table. inline cleans all
-// in place (a small load), opts.memoAlways none.
+// A column the load leaves empty, whose values hardly repeat, or whose
+// sampled values all take the memo's fast path (plain codes and numbers:
+// a regular expression per line costs less than a memo's DISTINCT and
+// join) is cleaned in place; the others through a memo table. inline
+// cleans all in place (a small load), opts.memoAlways none.
 func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) (cols, joins string, err error) {
 	if inline {
 		return inlineMemoColumns(memos, alias), "", nil
@@ -346,26 +392,33 @@ func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) 
 			use[i] = true
 		}
 	} else {
-		var given, sampled, distinct []string
+		var given, sampled, distinct, fast []string
 		for _, m := range memos {
 			c := engine.QuoteIdent(m.column)
 			given = append(given, "count("+c+")")
 			sampled = append(sampled, "count("+c+")")
 			distinct = append(distinct, "count(DISTINCT "+c+")")
+			if m.fast != nil {
+				fast = append(fast, fmt.Sprintf("count(*) FILTER (WHERE regexp_full_match(%s, %s))", c, engine.QuoteString(m.guard)))
+			} else {
+				fast = append(fast, "0")
+			}
 		}
 		n := len(memos)
-		vals := make([]int64, 3*n)
-		ptrs := make([]any, 3*n)
+		vals := make([]int64, 4*n)
+		ptrs := make([]any, 4*n)
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
-		q := fmt.Sprintf(`SELECT * FROM (SELECT %s FROM %s), (SELECT %s, %s FROM (FROM %s LIMIT %d))`,
-			strings.Join(given, ", "), table, strings.Join(sampled, ", "), strings.Join(distinct, ", "), table, memoSample)
+		q := fmt.Sprintf(`SELECT * FROM (SELECT %s FROM %s), (SELECT %s, %s, %s FROM (FROM %s LIMIT %d))`,
+			strings.Join(given, ", "), table, strings.Join(sampled, ", "), strings.Join(distinct, ", "), strings.Join(fast, ", "), table, memoSample)
 		if err := l.tx.QueryRowContext(l.ctx, q).Scan(ptrs...); err != nil {
 			return "", "", fmt.Errorf("validate: which columns repeat: %w", err)
 		}
-		for i := range memos {
-			use[i] = vals[i] > 0 && float64(vals[2*n+i]) <= memoMaxDistinct*float64(vals[n+i])
+		for i, m := range memos {
+			given, sampled, distinct, fast := vals[i], vals[n+i], vals[2*n+i], vals[3*n+i]
+			allFast := m.fast != nil && fast == sampled
+			use[i] = given > 0 && !allFast && float64(distinct) <= memoMaxDistinct*float64(sampled)
 		}
 	}
 	var memoed, inPlace []memo
@@ -408,7 +461,7 @@ func inlineMemoColumns(memos []memo, alias string) string {
 	cols := make([]string, len(memos))
 	for i, m := range memos {
 		col := alias + "." + engine.QuoteIdent(m.column)
-		cols[i] = fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN %s END AS %s", col, strings.ReplaceAll(m.expr, "(raw)", "("+col+")"), m.out)
+		cols[i] = fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN %s END AS %s", col, m.cleaned(col), m.out)
 	}
 	return strings.Join(cols, ",\n\t\t\t")
 }

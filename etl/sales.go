@@ -116,7 +116,7 @@ func (l *loader) salesCleanSQL(cols, joins string) string {
 	WITH s AS (
 		SELECT s.*, f.source, f.channel, f.channel_key, f.customer_required, f.corrections, f.guests, f.cancel_as,
 			f.cancel_status, f.cancel_prefix,
-			nullif(trim(ckm_text(order_id)), '') AS k_order,
+			` + textMemo("order_id", "k_order").cleaned("order_id") + ` AS k_order,
 			p.pos IS NULL AS line_given,
 			` + contentHash(salesContent, salesContentV6) + ` AS record_hash,
 			p.pos, p.n AS item_occurrence
@@ -214,23 +214,39 @@ func (l *loader) salesRules() []rule {
 func (l *loader) classifySales() error {
 	// A warehouse without sales lines has none under this load's keys:
 	// no need to gather the keys of every line (a first load of millions).
-	facts, err := l.count(`SELECT count(*) FROM (SELECT 1 FROM fact_sales LIMIT 1)`)
-	if err != nil {
+	// Nor, without lines loaded by schema version 1 (no record hash), is
+	// there any to repeat by position.
+	var facts, v1 int64
+	if err := l.tx.QueryRowContext(l.ctx, `SELECT (SELECT count(*) FROM (SELECT 1 FROM fact_sales LIMIT 1)),
+		(SELECT count(*) FROM (SELECT 1 FROM fact_sales WHERE record_hash IS NULL LIMIT 1))`).Scan(&facts, &v1); err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
 	active := salesActiveSQL
 	if facts == 0 {
 		active = salesActiveSQL[:strings.Index(salesActiveSQL, "SEMI JOIN")] + "WHERE false"
 	}
-	for _, q := range []string{
-		salesValidSQL, active, salesChainSQL, salesClassSQL,
-		salesV1DuplicatesSQL, salesSkipSQL, salesLedgerSQL(), salesSkippedWarningsSQL,
-		// Done with: a 5 million line load's keys and chains.
-		`DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`,
-	} {
-		if err := l.exec("validate", q); err != nil {
-			return fmt.Errorf("sales keys: %w", err)
-		}
+	steps := []string{salesValidSQL, active, salesChainSQL, salesClassSQL}
+	if v1 > 0 || l.opts.everyStep {
+		steps = append(steps, salesV1DuplicatesSQL)
+	}
+	if err := l.execAll("validate", steps); err != nil {
+		return fmt.Errorf("sales keys: %w", err)
+	}
+	// Most lines repeat no key: with no decision to record, the ledger
+	// insert (which reads every staged field to rebuild raw records) and
+	// the warnings' cleanup have nothing to do.
+	decided, err := l.count(`SELECT count(*) FROM sales_class`)
+	if err != nil {
+		return fmt.Errorf("sales keys: %w", err)
+	}
+	steps = []string{salesSkipSQL}
+	if decided > 0 || l.opts.everyStep {
+		steps = append(steps, salesLedgerSQL(), salesSkippedWarningsSQL)
+	}
+	// Done with: a 5 million line load's keys and chains.
+	steps = append(steps, `DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`)
+	if err := l.execAll("validate", steps); err != nil {
+		return fmt.Errorf("sales keys: %w", err)
 	}
 	return nil
 }
@@ -258,15 +274,19 @@ const salesActiveSQL = `CREATE OR REPLACE TEMP TABLE sales_active AS
 
 // salesChainSQL orders, under each key seen more than once (only those
 // need ordering), the warehouse's line and this load's, grouping runs of
-// equal content.
+// equal content. A key with a NULL part matches nothing (as in a join).
 const salesChainSQL = `CREATE OR REPLACE TEMP TABLE sales_chain AS
 		WITH ch AS (
 			SELECT ` + salesKey + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
 				true AS is_fact, NULL::VARCHAR AS corrections FROM sales_active
 			UNION ALL
 			SELECT ` + salesKey + `, record_hash, NULL, file_id, _line, _item, false, corrections FROM sales_valid),
-		multi AS (SELECT ` + salesKey + ` FROM ch GROUP BY ALL HAVING count(*) > 1),
-		m AS (SELECT ch.* FROM ch SEMI JOIN multi USING (` + salesKey + `)),
+		-- Keys seen more than once, found by a 64-bit hash of the key (a
+		-- collision only lets a key seen once through: alone in its
+		-- partition below, it is its own first row and gets no decision).
+		multi AS (SELECT hash(` + salesKey + `) AS h FROM ch GROUP BY h HAVING count(*) > 1),
+		m AS (SELECT ch.* FROM ch SEMI JOIN multi ON multi.h = hash(` + salesKey + `)
+			WHERE source IS NOT NULL AND store_k IS NOT NULL AND k_order IS NOT NULL AND line_key IS NOT NULL),
 		g AS (
 			SELECT *, sum(CASE WHEN record_hash IS NOT DISTINCT FROM prev_hash AND NOT first_row THEN 0 ELSE 1 END) OVER w AS grp
 			FROM (SELECT *, lag(record_hash) OVER w AS prev_hash, row_number() OVER w = 1 AS first_row FROM m
