@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
@@ -45,6 +46,9 @@ func initRun(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := emptyRollups(ctx, a, w); err != nil {
+		return err
+	}
 	if err := ensureProtected(ctx, a, w); err != nil {
 		return err
 	}
@@ -66,4 +70,27 @@ func ensureProtected(ctx context.Context, a *app, w *engine.Warehouse) error {
 	}
 	_, err = protectWarehouse(ctx, a, w)
 	return err
+}
+
+// emptyRollups materializes the cubes' rollups that loads refresh in
+// place, empty, in a warehouse nothing was loaded into yet, so that its
+// first load refreshes them as every later one does instead of creating
+// their tables (olap.CreateEmptyRollups).
+func emptyRollups(ctx context.Context, a *app, w *engine.Warehouse) error {
+	if a.cfg.GetBool("read-only") {
+		return nil
+	}
+	model, err := a.cubeModel()
+	if err != nil {
+		return err
+	}
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := olap.CreateEmptyRollups(ctx, tx, model); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
