@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl/region"
 	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
@@ -72,10 +73,12 @@ func ensureProtected(ctx context.Context, a *app, w *engine.Warehouse) error {
 	return err
 }
 
-// emptyRollups materializes the cubes' rollups that loads refresh in
-// place, empty, in a warehouse nothing was loaded into yet, so that its
-// first load refreshes them as every later one does instead of creating
-// their tables (olap.CreateEmptyRollups).
+// emptyRollups prepares a warehouse for its loads in one transaction: the
+// regions of the embedded GB/T 2260 table in dim_region (static reference
+// rows, like dim_date's calendar; a load only checks them), and the cubes'
+// rollups that loads refresh in place materialized empty while nothing is
+// loaded, so that the first load refreshes them as every later one does
+// instead of creating their tables (olap.CreateEmptyRollups).
 func emptyRollups(ctx context.Context, a *app, w *engine.Warehouse) error {
 	if a.cfg.GetBool("read-only") {
 		return nil
@@ -89,6 +92,9 @@ func emptyRollups(ctx context.Context, a *app, w *engine.Warehouse) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := region.LoadDim(ctx, tx); err != nil {
+		return err
+	}
 	if err := olap.CreateEmptyRollups(ctx, tx, model); err != nil {
 		return err
 	}
