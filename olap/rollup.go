@@ -351,28 +351,27 @@ type rollupState struct {
 	version, rows int64
 }
 
-// readRollupStates reads the registry and the last two committed runs in
-// one statement.
+// readRollupStates reads the registry and the data versions a refresh
+// goes from and to.
 func readRollupStates(ctx context.Context, q engine.Querier) (*rollupStates, error) {
-	rows, err := q.QueryContext(ctx, `WITH v AS (SELECT
-			(SELECT coalesce(max(run_id), 0) FROM etl_run WHERE status = 'committed') AS version,
-			(SELECT coalesce(max(run_id), 0) FROM etl_run WHERE status = 'committed'
-				AND run_id < (SELECT max(run_id) FROM etl_run WHERE status = 'committed')) AS prev)
-		SELECT v.version, v.prev, s.cube, s.rollup, s.model_hash, s.data_version, s.row_count
-		FROM v LEFT JOIN `+RollupStateTable+` s ON true`)
+	st := &rollupStates{rollups: map[string]rollupState{}}
+	var err error
+	if st.version, st.prev, err = engine.DataVersionsTx(ctx, q); err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT cube, rollup, model_hash, data_version, row_count FROM `+RollupStateTable)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	st := &rollupStates{rollups: map[string]rollupState{}}
 	for rows.Next() {
-		var cube, name, hash sql.NullString
+		var cube, name, hash string
 		var version, n sql.NullInt64
-		if err := rows.Scan(&st.version, &st.prev, &cube, &name, &hash, &version, &n); err != nil {
+		if err := rows.Scan(&cube, &name, &hash, &version, &n); err != nil {
 			return nil, err
 		}
-		if cube.Valid && version.Valid && n.Valid {
-			st.rollups[cube.String+"\x00"+name.String] = rollupState{hash: hash.String, version: version.Int64, rows: n.Int64}
+		if version.Valid && n.Valid {
+			st.rollups[cube+"\x00"+name] = rollupState{hash: hash, version: version.Int64, rows: n.Int64}
 		}
 	}
 	return st, rows.Err()
