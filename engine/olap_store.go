@@ -56,6 +56,78 @@ func CreateRollupTable(ctx context.Context, q Querier, r Rollup, selectSQL strin
 	return rows, nil
 }
 
+// ReplaceRollupRows refreshes part of r.Table in place: it deletes the
+// rows deleteWhere selects and inserts selectSQL's (with args bound), which
+// must be exactly that part's rows computed again. rowsBefore is the
+// table's row count in the registry; it returns the count afterwards. The
+// registry is brought up to date with RecordRollupVersion. Call it in a
+// transaction, like CreateRollupTable.
+func ReplaceRollupRows(ctx context.Context, q Querier, r Rollup, rowsBefore int64, deleteWhere, selectSQL string, args ...any) (int64, error) {
+	if !strings.HasPrefix(r.Table, RollupTablePrefix) || r.Table == RollupRegistry {
+		return 0, fmt.Errorf("refresh rollup %s.%s: table %q must be named %s…", r.Cube, r.Name, r.Table, RollupTablePrefix)
+	}
+	table := QuoteIdent(r.Table)
+	rows := rowsBefore
+	if rowsBefore > 0 {
+		res, err := q.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+deleteWhere)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		rows -= n
+	}
+	res, err := q.ExecContext(ctx, "INSERT INTO "+table+" "+selectSQL, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return rows + n, nil
+}
+
+// RollupCount is a rollup's row count after a refresh.
+type RollupCount struct {
+	Cube, Name string
+	Rows       int64
+}
+
+// RecordRollupVersion records in the registry, in one statement, that the
+// rollups refreshed in place (ReplaceRollupRows) hold data version
+// version and their new row counts.
+func RecordRollupVersion(ctx context.Context, q Querier, version int64, done []RollupCount) error {
+	if len(done) == 0 {
+		return nil
+	}
+	values := make([]string, len(done))
+	args := []any{version}
+	for i, d := range done {
+		values[i] = fmt.Sprintf("($%d, $%d, $%d::BIGINT)", len(args)+1, len(args)+2, len(args)+3)
+		args = append(args, d.Cube, d.Name, d.Rows)
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE `+RollupRegistry+` SET data_version = $1, row_count = v.n, refreshed_at = now()
+		FROM (VALUES `+strings.Join(values, ", ")+`) v(cube, rollup, n)
+		WHERE `+RollupRegistry+`.cube = v.cube AND `+RollupRegistry+`.rollup = v.rollup`, args...); err != nil {
+		return fmt.Errorf("record rollups: %w", err)
+	}
+	return nil
+}
+
+// InvalidateRollups marks every materialized rollup stale (data version
+// -1): queries no longer use them and the next refresh rebuilds them
+// whole. A change to the data that a refresh in place cannot trace (a new
+// edition of a dimension's rows) calls it in its transaction.
+func InvalidateRollups(ctx context.Context, q Querier) error {
+	if _, err := q.ExecContext(ctx, `UPDATE `+RollupRegistry+` SET data_version = -1`); err != nil {
+		return fmt.Errorf("invalidate rollups: %w", err)
+	}
+	return nil
+}
+
 // CubeQuery is one answered aggregate query, as the query log keeps it.
 type CubeQuery struct {
 	Cube     string

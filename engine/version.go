@@ -38,3 +38,25 @@ func DataVersionTx(ctx context.Context, q Querier) (int64, error) {
 	}
 	return v.Int64, nil
 }
+
+// DataVersionsTx is DataVersionTx with the committed run before it
+// (0: none), in one statement: what a refresh in place goes from (a
+// rollup that holds prev lacks only version's changes).
+func DataVersionsTx(ctx context.Context, q Querier) (version, prev int64, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT coalesce(max(run_id), 0), coalesce(max(run_id) FILTER (WHERE run_id < (
+			SELECT max(run_id) FROM etl_run WHERE status = 'committed')), 0)
+		FROM etl_run WHERE status = 'committed'`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("data version: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&version, &prev); err != nil {
+			return 0, 0, fmt.Errorf("data version: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("data version: %w", err)
+	}
+	return version, prev, nil
+}

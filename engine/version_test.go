@@ -73,3 +73,29 @@ func TestOneDataVersionQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDataVersionsTx: the data version and the committed run before it,
+// failed runs left out; 0 for none.
+func TestDataVersionsTx(t *testing.T) {
+	ctx := context.Background()
+	w, err := Open(ctx, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if v, p, err := DataVersionsTx(ctx, w.DB); err != nil || v != 0 || p != 0 {
+		t.Fatalf("empty warehouse: %d, %d (%v), want 0, 0", v, p, err)
+	}
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO etl_run (run_id, status) VALUES (3, 'committed')`); err != nil {
+		t.Fatal(err)
+	}
+	if v, p, err := DataVersionsTx(ctx, w.DB); err != nil || v != 3 || p != 0 {
+		t.Fatalf("one run: %d, %d (%v), want 3, 0", v, p, err)
+	}
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO etl_run (run_id, status) VALUES (4, 'failed'), (5, 'committed')`); err != nil {
+		t.Fatal(err)
+	}
+	if v, p, err := DataVersionsTx(ctx, w.DB); err != nil || v != 5 || p != 3 {
+		t.Fatalf("runs 3, 4 (failed), 5: %d, %d (%v), want 5, 3", v, p, err)
+	}
+}

@@ -283,11 +283,13 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	}
 	defer tx.Rollback()
 	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
+	ld.cpuMark, _ = processCPU()
 	if err := ld.run(); err != nil {
 		return nil, err
 	}
-	// The hooks (rollup refreshes) read the whole warehouse: its threads back.
-	oneThread()
+	// The hooks run on the load's threads too: the rollups are refreshed in
+	// place, in the periods the load touched (olap.RefreshRollups), which
+	// a small load keeps few.
 	if err := checkSources(todo); err != nil {
 		return nil, err
 	}
@@ -305,9 +307,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit load: %w", err)
 	}
-	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs commit\n", time.Since(t0).Seconds())
-	}
+	ld.traceStep("commit", t0)
 	return ld, nil
 }
 
@@ -425,7 +425,11 @@ func (rep *Report) tally(ld *loader, jobs []*fileJob) {
 // traceSinceStart writes a step's time since the load began to opts.Trace.
 func traceSinceStart(opts Options, start time.Time, step string) {
 	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs %s (since start)\n", time.Since(start).Seconds(), step)
+		cpu := ""
+		if d, ok := processCPU(); ok {
+			cpu = fmt.Sprintf(" cpu %.3fs", d.Seconds())
+		}
+		fmt.Fprintf(opts.Trace, "%8.3fs %s (since start)%s\n", time.Since(start).Seconds(), step, cpu)
 	}
 }
 
@@ -724,6 +728,8 @@ type loader struct {
 	// creation: what dropTemps drops, without reading the catalog.
 	temps     map[string]string
 	tempOrder []string
+	// cpuMark is the process's CPU time at the trace's last step line.
+	cpuMark time.Duration
 }
 
 // tempDDL finds the TEMP tables and views a statement creates or the
@@ -763,8 +769,13 @@ func (l *loader) exec(step, query string, args ...any) error {
 func (l *loader) execRows(step, query string, args ...any) (int64, error) {
 	if l.opts.Trace != nil {
 		t0 := time.Now()
+		c0, _ := processCPU()
 		defer func() {
-			fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q\n", time.Since(t0).Seconds(), step, query)
+			cpu := ""
+			if c1, ok := processCPU(); ok {
+				cpu = fmt.Sprintf(" cpu %.3fs", (c1 - c0).Seconds())
+			}
+			fmt.Fprintf(l.opts.Trace, "%8.3fs %s %.60q%s\n", time.Since(t0).Seconds(), step, query, cpu)
 			if l.opts.TraceMemory {
 				l.traceMemory()
 			}

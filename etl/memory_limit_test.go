@@ -79,8 +79,9 @@ func TestLoadDefaultMemoryLimit(t *testing.T) {
 }
 
 // TestSmallLoadOneThread: a load of a few kilobytes into a warehouse
-// opened without a threads setting runs its steps on one DuckDB thread and
-// puts the earlier threads back before the commit hooks and after; a
+// opened without a threads setting runs its steps and its commit hooks
+// (rollups refreshed in place) on one DuckDB thread and puts the earlier
+// threads back after; a
 // warehouse opened with threads keeps them; a load above SmallLoadBytes
 // keeps the warehouse's threads.
 func TestSmallLoadOneThread(t *testing.T) {
@@ -118,8 +119,8 @@ func TestSmallLoadOneThread(t *testing.T) {
 		if during != c.during {
 			t.Errorf("opened with threads %d: %d threads during the load, want %d", c.threads, during, c.during)
 		}
-		if hook != before {
-			t.Errorf("opened with threads %d: %d threads in the commit hooks, want %d as before", c.threads, hook, before)
+		if hook != c.during {
+			t.Errorf("opened with threads %d: %d threads in the commit hooks, want %d as in the load", c.threads, hook, c.during)
 		}
 		if after := threads(w.DB); after != before {
 			t.Errorf("opened with threads %d: %d threads after the load, want %d as before", c.threads, after, before)

@@ -226,11 +226,23 @@ func (l *loader) validateFacts() error {
 	return nil
 }
 
+// createCleaned creates the TEMP table name of target as the query
+// selects it. For a target the load has nothing of (idle) the table is
+// made empty with the query's columns (LIMIT 0): DuckDB then plans no
+// scan of the warehouse tables the query joins (earlier facts, for the
+// repeats of contacts and responses), and the later steps find the
+// columns they read.
+func (l *loader) createCleaned(target, name, query string) error {
+	if l.idle[target] {
+		query = "SELECT * FROM (" + query + ") LIMIT 0"
+	}
+	return l.exec("validate", "CREATE OR REPLACE TEMP TABLE "+name+" AS "+query)
+}
+
 func (l *loader) validateCustomers() error {
 	// A card seen again is a duplicate unless its record takes effect at
 	// another time: then it is a change of its own (a later version).
-	q := `CREATE OR REPLACE TEMP TABLE c_customers AS
-	WITH s AS (
+	q := `WITH s AS (
 		SELECT s.*, f.channel, nullif(trim(ckm_text(member_card)), '') AS card,
 			ckm_timestamp(nullif(trim(changed_at), '')) AS changed_v, ` + notLoadedBefore + `
 		FROM stg_customers s JOIN ld_file f USING (file_id))
@@ -255,7 +267,7 @@ func (l *loader) validateCustomers() error {
 			WHEN '女' THEN 'F' WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' END AS sex_in,
 		(SELECT g.code FROM ld_region g WHERE g.province IS NOT DISTINCT FROM s.province AND g.city IS NOT DISTINCT FROM s.city) AS region_in
 	FROM s`
-	if err := l.exec("validate", q); err != nil {
+	if err := l.createCleaned("customers", "c_customers", q); err != nil {
 		return err
 	}
 	return l.applyRules(targets["customers"], []rule{
@@ -477,14 +489,12 @@ func memoJoins(memos []memo, alias string) string {
 func (l *loader) validateInteractions() error {
 	// The contact's mobile cleaned, and its key tokenised, once per
 	// distinct (mobile, card): not a Go call per contact.
-	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE mt_interactions AS
-		SELECT mobile, member_card, mobile_v,
+	if err := l.createCleaned("interactions", "mt_interactions", `SELECT mobile, member_card, mobile_v,
 			`+l.keyToken("mobile", "coalesce(mobile_v, nullif(trim(mobile), ''), nullif(trim(member_card), ''))")+` AS k_tok
 		FROM (SELECT mobile, member_card, ckm_mobile(mobile) AS mobile_v FROM (SELECT DISTINCT mobile, member_card FROM stg_interactions))`); err != nil {
 		return err
 	}
-	q := `CREATE OR REPLACE TEMP TABLE c_interactions AS
-	WITH s AS (
+	q := `WITH s AS (
 		SELECT s.*, f.channel, f.channel_key, ckm_timestamp(ts) AS ts_v, t.mobile_v, t.k_tok
 		FROM stg_interactions s JOIN ld_file f USING (file_id)
 		JOIN mt_interactions t ON t.mobile IS NOT DISTINCT FROM s.mobile AND t.member_card IS NOT DISTINCT FROM s.member_card),
@@ -501,7 +511,7 @@ func (l *loader) validateInteractions() error {
 		nullif(trim(ckm_text(category)), '') AS category_v,
 		nullif(trim(ckm_text(agent)), '') AS agent_v
 	FROM k`
-	if err := l.exec("validate", q); err != nil {
+	if err := l.createCleaned("interactions", "c_interactions", q); err != nil {
 		return err
 	}
 	rules := l.dateRules("ts", "ts_v")
@@ -517,14 +527,12 @@ func (l *loader) validateInteractions() error {
 func (l *loader) validateResponses() error {
 	// The respondent's card and mobile cleaned, and their key tokenised,
 	// once per distinct (card, mobile): not a Go call per response.
-	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE mt_responses AS
-		SELECT member_card, mobile, card, mobile_v, `+l.keyToken("mobile", "coalesce(card, mobile_v, nullif(trim(mobile), ''))")+` AS k_tok
+	if err := l.createCleaned("responses", "mt_responses", `SELECT member_card, mobile, card, mobile_v, `+l.keyToken("mobile", "coalesce(card, mobile_v, nullif(trim(mobile), ''))")+` AS k_tok
 		FROM (SELECT member_card, mobile, nullif(trim(ckm_text(member_card)), '') AS card, ckm_mobile(mobile) AS mobile_v
 			FROM (SELECT DISTINCT member_card, mobile FROM stg_responses))`); err != nil {
 		return err
 	}
-	q := `CREATE OR REPLACE TEMP TABLE c_responses AS
-	WITH s AS (
+	q := `WITH s AS (
 		SELECT s.*, f.channel, f.channel_key,
 			nullif(trim(ckm_text(campaign_code)), '') AS code,
 			t.card, t.mobile_v, t.k_tok
@@ -542,7 +550,7 @@ func (l *loader) validateResponses() error {
 		ckm_amount(revenue) AS revenue_in,
 		coalesce(ckm_amount(revenue), 0) AS revenue_v
 	FROM k`
-	if err := l.exec("validate", q); err != nil {
+	if err := l.createCleaned("responses", "c_responses", q); err != nil {
 		return err
 	}
 	return l.applyRules(targets["responses"], []rule{

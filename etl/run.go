@@ -34,12 +34,14 @@ func (l *loader) run() error {
 		return fmt.Errorf("dim_region: %w", err)
 	}
 	l.traceStep("region", t0)
+	t0 = time.Now()
 	if err := l.stageFiles(); err != nil {
 		return err
 	}
 	if err := l.noteIdle(); err != nil {
 		return err
 	}
+	l.traceStep("stage", t0)
 	for _, step := range []struct {
 		name string
 		fn   func() error
@@ -385,9 +387,23 @@ func (l *loader) dropTemps() error {
 	return l.exec("cleanup", strings.Join(drops, "; "))
 }
 
-// traceStep writes the time of a step begun at t0 to opts.Trace.
+// traceStep writes the time of a step begun at t0 to opts.Trace, and the
+// CPU time the process used in it (all threads: DuckDB's too) since the
+// trace's last step line.
 func (l *loader) traceStep(step string, t0 time.Time) {
 	if l.opts.Trace != nil {
-		fmt.Fprintf(l.opts.Trace, "%8.3fs %s\n", time.Since(t0).Seconds(), step)
+		fmt.Fprintf(l.opts.Trace, "%8.3fs %s%s\n", time.Since(t0).Seconds(), step, l.cpuSinceLast())
 	}
+}
+
+// cpuSinceLast is " cpu N.NNNs": the process's CPU time since the last
+// call ("" where it cannot be read).
+func (l *loader) cpuSinceLast() string {
+	now, ok := processCPU()
+	if !ok {
+		return ""
+	}
+	d := now - l.cpuMark
+	l.cpuMark = now
+	return fmt.Sprintf(" cpu %.3fs", d.Seconds())
 }

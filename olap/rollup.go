@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -159,6 +160,12 @@ func rollupSource(b *binder, c *Cube, r *Rollup, s srcSpec) (string, []string) {
 // RollupSQL returns the SELECT that computes rollup r from the base tables,
 // and its bound parameters.
 func RollupSQL(c *Cube, r *Rollup) (string, []any) {
+	return rollupSQLWhere(c, r, "")
+}
+
+// rollupSQLWhere is RollupSQL over the base rows that where (SQL over the
+// fact alias and the joins, "" for all) selects.
+func rollupSQLWhere(c *Cube, r *Rollup, where string) (string, []any) {
 	b := &binder{}
 	spec := srcSpec{levels: r.levels}
 	for _, name := range r.Measures {
@@ -191,6 +198,10 @@ func RollupSQL(c *Cube, r *Rollup) (string, []any) {
 		}
 	}
 	src := baseSource(b, c, spec)
+	if where != "" {
+		// RollupSQL's spec has no filters: baseSource wrote no WHERE.
+		src += " WHERE " + where
+	}
 	text := "SELECT " + strings.Join(sel, ", ") + " FROM (" + src + ") AS s"
 	if len(grp) > 0 {
 		text += " GROUP BY " + strings.Join(grp, ", ")
@@ -198,28 +209,285 @@ func RollupSQL(c *Cube, r *Rollup) (string, []any) {
 	return text, b.args
 }
 
-// RefreshRollups rebuilds every declared rollup of the model whose fact
-// table (or view) exists, inside tx, so an ETL load and its rollups commit together.
-// Call it after the load's etl_run row is written: rollups record the data
-// version they saw.
+// RefreshRollups brings every declared rollup of the model whose fact
+// table (or view) exists up to the data version tx sees, inside tx, so an
+// ETL load and its rollups commit together. Call it after the load's
+// etl_run row is written: rollups record the data version they saw.
+//
+// A rollup built at the data version just before this run, whose inputs
+// the run's changes can be traced in (see partitionLevel), is refreshed in
+// place: only its periods that the run touched are deleted and computed
+// again from the base tables (exact for every aggregate, distinct counts
+// included, since a period's rows are computed whole). Every other rollup
+// is rebuilt.
 func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
+	var cubes []*Cube
+	var names []string
 	for _, c := range model.Cubes {
 		if len(c.Rollups) == 0 {
 			continue
 		}
-		var n int64
-		if err := scanOne(ctx, tx, `SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'main'
-			UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main') WHERE name = `+sqlString(c.Fact), &n); err != nil {
-			return fmt.Errorf("refresh rollups: %w", err)
+		cubes = append(cubes, c)
+		names = append(names, c.Fact)
+		for _, r := range c.Rollups {
+			names = append(names, r.Table(c))
 		}
-		if n == 0 {
+	}
+	if len(cubes) == 0 {
+		return nil
+	}
+	exists, err := existingRelations(ctx, tx, names)
+	if err != nil {
+		return fmt.Errorf("refresh rollups: %w", err)
+	}
+	st, err := readRollupStates(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("refresh rollups: %w", err)
+	}
+	var touched *runDates // what the run changed, read once when a rollup needs it
+	var done []engine.RollupCount
+	for _, c := range cubes {
+		if !exists[c.Fact] {
 			continue
 		}
-		if err := RefreshCubeRollups(ctx, tx, c, nil); err != nil {
-			return err
+		var full []string
+		for _, r := range c.Rollups {
+			s, ok := st.rollups[c.Name+"\x00"+r.Name]
+			l := partitionLevel(c, r)
+			if !ok || !exists[r.Table(c)] || s.hash != ModelHash(c) || s.version != st.prev || st.version <= st.prev || l == nil {
+				full = append(full, r.Name)
+				continue
+			}
+			if touched == nil {
+				if touched, err = readRunDates(ctx, tx, st.version); err != nil {
+					return fmt.Errorf("refresh rollups: %w", err)
+				}
+			}
+			if !touched.valid {
+				full = append(full, r.Name)
+				continue
+			}
+			n, err := refreshPeriods(ctx, tx, c, r, l, touched.keys, s.rows)
+			if err != nil {
+				return err
+			}
+			done = append(done, engine.RollupCount{Cube: c.Name, Name: r.Name, Rows: n})
+		}
+		if len(full) > 0 {
+			if err := RefreshCubeRollups(ctx, tx, c, full); err != nil {
+				return err
+			}
+		}
+	}
+	if err := engine.RecordRollupVersion(ctx, tx, st.version, done); err != nil {
+		return fmt.Errorf("refresh rollups: %w", err)
+	}
+	return nil
+}
+
+// CreateEmptyRollups materializes the rollups a load refreshes in place
+// (those with a partitionLevel) in a warehouse without sales yet: empty, at
+// data version 0, so that its first load refreshes them as every later one
+// does instead of creating their tables. Other rollups, a warehouse with
+// sales or a committed run, and rollups materialized already are left
+// alone.
+func CreateEmptyRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
+	var fresh bool
+	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM fact_sales) AND NOT EXISTS (SELECT 1 FROM etl_run WHERE status = 'committed')
+		AND NOT EXISTS (SELECT 1 FROM `+RollupStateTable+`)`).Scan(&fresh); err != nil || !fresh {
+		return err
+	}
+	for _, c := range model.Cubes {
+		var names []string
+		for _, r := range c.Rollups {
+			if partitionLevel(c, r) != nil {
+				names = append(names, r.Name)
+			}
+		}
+		if len(names) > 0 {
+			if err := RefreshCubeRollups(ctx, tx, c, names); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// existingRelations tells which of names are tables or views of the main
+// schema, in one read of the catalog.
+func existingRelations(ctx context.Context, q engine.Querier, names []string) (map[string]bool, error) {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = sqlString(n)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT name FROM (SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'main'
+		UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main') WHERE name IN (`+strings.Join(quoted, ", ")+`)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// rollupStates are the registry's rollups and the data versions a refresh
+// goes from and to.
+type rollupStates struct {
+	// version is the data version tx sees (the run being committed in a
+	// load); prev the committed run before it (0: none).
+	version, prev int64
+	rollups       map[string]rollupState // by cube + "\x00" + rollup
+}
+
+type rollupState struct {
+	hash          string
+	version, rows int64
+}
+
+// readRollupStates reads the registry and the data versions a refresh
+// goes from and to.
+func readRollupStates(ctx context.Context, q engine.Querier) (*rollupStates, error) {
+	st := &rollupStates{rollups: map[string]rollupState{}}
+	var err error
+	if st.version, st.prev, err = engine.DataVersionsTx(ctx, q); err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT cube, rollup, model_hash, data_version, row_count FROM `+RollupStateTable)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cube, name, hash string
+		var version, n sql.NullInt64
+		if err := rows.Scan(&cube, &name, &hash, &version, &n); err != nil {
+			return nil, err
+		}
+		if version.Valid && n.Valid {
+			st.rollups[cube+"\x00"+name] = rollupState{hash: hash, version: version.Int64, rows: n.Int64}
+		}
+	}
+	return st, rows.Err()
+}
+
+// traceableJoins are the dimension tables (joined on these keys) whose
+// changes in a run the partial refresh can trace to the sales they affect:
+// dim_date and dim_channel never change after the migrations; a product a
+// run adds or updates carries the run's id (etl_run_id), so the periods
+// of its sales are refreshed; dim_region changes only with the load's
+// region table, and a load that changes regions a warehouse's sales use
+// marks every rollup stale (engine.InvalidateRollups), so they are rebuilt.
+var traceableJoins = map[string]string{
+	"dim_date":    "date_key",
+	"dim_region":  "region_key",
+	"dim_product": "product_key",
+	"dim_channel": "channel_key",
+}
+
+// partitionLevel returns the level of r by whose periods r can be
+// refreshed in part, or nil when it must be rebuilt: the fact is the sales
+// (whose every change in a run readRunDates finds), every table r's SQL
+// joins is traceable, and r has a level of dim_date (the finest, to
+// recompute least).
+func partitionLevel(c *Cube, r *Rollup) *Level {
+	if c.Fact != "fact_sales_current" && c.Fact != "fact_sales" {
+		return nil
+	}
+	text, _ := RollupSQL(c, r)
+	for _, j := range c.Joins {
+		if !strings.Contains(text, " JOIN "+quoteIdent(j.Table)+" AS "+quoteIdent(j.Name)+" ON ") {
+			continue
+		}
+		if key, ok := traceableJoins[j.Table]; !ok || j.Key != key || j.FactKey != key {
+			return nil
+		}
+	}
+	var best *Level
+	for _, l := range r.levels {
+		if l.dim.Join == "" {
+			continue
+		}
+		if j := c.joins[l.dim.Join]; j == nil || j.Table != "dim_date" || j.Key != "date_key" || j.FactKey != "date_key" {
+			continue
+		}
+		if best == nil || l.depth > best.depth {
+			best = l
+		}
+	}
+	return best
+}
+
+// runDates are the date keys of every sales line a run changed.
+type runDates struct {
+	keys []int64
+	// valid is false when a changed line's date is not a calendar day of
+	// dim_date (a special member, or none): its period has no label a
+	// partial refresh can select, so the rollups are rebuilt.
+	valid bool
+}
+
+// readRunDates finds the dates of the sales lines run changed: the lines
+// it added (reversals included) or restated, the lines of products it
+// added or updated, and the lines of customers it merged or split (or
+// undid a merge of), whose customer_id may have moved.
+func readRunDates(ctx context.Context, q engine.Querier, run int64) (*runDates, error) {
+	rows, err := q.QueryContext(ctx, `WITH moved AS (
+			SELECT survivor AS customer_id FROM customer_merge WHERE run_id = $1 OR undone_run = $1
+			UNION SELECT other FROM customer_merge WHERE run_id = $1 OR undone_run = $1)
+		SELECT DISTINCT f.date_key, d.date_key IS NOT NULL AND f.date_key > 0
+		FROM fact_sales f LEFT JOIN dim_date d ON d.date_key = f.date_key
+		WHERE f.etl_run_id = $1 OR f.restated_by_run = $1
+			OR f.product_key IN (SELECT product_key FROM dim_product WHERE etl_run_id = $1)
+			OR f.customer_id IN (SELECT customer_id FROM moved)`, run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := &runDates{valid: true}
+	for rows.Next() {
+		var key sql.NullInt64
+		var day bool
+		if err := rows.Scan(&key, &day); err != nil {
+			return nil, err
+		}
+		if !key.Valid || !day {
+			out.valid = false
+			continue
+		}
+		out.keys = append(out.keys, key.Int64)
+	}
+	return out, rows.Err()
+}
+
+// refreshPeriods recomputes the periods of level l (a dim_date level of r)
+// that hold one of the date keys: their rows of r's table are deleted and
+// computed again from the base tables. It returns r's rows afterwards
+// (rowsBefore, less those deleted, plus those inserted).
+func refreshPeriods(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, l *Level, keys []int64, rowsBefore int64) (int64, error) {
+	if len(keys) == 0 {
+		return rowsBefore, nil
+	}
+	list := make([]string, len(keys))
+	for i, k := range keys {
+		list[i] = strconv.FormatInt(k, 10)
+	}
+	col := quoteIdent(l.Column)
+	periods := "SELECT " + col + " FROM dim_date WHERE date_key IN (" + strings.Join(list, ", ") + ")"
+	days := "SELECT date_key FROM dim_date WHERE " + col + " IN (" + periods + ")"
+	text, args := rollupSQLWhere(c, r, factAlias+"."+quoteIdent("date_key")+" IN ("+days+")")
+	n, err := engine.ReplaceRollupRows(ctx, tx, engine.Rollup{Cube: c.Name, Name: r.Name, Table: r.Table(c), ModelHash: ModelHash(c)},
+		rowsBefore, quoteIdent(labelCol(l))+" IN ("+periods+")", text, args...)
+	if err != nil {
+		return 0, fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
+	}
+	return n, nil
 }
 
 // RefreshCubeRollups rebuilds the named rollups of c (all when names is

@@ -2,6 +2,7 @@ package olap
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -80,9 +81,10 @@ func TestRollupStaleAfterLoad(t *testing.T) {
 	if !r2.Cached {
 		t.Fatal("second identical query not cached")
 	}
-	// A new ETL run: more data and a new data version.
+	// A new ETL run: more data (its lines carry the run, as a load's do)
+	// and a new data version.
 	for _, s := range []string{
-		`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, region_key, quantity, amount, is_return) VALUES ('O99', 1, 20240601, 1, 101, 1, 1, 1, 1000.00, false)`,
+		`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, region_key, quantity, amount, is_return, etl_run_id) VALUES ('O99', 1, 20240601, 1, 101, 1, 1, 1, 1000.00, false, 1)`,
 		`INSERT INTO etl_run (run_id, status) VALUES (1, 'committed')`,
 	} {
 		if _, err := w.DB.ExecContext(ctx, s); err != nil {
@@ -156,4 +158,90 @@ func TestAdviseFromQueryLog(t *testing.T) {
 	if !found {
 		t.Fatalf("no advice for year × category: %+v", advice)
 	}
+}
+
+// TestRollupRefreshInPlace: after each run RefreshRollups refreshes the
+// sales rollups in place when it can trace what the run changed — new
+// lines, a restated line and its reversal, a product's new subcategory
+// (all of its periods), a merge that moves a customer's sales (its
+// periods, though the run has no sale there) or nothing at all — and
+// rebuilds them when it cannot: a line dated Unknown, rollups marked
+// stale. Every time each rollup holds exactly what a rebuild computes and
+// records the run and its row count.
+func TestRollupRefreshInPlace(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	c := builtinCube(t, "sales")
+	oids := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, r := range c.Rollups {
+			var oid int64
+			if err := w.DB.QueryRowContext(ctx, `SELECT table_oid FROM duckdb_tables() WHERE table_name = ?`, r.Table(c)).Scan(&oid); err != nil {
+				t.Fatal(err)
+			}
+			out[r.Name] = oid
+		}
+		return out
+	}
+	run := func(id int64, stmts ...string) {
+		t.Helper()
+		tx, err := w.DB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		for _, s := range append([]string{fmt.Sprintf(`INSERT INTO etl_run (run_id, status) VALUES (%d, 'committed')`, id)}, stmts...) {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		if err := RefreshRollups(ctx, tx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range c.Rollups {
+			text, args := RollupSQL(c, r)
+			table := quoteIdent(r.Table(c))
+			var diff, rows, version, recorded int64
+			if err := w.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ((FROM `+table+` EXCEPT ALL `+text+`) UNION ALL (`+text+` EXCEPT ALL FROM `+table+`))),
+				(SELECT count(*) FROM `+table+`), data_version, row_count FROM `+RollupStateTable+` WHERE cube = 'sales' AND rollup = '`+r.Name+`'`, args...).
+				Scan(&diff, &rows, &version, &recorded); err != nil {
+				t.Fatal(err)
+			}
+			if diff != 0 || version != id || recorded != rows {
+				t.Errorf("run %d: rollup %s differs from a rebuild in %d rows, records run %d and %d rows (has %d)", id, r.Name, diff, version, recorded, rows)
+			}
+		}
+	}
+	inPlace := func(id int64, want bool, stmts ...string) {
+		t.Helper()
+		before := oids()
+		run(id, stmts...)
+		after := oids()
+		for name, oid := range before {
+			if (after[name] == oid) != want {
+				t.Errorf("run %d: rollup %s refreshed in place: %v, want %v", id, name, after[name] == oid, want)
+			}
+		}
+	}
+	sale := func(order string, date int, product, customer, run int) string {
+		return fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, store_key, region_key,
+			quantity, unit_price, amount, cost_amount, is_return, etl_run_id) VALUES ('%s', 1, %d, 1, %d, %d, 1, -1, 2, 1, 50, 50.00, 20.00, false, %d)`,
+			order, date, customer, product, run)
+	}
+	run(1) // built whole: nothing was materialized
+	inPlace(2, true, sale("O20", 20240220, 1, 101, 2), sale("O21", 20250101, 2, 103, 2))
+	inPlace(3, true, `UPDATE fact_sales SET restated_by_run = 3 WHERE order_id = 'O3'`,
+		`INSERT INTO fact_sales (order_id, line_no, date_key, customer_id, product_key, channel_key, region_key, quantity, amount, cost_amount, is_return, is_reversal, etl_run_id)
+			VALUES ('O3', 1, 20240105, 101, 2, 1, 2, -3, -105.00, -54.00, false, true, 3)`,
+		sale("O3", 20240105, 2, 101, 3))
+	inPlace(4, true, `UPDATE dim_product SET subcategory = 'Rice', etl_run_id = 4 WHERE product_key = 3`)
+	inPlace(5, true, `INSERT INTO customer_merge (merge_id, kind, run_id, survivor, other, merged_at) VALUES (1, 'load_merge', 5, 101, 104, now())`,
+		`UPDATE fact_sales SET customer_id = 101 WHERE customer_id = 104`)
+	inPlace(6, true)
+	inPlace(7, false, sale("O22", -1, 1, 101, 7))
+	inPlace(8, false, `UPDATE `+RollupStateTable+` SET data_version = -1`)
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl/region"
+	"github.com/ckm-dev/ckm/olap"
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
@@ -45,6 +47,9 @@ func initRun(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := emptyRollups(ctx, a, w); err != nil {
+		return err
+	}
 	if err := ensureProtected(ctx, a, w); err != nil {
 		return err
 	}
@@ -66,4 +71,32 @@ func ensureProtected(ctx context.Context, a *app, w *engine.Warehouse) error {
 	}
 	_, err = protectWarehouse(ctx, a, w)
 	return err
+}
+
+// emptyRollups prepares a warehouse for its loads in one transaction: the
+// regions of the embedded GB/T 2260 table in dim_region (static reference
+// rows, like dim_date's calendar; a load only checks them), and the cubes'
+// rollups that loads refresh in place materialized empty while nothing is
+// loaded, so that the first load refreshes them as every later one does
+// instead of creating their tables (olap.CreateEmptyRollups).
+func emptyRollups(ctx context.Context, a *app, w *engine.Warehouse) error {
+	if a.cfg.GetBool("read-only") {
+		return nil
+	}
+	model, err := a.cubeModel()
+	if err != nil {
+		return err
+	}
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := region.LoadDim(ctx, tx); err != nil {
+		return err
+	}
+	if err := olap.CreateEmptyRollups(ctx, tx, model); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // loadDimSQL upserts every region into dim_region in one statement: the
@@ -123,7 +125,8 @@ func LoadDim(ctx context.Context, tx *sql.Tx) error {
 	// inferred) a read of what the upsert would change; only then the
 	// upsert, which rewrites every row.
 	var digest string
-	if err := tx.QueryRowContext(ctx, digestDimSQL).Scan(&digest); err != nil {
+	var sales bool
+	if err := tx.QueryRowContext(ctx, `SELECT (`+digestDimSQL+`), EXISTS (SELECT 1 FROM fact_sales)`).Scan(&digest, &sales); err != nil {
 		return fmt.Errorf("check dim_region: %w", err)
 	}
 	if digest == t.digest() {
@@ -137,7 +140,7 @@ func LoadDim(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertDimSQL, b.String()); err != nil {
 			return fmt.Errorf("load dim_region: %w", err)
 		}
-		return nil
+		return invalidateRollups(ctx, tx, sales)
 	}
 	var stale bool
 	if err := tx.QueryRowContext(ctx, staleDimSQL, b.String()).Scan(&stale); err != nil {
@@ -149,5 +152,17 @@ func LoadDim(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, loadDimSQL, b.String()); err != nil {
 		return fmt.Errorf("load dim_region: %w", err)
 	}
-	return nil
+	return invalidateRollups(ctx, tx, sales)
+}
+
+// invalidateRollups marks the OLAP rollups stale after LoadDim changed
+// dim_region, when the warehouse holds sales whose regions may have
+// changed with it: a rollup's refresh in place traces the rows a run adds
+// or restates, not a new edition of their regions, so they are rebuilt.
+// Without sales (a warehouse's first load) no rollup row can be wrong.
+func invalidateRollups(ctx context.Context, tx *sql.Tx, sales bool) error {
+	if !sales {
+		return nil
+	}
+	return engine.InvalidateRollups(ctx, tx)
 }

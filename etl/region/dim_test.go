@@ -178,3 +178,46 @@ func TestLoadDimChecksBeforeUpsert(t *testing.T) {
 		t.Errorf("the inferred member 999999: %d rows (%v), want 1", inferred, err)
 	}
 }
+
+// TestLoadDimInvalidatesRollups: OLAP rollups refreshed in place cannot
+// see a region whose columns changed under sales already loaded, so
+// LoadDim marks them stale (data version -1) when it changes dim_region of
+// a warehouse with sales — not on a warehouse's first load (no sales yet),
+// nor when dim_region is as the embedded table has it.
+func TestLoadDimInvalidatesRollups(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := w.DB.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := func() int64 {
+		t.Helper()
+		var v int64
+		if err := w.DB.QueryRowContext(ctx, `SELECT data_version FROM `+engine.RollupRegistry).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	exec(`INSERT INTO ` + engine.RollupRegistry + ` VALUES ('sales', 'year_province', 'olap_rollup_sales_year_province', 'h', 5, 0, now())`)
+	loadDimOnce(ctx, t, w.DB)
+	if v := version(); v != 5 {
+		t.Fatalf("first load (no sales): rollup data version %d, want 5 (kept)", v)
+	}
+	exec(`INSERT INTO fact_sales (order_id, line_no, date_key, region_key, quantity, amount, etl_run_id) VALUES ('O1', 1, 20240105, 440305, 1, 10, 1)`)
+	loadDimOnce(ctx, t, w.DB)
+	if v := version(); v != 5 {
+		t.Fatalf("unchanged regions: rollup data version %d, want 5 (kept)", v)
+	}
+	exec(`UPDATE dim_region SET county = '旧名' WHERE region_key = 440305`)
+	loadDimOnce(ctx, t, w.DB)
+	if v := version(); v != -1 {
+		t.Fatalf("a region changed under sales: rollup data version %d, want -1 (stale)", v)
+	}
+}

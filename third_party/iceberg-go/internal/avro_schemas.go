@@ -20,6 +20,7 @@ package internal
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/twmb/avro"
 	"github.com/twmb/avro/atype"
@@ -171,7 +172,19 @@ func newMapNode(name string, keyNode, valueNode avro.SchemaNode, keyFieldID, val
 }
 
 // AvroSchemaMap stores prebuilt schemas by name for lookup.
+//
+// ckm: built on first use (buildSchemas, through avroSchemas) instead of in
+// the package's init, which every program linking iceberg-go paid at start.
 var AvroSchemaMap = make(map[string]*avro.Schema)
+
+// avroSchemaOnce builds AvroSchemaMap once.
+var avroSchemaOnce sync.Once
+
+// avroSchemas returns AvroSchemaMap, built.
+func avroSchemas() map[string]*avro.Schema {
+	avroSchemaOnce.Do(buildSchemas)
+	return AvroSchemaMap
+}
 
 // fieldSummaryNode is reused in manifest list schemas.
 var fieldSummaryNode = avro.SchemaNode{
@@ -189,7 +202,7 @@ var fieldSummaryNode = avro.SchemaNode{
 	},
 }
 
-func init() {
+func buildSchemas() {
 	AvroSchemaMap["field_summary"] = mustSchema(fieldSummaryNode)
 
 	partitionsNode := NullableNode(avro.SchemaNode{
@@ -422,7 +435,7 @@ func init() {
 
 func newDataFileSchema(partitionType *avro.Schema, version int) (*avro.Schema, error) {
 	key := fmt.Sprintf("data_file_v%d", version)
-	schema := AvroSchemaMap[key]
+	schema := avroSchemas()[key]
 
 	node := schema.Root()
 	node.Fields = append(slices.Clone(node.Fields), avro.SchemaField{
@@ -443,7 +456,7 @@ func NewManifestFileSchema(version int) (*avro.Schema, error) {
 
 	key := fmt.Sprintf("manifest_list_file_v%d", version)
 
-	return AvroSchemaMap[key], nil
+	return avroSchemas()[key], nil
 }
 
 func NewManifestEntrySchema(partitionType *avro.Schema, version int) (*avro.Schema, error) {
@@ -459,7 +472,7 @@ func NewManifestEntrySchema(partitionType *avro.Schema, version int) (*avro.Sche
 	}
 
 	key := fmt.Sprintf("manifest_entry_v%d", version)
-	schema := AvroSchemaMap[key]
+	schema := avroSchemas()[key]
 
 	node := schema.Root()
 	node.Fields = append(slices.Clone(node.Fields), avro.SchemaField{
