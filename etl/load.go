@@ -195,9 +195,7 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if err != nil {
 		return nil, err
 	}
-	if err := afterCommit(ctx, w, opts); err != nil {
-		rep.AfterCommit = err.Error()
-	}
+	rep.AfterCommit = ld.afterCommitErr
 	rep.tally(ld, jobs)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
@@ -308,16 +306,24 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		return nil, fmt.Errorf("commit load: %w", err)
 	}
 	ld.traceStep("commit", t0)
+	// After commit, on the same connection and threads (a small load's
+	// rollups are refreshed in place, on one thread).
+	t0 = time.Now()
+	if err := afterCommit(ctx, conn, opts); err != nil {
+		ld.afterCommitErr = err.Error()
+	}
+	if len(opts.AfterCommit) > 0 {
+		ld.traceStep("after-commit hooks", t0)
+	}
 	return ld, nil
 }
 
-// afterCommit runs opts.AfterCommit in one transaction of its own.
-func afterCommit(ctx context.Context, w *engine.Warehouse, opts Options) error {
+// afterCommit runs opts.AfterCommit in one transaction of its own on conn.
+func afterCommit(ctx context.Context, conn *sql.Conn, opts Options) error {
 	if len(opts.AfterCommit) == 0 {
 		return nil
 	}
-	t0 := time.Now()
-	tx, err := w.DB.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -327,13 +333,7 @@ func afterCommit(ctx context.Context, w *engine.Warehouse, opts Options) error {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if opts.Trace != nil {
-		fmt.Fprintf(opts.Trace, "%8.3fs after-commit hooks\n", time.Since(t0).Seconds())
-	}
-	return nil
+	return tx.Commit()
 }
 
 // loadMemoryLimit sets DuckDB's memory_limit to engine.LoadMemoryLimit for
@@ -730,6 +730,8 @@ type loader struct {
 	tempOrder []string
 	// cpuMark is the process's CPU time at the trace's last step line.
 	cpuMark time.Duration
+	// afterCommitErr is why Options.AfterCommit failed ("": it did not).
+	afterCommitErr string
 }
 
 // tempDDL finds the TEMP tables and views a statement creates or the

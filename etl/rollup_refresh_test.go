@@ -47,7 +47,8 @@ func TestRollupsRefreshedInPlace(t *testing.T) {
 	if len(made) != 3 {
 		t.Fatalf("%d sales rollups made empty, want 3", len(made))
 	}
-	opts := Options{BeforeCommit: []func(context.Context, *sql.Tx) error{
+	// As the CLI runs it: after the load commits (etl.Options.AfterCommit).
+	opts := Options{AfterCommit: []func(context.Context, *sql.Tx) error{
 		func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
 	}}
 	load := func(asOf string, files map[string]string) *Report {
