@@ -42,13 +42,17 @@ func checkpoint(t *testing.T, w *engine.Warehouse) {
 	}
 }
 
+// factTables are the tables these tests export (the others do not bear on
+// the fact tables' kept hashes).
+var factTables = []string{"fact_sales", "fact_sales_current", "fact_interaction", "fact_campaign"}
+
 // lakeFactSales exports incrementally and checks that the lake's fact_sales
 // (and fact_sales_current) hold exactly the warehouse's rows, returning
 // the export's fact_sales result.
 func lakeFactSales(t *testing.T, w *engine.Warehouse, dir, kind string) (*LakeResult, LakeTableResult) {
 	t.Helper()
 	ctx := context.Background()
-	res, err := Lake(ctx, w, LakeOptions{Dir: dir})
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
 	if err != nil {
 		t.Fatalf("%s: %v", kind, err)
 	}
@@ -145,7 +149,7 @@ func TestLakeKeptHashes(t *testing.T) {
 	w := smallWarehouse(t)
 	bigSales(t, w, 250000) // 3 row groups: 122,880 + 122,880 + 4,240 (+5 lines)
 	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
 		t.Fatal(err)
 	}
 	// Nothing changed: nothing re-hashed.
@@ -175,7 +179,7 @@ func TestLakeKeptHashes(t *testing.T) {
 		{"update in memory", `UPDATE fact_sales SET amount = 11.00 WHERE order_id = 'B10'`, "2023-1", false},
 		{"update checkpointed", `UPDATE fact_sales SET amount = 12.00 WHERE order_id = 'B20'; CHECKPOINT`, "2023-1", false},
 		{"delete checkpointed", `DELETE FROM fact_sales WHERE order_id = 'B30'; CHECKPOINT`, "2023-1", false},
-		{"delete in memory", `DELETE FROM fact_sales WHERE order_id = 'B150000'`, "2024-7", false},
+		{"delete in memory", `DELETE FROM fact_sales WHERE order_id = 'B150000'`, "2024-10", false},
 		// Most of the first row group gone: DuckDB may rewrite row groups.
 		{"months deleted", `DELETE FROM fact_sales WHERE date_key BETWEEN 20230200 AND 20230899; CHECKPOINT`, "2023-2,2023-3,2023-4,2023-5,2023-6,2023-7,2023-8", true},
 	} {
@@ -197,7 +201,7 @@ func TestLakeKeptHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	trustStorage(t, w, dir)
-	res, err := Lake(ctx, w, LakeOptions{Dir: dir})
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +226,7 @@ func TestLakeKeptHashes(t *testing.T) {
 		t.Errorf("another warehouse: %d row groups kept, want 0", res.GroupsKept)
 	}
 	// A full export keeps nothing either.
-	if res, err = Lake(ctx, w, LakeOptions{Dir: dir, Full: true}); err != nil || res.GroupsKept != 0 {
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables, Full: true}); err != nil || res.GroupsKept != 0 {
 		t.Errorf("full export: %d row groups kept (%v), want 0", res.GroupsKept, err)
 	}
 }
@@ -235,7 +239,7 @@ func TestLakeWriters(t *testing.T) {
 	w := smallWarehouse(t)
 	bigSales(t, w, 2000) // one row group, on disk
 	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
 		t.Fatal(err)
 	}
 	admin := privacy.Principal{User: "root", Role: privacy.Admin}
