@@ -169,7 +169,8 @@ func storageGroups(ctx context.Context, conn *dbsql.Conn, table string) ([]stora
 		out = append(out, *cur)
 	}
 	for rows.Next() {
-		var rg, seg, start, count, block, offset, colID int64
+		var rg, seg, start, count, colID int64
+		var block, offset dbsql.NullInt64
 		var path, typ, comp, stats, info string
 		var extra dbsql.NullString
 		var updates, persistent bool
@@ -181,14 +182,14 @@ func storageGroups(ctx context.Context, conn *dbsql.Conn, table string) ([]stora
 			cur, trusted = &storageGroup{id: rg}, true
 			h.Reset()
 		}
-		if updates || !persistent {
+		if updates || !persistent || !block.Valid && typ != "VALIDITY" && comp != "Constant" {
 			trusted = false
 		}
 		// The row group's rows: the first column's top-level segments.
 		if colID == 0 && path == "[0]" {
 			cur.rows += count
 		}
-		fmt.Fprintf(h, "%d|%s|%d|%s|%d|%d|%s|%s|%d|%d|%s|%s\x00", rg, path, seg, typ, start, count, comp, stats, block, offset, info, extra.String)
+		fmt.Fprintf(h, "%d|%s|%d|%s|%d|%d|%s|%s|%d/%v|%d/%v|%s|%s\x00", rg, path, seg, typ, start, count, comp, stats, block.Int64, block.Valid, offset.Int64, offset.Valid, info, extra.String)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -211,30 +212,6 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	groups, err := storageGroups(ctx, conn, name)
 	if err != nil {
 		return nil, err
-	}
-	// Live rows per row group (deletes do not show in the storage).
-	live := make([]int64, len(groups))
-	if len(groups) > 0 {
-		var qs []string
-		for i, g := range groups {
-			qs = append(qs, fmt.Sprintf("SELECT %d, count(*) FROM %s WHERE rowid BETWEEN %d AND %d", i, quoted, g.start, g.start+g.rows-1))
-		}
-		rows, err := conn.QueryContext(ctx, strings.Join(qs, " UNION ALL "))
-		if err != nil {
-			return nil, fmt.Errorf("live rows of %s: %w", name, err)
-		}
-		for rows.Next() {
-			var i, n int64
-			if err := rows.Scan(&i, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			live[i] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
 	}
 	// The changes recorded since: months to re-read, or all.
 	before := b.before[name]
@@ -272,41 +249,49 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	}
 	state := &lakeBaseState{Version: lakeBaseVersion, Warehouse: b.warehouse, Changes: seen, Groups: make([]lakeBaseGroup, len(groups))}
 	var redo []int
+	var keptLive int64
 	for i, g := range groups {
 		old, ok := kept[fmt.Sprintf("%s@%d", g.storage, g.start)]
-		if ok && g.storage != "" && old.Rows == g.rows && old.Live == live[i] && !hasMonth(old.Parts, months) {
+		if ok && g.storage != "" && old.Rows == g.rows && !hasMonth(old.Parts, months) {
 			state.Groups[i] = old
+			keptLive += old.Live
 			b.Kept++
 			continue
 		}
-		state.Groups[i] = lakeBaseGroup{Storage: g.storage, Start: g.start, Rows: g.rows, Live: live[i], Parts: map[string]string{}}
+		state.Groups[i] = lakeBaseGroup{Storage: g.storage, Start: g.start, Rows: g.rows}
 		redo = append(redo, i)
 	}
-	if len(redo) > 0 {
-		var qs []string
-		for _, i := range redo {
-			g := groups[i]
-			qs = append(qs, fmt.Sprintf(`SELECT %d, %s, count(*), CAST(coalesce(sum(CAST(hash(%s) AS HUGEINT)), 0) AS VARCHAR)
-				FROM %s %s WHERE rowid BETWEEN %d AND %d GROUP BY 2`, i, engine.ChangeMonthKey, lakeFPRow, quoted, lakeFPRow, g.start, g.start+g.rows-1))
-		}
-		rows, err := conn.QueryContext(ctx, strings.Join(qs, " UNION ALL "))
+	if err := b.hashGroups(ctx, conn, name, groups, state, redo); err != nil {
+		return nil, err
+	}
+	// Deletes do not show in the storage, but in the live rows: rows only
+	// ever leave a row group whose storage is unchanged (an insert changes
+	// the storage of the group it goes to), so the table's count says
+	// whether the kept groups still have the live rows they had; if not,
+	// each group's are counted and the ones that lost rows hashed again.
+	var total, hashedLive int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+quoted).Scan(&total); err != nil {
+		return nil, fmt.Errorf("rows of %s: %w", name, err)
+	}
+	for _, i := range redo {
+		hashedLive += state.Groups[i].Live
+	}
+	if len(redo) < len(groups) && total != keptLive+hashedLive {
+		live, err := liveRows(ctx, conn, quoted, groups)
 		if err != nil {
-			return nil, fmt.Errorf("hashing %s: %w", name, err)
+			return nil, fmt.Errorf("live rows of %s: %w", name, err)
 		}
-		for rows.Next() {
-			var i, p, n int64
-			var h string
-			if err := rows.Scan(&i, &p, &n, &h); err != nil {
-				rows.Close()
-				return nil, err
+		var lost []int
+		for i := range groups {
+			if !slices.Contains(redo, i) && live[i] != state.Groups[i].Live {
+				state.Groups[i] = lakeBaseGroup{Storage: groups[i].storage, Start: groups[i].start, Rows: groups[i].rows}
+				lost = append(lost, i)
+				b.Kept--
 			}
-			state.Groups[i].Parts[monthKey(p)] = strconv.FormatInt(n, 10) + ":" + h
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := b.hashGroups(ctx, conn, name, groups, state, lost); err != nil {
 			return nil, err
 		}
-		b.Hashed += len(redo)
 	}
 	// Storage that moved while this export read (another connection's
 	// commit) is not trusted next time.
@@ -326,6 +311,69 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	js, _ := json.Marshal(state)
 	b.after[name] = string(js)
 	return parts, nil
+}
+
+// hashGroups hashes the row groups redo over their rowid ranges (DuckDB
+// reads only those row groups): per partition, the rows and the sum of
+// whole-row hashes, as rowFingerprints has them, and each group's live
+// rows.
+func (b *lakeBase) hashGroups(ctx context.Context, conn *dbsql.Conn, name string, groups []storageGroup, state *lakeBaseState, redo []int) error {
+	if len(redo) == 0 {
+		return nil
+	}
+	quoted := "main." + engine.QuoteIdent(name)
+	var qs []string
+	for _, i := range redo {
+		g := groups[i]
+		state.Groups[i].Parts, state.Groups[i].Live = map[string]string{}, 0
+		qs = append(qs, fmt.Sprintf(`SELECT %d, %s, count(*), CAST(coalesce(sum(CAST(hash(%s) AS HUGEINT)), 0) AS VARCHAR)
+			FROM %s %s WHERE rowid BETWEEN %d AND %d GROUP BY 2`, i, engine.ChangeMonthKey, lakeFPRow, quoted, lakeFPRow, g.start, g.start+g.rows-1))
+	}
+	rows, err := conn.QueryContext(ctx, strings.Join(qs, " UNION ALL "))
+	if err != nil {
+		return fmt.Errorf("hashing %s: %w", name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, p, n int64
+		var h string
+		if err := rows.Scan(&i, &p, &n, &h); err != nil {
+			return err
+		}
+		state.Groups[i].Parts[monthKey(p)] = strconv.FormatInt(n, 10) + ":" + h
+		state.Groups[i].Live += n
+	}
+	b.Hashed += len(redo)
+	return rows.Err()
+}
+
+// liveRows counts each row group's live rows in one pass over the rowids
+// (no column is read), each put in its group by a binary search over the
+// groups' first rowids.
+func liveRows(ctx context.Context, conn *dbsql.Conn, quoted string, groups []storageGroup) ([]int64, error) {
+	live := make([]int64, len(groups))
+	rows, err := conn.QueryContext(ctx, "SELECT "+groupOf(groups, 0, len(groups)-1)+", count(*) FROM "+quoted+" GROUP BY 1")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n int64
+		if err := rows.Scan(&i, &n); err != nil {
+			return nil, err
+		}
+		live[i] = n
+	}
+	return live, rows.Err()
+}
+
+// groupOf is SQL for the index (lo..hi) of the row group a rowid is in.
+func groupOf(groups []storageGroup, lo, hi int) string {
+	if lo == hi {
+		return strconv.Itoa(lo)
+	}
+	mid := (lo + hi + 1) / 2
+	return fmt.Sprintf("CASE WHEN rowid < %d THEN %s ELSE %s END", groups[mid].start, groupOf(groups, lo, mid-1), groupOf(groups, mid, hi))
 }
 
 // monthKey is the partition key ("year-month", "0-0") of a month key
