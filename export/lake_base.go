@@ -239,6 +239,22 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 			months[monthKey(c.month)] = true
 		}
 	}
+	// A change the last export saw that is gone from the record (a
+	// restored backup, a record deleted by hand): nothing kept is trusted.
+	if !all && len(seen) < len(before.Changes) {
+		all = true
+	} else if !all {
+		now := map[int64]bool{}
+		for _, s := range seen {
+			now[s] = true
+		}
+		for _, s := range before.Changes {
+			if !now[s] {
+				all = true
+				break
+			}
+		}
+	}
 	kept := map[string]lakeBaseGroup{}
 	if !all {
 		for _, g := range before.Groups {

@@ -216,6 +216,14 @@ func TestLakeKeptHashes(t *testing.T) {
 		t.Errorf("recorded month: %d row groups hashed, rewrote %v; want 1, [2023-1]", res.GroupsHashed, fs.Partitions)
 	}
 
+	// A record the last export saw is gone (a warehouse restored from a
+	// backup taken before it): nothing kept is trusted.
+	if _, err := w.DB.ExecContext(ctx, `DELETE FROM ckm_change WHERE writer = 'test'`); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ = lakeFactSales(t, w, dir, "record gone"); res.GroupsKept != 0 {
+		t.Errorf("a record gone: %d row groups kept, want 0", res.GroupsKept)
+	}
 	// A lake last exported from another warehouse trusts none of its
 	// kept hashes.
 	if _, err := w.DB.ExecContext(ctx, `UPDATE ckm_change SET writer = 'warehouse other' WHERE seq = (SELECT min(seq) FROM ckm_change)`); err != nil {
