@@ -338,14 +338,25 @@ func (b *lakeBase) hashGroups(ctx context.Context, conn *dbsql.Conn, name string
 		return nil
 	}
 	quoted := "main." + engine.QuoteIdent(name)
+	sum := "count(*), CAST(coalesce(sum(CAST(hash(" + lakeFPRow + ") AS HUGEINT)), 0) AS VARCHAR)"
 	var qs []string
+	want := map[int64]bool{}
 	for _, i := range redo {
 		g := groups[i]
+		want[int64(i)] = true
 		state.Groups[i].Parts, state.Groups[i].Live = map[string]string{}, 0
-		qs = append(qs, fmt.Sprintf(`SELECT %d, %s, count(*), CAST(coalesce(sum(CAST(hash(%s) AS HUGEINT)), 0) AS VARCHAR)
-			FROM %s %s WHERE rowid BETWEEN %d AND %d GROUP BY 2`, i, engine.ChangeMonthKey, lakeFPRow, quoted, lakeFPRow, g.start, g.start+g.rows-1))
+		qs = append(qs, fmt.Sprintf(`SELECT %d, %s, %s FROM %s %s WHERE rowid BETWEEN %d AND %d GROUP BY 2`,
+			i, engine.ChangeMonthKey, sum, quoted, lakeFPRow, g.start, g.start+g.rows-1))
 	}
-	rows, err := conn.QueryContext(ctx, strings.Join(qs, " UNION ALL "))
+	q := strings.Join(qs, " UNION ALL ")
+	if len(redo) > 1 && 2*len(redo) >= len(groups) {
+		// Most groups (a full export): one pass with each rowid put in its
+		// group costs about a whole-table hash; a query per group costs
+		// nearly twice that (DuckDB, 41 row groups of fact_sales: 1.4
+		// against 2.5 CPU seconds, whole table 1.3).
+		q = "SELECT " + groupOf(groups, 0, len(groups)-1) + ", " + engine.ChangeMonthKey + ", " + sum + " FROM " + quoted + " " + lakeFPRow + " GROUP BY 1, 2"
+	}
+	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("hashing %s: %w", name, err)
 	}
@@ -355,6 +366,9 @@ func (b *lakeBase) hashGroups(ctx context.Context, conn *dbsql.Conn, name string
 		var h string
 		if err := rows.Scan(&i, &p, &n, &h); err != nil {
 			return err
+		}
+		if !want[i] {
+			continue // a group kept, read by the one pass
 		}
 		state.Groups[i].Parts[monthKey(p)] = strconv.FormatInt(n, 10) + ":" + h
 		state.Groups[i].Live += n
