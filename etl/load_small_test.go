@@ -210,6 +210,12 @@ func tableChecksums(t *testing.T, w *engine.Warehouse) map[string]string {
 	rows.Close()
 	out := map[string]string{}
 	for _, n := range names {
+		if n == "ckm_change" {
+			// The lake's change record: a log (of restatements, merges,
+			// undos) whose first row names the warehouse, as etl_run
+			// logs runs (change_record_test.go checks what a load records).
+			continue
+		}
 		out[n] = queryString(t, w, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(CAST(sum(hash(t)) AS VARCHAR), '') FROM %s t`, n))
 	}
 	return out

@@ -216,6 +216,14 @@ func (m *merger) alignMoved() error {
 				return err
 			}
 		}
+		// The lake's change record: the months of the moved rows (and of
+		// the other rows of their new customers), in the merge's
+		// transaction (engine.RecordChangeWhere).
+		if err := m.exec(fmt.Sprintf(`INSERT INTO ckm_change (table_name, month, writer)
+			SELECT DISTINCT '%[1]s', %[2]s, 'customer merge or split' FROM %[1]s WHERE customer_id IN (SELECT to_customer FROM ckm_moves)`,
+			f.table, engine.ChangeMonthKey)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -302,6 +310,10 @@ func (m *merger) undoFacts(id int64, table, ts string) error {
 	}
 	if want == 0 {
 		return nil
+	}
+	// The lake's change record: any month of the table (an undo is rare).
+	if err := engine.RecordChange(m.ctx, m.q, fmt.Sprintf("undo of customer merge %d", id), table); err != nil {
+		return err
 	}
 	if err := m.exec(fmt.Sprintf(`UPDATE %[1]s SET customer_id = h.from_customer, customer_key = coalesce(h.from_key, %[1]s.customer_key)
 		FROM %[2]s WHERE %[3]s`, table, hist, on)); err != nil {

@@ -391,6 +391,10 @@ func (l *loader) restateSales() error {
 		WHERE c.outcome = 'correction'`, l.runID, match),
 		fmt.Sprintf(`UPDATE fact_sales AS f SET restated_by_run = %d FROM sales_class c
 		WHERE c.outcome = 'correction' AND %s AND f.restated_by_run IS NULL`, l.runID, match),
+		// The lake's change record: the months of the rows restated
+		// (engine.RecordChangeWhere, in the load's transaction).
+		fmt.Sprintf(`INSERT INTO ckm_change (table_name, month, writer)
+		SELECT DISTINCT 'fact_sales', %s, 'load %d: restatement' FROM fact_sales WHERE restated_by_run = %d`, engine.ChangeMonthKey, l.runID, l.runID),
 	}
 	for _, q := range steps {
 		if err := l.exec("facts", q); err != nil {

@@ -87,6 +87,10 @@ type LakeResult struct {
 	SnapshotsExpired int               `json:"snapshots_expired"`
 	ParquetDir       string            `json:"parquet_dir,omitempty"`
 	FilesRemoved     int               `json:"files_removed"`
+	// The fact tables' DuckDB row groups hashed again and those whose kept
+	// hashes were used (see lakeBase).
+	GroupsHashed int `json:"row_groups_hashed"`
+	GroupsKept   int `json:"row_groups_kept"`
 	// Where the time went: reading and writing the tables, the catalog
 	// commit and snapshot expiry, and tidying (unreferenced files,
 	// lake.duckdb, permissions).
@@ -267,7 +271,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		*d = float64(time.Since(phase).Microseconds()) / 1000
 		phase = time.Now()
 	}
-	src, err := newLakeSources(ctx, conn)
+	base, err := loadLakeBase(ctx, conn, cat.db, full)
+	if err != nil {
+		return nil, err
+	}
+	src, err := newLakeSources(ctx, conn, base)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +300,8 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		}
 	}
 	rec := &exportRecord{ExportID: res.ExportID, DataVersion: res.DataVersion, ETLRuns: res.ETLRuns, Mode: res.Mode,
-		PII: res.PII, Producer: opts.Producer, CommittedAt: time.Now()}
+		PII: res.PII, Producer: opts.Producer, CommittedAt: time.Now(), Bases: base.after}
+	res.GroupsHashed, res.GroupsKept = base.Hashed, base.Kept
 	lap(&res.TablesMS)
 	if lakeBeforeCommit != nil {
 		lakeBeforeCommit()

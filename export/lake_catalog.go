@@ -82,6 +82,13 @@ func openLakeCatalog(ctx context.Context, dir string, create bool) (*lakeCatalog
 			lc.Close()
 			return nil, fmt.Errorf("lake catalog %s: %w", path, err)
 		}
+		// Each fact table's hashes by DuckDB row group as the last export
+		// left them (export/lake_base.go), written with the export record.
+		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ckm_lake_base (
+			table_name TEXT PRIMARY KEY, export_id INTEGER NOT NULL, state TEXT NOT NULL)`); err != nil {
+			lc.Close()
+			return nil, fmt.Errorf("lake catalog %s: %w", path, err)
+		}
 		ns := table.Identifier{LakeNamespace}
 		ok, err := c.CheckNamespaceExists(ctx, ns)
 		if err == nil && !ok {
@@ -110,6 +117,7 @@ type exportRecord struct {
 	Producer    string
 	CommittedAt time.Time
 	Tables      map[string]string // table -> metadata location
+	Bases       map[string]string // fact table -> its kept hashes (lakeBaseState JSON), stored in ckm_lake_base
 }
 
 // CommitTransaction commits every table's changes as one: the new metadata
@@ -245,6 +253,11 @@ func (c *lakeCatalog) movePointers(ctx context.Context, move func(tx *dbsql.Tx) 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ckm_lake_export VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			rec.ExportID, rec.DataVersion, string(runs), rec.Mode, rec.PII, rec.Producer, rec.CommittedAt.UTC().Format(time.RFC3339Nano), string(tabs)); err != nil {
 			return err
+		}
+		for name, state := range rec.Bases {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ckm_lake_base VALUES (?, ?, ?)`, name, rec.ExportID, state); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()

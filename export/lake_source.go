@@ -35,6 +35,7 @@ type lakeSources struct {
 	defs   map[string]string            // "schema.view" or macro name -> definition
 	hashes map[string]string            // base table -> whole-table hash
 	parts  map[string]map[string]string // base table -> partition -> rows:hash
+	base   *lakeBase                    // the fact tables' kept hashes (nil: hash whole)
 }
 
 // volatile are functions whose result is not a function of the tables: a
@@ -50,9 +51,9 @@ var volatile = map[string]bool{
 
 var identRe = regexp.MustCompile(`"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*`)
 
-func newLakeSources(ctx context.Context, conn *dbsql.Conn) (*lakeSources, error) {
+func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lakeSources, error) {
 	s := &lakeSources{conn: conn, tables: map[string]bool{}, dateKy: map[string]bool{}, defs: map[string]string{},
-		hashes: map[string]string{}, parts: map[string]map[string]string{}}
+		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base}
 	q := func(sql string, f func(a, b string)) error {
 		rows, err := conn.QueryContext(ctx, sql)
 		if err != nil {
@@ -172,7 +173,13 @@ func (s *lakeSources) tableHash(ctx context.Context, name string) (string, error
 	if h, ok := s.hashes[name]; ok {
 		return h, nil
 	}
-	fp, err := rowFingerprints(ctx, s.conn, "main."+engine.QuoteIdent(name), s.dateKy[name])
+	var fp map[string]string
+	var err error
+	if s.base != nil && s.base.record && trackedBase(name, s.dateKy[name]) {
+		fp, err = s.base.tableParts(ctx, s.conn, name)
+	} else {
+		fp, err = rowFingerprints(ctx, s.conn, "main."+engine.QuoteIdent(name), s.dateKy[name])
+	}
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", name, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/shell"
 )
@@ -608,7 +609,21 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 	start := time.Now()
 	var rows *sql.Rows
 	var err error
-	rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
+	// An admin's statement that may change rows is recorded for the lake's
+	// incremental export before it runs (inside the session's transaction,
+	// if any) and once it ran (engine.StatementMayChange).
+	record := !ss.principal.Sandboxed() && !ss.srv.w.ReadOnly && engine.StatementMayChange(qctx, ss.conn, st.sql)
+	if record {
+		err = engine.RecordChange(qctx, ss.conn, "serve", "*")
+	}
+	if err == nil {
+		rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
+	}
+	if err == nil && record {
+		if err = engine.RecordChange(qctx, ss.conn, "serve", "*"); err != nil {
+			rows.Close()
+		}
+	}
 	if err != nil {
 		err = ss.statementError(qctx, ctx, st, err)
 		finish()

@@ -114,10 +114,14 @@ type benchExportResult struct {
 	TablesRewritten     []string                 `json:"tables_rewritten"`
 	Incremental         []export.LakeTableResult `json:"incremental_tables"`
 	IncrementalPhases   map[string]float64       `json:"incremental_phases_ms"`
-	LakeBytes           int64                    `json:"lake_bytes"`
-	RawBytes            int64                    `json:"raw_bytes"`
-	LoadAverageBefore   string                   `json:"loadavg_before"`
-	LoadAverageAfter    string                   `json:"loadavg_after"`
+	// The median run's incremental export: the fact tables' DuckDB row
+	// groups hashed again and those whose kept hashes it used.
+	RowGroupsHashed   int    `json:"incremental_row_groups_hashed"`
+	RowGroupsKept     int    `json:"incremental_row_groups_kept"`
+	LakeBytes         int64  `json:"lake_bytes"`
+	RawBytes          int64  `json:"raw_bytes"`
+	LoadAverageBefore string `json:"loadavg_before"`
+	LoadAverageAfter  string `json:"loadavg_after"`
 }
 
 // benchExportRunResult is one run's figures; the ratios are of the run.
@@ -313,6 +317,7 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res.LakeBytes, res.RawBytes = dirBytes(filepath.Join(lake, export.LakeNamespace), "data"), dirBytes(filepath.Join(dir, "raw"), "")
 	res.Incremental = inc.Tables
 	res.IncrementalPhases = map[string]float64{"tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS}
+	res.RowGroupsHashed, res.RowGroupsKept = inc.GroupsHashed, inc.GroupsKept
 	for k, v := range inc.TidyParts {
 		res.IncrementalPhases["tidy."+k] = v
 	}
@@ -350,6 +355,7 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		{"export_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.ExportCPURatio) })},
 		{"incremental_cpu_ratio per run", perRun(func(r benchExportRunResult) string { return fmt.Sprintf("%.3f", r.IncrementalCPURatio) })},
 		{"fact_sales partitions rewritten", strings.Join(res.FactPartitions, ",")},
+		{"fact row groups hashed / kept (incremental)", fmt.Sprintf("%d / %d", res.RowGroupsHashed, res.RowGroupsKept)},
 		{"tables rewritten", strings.Join(res.TablesRewritten, ",")},
 		{"lake data bytes / raw bytes", fmt.Sprintf("%d / %d", res.LakeBytes, res.RawBytes)},
 		{"load average before / per run / after", res.LoadAverageBefore + " / " + perRun(func(r benchExportRunResult) string { return r.LoadAverage }) + " / " + res.LoadAverageAfter},

@@ -215,7 +215,7 @@ func TestIdentityMergeSplitUndo(t *testing.T) {
 	// record the data version they were built at; the queries above are
 	// logged.
 	for _, tbl := range []string{"etl_run", "customer_merge", "etl_customer_merge", "etl_customer_merge_key", "etl_customer_merge_version", "identity_decision",
-		"olap_rollup_state", "olap_query_log"} {
+		"olap_rollup_state", "olap_query_log", "ckm_change"} {
 		delete(before, tbl)
 		delete(after, tbl)
 	}

@@ -37,6 +37,7 @@ var killVolatile = map[string][]string{
 	"vault_customer_key": {"wrapped_key"},
 	"vault_value":        {"sealed"},
 	"etl_reject":         {"raw_value", "raw_record"},
+	"ckm_change":         {"seq", "changed_at"}, // the lake's change record: a sequence and a time
 }
 
 // protectedTemplate creates a protected, empty warehouse (ckm init, its key

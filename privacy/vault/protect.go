@@ -58,6 +58,8 @@ func Protect(ctx context.Context, db Querier) error {
 		WHERE strpos(response_id, '|') > 0 AND strpos(response_id, '|') < length(response_id)`,
 		`UPDATE etl_reject SET raw_value = CASE WHEN raw_value IS NULL OR starts_with(raw_value, '` + ledgerPrefix + `') THEN raw_value ELSE ckm_seal_text(raw_value) END,
 			raw_record = CASE WHEN raw_record IS NULL OR starts_with(raw_record, '` + ledgerPrefix + `') THEN raw_record ELSE ckm_seal_text(raw_record) END`,
+		// The lake's change record: both fact tables changed anywhere.
+		`INSERT INTO ckm_change (table_name, month, writer) VALUES ('fact_interaction', NULL, 'protect'), ('fact_campaign', NULL, 'protect')`,
 		`DROP TABLE ckm_protect_pv`,
 		`DROP TABLE ckm_protect_ei`,
 	}

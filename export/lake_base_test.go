@@ -1,0 +1,325 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	dbsql "database/sql"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/etl"
+	"github.com/ckm-dev/ckm/privacy"
+	"github.com/ckm-dev/ckm/shell"
+)
+
+// bigSales adds n sales lines over 2023-01-01 .. 2025-12-31 in date order
+// (DuckDB row groups of 122,880 rows each hold a few months) and
+// checkpoints, so the row groups are on disk as they would be after a
+// load.
+func bigSales(t *testing.T, w *engine.Warehouse, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, quantity, unit_price, amount, is_return, etl_run_id)
+		SELECT 'B' || i, 1, CAST(strftime(DATE '2023-01-01' + CAST(i * 1095 // ? AS INTEGER), '%Y%m%d') AS INTEGER),
+			CAST(1 + i % 2 AS INTEGER), 1001 + i % 2, 1, 1, 1, 10.00, 10.00, false, 7
+		FROM range(0, ?) t(i)`, n, n); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, w)
+}
+
+func checkpoint(t *testing.T, w *engine.Warehouse) {
+	t.Helper()
+	if _, err := w.DB.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// factTables are the tables these tests export (the others do not bear on
+// the fact tables' kept hashes).
+var factTables = []string{"fact_sales", "fact_sales_current", "fact_interaction", "fact_campaign"}
+
+// lakeFactSales exports incrementally and checks that the lake's fact_sales
+// (and fact_sales_current) hold exactly the warehouse's rows, returning
+// the export's fact_sales result.
+func lakeFactSales(t *testing.T, w *engine.Warehouse, dir, kind string) (*LakeResult, LakeTableResult) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
+	if err != nil {
+		t.Fatalf("%s: %v", kind, err)
+	}
+	snap, err := OpenLakeSnapshot(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fact_sales", "fact_sales_current"} {
+		cols := plainColumns(snap.Tables[name])
+		wn, ws := checksum(t, w, name, cols)
+		ln, ls := checksum(t, w, overFiles(t, snap.Tables[name]), cols)
+		if wn != ln || ws != ls {
+			t.Errorf("%s: lake %s %d rows (%s), warehouse %d (%s)", kind, name, ln, ls, wn, ws)
+		}
+	}
+	var fs LakeTableResult
+	for _, tr := range res.Tables {
+		if tr.Name == "fact_sales" {
+			fs = tr
+		}
+	}
+	return res, fs
+}
+
+// trustStorage makes the lake's kept hashes of every fact table claim the
+// warehouse's current storage, as if a change had left every column
+// segment where it was (DuckDB can: an update and two checkpoints put a
+// segment back at the same block and offset with the same statistics).
+// Then only the change record can tell the export what changed.
+func trustStorage(t *testing.T, w *engine.Warehouse, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := dbsql.Open("sqlite3", "file:"+filepath.Join(dir, LakeCatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := cat.QueryContext(ctx, `SELECT table_name, state FROM ckm_lake_base`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]*lakeBaseState{}
+	for rows.Next() {
+		var name, js string
+		rows.Scan(&name, &js)
+		var s lakeBaseState
+		if err := json.Unmarshal([]byte(js), &s); err != nil {
+			t.Fatal(err)
+		}
+		states[name] = &s
+	}
+	rows.Close()
+	if len(states) == 0 {
+		t.Fatal("the lake keeps no hashes")
+	}
+	for name, s := range states {
+		groups, err := storageGroups(ctx, conn, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := make([]int64, len(groups))
+		for i, g := range groups {
+			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+engine.QuoteIdent(name)+" WHERE rowid BETWEEN ? AND ?", g.start, g.start+g.rows-1).Scan(&live[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(groups) != len(s.Groups) {
+			t.Fatalf("%s: %d row groups, %d kept", name, len(groups), len(s.Groups))
+		}
+		for i := range s.Groups {
+			s.Groups[i].Storage, s.Groups[i].Start, s.Groups[i].Rows, s.Groups[i].Live = groups[i].storage, groups[i].start, groups[i].rows, live[i]
+			if groups[i].storage == "" {
+				t.Fatalf("%s: row group %d is not on disk (checkpoint first)", name, i)
+			}
+		}
+		js, _ := json.Marshal(s)
+		if _, err := cat.ExecContext(ctx, `UPDATE ckm_lake_base SET state = ? WHERE table_name = ?`, string(js), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLakeKeptHashes: a fact table's hashes are kept by DuckDB row group
+// between exports; an export re-hashes only the row groups whose storage
+// or live rows changed, or that hold a month a writer recorded in
+// ckm_change, and the lake always equals the warehouse.
+func TestLakeKeptHashes(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 250000) // 3 row groups: 122,880 + 122,880 + 4,240 (+5 lines)
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changed: nothing re-hashed.
+	res, fs := lakeFactSales(t, w, dir, "no change")
+	if res.GroupsHashed != 0 || fs.Changed {
+		t.Errorf("no change: %d row groups hashed, fact_sales changed %v", res.GroupsHashed, fs.Changed)
+	}
+	groups := res.GroupsKept
+
+	// A one-day load appends: only the last row group is hashed again and
+	// only that day's month rewritten.
+	addDay(t, w, 8, "20251231")
+	checkpoint(t, w)
+	res, fs = lakeFactSales(t, w, dir, "one-day load")
+	// (The day goes to the last row group or to a new one.)
+	if res.GroupsHashed < 1 || res.GroupsHashed > 2 || res.GroupsKept < groups-1 || !slices.Equal(fs.Partitions, []string{"2025-12"}) {
+		t.Errorf("one-day load: %d row groups hashed, %d kept (of %d), rewrote %v; want 1 or 2, at least %d, [2025-12]", res.GroupsHashed, res.GroupsKept, groups, fs.Partitions, groups-1)
+	}
+	t.Logf("one-day load: %d row groups hashed, %d kept", res.GroupsHashed, res.GroupsKept)
+
+	// Changes no writer recorded, that storage shows: an update not yet
+	// checkpointed, the same checkpointed, a delete (live rows).
+	for _, c := range []struct {
+		kind, sql, part string
+		rewrites        bool // DuckDB may rewrite every row group
+	}{
+		{"update in memory", `UPDATE fact_sales SET amount = 11.00 WHERE order_id = 'B10'`, "2023-1", false},
+		{"update checkpointed", `UPDATE fact_sales SET amount = 12.00 WHERE order_id = 'B20'; CHECKPOINT`, "2023-1", false},
+		{"delete checkpointed", `DELETE FROM fact_sales WHERE order_id = 'B30'; CHECKPOINT`, "2023-1", false},
+		{"delete in memory", `DELETE FROM fact_sales WHERE order_id = 'B150000'`, "2024-10", false},
+		// Most of the first row group gone: DuckDB may rewrite row groups.
+		{"months deleted", `DELETE FROM fact_sales WHERE date_key BETWEEN 20230200 AND 20230899; CHECKPOINT`, "2023-2,2023-3,2023-4,2023-5,2023-6,2023-7,2023-8", true},
+	} {
+		if _, err := w.DB.ExecContext(ctx, c.sql); err != nil {
+			t.Fatal(err)
+		}
+		res, fs = lakeFactSales(t, w, dir, c.kind)
+		if strings.Join(fs.Partitions, ",") != c.part || (res.GroupsKept == 0 && !c.rewrites) {
+			t.Errorf("%s: rewrote %v (want [%s]), %d row groups kept", c.kind, fs.Partitions, c.part, res.GroupsKept)
+		}
+	}
+	checkpoint(t, w)
+	lakeFactSales(t, w, dir, "checkpoint")
+
+	// A change storage does not show (simulated): without a record the
+	// lake misses it — what the README says of raw DuckDB clients —
+	// and with ckm's record of the month it is exported.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE fact_sales SET amount = 13.00 WHERE order_id = 'B40'; CHECKPOINT`); err != nil {
+		t.Fatal(err)
+	}
+	trustStorage(t, w, dir)
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GroupsHashed != 0 {
+		t.Fatalf("with storage unchanged and no record, %d row groups were hashed", res.GroupsHashed)
+	}
+	if err := engine.RecordChange(ctx, w.DB, "test", "fact_sales", 202301); err != nil {
+		t.Fatal(err)
+	}
+	res, fs = lakeFactSales(t, w, dir, "recorded month")
+	if res.GroupsHashed != 1 || !slices.Equal(fs.Partitions, []string{"2023-1"}) {
+		t.Errorf("recorded month: %d row groups hashed, rewrote %v; want 1, [2023-1]", res.GroupsHashed, fs.Partitions)
+	}
+
+	// A record the last export saw is gone (a warehouse restored from a
+	// backup taken before it): nothing kept is trusted.
+	if _, err := w.DB.ExecContext(ctx, `DELETE FROM ckm_change WHERE writer = 'test'`); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ = lakeFactSales(t, w, dir, "record gone"); res.GroupsKept != 0 {
+		t.Errorf("a record gone: %d row groups kept, want 0", res.GroupsKept)
+	}
+	// A lake last exported from another warehouse trusts none of its
+	// kept hashes.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE ckm_change SET writer = 'warehouse other' WHERE seq = (SELECT min(seq) FROM ckm_change)`); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = lakeFactSales(t, w, dir, "other warehouse")
+	if res.GroupsKept != 0 {
+		t.Errorf("another warehouse: %d row groups kept, want 0", res.GroupsKept)
+	}
+	// A full export keeps nothing either.
+	if res, err = Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables, Full: true}); err != nil || res.GroupsKept != 0 {
+		t.Errorf("full export: %d row groups kept (%v), want 0", res.GroupsKept, err)
+	}
+}
+
+// TestLakeWriters: each of ckm's writers that changes fact rows other
+// than by appending records the months it changed, so an export that
+// can see nothing in storage (trustStorage) still equals the warehouse.
+func TestLakeWriters(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000) // one row group, on disk
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	admin := privacy.Principal{User: "root", Role: privacy.Admin}
+	for _, c := range []struct {
+		kind  string
+		run   func() error
+		parts []string // fact_sales partitions rewritten
+	}{
+		{"customer merge", func() error {
+			_, err := etl.MergeCustomers(ctx, w, 1001, 1002, etl.Steward{User: "root", Role: "steward", Reason: "test"})
+			return err
+		}, nil},
+		{"admin SQL in the shell", func() error {
+			sh, err := shell.New(ctx, w, shell.Options{Principal: admin, Out: &bytes.Buffer{}, StopOnError: true})
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			return sh.Run(ctx, "test", strings.NewReader("UPDATE fact_sales SET quantity = 9 WHERE order_id = 'B5';"))
+		}, []string{"2023-1"}},
+	} {
+		if err := c.run(); err != nil {
+			t.Fatalf("%s: %v", c.kind, err)
+		}
+		checkpoint(t, w)
+		trustStorage(t, w, dir)
+		_, fs := lakeFactSales(t, w, dir, c.kind)
+		if c.parts != nil && !slices.Equal(fs.Partitions, c.parts) {
+			t.Errorf("%s: fact_sales rewrote %v, want %v", c.kind, fs.Partitions, c.parts)
+		}
+	}
+}
+
+// TestFactWritersRecord is a tripwire for new writers: every Go file of
+// ckm that updates or deletes fact rows by name also writes the change
+// record (ckm_change / engine.RecordChange), or the lake's incremental
+// export could keep a stale month (see lakeBase).
+func TestFactWritersRecord(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := regexp.MustCompile(`(?i)\b(UPDATE|DELETE\s+FROM|TRUNCATE|MERGE\s+INTO)\s+(main\.)?"?fact_[a-z_]+`)
+	found := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "third_party" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !writes.Match(b) {
+			return nil
+		}
+		found++
+		if !bytes.Contains(b, []byte("ckm_change")) && !bytes.Contains(b, []byte("RecordChange")) {
+			rel, _ := filepath.Rel(root, path)
+			t.Errorf("%s changes fact rows (%s) but records no change for the lake (engine.RecordChange)", rel, writes.Find(b))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 3 { // etl/sales.go, privacy/vault/forget.go, privacy/vault/protect.go at least
+		t.Errorf("only %d writers found: is the pattern still right?", found)
+	}
+}
