@@ -178,6 +178,14 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 		for _, j := range jobs {
 			rep.Files = append(rep.Files, j.FileReport)
 		}
+		// The after-commit work of a load that committed but was stopped
+		// before it (a crash, a kill) is done by the next load, even one
+		// with nothing new: the hooks do nothing when all is current.
+		if len(jobs) > 0 && len(opts.AfterCommit) > 0 {
+			if err := afterCommitOn(ctx, w, opts); err != nil {
+				rep.AfterCommit = err.Error()
+			}
+		}
 		rep.Elapsed = time.Since(start)
 		return rep, ErrNothingToLoad
 	}
@@ -316,6 +324,17 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		ld.traceStep("after-commit hooks", t0)
 	}
 	return ld, nil
+}
+
+// afterCommitOn runs opts.AfterCommit on a connection of w's (see
+// afterCommit).
+func afterCommitOn(ctx context.Context, w *engine.Warehouse, opts Options) error {
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return afterCommit(ctx, conn, opts)
 }
 
 // afterCommit runs opts.AfterCommit in one transaction of its own on conn.

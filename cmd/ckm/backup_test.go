@@ -65,6 +65,12 @@ func sameCounts(t *testing.T, what string, want, got map[string]int64) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		if k == `"main"."serve_audit"` && got[k] >= want[k] {
+			// The server writes its audit in batches every 200 ms: the
+			// statements that counted the tables may land before the
+			// backup's snapshot (they did under load 20+). Rows only grow.
+			continue
+		}
 		if got[k] != want[k] {
 			t.Errorf("%s: %s has %d rows, want %d", what, k, got[k], want[k])
 		}

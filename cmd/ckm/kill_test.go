@@ -186,10 +186,11 @@ func TestKillLoad(t *testing.T) {
 		case "empty":
 			empty++
 		case "committed":
-			// Killed after the commit: exactly the clean load, and a re-run
+			// Killed after the commit: exactly the clean load (its rollups may
+			// be behind: withoutRollups), and a re-run
 			// loads nothing and changes nothing.
 			committed++
-			compareChecksums(t, fmt.Sprintf("kill %d, committed run", killed), want, stableChecksums(t, ctx, w))
+			compareChecksums(t, fmt.Sprintf("kill %d, committed run", killed), withoutRollups(want), withoutRollups(stableChecksums(t, ctx, w)))
 			finishAndCompare(fmt.Sprintf("re-run after kill %d (committed)", killed))
 			next()
 			continue
@@ -222,7 +223,7 @@ func TestKillLoad(t *testing.T) {
 		t.Logf("kill %s: %s", aim.name, state)
 		switch {
 		case state == "committed":
-			compareChecksums(t, "kill "+aim.name, want, stableChecksums(t, ctx, w))
+			compareChecksums(t, "kill "+aim.name, withoutRollups(want), withoutRollups(stableChecksums(t, ctx, w)))
 			finishAndCompare("re-run after the kill " + aim.name)
 			next()
 		case state == "empty" && aim.want == "":
@@ -404,6 +405,22 @@ func stableChecksums(t *testing.T, ctx context.Context, path string) map[string]
 		sums[n] = s
 	}
 	return sums
+}
+
+// withoutRollups drops the rollup tables and their registry from
+// checksums: a load refreshes its rollups after it commits, so a kill
+// between the two leaves them behind the data — never used, since a cube
+// query takes only rollups of the current data version — and the next
+// load, even one with nothing new, brings them up (finishAndCompare
+// compares everything).
+func withoutRollups(sums map[string]string) map[string]string {
+	out := map[string]string{}
+	for n, v := range sums {
+		if !strings.HasPrefix(n, "olap_rollup_") {
+			out[n] = v
+		}
+	}
+	return out
 }
 
 func compareChecksums(t *testing.T, what string, want, got map[string]string) {

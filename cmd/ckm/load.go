@@ -127,6 +127,7 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		} else {
 			a.logf("nothing to load: every file is in the manifest already")
 		}
+		a.warnAfterCommit(rep)
 		return a.printLoadReport(rep)
 	}
 	if err != nil {
@@ -149,7 +150,11 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 // that committed: the load stands, and cube queries read the base tables
 // (rollups of an older data version are never used) until a refresh.
 func (a *app) warnAfterCommit(rep *etl.Report) {
-	if rep.AfterCommit != "" {
+	switch {
+	case rep.AfterCommit == "":
+	case rep.RunID == 0: // nothing new: the refresh an earlier load left undone
+		a.logf("warning: the rollups were not refreshed (cube queries read the base tables until `ckm cube refresh CUBE`): %s", rep.AfterCommit)
+	default:
 		a.logf("warning: run %d committed, but its rollups were not refreshed (cube queries read the base tables until `ckm cube refresh CUBE`): %s", rep.RunID, rep.AfterCommit)
 	}
 }
