@@ -61,4 +61,11 @@ func TestAfterCommitHooks(t *testing.T) {
 	if lines != 5 || probes != 0 {
 		t.Errorf("after the failed hook: %d fact lines (want 5: the load committed), probe table present %d (want 0: the hook's transaction rolled back)", lines, probes)
 	}
+	// A load with nothing new still runs the hooks: the next load finishes
+	// what a crash (or a failed hook) left undone after a commit.
+	seenRun = 0
+	rep, err = Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), AfterCommit: []func(context.Context, *sql.Tx) error{ok}})
+	if !errors.Is(err, ErrNothingToLoad) || seenRun != 2 || seenLines != 5 {
+		t.Errorf("a load with nothing new: %v, the hook saw run %d and %d lines; want ErrNothingToLoad and the hook run over run 2's 5 lines", err, seenRun, seenLines)
+	}
 }

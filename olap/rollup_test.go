@@ -244,4 +244,28 @@ func TestRollupRefreshInPlace(t *testing.T) {
 	inPlace(6, true)
 	inPlace(7, false, sale("O22", -1, 1, 101, 7))
 	inPlace(8, false, `UPDATE `+RollupStateTable+` SET data_version = -1`)
+	// A refresh with no new run (a load with nothing new, finishing what a
+	// crash after a commit left undone) leaves current rollups untouched.
+	var stamp string
+	if err := w.DB.QueryRowContext(ctx, `SELECT string_agg(rollup || refreshed_at, ',' ORDER BY rollup) FROM `+RollupStateTable).Scan(&stamp); err != nil {
+		t.Fatal(err)
+	}
+	before := oids()
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RefreshRollups(ctx, tx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var again string
+	if err := w.DB.QueryRowContext(ctx, `SELECT string_agg(rollup || refreshed_at, ',' ORDER BY rollup) FROM `+RollupStateTable).Scan(&again); err != nil {
+		t.Fatal(err)
+	}
+	if after := oids(); fmt.Sprint(after) != fmt.Sprint(before) || again != stamp {
+		t.Errorf("a refresh with nothing new changed current rollups: tables %v -> %v, refreshed %s -> %s", before, after, stamp, again)
+	}
 }
