@@ -95,12 +95,27 @@ func keyDisplaySQL(typeCol, valueCol string) string {
 // records not sealed before: the only place raw ID numbers, mobiles and
 // e-mails are kept on a protected warehouse. The masked display of each
 // token goes to vault_display, which the analyst's dim_customer shows in
-// place of the token. The (customer, key) pairs are made distinct on
-// integers before any text is joined: a million records carry few
-// distinct pairs.
+// place of the token.
+//
+// The (customer, key) pairs to seal are the personal keys of this run's
+// identity_link rows (identityLinkSQL): a row or a few per customer and key
+// of the load's records, as a DISTINCT over every record's keys finds them
+// (the full path, everyStep), without joining the records again. Their raw
+// values are id_ltok's, which holds every key of the load's own records by
+// token.
 func (l *loader) sealValues() error {
 	if l.opts.Vault == nil {
 		return nil
+	}
+	pairs := fmt.Sprintf(`SELECT p.customer_id, p.key_type, t.key_value, p.tok
+			FROM (SELECT DISTINCT customer_id, key_type, key_value AS tok FROM identity_link
+				WHERE run_id = %d AND key_type IN `+personalKeyTypes+`) p
+			JOIN id_ltok t ON t.key_type = p.key_type AND t.tok = p.tok`, l.runID)
+	if l.opts.everyStep {
+		pairs = `SELECT d.customer_id, k.key_type, k.key_value, t.tok
+			FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
+			JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
+			WHERE k.key_type IN ` + personalKeyTypes
 	}
 	return l.execAll("identity", []string{
 		fmt.Sprintf(`INSERT INTO vault_customer_key (customer_id, wrapped_key, run_id)
@@ -108,12 +123,9 @@ func (l *loader) sealValues() error {
 		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID),
 		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
 		SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
-		FROM (SELECT d.customer_id, k.key_type, k.key_value, t.tok
-			FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
-			JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
-			WHERE k.key_type IN `+personalKeyTypes+`) p
+		FROM (%s) p
 		JOIN vault_customer_key ck USING (customer_id)
-		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
+		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID, pairs),
 		`INSERT INTO vault_display (token, kind, display)
 		SELECT DISTINCT t.tok, k.key_type, t.disp FROM id_key k JOIN id_tok t USING (kid)
 		WHERE k.key_type IN ` + personalKeyTypes + ` AND t.tok NOT IN (SELECT token FROM vault_display)`,
