@@ -30,6 +30,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -66,8 +68,17 @@ type Vault struct {
 	token  []byte      // HMAC key of tokens
 	ledger cipher.AEAD // seals raw records of rejected rows
 
-	mu        sync.Mutex
-	customers map[string]cipher.AEAD // unwrapped customer keys by customer and wrapped bytes
+	tokens sync.Pool // of HMAC states keyed with token, reset before use
+
+	mu        sync.RWMutex
+	customers map[int64]customerKey // unwrapped customer keys by customer
+}
+
+// customerKey is a customer's key opened, with the wrapped bytes it was
+// opened from (a customer's key is only ever looked up with them).
+type customerKey struct {
+	wrapped string
+	aead    cipher.AEAD
 }
 
 // ParseKEK reads a key-encryption key: 64 hexadecimal digits (32 bytes),
@@ -141,12 +152,14 @@ func derive(dataKey []byte, info string) []byte {
 }
 
 func fromDataKey(dataKey []byte) *Vault {
-	return &Vault{
+	v := &Vault{
 		data:      newAEAD(derive(dataKey, "ckm customer keys v1")),
 		token:     derive(dataKey, "ckm tokens v1"),
 		ledger:    newAEAD(derive(dataKey, "ckm ledger v1")),
-		customers: map[string]cipher.AEAD{},
+		customers: map[int64]customerKey{},
 	}
+	v.tokens.New = func() any { return hmac.New(sha256.New, v.token) }
+	return v
 }
 
 // Protected reports whether the warehouse holds a data key.
@@ -290,11 +303,21 @@ func Rotate(ctx context.Context, db Querier, oldKEK, newKEK []byte) error {
 // always give the same token in one warehouse, and without the key nothing
 // leads back from it. Its prefix names the kind (tid_, tmo_, tem_).
 func (v *Vault) Token(kind privacy.Kind, value string) string {
-	m := hmac.New(sha256.New, v.token)
+	// An HMAC state keyed once, reset per token: keying it anew for every
+	// value was most of a token's cost.
+	m := v.tokens.Get().(hash.Hash)
+	m.Reset()
+	var buf [sha256.Size]byte
 	m.Write([]byte(kind.String()))
 	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return tokenPrefix(kind) + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	io.WriteString(m, value)
+	sum := m.Sum(buf[:0])
+	v.tokens.Put(m)
+	prefix := tokenPrefix(kind)
+	out := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(18))
+	copy(out, prefix)
+	base64.RawURLEncoding.Encode(out[len(prefix):], sum[:18])
+	return string(out)
 }
 
 // TokenPrefixes are the prefixes of tokens, by kind.
@@ -318,7 +341,13 @@ func IsToken(s string) bool {
 // NewCustomerKey returns a fresh customer key wrapped by the data key, for
 // vault_customer_key.
 func (v *Vault) NewCustomerKey(customerID int64) []byte {
-	return seal(v.data, randomKey(), customerAD(customerID))
+	k := randomKey()
+	wrapped := seal(v.data, k, customerAD(customerID))
+	// The load seals the customer's values next: the key opened already.
+	v.mu.Lock()
+	v.customers[customerID] = customerKey{string(wrapped), newAEAD(k)}
+	v.mu.Unlock()
+	return wrapped
 }
 
 func customerAD(customerID int64) []byte {
@@ -327,18 +356,20 @@ func customerAD(customerID int64) []byte {
 
 // customer unwraps a customer key (cached).
 func (v *Vault) customer(customerID int64, wrapped []byte) (cipher.AEAD, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	cacheKey := fmt.Sprintf("%d:%s", customerID, wrapped)
-	if a, ok := v.customers[cacheKey]; ok {
-		return a, nil
+	v.mu.RLock()
+	c, ok := v.customers[customerID]
+	v.mu.RUnlock()
+	if ok && c.wrapped == string(wrapped) {
+		return c.aead, nil
 	}
 	k, err := open(v.data, wrapped, customerAD(customerID))
 	if err != nil {
 		return nil, fmt.Errorf("vault: customer %d's key does not open with this data key", customerID)
 	}
 	a := newAEAD(k)
-	v.customers[cacheKey] = a
+	v.mu.Lock()
+	v.customers[customerID] = customerKey{string(wrapped), a}
+	v.mu.Unlock()
 	return a, nil
 }
 
