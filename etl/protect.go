@@ -71,14 +71,18 @@ func tokenOrCall(tok, kind, expr string) string {
 // disp are written to etl_identity and identity_link.
 //
 // The tokens of the load's own keys were computed once already, in id_ltok
-// (identity_prior.go): they are looked up there, and only the keys the
-// prior records brought (an earlier customer's ID number opened from its
-// seal) are tokenised here.
+// (identity_prior.go), and id_key keeps them (ltok, identityKeySQL): only
+// the keys the prior records brought (an earlier customer's ID number
+// opened from its seal) are tokenised here. The full path (everyStep)
+// looks them up in id_ltok.
 func (l *loader) identityTokenSQL() string {
 	tok, from := "k.key_value", "id_key k"
-	if l.opts.Vault != nil {
+	switch {
+	case l.opts.Vault != nil && l.opts.everyStep:
 		tok = "CASE WHEN k.key_type IN " + personalKeyTypes + " THEN coalesce(t.tok, ckm_token(k.key_type, k.key_value)) ELSE k.key_value END"
 		from += " LEFT JOIN id_ltok t ON t.key_type = k.key_type AND t.key_value = k.key_value"
+	case l.opts.Vault != nil:
+		tok = "CASE WHEN k.key_type IN " + personalKeyTypes + " THEN coalesce(k.ltok, ckm_token(k.key_type, k.key_value)) ELSE k.key_value END"
 	}
 	return `CREATE OR REPLACE TEMP TABLE id_tok AS
 	SELECT k.kid, ` + tok + ` AS tok, ` + keyDisplaySQL("k.key_type", "k.key_value") + ` AS disp FROM ` + from
