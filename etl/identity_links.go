@@ -79,12 +79,17 @@ func (l *loader) recordKeySQL() string {
 		` + contacts + `)`
 	}
 	return `INSERT INTO etl_record_key
-	WITH c AS (` + contacts + `),
-	ct AS (SELECT key_value, ckm_token('mobile', key_value) AS tok FROM (SELECT DISTINCT key_value FROM c WHERE key_type = 'mobile'))
+	WITH c AS (` + contacts + `)
 	SELECT DISTINCT e.rec // 10000000000, e.rec % 10000000000, h.h
 	FROM id_rk_all e JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
 	WHERE e.rec > 0
 	UNION ALL
-	SELECT DISTINCT c.file_id, c._line, hash(c.key_type, CAST(coalesce(ct.tok, c.key_value) AS VARCHAR))
-	FROM c LEFT JOIN ct ON c.key_type = 'mobile' AND ct.key_value = c.key_value`
+	SELECT DISTINCT file_id, _line, hash(key_type, CAST(key_value AS VARCHAR)) FROM c WHERE key_type <> 'mobile'
+	UNION ALL
+	-- A mobile's hash differs from a card's (the key type is hashed too):
+	-- the two DISTINCTs find what one over both would.
+	SELECT DISTINCT c.file_id, c._line, hash(c.key_type, CAST(ct.tok AS VARCHAR))
+	FROM c JOIN (SELECT key_value, ckm_token('mobile', key_value) AS tok FROM (SELECT DISTINCT key_value FROM c WHERE key_type = 'mobile')) ct
+		ON ct.key_value = c.key_value
+	WHERE c.key_type = 'mobile'`
 }
