@@ -41,7 +41,7 @@ func (l *loader) resolveIdentity() error {
 	if err := l.addPriorRecords(); err != nil {
 		return err
 	}
-	if err := l.execAll("identity", graph[2:]); err != nil {
+	if err := l.execAll("identity", append([]string{l.identityKeySQL()}, graph[3:]...)); err != nil {
 		return err
 	}
 	// Strong components: cards, ID numbers and accepted ID typos.
@@ -121,6 +121,32 @@ func identityGraphSQL(asOf string, rules IdentityRules) []string {
 		`CREATE OR REPLACE TEMP TABLE id_rk_all AS SELECT e.rec, k.kid, k.weak FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
 		idTypoSQL(rules),
 	}
+}
+
+// identityKeySQL makes id_key: one id per identifier of the graph
+// (id_edge), numbered in key order, weak for mobiles and e-mails. The
+// identifiers of the load's own records are id_ltok's (made of id_edge
+// before the prior and earlier records joined it, identity_prior.go); only
+// those the prior and earlier records (negative record ids) bring besides
+// are looked for in id_edge, instead of making every edge distinct again.
+// On a protected warehouse each key keeps id_ltok's token (ltok; NULL for
+// the others), so id_tok needs no join (identityTokenSQL). The full path
+// (everyStep) makes id_key of id_edge alone, as identityGraphSQL's
+// statement does.
+func (l *loader) identityKeySQL() string {
+	if l.opts.everyStep {
+		return identityGraphSQL(tsLiteral(l.opts.AsOf), l.opts.Identity.withDefaults())[2]
+	}
+	ltok := ""
+	if l.opts.Vault != nil {
+		ltok = ", ltok"
+	}
+	return `CREATE OR REPLACE TEMP TABLE id_key AS
+		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid,
+			key_type IN ('mobile', 'email') AS weak` + ltok + `
+		FROM (SELECT key_type, key_value, tok AS ltok FROM id_ltok
+			UNION ALL
+			SELECT DISTINCT e.key_type, e.key_value, NULL FROM id_edge e ANTI JOIN id_ltok t USING (key_type, key_value) WHERE e.rec < 0)`
 }
 
 // strongPhaseSQL sets up label propagation over the strong keys and the

@@ -71,14 +71,18 @@ func tokenOrCall(tok, kind, expr string) string {
 // disp are written to etl_identity and identity_link.
 //
 // The tokens of the load's own keys were computed once already, in id_ltok
-// (identity_prior.go): they are looked up there, and only the keys the
-// prior records brought (an earlier customer's ID number opened from its
-// seal) are tokenised here.
+// (identity_prior.go), and id_key keeps them (ltok, identityKeySQL): only
+// the keys the prior records brought (an earlier customer's ID number
+// opened from its seal) are tokenised here. The full path (everyStep)
+// looks them up in id_ltok.
 func (l *loader) identityTokenSQL() string {
 	tok, from := "k.key_value", "id_key k"
-	if l.opts.Vault != nil {
+	switch {
+	case l.opts.Vault != nil && l.opts.everyStep:
 		tok = "CASE WHEN k.key_type IN " + personalKeyTypes + " THEN coalesce(t.tok, ckm_token(k.key_type, k.key_value)) ELSE k.key_value END"
 		from += " LEFT JOIN id_ltok t ON t.key_type = k.key_type AND t.key_value = k.key_value"
+	case l.opts.Vault != nil:
+		tok = "CASE WHEN k.key_type IN " + personalKeyTypes + " THEN coalesce(k.ltok, ckm_token(k.key_type, k.key_value)) ELSE k.key_value END"
 	}
 	return `CREATE OR REPLACE TEMP TABLE id_tok AS
 	SELECT k.kid, ` + tok + ` AS tok, ` + keyDisplaySQL("k.key_type", "k.key_value") + ` AS disp FROM ` + from
@@ -92,52 +96,91 @@ func keyDisplaySQL(typeCol, valueCol string) string {
 
 // sealValues gives every customer this load resolved a key of their own
 // (if they have none) and seals under it each raw personal key of their
-// records not sealed before: the only place raw ID numbers, mobiles and
-// e-mails are kept on a protected warehouse. The masked display of each
-// token goes to vault_display, which the analyst's dim_customer shows in
-// place of the token. The (customer, key) pairs are made distinct on
-// integers before any text is joined: a million records carry few
-// distinct pairs.
+// records and each name their CRM records give them (dim_customer holds the
+// name's token on a protected warehouse), when not sealed before: the only
+// place raw ID numbers, mobiles, e-mails and names are kept on a protected
+// warehouse. The masked display of each token goes to vault_display, which
+// the analyst's dim_customer shows in place of the token.
+//
+// The (customer, key) pairs to seal are the personal keys of this run's
+// identity_link rows (identityLinkSQL): a row or a few per customer and key
+// of the load's records, as a DISTINCT over every record's keys finds them,
+// without joining the records again. Their raw values are id_ltok's, which
+// holds every key of the load's own records by token. The names are sealed
+// and displayed in the same two statements as the keys (cust_names).
+//
+// The full path (everyStep) seals the keys from every record's keys and
+// the names in the customers step, in statements of their own (sealNames).
 func (l *loader) sealValues() error {
 	if l.opts.Vault == nil {
 		return nil
 	}
-	return l.execAll("identity", []string{
-		fmt.Sprintf(`INSERT INTO vault_customer_key (customer_id, wrapped_key, run_id)
+	customerKeys := fmt.Sprintf(`INSERT INTO vault_customer_key (customer_id, wrapped_key, run_id)
 		SELECT customer_id, ckm_new_customer_key(customer_id), %d
-		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID),
+		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID)
+	keyDisplays := `SELECT DISTINCT t.tok, k.key_type AS kind, t.disp FROM id_key k JOIN id_tok t USING (kid)
+		WHERE k.key_type IN ` + personalKeyTypes
+	if l.opts.everyStep {
+		return l.execAll("identity", []string{
+			customerKeys,
+			fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
+			SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
+			FROM (SELECT d.customer_id, k.key_type, k.key_value, t.tok
+				FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
+				JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
+				WHERE k.key_type IN `+personalKeyTypes+`) p
+			JOIN vault_customer_key ck USING (customer_id)
+			ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
+			`INSERT INTO vault_display (token, kind, display)
+			SELECT * FROM (` + keyDisplays + `) WHERE tok NOT IN (SELECT token FROM vault_display)`,
+		})
+	}
+	return l.execAll("identity", []string{
+		customerKeys,
+		custNamesSQL,
+		// Key and name tokens differ in their prefix: one anti join does
+		// for both.
 		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
-		SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
-		FROM (SELECT d.customer_id, k.key_type, k.key_value, t.tok
-			FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
-			JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
-			WHERE k.key_type IN `+personalKeyTypes+`) p
+		SELECT p.tok, p.customer_id, p.kind, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.raw), %[1]d
+		FROM (
+			SELECT p.tok, p.customer_id, p.key_type AS kind, t.key_value AS raw
+			FROM (SELECT DISTINCT customer_id, key_type, key_value AS tok FROM identity_link
+				WHERE run_id = %[1]d AND key_type IN `+personalKeyTypes+`) p
+			JOIN id_ltok t ON t.key_type = p.key_type AND t.tok = p.tok
+			UNION ALL
+			SELECT tok, customer_id, 'name', name FROM cust_names) p
 		JOIN vault_customer_key ck USING (customer_id)
 		ANTI JOIN vault_value v ON v.token = p.tok AND v.customer_id = p.customer_id`, l.runID),
 		`INSERT INTO vault_display (token, kind, display)
-		SELECT DISTINCT t.tok, k.key_type, t.disp FROM id_key k JOIN id_tok t USING (kid)
-		WHERE k.key_type IN ` + personalKeyTypes + ` AND t.tok NOT IN (SELECT token FROM vault_display)`,
+		SELECT * FROM (
+			` + keyDisplays + `
+			UNION ALL
+			SELECT tok, 'name', any_value(ckm_mask_name(name)) FROM cust_names GROUP BY tok)
+		WHERE tok NOT IN (SELECT token FROM vault_display)`,
 	})
 }
 
-// sealNames seals, under each customer's key, the names the CRM records of
-// this load give them (dim_customer holds the name's token on a protected
-// warehouse), and keeps each token's masked display in vault_display.
-// cust_names (customer, name, token) stays for cust_ev, which reads the
+// custNamesSQL makes cust_names: each (customer, name) the CRM records of
+// the load give, with the name's token. Each distinct name is tokenised
+// once, not once per CRM record. It stays for cust_ev, which reads the
 // names' tokens there (loadCustomers drops it).
-// Names are not identity keys, so sealValues does not see them; the keys
-// it gave every customer of the load are there already.
-func (l *loader) sealNames() error {
-	if l.opts.Vault == nil {
-		return nil
-	}
-	return l.execAll("customers", []string{
-		// Each distinct name is tokenised once, not once per CRM record.
-		`CREATE OR REPLACE TEMP TABLE cust_names AS
+var custNamesSQL = `CREATE OR REPLACE TEMP TABLE cust_names AS
 		WITH n AS (SELECT DISTINCT r.customer_id, c.name_v AS name
 			FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + ` WHERE c.name_v IS NOT NULL),
 		t AS (SELECT name, ckm_token('name', name) AS tok FROM (SELECT DISTINCT name FROM n))
-		SELECT n.customer_id, n.name, t.tok FROM n JOIN t USING (name)`,
+		SELECT n.customer_id, n.name, t.tok FROM n JOIN t USING (name)`
+
+// sealNames, on the full path (everyStep), seals under each customer's
+// key the names the CRM records of this load give them and keeps each
+// token's masked display in vault_display, in the customers step (the
+// keys sealValues gave every customer of the load are there already);
+// otherwise sealValues did it.
+func (l *loader) sealNames() error {
+	if l.opts.Vault == nil || !l.opts.everyStep {
+		return nil
+	}
+	return l.execAll("customers", []string{
+		custNamesSQL,
 		fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
 		SELECT n.tok, n.customer_id, 'name', ckm_seal(n.customer_id, ck.wrapped_key, n.tok, n.name), %d
 		FROM cust_names n JOIN vault_customer_key ck USING (customer_id)

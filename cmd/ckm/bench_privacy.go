@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -181,9 +182,9 @@ func benchPrivacyRun(ctx context.Context, opts *benchPrivacyOptions) error {
 			if err != nil {
 				return err
 			}
-			name := "clear"
+			name := sideName(protect)
 			if protect {
-				name, protected = "protected", append(protected, s)
+				protected = append(protected, s)
 			} else {
 				clear = append(clear, s)
 			}
@@ -301,8 +302,16 @@ func benchPrivacySide(ctx context.Context, a *app, dir, base, incDir string, asO
 		if err != nil {
 			return s, err
 		}
+		// The trace gives the steps' times; with CKM_DEBUG_SQL (or
+		// CKM_DEBUG_ANALYZE=step) it goes to stderr too, as ckm load's does,
+		// headed by the side and part it is of.
 		var trace bytes.Buffer
-		lo.Progress, lo.Vault, lo.Trace = nil, v, &trace
+		var traceTo io.Writer = &trace
+		if lo.Trace != nil {
+			fmt.Fprintf(a.stderr, "-- trace: %s, %s\n", sideName(protect), []string{"base", "increment"}[i])
+			traceTo = io.MultiWriter(&trace, a.stderr)
+		}
+		lo.Progress, lo.Vault, lo.Trace = nil, v, traceTo
 		start := time.Now()
 		if _, err := etl.Load(ctx, w, paths, lo); err != nil {
 			return s, fmt.Errorf("bench privacy: load %s: %w", paths[0], err)
@@ -325,6 +334,14 @@ func benchPrivacySide(ctx context.Context, a *app, dir, base, incDir string, asO
 	s.Seconds = s.BaseSeconds + s.IncrementSeconds
 	s.CPUSeconds = processCPU() - cpu0
 	return s, nil
+}
+
+// sideName names a side of the benchmark.
+func sideName(protect bool) string {
+	if protect {
+		return "protected"
+	}
+	return "clear"
 }
 
 // processCPU is this process's user and system time so far, in seconds

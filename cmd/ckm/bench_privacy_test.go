@@ -117,3 +117,40 @@ func TestRunRatios(t *testing.T) {
 		t.Errorf("no runs: %v %v", rs, m)
 	}
 }
+
+// TestBenchPrivacyTrace: under CKM_DEBUG_SQL the benchmark writes each
+// load's statement trace to stderr, headed by its side and part, so the
+// sides can be compared statement by statement — the seal statements in the
+// protected side's traces only.
+func TestBenchPrivacyTrace(t *testing.T) {
+	t.Setenv("CKM_DEBUG_SQL", "1")
+	_, stderr, code := runCkm(t, "", "bench", "privacy", "--customers", "150", "--days", "40", "--format", "json")
+	if code != 0 {
+		t.Fatalf("bench privacy: exit %d %s", code, stderr)
+	}
+	heads := []string{"clear, base", "clear, increment", "protected, base", "protected, increment"}
+	sections := map[string]string{}
+	rest := stderr
+	for i, h := range heads {
+		at := strings.Index(rest, "-- trace: "+h+"\n")
+		if at < 0 {
+			t.Fatalf("no trace headed %q (in order) in stderr:\n%s", h, stderr)
+		}
+		rest = rest[at+len("-- trace: "+h+"\n"):]
+		end := len(rest)
+		if i+1 < len(heads) {
+			if n := strings.Index(rest, "-- trace: "+heads[i+1]+"\n"); n >= 0 {
+				end = n
+			}
+		}
+		sections[h] = rest[:end]
+	}
+	for h, s := range sections {
+		if steps := traceStepSeconds([]byte(s)); steps["identity"] <= 0 {
+			t.Errorf("%s: steps %v, want the identity step's statements", h, steps)
+		}
+		if sealed := strings.Contains(s, `identity "INSERT INTO vault_value`); sealed != strings.HasPrefix(h, "protected") {
+			t.Errorf("%s: a seal statement in the trace: %v", h, sealed)
+		}
+	}
+}

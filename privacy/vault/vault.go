@@ -30,6 +30,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +67,8 @@ type Vault struct {
 	data   cipher.AEAD // wraps customer keys
 	token  []byte      // HMAC key of tokens
 	ledger cipher.AEAD // seals raw records of rejected rows
+
+	tokens sync.Pool // of HMAC states keyed with token, reset before use
 
 	mu    sync.Mutex
 	keys  map[int64]customerKey // unwrapped customer keys by customer
@@ -156,13 +160,15 @@ func derive(dataKey []byte, info string) []byte {
 }
 
 func fromDataKey(dataKey []byte) *Vault {
-	return &Vault{
+	v := &Vault{
 		data:   newAEAD(derive(dataKey, "ckm customer keys v1")),
 		token:  derive(dataKey, "ckm tokens v1"),
 		ledger: newAEAD(derive(dataKey, "ckm ledger v1")),
 		keys:   map[int64]customerKey{},
 		aeads:  map[int64]cipher.AEAD{},
 	}
+	v.tokens.New = func() any { return hmac.New(sha256.New, v.token) }
+	return v
 }
 
 // Protected reports whether the warehouse holds a data key.
@@ -306,11 +312,21 @@ func Rotate(ctx context.Context, db Querier, oldKEK, newKEK []byte) error {
 // always give the same token in one warehouse, and without the key nothing
 // leads back from it. Its prefix names the kind (tid_, tmo_, tem_).
 func (v *Vault) Token(kind privacy.Kind, value string) string {
-	m := hmac.New(sha256.New, v.token)
+	// An HMAC state keyed once, reset per token: keying it anew for every
+	// value was most of a token's cost.
+	m := v.tokens.Get().(hash.Hash)
+	m.Reset()
+	var buf [sha256.Size]byte
 	m.Write([]byte(kind.String()))
 	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return tokenPrefix(kind) + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	io.WriteString(m, value)
+	sum := m.Sum(buf[:0])
+	v.tokens.Put(m)
+	prefix := tokenPrefix(kind)
+	out := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(18))
+	copy(out, prefix)
+	base64.RawURLEncoding.Encode(out[len(prefix):], sum[:18])
+	return string(out)
 }
 
 // TokenPrefixes are the prefixes of tokens, by kind.
@@ -334,7 +350,17 @@ func IsToken(s string) bool {
 // NewCustomerKey returns a fresh customer key wrapped by the data key, for
 // vault_customer_key.
 func (v *Vault) NewCustomerKey(customerID int64) []byte {
-	return seal(v.data, randomKey(), customerAD(customerID))
+	k := randomKey()
+	wrapped := seal(v.data, k, customerAD(customerID))
+	// The load seals the customer's values next: the key kept unwrapped
+	// already (its cipher is made when first used).
+	ck := customerKey{wrapped: string(wrapped)}
+	copy(ck.key[:], k)
+	v.mu.Lock()
+	v.keys[customerID] = ck
+	delete(v.aeads, customerID)
+	v.mu.Unlock()
+	return wrapped
 }
 
 func customerAD(customerID int64) []byte {
