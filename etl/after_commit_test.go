@@ -65,7 +65,7 @@ func TestAfterCommitHooks(t *testing.T) {
 	// what a crash (or a failed hook) left undone after a commit.
 	seenRun = 0
 	rep, err = Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), AfterCommit: []func(context.Context, *sql.Tx) error{ok}})
-	if !errors.Is(err, ErrNothingToLoad) || seenRun != 2 || seenLines != 5 {
-		t.Errorf("a load with nothing new: %v, the hook saw run %d and %d lines; want ErrNothingToLoad and the hook run over run 2's 5 lines", err, seenRun, seenLines)
+	if !errors.Is(err, ErrNothingToLoad) || seenRun != 2 || seenLines != 5 || rep.AfterCommit != "" {
+		t.Errorf("a load with nothing new: %v, the hook saw run %d and %d lines (after-commit error %q); want ErrNothingToLoad and the hook run over run 2's 5 lines", err, seenRun, seenLines, rep.AfterCommit)
 	}
 }
