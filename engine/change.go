@@ -86,9 +86,24 @@ func StatementMayChange(ctx context.Context, q Querier, text string) bool {
 // firstWord is the statement's first keyword, past spaces, comments and
 // opening parentheses.
 func firstWord(text string) string {
-	s := text
+	s := StripLeadingComments(text)
+	for strings.HasPrefix(s, "(") {
+		s = StripLeadingComments(s[1:])
+	}
+	end := strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')
+	})
+	if end < 0 {
+		return s
+	}
+	return s[:end]
+}
+
+// StripLeadingComments returns s past its leading white space and SQL
+// comments ("" when a comment does not end).
+func StripLeadingComments(s string) string {
 	for {
-		s = strings.TrimLeft(s, " \t\r\n\f(")
+		s = strings.TrimLeft(s, " \t\r\n\f")
 		switch {
 		case strings.HasPrefix(s, "--"):
 			i := strings.IndexByte(s, '\n')
@@ -103,13 +118,7 @@ func firstWord(text string) string {
 			}
 			s = s[i+2:]
 		default:
-			end := strings.IndexFunc(s, func(r rune) bool {
-				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')
-			})
-			if end < 0 {
-				return s
-			}
-			return s[:end]
+			return s
 		}
 	}
 }

@@ -347,7 +347,7 @@ func isTransactionControl(s string) bool { return transactionControl.MatchString
 
 // commandTag is the keyword(s) a CommandComplete names for text.
 func commandTag(text string) string {
-	fields := strings.Fields(strings.ToUpper(stripLeadingComments(text)))
+	fields := strings.Fields(strings.ToUpper(engine.StripLeadingComments(text)))
 	if len(fields) == 0 {
 		return ""
 	}
@@ -369,28 +369,6 @@ func commandTag(text string) string {
 		return "COMMIT"
 	}
 	return kw
-}
-
-func stripLeadingComments(s string) string {
-	for {
-		s = strings.TrimLeft(s, " \t\r\n")
-		switch {
-		case strings.HasPrefix(s, "--"):
-			i := strings.IndexByte(s, '\n')
-			if i < 0 {
-				return ""
-			}
-			s = s[i+1:]
-		case strings.HasPrefix(s, "/*"):
-			i := strings.Index(s, "*/")
-			if i < 0 {
-				return ""
-			}
-			s = s[i+2:]
-		default:
-			return s
-		}
-	}
 }
 
 // parse handles a Parse message: plan, vet and describe the statement.
