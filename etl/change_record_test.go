@@ -16,18 +16,7 @@ func TestRestatementRecordsChange(t *testing.T) {
 	w := openMem(t)
 	opts := Options{AsOf: asOf2024(), Mappings: []Mapping{sourceLike(t, "pos_sales", "till", "till_*.csv", CorrectionsRestate)}}
 	records := func() []string {
-		rows, err := w.DB.QueryContext(ctx, `SELECT table_name || ':' || coalesce(CAST(month AS VARCHAR), 'any') FROM ckm_change WHERE table_name <> '*' ORDER BY seq`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out = append(out, s)
-		}
-		return out
+		return queryLines(t, w, `SELECT table_name || ':' || coalesce(CAST(month AS VARCHAR), 'any') FROM ckm_change WHERE table_name <> '*' ORDER BY seq`)
 	}
 	writeFile(t, dir, "till_0105.csv", tillHeader+till("S1", 1, "ST01", 5, "10.00")+till("S2", 1, "ST01", 2, "7.50"), false)
 	if _, err := Load(ctx, w, []string{dir + "/till_0105.csv"}, opts); err != nil {

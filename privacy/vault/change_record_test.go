@@ -11,14 +11,7 @@ import (
 // rows it changed (ckm_change), and none of another customer's.
 func TestForgetRecordsChange(t *testing.T) {
 	ctx := context.Background()
-	w := openWarehouse(t)
-	v, err := Init(ctx, w.DB, kek(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Register(ctx, w, v); err != nil {
-		t.Fatal(err)
-	}
+	w, v := registeredVault(t)
 	for _, q := range []string{
 		`INSERT INTO dim_customer (customer_key, customer_id, name, customer_type, valid_from, valid_to, is_current)
 		 VALUES (1, 1001, 'A', 'current', TIMESTAMP '2024-01-01', TIMESTAMP '9999-12-31', true),

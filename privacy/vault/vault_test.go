@@ -155,16 +155,24 @@ func TestParseKEK(t *testing.T) {
 	}
 }
 
-func TestSQLFunctions(t *testing.T) {
-	ctx := context.Background()
+// registeredVault is a new warehouse with a data key and the vault's SQL
+// functions registered.
+func registeredVault(t *testing.T) (*engine.Warehouse, *Vault) {
+	t.Helper()
 	w := openWarehouse(t)
-	v, err := Init(ctx, w.DB, kek(t))
+	v, err := Init(context.Background(), w.DB, kek(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Register(ctx, w, v); err != nil {
+	if err := Register(context.Background(), w, v); err != nil {
 		t.Fatal(err)
 	}
+	return w, v
+}
+
+func TestSQLFunctions(t *testing.T) {
+	ctx := context.Background()
+	w, v := registeredVault(t)
 	var tok string
 	if err := w.DB.QueryRowContext(ctx, `SELECT ckm_token('mobile', '+8613800138000')`).Scan(&tok); err != nil {
 		t.Fatal(err)
