@@ -134,6 +134,9 @@ func identityStepTimes(trace []byte, t *identityLoadTime) {
 		if err != nil {
 			continue
 		}
+		if n := len(f); n > 3 && f[n-2] == "cpu" {
+			f = f[:n-2] // the step's or statement's CPU seconds (etl's trace)
+		}
 		step := strings.Join(f[1:], " ")
 		switch {
 		case step == "identity (step)":
