@@ -81,7 +81,8 @@ type Options struct {
 // CKM_MEMORY_LIMIT, memory_limit in ckm.yaml): DuckDB spills what does not
 // fit to the temp_directory. Without it DuckDB's default of 80 % of the
 // machine's memory let a 5 million line load reach 12.4 GB; under 1 GB it
-// peaks at 1.65 GB (DuckDB's memory beyond its limit grows with the load),
+// peaks at 1.92 GB on an idle machine (DuckDB's memory beyond its limit
+// grows with the load),
 // and under 768MB it fails in the fact insert. Other commands keep
 // DuckDB's default.
 const LoadMemoryLimit = "1GB"
