@@ -4,5 +4,5 @@ package etl
 
 import "time"
 
-// processCPU is not read on this system: the trace shows wall times only.
-func processCPU() (time.Duration, bool) { return 0, false }
+// ProcessCPU is not read on this system: the trace shows wall times only.
+func ProcessCPU() (time.Duration, bool) { return 0, false }

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// processCPU is the CPU time (user and system) the process has used so
+// ProcessCPU is the CPU time (user and system) the process has used so
 // far, for the load's trace; ok is false where it cannot be read.
-func processCPU() (d time.Duration, ok bool) {
+func ProcessCPU() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false

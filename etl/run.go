@@ -399,7 +399,7 @@ func (l *loader) traceStep(step string, t0 time.Time) {
 // cpuSinceLast is " cpu N.NNNs": the process's CPU time since the last
 // call ("" where it cannot be read).
 func (l *loader) cpuSinceLast() string {
-	now, ok := processCPU()
+	now, ok := ProcessCPU()
 	if !ok {
 		return ""
 	}

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -345,14 +344,10 @@ func sideName(protect bool) string {
 }
 
 // processCPU is this process's user and system time so far, in seconds
-// (DuckDB's threads included).
+// (DuckDB's threads included; 0 where it cannot be read).
 func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
+	d, _ := etl.ProcessCPU()
+	return d.Seconds()
 }
 
 // traceStatement is a statement line of a load's trace: its seconds, its
