@@ -218,7 +218,7 @@ func TestSQLFunctions(t *testing.T) {
 
 // TestCustomerCipherCacheBounded: sealing for more customers than the
 // cipher cache holds keeps at most aeadCacheSize ciphers (a cipher per
-// customer took ~1 KB each: 190 MB of heap at 220,000 customers) and every
+// customer took ~1 KB each: 179 MB of heap at 220,000 customers) and every
 // value still opens with its own customer's key, in any order — also for a
 // customer whose stored key changed after its cipher was evicted.
 func TestCustomerCipherCacheBounded(t *testing.T) {
