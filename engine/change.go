@@ -20,11 +20,17 @@ const ChangeMonthKey = "CASE WHEN date_key > 0 THEN date_key // 100 ELSE 0 END"
 
 // RecordChange records that writer changed rows of table in the given
 // months (yyyymm; 0 for unknown dates), or in any month when none are
-// given. q is the writer's transaction.
+// given. q is the writer's transaction. A change to every table ("*": an
+// admin's statement by hand) also marks the cubes' rollups stale: they are
+// refreshed in place from what each run changed (olap.RefreshRollups), and
+// such a statement makes no run, so the next refresh rebuilds them.
 func RecordChange(ctx context.Context, q Querier, writer, table string, months ...int) error {
 	if len(months) == 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer) VALUES (?, NULL, ?)`, table, writer); err != nil {
 			return fmt.Errorf("change record of %s: %w", table, err)
+		}
+		if table == "*" {
+			return InvalidateRollups(ctx, q)
 		}
 		return nil
 	}

@@ -103,3 +103,43 @@ rollups:
 		t.Errorf("after ckm cube refresh sales, the query should use a rollup:\n%s", e)
 	}
 }
+
+// TestAdminEditReachesRollups: the rollups are refreshed in place, only in
+// the periods a load's run touched; an admin's UPDATE by hand makes no run,
+// so it marks them stale and the next load rebuilds them — a 2023 line
+// edited by hand shows in the cube after a load of 2024 lines only.
+func TestAdminEditReachesRollups(t *testing.T) {
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "w.duckdb")
+	header := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"
+	load := func(name, lines string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(header+lines), 0o644)
+		if _, stderr, code := runCkm(t, "", "--warehouse", wh, "load", p, "--as-of", "2024-12-31"); code != 0 && code != exitRejected {
+			t.Fatalf("load %s exit %d: %s", name, code, stderr)
+		}
+	}
+	byYear := func() (string, string) {
+		t.Helper()
+		explain, stderr, code := runCkm(t, "", "--warehouse", wh, "cube", "explain", "sales", "--measures", "revenue", "--rows", "date.year")
+		if code != 0 {
+			t.Fatalf("explain exit %d: %s", code, stderr)
+		}
+		out, stderr, code := runCkm(t, "", "--warehouse", wh, "--format", "csv", "cube", "query", "sales", "--measures", "revenue", "--rows", "date.year")
+		if code != 0 {
+			t.Fatalf("query exit %d: %s", code, stderr)
+		}
+		return explain, strings.TrimSpace(out)
+	}
+	load("pos_sales_1.csv", "S1,1,ST01,北京朝阳店,张三,2023/6/5 14:22,,13912345678,P001,2,10.00,0,\n"+
+		"S2,1,ST01,北京朝阳店,张三,2024/1/5 14:22,,13912345678,P001,1,10.00,0,\n")
+	if _, stderr, code := runCkm(t, "", append(asAdmin(t), "--warehouse", wh, "sql", "-c", "UPDATE fact_sales SET amount = 50 WHERE order_id = 'S1'")...); code != 0 {
+		t.Fatalf("admin update exit %d: %s", code, stderr)
+	}
+	load("pos_sales_2.csv", "S3,1,ST01,北京朝阳店,张三,2024/2/5 14:22,,13912345678,P001,1,5.00,0,\n")
+	explain, out := byYear()
+	if !strings.Contains(explain, "-- source: rollup ") || !strings.Contains(out, "2023,50.00") || !strings.HasSuffix(out, "2024,15.00") {
+		t.Errorf("after an admin's edit of 2023 and a load of 2024, the cube (from a rollup) should show the edit:\n%s\n%s", explain, out)
+	}
+}
