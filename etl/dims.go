@@ -37,7 +37,14 @@ func (l *loader) loadProducts() error {
 	if err := l.exec("products", `UPDATE dim_product SET product_name = coalesce(o.name_v, o.code), category = o.category_v,
 			subcategory = o.subcategory_v, product_line = o.line_v, brand = o.brand_v, cost = o.cost_v, list_price = o.price_v,
 			is_inferred = false, etl_run_id = ?
-		FROM ok_products o WHERE dim_product.product_code = o.code`, l.runID); err != nil {
+		FROM ok_products o WHERE dim_product.product_code = o.code
+			-- Only products the master changes carry this run: the rollups
+			-- are refreshed in the periods of this run's products' sales
+			-- (olap.RefreshRollups), and an unchanged master re-sent whole
+			-- would otherwise stamp every product and recompute every period.
+			AND (dim_product.product_name, dim_product.category, dim_product.subcategory, dim_product.product_line,
+				dim_product.brand, dim_product.cost, dim_product.list_price, dim_product.is_inferred)
+				IS DISTINCT FROM (coalesce(o.name_v, o.code), o.category_v, o.subcategory_v, o.line_v, o.brand_v, o.cost_v, o.price_v, false)`, l.runID); err != nil {
 		return err
 	}
 	return l.exec("products", `INSERT INTO dim_product (product_key, product_code, product_name, category, subcategory,
