@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -51,12 +52,8 @@ func TestRollupsRefreshedInPlace(t *testing.T) {
 	opts := Options{AfterCommit: []func(context.Context, *sql.Tx) error{
 		func(ctx context.Context, tx *sql.Tx) error { return olap.RefreshRollups(ctx, tx, model) },
 	}}
-	load := func(asOf string, files map[string]string) *Report {
+	loadDir := func(asOf, dir string) *Report {
 		t.Helper()
-		dir := t.TempDir()
-		for name, content := range files {
-			writeFile(t, dir, name, content, false)
-		}
 		o := opts
 		o.AsOf = day(t, asOf)
 		rep, err := Load(ctx, w, []string{dir}, o)
@@ -65,21 +62,17 @@ func TestRollupsRefreshedInPlace(t *testing.T) {
 		}
 		return rep
 	}
+	load := func(asOf string, files map[string]string) *Report {
+		t.Helper()
+		dir := t.TempDir()
+		for name, content := range files {
+			writeFile(t, dir, name, content, false)
+		}
+		return loadDir(asOf, dir)
+	}
 	crm := func(n int, asOf string, records ...crmChange) *Report {
 		t.Helper()
-		rows := [][]any{crmChangeHeader}
-		for _, r := range records {
-			rows = append(rows, []any{r.card, "客户" + r.card, mobileOf(r.card), r.level, r.changed})
-		}
-		dir := t.TempDir()
-		writeXLSX(t, dir, "crm_customers_"+string(rune('0'+n))+".xlsx", "客户", rows)
-		o := opts
-		o.AsOf = day(t, asOf)
-		rep, err := Load(ctx, w, []string{dir}, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return loadDir(asOf, crmDir(t, n, records))
 	}
 	check := func(step string, rep *Report) {
 		t.Helper()
@@ -102,7 +95,7 @@ func TestRollupsRefreshedInPlace(t *testing.T) {
 			}
 		}
 	}
-	sales := func(lines ...string) string { return mergePOSHeader + joinLines(lines) }
+	sales := func(lines ...string) string { return mergePOSHeader + strings.Join(lines, "\n") + "\n" }
 
 	check("CRM only", crm(1, "2024-03-31", crmChange{"M1", "普通", ""}, crmChange{"M2", "普通", ""}, crmChange{"M3", "普通", ""}))
 	check("sales", load("2024-08-31", map[string]string{"pos_sales_1.csv": sales(
@@ -139,12 +132,4 @@ func TestRollupsRefreshedInPlace(t *testing.T) {
 	}
 	check("merge", rep)
 	check("CRM change", crm(2, "2024-12-31", crmChange{"M3", "金卡", "2024-10-01"}))
-}
-
-func joinLines(lines []string) string {
-	s := ""
-	for _, l := range lines {
-		s += l + "\n"
-	}
-	return s
 }

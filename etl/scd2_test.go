@@ -34,13 +34,19 @@ var crmChangeHeader = []any{"会员卡号", "姓名", "手机", "会员等级", 
 // loadCRM loads one workbook of records, named n so each load is a new file.
 func loadCRM(t *testing.T, w *engine.Warehouse, n int, ld crmLoad) (*Report, error) {
 	t.Helper()
+	return Load(context.Background(), w, []string{crmDir(t, n, ld.records)}, Options{AsOf: day(t, ld.asOf)})
+}
+
+// crmDir writes one CRM workbook of records, named n, into a new directory.
+func crmDir(t *testing.T, n int, records []crmChange) string {
+	t.Helper()
 	rows := [][]any{crmChangeHeader}
-	for _, r := range ld.records {
+	for _, r := range records {
 		rows = append(rows, []any{r.card, "客户" + r.card, mobileOf(r.card), r.level, r.changed})
 	}
 	dir := t.TempDir()
 	writeXLSX(t, dir, fmt.Sprintf("crm_customers_%d.xlsx", n), "客户", rows)
-	return Load(context.Background(), w, []string{dir}, Options{AsOf: day(t, ld.asOf)})
+	return dir
 }
 
 // mobileOf gives each hand card a fixed mobile, so records of one card
