@@ -253,15 +253,17 @@ func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
 			continue
 		}
 		var full []string
+		hash := ModelHash(c)
 		for _, r := range c.Rollups {
 			s, ok := st.rollups[c.Name+"\x00"+r.Name]
-			if ok && exists[r.Table(c)] && s.hash == ModelHash(c) && s.version == st.version && st.version > 0 {
+			kept := ok && exists[r.Table(c)] && s.hash == hash // materialized for this model
+			if kept && s.version == st.version && st.version > 0 {
 				// Current already (a re-run after a load whose refresh a
 				// crash cut short finds the others so).
 				continue
 			}
 			l := partitionLevel(c, r)
-			if !ok || !exists[r.Table(c)] || s.hash != ModelHash(c) || s.version != st.prev || st.version <= st.prev || l == nil {
+			if !kept || s.version != st.prev || st.version <= st.prev || l == nil {
 				full = append(full, r.Name)
 				continue
 			}
