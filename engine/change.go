@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,10 +19,16 @@ import (
 // yyyymm of date_key, 0 for an unknown date (a special member).
 const ChangeMonthKey = "CASE WHEN date_key > 0 THEN date_key // 100 ELSE 0 END"
 
+// Execer is what recording a change needs: *sql.Tx, *sql.Conn and
+// *sql.DB have it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // RecordChange records that writer changed rows of table in the given
 // months (yyyymm; 0 for unknown dates), or in any month when none are
 // given. q is the writer's transaction.
-func RecordChange(ctx context.Context, q Querier, writer, table string, months ...int) error {
+func RecordChange(ctx context.Context, q Execer, writer, table string, months ...int) error {
 	if len(months) == 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer) VALUES (?, NULL, ?)`, table, writer); err != nil {
 			return fmt.Errorf("change record of %s: %w", table, err)
@@ -40,7 +47,7 @@ func RecordChange(ctx context.Context, q Querier, writer, table string, months .
 // where (a condition on its columns; args are its parameters): call it
 // after an UPDATE with the same condition (the rows as they are now) — or
 // before a DELETE — in the same transaction.
-func RecordChangeWhere(ctx context.Context, q Querier, writer, table, where string, args ...any) error {
+func RecordChangeWhere(ctx context.Context, q Execer, writer, table, where string, args ...any) error {
 	all := append([]any{table, writer}, args...)
 	if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer)
 		SELECT DISTINCT ?, `+ChangeMonthKey+`, ? FROM `+QuoteIdent(table)+` WHERE `+where, all...); err != nil {

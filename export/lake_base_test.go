@@ -5,6 +5,7 @@ import (
 	"context"
 	dbsql "database/sql"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -246,6 +247,11 @@ func TestLakeWriters(t *testing.T) {
 	ctx := context.Background()
 	w := smallWarehouse(t)
 	bigSales(t, w, 2000) // one row group, on disk
+	// Order times, for the customer versions to hold.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE fact_sales SET order_ts = CAST(strptime(CAST(date_key AS VARCHAR), '%Y%m%d') AS TIMESTAMP) + INTERVAL 12 HOUR WHERE date_key > 0`); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, w)
 	dir := filepath.Join(t.TempDir(), "lake")
 	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
 		t.Fatal(err)
@@ -256,6 +262,32 @@ func TestLakeWriters(t *testing.T) {
 		run   func() error
 		parts []string // fact_sales partitions rewritten
 	}{
+		{"back-dated customer version", func() error {
+			// Customer 1001 changed on 2025-11-01 (known only now): the
+			// version from then takes over the sales of November and
+			// December 2025.
+			tx, err := w.DB.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			for _, q := range []string{
+				`INSERT INTO dim_customer SELECT * REPLACE (10 AS customer_key, TIMESTAMP '2025-11-01' AS valid_from) FROM dim_customer WHERE customer_key = 1`,
+				`UPDATE dim_customer SET valid_to = TIMESTAMP '2025-11-01', is_current = false WHERE customer_key = 1`,
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			if err := engine.AlignCustomerVersions(ctx, tx, `SELECT 1001`); err != nil {
+				return err
+			}
+			var moved int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales WHERE customer_key = 10`).Scan(&moved); err != nil || moved == 0 {
+				return fmt.Errorf("no sales moved to the new version (%v)", err)
+			}
+			return tx.Commit()
+		}, []string{"2025-11", "2025-12"}},
 		{"customer merge", func() error {
 			_, err := etl.MergeCustomers(ctx, w, 1001, 1002, etl.Steward{User: "root", Role: "steward", Reason: "test"})
 			return err
