@@ -48,12 +48,18 @@ func RecordChange(ctx context.Context, q Execer, writer, table string, months ..
 // after an UPDATE with the same condition (the rows as they are now) — or
 // before a DELETE — in the same transaction.
 func RecordChangeWhere(ctx context.Context, q Execer, writer, table, where string, args ...any) error {
-	all := append([]any{table, writer}, args...)
-	if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer)
-		SELECT DISTINCT ?, `+ChangeMonthKey+`, ? FROM `+QuoteIdent(table)+` WHERE `+where, all...); err != nil {
+	if _, err := q.ExecContext(ctx, ChangeRecordSQL(writer, table, where), args...); err != nil {
 		return fmt.Errorf("change record of %s: %w", table, err)
 	}
 	return nil
+}
+
+// ChangeRecordSQL is the statement RecordChangeWhere runs, for a writer
+// that runs its statements itself (to trace them): where's parameters are
+// the statement's.
+func ChangeRecordSQL(writer, table, where string) string {
+	return `INSERT INTO ckm_change (table_name, month, writer)
+		SELECT DISTINCT ` + QuoteString(table) + `, ` + ChangeMonthKey + `, ` + QuoteString(writer) + ` FROM ` + QuoteIdent(table) + ` WHERE ` + where
 }
 
 // noChangeStatements start statements that change no table's rows.

@@ -320,7 +320,7 @@ func TestLakeWriters(t *testing.T) {
 // TestFactWritersRecord is a tripwire for new writers: every function of
 // ckm (engine, etl, privacy… every Go file but tests) that updates or
 // deletes fact rows also writes the change record (ckm_change /
-// engine.RecordChange…), or the lake's incremental export could keep a
+// engine.RecordChange, engine.ChangeRecordSQL…), or the lake's incremental export could keep a
 // stale month (see lakeBase). A write names its fact table in the SQL
 // (UPDATE fact_sales) or builds it with Sprintf (UPDATE %[1]s) in a
 // function that names a fact table; writes in package-level constants
@@ -334,7 +334,7 @@ func TestFactWritersRecord(t *testing.T) {
 	built := regexp.MustCompile(`(?i)\b(UPDATE|DELETE\s+FROM|TRUNCATE|MERGE\s+INTO)\s+(main\.)?%(\[\d+\])?[sv]`)
 	factName := regexp.MustCompile(`\bfact_[a-z_]+`)
 	records := func(b []byte) bool {
-		return bytes.Contains(b, []byte("ckm_change")) || bytes.Contains(b, []byte("RecordChange"))
+		return bytes.Contains(b, []byte("ckm_change")) || bytes.Contains(b, []byte("RecordChange")) || bytes.Contains(b, []byte("ChangeRecordSQL"))
 	}
 	writes := func(b []byte) []byte {
 		if m := named.Find(b); m != nil {
