@@ -62,6 +62,30 @@ func ChangeRecordSQL(writer, table, where string) string {
 		SELECT DISTINCT ` + QuoteString(table) + `, ` + ChangeMonthKey + `, ` + QuoteString(writer) + ` FROM ` + QuoteIdent(table) + ` WHERE ` + where
 }
 
+// QueryRecordingChange runs an admin's statement text on q (a connection:
+// the admin's transaction, if any, is its). When record is true (the
+// statement may change rows: StatementMayChange, as its caller decided
+// once), writer is recorded in the change record for every fact table and
+// any month before the statement runs — inside the admin's transaction —
+// and again once it ran (after its own commit). The rows are the
+// statement's; on an error none are left open.
+func QueryRecordingChange(ctx context.Context, q Querier, record bool, writer, text string, args ...any) (*sql.Rows, error) {
+	if record {
+		if err := RecordChange(ctx, q, writer, "*"); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := q.QueryContext(ctx, text, args...)
+	if err != nil || !record {
+		return rows, err
+	}
+	if err := RecordChange(ctx, q, writer, "*"); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return rows, nil
+}
+
 // noChangeStatements start statements that change no table's rows.
 var noChangeStatements = []string{"SET", "RESET", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
 	"DESCRIBE", "SHOW", "SUMMARIZE", "USE", "CHECKPOINT", "FORCE", "PREPARE", "DEALLOCATE"}
