@@ -349,7 +349,7 @@ func (b *lakeBase) hashGroups(ctx context.Context, conn *dbsql.Conn, name string
 		return nil
 	}
 	quoted := "main." + engine.QuoteIdent(name)
-	sum := "count(*), CAST(coalesce(sum(CAST(hash(" + lakeFPRow + ") AS HUGEINT)), 0) AS VARCHAR)"
+	sum := countHashSum(lakeFPRow)
 	var qs []string
 	want := map[int64]bool{}
 	for _, i := range redo {
