@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,13 +19,19 @@ import (
 // yyyymm of date_key, 0 for an unknown date (a special member).
 const ChangeMonthKey = "CASE WHEN date_key > 0 THEN date_key // 100 ELSE 0 END"
 
+// Execer is what recording a change needs: *sql.Tx, *sql.Conn and
+// *sql.DB have it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // RecordChange records that writer changed rows of table in the given
 // months (yyyymm; 0 for unknown dates), or in any month when none are
 // given. q is the writer's transaction. A change to every table ("*": an
 // admin's statement by hand) also marks the cubes' rollups stale: they are
 // refreshed in place from what each run changed (olap.RefreshRollups), and
 // such a statement makes no run, so the next refresh rebuilds them.
-func RecordChange(ctx context.Context, q Querier, writer, table string, months ...int) error {
+func RecordChange(ctx context.Context, q Execer, writer, table string, months ...int) error {
 	if len(months) == 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer) VALUES (?, NULL, ?)`, table, writer); err != nil {
 			return fmt.Errorf("change record of %s: %w", table, err)
@@ -46,13 +53,43 @@ func RecordChange(ctx context.Context, q Querier, writer, table string, months .
 // where (a condition on its columns; args are its parameters): call it
 // after an UPDATE with the same condition (the rows as they are now) — or
 // before a DELETE — in the same transaction.
-func RecordChangeWhere(ctx context.Context, q Querier, writer, table, where string, args ...any) error {
-	all := append([]any{table, writer}, args...)
-	if _, err := q.ExecContext(ctx, `INSERT INTO ckm_change (table_name, month, writer)
-		SELECT DISTINCT ?, `+ChangeMonthKey+`, ? FROM `+QuoteIdent(table)+` WHERE `+where, all...); err != nil {
+func RecordChangeWhere(ctx context.Context, q Execer, writer, table, where string, args ...any) error {
+	if _, err := q.ExecContext(ctx, ChangeRecordSQL(writer, table, where), args...); err != nil {
 		return fmt.Errorf("change record of %s: %w", table, err)
 	}
 	return nil
+}
+
+// ChangeRecordSQL is the statement RecordChangeWhere runs, for a writer
+// that runs its statements itself (to trace them): where's parameters are
+// the statement's.
+func ChangeRecordSQL(writer, table, where string) string {
+	return `INSERT INTO ckm_change (table_name, month, writer)
+		SELECT DISTINCT ` + QuoteString(table) + `, ` + ChangeMonthKey + `, ` + QuoteString(writer) + ` FROM ` + QuoteIdent(table) + ` WHERE ` + where
+}
+
+// QueryRecordingChange runs an admin's statement text on q (a connection:
+// the admin's transaction, if any, is its). When record is true (the
+// statement may change rows: StatementMayChange, as its caller decided
+// once), writer is recorded in the change record for every fact table and
+// any month before the statement runs — inside the admin's transaction —
+// and again once it ran (after its own commit). The rows are the
+// statement's; on an error none are left open.
+func QueryRecordingChange(ctx context.Context, q Querier, record bool, writer, text string, args ...any) (*sql.Rows, error) {
+	if record {
+		if err := RecordChange(ctx, q, writer, "*"); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := q.QueryContext(ctx, text, args...)
+	if err != nil || !record {
+		return rows, err
+	}
+	if err := RecordChange(ctx, q, writer, "*"); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return rows, nil
 }
 
 // noChangeStatements start statements that change no table's rows.

@@ -67,6 +67,17 @@ func CheckCustomerHistory(ctx context.Context, q txLike) error {
 // customer_id values to align (a subquery over a table the caller built).
 func AlignCustomerVersions(ctx context.Context, q txLike, customers string) error {
 	for _, f := range []struct{ table, ts string }{{"fact_sales", "order_ts"}, {"fact_interaction", "contact_ts"}} {
+		// The rows that move to another version, as a condition on the
+		// fact table alone: their months go to the change record (the
+		// lake's export re-reads them) before they are changed, in the
+		// same transaction.
+		moves := fmt.Sprintf(`%[1]s.customer_id > 0 AND %[1]s.customer_id IN (%[3]s)
+				AND EXISTS (SELECT 1 FROM dim_customer d WHERE d.customer_id = %[1]s.customer_id
+					AND %[1]s.%[2]s >= d.valid_from AND %[1]s.%[2]s < d.valid_to
+					AND %[1]s.customer_key IS DISTINCT FROM d.customer_key)`, f.table, f.ts, customers)
+		if err := RecordChangeWhere(ctx, q, "customer versions", f.table, moves); err != nil {
+			return err
+		}
 		_, err := q.ExecContext(ctx, fmt.Sprintf(`UPDATE %[1]s SET customer_key = d.customer_key
 			FROM dim_customer d
 			WHERE d.customer_id = %[1]s.customer_id AND %[1]s.customer_id > 0

@@ -121,7 +121,7 @@ func RecordRollupVersion(ctx context.Context, q Querier, version int64, done []R
 // -1): queries no longer use them and the next refresh rebuilds them
 // whole. A change to the data that a refresh in place cannot trace (a new
 // edition of a dimension's rows) calls it in its transaction.
-func InvalidateRollups(ctx context.Context, q Querier) error {
+func InvalidateRollups(ctx context.Context, q Execer) error {
 	if _, err := q.ExecContext(ctx, `UPDATE `+RollupRegistry+` SET data_version = -1`); err != nil {
 		return fmt.Errorf("invalidate rollups: %w", err)
 	}

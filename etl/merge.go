@@ -218,10 +218,8 @@ func (m *merger) alignMoved() error {
 		}
 		// The lake's change record: the months of the moved rows (and of
 		// the other rows of their new customers), in the merge's
-		// transaction (engine.RecordChangeWhere).
-		if err := m.exec(fmt.Sprintf(`INSERT INTO ckm_change (table_name, month, writer)
-			SELECT DISTINCT '%[1]s', %[2]s, 'customer merge or split' FROM %[1]s WHERE customer_id IN (SELECT to_customer FROM ckm_moves)`,
-			f.table, engine.ChangeMonthKey)); err != nil {
+		// transaction.
+		if err := m.exec(engine.ChangeRecordSQL("customer merge or split", f.table, `customer_id IN (SELECT to_customer FROM ckm_moves)`)); err != nil {
 			return err
 		}
 	}

@@ -392,9 +392,8 @@ func (l *loader) restateSales() error {
 		fmt.Sprintf(`UPDATE fact_sales AS f SET restated_by_run = %d FROM sales_class c
 		WHERE c.outcome = 'correction' AND %s AND f.restated_by_run IS NULL`, l.runID, match),
 		// The lake's change record: the months of the rows restated
-		// (engine.RecordChangeWhere, in the load's transaction).
-		fmt.Sprintf(`INSERT INTO ckm_change (table_name, month, writer)
-		SELECT DISTINCT 'fact_sales', %s, 'load %d: restatement' FROM fact_sales WHERE restated_by_run = %d`, engine.ChangeMonthKey, l.runID, l.runID),
+		// (in the load's transaction).
+		engine.ChangeRecordSQL(fmt.Sprintf("load %d: restatement", l.runID), "fact_sales", fmt.Sprintf("restated_by_run = %d", l.runID)),
 	}
 	for _, q := range steps {
 		if err := l.exec("facts", q); err != nil {

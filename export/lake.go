@@ -992,7 +992,7 @@ func partitionHashes(ctx context.Context, conn *dbsql.Conn, from, hashArgs, part
 	if !part {
 		partKey = "0"
 	}
-	q := "SELECT " + partKey + ", count(*), CAST(coalesce(sum(CAST(hash(" + hashArgs + ") AS HUGEINT)), 0) AS VARCHAR) FROM " + from + " " + lakeFPRow + " GROUP BY 1"
+	q := "SELECT " + partKey + ", " + countHashSum(hashArgs) + " FROM " + from + " " + lakeFPRow + " GROUP BY 1"
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -1007,7 +1007,7 @@ func partitionHashes(ctx context.Context, conn *dbsql.Conn, from, hashArgs, part
 		}
 		k := lakePartitionNone
 		if part {
-			k = strconv.FormatInt(p/100, 10) + "-" + strconv.FormatInt(p%100, 10)
+			k = monthKey(p)
 		}
 		out[k] = strconv.FormatInt(n, 10) + ":" + h
 	}
@@ -1018,6 +1018,12 @@ func partitionHashes(ctx context.Context, conn *dbsql.Conn, from, hashArgs, part
 		out[lakePartitionNone] = "0:0"
 	}
 	return out, nil
+}
+
+// countHashSum is SQL for a fingerprint's two columns over a group: its
+// row count and the sum of hash(hashArgs) (a decimal string).
+func countHashSum(hashArgs string) string {
+	return "count(*), CAST(coalesce(sum(CAST(hash(" + hashArgs + ") AS HUGEINT)), 0) AS VARCHAR)"
 }
 
 // partitionKey is the fingerprint key of a data file's partition.

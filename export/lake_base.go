@@ -38,14 +38,15 @@ import (
 // row group), with the same whole-row hash as a whole-table hash, so the
 // sums of the row groups are the table's hashes exactly.
 
-// lakeBaseVersion is the layout of a kept state; another is not trusted.
-const lakeBaseVersion = 1
+// lakeBaseVersion is the layout of a kept state; another is not trusted
+// (1 kept changes by seq alone).
+const lakeBaseVersion = 2
 
 // lakeBaseState is one fact table's hashes as an export left them.
 type lakeBaseState struct {
 	Version   int             `json:"v"`
 	Warehouse string          `json:"warehouse"` // ckm_change's first row: which warehouse
-	Changes   []int64         `json:"changes"`   // ckm_change rows (seq) taken into account
+	Changes   []string        `json:"changes"`   // ckm_change rows taken into account (lakeChange.id)
 	Groups    []lakeBaseGroup `json:"groups"`
 }
 
@@ -61,8 +62,17 @@ type lakeBaseGroup struct {
 // lakeChange is one row of the warehouse's ckm_change.
 type lakeChange struct {
 	seq   int64
+	at    string // changed_at
 	table string
 	month int64 // -1: any month
+}
+
+// id identifies a change across exports: its seq and when it was made. A
+// warehouse restored from a backup hands out the seqs after the backup's
+// again; a change made then is another change under a seq the last export
+// saw, and the one it saw is missing.
+func (c lakeChange) id() string {
+	return strconv.FormatInt(c.seq, 10) + "@" + c.at
 }
 
 // lakeBase is what one export knows of the kept states and the change
@@ -94,14 +104,14 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 	if b.record = n == 1; !b.record {
 		return b, nil
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT seq, table_name, coalesce(month, -1), writer FROM ckm_change ORDER BY seq`)
+	rows, err := conn.QueryContext(ctx, `SELECT seq, coalesce(CAST(changed_at AS VARCHAR), ''), table_name, coalesce(month, -1), writer FROM ckm_change ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("change record: %w", err)
 	}
 	for rows.Next() {
 		var c lakeChange
 		var writer string
-		if err := rows.Scan(&c.seq, &c.table, &c.month, &writer); err != nil {
+		if err := rows.Scan(&c.seq, &c.at, &c.table, &c.month, &writer); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -215,12 +225,12 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	}
 	// The changes recorded since: months to re-read, or all.
 	before := b.before[name]
-	var seen []int64
+	var seen []string
 	all := before == nil || b.warehouse == "" || before.Warehouse != b.warehouse
 	months := map[string]bool{}
-	var known map[int64]bool
+	var known map[string]bool
 	if before != nil {
-		known = map[int64]bool{}
+		known = map[string]bool{}
 		for _, s := range before.Changes {
 			known[s] = true
 		}
@@ -229,8 +239,8 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 		if c.table != name && c.table != "*" {
 			continue
 		}
-		seen = append(seen, c.seq)
-		if known[c.seq] {
+		seen = append(seen, c.id())
+		if known[c.id()] {
 			continue
 		}
 		if c.table == "*" || c.month < 0 {
@@ -240,11 +250,12 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 		}
 	}
 	// A change the last export saw that is gone from the record (a
-	// restored backup, a record deleted by hand): nothing kept is trusted.
+	// restored backup, a record deleted by hand; a seq handed out again
+	// after a restore is another change): nothing kept is trusted.
 	if !all && len(seen) < len(before.Changes) {
 		all = true
 	} else if !all {
-		now := map[int64]bool{}
+		now := map[string]bool{}
 		for _, s := range seen {
 			now[s] = true
 		}
@@ -338,7 +349,7 @@ func (b *lakeBase) hashGroups(ctx context.Context, conn *dbsql.Conn, name string
 		return nil
 	}
 	quoted := "main." + engine.QuoteIdent(name)
-	sum := "count(*), CAST(coalesce(sum(CAST(hash(" + lakeFPRow + ") AS HUGEINT)), 0) AS VARCHAR)"
+	sum := countHashSum(lakeFPRow)
 	var qs []string
 	want := map[int64]bool{}
 	for _, i := range redo {

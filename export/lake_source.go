@@ -175,7 +175,7 @@ func (s *lakeSources) tableHash(ctx context.Context, name string) (string, error
 	}
 	var fp map[string]string
 	var err error
-	if s.base != nil && s.base.record && trackedBase(name, s.dateKy[name]) {
+	if s.base.record && trackedBase(name, s.dateKy[name]) {
 		fp, err = s.base.tableParts(ctx, s.conn, name)
 	} else {
 		fp, err = rowFingerprints(ctx, s.conn, "main."+engine.QuoteIdent(name), s.dateKy[name])
@@ -211,7 +211,7 @@ func (s *lakeSources) rawFingerprints(ctx context.Context, t lakeTable, part boo
 func rowFingerprints(ctx context.Context, conn *dbsql.Conn, source string, part bool) (map[string]string, error) {
 	key := ""
 	if part {
-		key = "CASE WHEN date_key > 0 THEN date_key // 100 ELSE 0 END"
+		key = engine.ChangeMonthKey
 	}
 	return partitionHashes(ctx, conn, source, lakeFPRow, key)
 }

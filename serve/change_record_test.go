@@ -51,6 +51,14 @@ func TestAdminStatementsRecordChange(t *testing.T) {
 		if n := count(); n != before+2 {
 			t.Errorf("simple %v: a rolled-back DELETE left %d change records", simple, n-before-2)
 		}
+		// Executed again (extended protocol: the statement prepared once,
+		// its decision kept), it records again.
+		if _, err := c.Exec(ctx, "UPDATE fact_sales SET quantity = 1 WHERE false"); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != before+4 {
+			t.Errorf("simple %v: the UPDATE again wrote %d change records, want 2", simple, n-before-2)
+		}
 	}
 	// An analyst's session writes nothing (it may not write at all).
 	before := count()

@@ -69,6 +69,7 @@ type statement struct {
 	cols      []column // extended protocol: the result's columns (nil: no rows)
 	fixed     *fixedResult
 	job       *jobCall
+	record    bool // an admin's statement that may change rows (engine.StatementMayChange)
 }
 
 // fixedResult is an answer the server gives without DuckDB.
@@ -329,6 +330,8 @@ func (ss *session) plan(ctx context.Context, text string) (*statement, error) {
 		}
 		st.sql = sql
 	}
+	// Decided once here, not at every Execute of a prepared statement.
+	st.record = !ss.principal.Sandboxed() && !ss.srv.w.ReadOnly && engine.StatementMayChange(ctx, ss.conn, st.sql)
 	return st, nil
 }
 
@@ -585,23 +588,10 @@ func (ss *session) runStatement(ctx context.Context, st *statement, args []any, 
 		cancel()
 	}
 	start := time.Now()
-	var rows *sql.Rows
-	var err error
 	// An admin's statement that may change rows is recorded for the lake's
 	// incremental export before it runs (inside the session's transaction,
-	// if any) and once it ran (engine.StatementMayChange).
-	record := !ss.principal.Sandboxed() && !ss.srv.w.ReadOnly && engine.StatementMayChange(qctx, ss.conn, st.sql)
-	if record {
-		err = engine.RecordChange(qctx, ss.conn, "serve", "*")
-	}
-	if err == nil {
-		rows, err = ss.conn.QueryContext(qctx, st.sql, args...)
-	}
-	if err == nil && record {
-		if err = engine.RecordChange(qctx, ss.conn, "serve", "*"); err != nil {
-			rows.Close()
-		}
-	}
+	// if any) and once it ran.
+	rows, err := engine.QueryRecordingChange(qctx, ss.conn, st.record, "serve", st.sql, args...)
 	if err != nil {
 		err = ss.statementError(qctx, ctx, st, err)
 		finish()

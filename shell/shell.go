@@ -384,21 +384,9 @@ func (s *Shell) query(qctx, ctx context.Context, it item) error {
 		audit = id
 	}
 	// An admin's statement that may change rows is recorded for the lake's
-	// incremental export (engine.StatementMayChange), on this
-	// connection before it runs (inside the admin's transaction, if any)
-	// and again once it ran (after its own commit).
+	// incremental export, on this connection before and after it runs.
 	record := !s.opts.Principal.Sandboxed() && !s.w.ReadOnly && engine.StatementMayChange(qctx, s.conn, it.Text)
-	if record {
-		if err := engine.RecordChange(qctx, s.conn, "sql shell", "*"); err != nil {
-			return err
-		}
-	}
-	rows, err := s.conn.QueryContext(qctx, it.Text)
-	if err == nil && record {
-		if err = engine.RecordChange(qctx, s.conn, "sql shell", "*"); err != nil {
-			rows.Close()
-		}
-	}
+	rows, err := engine.QueryRecordingChange(qctx, s.conn, record, "sql shell", it.Text)
 	var n int64
 	if err == nil {
 		n, err = s.render(rows, it)

@@ -61,12 +61,9 @@ func (v *Vault) Forget(ctx context.Context, db Querier, customerID int64, user, 
 		{&e.LinksBroken, `UPDATE fact_interaction SET interaction_id = NULL WHERE customer_id = $1 AND interaction_id IS NOT NULL`},
 		{&e.LinksBroken, `UPDATE fact_campaign SET response_id = split_part(response_id, '|', 1) || '|'
 			WHERE customer_id = $1 AND strpos(response_id, '|') > 0`},
-		// The lake's change record: the months of the rows changed
-		// (engine.RecordChangeWhere).
-		{nil, `INSERT INTO ckm_change (table_name, month, writer) SELECT DISTINCT 'fact_interaction', ` + engine.ChangeMonthKey + `, 'forget'
-			FROM fact_interaction WHERE customer_id = $1`},
-		{nil, `INSERT INTO ckm_change (table_name, month, writer) SELECT DISTINCT 'fact_campaign', ` + engine.ChangeMonthKey + `, 'forget'
-			FROM fact_campaign WHERE customer_id = $1`},
+		// The lake's change record: the months of the rows changed.
+		{nil, engine.ChangeRecordSQL("forget", "fact_interaction", "customer_id = $1")},
+		{nil, engine.ChangeRecordSQL("forget", "fact_campaign", "customer_id = $1")},
 		{&e.ValuesSealed, `DELETE FROM vault_value WHERE customer_id = ?`},
 		{nil, `DELETE FROM vault_customer_key WHERE customer_id = ?`},
 		{&e.LinksBroken, `DELETE FROM etl_identity WHERE customer_id = ?`},

@@ -58,8 +58,6 @@ func Protect(ctx context.Context, db Querier) error {
 		WHERE strpos(response_id, '|') > 0 AND strpos(response_id, '|') < length(response_id)`,
 		`UPDATE etl_reject SET raw_value = CASE WHEN raw_value IS NULL OR starts_with(raw_value, '` + ledgerPrefix + `') THEN raw_value ELSE ckm_seal_text(raw_value) END,
 			raw_record = CASE WHEN raw_record IS NULL OR starts_with(raw_record, '` + ledgerPrefix + `') THEN raw_record ELSE ckm_seal_text(raw_record) END`,
-		// The lake's change record: both fact tables changed anywhere.
-		`INSERT INTO ckm_change (table_name, month, writer) VALUES ('fact_interaction', NULL, 'protect'), ('fact_campaign', NULL, 'protect')`,
 		`DROP TABLE ckm_protect_pv`,
 		`DROP TABLE ckm_protect_ei`,
 	}
@@ -71,6 +69,12 @@ func Protect(ctx context.Context, db Querier) error {
 		}
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("protect the warehouse (step %d): %w", i+1, err)
+		}
+	}
+	// The lake's change record: both fact tables changed anywhere.
+	for _, table := range []string{"fact_interaction", "fact_campaign"} {
+		if err := engine.RecordChange(ctx, db, "protect", table); err != nil {
+			return fmt.Errorf("protect the warehouse: %w", err)
 		}
 	}
 	return nil
