@@ -329,7 +329,7 @@ const plainText = `[!-~]+( [!-~]+)*`
 // fields are in range (a year from 1000, month 01–12, day 01–31, hour
 // 00–23, minute and second 00–59): ckm_timestamp then gives what DuckDB's
 // cast does, a day that is no calendar day (02-30) included — NULL
-// (TestPlainTimestampCast).
+// (TestMemoFastPathsChangeNothing).
 const plainTimestamp = `[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]`
 
 // textMemo is the memo of a free-text code or name: NFKC-folded and
