@@ -20,10 +20,7 @@ const dimDateRow = `CAST(strftime(d, '%Y%m%d') AS INTEGER), d, year(d), quarter(
 func (l *loader) loadFacts() error {
 	run := l.runID
 	sales := salesFactSQL(run)
-	free, err := l.freeBeforeSalesFacts()
-	if err != nil {
-		return err
-	}
+	free := l.freeBeforeSalesFacts()
 	// A target with nothing in this load has no fact to append.
 	var others, contactTokens []string
 	mobileKey, mobileJoin := l.keyToken("mobile", "s.mobile_v"), ""
@@ -84,7 +81,7 @@ func (l *loader) loadFacts() error {
 //
 // Identity's tables are the ones the load's statements made (noteTemps):
 // no catalog scan.
-func (l *loader) freeBeforeSalesFacts() ([]string, error) {
+func (l *loader) freeBeforeSalesFacts() []string {
 	var steps []string
 	var ids []string
 	for name, kind := range l.temps {
@@ -100,7 +97,7 @@ func (l *loader) freeBeforeSalesFacts() ([]string, error) {
 	if len(drops) > 0 {
 		steps = append(steps, strings.Join(drops, "; ")) // one round trip
 	}
-	return steps, nil
+	return steps
 }
 
 // inferredMembersSQL adds the dimension members the facts of run refer to

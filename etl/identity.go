@@ -33,15 +33,15 @@ const maxIdentityRounds = 64
 // incremental loads; new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
 	rules := l.opts.Identity.withDefaults()
-	graph := identityGraphSQL(tsLiteral(l.opts.AsOf), rules)
-	if err := l.execAll("identity", graph[:2]); err != nil {
+	records, links := identityGraphSQL(tsLiteral(l.opts.AsOf), rules)
+	if err := l.execAll("identity", records); err != nil {
 		return err
 	}
 	// What earlier loads resolved joins the graph (identity_prior.go).
 	if err := l.addPriorRecords(); err != nil {
 		return err
 	}
-	if err := l.execAll("identity", append([]string{l.identityKeySQL()}, graph[3:]...)); err != nil {
+	if err := l.execAll("identity", append([]string{l.identityKeySQL()}, links...)); err != nil {
 		return err
 	}
 	// Strong components: cards, ID numbers and accepted ID typos.
@@ -94,13 +94,15 @@ func (l *loader) execAll(step string, queries []string) error {
 	return nil
 }
 
-// identityGraphSQL builds the identifier graph: records (with their time
-// and, for CRM rows, the evidence an ID typo is checked against), their
-// identifiers (the edges), one id per identifier, and the pairs of ID
-// numbers accepted as one person's. asOf is the time of a CRM row without
-// a change date (it tells who holds a number now).
-func identityGraphSQL(asOf string, rules IdentityRules) []string {
-	return []string{
+// identityGraphSQL builds the identifier graph in two parts: records
+// (the records of the load, with their time and, for CRM rows, the
+// evidence an ID typo is checked against) and their identifiers (the
+// edges), run before the prior records join them; then links, run after
+// identityKeySQL has given each identifier its id: each record's key ids
+// and the pairs of ID numbers accepted as one person's. asOf is the time
+// of a CRM row without a change date (it tells who holds a number now).
+func identityGraphSQL(asOf string, rules IdentityRules) (records, links []string) {
+	records = []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
 			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
@@ -114,13 +116,12 @@ func identityGraphSQL(asOf string, rules IdentityRules) []string {
 			UNION ALL SELECT rec, 'mobile', mobile_v FROM id_src WHERE mobile_v IS NOT NULL
 			UNION ALL SELECT rec, 'email', email_v FROM id_src WHERE email_v IS NOT NULL
 			UNION ALL SELECT rec, 'customer_ref', cref FROM id_src WHERE cref IS NOT NULL)`,
-		`CREATE OR REPLACE TEMP TABLE id_key AS
-		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid,
-			key_type IN ('mobile', 'email') AS weak
-		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
+	}
+	links = []string{
 		`CREATE OR REPLACE TEMP TABLE id_rk_all AS SELECT e.rec, k.kid, k.weak FROM id_edge e JOIN id_key k USING (key_type, key_value)`,
 		idTypoSQL(rules),
 	}
+	return records, links
 }
 
 // identityKeySQL makes id_key: one id per identifier of the graph
@@ -131,11 +132,13 @@ func identityGraphSQL(asOf string, rules IdentityRules) []string {
 // are looked for in id_edge, instead of making every edge distinct again.
 // On a protected warehouse each key keeps id_ltok's token (ltok; NULL for
 // the others), so id_tok needs no join (identityTokenSQL). The full path
-// (everyStep) makes id_key of id_edge alone, as identityGraphSQL's
-// statement does.
+// (everyStep) makes id_key of every distinct edge of id_edge.
 func (l *loader) identityKeySQL() string {
 	if l.opts.everyStep {
-		return identityGraphSQL(tsLiteral(l.opts.AsOf), l.opts.Identity.withDefaults())[2]
+		return `CREATE OR REPLACE TEMP TABLE id_key AS
+		SELECT key_type, key_value, row_number() OVER (ORDER BY key_type, key_value) AS kid,
+			key_type IN ('mobile', 'email') AS weak
+		FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`
 	}
 	ltok := ""
 	if l.opts.Vault != nil {

@@ -52,34 +52,21 @@ func identityLinkSQL(runID int64) string {
 // contacts and campaign responses find their customer. A split
 // (merge_steward.go) moves the records carrying the keys it names.
 func (l *loader) recordKeySQL() string {
-	// The hash is of the stored form (a token for personal keys on a
-	// protected warehouse), as etl_identity holds it and a split names it.
-	// On a protected warehouse the resolved records' hashes are computed
-	// once per key, of id_tok's token, and the contacts' and responses'
-	// mobiles are tokenised once per distinct mobile (the full path,
-	// everyStep, joins every record to its key's token and tokenises
-	// every contact's mobile).
-	contacts := `SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL
-		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
-		UNION ALL SELECT file_id, _line, 'member_card', card FROM ok_responses WHERE card IS NOT NULL
-		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL`
-	if l.opts.Vault == nil {
-		return `INSERT INTO etl_record_key
-	SELECT DISTINCT rec // 10000000000, rec % 10000000000, hash(key_type, CAST(key_value AS VARCHAR)) FROM id_edge WHERE rec > 0
-	UNION ALL
-	SELECT DISTINCT file_id, _line, hash(key_type, CAST(key_value AS VARCHAR)) FROM (
-		` + contacts + `)`
-	}
-	if l.opts.everyStep {
-		return `INSERT INTO etl_record_key
-	SELECT DISTINCT e.rec // 10000000000, e.rec % 10000000000, hash(k.key_type, CAST(t.tok AS VARCHAR))
-	FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) WHERE e.rec > 0
-	UNION ALL
-	SELECT DISTINCT file_id, _line, hash(key_type, CAST(CASE WHEN key_type IN ` + personalKeyTypes + ` THEN ckm_token(key_type, key_value) ELSE key_value END AS VARCHAR)) FROM (
-		` + contacts + `)`
+	// The hash is of the stored form, as etl_identity holds it and a split
+	// names it: id_tok's token for the resolved records' keys, computed
+	// once per key, and the contacts' and responses' mobiles tokenised once
+	// per distinct mobile. On an unprotected warehouse id_tok's tok is the
+	// key's value (identityTokenSQL) and a mobile is stored as it is.
+	mobileTok := "key_value"
+	if l.opts.Vault != nil {
+		mobileTok = "ckm_token('mobile', key_value)"
 	}
 	return `INSERT INTO etl_record_key
-	WITH c AS (` + contacts + `)
+	WITH c AS (
+		SELECT file_id, _line, 'member_card' AS key_type, card AS key_value FROM ok_interactions WHERE card IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'member_card', card FROM ok_responses WHERE card IS NOT NULL
+		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL)
 	SELECT DISTINCT e.rec // 10000000000, e.rec % 10000000000, h.h
 	FROM id_rk_all e JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
 	WHERE e.rec > 0
@@ -89,7 +76,7 @@ func (l *loader) recordKeySQL() string {
 	-- A mobile's hash differs from a card's (the key type is hashed too):
 	-- the two DISTINCTs find what one over both would.
 	SELECT DISTINCT c.file_id, c._line, hash(c.key_type, CAST(ct.tok AS VARCHAR))
-	FROM c JOIN (SELECT key_value, ckm_token('mobile', key_value) AS tok FROM (SELECT DISTINCT key_value FROM c WHERE key_type = 'mobile')) ct
+	FROM c JOIN (SELECT key_value, ` + mobileTok + ` AS tok FROM (SELECT DISTINCT key_value FROM c WHERE key_type = 'mobile')) ct
 		ON ct.key_value = c.key_value
 	WHERE c.key_type = 'mobile'`
 }

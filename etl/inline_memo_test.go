@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +99,85 @@ func TestSmallSalesCleanedInPlace(t *testing.T) {
 	}
 	if len(inline.tables) != len(memo.tables) {
 		t.Errorf("%d tables, the memo path %d", len(inline.tables), len(memo.tables))
+	}
+}
+
+// TestMemoChoiceAtScale: over more lines than memoSample, a time column
+// whose every value is a plain 2024-03-05 14:22:31 is cleaned in place (no
+// md_ts_v), one with a sampled time in another layout through its memo,
+// and a country column of plain names keeps its memo md_country_v
+// (ckm_country is Go: one call per distinct name, not per line); the
+// loaded rows and the ledger are those of the all-memo path either way.
+func TestMemoChoiceAtScale(t *testing.T) {
+	ctx := context.Background()
+	ms, err := ParseMappings("test", []byte(`sources:
+  - name: retail
+    target: sales
+    channel: web
+    pattern: "retail*.csv"
+    guests: guest
+    columns:
+      order_id: InvoiceNo
+      product_code: StockCode
+      quantity: Quantity
+      ts: InvoiceDate
+      unit_price: UnitPrice
+      customer_ref: CustomerID
+      country: Country
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lines = memoSample + 1808
+	csv := func(odd string) string {
+		var b strings.Builder
+		b.WriteString("InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n")
+		for i := range lines {
+			inv := i / 4 // four lines an invoice, one time each
+			ts := fmt.Sprintf("2024-%02d-%02d %02d:%02d:%02d", 1+inv%12, 1+inv%28, inv%24, inv%60, (inv*7)%60)
+			if odd != "" && i == 5000 {
+				ts = odd
+			}
+			country := "United Kingdom"
+			if i%10 == 0 {
+				country = "France"
+			}
+			fmt.Fprintf(&b, "%d,P%03d,%d,%s,%d.%02d,%d.0,%s\n", 500000+inv, i%200, 1+i%5, ts, 1+i%30, i%100, 12000+inv%500, country)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name, odd string
+		tsMemo    bool
+	}{{"plain times", "", false}, {"a sampled time in another layout", "2024/3/5 14:22", true}} {
+		dir := t.TempDir()
+		p := writeFile(t, dir, "retail.csv", csv(c.odd), false)
+		run := func(memoAlways bool) (trace string, tables map[string]string) {
+			w := openMem(t)
+			var tr bytes.Buffer
+			if _, err := Load(ctx, w, []string{p}, Options{AsOf: asOf2024(), Mappings: ms, Trace: &tr, memoAlways: memoAlways}); err != nil {
+				t.Fatal(err)
+			}
+			tables = map[string]string{
+				"fact_sales": queryString(t, w, `SELECT count(*) || ':' || sum(hash(order_id, product_key, quantity, unit_price, amount,
+					CAST(order_ts AS VARCHAR), country_code, customer_id)) FROM fact_sales_current`),
+				"etl_reject": queryString(t, w, `SELECT count(*) || ':' || coalesce(sum(hash(line, rule, severity, column_name, raw_value)), 0) FROM etl_reject`),
+			}
+			return tr.String(), tables
+		}
+		trace, got := run(false)
+		_, want := run(true)
+		if built := strings.Contains(trace, "TEMP TABLE md_ts_v"); built != c.tsMemo {
+			t.Errorf("%s: md_ts_v built %v, want %v", c.name, built, c.tsMemo)
+		}
+		if !strings.Contains(trace, "TEMP TABLE md_country_v") {
+			t.Errorf("%s: the plain countries were cleaned in place, a Go call a line", c.name)
+		}
+		for name, sum := range want {
+			if got[name] != sum {
+				t.Errorf("%s: %s %s, the all-memo path's %s", c.name, name, got[name], sum)
+			}
+		}
+		t.Logf("%s: %v", c.name, got)
 	}
 }

@@ -310,6 +310,16 @@ func (m memo) cleaned(x string) string {
 	return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN %s ELSE %s END", x, engine.QuoteString(m.guard), m.fast(x), m.expr(x))
 }
 
+// fastGoFree tells whether the memo's fast path is SQL alone, calling no
+// Go function (every Go scalar ckm registers is named ckm_…): a
+// regular expression and a cast per line then cost less than a memo's
+// DISTINCT and join. A fast path that calls Go (country's ckm_country)
+// still costs one Go call per line cleaned in place, one per distinct
+// value through the memo.
+func (m memo) fastGoFree() bool {
+	return m.fast != nil && !strings.Contains(m.fast("x"), "ckm_")
+}
+
 // plainText matches a value clean.Text returns unchanged and that trim
 // leaves as it is: printable ASCII words, each two apart by one space
 // (TestPlainTextIsClean). ckm_text(x) is then x.
@@ -319,7 +329,7 @@ const plainText = `[!-~]+( [!-~]+)*`
 // fields are in range (a year from 1000, month 01–12, day 01–31, hour
 // 00–23, minute and second 00–59): ckm_timestamp then gives what DuckDB's
 // cast does, a day that is no calendar day (02-30) included — NULL
-// (TestPlainTimestampCast).
+// (TestMemoFastPathsChangeNothing).
 const plainTimestamp = `[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]`
 
 // textMemo is the memo of a free-text code or name: NFKC-folded and
@@ -390,9 +400,10 @@ const memoMaxDistinct = 0.5
 // cleanedColumns is SQL for the cleaned columns of memos over table
 // (aliased alias in the query that reads them) and the joins they need.
 // A column the load leaves empty, whose values hardly repeat, or whose
-// sampled values all take the memo's fast path (plain codes and numbers:
-// a regular expression per line costs less than a memo's DISTINCT and
-// join) is cleaned in place; the others through a memo table. inline
+// sampled values all take a fast path that calls no Go (plain codes and
+// numbers: a regular expression per line costs less than a memo's
+// DISTINCT and join; see fastGoFree) is cleaned in place; the others
+// through a memo table. inline
 // cleans all in place (a small load), opts.memoAlways none.
 func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) (cols, joins string, err error) {
 	if inline {
@@ -410,7 +421,7 @@ func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) 
 			given = append(given, "count("+c+")")
 			sampled = append(sampled, "count("+c+")")
 			distinct = append(distinct, "count(DISTINCT "+c+")")
-			if m.fast != nil {
+			if m.fastGoFree() {
 				fast = append(fast, fmt.Sprintf("count(*) FILTER (WHERE regexp_full_match(%s, %s))", c, engine.QuoteString(m.guard)))
 			} else {
 				fast = append(fast, "0")
@@ -429,7 +440,7 @@ func (l *loader) cleanedColumns(table, alias string, memos []memo, inline bool) 
 		}
 		for i, m := range memos {
 			given, sampled, distinct, fast := vals[i], vals[n+i], vals[2*n+i], vals[3*n+i]
-			allFast := m.fast != nil && fast == sampled
+			allFast := m.fastGoFree() && fast == sampled
 			use[i] = given > 0 && !allFast && float64(distinct) <= memoMaxDistinct*float64(sampled)
 		}
 	}
