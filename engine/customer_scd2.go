@@ -99,11 +99,15 @@ func ApplyCustomerChanges(ctx context.Context, q HistoryQuerier, c CustomerChang
 	early := len(c.TypeOne) > 0 && (typeOneTracked(c) || c.EveryStep)
 	moved := false
 	for r := int64(1); r <= rounds; r++ {
-		stmts := []string{customerMergeSQL(c, r)}
+		// Without early corrections the changes are paired with their
+		// versions and given their actions in one statement (the round's
+		// type 1 corrections then read ckm_customer_v, which holds every
+		// column of ckm_customer_m).
+		stmts := []string{fusedMergeActionSQL(c, r)}
 		if early {
-			stmts = append(stmts, customerTypeOneSQL(c))
+			stmts = []string{customerMergeSQL(c, r), customerTypeOneSQL(c, "ckm_customer_m"), customerActionSQL()}
 		}
-		for _, stmt := range append(stmts, customerActionSQL()) {
+		for _, stmt := range stmts {
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("dim_customer changes: %w", err)
 			}
@@ -182,6 +186,11 @@ func knownFrom(v string) string {
 // date; nv: the first version after it; b: pv, else nv (a change before
 // the first version), else nothing (a new customer).
 func customerMergeSQL(c CustomerChanges, rnk int64) string {
+	return "CREATE OR REPLACE TEMP TABLE ckm_customer_m AS" + customerMergeSelect(c, rnk)
+}
+
+// customerMergeSelect is the SELECT of customerMergeSQL.
+func customerMergeSelect(c CustomerChanges, rnk int64) string {
 	values := make([]string, len(CustomerAttributes))
 	for i, a := range CustomerAttributes {
 		v, ok := c.Values[a]
@@ -194,7 +203,7 @@ func customerMergeSQL(c CustomerChanges, rnk int64) string {
 	if c.Judgements {
 		prevKnown = "pv.valid_from"
 	}
-	return fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ckm_customer_m AS
+	return fmt.Sprintf(`
 		WITH n AS (SELECT * FROM %s WHERE rnk = %d),
 		pv AS (SELECT d.* FROM n JOIN dim_customer d USING (customer_id) WHERE d.valid_from <= n.eff
 			QUALIFY row_number() OVER (PARTITION BY d.customer_id ORDER BY d.valid_from DESC) = 1),
@@ -210,7 +219,9 @@ func customerMergeSQL(c CustomerChanges, rnk int64) string {
 }
 
 // customerTypeOneSQL applies type 1 corrections: they reach every version.
-func customerTypeOneSQL(c CustomerChanges) string {
+// merged is the table of the round's changes paired with their versions
+// (ckm_customer_m, or ckm_customer_v which holds all its columns).
+func customerTypeOneSQL(c CustomerChanges, merged string) string {
 	typeOneSet := make([]string, len(c.TypeOne))
 	typeOneDiff := make([]string, len(c.TypeOne))
 	for i, a := range c.TypeOne {
@@ -218,9 +229,9 @@ func customerTypeOneSQL(c CustomerChanges) string {
 		typeOneDiff[i] = "dim_customer." + a + " IS DISTINCT FROM m." + a
 	}
 	return fmt.Sprintf(`UPDATE dim_customer SET %s, etl_run_id = m.etl_run_id
-		FROM ckm_customer_m m
+		FROM %s m
 		WHERE dim_customer.customer_id = m.customer_id AND m.old_key IS NOT NULL AND (%s)`,
-		strings.Join(typeOneSet, ", "), strings.Join(typeOneDiff, " OR "))
+		strings.Join(typeOneSet, ", "), merged, strings.Join(typeOneDiff, " OR "))
 }
 
 // customerActionSQL decides each change's action on the versions
@@ -228,6 +239,18 @@ func customerTypeOneSQL(c CustomerChanges) string {
 // It reads only the tracked attributes of the versions, which the type 1
 // corrections do not change.
 func customerActionSQL() string {
+	return actionOverSQL("ckm_customer_m")
+}
+
+// fusedMergeActionSQL is customerMergeSQL and customerActionSQL in one
+// statement: ckm_customer_v made from the merge's SELECT directly.
+func fusedMergeActionSQL(c CustomerChanges, rnk int64) string {
+	return actionOverSQL("(" + customerMergeSelect(c, rnk) + ")")
+}
+
+// actionOverSQL is customerActionSQL over the changes paired with their
+// versions in from (a table, or a parenthesised SELECT).
+func actionOverSQL(from string) string {
 	return `CREATE OR REPLACE TEMP TABLE ckm_customer_v AS
 		SELECT m.*, CASE
 			WHEN m.old_key IS NULL THEN 'new'
@@ -237,7 +260,7 @@ func customerActionSQL() string {
 			WHEN m.prev_known = m.eff THEN 'correct'
 			WHEN m.next_key IS NOT NULL AND NOT ` + distinctFrom("m", "nx") + ` THEN 'extend'
 			ELSE 'insert' END AS action
-		FROM ckm_customer_m m
+		FROM ` + from + ` m
 		LEFT JOIN dim_customer p ON p.customer_key = m.prev_key
 		LEFT JOIN dim_customer nx ON nx.customer_key = m.next_key`
 }
@@ -259,7 +282,7 @@ func customerRoundWrites(c CustomerChanges, has roundActions) []string {
 			steps = append(steps, stmt)
 		}
 	}
-	add(len(c.TypeOne) > 0 && has.old, customerTypeOneSQL(c))
+	add(len(c.TypeOne) > 0 && has.old, customerTypeOneSQL(c, "ckm_customer_v"))
 	add(has.extend || has.insert, `UPDATE dim_customer SET valid_to = v.eff, is_current = false
 		FROM ckm_customer_v v WHERE dim_customer.customer_key = v.prev_key AND v.action IN ('extend', 'insert')`)
 	add(has.extend, `UPDATE dim_customer SET valid_from = v.eff, effective_from = v.eff

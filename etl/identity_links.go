@@ -46,6 +46,24 @@ func identityLinkSQL(runID int64) string {
 	GROUP BY c.customer_id, c.kid, c.key_type, c.key_value, c.tok, c.disp, c.rule, c.conflicted`, runID)
 }
 
+// stronglessLinkSQL is identityLinkSQL for a graph labelled by
+// labelStrongless: no key is conflicted, no record left alone, no ID typo
+// accepted and no ID number there to be one, so every key's rule is weak
+// (a mobile or e-mail) or strong and there is no detail; the channels are
+// those of its records but a mobile's or e-mail's records giving another.
+// The same rows in one join and a GROUP BY, without the holders, typos
+// and rules to work out.
+func stronglessLinkSQL(runID int64) string {
+	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
+	WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1)
+	SELECT %d, r.customer_id, k.key_type, t.tok, CASE WHEN k.weak THEN 'weak' ELSE 'strong' END, CAST(NULL AS VARCHAR),
+		count(*), min(s.t), max(s.t), t.disp,
+		coalesce(list(DISTINCT s.channel ORDER BY s.channel) FILTER (WHERE NOT (k.weak AND p.rec IS NOT NULL)), [])
+	FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
+	LEFT JOIN paired p USING (rec)
+	GROUP BY r.customer_id, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak`, runID)
+}
+
 // recordKeySQL records which identifiers each source record of the load
 // carried (etl_record_key), as a hash of key type and value: customer
 // records and sales lines as resolved, and the card and mobile by which
@@ -60,6 +78,15 @@ func (l *loader) recordKeySQL() string {
 	mobileTok := "key_value"
 	if l.opts.Vault != nil {
 		mobileTok = "ckm_token('mobile', key_value)"
+	}
+	resolved := `INSERT INTO etl_record_key
+	SELECT DISTINCT e.rec // 10000000000, e.rec % 10000000000, h.h
+	FROM id_rk_all e JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
+	WHERE e.rec > 0`
+	if l.idle["interactions"] && l.idle["responses"] {
+		// No contact or campaign response in the load (everyTarget reads
+		// their empty tables): the resolved records' keys alone.
+		return resolved
 	}
 	return `INSERT INTO etl_record_key
 	WITH c AS (

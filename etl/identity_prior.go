@@ -38,8 +38,11 @@ const priorCustomerKey = "customer"
 const knownKeysSQL = `(SELECT key_type, key_value, customer_id FROM etl_identity ANTI JOIN id_soft USING (customer_id, key_type, key_value)
 	UNION ALL SELECT DISTINCT '` + priorCustomerKey + `', CAST(customer_id AS VARCHAR), customer_id FROM id_prior_rec)`
 
-// addPriorRecords adds the prior records to id_src and id_edge.
-func (l *loader) addPriorRecords() error {
+// addPriorRecords adds the prior records to id_src and id_edge. It
+// reports whether the graph has no strong phase to work out (strongless):
+// no earlier customer holds a key of the load and no record of the load
+// carries an ID number (see labelStrongless).
+func (l *loader) addPriorRecords() (strongless bool, err error) {
 	stored := "key_value"
 	if l.opts.Vault != nil {
 		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
@@ -58,16 +61,21 @@ func (l *loader) addPriorRecords() error {
 		WHERE customer_id > 0
 		GROUP BY customer_id, key_type, key_value`,
 	}); err != nil {
-		return err
+		return false, err
 	}
 	// No earlier customer holds a key of this load (a first load, or one
 	// meeting nobody known): no prior record, no soft holding, no earlier
 	// record to judge again — the tables the later steps read, empty, in
 	// one call instead of the dozen statements that would find them so.
-	if n, err := l.count(`SELECT count(*) FROM id_prior_hold`); err != nil {
-		return fmt.Errorf("identity: %w", err)
-	} else if n == 0 && identityShortcuts {
-		return l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_soft (customer_id BIGINT, key_type VARCHAR, key_value VARCHAR);
+	// The same read tells whether the load's records carry an ID number.
+	var held, idns int64
+	if err := l.tx.QueryRowContext(l.ctx, `SELECT (SELECT count(*) FROM id_prior_hold),
+		(SELECT count(*) FROM id_edge WHERE key_type = 'id_number')`).Scan(&held, &idns); err != nil {
+		return false, fmt.Errorf("identity: %w", err)
+	}
+	if held == 0 && identityShortcuts {
+		l.noPrior = !l.opts.everyStep
+		return idns == 0 && !l.opts.everyStep, l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_soft (customer_id BIGINT, key_type VARCHAR, key_value VARCHAR);
 		CREATE OR REPLACE TEMP TABLE id_early (rec BIGINT, etl_file_id BIGINT, source_line BIGINT, customer_id BIGINT, t TIMESTAMP, channel VARCHAR, region_s VARCHAR, store_s VARCHAR);
 		CREATE OR REPLACE TEMP TABLE id_prior_rec (rec BIGINT, customer_id BIGINT, key_type VARCHAR, key_value VARCHAR, t0 TIMESTAMP, t1 TIMESTAMP, channels VARCHAR[])`)
 	}
@@ -96,11 +104,11 @@ func (l *loader) addPriorRecords() error {
 		`UPDATE id_prior_hold h SET t1 = greatest(h.t1, ` + tsLiteral(l.opts.AsOf) + `)
 		FROM id_prior_now n WHERE n.customer_id = h.customer_id AND n.key_type = h.key_type AND n.tok = h.tok`,
 	}); err != nil {
-		return err
+		return false, err
 	}
 	// Soft holdings give way to their records (identity_reresolve.go).
 	if err := l.execAll("identity", softHoldingSQL()); err != nil {
-		return err
+		return false, err
 	}
 	if err := l.execAll("identity", []string{
 		// Their ID numbers, with the raw value where this load has it.
@@ -109,19 +117,19 @@ func (l *loader) addPriorRecords() error {
 		FROM etl_identity ei LEFT JOIN id_ltok t ON t.key_type = 'id_number' AND t.tok = ei.key_value
 		WHERE ei.key_type = 'id_number' AND ei.customer_id IN (SELECT customer_id FROM id_prior_hold)`,
 	}); err != nil {
-		return err
+		return false, err
 	}
 	if l.opts.Vault != nil {
 		if err := l.openPriorIDs(l.opts.Vault); err != nil {
-			return err
+			return false, err
 		}
 	} else if err := l.execAll("identity", []string{
 		`UPDATE id_prior_id SET idn = tok WHERE idn IS NULL`,
 		`CREATE OR REPLACE TEMP TABLE id_prior_name (tok VARCHAR, raw VARCHAR)`,
 	}); err != nil {
-		return err
+		return false, err
 	}
-	return l.execAll("identity", []string{
+	return false, l.execAll("identity", []string{
 		`CREATE OR REPLACE TEMP TABLE id_prior_rec AS
 		SELECT -row_number() OVER (ORDER BY customer_id, key_type, key_value) AS rec, * FROM (
 			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1, list_distinct(flatten(list(channels))) AS channels FROM (

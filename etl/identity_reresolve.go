@@ -124,6 +124,11 @@ type reresolveMove struct{ from, to int64 }
 // point at; a record whose new customer has none (its component holds no
 // record of this load) stays where it is.
 func (l *loader) applyReresolution() error {
+	if l.noPrior {
+		// No earlier record or soft key joined the graph (reresolvePlanSQL
+		// did not run): nothing moves.
+		return nil
+	}
 	if err := l.execAll("reresolve", []string{
 		`CREATE OR REPLACE TEMP TABLE id_move AS
 		SELECT DISTINCT f.customer_id AS from_customer, m.to_customer, f.etl_file_id, f.source_line

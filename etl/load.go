@@ -749,6 +749,10 @@ type loader struct {
 	// creation: what dropTemps drops, without reading the catalog.
 	temps     map[string]string
 	tempOrder []string
+	// noPrior: no earlier customer holds a key of the load, so identity
+	// resolution brought no earlier record in (addPriorRecords; never on
+	// the full path, everyStep).
+	noPrior bool
 	// cpuMark is the process's CPU time at the trace's last step line.
 	cpuMark time.Duration
 	// afterCommitErr is why Options.AfterCommit failed ("": it did not).

@@ -8,23 +8,33 @@ import (
 
 // loadedLines is SQL for the lines of this run's files that reached the
 // warehouse — measured in the warehouse tables, not taken on trust — as
-// (file_id, line); $1 is the run.
-var loadedLines = `
-	SELECT DISTINCT etl_file_id, source_line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal
-	UNION SELECT DISTINCT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1
-	UNION SELECT DISTINCT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1
-	UNION SELECT DISTINCT c.file_id, c._line FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
-		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current
-	UNION SELECT DISTINCT o.file_id, o._line FROM ok_products o JOIN dim_product p ON p.product_code = o.code
-	UNION SELECT DISTINCT o.file_id, o._line FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code
-	UNION SELECT file_id, _line FROM stg_joined`
+// (file_id, line); $1 is the run. A target the load has nothing of (idle:
+// its ok_ view is empty, its fact step did not run) brings no line: its
+// part is left out, one query fewer to plan (everyTarget keeps them all).
+func (l *loader) loadedLines() string {
+	parts := []string{`SELECT DISTINCT etl_file_id, source_line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal`}
+	for _, p := range []struct{ target, sql string }{
+		{"interactions", `SELECT DISTINCT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1`},
+		{"responses", `SELECT DISTINCT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1`},
+		{"customers", `SELECT DISTINCT c.file_id, c._line FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
+		JOIN dim_customer d ON d.customer_id = r.customer_id AND d.is_current`},
+		{"products", `SELECT DISTINCT o.file_id, o._line FROM ok_products o JOIN dim_product p ON p.product_code = o.code`},
+		{"campaigns", `SELECT DISTINCT o.file_id, o._line FROM ok_campaigns o JOIN dim_campaign c ON c.campaign_code = o.code`},
+	} {
+		if !l.idle[p.target] {
+			parts = append(parts, p.sql)
+		}
+	}
+	return "\n\t" + strings.Join(append(parts, `SELECT file_id, _line FROM stg_joined`), "\n\tUNION ")
+}
 
 // fileOutcomes counts every file's lines by outcome in one pass: rejected
 // (an error entry), loaded, duplicate (a duplicate entry, neither rejected
 // nor loaded — a JSON order line with one new item is loaded), and warned
 // (a warning on a line that is not rejected).
-var fileOutcomes = `
-WITH loaded AS (` + loadedLines + `),
+func (l *loader) fileOutcomes() string {
+	return `
+WITH loaded AS (` + l.loadedLines() + `),
 ledger AS (
 	SELECT file_id, line, bool_or(severity = 'error') AS err, bool_or(severity = 'warn') AS warn,
 		bool_or(rule = 'duplicate') AS dup
@@ -36,13 +46,14 @@ lines AS (
 SELECT file_id, count(*) FILTER (WHERE loaded AND NOT err), count(*) FILTER (WHERE err),
 	count(*) FILTER (WHERE dup AND NOT err AND NOT loaded), count(*) FILTER (WHERE warn AND NOT err)
 FROM lines GROUP BY file_id`
+}
 
 // reconcile counts every file's records by outcome and fails the load
 // unless read = loaded + rejected + duplicates for each.
 func (l *loader) reconcile() error {
 	type counts struct{ loaded, rejected, dups, warned int64 }
 	byFile := map[int64]counts{}
-	rows, err := l.tx.QueryContext(l.ctx, fileOutcomes, l.runID)
+	rows, err := l.tx.QueryContext(l.ctx, l.fileOutcomes(), l.runID)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
@@ -94,14 +105,27 @@ func (l *loader) writeLedger() error {
 		}
 		read, loaded, rejected, dups, warned = read+j.Read, loaded+j.Loaded, rejected+j.Rejected, dups+j.Duplicates, warned+j.Warned
 	}
-	// Watermark: the latest event time each source has delivered.
-	if err := l.exec("ledger", `INSERT OR REPLACE INTO etl_watermark
+	// Watermark: the latest event time each source has delivered, of the
+	// targets the load has something of (an idle target's ok_ view is
+	// empty: everyTarget reads them all).
+	var times []string
+	for _, p := range []struct{ target, sql string }{
+		{"sales", `SELECT file_id, ts_v AS t FROM ok_sales`},
+		{"interactions", `SELECT file_id, ts_v AS t FROM ok_interactions`},
+		{"responses", `SELECT file_id, CAST(targeted_v AS TIMESTAMP) AS t FROM ok_responses`},
+		{"customers", `SELECT file_id, CAST(registered_v AS TIMESTAMP) AS t FROM ok_customers`},
+	} {
+		if !l.idle[p.target] {
+			times = append(times, p.sql)
+		}
+	}
+	if len(times) > 0 {
+		if err := l.exec("ledger", `INSERT OR REPLACE INTO etl_watermark
 		SELECT f.source, CAST(max(t) AS VARCHAR), ?, ? FROM (
-			SELECT file_id, ts_v AS t FROM ok_sales UNION ALL SELECT file_id, ts_v FROM ok_interactions
-			UNION ALL SELECT file_id, CAST(targeted_v AS TIMESTAMP) FROM ok_responses
-			UNION ALL SELECT file_id, CAST(registered_v AS TIMESTAMP) FROM ok_customers) x
+			`+strings.Join(times, "\n\t\t\tUNION ALL ")+`) x
 		JOIN ld_file f USING (file_id) WHERE t IS NOT NULL GROUP BY f.source`, l.runID, now); err != nil {
-		return err
+			return err
+		}
 	}
 	files := len(l.jobs)
 	return l.exec("ledger", `UPDATE etl_run SET finished_at = ?, status = 'committed', files_seen = ?, files_loaded = ?, files_skipped = 0,

@@ -60,6 +60,16 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 		mobileOf("M1")+",2024-07-11 09:00,咨询,5,A01,60\n"+
 		mobileOf("M2")+",2024-07-12 09:00,投诉,2,A02,90\n"+
 		"13912345678,2024-07-13 09:00,咨询,4,A01,30\n", false)
+	// Till lines meeting nobody known and carrying no ID number: M7 and M8
+	// share a mobile (one customer), a line without a card gives it too,
+	// M9 is alone. Identity labels them without its strong phase
+	// (labelStrongless) on the skipping path.
+	strongDir := t.TempDir()
+	writeFile(t, strongDir, "pos_sales_10.csv", "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
+		"S7,1,ST01,北京朝阳店,张三,2024-11-01 10:00,M7,"+mobileOf("M7")+",P001,1,100,0,100\n"+
+		"S8,1,ST01,北京朝阳店,张三,2024-11-02 10:00,M8,"+mobileOf("M7")+",P001,1,100,0,100\n"+
+		"S9,1,ST01,北京朝阳店,张三,2024-11-03 10:00,,"+mobileOf("M7")+",P001,1,100,0,100\n"+
+		"S10,1,ST01,北京朝阳店,张三,2024-11-04 10:00,M9,,P001,1,100,0,100\n", false)
 	steps := []step{
 		{fx.Out, fxAsOf},
 		{crm(1, crmChange{"M1", "普通", ""}, crmChange{"M2", "金卡", "2024-01-15"}, crmChange{"M3", "普通", ""}), day(t, "2024-01-31")},
@@ -77,6 +87,7 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 		// time before it (prepend); M2: an older record with
 		// the first version's values (known earlier).
 		{crm(4, crmChange{"M3", "金卡", "2024-08-01"}, crmChange{"M1", "银卡", "2024-01-10"}, crmChange{"M2", "金卡", "2024-01-10"}), asOf2024()},
+		{strongDir, asOf2024()},
 	}
 	wantHistories := []string{
 		"M1",
@@ -171,6 +182,27 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 			// TestCustomerChangesSkipIdleWrites').
 			if got := strings.Join(skip.histories, "\n"); got != strings.Join(wantHistories, "\n") {
 				t.Errorf("histories:\n%s\nwant:\n%s", got, strings.Join(wantHistories, "\n"))
+			}
+			// The first CRM workbook (cards and mobiles nobody held) and the
+			// till lines of the last load were labelled without the strong
+			// phase (no ID number, no earlier holder), the others with it;
+			// the full path runs it every time. The till lines make two
+			// customers: M7 and M8 (and the line giving their mobile), and M9.
+			const strongless = "TEMP TABLE id_typo (id_a"
+			for i := range steps {
+				want := 0
+				if i == 1 || i == len(steps)-1 {
+					want = 1
+				}
+				if got := count(skip.traces[i], strongless); got != want {
+					t.Errorf("load %d labelled without the strong phase %d times, want %d", i+1, got, want)
+				}
+				if got := count(every.traces[i], strongless); got != 0 {
+					t.Errorf("load %d on the full path labelled without the strong phase %d times", i+1, got)
+				}
+			}
+			if got := skip.reports[len(steps)-1].Customers; got != 2 {
+				t.Errorf("the last load made %d new customers, want 2 (M7 and M8 with their mobile, M9)", got)
 			}
 			if !protected {
 				return
