@@ -52,7 +52,9 @@ func (l *loader) lineOutcomes() string {
 		}
 	}
 	lines = append(lines, "SELECT file_id, _line AS line FROM stg_joined", "SELECT file_id, line FROM etl_reject WHERE run_id = $1")
-	facts := []string{"SELECT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"}
+	// Distinct lines (a JSON order line has a row per item), as the UNION
+	// of several makes them.
+	facts := []string{"SELECT DISTINCT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"}
 	if !l.idle["interactions"] {
 		facts = append(facts, "SELECT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1")
 	}
