@@ -1,7 +1,10 @@
 package etl
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -36,7 +39,11 @@ func (l *loader) loadCustomers() error {
 			return err
 		}
 	}
-	if err := engine.ApplyCustomerChanges(l.ctx, l.tx, l.customerChanges()); err != nil {
+	var q engine.HistoryQuerier = l.tx
+	if l.opts.Trace != nil {
+		q = tracedQuerier{l: l, step: "customers"}
+	}
+	if err := engine.ApplyCustomerChanges(l.ctx, q, l.customerChanges()); err != nil {
 		return fmt.Errorf("customers: %w; the load was rolled back", err)
 	}
 	return nil
@@ -152,4 +159,42 @@ func recIDOf(alias string) string {
 		alias += "."
 	}
 	return fmt.Sprintf("(%sfile_id * 10000000000 + %s_line)", alias, alias)
+}
+
+// tracedQuerier is the load's transaction for engine code that runs
+// statements of a step (ApplyCustomerChanges): with a trace, each
+// statement and read is written to it with its time, as the load's own
+// are (CKM_DEBUG_SQL).
+type tracedQuerier struct {
+	l    *loader
+	step string
+}
+
+func (t tracedQuerier) trace(query string, t0 time.Time, c0 time.Duration) {
+	cpu := ""
+	if c1, ok := ProcessCPU(); ok {
+		cpu = fmt.Sprintf(" cpu %.3fs", (c1 - c0).Seconds())
+	}
+	fmt.Fprintf(t.l.opts.Trace, "%8.3fs %s %.60q%s\n", time.Since(t0).Seconds(), t.step, query, cpu)
+}
+
+func (t tracedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t0 := time.Now()
+	c0, _ := ProcessCPU()
+	defer t.trace(query, t0, c0)
+	return t.l.tx.ExecContext(ctx, query, args...)
+}
+
+func (t tracedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t0 := time.Now()
+	c0, _ := ProcessCPU()
+	defer t.trace(query, t0, c0)
+	return t.l.tx.QueryContext(ctx, query, args...)
+}
+
+func (t tracedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t0 := time.Now()
+	c0, _ := ProcessCPU()
+	defer t.trace(query, t0, c0)
+	return t.l.tx.QueryRowContext(ctx, query, args...)
 }

@@ -201,6 +201,17 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 					t.Errorf("load %d on the full path labelled without the strong phase %d times", i+1, got)
 				}
 			}
+			// The customers step's statements are in the trace
+			// (tracedQuerier): on the skipping path the changes are paired
+			// with their versions and given their actions in one statement,
+			// on the full path in two.
+			const merge, action = `customers "CREATE OR REPLACE TEMP TABLE ckm_customer_m AS`, `customers "CREATE OR REPLACE TEMP TABLE ckm_customer_v AS`
+			if a, b := count(skip.traces[0], merge), count(skip.traces[0], action); a != 0 || b == 0 {
+				t.Errorf("the fixture load paired changes %d times and gave actions %d times in the trace, want 0 and some", a, b)
+			}
+			if a, b := count(every.traces[0], merge), count(every.traces[0], action); a == 0 || a != b {
+				t.Errorf("the fixture load on the full path paired changes %d times and gave actions %d times in the trace, want as many, some", a, b)
+			}
 			if got := skip.reports[len(steps)-1].Customers; got != 2 {
 				t.Errorf("the last load made %d new customers, want 2 (M7 and M8 with their mobile, M9)", got)
 			}
