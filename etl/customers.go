@@ -163,38 +163,33 @@ func recIDOf(alias string) string {
 
 // tracedQuerier is the load's transaction for engine code that runs
 // statements of a step (ApplyCustomerChanges): with a trace, each
-// statement and read is written to it with its time, as the load's own
-// are (CKM_DEBUG_SQL).
+// statement it executes is written to it with its time (and DuckDB's
+// memory with TraceMemory), as the load's own are (CKM_DEBUG_SQL); its
+// reads, like the load's own, are not.
 type tracedQuerier struct {
 	l    *loader
 	step string
 }
 
-func (t tracedQuerier) trace(query string, t0 time.Time, c0 time.Duration) {
+func (t tracedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t0 := time.Now()
+	c0, _ := ProcessCPU()
+	res, err := t.l.tx.ExecContext(ctx, query, args...)
 	cpu := ""
 	if c1, ok := ProcessCPU(); ok {
 		cpu = fmt.Sprintf(" cpu %.3fs", (c1 - c0).Seconds())
 	}
 	fmt.Fprintf(t.l.opts.Trace, "%8.3fs %s %.60q%s\n", time.Since(t0).Seconds(), t.step, query, cpu)
-}
-
-func (t tracedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	t0 := time.Now()
-	c0, _ := ProcessCPU()
-	defer t.trace(query, t0, c0)
-	return t.l.tx.ExecContext(ctx, query, args...)
+	if t.l.opts.TraceMemory {
+		t.l.traceMemory()
+	}
+	return res, err
 }
 
 func (t tracedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	t0 := time.Now()
-	c0, _ := ProcessCPU()
-	defer t.trace(query, t0, c0)
 	return t.l.tx.QueryContext(ctx, query, args...)
 }
 
 func (t tracedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	t0 := time.Now()
-	c0, _ := ProcessCPU()
-	defer t.trace(query, t0, c0)
 	return t.l.tx.QueryRowContext(ctx, query, args...)
 }
