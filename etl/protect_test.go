@@ -1,12 +1,15 @@
 package etl_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,4 +336,66 @@ func rawInFile(t *testing.T, raw map[string]string, path string) int {
 		}
 	}
 	return found
+}
+
+// TestProtectedIncrementOpensPriorIDs loads an export set in two parts
+// (every file but the last month of till sales, then that month), once in
+// the clear and once protected. In the second part the prior customers'
+// ID numbers come out of the vault (openTokens) — here more of them than
+// one batch of its writes, so the batching is crossed — and the
+// protected warehouse must group every sales line exactly as the clear one,
+// whose ID numbers are stored raw and need no opening.
+func TestProtectedIncrementOpensPriorIDs(t *testing.T) {
+	ctx := context.Background()
+	opts := fixtures.Options{Customers: 3000, Days: 60, Seed: 3, Out: t.TempDir()}
+	exp, err := fixtures.Generate(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, _ := time.Parse("2006-01-02", exp.ExportDate)
+	tills, err := filepath.Glob(filepath.Join(opts.Out, "pos_sales_*.csv"))
+	if err != nil || len(tills) < 2 {
+		t.Fatalf("till files: %v %v", tills, err)
+	}
+	sort.Strings(tills)
+	inc := t.TempDir()
+	last := tills[len(tills)-1]
+	if err := os.Rename(last, filepath.Join(inc, filepath.Base(last))); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := engine.Open(ctx, filepath.Join(t.TempDir(), "plain.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	w, v := protectedWarehouse(t, filepath.Join(t.TempDir(), "w.duckdb"))
+	var trace bytes.Buffer
+	for i, dir := range []string{opts.Out, inc} {
+		if _, err := etl.Load(ctx, plain, []string{dir}, etl.Options{AsOf: asOf}); err != nil {
+			t.Fatalf("clear load %d: %v", i+1, err)
+		}
+		trace.Reset()
+		if _, err := etl.Load(ctx, w, []string{dir}, etl.Options{AsOf: asOf, Vault: v, Trace: &trace}); err != nil {
+			t.Fatalf("protected load %d: %v", i+1, err)
+		}
+	}
+	m := regexp.MustCompile(`read and unseal earlier ID numbers \((\d+)\)`).FindStringSubmatch(trace.String())
+	if m == nil {
+		t.Fatalf("the increment's trace has no opening of earlier ID numbers:\n%s", trace.String())
+	}
+	if n, _ := strconv.Atoi(m[1]); n <= 1000 {
+		t.Fatalf("the increment opened %d earlier ID numbers; the test wants more than one batch (1,000)", n)
+	}
+	checkSamePartition(t, plain, w)
+	q := `SELECT count(*), count(DISTINCT customer_id) FROM dim_customer`
+	var a1, a2, b1, b2 int
+	if err := plain.DB.QueryRow(q).Scan(&a1, &a2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB.QueryRow(q).Scan(&b1, &b2); err != nil {
+		t.Fatal(err)
+	}
+	if a1 != b1 || a2 != b2 {
+		t.Errorf("dim_customer: clear %d versions of %d customers, protected %d of %d", a1, a2, b1, b2)
+	}
 }
