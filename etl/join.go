@@ -355,8 +355,8 @@ func (l *loader) stageSource(d *derivedSource) error {
 			SELECT file_id, _line, 'clean', 'expression_failed', 'error', f, NULL, __raw,
 				'the expression of ' || f || ' gives no value for this line''s columns'
 			FROM (SELECT *, unnest(__failed) AS f FROM src_out WHERE len(__missing) = 0 AND len(__failed) > 0)`,
-		fmt.Sprintf(`INSERT INTO stg_%s (file_id, _line, _item, %s) SELECT file_id, _line, 1, %s FROM src_out
-			WHERE len(__missing) = 0 AND len(__failed) = 0`, m.Target, strings.Join(names, ", "), strings.Join(names, ", ")),
+		fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s) SELECT file_id, _line, 1, %s FROM src_out
+			WHERE len(__missing) = 0 AND len(__failed) = 0`, l.stageTable(m.Target), strings.Join(names, ", "), strings.Join(names, ", ")),
 	}
 	if len(m.Joins) > 0 {
 		steps = append(steps, `CREATE OR REPLACE TEMP TABLE src_used AS

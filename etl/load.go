@@ -744,6 +744,9 @@ type loader struct {
 	// and no staged line. Their validation and fact steps would read empty
 	// tables and change nothing, so they are skipped (see noteIdle).
 	idle map[string]bool
+	// narrowed are the targets whose staging table holds only the fields
+	// this load's mappings map, each with those fields (narrowStaging).
+	narrowed map[string]map[string]bool
 	// temps are the TEMP tables and views the load's statements created
 	// and did not drop (name → "TABLE" or "VIEW"), in the order of their
 	// creation: what dropTemps drops, without reading the catalog.
