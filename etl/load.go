@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -284,6 +285,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		return nil, err
 	}
 	defer allocator()
+	defer releaseMallocWhileLoading()()
 	oneThread, err := smallLoadThreads(ctx, w, conn, append(append([]*fileJob(nil), todo...), refs...))
 	if err != nil {
 		return nil, err
@@ -402,6 +404,36 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 		return nil, fmt.Errorf("load: allocator settings: %w", err)
 	}
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), strings.Join(reset, "; ")) }, nil
+}
+
+// mallocReleaseEvery is how often a load gives back what the C library's
+// malloc holds free (engine.ReleaseMallocFree): DuckDB's own objects come
+// from it, and glibc keeps the pages a load frees among chunks still in use
+// (at 5 M lines, with engine's malloc knobs, 80 MB of the 106 MB it held).
+const mallocReleaseEvery = time.Second
+
+// mallocReleases counts the load's calls of engine.ReleaseMallocFree.
+var mallocReleases atomic.Int64
+
+// releaseMallocWhileLoading calls engine.ReleaseMallocFree every
+// mallocReleaseEvery until the function it returns is called.
+func releaseMallocWhileLoading() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(mallocReleaseEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				engine.ReleaseMallocFree()
+				mallocReleases.Add(1)
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // SmallLoadBytes is the size of input up to which a load's statements run

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -170,5 +171,36 @@ func TestLoadAllocatorSettings(t *testing.T) {
 	}
 	if after := queryString(t, w, q); after != before {
 		t.Errorf("allocator settings after the load %q, want %q as before", after, before)
+	}
+}
+
+// TestLoadReleasesMallocFree: while a load runs, the C library's free
+// memory is given back every mallocReleaseEvery; after it, no more.
+func TestLoadReleasesMallocFree(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	start := mallocReleases.Load()
+	var during int64
+	hook := func(ctx context.Context, tx *sql.Tx) error {
+		time.Sleep(mallocReleaseEvery*2 + mallocReleaseEvery/2)
+		during = mallocReleases.Load() - start
+		return nil
+	}
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		t.Fatal(err)
+	}
+	if during < 2 {
+		t.Errorf("%d releases in %v of a load, want at least 2 (one per %v)", during, mallocReleaseEvery*5/2, mallocReleaseEvery)
+	}
+	after := mallocReleases.Load()
+	time.Sleep(mallocReleaseEvery * 2)
+	if n := mallocReleases.Load(); n != after {
+		t.Errorf("%d releases after the load ended, want none", n-after)
 	}
 }
