@@ -65,23 +65,32 @@ static long long ckm_malloc_churn(int n, size_t size) {
 	return mm;
 }
 
-// ckm_malloc_hole mallocs n chunks of size bytes and writes to them, then
-// mallocs a small chunk above them and frees the n: the arena's top stays
-// in use, so the freed pages are not trimmed. It returns the small chunk.
-static void *ckm_malloc_hole(int n, size_t size) {
-	void **p = malloc(sizeof(void *) * n);
-	for (int i = 0; i < n; i++) {
+// ckm_malloc_hole mallocs 2n chunks of size bytes and writes to them,
+// then frees every other one: those still in use lie between the freed
+// ones, so these cannot be merged and trimmed. It returns the n chunks in
+// use, for ckm_free_all.
+static void **ckm_malloc_hole(int n, size_t size) {
+	void **p = malloc(sizeof(void *) * 2 * n);
+	void **kept = malloc(sizeof(void *) * n);
+	for (int i = 0; i < 2 * n; i++) {
 		p[i] = malloc(size);
 		for (size_t j = 0; j < size; j += 4096) {
 			((volatile char *)p[i])[j] = 1;
 		}
 	}
-	void *guard = malloc(64);
+	for (int i = 0; i < n; i++) {
+		free(p[2 * i]);
+		kept[i] = p[2 * i + 1];
+	}
+	free(p);
+	return kept;
+}
+
+static void ckm_free_all(void **p, int n) {
 	for (int i = 0; i < n; i++) {
 		free(p[i]);
 	}
 	free(p);
-	return guard;
 }
 */
 import "C"
@@ -144,5 +153,5 @@ func ReleaseMallocFree() bool {
 // mallocHole: see ckm_malloc_hole; free releases the small chunk.
 func mallocHole(n int, size int) (free func()) {
 	p := C.ckm_malloc_hole(C.int(n), C.size_t(size))
-	return func() { C.free(p) }
+	return func() { C.ckm_free_all(p, C.int(n)) }
 }

@@ -43,14 +43,15 @@ func TestMallocGivesBackFreedMemory(t *testing.T) {
 	}
 }
 
-// TestReleaseMallocFree: 64 MiB malloc'd in 8 KiB chunks and freed below a
-// chunk still in use stays resident (the arena's top is not free); after
-// ReleaseMallocFree the process's resident set is at least 48 MiB smaller.
+// TestReleaseMallocFree: 64 MiB malloc'd in 64 KiB chunks and freed
+// between chunks still in use stays resident (free chunks that cannot
+// merge, not at the arena's top); after ReleaseMallocFree the process's
+// resident set is at least 48 MiB smaller.
 func TestReleaseMallocFree(t *testing.T) {
 	if arena, _ := mallocHeld(); arena < 0 {
 		t.Skip("not glibc ≥ 2.33")
 	}
-	free := mallocHole(8192, 8<<10)
+	free := mallocHole(1024, 64<<10)
 	defer free()
 	before := residentBytes(t)
 	if !ReleaseMallocFree() {
