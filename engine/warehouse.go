@@ -81,10 +81,11 @@ type Options struct {
 // CKM_MEMORY_LIMIT, memory_limit in ckm.yaml): DuckDB spills what does not
 // fit to the temp_directory. Without it DuckDB's default of 80 % of the
 // machine's memory let a 5 million line load reach 12.4 GB; under 1 GB it
-// peaks at 1.92 GB on an idle machine (DuckDB's memory beyond its limit
-// grows with the load),
-// and under 768MB it fails in the fact insert. Other commands keep
-// DuckDB's default.
+// peaked at 1.92 GB on an idle machine, most of the excess memory the C
+// library's malloc and DuckDB's jemalloc kept after DuckDB freed it (see
+// malloc_linux.go and etl.LoadAllocatorSettings; with both, 1.70 → 1.40 GB
+// side by side at load average 12–14), and under 768MB it fails in the
+// fact insert. Other commands keep DuckDB's default.
 const LoadMemoryLimit = "1GB"
 
 // memorySize is a DuckDB memory size: a number and a unit (bytes when none).

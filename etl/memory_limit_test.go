@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -140,5 +141,66 @@ func TestSmallLoadOneThread(t *testing.T) {
 		restore()
 		conn.Close()
 		w.Close()
+	}
+}
+
+// TestLoadAllocatorSettings: a load runs under LoadAllocatorSettings
+// (jemalloc's background thread on, flush threshold 32MB, as DuckDB prints
+// them in its commit hooks) and puts DuckDB's defaults back after.
+func TestLoadAllocatorSettings(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	const q = `SELECT current_setting('allocator_background_threads')::VARCHAR || ' ' || current_setting('allocator_flush_threshold')`
+	before := queryString(t, w, q)
+	if before != "false 128.0 MiB" {
+		t.Fatalf("DuckDB's defaults %q, want \"false 128.0 MiB\"", before)
+	}
+	var during string
+	hook := func(ctx context.Context, tx *sql.Tx) error { return tx.QueryRowContext(ctx, q).Scan(&during) }
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		t.Fatal(err)
+	}
+	if during != "true 30.5 MiB" {
+		t.Errorf("allocator settings during the load %q, want \"true 30.5 MiB\" (32MB)", during)
+	}
+	if after := queryString(t, w, q); after != before {
+		t.Errorf("allocator settings after the load %q, want %q as before", after, before)
+	}
+}
+
+// TestLoadReleasesMallocFree: while a load runs, the C library's free
+// memory is given back every mallocReleaseEvery; after it, no more.
+func TestLoadReleasesMallocFree(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	start := mallocReleases.Load()
+	var during int64
+	hook := func(ctx context.Context, tx *sql.Tx) error {
+		time.Sleep(mallocReleaseEvery*2 + mallocReleaseEvery/2)
+		during = mallocReleases.Load() - start
+		return nil
+	}
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		t.Fatal(err)
+	}
+	if during < 2 {
+		t.Errorf("%d releases in %v of a load, want at least 2 (one per %v)", during, mallocReleaseEvery*5/2, mallocReleaseEvery)
+	}
+	after := mallocReleases.Load()
+	time.Sleep(mallocReleaseEvery * 2)
+	if n := mallocReleases.Load(); n != after {
+		t.Errorf("%d releases after the load ended, want none", n-after)
 	}
 }

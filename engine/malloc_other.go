@@ -1,0 +1,7 @@
+//go:build !linux || !cgo
+
+package engine
+
+// ReleaseMallocFree is a no-op where the C library is not glibc's (see
+// malloc_linux.go).
+func ReleaseMallocFree() bool { return false }
