@@ -108,6 +108,21 @@ func TestLakeLookupViews(t *testing.T) {
 			t.Errorf("%s: %s checked by %q, rewrote %v; want %q, %v", what, got.Name, got.Check, got.Partitions, check, parts)
 		}
 	}
+	// A second load through etl: another world's customers (new tokens and
+	// masks), their sales, contacts and responses.
+	src := t.TempDir()
+	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: src, Customers: 20, Days: 10, Seed: 12, Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
+	if _, err := etl.Load(ctx, w, []string{src}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second), Vault: v}); err != nil {
+		t.Fatal(err)
+	}
+	c0 := export("a load of new customers")
+	if f := c0["fact_interaction"]; f.Check != LakeCheckLookup {
+		t.Errorf("a load of new customers: fact_interaction checked by %q, want %q", f.Check, LakeCheckLookup)
+	}
 	tok := func(kind string, i int) string { return fmt.Sprintf("t%s_LOOKUPTEST%014d", kind, i) }
 	var first int
 	if err := w.DB.QueryRowContext(ctx, `SELECT min(date_key) FROM fact_interaction WHERE date_key > 0`).Scan(&first); err != nil {
