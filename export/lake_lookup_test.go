@@ -365,3 +365,24 @@ func TestLakeLinksFilterView(t *testing.T) {
 	}
 	step("a day with a reversal line", false)
 }
+
+// TestWarmStorage: the warm-up reads the storage of the fact tables whose
+// hashes are kept, leaves nothing running once stopped (the warehouse
+// closes), and stops at once when its context is done.
+func TestWarmStorage(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000)
+	stop := warmStorage(ctx, w.DB)
+	stop()
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	start := time.Now()
+	warmStorage(done, w.DB)()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a cancelled warm-up took %v to stop", d)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("closing the warehouse after the warm-up: %v", err)
+	}
+}
