@@ -731,7 +731,9 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	// Other definitions may map the same rows to other values.
 	redefined := defs != prevDefs || evolved
-	rowFP := !t.masked
+	// Its own rows say what the lake holds, unless the select list looks
+	// masks up in another table.
+	rowFP := !t.masked && !job.src.listReads(t, job.raw)
 	var now, baseParts map[string]string
 	var baseBefore map[string]string
 	base := ""

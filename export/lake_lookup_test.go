@@ -386,3 +386,41 @@ func TestWarmStorage(t *testing.T) {
 		t.Errorf("closing the warehouse after the warm-up: %v", err)
 	}
 }
+
+// TestLakeMaskByNameFollowsVault: a table without a masked view whose
+// column is masked by its name (an admin's contact list holding mobile
+// tokens) shows each token's mask from vault_display; a mask added there
+// alone reaches the lake at the next incremental export.
+func TestLakeMaskByNameFollowsVault(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	const tok = "tmo_MASKBYNAMETEST0000000000"
+	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE kb_contact AS SELECT 1 AS customer_id, '`+tok+`' AS mobile`); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "lake")
+	shown := func() string {
+		t.Helper()
+		if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := OpenLakeSnapshot(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m string
+		if err := w.DB.QueryRowContext(ctx, "SELECT mobile FROM "+overFiles(t, snap.Tables["kb_contact"])).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := shown(); m != "****" {
+		t.Fatalf("a token without a kept mask shows %q, want ****", m)
+	}
+	if _, err := w.DB.ExecContext(ctx, `INSERT INTO vault_display VALUES ('`+tok+`', 'mobile', '+86 139****0009')`); err != nil {
+		t.Fatal(err)
+	}
+	if m := shown(); m != "+86 139****0009" {
+		t.Errorf("after its mask was kept the lake shows %q, want +86 139****0009", m)
+	}
+}

@@ -161,9 +161,15 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 	cols, _, _ := selectList(t, raw)
 	dh := sha256.New()
 	fmt.Fprintf(dh, "raw=%v\x00cols=%s\x00", raw, cols)
+	// A column masked by its name looks its token's mask up in
+	// vault_display: that table is a source too.
+	reads := s.listReads(t, raw)
 	for _, tok := range identRe.FindAllString(cols, -1) {
 		if def, ok := s.defs[strings.ToLower(tok)]; ok {
 			defs[strings.ToLower(tok)] = def
+		}
+		if reads && s.tables[strings.ToLower(tok)] {
+			deps[strings.ToLower(tok)] = true
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(defs)) {
@@ -181,6 +187,22 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 		fmt.Fprintf(h, "%s=%s\x00", dep, th)
 	}
 	return hex.EncodeToString(h.Sum(nil)), d, nil
+}
+
+// listReads reports whether the export's own select list of a table that
+// is not masked reads another table (the mask of a token, for a column
+// masked by its name): its rows alone do not give what the lake holds.
+func (s *lakeSources) listReads(t lakeTable, raw bool) bool {
+	if t.masked {
+		return false
+	}
+	cols, _, _ := selectList(t, raw)
+	for _, tok := range identRe.FindAllString(stringLitRe.ReplaceAllString(cols, "''"), -1) {
+		if l := strings.ToLower(tok); s.tables[l] && l != strings.ToLower(t.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // tableHash is a base table's row count and the sum of its rows' hashes;
