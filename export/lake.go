@@ -91,12 +91,14 @@ type LakeResult struct {
 	// hashes were used (see lakeBase).
 	GroupsHashed int `json:"row_groups_hashed"`
 	GroupsKept   int `json:"row_groups_kept"`
-	// Where the time went: reading and writing the tables, the catalog
-	// commit and snapshot expiry, and tidying (unreferenced files,
-	// lake.duckdb, permissions).
-	TablesMS float64 `json:"tables_ms"`
-	CommitMS float64 `json:"commit_ms"`
-	TidyMS   float64 `json:"tidy_ms"`
+	// Where the time went: preparing (the lake's lock and catalog, the
+	// tables to export, the data version), reading and writing the tables,
+	// the catalog commit and snapshot expiry, and tidying (unreferenced
+	// files, lake.duckdb, permissions).
+	PrepareMS float64 `json:"prepare_ms"`
+	TablesMS  float64 `json:"tables_ms"`
+	CommitMS  float64 `json:"commit_ms"`
+	TidyMS    float64 `json:"tidy_ms"`
 	// TidyParts splits TidyMS: reading the snapshot, removing unreferenced
 	// files, lake.duckdb, permissions.
 	TidyParts map[string]float64 `json:"tidy_parts_ms,omitempty"`
@@ -149,6 +151,7 @@ func Lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 }
 
 func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResult, error) {
+	started := time.Now()
 	if opts.Dir == "" {
 		return nil, errors.New("no lake directory")
 	}
@@ -208,6 +211,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 		return nil, fmt.Errorf("lake catalog: %w", err)
 	}
 
+	defer warmStorage(ctx, w.DB)()
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -267,6 +271,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	now := time.Now()
 
 	phase := time.Now()
+	res.PrepareMS = float64(phase.Sub(started).Microseconds()) / 1000
 	lap := func(d *float64) {
 		*d = float64(time.Since(phase).Microseconds()) / 1000
 		phase = time.Now()
@@ -281,10 +286,11 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	files := newManifestCache()
 	read := readTables{} // each table's metadata, read once in the export
+	written := map[string]*lakeWritten{}
 	var commits []table.TableCommit
 	for _, t := range tables {
 		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			src: src, files: files, read: read, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+			src: src, files: files, read: read, written: written, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
 			props: iceberg.Properties{
 				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
 				SummaryETLRuns:     string(runs),
@@ -639,6 +645,26 @@ type lakeTableJob struct {
 	src       *lakeSources
 	files     *manifestCache
 	read      readTables // the tables read so far (this one is added)
+	// written holds, per partitioned table written so far in this
+	// export, the partitions it wrote (see lakeWritten).
+	written map[string]*lakeWritten
+}
+
+// lakeWritten is what an incremental export wrote of one partitioned
+// table from its source rows: a later table whose rows in a partition are
+// the same rows under the same columns (a filter view such as
+// fact_sales_current, where the filter keeps every row of the new
+// partition) takes the same files, hard-linked, instead of a second COPY.
+type lakeWritten struct {
+	layout string              // the select list and the files' field ids
+	fp     map[string]string   // partition -> fingerprint of the source rows written
+	files  map[string][]string // partition -> its data files
+}
+
+// lakeLayout is what the files of a table hold besides its rows: the
+// select list (casts, masks) and the Iceberg field ids.
+func lakeLayout(exprs []string, schema *iceberg.Schema) string {
+	return strings.Join(exprs, ", ") + "\x00" + fieldIDs(schema)
 }
 
 // exportLakeTable writes what changed of one table and returns the commit
@@ -705,7 +731,9 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	}
 	// Other definitions may map the same rows to other values.
 	redefined := defs != prevDefs || evolved
-	rowFP := !t.masked
+	// Its own rows say what the lake holds, unless the select list looks
+	// masks up in another table.
+	rowFP := !t.masked && !job.src.listReads(t, job.raw)
 	var now, baseParts map[string]string
 	var baseBefore map[string]string
 	base := ""
@@ -719,11 +747,39 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			}
 		}
 	}
+	// A masked view that looks tokens up (lakeLookup): its base table's
+	// hashes and the look-up table's state as its snapshot recorded them.
+	var lk *lakeLookup
+	var lkBefore *lookupState
+	var lkBaseBefore map[string]string
+	if t.masked && part && source != "" {
+		lk = job.src.lookupPlan(t, job.src.deps[strings.ToLower(t.name)])
+	}
+	if lk != nil && cur != nil && !redefined && cur.Summary != nil {
+		if lkBefore, err = lookupBefore(cur.Summary.Properties); err != nil {
+			return nil, nil, 0, fmt.Errorf("snapshot %d: %w", cur.SnapshotID, err)
+		}
+		if s, ok := cur.Summary.Properties[SummarySourceParts]; ok && lkBefore != nil {
+			if err := json.Unmarshal([]byte(s), &lkBaseBefore); err != nil {
+				return nil, nil, 0, fmt.Errorf("snapshot %d: bad %s: %w", cur.SnapshotID, SummarySourceParts, err)
+			}
+		}
+	}
 	check, writeFirst := LakeCheckOutput, false
 	switch {
 	case !job.full && cur != nil && source != "" && source == prevSource:
 		now = maps.Clone(before)
 		check = LakeCheckSources
+	case !job.full && lkBefore != nil && lkBaseBefore != nil:
+		var ok bool
+		if now, baseParts, ok, err = job.src.lookupFingerprints(ctx, lk, query, names, before, lkBaseBefore, lkBefore); err != nil {
+			return nil, nil, 0, err
+		}
+		if ok {
+			check = LakeCheckLookup
+		} else if now, err = fingerprints(ctx, conn, query, names, part); err != nil {
+			return nil, nil, 0, err
+		}
 	case !job.full && baseBefore != nil:
 		check = LakeCheckBase
 		if now, baseParts, err = job.src.filterFingerprints(ctx, t, base, before, baseBefore); err != nil {
@@ -796,11 +852,35 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
 			copyStart := time.Now()
-			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, job)
+			// Partitions whose rows a table written before in this export
+			// wrote under the same layout are linked, not copied.
+			var linked []string
+			layout := lakeLayout(exprs, schema)
+			if w := job.written[base]; w != nil && !job.full && part && w.layout == layout {
+				var rest []string
+				for _, k := range live {
+					if fp, ok := w.fp[k]; ok && fp == now[k] && len(w.files[k]) > 0 {
+						linked = append(linked, w.files[k]...)
+					} else {
+						rest = append(rest, k)
+					}
+				}
+				live = rest
+			}
+			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, linked, job)
 			if err != nil {
 				return nil, nil, 0, err
 			}
 			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
+			if part && !job.full && rowFP {
+				w := &lakeWritten{layout: layout, fp: now, files: map[string][]string{}}
+				for _, p := range paths {
+					if k, ok := pathPartition(p); ok {
+						w.files[k] = append(w.files[k], p)
+					}
+				}
+				job.written[t.name] = w
+			}
 			if (job.full && !rowFP) || writeFirst {
 				files := make([]string, len(paths))
 				for i, p := range paths {
@@ -858,12 +938,22 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		props[SummaryFingerprints] = string(fp)
 		props[SummarySource] = source
 		props[SummaryDefinitions] = defs
-		if base != "" {
+		srcBase := base
+		if lk != nil {
+			srcBase = lk.base
+			st, err := job.src.lookupNow(ctx)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			js, _ := json.Marshal(st)
+			props[SummaryLookup] = string(js)
+		}
+		if srcBase != "" {
 			if baseParts == nil {
-				if _, err := job.src.tableHash(ctx, base); err != nil {
+				if _, err := job.src.tableHash(ctx, srcBase); err != nil {
 					return nil, nil, 0, err
 				}
-				baseParts = job.src.parts[base]
+				baseParts = job.src.parts[srcBase]
 			}
 			bp, _ := json.Marshal(baseParts)
 			props[SummarySourceParts] = string(bp)
@@ -1043,32 +1133,22 @@ func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
 // copyLakeFiles has DuckDB write the given partitions (all rows when the
 // table is not partitioned) as new Parquet files under the table's data
 // directory, in a directory of their own, and returns their paths.
-func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys []string, job lakeTableJob) ([]string, error) {
+//
+// linked are data files another table wrote in this export holding
+// exactly the rows of other partitions of this one (lakeWritten): each is
+// hard-linked (copied where links cannot be made) to the same place under
+// this table's directory, and no COPY is run when keys is empty.
+func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys, linked []string, job lakeTableJob) ([]string, error) {
 	out := filepath.Join(localPath(tbl.Location()), lakeDataDir, fmt.Sprintf("e%06d-%s", job.exportID, job.tag))
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
-	target := filepath.Join(out, "data_0.parquet")
-	if part {
-		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
-		target = out
-		if !job.full {
-			var conds []string
-			for _, k := range keys {
-				m := partKeyRe.FindStringSubmatch(k)
-				if m == nil {
-					return nil, fmt.Errorf("bad partition key %q", k)
-				}
-				conds = append(conds, "("+m[1]+", "+m[2]+")")
-			}
-			// The date_key ranges (a superset of the partitions) let DuckDB
-			// skip the row groups of other months before computing a row;
-			// the outer filter is exact.
-			query = "SELECT * FROM (" + query + " WHERE " + dateKeyRanges(keys) + `) WHERE ("year", "month") IN (` + strings.Join(conds, ", ") + ")"
+	if len(keys) > 0 || len(linked) == 0 {
+		if err := copyLakePartitions(ctx, conn, out, schema, query, part, keys, job); err != nil {
+			return nil, err
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+" ("+opts+")"); err != nil {
+	if err := linkLakeFiles(out, linked); err != nil {
 		return nil, err
 	}
 	var paths []string
@@ -1080,6 +1160,61 @@ func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, sche
 	})
 	slices.Sort(paths)
 	return paths, err
+}
+
+// copyLakePartitions is copyLakeFiles' COPY into out.
+func copyLakePartitions(ctx context.Context, conn *dbsql.Conn, out string, schema *iceberg.Schema, query string, part bool, keys []string, job lakeTableJob) error {
+	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
+	target := filepath.Join(out, "data_0.parquet")
+	if part {
+		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
+		target = out
+		if !job.full {
+			var conds []string
+			for _, k := range keys {
+				m := partKeyRe.FindStringSubmatch(k)
+				if m == nil {
+					return fmt.Errorf("bad partition key %q", k)
+				}
+				conds = append(conds, "("+m[1]+", "+m[2]+")")
+			}
+			// The date_key ranges (a superset of the partitions) let DuckDB
+			// skip the row groups of other months before computing a row;
+			// the outer filter is exact.
+			query = "SELECT * FROM (" + query + " WHERE " + dateKeyRanges(keys) + `) WHERE ("year", "month") IN (` + strings.Join(conds, ", ") + ")"
+		}
+	}
+	_, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+" ("+opts+")")
+	return err
+}
+
+// linkLakeFiles links each of files (another table's data files, at
+// <its data dir>/<export dir>/year=Y/month=M/<name>) to the same
+// year=Y/month=M/<name> under out.
+func linkLakeFiles(out string, files []string) error {
+	for _, f := range files {
+		k, ok := pathPartition(f)
+		if !ok {
+			return fmt.Errorf("internal: data file %s has no partition directory", f)
+		}
+		y, m, _ := strings.Cut(k, "-")
+		if err := linkOrCopy(f, filepath.Join(out, "year="+y, "month="+m, filepath.Base(f))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathPartition is the partition key ("Y-M") of a data file DuckDB's
+// partitioned COPY wrote, from its year=Y/month=M directories.
+func pathPartition(p string) (string, bool) {
+	m := filepath.Base(filepath.Dir(p))
+	y := filepath.Base(filepath.Dir(filepath.Dir(p)))
+	if !strings.HasPrefix(m, "month=") || !strings.HasPrefix(y, "year=") {
+		return "", false
+	}
+	k := strings.TrimPrefix(y, "year=") + "-" + strings.TrimPrefix(m, "month=")
+	return k, partKeyRe.MatchString(k)
 }
 
 // dateKeyRanges is a condition on date_key true for every row of the

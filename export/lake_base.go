@@ -146,6 +146,45 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 	return b, kept.Err()
 }
 
+// warmStorage has DuckDB load the column metadata of the fact tables whose
+// hashes are kept, on a connection of its own, while the export prepares
+// and checks the dimensions: on a warehouse just opened, the first
+// pragma_storage_info of a 5-million-row fact table reads every column's
+// segment list from disk (fact_sales of the 5 M load bench: 0.68 s, then
+// 0.02 s, at load 7).
+// Only a cache is warmed: tableParts reads the storage again in the
+// export's transaction. The returned function stops it and waits for it.
+func warmStorage(ctx context.Context, db *dbsql.DB) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
+			WHERE t.database_name = current_database() AND t.schema_name = 'main' AND c.column_name = 'date_key' AND starts_with(t.table_name, 'fact_')
+			AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ckm_change')
+			ORDER BY t.estimated_size DESC`)
+		if err != nil {
+			return
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if rows.Scan(&n) == nil {
+				names = append(names, n)
+			}
+		}
+		rows.Close()
+		for _, n := range names {
+			var c int64
+			db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_storage_info(?)`, n).Scan(&c)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // storageGroup is a row group as pragma_storage_info describes it.
 type storageGroup struct {
 	id      int64

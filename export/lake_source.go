@@ -36,6 +36,12 @@ type lakeSources struct {
 	hashes map[string]string            // base table -> whole-table hash
 	parts  map[string]map[string]string // base table -> partition -> rows:hash
 	base   *lakeBase                    // the fact tables' kept hashes (nil: hash whole)
+	cols   map[string]map[string]bool   // base table -> its columns
+	deps   map[string][]string          // exported table -> the base tables its signature read
+	// Look-up views (lakeLookup): the look-up table's rows split at an
+	// end, and its state now.
+	splits      map[int64]lookupSplit
+	lookupState *lookupState
 }
 
 // volatile are functions whose result is not a function of the tables: a
@@ -53,7 +59,8 @@ var identRe = regexp.MustCompile(`"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*`)
 
 func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lakeSources, error) {
 	s := &lakeSources{conn: conn, tables: map[string]bool{}, dateKy: map[string]bool{}, defs: map[string]string{},
-		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base}
+		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
+		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{}}
 	q := func(sql string, f func(a, b string)) error {
 		rows, err := conn.QueryContext(ctx, sql)
 		if err != nil {
@@ -73,8 +80,17 @@ func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lak
 		func(a, _ string) { s.tables[strings.ToLower(a)] = true }); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT table_name, '' FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND column_name = 'date_key'`,
-		func(a, _ string) { s.dateKy[strings.ToLower(a)] = true }); err != nil {
+	if err := q(`SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'`,
+		func(a, b string) {
+			a, b = strings.ToLower(a), strings.ToLower(b)
+			if b == "date_key" {
+				s.dateKy[a] = true
+			}
+			if s.cols[a] == nil {
+				s.cols[a] = map[string]bool{}
+			}
+			s.cols[a][b] = true
+		}); err != nil {
 		return nil, err
 	}
 	if err := q(`SELECT schema_name || '.' || view_name, sql FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`,
@@ -145,9 +161,15 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 	cols, _, _ := selectList(t, raw)
 	dh := sha256.New()
 	fmt.Fprintf(dh, "raw=%v\x00cols=%s\x00", raw, cols)
+	// A column masked by its name looks its token's mask up in
+	// vault_display: that table is a source too.
+	reads := s.listReads(t, raw)
 	for _, tok := range identRe.FindAllString(cols, -1) {
 		if def, ok := s.defs[strings.ToLower(tok)]; ok {
 			defs[strings.ToLower(tok)] = def
+		}
+		if reads && s.tables[strings.ToLower(tok)] {
+			deps[strings.ToLower(tok)] = true
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(defs)) {
@@ -156,7 +178,8 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 	d := hex.EncodeToString(dh.Sum(nil))
 	h := sha256.New()
 	h.Write([]byte(d))
-	for _, dep := range slices.Sorted(maps.Keys(deps)) {
+	s.deps[name] = slices.Sorted(maps.Keys(deps))
+	for _, dep := range s.deps[name] {
 		th, err := s.tableHash(ctx, dep)
 		if err != nil {
 			return "", "", err
@@ -164,6 +187,22 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 		fmt.Fprintf(h, "%s=%s\x00", dep, th)
 	}
 	return hex.EncodeToString(h.Sum(nil)), d, nil
+}
+
+// listReads reports whether the export's own select list of a table that
+// is not masked reads another table (the mask of a token, for a column
+// masked by its name): its rows alone do not give what the lake holds.
+func (s *lakeSources) listReads(t lakeTable, raw bool) bool {
+	if t.masked {
+		return false
+	}
+	cols, _, _ := selectList(t, raw)
+	for _, tok := range identRe.FindAllString(stringLitRe.ReplaceAllString(cols, "''"), -1) {
+		if l := strings.ToLower(tok); s.tables[l] && l != strings.ToLower(t.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // tableHash is a base table's row count and the sum of its rows' hashes;

@@ -316,7 +316,7 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	inc := res.PerRun[m].inc // the median run's incremental export
 	res.LakeBytes, res.RawBytes = dirBytes(filepath.Join(lake, export.LakeNamespace), "data"), dirBytes(filepath.Join(dir, "raw"), "")
 	res.Incremental = inc.Tables
-	res.IncrementalPhases = map[string]float64{"tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS}
+	res.IncrementalPhases = map[string]float64{"prepare": inc.PrepareMS, "tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS}
 	res.RowGroupsHashed, res.RowGroupsKept = inc.GroupsHashed, inc.GroupsKept
 	for k, v := range inc.TidyParts {
 		res.IncrementalPhases["tidy."+k] = v
