@@ -95,11 +95,6 @@ static void ckm_free_all(void **p, int n) {
 */
 import "C"
 
-import (
-	"os"
-	"strings"
-)
-
 // The C library's malloc serves DuckDB's own objects (its buffer pool and
 // vectors come from its jemalloc): catalog and segment objects, hash maps
 // of the compression analysis, statistics. With glibc's defaults a load
@@ -109,22 +104,23 @@ import (
 // is freed it serves chunks up to 32 MB from the arenas rather than
 // mmap). At most two arenas, chunks of 256 KiB and more mmapped (returned
 // when freed) and the top of an arena trimmed past 1 MiB held 43 MB there
-// (of which 29 MB in use) in the same load; see MallocTuned.
+// (of which 29 MB in use) in the same load; see TuneMalloc.
 const (
 	mallocArenas        = 2
 	mallocMmapThreshold = 256 << 10
 	mallocTrimThreshold = 1 << 20
 )
 
-// mallocTuned tells whether init set glibc's malloc knobs (false: not
-// glibc, or GLIBC_TUNABLES sets malloc's own, which then win).
+// mallocTuned tells whether TuneMalloc set glibc's malloc knobs.
 var mallocTuned bool
 
-func init() {
-	if strings.Contains(os.Getenv("GLIBC_TUNABLES"), "glibc.malloc.") {
-		return
-	}
+// TuneMalloc sets glibc's malloc knobs as above and tells whether it did
+// (false: not glibc). ckm's main calls it first thing, unless
+// GLIBC_TUNABLES sets malloc's own knobs, which then win; a program that
+// embeds the engine decides for itself.
+func TuneMalloc() bool {
 	mallocTuned = C.ckm_tune_malloc(mallocArenas, mallocMmapThreshold, mallocTrimThreshold) != 0
+	return mallocTuned
 }
 
 // mallocHeld is what the C library's malloc holds from the system in its

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestMallocGivesBackFreedMemory: with the knobs init sets, chunks of
+// TestMallocGivesBackFreedMemory: with the knobs TuneMalloc sets, chunks of
 // 256 KiB and more are mmapped and returned when freed, even after a large
 // chunk was freed (glibc's default then raises its mmap threshold to that
 // chunk's size and serves the next ones from an arena, which keeps them),
@@ -22,7 +22,7 @@ func TestMallocGivesBackFreedMemory(t *testing.T) {
 	if arena0 < 0 {
 		t.Skip("not glibc ≥ 2.33 (no mallinfo2)")
 	}
-	if !mallocTuned {
+	if !TuneMalloc() {
 		t.Fatal("glibc's mallopt refused the knobs")
 	}
 	mallocChurn(1, 16<<20) // glibc's default: mmap threshold now 16 MiB

@@ -5,3 +5,7 @@ package engine
 // ReleaseMallocFree is a no-op where the C library is not glibc's (see
 // malloc_linux.go).
 func ReleaseMallocFree() bool { return false }
+
+// TuneMalloc does nothing where the C library is not glibc's (see
+// malloc_linux.go).
+func TuneMalloc() bool { return false }

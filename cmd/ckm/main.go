@@ -14,10 +14,17 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ckm-dev/ckm/engine"
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	// DuckDB's own objects come from the C library's malloc: tuned so that
+	// what a load frees goes back to the system (engine/malloc_linux.go),
+	// unless GLIBC_TUNABLES sets malloc's knobs itself.
+	if !strings.Contains(os.Getenv("GLIBC_TUNABLES"), "glibc.malloc.") {
+		engine.TuneMalloc()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
