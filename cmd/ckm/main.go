@@ -19,12 +19,7 @@ import (
 )
 
 func main() {
-	// DuckDB's own objects come from the C library's malloc: tuned so that
-	// what a load frees goes back to the system (engine/malloc_linux.go),
-	// unless GLIBC_TUNABLES sets malloc's knobs itself.
-	if !strings.Contains(os.Getenv("GLIBC_TUNABLES"), "glibc.malloc.") {
-		engine.TuneMalloc()
-	}
+	tuneMalloc(os.Getenv("GLIBC_TUNABLES"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -140,4 +135,15 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// tuneMalloc tunes the C library's malloc, from which DuckDB's own objects
+// come, so that what a load frees goes back to the system
+// (engine.TuneMalloc), unless tunables (GLIBC_TUNABLES) set malloc's knobs
+// themselves; it tells whether it did.
+func tuneMalloc(tunables string) bool {
+	if strings.Contains(tunables, "glibc.malloc.") {
+		return false
+	}
+	return engine.TuneMalloc()
 }
