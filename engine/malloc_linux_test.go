@@ -28,8 +28,12 @@ func TestMallocGivesBackFreedMemory(t *testing.T) {
 	mallocChurn(1, 16<<20) // glibc's default: mmap threshold now 16 MiB
 	const n, size = 64, 512 << 10
 	held := mallocChurn(n, size)
-	if held-mmap0 < n*size {
-		t.Errorf("%d chunks of %d KiB: %d bytes mmapped while held, want ≥ %d (served from an arena)", n, size>>10, held-mmap0, n*size)
+	// A chunk may still come from a free chunk of an arena that fits it
+	// (memory other tests of this process freed: glibc looks there before
+	// it mmaps; CI once saw 63 of 64 mmapped); without the knobs none is
+	// mmapped at all, so at least half is the test.
+	if held-mmap0 < n/2*size {
+		t.Errorf("%d chunks of %d KiB: %d bytes mmapped while held, want ≥ %d (served from an arena)", n, size>>10, held-mmap0, n/2*size)
 	}
 	arena1, mmap1 := mallocHeld()
 	if mmap1 > mmap0 {
