@@ -17,19 +17,7 @@ import (
 // the vault does not hold stays unopened.
 func TestOpenTokensEveryBatch(t *testing.T) {
 	ctx := context.Background()
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	kek, err := vault.ParseKEK(vault.NewKEK())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Init(ctx, w.DB, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, v := protectedTestWarehouse(t)
 	tx, err := w.DB.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -92,4 +80,25 @@ func TestOpenTokensEveryBatch(t *testing.T) {
 	if got != n {
 		t.Errorf("%d of %d tokens opened", got, n)
 	}
+}
+
+// protectedTestWarehouse opens a new warehouse in a temporary directory,
+// closed when the test ends, and protects it with a new key.
+func protectedTestWarehouse(t *testing.T) (*engine.Warehouse, *vault.Vault) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	kek, err := vault.ParseKEK(vault.NewKEK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Init(ctx, w.DB, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, v
 }

@@ -3,12 +3,8 @@ package etl
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ckm-dev/ckm/engine"
-	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
 // TestLoadMergesOnProtectedWarehouse: on a protected warehouse
@@ -20,19 +16,7 @@ import (
 // hashed in the stored (token) form so a split can find the records.
 func TestLoadMergesOnProtectedWarehouse(t *testing.T) {
 	ctx := context.Background()
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	kek, err := vault.ParseKEK(vault.NewKEK())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Init(ctx, w.DB, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, v := protectedTestWarehouse(t)
 	load := func(n int, asOf string, lines ...string) {
 		t.Helper()
 		dir := t.TempDir()
