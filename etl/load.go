@@ -168,6 +168,11 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	// Every load, even one with nothing new, removes what killed loads
+	// left (stage.go).
+	if swept := sweepStageDirs(opts.TmpDir); swept.Folders > 0 {
+		logf("removed %d staging folders (%.1f MB) that loads killed before they ended had left", swept.Folders, float64(swept.Bytes)/1e6)
+	}
 	jobs, rep, err := discoverJobs(ctx, w, paths, opts, logf, start)
 	if err != nil {
 		return nil, err
@@ -191,11 +196,11 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 		rep.Elapsed = time.Since(start)
 		return rep, ErrNothingToLoad
 	}
-	tmpDir, err := os.MkdirTemp(opts.TmpDir, "ckm-load-")
+	tmpDir, release, err := makeStageDir(opts.TmpDir)
 	if err != nil {
 		return nil, fmt.Errorf("staging dir: %w", err)
 	}
-	defer os.RemoveAll(tmpDir)
+	defer release()
 	refs := joinRefs(jobs, todo)
 	if err := extractAll(ctx, append(append([]*fileJob(nil), todo...), refs...), tmpDir, opts, start); err != nil {
 		return nil, err

@@ -87,9 +87,26 @@ func TestKillLoad(t *testing.T) {
 	if out, err := exec.Command(bin, "fixtures", "generate", "--out", fx, "--customers", "3000", "--quiet").CombinedOutput(); err != nil {
 		t.Fatalf("fixtures generate: %v\n%s", err, out)
 	}
-	load := func(w string) *exec.Cmd {
-		return exec.Command(bin, "--warehouse", w, "--format", "csv", "load", fx, "--as-of", "2024-12-31")
+	// The loads stage in a temp dir of their own: a killed load leaves its
+	// staging folder there, and the next load removes it.
+	stageTmp := filepath.Join(tmp, "stage")
+	if err := os.Mkdir(stageTmp, 0o700); err != nil {
+		t.Fatal(err)
 	}
+	load := func(w string) *exec.Cmd {
+		cmd := exec.Command(bin, "--warehouse", w, "--format", "csv", "load", fx, "--as-of", "2024-12-31")
+		cmd.Env = append(os.Environ(), "TMPDIR="+stageTmp)
+		return cmd
+	}
+	leftStaging := func() int {
+		t.Helper()
+		found, err := filepath.Glob(filepath.Join(stageTmp, "ckm-load-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(found)
+	}
+	maxLeft := 0
 	runLoad := func(w string) {
 		t.Helper()
 		out, err := load(w).CombinedOutput()
@@ -144,7 +161,7 @@ func TestKillLoad(t *testing.T) {
 		}
 		delay := time.Duration((float64(slots[killed]) + rng.Float64()) / kills * float64(est))
 		cmd := load(w)
-		cmd.Env = append(os.Environ(), "CKM_DEBUG_SQL=1") // each step's end on stderr
+		cmd.Env = append(cmd.Env, "CKM_DEBUG_SQL=1") // each step's end on stderr
 		out := &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = out, out
 		t0 := time.Now()
@@ -177,6 +194,7 @@ func TestKillLoad(t *testing.T) {
 			<-done
 		}
 		killed++
+		maxLeft = max(maxLeft, leftStaging())
 		step := lastStep(out.String())
 		steps[step]++
 		state := killState(t, ctx, w)
@@ -231,15 +249,24 @@ func TestKillLoad(t *testing.T) {
 			t.Fatalf("kill %s: %s", aim.name, state)
 		}
 	}
-	t.Logf("%d kills (%d left no trace, %d found the run committed; %d loads finished before their kill); kills after step: %v; total %s",
-		kills, empty, committed, missed, steps, time.Since(started).Round(time.Millisecond))
+	// A killed load cannot remove its staging folder (the exports' values
+	// in clear); the next load removes it, so after the last load, which
+	// ran to its end, none is left.
+	if maxLeft == 0 {
+		t.Errorf("no kill left a staging folder: the check below proves nothing")
+	}
+	if n := leftStaging(); n != 0 {
+		t.Errorf("%d staging folders left in %s after the last load, want 0 (the killed loads' are swept)", n, stageTmp)
+	}
+	t.Logf("%d kills (%d left no trace, %d found the run committed; %d loads finished before their kill); kills after step: %v; at most %d staging folders left between loads; total %s",
+		kills, empty, committed, missed, steps, maxLeft, time.Since(started).Round(time.Millisecond))
 }
 
 // killOn runs a load with CKM_DEBUG_SQL and kills it delay after a stderr
 // line satisfies trigger; it returns the warehouse's state after the kill.
 func killOn(t *testing.T, ctx context.Context, cmd *exec.Cmd, w string, trigger func(step, line string) bool, delay time.Duration) string {
 	t.Helper()
-	cmd.Env = append(os.Environ(), "CKM_DEBUG_SQL=1")
+	cmd.Env = append(cmd.Env, "CKM_DEBUG_SQL=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,120 @@
+//go:build unix
+
+package etl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestLoadSweepsDeadStagingFolders: a load removes the staging folders of
+// loads that died (their lock file held by nobody) and of old ckm
+// versions (no lock file, older than a day), keeps those of running loads
+// (lock held) and a folder just made (no lock file yet, young), and
+// leaves no folder of its own.
+func TestLoadSweepsDeadStagingFolders(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	stage := func(name string, lock bool, files int) string {
+		p := filepath.Join(tmp, stagePrefix+name)
+		if err := os.Mkdir(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if lock {
+			writeFile(t, p, stageLockFile, "", false)
+		}
+		for i := 0; i < files; i++ {
+			writeFile(t, p, fmt.Sprintf("ckm-stage-%d.csv", i), strings.Repeat("x", 1000), false)
+		}
+		return p
+	}
+	stage("dead", true, 3)
+	live := stage("live", true, 1)
+	old := stage("old", false, 2)
+	stage("young", false, 0)
+	stage("other", false, 0) // not a folder ckm made: a plain file of the same prefix stays
+	os.Remove(filepath.Join(tmp, stagePrefix+"other"))
+	writeFile(t, tmp, stagePrefix+"other", "a file", false)
+	past := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	// The running load's lock, on a descriptor of its own (flock locks
+	// belong to the open file, so the sweep's open conflicts with it).
+	f, err := os.Open(filepath.Join(live, stageLockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+
+	src := t.TempDir()
+	smallSet(t, src)
+	var logged []string
+	w := openMem(t)
+	if _, err := Load(ctx, w, []string{src}, Options{AsOf: asOf2024(), TmpDir: tmp,
+		Log: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	sort.Strings(left)
+	want := []string{stagePrefix + "live", stagePrefix + "other", stagePrefix + "young"}
+	if strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("left in the temp dir: %v, want %v", left, want)
+	}
+	// dead: 3 files of 1,000 bytes + an empty lock file; old: 2 files.
+	wantLog := "removed 2 staging folders (0.0 MB) that loads killed before they ended had left"
+	found := false
+	for _, l := range logged {
+		found = found || l == wantLog
+	}
+	if !found {
+		t.Errorf("log %q missing from %q", wantLog, logged)
+	}
+	sw := sweepStageDirs(tmp)
+	if sw.Folders != 0 {
+		t.Errorf("a second sweep removed %d folders, want 0 (live and young stay)", sw.Folders)
+	}
+	// Once its load is gone, the live folder is swept with its bytes.
+	f.Close()
+	if sw := sweepStageDirs(tmp); sw.Folders != 1 || sw.Bytes != 1000 {
+		t.Errorf("after its load ended the live folder sweeps as %+v, want 1 folder of 1000 bytes", sw)
+	}
+}
+
+// TestStageDirLockedWhileLoadRuns: the folder makeStageDir returns is
+// locked (another sweep keeps it) until release, which removes it.
+func TestStageDirLockedWhileLoadRuns(t *testing.T) {
+	tmp := t.TempDir()
+	path, release, err := makeStageDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw := sweepStageDirs(tmp); sw.Folders != 0 {
+		t.Fatalf("a sweep removed the running load's folder")
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("release left %s: %v", path, err)
+	}
+}
