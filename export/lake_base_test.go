@@ -145,6 +145,25 @@ func trustStorage(t *testing.T, w *engine.Warehouse, dir string) {
 	}
 }
 
+// keptState is a fact table's kept hashes in the lake's catalog.
+func keptState(t *testing.T, dir, name string) lakeBaseState {
+	t.Helper()
+	cat, err := dbsql.Open("sqlite3", "file:"+filepath.Join(dir, LakeCatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	var js string
+	if err := cat.QueryRowContext(context.Background(), `SELECT state FROM ckm_lake_base WHERE table_name = ?`, name).Scan(&js); err != nil {
+		t.Fatal(err)
+	}
+	var s lakeBaseState
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestLakeKeptHashes: a fact table's hashes are kept by DuckDB row group
 // between exports; an export re-hashes only the row groups whose storage
 // or live rows changed, or that hold a month a writer recorded in
@@ -219,6 +238,23 @@ func TestLakeKeptHashes(t *testing.T) {
 	res, fs = lakeFactSales(t, w, dir, "recorded month")
 	if res.GroupsHashed != 1 || !slices.Equal(fs.Partitions, []string{"2023-1"}) {
 		t.Errorf("recorded month: %d row groups hashed, rewrote %v; want 1, [2023-1]", res.GroupsHashed, fs.Partitions)
+	}
+	// The kept state stands for the changes taken by a mark (their count
+	// below a seq and a hash), not a list that grows with the record.
+	var taken, next int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*), max(seq) + 1 FROM ckm_change WHERE table_name IN ('fact_sales', '*')`).Scan(&taken, &next); err != nil {
+		t.Fatal(err)
+	}
+	if st := keptState(t, dir, "fact_sales"); st.Version != lakeBaseVersion || len(st.Changes) != 0 || st.Mark == nil || st.Mark.N != int(taken) || st.Mark.Seq != next {
+		t.Errorf("kept state: version %d, changes %v, mark %+v; want version %d, no changes, a mark of %d below %d", st.Version, st.Changes, st.Mark, lakeBaseVersion, taken, next)
+	}
+	// A recorded month again: the mark takes the first one, the new one is
+	// new.
+	if err := engine.RecordChange(ctx, w.DB, "test", "fact_sales", 202301); err != nil {
+		t.Fatal(err)
+	}
+	if res, fs = lakeFactSales(t, w, dir, "recorded month again"); res.GroupsHashed != 1 || res.GroupsKept < 1 || fs.Changed {
+		t.Errorf("recorded month again: %d row groups hashed, %d kept, fact_sales changed %v; want 1, some, unchanged", res.GroupsHashed, res.GroupsKept, fs.Changed)
 	}
 
 	// A record the last export saw is gone (a warehouse restored from a
