@@ -506,3 +506,50 @@ func TestLakeRestoredBackup(t *testing.T) {
 		t.Errorf("restored backup: %d row groups kept, want 0 (hash everything)", res.GroupsKept)
 	}
 }
+
+// TestLakeKeptStateVersion2: a lake whose kept hashes an export of the
+// version before the mark wrote (every change id in a list, version 2) is
+// still trusted: an export after no change hashes no row group, and the
+// state it keeps is a mark.
+func TestLakeKeptStateVersion2(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000) // one row group, on disk
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadLakeBase(ctx, conn, nil, true)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := dbsql.Open("sqlite3", "file:"+filepath.Join(dir, LakeCatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	for _, name := range []string{"fact_sales", "fact_interaction", "fact_campaign"} {
+		st := keptState(t, dir, name)
+		st.Version, st.Mark, st.Changes = 2, nil, []string{}
+		for _, c := range b.changes {
+			if c.table == name || c.table == "*" {
+				st.Changes = append(st.Changes, c.id())
+			}
+		}
+		js, _ := json.Marshal(st)
+		if _, err := cat.ExecContext(ctx, `UPDATE ckm_lake_base SET state = ? WHERE table_name = ?`, string(js), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := lakeFactSales(t, w, dir, "version 2, no change"); res.GroupsHashed != 0 || res.GroupsKept < 1 {
+		t.Errorf("version 2, no change: %d row groups hashed, %d kept; want 0, all", res.GroupsHashed, res.GroupsKept)
+	}
+	if st := keptState(t, dir, "fact_sales"); st.Version != lakeBaseVersion || st.Mark == nil || len(st.Changes) != 0 {
+		t.Errorf("after a version-2 state the export kept version %d, mark %+v, changes %v", st.Version, st.Mark, st.Changes)
+	}
+}
