@@ -650,11 +650,13 @@ type lakeTableJob struct {
 	written map[string]*lakeWritten
 }
 
-// lakeWritten is what an incremental export wrote of one partitioned
-// table from its source rows: a later table whose rows in a partition are
-// the same rows under the same columns (a filter view such as
-// fact_sales_current, where the filter keeps every row of the new
-// partition) takes the same files, hard-linked, instead of a second COPY.
+// lakeWritten is what an export wrote of one partitioned table from its
+// source rows: a later table whose rows in a partition are the same rows
+// under the same columns (a filter view such as fact_sales_current, where
+// the filter keeps every row of the partition) takes the same files,
+// hard-linked, instead of a second COPY. An incremental export knows it
+// from the view's fingerprints; a full one from its row counts
+// (filterCounts).
 type lakeWritten struct {
 	layout string              // the select list and the files' field ids
 	fp     map[string]string   // partition -> fingerprint of the source rows written
@@ -766,6 +768,13 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 	}
 	check, writeFirst := LakeCheckOutput, false
+	// A full export of a filter view over a table written before in this
+	// export under the same layout (fact_sales_current over fact_sales)
+	// links that table's files where the view keeps every row.
+	var fullLinks *lakeWritten
+	if w := job.written[base]; job.full && rowFP && w != nil && w.layout == lakeLayout(exprs, schema) {
+		fullLinks = w
+	}
 	switch {
 	case !job.full && cur != nil && source != "" && source == prevSource:
 		now = maps.Clone(before)
@@ -783,6 +792,11 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 	case !job.full && baseBefore != nil:
 		check = LakeCheckBase
 		if now, baseParts, err = job.src.filterFingerprints(ctx, t, base, before, baseBefore); err != nil {
+			return nil, nil, 0, err
+		}
+	case fullLinks != nil:
+		check = LakeCheckCounts
+		if now, err = job.src.filterCounts(ctx, t, fullLinks.fp); err != nil {
 			return nil, nil, 0, err
 		}
 	case rowFP:
@@ -849,6 +863,9 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				live = append(live, k)
 			}
 		}
+		if job.full && part {
+			live = slices.Sorted(maps.Keys(now))
+		}
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
 			copyStart := time.Now()
@@ -856,7 +873,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 			// wrote under the same layout are linked, not copied.
 			var linked []string
 			layout := lakeLayout(exprs, schema)
-			if w := job.written[base]; w != nil && !job.full && part && w.layout == layout {
+			if w := job.written[base]; w != nil && part && w.layout == layout && (!job.full || w == fullLinks) {
 				var rest []string
 				for _, k := range live {
 					if fp, ok := w.fp[k]; ok && fp == now[k] && len(w.files[k]) > 0 {
@@ -872,7 +889,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 				return nil, nil, 0, err
 			}
 			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
-			if part && !job.full && rowFP {
+			if part && rowFP {
 				w := &lakeWritten{layout: layout, fp: now, files: map[string][]string{}}
 				for _, p := range paths {
 					if k, ok := pathPartition(p); ok {
@@ -1131,8 +1148,9 @@ func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
 }
 
 // copyLakeFiles has DuckDB write the given partitions (all rows when the
-// table is not partitioned) as new Parquet files under the table's data
-// directory, in a directory of their own, and returns their paths.
+// table is not partitioned, or on a full export that links none) as new
+// Parquet files under the table's data directory, in a directory of their
+// own, and returns their paths.
 //
 // linked are data files another table wrote in this export holding
 // exactly the rows of other partitions of this one (lakeWritten): each is
@@ -1144,7 +1162,9 @@ func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, sche
 		return nil, err
 	}
 	if len(keys) > 0 || len(linked) == 0 {
-		if err := copyLakePartitions(ctx, conn, out, schema, query, part, keys, job); err != nil {
+		// A full export writes every partition, unless some are linked.
+		all := job.full && len(linked) == 0
+		if err := copyLakePartitions(ctx, conn, out, schema, query, part, keys, all); err != nil {
 			return nil, err
 		}
 	}
@@ -1162,14 +1182,15 @@ func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, sche
 	return paths, err
 }
 
-// copyLakePartitions is copyLakeFiles' COPY into out.
-func copyLakePartitions(ctx context.Context, conn *dbsql.Conn, out string, schema *iceberg.Schema, query string, part bool, keys []string, job lakeTableJob) error {
+// copyLakePartitions is copyLakeFiles' COPY into out: of the partitions
+// keys, or of every row when all.
+func copyLakePartitions(ctx context.Context, conn *dbsql.Conn, out string, schema *iceberg.Schema, query string, part bool, keys []string, all bool) error {
 	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
 	target := filepath.Join(out, "data_0.parquet")
 	if part {
 		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
 		target = out
-		if !job.full {
+		if !all {
 			var conds []string
 			for _, k := range keys {
 				m := partKeyRe.FindStringSubmatch(k)

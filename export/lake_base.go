@@ -39,15 +39,41 @@ import (
 // sums of the row groups are the table's hashes exactly.
 
 // lakeBaseVersion is the layout of a kept state; another is not trusted
-// (1 kept changes by seq alone).
-const lakeBaseVersion = 2
+// (1 kept changes by seq alone), except 2 (every change by id, no Mark),
+// which is read as it was written.
+const lakeBaseVersion = 3
 
 // lakeBaseState is one fact table's hashes as an export left them.
 type lakeBaseState struct {
-	Version   int             `json:"v"`
-	Warehouse string          `json:"warehouse"` // ckm_change's first row: which warehouse
-	Changes   []string        `json:"changes"`   // ckm_change rows taken into account (lakeChange.id)
-	Groups    []lakeBaseGroup `json:"groups"`
+	Version   int    `json:"v"`
+	Warehouse string `json:"warehouse"` // ckm_change's first row: which warehouse
+	// The ckm_change rows taken into account: those with a seq below
+	// Mark.Seq by their count and hash (Mark), the others by id
+	// (lakeChange.id; version 2 kept every one here, version 3 none), so
+	// the state does not grow with the record.
+	Mark    *lakeChangeMark `json:"mark,omitempty"`
+	Changes []string        `json:"changes"`
+	Groups  []lakeBaseGroup `json:"groups"`
+}
+
+// lakeChangeMark stands for the changes of a table (and "*") with a seq
+// below Seq: how many there were and a hash of their ids in seq order. A
+// record whose rows below Seq have another count or hash lost or gained
+// one there (a restored backup, a seq handed out again or committed late):
+// nothing kept is trusted.
+type lakeChangeMark struct {
+	Seq  int64  `json:"seq"`
+	N    int    `json:"n"`
+	Hash string `json:"hash"`
+}
+
+// changeMark is the mark of changes (in seq order) taken up to seq.
+func changeMark(seq int64, changes []lakeChange) *lakeChangeMark {
+	h := sha256.New()
+	for _, c := range changes {
+		fmt.Fprintf(h, "%s\x00", c.id())
+	}
+	return &lakeChangeMark{Seq: seq, N: len(changes), Hash: hex.EncodeToString(h.Sum(nil))}
 }
 
 // lakeBaseGroup is one DuckDB row group of a fact table.
@@ -139,7 +165,7 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 			return nil, err
 		}
 		var s lakeBaseState
-		if json.Unmarshal([]byte(state), &s) == nil && s.Version == lakeBaseVersion {
+		if json.Unmarshal([]byte(state), &s) == nil && (s.Version == lakeBaseVersion || s.Version == 2 && s.Mark == nil) {
 			b.before[name] = &s
 		}
 	}
@@ -267,6 +293,7 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	// The changes recorded since: months to re-read, or all.
 	before := b.before[name]
 	var seen []string
+	var below, taken []lakeChange // below the kept mark; every one of this table
 	all := before == nil || b.warehouse == "" || before.Warehouse != b.warehouse
 	months := map[string]bool{}
 	var known map[string]bool
@@ -281,6 +308,11 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 			continue
 		}
 		seen = append(seen, c.id())
+		taken = append(taken, c)
+		if before != nil && before.Mark != nil && c.seq < before.Mark.Seq {
+			below = append(below, c) // taken into account: checked below
+			continue
+		}
 		if known[c.id()] {
 			continue
 		}
@@ -293,7 +325,9 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 	// A change the last export saw that is gone from the record (a
 	// restored backup, a record deleted by hand; a seq handed out again
 	// after a restore is another change): nothing kept is trusted.
-	if !all && len(seen) < len(before.Changes) {
+	if !all && before.Mark != nil && *changeMark(before.Mark.Seq, below) != *before.Mark {
+		all = true
+	} else if !all && len(seen) < len(before.Changes) {
 		all = true
 	} else if !all {
 		now := map[string]bool{}
@@ -315,7 +349,11 @@ func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string
 			}
 		}
 	}
-	state := &lakeBaseState{Version: lakeBaseVersion, Warehouse: b.warehouse, Changes: seen, Groups: make([]lakeBaseGroup, len(groups))}
+	var next int64 // every change taken is below the new mark
+	for _, c := range taken {
+		next = max(next, c.seq+1)
+	}
+	state := &lakeBaseState{Version: lakeBaseVersion, Warehouse: b.warehouse, Mark: changeMark(next, taken), Changes: []string{}, Groups: make([]lakeBaseGroup, len(groups))}
 	var redo []int
 	var keptLive int64
 	for i, g := range groups {

@@ -145,6 +145,25 @@ func trustStorage(t *testing.T, w *engine.Warehouse, dir string) {
 	}
 }
 
+// keptState is a fact table's kept hashes in the lake's catalog.
+func keptState(t *testing.T, dir, name string) lakeBaseState {
+	t.Helper()
+	cat, err := dbsql.Open("sqlite3", "file:"+filepath.Join(dir, LakeCatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	var js string
+	if err := cat.QueryRowContext(context.Background(), `SELECT state FROM ckm_lake_base WHERE table_name = ?`, name).Scan(&js); err != nil {
+		t.Fatal(err)
+	}
+	var s lakeBaseState
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestLakeKeptHashes: a fact table's hashes are kept by DuckDB row group
 // between exports; an export re-hashes only the row groups whose storage
 // or live rows changed, or that hold a month a writer recorded in
@@ -219,6 +238,23 @@ func TestLakeKeptHashes(t *testing.T) {
 	res, fs = lakeFactSales(t, w, dir, "recorded month")
 	if res.GroupsHashed != 1 || !slices.Equal(fs.Partitions, []string{"2023-1"}) {
 		t.Errorf("recorded month: %d row groups hashed, rewrote %v; want 1, [2023-1]", res.GroupsHashed, fs.Partitions)
+	}
+	// The kept state stands for the changes taken by a mark (their count
+	// below a seq and a hash), not a list that grows with the record.
+	var taken, next int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*), max(seq) + 1 FROM ckm_change WHERE table_name IN ('fact_sales', '*')`).Scan(&taken, &next); err != nil {
+		t.Fatal(err)
+	}
+	if st := keptState(t, dir, "fact_sales"); st.Version != lakeBaseVersion || len(st.Changes) != 0 || st.Mark == nil || st.Mark.N != int(taken) || st.Mark.Seq != next {
+		t.Errorf("kept state: version %d, changes %v, mark %+v; want version %d, no changes, a mark of %d below %d", st.Version, st.Changes, st.Mark, lakeBaseVersion, taken, next)
+	}
+	// A recorded month again: the mark takes the first one, the new one is
+	// new.
+	if err := engine.RecordChange(ctx, w.DB, "test", "fact_sales", 202301); err != nil {
+		t.Fatal(err)
+	}
+	if res, fs = lakeFactSales(t, w, dir, "recorded month again"); res.GroupsHashed != 1 || res.GroupsKept < 1 || fs.Changed {
+		t.Errorf("recorded month again: %d row groups hashed, %d kept, fact_sales changed %v; want 1, some, unchanged", res.GroupsHashed, res.GroupsKept, fs.Changed)
 	}
 
 	// A record the last export saw is gone (a warehouse restored from a
@@ -468,5 +504,52 @@ func TestLakeRestoredBackup(t *testing.T) {
 	trustStorage(t, w, dir)
 	if res, _ := lakeFactSales(t, w, dir, "restored backup"); res.GroupsKept != 0 {
 		t.Errorf("restored backup: %d row groups kept, want 0 (hash everything)", res.GroupsKept)
+	}
+}
+
+// TestLakeKeptStateVersion2: a lake whose kept hashes an export of the
+// version before the mark wrote (every change id in a list, version 2) is
+// still trusted: an export after no change hashes no row group, and the
+// state it keeps is a mark.
+func TestLakeKeptStateVersion2(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000) // one row group, on disk
+	dir := filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadLakeBase(ctx, conn, nil, true)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := dbsql.Open("sqlite3", "file:"+filepath.Join(dir, LakeCatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	for _, name := range []string{"fact_sales", "fact_interaction", "fact_campaign"} {
+		st := keptState(t, dir, name)
+		st.Version, st.Mark, st.Changes = 2, nil, []string{}
+		for _, c := range b.changes {
+			if c.table == name || c.table == "*" {
+				st.Changes = append(st.Changes, c.id())
+			}
+		}
+		js, _ := json.Marshal(st)
+		if _, err := cat.ExecContext(ctx, `UPDATE ckm_lake_base SET state = ? WHERE table_name = ?`, string(js), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := lakeFactSales(t, w, dir, "version 2, no change"); res.GroupsHashed != 0 || res.GroupsKept < 1 {
+		t.Errorf("version 2, no change: %d row groups hashed, %d kept; want 0, all", res.GroupsHashed, res.GroupsKept)
+	}
+	if st := keptState(t, dir, "fact_sales"); st.Version != lakeBaseVersion || st.Mark == nil || len(st.Changes) != 0 {
+		t.Errorf("after a version-2 state the export kept version %d, mark %+v, changes %v", st.Version, st.Mark, st.Changes)
 	}
 }

@@ -12,43 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ckm-dev/ckm/engine"
 	"github.com/ckm-dev/ckm/etl"
 	"github.com/ckm-dev/ckm/fixtures"
 	"github.com/ckm-dev/ckm/privacy"
 	"github.com/ckm-dev/ckm/privacy/vault"
 	"github.com/ckm-dev/ckm/shell"
 )
-
-// protectedVault is protectedLoad with the vault and its key, for tests
-// that forget customers or rotate the key.
-func protectedVault(t *testing.T) (*engine.Warehouse, *vault.Vault, []byte) {
-	t.Helper()
-	ctx := context.Background()
-	src := t.TempDir()
-	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: src, Customers: 300, Days: 75, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	kek, err := vault.ParseKEK(vault.NewKEK())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Init(ctx, w.DB, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	asOf, _ := time.ParseInLocation(time.DateOnly, exp.ExportDate, time.Local)
-	if _, err := etl.Load(ctx, w, []string{src}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second), Vault: v}); err != nil {
-		t.Fatal(err)
-	}
-	return w, v, kek
-}
 
 // TestLakeLookupViews: on a protected warehouse the masked contacts and
 // campaign responses (views that look each token's mask up in

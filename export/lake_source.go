@@ -9,6 +9,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -328,4 +329,56 @@ func (s *lakeSources) filterFingerprints(ctx context.Context, t lakeTable, base 
 		}
 	}
 	return now, baseNow, nil
+}
+
+// LakeCheckCounts: a full export's filter view, fingerprinted from its
+// base table's fingerprints where it keeps every row of a partition
+// (counted) and from its own rows elsewhere.
+const LakeCheckCounts = "base partitions counted"
+
+// filterCounts fingerprints a filter view (filterBase) for a full export
+// from its base table's per-partition fingerprints baseFP: the view's
+// rows in a partition are some of the base table's rows in it (the same
+// rows, as SELECT * keeps them, with the same date_key), so where the
+// view has as many rows as the base table it has exactly its rows, and
+// their fingerprint. Only the row counts are read for those partitions
+// (the filter's and date_key's columns); the others are fingerprinted
+// from the view's rows.
+func (s *lakeSources) filterCounts(ctx context.Context, t lakeTable, baseFP map[string]string) (map[string]string, error) {
+	rows, err := s.conn.QueryContext(ctx, "SELECT "+engine.ChangeMonthKey+", count(*) FROM "+t.source+" GROUP BY 1")
+	if err != nil {
+		return nil, fmt.Errorf("counting %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	now := map[string]string{}
+	var redo []string
+	for rows.Next() {
+		var p, n int64
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		k := monthKey(p)
+		if bn, _, ok := strings.Cut(baseFP[k], ":"); ok && bn == strconv.FormatInt(n, 10) {
+			now[k] = baseFP[k]
+		} else {
+			redo = append(redo, k)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(redo) > 0 {
+		slices.Sort(redo)
+		fp, err := rowFingerprints(ctx, s.conn, "(SELECT * FROM "+t.source+" WHERE "+dateKeyRanges(redo)+")", true)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range redo {
+			if v, ok := fp[k]; ok {
+				now[k] = v
+			}
+		}
+	}
+	return now, nil
 }

@@ -21,6 +21,14 @@ import (
 // warehouse, as ckm load does.
 func protectedLoad(t *testing.T) *engine.Warehouse {
 	t.Helper()
+	w, _, _ := protectedVault(t)
+	return w
+}
+
+// protectedVault is protectedLoad with the vault and its key, for tests
+// that forget customers or rotate the key.
+func protectedVault(t *testing.T) (*engine.Warehouse, *vault.Vault, []byte) {
+	t.Helper()
 	ctx := context.Background()
 	src := t.TempDir()
 	exp, err := fixtures.Generate(ctx, fixtures.Options{Out: src, Customers: 300, Days: 75, Seed: 11})
@@ -44,7 +52,7 @@ func protectedLoad(t *testing.T) *engine.Warehouse {
 	if _, err := etl.Load(ctx, w, []string{src}, etl.Options{AsOf: asOf.Add(24*time.Hour - time.Second), Vault: v}); err != nil {
 		t.Fatal(err)
 	}
-	return w
+	return w, v, kek
 }
 
 // tokenRE finds a vault token anywhere in a text.

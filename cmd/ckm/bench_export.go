@@ -46,6 +46,10 @@ func newBenchExportCmd(a *app, runF func(context.Context, *benchExportOptions) e
   full_export_ms  ckm export lake --full into a new lake (the two alternate
                   which goes first);
   export_ratio    full_export_ms / raw_copy_ms of the run (goal ≤ 1.2);
+                  raw_tables_ms and full_tables_ms give each table's part
+                  (a full export links fact_sales' files for the months
+                  where fact_sales_current keeps every line; the raw side
+                  copies both tables);
 then load one more day and time an incremental export of that lake:
 incremental_ratio = incremental_ms / full_export_ms of the run (goal < 0.10),
 with the partitions it rewrote. Each figure is the median over the runs;
@@ -142,7 +146,13 @@ type benchExportRunResult struct {
 	IncrementalCPURatio float64 `json:"incremental_cpu_ratio"`
 	// Where the full export's time went (tables, commit, tidy).
 	FullPhases map[string]float64 `json:"full_phases_ms"`
-	inc        *export.LakeResult
+	// Each table's milliseconds: the raw side's COPY, and the full
+	// export's check and write (a table whose partitions are linked to
+	// another's files, as fact_sales_current's to fact_sales', writes
+	// little).
+	RawTablesMS  map[string]float64 `json:"raw_tables_ms"`
+	FullTablesMS map[string]float64 `json:"full_tables_ms"`
+	inc          *export.LakeResult
 }
 
 func benchExportRun(ctx context.Context, o *benchExportOptions) error {
@@ -244,10 +254,12 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 		raw := func() error {
 			os.RemoveAll(filepath.Join(dir, "raw"))
 			start, cpu := time.Now(), processCPU()
-			if _, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst); err != nil {
+			br, err := export.LakeBaseline(ctx, w, filepath.Join(dir, "raw"), analyst)
+			if err != nil {
 				return fmt.Errorf("bench export: raw copy: %w", err)
 			}
 			r.RawCopyMS, r.RawCopyCPU = ms(time.Since(start)), processCPU()-cpu
+			r.RawTablesMS = br.TablesMS
 			return nil
 		}
 		full := func() error {
@@ -259,6 +271,10 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 			}
 			r.FullExportMS, r.FullExportCPU = ms(time.Since(start)), processCPU()-cpu
 			r.FullPhases = map[string]float64{"tables": fr.TablesMS, "commit": fr.CommitMS, "tidy": fr.TidyMS}
+			r.FullTablesMS = map[string]float64{}
+			for _, t := range fr.Tables {
+				r.FullTablesMS[t.Name] = t.CheckMS + t.WriteMS
+			}
 			return nil
 		}
 		first, second := raw, full

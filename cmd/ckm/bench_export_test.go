@@ -72,6 +72,21 @@ func TestBenchExportRuns(t *testing.T) {
 				if r.RawCopyMS <= 0 || r.FullExportMS <= 0 || r.IncrementalMS <= 0 || r.IncrementalRatio != r.IncrementalMS/r.FullExportMS {
 					t.Errorf("run %+v", r)
 				}
+				// Each table's time on both sides: fact_sales_current's
+				// full-export time is its check and linking, the raw side's
+				// its COPY; the raw tables' times are parts of raw_copy_ms.
+				var rawSum float64
+				for _, v := range r.RawTablesMS {
+					rawSum += v
+				}
+				for _, name := range []string{"fact_sales", "fact_sales_current", "dim_customer"} {
+					if r.RawTablesMS[name] <= 0 || r.FullTablesMS[name] <= 0 {
+						t.Errorf("%s: raw %v ms, full %v ms", name, r.RawTablesMS[name], r.FullTablesMS[name])
+					}
+				}
+				if rawSum > r.RawCopyMS || len(r.RawTablesMS) != len(r.FullTablesMS) {
+					t.Errorf("raw tables %v (sum %.1f ms) of raw_copy_ms %.1f; full tables %v", r.RawTablesMS, rawSum, r.RawCopyMS, r.FullTablesMS)
+				}
 				if r.RawCopyCPU <= 0 || r.FullExportCPU <= 0 || r.IncrementalCPU <= 0 || r.ExportCPURatio != r.FullExportCPU/r.RawCopyCPU ||
 					r.IncrementalCPURatio != r.IncrementalCPU/r.FullExportCPU {
 					t.Errorf("run's cpu seconds: %+v", r)
