@@ -25,9 +25,8 @@ const historyStart = engine.HistoryStart
 // region, having bought) rides with the customer's latest change in the
 // load. Type 1 attributes of a back-dated change only fill blanks: the later
 // changes corrected them already. Facts of the customers whose history moved
-// are pointed at the version holding their time, and the history of the
-// customers changed is checked for gaps and overlaps before the load may
-// commit.
+// are pointed at the version holding their time, and the whole history is
+// checked for gaps and overlaps before the load may commit.
 func (l *loader) loadCustomers() error {
 	if err := l.sealNames(); err != nil {
 		return err
