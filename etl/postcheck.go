@@ -24,9 +24,18 @@ var factChecks = []struct{ target, what, query string }{
 		// The run's keys are matched by their 64-bit hash (8 bytes a key
 		// where the four texts took ~100: a 5 million line load's keys
 		// did not fit under the load's 1 GB memory limit), then counted
-		// exactly on the lines that match.
+		// exactly on the lines that match. A line with one of the run's
+		// keys has one of its order ids, so only lines whose order_id lies
+		// between the run's least and greatest are read: DuckDB skips the
+		// row groups outside by their min/max (a small load into 5 M lines
+		// read every row's key, ~280 ms CPU, against ~5 ms). Left out are
+		// only lines of another key whose hash equals a run key's (which
+		// the GROUP BY would count on their own key) and lines without an
+		// order id (a run line without one fails the NULL key check).
 		`SELECT count(*) FROM (SELECT source, store_code, order_id, line_key FROM fact_sales
 			WHERE NOT is_reversal AND restated_by_run IS NULL
+			AND order_id BETWEEN (SELECT min(order_id) FROM fact_sales WHERE etl_run_id = $1)
+				AND (SELECT max(order_id) FROM fact_sales WHERE etl_run_id = $1)
 			AND hash(source, store_code, order_id, line_key) IN (SELECT hash(source, store_code, order_id, line_key) FROM fact_sales WHERE etl_run_id = $1)
 			GROUP BY ALL HAVING count(*) > 1)`},
 	{"interactions", "fact_interaction rows with a NULL time or date",

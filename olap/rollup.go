@@ -276,7 +276,7 @@ func RefreshRollups(ctx context.Context, tx *sql.Tx, model *Model) error {
 				full = append(full, r.Name)
 				continue
 			}
-			n, err := refreshPeriods(ctx, tx, c, r, l, touched.keys, s.rows)
+			n, err := refreshPeriods(ctx, tx, c, r, l, touched, s.rows)
 			if err != nil {
 				return err
 			}
@@ -436,19 +436,25 @@ func partitionLevel(c *Cube, r *Rollup) *Level {
 	return best
 }
 
-// runDates are the date keys of every sales line a run changed.
+// runDates are the date keys of every sales line a run changed, and
+// their region keys.
 type runDates struct {
 	keys []int64
 	// valid is false when a changed line's date is not a calendar day of
 	// dim_date (a special member, or none): its period has no label a
 	// partial refresh can select, so the rollups are rebuilt.
 	valid bool
+	// regions are the changed lines' region keys; regionsValid is false
+	// when a changed line has none (NULL), and then the periods are
+	// refreshed in every region.
+	regions      []int64
+	regionsValid bool
 }
 
-// readRunDates finds the dates of the sales lines run changed: the lines
-// it added (reversals included) or restated, the lines of products it
-// added or updated, and the lines of customers it merged or split (or
-// undid a merge of), whose customer_id may have moved.
+// readRunDates finds the dates (and regions) of the sales lines run
+// changed: the lines it added (reversals included) or restated, the lines
+// of products it added or updated, and the lines of customers it merged or
+// split (or undid a merge of), whose customer_id may have moved.
 func readRunDates(ctx context.Context, q engine.Querier, run int64) (*runDates, error) {
 	rows, err := q.QueryContext(ctx, `WITH moved AS (
 			SELECT survivor AS customer_id FROM customer_merge WHERE run_id = $1 OR undone_run = $1
@@ -458,37 +464,73 @@ func readRunDates(ctx context.Context, q engine.Querier, run int64) (*runDates, 
 			-- of ORs: each can skip row groups by its column's min/max
 			-- (the OR form read the whole table: 115-175 ms of a 5 M
 			-- line refresh against 10-11 ms).
-			SELECT date_key FROM fact_sales WHERE etl_run_id = $1
-			UNION SELECT date_key FROM fact_sales WHERE restated_by_run = $1
-			UNION SELECT date_key FROM fact_sales WHERE product_key IN (SELECT product_key FROM dim_product WHERE etl_run_id = $1)
-			UNION SELECT date_key FROM fact_sales WHERE customer_id IN (SELECT customer_id FROM moved))
-		SELECT k.date_key, d.date_key IS NOT NULL AND k.date_key > 0
+			SELECT date_key, region_key FROM fact_sales WHERE etl_run_id = $1
+			UNION SELECT date_key, region_key FROM fact_sales WHERE restated_by_run = $1
+			UNION SELECT date_key, region_key FROM fact_sales WHERE product_key IN (SELECT product_key FROM dim_product WHERE etl_run_id = $1)
+			UNION SELECT date_key, region_key FROM fact_sales WHERE customer_id IN (SELECT customer_id FROM moved))
+		SELECT k.date_key, d.date_key IS NOT NULL AND k.date_key > 0, k.region_key
 		FROM keys k LEFT JOIN dim_date d ON d.date_key = k.date_key`, run)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := &runDates{valid: true}
+	out := &runDates{valid: true, regionsValid: true}
+	days, regions := map[int64]bool{}, map[int64]bool{}
 	for rows.Next() {
-		var key sql.NullInt64
+		var key, region sql.NullInt64
 		var day bool
-		if err := rows.Scan(&key, &day); err != nil {
+		if err := rows.Scan(&key, &day, &region); err != nil {
 			return nil, err
+		}
+		if !region.Valid {
+			out.regionsValid = false
+		} else if !regions[region.Int64] {
+			regions[region.Int64] = true
+			out.regions = append(out.regions, region.Int64)
 		}
 		if !key.Valid || !day {
 			out.valid = false
 			continue
 		}
-		out.keys = append(out.keys, key.Int64)
+		if !days[key.Int64] {
+			days[key.Int64] = true
+			out.keys = append(out.keys, key.Int64)
+		}
 	}
 	return out, rows.Err()
 }
 
+// regionLevel returns r's deepest level of dim_region (joined on
+// region_key), or nil. A region's labels change only with the load's
+// region table, which marks the rollups stale when it does
+// (etl/region.LoadDim), so between two refreshes a line's region label is
+// fixed.
+func regionLevel(c *Cube, r *Rollup) *Level {
+	var best *Level
+	for _, l := range r.levels {
+		if l.dim.Join == "" {
+			continue
+		}
+		if j := c.joins[l.dim.Join]; j == nil || j.Table != "dim_region" || j.Key != "region_key" || j.FactKey != "region_key" {
+			continue
+		}
+		if best == nil || l.depth > best.depth {
+			best = l
+		}
+	}
+	return best
+}
+
 // refreshPeriods recomputes the periods of level l (a dim_date level of r)
-// that hold one of the date keys: their rows of r's table are deleted and
-// computed again from the base tables. It returns r's rows afterwards
-// (rowsBefore, less those deleted, plus those inserted).
-func refreshPeriods(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, l *Level, keys []int64, rowsBefore int64) (int64, error) {
+// that hold one of the run's date keys: their rows of r's table are deleted
+// and computed again from the base tables. When r has a level of
+// dim_region and every changed line's region has a label there, only the
+// rows of those labels are (a daily load into three years of sales
+// recomputed a whole year of every province for year_province). It
+// returns r's rows afterwards (rowsBefore, less those deleted, plus those
+// inserted).
+func refreshPeriods(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, l *Level, touched *runDates, rowsBefore int64) (int64, error) {
+	keys := touched.keys
 	if len(keys) == 0 {
 		return rowsBefore, nil
 	}
@@ -499,9 +541,30 @@ func refreshPeriods(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, l *Leve
 	col := quoteIdent(l.Column)
 	periods := "SELECT " + col + " FROM dim_date WHERE date_key IN (" + strings.Join(list, ", ") + ")"
 	days := "SELECT date_key FROM dim_date WHERE " + col + " IN (" + periods + ")"
-	text, args := rollupSQLWhere(c, r, factAlias+"."+quoteIdent("date_key")+" IN ("+days+")")
+	deleteWhere := quoteIdent(labelCol(l)) + " IN (" + periods + ")"
+	where := factAlias + "." + quoteIdent("date_key") + " IN (" + days + ")"
+	if rl := regionLevel(c, r); rl != nil && touched.regionsValid && len(touched.regions) > 0 {
+		rlist := make([]string, len(touched.regions))
+		for i, k := range touched.regions {
+			rlist[i] = strconv.FormatInt(k, 10)
+		}
+		rcol := quoteIdent(rl.Column)
+		// Every region is in dim_region with a label: a line whose region
+		// is not (or has no label) sits under a NULL label, which no IN
+		// selects; then the periods are refreshed in every region.
+		var labelled bool
+		if err := tx.QueryRowContext(ctx, `SELECT count(`+rcol+`) = `+strconv.Itoa(len(rlist))+` FROM dim_region WHERE region_key IN (`+strings.Join(rlist, ", ")+`)`).Scan(&labelled); err != nil {
+			return 0, fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
+		}
+		if labelled {
+			labels := "SELECT " + rcol + " FROM dim_region WHERE region_key IN (" + strings.Join(rlist, ", ") + ")"
+			deleteWhere += " AND " + quoteIdent(labelCol(rl)) + " IN (" + labels + ")"
+			where += " AND " + factAlias + "." + quoteIdent("region_key") + " IN (SELECT region_key FROM dim_region WHERE " + rcol + " IN (" + labels + "))"
+		}
+	}
+	text, args := rollupSQLWhere(c, r, where)
 	n, err := engine.ReplaceRollupRows(ctx, tx, engine.Rollup{Cube: c.Name, Name: r.Name, Table: r.Table(c), ModelHash: ModelHash(c)},
-		rowsBefore, quoteIdent(labelCol(l))+" IN ("+periods+")", text, args...)
+		rowsBefore, deleteWhere, text, args...)
 	if err != nil {
 		return 0, fmt.Errorf("refresh rollup %s.%s: %w", c.Name, r.Name, err)
 	}

@@ -269,3 +269,99 @@ func TestRollupRefreshInPlace(t *testing.T) {
 		t.Errorf("a refresh with nothing new changed current rollups: tables %v -> %v, refreshed %s -> %s", before, after, stamp, again)
 	}
 }
+
+// TestRollupRefreshTouchedRegions: a run whose lines are all in one region
+// refreshes, in the periods it touched, only the rows of that region's
+// labels. A 2024 sale in Guangzhou (Guangdong) recomputes year_province's
+// 2024 Guangdong row (a new rowid) and leaves 2024 Zhejiang and the 2023
+// rows as they were (same rowid); every rollup still equals a rebuild. A
+// later run with a line in a region outside dim_region (a NULL label)
+// refreshes its periods in every region, and still equals a rebuild.
+func TestRollupRefreshTouchedRegions(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	c := builtinCube(t, "sales")
+	run := func(id int64, stmts ...string) {
+		t.Helper()
+		tx, err := w.DB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		for _, s := range append([]string{fmt.Sprintf(`INSERT INTO etl_run (run_id, status) VALUES (%d, 'committed')`, id)}, stmts...) {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		if err := RefreshRollups(ctx, tx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range c.Rollups {
+			text, args := RollupSQL(c, r)
+			var diff int64
+			if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM ((FROM `+quoteIdent(r.Table(c))+` EXCEPT ALL `+text+`) UNION ALL (`+text+` EXCEPT ALL FROM `+quoteIdent(r.Table(c))+`))`, args...).Scan(&diff); err != nil {
+				t.Fatal(err)
+			}
+			if diff != 0 {
+				t.Errorf("run %d: rollup %s differs from a rebuild in %d rows", id, r.Name, diff)
+			}
+		}
+	}
+	var yp *Rollup
+	for _, r := range c.Rollups {
+		if r.Name == "year_province" {
+			yp = r
+		}
+	}
+	rowids := func() map[string]int64 {
+		t.Helper()
+		rows, err := w.DB.QueryContext(ctx, `SELECT `+quoteIdent(labelCol(yp.levels[0]))+` || ' ' || coalesce(`+quoteIdent(labelCol(yp.levels[1]))+`, '-'), rowid FROM `+quoteIdent(yp.Table(c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int64{}
+		for rows.Next() {
+			var k string
+			var id int64
+			if err := rows.Scan(&k, &id); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = id
+		}
+		return out
+	}
+	sale := func(order string, region, run int) string {
+		return fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, store_key, region_key,
+			quantity, unit_price, amount, cost_amount, is_return, etl_run_id) VALUES ('%s', 1, 20240220, 1, 101, 1, 1, -1, %d, 1, 50, 50.00, 20.00, false, %d)`,
+			order, region, run)
+	}
+	run(1)
+	before := rowids()
+	for _, k := range []string{"2023 Guangdong", "2024 Guangdong", "2024 Zhejiang"} {
+		if _, ok := before[k]; !ok {
+			t.Fatalf("year_province has no row %q: %v", k, before)
+		}
+	}
+	run(2, sale("O30", 2, 2))
+	after := rowids()
+	for k, same := range map[string]bool{"2023 Guangdong": true, "2023 Zhejiang": true, "2024 Guangdong": false, "2024 Zhejiang": true} {
+		if _, ok := before[k]; !ok {
+			continue
+		}
+		if (after[k] == before[k]) != same {
+			t.Errorf("run 2: year_province row %s kept its rowid: %v, want %v", k, after[k] == before[k], same)
+		}
+	}
+	// Region 99 is not in dim_region: its line has no province.
+	before = after
+	run(3, sale("O31", 99, 3))
+	after = rowids()
+	if after["2024 Zhejiang"] == before["2024 Zhejiang"] || after["2023 Guangdong"] != before["2023 Guangdong"] {
+		t.Errorf("run 3: want 2024 recomputed in every province and 2023 kept: rowids %v -> %v", before, after)
+	}
+}

@@ -1,0 +1,54 @@
+package etl
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// TestPostconditionCatchesEarlierCurrentLine restates a line of an earlier
+// load and then, before the post-conditions, makes the earlier line
+// current again: its key has two current lines, one of this run and one of
+// run 1, among earlier lines whose order ids lie below and above the
+// run's. The check reads only the lines whose order id lies between the
+// run's least and greatest; it must still find the earlier one, fail the
+// load and leave the warehouse as it was. Untampered, the restatement
+// loads.
+func TestPostconditionCatchesEarlierCurrentLine(t *testing.T) {
+	ctx := context.Background()
+	w := openMem(t)
+	first := t.TempDir()
+	writeFile(t, first, "pos_sales_1.csv", tillHeader+till("S1", 1, "ST01", 1, "10.00")+till("S5", 1, "ST01", 2, "10.00")+
+		till("S9", 1, "ST01", 3, "10.00"), false)
+	if _, err := Load(ctx, w, []string{first}, Options{AsOf: asOf2024()}); err != nil {
+		t.Fatal(err)
+	}
+	second := t.TempDir()
+	writeFile(t, second, "pos_sales_2.csv", tillHeader+till("S5", 1, "ST01", 4, "10.00"), false)
+	before := tableChecksums(t, w)
+	tamper := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE fact_sales SET restated_by_run = NULL WHERE order_id = 'S5' AND etl_run_id = 1`)
+		return err
+	}
+	_, err := Load(ctx, w, []string{second}, Options{AsOf: asOf2024(), tamper: tamper})
+	if err == nil || !strings.Contains(err.Error(), "1 fact_sales keys with more than one current line") {
+		t.Fatalf("load: %v, want a post-condition failure naming 1 key with more than one current line", err)
+	}
+	after := tableChecksums(t, w)
+	for n, v := range before {
+		if after[n] != v {
+			t.Errorf("table %s changed", n)
+		}
+	}
+	if _, err := Load(ctx, w, []string{second}, Options{AsOf: asOf2024()}); err != nil {
+		t.Fatal(err)
+	}
+	// S5 of run 1 restated by run 2: one current line a key.
+	if n := queryInt(t, w, `SELECT count(*) FROM fact_sales_current`); n != 3 {
+		t.Errorf("%d current lines, want 3", n)
+	}
+	if n := queryInt(t, w, `SELECT quantity FROM fact_sales_current WHERE order_id = 'S5'`); n != 4 {
+		t.Errorf("S5's current quantity %d, want 4", n)
+	}
+}
