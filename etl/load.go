@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -286,6 +287,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	}
 	defer allocator()
 	defer releaseMallocWhileLoading()()
+	defer goMemoryWhileLoading()()
 	oneThread, err := smallLoadThreads(ctx, w, conn, append(append([]*fileJob(nil), todo...), refs...))
 	if err != nil {
 		return nil, err
@@ -434,6 +436,29 @@ func releaseMallocWhileLoading() (stop func()) {
 		}
 	}()
 	return func() { close(quit); <-done }
+}
+
+// LoadGCPercent is Go's GOGC while a load's transaction runs (Go's
+// default is 100). There DuckDB holds up to its memory limit, and Go's
+// heap grows with the load (the vault's customer keys, the customers'
+// changes: ~60 MB live at 5 M lines, with 124–133 MB taken from the
+// system under GOGC=100); Go keeps about its heap goal, live × (1 +
+// GOGC/100), so 25 keeps ~1.25 × live instead of twice it. The
+// transaction allocates little in Go (at 1 M lines ~18 collections against
+// 128 in the extraction before it), so collecting more often costs little.
+const LoadGCPercent = 25
+
+// goMemoryWhileLoading sets Go's GOGC to LoadGCPercent for the load's
+// transaction (unless the process runs with a lower one, or with the
+// collector off) and gives the memory Go freed in the extraction back to
+// the system; the function it returns puts the earlier GOGC back.
+func goMemoryWhileLoading() (restore func()) {
+	before := debug.SetGCPercent(LoadGCPercent)
+	if before <= LoadGCPercent { // lower already, or off (-1)
+		debug.SetGCPercent(before)
+	}
+	debug.FreeOSMemory()
+	return func() { debug.SetGCPercent(before) }
 }
 
 // SmallLoadBytes is the size of input up to which a load's statements run
