@@ -261,3 +261,28 @@ func TestLoadLowersGoGC(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadJemallocDecay: a load runs with DuckDB's jemalloc decay times at
+// LoadJemallocDirtyMs/LoadJemallocMuzzyMs (as its commit hooks see them)
+// and puts DuckDB's 1000/1000 ms back after.
+func TestLoadJemallocDecay(t *testing.T) {
+	ctx := context.Background()
+	w, dir := smallSetWarehouse(t)
+	if _, _, ok := engine.JemallocDecay(); !ok {
+		t.Skip("DuckDB without its own jemalloc")
+	}
+	var during [2]int
+	hook := func(ctx context.Context, tx *sql.Tx) error {
+		during[0], during[1], _ = engine.JemallocDecay()
+		return nil
+	}
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := [2]int{LoadJemallocDirtyMs, LoadJemallocMuzzyMs}; during != want {
+		t.Errorf("jemalloc decay during the load %v ms, want %v", during, want)
+	}
+	if d, m, _ := engine.JemallocDecay(); d != 1000 || m != 1000 {
+		t.Errorf("jemalloc decay after the load %d/%d ms, want DuckDB's 1000/1000", d, m)
+	}
+}
