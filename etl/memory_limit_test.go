@@ -286,3 +286,52 @@ func TestLoadJemallocDecay(t *testing.T) {
 		t.Errorf("jemalloc decay after the load %d/%d ms, want DuckDB's 1000/1000", d, m)
 	}
 }
+
+// TestDroppedTempTableKeepsMemoryUntilCommit pins down the DuckDB
+// behaviour a load's memory is planned around: a TEMP table made and
+// dropped inside a transaction keeps its blocks (in memory or spilled)
+// until the transaction ends, so dropping a load's working tables as soon
+// as they are read frees nothing before its commit. Should a DuckDB
+// release them at the drop, this test fails, and dropping early becomes a
+// way to a smaller load.
+func TestDroppedTempTableKeepsMemoryUntilCommit(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{MemoryLimit: "1GB", TempDirectory: filepath.Join(t.TempDir(), "spill")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	held := func() float64 {
+		var mb float64
+		if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(memory_usage_bytes + temporary_storage_bytes), 0) / 1e6
+			FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`).Scan(&mb); err != nil {
+			t.Fatal(err)
+		}
+		return mb
+	}
+	exec := func(q string) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	before := held()
+	exec(`BEGIN`)
+	exec(`CREATE TEMP TABLE scratch AS SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(1000000) r(i)`)
+	made := held() - before
+	if made < 20 {
+		t.Fatalf("a million-row TEMP table holds %.1f MB, want at least 20", made)
+	}
+	exec(`DROP TABLE scratch`)
+	if kept := held() - before; kept < made*0.9 {
+		t.Errorf("after DROP inside the transaction %.1f MB of %.1f MB held, want all (DuckDB now frees at the drop: drop a load's tables early)", kept, made)
+	}
+	exec(`COMMIT`)
+	if kept := held() - before; kept > made*0.1 {
+		t.Errorf("after COMMIT %.1f MB of %.1f MB still held, want it freed", kept, made)
+	}
+}
