@@ -419,7 +419,9 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 // lazily freed, which Linux counts as resident until it needs the memory.
 // Measured side by side with GOGC 25 (load 11–20): 5 M peak 1,336 →
 // 1,212 MB but CPU 387 → 435 s (the fact insert 68 → 100 s), 1 M 1,198 →
-// 1,125 MB, CPU 77 → 80 s; a longer dirty decay was not measured.
+// 1,125 MB, CPU 77 → 80 s; a longer dirty decay was not measured. It
+// shortens, it does not cap: a later 5 M load (unpaired) still had 428 MB
+// of freed pages at its fact insert, and peaked at 1,308 MB.
 const (
 	LoadJemallocDirtyMs = 100
 	LoadJemallocMuzzyMs = 0
