@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -149,13 +151,7 @@ func TestSmallLoadOneThread(t *testing.T) {
 // them in its commit hooks) and puts DuckDB's defaults back after.
 func TestLoadAllocatorSettings(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	smallSet(t, dir)
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, dir := smallSetWarehouse(t)
 	const q = `SELECT current_setting('allocator_background_threads')::VARCHAR || ' ' || current_setting('allocator_flush_threshold')`
 	before := queryString(t, w, q)
 	if before != "false 128.0 MiB" {
@@ -178,13 +174,7 @@ func TestLoadAllocatorSettings(t *testing.T) {
 // memory is given back every mallocReleaseEvery; after it, no more.
 func TestLoadReleasesMallocFree(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	smallSet(t, dir)
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, dir := smallSetWarehouse(t)
 	start := mallocReleases.Load()
 	var during int64
 	hook := func(ctx context.Context, tx *sql.Tx) error {
@@ -202,5 +192,146 @@ func TestLoadReleasesMallocFree(t *testing.T) {
 	time.Sleep(mallocReleaseEvery * 2)
 	if n := mallocReleases.Load(); n != after {
 		t.Errorf("%d releases after the load ended, want none", n-after)
+	}
+}
+
+// smallSetWarehouse writes TestLoadSmallSet's small set into a new
+// directory and opens a new warehouse file with default options (closed
+// when the test ends): what a load with the load's own settings is
+// tested on.
+func smallSetWarehouse(t *testing.T) (*engine.Warehouse, string) {
+	t.Helper()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	w, err := engine.Open(context.Background(), filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, dir
+}
+
+// gcPercent is Go's GOGC as the process runs it now.
+func gcPercent() int {
+	p := debug.SetGCPercent(-1)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// TestLoadLowersGoGC: a load's transaction runs with Go's GOGC at
+// LoadGCPercent (as its commit hooks see it) and puts the earlier one
+// back after; a process already running a lower GOGC, or with the
+// collector off, keeps its own. The memory Go freed before the load is
+// given back to the system when the transaction begins: 64 MiB freed just
+// before the load are not idle in Go's heap there.
+func TestLoadLowersGoGC(t *testing.T) {
+	ctx := context.Background()
+	defer debug.SetGCPercent(gcPercent())
+	for _, before := range []int{100, 300, 10, -1} {
+		w, dir := smallSetWarehouse(t)
+		debug.SetGCPercent(before)
+		var during int
+		var ms runtime.MemStats
+		hook := func(ctx context.Context, tx *sql.Tx) error {
+			during = gcPercent()
+			runtime.ReadMemStats(&ms)
+			return nil
+		}
+		garbage := make([]byte, 64<<20)
+		for i := range garbage {
+			garbage[i] = byte(i)
+		}
+		garbage = nil
+		runtime.GC()
+		if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+			t.Fatal(err)
+		}
+		want := LoadGCPercent
+		if before <= LoadGCPercent {
+			want = before
+		}
+		if during != want {
+			t.Errorf("GOGC %d before the load: %d during it, want %d", before, during, want)
+		}
+		if after := gcPercent(); after != before {
+			t.Errorf("GOGC %d before the load: %d after it, want it back", before, after)
+		}
+		if kept := ms.HeapIdle - ms.HeapReleased; kept >= 32<<20 {
+			t.Errorf("GOGC %d before the load: %d MiB idle in Go's heap and not given back during it, want under 32 MiB of the 64 MiB freed before", before, kept>>20)
+		}
+	}
+}
+
+// TestLoadJemallocDecay: a load runs with DuckDB's jemalloc decay times at
+// LoadJemallocDirtyMs/LoadJemallocMuzzyMs (as its commit hooks see them)
+// and puts DuckDB's 1000/1000 ms back after.
+func TestLoadJemallocDecay(t *testing.T) {
+	ctx := context.Background()
+	w, dir := smallSetWarehouse(t)
+	if _, _, ok := engine.JemallocDecay(); !ok {
+		t.Skip("DuckDB without its own jemalloc")
+	}
+	var during [2]int
+	hook := func(ctx context.Context, tx *sql.Tx) error {
+		during[0], during[1], _ = engine.JemallocDecay()
+		return nil
+	}
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := [2]int{LoadJemallocDirtyMs, LoadJemallocMuzzyMs}; during != want {
+		t.Errorf("jemalloc decay during the load %v ms, want %v", during, want)
+	}
+	if d, m, _ := engine.JemallocDecay(); d != 1000 || m != 1000 {
+		t.Errorf("jemalloc decay after the load %d/%d ms, want DuckDB's 1000/1000", d, m)
+	}
+}
+
+// TestDroppedTempTableKeepsMemoryUntilCommit pins down the DuckDB
+// behaviour a load's memory is planned around: a TEMP table made and
+// dropped inside a transaction keeps its blocks (in memory or spilled)
+// until the transaction ends, so dropping a load's working tables as soon
+// as they are read frees nothing before its commit. Should a DuckDB
+// release them at the drop, this test fails, and dropping early becomes a
+// way to a smaller load.
+func TestDroppedTempTableKeepsMemoryUntilCommit(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{MemoryLimit: "1GB", TempDirectory: filepath.Join(t.TempDir(), "spill")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	held := func() float64 {
+		var mb float64
+		if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(memory_usage_bytes + temporary_storage_bytes), 0) / 1e6
+			FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`).Scan(&mb); err != nil {
+			t.Fatal(err)
+		}
+		return mb
+	}
+	exec := func(q string) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	before := held()
+	exec(`BEGIN`)
+	exec(`CREATE TEMP TABLE scratch AS SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(1000000) r(i)`)
+	made := held() - before
+	if made < 20 {
+		t.Fatalf("a million-row TEMP table holds %.1f MB, want at least 20", made)
+	}
+	exec(`DROP TABLE scratch`)
+	if kept := held() - before; kept < made*0.9 {
+		t.Errorf("after DROP inside the transaction %.1f MB of %.1f MB held, want all (DuckDB now frees at the drop: drop a load's tables early)", kept, made)
+	}
+	exec(`COMMIT`)
+	if kept := held() - before; kept > made*0.1 {
+		t.Errorf("after COMMIT %.1f MB of %.1f MB still held, want it freed", kept, made)
 	}
 }
