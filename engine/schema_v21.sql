@@ -1,0 +1,21 @@
+-- Version 21: the analyst's dim_customer looks each token up among the
+-- displays of its own kind. A token is made for one kind (ckm_token(kind,
+-- value)) and vault_display records that kind, so the view shows the same
+-- rows; but each of the four joins now builds its hash table over one
+-- kind's displays instead of all of them: a quarter of the build each.
+-- Measured on the 5 M bench warehouse's 75,660 customers (302,000
+-- displays), COPY of the view to Parquet, four alternations in one
+-- session, load ~3.6: 0.56–0.79 s before, 0.36–0.40 s after. The lake's
+-- incremental export copies this view whole after every load.
+CREATE OR REPLACE VIEW analyst.dim_customer AS
+SELECT d.* EXCLUDE (birth_date) REPLACE (
+        coalesce(i.display, ckm_mask_id_number(d.id_number)) AS id_number,
+        coalesce(n.display, ckm_mask_name(d.name)) AS name,
+        coalesce(m.display, ckm_mask_mobile(d.mobile)) AS mobile,
+        coalesce(e.display, ckm_mask_email(d.email)) AS email),
+    CAST(year(d.birth_date) AS INTEGER) AS birth_year
+FROM main.dim_customer d
+LEFT JOIN (SELECT token, display FROM main.vault_display WHERE kind = 'id_number') i ON i.token = d.id_number
+LEFT JOIN (SELECT token, display FROM main.vault_display WHERE kind = 'name') n ON n.token = d.name
+LEFT JOIN (SELECT token, display FROM main.vault_display WHERE kind = 'mobile') m ON m.token = d.mobile
+LEFT JOIN (SELECT token, display FROM main.vault_display WHERE kind = 'email') e ON e.token = d.email;
