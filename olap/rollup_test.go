@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // TestRollupRoutingNeverChangesAnswers runs queries with and without the
@@ -186,35 +188,7 @@ func TestRollupRefreshInPlace(t *testing.T) {
 	}
 	run := func(id int64, stmts ...string) {
 		t.Helper()
-		tx, err := w.DB.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		for _, s := range append([]string{fmt.Sprintf(`INSERT INTO etl_run (run_id, status) VALUES (%d, 'committed')`, id)}, stmts...) {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-		}
-		if err := RefreshRollups(ctx, tx, m); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range c.Rollups {
-			text, args := RollupSQL(c, r)
-			table := quoteIdent(r.Table(c))
-			var diff, rows, version, recorded int64
-			if err := w.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ((FROM `+table+` EXCEPT ALL `+text+`) UNION ALL (`+text+` EXCEPT ALL FROM `+table+`))),
-				(SELECT count(*) FROM `+table+`), data_version, row_count FROM `+RollupStateTable+` WHERE cube = 'sales' AND rollup = '`+r.Name+`'`, args...).
-				Scan(&diff, &rows, &version, &recorded); err != nil {
-				t.Fatal(err)
-			}
-			if diff != 0 || version != id || recorded != rows {
-				t.Errorf("run %d: rollup %s differs from a rebuild in %d rows, records run %d and %d rows (has %d)", id, r.Name, diff, version, recorded, rows)
-			}
-		}
+		refreshRun(t, w, m, c, id, stmts...)
 	}
 	inPlace := func(id int64, want bool, stmts ...string) {
 		t.Helper()
@@ -284,32 +258,7 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 	c := builtinCube(t, "sales")
 	run := func(id int64, stmts ...string) {
 		t.Helper()
-		tx, err := w.DB.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		for _, s := range append([]string{fmt.Sprintf(`INSERT INTO etl_run (run_id, status) VALUES (%d, 'committed')`, id)}, stmts...) {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-		}
-		if err := RefreshRollups(ctx, tx, m); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range c.Rollups {
-			text, args := RollupSQL(c, r)
-			var diff int64
-			if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM ((FROM `+quoteIdent(r.Table(c))+` EXCEPT ALL `+text+`) UNION ALL (`+text+` EXCEPT ALL FROM `+quoteIdent(r.Table(c))+`))`, args...).Scan(&diff); err != nil {
-				t.Fatal(err)
-			}
-			if diff != 0 {
-				t.Errorf("run %d: rollup %s differs from a rebuild in %d rows", id, r.Name, diff)
-			}
-		}
+		refreshRun(t, w, m, c, id, stmts...)
 	}
 	var yp *Rollup
 	for _, r := range c.Rollups {
@@ -363,5 +312,42 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 	after = rowids()
 	if after["2024 Zhejiang"] == before["2024 Zhejiang"] || after["2023 Guangdong"] != before["2023 Guangdong"] {
 		t.Errorf("run 3: want 2024 recomputed in every province and 2023 kept: rowids %v -> %v", before, after)
+	}
+}
+
+// refreshRun commits run id (its etl_run row and stmts) with the rollups
+// refreshed in its transaction, then checks that each rollup of c holds
+// exactly what a rebuild computes and records the run and its row count.
+func refreshRun(t *testing.T, w *engine.Warehouse, m *Model, c *Cube, id int64, stmts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, s := range append([]string{fmt.Sprintf(`INSERT INTO etl_run (run_id, status) VALUES (%d, 'committed')`, id)}, stmts...) {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := RefreshRollups(ctx, tx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.Rollups {
+		text, args := RollupSQL(c, r)
+		table := quoteIdent(r.Table(c))
+		var diff, rows, version, recorded int64
+		if err := w.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ((FROM `+table+` EXCEPT ALL `+text+`) UNION ALL (`+text+` EXCEPT ALL FROM `+table+`))),
+			(SELECT count(*) FROM `+table+`), data_version, row_count FROM `+RollupStateTable+` WHERE cube = 'sales' AND rollup = '`+r.Name+`'`, args...).
+			Scan(&diff, &rows, &version, &recorded); err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 || version != id || recorded != rows {
+			t.Errorf("run %d: rollup %s differs from a rebuild in %d rows, records run %d and %d rows (has %d)", id, r.Name, diff, version, recorded, rows)
+		}
 	}
 }
