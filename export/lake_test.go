@@ -366,28 +366,11 @@ func checkFilesWithParquetGo(t *testing.T, w *engine.Warehouse, snap *LakeSnapsh
 	// A sample value read by parquet-go: the product names.
 	var got []string
 	for _, path := range lakeFiles(t, snap.Tables["dim_product"]) {
-		f, _ := os.Open(path)
-		st, _ := f.Stat()
-		pf, _ := parquet.OpenFile(f, st.Size())
-		col, _ := pf.Schema().Lookup("product_name")
-		for _, rg := range pf.RowGroups() {
-			pages := rg.ColumnChunks()[col.ColumnIndex].Pages()
-			for {
-				p, err := pages.ReadPage()
-				if err != nil {
-					break
-				}
-				vals := make([]parquet.Value, p.NumValues())
-				n, _ := p.Values().ReadValues(vals)
-				for _, v := range vals[:n] {
-					if !v.IsNull() {
-						got = append(got, v.String())
-					}
-				}
+		for _, v := range parquetColumn(t, path, "product_name") {
+			if v != "" {
+				got = append(got, v)
 			}
-			pages.Close()
 		}
-		f.Close()
 	}
 	sort.Strings(got)
 	if !slices.Contains(got, "电饭锅") || !slices.Contains(got, "空调") {
