@@ -70,8 +70,11 @@ var (
 	// (SELECT d.display FROM main.vault_display AS d WHERE (d.token = key)),
 	// as DuckDB keeps a view's text.
 	lookupSubRe = regexp.MustCompile(`(?is)\(\s*SELECT\s+([A-Za-z_][A-Za-z0-9_]*)\.display\s+FROM\s+(?:main\.)?vault_display\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+WHERE\s+(\(\s*)?([A-Za-z_][A-Za-z0-9_]*)\.token\s*=\s*(` + lookupKey + `)\s*(\)\s*)?\)`)
-	// LEFT JOIN main.vault_display AS i ON ((i.token = key))
-	lookupJoinRe = regexp.MustCompile(`(?is)\bLEFT\s+JOIN\s+(?:main\.)?vault_display\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+ON\s+(\(\s*)*([A-Za-z_][A-Za-z0-9_]*)\.token\s*=\s*(` + lookupKey + `)\s*(\)\s*)*`)
+	// LEFT JOIN main.vault_display AS i ON ((i.token = key)), or with the
+	// token's kind: ON (((i.token = key) AND (i.kind = 'mobile'))) — a
+	// narrower match of the same key, so re-checking the rows whose key
+	// was added still covers every row the join can change.
+	lookupJoinRe = regexp.MustCompile(`(?is)\bLEFT\s+JOIN\s+(?:main\.)?vault_display\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+ON\s+(\(\s*)*([A-Za-z_][A-Za-z0-9_]*)\.token\s*=\s*(` + lookupKey + `)\s*(\)\s*)*(?:AND\s+(\(\s*)*([A-Za-z_][A-Za-z0-9_]*)\.kind\s*=\s*'[A-Za-z_]+'\s*(\)\s*)*)?`)
 	// CREATE VIEW v AS SELECT <list> FROM main.base [AS alias]
 	lookupViewRe = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+SELECT\s+(.*)\s+FROM\s+(?:main\.)?([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*))?\s*;?\s*$`)
 	lookupColRe  = regexp.MustCompile(`^(?:regexp_extract\(\s*)?(?:(` + lookupIdent + `)\.)?(` + lookupIdent + `)`)
@@ -114,7 +117,7 @@ func (s *lakeSources) lookupPlan(t lakeTable, deps []string) *lakeLookup {
 	})
 	rest = lookupJoinRe.ReplaceAllStringFunc(rest, func(m string) string {
 		g := lookupJoinRe.FindStringSubmatch(m)
-		if !strings.EqualFold(g[1], g[3]) || strings.Count(g[0], "(") != strings.Count(g[0], ")") {
+		if !strings.EqualFold(g[1], g[3]) || (g[7] != "" && !strings.EqualFold(g[1], g[7])) || strings.Count(g[0], "(") != strings.Count(g[0], ")") {
 			bad = true
 		}
 		aliases[strings.ToLower(g[1])] = true

@@ -242,6 +242,11 @@ func TestLakeLookupPlan(t *testing.T) {
 		`SELECT * REPLACE (date_key + 100 AS date_key, (SELECT d.display FROM main.vault_display d WHERE d.token = response_id) AS response_id) FROM main.fact_campaign`,
 		// A macro that reads a table.
 		`SELECT * REPLACE (ckm_test_count(response_id) || (SELECT d.display FROM main.vault_display d WHERE d.token = response_id) AS response_id) FROM main.fact_campaign`,
+		// A join's kind condition on another join's row (schema v21's form
+		// is the join's own: ON i.token = … AND i.kind = '…').
+		`SELECT * REPLACE (coalesce(b.display, a.display) AS response_id) FROM main.fact_campaign f
+			LEFT JOIN main.vault_display a ON a.token = f.response_id
+			LEFT JOIN main.vault_display b ON b.token = f.response_id AND a.kind = 'mobile'`,
 	} {
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE MACRO ckm_test_count(x) AS (SELECT CAST(count(*) AS VARCHAR) FROM main.fact_campaign)`); err != nil {
 			t.Fatal(err)
