@@ -17,7 +17,7 @@ import (
 // the vault does not hold stays unopened.
 func TestOpenTokensEveryBatch(t *testing.T) {
 	ctx := context.Background()
-	w, v := protectedTestWarehouse(t)
+	w, v := ProtectedWarehouse(t, filepath.Join(t.TempDir(), "w.duckdb"))
 	tx, err := w.DB.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +82,13 @@ func TestOpenTokensEveryBatch(t *testing.T) {
 	}
 }
 
-// protectedTestWarehouse opens a new warehouse in a temporary directory,
-// closed when the test ends, and protects it with a new key.
-func protectedTestWarehouse(t *testing.T) (*engine.Warehouse, *vault.Vault) {
+// ProtectedWarehouse opens a new warehouse at path (in memory for ""),
+// closed when the test ends, and protects it with a new key. Exported for
+// the external tests (etl_test) too.
+func ProtectedWarehouse(t *testing.T, path string) (*engine.Warehouse, *vault.Vault) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	w, err := engine.Open(ctx, path, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

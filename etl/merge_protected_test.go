@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,7 @@ import (
 // hashed in the stored (token) form so a split can find the records.
 func TestLoadMergesOnProtectedWarehouse(t *testing.T) {
 	ctx := context.Background()
-	w, v := protectedTestWarehouse(t)
+	w, v := ProtectedWarehouse(t, filepath.Join(t.TempDir(), "w.duckdb"))
 	load := func(n int, asOf string, lines ...string) {
 		t.Helper()
 		dir := t.TempDir()

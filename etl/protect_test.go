@@ -20,27 +20,6 @@ import (
 	"github.com/ckm-dev/ckm/privacy/vault"
 )
 
-// protectedWarehouse opens a new warehouse with a data key: at path, or
-// in memory for "".
-func protectedWarehouse(t *testing.T, path string) (*engine.Warehouse, *vault.Vault) {
-	t.Helper()
-	ctx := context.Background()
-	w, err := engine.Open(ctx, path, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	kek, err := vault.ParseKEK(vault.NewKEK())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Init(ctx, w.DB, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, v
-}
-
 // TestProtectedLoadMatchesFixtureTruth loads both fixture seeds into a
 // protected warehouse: the generator's truth holds exactly as in
 // TestLoadMatchesFixtureTruth (the same checkTruth, unchanged), the
@@ -71,7 +50,7 @@ func TestProtectedLoadMatchesFixtureTruth(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(t.TempDir(), "w.duckdb")
-			w, v := protectedWarehouse(t, path)
+			w, v := etl.ProtectedWarehouse(t, path)
 			if _, err := etl.Load(ctx, w, []string{opts.Out}, etl.Options{AsOf: asOf}); !errors.Is(err, vault.ErrNoKey) {
 				t.Fatalf("load into a protected warehouse without the key: %v, want ErrNoKey", err)
 			}
@@ -290,7 +269,7 @@ func checkSealedLedger(t *testing.T, plain, w *engine.Warehouse, v *vault.Vault)
 // key is refused (it would be silently unused).
 func TestKeyOnUnprotectedWarehouse(t *testing.T) {
 	ctx := context.Background()
-	_, v := protectedWarehouse(t, "")
+	_, v := etl.ProtectedWarehouse(t, "")
 	w, err := engine.Open(ctx, "", engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +347,7 @@ func TestProtectedIncrementOpensPriorIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	w, v := protectedWarehouse(t, filepath.Join(t.TempDir(), "w.duckdb"))
+	w, v := etl.ProtectedWarehouse(t, filepath.Join(t.TempDir(), "w.duckdb"))
 	var trace bytes.Buffer
 	for i, dir := range []string{opts.Out, inc} {
 		if _, err := etl.Load(ctx, plain, []string{dir}, etl.Options{AsOf: asOf}); err != nil {
