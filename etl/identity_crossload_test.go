@@ -39,23 +39,17 @@ type crossWorld struct {
 
 func newCrossWorld(t *testing.T, protected bool) *crossWorld {
 	t.Helper()
-	ctx := context.Background()
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	if protected {
+		w, v := ProtectedWarehouse(t, path)
+		return &crossWorld{t: t, w: w, v: v}
+	}
+	w, err := engine.Open(context.Background(), path, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	cw := &crossWorld{t: t, w: w}
-	if protected {
-		kek, err := vault.ParseKEK(vault.NewKEK())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cw.v, err = vault.Init(ctx, w.DB, kek); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return cw
+	return &crossWorld{t: t, w: w}
 }
 
 // load loads CRM rows (crossCRMHeader's columns) and POS lines as one load
