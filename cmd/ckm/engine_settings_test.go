@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ckm-dev/ckm/fixtures"
 )
 
 // TestEngineSettingsReachDuckDB: --memory-limit, --threads and
@@ -85,5 +88,37 @@ func TestEngineSettingsInvalid(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, c.want)
 			}
 		})
+	}
+}
+
+// TestLoadOutOfMemorySaysWhatToChange: a load that cannot fit in its
+// memory limit fails (exit 1) with a message naming the limit and the
+// settings to change, and commits nothing (the next load under a working
+// limit loads every file).
+func TestLoadOutOfMemorySaysWhatToChange(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if _, err := fixtures.Generate(context.Background(), fixtures.Options{Out: data, Customers: 40, Days: 10, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	wh := filepath.Join(dir, "w.duckdb")
+	if _, stderr, code := runCkm(t, "", "init", "--warehouse", wh); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	_, stderr, code := runCkm(t, "", "load", "--warehouse", wh, "--memory-limit", "8MB", "--as-of", "2024-12-31", data)
+	for _, want := range []string{"load ran out of memory under its memory limit (8MB)", "--memory-limit", "nothing was committed", "Out of Memory Error"} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("load under 8MB: exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "Possible solutions") {
+		t.Errorf("DuckDB's tuning paragraphs are repeated:\n%s", stderr)
+	}
+	out, stderr, code := runCkm(t, "", "load", "--warehouse", wh, "--format", "csv", "--as-of", "2024-12-31", data)
+	if code != 0 && code != 3 {
+		t.Fatalf("load under the default limit: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "run 1:") {
+		t.Errorf("the failed load left a run behind; the next load is not run 1:\n%s\n%s", out, stderr)
 	}
 }

@@ -131,7 +131,7 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 		return a.printLoadReport(rep)
 	}
 	if err != nil {
-		return err
+		return etl.ExplainResourceError(ctx, w, err)
 	}
 	if err := a.printLoadReport(rep); err != nil {
 		return err

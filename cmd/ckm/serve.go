@@ -231,7 +231,7 @@ func (a *app) jobRunners(w *engine.Warehouse) (map[string]serve.Runner, error) {
 			return serve.JobResult{Detail: "nothing to load: every file is in the manifest already"}, nil
 		}
 		if err != nil {
-			return serve.JobResult{}, err
+			return serve.JobResult{}, etl.ExplainResourceError(ctx, w, err)
 		}
 		detail := fmt.Sprintf("%d rows read, %d loaded, %d rejected, %d duplicates", rep.Read, rep.Loaded, rep.Rejected, rep.Duplicates)
 		if rep.AfterCommit != "" {
