@@ -72,15 +72,19 @@ func (l *loader) customerChangesSQL() string {
 	WITH crm AS (
 		SELECT r.customer_id, ` + eff + ` AS eff, c.* FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 		QUALIFY row_number() OVER (PARTITION BY r.customer_id, ` + eff + ` ORDER BY c.file_id DESC, c._line DESC) = 1),
-	sales AS (
+	-- One pass over the sales lines: what they tell of each customer and
+	-- the channels they came by (a second pass for the channels cost a
+	-- scan of every line and its join to id_rec again).
+	sales AS MATERIALIZED (
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
-			arg_max(s.region_v, s.ts_v) AS region_v
+			arg_max(s.region_v, s.ts_v) AS region_v,
+			list(DISTINCT s.channel) FILTER (WHERE s.channel IS NOT NULL) AS sales_channels
 		FROM ok_sales s JOIN id_rec r ON r.rec = ` + recIDOf("s") + ` GROUP BY r.customer_id),
 	chan AS (
 		SELECT customer_id, string_agg(DISTINCT channel, ',' ORDER BY channel) AS channels FROM (
 			SELECT r.customer_id, c.channel FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 			UNION ALL
-			SELECT r.customer_id, s.channel FROM ok_sales s JOIN id_rec r ON r.rec = ` + recIDOf("s") + `)
+			SELECT customer_id, unnest(sales_channels) FROM sales)
 		GROUP BY customer_id),
 	ids AS (SELECT DISTINCT customer_id FROM id_rec),
 	ev AS (
