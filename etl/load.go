@@ -473,8 +473,8 @@ func releaseMallocWhileLoading() (stop func()) {
 	return func() { close(quit); <-done }
 }
 
-// LoadGCPercent is Go's GOGC while a load's transaction runs (of more
-// than SmallLoadBytes) (Go's
+// LoadGCPercent is Go's GOGC while the transaction of a load of more
+// than SmallLoadBytes runs (Go's
 // default is 100). There DuckDB holds up to its memory limit, and Go's
 // heap grows with the load (the vault's customer keys, the customers'
 // changes: ~60 MB live at 5 M lines, with 124–133 MB taken from the
