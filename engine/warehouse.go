@@ -244,13 +244,16 @@ func (w *Warehouse) Close() error {
 
 // KeepWALBytes is the size of write-ahead log up to which a small load
 // leaves it for a later checkpoint (KeepWALAtClose) instead of
-// checkpointing as its process closes the warehouse. A checkpoint rewrites
-// the last row group of every table the load appended to (in a 5 M line
-// warehouse ~0.35 CPU s for a 10-line load whose WAL is 10 KB), and it
-// costs about the same for one load's WAL as for twenty's; what each open
-// pays instead is replaying the WAL (a read-only open of a fresh
-// warehouse: ~+15 ms CPU at 21 KB, ~+110 ms at 546 KB, load average 7–9).
-const KeepWALBytes = 256 << 10
+// checkpointing as its process closes the warehouse. The checkpoint
+// rewrites the last row group of every table the load appended to; what
+// every later open pays instead is replaying the log. Measured in a copy of
+// the 5 M line warehouse (load average ~2, CPU s): a 10-line daily load
+// 0.54 with its checkpoint, 0.38 without; each earlier load's log (10 KB)
+// it replays adds ~0.02; a read-write open that checkpoints five loads'
+// logs 0.42–0.47. So the bound keeps a few loads' logs (seven such daily
+// loads at ~9 KB each, three 10-line loads into a new warehouse at ~18–21
+// KB each: the fourth checkpoints), not many.
+const KeepWALBytes = 64 << 10
 
 // KeepWALAtClose makes Close leave the warehouse's write-ahead log as it
 // is, without the checkpoint DuckDB runs when the last connection closes,

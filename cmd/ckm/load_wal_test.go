@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,9 @@ func salesOf(t *testing.T, path string) (n int64, amount string) {
 // 49 + 94.50 + 111 + 187.50); `ckm backup` copies them into a file of its
 // own, with no log beside it; loading the same file again loads nothing
 // (the manifest is in the log), and that second process checkpoints as it
-// closes, after which the file alone holds the lines.
+// closes, after which the file alone holds the lines. Small loads one
+// after another keep the log only while it is within engine.KeepWALBytes:
+// a later one checkpoints it (fails with an unbounded keep).
 func TestSmallLoadKeepsWAL(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := writePlainOrders(dir, 10, false); err != nil {
@@ -93,6 +96,36 @@ func TestSmallLoadKeepsWAL(t *testing.T) {
 	}
 	if n, amount := salesOf(t, wh); n != 20 || amount != "1995.00" {
 		t.Errorf("after the checkpoint: %d lines of %s, want 20 of 1995.00", n, amount)
+	}
+	// Small loads one after another keep the log while it stays within
+	// the bound, and one of them checkpoints it before it grows past:
+	// the log never ends a load larger than engine.KeepWALBytes.
+	var sizes []int64
+	for i := 3; i <= 10; i++ {
+		name := filepath.Join(dir, fmt.Sprintf("orders_plain_%d.csv", i))
+		if err := os.WriteFile(name, []byte(strings.ReplaceAll(second, "O1000000", fmt.Sprintf("Q%07d", i))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := runCkm(t, "", append(load[:4], "load", name, "--as-of", "2024-12-31")...); code != 0 {
+			t.Fatalf("load %d: exit %d: %s", i, code, stderr)
+		}
+		st, err := os.Stat(wh + ".wal")
+		if os.IsNotExist(err) {
+			sizes = append(sizes, 0)
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, st.Size())
+		if st.Size() > engine.KeepWALBytes {
+			t.Fatalf("WAL of %d bytes after load %d, over the %d kept", st.Size(), i, engine.KeepWALBytes)
+		}
+	}
+	if len(sizes) < 2 || sizes[len(sizes)-1] != 0 || sizes[0] == 0 {
+		t.Errorf("WAL sizes after eight more small loads %v: want it kept after the first and checkpointed by a later one (0)", sizes)
+	}
+	if n, amount := salesOf(t, wh); n != int64(20+10*len(sizes)) || amount != fmt.Sprintf("%.2f", 997.5*float64(2+len(sizes))) {
+		t.Errorf("after %d more loads: %d lines of %s, want %d of %.2f", len(sizes), n, amount, 20+10*len(sizes), 997.5*float64(2+len(sizes)))
 	}
 }
 
