@@ -91,6 +91,10 @@ type Options struct {
 	// of looking them up in the load's token tables: the paths before
 	// those savings, to prove that they change nothing.
 	everyStep bool
+	// memoryKnobs, in tests, sets a large load's memory settings
+	// (LoadAllocatorSettings, the jemalloc decay, malloc release,
+	// LoadGCPercent) for a small load too, to test them on a small set.
+	memoryKnobs bool
 }
 
 // Progress reports the state of a running load.
@@ -286,16 +290,23 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		return nil, err
 	}
 	defer restore()
-	allocator, err := loadAllocator(ctx, conn)
-	if err != nil {
-		return nil, err
+	all := append(append([]*fileJob(nil), todo...), refs...)
+	// The memory settings keep a large load's resident memory down at
+	// some CPU cost; a small load's working tables are a few MB, and
+	// giving memory back as it goes only makes it fault the same pages in
+	// again (a 10-line load: Go collected 8 times, one of them forced).
+	if jobBytes(all) > SmallLoadBytes || opts.memoryKnobs {
+		allocator, err := loadAllocator(ctx, conn)
+		if err != nil {
+			return nil, err
+		}
+		defer allocator()
+		restoreDecay, _ := engine.SetJemallocDecay(LoadJemallocDirtyMs, LoadJemallocMuzzyMs)
+		defer restoreDecay()
+		defer releaseMallocWhileLoading()()
+		defer goMemoryWhileLoading()()
 	}
-	defer allocator()
-	restoreDecay, _ := engine.SetJemallocDecay(LoadJemallocDirtyMs, LoadJemallocMuzzyMs)
-	defer restoreDecay()
-	defer releaseMallocWhileLoading()()
-	defer goMemoryWhileLoading()()
-	oneThread, err := smallLoadThreads(ctx, w, conn, append(append([]*fileJob(nil), todo...), refs...))
+	oneThread, err := smallLoadThreads(ctx, w, conn, all)
 	if err != nil {
 		return nil, err
 	}
@@ -388,8 +399,8 @@ func loadMemoryLimit(ctx context.Context, w *engine.Warehouse, conn *sql.Conn) (
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), "RESET memory_limit") }, nil
 }
 
-// LoadAllocatorSettings are DuckDB's allocator settings a load runs
-// under: jemalloc's background thread returns the pages DuckDB freed to
+// LoadAllocatorSettings are DuckDB's allocator settings a load of more
+// than SmallLoadBytes runs under: jemalloc's background thread returns the pages DuckDB freed to
 // the system as they age (DuckDB keeps them 5 s by default, and a load that
 // spills frees and allocates hundreds of MB a second), and a thread whose
 // allocations peaked past 32MB in a task (default 128MB) flushes its cache
@@ -416,7 +427,7 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 }
 
 // LoadJemallocDirtyMs and LoadJemallocMuzzyMs are the decay times of
-// DuckDB's jemalloc while a load runs (engine.SetJemallocDecay; DuckDB
+// DuckDB's jemalloc while a load of more than SmallLoadBytes runs (engine.SetJemallocDecay; DuckDB
 // keeps 1000 ms of each): a load that spills frees and allocates its
 // blocks by hundreds of MB a second, and what it freed in the last second
 // counted in its RSS (dirty pages up to 130 MB at the 5 M load's peak,
@@ -462,7 +473,8 @@ func releaseMallocWhileLoading() (stop func()) {
 	return func() { close(quit); <-done }
 }
 
-// LoadGCPercent is Go's GOGC while a load's transaction runs (Go's
+// LoadGCPercent is Go's GOGC while the transaction of a load of more
+// than SmallLoadBytes runs (Go's
 // default is 100). There DuckDB holds up to its memory limit, and Go's
 // heap grows with the load (the vault's customer keys, the customers'
 // changes: ~60 MB live at 5 M lines, with 124–133 MB taken from the
@@ -499,11 +511,7 @@ const SmallLoadBytes = 4 << 20
 // setting, and returns what sets the earlier value back (threads is the
 // database's setting, like memory_limit); calling it twice is harmless.
 func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (func(), error) {
-	var size int64
-	for _, j := range jobs {
-		size += j.Size
-	}
-	if w.Threads != 0 || size > SmallLoadBytes {
+	if w.Threads != 0 || jobBytes(jobs) > SmallLoadBytes {
 		return func() {}, nil
 	}
 	var before int64
@@ -520,6 +528,15 @@ func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, 
 	return func() {
 		once.Do(func() { conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", before)) })
 	}, nil
+}
+
+// jobBytes is the size of the jobs' files.
+func jobBytes(jobs []*fileJob) int64 {
+	var size int64
+	for _, j := range jobs {
+		size += j.Size
+	}
+	return size
 }
 
 // joinRefs are the joined files skipped as loaded before whose source has

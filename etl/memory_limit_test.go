@@ -146,7 +146,8 @@ func TestSmallLoadOneThread(t *testing.T) {
 	}
 }
 
-// TestLoadAllocatorSettings: a load runs under LoadAllocatorSettings
+// TestLoadAllocatorSettings: a load (above SmallLoadBytes: memoryKnobs
+// stands for it on the small set) runs under LoadAllocatorSettings
 // (jemalloc's background thread on, flush threshold 32MB, as DuckDB prints
 // them in its commit hooks) and puts DuckDB's defaults back after.
 func TestLoadAllocatorSettings(t *testing.T) {
@@ -159,7 +160,7 @@ func TestLoadAllocatorSettings(t *testing.T) {
 	}
 	var during string
 	hook := func(ctx context.Context, tx *sql.Tx) error { return tx.QueryRowContext(ctx, q).Scan(&during) }
-	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: true, BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
 		t.Fatal(err)
 	}
 	if during != "true 30.5 MiB" {
@@ -170,7 +171,8 @@ func TestLoadAllocatorSettings(t *testing.T) {
 	}
 }
 
-// TestLoadReleasesMallocFree: while a load runs, the C library's free
+// TestLoadReleasesMallocFree: while a load (above SmallLoadBytes:
+// memoryKnobs) runs, the C library's free
 // memory is given back every mallocReleaseEvery; after it, no more.
 func TestLoadReleasesMallocFree(t *testing.T) {
 	ctx := context.Background()
@@ -182,7 +184,7 @@ func TestLoadReleasesMallocFree(t *testing.T) {
 		during = mallocReleases.Load() - start
 		return nil
 	}
-	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: true, BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
 		t.Fatal(err)
 	}
 	if during < 2 {
@@ -218,7 +220,8 @@ func gcPercent() int {
 	return p
 }
 
-// TestLoadLowersGoGC: a load's transaction runs with Go's GOGC at
+// TestLoadLowersGoGC: a load's transaction (above SmallLoadBytes:
+// memoryKnobs) runs with Go's GOGC at
 // LoadGCPercent (as its commit hooks see it) and puts the earlier one
 // back after; a process already running a lower GOGC, or with the
 // collector off, keeps its own. The memory Go freed before the load is
@@ -243,7 +246,7 @@ func TestLoadLowersGoGC(t *testing.T) {
 		}
 		garbage = nil
 		runtime.GC()
-		if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+		if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: true, BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
 			t.Fatal(err)
 		}
 		want := LoadGCPercent
@@ -262,7 +265,8 @@ func TestLoadLowersGoGC(t *testing.T) {
 	}
 }
 
-// TestLoadJemallocDecay: a load runs with DuckDB's jemalloc decay times at
+// TestLoadJemallocDecay: a load (above SmallLoadBytes: memoryKnobs) runs
+// with DuckDB's jemalloc decay times at
 // LoadJemallocDirtyMs/LoadJemallocMuzzyMs (as its commit hooks see them)
 // and puts DuckDB's 1000/1000 ms back after.
 func TestLoadJemallocDecay(t *testing.T) {
@@ -276,7 +280,7 @@ func TestLoadJemallocDecay(t *testing.T) {
 		during[0], during[1], _ = engine.JemallocDecay()
 		return nil
 	}
-	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+	if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: true, BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := [2]int{LoadJemallocDirtyMs, LoadJemallocMuzzyMs}; during != want {
@@ -333,5 +337,63 @@ func TestDroppedTempTableKeepsMemoryUntilCommit(t *testing.T) {
 	exec(`COMMIT`)
 	if kept := held() - before; kept > made*0.1 {
 		t.Errorf("after COMMIT %.1f MB of %.1f MB still held, want it freed", kept, made)
+	}
+}
+
+// TestSmallLoadKeepsMemorySettings: a load of at most SmallLoadBytes runs
+// with the process's and DuckDB's own memory settings — Go's GOGC, the
+// allocator settings and jemalloc decay as before the load, and no malloc
+// release while it runs — and loads what the load with the large load's
+// settings (memoryKnobs) loads.
+func TestSmallLoadKeepsMemorySettings(t *testing.T) {
+	ctx := context.Background()
+	defer debug.SetGCPercent(gcPercent())
+	debug.SetGCPercent(100)
+	const q = `SELECT current_setting('allocator_background_threads')::VARCHAR || ' ' || current_setting('allocator_flush_threshold')`
+	var reps [2]*Report
+	for i, knobs := range []bool{false, true} {
+		w, dir := smallSetWarehouse(t)
+		before := queryString(t, w, q)
+		dirty, muzzy, jemalloc := engine.JemallocDecay()
+		var gogc int
+		var settings string
+		var decay [2]int
+		var releases int64
+		hook := func(ctx context.Context, tx *sql.Tx) error {
+			start := mallocReleases.Load()
+			time.Sleep(mallocReleaseEvery * 3 / 2)
+			releases = mallocReleases.Load() - start
+			gogc = gcPercent()
+			decay[0], decay[1], _ = engine.JemallocDecay()
+			return tx.QueryRowContext(ctx, q).Scan(&settings)
+		}
+		rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: knobs, BeforeCommit: []func(context.Context, *sql.Tx) error{hook}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps[i] = rep
+		if knobs {
+			if gogc != LoadGCPercent || settings != "true 30.5 MiB" || releases < 1 {
+				t.Errorf("with the large load's settings: GOGC %d, allocator %q, %d malloc releases; want %d, \"true 30.5 MiB\", at least 1",
+					gogc, settings, releases, LoadGCPercent)
+			}
+			continue
+		}
+		if gogc != 100 {
+			t.Errorf("small load: GOGC %d while it ran, want the process's 100", gogc)
+		}
+		if settings != before {
+			t.Errorf("small load: allocator settings %q while it ran, want DuckDB's %q", settings, before)
+		}
+		if jemalloc && (decay[0] != dirty || decay[1] != muzzy) {
+			t.Errorf("small load: jemalloc decay %v ms while it ran, want %d/%d as before", decay, dirty, muzzy)
+		}
+		if releases != 0 {
+			t.Errorf("small load: %d malloc releases in %v of it, want none", releases, mallocReleaseEvery*3/2)
+		}
+	}
+	if a, b := reps[0], reps[1]; a.Read != b.Read || a.Loaded != b.Loaded || a.Rejected != b.Rejected || a.Duplicates != b.Duplicates || a.Customers != b.Customers || a.Read == 0 {
+		t.Errorf("small load read/loaded/rejected/duplicates/customers %d/%d/%d/%d/%d, with the large load's settings %d/%d/%d/%d/%d; want the same",
+			a.Read, a.Loaded, a.Rejected, a.Duplicates, a.Customers, b.Read, b.Loaded, b.Rejected, b.Duplicates, b.Customers)
 	}
 }
