@@ -43,6 +43,8 @@ type lakeSources struct {
 	// end, and its state now.
 	splits      map[int64]lookupSplit
 	lookupState *lookupState
+	// appends: "base@rowid" -> fingerprints of the rows appended (lakeAppend).
+	appends map[string]map[string]string
 }
 
 // volatile are functions whose result is not a function of the tables: a
@@ -61,7 +63,8 @@ var identRe = regexp.MustCompile(`"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*`)
 func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lakeSources, error) {
 	s := &lakeSources{conn: conn, tables: map[string]bool{}, dateKy: map[string]bool{}, defs: map[string]string{},
 		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
-		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{}}
+		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{},
+		appends: map[string]map[string]string{}}
 	q := func(sql string, f func(a, b string)) error {
 		rows, err := conn.QueryContext(ctx, sql)
 		if err != nil {
