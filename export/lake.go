@@ -289,6 +289,27 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	files := newManifestCache()
 	read := readTables{} // each table's metadata, read once in the export
+	if !full {
+		// Where the look-up table's rows ended for the masked views'
+		// snapshots (the first such view's, as one export writes them all).
+		for _, t := range tables {
+			if !t.masked || src.lookupEnd > 0 {
+				continue
+			}
+			tbl, err := cat.table(ctx, read, table.Identifier{LakeNamespace, t.name})
+			if errors.Is(err, catalog.ErrNoSuchTable) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if cur := tbl.CurrentSnapshot(); cur != nil && cur.Summary != nil {
+				if st, err := lookupBefore(cur.Summary.Properties); err == nil && st != nil {
+					src.lookupEnd = st.End
+				}
+			}
+		}
+	}
 	written := map[string]*lakeWritten{}
 	var commits []table.TableCommit
 	for _, t := range tables {

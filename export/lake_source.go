@@ -43,6 +43,10 @@ type lakeSources struct {
 	// end, and its state now.
 	splits      map[int64]lookupSplit
 	lookupState *lookupState
+	// lookupEnd: where the look-up table's rows ended for the masked
+	// views' current snapshots (SummaryLookup; 0: unknown), so tableHash
+	// hashes it split there and splitLookup reads no second time.
+	lookupEnd int64
 	// appends: "base@rowid" -> fingerprints of the rows appended (lakeAppend).
 	appends map[string]map[string]string
 }
@@ -214,6 +218,16 @@ func (s *lakeSources) listReads(t lakeTable, raw bool) bool {
 // rawFingerprints).
 func (s *lakeSources) tableHash(ctx context.Context, name string) (string, error) {
 	if h, ok := s.hashes[name]; ok {
+		return h, nil
+	}
+	if name == lakeLookupTable && s.lookupEnd > 0 && !s.dateKy[name] {
+		// The look-up table: hashed once, split where the masked views'
+		// snapshots say its rows ended (lookupFingerprints reads the split).
+		_, h, err := s.hashLookup(ctx, s.lookupEnd)
+		if err != nil {
+			return "", err
+		}
+		s.hashes[name] = h
 		return h, nil
 	}
 	var fp map[string]string
