@@ -120,9 +120,31 @@ func appendedTo(before, added, now string) bool {
 	return ok0 && ok1 && ok2 && n1 > 0 && n0+n1 == n2 && new(big.Int).Add(h0, h1).Cmp(h2) == 0
 }
 
+// addFingerprints adds two fingerprints ("rows:sum"; "" is none).
+func addFingerprints(a, b string) (string, error) {
+	n, h := int64(0), new(big.Int)
+	for _, fp := range []string{a, b} {
+		if fp == "" {
+			continue
+		}
+		ns, hs, ok := strings.Cut(fp, ":")
+		v, err := strconv.ParseInt(ns, 10, 64)
+		hv, okh := new(big.Int).SetString(hs, 10)
+		if !ok || err != nil || !okh {
+			return "", fmt.Errorf("bad fingerprint %q", fp)
+		}
+		n += v
+		h.Add(h, hv)
+	}
+	return strconv.FormatInt(n, 10) + ":" + h.String(), nil
+}
+
 // keptEnd is the rowid after the last row a table's kept state (as the
 // last export left it) covered.
 func (b *lakeBase) keptEnd(name string) (int64, bool) {
+	if b == nil {
+		return 0, false
+	}
 	st := b.before[name]
 	if st == nil || len(st.Groups) == 0 {
 		return 0, false

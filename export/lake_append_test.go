@@ -17,8 +17,11 @@ import (
 // were also updated or deleted, whose appended rows the view does not
 // keep, or whose rows the warehouse lost after the export (a backup
 // restored, other rows appended since) is rewritten whole; a partition
-// with lakeAppendFiles files is rewritten into one. After each step the
-// incremental lake equals a full export.
+// with lakeAppendFiles files is rewritten into one. fact_sales_current's
+// fingerprints of such a month come from its rows as exported plus the
+// appended rows its filter keeps (filterFingerprints): the reversal step
+// fails if the filter is left out. After each step the incremental lake
+// equals a full export.
 func TestLakeAppendedPartitions(t *testing.T) {
 	ctx := context.Background()
 	w := smallWarehouse(t)
