@@ -106,12 +106,15 @@ type LakeResult struct {
 
 // LakeTableResult is one table of an export.
 type LakeTableResult struct {
-	Name        string   `json:"name"`
-	Rows        int64    `json:"rows"`
-	Files       int      `json:"files"`         // data files of the current snapshot
-	Written     int      `json:"files_written"` // by this export
-	Replaced    int      `json:"files_replaced"`
-	Partitions  []string `json:"partitions_rewritten,omitempty"`
+	Name       string   `json:"name"`
+	Rows       int64    `json:"rows"`
+	Files      int      `json:"files"`         // data files of the current snapshot
+	Written    int      `json:"files_written"` // by this export
+	Replaced   int      `json:"files_replaced"`
+	Partitions []string `json:"partitions_rewritten,omitempty"`
+	// Of Partitions, those that kept their files and got one more holding
+	// only the rows appended to them (lakeAppend).
+	Appended    []string `json:"partitions_appended,omitempty"`
 	SnapshotID  int64    `json:"snapshot_id"`
 	Changed     bool     `json:"changed"`
 	Partitioned bool     `json:"partitioned"`
@@ -286,6 +289,27 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	files := newManifestCache()
 	read := readTables{} // each table's metadata, read once in the export
+	if !full {
+		// Where the look-up table's rows ended for the masked views'
+		// snapshots (the first such view's, as one export writes them all).
+		for _, t := range tables {
+			if !t.masked || src.lookupEnd > 0 {
+				continue
+			}
+			tbl, err := cat.table(ctx, read, table.Identifier{LakeNamespace, t.name})
+			if errors.Is(err, catalog.ErrNoSuchTable) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if cur := tbl.CurrentSnapshot(); cur != nil && cur.Summary != nil {
+				if st, err := lookupBefore(cur.Summary.Properties); err == nil && st != nil {
+					src.lookupEnd = st.End
+				}
+			}
+		}
+	}
 	written := map[string]*lakeWritten{}
 	var commits []table.TableCommit
 	for _, t := range tables {
@@ -661,6 +685,18 @@ type lakeWritten struct {
 	layout string              // the select list and the files' field ids
 	fp     map[string]string   // partition -> fingerprint of the source rows written
 	files  map[string][]string // partition -> its data files
+	// appended: partition -> fingerprint of the rows appended to it; its
+	// files are only those rows, the partition's older files stay.
+	appended map[string]string
+}
+
+// fpOf is w.fp[k], for a nil w too.
+func (w *lakeWritten) fpOf(k string) (string, bool) {
+	if w == nil {
+		return "", false
+	}
+	fp, ok := w.fp[k]
+	return fp, ok
 }
 
 // lakeLayout is what the files of a table hold besides its rows: the
@@ -768,6 +804,8 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 	}
 	check, writeFirst := LakeCheckOutput, false
+	var appended map[string]string // partition -> fingerprint of the rows appended to it
+	var appendQuery string
 	// A full export of a filter view over a table written before in this
 	// export under the same layout (fact_sales_current over fact_sales)
 	// links that table's files where the view keeps every row.
@@ -869,28 +907,53 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		var added []iceberg.DataFile
 		if job.full || len(live) > 0 || (!part && cur == nil) {
 			copyStart := time.Now()
+			// Partitions that only gained the rows appended to the base
+			// table since the last export keep their files and get one
+			// more, of those rows (lakeAppend).
+			if part && rowFP && !job.full && cur != nil && !redefined {
+				if appended, appendQuery, err = job.src.lakeAppend(ctx, t, base, before, now, curFiles, tbl, live, exprs); err != nil {
+					return nil, nil, 0, err
+				}
+			}
 			// Partitions whose rows a table written before in this export
 			// wrote under the same layout are linked, not copied.
-			var linked []string
+			var linked, appendCopy []string
 			layout := lakeLayout(exprs, schema)
-			if w := job.written[base]; w != nil && part && w.layout == layout && (!job.full || w == fullLinks) {
-				var rest []string
-				for _, k := range live {
-					if fp, ok := w.fp[k]; ok && fp == now[k] && len(w.files[k]) > 0 {
+			w := job.written[base]
+			if w == nil || !part || w.layout != layout || (job.full && w != fullLinks) {
+				w = nil
+			}
+			var rest []string
+			for _, k := range live {
+				if add, ok := appended[k]; ok {
+					// The same appended rows, written by the base table.
+					if w != nil && w.appended[k] == add && len(w.files[k]) > 0 {
 						linked = append(linked, w.files[k]...)
 					} else {
-						rest = append(rest, k)
+						appendCopy = append(appendCopy, k)
 					}
+					continue
 				}
-				live = rest
+				// The base table's files of a partition hold all of its
+				// rows only where it did not append to that partition.
+				if fp, ok := w.fpOf(k); ok && fp == now[k] && w.appended[k] == "" && len(w.files[k]) > 0 {
+					linked = append(linked, w.files[k]...)
+				} else {
+					rest = append(rest, k)
+				}
 			}
-			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, linked, job)
+			live = rest
+			for k := range appended {
+				tr.Appended = append(tr.Appended, k)
+			}
+			slices.Sort(tr.Appended)
+			paths, err := copyLakeFiles(ctx, conn, tbl, schema, query, part, live, linked, job, appendQuery, appendCopy)
 			if err != nil {
 				return nil, nil, 0, err
 			}
 			tr.CopyMS = float64(time.Since(copyStart).Microseconds()) / 1000
 			if part && rowFP {
-				w := &lakeWritten{layout: layout, fp: now, files: map[string][]string{}}
+				w := &lakeWritten{layout: layout, fp: now, files: map[string][]string{}, appended: appended}
 				for _, p := range paths {
 					if k, ok := pathPartition(p); ok {
 						w.files[k] = append(w.files[k], p)
@@ -938,7 +1001,7 @@ func exportLakeTable(ctx context.Context, conn *dbsql.Conn, cat *lakeCatalog, di
 		}
 		var dropped []iceberg.DataFile
 		for _, df := range curFiles {
-			if job.full || slices.Contains(changed, partitionKey(tbl, df)) {
+			if k := partitionKey(tbl, df); job.full || slices.Contains(changed, k) && appended[k] == "" {
 				dropped = append(dropped, df)
 			}
 		}
@@ -1156,15 +1219,18 @@ func partitionKey(tbl *table.Table, df iceberg.DataFile) string {
 // exactly the rows of other partitions of this one (lakeWritten): each is
 // hard-linked (copied where links cannot be made) to the same place under
 // this table's directory, and no COPY is run when keys is empty.
-func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys, linked []string, job lakeTableJob) ([]string, error) {
+//
+// appendKeys are partitions of which only the rows of appendQuery (the
+// table's select list over its appended rows) are written.
+func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, schema *iceberg.Schema, query string, part bool, keys, linked []string, job lakeTableJob, appendQuery string, appendKeys []string) ([]string, error) {
 	out := filepath.Join(localPath(tbl.Location()), lakeDataDir, fmt.Sprintf("e%06d-%s", job.exportID, job.tag))
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	if len(keys) > 0 || len(linked) == 0 {
+	if len(keys) > 0 || len(appendKeys) > 0 || len(linked) == 0 {
 		// A full export writes every partition, unless some are linked.
 		all := job.full && len(linked) == 0
-		if err := copyLakePartitions(ctx, conn, out, schema, query, part, keys, all); err != nil {
+		if err := copyLakePartitions(ctx, conn, out, schema, query, part, keys, all, appendQuery, appendKeys); err != nil {
 			return nil, err
 		}
 	}
@@ -1184,25 +1250,43 @@ func copyLakeFiles(ctx context.Context, conn *dbsql.Conn, tbl *table.Table, sche
 
 // copyLakePartitions is copyLakeFiles' COPY into out: of the partitions
 // keys, or of every row when all.
-func copyLakePartitions(ctx context.Context, conn *dbsql.Conn, out string, schema *iceberg.Schema, query string, part bool, keys []string, all bool) error {
+func copyLakePartitions(ctx context.Context, conn *dbsql.Conn, out string, schema *iceberg.Schema, query string, part bool, keys []string, all bool, appendQuery string, appendKeys []string) error {
 	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, FIELD_IDS %s", lakeRowGroupSize, fieldIDs(schema))
 	target := filepath.Join(out, "data_0.parquet")
 	if part {
 		opts += `, PARTITION_BY ("year", "month"), WRITE_PARTITION_COLUMNS true`
 		target = out
 		if !all {
-			var conds []string
-			for _, k := range keys {
-				m := partKeyRe.FindStringSubmatch(k)
-				if m == nil {
-					return fmt.Errorf("bad partition key %q", k)
-				}
-				conds = append(conds, "("+m[1]+", "+m[2]+")")
-			}
 			// The date_key ranges (a superset of the partitions) let DuckDB
 			// skip the row groups of other months before computing a row;
 			// the outer filter is exact.
-			query = "SELECT * FROM (" + query + " WHERE " + dateKeyRanges(keys) + `) WHERE ("year", "month") IN (` + strings.Join(conds, ", ") + ")"
+			of := func(query string, keys []string) (string, error) {
+				var conds []string
+				for _, k := range keys {
+					m := partKeyRe.FindStringSubmatch(k)
+					if m == nil {
+						return "", fmt.Errorf("bad partition key %q", k)
+					}
+					conds = append(conds, "("+m[1]+", "+m[2]+")")
+				}
+				return "SELECT * FROM (" + query + " WHERE " + dateKeyRanges(keys) + `) WHERE ("year", "month") IN (` + strings.Join(conds, ", ") + ")", nil
+			}
+			var qs []string
+			if len(keys) > 0 || len(appendKeys) == 0 {
+				q, err := of(query, keys)
+				if err != nil {
+					return err
+				}
+				qs = append(qs, q)
+			}
+			if len(appendKeys) > 0 {
+				q, err := of(appendQuery, appendKeys)
+				if err != nil {
+					return err
+				}
+				qs = append(qs, q)
+			}
+			query = strings.Join(qs, " UNION ALL ")
 		}
 	}
 	_, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+engine.QuoteString(target)+" ("+opts+")")

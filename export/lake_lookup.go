@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -223,19 +224,36 @@ func (s *lakeSources) splitLookup(ctx context.Context, end int64) (lookupSplit, 
 	if r, ok := s.splits[end]; ok {
 		return r, nil
 	}
+	r, _, err := s.hashLookup(ctx, end)
+	return r, err
+}
+
+// hashLookup hashes the look-up table's rows in one pass, split at rowid
+// end: the split (kept for splitLookup) and the whole table's hash as
+// tableHash spells it (a table without date_key: "=rows:sum;"), the sums
+// of the two parts' counts and hashes.
+func (s *lakeSources) hashLookup(ctx context.Context, end int64) (lookupSplit, string, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf("SELECT rowid < %d, %s FROM main.%s %s GROUP BY 1", end, countHashSum(lakeFPRow), lakeLookupTable, lakeFPRow))
 	if err != nil {
-		return lookupSplit{}, fmt.Errorf("hashing %s: %w", lakeLookupTable, err)
+		return lookupSplit{}, "", fmt.Errorf("hashing %s: %w", lakeLookupTable, err)
 	}
 	defer rows.Close()
 	r := lookupSplit{below: "=0:0;"}
+	var total int64
+	sum := new(big.Int)
 	for rows.Next() {
 		var below bool
 		var n int64
 		var h string
 		if err := rows.Scan(&below, &n, &h); err != nil {
-			return lookupSplit{}, err
+			return lookupSplit{}, "", err
 		}
+		hv, ok := new(big.Int).SetString(h, 10)
+		if !ok {
+			return lookupSplit{}, "", fmt.Errorf("hashing %s: bad sum %q", lakeLookupTable, h)
+		}
+		total += n
+		sum.Add(sum, hv)
 		if below {
 			r.below = "=" + strconv.FormatInt(n, 10) + ":" + h + ";"
 		} else if n > 0 {
@@ -243,10 +261,10 @@ func (s *lakeSources) splitLookup(ctx context.Context, end int64) (lookupSplit, 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return lookupSplit{}, err
+		return lookupSplit{}, "", err
 	}
 	s.splits[end] = r
-	return r, nil
+	return r, "=" + strconv.FormatInt(total, 10) + ":" + sum.String() + ";", nil
 }
 
 // lookupNow is the look-up table's state for SummaryLookup.

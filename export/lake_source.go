@@ -43,6 +43,12 @@ type lakeSources struct {
 	// end, and its state now.
 	splits      map[int64]lookupSplit
 	lookupState *lookupState
+	// lookupEnd: where the look-up table's rows ended for the masked
+	// views' current snapshots (SummaryLookup; 0: unknown), so tableHash
+	// hashes it split there and splitLookup reads no second time.
+	lookupEnd int64
+	// appends: "base@rowid" -> fingerprints of the rows appended (lakeAppend).
+	appends map[string]map[string]string
 }
 
 // volatile are functions whose result is not a function of the tables: a
@@ -61,7 +67,8 @@ var identRe = regexp.MustCompile(`"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*`)
 func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lakeSources, error) {
 	s := &lakeSources{conn: conn, tables: map[string]bool{}, dateKy: map[string]bool{}, defs: map[string]string{},
 		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
-		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{}}
+		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{},
+		appends: map[string]map[string]string{}}
 	q := func(sql string, f func(a, b string)) error {
 		rows, err := conn.QueryContext(ctx, sql)
 		if err != nil {
@@ -213,6 +220,16 @@ func (s *lakeSources) tableHash(ctx context.Context, name string) (string, error
 	if h, ok := s.hashes[name]; ok {
 		return h, nil
 	}
+	if name == lakeLookupTable && s.lookupEnd > 0 && !s.dateKy[name] {
+		// The look-up table: hashed once, split where the masked views'
+		// snapshots say its rows ended (lookupFingerprints reads the split).
+		_, h, err := s.hashLookup(ctx, s.lookupEnd)
+		if err != nil {
+			return "", err
+		}
+		s.hashes[name] = h
+		return h, nil
+	}
 	var fp map[string]string
 	var err error
 	if s.base.record && trackedBase(name, s.dateKy[name]) {
@@ -271,27 +288,40 @@ var filterViewRe = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIE
 // table has date_key: each partition of the view is then a function of the
 // same partition of the base table alone.
 func (s *lakeSources) filterBase(t lakeTable) string {
+	base, _ := s.filterView(t)
+	return base
+}
+
+// filterCond is the condition of a filter view (filterBase), "" if t is
+// not one.
+func (s *lakeSources) filterCond(t lakeTable) string {
+	_, cond := s.filterView(t)
+	return cond
+}
+
+// filterView is filterBase and the view's condition.
+func (s *lakeSources) filterView(t lakeTable) (string, string) {
 	name := strings.ToLower(t.name)
 	if t.masked || s.tables[name] {
-		return ""
+		return "", ""
 	}
 	m := filterViewRe.FindStringSubmatch(s.defs["main."+name])
 	if m == nil {
-		return ""
+		return "", ""
 	}
 	base := strings.ToLower(m[1])
 	if !s.tables[base] || !s.dateKy[base] {
-		return ""
+		return "", ""
 	}
 	for _, tok := range identRe.FindAllString(m[2], -1) {
 		if l := strings.ToLower(tok); l == "select" || l == "from" || l == "join" || volatile[l] {
-			return ""
+			return "", ""
 		}
 		if _, ok := s.defs[strings.ToLower(tok)]; ok {
-			return "" // a macro: it may read other tables
+			return "", "" // a macro: it may read other tables
 		}
 	}
-	return base
+	return base, m[2]
 }
 
 // filterFingerprints updates a filter view's fingerprints: the partitions
@@ -316,6 +346,41 @@ func (s *lakeSources) filterFingerprints(ctx context.Context, t lakeTable, base 
 	now := maps.Clone(before)
 	for _, k := range keys {
 		delete(now, k)
+	}
+	// A partition whose base rows only gained the rows appended since the
+	// last export (lakeAppend's equation, on the base table's fingerprints
+	// as this view's snapshot recorded them) holds its rows as exported
+	// plus those appended rows the filter keeps: each row is kept or not
+	// by itself (filterBase), so only the appended rows are read.
+	if cond := s.filterCond(t); cond != "" && len(keys) > 0 {
+		if from, ok := s.base.keptEnd(base); ok {
+			added, err := s.appendedRows(ctx, base, from)
+			if err != nil {
+				return nil, nil, err
+			}
+			var rest, grown []string
+			for _, k := range keys {
+				if _, ok := before[k]; ok && appendedTo(baseBefore[k], added[k], baseNow[k]) {
+					grown = append(grown, k)
+				} else {
+					rest = append(rest, k)
+				}
+			}
+			if len(grown) > 0 {
+				fp, err := rowFingerprints(ctx, s.conn, "("+appendedSource(base, from)+" AND ("+cond+") AND "+dateKeyRanges(grown)+")", true)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, k := range grown {
+					sum, err := addFingerprints(before[k], fp[k])
+					if err != nil {
+						return nil, nil, err
+					}
+					now[k] = sum
+				}
+			}
+			keys = rest
+		}
 	}
 	if len(keys) > 0 {
 		fp, err := rowFingerprints(ctx, s.conn, "(SELECT * FROM "+t.source+" WHERE "+dateKeyRanges(keys)+")", true)
