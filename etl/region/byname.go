@@ -17,15 +17,17 @@ import (
 // false when the province is not recognised (or, without a province, when
 // the city is not found exactly once).
 func ByName(province, city string) (Region, bool) {
-	t, err := get()
+	province, city = cleanName(province), cleanName(city)
+	if province == "" && city == "" {
+		// Without a name nothing is found, and the code list is not parsed
+		// (a load calls this once for lines without a place).
+		return Region{}, false
+	}
+	t, err := table0()
 	if err != nil {
 		return Region{}, false
 	}
-	province, city = cleanName(province), cleanName(city)
 	if province == "" {
-		if city == "" {
-			return Region{}, false
-		}
 		var found []Region
 		for _, p := range t.provinces {
 			if r, ok := t.cityIn(p, city); ok {

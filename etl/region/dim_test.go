@@ -2,7 +2,10 @@ package region
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -219,5 +222,105 @@ func TestLoadDimInvalidatesRollups(t *testing.T) {
 	loadDimOnce(ctx, t, w.DB)
 	if v := version(); v != -1 {
 		t.Fatalf("a region changed under sales: rollup data version %d, want -1 (stale)", v)
+	}
+}
+
+// TestRecordedDigest: recordedCSVMD5 is the md5 of the embedded code list
+// and recordedDigest its table's digest, computed here independently of
+// LoadDim (if the list changes, write these two values into dim.go).
+func TestRecordedDigest(t *testing.T) {
+	tb, err := parse(strings.NewReader(tableCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x", md5.Sum([]byte(tableCSV))); got != recordedCSVMD5 {
+		t.Errorf("md5 of gbt2260.csv is %s: set recordedCSVMD5 = %q (and recordedDigest)", got, got)
+	}
+	if got := tb.digest(); got != recordedDigest {
+		t.Errorf("the embedded table's digest is %s: set recordedDigest = %q", got, got)
+	}
+	if !embeddedIsRecorded() {
+		t.Error("embeddedIsRecorded is false for the embedded list")
+	}
+}
+
+// TestLoadDimSkipsParseWhenCurrent: a dim_region that holds the embedded
+// table exactly is left as it is without parsing the code list; one that
+// differs (a changed county) is parsed and repaired, and so is any
+// dim_region when the embedded list is not the recorded one.
+func TestLoadDimSkipsParseWhenCurrent(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	parses := 0
+	table0 = func() (*table, error) { parses++; return get() }
+	defer func() { table0 = get }()
+	contents := func() string {
+		t.Helper()
+		var s string
+		if err := w.DB.QueryRowContext(ctx, `SELECT md5(string_agg(CAST(d AS VARCHAR), chr(10) ORDER BY region_key)) FROM dim_region d`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	loadDimOnce(ctx, t, w.DB) // empty: parsed and inserted
+	if parses != 1 {
+		t.Fatalf("first LoadDim parsed %d times, want 1", parses)
+	}
+	want := contents()
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 1 {
+		t.Errorf("LoadDim of a current dim_region parsed the code list (%d parses, want 1)", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim of a current dim_region changed it: %s, want %s", got, want)
+	}
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_region SET county = 'X' WHERE region_key = 110101`); err != nil {
+		t.Fatal(err)
+	}
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 2 {
+		t.Errorf("LoadDim of a changed dim_region: %d parses, want 2", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim did not repair the changed county: %s, want %s", got, want)
+	}
+	// A code list other than the recorded one: the recorded digest proves nothing.
+	embeddedIsRecorded()
+	saved := embeddedMD5
+	embeddedMD5 = "another list"
+	defer func() { embeddedMD5 = saved }()
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 3 {
+		t.Errorf("LoadDim with an unrecorded code list: %d parses, want 3", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim with an unrecorded code list changed dim_region: %s, want %s", got, want)
+	}
+}
+
+// TestByNameWithoutNamesSkipsParse: a place without province and city
+// (blank or white space only) is not found, and the code list is not
+// parsed for it; a name still is looked up.
+func TestByNameWithoutNamesSkipsParse(t *testing.T) {
+	parses := 0
+	table0 = func() (*table, error) { parses++; return get() }
+	defer func() { table0 = get }()
+	for _, c := range [][2]string{{"", ""}, {" ", "\u3000"}, {"\t", ""}} {
+		if r, ok := ByName(c[0], c[1]); ok {
+			t.Errorf("ByName(%q, %q) = %v, want not found", c[0], c[1], r)
+		}
+	}
+	if parses != 0 {
+		t.Errorf("ByName without names parsed the code list %d times", parses)
+	}
+	if r, ok := ByName("广东", "深圳"); !ok || r.Code != "440300" {
+		t.Errorf("ByName(广东, 深圳) = %v %v, want 440300", r, ok)
+	}
+	if parses != 1 {
+		t.Errorf("ByName(广东, 深圳): %d parses, want 1", parses)
 	}
 }
