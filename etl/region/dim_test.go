@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -302,20 +303,40 @@ func TestLoadDimSkipsParseWhenCurrent(t *testing.T) {
 	}
 }
 
-// TestByNameWithoutNamesSkipsParse: a place without province and city
-// (blank or white space only) is not found, and the code list is not
-// parsed for it; a name still is looked up.
-func TestByNameWithoutNamesSkipsParse(t *testing.T) {
+// TestByNameASCIISkipsParse: names without a Chinese character (none,
+// white space, "Store 1", pinyin) are not found, and the code list is not
+// parsed for them; the parsed table's own lookup, without the shortcut,
+// finds none of them either, and every name of the list (and its short
+// forms) begins with a non-ASCII rune; a Chinese name still is looked up.
+func TestByNameASCIISkipsParse(t *testing.T) {
 	parses := 0
 	table0 = func() (*table, error) { parses++; return get() }
 	defer func() { table0 = get }()
-	for _, c := range [][2]string{{"", ""}, {" ", "\u3000"}, {"\t", ""}} {
+	cases := [][2]string{{"", ""}, {" ", "\u3000"}, {"\t", ""}, {"", "Store 1"}, {"Store 1", "Store 1"},
+		{"Guangdong", "Shenzhen"}, {"", "Beijing"}, {"GD", ""}, {"", "SZ"}, {"110000", "110100"}, {"", "xian"}}
+	for _, c := range cases {
 		if r, ok := ByName(c[0], c[1]); ok {
 			t.Errorf("ByName(%q, %q) = %v, want not found", c[0], c[1], r)
 		}
 	}
 	if parses != 0 {
-		t.Errorf("ByName without names parsed the code list %d times", parses)
+		t.Errorf("ByName of ASCII names parsed the code list %d times", parses)
+	}
+	tb, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if r, ok := tb.byName(cleanName(c[0]), cleanName(c[1])); ok {
+			t.Errorf("the table's lookup of (%q, %q) = %v, want not found", c[0], c[1], r)
+		}
+	}
+	for _, r := range tb.regions {
+		for _, n := range []string{r.Name, provinceShort(r.Name), cityShort(r.Name)} {
+			if n == "" || n[0] < utf8.RuneSelf {
+				t.Errorf("region %s: name %q does not begin with a non-ASCII rune", r.Code, n)
+			}
+		}
 	}
 	if r, ok := ByName("广东", "深圳"); !ok || r.Code != "440300" {
 		t.Errorf("ByName(广东, 深圳) = %v %v, want 440300", r, ok)
