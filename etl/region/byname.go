@@ -17,15 +17,34 @@ import (
 // false when the province is not recognised (or, without a province, when
 // the city is not found exactly once).
 func ByName(province, city string) (Region, bool) {
-	t, err := get()
+	province, city = cleanName(province), cleanName(city)
+	if isASCII(province) && isASCII(city) {
+		// Every name of the code list begins with a Chinese character, and
+		// a name matches only by equality or a shared beginning (in full
+		// or short form), so ASCII text (or none: a line without a place,
+		// a store called "Store 1") finds nothing, without parsing the list.
+		return Region{}, false
+	}
+	t, err := table0()
 	if err != nil {
 		return Region{}, false
 	}
-	province, city = cleanName(province), cleanName(city)
-	if province == "" {
-		if city == "" {
-			return Region{}, false
+	return t.byName(province, city)
+}
+
+// isASCII tells whether s has no rune beyond ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
+	}
+	return true
+}
+
+// byName is ByName on the parsed table, of names cleaned already.
+func (t *table) byName(province, city string) (Region, bool) {
+	if province == "" {
 		var found []Region
 		for _, p := range t.provinces {
 			if r, ok := t.cityIn(p, city); ok {

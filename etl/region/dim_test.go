@@ -2,8 +2,12 @@ package region
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -219,5 +223,125 @@ func TestLoadDimInvalidatesRollups(t *testing.T) {
 	loadDimOnce(ctx, t, w.DB)
 	if v := version(); v != -1 {
 		t.Fatalf("a region changed under sales: rollup data version %d, want -1 (stale)", v)
+	}
+}
+
+// TestRecordedDigest: recordedCSVMD5 is the md5 of the embedded code list
+// and recordedDigest its table's digest, computed here independently of
+// LoadDim (if the list changes, write these two values into dim.go).
+func TestRecordedDigest(t *testing.T) {
+	tb, err := parse(strings.NewReader(tableCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x", md5.Sum([]byte(tableCSV))); got != recordedCSVMD5 {
+		t.Errorf("md5 of gbt2260.csv is %s: set recordedCSVMD5 = %q (and recordedDigest)", got, got)
+	}
+	if got := tb.digest(); got != recordedDigest {
+		t.Errorf("the embedded table's digest is %s: set recordedDigest = %q", got, got)
+	}
+	if !embeddedIsRecorded() {
+		t.Error("embeddedIsRecorded is false for the embedded list")
+	}
+}
+
+// TestLoadDimSkipsParseWhenCurrent: a dim_region that holds the embedded
+// table exactly is left as it is without parsing the code list; one that
+// differs (a changed county) is parsed and repaired, and so is any
+// dim_region when the embedded list is not the recorded one.
+func TestLoadDimSkipsParseWhenCurrent(t *testing.T) {
+	ctx := context.Background()
+	w, err := engine.Open(ctx, "", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	parses := 0
+	table0 = func() (*table, error) { parses++; return get() }
+	defer func() { table0 = get }()
+	contents := func() string {
+		t.Helper()
+		var s string
+		if err := w.DB.QueryRowContext(ctx, `SELECT md5(string_agg(CAST(d AS VARCHAR), chr(10) ORDER BY region_key)) FROM dim_region d`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	loadDimOnce(ctx, t, w.DB) // empty: parsed and inserted
+	if parses != 1 {
+		t.Fatalf("first LoadDim parsed %d times, want 1", parses)
+	}
+	want := contents()
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 1 {
+		t.Errorf("LoadDim of a current dim_region parsed the code list (%d parses, want 1)", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim of a current dim_region changed it: %s, want %s", got, want)
+	}
+	if _, err := w.DB.ExecContext(ctx, `UPDATE dim_region SET county = 'X' WHERE region_key = 110101`); err != nil {
+		t.Fatal(err)
+	}
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 2 {
+		t.Errorf("LoadDim of a changed dim_region: %d parses, want 2", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim did not repair the changed county: %s, want %s", got, want)
+	}
+	// A code list other than the recorded one: the recorded digest proves nothing.
+	embeddedIsRecorded()
+	saved := embeddedMD5
+	embeddedMD5 = "another list"
+	defer func() { embeddedMD5 = saved }()
+	loadDimOnce(ctx, t, w.DB)
+	if parses != 3 {
+		t.Errorf("LoadDim with an unrecorded code list: %d parses, want 3", parses)
+	}
+	if got := contents(); got != want {
+		t.Errorf("LoadDim with an unrecorded code list changed dim_region: %s, want %s", got, want)
+	}
+}
+
+// TestByNameASCIISkipsParse: names without a Chinese character (none,
+// white space, "Store 1", pinyin) are not found, and the code list is not
+// parsed for them; the parsed table's own lookup, without the shortcut,
+// finds none of them either, and every name of the list (and its short
+// forms) begins with a non-ASCII rune; a Chinese name still is looked up.
+func TestByNameASCIISkipsParse(t *testing.T) {
+	parses := 0
+	table0 = func() (*table, error) { parses++; return get() }
+	defer func() { table0 = get }()
+	cases := [][2]string{{"", ""}, {" ", "\u3000"}, {"\t", ""}, {"", "Store 1"}, {"Store 1", "Store 1"},
+		{"Guangdong", "Shenzhen"}, {"", "Beijing"}, {"GD", ""}, {"", "SZ"}, {"110000", "110100"}, {"", "xian"}}
+	for _, c := range cases {
+		if r, ok := ByName(c[0], c[1]); ok {
+			t.Errorf("ByName(%q, %q) = %v, want not found", c[0], c[1], r)
+		}
+	}
+	if parses != 0 {
+		t.Errorf("ByName of ASCII names parsed the code list %d times", parses)
+	}
+	tb, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if r, ok := tb.byName(cleanName(c[0]), cleanName(c[1])); ok {
+			t.Errorf("the table's lookup of (%q, %q) = %v, want not found", c[0], c[1], r)
+		}
+	}
+	for _, r := range tb.regions {
+		for _, n := range []string{r.Name, provinceShort(r.Name), cityShort(r.Name)} {
+			if n == "" || n[0] < utf8.RuneSelf {
+				t.Errorf("region %s: name %q does not begin with a non-ASCII rune", r.Code, n)
+			}
+		}
+	}
+	if r, ok := ByName("广东", "深圳"); !ok || r.Code != "440300" {
+		t.Errorf("ByName(广东, 深圳) = %v %v, want 440300", r, ok)
+	}
+	if parses != 1 {
+		t.Errorf("ByName(广东, 深圳): %d parses, want 1", parses)
 	}
 }
