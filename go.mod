@@ -118,3 +118,4 @@ require (
 )
 
 replace github.com/apache/iceberg-go => ./third_party/iceberg-go
+replace github.com/duckdb/duckdb-go/v2 => ./third_party/duckdb-go

@@ -175,9 +175,11 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 // warmStorage has DuckDB load the column metadata of the fact tables whose
 // hashes are kept, on a connection of its own, while the export prepares
 // and checks the dimensions: on a warehouse just opened, the first
-// pragma_storage_info of a 5-million-row fact table reads every column's
-// segment list from disk (fact_sales of the 5 M load bench: 0.68 s, then
-// 0.02 s, at load 7).
+// pragma_storage_info of a 5-million-row fact table reads the block of
+// every bit-packed segment (DuckDB 1.5.6 counts each one's bit-packing
+// modes for segment_info; perf: BitpackingGetSegmentInfo pinning blocks)
+// — fact_sales of the 5 M load bench: 0.68 s, then 0.02 s, at load 7;
+// 0.92–0.97 CPU s, then 0.03, in a process of its own at load 2.
 // Only a cache is warmed: tableParts reads the storage again in the
 // export's transaction. The returned function waits for it to finish (at
 // most a few of those reads); it does not interrupt it: once, in CI, an
