@@ -145,6 +145,16 @@ type Report struct {
 	// AfterCommit is why Options.AfterCommit failed after the load
 	// committed ("": they ran, or there were none).
 	AfterCommit string `json:"after_commit_error,omitempty"`
+	// bytes is the size of the files the load read (new ones and joined
+	// ones read again): what its memory settings and threads were chosen by.
+	bytes int64
+}
+
+// Small tells whether rep is of a load that committed (a run) and read at
+// most SmallLoadBytes of files: the same measure the load chose its memory
+// settings and threads by.
+func (rep *Report) Small() bool {
+	return rep != nil && rep.RunID != 0 && rep.bytes <= SmallLoadBytes
 }
 
 // ErrNothingToLoad is returned when every file was loaded before.
@@ -216,6 +226,7 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 		return nil, err
 	}
 	rep.AfterCommit = ld.afterCommitErr
+	rep.bytes = jobBytes(todo) + jobBytes(refs)
 	rep.tally(ld, jobs)
 	rep.Elapsed = time.Since(start)
 	return rep, nil

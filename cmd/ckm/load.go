@@ -148,35 +148,19 @@ func loadRun(ctx context.Context, opts *loadOptions) error {
 	return nil
 }
 
-// keepSmallLoadWAL leaves the write-ahead log of a small load (smallLoad)
+// keepSmallLoadWAL leaves the write-ahead log of a small load (Report.Small)
 // for a later checkpoint while it is at most engine.KeepWALBytes
 // (engine.Warehouse.KeepWALAtClose): a daily load's close then skips
 // rewriting the tail of every table it touched, and one checkpoint later
 // covers many such loads. A larger load checkpoints as before, so its work
 // is never left for the next open.
 func keepSmallLoadWAL(ctx context.Context, a *app, w *engine.Warehouse, rep *etl.Report) {
-	if !smallLoad(rep) {
+	if !rep.Small() {
 		return
 	}
 	if _, err := w.KeepWALAtClose(ctx, engine.KeepWALBytes); err != nil {
 		a.logf("warning: %v (the warehouse is checkpointed as it closes)", err)
 	}
-}
-
-// smallLoad tells whether rep is of a load that committed (a run) of at
-// most etl.SmallLoadBytes of new files (those skipped as loaded before do
-// not count).
-func smallLoad(rep *etl.Report) bool {
-	if rep == nil || rep.RunID == 0 {
-		return false
-	}
-	var size int64
-	for _, f := range rep.Files {
-		if f.Skipped == "" {
-			size += f.Size
-		}
-	}
-	return size <= etl.SmallLoadBytes
 }
 
 // warnAfterCommit says when the rollups were not refreshed after a load

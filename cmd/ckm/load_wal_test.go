@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
-	"github.com/ckm-dev/ckm/etl"
 )
 
 // salesOf opens the warehouse file path read-only (replaying a WAL beside
@@ -137,26 +136,4 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// TestSmallLoadBound: only a load that committed a run of at most
-// etl.SmallLoadBytes of new files keeps its WAL; files skipped as loaded
-// before do not count.
-func TestSmallLoadBound(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		rep  *etl.Report
-		want bool
-	}{
-		{"no report", nil, false},
-		{"nothing committed", &etl.Report{Files: []etl.FileReport{{Size: 10}}}, false},
-		{"10 lines", &etl.Report{RunID: 3, Files: []etl.FileReport{{Size: 930}}}, true},
-		{"at the bound", &etl.Report{RunID: 3, Files: []etl.FileReport{{Size: etl.SmallLoadBytes - 1}, {Size: 1}}}, true},
-		{"over the bound", &etl.Report{RunID: 3, Files: []etl.FileReport{{Size: etl.SmallLoadBytes}, {Size: 1}}}, false},
-		{"a big file loaded before", &etl.Report{RunID: 3, Files: []etl.FileReport{{Size: 930}, {Size: 1 << 30, Skipped: "loaded before"}}}, true},
-	} {
-		if got := smallLoad(c.rep); got != c.want {
-			t.Errorf("%s: smallLoad = %v, want %v", c.name, got, c.want)
-		}
-	}
 }
