@@ -312,8 +312,6 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 			return nil, err
 		}
 		defer allocator()
-		restoreDecay, _ := engine.SetJemallocDecay(LoadJemallocDirtyMs, LoadJemallocMuzzyMs)
-		defer restoreDecay()
 		defer releaseMallocWhileLoading()()
 		defer goMemoryWhileLoading()()
 	}
@@ -437,22 +435,15 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), strings.Join(reset, "; ")) }, nil
 }
 
-// LoadJemallocDirtyMs and LoadJemallocMuzzyMs are the decay times of
-// DuckDB's jemalloc while a load of more than SmallLoadBytes runs (engine.SetJemallocDecay; DuckDB
-// keeps 1000 ms of each): a load that spills frees and allocates its
-// blocks by hundreds of MB a second, and what it freed in the last second
-// counted in its RSS (dirty pages up to 130 MB at the 5 M load's peak,
-// last session). Muzzy 0: decayed pages are given back at once rather than
-// lazily freed, which Linux counts as resident until it needs the memory.
-// Measured side by side with GOGC 25 (load 11–20): 5 M peak 1,336 →
-// 1,212 MB but CPU 387 → 435 s (the fact insert 68 → 100 s), 1 M 1,198 →
-// 1,125 MB, CPU 77 → 80 s; a longer dirty decay was not measured. It
-// shortens, it does not cap: a later 5 M load (unpaired) still had 428 MB
-// of freed pages at its fact insert, and peaked at 1,308 MB.
-const (
-	LoadJemallocDirtyMs = 100
-	LoadJemallocMuzzyMs = 0
-)
+// A load leaves DuckDB's jemalloc decay times at DuckDB's 1000 ms
+// (engine.SetJemallocDecay can change them). Giving freed pages back within
+// 100 ms (muzzy 0) kept a spilling load's resident memory lower, but the
+// pages it gave back were faulted in again: measured side by side on this
+// two-core machine beside other work (load 6–9), 1 M lines (ckm fixtures
+// generate --customers 44000) 70.4/79.6 CPU s with it against 63.8/60.4
+// without, peak 1,125 → 1,183–1,208 MB; 5 M lines (--customers 220000)
+// 425.7 → 382.7 CPU s (system 141 → 112 s), peak 1,226 → 1,307 MB, under
+// the goal of 1.5 GB.
 
 // mallocReleaseEvery is how often a load gives back what the C library's
 // malloc holds free (engine.ReleaseMallocFree): DuckDB's own objects come
