@@ -68,25 +68,6 @@ func appendedLayout(t *testing.T, w *engine.Warehouse, name string, from, to int
 	return mid, crossed, strings.Join(gs, " ")
 }
 
-// lakePartFiles maps each partition ("Y-M") of a lake table's current
-// snapshot to its data files.
-func lakePartFiles(t *testing.T, dir, name string) map[string][]string {
-	t.Helper()
-	snap, err := OpenLakeSnapshot(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]string{}
-	for _, f := range lakeFiles(t, snap.Tables[name]) {
-		k, ok := pathPartition(f)
-		if !ok {
-			t.Fatalf("%s: data file %s has no partition directory", name, f)
-		}
-		out[k] = append(out[k], f)
-	}
-	return out
-}
-
 // sameLakeRows checks, with DuckDB over the Parquet files alone (not the
 // export's fingerprints), that a table's current files in lake inc hold
 // the same rows as those in lake full: every row by its line (order_id,
