@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/duckdb/duckdb-go/v2"
+
 	"github.com/ckm-dev/ckm/engine"
 )
 
@@ -52,9 +54,8 @@ func ExplainResourceError(ctx context.Context, w *engine.Warehouse, err error) e
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	disk := strings.Contains(msg, "No space left on device") || strings.Contains(msg, "max_temp_directory_size")
-	if !disk && !strings.Contains(msg, "Out of Memory Error") {
+	resource, disk := resourceFailure(err)
+	if !resource {
 		return err
 	}
 	limit := w.MemoryLimit
@@ -67,4 +68,61 @@ func ExplainResourceError(ctx context.Context, w *engine.Warehouse, err error) e
 	var dir string
 	_ = w.DB.QueryRowContext(ctx, `SELECT current_setting('temp_directory')`).Scan(&dir)
 	return &ResourceError{Disk: disk, MemoryLimit: limit, TempDir: dir, Err: err}
+}
+
+// noSpace is the C library's text for ENOSPC, as DuckDB passes it on.
+const noSpace = "No space left on device"
+
+// resourceFailure reports whether err is DuckDB failing for want of
+// memory or of spill disk, and which (disk). DuckDB's error type decides
+// where duckdb-go gives it (a *duckdb.Error in err's tree): out of memory,
+// or an IO error that the disk is full. DuckDB 1.5.6 reports a spill past
+// max_temp_directory_size (by default the free space of the temp
+// directory's disk) as out of memory ("failed to offload data block …
+// This limit was set by the 'max_temp_directory_size' setting"), so the
+// message still tells disk from memory. An error of another type is not
+// one, whatever its message quotes (a source value, a user's SQL). Only
+// an error without a type — one that wraps nothing and is no
+// *duckdb.Error (its text flattened by a %v), or whose message duckdb-go
+// could not classify — is matched by its text. A load may fail in several
+// files at once (errors.Join): any one of them out of memory or disk is.
+func resourceFailure(err error) (resource, disk bool) {
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case *duckdb.Error:
+			switch {
+			case e.Type == duckdb.ErrorTypeOutOfMemory:
+				resource = true
+				disk = disk || strings.Contains(e.Msg, "max_temp_directory_size") || strings.Contains(e.Msg, noSpace)
+			case e.Type == duckdb.ErrorTypeIO && strings.Contains(e.Msg, noSpace):
+				resource, disk = true, true
+			case e.Type == duckdb.ErrorTypeInvalid:
+				byText(e.Msg, &resource, &disk)
+			}
+		case interface{ Unwrap() error }:
+			if u := e.Unwrap(); u != nil {
+				walk(u)
+			} else {
+				byText(err.Error(), &resource, &disk)
+			}
+		case interface{ Unwrap() []error }:
+			for _, u := range e.Unwrap() {
+				walk(u)
+			}
+		default:
+			byText(err.Error(), &resource, &disk)
+		}
+	}
+	walk(err)
+	return resource, disk
+}
+
+// byText is resourceFailure's match of an untyped error's message.
+func byText(msg string, resource, disk *bool) {
+	if strings.Contains(msg, noSpace) || strings.Contains(msg, "max_temp_directory_size") {
+		*resource, *disk = true, true
+	} else if strings.Contains(msg, "Out of Memory Error") {
+		*resource = true
+	}
 }

@@ -170,12 +170,7 @@ func keptState(t *testing.T, dir, name string) lakeBaseState {
 // ckm_change, and the lake always equals the warehouse.
 func TestLakeKeptHashes(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	bigSales(t, w, 250000) // 3 row groups: 122,880 + 122,880 + 4,240 (+5 lines)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := bigSalesLake(t, 250000) // 3 row groups: 122,880 + 122,880 + 4,240 (+5 lines)
 	// Nothing changed: nothing re-hashed.
 	res, fs := lakeFactSales(t, w, dir, "no change")
 	if res.GroupsHashed != 0 || fs.Changed {
@@ -449,12 +444,7 @@ func TestFactWritersRecord(t *testing.T) {
 // lake equals the restored warehouse though its storage looks unchanged.
 func TestLakeRestoredBackup(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	bigSales(t, w, 2000) // one row group, on disk
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := bigSalesLake(t, 2000) // one row group, on disk
 	// A recorded change in 2023-01, exported.
 	tx, err := w.DB.BeginTx(ctx, nil)
 	if err != nil {
@@ -513,12 +503,7 @@ func TestLakeRestoredBackup(t *testing.T) {
 // state it keeps is a mark.
 func TestLakeKeptStateVersion2(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	bigSales(t, w, 2000) // one row group, on disk
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := bigSalesLake(t, 2000) // one row group, on disk
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -16,11 +16,7 @@ import (
 // their own schema.
 func TestLakeSchemaEvolution(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	before, err := OpenLakeSnapshot(ctx, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -14,20 +14,16 @@ import (
 	"github.com/ckm-dev/ckm/engine"
 )
 
-// filesByPartition maps each of a lake table's current data files to its
-// partition ("Y-M", from its year=Y/month=M directories).
+// filesByPartition maps each partition of a lake table's current
+// snapshot to its one data file.
 func filesByPartition(t *testing.T, snap *LakeSnapshot, name string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, f := range lakeFiles(t, snap.Tables[name]) {
-		k, ok := pathPartition(f)
-		if !ok {
-			t.Fatalf("%s: data file %s has no partition directory", name, f)
+	for k, files := range partitionFiles(t, snap.Tables[name]) {
+		if len(files) != 1 {
+			t.Fatalf("%s: %d data files for partition %s", name, len(files), k)
 		}
-		if _, dup := out[k]; dup {
-			t.Fatalf("%s: two data files for partition %s", name, k)
-		}
-		out[k] = f
+		out[k] = files[0]
 	}
 	return out
 }

@@ -268,11 +268,7 @@ func TestLakeLookupPlan(t *testing.T) {
 // view. Either way the lake equals a full export.
 func TestLakeLinksFilterView(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	full := filepath.Join(t.TempDir(), "full")
 	step := func(what string, linked bool) {
 		t.Helper()

@@ -80,11 +80,7 @@ func countMetadataReads(t *testing.T) func() map[string]int {
 // read of the lake goes through.
 func TestLakeReadsMetadataOnce(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	reads := countMetadataReads(t)
 	for _, c := range []struct {
 		name string

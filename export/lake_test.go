@@ -49,6 +49,31 @@ func lakeFiles(t *testing.T, tbl *table.Table) []string {
 	return out
 }
 
+// partitionFiles maps each partition ("Y-M", from the year=Y/month=M
+// directories) of a table's current snapshot to its data files.
+func partitionFiles(t *testing.T, tbl *table.Table) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, f := range lakeFiles(t, tbl) {
+		k, ok := pathPartition(f)
+		if !ok {
+			t.Fatalf("data file %s has no partition directory", f)
+		}
+		out[k] = append(out[k], f)
+	}
+	return out
+}
+
+// lakePartFiles is partitionFiles of a table in the lake's current export.
+func lakePartFiles(t *testing.T, dir, name string) map[string][]string {
+	t.Helper()
+	snap, err := OpenLakeSnapshot(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return partitionFiles(t, snap.Tables[name])
+}
+
 // overFiles is a DuckDB relation over a table's current data files.
 func overFiles(t *testing.T, tbl *table.Table) string {
 	files := lakeFiles(t, tbl)
@@ -451,11 +476,7 @@ func lakeState(t *testing.T, w *engine.Warehouse, dir string) map[string]string 
 
 func TestLakeIncremental(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	before, _ := OpenLakeSnapshot(ctx, dir)
 	oldFiles := lakeFiles(t, before.Tables["fact_sales"])
 
@@ -558,11 +579,7 @@ func TestLakeIncremental(t *testing.T) {
 
 func TestLakeExpiry(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	first, _ := OpenLakeSnapshot(ctx, dir)
 	firstFiles := lakeFiles(t, first.Tables["etl_run"])
 	addDay(t, w, 8, "20250315")
@@ -736,11 +753,7 @@ func TestLakeKilledExport(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	addDay(t, w, 8, "20250315")
 	before := lakeState(t, w, dir)
 	path := w.Path
@@ -831,17 +844,7 @@ func TestLakeTargets(t *testing.T) {
 	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, DirMode: 0o750, FileMode: 0o640}); err != nil {
 		t.Fatal(err)
 	}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		st, _ := d.Info()
-		want := os.FileMode(0o640)
-		if d.IsDir() {
-			want = 0o750
-		}
-		if st.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
-		}
-		return nil
-	})
+	checkModes(t, dir, 0o750, 0o640)
 }
 
 // TestForgetInLake: after an erasure, no snapshot of the lake holds the
@@ -849,11 +852,7 @@ func TestLakeTargets(t *testing.T) {
 // at once and their files and replaced metadata removed.
 func TestForgetInLake(t *testing.T) {
 	ctx := context.Background()
-	w := smallWarehouse(t)
-	dir := filepath.Join(t.TempDir(), "lake")
-	if _, err := Lake(ctx, w, LakeOptions{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	w, dir := smallLake(t)
 	first, _ := OpenLakeSnapshot(ctx, dir)
 	oldCustomerFiles := lakeFiles(t, first.Tables["dim_customer"])
 	// What ckm forget does to the dimension (vault.Forget blanks the versions).

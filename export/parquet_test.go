@@ -53,6 +53,47 @@ func smallWarehouse(t *testing.T) *engine.Warehouse {
 	return w
 }
 
+// smallLake is smallWarehouse exported once into a new lake, dir.
+func smallLake(t *testing.T) (w *engine.Warehouse, dir string) {
+	t.Helper()
+	w = smallWarehouse(t)
+	dir = filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(context.Background(), w, LakeOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	return w, dir
+}
+
+// bigSalesLake is smallWarehouse with n sales lines more (bigSales), its
+// fact tables exported once into a new lake, dir.
+func bigSalesLake(t *testing.T, n int) (w *engine.Warehouse, dir string) {
+	t.Helper()
+	w = smallWarehouse(t)
+	bigSales(t, w, n)
+	dir = filepath.Join(t.TempDir(), "lake")
+	if _, err := Lake(context.Background(), w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	return w, dir
+}
+
+// checkModes checks the permissions of every directory (dirs) and file
+// (files) under root.
+func checkModes(t *testing.T, root string, dirs, files os.FileMode) {
+	t.Helper()
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		st, _ := d.Info()
+		want := files
+		if d.IsDir() {
+			want = dirs
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
+		}
+		return nil
+	})
+}
+
 // checksum returns the row count and an order-independent checksum of the
 // named columns of a relation.
 func checksum(t *testing.T, w *engine.Warehouse, from string, cols []string) (int64, string) {
@@ -395,15 +436,5 @@ func TestParquetSwapAndTemporaries(t *testing.T) {
 			t.Errorf("temporary left: %s", e.Name())
 		}
 	}
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		st, _ := d.Info()
-		want := os.FileMode(0o640)
-		if d.IsDir() {
-			want = 0o750
-		}
-		if st.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
-		}
-		return nil
-	})
+	checkModes(t, out, 0o750, 0o640)
 }
