@@ -627,6 +627,7 @@ func (l *loader) addNumeric(alias, name string) error {
 	if exists {
 		return nil
 	}
+	// ckm:not-a-fact-writer: t is a staging table of the join.
 	return l.execAll("stage", []string{
 		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s DECIMAL(18,4)`, t, n),
 		fmt.Sprintf(`UPDATE %s SET %s = TRY_CAST(nullif(trim(%s), '') AS DECIMAL(18,4))`, t, n, engine.QuoteIdent(name)),

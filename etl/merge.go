@@ -154,6 +154,8 @@ func (m *merger) mergeAll(kind string, merges []customerMerge, decision sql.Null
 // of each from_customer (of the source records in table recs, when given)
 // and its key rows (those whose key hash is in table keys, when given) go
 // to its to_customer, recorded per source record and key row.
+// ckm:change-recorded-by alignMoved (its callers run it next, in the same
+// transaction: the lake's change record of the moved rows' months).
 func (m *merger) moveRows(recs, keys string) error {
 	for _, f := range mergeFactTables {
 		filter := ""
@@ -255,6 +257,8 @@ func (m *merger) keyRowSQL(table string) (string, error) {
 
 // undo restores what merge or split id changed, failing (the caller rolls
 // back) when the rows it moved are no longer where it left them.
+// ckm:not-a-fact-writer: its own UPDATE is of the key tables; undoFacts
+// moves (and records) the fact rows.
 func (m *merger) undo(id int64) error {
 	for _, f := range mergeFactTables {
 		if err := m.undoFacts(id, f.table, f.ts); err != nil {
