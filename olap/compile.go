@@ -398,7 +398,12 @@ func (rq *resolved) has(pred func(*Measure) bool) bool {
 }
 
 // binder numbers bound parameters.
-type binder struct{ args []any }
+type binder struct {
+	args []any
+	// joins are the joins baseFrom rendered, in order (what a query's
+	// base rows read besides the fact).
+	joins []*Join
+}
 
 func (b *binder) bind(v any) string {
 	b.args = append(b.args, v)
@@ -528,6 +533,7 @@ func baseFrom(b *binder, c *Cube, sel []string, filters []rfilter) string {
 			kw = " JOIN "
 		}
 		text += kw + quoteIdent(j.Table) + " AS " + quoteIdent(j.Name) + " ON " + factAlias + "." + quoteIdent(j.FactKey) + " = " + quoteIdent(j.Name) + "." + quoteIdent(j.Key)
+		b.joins = append(b.joins, j)
 	}
 	if len(where) > 0 {
 		text += " WHERE " + strings.Join(where, " AND ")

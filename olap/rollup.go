@@ -166,6 +166,12 @@ func RollupSQL(c *Cube, r *Rollup) (string, []any) {
 // rollupSQLWhere is RollupSQL over the base rows that where (SQL over the
 // fact alias and the joins, "" for all) selects.
 func rollupSQLWhere(c *Cube, r *Rollup, where string) (string, []any) {
+	text, args, _ := rollupSQLJoins(c, r, where)
+	return text, args
+}
+
+// rollupSQLJoins is rollupSQLWhere and the joins its base rows read.
+func rollupSQLJoins(c *Cube, r *Rollup, where string) (string, []any, []*Join) {
 	b := &binder{}
 	spec := srcSpec{levels: r.levels}
 	for _, name := range r.Measures {
@@ -206,7 +212,7 @@ func rollupSQLWhere(c *Cube, r *Rollup, where string) (string, []any) {
 	if len(grp) > 0 {
 		text += " GROUP BY " + strings.Join(grp, ", ")
 	}
-	return text, b.args
+	return text, b.args, b.joins
 }
 
 // RefreshRollups brings every declared rollup of the model whose fact
@@ -412,11 +418,8 @@ func partitionLevel(c *Cube, r *Rollup) *Level {
 	if c.Fact != "fact_sales_current" && c.Fact != "fact_sales" {
 		return nil
 	}
-	text, _ := RollupSQL(c, r)
-	for _, j := range c.Joins {
-		if !strings.Contains(text, " JOIN "+quoteIdent(j.Table)+" AS "+quoteIdent(j.Name)+" ON ") {
-			continue
-		}
+	_, _, joins := rollupSQLJoins(c, r, "")
+	for _, j := range joins {
 		if key, ok := traceableJoins[j.Table]; !ok || j.Key != key || j.FactKey != key {
 			return nil
 		}

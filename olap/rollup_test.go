@@ -351,3 +351,69 @@ func refreshRun(t *testing.T, w *engine.Warehouse, m *Model, c *Cube, id int64, 
 		}
 	}
 }
+
+// TestPartitionLevelFromJoinsRead: a rollup is refreshed in part only when
+// every table its base rows join is one whose changes a run can be traced
+// in; which tables those are comes from the joins the SQL builder rendered
+// (not from searching the SQL's text). The built-in rollups refresh by
+// their finest date level; one reading dim_customer or dim_store (whose
+// rows change without the run's sales saying so) is rebuilt; one over the
+// sales line's own columns (country) refreshes by month. The joins
+// reported are exactly those the SQL holds.
+func TestPartitionLevelFromJoinsRead(t *testing.T) {
+	data, err := builtinCubes.ReadFile("cubes/sales.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, []byte(`
+  - name: month_member
+    levels: [date.month, customer.member_level]
+    measures: [revenue]
+  - name: year_store
+    levels: [date.year, store.store]
+    measures: [revenue]
+  - name: month_country
+    levels: [date.month, country.country]
+    measures: [revenue]
+`)...)
+	c, err := Parse("sales.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"month_region_category": "date.month", "day_channel": "date.day", "year_province": "date.year",
+		"month_member": "", "year_store": "", "month_country": "date.month",
+	}
+	seen := 0
+	for _, r := range c.Rollups {
+		w, ok := want[r.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		got := ""
+		if l := partitionLevel(c, r); l != nil {
+			got = l.dim.Name + "." + l.Name
+		}
+		if got != w {
+			t.Errorf("%s: refreshed in part by %q, want %q", r.Name, got, w)
+		}
+		text, _, joins := rollupSQLJoins(c, r, "")
+		var inText []string
+		for _, j := range c.Joins {
+			if strings.Contains(text, " JOIN "+quoteIdent(j.Table)+" AS "+quoteIdent(j.Name)+" ON ") {
+				inText = append(inText, j.Name)
+			}
+		}
+		var reported []string
+		for _, j := range joins {
+			reported = append(reported, j.Name)
+		}
+		if fmt.Sprint(reported) != fmt.Sprint(inText) {
+			t.Errorf("%s: joins reported %v, the SQL joins %v", r.Name, reported, inText)
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("%d of the %d rollups found", seen, len(want))
+	}
+}
