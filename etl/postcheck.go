@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // factChecks are invariants of the fact rows a load appends, written apart
@@ -32,11 +33,22 @@ var factChecks = []struct{ target, what, query string }{
 		// only lines of another key whose hash equals a run key's (which
 		// the GROUP BY would count on their own key) and lines without an
 		// order id (a run line without one fails the NULL key check).
+		// The hashes are grouped in one pass over those lines, keeping
+		// those of more than one current line and of a line of the run;
+		// only the lines of such a hash are then grouped by their key
+		// (the same count: a key's lines share its hash). Matching every
+		// line's hash against the run's first took ~1.6 CPU s of a
+		// million-line first load, this ~0.7 s.
 		`SELECT count(*) FROM (SELECT source, store_code, order_id, line_key FROM fact_sales
 			WHERE NOT is_reversal AND restated_by_run IS NULL
 			AND order_id BETWEEN (SELECT min(order_id) FROM fact_sales WHERE etl_run_id = $1)
 				AND (SELECT max(order_id) FROM fact_sales WHERE etl_run_id = $1)
-			AND hash(source, store_code, order_id, line_key) IN (SELECT hash(source, store_code, order_id, line_key) FROM fact_sales WHERE etl_run_id = $1)
+			AND hash(source, store_code, order_id, line_key) IN (
+				SELECT hash(source, store_code, order_id, line_key) AS h FROM fact_sales
+				WHERE order_id BETWEEN (SELECT min(order_id) FROM fact_sales WHERE etl_run_id = $1)
+					AND (SELECT max(order_id) FROM fact_sales WHERE etl_run_id = $1)
+				GROUP BY h
+				HAVING count(*) FILTER (WHERE NOT is_reversal AND restated_by_run IS NULL) > 1 AND bool_or(etl_run_id = $1))
 			GROUP BY ALL HAVING count(*) > 1)`},
 	{"interactions", "fact_interaction rows with a NULL time or date",
 		`SELECT count(*) FROM fact_interaction WHERE etl_run_id = $1 AND (contact_ts IS NULL OR date_key IS NULL)`},
@@ -112,11 +124,13 @@ func (l *loader) postcheck() error {
 		}
 		subs, whats, ns = append(subs, "("+c.query+")"), append(whats, c.what), append(ns, new(int64))
 	}
+	t0 := time.Now()
 	if len(subs) > 0 {
 		if err := l.tx.QueryRowContext(l.ctx, "SELECT "+strings.Join(subs, ",\n\t"), l.runID).Scan(ns...); err != nil {
 			return fmt.Errorf("post-condition: fact checks: %w", err)
 		}
 	}
+	l.traceStep("postcheck fact checks", t0)
 	for i, what := range whats {
 		if n := *ns[i].(*int64); n > 0 {
 			bad = append(bad, fmt.Sprintf("%d %s", n, what))
@@ -124,6 +138,7 @@ func (l *loader) postcheck() error {
 	}
 	type outcome struct{ read, rejected, loaded, dups, leaked, lost int64 }
 	got := map[int64]outcome{}
+	t0 = time.Now()
 	rows, err := l.tx.QueryContext(l.ctx, l.lineOutcomes(), l.runID)
 	if err != nil {
 		return fmt.Errorf("post-condition: line outcomes: %w", err)
@@ -141,6 +156,7 @@ func (l *loader) postcheck() error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	l.traceStep("postcheck line outcomes", t0)
 	manifest, err := l.manifestCounts()
 	if err != nil {
 		return err
