@@ -128,12 +128,23 @@ func (l *loader) writeLedger() error {
 		}
 	}
 	files := len(l.jobs)
+	// The staged lines: distinct (file, line) pairs, as a JSON order line
+	// has a row per item. When every staged line is one row (linePerRow),
+	// each file's lines in one staging table, the rows are the lines: a
+	// count, not a DISTINCT of every line (~0.5 s of a million).
+	staged := `SELECT count(*) FROM (SELECT DISTINCT file_id, _line FROM (` + stagedLines + `))`
+	if l.linePerRow() {
+		staged = `SELECT count(*) FROM (` + stagedLines + `)`
+	}
 	return l.exec("ledger", `UPDATE etl_run SET finished_at = ?, status = 'committed', files_seen = ?, files_loaded = ?, files_skipped = 0,
-			rows_read = ?, rows_staged = (SELECT count(*) FROM (SELECT DISTINCT file_id, _line FROM (
-				SELECT file_id, _line FROM stg_sales UNION ALL SELECT file_id, _line FROM stg_customers
-				UNION ALL SELECT file_id, _line FROM stg_products UNION ALL SELECT file_id, _line FROM stg_campaigns
-				UNION ALL SELECT file_id, _line FROM stg_interactions UNION ALL SELECT file_id, _line FROM stg_responses
-				UNION ALL SELECT file_id, _line FROM stg_joined))),
+			rows_read = ?, rows_staged = (`+staged+`),
 			rows_cleaned = ?, rows_loaded = ?, rows_rejected = ?, rows_duplicate = ?, rows_warned = ?
 		WHERE run_id = ?`, now, files, files, read, read-dups, loaded, rejected, dups, warned, l.runID)
 }
+
+// stagedLines is SQL for the (file_id, _line) of every staged row.
+const stagedLines = `
+				SELECT file_id, _line FROM stg_sales UNION ALL SELECT file_id, _line FROM stg_customers
+				UNION ALL SELECT file_id, _line FROM stg_products UNION ALL SELECT file_id, _line FROM stg_campaigns
+				UNION ALL SELECT file_id, _line FROM stg_interactions UNION ALL SELECT file_id, _line FROM stg_responses
+				UNION ALL SELECT file_id, _line FROM stg_joined`
