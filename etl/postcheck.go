@@ -74,13 +74,22 @@ func (l *loader) lineOutcomes() string {
 	}
 	lines = append(lines, "SELECT file_id, _line AS line FROM stg_joined", "SELECT file_id, line FROM etl_reject WHERE run_id = $1")
 	// Distinct lines (a JSON order line has a row per item), as the UNION
-	// of several makes them.
-	facts := []string{"SELECT DISTINCT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"}
+	// of several makes them. When every staged line is one row
+	// (linePerRow), a sales line has at most one fact row that is not a
+	// reversal, and each fact table's lines are of its own files: they are
+	// taken as they are, joined by UNION ALL (a DISTINCT of every line
+	// less); a line with two such rows then counts twice and fails the
+	// check of lines read.
+	union, salesLines := "\n\tUNION ", "SELECT DISTINCT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"
+	if l.linePerRow() {
+		union, salesLines = "\n\tUNION ALL ", "SELECT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"
+	}
+	facts := []string{salesLines}
 	if !l.idle["interactions"] {
-		facts = append(facts, "SELECT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1")
+		facts = append(facts, "SELECT DISTINCT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1")
 	}
 	if !l.idle["responses"] {
-		facts = append(facts, "SELECT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1")
+		facts = append(facts, "SELECT DISTINCT etl_file_id, source_line FROM fact_campaign WHERE etl_run_id = $1")
 	}
 	return `
 WITH lines AS (
@@ -88,7 +97,7 @@ WITH lines AS (
 rej AS (SELECT file_id, line, bool_or(severity = 'error') AS err, bool_or(rule = 'duplicate') AS dup
 	FROM etl_reject WHERE run_id = $1 GROUP BY ALL),
 fact AS (
-	` + strings.Join(facts, "\n\tUNION ") + `),
+	` + strings.Join(facts, union) + `),
 o AS (
 	SELECT l.file_id, coalesce(r.err, false) AS is_err, f.line IS NOT NULL AS is_fact, coalesce(r.dup, false) AS is_dup
 	FROM lines l
