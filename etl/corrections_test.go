@@ -222,6 +222,11 @@ func TestPostconditionCatchesBrokenLedger(t *testing.T) {
 		{"a manifest that lies", `UPDATE etl_file SET rows_rejected = 0`, "manifest says"},
 		{"a key with two current lines", `INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = 'S1'`,
 			"1 fact_sales keys with more than one current line"},
+		// A line loaded twice under another key: every staged line is one
+		// row here, so its two fact rows count twice (a DISTINCT of the
+		// fact lines let it through).
+		{"a line with two fact rows", `INSERT INTO fact_sales SELECT * REPLACE ('x' || line_key AS line_key) FROM fact_sales WHERE order_id = 'S1'`,
+			"2 lines read, but 3 staged or in the ledger"},
 		// Keys are matched by their hash: a NULL store code is one key too.
 		{"a key without a store with two current lines", `UPDATE fact_sales SET store_code = NULL WHERE order_id = 'S1';
 			INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = 'S1'`,

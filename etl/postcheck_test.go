@@ -52,3 +52,45 @@ func TestPostconditionCatchesEarlierCurrentLine(t *testing.T) {
 		t.Errorf("S5's current quantity %d, want 4", n)
 	}
 }
+
+// TestPostconditionKeysOfTheRunOnly: the check of keys with more than one
+// current line counts the keys of the run's lines. A key of an earlier
+// run made current twice before the post-conditions (S5, whose order id
+// lies between the run's S1 and S9, so its lines are read) is none of the
+// run's: the load commits. The same tamper on a key of the run (S1) fails
+// it, naming one key.
+func TestPostconditionKeysOfTheRunOnly(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		order string
+		fails bool
+	}{{"S5", false}, {"S1", true}} {
+		t.Run(tc.order, func(t *testing.T) {
+			w := openMem(t)
+			first := t.TempDir()
+			writeFile(t, first, "pos_sales_1.csv", tillHeader+till("S5", 1, "ST01", 2, "10.00"), false)
+			if _, err := Load(ctx, w, []string{first}, Options{AsOf: asOf2024()}); err != nil {
+				t.Fatal(err)
+			}
+			second := t.TempDir()
+			writeFile(t, second, "pos_sales_2.csv", tillHeader+till("S1", 1, "ST01", 1, "10.00")+till("S9", 1, "ST01", 3, "10.00"), false)
+			tamper := func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = ?`, tc.order)
+				return err
+			}
+			_, err := Load(ctx, w, []string{second}, Options{AsOf: asOf2024(), tamper: tamper})
+			if !tc.fails {
+				if err != nil {
+					t.Fatalf("load: %v, want it committed (S5's key is not of this run)", err)
+				}
+				if n := queryInt(t, w, `SELECT count(*) FROM fact_sales_current WHERE order_id = 'S5'`); n != 2 {
+					t.Errorf("%d current S5 lines, want the 2 the tamper made", n)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "1 fact_sales keys with more than one current line") {
+				t.Fatalf("load: %v, want a post-condition failure naming 1 key with more than one current line", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,75 @@
+package etl
+
+import (
+	"context"
+	"testing"
+)
+
+// TestLinePerRow: a load's staged lines are one row each — so identity's
+// records and edges need no DISTINCT — only when no file is JSON (items
+// share their order line), raw, joined or read again for a join, and the
+// full path is not asked for.
+func TestLinePerRow(t *testing.T) {
+	csv := func(target string) *fileJob {
+		return &fileJob{FileReport: FileReport{Target: target, Format: "csv"}, m: &Mapping{Target: target}}
+	}
+	json := &fileJob{FileReport: FileReport{Target: "sales", Format: "json"}, m: &Mapping{Target: "sales", Items: "items"}}
+	ndjson := &fileJob{FileReport: FileReport{Target: "customers", Format: "ndjson"}, m: &Mapping{Target: "customers"}}
+	joined := csv("sales")
+	joined.m.Joins = []Join{{Name: "items"}}
+	joinFile := csv("sales")
+	joinFile.m.joinOf = &Mapping{}
+	for _, tc := range []struct {
+		name string
+		l    loader
+		want bool
+	}{
+		{"delimited sales and customers", loader{jobs: []*fileJob{csv("sales"), csv("customers")}}, true},
+		{"parquet sales", loader{jobs: []*fileJob{{FileReport: FileReport{Target: "sales", Format: "parquet"}, m: &Mapping{Target: "sales"}}}}, true},
+		{"JSON orders with items", loader{jobs: []*fileJob{csv("customers"), json}}, false},
+		{"NDJSON customers", loader{jobs: []*fileJob{csv("sales"), ndjson}}, false},
+		{"a mapping with joins", loader{jobs: []*fileJob{joined}}, false},
+		{"a joined file", loader{jobs: []*fileJob{csv("sales"), joinFile}}, false},
+		{"a joined file read again", loader{jobs: []*fileJob{csv("sales")}, refs: []*fileJob{csv("sales")}}, false},
+		{"raw lines staged in SQL", loader{jobs: []*fileJob{csv("sales")}, raws: []rawJob{{job: csv("sales")}}}, false},
+		{"the full path", loader{jobs: []*fileJob{csv("sales")}, opts: Options{everyStep: true}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.l.linePerRow(); got != tc.want {
+				t.Errorf("linePerRow = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRowsStaged: etl_run.rows_staged counts staged lines, not rows — by a
+// count where every line is one row (a till export: its short row is
+// rejected at extraction, not staged) and by distinct lines where a JSON
+// order line has a row per item (two orders of two and one items: 2).
+func TestRowsStaged(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, file, content string
+		want                int64
+	}{
+		{"till lines", "pos_sales_1.csv", tillHeader + till("S1", 1, "ST01", 1, "10.00") + till("S1", 2, "ST01", 2, "10.00") +
+			"S2,1,ST01\n" + till("S3", 1, "ST01", 3, "10.00"), 3},
+		{"order items", "web_orders_1.ndjson",
+			`{"order_id":"W1","created_at":"2024-06-01T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
+				`{"sku":"P1","qty":1,"price":"20.00","discount":"0"},{"sku":"P2","qty":2,"price":"5.00","discount":"0"}]}` + "\n" +
+				`{"order_id":"W2","created_at":"2024-06-02T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
+				`{"sku":"P1","qty":1,"price":"20.00","discount":"0"}]}` + "\n", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openMem(t)
+			dir := t.TempDir()
+			writeFile(t, dir, tc.file, tc.content, false)
+			if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024()}); err != nil {
+				t.Fatal(err)
+			}
+			if n := queryInt(t, w, `SELECT rows_staged FROM etl_run`); n != tc.want {
+				t.Errorf("rows_staged %d, want %d", n, tc.want)
+			}
+		})
+	}
+}
