@@ -10,9 +10,5 @@ func ReleaseMallocFree() bool { return false }
 // malloc_linux.go).
 func TuneMalloc() bool { return false }
 
-// SetJemallocDecay does nothing where DuckDB is not built with its own
-// jemalloc (see malloc_decay_linux.go).
-func SetJemallocDecay(dirtyMs, muzzyMs int) (restore func(), ok bool) { return func() {}, false }
-
 // JemallocDecay: false where DuckDB is not built with its own jemalloc.
 func JemallocDecay() (dirtyMs, muzzyMs int, ok bool) { return 0, 0, false }

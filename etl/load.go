@@ -435,8 +435,8 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), strings.Join(reset, "; ")) }, nil
 }
 
-// A load leaves DuckDB's jemalloc decay times at DuckDB's 1000 ms
-// (engine.SetJemallocDecay can change them). Giving freed pages back within
+// A load leaves DuckDB's jemalloc decay times at DuckDB's 1000 ms (an
+// earlier setter, engine.SetJemallocDecay, is gone with its use). Giving freed pages back within
 // 100 ms (muzzy 0) kept a spilling load's resident memory lower, but the
 // pages it gave back were faulted in again: measured side by side on this
 // two-core machine beside other work (load 6–9), 1 M lines (ckm fixtures
