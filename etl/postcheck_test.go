@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // TestPostconditionCatchesEarlierCurrentLine restates a line of an earlier
@@ -26,21 +28,8 @@ func TestPostconditionCatchesEarlierCurrentLine(t *testing.T) {
 	}
 	second := t.TempDir()
 	writeFile(t, second, "pos_sales_2.csv", tillHeader+till("S5", 1, "ST01", 4, "10.00"), false)
-	before := tableChecksums(t, w)
-	tamper := func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE fact_sales SET restated_by_run = NULL WHERE order_id = 'S5' AND etl_run_id = 1`)
-		return err
-	}
-	_, err := Load(ctx, w, []string{second}, Options{AsOf: asOf2024(), tamper: tamper})
-	if err == nil || !strings.Contains(err.Error(), "1 fact_sales keys with more than one current line") {
-		t.Fatalf("load: %v, want a post-condition failure naming 1 key with more than one current line", err)
-	}
-	after := tableChecksums(t, w)
-	for n, v := range before {
-		if after[n] != v {
-			t.Errorf("table %s changed", n)
-		}
-	}
+	tamperedLoadFails(t, w, []string{second}, "1 fact_sales keys with more than one current line",
+		`UPDATE fact_sales SET restated_by_run = NULL WHERE order_id = 'S5' AND etl_run_id = 1`)
 	if _, err := Load(ctx, w, []string{second}, Options{AsOf: asOf2024()}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,5 +81,27 @@ func TestPostconditionKeysOfTheRunOnly(t *testing.T) {
 				t.Fatalf("load: %v, want a post-condition failure naming 1 key with more than one current line", err)
 			}
 		})
+	}
+}
+
+// tamperedLoadFails loads dirs into w with tamperSQL (and args) run just
+// before the post-conditions: the load must fail with a post-condition
+// error holding want, and leave every table of w as it was.
+func tamperedLoadFails(t *testing.T, w *engine.Warehouse, dirs []string, want, tamperSQL string, args ...any) {
+	t.Helper()
+	before := tableChecksums(t, w)
+	tamper := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, tamperSQL, args...)
+		return err
+	}
+	_, err := Load(context.Background(), w, dirs, Options{AsOf: asOf2024(), tamper: tamper})
+	if err == nil || !strings.Contains(err.Error(), "post-condition failed") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("load: %v, want a post-condition failure naming %q", err, want)
+	}
+	after := tableChecksums(t, w)
+	for n, v := range before {
+		if after[n] != v {
+			t.Errorf("table %s changed by the failed load", n)
+		}
 	}
 }
