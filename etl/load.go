@@ -91,6 +91,16 @@ type Options struct {
 	// of looking them up in the load's token tables: the paths before
 	// those savings, to prove that they change nothing.
 	everyStep bool
+	// stageInLoad, in tests, stages the files inside the load's
+	// transaction (the path before stageAhead), to prove that staging
+	// ahead changes nothing.
+	stageInLoad bool
+	// stageAhead, in tests, stages a small load ahead too, as a load of
+	// more than SmallLoadBytes is.
+	stageAhead bool
+	// afterStaging, in tests, runs between the staging transaction and
+	// the load's (stageAhead), e.g. another load committing.
+	afterStaging func(ctx context.Context) error
 	// memoryKnobs, in tests, sets a large load's memory settings
 	// (LoadAllocatorSettings, the jemalloc decay, malloc release,
 	// LoadGCPercent) for a small load too, to test them on a small set.
@@ -320,13 +330,21 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		return nil, err
 	}
 	defer oneThread()
+	ld := &loader{ctx: ctx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
+	ld.cpuMark, _ = ProcessCPU()
+	// A small load runs on one thread (smallLoadThreads): staging ahead
+	// would only add its statements.
+	if !opts.stageInLoad && (jobBytes(all) > SmallLoadBytes || opts.stageAhead) {
+		if err := ld.stageAhead(conn); err != nil {
+			return nil, err
+		}
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin load: %w", err)
 	}
 	defer tx.Rollback()
-	ld := &loader{ctx: ctx, tx: tx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
-	ld.cpuMark, _ = ProcessCPU()
+	ld.tx = tx
 	if err := ld.run(); err != nil {
 		return nil, err
 	}
@@ -888,6 +906,11 @@ type loader struct {
 	// resolution brought no earlier record in (addPriorRecords; never on
 	// the full path, everyStep).
 	noPrior bool
+	// fileBase is the largest file id in etl_file when the files were
+	// staged (their ids follow it); stagedAhead: they were staged in a
+	// transaction of their own (stageAhead).
+	fileBase    int64
+	stagedAhead bool
 	// cpuMark is the process's CPU time at the trace's last step line.
 	cpuMark time.Duration
 	// afterCommitErr is why Options.AfterCommit failed ("": it did not).

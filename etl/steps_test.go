@@ -22,7 +22,10 @@ import (
 // same etl_run counts and the same content of every table, unprotected
 // and protected (with one data key: the same tokens), over a fixture
 // export of every target and CRM loads whose changes take every action
-// (new, insert, prepend, extend, correct, known earlier, none).
+// (new, insert, prepend, extend, correct, known earlier, none). The
+// skipping path stages the files ahead of the load's transaction, as a
+// large load does (stageAhead); the full path inside it (stageInLoad), as
+// loads did before and a small load does.
 func TestSkippedStepsChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	fx := fixtures.Options{Customers: 40, Days: 30, Seed: 3, Out: t.TempDir()}
@@ -133,7 +136,7 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 		var out outcome
 		for i, s := range steps {
 			var trace bytes.Buffer
-			rep, err := Load(ctx, w, []string{s.dir}, Options{AsOf: s.asOf, Vault: vv, Trace: &trace, everyStep: every})
+			rep, err := Load(ctx, w, []string{s.dir}, Options{AsOf: s.asOf, Vault: vv, Trace: &trace, everyStep: every, stageInLoad: every, stageAhead: !every})
 			if err != nil && !errors.Is(err, ErrNothingToLoad) {
 				t.Fatalf("load %d: %v", i+1, err)
 			}
