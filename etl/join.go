@@ -77,6 +77,11 @@ type derivedSource struct {
 
 // stageDerived builds the canonical records of every raw source.
 func (l *loader) stageDerived() error {
+	if len(l.raws) > 0 {
+		if err := l.settle(); err != nil {
+			return err
+		}
+	}
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE stg_joined (file_id BIGINT, _line BIGINT)`); err != nil {
 		return err
 	}

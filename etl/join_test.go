@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -40,35 +41,41 @@ func joinMappings(t *testing.T, guests, joinOpts string) []Mapping {
 // line without a customer is rejected when guests: reject; every line of
 // both files has one outcome.
 func TestJoinLedger(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	writeFile(t, dir, "orders.csv", "id,ts,cust\n"+
-		"A,2024-01-02 10:00,7\n"+ // 2
-		"B,2024-01-03 10:00,\n"+ // 3: no customer
-		"A,2024-01-09 10:00,8\n"+ // 4: A again: rejected, A joins line 2
-		"C,2024-01-04 10:00,9\n", false) // 5: no items: noted
-	writeFile(t, dir, "items.csv", "oid,sku,price\n"+
-		"A,P1,1.50\n"+ // 2: loaded, customer 7, 2024-01-02
-		"B,P1,2.00\n"+ // 3: rejected: no customer (guests: reject)
-		"Z,P1,3.00\n"+ // 4: rejected: no order Z
-		" a ,P2,4.00\n", false) // 5: order " a " is not A: rejected
-	w := openMem(t)
-	rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: joinMappings(t, "reject", "")})
-	if err != nil {
-		t.Fatal(err)
+	// Staged in the load's transaction (a small load) and ahead of it (a
+	// large one: the raw files committed before they are joined, settle).
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			writeFile(t, dir, "orders.csv", "id,ts,cust\n"+
+				"A,2024-01-02 10:00,7\n"+ // 2
+				"B,2024-01-03 10:00,\n"+ // 3: no customer
+				"A,2024-01-09 10:00,8\n"+ // 4: A again: rejected, A joins line 2
+				"C,2024-01-04 10:00,9\n", false) // 5: no items: noted
+			writeFile(t, dir, "items.csv", "oid,sku,price\n"+
+				"A,P1,1.50\n"+ // 2: loaded, customer 7, 2024-01-02
+				"B,P1,2.00\n"+ // 3: rejected: no customer (guests: reject)
+				"Z,P1,3.00\n"+ // 4: rejected: no order Z
+				" a ,P2,4.00\n", false) // 5: order " a " is not A: rejected
+			w := openMem(t)
+			rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: joinMappings(t, "reject", ""), stageAhead: ahead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fileCounts(rep)
+			if c := got["items.csv"]; [4]int64{c[0], c[1], c[2], c[3]} != [4]int64{4, 1, 3, 0} {
+				t.Errorf("items read/loaded/rejected/duplicates %v, want 4/1/3/0", c[:4])
+			}
+			if c := got["orders.csv"]; c != [5]int64{4, 3, 1, 0, 1} {
+				t.Errorf("orders read/loaded/rejected/duplicates/warned %v, want 4/3/1/0/1", c)
+			}
+			expectValue(t, w, "items.csv:3 no_customer_key|items.csv:4 join_missing|items.csv:5 join_missing|orders.csv:4 join_key_repeated|orders.csv:5 join_unused",
+				`SELECT string_agg(regexp_extract(path, '[^/]+$') || ':' || line || ' ' || rule, '|' ORDER BY path, line)
+				FROM etl_reject WHERE rule <> 'product_unknown'`)
+			expectValue(t, w, "A|2|3.00|2024-01-02 10:00:00", `SELECT order_id || '|' || quantity || '|' || amount || '|' || order_ts FROM fact_sales`)
+			expectValue(t, w, "error|key already on line 2 of this file: the first line is joined", `SELECT severity || '|' || message FROM etl_reject WHERE rule = 'join_key_repeated'`)
+		})
 	}
-	got := fileCounts(rep)
-	if c := got["items.csv"]; [4]int64{c[0], c[1], c[2], c[3]} != [4]int64{4, 1, 3, 0} {
-		t.Errorf("items read/loaded/rejected/duplicates %v, want 4/1/3/0", c[:4])
-	}
-	if c := got["orders.csv"]; c != [5]int64{4, 3, 1, 0, 1} {
-		t.Errorf("orders read/loaded/rejected/duplicates/warned %v, want 4/3/1/0/1", c)
-	}
-	expectValue(t, w, "items.csv:3 no_customer_key|items.csv:4 join_missing|items.csv:5 join_missing|orders.csv:4 join_key_repeated|orders.csv:5 join_unused",
-		`SELECT string_agg(regexp_extract(path, '[^/]+$') || ':' || line || ' ' || rule, '|' ORDER BY path, line)
-		FROM etl_reject WHERE rule <> 'product_unknown'`)
-	expectValue(t, w, "A|2|3.00|2024-01-02 10:00:00", `SELECT order_id || '|' || quantity || '|' || amount || '|' || order_ts FROM fact_sales`)
-	expectValue(t, w, "error|key already on line 2 of this file: the first line is joined", `SELECT severity || '|' || message FROM etl_reject WHERE rule = 'join_key_repeated'`)
 }
 
 // TestJoinWithoutFiles: a required join whose files are not in the load

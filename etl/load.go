@@ -911,6 +911,9 @@ type loader struct {
 	// transaction of their own (stageAhead).
 	fileBase    int64
 	stagedAhead bool
+	// stageConn is the load's connection while stageAhead runs (settle
+	// commits on it); nil otherwise.
+	stageConn *sql.Conn
 	// cpuMark is the process's CPU time at the trace's last step line.
 	cpuMark time.Duration
 	// afterCommitErr is why Options.AfterCommit failed ("": it did not).

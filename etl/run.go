@@ -118,9 +118,11 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err != nil {
 		return fmt.Errorf("begin staging: %w", err)
 	}
-	defer tx.Rollback()
-	l.tx = tx
-	defer func() { l.tx = nil }()
+	l.tx, l.stageConn = tx, conn
+	defer func() {
+		l.tx.Rollback()
+		l.tx, l.stageConn = nil, nil
+	}()
 	t0 := time.Now()
 	if err := l.stageFiles(); err != nil {
 		return err
@@ -130,7 +132,7 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err := l.exec("stage", `ALTER TABLE ld_reject RENAME TO ld_reject_ahead`); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := l.tx.Commit(); err != nil {
 		return fmt.Errorf("commit staging: %w", err)
 	}
 	l.traceStep("stage", t0)
@@ -138,6 +140,26 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if l.opts.afterStaging != nil {
 		return l.opts.afterStaging(l.ctx)
 	}
+	return nil
+}
+
+// settle commits what staging ahead wrote so far and goes on in a new
+// transaction, so that the next statements read it on every thread (a
+// JSON export's records before they are flattened, a joined export's raw
+// files before they are joined). Inside the load's transaction (a small
+// load, or staging again) it does nothing.
+func (l *loader) settle() error {
+	if l.stageConn == nil {
+		return nil
+	}
+	if err := l.tx.Commit(); err != nil {
+		return fmt.Errorf("commit staging: %w", err)
+	}
+	tx, err := l.stageConn.BeginTx(l.ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin staging: %w", err)
+	}
+	l.tx = tx
 	return nil
 }
 
@@ -395,6 +417,9 @@ func (l *loader) stageJSON(j *fileJob, stg string) error {
 	if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE raw_json AS SELECT * FROM read_json(%s,
 		format = 'newline_delimited', columns = {'_line': 'BIGINT', 'r': 'JSON'}, maximum_object_size = %d)`,
 		engine.QuoteString(j.x.tmpPath), maxObject)); err != nil {
+		return err
+	}
+	if err := l.settle(); err != nil {
 		return err
 	}
 	// One parse per record and per item: json_extract_string with a list
