@@ -135,7 +135,7 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err := l.tx.Commit(); err != nil {
 		return fmt.Errorf("commit staging: %w", err)
 	}
-	l.traceStep("stage", t0)
+	l.traceStep("stage ahead", t0)
 	l.stagedAhead = true
 	if l.opts.afterStaging != nil {
 		return l.opts.afterStaging(l.ctx)
@@ -179,8 +179,9 @@ func (l *loader) stageHere() error {
 			l.logf("files staged again: another load took file ids %d–%d since", l.fileBase+1, base)
 		}
 	}
-	t0 := time.Now()
+	t0, step := time.Now(), "files"
 	if !l.stagedAhead || base != l.fileBase {
+		step = "stage"
 		l.raws = nil
 		if err := l.stageFiles(); err != nil {
 			return err
@@ -199,7 +200,7 @@ func (l *loader) stageHere() error {
 	if err := l.noteIdle(); err != nil {
 		return err
 	}
-	l.traceStep("files", t0)
+	l.traceStep(step, t0)
 	return nil
 }
 

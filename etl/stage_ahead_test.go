@@ -1,9 +1,12 @@
 package etl
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -123,4 +126,49 @@ func TestDuckDBTakesTxTablesForEmpty(t *testing.T) {
 		t.Errorf("300,000 committed rows: estimated %q", got)
 	}
 	exec(`COMMIT`)
+}
+
+// TestStageAheadOverSmallLoadBytes: a load of more than SmallLoadBytes of
+// files stages them ahead of its transaction (its trace has the step
+// "stage ahead"), a smaller one inside it ("stage").
+func TestStageAheadOverSmallLoadBytes(t *testing.T) {
+	ctx := context.Background()
+	header := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"
+	write := func(n int) string {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, "S%d,1,ST01,北京朝阳店,张三,2024-03-%02d 10:00,M%d,,P001,1,100,0,100\n", i, 1+i%28, i%500)
+		}
+		dir := t.TempDir()
+		p := writeFile(t, dir, "pos_sales_1.csv", b.String(), false)
+		return p
+	}
+	for _, c := range []struct {
+		lines int
+		ahead bool
+	}{{100, false}, {80_000, true}} {
+		p := write(c.lines)
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if big := st.Size() > SmallLoadBytes; big != c.ahead {
+			t.Fatalf("%d lines: %d bytes, over SmallLoadBytes %v", c.lines, st.Size(), big)
+		}
+		var trace bytes.Buffer
+		w := openMem(t)
+		rep, err := Load(ctx, w, []string{p}, Options{AsOf: asOf2024(), Trace: &trace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Loaded != int64(c.lines) {
+			t.Errorf("%d lines: %d loaded", c.lines, rep.Loaded)
+		}
+		ahead := regexp.MustCompile(`(?m)^ *[0-9.]+s stage ahead( cpu|$)`).MatchString(trace.String())
+		inside := regexp.MustCompile(`(?m)^ *[0-9.]+s stage( cpu|$)`).MatchString(trace.String())
+		if ahead != c.ahead || inside == c.ahead {
+			t.Errorf("%d lines (%d bytes): staged ahead %v, inside %v; want ahead %v", c.lines, st.Size(), ahead, inside, c.ahead)
+		}
+	}
 }
