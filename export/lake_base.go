@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -182,16 +183,19 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 // 0.92–0.97 CPU s, then 0.03, in a process of its own at load 2.
 // Only a cache is warmed: tableParts reads the storage again in the
 // export's transaction. The returned function waits for it to finish (at
-// most a few of those reads); it does not interrupt it: once, in CI, an
+// most a few of those reads) and says when it did; it does not interrupt
+// it: once, in CI, an
 // export that failed right after starting it and interrupted the warm-up
 // was followed by an open of the same warehouse in the same process that
 // hung in DuckDB's instance cache (TestExportLakeCommand, "not a lake"
 // after "unknown table") — the interrupt is the suspect, not proven. The
 // caller's own cancellation (ctx) still stops it.
-func warmStorage(ctx context.Context, db *dbsql.DB) func() {
+func warmStorage(ctx context.Context, db *dbsql.DB) func() time.Time {
 	done := make(chan struct{})
+	var ended time.Time
 	go func() {
 		defer close(done)
+		defer func() { ended = time.Now() }()
 		rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
 			WHERE t.database_name = current_database() AND t.schema_name = 'main' AND c.column_name = 'date_key' AND starts_with(t.table_name, 'fact_')
 			AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ckm_change')
@@ -212,7 +216,10 @@ func warmStorage(ctx context.Context, db *dbsql.DB) func() {
 			db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_storage_info(?)`, n).Scan(&c)
 		}
 	}()
-	return func() { <-done }
+	return func() time.Time {
+		<-done
+		return ended
+	}
 }
 
 // storageGroup is a row group as pragma_storage_info describes it.

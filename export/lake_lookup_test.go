@@ -342,6 +342,28 @@ func TestLakeLinksFilterView(t *testing.T) {
 	step("a day with a reversal line", false)
 }
 
+// TestLakeStorageWarmMS: an export reports when the storage warm-up
+// finished, from its own start: after the start and no later than the
+// export returned (it waits for the warm-up), on a first and a second
+// export.
+func TestLakeStorageWarmMS(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000)
+	dir := t.TempDir()
+	for _, kind := range []string{"first", "incremental"} {
+		start := time.Now()
+		res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
+		took := float64(time.Since(start).Microseconds()) / 1000
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if res.StorageWarmMS <= 0 || res.StorageWarmMS > took {
+			t.Errorf("%s export: storage warm-up done at %.3f ms, want within the export's %.3f ms", kind, res.StorageWarmMS, took)
+		}
+	}
+}
+
 // TestWarmStorage: the warm-up reads the storage of the fact tables whose
 // hashes are kept, leaves nothing running once stopped (the warehouse
 // closes), and stops at once when its context is done.
