@@ -371,12 +371,29 @@ func TestWarmStorage(t *testing.T) {
 	ctx := context.Background()
 	w := smallWarehouse(t)
 	bigSales(t, w, 2000)
-	stop := warmStorage(ctx, w.DB)
-	stop()
+	u := warmStorage(ctx, w.DB)
+	u.wait()
+	// It read fact_sales's storage as tableParts would.
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := storageGroups(ctx, conn, "fact_sales")
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := u.storage(ctx, "fact_sales")
+	if !ok || len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("the warm-up's storage of fact_sales: %v (%v), read directly: %v", got, ok, want)
+	}
+	if _, ok := u.storage(ctx, "dim_customer"); ok {
+		t.Error("the warm-up has the storage of dim_customer, which it does not read")
+	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()
 	start := time.Now()
-	warmStorage(done, w.DB)()
+	warmStorage(done, w.DB).wait()
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a cancelled warm-up took %v to stop", d)
 	}
