@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -238,6 +239,7 @@ func warmStorage(ctx context.Context, db *dbsql.DB) *storageWarmUp {
 		close(u.listed)
 		for _, n := range names {
 			wt := u.tables[strings.ToLower(n)]
+			wt.started.Store(true)
 			wt.groups, wt.err = storageGroups(ctx, conn, n)
 			close(wt.done)
 		}
@@ -256,9 +258,10 @@ type storageWarmUp struct {
 
 // warmTable is one table's storage as the warm-up read it.
 type warmTable struct {
-	done   chan struct{}
-	groups []storageGroup // when done, and err is nil
-	err    error
+	started atomic.Bool // its read has begun
+	done    chan struct{}
+	groups  []storageGroup // when done, and err is nil
+	err     error
 }
 
 // wait returns when the warm-up has finished.
@@ -268,19 +271,21 @@ func (u *storageWarmUp) wait() time.Time {
 }
 
 // storage is a table's storage as the warm-up read it, waiting for that
-// read; false when the warm-up does not read that table or its read
-// failed (the caller reads it). A nil warm-up has none.
+// read if it has begun (a read of the table would wait for it anyway);
+// false when the warm-up has not begun to read that table (on a busy
+// machine it may be far behind), does not read it, or failed: the caller
+// reads it. A nil warm-up has none.
 func (u *storageWarmUp) storage(ctx context.Context, name string) ([]storageGroup, bool) {
 	if u == nil {
 		return nil, false
 	}
 	select {
 	case <-u.listed:
-	case <-ctx.Done():
+	default:
 		return nil, false
 	}
 	wt := u.tables[strings.ToLower(name)]
-	if wt == nil {
+	if wt == nil || !wt.started.Load() {
 		return nil, false
 	}
 	select {

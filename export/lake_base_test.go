@@ -628,6 +628,11 @@ func TestTablePartsTakesWarmStorage(t *testing.T) {
 	warm := &storageWarmUp{done: make(chan struct{}), listed: make(chan struct{}), tables: map[string]*warmTable{
 		"fact_sales": {done: make(chan struct{}), groups: untrusted}}}
 	close(warm.listed)
+	// Not begun: tableParts reads the storage itself.
+	if _, b := parts(warm); b.Kept != 3 {
+		t.Errorf("a warm-up that has not begun fact_sales: %d row groups kept, want 3", b.Kept)
+	}
+	warm.tables["fact_sales"].started.Store(true)
 	close(warm.tables["fact_sales"].done)
 	close(warm.done)
 	viaWarm, b := parts(warm)
