@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -111,6 +113,8 @@ type lakeBase struct {
 	after     map[string]string         // JSON of the states this export computed
 	// Stats of this export: row groups re-hashed and kept.
 	Hashed, Kept int
+	// The fact tables' storage read by the export's warm-up (nil: none).
+	warm *storageWarmUp
 }
 
 // trackedBase reports whether a base table's hashes are kept by row
@@ -172,27 +176,48 @@ func loadLakeBase(ctx context.Context, conn *dbsql.Conn, cat *dbsql.DB, full boo
 	return b, kept.Err()
 }
 
-// warmStorage has DuckDB load the column metadata of the fact tables whose
-// hashes are kept, on a connection of its own, while the export prepares
+// warmStorage reads the storage of the fact tables whose hashes are kept
+// (storageGroups), on a connection of its own, while the export prepares
 // and checks the dimensions: on a warehouse just opened, the first
 // pragma_storage_info of a 5-million-row fact table reads the block of
 // every bit-packed segment (DuckDB 1.5.6 counts each one's bit-packing
 // modes for segment_info; perf: BitpackingGetSegmentInfo pinning blocks)
 // — fact_sales of the 5 M load bench: 0.68 s, then 0.02 s, at load 7;
-// 0.92–0.97 CPU s, then 0.03, in a process of its own at load 2.
-// Only a cache is warmed: tableParts reads the storage again in the
-// export's transaction. The returned function waits for it to finish (at
-// most a few of those reads); it does not interrupt it: once, in CI, an
-// export that failed right after starting it and interrupted the warm-up
-// was followed by an open of the same warehouse in the same process that
-// hung in DuckDB's instance cache (TestExportLakeCommand, "not a lake"
-// after "unknown table") — the interrupt is the suspect, not proven. The
+// 0.92–0.97 CPU s, then 0.03, in a process of its own at load 2 — and
+// meanwhile no query of that table goes on (probe: SELECT max(rowid)
+// waited out another connection's cold read, 460 ms).
+//
+// tableParts takes the storage read here instead of reading it again: the
+// caller starts the warm-up after its transaction's first statement, so
+// the read comes after the snapshot the export hashes, as tableParts' own
+// read would (an append committed before it is in both the snapshot and
+// the storage read; see tableParts), and tableParts reads it once more
+// after hashing either way.
+//
+// wait waits for the warm-up to finish (at most a few of those reads) and
+// says when it did; it does not interrupt it: once, in CI, an export that
+// failed right after starting it and interrupted the warm-up was followed
+// by an open of the same warehouse in the same process that hung in
+// DuckDB's instance cache (TestExportLakeCommand, "not a lake" after
+// "unknown table") — the interrupt is the suspect, not proven. The
 // caller's own cancellation (ctx) still stops it.
-func warmStorage(ctx context.Context, db *dbsql.DB) func() {
-	done := make(chan struct{})
+func warmStorage(ctx context.Context, db *dbsql.DB) *storageWarmUp {
+	u := &storageWarmUp{done: make(chan struct{}), listed: make(chan struct{}), tables: map[string]*warmTable{}}
 	go func() {
-		defer close(done)
-		rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
+		defer close(u.done)
+		defer func() { u.ended = time.Now() }()
+		listed := false
+		defer func() {
+			if !listed {
+				close(u.listed)
+			}
+		}()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rows, err := conn.QueryContext(ctx, `SELECT t.table_name FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
 			WHERE t.database_name = current_database() AND t.schema_name = 'main' AND c.column_name = 'date_key' AND starts_with(t.table_name, 'fact_')
 			AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ckm_change')
 			ORDER BY t.estimated_size DESC`)
@@ -208,11 +233,67 @@ func warmStorage(ctx context.Context, db *dbsql.DB) func() {
 		}
 		rows.Close()
 		for _, n := range names {
-			var c int64
-			db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_storage_info(?)`, n).Scan(&c)
+			u.tables[strings.ToLower(n)] = &warmTable{done: make(chan struct{})}
+		}
+		listed = true
+		close(u.listed)
+		for _, n := range names {
+			wt := u.tables[strings.ToLower(n)]
+			wt.started.Store(true)
+			wt.groups, wt.err = storageGroups(ctx, conn, n)
+			close(wt.done)
 		}
 	}()
-	return func() { <-done }
+	return u
+}
+
+// storageWarmUp is a running warmStorage.
+type storageWarmUp struct {
+	done   chan struct{}
+	ended  time.Time // written before done closes
+	listed chan struct{}
+	// The tables read, by lower-case name (written before listed closes).
+	tables map[string]*warmTable
+}
+
+// warmTable is one table's storage as the warm-up read it.
+type warmTable struct {
+	started atomic.Bool // its read has begun
+	done    chan struct{}
+	groups  []storageGroup // when done, and err is nil
+	err     error
+}
+
+// wait returns when the warm-up has finished.
+func (u *storageWarmUp) wait() time.Time {
+	<-u.done
+	return u.ended
+}
+
+// storage is a table's storage as the warm-up read it, waiting for that
+// read if it has begun (a read of the table would wait for it anyway);
+// false when the warm-up has not begun to read that table (on a busy
+// machine it may be far behind), does not read it, or failed: the caller
+// reads it. A nil warm-up has none.
+func (u *storageWarmUp) storage(ctx context.Context, name string) ([]storageGroup, bool) {
+	if u == nil {
+		return nil, false
+	}
+	select {
+	case <-u.listed:
+	default:
+		return nil, false
+	}
+	wt := u.tables[strings.ToLower(name)]
+	if wt == nil || !wt.started.Load() {
+		return nil, false
+	}
+	select {
+	case <-wt.done:
+	case <-ctx.Done():
+		return nil, false
+	}
+	return wt.groups, wt.err == nil
 }
 
 // storageGroup is a row group as pragma_storage_info describes it.
@@ -288,9 +369,14 @@ func storageGroups(ctx context.Context, conn *dbsql.Conn, table string) ([]stora
 // commit.
 func (b *lakeBase) tableParts(ctx context.Context, conn *dbsql.Conn, name string) (map[string]string, error) {
 	quoted := "main." + engine.QuoteIdent(name)
-	groups, err := storageGroups(ctx, conn, name)
-	if err != nil {
-		return nil, err
+	// The storage as read after the export's snapshot was fixed: by the
+	// warm-up, or here.
+	groups, ok := b.warm.storage(ctx, name)
+	if !ok {
+		var err error
+		if groups, err = storageGroups(ctx, conn, name); err != nil {
+			return nil, err
+		}
 	}
 	// The changes recorded since: months to re-read, or all.
 	before := b.before[name]

@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -572,5 +573,138 @@ func TestLakeKeptStateVersion2(t *testing.T) {
 	}
 	if st := keptState(t, dir, "fact_sales"); st.Version != lakeBaseVersion || st.Mark == nil || len(st.Changes) != 0 {
 		t.Errorf("after a version-2 state the export kept version %d, mark %+v, changes %v", st.Version, st.Mark, st.Changes)
+	}
+}
+
+// TestTablePartsTakesWarmStorage: tableParts uses the storage the
+// export's warm-up read rather than reading it again. After an export,
+// nothing changed: read directly, the storage matches what was kept and
+// every row group of fact_sales is kept; given a warm-up whose read of
+// fact_sales marks every group untrusted, every group is hashed again —
+// and the hashes are the same either way.
+func TestTablePartsTakesWarmStorage(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 300_000) // three DuckDB row groups
+	dir := t.TempDir()
+	if _, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables}); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := openLakeCatalog(ctx, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	groups, err := storageGroups(ctx, conn, "fact_sales")
+	if err != nil || len(groups) != 3 {
+		t.Fatalf("fact_sales's row groups: %d, %v", len(groups), err)
+	}
+	parts := func(warm *storageWarmUp) (map[string]string, *lakeBase) {
+		t.Helper()
+		b, err := loadLakeBase(ctx, conn, cat.db, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.warm = warm
+		p, err := b.tableParts(ctx, conn, "fact_sales")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, b
+	}
+	direct, b := parts(nil)
+	if b.Kept != 3 || b.Hashed != 0 {
+		t.Errorf("storage read by tableParts: %d row groups kept, %d hashed; want 3, 0", b.Kept, b.Hashed)
+	}
+	untrusted := slices.Clone(groups)
+	for i := range untrusted {
+		untrusted[i].storage = ""
+	}
+	warm := &storageWarmUp{done: make(chan struct{}), listed: make(chan struct{}), tables: map[string]*warmTable{
+		"fact_sales": {done: make(chan struct{}), groups: untrusted}}}
+	close(warm.listed)
+	// Not begun: tableParts reads the storage itself.
+	if _, b := parts(warm); b.Kept != 3 {
+		t.Errorf("a warm-up that has not begun fact_sales: %d row groups kept, want 3", b.Kept)
+	}
+	warm.tables["fact_sales"].started.Store(true)
+	close(warm.tables["fact_sales"].done)
+	close(warm.done)
+	viaWarm, b := parts(warm)
+	if b.Kept != 0 || b.Hashed != 3 {
+		t.Errorf("storage taken from the warm-up: %d row groups kept, %d hashed; want 0, 3", b.Kept, b.Hashed)
+	}
+	if !maps.Equal(direct, viaWarm) || len(direct) == 0 {
+		t.Errorf("fact_sales's hashes: %v read directly, %v with the warm-up's storage", direct, viaWarm)
+	}
+	// A warm-up that does not have the table: tableParts reads it.
+	none := &storageWarmUp{done: make(chan struct{}), listed: make(chan struct{}), tables: map[string]*warmTable{}}
+	close(none.listed)
+	close(none.done)
+	if _, b := parts(none); b.Kept != 3 {
+		t.Errorf("a warm-up without fact_sales: %d row groups kept, want 3", b.Kept)
+	}
+}
+
+// TestLakeOrder: an export goes first through the tables that read no
+// fact table whose hashes are kept — the dimensions, the knowledge base
+// but kb_model_status (a view over fact_sales), etl_run — then through the
+// others in their given order (fact_sales before fact_sales_current,
+// which links its files); the result keeps the given order.
+func TestLakeOrder(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tables, err := lakeTables(ctx, conn, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := loadLakeBase(ctx, conn, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newLakeSources(ctx, conn, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, wantFirst, wantThen []string
+	for _, i := range lakeOrder(tables, src) {
+		got = append(got, tables[i].name)
+	}
+	for _, tb := range tables {
+		switch {
+		case strings.HasPrefix(tb.name, "fact_") || tb.name == "kb_model_status":
+			wantThen = append(wantThen, tb.name)
+		default:
+			wantFirst = append(wantFirst, tb.name)
+		}
+	}
+	if want := append(wantFirst, wantThen...); !slices.Equal(got, want) || !slices.Contains(wantThen, "kb_model_status") || !slices.Contains(wantFirst, "etl_run") {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	dir := t.TempDir()
+	res, err := Lake(ctx, w, LakeOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tr := range res.Tables {
+		names = append(names, tr.Name)
+	}
+	var given []string
+	for _, tb := range tables {
+		given = append(given, tb.name)
+	}
+	if !slices.Equal(names, given) {
+		t.Errorf("the result's tables %v, want them as given: %v", names, given)
 	}
 }

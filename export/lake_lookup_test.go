@@ -342,6 +342,28 @@ func TestLakeLinksFilterView(t *testing.T) {
 	step("a day with a reversal line", false)
 }
 
+// TestLakeStorageWarmMS: an export reports when the storage warm-up
+// finished, from its own start: after the start and no later than the
+// export returned (it waits for the warm-up), on a first and a second
+// export.
+func TestLakeStorageWarmMS(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	bigSales(t, w, 2000)
+	dir := t.TempDir()
+	for _, kind := range []string{"first", "incremental"} {
+		start := time.Now()
+		res, err := Lake(ctx, w, LakeOptions{Dir: dir, Tables: factTables})
+		took := float64(time.Since(start).Microseconds()) / 1000
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if res.StorageWarmMS <= 0 || res.StorageWarmMS > took {
+			t.Errorf("%s export: storage warm-up done at %.3f ms, want within the export's %.3f ms", kind, res.StorageWarmMS, took)
+		}
+	}
+}
+
 // TestWarmStorage: the warm-up reads the storage of the fact tables whose
 // hashes are kept, leaves nothing running once stopped (the warehouse
 // closes), and stops at once when its context is done.
@@ -349,12 +371,29 @@ func TestWarmStorage(t *testing.T) {
 	ctx := context.Background()
 	w := smallWarehouse(t)
 	bigSales(t, w, 2000)
-	stop := warmStorage(ctx, w.DB)
-	stop()
+	u := warmStorage(ctx, w.DB)
+	u.wait()
+	// It read fact_sales's storage as tableParts would.
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := storageGroups(ctx, conn, "fact_sales")
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := u.storage(ctx, "fact_sales")
+	if !ok || len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("the warm-up's storage of fact_sales: %v (%v), read directly: %v", got, ok, want)
+	}
+	if _, ok := u.storage(ctx, "dim_customer"); ok {
+		t.Error("the warm-up has the storage of dim_customer, which it does not read")
+	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()
 	start := time.Now()
-	warmStorage(done, w.DB)()
+	warmStorage(done, w.DB).wait()
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a cancelled warm-up took %v to stop", d)
 	}

@@ -118,51 +118,9 @@ func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lak
 // when it cannot be known (a volatile function, or no definition found).
 func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (string, string, error) {
 	name := strings.ToLower(t.name)
-	var root string
-	switch {
-	case t.masked:
-		root = privacy.AnalystSchema + "." + name
-	case s.tables[name]:
-	default:
-		root = "main." + name
-	}
-	deps := map[string]bool{}
-	defs := map[string]string{}
-	if root == "" {
-		deps[name] = true
-	} else {
-		var walk func(key string) bool
-		walk = func(key string) bool {
-			if _, seen := defs[key]; seen {
-				return true
-			}
-			def, ok := s.defs[key]
-			if !ok {
-				return false
-			}
-			defs[key] = def
-			for _, tok := range identRe.FindAllString(def, -1) {
-				if strings.HasPrefix(tok, `"`) {
-					tok = strings.ReplaceAll(tok[1:len(tok)-1], `""`, `"`)
-				}
-				tok = strings.ToLower(tok)
-				if volatile[tok] {
-					return false
-				}
-				if s.tables[tok] {
-					deps[tok] = true
-				}
-				for _, k := range []string{"main." + tok, privacy.AnalystSchema + "." + tok, tok} {
-					if _, ok := s.defs[k]; ok && !walk(k) {
-						return false
-					}
-				}
-			}
-			return true
-		}
-		if !walk(root) {
-			return "", "", nil
-		}
+	deps, defs, ok := s.reads(t)
+	if !ok {
+		return "", "", nil
 	}
 	// The export's own select list (masking macros by column name) is
 	// part of the definitions.
@@ -195,6 +153,61 @@ func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (str
 		fmt.Fprintf(h, "%s=%s\x00", dep, th)
 	}
 	return hex.EncodeToString(h.Sum(nil)), d, nil
+}
+
+// reads walks a table's view and macro definitions: the base tables of
+// schema main they name, transitively (the table itself when it is one),
+// and the definitions read; ok is false when that cannot be known (a
+// volatile function, or no definition found).
+func (s *lakeSources) reads(t lakeTable) (deps map[string]bool, defs map[string]string, ok bool) {
+	name := strings.ToLower(t.name)
+	var root string
+	switch {
+	case t.masked:
+		root = privacy.AnalystSchema + "." + name
+	case s.tables[name]:
+	default:
+		root = "main." + name
+	}
+	deps = map[string]bool{}
+	defs = map[string]string{}
+	if root == "" {
+		deps[name] = true
+		return deps, defs, true
+	}
+	var walk func(key string) bool
+	walk = func(key string) bool {
+		if _, seen := defs[key]; seen {
+			return true
+		}
+		def, ok := s.defs[key]
+		if !ok {
+			return false
+		}
+		defs[key] = def
+		for _, tok := range identRe.FindAllString(def, -1) {
+			if strings.HasPrefix(tok, `"`) {
+				tok = strings.ReplaceAll(tok[1:len(tok)-1], `""`, `"`)
+			}
+			tok = strings.ToLower(tok)
+			if volatile[tok] {
+				return false
+			}
+			if s.tables[tok] {
+				deps[tok] = true
+			}
+			for _, k := range []string{"main." + tok, privacy.AnalystSchema + "." + tok, tok} {
+				if _, ok := s.defs[k]; ok && !walk(k) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !walk(root) {
+		return nil, nil, false
+	}
+	return deps, defs, true
 }
 
 // listReads reports whether the export's own select list of a table that

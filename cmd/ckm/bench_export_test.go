@@ -68,6 +68,16 @@ func TestBenchExportRuns(t *testing.T) {
 			if res.RowGroupsHashed < 1 {
 				t.Errorf("the incremental export hashed %d fact row groups (%d kept), want at least fact_sales's one", res.RowGroupsHashed, res.RowGroupsKept)
 			}
+			// The median run's phases, with when its storage warm-up was
+			// done (within its incremental export's time, at most the
+			// longest run's).
+			ph, longest := res.IncrementalPhases, 0.0
+			for _, r := range res.PerRun {
+				longest = max(longest, r.IncrementalMS)
+			}
+			if ph["tables"] <= 0 || ph["storage_warm_done"] <= 0 || ph["storage_warm_done"] > longest {
+				t.Errorf("incremental phases %v, longest incremental export %.1f ms", ph, longest)
+			}
 			for _, r := range res.PerRun {
 				if r.RawCopyMS <= 0 || r.FullExportMS <= 0 || r.IncrementalMS <= 0 || r.IncrementalRatio != r.IncrementalMS/r.FullExportMS {
 					t.Errorf("run %+v", r)
