@@ -99,8 +99,10 @@ type Options struct {
 	// more than SmallLoadBytes is.
 	stageAhead bool
 	// afterStaging, in tests, runs between the staging transaction and
-	// the load's (stageAhead), e.g. another load committing.
+	// the load's (stageAhead), e.g. another load committing; beforeLoad
+	// runs before the load's transaction of a load staged inside it.
 	afterStaging func(ctx context.Context) error
+	beforeLoad   func(ctx context.Context) error
 	// memoryKnobs, in tests, sets a large load's memory settings
 	// (LoadAllocatorSettings, the jemalloc decay, malloc release,
 	// LoadGCPercent) for a small load too, to test them on a small set.
@@ -336,6 +338,11 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	// would only add its statements.
 	if !opts.stageInLoad && (jobBytes(all) > SmallLoadBytes || opts.stageAhead) {
 		if err := ld.stageAhead(conn); err != nil {
+			return nil, err
+		}
+	}
+	if !ld.stagedAhead && opts.beforeLoad != nil {
+		if err := opts.beforeLoad(ctx); err != nil {
 			return nil, err
 		}
 	}

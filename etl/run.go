@@ -170,6 +170,9 @@ func (l *loader) settle() error {
 // they are staged again here, after the new largest id), and writes the
 // files' rows (fileRows) and notes the idle targets.
 func (l *loader) stageHere() error {
+	if err := l.loadedMeanwhile(); err != nil {
+		return err
+	}
 	var base int64
 	if l.stagedAhead {
 		var err error
@@ -203,6 +206,31 @@ func (l *loader) stageHere() error {
 	}
 	l.traceStep(step, t0)
 	return nil
+}
+
+// loadedMeanwhile fails the load when a file of it was loaded by another
+// run that committed after skipLoaded looked (a load of the same process,
+// through the etl API, while this one extracted or staged): loading it
+// again would load its lines twice.
+func (l *loader) loadedMeanwhile() error {
+	if len(l.jobs) == 0 {
+		return nil
+	}
+	var keys []string
+	for _, j := range l.jobs {
+		keys = append(keys, engine.QuoteString(j.SHA256+j.Source)) // a hash of 64 hex digits, then the source
+	}
+	var path string
+	var run int64
+	err := l.tx.QueryRowContext(l.ctx, `SELECT path, run_id FROM etl_file WHERE sha256 || source IN (`+strings.Join(keys, ", ")+`)
+		ORDER BY file_id LIMIT 1`).Scan(&path, &run)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return fmt.Errorf("load: %s (the same content) was loaded by run %d while this load ran; nothing of this load was written — run it again, it will skip that file", path, run)
 }
 
 // stageFiles creates the per-target staging tables (every canonical field

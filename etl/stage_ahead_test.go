@@ -172,3 +172,43 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadedMeanwhile: a file that another load of the same process loads
+// while this one runs (after this one found it not loaded before) fails
+// this load with the file and the other run named, and leaves the other
+// load's lines once — staged ahead or inside the transaction alike.
+func TestLoadedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	header := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) {
+			w := openMem(t)
+			outer, inner := t.TempDir(), t.TempDir()
+			body := header + "A1,1,ST01,北京朝阳店,张三,2024-03-01 10:00,M1,,P001,1,100,0,100\n" +
+				"A2,1,ST01,北京朝阳店,张三,2024-03-02 10:00,M2,,P001,2,100,0,200\n"
+			writeFile(t, outer, "pos_sales_1.csv", body, false)
+			writeFile(t, outer, "pos_sales_2.csv", header+"B1,1,ST01,北京朝阳店,张三,2024-03-03 10:00,M3,,P001,1,100,0,100\n", false)
+			writeFile(t, inner, "pos_sales_9.csv", body, false) // the same content under another name
+			opts := Options{AsOf: asOf2024(), stageAhead: ahead, stageInLoad: !ahead}
+			hook := func(ctx context.Context) error {
+				_, err := Load(ctx, w, []string{inner}, Options{AsOf: asOf2024()})
+				return err
+			}
+			if ahead {
+				opts.afterStaging = hook
+			} else {
+				opts.beforeLoad = hook
+			}
+			_, err := Load(ctx, w, []string{outer}, opts)
+			if err == nil || !strings.Contains(err.Error(), "pos_sales_9.csv (the same content) was loaded by run 1 while this load ran") {
+				t.Fatalf("want the load to fail naming pos_sales_9.csv and run 1, got %v", err)
+			}
+			if n := queryInt(t, w, `SELECT count(*) FROM fact_sales`); n != 2 {
+				t.Errorf("%d fact lines, want the inner load's 2", n)
+			}
+			if n := queryInt(t, w, `SELECT count(*) FROM etl_run`); n != 1 {
+				t.Errorf("%d runs recorded, want 1", n)
+			}
+		})
+	}
+}
