@@ -111,9 +111,9 @@ func (l *loader) noteIdle() error {
 // million staged lines, the cleaning statement (c_sales_d) ran on one of
 // two threads, 2.9–4.0 s wall for 3.0–4.2 CPU s; staged ahead, 1.55 s wall
 // for 2.95 CPU s (load average 1.5–2.6).
-// Staging reads the warehouse for the largest file id only (and the
-// seeded dim_channel); run checks that id again in the load's transaction
-// (stageHere).
+// Staging reads the warehouse for the largest file id only; run checks
+// that id again in the load's transaction (stageHere), where the files'
+// rows (fileRows, with dim_channel's keys) are written.
 func (l *loader) stageAhead(conn *sql.Conn) error {
 	tx, err := conn.BeginTx(l.ctx, nil)
 	if err != nil {
