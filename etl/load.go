@@ -918,6 +918,10 @@ type loader struct {
 	// transaction of their own (stageAhead).
 	fileBase    int64
 	stagedAhead bool
+	// cleanedAhead: the sales lines were cleaned there too (cleanSales), all
+	// rules but product_unknown, which reads dim_product as this load's
+	// products step leaves it (validateSales applies it).
+	cleanedAhead bool
 	// stageConn is the load's connection while stageAhead runs (settle
 	// commits on it); nil otherwise.
 	stageConn *sql.Conn

@@ -215,10 +215,7 @@ func amountRule(field, v string) rule {
 
 // validateFacts cleans and validates the customer and fact targets.
 func (l *loader) validateFacts() error {
-	// Free-text places resolve once per distinct (province, city) pair.
-	if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE ld_region AS
-		SELECT province, city, ckm_region_code(ckm_text(province), ckm_text(city)) AS code
-		FROM (SELECT DISTINCT province, city FROM stg_sales UNION SELECT DISTINCT province, city FROM stg_customers)`); err != nil {
+	if err := l.regions(); err != nil {
 		return err
 	}
 	for _, fn := range []func() error{l.validateCustomers, l.validateSales, l.validateInteractions, l.validateResponses} {
@@ -227,6 +224,14 @@ func (l *loader) validateFacts() error {
 		}
 	}
 	return nil
+}
+
+// regions creates ld_region: free-text places resolve once per distinct
+// (province, city) pair.
+func (l *loader) regions() error {
+	return l.exec("validate", `CREATE OR REPLACE TEMP TABLE ld_region AS
+		SELECT province, city, ckm_region_code(ckm_text(province), ckm_text(city)) AS code
+		FROM (SELECT DISTINCT province, city FROM stg_sales UNION SELECT DISTINCT province, city FROM stg_customers)`)
 }
 
 // createCleaned creates the TEMP table name of target as the query

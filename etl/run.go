@@ -100,9 +100,9 @@ func (l *loader) noteIdle() error {
 	return nil
 }
 
-// stageAhead stages the load's files (stageFiles) in a
-// transaction of its own on the load's connection, committed before the
-// load's transaction begins. Only TEMP tables are written, which no other
+// stageAhead stages the load's files (stageFiles) and cleans the sales
+// lines (cleanSales) in a transaction of its own on the load's
+// connection, committed before the load's transaction begins. Only TEMP tables are written, which no other
 // connection sees and which go with the connection whatever the load's
 // fate. Committed, they are scanned on every DuckDB thread: DuckDB gives a
 // scan as many threads as the table has committed row groups, so a
@@ -128,6 +128,24 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err := l.stageFiles(); err != nil {
 		return err
 	}
+	// The sales lines are cleaned here too, from the committed staged
+	// lines: committed, the cleaned lines are read on every thread by the
+	// steps after (duplicates, identity, the fact insert). Cleaning reads
+	// of the warehouse only dim_channel (ld_file's channel keys, which it
+	// does not keep); ld_file and ld_region are made again in the load's
+	// transaction.
+	if err := l.settle(); err != nil {
+		return err
+	}
+	if err := l.fileRows(); err != nil {
+		return err
+	}
+	if err := l.regions(); err != nil {
+		return err
+	}
+	if err := l.cleanSales(); err != nil {
+		return err
+	}
 	// The rejects of extraction and staging are copied into the load's
 	// transaction (stageHere): see fileRows on DuckDB's estimates.
 	if err := l.exec("stage", `ALTER TABLE ld_reject RENAME TO ld_reject_ahead`); err != nil {
@@ -137,7 +155,7 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 		return fmt.Errorf("commit staging: %w", err)
 	}
 	l.traceStep("stage ahead", t0)
-	l.stagedAhead = true
+	l.stagedAhead, l.cleanedAhead = true, true
 	if l.opts.afterStaging != nil {
 		return l.opts.afterStaging(l.ctx)
 	}
@@ -186,7 +204,7 @@ func (l *loader) stageHere() error {
 	t0, step := time.Now(), "files"
 	if !l.stagedAhead || base != l.fileBase {
 		step = "stage"
-		l.raws = nil
+		l.raws, l.cleanedAhead = nil, false
 		if err := l.stageFiles(); err != nil {
 			return err
 		}

@@ -67,6 +67,39 @@ func md5Upper(text string) string {
 // cost its full size; the raw record of a line judged later (duplicate,
 // correction) is rebuilt from stg_sales.
 func (l *loader) validateSales() error {
+	if !l.cleanedAhead {
+		if err := l.cleanSales(); err != nil {
+			return err
+		}
+	}
+	if err := l.exec("validate", `INSERT INTO ld_reject `+ledgerColumns+`
+		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, raw, NULL FROM (
+			SELECT file_id, _line, raw, unnest(hits) AS h FROM c_sales WHERE hits IS NOT NULL)`); err != nil {
+		return fmt.Errorf("rules of sales: %w", err)
+	}
+	if l.cleanedAhead {
+		// The rule cleaning ahead left out, with the raw record (which
+		// c_sales holds only for the lines an earlier rule fired on).
+		r := productUnknown
+		if err := l.exec("validate", `INSERT INTO ld_reject `+ledgerColumns+`
+			SELECT file_id, _line, `+engine.QuoteString(r.Stage)+`, `+engine.QuoteString(r.Name)+`, `+engine.QuoteString(r.Severity)+`,
+				`+engine.QuoteString(r.Column)+`, left(CAST(`+engine.QuoteIdent(r.Column)+` AS VARCHAR), 4096), left(`+rawRecord(targets["sales"])+`, 4096), NULL
+			FROM stg_sales SEMI JOIN (SELECT file_id, _line, _item FROM c_sales WHERE `+r.Cond+`) USING (file_id, _line, _item)`); err != nil {
+			return fmt.Errorf("rules of sales: %w", err)
+		}
+	}
+	if err := l.classifySales(); err != nil {
+		return err
+	}
+	if err := l.rejectRepeats(targets["sales"]); err != nil {
+		return err
+	}
+	return l.okView(targets["sales"], "c_sales")
+}
+
+// cleanSales creates c_sales from stg_sales: the cleaned lines, each with
+// the hits of the rules that judge a line alone (salesRules).
+func (l *loader) cleanSales() error {
 	// A few lines are cleaned in place: the memo tables and their joins
 	// cost more than the calls they save (a 10-line load spent a third of
 	// its c_sales statement setting up the thirteen joins).
@@ -89,7 +122,6 @@ func (l *loader) validateSales() error {
 		FROM stg_sales WHERE nullif(trim(line_no), '') IS NULL`); err != nil {
 		return err
 	}
-	t := targets["sales"]
 	// The columns of c_sales this load leaves empty (no file gave their
 	// field) are not stored: c_sales is then a view giving them as NULL
 	// over a narrower table (a million lines of a plain order export left
@@ -106,18 +138,7 @@ func (l *loader) validateSales() error {
 			return err
 		}
 	}
-	if err := l.exec("validate", `INSERT INTO ld_reject `+ledgerColumns+`
-		SELECT file_id, _line, h.stage, h.rule, h.severity, h.col, h.val, raw, NULL FROM (
-			SELECT file_id, _line, raw, unnest(hits) AS h FROM c_sales WHERE hits IS NOT NULL)`); err != nil {
-		return fmt.Errorf("rules of sales: %w", err)
-	}
-	if err := l.classifySales(); err != nil {
-		return err
-	}
-	if err := l.rejectRepeats(t); err != nil {
-		return err
-	}
-	return l.okView(t, "c_sales")
+	return nil
 }
 
 // salesOmissible are the columns of c_sales that are NULL on every line
@@ -266,6 +287,13 @@ var salesRawKept = []string{"mobile", "payment_type", "province", "city", "produ
 // sales line.
 const salesFileColumns = "f.source, f.channel, f.channel_key, f.corrections, f.guests"
 
+// productUnknown warns of a sales line whose product the warehouse does
+// not know, after this load's products step: the one rule of a line that
+// reads the warehouse, so cleaning ahead of the load's transaction
+// (stageAhead) leaves it to validateSales.
+var productUnknown = rule{"product_unknown", "warn", "validate", "product_code",
+	"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"}
+
 // salesRules are the validation rules of a cleaned sales line.
 func (l *loader) salesRules() []rule {
 	rules := []rule{
@@ -274,7 +302,7 @@ func (l *loader) salesRules() []rule {
 		{"line_no_invalid", "error", "clean", "line_no", "k_line IS NULL OR k_line <= 0"},
 	}
 	rules = append(rules, l.dateRules("ts", "ts_v")...)
-	return append(rules,
+	rules = append(rules,
 		rule{"quantity_invalid", "error", "clean", "quantity", fmt.Sprintf("qty_d IS NULL OR qty_d <> round(qty_d) OR abs(qty_d) > %d", maxQuantity)},
 		rule{"quantity_zero", "error", "validate", "quantity", "qty_d = 0"},
 		rule{"amount_invalid", "error", "clean", "unit_price", nz("unit_price") + " IS NULL OR price_v IS NULL"},
@@ -288,11 +316,12 @@ func (l *loader) salesRules() []rule {
 		mobileRule("mobile", "mobile_v"),
 		rule{"no_customer_key", "error", "validate", "mobile", "customer_required AND card IS NULL AND mobile_v IS NULL AND email_v IS NULL AND idn IS NULL AND cref IS NULL"},
 		rule{"country_unknown", "warn", "clean", "country", "country_v IS NULL AND " + nz("country") + " IS NOT NULL"},
-		rule{"product_unknown", "warn", "validate", "product_code",
-			"product_v IS NULL OR product_v NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL AND NOT is_inferred)"},
-		rule{"region_unknown", "warn", "validate", "city",
-			"region_v IS NULL AND coalesce(country_v, 'CN') = 'CN' AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"},
 	)
+	if l.stageConn == nil {
+		rules = append(rules, productUnknown)
+	}
+	return append(rules, rule{"region_unknown", "warn", "validate", "city",
+		"region_v IS NULL AND coalesce(country_v, 'CN') = 'CN' AND (" + nz("province") + " IS NOT NULL OR " + nz("city") + " IS NOT NULL)"})
 }
 
 // classifySales decides, for every valid sales line, whether it is new, a

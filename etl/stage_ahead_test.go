@@ -170,6 +170,14 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		if ahead != c.ahead || inside == c.ahead {
 			t.Errorf("%d lines (%d bytes): staged ahead %v, inside %v; want ahead %v", c.lines, st.Size(), ahead, inside, c.ahead)
 		}
+		// Staged ahead, the lines are cleaned there too: c_sales is made
+		// before the staging transaction's trace line, and not again.
+		tr := trace.String()
+		clean := regexp.MustCompile(`validate "CREATE OR REPLACE TEMP TABLE c_sales(_d)? AS`).FindAllStringIndex(tr, -1)
+		staged := regexp.MustCompile(`(?m)^ *[0-9.]+s stage( ahead)?( cpu|$)`).FindStringIndex(tr)
+		if len(clean) != 1 || staged == nil || (clean[0][0] < staged[0]) != c.ahead {
+			t.Errorf("%d lines: c_sales made at %v, the staging step's line at %v; want once, before it %v", c.lines, clean, staged, c.ahead)
+		}
 	}
 }
 

@@ -58,7 +58,12 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 	salesDir := t.TempDir()
 	writeFile(t, salesDir, "pos_sales_9.csv", "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
 		strings.Join([]string{sale("S1", "M1", "2024-03-10 10:00"), sale("S2", "M1", "2024-07-10 10:00"), sale("S3", "M2", "2024-10-10 10:00"),
-			sale("S4", "M3", "2024-04-01 10:00")}, "\n")+"\n", false)
+			sale("S4", "M3", "2024-04-01 10:00"),
+			// Products nobody knows: product_unknown alone, and beside
+			// mobile_invalid (the one rule cleaning ahead leaves to the
+			// load's transaction, with the raw record rebuilt).
+			"S5,1,ST01,北京朝阳店,张三,2024-05-10 10:00,M1,,ZZ99,1,100,0,100",
+			"S6,1,ST01,北京朝阳店,张三,2024-05-11 10:00,M2,1234,ZZ98,1,100,0,100"}, "\n")+"\n", false)
 	writeFile(t, salesDir, "callcenter_contacts_9.csv", "来电号码,来电时间,类别,满意度,坐席,时长秒\n"+
 		mobileOf("M1")+",2024-07-11 09:00,咨询,5,A01,60\n"+
 		mobileOf("M2")+",2024-07-12 09:00,投诉,2,A02,90\n"+
@@ -123,6 +128,7 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 		tables    map[string]string
 		runs      []string
 		histories []string
+		unknown   string
 	}
 	run := func(t *testing.T, protected, every bool) outcome {
 		w := openMem(t)
@@ -161,6 +167,11 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 			out.tables["etl_reject"] = sum(`SELECT * EXCLUDE (raw_value, raw_record), raw_value IS NULL, raw_record IS NULL FROM etl_reject`)
 		}
 		out.runs = runSummaries(t, w)
+		if !protected {
+			out.unknown = queryString(t, w, `SELECT string_agg(rule || ' ' || raw_value || ' ' || (raw_record LIKE '%"product_code":"ZZ9%'), '; ' ORDER BY raw_value, rule)
+				FROM etl_reject WHERE line IN (SELECT line FROM etl_reject WHERE raw_value LIKE 'ZZ9%')
+				AND file_id = (SELECT file_id FROM etl_file WHERE path LIKE '%pos_sales_9.csv')`)
+		}
 		for _, card := range []string{"M1", "M2", "M3"} {
 			out.histories = append(out.histories, card)
 			out.histories = append(out.histories, history(t, w, card)...)
@@ -180,6 +191,9 @@ func TestSkippedStepsChangeNothing(t *testing.T) {
 				t.Errorf("etl_run %v, the full path's %v", skip.runs, every.runs)
 			}
 			sameTables(t, skip.tables, every.tables)
+			if want := map[bool]string{false: "mobile_invalid 1234 true; product_unknown ZZ98 true; product_unknown ZZ99 true"}[protected]; skip.unknown != want || every.unknown != want {
+				t.Errorf("the unknown products' ledger entries: %q staged ahead, %q inside; want %q", skip.unknown, every.unknown, want)
+			}
 			// Both paths took every action (hand-worked as in
 			// TestSCD2EffectiveDates; which statements each runs is
 			// TestCustomerChangesSkipIdleWrites').
