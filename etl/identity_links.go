@@ -71,14 +71,22 @@ func identityLinkSQL(runID int64) string {
 // The same rows in one join and a GROUP BY, without the holders, typos
 // and rules to work out.
 func stronglessLinkSQL(runID int64) string {
+	// Grouped as identityLinkSQL is, per customer, key id and channel
+	// first; the keys' strings joined to the groups.
 	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
-	WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1)
-	SELECT %d, r.customer_id, k.key_type, t.tok, CASE WHEN k.weak THEN 'weak' ELSE 'strong' END, CAST(NULL AS VARCHAR),
-		count(*), min(s.t), max(s.t), t.disp,
-		coalesce(list(DISTINCT s.channel ORDER BY s.channel) FILTER (WHERE NOT (k.weak AND p.rec IS NOT NULL)), [])
-	FROM id_rk_all e JOIN id_key k USING (kid) JOIN id_tok t USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
-	LEFT JOIN paired p USING (rec)
-	GROUP BY r.customer_id, e.kid, k.key_type, k.key_value, t.tok, t.disp, k.weak`, runID)
+	WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1),
+	by_channel AS (
+		SELECT r.customer_id, e.kid, s.channel, count(*) AS n, min(s.t) AS t0, max(s.t) AS t1,
+			bool_or(NOT (e.weak AND p.rec IS NOT NULL)) AS unpaired
+		FROM id_rk_all e JOIN id_rec r USING (rec) JOIN id_src s USING (rec) LEFT JOIN paired p USING (rec)
+		GROUP BY r.customer_id, e.kid, s.channel),
+	agg AS (
+		SELECT customer_id, kid, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
+			coalesce(list(channel ORDER BY channel) FILTER (WHERE unpaired), []) AS channels
+		FROM by_channel GROUP BY customer_id, kid)
+	SELECT %d, a.customer_id, k.key_type, t.tok, CASE WHEN k.weak THEN 'weak' ELSE 'strong' END, CAST(NULL AS VARCHAR),
+		a.n, a.t0, a.t1, t.disp, a.channels
+	FROM agg a JOIN id_key k USING (kid) JOIN id_tok t USING (kid)`, runID)
 }
 
 // recordKeySQL records which identifiers each source record of the load
