@@ -215,8 +215,11 @@ func amountRule(field, v string) rule {
 
 // validateFacts cleans and validates the customer and fact targets.
 func (l *loader) validateFacts() error {
-	if err := l.regions(); err != nil {
-		return err
+	// Cleaning ahead made ld_region from the same staged lines.
+	if !l.cleanedAhead {
+		if err := l.regions(); err != nil {
+			return err
+		}
 	}
 	for _, fn := range []func() error{l.validateCustomers, l.validateSales, l.validateInteractions, l.validateResponses} {
 		if err := fn(); err != nil {

@@ -132,8 +132,8 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	// lines: committed, the cleaned lines are read on every thread by the
 	// steps after (duplicates, identity, the fact insert). Cleaning reads
 	// of the warehouse only dim_channel (ld_file's channel keys, which it
-	// does not keep); ld_file and ld_region are made again in the load's
-	// transaction.
+	// does not keep); ld_file is made again in the load's transaction
+	// (fileRows), ld_region, read there by the customers' cleaning, is not.
 	if err := l.settle(); err != nil {
 		return err
 	}

@@ -130,7 +130,8 @@ func TestDuckDBTakesTxTablesForEmpty(t *testing.T) {
 
 // TestStageAheadOverSmallLoadBytes: a load of more than SmallLoadBytes of
 // files stages them ahead of its transaction (its trace has the step
-// "stage ahead"), a smaller one inside it ("stage").
+// "stage ahead"), a smaller one inside it ("stage"); the rule left to the
+// load's transaction holds on every line of the larger one.
 func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 	ctx := context.Background()
 	header := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"
@@ -147,7 +148,7 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 	for _, c := range []struct {
 		lines int
 		ahead bool
-	}{{100, false}, {80_000, true}} {
+	}{{100, false}, {130_000, true}} {
 		p := write(c.lines)
 		st, err := os.Stat(p)
 		if err != nil {
@@ -169,6 +170,13 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		inside := regexp.MustCompile(`(?m)^ *[0-9.]+s stage( cpu|$)`).MatchString(trace.String())
 		if ahead != c.ahead || inside == c.ahead {
 			t.Errorf("%d lines (%d bytes): staged ahead %v, inside %v; want ahead %v", c.lines, st.Size(), ahead, inside, c.ahead)
+		}
+		// No product file: every line's product is unknown, a rule the
+		// load's transaction applies after cleaning ahead — on every line
+		// of more than one row group (122,880 lines), each with its raw
+		// record rebuilt.
+		if got := queryInt(t, w, `SELECT count(*) FROM etl_reject WHERE rule = 'product_unknown' AND raw_record LIKE '%"product_code":"P001"%'`); got != int64(c.lines) || rep.Warned != int64(c.lines) {
+			t.Errorf("%d lines: %d product_unknown entries with their raw record, %d warned; want every line", c.lines, got, rep.Warned)
 		}
 		// Staged ahead, the lines are cleaned there too: c_sales is made
 		// before the staging transaction's trace line, and not again.
