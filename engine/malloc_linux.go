@@ -30,6 +30,13 @@ static int ckm_tune_malloc(int arenas, int mmap_threshold, int trim_threshold) {
 		mallopt(CKM_M_TRIM_THRESHOLD, trim_threshold) == 1;
 }
 
+// ckm_malloc_knobs sets the mmap and trim thresholds alone (a test's
+// starting point).
+static int ckm_malloc_knobs(int mmap_threshold, int trim_threshold) {
+	return mallopt && mallopt(CKM_M_MMAP_THRESHOLD, mmap_threshold) == 1 &&
+		mallopt(CKM_M_TRIM_THRESHOLD, trim_threshold) == 1;
+}
+
 // ckm_malloc_held: bytes malloc holds from the system outside mmapped
 // chunks (arena), and in mmapped chunks (hblkhd); -1 without mallinfo2.
 static void ckm_malloc_held(long long *arena, long long *mmapped) {
@@ -100,15 +107,23 @@ import "C"
 // of the compression analysis, statistics. With glibc's defaults a load
 // left most of what it freed there held by the process: at 1 M lines
 // 175 MB of malloc arenas of which 20 MB in use (glibc makes up to 8
-// arenas per core, each keeping its free memory, and after a large chunk
-// is freed it serves chunks up to 32 MB from the arenas rather than
-// mmap). At most two arenas, chunks of 256 KiB and more mmapped (returned
-// when freed) and the top of an arena trimmed past 1 MiB held 43 MB there
-// (of which 29 MB in use) in the same load; see TuneMalloc.
+// arenas per core, each keeping its free memory). At most two arenas keep
+// that down; a load also gives back what they hold free every second
+// (etl's releaseMallocWhileLoading).
+//
+// Chunks up to 32 MiB come from the arenas and an arena keeps up to 64 MiB
+// free at its top: mmapping every chunk of 256 KiB and more and trimming
+// past 1 MiB (this file's knobs before) gave each such chunk fresh pages,
+// faulted in one by one — 4.07 M page faults and 87 s of system time in a
+// 5 M-line fixture load of 186 s wall (208 user s), against 2.61 M, 70 s
+// and 174 s (205 user s) with these knobs; the bench's plain 1 M-line CSV
+// 466,000 faults and 12.6 s against 360,000 and 11.5 s. Peak resident
+// memory 1,373 against 1,416 MB at 5 M lines (goal 1.5 GB), 1.13 against
+// 1.14 GB at 1 M.
 const (
 	mallocArenas        = 2
-	mallocMmapThreshold = 256 << 10
-	mallocTrimThreshold = 1 << 20
+	mallocMmapThreshold = 32 << 20
+	mallocTrimThreshold = 64 << 20
 )
 
 // mallocTuned tells whether TuneMalloc set glibc's malloc knobs.
@@ -129,6 +144,11 @@ func mallocHeld() (arena, mmapped int64) {
 	var a, m C.longlong
 	C.ckm_malloc_held(&a, &m)
 	return int64(a), int64(m)
+}
+
+// mallocKnobs sets glibc's mmap and trim thresholds alone.
+func mallocKnobs(mmapThreshold, trimThreshold int) bool {
+	return C.ckm_malloc_knobs(C.int(mmapThreshold), C.int(trimThreshold)) != 0
 }
 
 // mallocChurn mallocs n chunks of size bytes through the C library, frees

@@ -9,41 +9,48 @@ import (
 	"testing"
 )
 
-// TestMallocGivesBackFreedMemory: with the knobs TuneMalloc sets, chunks of
-// 256 KiB and more are mmapped and returned when freed, even after a large
-// chunk was freed (glibc's default then raises its mmap threshold to that
-// chunk's size and serves the next ones from an arena, which keeps them),
-// and the arenas do not keep what was freed at their top.
-func TestMallocGivesBackFreedMemory(t *testing.T) {
+// TestMallocKeepsChunksInArenas: with the knobs TuneMalloc sets, chunks
+// under 32 MiB come from malloc's arenas, not fresh mmapped pages, and an
+// arena keeps what was freed at its top (up to 64 MiB) for the next chunks
+// instead of giving it back at once — until ReleaseMallocFree. It starts
+// from the knobs ckm set before (mmap from 256 KiB, trim past 1 MiB), so
+// each half fails if TuneMalloc leaves its knob as it was.
+func TestMallocKeepsChunksInArenas(t *testing.T) {
 	if strings.Contains(os.Getenv("GLIBC_TUNABLES"), "glibc.malloc.") {
 		t.Skip("GLIBC_TUNABLES sets malloc's knobs")
 	}
-	arena0, mmap0 := mallocHeld()
-	if arena0 < 0 {
+	if arena, _ := mallocHeld(); arena < 0 {
 		t.Skip("not glibc ≥ 2.33 (no mallinfo2)")
+	}
+	if !mallocKnobs(256<<10, 1<<20) {
+		t.Fatal("glibc's mallopt refused the knobs")
 	}
 	if !TuneMalloc() {
 		t.Fatal("glibc's mallopt refused the knobs")
 	}
-	mallocChurn(1, 16<<20) // glibc's default: mmap threshold now 16 MiB
+	_, mmap0 := mallocHeld()
 	const n, size = 64, 512 << 10
-	held := mallocChurn(n, size)
-	// A chunk may still come from a free chunk of an arena that fits it
-	// (memory other tests of this process freed: glibc looks there before
-	// it mmaps; CI once saw 63 of 64 mmapped); without the knobs none is
-	// mmapped at all, so at least half is the test.
-	if held-mmap0 < n/2*size {
-		t.Errorf("%d chunks of %d KiB: %d bytes mmapped while held, want ≥ %d (served from an arena)", n, size>>10, held-mmap0, n/2*size)
+	if held := mallocChurn(n, size); held-mmap0 >= size {
+		t.Errorf("%d chunks of %d KiB: %d bytes mmapped while held, want none (served from an arena)", n, size>>10, held-mmap0)
 	}
-	arena1, mmap1 := mallocHeld()
-	if mmap1 > mmap0 {
+	// A chunk of 48 MiB is mmapped, and given back when freed.
+	if held := mallocChurn(1, 48<<20); held-mmap0 < 48<<20 {
+		t.Errorf("a 48 MiB chunk: %d bytes mmapped while held, want ≥ 48 MiB", held-mmap0)
+	}
+	if _, mmap1 := mallocHeld(); mmap1 > mmap0 {
 		t.Errorf("mmapped bytes %d after the chunks were freed, %d before", mmap1, mmap0)
 	}
-	// Small chunks come from the arena: freed, its top is trimmed.
-	mallocChurn(2048, 8<<10) // 16 MiB of 8 KiB chunks
-	arena2, _ := mallocHeld()
-	if grown := arena2 - arena0; grown > 4<<20 {
-		t.Errorf("malloc's arenas hold %d bytes more after 16 MiB was malloc'd and freed (%d before the small chunks), want ≤ 4 MiB", grown, arena1-arena0)
+	// 48 MiB of 8 KiB chunks, malloc'd and freed: the arena keeps them.
+	ReleaseMallocFree()
+	arena0, _ := mallocHeld()
+	mallocChurn(6144, 8<<10)
+	arena1, _ := mallocHeld()
+	if kept := arena1 - arena0; kept < 32<<20 {
+		t.Errorf("malloc's arenas hold %d bytes more after 48 MiB was malloc'd and freed, want ≥ 32 MiB kept (trim threshold 64 MiB)", kept)
+	}
+	ReleaseMallocFree()
+	if arena2, _ := mallocHeld(); arena2-arena0 > 4<<20 {
+		t.Errorf("after ReleaseMallocFree malloc's arenas hold %d bytes more than before the 48 MiB, want ≤ 4 MiB", arena2-arena0)
 	}
 }
 
