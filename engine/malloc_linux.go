@@ -114,12 +114,13 @@ import "C"
 // Chunks up to 32 MiB come from the arenas and an arena keeps up to 64 MiB
 // free at its top: mmapping every chunk of 256 KiB and more and trimming
 // past 1 MiB (this file's knobs before) gave each such chunk fresh pages,
-// faulted in one by one — 4.07 M page faults and 87 s of system time in a
-// 5 M-line fixture load of 186 s wall (208 user s), against 2.61 M, 70 s
-// and 174 s (205 user s) with these knobs; the bench's plain 1 M-line CSV
-// 466,000 faults and 12.6 s against 360,000 and 11.5 s. Peak resident
-// memory 1,373 against 1,416 MB at 5 M lines (goal 1.5 GB), 1.13 against
-// 1.14 GB at 1 M.
+// faulted in one by one. The 5 M-line fixture load (ckm load of ckm bench
+// etl's exports, idle, one at a time): 181 and 186 s wall, 84–87 s system,
+// 4.07–4.37 M page faults, peak RSS 1,361–1,373 MB with those knobs;
+// 152–174 s (median 157 of four, two of them with DuckDB's default
+// allocator_flush_threshold: no difference), 58–70 s system, 2.6–2.9 M faults,
+// 1,381–1,416 MB with these (goal 1.5 GB). The bench's plain 1 M-line CSV:
+// ~466,000 faults and 12.2–13.2 s against ~360,000 and 11.1–13.0 s.
 const (
 	mallocArenas        = 2
 	mallocMmapThreshold = 32 << 20
