@@ -88,7 +88,8 @@ Then a plain UTF-8 order CSV (--plain-lines, with planted faults ckm must
 reject) loaded by ckm against DuckDB's read_csv into a table (plain_csv_ratio),
 and the time of a 10-line load into an initialised warehouse (small_load_seconds:
 the fixed cost of process, migrations check, region upsert, hashing).
-Each side runs in its own process, so its peak memory is its own; with --runs N
+Each side runs in its own process, so its peak memory is its own (the peers
+with glibc's malloc as it comes, not ckm's malloc settings); with --runs N
 each figure is the median of N runs. The load average is reported beside them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -342,10 +343,11 @@ type rawLoadOptions struct {
 func newRawLoadCmd(a *app, runF func(context.Context, *rawLoadOptions) error) *cobra.Command {
 	opts := &rawLoadOptions{app: a}
 	return &cobra.Command{
-		Use:    "bench-raw-load DIR",
-		Short:  "Baseline of ckm bench etl: read exports into tables with plain DuckDB",
-		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Use:         "bench-raw-load DIR",
+		Short:       "Baseline of ckm bench etl: read exports into tables with plain DuckDB",
+		Hidden:      true,
+		Annotations: map[string]string{peerAnnotation: "true"},
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.dir = args[0]
 			if runF != nil {

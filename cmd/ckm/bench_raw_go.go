@@ -42,10 +42,11 @@ func init() {
 func newRawGoCmd(a *app, runF func(context.Context, *rawGoOptions) error) *cobra.Command {
 	opts := &rawGoOptions{app: a}
 	return &cobra.Command{
-		Use:    "bench-raw-go DIR",
-		Short:  "Fair baseline of ckm bench etl: decode, parse and append the exports in plain Go",
-		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Use:         "bench-raw-go DIR",
+		Short:       "Fair baseline of ckm bench etl: decode, parse and append the exports in plain Go",
+		Hidden:      true,
+		Annotations: map[string]string{peerAnnotation: "true"},
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.dir = args[0]
 			if runF != nil {
