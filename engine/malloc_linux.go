@@ -30,13 +30,6 @@ static int ckm_tune_malloc(int arenas, int mmap_threshold, int trim_threshold) {
 		mallopt(CKM_M_TRIM_THRESHOLD, trim_threshold) == 1;
 }
 
-// ckm_malloc_knobs sets the mmap and trim thresholds alone (a test's
-// starting point).
-static int ckm_malloc_knobs(int mmap_threshold, int trim_threshold) {
-	return mallopt && mallopt(CKM_M_MMAP_THRESHOLD, mmap_threshold) == 1 &&
-		mallopt(CKM_M_TRIM_THRESHOLD, trim_threshold) == 1;
-}
-
 // ckm_malloc_held: bytes malloc holds from the system outside mmapped
 // chunks (arena), and in mmapped chunks (hblkhd); -1 without mallinfo2.
 static void ckm_malloc_held(long long *arena, long long *mmapped) {
@@ -119,8 +112,11 @@ import "C"
 // 4.07–4.37 M page faults, peak RSS 1,361–1,373 MB with those knobs;
 // 152–174 s (median 157 of four, two of them with DuckDB's default
 // allocator_flush_threshold: no difference), 58–70 s system, 2.6–2.9 M faults,
-// 1,381–1,416 MB with these (goal 1.5 GB). The bench's plain 1 M-line CSV:
-// ~466,000 faults and 12.2–13.2 s against ~360,000 and 11.1–13.0 s.
+// 1,381–1,416 MB with these (goal 1.5 GB). The bench's plain 1 M-line CSV,
+// alternated: ~466,000 faults and 12.2–13.2 s (five runs; 11.9–15.3 s over
+// the session's ten) against ~360,000 and 11.5 / 11.9 s with these knobs
+// (11.1–13.8 s with trim thresholds from 256 MiB to 4 GiB) — a gain the
+// machine's noise blurs at 1 M lines and not at 5 M.
 const (
 	mallocArenas        = 2
 	mallocMmapThreshold = 32 << 20
@@ -147,9 +143,10 @@ func mallocHeld() (arena, mmapped int64) {
 	return int64(a), int64(m)
 }
 
-// mallocKnobs sets glibc's mmap and trim thresholds alone.
+// mallocKnobs sets glibc's mmap and trim thresholds (and mallocArenas), as
+// TuneMalloc does with its own: a test's starting point.
 func mallocKnobs(mmapThreshold, trimThreshold int) bool {
-	return C.ckm_malloc_knobs(C.int(mmapThreshold), C.int(trimThreshold)) != 0
+	return C.ckm_tune_malloc(mallocArenas, C.int(mmapThreshold), C.int(trimThreshold)) != 0
 }
 
 // mallocChurn mallocs n chunks of size bytes through the C library, frees
