@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -100,9 +101,11 @@ func matchAll(parts ...string) func(string) bool {
 	}
 }
 
+// matchRegexp compiles re on first use, not when the package starts:
+// every ckm command links serve, and only a server matches.
 func matchRegexp(re string) func(string) bool {
-	r := regexp.MustCompile(re)
-	return r.MatchString
+	r := sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(re) })
+	return func(q string) bool { return r().MatchString(q) }
 }
 
 // footerCatalogs are the catalogs of the extra sections psql's \d shows for
