@@ -51,6 +51,18 @@ func loadFixtures(t *testing.T, opts fixtures.Options) (*engine.Warehouse, *fixt
 
 func checkTruth(t *testing.T, w *engine.Warehouse, exp *fixtures.Expected, rep *etl.Report) {
 	t.Helper()
+	// Each record's identifiers are recorded once, and every sales line
+	// given a customer by its identifiers has them (a split moves the
+	// records by these rows).
+	var dups, bare int64
+	if err := w.DB.QueryRow(`SELECT (SELECT count(*) FROM (SELECT etl_file_id, source_line, key_hash FROM etl_record_key GROUP BY ALL HAVING count(*) > 1)),
+		(SELECT count(*) FROM fact_sales f WHERE f.customer_id > 0 AND NOT EXISTS (
+			SELECT 1 FROM etl_record_key r WHERE r.etl_file_id = f.etl_file_id AND r.source_line = f.source_line))`).Scan(&dups, &bare); err != nil {
+		t.Fatal(err)
+	}
+	if dups != 0 || bare != 0 {
+		t.Errorf("etl_record_key: %d identifiers recorded twice for one record, %d sales lines with a customer but no identifier recorded", dups, bare)
+	}
 	seen := map[string]bool{}
 	for _, f := range rep.Files {
 		name := filepath.Base(f.Path)
