@@ -8,7 +8,9 @@ import (
 // TestLinePerRow: a load's staged lines are one row each — so identity's
 // records and edges need no DISTINCT — only when no file is JSON (items
 // share their order line), raw, joined or read again for a join, and the
-// full path is not asked for.
+// full path is not asked for; short of that, only the JSON files' lines
+// are made distinct (sharedLines), unless a file is staged in SQL or the
+// full path is asked for.
 func TestLinePerRow(t *testing.T) {
 	csv := func(target string) *fileJob {
 		return &fileJob{FileReport: FileReport{Target: target, Format: "csv"}, m: &Mapping{Target: target}}
@@ -19,24 +21,31 @@ func TestLinePerRow(t *testing.T) {
 	joined.m.Joins = []Join{{Name: "items"}}
 	joinFile := csv("sales")
 	joinFile.m.joinOf = &Mapping{}
+	json.FileID, ndjson.FileID = 7, 9
 	for _, tc := range []struct {
 		name string
 		l    loader
 		want bool
+		// sharedLines("f"): which files' lines may have several rows.
+		shared string
 	}{
-		{"delimited sales and customers", loader{jobs: []*fileJob{csv("sales"), csv("customers")}}, true},
-		{"parquet sales", loader{jobs: []*fileJob{{FileReport: FileReport{Target: "sales", Format: "parquet"}, m: &Mapping{Target: "sales"}}}}, true},
-		{"JSON orders with items", loader{jobs: []*fileJob{csv("customers"), json}}, false},
-		{"NDJSON customers", loader{jobs: []*fileJob{csv("sales"), ndjson}}, false},
-		{"a mapping with joins", loader{jobs: []*fileJob{joined}}, false},
-		{"a joined file", loader{jobs: []*fileJob{csv("sales"), joinFile}}, false},
-		{"a joined file read again", loader{jobs: []*fileJob{csv("sales")}, refs: []*fileJob{csv("sales")}}, false},
-		{"raw lines staged in SQL", loader{jobs: []*fileJob{csv("sales")}, raws: []rawJob{{job: csv("sales")}}}, false},
-		{"the full path", loader{jobs: []*fileJob{csv("sales")}, opts: Options{everyStep: true}}, false},
+		{"delimited sales and customers", loader{jobs: []*fileJob{csv("sales"), csv("customers")}}, true, "false"},
+		{"parquet sales", loader{jobs: []*fileJob{{FileReport: FileReport{Target: "sales", Format: "parquet"}, m: &Mapping{Target: "sales"}}}}, true, "false"},
+		{"JSON orders with items", loader{jobs: []*fileJob{csv("customers"), json}}, false, "f IN (7)"},
+		{"JSON orders and NDJSON customers", loader{jobs: []*fileJob{csv("sales"), json, ndjson}}, false, "f IN (7, 9)"},
+		{"NDJSON customers", loader{jobs: []*fileJob{csv("sales"), ndjson}}, false, "f IN (9)"},
+		{"a mapping with joins", loader{jobs: []*fileJob{joined}}, false, "true"},
+		{"a joined file", loader{jobs: []*fileJob{csv("sales"), joinFile}}, false, "true"},
+		{"a joined file read again", loader{jobs: []*fileJob{csv("sales")}, refs: []*fileJob{csv("sales")}}, false, "true"},
+		{"raw lines staged in SQL", loader{jobs: []*fileJob{csv("sales")}, raws: []rawJob{{job: csv("sales")}}}, false, "true"},
+		{"the full path", loader{jobs: []*fileJob{csv("sales")}, opts: Options{everyStep: true}}, false, "true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.l.linePerRow(); got != tc.want {
 				t.Errorf("linePerRow = %v, want %v", got, tc.want)
+			}
+			if got := tc.l.sharedLines("f"); got != tc.shared {
+				t.Errorf("sharedLines = %q, want %q", got, tc.shared)
 			}
 		})
 	}

@@ -80,10 +80,14 @@ func (l *loader) lineOutcomes() string {
 	// taken as they are, joined by UNION ALL (a DISTINCT of every line
 	// less); a line with two such rows then counts twice and fails the
 	// check of lines read.
-	union, salesLines := "\n\tUNION ", "SELECT DISTINCT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"
-	if l.linePerRow() {
-		union, salesLines = "\n\tUNION ALL ", "SELECT etl_file_id AS file_id, source_line AS line FROM fact_sales WHERE etl_run_id = $1 AND NOT is_reversal"
+	// Where only some files' lines may have several rows (sharedLines: a
+	// JSON export among delimited ones) only theirs are made distinct,
+	// and the parts are still each of their own files.
+	union := "\n\tUNION ALL "
+	if l.sharedLines("etl_file_id") == "true" {
+		union = "\n\tUNION "
 	}
+	salesLines := l.sharedRows("etl_file_id AS file_id, source_line AS line", "fact_sales", "etl_run_id = $1 AND NOT is_reversal", "etl_file_id")
 	facts := []string{salesLines}
 	if !l.idle["interactions"] {
 		facts = append(facts, "SELECT DISTINCT etl_file_id, source_line FROM fact_interaction WHERE etl_run_id = $1")
