@@ -729,17 +729,36 @@ func patternList(ms []Mapping) string {
 }
 
 // fingerprint hashes each file (its bytes up to its size when opened) for
-// the manifest; it stops when ctx is cancelled.
+// the manifest, two files at a time (as extractAll reads them); it stops
+// when ctx is cancelled, and reports the first file's error in the jobs'
+// order.
 func fingerprint(ctx context.Context, jobs []*fileJob) error {
-	for _, j := range jobs {
-		if err := ctx.Err(); err != nil {
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			s, err := fingerprintFile(ctx, j.Path)
+			if err != nil {
+				errs[i] = fmt.Errorf("load %s: %w", j.Path, err)
+				return
+			}
+			j.stamp, j.Size, j.SHA256 = s, s.size, s.sha256
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
-		s, err := fingerprintFile(ctx, j.Path)
-		if err != nil {
-			return fmt.Errorf("load %s: %w", j.Path, err)
-		}
-		j.stamp, j.Size, j.SHA256 = s, s.size, s.sha256
 	}
 	return nil
 }
