@@ -162,6 +162,17 @@ func (l *loader) sharedLines(col string) string {
 	return col + " IN (" + strings.Join(ids, ", ") + ")"
 }
 
+// factsUnion joins the parts of the load's closing counts, one per fact
+// table or target: each part's lines are of its own files and distinct
+// within it (sharedRows), so UNION ALL — unless files are staged in SQL
+// (sharedLines "true"), whose lines only a UNION makes distinct.
+func (l *loader) factsUnion() string {
+	if l.sharedLines("etl_file_id") == "true" {
+		return "\n\tUNION "
+	}
+	return "\n\tUNION ALL "
+}
+
 // sharedRows is SQL selecting list from from (and where, unless ""),
 // made distinct for the rows of files whose lines may have several rows
 // (sharedLines of fileCol) and taken as they are for the others.

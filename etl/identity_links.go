@@ -104,7 +104,6 @@ func (l *loader) recordKeySQL() string {
 	if l.opts.Vault != nil {
 		mobileTok = "ckm_token('mobile', key_value)"
 	}
-	//
 	// The resolved records' rows need no DISTINCT: id_rk_all holds each
 	// record's key once (id_edge gives one edge per key type of a line,
 	// and is made distinct where a JSON order's items share their line;

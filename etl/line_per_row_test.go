@@ -2,6 +2,8 @@ package etl
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -57,27 +59,47 @@ func TestLinePerRow(t *testing.T) {
 // order line has a row per item (two orders of two and one items: 2).
 func TestRowsStaged(t *testing.T) {
 	ctx := context.Background()
+	tills := tillHeader + till("S1", 1, "ST01", 1, "10.00") + till("S1", 2, "ST01", 2, "10.00") +
+		"S2,1,ST01\n" + till("S3", 1, "ST01", 3, "10.00")
+	orders := `{"order_id":"W1","created_at":"2024-06-01T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
+		`{"sku":"P1","qty":1,"price":"20.00","discount":"0"},{"sku":"P2","qty":2,"price":"5.00","discount":"0"}]}` + "\n" +
+		`{"order_id":"W2","created_at":"2024-06-02T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
+		`{"sku":"P1","qty":1,"price":"20.00","discount":"0"}]}` + "\n"
+	// Past one DuckDB vector of till lines beside the JSON orders: only
+	// the orders' lines are made distinct (sharedLines), the tills' counted.
+	var many strings.Builder
+	many.WriteString(tillHeader)
+	for i := 1; i <= 2500; i++ {
+		many.WriteString(till(fmt.Sprintf("T%d", i), 1, "ST01", 1, "10.00"))
+	}
 	for _, tc := range []struct {
-		name, file, content string
-		want                int64
+		name  string
+		files map[string]string
+		want  int64
+		// lines loaded per file, as etl_file records them
+		loaded map[string]int64
 	}{
-		{"till lines", "pos_sales_1.csv", tillHeader + till("S1", 1, "ST01", 1, "10.00") + till("S1", 2, "ST01", 2, "10.00") +
-			"S2,1,ST01\n" + till("S3", 1, "ST01", 3, "10.00"), 3},
-		{"order items", "web_orders_1.ndjson",
-			`{"order_id":"W1","created_at":"2024-06-01T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
-				`{"sku":"P1","qty":1,"price":"20.00","discount":"0"},{"sku":"P2","qty":2,"price":"5.00","discount":"0"}]}` + "\n" +
-				`{"order_id":"W2","created_at":"2024-06-02T10:00:00+08:00","customer":{"mobile":"13800138000"},"lines":[` +
-				`{"sku":"P1","qty":1,"price":"20.00","discount":"0"}]}` + "\n", 2},
+		{"till lines", map[string]string{"pos_sales_1.csv": tills}, 3, map[string]int64{"pos_sales_1.csv": 3}},
+		{"order items", map[string]string{"web_orders_1.ndjson": orders}, 2, map[string]int64{"web_orders_1.ndjson": 2}},
+		{"order items beside till lines", map[string]string{"web_orders_1.ndjson": orders, "pos_sales_2.csv": many.String()}, 2502,
+			map[string]int64{"web_orders_1.ndjson": 2, "pos_sales_2.csv": 2500}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := openMem(t)
 			dir := t.TempDir()
-			writeFile(t, dir, tc.file, tc.content, false)
+			for name, content := range tc.files {
+				writeFile(t, dir, name, content, false)
+			}
 			if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024()}); err != nil {
 				t.Fatal(err)
 			}
 			if n := queryInt(t, w, `SELECT rows_staged FROM etl_run`); n != tc.want {
 				t.Errorf("rows_staged %d, want %d", n, tc.want)
+			}
+			for name, want := range tc.loaded {
+				if n := queryInt(t, w, `SELECT rows_loaded FROM etl_file WHERE path LIKE '%' || ?`, name); n != want {
+					t.Errorf("%s: %d lines loaded, want %d", name, n, want)
+				}
 			}
 		})
 	}

@@ -729,33 +729,21 @@ func patternList(ms []Mapping) string {
 }
 
 // fingerprint hashes each file (its bytes up to its size when opened) for
-// the manifest, two files at a time (as extractAll reads them); it stops
-// when ctx is cancelled, and reports the first file's error in the jobs'
-// order.
+// the manifest, two files at a time (twoAtATime); it stops when ctx is
+// cancelled, and reports the first file's error in the jobs' order.
 func fingerprint(ctx context.Context, jobs []*fileJob) error {
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				return
-			}
-			s, err := fingerprintFile(ctx, j.Path)
-			if err != nil {
-				errs[i] = fmt.Errorf("load %s: %w", j.Path, err)
-				return
-			}
-			j.stamp, j.Size, j.SHA256 = s, s.size, s.sha256
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	for _, err := range twoAtATime(len(jobs), func(i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		j := jobs[i]
+		s, err := fingerprintFile(ctx, j.Path)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", j.Path, err)
+		}
+		j.stamp, j.Size, j.SHA256 = s, s.size, s.sha256
+		return nil
+	}) {
 		if err != nil {
 			return err
 		}
@@ -804,30 +792,40 @@ func extractAll(ctx context.Context, jobs []*fileJob, tmpDir string, opts Option
 		mu   sync.Mutex
 		done int
 		rows int64
-		errs = make([]error, len(jobs))
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, 2)
 	)
-	for i, j := range jobs {
+	return errors.Join(twoAtATime(len(jobs), func(i int) error {
+		j := jobs[i]
+		err := extractFile(ctx, j, tmpDir)
+		mu.Lock()
+		done++
+		if j.x != nil {
+			rows += j.x.records
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Step: "extract", File: j.Path, FilesDone: done, Files: len(jobs), Rows: rows, Elapsed: time.Since(start)})
+		}
+		mu.Unlock()
+		return err
+	})...)
+}
+
+// twoAtATime runs fn(0) … fn(n-1), two at a time (a load's files are read
+// and hashed on two cores), and returns each one's error in that order.
+func twoAtATime(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i := range n {
 		wg.Add(1)
-		go func(i int, j *fileJob) {
+		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = extractFile(ctx, j, tmpDir)
-			mu.Lock()
-			done++
-			if j.x != nil {
-				rows += j.x.records
-			}
-			if opts.Progress != nil {
-				opts.Progress(Progress{Step: "extract", File: j.Path, FilesDone: done, Files: len(jobs), Rows: rows, Elapsed: time.Since(start)})
-			}
-			mu.Unlock()
-		}(i, j)
+			errs[i] = fn(i)
+		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errs
 }
 
 // extractFile detects and extracts one file from the bytes fingerprinted:

@@ -83,10 +83,7 @@ func (l *loader) lineOutcomes() string {
 	// Where only some files' lines may have several rows (sharedLines: a
 	// JSON export among delimited ones) only theirs are made distinct,
 	// and the parts are still each of their own files.
-	union := "\n\tUNION ALL "
-	if l.sharedLines("etl_file_id") == "true" {
-		union = "\n\tUNION "
-	}
+	union := l.factsUnion()
 	salesLines := l.sharedRows("etl_file_id AS file_id, source_line AS line", "fact_sales", "etl_run_id = $1 AND NOT is_reversal", "etl_file_id")
 	facts := []string{salesLines}
 	if !l.idle["interactions"] {

@@ -22,10 +22,7 @@ func (l *loader) loadedLines() string {
 	// Where only some files' lines may have several rows (sharedLines: a
 	// JSON export among delimited ones) only theirs are made distinct,
 	// and the parts are still each of their own files.
-	union := "\n\tUNION ALL "
-	if l.sharedLines("etl_file_id") == "true" {
-		union = "\n\tUNION "
-	}
+	union := l.factsUnion()
 	salesLines := l.sharedRows("etl_file_id, source_line", "fact_sales", "etl_run_id = $1 AND NOT is_reversal", "etl_file_id")
 	parts := []string{salesLines}
 	for _, p := range []struct{ target, sql string }{
@@ -147,8 +144,8 @@ func (l *loader) writeLedger() error {
 	// has a row per item. When every staged line is one row (linePerRow),
 	// each file's lines in one staging table, the rows are the lines: a
 	// count, not a DISTINCT of every line (~0.5 s of a million).
-	// Where only some files' may have several rows (sharedLines), only
-	// theirs are made distinct.
+	// Where only some files' lines may have several rows (sharedLines),
+	// only theirs are made distinct.
 	staged := `SELECT count(*) FROM (` + l.sharedRows("file_id, _line", "("+stagedLines+")", "", "file_id") + `)`
 	return l.exec("ledger", `UPDATE etl_run SET finished_at = ?, status = 'committed', files_seen = ?, files_loaded = ?, files_skipped = 0,
 			rows_read = ?, rows_staged = (`+staged+`),
