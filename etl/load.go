@@ -319,7 +319,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	// giving memory back as it goes only makes it fault the same pages in
 	// again (a 10-line load: Go collected 8 times, one of them forced).
 	if jobBytes(all) > SmallLoadBytes || opts.memoryKnobs {
-		allocator, err := loadAllocator(ctx, conn)
+		allocator, err := loadAllocator(ctx, w, conn)
 		if err != nil {
 			return nil, err
 		}
@@ -430,7 +430,20 @@ func loadMemoryLimit(ctx context.Context, w *engine.Warehouse, conn *sql.Conn) (
 	if _, err := conn.ExecContext(ctx, "SET memory_limit = "+engine.QuoteString(engine.LoadMemoryLimit)); err != nil {
 		return nil, fmt.Errorf("load: memory_limit %s: %w", engine.LoadMemoryLimit, err)
 	}
-	return func() { conn.ExecContext(context.WithoutCancel(ctx), "RESET memory_limit") }, nil
+	return resetOn(ctx, w, "RESET memory_limit"), nil
+}
+
+// resetOn returns what runs a statement that puts the database's settings
+// back (memory_limit, threads, the allocator's: the database's, not a
+// connection's) on a connection of w's pool, not on the load's own: when
+// the load's context is cancelled (ckm serve stopping a scheduled load),
+// database/sql closes the load's connection from the watcher of its
+// transaction, and a statement on it then failed — the settings stayed
+// the load's for the rest of the process — or, racing that close,
+// dereferenced the closed connection and panicked (TestServeCoexistence,
+// CI).
+func resetOn(ctx context.Context, w *engine.Warehouse, q string) func() {
+	return func() { w.DB.ExecContext(context.WithoutCancel(ctx), q) }
 }
 
 // LoadAllocatorSettings are DuckDB's allocator settings a load of more
@@ -448,7 +461,7 @@ var LoadAllocatorSettings = [][2]string{
 
 // loadAllocator sets LoadAllocatorSettings for the load and returns what
 // resets them (they are the database's settings, not the connection's).
-func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
+func loadAllocator(ctx context.Context, w *engine.Warehouse, conn *sql.Conn) (func(), error) {
 	var set, reset []string
 	for _, kv := range LoadAllocatorSettings {
 		set = append(set, "SET "+kv[0]+" = "+kv[1])
@@ -457,7 +470,7 @@ func loadAllocator(ctx context.Context, conn *sql.Conn) (func(), error) {
 	if _, err := conn.ExecContext(ctx, strings.Join(set, "; ")); err != nil {
 		return nil, fmt.Errorf("load: allocator settings: %w", err)
 	}
-	return func() { conn.ExecContext(context.WithoutCancel(ctx), strings.Join(reset, "; ")) }, nil
+	return resetOn(ctx, w, strings.Join(reset, "; ")), nil
 }
 
 // A load leaves DuckDB's jemalloc decay times at DuckDB's 1000 ms (an
@@ -551,10 +564,7 @@ func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, 
 	if _, err := conn.ExecContext(ctx, "SET threads = 1"); err != nil {
 		return nil, fmt.Errorf("load: threads: %w", err)
 	}
-	var once sync.Once
-	return func() {
-		once.Do(func() { conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", before)) })
-	}, nil
+	return sync.OnceFunc(resetOn(ctx, w, fmt.Sprintf("SET threads = %d", before))), nil
 }
 
 // jobBytes is the size of the jobs' files.

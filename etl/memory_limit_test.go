@@ -393,3 +393,48 @@ func TestSmallLoadKeepsMemorySettings(t *testing.T) {
 			a.Read, a.Loaded, a.Rejected, a.Duplicates, a.Customers, b.Read, b.Loaded, b.Rejected, b.Duplicates, b.Customers)
 	}
 }
+
+// TestCancelledLoadPutsSettingsBack: a load whose context is cancelled in
+// its transaction (ckm serve stopping a scheduled load) puts the
+// database's threads, memory_limit and allocator settings back, although
+// database/sql closes the load's own connection when the context ends.
+// Before, the settings were put back on that connection: they stayed the
+// load's (threads 1 for a small load, for the server's whole life), or the
+// reset raced the close and panicked.
+func TestCancelledLoadPutsSettingsBack(t *testing.T) {
+	w, dir := smallSetWarehouse(t)
+	if _, err := w.DB.Exec(`SET threads = 3`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT current_setting('threads')::VARCHAR || ' ' || current_setting('memory_limit') || ' ' ||
+		current_setting('allocator_background_threads')::VARCHAR || ' ' || current_setting('allocator_flush_threshold')`
+	before := queryString(t, w, q)
+	for _, knobs := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var during string
+		hook := func(hctx context.Context, tx *sql.Tx) error {
+			if err := tx.QueryRowContext(hctx, q).Scan(&during); err != nil {
+				return err
+			}
+			cancel()
+			// database/sql's watcher of the transaction rolls it back and
+			// closes the connection.
+			time.Sleep(200 * time.Millisecond)
+			return hctx.Err()
+		}
+		_, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), memoryKnobs: knobs, stageInLoad: true,
+			BeforeCommit: []func(context.Context, *sql.Tx) error{hook}})
+		if err == nil {
+			t.Fatalf("knobs %v: the cancelled load committed", knobs)
+		}
+		if during == before {
+			t.Fatalf("knobs %v: the load ran under the settings %q it found: nothing to put back", knobs, before)
+		}
+		if after := queryString(t, w, q); after != before {
+			t.Errorf("knobs %v: settings %q after the cancelled load (%q during it), want %q back", knobs, after, during, before)
+		}
+		if n := queryInt(t, w, `SELECT count(*) FROM etl_run WHERE status = 'committed'`); n != 0 {
+			t.Errorf("knobs %v: %d committed runs after a cancelled load", knobs, n)
+		}
+	}
+}
