@@ -159,7 +159,11 @@ func mallocChurn(n int, size int) int64 {
 // to the system, those between chunks in use too (glibc's malloc_trim; a
 // no-op where there is none), and tells whether it released any. glibc
 // keeps what DuckDB frees inside an arena until the arena's top is free:
-// at 5 M lines 80 MB of 106 MB held was free (load average 13).
+// at 5 M lines 80 MB of 106 MB held was free (load average 13). The free
+// top of a thread's own arena (there are at most two arenas) is the
+// exception: glibc's malloc_trim gives back only the main arena's top, and
+// a thread arena returns its own once a free leaves more than the trim
+// threshold (64 MiB) there.
 func ReleaseMallocFree() bool {
 	return C.ckm_malloc_trim() != 0
 }

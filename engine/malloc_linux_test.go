@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -35,11 +37,23 @@ func TestMallocKeepsChunksInArenas(t *testing.T) {
 	if arena, _ := mallocHeld(); arena < 0 {
 		t.Skip("not glibc ≥ 2.33 (no mallinfo2)")
 	}
-	if !mallocKnobs(256<<10, 1<<20) {
-		t.Fatal("glibc's mallopt refused the knobs")
+	onMainThread(func() { mallocArenaChecks(t) })
+}
+
+// mallocArenaChecks is TestMallocKeepsChunksInArenas's body. It runs on
+// the process's main thread, whose malloc arena is glibc's main arena:
+// only that arena's free top goes back to the system at malloc_trim
+// (systrim); a thread's own arena keeps its top until a free leaves more
+// than the trim threshold there. A CI run served the chunks from such an
+// arena and saw all 48 MiB still held after ReleaseMallocFree.
+func mallocArenaChecks(t *testing.T) {
+	if tid := syscall.Gettid(); tid != os.Getpid() {
+		t.Errorf("on thread %d, not the main thread %d", tid, os.Getpid())
+		return // not t.Fatal: this is not the test's goroutine
 	}
-	if !TuneMalloc() {
-		t.Fatal("glibc's mallopt refused the knobs")
+	if !mallocKnobs(256<<10, 1<<20) || !TuneMalloc() {
+		t.Error("glibc's mallopt refused the knobs")
+		return
 	}
 	_, mmap0 := mallocHeld()
 	const n, size = 64, 512 << 10
@@ -70,6 +84,50 @@ func TestMallocKeepsChunksInArenas(t *testing.T) {
 // mallocChildEnv tells TestMallocKeepsChunksInArenas it runs in its own
 // process.
 const mallocChildEnv = "CKM_TEST_MALLOC_CHILD"
+
+// In the malloc test's own process the main goroutine stays on the main
+// thread (LockOSThread in init) and runs what onMainThread sends it while
+// the tests run on another goroutine.
+func init() {
+	if os.Getenv(mallocChildEnv) == "1" {
+		runtime.LockOSThread()
+	}
+}
+
+// mainThread carries functions to the main thread, mainDone says each has
+// returned; nil outside the malloc test's own process.
+var (
+	mainThread chan func()
+	mainDone   chan struct{}
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mallocChildEnv) != "1" {
+		os.Exit(m.Run())
+	}
+	mainThread, mainDone = make(chan func()), make(chan struct{})
+	code := make(chan int)
+	go func() { code <- m.Run() }()
+	for {
+		select {
+		case f := <-mainThread:
+			f()
+			mainDone <- struct{}{}
+		case c := <-code:
+			os.Exit(c)
+		}
+	}
+}
+
+// onMainThread runs f on the process's main thread and waits for it (one
+// caller at a time); it panics outside the malloc test's own process.
+func onMainThread(f func()) {
+	if mainThread == nil {
+		panic("onMainThread outside the malloc test's own process")
+	}
+	mainThread <- f
+	<-mainDone
+}
 
 // TestReleaseMallocFree: 64 MiB malloc'd in 64 KiB chunks and freed
 // between chunks still in use stays resident (free chunks that cannot
