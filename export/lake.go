@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -108,6 +109,11 @@ type LakeResult struct {
 	// holds the table while it reads), so what an incremental export
 	// does with the facts starts there at the earliest.
 	StorageWarmMS float64 `json:"storage_warm_ms,omitempty"`
+	// SideTables were exported on a second connection reading the same
+	// snapshot, beside the others (lake_side.go); SideMS is when, from
+	// the export's start, it finished.
+	SideTables []string `json:"side_tables,omitempty"`
+	SideMS     float64  `json:"side_ms,omitempty"`
 }
 
 // LakeTableResult is one table of an export.
@@ -228,6 +234,13 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	if dataVersion, err = engine.DataVersionTx(ctx, conn); err != nil {
 		return nil, err
 	}
+	// A second connection on the same snapshot, for the tables an
+	// incremental export reads beside the others (lake_side.go).
+	side, err := pinSide(ctx, w.DB, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer side.close()
 	warm := warmStorage(ctx, w.DB)
 	defer warm.wait()
 
@@ -260,6 +273,9 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	full := opts.Full || prev == nil || prev.PII != res.PII
 	if full {
 		res.Mode = "full"
+		// A full export keeps both cores busy with the fact tables' COPY.
+		side.close()
+		side = nil
 	}
 	res.ExportID = 1
 	if prev != nil {
@@ -329,16 +345,39 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	written := map[string]*lakeWritten{}
 	var commits []table.TableCommit
 	res.Tables = make([]LakeTableResult, len(tables))
-	for _, i := range lakeOrder(tables, src) {
+	job := lakeTableJob{
+		src: src, files: files, read: read, written: written, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
+		props: iceberg.Properties{
+			SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
+			SummaryETLRuns:     string(runs),
+			SummaryExportID:    strconv.FormatInt(res.ExportID, 10),
+			SummaryPII:         res.PII,
+		}}
+	order, sideIdx := lakeOrder(tables, src), []int(nil)
+	if side != nil {
+		var first []int
+		for _, i := range order {
+			ok, err := onSide(ctx, cat, read, tables[i])
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", tables[i].name, err)
+			}
+			if ok {
+				sideIdx = append(sideIdx, i)
+				res.SideTables = append(res.SideTables, tables[i].name)
+			} else {
+				first = append(first, i)
+			}
+		}
+		order = first
+	}
+	var sr *sideRun
+	if len(sideIdx) > 0 {
+		sr = runSide(ctx, side, cat, dir, tables, sideIdx, job, src.lookupEnd)
+		defer func() { <-sr.done }() // before side.close
+	}
+	for _, i := range order {
 		t := tables[i]
-		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, lakeTableJob{
-			src: src, files: files, read: read, written: written, raw: opts.RawPII, full: full, exportID: res.ExportID, tag: tag, retain: retain, now: now,
-			props: iceberg.Properties{
-				SummaryDataVersion: strconv.FormatInt(res.DataVersion, 10),
-				SummaryETLRuns:     string(runs),
-				SummaryExportID:    strconv.FormatInt(res.ExportID, 10),
-				SummaryPII:         res.PII,
-			}})
+		tr, tc, _, err := exportLakeTable(ctx, conn, cat, dir, t, job)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.name, err)
 		}
@@ -347,6 +386,19 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 			commits = append(commits, *tc)
 		}
 	}
+	if err := sr.wait(read, files); err != nil {
+		return nil, err
+	}
+	if sr != nil {
+		for n, i := range sr.idx {
+			res.Tables[i] = *sr.results[n]
+			if sr.commits[n] != nil {
+				commits = append(commits, *sr.commits[n])
+			}
+		}
+		res.SideMS = float64(sr.at.Sub(started).Microseconds()) / 1000
+	}
+	side.close()
 	rec := &exportRecord{ExportID: res.ExportID, DataVersion: res.DataVersion, ETLRuns: res.ETLRuns, Mode: res.Mode,
 		PII: res.PII, Producer: opts.Producer, CommittedAt: time.Now(), Bases: base.after}
 	res.GroupsHashed, res.GroupsKept = base.Hashed, base.Kept
@@ -392,14 +444,27 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 			res.Tables[i].SnapshotID = s.SnapshotID
 		}
 	}
-	if res.FilesRemoved, err = removeUnreferenced(ctx, dir, snap, retain, now, files); err != nil {
-		return res, fmt.Errorf("removing unreferenced files: %w", err)
+	// The files no snapshot references (under the namespace) are removed
+	// while lake.duckdb (at the root) is written: one waits on the file
+	// system's metadata, the other on DuckDB and fsync.
+	var removeErr error
+	removed := make(chan struct{})
+	go func() {
+		defer close(removed)
+		res.FilesRemoved, removeErr = removeUnreferenced(ctx, dir, snap, retain, now, files)
+		res.TidyParts["unreferenced"] = float64(time.Since(tidyAt).Microseconds()) / 1000
+	}()
+	duckErr := writeLakeDuckDB(ctx, conn, dir, snap, fileMode, files)
+	lakeDuckDBAt := time.Now()
+	<-removed
+	res.TidyParts["lake.duckdb"] = float64(lakeDuckDBAt.Sub(tidyAt).Microseconds()) / 1000
+	tidyAt = time.Now()
+	if removeErr != nil {
+		return res, fmt.Errorf("removing unreferenced files: %w", removeErr)
 	}
-	tidyLap("unreferenced")
-	if err := writeLakeDuckDB(ctx, conn, dir, snap, fileMode, files); err != nil {
-		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, err)
+	if duckErr != nil {
+		return res, fmt.Errorf("%s: %w", LakeDuckDBFile, duckErr)
 	}
-	tidyLap("lake.duckdb")
 	if err := chmodTree(dir, dirMode, fileMode); err != nil {
 		return res, err
 	}
@@ -1400,6 +1465,7 @@ func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, 
 // it has read (both are immutable files), so checking, tidying and
 // lake.duckdb read each once. A nil cache reads every time.
 type manifestCache struct {
+	mu      sync.Mutex // its maps; an export's tidying reads it from two goroutines
 	lists   map[string][]iceberg.ManifestFile
 	entries map[string][]iceberg.DataFile
 }
@@ -1411,13 +1477,18 @@ func newManifestCache() *manifestCache {
 // manifests are a snapshot's manifests.
 func (c *manifestCache) manifests(fs icebergio.IO, s *table.Snapshot) ([]iceberg.ManifestFile, error) {
 	if c != nil {
-		if l, ok := c.lists[s.ManifestList]; ok {
+		c.mu.Lock()
+		l, ok := c.lists[s.ManifestList]
+		c.mu.Unlock()
+		if ok {
 			return l, nil
 		}
 	}
 	l, err := s.Manifests(fs)
 	if err == nil && c != nil {
+		c.mu.Lock()
 		c.lists[s.ManifestList] = l
+		c.mu.Unlock()
 	}
 	return l, err
 }
@@ -1425,7 +1496,10 @@ func (c *manifestCache) manifests(fs icebergio.IO, s *table.Snapshot) ([]iceberg
 // dataFiles are a manifest's live (not deleted) entries' files.
 func (c *manifestCache) dataFiles(fs icebergio.IO, mf iceberg.ManifestFile) ([]iceberg.DataFile, error) {
 	if c != nil {
-		if d, ok := c.entries[mf.FilePath()]; ok {
+		c.mu.Lock()
+		d, ok := c.entries[mf.FilePath()]
+		c.mu.Unlock()
+		if ok {
 			return d, nil
 		}
 	}
@@ -1437,7 +1511,9 @@ func (c *manifestCache) dataFiles(fs icebergio.IO, mf iceberg.ManifestFile) ([]i
 		out = append(out, e.DataFile())
 	}
 	if c != nil {
+		c.mu.Lock()
 		c.entries[mf.FilePath()] = out
+		c.mu.Unlock()
 	}
 	return out, nil
 }
