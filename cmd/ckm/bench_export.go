@@ -119,8 +119,11 @@ type benchExportResult struct {
 	Incremental         []export.LakeTableResult `json:"incremental_tables"`
 	// The median run's incremental export: prepare, tables, commit, tidy
 	// (and tidy.*), and storage_warm_done: when, from its start, the
-	// fact tables' storage warm-up had finished (LakeResult.StorageWarmMS).
+	// fact tables' storage warm-up had finished (LakeResult.StorageWarmMS),
+	// and side_done: when the tables read on a second connection were
+	// (IncrementalSide; LakeResult.SideTables).
 	IncrementalPhases map[string]float64 `json:"incremental_phases_ms"`
+	IncrementalSide   []string           `json:"incremental_side_tables"`
 	// The median run's incremental export: the fact tables' DuckDB row
 	// groups hashed again and those whose kept hashes it used.
 	RowGroupsHashed   int    `json:"incremental_row_groups_hashed"`
@@ -336,7 +339,8 @@ func benchExportRun(ctx context.Context, o *benchExportOptions) error {
 	res.LakeBytes, res.RawBytes = dirBytes(filepath.Join(lake, export.LakeNamespace), "data"), dirBytes(filepath.Join(dir, "raw"), "")
 	res.Incremental = inc.Tables
 	res.IncrementalPhases = map[string]float64{"prepare": inc.PrepareMS, "tables": inc.TablesMS, "commit": inc.CommitMS, "tidy": inc.TidyMS,
-		"storage_warm_done": inc.StorageWarmMS}
+		"storage_warm_done": inc.StorageWarmMS, "side_done": inc.SideMS}
+	res.IncrementalSide = inc.SideTables
 	res.RowGroupsHashed, res.RowGroupsKept = inc.GroupsHashed, inc.GroupsKept
 	for k, v := range inc.TidyParts {
 		res.IncrementalPhases["tidy."+k] = v
