@@ -105,6 +105,9 @@ func TestLakeSideSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !slices.Equal(res.SideTables, []string{"dim_customer"}) {
+		t.Errorf("the next export, with no write between: %v on the second connection, want [dim_customer]", res.SideTables)
+	}
 	if got := level(keys[2]); got != "between" {
 		t.Errorf("the next export: customer %d has member level %q, want between", keys[2], got)
 	}
