@@ -372,7 +372,7 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 	}
 	var sr *sideRun
 	if len(sideIdx) > 0 {
-		sr = runSide(ctx, side, cat, dir, tables, sideIdx, job, src.lookupEnd)
+		sr = runSide(ctx, side, cat, dir, tables, sideIdx, job)
 		defer func() { <-sr.done }() // before side.close
 	}
 	for _, i := range order {

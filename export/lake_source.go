@@ -114,6 +114,17 @@ func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lak
 	return s, nil
 }
 
+// sibling is a lakeSources for another connection reading the same
+// snapshot (lake_side.go): the catalog it read (tables, columns,
+// definitions; never written after newLakeSources) is shared, the hashes
+// and everything else it computes are its own, and base is its own.
+func (s *lakeSources) sibling(conn *dbsql.Conn, base *lakeBase) *lakeSources {
+	return &lakeSources{conn: conn, tables: s.tables, dateKy: s.dateKy, defs: s.defs,
+		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
+		cols: s.cols, deps: map[string][]string{}, splits: map[int64]lookupSplit{},
+		appends: map[string]map[string]string{}, lookupEnd: s.lookupEnd}
+}
+
 // signature returns the table's source hash and its definitions' hash; ""
 // when it cannot be known (a volatile function, or no definition found).
 func (s *lakeSources) signature(ctx context.Context, t lakeTable, raw bool) (string, string, error) {
