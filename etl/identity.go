@@ -110,53 +110,48 @@ func (l *loader) resolveIdentity() error {
 // spreadsheet export stages each record once under its line number, a
 // Parquet file each row under its row number.
 func (l *loader) linePerRow() bool {
-	if l.opts.everyStep || len(l.raws) > 0 || len(l.refs) > 0 {
-		return false
-	}
-	for _, j := range l.jobs {
-		if j.m.raw() || j.m.joinOf != nil || len(j.m.Joins) > 0 {
-			return false
-		}
-		switch j.Format {
-		case "ndjson", "json":
-			return false
-		}
-	}
-	return true
+	all, ids := l.multiRowFiles()
+	return !all && len(ids) == 0
 }
 
-// sharedLines is SQL for a condition on a file id (col) that holds for the
-// files whose staged lines may have several rows: "false" when every line
-// is one row (linePerRow), "true" when that cannot be told file by file
-// (a raw, joined or re-read file is staged in SQL; the full path takes
-// every line as shared), else col IN (the load's JSON files: an order
-// line has a row per item). Where one JSON export of web orders came with
-// the till exports, every statement that makes the lines distinct made
-// the tills' millions distinct too, though each of their lines is one
-// row already: sharedRows keeps the DISTINCT for the JSON files' rows
-// (the fact lines the load's checks count). Identity's records (id_src)
-// stay distinct as a whole: made distinct for the JSON files' rows only,
-// id_src took 1.1-1.8 s less at 5 M lines, but the statements after it
-// took longer (id_edge, id_rk_all, id_rk_acc, id_rl_acc: 0.3-1.1 s each,
-// in two runs of two), the edges and labels coming in another order.
-func (l *loader) sharedLines(col string) string {
-	if l.linePerRow() {
-		return "false"
-	}
+// multiRowFiles tells which files' staged lines may have several rows:
+// all of them (all: a raw, joined or re-read file is staged in SQL, where
+// lines cannot be told file by file, or the full path is asked for), or
+// the JSON files' (ids).
+func (l *loader) multiRowFiles() (all bool, ids []string) {
 	if l.opts.everyStep || len(l.raws) > 0 || len(l.refs) > 0 {
-		return "true"
+		return true, nil
 	}
-	var ids []string
 	for _, j := range l.jobs {
 		if j.m.raw() || j.m.joinOf != nil || len(j.m.Joins) > 0 {
-			return "true"
+			return true, nil
 		}
 		switch j.Format {
 		case "ndjson", "json":
 			ids = append(ids, strconv.FormatInt(j.FileID, 10))
 		}
 	}
-	if len(ids) == 0 {
+	return false, ids
+}
+
+// sharedLines is SQL for a condition on a file id (col) that holds for the
+// files whose staged lines may have several rows (multiRowFiles): "false"
+// when every line is one row (linePerRow), "true" when all may, else col
+// IN (the load's JSON files). Where one JSON export of web orders came
+// with the till exports, every statement that makes the lines distinct
+// made the tills' millions distinct too, though each of their lines is
+// one row already: sharedRows keeps the DISTINCT for the JSON files' rows
+// (the fact lines the load's checks count). Identity's records (id_src)
+// stay distinct as a whole: made distinct for the JSON files' rows only,
+// id_src took 1.1-1.8 s less at 5 M lines, but the statements after it
+// took longer (id_edge, id_rk_all, id_rk_acc, id_rl_acc: 0.3-1.1 s each,
+// in two runs of two), the edges and labels coming in another order.
+func (l *loader) sharedLines(col string) string {
+	all, ids := l.multiRowFiles()
+	switch {
+	case all:
+		return "true"
+	case len(ids) == 0:
 		return "false"
 	}
 	return col + " IN (" + strings.Join(ids, ", ") + ")"
@@ -165,9 +160,10 @@ func (l *loader) sharedLines(col string) string {
 // factsUnion joins the parts of the load's closing counts, one per fact
 // table or target: each part's lines are of its own files and distinct
 // within it (sharedRows), so UNION ALL — unless files are staged in SQL
-// (sharedLines "true"), whose lines only a UNION makes distinct.
+// or the full path is asked for (multiRowFiles' all), whose lines only a
+// UNION makes distinct.
 func (l *loader) factsUnion() string {
-	if l.sharedLines("etl_file_id") == "true" {
+	if all, _ := l.multiRowFiles(); all {
 		return "\n\tUNION "
 	}
 	return "\n\tUNION ALL "
