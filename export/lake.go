@@ -386,17 +386,8 @@ func lake(ctx context.Context, w *engine.Warehouse, opts LakeOptions) (*LakeResu
 			commits = append(commits, *tc)
 		}
 	}
-	if err := sr.wait(read, files); err != nil {
+	if commits, err = sr.join(res, commits, started); err != nil {
 		return nil, err
-	}
-	if sr != nil {
-		for n, i := range sr.idx {
-			res.Tables[i] = *sr.results[n]
-			if sr.commits[n] != nil {
-				commits = append(commits, *sr.commits[n])
-			}
-		}
-		res.SideMS = float64(sr.at.Sub(started).Microseconds()) / 1000
 	}
 	side.close()
 	rec := &exportRecord{ExportID: res.ExportID, DataVersion: res.DataVersion, ETLRuns: res.ETLRuns, Mode: res.Mode,
@@ -1465,7 +1456,7 @@ func snapshotDataFiles(fs icebergio.IO, s *table.Snapshot) ([]iceberg.DataFile, 
 // it has read (both are immutable files), so checking, tidying and
 // lake.duckdb read each once. A nil cache reads every time.
 type manifestCache struct {
-	mu      sync.Mutex // its maps; an export's tidying reads it from two goroutines
+	mu      sync.Mutex // its maps: an export reads it from two goroutines (lake_side.go, tidying)
 	lists   map[string][]iceberg.ManifestFile
 	entries map[string][]iceberg.DataFile
 }

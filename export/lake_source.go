@@ -65,10 +65,8 @@ var volatile = map[string]bool{
 var identRe = regexp.MustCompile(`"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*`)
 
 func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lakeSources, error) {
-	s := &lakeSources{conn: conn, tables: map[string]bool{}, dateKy: map[string]bool{}, defs: map[string]string{},
-		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
-		cols: map[string]map[string]bool{}, deps: map[string][]string{}, splits: map[int64]lookupSplit{},
-		appends: map[string]map[string]string{}}
+	s := computedSources(conn, base)
+	s.tables, s.dateKy, s.defs, s.cols = map[string]bool{}, map[string]bool{}, map[string]string{}, map[string]map[string]bool{}
 	q := func(sql string, f func(a, b string)) error {
 		rows, err := conn.QueryContext(ctx, sql)
 		if err != nil {
@@ -119,10 +117,16 @@ func newLakeSources(ctx context.Context, conn *dbsql.Conn, base *lakeBase) (*lak
 // definitions; never written after newLakeSources) is shared, the hashes
 // and everything else it computes are its own, and base is its own.
 func (s *lakeSources) sibling(conn *dbsql.Conn, base *lakeBase) *lakeSources {
-	return &lakeSources{conn: conn, tables: s.tables, dateKy: s.dateKy, defs: s.defs,
-		hashes: map[string]string{}, parts: map[string]map[string]string{}, base: base,
-		cols: s.cols, deps: map[string][]string{}, splits: map[int64]lookupSplit{},
-		appends: map[string]map[string]string{}, lookupEnd: s.lookupEnd}
+	n := computedSources(conn, base)
+	n.tables, n.dateKy, n.defs, n.cols, n.lookupEnd = s.tables, s.dateKy, s.defs, s.cols, s.lookupEnd
+	return n
+}
+
+// computedSources is a lakeSources on conn with nothing computed yet (its
+// caches empty) and no catalog read.
+func computedSources(conn *dbsql.Conn, base *lakeBase) *lakeSources {
+	return &lakeSources{conn: conn, base: base, hashes: map[string]string{}, parts: map[string]map[string]string{},
+		deps: map[string][]string{}, splits: map[int64]lookupSplit{}, appends: map[string]map[string]string{}}
 }
 
 // signature returns the table's source hash and its definitions' hash; ""
