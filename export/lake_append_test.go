@@ -3,9 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -24,7 +22,6 @@ import (
 func TestLakeAppendedPartitions(t *testing.T) {
 	ctx := context.Background()
 	w, dir := smallLake(t)
-	full := filepath.Join(t.TempDir(), "full")
 	exec := func(q string) {
 		t.Helper()
 		if _, err := w.DB.ExecContext(ctx, q); err != nil {
@@ -94,13 +91,7 @@ func TestLakeAppendedPartitions(t *testing.T) {
 				t.Errorf("%s: fact_sales_current's appended file is not fact_sales's", what)
 			}
 		}
-		os.RemoveAll(full)
-		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
-			t.Fatal(err)
-		}
-		if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
-			t.Errorf("%s: incremental lake %v, full %v", what, inc, fl)
-		}
+		sameAsFull(t, w, dir, what)
 	}
 
 	addDay(t, w, 8, "20240120")

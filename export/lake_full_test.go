@@ -218,13 +218,7 @@ func TestLakeFullLinksFilterView(t *testing.T) {
 				t.Errorf("%s: fact_sales_current rewrote %v, want %v", what, tr.Partitions, want)
 			}
 		}
-		full := filepath.Join(t.TempDir(), "full")
-		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
-			t.Fatal(err)
-		}
-		if a, b := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(a, b) {
-			t.Errorf("%s: incremental lake %v, full %v", what, a, b)
-		}
+		sameAsFull(t, w, dir, what)
 	}
 	inc("nothing changed", nil)
 	if _, err := w.DB.ExecContext(ctx, `INSERT INTO etl_run (run_id, started_at, finished_at, status, rows_read, rows_loaded)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,24 +47,13 @@ func TestLakeLookupViews(t *testing.T) {
 			}
 		}
 	}
-	full := filepath.Join(t.TempDir(), "full")
 	export := func(what string) map[string]LakeTableResult {
 		t.Helper()
 		res, err := Lake(ctx, w, LakeOptions{Dir: dir})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		os.RemoveAll(full)
-		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
-			t.Fatal(err)
-		}
-		if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
-			for k := range fl {
-				if inc[k] != fl[k] {
-					t.Errorf("%s: incremental lake's %s %s, full %s", what, k, inc[k], fl[k])
-				}
-			}
-		}
+		sameAsFull(t, w, dir, what)
 		out := map[string]LakeTableResult{}
 		for _, tr := range res.Tables {
 			out[tr.Name] = tr
@@ -269,7 +257,6 @@ func TestLakeLookupPlan(t *testing.T) {
 func TestLakeLinksFilterView(t *testing.T) {
 	ctx := context.Background()
 	w, dir := smallLake(t)
-	full := filepath.Join(t.TempDir(), "full")
 	step := func(what string, linked bool) {
 		t.Helper()
 		res, err := Lake(ctx, w, LakeOptions{Dir: dir})
@@ -317,13 +304,7 @@ func TestLakeLinksFilterView(t *testing.T) {
 		if same != linked {
 			t.Errorf("%s: fact_sales_current's 2025-3 file is fact_sales's: %v, want %v", what, same, linked)
 		}
-		os.RemoveAll(full)
-		if _, err := Lake(ctx, w, LakeOptions{Dir: full, Full: true}); err != nil {
-			t.Fatal(err)
-		}
-		if inc, fl := lakeState(t, w, dir), lakeState(t, w, full); !maps.Equal(inc, fl) {
-			t.Errorf("%s: incremental lake %v, full %v", what, inc, fl)
-		}
+		sameAsFull(t, w, dir, what)
 	}
 	var reversals int
 	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FROM fact_sales WHERE date_key BETWEEN 20250300 AND 20250399 AND (is_reversal OR restated_by_run IS NOT NULL)`).Scan(&reversals); err != nil {
