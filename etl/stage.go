@@ -20,6 +20,10 @@ import (
 // stagePrefix starts the name of every load's staging folder.
 const stagePrefix = "ckm-load-"
 
+// stagePending starts the name a staging folder has until its lock is
+// held (makeStageDir).
+const stagePending = ".ckm-pending-"
+
 // stageLockFile is the file in a staging folder its load holds locked.
 const stageLockFile = ".lock"
 
@@ -52,11 +56,15 @@ func (s *sweptStage) removeStage(path string) {
 
 // stageDirs lists the staging folders in dir (the system temp dir when
 // empty).
-func stageDirs(dir string) []string {
+func stageDirs(dir string) []string { return stageDirsOf(dir, stagePrefix) }
+
+// stageDirsOf lists the folders in dir (the system temp dir when empty)
+// whose name starts with prefix.
+func stageDirsOf(dir, prefix string) []string {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	found, _ := filepath.Glob(filepath.Join(dir, stagePrefix+"*"))
+	found, _ := filepath.Glob(filepath.Join(dir, prefix+"*"))
 	var dirs []string
 	for _, p := range found {
 		if info, err := os.Lstat(p); err == nil && info.IsDir() {

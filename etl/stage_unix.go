@@ -7,25 +7,38 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // makeStageDir makes a load's staging folder in dir and locks it; release
-// removes the folder and then lets go of the lock.
+// removes the folder and then lets go of the lock. The folder is made
+// under a pending name, locked, and only then renamed to its staging name:
+// a load sweeping the same dir sees it with its lock held. Made under the
+// staging name, a sweep between the lock file's creation and its lock took
+// it for a dead load's and removed it under the running load, or held its
+// lock so that the load failed (CI: two test processes loading at once).
 func makeStageDir(dir string) (path string, release func(), err error) {
-	if path, err = os.MkdirTemp(dir, stagePrefix); err != nil {
+	pending, err := os.MkdirTemp(dir, stagePending)
+	if err != nil {
 		return "", nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(path, stageLockFile), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(pending, stageLockFile), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err == nil {
 		if err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			f.Close()
 		}
 	}
+	if err == nil {
+		path = filepath.Join(filepath.Dir(pending), stagePrefix+strings.TrimPrefix(filepath.Base(pending), stagePending))
+		if err = os.Rename(pending, path); err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
-		os.RemoveAll(path)
+		os.RemoveAll(pending)
 		return "", nil, err
 	}
 	return path, func() {
@@ -40,6 +53,13 @@ func makeStageDir(dir string) (path string, release func(), err error) {
 // for a moment: it is young, so it stays.
 func sweepStageDirs(dir string) sweptStage {
 	var s sweptStage
+	// A pending folder is renamed within microseconds of its making; one
+	// left behind (its load died then) holds no data, only the lock file.
+	for _, p := range stageDirsOf(dir, stagePending) {
+		if info, err := os.Stat(p); err == nil && time.Since(info.ModTime()) > staleStageAge {
+			s.removeStage(p)
+		}
+	}
 	for _, p := range stageDirs(dir) {
 		f, err := os.OpenFile(filepath.Join(p, stageLockFile), os.O_RDWR, 0)
 		if errors.Is(err, fs.ErrNotExist) {

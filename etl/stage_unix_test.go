@@ -118,3 +118,63 @@ func TestStageDirLockedWhileLoadRuns(t *testing.T) {
 		t.Fatalf("release left %s: %v", path, err)
 	}
 }
+
+// TestStageDirNeverSweptWhileHeld: loads that make their staging folders
+// while others sweep the same temp dir (two processes loading at once:
+// CI's test packages) never lose a folder they hold. A folder once
+// appeared under its final name before its lock was held, and a sweep in
+// that moment took it for a dead load's and removed it under the running
+// load (CI: "open …/ckm-load-…/ckm-stage-….csv: no such file or
+// directory").
+func TestStageDirNeverSweptWhileHeld(t *testing.T) {
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	swept := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				swept <- n
+				return
+			default:
+				n += sweepStageDirs(dir).Folders
+			}
+		}
+	}()
+	lost := 0
+	for i := 0; i < 3000; i++ {
+		path, release, err := makeStageDir(dir)
+		if err != nil {
+			t.Fatalf("make %d: %v", i, err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			lost++
+		}
+		release()
+	}
+	close(stop)
+	// (A sweep may count a folder its load was removing as it released it.)
+	if n := <-swept; lost > 0 {
+		t.Errorf("of 3,000 staging folders made while another load swept, %d were gone while held (%d swept)", lost, n)
+	}
+	// A pending folder its load left (it died before the rename) goes once
+	// it is older than staleStageAge; a young one stays.
+	old, young := filepath.Join(dir, stagePending+"old"), filepath.Join(dir, stagePending+"young")
+	for _, p := range []string{old, young} {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-staleStageAge - time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	sweepStageDirs(dir)
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a pending folder older than staleStageAge was not swept")
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a young pending folder was swept: %v", err)
+	}
+}
