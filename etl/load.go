@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,13 +159,13 @@ type Report struct {
 	// committed ("": they ran, or there were none).
 	AfterCommit string `json:"after_commit_error,omitempty"`
 	// bytes is the size of the files the load read (new ones and joined
-	// ones read again): what its memory settings and threads were chosen by.
+	// ones read again): what its memory settings were chosen by.
 	bytes int64
 }
 
 // Small tells whether rep is of a load that committed (a run) and read at
 // most SmallLoadBytes of files: the same measure the load chose its memory
-// settings and threads by.
+// settings by (and its threads, with OneThreadLines).
 func (rep *Report) Small() bool {
 	return rep != nil && rep.RunID != 0 && rep.bytes <= SmallLoadBytes
 }
@@ -334,9 +335,10 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	defer oneThread()
 	ld := &loader{ctx: ctx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
 	ld.cpuMark, _ = ProcessCPU()
-	// A small load runs on one thread (smallLoadThreads): staging ahead
-	// would only add its statements.
-	if !opts.stageInLoad && (jobBytes(all) > SmallLoadBytes || opts.stageAhead) {
+	// A load on one thread (smallLoadThreads: small in bytes or in lines)
+	// stages inside its transaction: staging ahead is for scans on several
+	// threads, and would only add its statements.
+	if !opts.stageInLoad && ((jobBytes(all) > SmallLoadBytes && jobRecords(all) > OneThreadLines) || opts.stageAhead) {
 		if err := ld.stageAhead(conn); err != nil {
 			return nil, err
 		}
@@ -546,12 +548,25 @@ func goMemoryWhileLoading() (restore func()) {
 // against 2.2–2.8 s and 1.2 s CPU on two, load average 13).
 const SmallLoadBytes = 4 << 20
 
+// OneThreadLines is the number of source records up to which a load
+// runs on one DuckDB thread however large its files (SmallLoadBytes is
+// the other bound): DuckDB parts a table scan among threads by row group
+// (122,880 rows), so the load's own tables of fewer lines are scanned on
+// one thread either way, and a second thread mostly adds the hand-over of
+// each of the load's ~200 pipelines to it. Measured on 2 cores (ckm load
+// of the plain order CSV of ckm bench etl cut to N lines, three runs
+// each, medians): 100,000 lines 2.33 s on one thread against 2.71 s on
+// two, and 3.62 against 3.85 s into a warehouse holding a million lines
+// already; 250,000 lines 4.52 against 3.81 s — there two threads win.
+const OneThreadLines = 122_880
+
 // smallLoadThreads sets DuckDB's threads to 1 for a load of at most
-// SmallLoadBytes of files into a warehouse opened without a threads
-// setting, and returns what sets the earlier value back (threads is the
-// database's setting, like memory_limit); calling it twice is harmless.
+// SmallLoadBytes of files or at most OneThreadLines source records into a
+// warehouse opened without a threads setting, and returns what sets the
+// earlier value back (threads is the database's setting, like
+// memory_limit); calling it twice is harmless.
 func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (func(), error) {
-	if w.Threads != 0 || jobBytes(jobs) > SmallLoadBytes {
+	if w.Threads != 0 || jobBytes(jobs) > SmallLoadBytes && jobRecords(jobs) > OneThreadLines {
 		return func() {}, nil
 	}
 	var before int64
@@ -565,6 +580,20 @@ func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, 
 		return nil, fmt.Errorf("load: threads: %w", err)
 	}
 	return sync.OnceFunc(resetOn(ctx, w, fmt.Sprintf("SET threads = %d", before))), nil
+}
+
+// jobRecords is the number of source records the jobs' files held
+// (data rows, JSON lines), as their extraction counted them; a job not
+// extracted counts as more than any bound.
+func jobRecords(jobs []*fileJob) int64 {
+	var n int64
+	for _, j := range jobs {
+		if j.x == nil {
+			return math.MaxInt64
+		}
+		n += j.x.records
+	}
+	return n
 }
 
 // jobBytes is the size of the jobs' files.

@@ -84,9 +84,9 @@ func TestLoadDefaultMemoryLimit(t *testing.T) {
 // TestSmallLoadOneThread: a load of a few kilobytes into a warehouse
 // opened without a threads setting runs its steps and its commit hooks
 // (rollups refreshed in place) on one DuckDB thread and puts the earlier
-// threads back after; a
-// warehouse opened with threads keeps them; a load above SmallLoadBytes
-// keeps the warehouse's threads.
+// threads back after; a warehouse opened with threads keeps them; a load
+// above SmallLoadBytes keeps the warehouse's threads unless it has at
+// most OneThreadLines lines.
 func TestSmallLoadOneThread(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -128,19 +128,34 @@ func TestSmallLoadOneThread(t *testing.T) {
 		if after := threads(w.DB); after != before {
 			t.Errorf("opened with threads %d: %d threads after the load, want %d as before", c.threads, after, before)
 		}
-		// Above SmallLoadBytes nothing changes.
+		// Above SmallLoadBytes and OneThreadLines (or with its lines not
+		// counted) nothing changes; above SmallLoadBytes with at most
+		// OneThreadLines lines the load runs on one thread too.
 		conn, err := w.DB.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		restore, err := smallLoadThreads(ctx, w, conn, []*fileJob{{FileReport: FileReport{Size: SmallLoadBytes + 1}}})
-		if err != nil {
-			t.Fatal(err)
+		big := FileReport{Size: SmallLoadBytes + 1}
+		for _, l := range []struct {
+			jobs []*fileJob
+			want int64
+		}{
+			{[]*fileJob{{FileReport: big}}, before},
+			{[]*fileJob{{FileReport: big, x: &extraction{records: OneThreadLines / 2}}, {x: &extraction{records: OneThreadLines/2 + 1}}}, before},
+			{[]*fileJob{{FileReport: big, x: &extraction{records: OneThreadLines / 2}}, {x: &extraction{records: OneThreadLines / 2}}}, c.during},
+		} {
+			restore, err := smallLoadThreads(ctx, w, conn, l.jobs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := threads(conn); got != l.want {
+				t.Errorf("opened with threads %d: %d threads for a load above SmallLoadBytes of %d lines, want %d", c.threads, got, jobRecords(l.jobs), l.want)
+			}
+			restore()
+			if got := threads(conn); got != before {
+				t.Errorf("opened with threads %d: %d threads after, want %d", c.threads, got, before)
+			}
 		}
-		if got := threads(conn); got != before {
-			t.Errorf("opened with threads %d: %d threads for a load above SmallLoadBytes, want %d", c.threads, got, before)
-		}
-		restore()
 		conn.Close()
 		w.Close()
 	}

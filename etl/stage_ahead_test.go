@@ -3,6 +3,7 @@ package etl
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -129,9 +130,11 @@ func TestDuckDBTakesTxTablesForEmpty(t *testing.T) {
 }
 
 // TestStageAheadOverSmallLoadBytes: a load of more than SmallLoadBytes of
-// files stages them ahead of its transaction (its trace has the step
-// "stage ahead"), a smaller one inside it ("stage"); the rule left to the
-// load's transaction holds on every line of the larger one.
+// files and more than OneThreadLines lines stages them ahead of its
+// transaction (its trace has the step "stage ahead") and runs on the
+// warehouse's threads; a smaller one, in bytes or in lines, stages inside
+// it ("stage") on one thread; the rule left to the load's transaction
+// holds on every line of the larger one.
 func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 	ctx := context.Background()
 	header := "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"
@@ -146,22 +149,35 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		return p
 	}
 	for _, c := range []struct {
-		lines int
-		ahead bool
-	}{{100, false}, {130_000, true}} {
+		lines      int
+		big, ahead bool
+	}{{100, false, false}, {80_000, true, false}, {130_000, true, true}} {
 		p := write(c.lines)
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if big := st.Size() > SmallLoadBytes; big != c.ahead {
+		if big := st.Size() > SmallLoadBytes; big != c.big {
 			t.Fatalf("%d lines: %d bytes, over SmallLoadBytes %v", c.lines, st.Size(), big)
 		}
 		var trace bytes.Buffer
 		w := openMem(t)
-		rep, err := Load(ctx, w, []string{p}, Options{AsOf: asOf2024(), Trace: &trace})
+		threads := func(q interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}) (n int64) {
+			if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before, during := threads(w.DB), int64(0)
+		rep, err := Load(ctx, w, []string{p}, Options{AsOf: asOf2024(), Trace: &trace,
+			AfterIdentity: func(ctx context.Context, tx *sql.Tx) error { during = threads(tx); return nil }})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := map[bool]int64{false: 1, true: before}[c.ahead]; during != want {
+			t.Errorf("%d lines (%d bytes): %d DuckDB threads during the load, want %d (the warehouse's %d)", c.lines, st.Size(), during, want, before)
 		}
 		if rep.Loaded != int64(c.lines) {
 			t.Errorf("%d lines: %d loaded", c.lines, rep.Loaded)
