@@ -335,10 +335,10 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	defer oneThread()
 	ld := &loader{ctx: ctx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
 	ld.cpuMark, _ = ProcessCPU()
-	// A load on one thread (smallLoadThreads: small in bytes or in lines)
-	// stages inside its transaction: staging ahead is for scans on several
-	// threads, and would only add its statements.
-	if !opts.stageInLoad && ((jobBytes(all) > SmallLoadBytes && jobRecords(all) > OneThreadLines) || opts.stageAhead) {
+	// A load small enough for one thread (oneThreadLoad) stages inside its
+	// transaction: staging ahead is for scans on several threads, and
+	// would only add its statements.
+	if !opts.stageInLoad && (!oneThreadLoad(all) || opts.stageAhead) {
 		if err := ld.stageAhead(conn); err != nil {
 			return nil, err
 		}
@@ -566,7 +566,7 @@ const OneThreadLines = 122_880
 // earlier value back (threads is the database's setting, like
 // memory_limit); calling it twice is harmless.
 func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (func(), error) {
-	if w.Threads != 0 || jobBytes(jobs) > SmallLoadBytes && jobRecords(jobs) > OneThreadLines {
+	if w.Threads != 0 || !oneThreadLoad(jobs) {
 		return func() {}, nil
 	}
 	var before int64
@@ -580,6 +580,13 @@ func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, 
 		return nil, fmt.Errorf("load: threads: %w", err)
 	}
 	return sync.OnceFunc(resetOn(ctx, w, fmt.Sprintf("SET threads = %d", before))), nil
+}
+
+// oneThreadLoad tells whether a load of jobs is small enough, in bytes
+// (SmallLoadBytes) or in lines (OneThreadLines), to run on one DuckDB
+// thread and stage inside its transaction.
+func oneThreadLoad(jobs []*fileJob) bool {
+	return jobBytes(jobs) <= SmallLoadBytes || jobRecords(jobs) <= OneThreadLines
 }
 
 // jobRecords is the number of source records the jobs' files held

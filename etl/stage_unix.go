@@ -48,9 +48,9 @@ func makeStageDir(dir string) (path string, release func(), err error) {
 }
 
 // sweepStageDirs removes the staging folders in dir whose lock no process
-// holds (their load died), and those without a lock file older than
-// staleStageAge. A folder just made by a running load has no lock file
-// for a moment: it is young, so it stays.
+// holds (their load died), those without a lock file (a folder being
+// removed, or one an older ckm left) older than staleStageAge, and
+// pending folders (makeStageDir) older than that.
 func sweepStageDirs(dir string) sweptStage {
 	var s sweptStage
 	// A pending folder is renamed within microseconds of its making; one
