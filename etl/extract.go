@@ -97,6 +97,8 @@ type tabularExtractor struct {
 	fields []string // the mapped canonical fields, in staging order
 	sw     *stagingWriter
 	row    []string
+	// at is the source column of each of fields (columns, looked up once).
+	at []int
 	// raw stages every column of the file under its header (made unique):
 	// a source that joins files or derives fields maps them in SQL.
 	raw bool
@@ -134,15 +136,18 @@ func (t *tabularExtractor) readHeader(line int64, cells []string) error {
 		for i, f := range t.fields {
 			t.x.columns[f] = i
 		}
-		var err error
-		t.sw, err = newStagingWriter(t.tmpDir, "ckm-stage-*.csv", t.fields)
-		return err
+	} else {
+		cols, err := mapColumns(t.x.header, t.m)
+		if err != nil {
+			return fmt.Errorf("header (line %d): %w", line, err)
+		}
+		t.x.columns = cols
 	}
-	cols, err := mapColumns(t.x.header, t.m)
-	if err != nil {
-		return fmt.Errorf("header (line %d): %w", line, err)
+	t.at = make([]int, len(t.fields))
+	for i, f := range t.fields {
+		t.at[i] = t.x.columns[f]
 	}
-	t.x.columns = cols
+	var err error
 	t.sw, err = newStagingWriter(t.tmpDir, "ckm-stage-*.csv", t.fields)
 	return err
 }
@@ -174,9 +179,9 @@ func (t *tabularExtractor) malformed(line int64, cells []string, raw string) (re
 // file, or rejects it when a field is too long.
 func (t *tabularExtractor) stage(line int64, cells []string, raw string) error {
 	t.row = append(t.row[:0], strconv.FormatInt(line, 10))
-	for _, f := range t.fields {
+	for k, f := range t.fields {
 		v := ""
-		if i := t.x.columns[f]; i >= 0 && i < len(cells) {
+		if i := t.at[k]; i >= 0 && i < len(cells) {
 			v = cells[i]
 		}
 		if len(v) > maxFieldBytes {
@@ -187,7 +192,17 @@ func (t *tabularExtractor) stage(line int64, cells []string, raw string) error {
 		}
 		t.row = append(t.row, v)
 	}
-	return t.sw.w.Write(t.row)
+	return t.sw.write(t.row, t.plain(raw))
+}
+
+// plain tells whether the cells of a delimited record with source text raw
+// hold no quote, comma, CR or LF: each cell is text of raw, so when raw
+// holds none (a comma as the delimiter splits them off), neither do they.
+func (t *tabularExtractor) plain(raw string) bool {
+	if t.d.Format == "xlsx" || strings.IndexByte(raw, '"') >= 0 || strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
+		return false
+	}
+	return t.d.Delimiter == ',' || strings.IndexByte(raw, ',') < 0
 }
 
 func isBlankRow(cells []string) bool {

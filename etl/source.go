@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -196,8 +197,57 @@ func checkUnchanged(f *os.File, s fileStamp) error {
 type sourceReader struct {
 	f     *os.File
 	stamp fileStamp
-	h     hash.Hash
+	h     *hashBehind
 	r     io.Reader
+}
+
+// hashBehind hashes the bytes written to it on a goroutine of its own, so
+// that a file's extraction, which runs on one core, does not wait for its
+// hash: sha256 of a million-line CSV (82 MB) took ~65 ms of its 0.6 s.
+// Handing the bytes over costs a copy of each read.
+type hashBehind struct {
+	h    hash.Hash
+	ch   chan []byte
+	free chan []byte // buffers the hasher is done with
+	done chan struct{}
+	once sync.Once
+}
+
+func newHashBehind(h hash.Hash) *hashBehind {
+	b := &hashBehind{h: h, ch: make(chan []byte, 4), free: make(chan []byte, 4), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		for p := range b.ch {
+			b.h.Write(p)
+			select {
+			case b.free <- p:
+			default:
+			}
+		}
+	}()
+	return b
+}
+
+func (b *hashBehind) Write(p []byte) (int, error) {
+	var buf []byte
+	select {
+	case buf = <-b.free:
+	default:
+	}
+	b.ch <- append(buf[:0], p...)
+	return len(p), nil
+}
+
+// Sum returns the hash of all that was written; no Write may follow.
+func (b *hashBehind) Sum() []byte {
+	b.stop()
+	return b.h.Sum(nil)
+}
+
+// stop ends the hasher once it has hashed what was written.
+func (b *hashBehind) stop() {
+	b.once.Do(func() { close(b.ch) })
+	<-b.done
 }
 
 func openSource(ctx context.Context, path string, stamp fileStamp) (*sourceReader, error) {
@@ -205,7 +255,7 @@ func openSource(ctx context.Context, path string, stamp fileStamp) (*sourceReade
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
+	h := newHashBehind(sha256.New())
 	return &sourceReader{f: f, stamp: stamp, h: h, r: io.TeeReader(io.LimitReader(ctxReader{ctx, f}, stamp.size), h)}, nil
 }
 
@@ -233,10 +283,13 @@ func (s *sourceReader) verify() error {
 	if err := checkUnchanged(s.f, s.stamp); err != nil {
 		return err
 	}
-	if sum := hex.EncodeToString(s.h.Sum(nil)); sum != s.stamp.sha256 {
+	if sum := hex.EncodeToString(s.h.Sum()); sum != s.stamp.sha256 {
 		return fmt.Errorf("%w (its content is not what was fingerprinted); load it again once it is complete", ErrFileChanged)
 	}
 	return nil
 }
 
-func (s *sourceReader) Close() error { return s.f.Close() }
+func (s *sourceReader) Close() error {
+	s.h.stop()
+	return s.f.Close()
+}
