@@ -285,3 +285,44 @@ func TestUDFCorrelatedArgument(t *testing.T) {
 	}
 	t.Logf("correlated argument: %q, %v", got, err)
 }
+
+// TestTypedUDFsOverChunks runs the DATE, TIMESTAMP and DECIMAL functions
+// over many vectors whose valid, invalid and NULL values come in runs
+// that cross DuckDB's 2,048-row vectors: a result row is NULL exactly
+// where the value is bad or NULL, whatever an earlier vector held there,
+// and every valid value is the one expected (counted and summed apart
+// from the functions, in Go).
+func TestTypedUDFsOverChunks(t *testing.T) {
+	w := openWarehouse(t)
+	ctx := context.Background()
+	const n = 10000
+	var valid, sumDays, sumCents int64
+	for i := int64(0); i < n; i++ {
+		if i%7 == 0 || (i/1500)%2 == 1 {
+			continue
+		}
+		valid++
+		sumDays += i % 28
+		sumCents += 100*(i%1000) + 50
+	}
+	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE v AS SELECT i,
+		CASE WHEN i % 7 = 0 THEN NULL WHEN (i // 1500) % 2 = 1 THEN 'bad' ELSE '2024/3/' || (1 + i % 28) || ' 14:22' END AS ts,
+		CASE WHEN i % 7 = 0 THEN NULL WHEN (i // 1500) % 2 = 1 THEN 'x1' ELSE '￥' || (i % 1000) || '.50' END AS amt
+		FROM range(10000) t(i)`); err != nil {
+		t.Fatal(err)
+	}
+	var nTS, nDate, nAmt, days, cents int64
+	var hms sql.NullString
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(ckm_timestamp(ts)), count(ckm_date(split_part(ts, ' ', 1))), count(ckm_amount(amt)),
+		sum(day(ckm_timestamp(ts)) - 1), CAST(sum(ckm_amount(amt)) * 100 AS BIGINT),
+		string_agg(DISTINCT strftime(ckm_timestamp(ts), '%H:%M:%S'), ',')
+		FROM v`).Scan(&nTS, &nDate, &nAmt, &days, &cents, &hms); err != nil {
+		t.Fatal(err)
+	}
+	if nTS != valid || nDate != valid || nAmt != valid {
+		t.Fatalf("valid results: timestamp %d, date %d, amount %d; want %d each", nTS, nDate, nAmt, valid)
+	}
+	if days != sumDays || cents != sumCents || hms.String != "14:22:00" {
+		t.Fatalf("sums: days %d (want %d), cents %d (want %d), times %q (want 14:22:00)", days, sumDays, cents, sumCents, hms.String)
+	}
+}

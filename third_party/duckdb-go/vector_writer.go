@@ -76,3 +76,22 @@ func vectorWriterTypeError(vec *vector) error {
 	}
 	return fmt.Errorf("vector writer type mismatch: DuckDB %s cannot be written as Go string", actual)
 }
+
+// ckm: SetVectorValue writes val at row of a writable vector of any type
+// (a scalar UDF's result vector) without boxing it in an interface, as
+// SetChunkValue does for a chunk's column: a chunk executor writing
+// TIMESTAMP, DATE or DECIMAL results per row had only SetResult (an any)
+// or a RowExecutor, whose per-row boxing and copying cost more than the
+// function itself (CKM-PATCH.md).
+func SetVectorValue[T any](vector Vector, row int, val T) error {
+	if vector.v == nil {
+		return getError(errAPI, errUninitializedVectorWriter)
+	}
+	if row < 0 || row >= vector.logicalCount {
+		return getError(errAPI, rowIndexError(row, vector.logicalCount))
+	}
+	// Valid unless val is NULL (setVectorVal then clears it), as
+	// VectorWriter.Set does: the vector may hold an earlier chunk's NULLs.
+	mapping.ValiditySetRowValidity(vector.v.maskPtr, mapping.IdxT(row), true)
+	return setVectorVal(vector.v, mapping.IdxT(row), val)
+}
