@@ -34,7 +34,7 @@ func extractJSON(ctx context.Context, src io.Reader, d Detected, tmpDir string) 
 				record: truncate(string(obj), 4096), message: fmt.Sprintf("bytes that are not %s text (a line in another encoding?)", d.Encoding)})
 			return nil
 		}
-		if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		if len(t) == 0 || t[0] != '{' || !validJSON(t) {
 			x.rejects = append(x.rejects, reject{line: line, stage: "extract", rule: "malformed_json", severity: "error",
 				record: truncate(string(obj), 4096), message: "not a JSON object"})
 			return nil
