@@ -41,7 +41,7 @@ func textReader(f io.Reader, d Detected) (io.Reader, error) {
 		}
 		r = br
 	default:
-		r = transform.NewReader(f, e.NewDecoder())
+		r = transform.NewReader(f, textDecoder(e))
 	}
 	if d.CROnly {
 		r = crReader{r}
