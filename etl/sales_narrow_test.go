@@ -22,7 +22,9 @@ import (
 // lines with a repeated line, a bad quantity and a bad date (one
 // decision: the listed path) and a product master, then a re-export of
 // 2,500 of the lines with one changed amount (2,499 duplicates and a
-// correction: more decisions than are listed).
+// correction: more decisions than are listed), then 100 new lines with
+// one sent twice. The same three loads staged and cleaned ahead (as a
+// load of more than one row group is) give the full path's tables too.
 func TestNarrowSalesChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	defer func(n int64) { narrowStagingBytes = n }(narrowStagingBytes)
@@ -65,6 +67,19 @@ func TestNarrowSalesChangesNothing(t *testing.T) {
 	}
 	writeFile(t, dir1, "products.csv", products, false)
 	writeFile(t, dir2, "pos_sales_2.csv", second.String(), false)
+	// A third export of new orders, of known products only, one line sent
+	// twice (a duplicate within the load whose product is known).
+	var third strings.Builder
+	third.WriteString(header)
+	for i := 0; i < 100; i++ {
+		rec := fmt.Sprintf("T%06d,1,ST01,Store 1,E01,2024-06-%02d 10:00:00,M%04d,,P%03d,1,12.50,0,12.50\n", i, i%28+1, i%400, i%30)
+		third.WriteString(rec)
+		if i == 50 {
+			third.WriteString(rec)
+		}
+	}
+	dir3 := t.TempDir()
+	writeFile(t, dir3, "pos_sales_3.csv", third.String(), false)
 
 	type outcome struct {
 		reports []Report
@@ -73,13 +88,13 @@ func TestNarrowSalesChangesNothing(t *testing.T) {
 		tables  map[string]string
 		runs    []string
 	}
-	run := func(every bool) outcome {
+	run := func(every, ahead bool) outcome {
 		w := openMem(t)
 		var out outcome
-		for i, dir := range []string{dir1, dir2} {
+		for i, dir := range []string{dir1, dir2, dir3} {
 			var trace bytes.Buffer
 			var cols []string
-			rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Trace: &trace, everyStep: every,
+			rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Trace: &trace, everyStep: every, stageAhead: ahead,
 				tamper: func(ctx context.Context, tx *sql.Tx) error {
 					rows, err := tx.QueryContext(ctx, `SELECT 'c_sales.' || column_name || ' ' || column_type FROM (DESCRIBE c_sales)
 						UNION ALL SELECT 'stg_sales.' || column_name || ' ' || column_type FROM (DESCRIBE stg_sales)
@@ -112,13 +127,16 @@ func TestNarrowSalesChangesNothing(t *testing.T) {
 		out.runs = runSummaries(t, w)
 		return out
 	}
-	narrow, every := run(false), run(true)
+	narrow, every, ahead := run(false, false), run(true, false), run(false, true)
 	for i := range narrow.reports {
 		if !reportsEqual(narrow.reports[i], every.reports[i]) {
 			t.Errorf("load %d: report %+v, the full path's %+v", i+1, narrow.reports[i], every.reports[i])
 		}
 		if narrow.columns[i] != every.columns[i] {
 			t.Errorf("load %d: c_sales\n%s\nthe full path's\n%s", i+1, narrow.columns[i], every.columns[i])
+		}
+		if i == 2 {
+			continue // too few lines to narrow c_sales; there for the path staged ahead
 		}
 		// The narrow path was taken: the table without the empty columns,
 		// and the view.
@@ -145,8 +163,30 @@ func TestNarrowSalesChangesNothing(t *testing.T) {
 	if r := narrow.reports[1]; r.Read != 2500 || r.Rejected != 0 || r.Duplicates != 2499 || r.Loaded != 1 {
 		t.Errorf("second load: read %d rejected %d duplicates %d loaded %d; want 2500, 0, 2499, 1", r.Read, r.Rejected, r.Duplicates, r.Loaded)
 	}
+	if r := narrow.reports[2]; r.Read != 101 || r.Rejected != 0 || r.Duplicates != 1 || r.Loaded != 100 {
+		t.Errorf("third load: read %d rejected %d duplicates %d loaded %d; want 101, 0, 1, 100", r.Read, r.Rejected, r.Duplicates, r.Loaded)
+	}
 	if strings.Join(narrow.runs, "; ") != strings.Join(every.runs, "; ") {
 		t.Errorf("etl_run %v, the full path's %v", narrow.runs, every.runs)
 	}
 	sameTables(t, narrow.tables, every.tables)
+	// Staged and cleaned ahead, in a transaction of their own, the lines
+	// give the full path's tables too: the ledger's raw records of unknown
+	// products and repeated lines (rebuilt from stg_sales in the load's
+	// transaction) included.
+	for i := range ahead.reports {
+		if !reportsEqual(ahead.reports[i], every.reports[i]) {
+			t.Errorf("load %d staged ahead: report %+v, the full path's %+v", i+1, ahead.reports[i], every.reports[i])
+		}
+		if ahead.columns[i] != every.columns[i] {
+			t.Errorf("load %d staged ahead: c_sales\n%s\nthe full path's\n%s", i+1, ahead.columns[i], every.columns[i])
+		}
+		if made := "ALTER TABLE ld_reject RENAME TO ld_reject_ahead"; !strings.Contains(ahead.traces[i], made) {
+			t.Errorf("load %d: not staged ahead (no %q in the trace)", i+1, made)
+		}
+	}
+	if strings.Join(ahead.runs, "; ") != strings.Join(every.runs, "; ") {
+		t.Errorf("staged ahead: etl_run %v, the full path's %v", ahead.runs, every.runs)
+	}
+	sameTables(t, ahead.tables, every.tables)
 }
