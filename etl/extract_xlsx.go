@@ -33,13 +33,7 @@ import (
 // the rows before the damage have been emitted when it returns excelize's
 // error.
 func readXLSX(ctx context.Context, src io.Reader, sheet string, emit func(line int64, cells []string, raw string) error) (err error) {
-	defer func() {
-		// excelize can panic on corrupt archives; that is bad input, not a
-		// bug to crash on (and the fast reader is held to the same).
-		if r := recover(); r != nil {
-			err = fmt.Errorf("corrupt XLSX workbook: %v", r)
-		}
-	}()
+	defer corruptXLSX(&err) // the fast reader is held to excelize's answer
 	data, err := io.ReadAll(src)
 	if err != nil {
 		return fmt.Errorf("open XLSX: %w", err)
@@ -64,12 +58,7 @@ func readXLSXExcelize(ctx context.Context, src io.Reader, sheet string, emit fun
 // readXLSXExcelizeFrom reads the rows with excelize and emits those after
 // the first skip.
 func readXLSXExcelizeFrom(ctx context.Context, src io.Reader, sheet string, skip int64, emit func(line int64, cells []string, raw string) error) (err error) {
-	defer func() {
-		// excelize can panic on corrupt archives; that is bad input, not a bug to crash on.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("corrupt XLSX workbook: %v", r)
-		}
-	}()
+	defer corruptXLSX(&err)
 	f, err := excelize.OpenReader(src)
 	if err != nil {
 		return fmt.Errorf("open XLSX: %w", err)
@@ -101,6 +90,14 @@ func readXLSXExcelizeFrom(ctx context.Context, src io.Reader, sheet string, skip
 		}
 	}
 	return rows.Error()
+}
+
+// corruptXLSX, deferred, turns a panic into the read's error: excelize can
+// panic on a corrupt archive, which is bad input, not a bug to crash on.
+func corruptXLSX(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("corrupt XLSX workbook: %v", r)
+	}
 }
 
 // pickXLSXSheet names the sheet to read: the one asked for (excelize

@@ -51,26 +51,16 @@ func (x *xlsxText) String() string {
 	return bstrUnmarshal(s)
 }
 
-// decodeItem reads the content of an <si> or <is> whose start tag the
-// scanner has just read, up to its end tag.
-func decodeItem(sc *xmlScanner, x *xlsxText) bool {
+// eachChild reads the content of the element whose start tag the scanner
+// has just read, up to its end tag, calling child at the start tag of each
+// child element (which must read that element whole); character data
+// between them is passed over. It is false when child is, or the XML ends
+// first.
+func eachChild(sc *xmlScanner, child func(local []byte) bool) bool {
 	for {
 		switch sc.next() {
 		case xmlStart:
-			var ok bool
-			switch string(sc.local) {
-			case "t":
-				x.t, ok = elementText(sc, x.t[:0])
-			case "r":
-				ok = decodeRun(sc, x)
-			case "rPh":
-				ok = attrsParse(sc.attrs, "sb", parseUint32) && attrsParse(sc.attrs, "eb", parseUint32) && skipElement(sc)
-			case "phoneticPr":
-				ok = attrsParse(sc.attrs, "fontId", parseInt64) && skipElement(sc)
-			default:
-				ok = skipElement(sc)
-			}
-			if !ok {
+			if !child(sc.local) {
 				return false
 			}
 		case xmlEnd:
@@ -80,67 +70,66 @@ func decodeItem(sc *xmlScanner, x *xlsxText) bool {
 			return false
 		}
 	}
+}
+
+// decodeItem reads the content of an <si> or <is> whose start tag the
+// scanner has just read, up to its end tag.
+func decodeItem(sc *xmlScanner, x *xlsxText) bool {
+	return eachChild(sc, func(local []byte) bool {
+		switch string(local) {
+		case "t":
+			var ok bool
+			x.t, ok = elementText(sc, x.t[:0])
+			return ok
+		case "r":
+			return decodeRun(sc, x)
+		case "rPh":
+			return attrsParse(sc.attrs, "sb", parseUint32) && attrsParse(sc.attrs, "eb", parseUint32) && skipElement(sc)
+		case "phoneticPr":
+			return attrsParse(sc.attrs, "fontId", parseInt64) && skipElement(sc)
+		}
+		return skipElement(sc)
+	})
 }
 
 // decodeRun reads a rich text run <r>: its properties must decode, its last
 // <t> is its text.
 func decodeRun(sc *xmlScanner, x *xlsxText) bool {
 	x.run = x.run[:0]
-	for {
-		switch sc.next() {
-		case xmlStart:
+	if !eachChild(sc, func(local []byte) bool {
+		switch string(local) {
+		case "t":
 			var ok bool
-			switch string(sc.local) {
-			case "t":
-				x.run, ok = elementText(sc, x.run[:0])
-			case "rPr":
-				ok = decodeRunProps(sc)
-			default:
-				ok = skipElement(sc)
-			}
-			if !ok {
-				return false
-			}
-		case xmlEnd:
-			x.runs = append(x.runs, x.run...)
-			return true
-		case xmlText:
-		default:
-			return false
+			x.run, ok = elementText(sc, x.run[:0])
+			return ok
+		case "rPr":
+			return decodeRunProps(sc)
 		}
+		return skipElement(sc)
+	}) {
+		return false
 	}
+	x.runs = append(x.runs, x.run...)
+	return true
 }
 
 // decodeRunProps checks a run's <rPr> as Unmarshal into excelize's xlsxRPr
 // would: the children it maps to numbers or booleans must parse.
 func decodeRunProps(sc *xmlScanner) bool {
-	for {
-		switch sc.next() {
-		case xmlStart:
-			var ok bool
-			switch string(sc.local) {
-			case "b", "i", "strike", "outline", "shadow", "condense", "extend":
-				ok = decodeAttrValBool(sc)
-			case "charset", "family":
-				ok = attrsParse(sc.attrs, "val", parseInt64) && skipElement(sc)
-			case "sz":
-				ok = attrsParse(sc.attrs, "val", parseFloat64) && skipElement(sc)
-			case "color":
-				ok = attrsParse(sc.attrs, "auto", parseBool) && attrsParse(sc.attrs, "indexed", parseInt64) &&
-					attrsParse(sc.attrs, "theme", parseInt64) && attrsParse(sc.attrs, "tint", parseFloat64) && skipElement(sc)
-			default: // rFont, u, vertAlign, scheme: string values; anything else is skipped
-				ok = skipElement(sc)
-			}
-			if !ok {
-				return false
-			}
-		case xmlEnd:
-			return true
-		case xmlText:
-		default:
-			return false
+	return eachChild(sc, func(local []byte) bool {
+		switch string(local) {
+		case "b", "i", "strike", "outline", "shadow", "condense", "extend":
+			return decodeAttrValBool(sc)
+		case "charset", "family":
+			return attrsParse(sc.attrs, "val", parseInt64) && skipElement(sc)
+		case "sz":
+			return attrsParse(sc.attrs, "val", parseFloat64) && skipElement(sc)
+		case "color":
+			return attrsParse(sc.attrs, "auto", parseBool) && attrsParse(sc.attrs, "indexed", parseInt64) &&
+				attrsParse(sc.attrs, "theme", parseInt64) && attrsParse(sc.attrs, "tint", parseFloat64) && skipElement(sc)
 		}
-	}
+		return skipElement(sc) // rFont, u, vertAlign, scheme: string values; anything else is skipped
+	})
 }
 
 // decodeAttrValBool is excelize's attrValBool.UnmarshalXML: no child

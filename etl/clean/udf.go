@@ -80,10 +80,10 @@ func scalarFuncs() ([]namedFunc, error) {
 		return nil, err
 	}
 	text := func(name string, fn func(string) (string, bool)) namedFunc {
-		return namedFunc{name, &textUDF{typ: varchar, fn: fn}}
+		return namedFunc{name, &chunkUDF[string]{in: varchar, out: varchar, fn: fn}}
 	}
 	problem := func(name string, fn func(string) error, required bool) namedFunc {
-		u := &textUDF{typ: varchar, fn: func(s string) (string, bool) {
+		u := &chunkUDF[string]{in: varchar, out: varchar, fn: func(s string) (string, bool) {
 			err := fn(s)
 			if err == nil {
 				return "", false
@@ -101,7 +101,7 @@ func scalarFuncs() ([]namedFunc, error) {
 		return namedFunc{name, u}
 	}
 	typed := func(name string, typ duckdb.TypeInfo, fn func(string) (time.Time, bool)) namedFunc {
-		return namedFunc{name, &typedUDF[time.Time]{in: varchar, out: typ, fn: fn}}
+		return namedFunc{name, &chunkUDF[time.Time]{in: varchar, out: typ, fn: fn}}
 	}
 	validID := func(s string) (ID, bool) {
 		id, err := ResidentID(s)
@@ -133,7 +133,7 @@ func scalarFuncs() ([]namedFunc, error) {
 		problem("ckm_date_problem", func(s string) error { _, err := Date(s); return err }, true),
 		typed("ckm_timestamp", tsType, okTime(Timestamp)),
 		problem("ckm_timestamp_problem", func(s string) error { _, err := Timestamp(s); return err }, true),
-		{"ckm_amount", &typedUDF[int64]{in: varchar, out: decType, fn: func(s string) (int64, bool) {
+		{"ckm_amount", &chunkUDF[int64]{in: varchar, out: decType, fn: func(s string) (int64, bool) {
 			d, err := Amount(s)
 			return d.Cents(), err == nil // DECIMAL(18,2) is stored as an int64 of hundredths
 		}}},
@@ -164,23 +164,28 @@ func okTime(f func(string) (time.Time, error)) func(string) (time.Time, bool) {
 	}
 }
 
-// textUDF is a VARCHAR → VARCHAR function run over whole vectors, reading
-// the input strings in place. fn returns false for NULL.
-type textUDF struct {
-	typ    duckdb.TypeInfo
-	fn     func(string) (string, bool)
-	onNull *string // non-nil: the result for a NULL input (special NULL handling)
+// chunkUDF is a function of one VARCHAR run over whole vectors: it reads
+// the input strings in place and writes typed results (SetVectorValue) —
+// T is string for VARCHAR, time.Time for DATE and TIMESTAMP, int64
+// hundredths for DECIMAL(18,2). fn returns false for NULL; onNull, when
+// set, is the result for a NULL input (special NULL handling). Row by row,
+// with duckdb-go's RowExecutor boxing every argument and result,
+// ckm_timestamp took 250–435 ns a value, most of it the boxing.
+type chunkUDF[T any] struct {
+	in, out duckdb.TypeInfo
+	fn      func(string) (T, bool)
+	onNull  *T
 }
 
-func (u *textUDF) Config() duckdb.ScalarFuncConfig {
+func (u *chunkUDF[T]) Config() duckdb.ScalarFuncConfig {
 	return duckdb.ScalarFuncConfig{
-		InputTypeInfos:      []duckdb.TypeInfo{u.typ},
-		ResultTypeInfo:      u.typ,
+		InputTypeInfos:      []duckdb.TypeInfo{u.in},
+		ResultTypeInfo:      u.out,
 		SpecialNullHandling: u.onNull != nil,
 	}
 }
 
-func (u *textUDF) Executor() duckdb.ScalarFuncExecutor {
+func (u *chunkUDF[T]) Executor() duckdb.ScalarFuncExecutor {
 	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: bindContext}
 }
 
@@ -198,64 +203,7 @@ func bindContext(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Conte
 	return parent, nil
 }
 
-func (u *textUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
-	vec, err := state.GetInputChunk().GetVector(0)
-	if err != nil {
-		return err
-	}
-	in, err := duckdb.GetVectorView[string](vec)
-	if err != nil {
-		return err
-	}
-	out, err := duckdb.GetVectorWriter[string](state.GetResultVector())
-	if err != nil {
-		return err
-	}
-	for row := range in.Len() {
-		s, valid, err := in.GetValueBorrowed(row)
-		if err != nil {
-			return err
-		}
-		if !valid {
-			if u.onNull != nil {
-				err = out.Set(row, *u.onNull)
-			} // else: DuckDB's default NULL handling sets NULL after the call
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if r, ok := u.fn(s); ok {
-			err = out.Set(row, r)
-		} else {
-			err = out.SetNull(row)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// typedUDF is a VARCHAR → DATE/TIMESTAMP/DECIMAL function run over whole
-// vectors like textUDF: T is time.Time for dates and timestamps, int64
-// hundredths for DECIMAL(18,2); fn returns false for NULL. (Row by row,
-// with duckdb-go's RowExecutor boxing every argument and result,
-// ckm_timestamp took 250–435 ns a value, most of it the boxing.)
-type typedUDF[T any] struct {
-	in, out duckdb.TypeInfo
-	fn      func(string) (T, bool)
-}
-
-func (u *typedUDF[T]) Config() duckdb.ScalarFuncConfig {
-	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{u.in}, ResultTypeInfo: u.out}
-}
-
-func (u *typedUDF[T]) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: bindContext}
-}
-
-func (u *typedUDF[T]) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
+func (u *chunkUDF[T]) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
 	vec, err := state.GetInputChunk().GetVector(0)
 	if err != nil {
 		return err
@@ -271,9 +219,11 @@ func (u *typedUDF[T]) run(_ context.Context, state *duckdb.ChunkIteratorState) e
 			return err
 		}
 		if !valid {
-			continue // DuckDB's default NULL handling sets NULL after the call
-		}
-		if v, ok := u.fn(s); ok {
+			if u.onNull == nil {
+				continue // DuckDB's default NULL handling sets NULL after the call
+			}
+			err = duckdb.SetVectorValue(out, row, *u.onNull)
+		} else if v, ok := u.fn(s); ok {
 			err = duckdb.SetVectorValue(out, row, v)
 		} else {
 			err = duckdb.SetVectorValue[any](out, row, nil)
