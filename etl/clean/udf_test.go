@@ -286,7 +286,8 @@ func TestUDFCorrelatedArgument(t *testing.T) {
 	t.Logf("correlated argument: %q, %v", got, err)
 }
 
-// TestTypedUDFsOverChunks runs the DATE, TIMESTAMP and DECIMAL functions
+// TestTypedUDFsOverChunks runs the DATE, TIMESTAMP and DECIMAL functions,
+// and a problem function (its NULL result is special),
 // over many vectors whose valid, invalid and NULL values come in runs
 // that cross DuckDB's 2,048-row vectors: a result row is NULL exactly
 // where the value is bad or NULL, whatever an earlier vector held there,
@@ -324,5 +325,16 @@ func TestTypedUDFsOverChunks(t *testing.T) {
 	}
 	if days != sumDays || cents != sumCents || hms.String != "14:22:00" {
 		t.Fatalf("sums: days %d (want %d), cents %d (want %d), times %q (want 14:22:00)", days, sumDays, cents, sumCents, hms.String)
+	}
+	// A problem function gives its rule for NULL too (special NULL
+	// handling): date_missing on the NULLs, date_invalid on the bad, none
+	// on the valid values.
+	var missing, invalid, none int64
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE p = 'date_missing'), count(*) FILTER (WHERE p = 'date_invalid'),
+		count(*) FILTER (WHERE p IS NULL) FROM (SELECT ckm_timestamp_problem(ts) AS p FROM v)`).Scan(&missing, &invalid, &none); err != nil {
+		t.Fatal(err)
+	}
+	if nulls := int64((n + 6) / 7); missing != nulls || invalid != n-nulls-valid || none != valid {
+		t.Fatalf("problems: missing %d, invalid %d, none %d; want %d, %d, %d", missing, invalid, none, nulls, n-nulls-valid, valid)
 	}
 }
