@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -112,18 +113,19 @@ func TestSmallLoadOneThread(t *testing.T) {
 			return n
 		}
 		before := threads(w.DB)
-		var during, hook int64
+		var during, hook, afterHook int64
 		opts := Options{AsOf: asOf2024(),
 			AfterIdentity: func(ctx context.Context, tx *sql.Tx) error { during = threads(tx); return nil },
-			BeforeCommit:  []func(context.Context, *sql.Tx) error{func(ctx context.Context, tx *sql.Tx) error { hook = threads(tx); return nil }}}
+			BeforeCommit:  []func(context.Context, *sql.Tx) error{func(ctx context.Context, tx *sql.Tx) error { hook = threads(tx); return nil }},
+			AfterCommit:   []func(context.Context, *sql.Tx) error{func(ctx context.Context, tx *sql.Tx) error { afterHook = threads(tx); return nil }}}
 		if _, err := Load(ctx, w, []string{dir}, opts); err != nil {
 			t.Fatal(err)
 		}
 		if during != c.during {
 			t.Errorf("opened with threads %d: %d threads during the load, want %d", c.threads, during, c.during)
 		}
-		if hook != c.during {
-			t.Errorf("opened with threads %d: %d threads in the commit hooks, want %d as in the load", c.threads, hook, c.during)
+		if hook != c.during || afterHook != c.during {
+			t.Errorf("opened with threads %d: %d threads in the commit hooks, %d after commit, want %d as in the load", c.threads, hook, afterHook, c.during)
 		}
 		if after := threads(w.DB); after != before {
 			t.Errorf("opened with threads %d: %d threads after the load, want %d as before", c.threads, after, before)
@@ -158,6 +160,60 @@ func TestSmallLoadOneThread(t *testing.T) {
 		}
 		conn.Close()
 		w.Close()
+	}
+}
+
+// TestSmallLoadRefreshOverManySales: a small load into a warehouse of more
+// than OneThreadLines sales lines still runs on one DuckDB thread, but its
+// after-commit hooks (the rollup refresh, which recomputes the touched
+// periods from every line of the warehouse in them) get the warehouse's
+// threads back; into a warehouse of fewer lines they stay on one
+// (TestSmallLoadOneThread).
+func TestSmallLoadRefreshOverManySales(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smallSet(t, dir)
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	threads := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) int64 {
+		var n int64
+		if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := threads(w.DB)
+	if before < 2 {
+		t.Skipf("DuckDB runs %d thread here: nothing to get back", before)
+	}
+	// Earlier sales, one more line than OneThreadLines, each its own order.
+	if _, err := w.DB.ExecContext(ctx, fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, order_ts, customer_key, customer_id,
+		product_key, channel_key, quantity, unit_price, amount, is_return, etl_run_id, source, line_key)
+		SELECT 'E' || i, 1, 20230101, TIMESTAMP '2023-01-01 10:00:00', -1, -1, -1, -1, 1, 1, 1, false, 0, 'earlier', '1'
+		FROM range(%d) r(i)`, OneThreadLines+1)); err != nil {
+		t.Fatal(err)
+	}
+	var during, hook int64
+	opts := Options{AsOf: asOf2024(),
+		AfterIdentity: func(ctx context.Context, tx *sql.Tx) error { during = threads(tx); return nil },
+		AfterCommit:   []func(context.Context, *sql.Tx) error{func(ctx context.Context, tx *sql.Tx) error { hook = threads(tx); return nil }}}
+	rep, err := Load(ctx, w, []string{dir}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AfterCommit != "" {
+		t.Fatal(rep.AfterCommit)
+	}
+	if during != 1 || hook != before {
+		t.Errorf("%d threads during the load and %d after commit, want 1 and the warehouse's %d", during, hook, before)
+	}
+	if after := threads(w.DB); after != before {
+		t.Errorf("%d threads after the load, want %d as before", after, before)
 	}
 }
 
