@@ -155,8 +155,12 @@ type benchETLResult struct {
 	PlainDuplicates  int64     `json:"plain_duplicates"`
 	// SmallLoadSec is the median time of a 10-line load into an
 	// initialised warehouse, process start to exit.
-	SmallLoadSec float64    `json:"small_load_seconds"`
-	SmallLoadCPU float64    `json:"small_load_cpu_seconds"`
+	SmallLoadSec float64 `json:"small_load_seconds"`
+	SmallLoadCPU float64 `json:"small_load_cpu_seconds"`
+	// DailyLoadSec is the median time of a 10-line load of one day's till
+	// lines into the warehouse the full load left (benchDaily).
+	DailyLoadSec float64    `json:"daily_load_seconds"`
+	DailyLoadCPU float64    `json:"daily_load_cpu_seconds"`
 	LoadAverage  [2]float64 `json:"load_average_start_end"`
 }
 
@@ -211,6 +215,9 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	res.OldRatio = res.CKM.Seconds / res.RawDuckDB.Seconds
 	res.CPURatio = res.CKM.CPUSeconds / res.RawGo.CPUSeconds
 	res.CKMPeakRSSMB, res.RawPeakRSSMB = res.CKM.PeakRSSMB, res.RawGo.PeakRSSMB
+	if err := benchDaily(b, dir, exports, exp.ExportDate, &res); err != nil {
+		return err
+	}
 	if err := benchPlain(ctx, b, dir, opts.plainLines, &res); err != nil {
 		return err
 	}
@@ -229,6 +236,7 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 		row("plain CSV: ckm load", res.PlainCKM), row("plain CSV: read_csv", res.PlainReadCSV),
 		{"plain_csv_ratio", fmt.Sprintf("%.2f", res.PlainCSVRatio), "", "", "", ""},
 		{"10-line load", fmt.Sprintf("%.3f", res.SmallLoadSec), "", "", "", ""},
+		{"10-line daily load into the full warehouse", fmt.Sprintf("%.3f", res.DailyLoadSec), "", "", "", ""},
 	})
 }
 
@@ -269,6 +277,15 @@ func (b *benchChildren) side(name string, rows int64, args ...string) (benchSide
 }
 
 func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args ...string) (benchSide, []byte, error) {
+	var fn func(string) error
+	if prepare != nil {
+		fn = func(wh string) error { _, _, err := b.child(wh, prepare); return err }
+	}
+	return b.sideFn(name, rows, fn, args...)
+}
+
+// sideFn is sideWith with prepare a function of the run's warehouse path.
+func (b *benchChildren) sideFn(name string, rows int64, prepare func(wh string) error, args ...string) (benchSide, []byte, error) {
 	type run struct {
 		side benchSide
 		out  []byte
@@ -279,7 +296,7 @@ func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args
 		os.Remove(wh)
 		os.Remove(wh + ".wal")
 		if prepare != nil {
-			if _, _, err := b.child(wh, prepare); err != nil {
+			if err := prepare(wh); err != nil {
 				return benchSide{}, nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}

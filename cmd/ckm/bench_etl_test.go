@@ -107,3 +107,79 @@ func TestPlainOrdersPlanted(t *testing.T) {
 	}
 	t.Errorf("no orders_plain.csv in the report:\n%s", out)
 }
+
+// TestDailyPOSLoads: the daily load of ckm bench etl is the latest till
+// file's last ten lines as new orders, in the file's own encoding (GBK,
+// its Chinese header and store names intact); loaded into a copy of a
+// warehouse that holds the export, each of its ten lines has an outcome,
+// and every loaded one is a new line of a D order on a store and product
+// the warehouse knows, dated the export's last day.
+func TestDailyPOSLoads(t *testing.T) {
+	dir := t.TempDir()
+	exports := filepath.Join(dir, "exports")
+	if _, _, code := runCkm(t, "", "fixtures", "generate", "--out", exports, "--customers", "40", "--days", "6", "--quiet"); code != 0 {
+		t.Fatal("fixtures generate failed")
+	}
+	t.Setenv(keyDirEnv, filepath.Join(dir, "keys"))
+	wh := filepath.Join(dir, "w.duckdb")
+	if _, errOut, code := runCkm(t, "", "--warehouse", wh, "load", exports, "--as-of", "2024-01-06"); code != 0 && code != exitRejected {
+		t.Fatalf("load: %s", errOut)
+	}
+	path, err := writeDailyPOS(exports, filepath.Join(dir, "daily"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := simplifiedchinese.GBK.NewDecoder().Bytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	if len(lines) != dailyLines+1 || !strings.HasPrefix(lines[0], "单号,") {
+		t.Fatalf("%d lines, header %q; want the header and %d lines", len(lines), lines[0], dailyLines)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "DS") || !strings.Contains(l, "店,") {
+			t.Errorf("line %q: want a D order of a till (S…) at a named store", l)
+		}
+	}
+	daily := filepath.Join(dir, "daily.duckdb")
+	if err := copyWarehouse(wh, daily); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCkm(t, "", "--warehouse", daily, "load", path, "--as-of", "2024-01-06", "--format", "json")
+	if code != 0 && code != exitRejected {
+		t.Fatalf("daily load: %s", errOut)
+	}
+	var rep struct {
+		Files []struct {
+			Read, Loaded, Rejected, Duplicates int64
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Files) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	f := rep.Files[0]
+	if f.Read != dailyLines || f.Loaded+f.Rejected+f.Duplicates != dailyLines || f.Loaded == 0 {
+		t.Errorf("daily file read %d, loaded %d, rejected %d, duplicates %d; want %d read, each with one outcome, some loaded",
+			f.Read, f.Loaded, f.Rejected, f.Duplicates, dailyLines)
+	}
+	ctx := context.Background()
+	w, err := engine.Open(ctx, daily, engine.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var n, known int64
+	var day string
+	if err := w.DB.QueryRow(`SELECT count(*), count(*) FILTER (WHERE store_key > 0 AND product_key > 0), max(CAST(CAST(order_ts AS DATE) AS VARCHAR))
+		FROM fact_sales WHERE order_id LIKE 'D%' AND etl_run_id = (SELECT max(run_id) FROM etl_run)`).Scan(&n, &known, &day); err != nil {
+		t.Fatal(err)
+	}
+	if n != f.Loaded || known != n || day != "2024-01-06" {
+		t.Errorf("%d D lines in the facts (%d of known stores and products), last on %s; want the %d loaded, all known, on 2024-01-06", n, known, day, f.Loaded)
+	}
+}
