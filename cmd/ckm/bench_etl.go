@@ -84,6 +84,9 @@ func newBenchETLCmd(a *app, runF func(context.Context, *benchETLOptions) error) 
   raw DuckDB the old peer (ckm bench-raw-load): DuckDB's read_csv/read_json
              with all_varchar, the GBK files read as latin-1 (DuckDB has no GBK
              decoder), the JSON orders not flattened; old_ratio = ckm / it.
+Then a daily load: the last till file's last 10 lines as new orders, loaded
+into a copy of the warehouse 'ckm load' left (daily_load_seconds: what a
+scheduled daily load pays in a year of sales, rollup refresh included).
 Then a plain UTF-8 order CSV (--plain-lines, with planted faults ckm must
 reject) loaded by ckm against DuckDB's read_csv into a table (plain_csv_ratio),
 and the time of a 10-line load into an initialised warehouse (small_load_seconds:
