@@ -252,6 +252,10 @@ func TestRollupRefreshInPlace(t *testing.T) {
 // later run with a line in a region outside dim_region (a NULL label)
 // refreshes its periods in every region, and still equals a rebuild.
 func TestRollupRefreshTouchedRegions(t *testing.T) {
+	// The runs here only add lines: recomputed, not added (addAppended,
+	// TestRollupRefreshAddsAppended), as a run that restates lines is.
+	addByDelta = false
+	defer func() { addByDelta = true }()
 	ctx := context.Background()
 	w := smallWarehouse(t)
 	m, _ := Builtin()
@@ -312,6 +316,110 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 	after = rowids()
 	if after["2024 Zhejiang"] == before["2024 Zhejiang"] || after["2023 Guangdong"] != before["2023 Guangdong"] {
 		t.Errorf("run 3: want 2024 recomputed in every province and 2023 kept: rowids %v -> %v", before, after)
+	}
+}
+
+// TestRollupRefreshAddsAppended: a run that only adds lines is added to
+// the rollups cell by cell (addAppended): a cell it touches keeps its row
+// (rowid) with the run's aggregates added, a cell it lacks is inserted,
+// and cells it does not touch are left alone. Distinct counts grow only by
+// values no earlier line of the cell holds: a second line of customer 101
+// in 2024 Guangdong adds no customer, a new customer in it adds one, an
+// order already counted there adds no order. Each time every rollup holds
+// exactly what a rebuild computes (refreshRun), including a line in a
+// region outside dim_region (NULL labels) twice. A run with more new
+// values than appendedValues, and one that restates a line, are
+// recomputed (a new rowid).
+func TestRollupRefreshAddsAppended(t *testing.T) {
+	ctx := context.Background()
+	w := smallWarehouse(t)
+	m, _ := Builtin()
+	c := builtinCube(t, "sales")
+	var yp *Rollup
+	for _, r := range c.Rollups {
+		if r.Name == "year_province" {
+			yp = r
+		}
+	}
+	type cell struct {
+		rowid                   int64
+		lines, orders, customer int64
+	}
+	cells := func() map[string]cell {
+		t.Helper()
+		rows, err := w.DB.QueryContext(ctx, `SELECT `+quoteIdent(labelCol(yp.levels[0]))+` || ' ' || coalesce(`+quoteIdent(labelCol(yp.levels[1]))+`, '-'),
+			rowid, "m:order_lines", "m:orders", "m:customers" FROM `+quoteIdent(yp.Table(c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]cell{}
+		for rows.Next() {
+			var k string
+			var v cell
+			if err := rows.Scan(&k, &v.rowid, &v.lines, &v.orders, &v.customer); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	sale := func(order string, date, region, customer, run int, amount string) string {
+		return fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, store_key, region_key,
+			quantity, unit_price, amount, cost_amount, is_return, etl_run_id) VALUES ('%s', %d, %d, 1, %d, 1, 1, -1, %d, 1, %s, %s, 20.00, false, %d)`,
+			order, run, date, customer, region, amount, amount, run)
+	}
+	refreshRun(t, w, m, c, 1)
+	before := cells()
+	gd := before["2024 Guangdong"]
+	if gd.customer == 0 {
+		t.Fatalf("no 2024 Guangdong customers to repeat: %v", before)
+	}
+	var oldOrder string
+	if err := w.DB.QueryRowContext(ctx, `SELECT min(order_id) FROM fact_sales f JOIN dim_region r USING (region_key) JOIN dim_date d USING (date_key)
+		WHERE r.province = 'Guangdong' AND d.year = 2024`).Scan(&oldOrder); err != nil {
+		t.Fatal(err)
+	}
+	// Customer 101 again, a new customer 990 on an order already counted,
+	// a cell of its own (2025 Zhejiang), a huge and a tiny amount (the
+	// month's greatest and least line).
+	refreshRun(t, w, m, c, 2, sale("O40", 20240221, 2, 101, 2, "9999.00"), sale(oldOrder, 20240222, 2, 990, 2, "0.01"),
+		sale("O41", 20250301, 4, 101, 2, "5.00"))
+	after := cells()
+	want := cell{gd.rowid, gd.lines + 2, gd.orders + 1, gd.customer + 1}
+	if got := after["2024 Guangdong"]; got != want {
+		t.Errorf("2024 Guangdong %+v, want %+v (the same row, two lines, one new order, one new customer)", got, want)
+	}
+	for k, v := range before {
+		if k != "2024 Guangdong" && after[k] != v {
+			t.Errorf("untouched %s changed: %+v -> %+v", k, v, after[k])
+		}
+	}
+	if z := after["2025 Zhejiang"]; z.lines != 1 || z.orders != 1 || z.customer != 1 {
+		t.Errorf("2025 Zhejiang %+v, want a new cell of one line, order and customer", z)
+	}
+	// A region outside dim_region, twice: its NULL labels are one cell.
+	refreshRun(t, w, m, c, 3, sale("O42", 20240223, 99, 101, 3, "7.00"))
+	refreshRun(t, w, m, c, 4, sale("O43", 20240224, 99, 102, 4, "8.00"))
+	if n := after["2024 -"]; n != (cell{}) {
+		t.Fatalf("a NULL-province cell before the runs: %+v", n)
+	}
+	if got := cells()["2024 -"]; got.lines != 2 || got.customer != 2 {
+		t.Errorf("2024 NULL province %+v, want 2 lines of 2 customers", got)
+	}
+	// A run of more new values than appendedValues is recomputed.
+	appendedValues = 1
+	before = cells()
+	refreshRun(t, w, m, c, 5, sale("O44", 20240225, 2, 101, 5, "3.00"), sale("O45", 20240226, 2, 101, 5, "4.00"))
+	appendedValues = 10_000
+	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.orders != before["2024 Guangdong"].orders+2 {
+		t.Errorf("after two new orders over the bound 2024 Guangdong %+v, want a recomputed row of two orders more than %+v", got, before["2024 Guangdong"])
+	}
+	// A restatement is recomputed: the touched row is a new one.
+	before = cells()
+	refreshRun(t, w, m, c, 6, `UPDATE fact_sales SET restated_by_run = 6 WHERE order_id = 'O40'`)
+	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines-1 {
+		t.Errorf("after the restatement 2024 Guangdong %+v, want a recomputed row of one line less than %+v", got, before["2024 Guangdong"])
 	}
 }
 
