@@ -328,9 +328,13 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 // order already counted there adds no order. Each time every rollup holds
 // exactly what a rebuild computes (refreshRun), including a line in a
 // region outside dim_region (NULL labels) twice. A run with more new
-// values than appendedValues, and one that restates a line, are
-// recomputed (a new rowid).
+// values than appendedValues, one that restates a line, and any run into
+// a warehouse of fewer lines than appendedMinLines are recomputed (a new
+// rowid).
 func TestRollupRefreshAddsAppended(t *testing.T) {
+	// The small warehouse's few lines stand for a large one's.
+	appendedMinLines = -1
+	defer func() { appendedMinLines = 122_880 }()
 	ctx := context.Background()
 	w := smallWarehouse(t)
 	m, _ := Builtin()
@@ -420,6 +424,13 @@ func TestRollupRefreshAddsAppended(t *testing.T) {
 	refreshRun(t, w, m, c, 6, `UPDATE fact_sales SET restated_by_run = 6 WHERE order_id = 'O40'`)
 	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines-1 {
 		t.Errorf("after the restatement 2024 Guangdong %+v, want a recomputed row of one line less than %+v", got, before["2024 Guangdong"])
+	}
+	// A warehouse of fewer lines than appendedMinLines recomputes.
+	appendedMinLines = 122_880
+	before = cells()
+	refreshRun(t, w, m, c, 7, sale("O46", 20240227, 2, 101, 7, "3.00"))
+	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines+1 {
+		t.Errorf("in a small warehouse 2024 Guangdong %+v, want a recomputed row of one line more than %+v", got, before["2024 Guangdong"])
 	}
 }
 
