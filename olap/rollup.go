@@ -640,8 +640,9 @@ var appendedValues = 10_000
 // recomputed the year's distinct orders and customers of every province it
 // sold in). It returns r's rows afterwards, and false (having changed
 // nothing) when the run's values are too many or of a type it does not
-// write as literals, or a distinct count's input reads a joined table:
-// then the periods are recomputed.
+// write as literals, or a distinct count's input reads a joined table, or
+// the base rows' SQL does not read the fact table as it expects: then the
+// periods are recomputed.
 func addAppended(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, touched *runDates, rowsBefore int64) (int64, bool, error) {
 	spec := srcSpec{levels: r.levels}
 	for _, name := range r.Measures {
@@ -716,8 +717,13 @@ func addAppended(ctx context.Context, tx *sql.Tx, c *Cube, r *Rollup, touched *r
 			if list == "" {
 				sel = append(sel, "0 AS "+in)
 			} else {
-				fact := quoteIdent(c.Fact) + " AS " + factAlias
-				old := strings.Replace(baseSource(b, c, spec), " FROM "+fact, " FROM (SELECT * FROM "+fact+" WHERE ("+expr+") IN ("+list+")) AS "+factAlias, 1) +
+				// The earlier lines' fact table, filtered by the values.
+				fact := " FROM " + quoteIdent(c.Fact) + " AS " + factAlias
+				src := baseSource(b, c, spec)
+				if !strings.Contains(src, fact) {
+					return 0, false, nil
+				}
+				old := strings.Replace(src, fact, " FROM (SELECT *"+fact+" WHERE ("+expr+") IN ("+list+")) AS "+factAlias, 1) +
 					" WHERE " + factAlias + "." + quoteIdent("etl_run_id") + " IS DISTINCT FROM " + run
 				ctes = append(ctes, inc+" AS (SELECT "+strings.Join(prefixed("v.", cells), ", ")+", count(*) AS k FROM "+nv+" AS v ANTI JOIN ("+old+") AS o ON "+
 					cellsMatch("o.", "v.", cells)+" AND o."+in+" = v."+in+" GROUP BY ALL)")
