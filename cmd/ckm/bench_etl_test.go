@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,5 +183,40 @@ func TestDailyPOSLoads(t *testing.T) {
 	}
 	if n != f.Loaded || known != n || day != "2024-01-06" {
 		t.Errorf("%d D lines in the facts (%d of known stores and products), last on %s; want the %d loaded, all known, on 2024-01-06", n, known, day, f.Loaded)
+	}
+}
+
+// TestBenchETLReports runs ckm bench etl on a tiny export set: every side
+// ran (positive times and peaks), the ratios are the sides' quotients,
+// the plain CSV's planted faults were rejected and counted, the fair raw
+// side appended at least the sources' rows, and the 10-line and daily
+// loads have times of their own.
+func TestBenchETLReports(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(ckmBinary(t), "bench", "etl", "--customers", "40", "--days", "6", "--plain-lines", "100", "--runs", "1",
+		"--format", "json", "--dir", filepath.Join(dir, "bench"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ckm bench etl: %v\n%s", err, out)
+	}
+	var r benchETLResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for name, s := range map[string]benchSide{"ckm": r.CKM, "raw Go": r.RawGo, "raw DuckDB": r.RawDuckDB, "plain ckm": r.PlainCKM, "plain read_csv": r.PlainReadCSV} {
+		if s.Seconds <= 0 || s.CPUSeconds <= 0 || s.PeakRSSMB <= 0 {
+			t.Errorf("side %s: %+v, want a positive time, CPU time and peak", name, s)
+		}
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+	if !near(r.Ratio, r.CKM.Seconds/r.RawGo.Seconds) || !near(r.OldRatio, r.CKM.Seconds/r.RawDuckDB.Seconds) ||
+		!near(r.PlainCSVRatio, r.PlainCKM.Seconds/r.PlainReadCSV.Seconds) || r.CKMPeakRSSMB != r.CKM.PeakRSSMB || r.RawPeakRSSMB != r.RawGo.PeakRSSMB {
+		t.Errorf("ratios %.3f %.3f %.3f and peaks %.0f %.0f are not the sides' (%+v)", r.Ratio, r.OldRatio, r.PlainCSVRatio, r.CKMPeakRSSMB, r.RawPeakRSSMB, r)
+	}
+	if r.PlainRejected != 30 || r.PlainDuplicates != 10 || r.RawGoRows < r.SourceRows {
+		t.Errorf("plain rejected %d, duplicates %d (want 30, 10); raw Go rows %d of %d source rows", r.PlainRejected, r.PlainDuplicates, r.RawGoRows, r.SourceRows)
+	}
+	if r.SmallLoadSec <= 0 || r.DailyLoadSec <= 0 || r.DailyLoadCPU <= 0 {
+		t.Errorf("10-line load %.3f s, daily load %.3f s (%.3f CPU s): want times", r.SmallLoadSec, r.DailyLoadSec, r.DailyLoadCPU)
 	}
 }
