@@ -602,20 +602,23 @@ var appendedMinLines int64 = 122_880
 
 // appendedRun returns run when all the run did to the sales is add lines
 // of its own (no line restated or reversed, no product of its changed
-// under another run's lines, no customer merged, split or unmerged) and
-// fact_sales holds more than appendedMinLines, else 0. Each select can
-// skip row groups by its column's min/max.
+// under another run's lines, no customer merged, split or unmerged), at
+// most appendedValues of them (no distinct count can then have more
+// values; a large load is recomputed without first copying its lines),
+// and fact_sales holds more than appendedMinLines, else 0. Each select
+// can skip row groups by its column's min/max.
 func appendedRun(ctx context.Context, tx *sql.Tx, run int64) (int64, error) {
 	var lines sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT max(estimated_size) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'fact_sales'`).Scan(&lines); err != nil || lines.Int64 <= appendedMinLines {
 		return 0, err
 	}
 	var only bool
-	err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM fact_sales WHERE restated_by_run = $1)
+	err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM fact_sales WHERE etl_run_id = $1) <= $2
+		AND NOT EXISTS (SELECT 1 FROM fact_sales WHERE restated_by_run = $1)
 		AND NOT EXISTS (SELECT 1 FROM fact_sales WHERE etl_run_id = $1 AND is_reversal)
 		AND NOT EXISTS (SELECT 1 FROM customer_merge WHERE run_id = $1 OR undone_run = $1)
 		AND NOT EXISTS (SELECT 1 FROM fact_sales WHERE etl_run_id IS DISTINCT FROM $1
-			AND product_key IN (SELECT product_key FROM dim_product WHERE etl_run_id = $1))`, run).Scan(&only)
+			AND product_key IN (SELECT product_key FROM dim_product WHERE etl_run_id = $1))`, run, appendedValues).Scan(&only)
 	if err != nil || !only {
 		return 0, err
 	}
@@ -626,8 +629,9 @@ func appendedRun(ctx context.Context, tx *sql.Tx, run int64) (int64, error) {
 // in a run's lines that addAppended looks up among the earlier lines (as
 // a list of literals, which DuckDB filters the fact table's scan by: as a
 // subquery it built a hash table of every line, 1.2 s at 4.9 M lines
-// against 0.05 s); a run with more is recomputed. (A variable: tests
-// lower it.)
+// against 0.05 s), and the lines a run may add to be added to the rollups
+// (appendedRun); a run with more is recomputed. (A variable: tests lower
+// it.)
 var appendedValues = 10_000
 
 // addAppended refreshes r after a run that only added lines
