@@ -60,3 +60,23 @@ func DataVersionsTx(ctx context.Context, q Querier) (version, prev int64, err er
 	}
 	return version, prev, nil
 }
+
+// SalesLines is the number of lines fact_sales holds as DuckDB's catalog
+// estimates it (exact without deletes; fact lines are never deleted but by
+// an erasure), read without scanning the table: what decides whether a
+// warehouse's sales are more than a row group (122,880 lines), which
+// DuckDB scans on several threads.
+func SalesLines(ctx context.Context, q Querier) (int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT coalesce(max(estimated_size), 0) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'fact_sales'`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}

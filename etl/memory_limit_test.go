@@ -82,6 +82,20 @@ func TestLoadDefaultMemoryLimit(t *testing.T) {
 	}
 }
 
+// rowQuerier is a database, connection or transaction.
+type rowQuerier interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// duckThreads is DuckDB's threads setting as q sees it.
+func duckThreads(t *testing.T, q rowQuerier) (n int64) {
+	t.Helper()
+	if err := q.QueryRowContext(context.Background(), `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestSmallLoadOneThread: a load of a few kilobytes into a warehouse
 // opened without a threads setting runs its steps and its commit hooks
 // (rollups refreshed in place) on one DuckDB thread and puts the earlier
@@ -103,15 +117,7 @@ func TestSmallLoadOneThread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		threads := func(q interface {
-			QueryRowContext(context.Context, string, ...any) *sql.Row
-		}) int64 {
-			var n int64
-			if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
+		threads := func(q rowQuerier) int64 { return duckThreads(t, q) }
 		before := threads(w.DB)
 		var during, hook, afterHook int64
 		opts := Options{AsOf: asOf2024(),
@@ -178,15 +184,7 @@ func TestSmallLoadRefreshOverManySales(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	threads := func(q interface {
-		QueryRowContext(context.Context, string, ...any) *sql.Row
-	}) int64 {
-		var n int64
-		if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	threads := func(q rowQuerier) int64 { return duckThreads(t, q) }
 	before := threads(w.DB)
 	if before < 2 {
 		t.Skipf("DuckDB runs %d thread here: nothing to get back", before)

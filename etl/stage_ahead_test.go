@@ -162,14 +162,7 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		}
 		var trace bytes.Buffer
 		w := openMem(t)
-		threads := func(q interface {
-			QueryRowContext(context.Context, string, ...any) *sql.Row
-		}) (n int64) {
-			if err := q.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS BIGINT)`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
+		threads := func(q rowQuerier) int64 { return duckThreads(t, q) }
 		before, during := threads(w.DB), int64(0)
 		rep, err := Load(ctx, w, []string{p}, Options{AsOf: asOf2024(), Trace: &trace,
 			AfterIdentity: func(ctx context.Context, tx *sql.Tx) error { during = threads(tx); return nil }})

@@ -291,6 +291,15 @@ func parseSST(data []byte, temp bool) ([]string, bool) {
 	sc := newXMLScannerBytes(data)
 	var table []string
 	var x xlsxText
+	// item decodes the <si> the scanner is at and appends its text.
+	item := func() bool {
+		x.reset()
+		if !decodeItem(sc, &x) {
+			return false
+		}
+		table = append(table, x.String())
+		return true
+	}
 	if temp {
 		for {
 			switch sc.next() {
@@ -299,12 +308,8 @@ func parseSST(data []byte, temp bool) ([]string, bool) {
 			case xmlFail:
 				return nil, false
 			case xmlStart:
-				if string(sc.local) == "si" {
-					x.reset()
-					if !decodeItem(sc, &x) {
-						return nil, false
-					}
-					table = append(table, x.String())
+				if string(sc.local) == "si" && !item() {
+					return nil, false
 				}
 			}
 		}
@@ -329,11 +334,9 @@ func parseSST(data []byte, temp bool) ([]string, bool) {
 		switch sc.next() {
 		case xmlStart:
 			if string(sc.local) == "si" {
-				x.reset()
-				if !decodeItem(sc, &x) {
+				if !item() {
 					return nil, false
 				}
-				table = append(table, x.String())
 			} else if !skipElement(sc) {
 				return nil, false
 			}

@@ -608,8 +608,7 @@ var appendedMinLines int64 = 122_880
 // and fact_sales holds more than appendedMinLines, else 0. Each select
 // can skip row groups by its column's min/max.
 func appendedRun(ctx context.Context, tx *sql.Tx, run int64) (int64, error) {
-	var lines sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(estimated_size) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'fact_sales'`).Scan(&lines); err != nil || lines.Int64 <= appendedMinLines {
+	if lines, err := engine.SalesLines(ctx, tx); err != nil || lines <= appendedMinLines {
 		return 0, err
 	}
 	var only bool

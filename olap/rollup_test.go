@@ -256,7 +256,6 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 	// TestRollupRefreshAddsAppended), as a run that restates lines is.
 	addByDelta = false
 	defer func() { addByDelta = true }()
-	ctx := context.Background()
 	w := smallWarehouse(t)
 	m, _ := Builtin()
 	c := builtinCube(t, "sales")
@@ -264,27 +263,11 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 		t.Helper()
 		refreshRun(t, w, m, c, id, stmts...)
 	}
-	var yp *Rollup
-	for _, r := range c.Rollups {
-		if r.Name == "year_province" {
-			yp = r
-		}
-	}
 	rowids := func() map[string]int64 {
 		t.Helper()
-		rows, err := w.DB.QueryContext(ctx, `SELECT `+quoteIdent(labelCol(yp.levels[0]))+` || ' ' || coalesce(`+quoteIdent(labelCol(yp.levels[1]))+`, '-'), rowid FROM `+quoteIdent(yp.Table(c)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
 		out := map[string]int64{}
-		for rows.Next() {
-			var k string
-			var id int64
-			if err := rows.Scan(&k, &id); err != nil {
-				t.Fatal(err)
-			}
-			out[k] = id
+		for k, v := range yearProvinceCells(t, w, c) {
+			out[k] = v.rowid
 		}
 		return out
 	}
@@ -327,7 +310,8 @@ func TestRollupRefreshTouchedRegions(t *testing.T) {
 // in 2024 Guangdong adds no customer, a new customer in it adds one, an
 // order already counted there adds no order. Each time every rollup holds
 // exactly what a rebuild computes (refreshRun), including a line in a
-// region outside dim_region (NULL labels) twice. A run with more new
+// region outside dim_region (NULL labels) twice and a run of 3,000 lines
+// (distinct counts over more than a vector of values). A run with more new
 // values than appendedValues, one that restates a line, and any run into
 // a warehouse of fewer lines than appendedMinLines are recomputed (a new
 // rowid).
@@ -339,35 +323,7 @@ func TestRollupRefreshAddsAppended(t *testing.T) {
 	w := smallWarehouse(t)
 	m, _ := Builtin()
 	c := builtinCube(t, "sales")
-	var yp *Rollup
-	for _, r := range c.Rollups {
-		if r.Name == "year_province" {
-			yp = r
-		}
-	}
-	type cell struct {
-		rowid                   int64
-		lines, orders, customer int64
-	}
-	cells := func() map[string]cell {
-		t.Helper()
-		rows, err := w.DB.QueryContext(ctx, `SELECT `+quoteIdent(labelCol(yp.levels[0]))+` || ' ' || coalesce(`+quoteIdent(labelCol(yp.levels[1]))+`, '-'),
-			rowid, "m:order_lines", "m:orders", "m:customers" FROM `+quoteIdent(yp.Table(c)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[string]cell{}
-		for rows.Next() {
-			var k string
-			var v cell
-			if err := rows.Scan(&k, &v.rowid, &v.lines, &v.orders, &v.customer); err != nil {
-				t.Fatal(err)
-			}
-			out[k] = v
-		}
-		return out
-	}
+	cells := func() map[string]ypCell { t.Helper(); return yearProvinceCells(t, w, c) }
 	sale := func(order string, date, region, customer, run int, amount string) string {
 		return fmt.Sprintf(`INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, store_key, region_key,
 			quantity, unit_price, amount, cost_amount, is_return, etl_run_id) VALUES ('%s', %d, %d, 1, %d, 1, 1, -1, %d, 1, %s, %s, 20.00, false, %d)`,
@@ -376,7 +332,7 @@ func TestRollupRefreshAddsAppended(t *testing.T) {
 	refreshRun(t, w, m, c, 1)
 	before := cells()
 	gd := before["2024 Guangdong"]
-	if gd.customer == 0 {
+	if gd.customers == 0 {
 		t.Fatalf("no 2024 Guangdong customers to repeat: %v", before)
 	}
 	var oldOrder string
@@ -390,7 +346,7 @@ func TestRollupRefreshAddsAppended(t *testing.T) {
 	refreshRun(t, w, m, c, 2, sale("O40", 20240221, 2, 101, 2, "9999.00"), sale(oldOrder, 20240222, 2, 990, 2, "0.01"),
 		sale("O41", 20250301, 4, 101, 2, "5.00"))
 	after := cells()
-	want := cell{gd.rowid, gd.lines + 2, gd.orders + 1, gd.customer + 1}
+	want := ypCell{gd.rowid, gd.lines + 2, gd.orders + 1, gd.customers + 1}
 	if got := after["2024 Guangdong"]; got != want {
 		t.Errorf("2024 Guangdong %+v, want %+v (the same row, two lines, one new order, one new customer)", got, want)
 	}
@@ -399,39 +355,85 @@ func TestRollupRefreshAddsAppended(t *testing.T) {
 			t.Errorf("untouched %s changed: %+v -> %+v", k, v, after[k])
 		}
 	}
-	if z := after["2025 Zhejiang"]; z.lines != 1 || z.orders != 1 || z.customer != 1 {
+	if z := after["2025 Zhejiang"]; z.lines != 1 || z.orders != 1 || z.customers != 1 {
 		t.Errorf("2025 Zhejiang %+v, want a new cell of one line, order and customer", z)
 	}
 	// A region outside dim_region, twice: its NULL labels are one cell.
 	refreshRun(t, w, m, c, 3, sale("O42", 20240223, 99, 101, 3, "7.00"))
 	refreshRun(t, w, m, c, 4, sale("O43", 20240224, 99, 102, 4, "8.00"))
-	if n := after["2024 -"]; n != (cell{}) {
+	if n := after["2024 -"]; n != (ypCell{}) {
 		t.Fatalf("a NULL-province cell before the runs: %+v", n)
 	}
-	if got := cells()["2024 -"]; got.lines != 2 || got.customer != 2 {
+	if got := cells()["2024 -"]; got.lines != 2 || got.customers != 2 {
 		t.Errorf("2024 NULL province %+v, want 2 lines of 2 customers", got)
+	}
+	// 3,000 lines (more than a vector of values per distinct count): two
+	// lines an order, every other line a new customer, the others the
+	// earlier four, over 300 days of 2024 in every region.
+	before = cells()
+	refreshRun(t, w, m, c, 5, `INSERT INTO fact_sales (order_id, line_no, date_key, customer_key, customer_id, product_key, channel_key, store_key, region_key,
+			quantity, unit_price, amount, cost_amount, is_return, etl_run_id)
+		SELECT 'B' || (i // 2), i % 2 + 1, CAST(strftime(DATE '2024-01-01' + CAST(i % 300 AS INTEGER), '%Y%m%d') AS INTEGER), 1,
+			CASE WHEN i % 2 = 0 THEN 5000 + i ELSE 101 + i % 4 END, 1 + i % 4, 1 + i % 3, -1, 1 + i % 4, 1, i % 97, i % 97, 1.00, false, 5
+		FROM range(3000) r(i)`)
+	if got := cells()["2024 Guangdong"]; got.rowid != before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines+2250 {
+		t.Errorf("after 3,000 lines 2024 Guangdong %+v, want the same row with 2,250 lines more than %+v", got, before["2024 Guangdong"])
 	}
 	// A run of more new values than appendedValues is recomputed.
 	appendedValues = 1
 	before = cells()
-	refreshRun(t, w, m, c, 5, sale("O44", 20240225, 2, 101, 5, "3.00"), sale("O45", 20240226, 2, 101, 5, "4.00"))
+	refreshRun(t, w, m, c, 6, sale("O44", 20240225, 2, 101, 6, "3.00"), sale("O45", 20240226, 2, 101, 6, "4.00"))
 	appendedValues = 10_000
 	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.orders != before["2024 Guangdong"].orders+2 {
 		t.Errorf("after two new orders over the bound 2024 Guangdong %+v, want a recomputed row of two orders more than %+v", got, before["2024 Guangdong"])
 	}
 	// A restatement is recomputed: the touched row is a new one.
 	before = cells()
-	refreshRun(t, w, m, c, 6, `UPDATE fact_sales SET restated_by_run = 6 WHERE order_id = 'O40'`)
+	refreshRun(t, w, m, c, 7, `UPDATE fact_sales SET restated_by_run = 7 WHERE order_id = 'O40'`)
 	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines-1 {
 		t.Errorf("after the restatement 2024 Guangdong %+v, want a recomputed row of one line less than %+v", got, before["2024 Guangdong"])
 	}
 	// A warehouse of fewer lines than appendedMinLines recomputes.
 	appendedMinLines = 122_880
 	before = cells()
-	refreshRun(t, w, m, c, 7, sale("O46", 20240227, 2, 101, 7, "3.00"))
+	refreshRun(t, w, m, c, 8, sale("O46", 20240227, 2, 101, 8, "3.00"))
 	if got := cells()["2024 Guangdong"]; got.rowid == before["2024 Guangdong"].rowid || got.lines != before["2024 Guangdong"].lines+1 {
 		t.Errorf("in a small warehouse 2024 Guangdong %+v, want a recomputed row of one line more than %+v", got, before["2024 Guangdong"])
 	}
+}
+
+// ypCell is a row of the sales cube's year_province rollup.
+type ypCell struct {
+	rowid                    int64
+	lines, orders, customers int64
+}
+
+// yearProvinceCells reads c's year_province rollup by "year province"
+// ("-" for a NULL province).
+func yearProvinceCells(t *testing.T, w *engine.Warehouse, c *Cube) map[string]ypCell {
+	t.Helper()
+	var yp *Rollup
+	for _, r := range c.Rollups {
+		if r.Name == "year_province" {
+			yp = r
+		}
+	}
+	rows, err := w.DB.Query(`SELECT ` + quoteIdent(labelCol(yp.levels[0])) + ` || ' ' || coalesce(` + quoteIdent(labelCol(yp.levels[1])) + `, '-'),
+		rowid, "m:order_lines", "m:orders", "m:customers" FROM ` + quoteIdent(yp.Table(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]ypCell{}
+	for rows.Next() {
+		var k string
+		var v ypCell
+		if err := rows.Scan(&k, &v.rowid, &v.lines, &v.orders, &v.customers); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // refreshRun commits run id (its etl_run row and stmts) with the rollups
