@@ -204,6 +204,10 @@ func (l *loader) execAll(step string, queries []string) error {
 	return nil
 }
 
+// groupSales lets identity group sales lines into records
+// (identityGraphSQL); tests turn it off to compare with a record per line.
+var groupSales = true
+
 // identityGraphSQL builds the identifier graph in two parts: records
 // (the records of the load, with their time and, for CRM rows, the
 // evidence an ID typo is checked against) and their identifiers (the
@@ -212,26 +216,45 @@ func (l *loader) execAll(step string, queries []string) error {
 // and the pairs of ID numbers accepted as one person's. asOf is the time
 // of a CRM row without a change date (it tells who holds a number now).
 //
-// A record is a staged line: the items of a JSON order line share it, so
-// its sales rows are made distinct, and so are its edges. When
-// itemsShareLines is false (every staged line is one row, linePerRow)
-// each record is one row of id_src and gives one edge of each key type:
-// both are distinct already (a DISTINCT of a million order lines was ~1 s
-// of a plain CSV load's 1.5 CPU s at id_src, 0.7 s of id_edge's 0.9).
+// A record is a CRM row, or a group of sales lines: the lines carrying
+// the same keys in the same channel, region and store are one record (the
+// items of a JSON order line are of one line, so of one group), unless
+// their only keys are mobiles or e-mails — a line whose keys may all be
+// conflicted is labelled by its own time (orphanSQL), so it stays a record
+// of its own. A line carrying a card, ID number or customer ref is
+// labelled by that strong key whatever its time, and the rules that read
+// a record's time read the group's span: its first line's time (t_from,
+// t_first) and its last's (t), with how many lines it has (n) and which
+// (recs, the lines' record ids; the group's id is the least of them). A
+// million-line plain export of 50,000 members is ~50,000 records instead
+// of a million: every table of the graph, the labels and the explanations
+// are made of those. What is kept per line, id_rec and etl_record_key, is
+// expanded from recs (expandRecSQL).
 func identityGraphSQL(asOf string, rules IdentityRules, itemsShareLines bool) (records, links []string) {
-	distinct := ""
+	n, recs := "count(*)", "list(rec)"
 	if itemsShareLines {
-		distinct = "DISTINCT "
+		n, recs = "count(DISTINCT rec)", "list(DISTINCT rec)"
+	}
+	single := `CASE WHEN card IS NULL AND idn IS NULL AND cref IS NULL AND (mobile_v IS NOT NULL OR email_v IS NOT NULL) THEN ` + recID + ` END`
+	if !groupSales {
+		single = recID
 	}
 	records = []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
 			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
-			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s, CAST(NULL AS VARCHAR) AS store_s FROM ok_customers
+			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s, CAST(NULL AS VARCHAR) AS store_s,
+			coalesce(changed_v, ` + asOf + `) AS t_first, CAST(1 AS BIGINT) AS n, CAST(NULL AS BIGINT[]) AS recs FROM ok_customers
 		UNION ALL
-		SELECT ` + distinct + recID + `, card, idn, mobile_v, email_v, cref, ts_v, ts_v, channel, NULL, NULL, NULL, CAST(region_v AS VARCHAR), store_v FROM ok_sales`,
+		SELECT min(rec), card, idn, mobile_v, email_v, cref, max(ts_v), min(ts_v), channel, NULL, NULL, NULL, region_s, store_s,
+			min(ts_v), ` + n + `, ` + recs + ` FROM (
+			SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, ts_v, channel, CAST(region_v AS VARCHAR) AS region_s, store_v AS store_s,
+				` + single + ` AS single
+			FROM ok_sales)
+		GROUP BY card, idn, mobile_v, email_v, cref, channel, region_s, store_s, single`,
+		// One row per record, so one edge per record and key type.
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
-		SELECT ` + distinct + `rec, key_type, key_value FROM (
+		SELECT rec, key_type, key_value FROM (
 			SELECT rec, 'member_card' AS key_type, card AS key_value FROM id_src WHERE card IS NOT NULL
 			UNION ALL SELECT rec, 'id_number', idn FROM id_src WHERE idn IS NOT NULL
 			UNION ALL SELECT rec, 'mobile', mobile_v FROM id_src WHERE mobile_v IS NOT NULL
@@ -459,7 +482,7 @@ func orphanSQL(rules IdentityRules) []string {
 	return []string{
 		`CREATE OR REPLACE TEMP TABLE id_holder AS
 		WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1)
-		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, count(*) AS n,
+		SELECT e.kid, r.lab, min(s.t_from) AS t0, max(s.t) AS t1, sum(s.n) AS n,
 			list_distinct(flatten(list(coalesce(p.channels, CASE WHEN pr.rec IS NULL THEN [s.channel] ELSE [] END)))) AS channels
 		FROM id_rk_all e SEMI JOIN id_conflict USING (kid) JOIN id_rl_acc r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_prior_rec p USING (rec) LEFT JOIN paired pr USING (rec)
@@ -469,11 +492,11 @@ func orphanSQL(rules IdentityRules) []string {
 			-- The stores each holder's till records were rung up in (an
 			-- earlier load's holder: its sales in the warehouse), with how
 			-- many lines.
-			SELECT lab, store, count(*) AS n FROM (
-				SELECT r.lab, s.store_s AS store FROM id_rl_acc r JOIN id_src s USING (rec)
+			SELECT lab, store, sum(n) AS n FROM (
+				SELECT r.lab, s.store_s AS store, s.n FROM id_rl_acc r JOIN id_src s USING (rec)
 				WHERE r.lab IN (SELECT lab FROM id_holder) AND s.store_s IS NOT NULL
 				UNION ALL
-				SELECT c.lab, f.store_code FROM (SELECT DISTINCT r.lab, p.customer_id FROM id_rl_acc r JOIN id_prior_rec p USING (rec)
+				SELECT c.lab, f.store_code, 1 FROM (SELECT DISTINCT r.lab, p.customer_id FROM id_rl_acc r JOIN id_prior_rec p USING (rec)
 					WHERE r.lab IN (SELECT lab FROM id_holder)) c
 				JOIN fact_sales f ON f.customer_id = c.customer_id WHERE f.store_code IS NOT NULL)
 			GROUP BY lab, store),
@@ -648,7 +671,8 @@ func (l *loader) labelRound() (int64, error) {
 
 // assignCustomers gives each component its customer id (an existing one,
 // or a new one numbered after the largest), records new identifiers in
-// etl_identity and maps every record to its customer. strongless says the
+// etl_identity and maps every record of the graph (id_grec) and every
+// source record (id_rec) to its customer. strongless says the
 // graph was labelled by labelStrongless.
 func (l *loader) assignCustomers(strongless bool) error {
 	base, err := l.count(`SELECT coalesce(max(customer_id), 0) FROM etl_identity`)
@@ -680,8 +704,17 @@ func (l *loader) assignCustomers(strongless bool) error {
 	if l.newCustomers, err = l.count(`SELECT count(*) FROM id_cust WHERE is_new`); err != nil {
 		return err
 	}
-	return l.applyMerges(plan)
+	if err := l.applyMerges(plan); err != nil {
+		return err
+	}
+	return l.exec("identity", expandRecSQL)
 }
+
+// expandRecSQL makes id_rec, each source record's customer, from each
+// graph record's (id_grec): a group of sales lines gives its customer to
+// each of its lines (id_src's recs), a CRM row is its own record.
+const expandRecSQL = `CREATE OR REPLACE TEMP TABLE id_rec AS
+		SELECT unnest(coalesce(s.recs, [g.rec])) AS rec, g.customer_id FROM id_grec g JOIN id_src s USING (rec)`
 
 // reportConflicts logs what the conflict rules did: conflicted keys, the
 // ID typos accepted, and the components still holding two ID numbers the
@@ -735,6 +768,6 @@ func customerSQL(base, runID int64) []string {
 		SELECT k.key_type, t.tok, c.customer_id, %d
 		FROM id_key k JOIN id_tok t USING (kid) ANTI JOIN id_conflict USING (kid) JOIN id_lab l USING (kid) JOIN id_cust c USING (lab)
 		WHERE k.key_type <> '`+priorCustomerKey+`' AND NOT EXISTS (SELECT 1 FROM etl_identity e WHERE e.key_type = k.key_type AND e.key_value = t.tok)`, runID),
-		`CREATE OR REPLACE TEMP TABLE id_rec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab) WHERE r.rec > 0`,
+		`CREATE OR REPLACE TEMP TABLE id_grec AS SELECT r.rec, c.customer_id FROM id_rl r JOIN id_cust c USING (lab) WHERE r.rec > 0`,
 	}
 }

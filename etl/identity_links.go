@@ -29,7 +29,7 @@ func identityLinkSQL(runID int64) string {
 			key_type = 'id_number' AND key_value IN (SELECT key_value FROM typo) AS typo_key
 		FROM id_key),
 	rk AS (
-		SELECT r.customer_id, e.kid, s.t, s.channel, k.conflicted,
+		SELECT r.customer_id, e.kid, s.t_first, s.t, s.n, s.channel, k.conflicted,
 			CASE
 				WHEN k.conflicted AND o.alone THEN 'shared_alone'
 				WHEN k.conflicted AND o.alone IS NOT NULL THEN 'shared_by_time'
@@ -38,10 +38,10 @@ func identityLinkSQL(runID int64) string {
 				WHEN k.weak THEN 'weak'
 				ELSE 'strong' END AS rule,
 			k.weak AND e.rec IN (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1) AS paired
-		FROM id_rk_all e JOIN kinfo k USING (kid) JOIN id_rec r USING (rec) JOIN id_src s USING (rec)
+		FROM id_rk_all e JOIN kinfo k USING (kid) JOIN id_grec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
 	by_channel AS (
-		SELECT customer_id, kid, rule, conflicted, channel, count(*) AS n, min(t) AS t0, max(t) AS t1, bool_or(NOT paired) AS unpaired
+		SELECT customer_id, kid, rule, conflicted, channel, sum(n) AS n, min(t_first) AS t0, max(t) AS t1, bool_or(NOT paired) AS unpaired
 		FROM rk GROUP BY customer_id, kid, rule, conflicted, channel),
 	agg AS (
 		SELECT customer_id, kid, rule, conflicted, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
@@ -50,7 +50,7 @@ func identityLinkSQL(runID int64) string {
 	holders AS (
 		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM (
 			SELECT e.kid, r.customer_id FROM (FROM id_rk_all SEMI JOIN id_conflict USING (kid)) e
-				JOIN id_key USING (kid) JOIN id_tok USING (kid) JOIN id_rec r USING (rec) JOIN id_src USING (rec)
+				JOIN id_key USING (kid) JOIN id_tok USING (kid) JOIN id_grec r USING (rec) JOIN id_src USING (rec)
 			UNION ALL
 			SELECT e.kid, p.customer_id FROM id_rk_all e JOIN id_prior_rec p USING (rec) SEMI JOIN id_conflict USING (kid))
 		GROUP BY kid)
@@ -76,9 +76,9 @@ func stronglessLinkSQL(runID int64) string {
 	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
 	WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1),
 	by_channel AS (
-		SELECT r.customer_id, e.kid, s.channel, count(*) AS n, min(s.t) AS t0, max(s.t) AS t1,
+		SELECT r.customer_id, e.kid, s.channel, sum(s.n) AS n, min(s.t_first) AS t0, max(s.t) AS t1,
 			bool_or(NOT (e.weak AND p.rec IS NOT NULL)) AS unpaired
-		FROM id_rk_all e JOIN id_rec r USING (rec) JOIN id_src s USING (rec) LEFT JOIN paired p USING (rec)
+		FROM id_rk_all e JOIN id_grec r USING (rec) JOIN id_src s USING (rec) LEFT JOIN paired p USING (rec)
 		GROUP BY r.customer_id, e.kid, s.channel),
 	agg AS (
 		SELECT customer_id, kid, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
@@ -105,15 +105,18 @@ func (l *loader) recordKeySQL() string {
 		mobileTok = "ckm_token('mobile', key_value)"
 	}
 	// The resolved records' rows need no DISTINCT: id_rk_all holds each
-	// record's key once (id_edge gives one edge per key type of a line,
-	// and is made distinct where a JSON order's items share their line;
-	// id_key numbers each key once), and distinct keys have distinct
-	// hashes of their type and stored form. At 5 M lines the DISTINCT was
-	// a hash aggregate over ~5 million rows.
+	// record's key once (id_edge gives one edge per key type of a record;
+	// id_key numbers each key once), a group of sales lines gives its keys
+	// to each of its lines once (id_src's recs are distinct), and distinct
+	// keys have distinct hashes of their type and stored form. At 5 M lines
+	// the DISTINCT was a hash aggregate over ~5 million rows.
+	resolvedKeys := `SELECT r // 10000000000, r % 10000000000, h FROM (
+		SELECT unnest(coalesce(s.recs, [e.rec])) AS r, h.h
+		FROM id_rk_all e JOIN id_src s USING (rec)
+		JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
+		WHERE e.rec > 0)`
 	resolved := `INSERT INTO etl_record_key
-	SELECT e.rec // 10000000000, e.rec % 10000000000, h.h
-	FROM id_rk_all e JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
-	WHERE e.rec > 0`
+	` + resolvedKeys
 	if l.idle["interactions"] && l.idle["responses"] {
 		// No contact or campaign response in the load (everyTarget reads
 		// their empty tables): the resolved records' keys alone.
@@ -125,9 +128,7 @@ func (l *loader) recordKeySQL() string {
 		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
 		UNION ALL SELECT file_id, _line, 'member_card', card FROM ok_responses WHERE card IS NOT NULL
 		UNION ALL SELECT file_id, _line, 'mobile', mobile_v FROM ok_responses WHERE mobile_v IS NOT NULL)
-	SELECT e.rec // 10000000000, e.rec % 10000000000, h.h
-	FROM id_rk_all e JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
-	WHERE e.rec > 0
+	` + resolvedKeys + `
 	UNION ALL
 	SELECT DISTINCT file_id, _line, hash(key_type, CAST(key_value AS VARCHAR)) FROM c WHERE key_type <> 'mobile'
 	UNION ALL

@@ -175,7 +175,7 @@ func (l *loader) pickApartRecords(plan *mergePlan) error {
 			LEFT JOIN id_merge_plan p ON p.other = ei.customer_id
 			WHERE e.rec IN (SELECT rec FROM id_rl WHERE lab IN (` + strings.Join(labs, ", ") + `)))
 		WHERE rn = 1`,
-		`UPDATE id_rec SET customer_id = x.customer_id FROM id_rec_pick x WHERE id_rec.rec = x.rec AND id_rec.customer_id <> x.customer_id`,
+		`UPDATE id_grec SET customer_id = x.customer_id FROM id_rec_pick x WHERE id_grec.rec = x.rec AND id_grec.customer_id <> x.customer_id`,
 	})
 }
 

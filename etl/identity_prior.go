@@ -141,10 +141,10 @@ func (l *loader) addPriorRecords() (strongless bool, err error) {
 			GROUP BY customer_id, key_type, key_value)`,
 		// Undated holdings (etl_identity only) count as long ago: they never
 		// win a record by time.
-		`INSERT INTO id_src (rec, card, idn, t, t_from, channel, name_key, birth_in, region_in)
+		`INSERT INTO id_src (rec, card, idn, t, t_from, t_first, n, channel, name_key, birth_in, region_in)
 		SELECT p.rec, CASE WHEN p.key_type = 'member_card' THEN p.key_value END,
 			CASE WHEN p.key_type = 'id_number' THEN p.key_value ELSE i.idn END,
-			coalesce(p.t1, TIMESTAMP '1900-01-01'), coalesce(p.t0, TIMESTAMP '1900-01-01'), 'prior',
+			coalesce(p.t1, TIMESTAMP '1900-01-01'), coalesce(p.t0, TIMESTAMP '1900-01-01'), coalesce(p.t0, TIMESTAMP '1900-01-01'), 1, 'prior',
 			` + nameKeySQL("coalesce(pn.raw, d.name)") + `, d.birth_date, d.region_code
 		FROM id_prior_rec p
 		LEFT JOIN (SELECT customer_id, min(idn) AS idn FROM id_prior_id GROUP BY customer_id) i USING (customer_id)

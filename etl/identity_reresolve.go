@@ -88,7 +88,7 @@ func softHoldingSQL() []string {
 		FROM fact_sales f JOIN r ON r.etl_file_id = f.etl_file_id AND r.source_line = f.source_line AND r.customer_id = f.customer_id
 		LEFT JOIN dim_channel ch ON ch.channel_key = f.channel_key
 		GROUP BY f.etl_file_id, f.source_line`,
-		`INSERT INTO id_src (rec, t, t_from, channel, region_s, store_s) SELECT rec, t, t, channel, region_s, store_s FROM id_early`,
+		`INSERT INTO id_src (rec, t, t_from, t_first, n, channel, region_s, store_s) SELECT rec, t, t, t, 1, channel, region_s, store_s FROM id_early`,
 		// Their edges: the keys of this load they carry.
 		`INSERT INTO id_edge
 		SELECT DISTINCT e.rec, t.key_type, t.key_value FROM id_early e

@@ -117,7 +117,7 @@ func (l *loader) sealValues() error {
 	}
 	customerKeys := fmt.Sprintf(`INSERT INTO vault_customer_key (customer_id, wrapped_key, run_id)
 		SELECT customer_id, ckm_new_customer_key(customer_id), %d
-		FROM (SELECT DISTINCT customer_id FROM id_rec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID)
+		FROM (SELECT DISTINCT customer_id FROM id_grec ANTI JOIN vault_customer_key USING (customer_id))`, l.runID)
 	keyDisplays := `SELECT DISTINCT t.tok, k.key_type AS kind, t.disp FROM id_key k JOIN id_tok t USING (kid)
 		WHERE k.key_type IN ` + personalKeyTypes
 	if l.opts.everyStep {
@@ -126,7 +126,7 @@ func (l *loader) sealValues() error {
 			fmt.Sprintf(`INSERT INTO vault_value (token, customer_id, kind, sealed, run_id)
 			SELECT p.tok, p.customer_id, p.key_type, ckm_seal(p.customer_id, ck.wrapped_key, p.tok, p.key_value), %d
 			FROM (SELECT d.customer_id, k.key_type, k.key_value, t.tok
-				FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_rec r USING (rec)) d
+				FROM (SELECT DISTINCT r.customer_id, e.kid FROM id_rk_all e JOIN id_grec r USING (rec)) d
 				JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
 				WHERE k.key_type IN `+personalKeyTypes+`) p
 			JOIN vault_customer_key ck USING (customer_id)
