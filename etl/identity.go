@@ -34,7 +34,7 @@ const maxIdentityRounds = 64
 // incremental loads; new components get new ids in a deterministic order.
 func (l *loader) resolveIdentity() error {
 	rules := l.opts.Identity.withDefaults()
-	records, links := identityGraphSQL(tsLiteral(l.opts.AsOf), rules, !l.linePerRow())
+	records, links := identityGraphSQL(tsLiteral(l.opts.AsOf), rules, l.sharedLines("file_id"))
 	if err := l.execAll("identity", records); err != nil {
 		return err
 	}
@@ -103,17 +103,6 @@ func (l *loader) resolveIdentity() error {
 	return nil
 }
 
-// linePerRow tells whether every staged line of the load is one row of its
-// staging table: no file is JSON (an order line has a row per item), none
-// is raw, joined or read again for a join (their lines are staged in SQL),
-// and the full path (everyStep) is not asked for. A delimited or
-// spreadsheet export stages each record once under its line number, a
-// Parquet file each row under its row number.
-func (l *loader) linePerRow() bool {
-	all, ids := l.multiRowFiles()
-	return !all && len(ids) == 0
-}
-
 // multiRowFiles tells which files' staged lines may have several rows:
 // all of them (all: a raw, joined or re-read file is staged in SQL, where
 // lines cannot be told file by file, or the full path is asked for), or
@@ -136,16 +125,13 @@ func (l *loader) multiRowFiles() (all bool, ids []string) {
 
 // sharedLines is SQL for a condition on a file id (col) that holds for the
 // files whose staged lines may have several rows (multiRowFiles): "false"
-// when every line is one row (linePerRow), "true" when all may, else col
+// when every line is one row, "true" when all may, else col
 // IN (the load's JSON files). Where one JSON export of web orders came
 // with the till exports, every statement that makes the lines distinct
 // made the tills' millions distinct too, though each of their lines is
 // one row already: sharedRows keeps the DISTINCT for the JSON files' rows
-// (the fact lines the load's checks count). Identity's records (id_src)
-// stay distinct as a whole: made distinct for the JSON files' rows only,
-// id_src took 1.1-1.8 s less at 5 M lines, but the statements after it
-// took longer (id_edge, id_rk_all, id_rk_acc, id_rl_acc: 0.3-1.1 s each,
-// in two runs of two), the edges and labels coming in another order.
+// (the fact lines the load's checks count), and identity groups the JSON
+// files' rows by line before it groups lines into records (id_src).
 func (l *loader) sharedLines(col string) string {
 	all, ids := l.multiRowFiles()
 	switch {
@@ -230,14 +216,27 @@ var groupSales = true
 // of a million: every table of the graph, the labels and the explanations
 // are made of those. What is kept per line, id_rec and etl_record_key, is
 // expanded from recs (expandRecSQL).
-func identityGraphSQL(asOf string, rules IdentityRules, itemsShareLines bool) (records, links []string) {
-	n, recs := "count(*)", "list(rec)"
-	if itemsShareLines {
-		n, recs = "count(DISTINCT rec)", "list(DISTINCT rec)"
+func identityGraphSQL(asOf string, rules IdentityRules, shared string) (records, links []string) {
+	// The lines: one row each. A line whose items may have several rows
+	// (sharedLines) is grouped by its record id first; every other line is
+	// one row already, and a GROUP BY of every line cost more than that of
+	// the few (a DISTINCT in the aggregate, count and list, ~15 s at 5 M
+	// lines with the web orders' JSON).
+	line := `SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, ts_v, channel, CAST(region_v AS VARCHAR) AS region_s, store_v AS store_s FROM ok_sales`
+	items := `SELECT rec, any_value(card) AS card, any_value(idn) AS idn, any_value(mobile_v) AS mobile_v, any_value(email_v) AS email_v,
+				any_value(cref) AS cref, min(ts_v) AS ts_v, any_value(channel) AS channel, any_value(region_s) AS region_s, any_value(store_s) AS store_s
+			FROM (` + line + ` WHERE %s) GROUP BY rec`
+	lines := line
+	switch shared {
+	case "false":
+	case "true":
+		lines = fmt.Sprintf(items, "true")
+	default:
+		lines = line + ` WHERE NOT (` + shared + `) UNION ALL ` + fmt.Sprintf(items, shared)
 	}
-	single := `CASE WHEN card IS NULL AND idn IS NULL AND cref IS NULL AND (mobile_v IS NOT NULL OR email_v IS NOT NULL) THEN ` + recID + ` END`
+	single := `CASE WHEN card IS NULL AND idn IS NULL AND cref IS NULL AND (mobile_v IS NOT NULL OR email_v IS NOT NULL) THEN rec END`
 	if !groupSales {
-		single = recID
+		single = "rec"
 	}
 	records = []string{
 		`CREATE OR REPLACE TEMP TABLE id_src AS
@@ -247,10 +246,7 @@ func identityGraphSQL(asOf string, rules IdentityRules, itemsShareLines bool) (r
 			coalesce(changed_v, ` + asOf + `) AS t_first, CAST(1 AS BIGINT) AS n, CAST(NULL AS BIGINT[]) AS recs FROM ok_customers
 		UNION ALL
 		SELECT min(rec), card, idn, mobile_v, email_v, cref, max(ts_v), min(ts_v), channel, NULL, NULL, NULL, region_s, store_s,
-			min(ts_v), ` + n + `, ` + recs + ` FROM (
-			SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, ts_v, channel, CAST(region_v AS VARCHAR) AS region_s, store_v AS store_s,
-				` + single + ` AS single
-			FROM ok_sales)
+			min(ts_v), count(*), list(rec) FROM (SELECT *, ` + single + ` AS single FROM (` + lines + `))
 		GROUP BY card, idn, mobile_v, email_v, cref, channel, region_s, store_s, single`,
 		// One row per record, so one edge per record and key type.
 		`CREATE OR REPLACE TEMP TABLE id_edge AS

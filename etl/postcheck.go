@@ -75,7 +75,7 @@ func (l *loader) lineOutcomes() string {
 	lines = append(lines, "SELECT file_id, _line AS line FROM stg_joined", "SELECT file_id, line FROM etl_reject WHERE run_id = $1")
 	// Distinct lines (a JSON order line has a row per item), as the UNION
 	// of several makes them. When every staged line is one row
-	// (linePerRow), a sales line has at most one fact row that is not a
+	// (sharedLines "false"), a sales line has at most one fact row that is not a
 	// reversal, and each fact table's lines are of its own files: they are
 	// taken as they are, joined by UNION ALL (a DISTINCT of every line
 	// less); a line with two such rows then counts twice and fails the

@@ -12,7 +12,7 @@ import (
 // its ok_ view is empty, its fact step did not run) brings no line: its
 // part is left out, one query fewer to plan (everyTarget keeps them all).
 //
-// When every staged line is one row (linePerRow) each part's lines are of
+// When every staged line is one row (sharedLines "false") each part's lines are of
 // its own files and a sales line has at most one fact row that is not a
 // reversal: the sales lines are taken without a DISTINCT and the parts
 // joined by UNION ALL (two DISTINCTs of every line, ~0.7 CPU s of a
@@ -141,7 +141,7 @@ func (l *loader) writeLedger() error {
 	}
 	files := len(l.jobs)
 	// The staged lines: distinct (file, line) pairs, as a JSON order line
-	// has a row per item. When every staged line is one row (linePerRow),
+	// has a row per item. When every staged line is one row (sharedLines "false"),
 	// each file's lines in one staging table, the rows are the lines: a
 	// count, not a DISTINCT of every line (~0.5 s of a million).
 	// Where only some files' lines may have several rows (sharedLines),
