@@ -72,21 +72,26 @@ func (l *loader) customerChangesSQL() string {
 	WITH crm AS (
 		SELECT r.customer_id, ` + eff + ` AS eff, c.* FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 		QUALIFY row_number() OVER (PARTITION BY r.customer_id, ` + eff + ` ORDER BY c.file_id DESC, c._line DESC) = 1),
-	-- One pass over the sales lines: what they tell of each customer and
-	-- the channels they came by (a second pass for the channels cost a
-	-- scan of every line and its join to id_rec again).
+	-- One pass over the sales records of identity's graph: what they
+	-- tell of each customer and the channels they came by. A record is a
+	-- group of lines with the same keys, channel, region and store, so the
+	-- region of the latest line is that of the record whose last line is
+	-- latest (a pass over every line and its join to id_rec: 0.3 s of a
+	-- million-line load).
 	sales AS MATERIALIZED (
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
-			arg_max(s.region_v, s.ts_v) AS region_v,
-			list(DISTINCT s.channel) FILTER (WHERE s.channel IS NOT NULL) AS sales_channels
-		FROM ok_sales s JOIN id_rec r ON r.rec = ` + recIDOf("s") + ` GROUP BY r.customer_id),
+			arg_max(s.region_s, s.t) AS region_v,
+			list_distinct(list(s.channel)) AS sales_channels
+		FROM id_src s JOIN id_grec r USING (rec) WHERE s.recs IS NOT NULL GROUP BY r.customer_id),
 	chan AS (
-		SELECT customer_id, string_agg(DISTINCT channel, ',' ORDER BY channel) AS channels FROM (
+		-- A list made distinct, not a DISTINCT aggregate (a hash set per
+		-- customer: 0.14 s of 50,000 customers).
+		SELECT customer_id, CASE WHEN count(channel) > 0 THEN array_to_string(list_sort(list_distinct(list(channel))), ',') END AS channels FROM (
 			SELECT r.customer_id, c.channel FROM ok_customers c JOIN id_rec r ON r.rec = ` + recIDOf("c") + `
 			UNION ALL
 			SELECT customer_id, unnest(sales_channels) FROM sales)
 		GROUP BY customer_id),
-	ids AS (SELECT DISTINCT customer_id FROM id_rec),
+	ids AS (SELECT DISTINCT customer_id FROM id_grec),
 	ev AS (
 		SELECT customer_id, eff FROM crm
 		UNION ALL
