@@ -28,9 +28,9 @@ import (
 // are the same row for row. The grouped graph has fewer records than the
 // load has lines (it grouped), and the per-line one as many. The second
 // load also brings a till file of two lines giving only a recycled mobile,
-// in one store, each in the time of a different earlier holder: lines
-// with one key and store but whose only key is weak stay records of their
-// own, so each goes to the holder of its time.
+// in one store, each in the time of a different earlier holder: one group,
+// whose only key is conflicted, so it is split into its lines and each goes
+// to the holder of its time.
 func TestSalesGroupsSameAsLines(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
