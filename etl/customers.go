@@ -74,12 +74,13 @@ func (l *loader) customerChangesSQL() string {
 		-- id_grec, a third the size of id_rec at 5 M lines.
 		SELECT r.customer_id, ` + eff + ` AS eff, c.* FROM ok_customers c JOIN id_grec r ON r.rec = ` + recIDOf("c") + `
 		QUALIFY row_number() OVER (PARTITION BY r.customer_id, ` + eff + ` ORDER BY c.file_id DESC, c._line DESC) = 1),
-	-- One pass over the sales records of identity's graph: what they
-	-- tell of each customer and the channels they came by. A record is a
-	-- group of lines with the same keys, channel, region and store, so the
-	-- region of the latest line is that of the record whose last line is
-	-- latest (a pass over every line and its join to id_rec: 0.3 s of a
-	-- million-line load).
+	-- One pass over the sales records of identity's graph (the rows of
+	-- id_src with recs; a CRM row has none): what they tell of each
+	-- customer and the channels they came by. A record is a group of lines
+	-- with the same keys, channel, region and store, so the region of the
+	-- latest line is that of the record whose last line is latest. (Read
+	-- from every line joined to id_rec, with DISTINCT aggregates for the
+	-- channels, cust_ev took 0.29 s of a million-line load; so 0.18 s.)
 	sales AS MATERIALIZED (
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
 			arg_max(s.region_s, s.t) AS region_v,

@@ -736,7 +736,12 @@ func (l *loader) assignCustomers(strongless bool) error {
 // graph record's (id_grec): a group of sales lines gives its customer to
 // each of its lines (id_src's recs), a CRM row is its own record.
 const expandRecSQL = `CREATE OR REPLACE TEMP TABLE id_rec AS
-		SELECT unnest(coalesce(s.recs, [g.rec])) AS rec, g.customer_id FROM id_grec g JOIN id_src s USING (rec)`
+		SELECT ` + sourceRecs + ` AS rec, g.customer_id FROM id_grec g JOIN id_src s USING (rec)`
+
+// sourceRecs is SQL for the source records of the graph record s (a row
+// of id_src), one row each: a group's lines (recs), else the record itself
+// (a CRM row; recs is NULL).
+const sourceRecs = "unnest(coalesce(s.recs, [s.rec]))"
 
 // reportConflicts logs what the conflict rules did: conflicted keys, the
 // ID typos accepted, and the components still holding two ID numbers the

@@ -53,21 +53,7 @@ func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		files, err := filepath.Glob(filepath.Join(dir, "*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var first, second []string
-		for _, f := range files {
-			if b := filepath.Base(f); b >= "pos_sales_202407" && b < "pos_sales_3" || b == "web_orders.ndjson" {
-				second = append(second, f)
-			} else if filepath.Ext(f) != ".json" {
-				first = append(first, f)
-			}
-		}
-		if len(second) < 2 {
-			t.Fatalf("second load: %v", second)
-		}
+		first, second := twoLoads(t, dir)
 		for i, paths := range [][]string{first, second} {
 			var got []IdentityRecord
 			_, err := Load(ctx, w, paths, Options{AsOf: asOf.Add(24*time.Hour - time.Second), AfterIdentity: func(ctx context.Context, tx *sql.Tx) (err error) {
@@ -106,4 +92,27 @@ func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 	if len(goTables[`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`]) < persons {
 		t.Errorf("etl_identity has %d rows: the world did not load", len(goTables[`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`]))
 	}
+}
+
+// twoLoads splits a generated world's exports in dir into two loads: the
+// CRM, products, campaigns, contacts and the first half year of till
+// files, then the second half year and the web orders (which meet the
+// first load's customers).
+func twoLoads(t *testing.T, dir string) (first, second []string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if b := filepath.Base(f); b >= "pos_sales_202407" && b < "pos_sales_3" || b == "web_orders.ndjson" {
+			second = append(second, f)
+		} else if filepath.Ext(f) != ".json" {
+			first = append(first, f)
+		}
+	}
+	if len(second) < 2 {
+		t.Fatalf("second load: %v", second)
+	}
+	return first, second
 }

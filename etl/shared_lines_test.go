@@ -7,13 +7,13 @@ import (
 	"testing"
 )
 
-// TestLinePerRow: a load's staged lines are one row each — so identity's
+// TestSharedLines: a load's staged lines are one row each — so identity's
 // records and the load's counts need no DISTINCT — only when no file is
 // JSON (items share their order line), raw, joined or read again for a
 // join, and the full path is not asked for; short of that, only the JSON
 // files' lines are made distinct (sharedLines), unless a file is staged in
 // SQL or the full path is asked for.
-func TestLinePerRow(t *testing.T) {
+func TestSharedLines(t *testing.T) {
 	csv := func(target string) *fileJob {
 		return &fileJob{FileReport: FileReport{Target: target, Format: "csv"}, m: &Mapping{Target: target}}
 	}
