@@ -218,6 +218,11 @@ func TestPostconditionCatchesBrokenLedger(t *testing.T) {
 			FROM etl_reject WHERE severity = 'error' AND run_id = (SELECT max(run_id) FROM etl_run) LIMIT 1`,
 			"rejected lines have fact rows"},
 		{"an amount lost", `UPDATE fact_sales SET amount = NULL WHERE order_id = 'S1'`, "NULL amount"},
+		// The checks of a line's values share one scan with the date's.
+		{"a day the calendar lacks", `UPDATE fact_sales SET date_key = 20991231 WHERE order_id = 'S1'`,
+			"1 fact_sales lines whose date is not in dim_date"},
+		{"a line key lost", `UPDATE fact_sales SET line_key = NULL WHERE order_id = 'S1'`,
+			"1 fact_sales lines with a NULL key"},
 		{"a manifest that lies", `UPDATE etl_file SET rows_rejected = 0`, "manifest says"},
 		{"a key with two current lines", `INSERT INTO fact_sales SELECT * FROM fact_sales WHERE order_id = 'S1'`,
 			"1 fact_sales keys with more than one current line"},

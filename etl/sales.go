@@ -406,7 +406,7 @@ const salesActiveSQL = `CREATE OR REPLACE TEMP TABLE sales_active AS
 // need ordering), the warehouse's line and this load's, grouping runs of
 // equal content. A key with a NULL part matches nothing (as in a join).
 const salesChainSQL = `CREATE OR REPLACE TEMP TABLE sales_chain AS
-		WITH ch AS (
+		WITH ch AS NOT MATERIALIZED (
 			SELECT ` + salesKey + `, record_hash, etl_run_id AS run, etl_file_id AS file_id, source_line AS _line, 0 AS _item,
 				true AS is_fact, NULL::VARCHAR AS corrections FROM sales_active
 			UNION ALL
