@@ -39,6 +39,8 @@ type ExplainReport struct {
 	Refused []string      `json:"refused,omitempty"`
 }
 
+// errHeaderRead stops a reading of the lines once the header is read
+// (Explain, readParallel).
 var errHeaderRead = errors.New("header read")
 
 // Explain says, without loading anything, which source each file of paths

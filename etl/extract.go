@@ -2,7 +2,9 @@ package etl
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/ckm-dev/ckm/engine"
 	"io"
 	"strconv"
 	"strings"
@@ -25,6 +27,9 @@ type extraction struct {
 	records int64          // source records seen (data rows, JSON lines)
 	rejects []reject
 	tmpPath string // staged records for DuckDB
+	// parts are more files of staged records: a large file's blocks
+	// parsed apart (readParallel).
+	parts []string
 	// longest is the length of the longest staged line (JSON): DuckDB's
 	// read_json buffers twice the largest object it is told to expect,
 	// so it is told this, not a fixed size that would not fit a memory
@@ -60,13 +65,19 @@ func truncate(s string, n int) string {
 
 // extractTabular reads a delimited or XLSX file, maps its header and writes
 // well-formed records of the mapped fields to a staging CSV.
-func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
+// A delimited file of size parallelMinBytes or more is parsed on several
+// goroutines (readParallel).
+func extractTabular(ctx context.Context, src io.Reader, size int64, d Detected, m *Mapping, tmpDir string) (*extraction, error) {
 	t := &tabularExtractor{x: &extraction{}, d: d, m: m, tmpDir: tmpDir, fields: m.fields(), raw: m.raw() || m.joinOf != nil}
 	var err error
 	switch d.Format {
 	case "xlsx":
 		err = readXLSX(ctx, src, m.Sheet, t.emit)
 	default:
+		if size >= parallelMinBytes {
+			err = t.readParallel(ctx, src)
+			break
+		}
 		err = readDelimited(ctx, src, d, func() int { return len(t.x.header) }, t.emit)
 	}
 	if err != nil {
@@ -85,6 +96,28 @@ func extractTabular(ctx context.Context, src io.Reader, d Detected, m *Mapping, 
 	}
 	t.x.tmpPath = t.sw.f.Name()
 	return t.x, nil
+}
+
+// files are the staged files of an extraction.
+func (x *extraction) files() []string {
+	if x.tmpPath == "" {
+		return nil
+	}
+	return append([]string{x.tmpPath}, x.parts...)
+}
+
+// csvFiles is SQL naming the staged files of x for read_csv: one file, or
+// a list.
+func (x *extraction) csvFiles() string {
+	files := x.files()
+	if len(files) == 1 {
+		return engine.QuoteString(files[0])
+	}
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = engine.QuoteString(f)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // tabularExtractor is extractTabular at work: the extraction so far, and

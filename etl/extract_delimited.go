@@ -89,8 +89,12 @@ func readDelimited(ctx context.Context, src io.Reader, d Detected, width func() 
 	if err != nil {
 		return err
 	}
-	p := &physLines{r: bufio.NewReaderSize(r, 1<<20)}
-	delim := byte(d.Delimiter)
+	return scanRecords(ctx, &physLines{r: bufio.NewReaderSize(r, 1<<20)}, byte(d.Delimiter), width, emit)
+}
+
+// scanRecords reads the records of the physical lines p gives, from where
+// p stands, and emits each one (readDelimited).
+func scanRecords(ctx context.Context, p *physLines, delim byte, width func() int, emit func(line int64, fields []string, raw string) error) error {
 	var fields []string
 	for n := 0; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {

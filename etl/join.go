@@ -53,7 +53,7 @@ func (l *loader) stageRaw(j *fileJob) error {
 	name := rawName(j.FileID)
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT CAST(%d AS BIGINT) AS file_id, * FROM read_csv(%s, header = true,
 		auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, columns = {%s})`,
-		name, j.FileID, engine.QuoteString(j.x.tmpPath), strings.Join(spec, ", "))
+		name, j.FileID, j.x.csvFiles(), strings.Join(spec, ", "))
 	if err := l.exec("stage", q); err != nil {
 		return err
 	}

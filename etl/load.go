@@ -941,13 +941,15 @@ func extractSource(ctx context.Context, j *fileJob, tmpDir string) error {
 		j.x = &extraction{}
 		return nil
 	default:
-		j.x, err = extractTabular(ctx, src, det, j.m, tmpDir)
+		j.x, err = extractTabular(ctx, src, j.stamp.size, det, j.m, tmpDir)
 	}
 	if err != nil {
 		return err
 	}
 	if err := src.verify(); err != nil {
-		os.Remove(j.x.tmpPath)
+		for _, f := range j.x.files() {
+			os.Remove(f)
+		}
 		j.x = nil
 		return err
 	}

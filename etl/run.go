@@ -444,7 +444,7 @@ func (l *loader) stageFile(j *fileJob) error {
 	q := fmt.Sprintf(`INSERT INTO %s (file_id, _line, _item, %s)
 		SELECT %d, _line, 1, %s FROM read_csv(%s, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
 		strict_mode = true, columns = {%s})`,
-		stg, strings.Join(quoted, ", "), j.FileID, strings.Join(quoted, ", "), engine.QuoteString(j.x.tmpPath), strings.Join(spec, ", "))
+		stg, strings.Join(quoted, ", "), j.FileID, strings.Join(quoted, ", "), j.x.csvFiles(), strings.Join(spec, ", "))
 	return l.exec("stage", q)
 }
 
