@@ -53,9 +53,11 @@ type reject struct {
 
 // truncate cuts s to at most n bytes (plus an ellipsis) without splitting
 // a UTF-8 character: the ledger's columns are VARCHAR and must stay valid.
+// It returns a string of its own, never s: s may be a substring of a
+// large block of text (scanBlock), which a reject must not keep.
 func truncate(s string, n int) string {
 	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
+		return strings.Clone(strings.ToValidUTF8(s, "\uFFFD"))
 	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--

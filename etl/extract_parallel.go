@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -180,8 +181,29 @@ func (t *tabularExtractor) worker() (*tabularExtractor, error) {
 	return w, err
 }
 
-// scanBlock reads the records of one block.
+// scanBlock reads the records of one block. Its lines hold no quote, so
+// each is a record, split as scanRecords splits it; the block is made a
+// string once and its lines and fields are substrings of it (a reject
+// keeps a copy of what it quotes: truncate).
 func (t *tabularExtractor) scanBlock(ctx context.Context, b textBlock) error {
-	p := &physLines{r: bufio.NewReaderSize(bytes.NewReader(b.data), 64<<10), line: b.first - 1}
-	return scanRecords(ctx, p, byte(t.d.Delimiter), func() int { return len(t.x.header) }, t.emit)
+	text := string(b.data)
+	delim := byte(t.d.Delimiter)
+	var fields []string
+	for n, line := 0, b.first; text != ""; n, line = n+1, line+1 {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rec := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			rec, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		rec = strings.TrimSuffix(rec, "\r")
+		fields, _ = splitRecord(rec, delim, fields)
+		if err := t.emit(line, fields, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
