@@ -2,9 +2,7 @@ package etl
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/ckm-dev/ckm/engine"
 	"io"
 	"strconv"
 	"strings"
@@ -108,19 +106,8 @@ func (x *extraction) files() []string {
 	return append([]string{x.tmpPath}, x.parts...)
 }
 
-// csvFiles is SQL naming the staged files of x for read_csv: one file, or
-// a list.
-func (x *extraction) csvFiles() string {
-	files := x.files()
-	if len(files) == 1 {
-		return engine.QuoteString(files[0])
-	}
-	quoted := make([]string, len(files))
-	for i, f := range files {
-		quoted[i] = engine.QuoteString(f)
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
+// csvFiles is SQL naming the staged files of x for read_csv, as a list.
+func (x *extraction) csvFiles() string { return sqlStrings(x.files()) }
 
 // tabularExtractor is extractTabular at work: the extraction so far, and
 // the staging file it writes once the header is known.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -102,23 +103,26 @@ func (t *tabularExtractor) readParallel(ctx context.Context, src io.Reader) erro
 	errs[len(workers)] = t.cutBlocks(ctx, br, p.line, blocks)
 	close(blocks)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, w := range workers {
-			w.sw.abort()
-		}
-		return err
-	}
+	failed := errors.Join(errs...)
 	for _, w := range workers {
-		if w.x.records == 0 {
-			w.sw.abort() // no block came its way
+		if failed != nil || w.x.records == 0 {
+			w.sw.abort() // the file failed, or no block came this worker's way
 			continue
 		}
-		if err := w.sw.close(); err != nil {
-			return err
+		if err := w.sw.close(); err != nil { // what is left goes with the staging folder
+			failed = err
+			continue
 		}
 		t.x.parts = append(t.x.parts, w.sw.f.Name())
 		t.x.records += w.x.records
 		t.x.rejects = append(t.x.rejects, w.x.rejects...)
+	}
+	if failed != nil {
+		// extractTabular aborts t's own staging file.
+		for _, f := range t.x.parts {
+			os.Remove(f)
+		}
+		return failed
 	}
 	// In the order readDelimited gives them: by line (one reject a line).
 	slices.SortStableFunc(t.x.rejects, func(a, b reject) int { return cmp.Compare(a.line, b.line) })

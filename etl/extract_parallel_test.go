@@ -29,7 +29,8 @@ const parallelMapping = `sources:
 
 // extractBoth extracts text (a file of encoding enc) in order and in
 // blocks of block bytes, and returns both: records, rejects and the staged
-// rows, each staged row as its CSV fields, sorted by line.
+// rows, each staged row as its CSV fields, sorted by line. Block 0 keeps
+// the sizes a load uses (parallelMinBytes, blockBytes).
 func extractBoth(t *testing.T, text []byte, enc string, block int) (seq, par extracted) {
 	t.Helper()
 	ms, err := ParseMappings("ckm.yaml", []byte(parallelMapping))
@@ -45,10 +46,12 @@ func extractBoth(t *testing.T, text []byte, enc string, block int) (seq, par ext
 	}
 	run := func(parallel bool) extracted {
 		defer func(min int64, b int) { parallelMinBytes, blockBytes = min, b }(parallelMinBytes, blockBytes)
-		parallelMinBytes, blockBytes = 1<<62, block
-		if parallel {
-			parallelMinBytes = 0
-		}
+		switch {
+		case !parallel:
+			parallelMinBytes = 1 << 62
+		case block > 0:
+			parallelMinBytes, blockBytes = 0, block
+		} // block 0: the sizes a load uses
 		x, err := extractTabular(context.Background(), bytes.NewReader(text), int64(len(text)), d, &ms[0], t.TempDir())
 		if err != nil {
 			t.Fatalf("parallel %v: %v", parallel, err)
@@ -192,6 +195,31 @@ func TestParallelSameAsSequential(t *testing.T) {
 				t.Fatalf("blocks of %d bytes: in order %d records %d rejects %d lines, in blocks %d, %d, %d", block,
 					seq.records, len(seq.rejects), len(seq.rows), par.records, len(par.rejects), len(par.rows))
 			}
+		}
+	})
+	// At the sizes a load uses: a 12 MB file, parsed in 2 MB blocks past
+	// 8 MB, its lines crossing the blocks' ends wherever they fall, and a
+	// field spanning lines 10 MB in.
+	t.Run("sizes a load uses", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := 1; b.Len() < 12<<20; i++ {
+			if b.Len() > 10<<20 && i%1000 == 0 {
+				fmt.Fprintf(&b, "O%d,\"store\n%d\",3,1\n", i, i)
+				continue
+			}
+			b.WriteString(plain(i))
+		}
+		if int64(b.Len()) < parallelMinBytes {
+			t.Fatalf("%d bytes: below the parallel size", b.Len())
+		}
+		seq, par := extractBoth(t, []byte(b.String()), "", 0)
+		if seq.records != par.records || !reflect.DeepEqual(seq.rejects, par.rejects) || !reflect.DeepEqual(seq.rows, par.rows) {
+			t.Errorf("in order %d records %d rejects %d lines, in blocks %d, %d, %d",
+				seq.records, len(seq.rejects), len(seq.rows), par.records, len(par.rejects), len(par.rows))
+		}
+		if par.files < 3 || seq.records < 300000 {
+			t.Errorf("%d staged files in blocks, %d records: not the sizes meant", par.files, seq.records)
 		}
 	})
 	t.Run("GB18030", func(t *testing.T) {

@@ -350,14 +350,7 @@ func (l *loader) fileRows() error {
 			}
 			cancelPrefix, cancelAs = nullable(c.OrderPrefix), c.As
 		}
-		statusList := "[]::VARCHAR[]"
-		if len(cancelStatus) > 0 {
-			var q []string
-			for _, st := range cancelStatus {
-				q = append(q, engine.QuoteString(st))
-			}
-			statusList = "[" + strings.Join(q, ", ") + "]"
-		}
+		statusList := sqlStrings(cancelStatus)
 		if err := l.exec("stage", `INSERT INTO ld_file SELECT ?, ?, ?, ?, coalesce((SELECT channel_key FROM dim_channel WHERE channel_code = ?), -1), ?, ?, ?,
 			?, `+statusList+`, ?, ?`,
 			j.FileID, j.Source, j.Target, channel, channel, required, j.Path, corrections,
@@ -590,6 +583,19 @@ func (l *loader) insertRejects(fileID int64, rs []reject) error {
 		}
 	}
 	return nil
+}
+
+// sqlStrings is a SQL list literal of the strings ss (VARCHAR[], also
+// when empty).
+func sqlStrings(ss []string) string {
+	if len(ss) == 0 {
+		return "[]::VARCHAR[]"
+	}
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = engine.QuoteString(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 func nullable(s string) any {
