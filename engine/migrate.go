@@ -70,6 +70,9 @@ var schemaV20 string
 //go:embed schema_v21.sql
 var schemaV21 string
 
+//go:embed schema_v22.sql
+var schemaV22 string
+
 // Migration is one step of the schema's history. Steps run in order, each in
 // its own transaction, and are recorded in schema_version.
 type Migration struct {
@@ -99,6 +102,7 @@ var Migrations = []Migration{
 	{Version: 17, Description: "masks that skip the full-width map for ASCII text; a token in a contact's or response's key shows its kept mask", SQL: []string{schemaV17}},
 	{Version: 20, Description: "ckm_change: writers record the fact months they change, for the lake's incremental export", SQL: []string{schemaV20}},
 	{Version: 21, Description: "analyst.dim_customer looks tokens up among the displays of their own kind", SQL: []string{schemaV21}},
+	{Version: 22, Description: "the vault's and identity's tables and dim_customer without primary keys: the load's post-check counts their duplicate keys", SQL: []string{schemaV22}},
 }
 
 // SchemaVersion is the version Migrate brings a warehouse to.

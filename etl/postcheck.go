@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // salesRowChecks are invariants of each fact_sales line a load appends,
@@ -148,8 +150,8 @@ FROM o GROUP BY file_id`
 var factTargets = map[string]bool{"sales": true, "interactions": true, "responses": true}
 
 // postcheck verifies, before commit, what the load wrote against
-// invariants that do not trust the code that wrote it: fact values, one
-// outcome for every line read, rejected lines absent from the facts, and
+// invariants that do not trust the code that wrote it: fact values, keys
+// held once (engine.UniqueKeys), one outcome for every line read, rejected lines absent from the facts, and
 // the manifest's counts. Any violation fails the load, which rolls back.
 func (l *loader) postcheck() error {
 	var bad []string
@@ -180,6 +182,15 @@ func (l *loader) postcheck() error {
 			bad = append(bad, fmt.Sprintf("%d %s", n, what))
 		}
 	}
+	// The keys the identity and vault tables and dim_customer hold once
+	// (no primary key checks them since schema version 22).
+	t0 = time.Now()
+	dups, err := engine.DuplicateKeys(l.ctx, l.tx, l.runID)
+	if err != nil {
+		return fmt.Errorf("post-condition: %w", err)
+	}
+	bad = append(bad, dups...)
+	l.traceStep("postcheck keys", t0)
 	type outcome struct{ read, rejected, loaded, dups, leaked, lost int64 }
 	got := map[int64]outcome{}
 	t0 = time.Now()

@@ -89,12 +89,18 @@ func TestPostconditionKeysOfTheRunOnly(t *testing.T) {
 // error holding want, and leave every table of w as it was.
 func tamperedLoadFails(t *testing.T, w *engine.Warehouse, dirs []string, want, tamperSQL string, args ...any) {
 	t.Helper()
+	tamperedLoadFailsWith(t, w, dirs, Options{AsOf: asOf2024()}, want, tamperSQL, args...)
+}
+
+// tamperedLoadFailsWith is tamperedLoadFails with the load's options.
+func tamperedLoadFailsWith(t *testing.T, w *engine.Warehouse, dirs []string, opts Options, want, tamperSQL string, args ...any) {
+	t.Helper()
 	before := tableChecksums(t, w)
-	tamper := func(ctx context.Context, tx *sql.Tx) error {
+	opts.tamper = func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, tamperSQL, args...)
 		return err
 	}
-	_, err := Load(context.Background(), w, dirs, Options{AsOf: asOf2024(), tamper: tamper})
+	_, err := Load(context.Background(), w, dirs, opts)
 	if err == nil || !strings.Contains(err.Error(), "post-condition failed") || !strings.Contains(err.Error(), want) {
 		t.Fatalf("load: %v, want a post-condition failure naming %q", err, want)
 	}

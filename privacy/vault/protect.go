@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -70,6 +71,14 @@ func Protect(ctx context.Context, db Querier) error {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("protect the warehouse (step %d): %w", i+1, err)
 		}
+	}
+	// Every key of the tables it wrote is held once (no primary key checks
+	// them since schema version 22).
+	if dups, err := engine.DuplicateKeys(ctx, db, 0); err != nil || len(dups) > 0 {
+		if err == nil {
+			err = fmt.Errorf("keys held twice: %s", strings.Join(dups, "; "))
+		}
+		return fmt.Errorf("protect the warehouse: %w", err)
 	}
 	// The lake's change record: both fact tables changed anywhere.
 	for _, table := range []string{"fact_interaction", "fact_campaign"} {
