@@ -71,6 +71,19 @@ func DuplicateKeys(ctx context.Context, q Querier, runID int64) ([]string, error
 	return bad, nil
 }
 
+// CheckKeysHeldOnce is DuplicateKeys as an error naming every table with
+// a key held twice, for a writer that fails on any (nil when none is).
+func CheckKeysHeldOnce(ctx context.Context, q Querier, runID int64) error {
+	bad, err := DuplicateKeys(ctx, q, runID)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("keys held twice: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
 // duplicateCounts runs one statement of a count per table of UniqueKeys:
 // count is its scalar subquery, of the table (%[1]s), its key columns
 // (%[2]s) and the rows holding the run's keys (%[3]s: the table itself

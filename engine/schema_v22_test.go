@@ -137,4 +137,11 @@ func TestV22DropsPrimaryKeysKeepingRows(t *testing.T) {
 			t.Errorf("run %d's duplicate keys: %q, want %q", run, bad, wantBad)
 		}
 	}
+	err = CheckKeysHeldOnce(ctx, w.DB, 0)
+	if err == nil || err.Error() != "keys held twice: etl_identity: 2 keys (key_type, key_value) held twice or more" {
+		t.Errorf("CheckKeysHeldOnce: %v, want etl_identity's 2 keys named", err)
+	}
+	if err := CheckKeysHeldOnce(ctx, w.DB, 4); err != nil {
+		t.Errorf("CheckKeysHeldOnce of run 4: %v, want nil", err)
+	}
 }

@@ -105,10 +105,7 @@ func stewardTx(ctx context.Context, w *engine.Warehouse, st Steward, what string
 	if err := engine.CheckCustomerHistory(ctx, tx); err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	if dups, err := engine.DuplicateKeys(ctx, tx, m.runID); err != nil || len(dups) > 0 {
-		if err == nil {
-			err = fmt.Errorf("keys held twice, nothing was changed: %s", strings.Join(dups, "; "))
-		}
+	if err := engine.CheckKeysHeldOnce(ctx, tx, m.runID); err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	for _, hook := range st.BeforeCommit {

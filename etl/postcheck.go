@@ -151,8 +151,8 @@ var factTargets = map[string]bool{"sales": true, "interactions": true, "response
 
 // postcheck verifies, before commit, what the load wrote against
 // invariants that do not trust the code that wrote it: fact values, keys
-// held once (engine.UniqueKeys), one outcome for every line read, rejected lines absent from the facts, and
-// the manifest's counts. Any violation fails the load, which rolls back.
+// held once (engine.UniqueKeys), one outcome for every line read,
+// rejected lines absent from the facts, and the manifest's counts. Any violation fails the load, which rolls back.
 func (l *loader) postcheck() error {
 	var bad []string
 	t0 := time.Now()

@@ -165,8 +165,9 @@ func (l *loader) sealValues() error {
 			SELECT tok, 'name', any_value(ckm_mask_name(name)) FROM cust_names GROUP BY tok)
 		-- NOT IN as the full path has it, as an anti join: NOT IN hashed
 		-- every token of vault_display (~45 ms CPU of a 10-line load at
-		-- 100,000 customers, against ~13 ms); token is its primary key,
-		-- never NULL, and a NULL tok is left out as NOT IN leaves it.
+		-- 100,000 customers, against ~13 ms); token is never NULL (held
+		-- once: engine.UniqueKeys), and a NULL tok is left out as NOT IN
+		-- leaves it.
 		WHERE tok IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vault_display v WHERE v.token = tok)`,
 	})
 }

@@ -30,8 +30,8 @@ import (
 // hashes (SummarySourceParts) and vault_display's state (SummaryLookup:
 // where its rows ended and their hash). When the rows below that end are
 // the same rows (count and hash), every change to vault_display since is
-// a row added after it — its token was in no row then (the token is its
-// primary key) — and only the partitions whose rows hold one of those
+// a row added after it — its token was in no row then (a token is held
+// once: engine.UniqueKeys) — and only the partitions whose rows hold one of those
 // tokens, or whose base rows changed, are fingerprinted again. Any other
 // change (ckm forget deletes displays, an admin edits one, a checkpoint
 // moves rows) fails that test and the whole output is checked as before.

@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/ckm-dev/ckm/engine"
 )
@@ -74,10 +73,7 @@ func Protect(ctx context.Context, db Querier) error {
 	}
 	// Every key of the tables it wrote is held once (no primary key checks
 	// them since schema version 22).
-	if dups, err := engine.DuplicateKeys(ctx, db, 0); err != nil || len(dups) > 0 {
-		if err == nil {
-			err = fmt.Errorf("keys held twice: %s", strings.Join(dups, "; "))
-		}
+	if err := engine.CheckKeysHeldOnce(ctx, db, 0); err != nil {
 		return fmt.Errorf("protect the warehouse: %w", err)
 	}
 	// The lake's change record: both fact tables changed anywhere.
