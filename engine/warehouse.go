@@ -165,6 +165,13 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 			created = errors.Is(err, os.ErrNotExist)
 		}
 	}
+	fromTemplate := false
+	if created && !opts.NoMigrate {
+		var err error
+		if fromTemplate, err = writeTemplate(path); err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{}
 	// No network at run time: a query needing a missing extension must fail
 	// clearly instead of trying to download it.
@@ -205,6 +212,12 @@ func Open(ctx context.Context, path string, opts Options) (*Warehouse, error) {
 		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			w.Close()
 			return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+		}
+	}
+	if fromTemplate {
+		if err := w.ownTemplate(ctx); err != nil {
+			w.Close()
+			return nil, err
 		}
 	}
 	if !opts.ReadOnly && !opts.NoMigrate {
