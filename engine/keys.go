@@ -37,36 +37,38 @@ var UniqueKeys = []UniqueKey{
 // customer_id) held twice or more"); nil when none is.
 //
 // The rows are matched and counted by their keys' 64-bit hash (8 bytes a
-// row where a 28-character token and a customer id take 44): a daily
+// row where a 28-character token and a customer id take 36): a daily
 // load reads each table's keys once, to probe the few hashes of its own
-// rows. Only when
-// a hash is held twice are the keys counted exactly (two keys of one hash
-// are not a key held twice). Measured on the 5 M line load's warehouse
-// (2.8 M keys in the five tables, all of run 1), in a process of its own
-// less its 0.11 s start: 0.79–0.89 s by hash, 0.93–1.02 s grouping the
-// keys themselves; for the keys of a few hundred customers, 0.24 s.
+// rows. Only the tables where a hash is held twice have their keys
+// counted exactly (two keys of one hash are not a key held twice).
+// Measured on the 5 M line load's warehouse (2.8 M keys in the five
+// tables, all of run 1), in a process of its own less its start: 0.79–0.89
+// s by hash, 0.93–1.02 s grouping the keys themselves, as one statement
+// of five scalar subqueries; this UNION ALL of the counts 0.76–0.85 s
+// against 0.71–0.78 s for those subqueries, alternated on a slower
+// machine. For the keys of a few hundred customers, 0.24 s.
 func DuplicateKeys(ctx context.Context, q Querier, runID int64) ([]string, error) {
-	byHash, err := duplicateCounts(ctx, q, runID, `(SELECT count(*) FROM (SELECT h FROM (SELECT hash(%[2]s) AS h FROM %[1]s)
-			WHERE h IN (SELECT hash(%[2]s) FROM %[3]s) GROUP BY h HAVING count(*) > 1))`)
+	byHash, err := duplicateCounts(ctx, q, runID, UniqueKeys, `SELECT h FROM (SELECT hash(%[2]s) AS h FROM %[1]s)
+			WHERE h IN (SELECT hash(%[2]s) FROM %[3]s) GROUP BY h HAVING count(*) > 1`)
+	if err != nil || len(byHash) == 0 {
+		return nil, err
+	}
+	var suspects []UniqueKey
+	for _, k := range UniqueKeys {
+		if byHash[k.Table] > 0 {
+			suspects = append(suspects, k)
+		}
+	}
+	exact, err := duplicateCounts(ctx, q, runID, suspects, `SELECT %[2]s FROM %[1]s
+			WHERE hash(%[2]s) IN (SELECT hash(%[2]s) FROM %[3]s) GROUP BY ALL HAVING count(*) > 1`)
 	if err != nil {
 		return nil, err
 	}
 	var bad []string
-	for _, n := range byHash {
-		if n == 0 {
-			continue
+	for _, k := range suspects {
+		if n := exact[k.Table]; n > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d keys (%s) held twice or more", k.Table, n, k.Columns))
 		}
-		exact, err := duplicateCounts(ctx, q, runID, `(SELECT count(*) FROM (SELECT %[2]s FROM %[1]s
-			WHERE hash(%[2]s) IN (SELECT hash(%[2]s) FROM %[3]s) GROUP BY ALL HAVING count(*) > 1))`)
-		if err != nil {
-			return nil, err
-		}
-		for i, n := range exact {
-			if n > 0 {
-				bad = append(bad, fmt.Sprintf("%s: %d keys (%s) held twice or more", UniqueKeys[i].Table, n, UniqueKeys[i].Columns))
-			}
-		}
-		break
 	}
 	return bad, nil
 }
@@ -84,37 +86,36 @@ func CheckKeysHeldOnce(ctx context.Context, q Querier, runID int64) error {
 	return nil
 }
 
-// duplicateCounts runs one statement of a count per table of UniqueKeys:
-// count is its scalar subquery, of the table (%[1]s), its key columns
-// (%[2]s) and the rows holding the run's keys (%[3]s: the table itself
-// when runID is 0).
-func duplicateCounts(ctx context.Context, q Querier, runID int64, count string) ([]int64, error) {
-	subs := make([]string, len(UniqueKeys))
-	for i, k := range UniqueKeys {
+// duplicateCounts counts, in one statement, the rows of dups (a query of
+// the table %[1]s, its key columns %[2]s and the rows holding the run's
+// keys %[3]s: the table itself when runID is 0) for each of keys, and
+// gives the tables with any.
+func duplicateCounts(ctx context.Context, q Querier, runID int64, keys []UniqueKey, dups string) (map[string]int64, error) {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
 		run := k.Run
 		if runID == 0 {
 			run = k.Table
 		}
-		subs[i] = fmt.Sprintf(count, k.Table, k.Columns, run)
+		parts[i] = fmt.Sprintf("SELECT %s AS tbl, count(*) AS n FROM (%s)", QuoteString(k.Table), fmt.Sprintf(dups, k.Table, k.Columns, run))
 	}
 	var args []any
 	if runID != 0 {
 		args = append(args, runID)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+strings.Join(subs, ",\n\t"), args...)
+	rows, err := q.QueryContext(ctx, "SELECT tbl, n FROM ("+strings.Join(parts, "\n\tUNION ALL ")+") WHERE n > 0", args...)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate keys: %w", err)
 	}
 	defer rows.Close()
-	counts := make([]int64, len(UniqueKeys))
-	dest := make([]any, len(counts))
-	for i := range counts {
-		dest[i] = &counts[i]
-	}
-	if rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+	counts := map[string]int64{}
+	for rows.Next() {
+		var tbl string
+		var n int64
+		if err := rows.Scan(&tbl, &n); err != nil {
 			return nil, fmt.Errorf("duplicate keys: %w", err)
 		}
+		counts[tbl] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("duplicate keys: %w", err)

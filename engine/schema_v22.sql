@@ -6,9 +6,11 @@
 -- customer_id), 0.90 s and 0.03 s without. A 5 M line load writes 2.8 M
 -- such keys. Every writer of these tables inserts only keys it does not
 -- find there (an anti join), and the load's post-check counts the keys a
--- run wrote twice (etl/postcheck.go, keyChecks), so the constraint was a
--- second check of the same thing; NOT NULL stays on the key columns.
--- DuckDB cannot drop a constraint: each table is rebuilt, in its order.
+-- run wrote twice (engine.DuplicateKeys, engine/keys.go), so the
+-- constraint was a second check of the same thing; NOT NULL stays on the
+-- key columns. DuckDB cannot drop a constraint: each table is rebuilt
+-- (its rows' order may change: ckm opens DuckDB without
+-- preserve_insertion_order).
 CREATE TABLE vault_customer_key_v22 (
     customer_id BIGINT NOT NULL,
     wrapped_key BLOB   NOT NULL,
