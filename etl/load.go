@@ -583,13 +583,35 @@ const SmallLoadBytes = 4 << 20
 // already; 250,000 lines 4.52 against 3.81 s — there two threads win.
 const OneThreadLines = 122_880
 
+// ManyThreadSales is the number of sales lines in a warehouse above which
+// even a small load keeps the warehouse's threads: its statements that
+// read the warehouse's own large tables (the earlier holders of its keys,
+// their sealed values, the key post-check, the rollups) then outweigh
+// handing its few rows to a second thread. Measured on 2 cores, a 10-line
+// till file (ckm bench etl's daily load), four runs each alternated, one
+// thread against two: into 1 M lines (the bench's plain warehouse)
+// 0.63–0.72 s against 0.72–0.75 s; into 2.5 M (ckm fixtures generate
+// --customers 110000) 1.22–1.31 against 1.18–1.28 s; into the bench's
+// 4.9 M 1.71–1.96 against 1.48–1.65 s. Twenty row groups: about where
+// the two cross.
+const ManyThreadSales = 20 * 122_880
+
+// manyThreadSales is ManyThreadSales, lowered by tests.
+var manyThreadSales int64 = ManyThreadSales
+
 // smallLoadThreads sets DuckDB's threads to 1 for a load of at most
 // SmallLoadBytes of files or at most OneThreadLines source records into a
-// warehouse opened without a threads setting, and returns what sets the
-// earlier value back (threads is the database's setting, like
-// memory_limit); calling it twice is harmless.
+// warehouse opened without a threads setting that holds at most
+// ManyThreadSales sales lines, and returns what sets the earlier value
+// back (threads is the database's setting, like memory_limit); calling it
+// twice is harmless.
 func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (func(), error) {
 	if w.Threads != 0 || !oneThreadLoad(jobs) {
+		return func() {}, nil
+	}
+	if n, err := engine.SalesLines(ctx, conn); err != nil {
+		return nil, fmt.Errorf("load: threads: %w", err)
+	} else if n > manyThreadSales {
 		return func() {}, nil
 	}
 	var before int64

@@ -174,7 +174,8 @@ func TestSmallLoadOneThread(t *testing.T) {
 // after-commit hooks (the rollup refresh, which recomputes the touched
 // periods from every line of the warehouse in them) get the warehouse's
 // threads back; into a warehouse of fewer lines they stay on one
-// (TestSmallLoadOneThread).
+// (TestSmallLoadOneThread); into one of more than manyThreadSales lines
+// the whole load keeps the warehouse's threads.
 func TestSmallLoadRefreshOverManySales(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -212,6 +213,26 @@ func TestSmallLoadRefreshOverManySales(t *testing.T) {
 	}
 	if after := threads(w.DB); after != before {
 		t.Errorf("%d threads after the load, want %d as before", after, before)
+	}
+	// Above manyThreadSales (lowered here from ManyThreadSales, 2.5 M
+	// lines) a small load keeps the warehouse's threads throughout.
+	defer func(n int64) { manyThreadSales = n }(manyThreadSales)
+	manyThreadSales = OneThreadLines
+	more := t.TempDir()
+	writeFile(t, more, "pos_sales_202402.csv", "单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n"+
+		"S9,1,ST01,北京朝阳店,张三,2024/2/5 14:22,M00000001,,P001,1,399.00,0,399.00\n", false)
+	during, hook = 0, 0
+	if rep, err = Load(ctx, w, []string{more}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Loaded != 1 {
+		t.Fatalf("loaded %d lines, want 1", rep.Loaded)
+	}
+	if during != before || hook != before {
+		t.Errorf("into more than manyThreadSales lines: %d threads during the load and %d after commit, want the warehouse's %d", during, hook, before)
+	}
+	if after := threads(w.DB); after != before {
+		t.Errorf("%d threads after the second load, want %d as before", after, before)
 	}
 }
 
