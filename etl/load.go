@@ -328,7 +328,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		defer releaseMallocWhileLoading()()
 		defer goMemoryWhileLoading()()
 	}
-	oneThread, err := smallLoadThreads(ctx, w, conn, all)
+	oneThread, sales, err := smallLoadThreads(ctx, w, conn, all)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	}
 	// The hooks before commit run on the load's threads too (a small
 	// load's on one), and so do those after commit unless the warehouse's
-	// sales are many (bigSales): the rollups are refreshed in place, in
+	// sales are many (refreshThreadSales): the rollups are refreshed in place, in
 	// the periods the load touched (olap.RefreshRollups), which a small
 	// load keeps few, but each holds every line of the warehouse in it.
 	if err := checkSources(todo); err != nil {
@@ -384,12 +384,12 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	// rollups are refreshed in place, on one thread) — unless the sales
 	// the refresh reads are many: it recomputes the periods the load
 	// touched from every line of the warehouse in them, and a daily load
-	// into a year of sales recomputes the year (bigSales).
+	// into a year of sales recomputes the year (refreshThreadSales;
+	// sales, counted before the load, is 0 where the load kept its
+	// threads anyway).
 	t0 = time.Now()
-	if len(opts.AfterCommit) > 0 && oneThreadLoad(all) && w.Threads == 0 {
-		if big, err := bigSales(ctx, conn); err == nil && big {
-			oneThread()
-		}
+	if len(opts.AfterCommit) > 0 && sales > refreshThreadSales {
+		oneThread()
 	}
 	if err := afterCommit(ctx, conn, opts); err != nil {
 		ld.afterCommitErr = err.Error()
@@ -400,19 +400,15 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	return ld, nil
 }
 
-// bigSales tells whether the warehouse holds more sales lines than
-// OneThreadLines: more than a row group, which DuckDB scans on several
-// threads. A small load's rollup refresh over such a warehouse gets the
-// warehouse's threads back. Into the 4.9 M line warehouse of ckm bench
-// etl, two runs each on 2 cores: the bench's 10-line load (dates in 10
-// months of 2024, so year_province recomputes 2.5 M lines of 2024 and
-// month_region_category ten months) refreshed in 1.51–1.61 s on one thread
-// against 0.97–0.99 s on two; the same lines on one day 0.92 against
-// 0.54–0.64 s.
-func bigSales(ctx context.Context, conn *sql.Conn) (bool, error) {
-	n, err := engine.SalesLines(ctx, conn)
-	return n > OneThreadLines, err
-}
+// refreshThreadSales is the number of sales lines in the warehouse
+// above which a small load's rollup refresh gets the warehouse's threads
+// back: more than a row group, which DuckDB scans on several threads. Into
+// the 4.9 M line warehouse of ckm bench etl, two runs each on 2 cores:
+// the bench's 10-line load (dates in 10 months of 2024, so year_province
+// recomputes 2.5 M lines of 2024 and month_region_category ten months)
+// refreshed in 1.51–1.61 s on one thread against 0.97–0.99 s on two; the
+// same lines on one day 0.92 against 0.54–0.64 s.
+const refreshThreadSales = OneThreadLines
 
 // afterCommitOn runs opts.AfterCommit on a connection of w's (see
 // afterCommit).
@@ -586,8 +582,8 @@ const OneThreadLines = 122_880
 // ManyThreadSales is the number of sales lines in a warehouse above which
 // even a small load keeps the warehouse's threads: its statements that
 // read the warehouse's own large tables (the earlier holders of its keys,
-// their sealed values, the key post-check, the rollups) then outweigh
-// handing its few rows to a second thread. Measured on 2 cores, a 10-line
+// their sealed values, the key post-check) then outweigh handing its few
+// rows to a second thread. Measured on 2 cores, a 10-line
 // till file (ckm bench etl's daily load), four runs each alternated, one
 // thread against two: into 1 M lines (the bench's plain warehouse)
 // 0.63–0.72 s against 0.72–0.75 s; into 2.5 M (ckm fixtures generate
@@ -602,29 +598,30 @@ var manyThreadSales int64 = ManyThreadSales
 // smallLoadThreads sets DuckDB's threads to 1 for a load of at most
 // SmallLoadBytes of files or at most OneThreadLines source records into a
 // warehouse opened without a threads setting that holds at most
-// ManyThreadSales sales lines, and returns what sets the earlier value
-// back (threads is the database's setting, like memory_limit); calling it
-// twice is harmless.
-func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (func(), error) {
+// ManyThreadSales sales lines. It returns what sets the earlier value
+// back (threads is the database's setting, like memory_limit; calling it
+// twice is harmless) and the warehouse's sales lines, which it counts
+// only to decide (0 when a threads setting or the load's size decided).
+func smallLoadThreads(ctx context.Context, w *engine.Warehouse, conn *sql.Conn, jobs []*fileJob) (restore func(), sales int64, err error) {
 	if w.Threads != 0 || !oneThreadLoad(jobs) {
-		return func() {}, nil
+		return func() {}, 0, nil
 	}
-	if n, err := engine.SalesLines(ctx, conn); err != nil {
-		return nil, fmt.Errorf("load: threads: %w", err)
-	} else if n > manyThreadSales {
-		return func() {}, nil
+	if sales, err = engine.SalesLines(ctx, conn); err != nil {
+		return nil, 0, fmt.Errorf("load: threads: %w", err)
+	} else if sales > manyThreadSales {
+		return func() {}, sales, nil
 	}
 	var before int64
 	if err := conn.QueryRowContext(ctx, "SELECT CAST(current_setting('threads') AS BIGINT)").Scan(&before); err != nil {
-		return nil, fmt.Errorf("load: threads: %w", err)
+		return nil, 0, fmt.Errorf("load: threads: %w", err)
 	}
 	if before <= 1 {
-		return func() {}, nil
+		return func() {}, sales, nil
 	}
 	if _, err := conn.ExecContext(ctx, "SET threads = 1"); err != nil {
-		return nil, fmt.Errorf("load: threads: %w", err)
+		return nil, 0, fmt.Errorf("load: threads: %w", err)
 	}
-	return sync.OnceFunc(resetOn(ctx, w, fmt.Sprintf("SET threads = %d", before))), nil
+	return sync.OnceFunc(resetOn(ctx, w, fmt.Sprintf("SET threads = %d", before))), sales, nil
 }
 
 // oneThreadLoad tells whether a load of jobs is small enough, in bytes

@@ -152,7 +152,7 @@ func TestSmallLoadOneThread(t *testing.T) {
 			{[]*fileJob{{FileReport: big, x: &extraction{records: OneThreadLines / 2}}, {x: &extraction{records: OneThreadLines/2 + 1}}}, before},
 			{[]*fileJob{{FileReport: big, x: &extraction{records: OneThreadLines / 2}}, {x: &extraction{records: OneThreadLines / 2}}}, c.during},
 		} {
-			restore, err := smallLoadThreads(ctx, w, conn, l.jobs)
+			restore, _, err := smallLoadThreads(ctx, w, conn, l.jobs)
 			if err != nil {
 				t.Fatal(err)
 			}
