@@ -12,3 +12,7 @@ func TuneMalloc() bool { return false }
 
 // JemallocDecay: false where DuckDB is not built with its own jemalloc.
 func JemallocDecay() (dirtyMs, muzzyMs int, ok bool) { return 0, 0, false }
+
+// setHugeAdvice does nothing where ckm does not map memory itself (see
+// hugepages_linux.go).
+func setHugeAdvice(on bool) {}

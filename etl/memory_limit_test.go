@@ -528,3 +528,40 @@ func TestCancelledLoadPutsSettingsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeLoadWithoutHugePages: a load of more than HugePagesMaxBytes of
+// files runs without huge pages (lowered here to a byte), and the advice
+// is back after it; a load under the bound keeps them.
+func TestLargeLoadWithoutHugePages(t *testing.T) {
+	ctx := context.Background()
+	engine.HugePages(true)
+	defer engine.HugePages(false)
+	defer func(v int64) { HugePagesMaxBytes = v }(HugePagesMaxBytes)
+	for _, c := range []struct {
+		max    int64
+		during bool
+	}{{1, false}, {1 << 30, true}} {
+		HugePagesMaxBytes = c.max
+		dir := t.TempDir()
+		smallSet(t, dir)
+		w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var during bool
+		hook := func(context.Context, *sql.Tx) error {
+			during = engine.HugePagesAdvised()
+			return nil
+		}
+		if _, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), BeforeCommit: []func(context.Context, *sql.Tx) error{hook}}); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if during != c.during {
+			t.Errorf("bound %d bytes: huge pages during the load %v, want %v", c.max, during, c.during)
+		}
+		if !engine.HugePagesAdvised() {
+			t.Errorf("bound %d bytes: huge pages not back after the load", c.max)
+		}
+	}
+}
