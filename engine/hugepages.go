@@ -2,62 +2,48 @@ package engine
 
 import "sync"
 
-// HugePages turns on (or off) the advice that makes the anonymous memory
-// DuckDB and Go map from then on eligible for transparent huge pages
-// (hugepages_linux.go: ckm's own mmap; elsewhere it does nothing).
+// WithHugePages advises the kernel that the anonymous memory DuckDB and Go
+// map from now until the function it returns is called is eligible for
+// transparent huge pages (hugepages_linux.go: ckm's own mmap; elsewhere it
+// does nothing). Holds nest: the advice stays while any is held.
 //
 // The kernel maps anonymous memory a 4 KiB page at a time, one page fault
 // each, and on a virtual machine a fault is dear (~8 µs here: the
 // paravirtualised fault path, pvm_irq_enable in perf). A load touches most
 // of its peak memory so: the bench's plain 1 M-line CSV took ~290,000
 // faults. With huge pages a 2 MiB page is one fault and the TLB misses of
-// DuckDB's scans and hash tables drop with them: ~30,000 faults, ~1.2 user
-// CPU s less, 6.2–6.7 s against 7.0–7.5 s (three pairs alternated), peak
-// RSS 1,153–1,168 MB against 1,062–1,084. ckm's main turns it on for every
-// command but the benchmarks' peers, which run as their own programs
-// would; a large load turns it off while it runs (WithoutHugePages).
-func HugePages(on bool) {
-	huge.Lock()
-	defer huge.Unlock()
-	huge.on = on
-	huge.apply()
-}
-
-// WithoutHugePages holds the advice off until the function it returns is
-// called (holds nest: the advice is back once every hold is released, if
-// HugePages turned it on).
-func WithoutHugePages() (release func()) {
+// DuckDB's scans and hash tables drop with them: ~35,000 faults, ~1 user
+// CPU s less, 6.5–6.9 s against 7.1–7.25 s (three pairs alternated), peak
+// RSS 1,160 MB against 1,065. Where little memory is touched the kernel
+// zeroes whole 2 MiB pages for a few KB used: a 10-line load gained
+// nothing (0.49–0.64 s against 0.54–0.60 s) and its peak RSS went from
+// ~150 to ~230 MB. So only a load of a size that gains holds it (etl's
+// HugePagesMinBytes, HugePagesMaxBytes).
+func WithHugePages() (release func()) {
 	huge.Lock()
 	defer huge.Unlock()
 	huge.held++
-	huge.apply()
+	setHugeAdvice(true)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			huge.Lock()
 			defer huge.Unlock()
 			huge.held--
-			huge.apply()
+			setHugeAdvice(huge.held > 0)
 		})
 	}
 }
 
-// HugePagesAdvised tells whether mappings are advised for huge pages now.
+// HugePagesAdvised tells whether new mappings are advised for huge pages.
 func HugePagesAdvised() bool {
 	huge.Lock()
 	defer huge.Unlock()
-	return huge.on && huge.held == 0
+	return huge.held > 0
 }
 
-// hugeState is the advice's state: turned on (HugePages), and holds off
-// (WithoutHugePages).
-type hugeState struct {
+// huge counts the holds of WithHugePages.
+var huge struct {
 	sync.Mutex
-	on   bool
 	held int
 }
-
-var huge hugeState
-
-// apply sets the advice from h (h locked).
-func (h *hugeState) apply() { setHugeAdvice(h.on && h.held == 0) }

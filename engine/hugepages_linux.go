@@ -10,9 +10,8 @@ package engine
 #include <sys/types.h>
 #include <unistd.h>
 
-// ckm_huge_pages: whether mmap asks for transparent huge pages (set by
-// HugePages; off until then, so a program that embeds the engine keeps
-// the kernel's defaults).
+// ckm_huge_pages: whether mmap asks for transparent huge pages (while
+// WithHugePages is held; off otherwise).
 static volatile int ckm_huge_pages;
 
 // mmap is the C library's mmap (the system call itself), which the C code
@@ -43,7 +42,7 @@ static void ckm_unmap_test(void *p, size_t len) { munmap(p, len); }
 */
 import "C"
 
-// setHugeAdvice turns the advice in mmap above on or off (HugePages).
+// setHugeAdvice turns the advice in mmap above on or off (WithHugePages).
 func setHugeAdvice(on bool) {
 	v := C.int(0)
 	if on {

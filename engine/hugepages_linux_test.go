@@ -58,25 +58,28 @@ func TestHugePagesAdvice(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
 		t.Skip("kernel without transparent huge pages")
 	}
-	defer HugePages(false)
 	for _, c := range []struct {
 		on   bool
 		size int
 		want bool
 	}{{true, 8 << 20, true}, {true, 1 << 20, false}, {false, 8 << 20, false}} {
-		HugePages(c.on)
+		release := func() {}
+		if c.on {
+			release = WithHugePages()
+		}
 		p, unmap := mapForTest(c.size)
 		if p == 0 {
 			t.Fatal("mmap failed")
 		}
 		_, got := hugeAdvised(t)[p]
 		unmap()
+		release()
 		if got != c.want {
 			t.Errorf("huge pages %v, %d bytes: advised %v, want %v", c.on, c.size, got, c.want)
 		}
 	}
 
-	HugePages(true)
+	defer WithHugePages()()
 	before := hugeTotal(hugeAdvised(t))
 	w, err := Open(context.Background(), filepath.Join(t.TempDir(), "w.duckdb"), Options{Threads: 1})
 	if err != nil {
@@ -98,29 +101,20 @@ func TestHugePagesAdvice(t *testing.T) {
 	}
 }
 
-// TestWithoutHugePagesNests: holds off nest, the advice comes back with
-// the last release (a release called twice counts once), and only if
-// HugePages turned it on.
-func TestWithoutHugePagesNests(t *testing.T) {
-	defer HugePages(false)
-	HugePages(true)
-	a, b := WithoutHugePages(), WithoutHugePages()
+// TestWithHugePagesNests: holds nest, the advice goes with the last
+// release, and a release called twice counts once.
+func TestWithHugePagesNests(t *testing.T) {
 	if HugePagesAdvised() {
-		t.Error("advised while held off twice")
+		t.Fatal("advised before any hold")
 	}
+	a, b := WithHugePages(), WithHugePages()
 	a()
 	a()
-	if HugePagesAdvised() {
-		t.Error("advised while one hold is left (a release called twice)")
+	if !HugePagesAdvised() {
+		t.Error("not advised while one hold is left (a release called twice)")
 	}
 	b()
-	if !HugePagesAdvised() {
-		t.Error("not advised after every hold was released")
-	}
-	HugePages(false)
-	c := WithoutHugePages()
-	c()
 	if HugePagesAdvised() {
-		t.Error("advised after a release although HugePages turned it off")
+		t.Error("advised after every hold was released")
 	}
 }

@@ -230,6 +230,10 @@ func Load(ctx context.Context, w *engine.Warehouse, paths []string, opts Options
 	}
 	defer release()
 	refs := joinRefs(jobs, todo)
+	// Extraction (Go's heap) and the load's transaction (DuckDB's).
+	if b := jobBytes(todo) + jobBytes(refs); b > HugePagesMinBytes && b <= HugePagesMaxBytes {
+		defer engine.WithHugePages()()
+	}
 	if err := extractAll(ctx, append(append([]*fileJob(nil), todo...), refs...), tmpDir, opts, start); err != nil {
 		return nil, err
 	}
@@ -327,9 +331,6 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		defer allocator()
 		defer releaseMallocWhileLoading()()
 		defer goMemoryWhileLoading()()
-	}
-	if jobBytes(all) > HugePagesMaxBytes {
-		defer engine.WithoutHugePages()()
 	}
 	oneThread, sales, err := smallLoadThreads(ctx, w, conn, all)
 	if err != nil {
@@ -570,16 +571,20 @@ func goMemoryWhileLoading() (restore func()) {
 // against 2.2–2.8 s and 1.2 s CPU on two, load average 13).
 const SmallLoadBytes = 4 << 20
 
-// HugePagesMaxBytes is the most a load's files may hold for it to map its
-// memory in huge pages (engine.HugePages): a larger load runs without
-// (engine.WithoutHugePages). Past a quarter of LoadMemoryLimit a load's
-// working tables outgrow the limit and DuckDB spills, freeing and taking
-// memory all along; huge pages then add resident memory the limit does
-// not count for little time. ckm bench etl's 5 M-line exports (616 MB),
-// one pair alternated: with huge pages 84.2 s, peak RSS 1,476 MB; without
-// 87.1 s, 1,420 MB (goal 1.5 GB). The plain 1 M-line CSV (82 MB) gains
-// 12 % (engine.HugePages). A variable: tests lower it.
-var HugePagesMaxBytes int64 = 256 << 20
+// A load of more than HugePagesMinBytes and at most HugePagesMaxBytes of
+// files maps its memory in huge pages (engine.WithHugePages): the bench's
+// plain 1 M-line CSV (82 MB) gained 6–9 %. A small load touches too little
+// memory to gain (it only grew by ~80 MB); past a quarter of
+// LoadMemoryLimit a load's working tables outgrow the limit and DuckDB
+// spills, freeing and taking memory all along, and huge pages then add
+// resident memory the limit does not count for little time: ckm bench
+// etl's 5 M-line exports (616 MB), one pair alternated, 84.2 s and peak RSS
+// 1,476 MB with them against 87.1 s and 1,420 MB without (goal 1.5 GB).
+// Variables: tests move them.
+var (
+	HugePagesMinBytes int64 = SmallLoadBytes
+	HugePagesMaxBytes int64 = 256 << 20
+)
 
 // OneThreadLines is the number of source records up to which a load
 // runs on one DuckDB thread however large its files (SmallLoadBytes is

@@ -529,19 +529,18 @@ func TestCancelledLoadPutsSettingsBack(t *testing.T) {
 	}
 }
 
-// TestLargeLoadWithoutHugePages: a load of more than HugePagesMaxBytes of
-// files runs without huge pages (lowered here to a byte), and the advice
-// is back after it; a load under the bound keeps them.
-func TestLargeLoadWithoutHugePages(t *testing.T) {
+// TestLoadHugePages: a load of more than HugePagesMinBytes and at most
+// HugePagesMaxBytes of files maps its memory in huge pages while it runs,
+// and one outside those bounds does not (the bounds moved around the
+// small set's size); after either the advice is gone.
+func TestLoadHugePages(t *testing.T) {
 	ctx := context.Background()
-	engine.HugePages(true)
-	defer engine.HugePages(false)
-	defer func(v int64) { HugePagesMaxBytes = v }(HugePagesMaxBytes)
+	defer func(lo, hi int64) { HugePagesMinBytes, HugePagesMaxBytes = lo, hi }(HugePagesMinBytes, HugePagesMaxBytes)
 	for _, c := range []struct {
-		max    int64
+		lo, hi int64
 		during bool
-	}{{1, false}, {1 << 30, true}} {
-		HugePagesMaxBytes = c.max
+	}{{0, 1 << 30, true}, {1, 2, false}, {1 << 30, 2 << 30, false}} {
+		HugePagesMinBytes, HugePagesMaxBytes = c.lo, c.hi
 		dir := t.TempDir()
 		smallSet(t, dir)
 		w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
@@ -558,10 +557,10 @@ func TestLargeLoadWithoutHugePages(t *testing.T) {
 		}
 		w.Close()
 		if during != c.during {
-			t.Errorf("bound %d bytes: huge pages during the load %v, want %v", c.max, during, c.during)
+			t.Errorf("bounds %d–%d bytes: huge pages during the load %v, want %v", c.lo, c.hi, during, c.during)
 		}
-		if !engine.HugePagesAdvised() {
-			t.Errorf("bound %d bytes: huge pages not back after the load", c.max)
+		if engine.HugePagesAdvised() {
+			t.Errorf("bounds %d–%d bytes: huge pages still advised after the load", c.lo, c.hi)
 		}
 	}
 }

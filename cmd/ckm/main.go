@@ -21,7 +21,6 @@ import (
 func main() {
 	root := newRootCmd(os.Stdout, os.Stderr)
 	tuneMalloc(os.Getenv("GLIBC_TUNABLES"), root, os.Args[1:])
-	engine.HugePages(!isPeer(root, os.Args[1:]))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -147,17 +146,10 @@ func tuneMalloc(tunables string, root *cobra.Command, args []string) bool {
 	if strings.Contains(tunables, "glibc.malloc.") {
 		return false
 	}
-	if isPeer(root, args) {
+	if c, _, err := root.Find(args); err == nil && c.Annotations[peerAnnotation] == "true" {
 		return false
 	}
 	return engine.TuneMalloc()
-}
-
-// isPeer tells whether args run one of the benchmarks' peers (a command
-// marked peerAnnotation).
-func isPeer(root *cobra.Command, args []string) bool {
-	c, _, err := root.Find(args)
-	return err == nil && c.Annotations[peerAnnotation] == "true"
 }
 
 // peerAnnotation marks the hidden commands that are a benchmark's peer

@@ -28,24 +28,3 @@ func TestTuneMalloc(t *testing.T) {
 		t.Errorf("tuneMalloc of ckm bench etl = %v, want %v", got, want)
 	}
 }
-
-// TestIsPeer: main advises huge pages (engine.HugePages) for every command
-// but the benchmarks' peers, which run as their own programs would.
-func TestIsPeer(t *testing.T) {
-	root := newRootCmd(io.Discard, io.Discard)
-	for _, c := range []struct {
-		args []string
-		want bool
-	}{
-		{[]string{"--warehouse", "w.duckdb", "bench-raw-go", "exports"}, true},
-		{[]string{"--warehouse", "w.duckdb", "bench-raw-load", "exports"}, true},
-		{[]string{"--warehouse", "w.duckdb", "load", "exports"}, false},
-		{[]string{"bench", "etl"}, false},
-		{[]string{"serve"}, false},
-		{[]string{"no-such-command"}, false},
-	} {
-		if got := isPeer(root, c.args); got != c.want {
-			t.Errorf("isPeer(%q) = %v, want %v", c.args, got, c.want)
-		}
-	}
-}
