@@ -49,11 +49,11 @@ func hugeTotal(m map[uintptr]int64) (n int64) {
 	return n
 }
 
-// TestHugePagesAdvice: with HugePages on, an anonymous mapping of 2 MiB or
-// more made through the C library's mmap is flagged for huge pages, and
-// DuckDB's memory is mapped so (the advised mappings grow by most of what
-// a query that holds ~100 MB in DuckDB maps); off, a mapping is left as
-// the kernel makes it, and so is one under 2 MiB.
+// TestHugePagesAdvice: while WithHugePages is held, an anonymous mapping
+// of 2 MiB or more made through the C library's mmap is flagged for huge
+// pages, and DuckDB's memory is mapped so (the advised mappings grow by
+// most of what a query that holds ~100 MB in DuckDB maps); without a hold
+// a mapping is left as the kernel makes it, and so is one under 2 MiB.
 func TestHugePagesAdvice(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
 		t.Skip("kernel without transparent huge pages")
