@@ -12,13 +12,14 @@ import "sync"
 // paravirtualised fault path, pvm_irq_enable in perf). A load touches most
 // of its peak memory so: the bench's plain 1 M-line CSV took ~290,000
 // faults. With huge pages a 2 MiB page is one fault and the TLB misses of
-// DuckDB's scans and hash tables drop with them: ~35,000 faults, ~1 user
-// CPU s less, 6.5–6.9 s against 7.1–7.25 s (three pairs alternated), peak
-// RSS 1,160 MB against 1,065. Where little memory is touched the kernel
-// zeroes whole 2 MiB pages for a few KB used: a 10-line load gained
-// nothing (0.49–0.64 s against 0.54–0.60 s) and its peak RSS went from
-// ~150 to ~230 MB. So only a load of a size that gains holds it (etl's
-// HugePagesMinBytes, HugePagesMaxBytes).
+// DuckDB's scans and hash tables drop with them: held from its extraction
+// on, ~36,000 faults, ~1.3 user CPU s less, 6.78 / 6.88 / 6.82 s against
+// 7.48 / 7.74 / 7.77 s (alternated), peak RSS 1,145–1,165 MB against
+// 1,057–1,065. Where little memory is touched the kernel zeroes whole
+// 2 MiB pages for a few KB used: a 10-line load gained nothing (0.49–0.64 s
+// against 0.54–0.60 s) and its peak RSS went from ~150 to ~230 MB. So only
+// a load of a size that gains holds it (etl's HugePagesMinBytes,
+// HugePagesMaxBytes).
 func WithHugePages() (release func()) {
 	huge.Lock()
 	defer huge.Unlock()

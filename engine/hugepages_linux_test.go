@@ -5,7 +5,6 @@ package engine
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,8 +52,9 @@ func hugeTotal(m map[uintptr]int64) (n int64) {
 // TestHugePagesAdvice: while WithHugePages is held, an anonymous mapping
 // of 2 MiB or more made through the C library's mmap is flagged for huge
 // pages, and DuckDB's memory is mapped so (the advised mappings grow by
-// most of what a query that holds ~100 MB in DuckDB maps); without a hold
-// a mapping is left as the kernel makes it, and so is one under 2 MiB.
+// most of what a query that holds ~100 MB in DuckDB maps), and so is Go's
+// heap; without a hold a mapping is left as the kernel makes it, and so is
+// one under 2 MiB.
 // It runs in a process of its own (this test binary again, this test
 // alone): memory jemalloc kept from the package's other tests would serve
 // DuckDB's table instead of new mappings.
@@ -62,13 +62,7 @@ func TestHugePagesAdvice(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
 		t.Skip("kernel without transparent huge pages")
 	}
-	if os.Getenv(hugeChildEnv) != "1" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHugePagesAdvice$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), hugeChildEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestHugePagesAdvice") {
-			t.Fatalf("in a process of its own: %v\n%s", err, out)
-		}
+	if !inOwnProcess(t, hugeChildEnv) {
 		return
 	}
 	for _, c := range []struct {
@@ -112,7 +106,21 @@ func TestHugePagesAdvice(t *testing.T) {
 	if grown < 64<<20 {
 		t.Errorf("mappings advised for huge pages grew by %d MB while DuckDB held ~100 MB; want ≥ 64 MB", grown>>20)
 	}
+	// Go's heap: its runtime maps through the C library's mmap too (cgo's
+	// mmap hook), a 256 MiB slice in new heap arenas.
+	before = hugeTotal(hugeAdvised(t))
+	goHeap := make([]byte, 256<<20)
+	for i := 0; i < len(goHeap); i += 4096 {
+		goHeap[i] = 1
+	}
+	if grown := hugeTotal(hugeAdvised(t)) - before; grown < 128<<20 {
+		t.Errorf("mappings advised for huge pages grew by %d MB while Go held a 256 MB slice; want ≥ 128 MB", grown>>20)
+	}
+	goHeapSink = goHeap
 }
+
+// goHeapSink keeps TestHugePagesAdvice's slice alive until it has looked.
+var goHeapSink []byte
 
 // TestWithHugePagesNests: holds nest, the advice goes with the last
 // release, and a release called twice counts once.

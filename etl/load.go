@@ -573,10 +573,12 @@ const SmallLoadBytes = 4 << 20
 
 // A load of more than HugePagesMinBytes and at most HugePagesMaxBytes of
 // files maps its memory in huge pages (engine.WithHugePages): the bench's
-// plain 1 M-line CSV (82 MB) gained 6–9 %. A small load touches too little
-// memory to gain (it only grew by ~80 MB); past a quarter of
-// LoadMemoryLimit a load's working tables outgrow the limit and DuckDB
-// spills, freeing and taking memory all along, and huge pages then add
+// plain 1 M-line CSV (82 MB) took 6.78–6.88 s against 7.48–7.77 s. A
+// small load touches too little memory to gain (its peak RSS only grew by
+// ~80 MB); past a quarter of the 1 GB LoadMemoryLimit (the bound does not
+// follow a memory_limit set higher) a load's working tables outgrow the
+// limit and DuckDB spills, freeing and taking memory all along, and huge
+// pages then add
 // resident memory the limit does not count for little time: ckm bench
 // etl's 5 M-line exports (616 MB), one pair alternated, 84.2 s and peak RSS
 // 1,476 MB with them against 87.1 s and 1,420 MB without (goal 1.5 GB).
