@@ -42,15 +42,29 @@ func makeStageDir(dir string) (path string, release func(), err error) {
 		return "", nil, err
 	}
 	return path, func() {
+		// The staged files first, the lock file last: a load killed while
+		// it removes them leaves a folder with its lock file, which the
+		// next load sweeps, or an empty one (sweepStageDirs). Removed in
+		// one go, the lock file could go first (directory order) and a
+		// kill then left the exports' values in clear for staleStageAge
+		// (CI: TestKillLoad, a kill as the load ended).
+		if entries, err := os.ReadDir(path); err == nil {
+			for _, e := range entries {
+				if e.Name() != stageLockFile {
+					os.RemoveAll(filepath.Join(path, e.Name()))
+				}
+			}
+		}
 		os.RemoveAll(path)
 		f.Close() // the lock goes with the last descriptor
 	}, nil
 }
 
 // sweepStageDirs removes the staging folders in dir whose lock no process
-// holds (their load died), those without a lock file (a folder being
-// removed, or one an older ckm left) older than staleStageAge, and
-// pending folders (makeStageDir) older than that.
+// holds (their load died), empty ones without a lock file (a load's
+// release killed between its lock file and its folder: it holds nothing),
+// others without a lock file (one an older ckm left) older than
+// staleStageAge, and pending folders (makeStageDir) older than that.
 func sweepStageDirs(dir string) sweptStage {
 	var s sweptStage
 	// A pending folder is renamed within microseconds of its making; one
@@ -63,7 +77,9 @@ func sweepStageDirs(dir string) sweptStage {
 	for _, p := range stageDirs(dir) {
 		f, err := os.OpenFile(filepath.Join(p, stageLockFile), os.O_RDWR, 0)
 		if errors.Is(err, fs.ErrNotExist) {
-			if info, err := os.Stat(p); err == nil && time.Since(info.ModTime()) > staleStageAge {
+			if entries, err := os.ReadDir(p); err == nil && len(entries) == 0 {
+				s.removeStage(p)
+			} else if info, err := os.Stat(p); err == nil && time.Since(info.ModTime()) > staleStageAge {
 				s.removeStage(p)
 			}
 			continue

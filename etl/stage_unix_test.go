@@ -17,9 +17,10 @@ import (
 
 // TestLoadSweepsDeadStagingFolders: a load removes the staging folders of
 // loads that died (their lock file held by nobody) and of old ckm
-// versions (no lock file, older than a day), keeps those of running loads
-// (lock held) and a folder just made (no lock file yet, young), and
-// leaves no folder of its own.
+// versions (no lock file, older than a day), empty ones without a lock
+// file (a release killed after its lock file), keeps those of running
+// loads (lock held) and a young one without a lock file that holds files
+// (an older ckm's, running), and leaves no folder of its own.
 func TestLoadSweepsDeadStagingFolders(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
@@ -39,7 +40,8 @@ func TestLoadSweepsDeadStagingFolders(t *testing.T) {
 	stage("dead", true, 3)
 	live := stage("live", true, 1)
 	old := stage("old", false, 2)
-	stage("young", false, 0)
+	stage("young", false, 1)
+	stage("emptied", false, 0)
 	stage("other", false, 0) // not a folder ckm made: a plain file of the same prefix stays
 	os.Remove(filepath.Join(tmp, stagePrefix+"other"))
 	writeFile(t, tmp, stagePrefix+"other", "a file", false)
@@ -79,8 +81,9 @@ func TestLoadSweepsDeadStagingFolders(t *testing.T) {
 	if strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("left in the temp dir: %v, want %v", left, want)
 	}
-	// dead: 3 files of 1,000 bytes + an empty lock file; old: 2 files.
-	wantLog := "removed 2 staging folders (0.0 MB) that loads killed before they ended had left"
+	// dead: 3 files of 1,000 bytes + an empty lock file; old: 2 files;
+	// emptied: none.
+	wantLog := "removed 3 staging folders (0.0 MB) that loads killed before they ended had left"
 	found := false
 	for _, l := range logged {
 		found = found || l == wantLog
