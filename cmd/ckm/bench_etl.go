@@ -93,7 +93,10 @@ and the time of a 10-line load into an initialised warehouse (small_load_seconds
 the fixed cost of process, migrations check, region upsert, hashing).
 Each side runs in its own process, so its peak memory is its own (the peers
 with glibc's malloc as it comes, not ckm's malloc settings); with --runs N
-each figure is the median of N runs. The load average is reported beside them.`,
+each figure is the median of N runs, and the sides compared run round by
+round (ckm, raw Go, raw DuckDB, ckm, …; plain ckm, read_csv, …) so that a
+slow or fast spell of the machine falls on both sides of a ratio; each
+round's ratio is reported too. The load average is reported beside them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.check(); err != nil {
@@ -124,7 +127,9 @@ type benchSide struct {
 	// LoadAverage is the machine's 1-minute load average when the side
 	// started (of the median run): figures measured on a busy machine say so.
 	LoadAverage float64 `json:"load_average"`
-	// All are each run's seconds, when there were several.
+	// All are each run's seconds, in the order run, when there were
+	// several: the sides of a comparison run round by round (benchChildren.sides),
+	// so All[i] of two sides ran one after the other.
 	All []float64 `json:"all_seconds,omitempty"`
 }
 
@@ -143,6 +148,9 @@ type benchETLResult struct {
 	// DuckDB as measured before the fair peer existed.
 	Ratio    float64 `json:"ratio"`
 	OldRatio float64 `json:"old_ratio"`
+	// RatioRounds is ckm's time over raw Go's in each round of runs
+	// (with --runs > 1): the sides run round by round.
+	RatioRounds []float64 `json:"ratio_rounds,omitempty"`
 	// CPURatio is ratio in CPU time, steadier on a busy machine.
 	CPURatio     float64 `json:"cpu_ratio"`
 	CKMPeakRSSMB float64 `json:"ckm_peak_rss_mb"`
@@ -154,8 +162,10 @@ type benchETLResult struct {
 	PlainReadCSV     benchSide `json:"plain_read_csv"`
 	PlainCSVRatio    float64   `json:"plain_csv_ratio"`
 	PlainCSVCPURatio float64   `json:"plain_csv_cpu_ratio"`
-	PlainRejected    int64     `json:"plain_rejected"`
-	PlainDuplicates  int64     `json:"plain_duplicates"`
+	// PlainCSVRatioRounds is plain_csv_ratio in each round of runs.
+	PlainCSVRatioRounds []float64 `json:"plain_csv_ratio_rounds,omitempty"`
+	PlainRejected       int64     `json:"plain_rejected"`
+	PlainDuplicates     int64     `json:"plain_duplicates"`
 	// SmallLoadSec is the median time of a 10-line load into an
 	// initialised warehouse, process start to exit.
 	SmallLoadSec float64 `json:"small_load_seconds"`
@@ -199,22 +209,21 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	if err != nil {
 		return err
 	}
-	if res.CKM, _, err = b.side("ckm", res.SourceRows, "load", exports, "--as-of", exp.ExportDate); err != nil {
+	// The sides' runs interleaved: ckm, raw Go, raw DuckDB, ckm, …
+	sides, outs, err := b.sides(spec("ckm", res.SourceRows, "load", exports, "--as-of", exp.ExportDate),
+		spec("raw-go", res.SourceRows, "bench-raw-go", exports, "--format", "json"),
+		spec("raw-duckdb", res.SourceRows, "bench-raw-load", exports))
+	if err != nil {
 		return err
 	}
-	var rawOut []byte
-	if res.RawGo, rawOut, err = b.side("raw-go", res.SourceRows, "bench-raw-go", exports, "--format", "json"); err != nil {
-		return err
-	}
+	res.CKM, res.RawGo, res.RawDuckDB = sides[0], sides[1], sides[2]
 	var rawCount struct{ Rows int64 }
-	if err := json.Unmarshal(rawOut, &rawCount); err != nil {
+	if err := json.Unmarshal(outs[1], &rawCount); err != nil {
 		return fmt.Errorf("raw-go: %w", err)
 	}
 	res.RawGoRows = rawCount.Rows
-	if res.RawDuckDB, _, err = b.side("raw-duckdb", res.SourceRows, "bench-raw-load", exports); err != nil {
-		return err
-	}
 	res.Ratio = res.CKM.Seconds / res.RawGo.Seconds
+	res.RatioRounds = roundRatios(res.CKM, res.RawGo)
 	res.OldRatio = res.CKM.Seconds / res.RawDuckDB.Seconds
 	res.CPURatio = res.CKM.CPUSeconds / res.RawGo.CPUSeconds
 	res.CKMPeakRSSMB, res.RawPeakRSSMB = res.CKM.PeakRSSMB, res.RawGo.PeakRSSMB
@@ -272,11 +281,24 @@ func newBenchChildren(a *app, dir string, runs int) (*benchChildren, error) {
 	return b, nil
 }
 
-// side runs name's command runs times, each into a fresh warehouse
-// (prepare, when given, runs first, untimed), and returns the run of median
-// time with its stdout. rows gives the rows per second.
+// benchSpec is one side of a comparison: name's command args, each run
+// into a fresh warehouse (prepare, when given, runs first on it, untimed);
+// rows gives the rows per second.
+type benchSpec struct {
+	name    string
+	rows    int64
+	prepare func(wh string) error
+	args    []string
+}
+
+func spec(name string, rows int64, args ...string) benchSpec {
+	return benchSpec{name: name, rows: rows, args: args}
+}
+
+// side runs name's command runs times, each into a fresh warehouse, and
+// returns the run of median time with its stdout.
 func (b *benchChildren) side(name string, rows int64, args ...string) (benchSide, []byte, error) {
-	return b.sideWith(name, rows, nil, args...)
+	return b.sideFn(name, rows, nil, args...)
 }
 
 func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args ...string) (benchSide, []byte, error) {
@@ -289,42 +311,75 @@ func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args
 
 // sideFn is sideWith with prepare a function of the run's warehouse path.
 func (b *benchChildren) sideFn(name string, rows int64, prepare func(wh string) error, args ...string) (benchSide, []byte, error) {
+	sides, outs, err := b.sides(benchSpec{name: name, rows: rows, prepare: prepare, args: args})
+	if err != nil {
+		return benchSide{}, nil, err
+	}
+	return sides[0], outs[0], nil
+}
+
+// sides runs the specs' runs interleaved — round i runs every spec once,
+// in order — so that a slow or a fast spell of the machine (this VM's
+// read_csv swung ±25 % between spells) falls on every side of a ratio
+// alike, and returns each spec's run of median time with its stdout, and
+// per round each spec's time.
+func (b *benchChildren) sides(specs ...benchSpec) ([]benchSide, [][]byte, error) {
 	type run struct {
 		side benchSide
 		out  []byte
 	}
-	var runs []run
+	runs := make([][]run, len(specs))
 	for i := 0; i < b.runs; i++ {
-		wh := filepath.Join(b.dir, name+".duckdb")
-		os.Remove(wh)
-		os.Remove(wh + ".wal")
-		if prepare != nil {
-			if err := prepare(wh); err != nil {
-				return benchSide{}, nil, fmt.Errorf("%s: %w", name, err)
+		for k, s := range specs {
+			wh := filepath.Join(b.dir, s.name+".duckdb")
+			os.Remove(wh)
+			os.Remove(wh + ".wal")
+			if s.prepare != nil {
+				if err := s.prepare(wh); err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", s.name, err)
+				}
 			}
-		}
-		la, _ := loadAverage().(float64)
-		secs, st, out, err := b.timed(wh, args)
-		if err != nil {
-			return benchSide{}, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		side := benchSide{Seconds: secs, RowsPerSec: float64(rows) / secs, LoadAverage: la}
-		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-			side.PeakRSSMB = float64(ru.Maxrss) / 1024
-		}
-		side.CPUSeconds = (st.UserTime() + st.SystemTime()).Seconds()
-		b.a.logf("%-10s %.2fs (cpu %.2fs)  %.0f rows/s  peak %.0f MB  (load average %.1f)", name, side.Seconds, side.CPUSeconds,
-			side.RowsPerSec, side.PeakRSSMB, la)
-		runs = append(runs, run{side, out})
-	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].side.Seconds < runs[j].side.Seconds })
-	m := runs[len(runs)/2]
-	if len(runs) > 1 {
-		for _, r := range runs {
-			m.side.All = append(m.side.All, r.side.Seconds)
+			la, _ := loadAverage().(float64)
+			secs, st, out, err := b.timed(wh, s.args)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+			side := benchSide{Seconds: secs, RowsPerSec: float64(s.rows) / secs, LoadAverage: la}
+			if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+				side.PeakRSSMB = float64(ru.Maxrss) / 1024
+			}
+			side.CPUSeconds = (st.UserTime() + st.SystemTime()).Seconds()
+			b.a.logf("%-10s %.2fs (cpu %.2fs)  %.0f rows/s  peak %.0f MB  (load average %.1f)", s.name, side.Seconds, side.CPUSeconds,
+				side.RowsPerSec, side.PeakRSSMB, la)
+			runs[k] = append(runs[k], run{side, out})
 		}
 	}
-	return m.side, m.out, nil
+	sides := make([]benchSide, len(specs))
+	outs := make([][]byte, len(specs))
+	for k, rs := range runs {
+		var all []float64
+		for _, r := range rs {
+			all = append(all, r.side.Seconds) // in the order run
+		}
+		sort.Slice(rs, func(i, j int) bool { return rs[i].side.Seconds < rs[j].side.Seconds })
+		m := rs[len(rs)/2]
+		if len(rs) > 1 {
+			m.side.All = all
+		}
+		sides[k], outs[k] = m.side, m.out
+	}
+	return sides, outs, nil
+}
+
+// roundRatios is a's time over b's for each round of runs both ran (nil
+// for a single run): the spread of a ratio whose sides met the same spells
+// of the machine.
+func roundRatios(a, b benchSide) []float64 {
+	var r []float64
+	for i := 0; i < len(a.All) && i < len(b.All); i++ {
+		r = append(r, a.All[i]/b.All[i])
+	}
+	return r
 }
 
 // timed runs one child and times it.

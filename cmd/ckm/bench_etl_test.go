@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,14 +193,29 @@ func TestDailyPOSLoads(t *testing.T) {
 // ran (positive times and peaks), the ratios are the sides' quotients,
 // the plain CSV's planted faults were rejected and counted, the fair raw
 // side appended at least the sources' rows, and the 10-line and daily
-// loads have times of their own.
+// loads have times of their own. With --runs 2 the sides compared ran
+// round by round (the log's order), each side's times are in the order run
+// and each round's ratio is its pair's quotient.
 func TestBenchETLReports(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(ckmBinary(t), "bench", "etl", "--customers", "40", "--days", "6", "--plain-lines", "100", "--runs", "1",
+	cmd := exec.Command(ckmBinary(t), "bench", "etl", "--customers", "40", "--days", "6", "--plain-lines", "100", "--runs", "2",
 		"--format", "json", "--dir", filepath.Join(dir, "bench"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ckm bench etl: %v\n%s", err, out)
+		t.Fatalf("ckm bench etl: %v\n%s\n%s", err, out, stderr.String())
+	}
+	var order []string
+	logged := map[string][]float64{}
+	for _, m := range regexp.MustCompile(`(?m)^(\S+) +([0-9.]+)s \(cpu `).FindAllStringSubmatch(stderr.String(), -1) {
+		order = append(order, m[1])
+		v, _ := strconv.ParseFloat(m[2], 64)
+		logged[m[1]] = append(logged[m[1]], v)
+	}
+	want := "ckm raw-go raw-duckdb ckm raw-go raw-duckdb daily-load daily-load plain-ckm plain-read_csv plain-ckm plain-read_csv small-load small-load"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("runs in the order\n%s\nwant\n%s", got, want)
 	}
 	var r benchETLResult
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -215,6 +233,20 @@ func TestBenchETLReports(t *testing.T) {
 	}
 	if r.PlainRejected != 30 || r.PlainDuplicates != 10 || r.RawGoRows < r.SourceRows {
 		t.Errorf("plain rejected %d, duplicates %d (want 30, 10); raw Go rows %d of %d source rows", r.PlainRejected, r.PlainDuplicates, r.RawGoRows, r.SourceRows)
+	}
+	for name, s := range map[string]benchSide{"ckm": r.CKM, "raw-go": r.RawGo, "plain-ckm": r.PlainCKM, "plain-read_csv": r.PlainReadCSV} {
+		// The log prints two decimals; All keeps the order run.
+		if len(s.All) != 2 || len(logged[name]) != 2 || math.Abs(s.All[0]-logged[name][0]) > 0.006 || math.Abs(s.All[1]-logged[name][1]) > 0.006 {
+			t.Errorf("side %s: times %v, logged %v; want the two runs in the order run", name, s.All, logged[name])
+		}
+	}
+	if len(r.RatioRounds) != 2 || len(r.PlainCSVRatioRounds) != 2 {
+		t.Fatalf("round ratios %v, %v; want two each", r.RatioRounds, r.PlainCSVRatioRounds)
+	}
+	for i := 0; i < 2; i++ {
+		if !near(r.RatioRounds[i], r.CKM.All[i]/r.RawGo.All[i]) || !near(r.PlainCSVRatioRounds[i], r.PlainCKM.All[i]/r.PlainReadCSV.All[i]) {
+			t.Errorf("round %d ratios %.3f %.3f; want the round's quotients (%v %v %v %v)", i, r.RatioRounds[i], r.PlainCSVRatioRounds[i], r.CKM.All, r.RawGo.All, r.PlainCKM.All, r.PlainReadCSV.All)
+		}
 	}
 	if r.SmallLoadSec <= 0 || r.DailyLoadSec <= 0 || r.DailyLoadCPU <= 0 {
 		t.Errorf("10-line load %.3f s, daily load %.3f s (%.3f CPU s): want times", r.SmallLoadSec, r.DailyLoadSec, r.DailyLoadCPU)
