@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -151,13 +152,13 @@ type sandboxCatalog struct {
 }
 
 func sandboxCatalogOf(ctx context.Context, conn *dbsql.Conn) (*sandboxCatalog, error) {
-	c := &sandboxCatalog{main: map[string]bool{}, analyst: map[string]bool{}, macros: map[string]bool{}}
-	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&c.name); err != nil {
+	c := &sandboxCatalog{main: map[string]bool{}, analyst: map[string]bool{}}
+	var path dbsql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT current_database(), (SELECT path FROM duckdb_databases() WHERE database_name = current_database())").Scan(&c.name, &path); err != nil {
 		return nil, fmt.Errorf("vet statement: %w", err)
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT schema_name, lower(table_name) FROM duckdb_tables() WHERE database_name = current_database()
-		UNION ALL SELECT schema_name, lower(view_name) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal
-		UNION ALL SELECT 'macro', lower(function_name) FROM duckdb_functions() WHERE function_type = 'table_macro' AND database_name = current_database() AND function_name LIKE 'ckm\_%' ESCAPE '\'`)
+		UNION ALL SELECT schema_name, lower(view_name) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`)
 	if err != nil {
 		return nil, fmt.Errorf("vet statement: %w", err)
 	}
@@ -172,11 +173,54 @@ func sandboxCatalogOf(ctx context.Context, conn *dbsql.Conn) (*sandboxCatalog, e
 			c.main[name] = true
 		case privacy.AnalystSchema:
 			c.analyst[name] = true
-		case "macro":
-			c.macros[name] = true
 		}
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if c.macros, err = tableMacros(ctx, conn, path.String); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// macroCache holds the ckm table macros of each warehouse file this
+// process vetted statements on, read once: duckdb_functions() lists every
+// function DuckDB has (~23 ms a call here), which every analyst statement
+// of the shell and of ckm serve paid. The macros change only when a
+// migration runs; a warehouse migrated by another process while this one
+// runs keeps its old list here, which can only refuse a new macro (the
+// list allows calls, it never hides a relation). An in-memory warehouse
+// (no path) is read each time.
+var macroCache sync.Map // path → map[string]bool
+
+func tableMacros(ctx context.Context, conn *dbsql.Conn, path string) (map[string]bool, error) {
+	if path != "" {
+		if m, ok := macroCache.Load(path); ok {
+			return m.(map[string]bool), nil
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT lower(function_name) FROM duckdb_functions()
+		WHERE function_type = 'table_macro' AND database_name = current_database() AND function_name LIKE 'ckm\_%' ESCAPE '\'`)
+	if err != nil {
+		return nil, fmt.Errorf("vet statement: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		m[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if path != "" {
+		macroCache.Store(path, m)
+	}
+	return m, nil
 }
 
 // vetter walks one statement's parsed tree.

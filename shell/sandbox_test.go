@@ -242,3 +242,43 @@ func TestLockDown(t *testing.T) {
 		t.Errorf("SET after lock down: %v; want the configuration locked", err)
 	}
 }
+
+// TestSandboxMacrosPerWarehouse: the table macros an analyst may call are
+// read once per warehouse file (duckdb_functions() lists every function
+// DuckDB has; every statement paid for it) and kept per file: a warehouse
+// with ckm's macros allows ckm_rfm() again from the kept list, and a file
+// without them, vetted in the same process after it, still refuses it.
+func TestSandboxMacrosPerWarehouse(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	vetOn := func(w *engine.Warehouse, text string) error {
+		conn, err := w.DB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return Vet(ctx, conn, text)
+	}
+	withMacros, err := engine.Open(ctx, filepath.Join(dir, "a.duckdb"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withMacros.Close()
+	bare, err := engine.Open(ctx, filepath.Join(dir, "b.duckdb"), engine.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	const call = "SELECT count(*) FROM ckm_rfm()"
+	for i := 0; i < 2; i++ {
+		if err := vetOn(withMacros, call); err != nil {
+			t.Fatalf("vet %d on the migrated warehouse: %v", i, err)
+		}
+	}
+	if _, ok := macroCache.Load(filepath.Join(dir, "a.duckdb")); !ok {
+		t.Error("the migrated warehouse's macros were not kept")
+	}
+	if err := vetOn(bare, call); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "table function ckm_rfm") {
+		t.Errorf("vet on a warehouse without ckm's macros: %v, want the table function refused", err)
+	}
+}
