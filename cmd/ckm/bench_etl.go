@@ -295,12 +295,6 @@ func spec(name string, rows int64, args ...string) benchSpec {
 	return benchSpec{name: name, rows: rows, args: args}
 }
 
-// side runs name's command runs times, each into a fresh warehouse, and
-// returns the run of median time with its stdout.
-func (b *benchChildren) side(name string, rows int64, args ...string) (benchSide, []byte, error) {
-	return b.sideFn(name, rows, nil, args...)
-}
-
 func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args ...string) (benchSide, []byte, error) {
 	var fn func(string) error
 	if prepare != nil {
