@@ -48,13 +48,17 @@ func newBenchServeCmd(a *app, runF func(context.Context, *benchServeOptions) err
 		Long: `Generate exports for --customers customers, load them into a scratch
 warehouse and serve it on a free loopback port. Then run the same small
 parameterised query (count and sum of fact_sales above a quantity) --queries
-times each way on one connection each, the three ways taking turns query
+times each way on one connection each, the four ways taking turns query
 by query (so the machine's other work falls on each alike):
   in_process   database/sql on the warehouse, no server
   wire_extended pgx over the PostgreSQL protocol, prepared (extended protocol)
   wire_simple  pgx with the simple protocol
-and report queries/s (from the sum of latencies), p50/p99 latency and the
-wire/in-process ratios of time and of p50.
+  wire_simple_analyst  the simple protocol as an analyst: every statement
+               is parsed again and passes the analyst sandbox, as psql's
+               and many BI tools' statements do
+and report queries/s (from the sum of latencies), p50/p99 latency, the
+wire/in-process ratios of time and of p50, and analyst_p50_ratio (the
+analyst's p50 over wire_simple's: what the sandbox adds to a query).
 Every answer over the wire must equal the in-process one.
 
 Then the 13 SSB queries (those of ckm bench olap) on SSB generated into
@@ -71,6 +75,8 @@ extended protocol, each client querying again as soon as answered) for
 Last, 8 clients again while a load of 30 more days of exports commits:
 p99 of the queries started during the load against the idle p99 at 8
 clients (goal: at most 3 times). JSON keys:
+  sides[]        name, queries_per_sec, p50_ms, p99_ms (the small query)
+  analyst_p50_ratio
   wire_overhead_ratio
   ssb            sf, lineorder_rows, generate_seconds, rounds,
                  in_process_ms, wire_extended_ms, wire_simple_ms (sums of
@@ -175,8 +181,8 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 			return err
 		}
 	}
-	wire := func(mode pgx.QueryExecMode) (func(int) (answer, error), func(), error) {
-		cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://bench:bench@%s/ckm?sslmode=disable", srv.Addr()))
+	wire := func(user string, mode pgx.QueryExecMode) (func(int) (answer, error), func(), error) {
+		cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://%s:bench@%s/ckm?sslmode=disable", user, srv.Addr()))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -191,10 +197,13 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 			return r, err
 		}, func() { c.Close(ctx) }, nil
 	}
-	names := []string{"in_process", "wire_extended", "wire_simple"}
+	names := []string{"in_process", "wire_extended", "wire_simple", "wire_simple_analyst"}
 	runs := []func(int) (answer, error){inProc}
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
-		run, closeConn, err := wire(mode)
+	for _, way := range []struct {
+		user string
+		mode pgx.QueryExecMode
+	}{{"bench", pgx.QueryExecModeCacheStatement}, {"bench", pgx.QueryExecModeSimpleProtocol}, {"analyst", pgx.QueryExecModeSimpleProtocol}} {
+		run, closeConn, err := wire(way.user, way.mode)
 		if err != nil {
 			return err
 		}
@@ -290,6 +299,7 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 		"wire_simple_ratio":       sides[0].QueriesPerSec / sides[2].QueriesPerSec,
 		"wire_extended_p50_ratio": sides[1].P50ms / sides[0].P50ms,
 		"wire_simple_p50_ratio":   sides[2].P50ms / sides[0].P50ms,
+		"analyst_p50_ratio":       sides[3].P50ms / sides[2].P50ms,
 		"ssb":                     ssbRes, "wire_overhead_ratio": ssbRes.WireOverheadRatio,
 		"concurrency": levels, "under_load": underLoad,
 		"loadavg": map[string]any{"before": load0, "after": load1},
@@ -330,15 +340,17 @@ func benchServeRun(ctx context.Context, o *benchServeOptions) error {
 	return nil
 }
 
-// benchServeStart serves w on a free loopback port to the one admin user
-// bench (password bench) until the returned stop is called.
+// benchServeStart serves w on a free loopback port to the admin user bench
+// and the analyst user analyst (password bench each) until the returned
+// stop is called.
 func benchServeStart(ctx context.Context, w *engine.Warehouse) (*serve.Server, func(), error) {
 	verifier, err := serve.HashPassword("bench")
 	if err != nil {
 		return nil, nil, err
 	}
 	srv, err := serve.New(w, serve.Config{Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier}}}})
+		Auth: serve.Auth{Users: map[string]serve.User{"bench": {Name: "bench", Role: privacy.Admin, Verifier: verifier},
+			"analyst": {Name: "analyst", Role: privacy.Analyst, Verifier: verifier}}}})
 	if err != nil {
 		return nil, nil, err
 	}

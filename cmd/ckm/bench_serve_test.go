@@ -37,12 +37,28 @@ func TestBenchServeConcurrency(t *testing.T) {
 			P99Ratio float64 `json:"p99_ratio"`
 			LoadSecs float64 `json:"load_seconds"`
 		} `json:"under_load"`
-		Loadavg           map[string]any `json:"loadavg"`
-		SSB               ssbWireResult  `json:"ssb"`
-		WireOverheadRatio float64        `json:"wire_overhead_ratio"`
+		Loadavg           map[string]any   `json:"loadavg"`
+		SSB               ssbWireResult    `json:"ssb"`
+		WireOverheadRatio float64          `json:"wire_overhead_ratio"`
+		Sides             []serveBenchSide `json:"sides"`
+		AnalystP50Ratio   float64          `json:"analyst_p50_ratio"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	// The small query four ways, the last as an analyst over the simple
+	// protocol (its every statement vetted by the sandbox), each answering
+	// as in process (the bench fails otherwise).
+	if len(doc.Sides) != 4 {
+		t.Fatalf("sides %+v, want four", doc.Sides)
+	}
+	for i, name := range []string{"in_process", "wire_extended", "wire_simple", "wire_simple_analyst"} {
+		if s := doc.Sides[i]; s.Name != name || s.P50ms <= 0 || s.P50ms > s.P99ms || s.QueriesPerSec <= 0 {
+			t.Errorf("side %d: %+v, want %s with times", i, s, name)
+		}
+	}
+	if math.Abs(doc.AnalystP50Ratio-doc.Sides[3].P50ms/doc.Sides[2].P50ms) > 1e-9 {
+		t.Errorf("analyst_p50_ratio %v, want %v", doc.AnalystP50Ratio, doc.Sides[3].P50ms/doc.Sides[2].P50ms)
 	}
 	if len(doc.Concurrency) != 3 {
 		t.Fatalf("concurrency levels %+v, want 1, 8, 32 clients", doc.Concurrency)
