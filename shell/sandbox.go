@@ -200,8 +200,8 @@ func tableMacros(ctx context.Context, conn *dbsql.Conn, path string) (map[string
 			return m.(map[string]bool), nil
 		}
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT lower(function_name) FROM duckdb_functions()
-		WHERE function_type = 'table_macro' AND database_name = current_database() AND function_name LIKE 'ckm\_%' ESCAPE '\'`)
+	// The list .mine completes from: ckm's table macros.
+	rows, err := conn.QueryContext(ctx, mineOperatorsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("vet statement: %w", err)
 	}
@@ -212,7 +212,7 @@ func tableMacros(ctx context.Context, conn *dbsql.Conn, path string) (map[string
 		if err := rows.Scan(&name); err != nil {
 			return nil, err
 		}
-		m[name] = true
+		m[strings.ToLower(name)] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -295,17 +295,9 @@ func spec(name string, rows int64, args ...string) benchSpec {
 	return benchSpec{name: name, rows: rows, args: args}
 }
 
-func (b *benchChildren) sideWith(name string, rows int64, prepare []string, args ...string) (benchSide, []byte, error) {
-	var fn func(string) error
-	if prepare != nil {
-		fn = func(wh string) error { _, _, err := b.child(wh, prepare); return err }
-	}
-	return b.sideFn(name, rows, fn, args...)
-}
-
-// sideFn is sideWith with prepare a function of the run's warehouse path.
-func (b *benchChildren) sideFn(name string, rows int64, prepare func(wh string) error, args ...string) (benchSide, []byte, error) {
-	sides, outs, err := b.sides(benchSpec{name: name, rows: rows, prepare: prepare, args: args})
+// side runs one spec's runs (see sides).
+func (b *benchChildren) side(s benchSpec) (benchSide, []byte, error) {
+	sides, outs, err := b.sides(s)
 	if err != nil {
 		return benchSide{}, nil, err
 	}

@@ -61,8 +61,9 @@ func benchDaily(b *benchChildren, dir, exports, asOf string, res *benchETLResult
 		return err
 	}
 	loaded := filepath.Join(dir, "ckm.duckdb")
-	side, _, err := b.sideFn("daily-load", dailyLines, func(wh string) error { return copyWarehouse(loaded, wh) },
-		"load", path, "--as-of", asOf)
+	daily := spec("daily-load", dailyLines, "load", path, "--as-of", asOf)
+	daily.prepare = func(wh string) error { return copyWarehouse(loaded, wh) }
+	side, _, err := b.side(daily)
 	if err != nil {
 		return fmt.Errorf("daily load: %w", err)
 	}

@@ -168,8 +168,10 @@ func benchPlain(ctx context.Context, b *benchChildren, dir string, lines int, re
 		return err
 	}
 	os.Remove(filepath.Join(smallDir, "products.csv"))
-	side, _, err := b.sideWith("small-load", 10, []string{"init"}, "--config", filepath.Join(smallDir, "ckm.yaml"), "load",
+	small := spec("small-load", 10, "--config", filepath.Join(smallDir, "ckm.yaml"), "load",
 		filepath.Join(smallDir, "orders_plain.csv"), "--as-of", "2024-12-31")
+	small.prepare = func(wh string) error { _, _, err := b.child(wh, []string{"init"}); return err }
+	side, _, err := b.side(small)
 	if err != nil {
 		return err
 	}

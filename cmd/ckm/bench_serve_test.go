@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/big"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -126,6 +128,21 @@ func TestBenchServeSSBAnswersOverTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
+	// The bench's analyst user is sandboxed, as its wire_simple_analyst
+	// way claims: the identity map is refused (42501), a fact table reads.
+	ac, err := pgx.Connect(ctx, "postgres://analyst:bench@"+srv.Addr().String()+"/ckm?sslmode=disable&default_query_exec_mode=simple_protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close(ctx)
+	var pgErr *pgconn.PgError
+	if _, err := ac.Exec(ctx, "SELECT key_value FROM etl_identity"); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Errorf("analyst reading etl_identity: %v, want refused with 42501", err)
+	}
+	var lines int64
+	if err := ac.QueryRow(ctx, "SELECT count(*) FROM fact_sales").Scan(&lines); err != nil {
+		t.Errorf("analyst counting fact_sales: %v", err)
+	}
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
