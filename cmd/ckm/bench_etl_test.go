@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/spf13/viper"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/ckm-dev/ckm/engine"
@@ -256,5 +259,43 @@ func TestBenchETLReports(t *testing.T) {
 	// median time), not a figure of its own.
 	if f := logged["open-floor"]; len(f) != 2 || r.SmallFloorSec < math.Min(f[0], f[1])-0.006 || r.SmallFloorSec > math.Max(f[0], f[1])+0.006 {
 		t.Errorf("floor %.3f s, logged runs %v", r.SmallFloorSec, f)
+	}
+}
+
+// TestBenchChildPeakIsItsOwn: a side's peak memory is the child's, not
+// this process's. With 400 MB touched and dropped here first (this
+// process's high-water mark then above 400 MB), 'ckm --help' as a bench
+// side peaks far below it; before resetPeakRSS it read this process's
+// high-water mark, as the 10-line load and 'ckm init' of the bench both
+// read 293 MB, the bench's own.
+func TestBenchChildPeakIsItsOwn(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the high-water mark is reset through Linux's /proc/self/clear_refs")
+	}
+	func() {
+		ballast := make([]byte, 400<<20)
+		for i := 0; i < len(ballast); i += 4096 {
+			ballast[i] = 1
+		}
+		runtime.KeepAlive(ballast)
+	}()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmHWM in /proc/self/status:\n%s", status)
+	}
+	if hwm, _ := strconv.ParseInt(string(m[1]), 10, 64); hwm < 400<<10 {
+		t.Fatalf("this process's high-water mark %d kB: the ballast did not raise it, the test could not fail", hwm)
+	}
+	b := &benchChildren{a: &app{cfg: viper.New(), stdout: io.Discard, stderr: io.Discard}, dir: t.TempDir(), self: ckmBinary(t), runs: 1}
+	side, _, err := b.side(spec("help", 0, "--help"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if side.PeakRSSMB <= 0 || side.PeakRSSMB >= 200 {
+		t.Errorf("ckm --help as a bench side peaked at %.0f MB; want its own peak (tens of MB), not this process's (400+ MB)", side.PeakRSSMB)
 	}
 }
