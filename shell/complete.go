@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	dbsql "database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -178,19 +179,27 @@ func (s *Shell) cachedNames(ctx context.Context, q string) []string {
 // catalogNames runs a query of one text column over the catalog; on any
 // error (a cancelled Tab) it returns what it has.
 func (s *Shell) catalogNames(ctx context.Context, q string) []string {
-	rows, err := s.conn.QueryContext(ctx, q)
+	names, _ := queryNames(ctx, s.conn, q)
+	return names
+}
+
+// queryNames runs q, a query of one text column, and returns its values
+// (those read before an error, with the error).
+func queryNames(ctx context.Context, conn *dbsql.Conn, q string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var n string
-		if rows.Scan(&n) == nil {
-			out = append(out, n)
+		if err := rows.Scan(&n); err != nil {
+			return out, err
 		}
+		out = append(out, n)
 	}
-	return out
+	return out, rows.Err()
 }
 
 // matching returns the candidates that start with prefix, ignoring case.

@@ -201,21 +201,13 @@ func tableMacros(ctx context.Context, conn *dbsql.Conn, path string) (map[string
 		}
 	}
 	// The list .mine completes from: ckm's table macros.
-	rows, err := conn.QueryContext(ctx, mineOperatorsSQL)
+	names, err := queryNames(ctx, conn, mineOperatorsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("vet statement: %w", err)
 	}
-	defer rows.Close()
 	m := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		m[strings.ToLower(name)] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	for _, n := range names {
+		m[strings.ToLower(n)] = true
 	}
 	if path != "" {
 		macroCache.Store(path, m)
