@@ -304,7 +304,6 @@ func strongPhaseSQL() []string {
 		JOIN id_edge e ON e.key_type = 'id_number' AND e.key_value = a.id_b
 		JOIN id_key k ON k.key_type = 'id_number' AND k.key_value = a.id_a`,
 		propagationEdges("id_rk_strong"),
-		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
 	}
 }
 
@@ -344,7 +343,6 @@ func acceptedEdgesSQL() []string {
 		UNION
 		SELECT rec, kid FROM id_rk_strong`,
 		propagationEdges("id_rk_acc"),
-		`CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
 	}
 }
 
@@ -372,8 +370,7 @@ func (l *loader) labelStrongless(rkAll string) error {
 		CREATE OR REPLACE TEMP TABLE id_holder (kid BIGINT, lab BIGINT, t0 TIMESTAMP, t1 TIMESTAMP, n BIGINT, channels VARCHAR[]);
 		CREATE OR REPLACE TEMP TABLE id_orphan (rec BIGINT, lab BIGINT, alone BOOLEAN);
 		CREATE OR REPLACE TEMP TABLE id_rk_acc AS SELECT rec, kid FROM id_rk_all;
-		` + propagationEdges("id_rk_acc") + `;
-		CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`,
+		` + propagationEdges("id_rk_acc"),
 	}); err != nil {
 		return err
 	}
@@ -566,21 +563,24 @@ func orphanSQL(rules IdentityRules) []string {
 	}
 }
 
-// smallGraph is the number of edges (id_rk rows) up to which
-// propagateLabels finds the components in Go, in one read and one write,
-// rather than in rounds of SQL: a small load's identity step is mostly the
-// fixed cost of its statements.
-var smallGraph = 50000
+// labelsInSQL, in tests, propagates labels in rounds of SQL (labelRound)
+// instead of in Go (labelComponents), to compare the two.
+var labelsInSQL = false
 
 // identityShortcuts lets the identity step make the tables of a phase
 // whose inputs are empty (no earlier holder of a key, no conflicted key)
 // directly, in one call; tests turn it off to compare with the full path.
 var identityShortcuts = true
 
-// propagateLabels gives every identifier the smallest label of its
-// component, one round at a time, failing if it does not converge.
+// propagateLabels makes id_lab: every identifier of id_key with the least
+// identifier of its component of id_rk (each record joins its keys). In
+// Go over the edges (labelComponents), or in rounds of SQL (labelsInSQL),
+// failing if they do not converge.
 func (l *loader) propagateLabels() error {
-	if done, err := l.labelsInGo(); done || err != nil {
+	if !labelsInSQL {
+		return l.labelComponents()
+	}
+	if err := l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, kid AS lab FROM id_key`); err != nil {
 		return err
 	}
 	for round := 0; round < maxIdentityRounds; round++ {
@@ -595,76 +595,25 @@ func (l *loader) propagateLabels() error {
 	return fmt.Errorf("identity: label propagation did not converge in %d rounds", maxIdentityRounds)
 }
 
-// labelsInGo gives every identifier of a small graph (at most smallGraph
-// edges) the smallest label of its component, as the rounds of SQL do at
-// their fixed point: the records of id_rk join their keys (union-find), and
-// each key takes the least label id_lab holds in its component. Keys no
-// record of id_rk joins keep theirs. It reports false, having changed
-// nothing, when the graph is larger.
-func (l *loader) labelsInGo() (bool, error) {
-	rows, err := l.tx.QueryContext(l.ctx, fmt.Sprintf(`SELECT rk.rec, rk.kid, l.lab FROM id_rk rk JOIN id_lab l USING (kid) ORDER BY rk.rec LIMIT %d`, smallGraph+1))
+// labelComponents makes id_lab with a union-find in Go (identity_labels.go):
+// one scan of id_rk joins each record's keys to its least one through
+// ckm_label_edge (the least found by DuckDB: a map of records in Go cost
+// as much, and memory the load's limit does not count), one of id_key
+// reads each key's label back through ckm_label_of.
+func (l *loader) labelComponents() error {
+	h, g, err := newLabelGraph()
 	if err != nil {
-		return false, fmt.Errorf("identity: %w", err)
+		return fmt.Errorf("identity: %w", err)
 	}
-	parent := map[int64]int64{}
-	orig := map[int64]int64{} // each key's label in id_lab
-	lab := map[int64]int64{}  // of each root: the least label of its component
-	find := func(x int64) int64 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
+	defer labelGraphs.Delete(h)
+	// Traced as a statement of the step (CKM_DEBUG_SQL); run twice under
+	// CKM_DEBUG_ANALYZE, it joins the same keys again.
+	if err := l.exec("identity", `SELECT count(*) FROM (SELECT kid, min(kid) OVER (PARTITION BY rec) AS k0 FROM id_rk)
+		WHERE kid <> k0 AND ckm_label_edge(?, k0, kid)`, h); err != nil {
+		return err
 	}
-	n := 0
-	var kids []int64
-	prev, prevKid := int64(0), int64(0)
-	for rows.Next() {
-		var rec, kid, lb int64
-		if err := rows.Scan(&rec, &kid, &lb); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("identity: %w", err)
-		}
-		if n++; n > smallGraph {
-			rows.Close()
-			return false, nil
-		}
-		if _, ok := parent[kid]; !ok {
-			parent[kid], lab[kid], orig[kid] = kid, lb, lb
-			kids = append(kids, kid)
-		}
-		if n > 1 && rec == prev {
-			a, b := find(prevKid), find(kid)
-			if a != b {
-				a, b = min(a, b), max(a, b)
-				parent[b] = a
-				lab[a] = min(lab[a], lab[b])
-			}
-		}
-		prev, prevKid = rec, kid
-	}
-	if err := rows.Close(); err != nil {
-		return false, fmt.Errorf("identity: %w", err)
-	}
-	// The changed labels go in as one text parameter ("kid:lab,…") split
-	// in SQL: a VALUES list of thousands of rows costs more to bind than
-	// the rounds it saves.
-	var vals strings.Builder
-	for _, k := range kids {
-		if m := lab[find(k)]; m != orig[k] {
-			if vals.Len() > 0 {
-				vals.WriteByte(',')
-			}
-			fmt.Fprintf(&vals, "%d:%d", k, m)
-		}
-	}
-	if vals.Len() == 0 {
-		return true, nil
-	}
-	return true, l.exec("identity", `UPDATE id_lab SET lab = v.lab FROM (
-			SELECT CAST(split_part(x, ':', 1) AS BIGINT) AS kid, CAST(split_part(x, ':', 2) AS BIGINT) AS lab
-			FROM (SELECT unnest(string_split(CAST(? AS VARCHAR), ',')) AS x)) v
-		WHERE id_lab.kid = v.kid`, vals.String())
+	g.settle()
+	return l.exec("identity", `CREATE OR REPLACE TEMP TABLE id_lab AS SELECT kid, ckm_label_of(?, kid) AS lab FROM id_key`, h)
 }
 
 // labelRound runs one round of label propagation and says how many

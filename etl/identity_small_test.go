@@ -13,13 +13,13 @@ import (
 	"github.com/ckm-dev/ckm/fixtures"
 )
 
-// TestLabelsInGoSameAsSQL: the components labelsInGo finds for a small
-// graph are the ones the rounds of SQL converge to, and the shortcuts for
+// TestLabelsInGoSameAsSQL: the components labelComponents finds in Go are
+// the ones the rounds of SQL converge to, and the shortcuts for
 // empty inputs (no earlier holder of a key: the first load; no conflicted
 // key: a world without hard cases) make what the full path makes. Each
 // world is loaded in two loads (CRM and the first half year of till lines,
 // then the rest and the web orders) twice: with the Go path and the
-// shortcuts, and with smallGraph 0 (every propagation in SQL rounds) and
+// shortcuts, and with labelsInSQL (every propagation in SQL rounds) and
 // no shortcut. Every record gets the same customer, and etl_identity,
 // identity_link and customer_merge are the same row for row. The worlds:
 // 1,500 persons with the hard cases, 300 without.
@@ -45,9 +45,9 @@ func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(small int, shortcuts bool) (recs [][]IdentityRecord, tables map[string][]string) {
-		defer func(old int, sc bool) { smallGraph, identityShortcuts = old, sc }(smallGraph, identityShortcuts)
-		smallGraph, identityShortcuts = small, shortcuts
+	run := func(inSQL, shortcuts bool) (recs [][]IdentityRecord, tables map[string][]string) {
+		defer func(old, sc bool) { labelsInSQL, identityShortcuts = old, sc }(labelsInSQL, identityShortcuts)
+		labelsInSQL, identityShortcuts = inSQL, shortcuts
 		w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -77,8 +77,8 @@ func sameWithAndWithoutShortcuts(t *testing.T, persons int, hard bool) {
 		}
 		return recs, tables
 	}
-	goRecs, goTables := run(smallGraph, true)
-	sqlRecs, sqlTables := run(0, false)
+	goRecs, goTables := run(false, true)
+	sqlRecs, sqlTables := run(true, false)
 	for i := range goRecs {
 		if len(goRecs[i]) == 0 || !slices.Equal(goRecs[i], sqlRecs[i]) {
 			t.Errorf("load %d: the records' customers differ between the Go and the SQL propagation (%d and %d records)", i+1, len(goRecs[i]), len(sqlRecs[i]))

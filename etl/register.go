@@ -28,6 +28,9 @@ func Register(ctx context.Context, w *engine.Warehouse) error {
 	if err := w.Setup(ctx, "region", RegisterRegionFuncs); err != nil {
 		return err
 	}
+	if err := w.Setup(ctx, "labels", registerLabelFuncs); err != nil {
+		return err
+	}
 	return w.Setup(ctx, "mapping", registerMappingFuncs)
 }
 

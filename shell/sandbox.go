@@ -39,7 +39,10 @@ var sandboxDeniedFunctions = []string{"nextval", "currval", "setval", "write_log
 	"getenv", "current_setting",
 	// The vault's write functions, where a process registers them (a
 	// load): a token oracle would let a session test guesses of ID numbers.
-	"ckm_token", "ckm_seal", "ckm_seal_text", "ckm_new_customer_key"}
+	"ckm_token", "ckm_seal", "ckm_seal_text", "ckm_new_customer_key",
+	// The identity step's graph functions (etl/identity_labels.go), where
+	// a process registers them: they change a load's graph.
+	"ckm_label_edge", "ckm_label_of"}
 
 // treeTableRefs are the kinds of FROM items the sandbox knows; any other
 // (a future kind of table reference) is refused.

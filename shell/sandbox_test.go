@@ -105,6 +105,8 @@ func TestSandboxRefuses(t *testing.T) {
 		{"CTE named for a hidden table", "SELECT * FROM (WITH etl_identity AS (SELECT 1 AS a) SELECT * FROM etl_identity), etl_identity", "may not take the name"},
 		{"environment", "SELECT getenv('HOME') AS h", "function getenv"},
 		{"token oracle", "SELECT ckm_token('id_number', '11010519491231002X') AS t", "function ckm_token"},
+		{"identity graph", "SELECT ckm_label_edge(1, 2, 3) AS x", "function ckm_label_edge"},
+		{"identity graph's labels", "SELECT ckm_label_of(1, 2) AS x", "function ckm_label_of"},
 		{"settings", "SELECT current_setting('temp_directory') AS d", "function current_setting"},
 		{"sequence", "SELECT nextval('x') AS n", "function nextval"},
 	}

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2/mapping"
 )
@@ -92,6 +93,20 @@ func SetVectorValue[T any](vector Vector, row int, val T) error {
 	}
 	// Valid unless val is NULL (setVectorVal then clears it), as
 	// VectorWriter.Set does: the vector may hold an earlier chunk's NULLs.
-	mapping.ValiditySetRowValidity(vector.v.maskPtr, mapping.IdxT(row), true)
+	// The bit is set here, as getNull reads it, not by a cgo call per
+	// value (duckdb_validity_set_row_validity: 14 % of the CPU of a
+	// function writing a BOOLEAN per row).
+	setValidBit(vector.v.maskPtr, mapping.IdxT(row))
 	return setVectorVal(vector.v, mapping.IdxT(row), val)
+}
+
+// ckm: setValidBit marks row valid in a validity mask (one bit per row in
+// uint64 entries, 1 = valid), as duckdb_validity_set_row_valid does; a
+// writable vector's mask is never nil (initVectors makes it writable).
+func setValidBit(mask unsafe.Pointer, row mapping.IdxT) {
+	if mask == nil {
+		return
+	}
+	entry := (*uint64)(unsafe.Add(mask, uintptr(row/64)*8))
+	*entry |= 1 << (uint64(row) % 64)
 }
