@@ -14,7 +14,8 @@ import (
 )
 
 // Register makes the ETL's SQL functions available in the warehouse (once):
-// the cleaners of etl/clean and the region lookups
+// the cleaners of etl/clean, the identity step's graph functions
+// (identity_labels.go) and the region lookups
 //
 //	ckm_region_code(province, city) VARCHAR  GB/T 2260 code of free-text names
 //	ckm_region_of(code)             VARCHAR  most specific known region of a code (retired codes fall back)
