@@ -77,17 +77,9 @@ func (l *loader) validateSales() error {
 			SELECT file_id, _line, raw, unnest(hits) AS h FROM c_sales WHERE hits IS NOT NULL)`); err != nil {
 		return fmt.Errorf("rules of sales: %w", err)
 	}
-	if l.cleanedAhead {
-		// The rule cleaning ahead left out, with the raw record (which
-		// c_sales holds only for the lines an earlier rule fired on).
-		r := productUnknown
-		if err := l.exec("validate", `INSERT INTO ld_reject `+ledgerColumns+`
-			SELECT file_id, _line, `+engine.QuoteString(r.Stage)+`, `+engine.QuoteString(r.Name)+`, `+engine.QuoteString(r.Severity)+`,
-				`+engine.QuoteString(r.Column)+`, left(CAST(`+engine.QuoteIdent(r.Column)+` AS VARCHAR), 4096), left(`+rawRecord(targets["sales"])+`, 4096), NULL
-			FROM stg_sales SEMI JOIN (SELECT file_id, _line, _item FROM c_sales WHERE `+r.Cond+`) USING (file_id, _line, _item)`); err != nil {
-			return fmt.Errorf("rules of sales: %w", err)
-		}
-	}
+	// Cleaned ahead, the lines still lack the rule that reads the warehouse
+	// (productUnknown): classifySales applies it, rebuilding its lines' raw
+	// records with those of the lines it decides.
 	if err := l.classifySales(); err != nil {
 		return err
 	}
@@ -351,27 +343,59 @@ func (l *loader) classifySales() error {
 	if err := l.execAll("validate", steps); err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
-	// Most lines repeat no key: with no decision to record, the ledger
-	// insert (which reads every staged field to rebuild raw records) and
-	// the warnings' cleanup have nothing to do.
+	// The lines whose raw records the ledger needs: those decided here,
+	// and, when the lines were cleaned ahead, those of an unknown product
+	// (productUnknown). Their raw records are rebuilt in one scan of
+	// stg_sales (the 5 M bench set's 24,199 decided and 14,656 unknown
+	// lines were two scans of every staged field, ~2 s each under the
+	// load's memory limit). Most lines repeat no key and name a known
+	// product: with no line needed, nothing reads stg_sales, and with no
+	// decision the ledger insert and the warnings' cleanup have nothing
+	// to do.
 	decided, err := l.count(`SELECT count(*) FROM sales_class`)
 	if err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
+	need := ""
+	switch {
+	case l.cleanedAhead:
+		need = `SELECT file_id, _line, _item, bool_or(unknown) AS unknown FROM (
+			SELECT file_id, _line, _item, false AS unknown FROM sales_class
+			UNION ALL SELECT file_id, _line, _item, true FROM c_sales WHERE ` + productUnknown.Cond + `) GROUP BY ALL`
+	case decided > 0 || l.opts.everyStep:
+		need = `SELECT file_id, _line, _item, false AS unknown FROM sales_class`
+	}
 	steps = []string{salesSkipSQL}
-	if decided > 0 || l.opts.everyStep {
-		// A few decisions (a re-sent line or ten in a file of millions):
-		// their line numbers, written into the statement, let the scan of
-		// stg_sales skip the vectors without one instead of reading every
-		// staged field of every line into the join (1.7 CPU s for 10 lines
-		// of a million). The join still matches on the whole line id.
-		filter := ""
-		if decided <= ledgerLinesListed && !l.opts.everyStep {
-			if filter, err = l.decidedLines(); err != nil {
-				return fmt.Errorf("sales keys: %w", err)
+	if need != "" {
+		if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE sales_need AS `+need); err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+		needed, err := l.count(`SELECT count(*) FROM sales_need`)
+		if err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+		if needed > 0 || l.opts.everyStep {
+			// A few lines (a re-sent line or ten in a file of millions):
+			// their line numbers, written into the statement, let the scan
+			// of stg_sales skip the vectors without one instead of reading
+			// every staged field of every line into the join (1.7 CPU s
+			// for 10 lines of a million). The join still matches on the
+			// whole line id.
+			filter := ""
+			if needed <= ledgerLinesListed && !l.opts.everyStep {
+				if filter, err = l.neededLines(); err != nil {
+					return fmt.Errorf("sales keys: %w", err)
+				}
+			}
+			steps = append(steps, salesRawSQL(filter))
+			if l.cleanedAhead {
+				steps = append(steps, productUnknownLedgerSQL)
 			}
 		}
-		steps = append(steps, salesLedgerSQL(filter), salesSkippedWarningsSQL)
+		if decided > 0 || l.opts.everyStep {
+			steps = append(steps, salesLedgerSQL, salesSkippedWarningsSQL)
+		}
+		steps = append(steps, `DROP TABLE IF EXISTS sales_raw`, `DROP TABLE IF EXISTS sales_need`)
 	}
 	// Done with: a 5 million line load's keys and chains.
 	steps = append(steps, `DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`)
@@ -465,14 +489,15 @@ const salesV1DuplicatesSQL = `INSERT INTO sales_class
 const salesSkipSQL = `CREATE OR REPLACE TEMP TABLE sales_skip AS
 		SELECT file_id, _line, _item FROM sales_class WHERE outcome IN ('duplicate', 'duplicate_v1', 'correction_rejected')`
 
-// ledgerLinesListed is the number of decided lines up to which the
-// ledger insert names their line numbers (salesLedgerSQL's filter).
+// ledgerLinesListed is the number of needed lines up to which the
+// rebuild of their raw records names their line numbers (salesRawSQL's
+// filter).
 const ledgerLinesListed = 2048
 
-// decidedLines is SQL filtering stg_sales on the line numbers of the lines
-// in sales_class: " WHERE _line IN (…)".
-func (l *loader) decidedLines() (string, error) {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT _line FROM sales_class ORDER BY 1`)
+// neededLines is SQL filtering stg_sales on the line numbers of the lines
+// in sales_need: " WHERE _line IN (…)".
+func (l *loader) neededLines() (string, error) {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT _line FROM sales_need ORDER BY 1`)
 	if err != nil {
 		return "", err
 	}
@@ -491,11 +516,28 @@ func (l *loader) decidedLines() (string, error) {
 	return " WHERE _line IN (" + strings.Join(lines, ", ") + ")", nil
 }
 
+// salesRawSQL makes sales_raw: the staged product code and the raw record
+// of each line in sales_need (with its unknown flag). filter, when not "",
+// narrows the scan of stg_sales to the lines needed (neededLines).
+func salesRawSQL(filter string) string {
+	return `CREATE OR REPLACE TEMP TABLE sales_raw AS
+		SELECT c.f AS file_id, c.l AS _line, c.i AS _item, n.unknown, c.product_code, ` + rawRecord(targets["sales"]) + ` AS raw
+		FROM (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM stg_sales` + filter + `) c
+		JOIN sales_need n ON n.file_id = c.f AND n._line = c.l AND n._item = c.i`
+}
+
+// productUnknownLedgerSQL writes the warnings of productUnknown for lines
+// cleaned ahead, with their raw records.
+var productUnknownLedgerSQL = `INSERT INTO ld_reject ` + ledgerColumns + `
+		SELECT file_id, _line, ` + engine.QuoteString(productUnknown.Stage) + `, ` + engine.QuoteString(productUnknown.Name) + `, ` +
+	engine.QuoteString(productUnknown.Severity) + `, ` + engine.QuoteString(productUnknown.Column) + `,
+			left(CAST(product_code AS VARCHAR), 4096), left(raw, 4096), NULL
+		FROM sales_raw WHERE unknown`
+
 // salesLedgerSQL writes the ledger entries: one per line and decision (the
-// items of a JSON order share its line). filter, when not "", narrows the
-// scan of stg_sales to the lines decided (decidedLines).
-func salesLedgerSQL(filter string) string {
-	return `INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message, ref_run_id, ref_file_id, ref_line)
+// items of a JSON order share its line), with the raw records of
+// sales_raw.
+const salesLedgerSQL = `INSERT INTO ld_reject (file_id, line, stage, rule, severity, column_name, raw_value, raw_record, message, ref_run_id, ref_file_id, ref_line)
 		SELECT file_id, _line, 'validate',
 			CASE outcome WHEN 'duplicate_v1' THEN 'duplicate' ELSE outcome END,
 			CASE outcome WHEN 'correction_rejected' THEN 'error' ELSE 'info' END,
@@ -506,11 +548,8 @@ func salesLedgerSQL(filter string) string {
 				WHEN 'correction' THEN 'changed line under a known key: the line it replaces is reversed and this one loaded'
 				ELSE 'changed line under a known key: the source keeps the loaded line (corrections: reject)' END,
 			nullif(min(ref[1]), -1), min(ref[2]), min(ref[3])
-		FROM (SELECT k.*, ` + rawRecord(targets["sales"]) + ` AS raw FROM sales_class k
-			JOIN (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM stg_sales` + filter + `) c
-			ON c.f = k.file_id AND c.l = k._line AND c.i = k._item)
+		FROM (SELECT k.*, r.raw FROM sales_class k JOIN sales_raw r USING (file_id, _line, _item))
 		GROUP BY file_id, _line, outcome`
-}
 
 // salesSkippedWarningsSQL drops the warnings of a line none of whose items
 // is loaded: its outcome is "duplicate".

@@ -144,6 +144,11 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		for i := 1; i <= n; i++ {
 			fmt.Fprintf(&b, "S%d,1,ST01,北京朝阳店,张三,2024-03-%02d 10:00,M%d,,P001,1,100,0,100\n", i, 1+i%28, i%500)
 		}
+		// Three lines sent twice: duplicates, whose ledger entries carry
+		// their raw records too, rebuilt with the unknown products'.
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(&b, "S%d,1,ST01,北京朝阳店,张三,2024-03-%02d 10:00,M%d,,P001,1,100,0,100\n", i, 1+i%28, i%500)
+		}
 		dir := t.TempDir()
 		p := writeFile(t, dir, "pos_sales_1.csv", b.String(), false)
 		return p
@@ -172,8 +177,11 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		if want := map[bool]int64{false: 1, true: before}[c.ahead]; during != want {
 			t.Errorf("%d lines (%d bytes): %d DuckDB threads during the load, want %d (the warehouse's %d)", c.lines, st.Size(), during, want, before)
 		}
-		if rep.Loaded != int64(c.lines) {
-			t.Errorf("%d lines: %d loaded", c.lines, rep.Loaded)
+		if rep.Loaded != int64(c.lines) || rep.Duplicates != 3 {
+			t.Errorf("%d lines: %d loaded, %d duplicates; want %[1]d and 3", c.lines, rep.Loaded, rep.Duplicates)
+		}
+		if got := queryInt(t, w, `SELECT count(*) FROM etl_reject WHERE rule = 'duplicate' AND raw_record LIKE '%"order_id":"S_"%' AND raw_record LIKE '%"product_code":"P001"%'`); got != 3 {
+			t.Errorf("%d lines: %d duplicate entries with their raw record, want 3", c.lines, got)
 		}
 		ahead := regexp.MustCompile(`(?m)^ *[0-9.]+s stage ahead( cpu|$)`).MatchString(trace.String())
 		inside := regexp.MustCompile(`(?m)^ *[0-9.]+s stage( cpu|$)`).MatchString(trace.String())
@@ -183,7 +191,7 @@ func TestStageAheadOverSmallLoadBytes(t *testing.T) {
 		// No product file: every line's product is unknown, a rule the
 		// load's transaction applies after cleaning ahead — on every line
 		// of more than one row group (122,880 lines), each with its raw
-		// record rebuilt.
+		// record rebuilt (the duplicates' warnings go with them).
 		if got := queryInt(t, w, `SELECT count(*) FROM etl_reject WHERE rule = 'product_unknown' AND raw_record LIKE '%"product_code":"P001"%'`); got != int64(c.lines) || rep.Warned != int64(c.lines) {
 			t.Errorf("%d lines: %d product_unknown entries with their raw record, %d warned; want every line", c.lines, got, rep.Warned)
 		}
