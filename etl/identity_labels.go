@@ -74,7 +74,7 @@ func (g *labelGraph) root(k int64) int64 {
 func (g *labelGraph) join(a, b int64) error {
 	for _, k := range [2]int64{a, b} {
 		if k < 1 || k >= maxLabelKey {
-			return fmt.Errorf("ckm_label_edge: key id %d out of range", k)
+			return fmt.Errorf("key id %d out of range", k)
 		}
 		if int(k) >= len(g.parent) {
 			grown := make([]int64, max(int(k)+1, 2*len(g.parent)))
@@ -115,18 +115,33 @@ func labelGraphOf(v any) (*labelGraph, error) {
 	return g.(*labelGraph), nil
 }
 
-// labelEdgeUDF is ckm_label_edge over whole input chunks.
-type labelEdgeUDF struct{ in []duckdb.TypeInfo }
-
-func (u *labelEdgeUDF) Config() duckdb.ScalarFuncConfig {
-	boolean, _ := duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
-	return duckdb.ScalarFuncConfig{InputTypeInfos: u.in, ResultTypeInfo: boolean, Volatile: true}
+// labelUDF is a graph function over whole input chunks: the graph's
+// handle, then args BIGINT keys; each row's result is apply's. Those that
+// change the graph (lock) hold its lock for the chunk.
+type labelUDF struct {
+	name  string
+	args  int
+	out   duckdb.Type
+	lock  bool
+	apply func(g *labelGraph, keys []int64) (any, error)
 }
 
-func (u *labelEdgeUDF) Executor() duckdb.ScalarFuncExecutor {
+func (u *labelUDF) Config() duckdb.ScalarFuncConfig {
+	bigint, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
+	out, _ := duckdb.NewTypeInfo(u.out)
+	in := []duckdb.TypeInfo{bigint}
+	for range u.args {
+		in = append(in, bigint)
+	}
+	return duckdb.ScalarFuncConfig{InputTypeInfos: in, ResultTypeInfo: out, Volatile: true}
+}
+
+func (u *labelUDF) Executor() duckdb.ScalarFuncExecutor {
 	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: labelBind}
 }
 
+// labelBind hands the function its query's context at bind time (see
+// clean.chunkUDF's bindContext: threads then only read it).
 func labelBind(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
 	if parent == nil {
 		return context.Background(), nil
@@ -134,7 +149,7 @@ func labelBind(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context
 	return parent, nil
 }
 
-func (u *labelEdgeUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
+func (u *labelUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
 	chunk := state.GetInputChunk()
 	n := chunk.GetSize()
 	if n == 0 {
@@ -146,73 +161,31 @@ func (u *labelEdgeUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) 
 	}
 	g, err := labelGraphOf(hv)
 	if err != nil {
-		return fmt.Errorf("ckm_label_edge: %w", err)
+		return fmt.Errorf("%s: %w", u.name, err)
+	}
+	if u.lock {
+		g.mu.Lock()
+		defer g.mu.Unlock()
 	}
 	out := state.GetResultVector()
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	keys := make([]int64, u.args)
 	for row := range n {
-		av, err := chunk.GetValue(1, row)
+		for i := range keys {
+			v, err := chunk.GetValue(1+i, row)
+			if err != nil {
+				return err
+			}
+			k, ok := v.(int64)
+			if !ok {
+				return fmt.Errorf("%s: key %v is not a BIGINT", u.name, v)
+			}
+			keys[i] = k
+		}
+		res, err := u.apply(g, keys)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", u.name, err)
 		}
-		bv, err := chunk.GetValue(2, row)
-		if err != nil {
-			return err
-		}
-		a, ok1 := av.(int64)
-		b, ok2 := bv.(int64)
-		if !ok1 || !ok2 {
-			return fmt.Errorf("ckm_label_edge: keys %v, %v: not both BIGINT", av, bv)
-		}
-		if err := g.join(a, b); err != nil {
-			return err
-		}
-		if err := duckdb.SetVectorValue(out, row, true); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// labelOfUDF is ckm_label_of over whole input chunks; it only reads a
-// settled graph.
-type labelOfUDF struct{ in []duckdb.TypeInfo }
-
-func (u *labelOfUDF) Config() duckdb.ScalarFuncConfig {
-	bigint, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
-	return duckdb.ScalarFuncConfig{InputTypeInfos: u.in, ResultTypeInfo: bigint, Volatile: true}
-}
-
-func (u *labelOfUDF) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: labelBind}
-}
-
-func (u *labelOfUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
-	chunk := state.GetInputChunk()
-	n := chunk.GetSize()
-	if n == 0 {
-		return nil
-	}
-	hv, err := chunk.GetValue(0, 0)
-	if err != nil {
-		return err
-	}
-	g, err := labelGraphOf(hv)
-	if err != nil {
-		return fmt.Errorf("ckm_label_of: %w", err)
-	}
-	out := state.GetResultVector()
-	for row := range n {
-		kv, err := chunk.GetValue(1, row)
-		if err != nil {
-			return err
-		}
-		kid, ok := kv.(int64)
-		if !ok {
-			return fmt.Errorf("ckm_label_of: key %v: not a BIGINT", kv)
-		}
-		if err := duckdb.SetVectorValue(out, row, g.label(kid)); err != nil {
+		if err := duckdb.SetVectorValue(out, row, res); err != nil {
 			return err
 		}
 	}
@@ -222,12 +195,17 @@ func (u *labelOfUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) er
 // registerLabelFuncs registers ckm_label_edge and ckm_label_of on conn's
 // database.
 func registerLabelFuncs(_ context.Context, conn *sql.Conn) error {
-	bigint, err := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
-	if err != nil {
-		return err
+	for _, f := range []*labelUDF{
+		{name: "ckm_label_edge", args: 2, out: duckdb.TYPE_BOOLEAN, lock: true, apply: func(g *labelGraph, k []int64) (any, error) {
+			return true, g.join(k[0], k[1])
+		}},
+		{name: "ckm_label_of", args: 1, out: duckdb.TYPE_BIGINT, apply: func(g *labelGraph, k []int64) (any, error) {
+			return g.label(k[0]), nil
+		}},
+	} {
+		if err := duckdb.RegisterScalarUDF(conn, f.name, f); err != nil {
+			return err
+		}
 	}
-	if err := duckdb.RegisterScalarUDF(conn, "ckm_label_edge", &labelEdgeUDF{in: []duckdb.TypeInfo{bigint, bigint, bigint}}); err != nil {
-		return err
-	}
-	return duckdb.RegisterScalarUDF(conn, "ckm_label_of", &labelOfUDF{in: []duckdb.TypeInfo{bigint, bigint}})
+	return nil
 }
