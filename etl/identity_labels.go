@@ -26,13 +26,17 @@ import (
 // many rounds as the longest chain of records needs) took 4.2 s of the
 // 5 M-line bench set's load in five rounds over the strong and the
 // accepted edges (CKM_DEBUG_SQL=1, one run); the two propagations here
-// 1.3 s, the window that finds each record's least key included. A small
-// load's graph was labelled in Go before, read a row at a time: the same
-// statements now serve every size.
+// 0.54 s (the edges 0.13 and 0.30 s, the window that finds each record's
+// least key included; the labels 0.04 and 0.07 s), 0.64 s in a busier run.
+// A Go map from record to its first key instead of the window cost as
+// much (1.3 s in a busier run still). A small load's graph was labelled
+// in Go before, read a row at a time: the same statements now serve every
+// size.
 
 // labelGraph is a union-find over a graph's keys. Keys are id_key's kid,
 // numbered 1…n, so a key's parent is an index; a component's root is its
-// least key, which is its label (id_lab starts as kid → kid).
+// least key, which is its label (as the rounds of SQL, which start from
+// each key labelled with itself, end).
 type labelGraph struct {
 	mu     sync.Mutex
 	parent []int64 // 0: the key is in no edge (its own root)
