@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ckm-dev/ckm/etl/clean"
 )
 
 // The identity step's components are found in Go, over the edges as DuckDB
@@ -142,16 +144,7 @@ func (u *labelUDF) Config() duckdb.ScalarFuncConfig {
 }
 
 func (u *labelUDF) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: labelBind}
-}
-
-// labelBind hands the function its query's context at bind time (see
-// clean.chunkUDF's bindContext: threads then only read it).
-func labelBind(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
-	if parent == nil {
-		return context.Background(), nil
-	}
-	return parent, nil
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: clean.BindContext}
 }
 
 func (u *labelUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {

@@ -3,14 +3,16 @@ package etl
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
 )
 
 // TestLabelComponentsAtScale: labelComponents labels a graph whose edges
-// fill several row groups, so that DuckDB hands them to ckm_label_edge on
-// both threads at once, and whose components are chains of records in
+// fill several row groups, which DuckDB may hand to ckm_label_edge on both
+// threads at once (the test cannot see whether it did), and whose
+// components are chains of records in
 // shuffled order, the worst order for rounds of propagation. 300,000 keys
 // in components of seven, each key but a component's first joined to the
 // one before it by a record (half of them an earlier load's, with a
@@ -68,7 +70,10 @@ func TestLabelComponentsAtScale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The graph is dropped after use: a later call with its handle fails.
+	// The graph is dropped after use: a handle of no graph is an error.
+	if _, err := w.DB.ExecContext(ctx, `SELECT ckm_label_of(12345, 1)`); err == nil || !strings.Contains(err.Error(), "no identity graph") {
+		t.Errorf("ckm_label_of of a handle of no graph: %v, want an error naming it", err)
+	}
 	n := 0
 	labelGraphs.Range(func(any, any) bool { n++; return true })
 	if n != 0 {

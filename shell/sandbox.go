@@ -41,7 +41,8 @@ var sandboxDeniedFunctions = []string{"nextval", "currval", "setval", "write_log
 	// load): a token oracle would let a session test guesses of ID numbers.
 	"ckm_token", "ckm_seal", "ckm_seal_text", "ckm_new_customer_key",
 	// The identity step's graph functions (etl/identity_labels.go), where
-	// a process registers them: they change a load's graph.
+	// a process registers them: one changes a load's graph, the other
+	// reads it.
 	"ckm_label_edge", "ckm_label_of"}
 
 // treeTableRefs are the kinds of FROM items the sandbox knows; any other

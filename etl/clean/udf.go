@@ -186,17 +186,18 @@ func (u *chunkUDF[T]) Config() duckdb.ScalarFuncConfig {
 }
 
 func (u *chunkUDF[T]) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: bindContext}
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: BindContext}
 }
 
-// bindContext hands a chunk function its query's context at bind time.
+// BindContext hands a chunk function its query's context at bind time
+// (etl's identity graph functions use it too).
 // Without a binder, duckdb-go (v2.10506.0, scalarFuncContext.setCtx) stores
 // the context into the bind data on the first chunk of every thread that
 // runs the function, unsynchronised: a thread reading it while another
 // writes it saw half an interface and crashed the process (seen once in CI:
 // a nil *backgroundCtx in setCtx under a parallel load). With one set at
 // bind, which runs once per query, the threads only read it.
-func bindContext(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
+func BindContext(parent context.Context, _ []duckdb.ScalarUDFArg) (context.Context, error) {
 	if parent == nil {
 		return context.Background(), nil
 	}
