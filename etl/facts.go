@@ -2,10 +2,7 @@ package etl
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-
-	"github.com/ckm-dev/ckm/engine"
 )
 
 // dimDateRow is the SELECT list of a dim_date row for a DATE column d (the
@@ -20,14 +17,13 @@ const dimDateRow = `CAST(strftime(d, '%Y%m%d') AS INTEGER), d, year(d), quarter(
 func (l *loader) loadFacts() error {
 	run := l.runID
 	sales := salesFactSQL(run)
-	free := l.freeBeforeSalesFacts()
 	// A target with nothing in this load has no fact to append.
 	var others, contactTokens []string
 	mobileKey, mobileJoin := l.keyToken("mobile", "s.mobile_v"), ""
 	if l.opts.Vault != nil && !l.opts.everyStep && (!l.idle["interactions"] || !l.idle["responses"]) {
 		// The contacts' mobiles as etl_identity stores them, one token per
-		// distinct mobile, looked up in id_ltok (before it is freed) where
-		// the load's customers and sales carried it.
+		// distinct mobile, looked up in id_ltok where the load's customers
+		// and sales carried it.
 		contactTokens = []string{`CREATE OR REPLACE TEMP TABLE ld_ctok AS
 		SELECT m.mobile_v AS raw, ` + tokenOrCall("t.tok", "mobile", "m.mobile_v") + ` AS tok
 		FROM (SELECT mobile_v FROM ok_interactions WHERE mobile_v IS NOT NULL
@@ -53,11 +49,17 @@ func (l *loader) loadFacts() error {
 	} else {
 		members = members[1:]
 	}
+	// Nothing is dropped here to make room for the fact insert: a table
+	// dropped inside the load's transaction keeps its memory (or its
+	// spilled blocks) until the transaction ends, whether the load made it
+	// or staging ahead did (TestDropKeepsMemoryUntilCommit). Dropping
+	// identity's working tables here, as loads did until 2026-12, left
+	// DuckDB's in-memory tables of a million-line load at 955.3 MB in
+	// memory / 291.7 MB spilled before and after (CKM_DEBUG_SQL=mem).
 	for _, steps := range [][]string{
 		members,
 		sales[:1], // ld_sales: the accepted lines, narrowed
 		contactTokens,
-		free,
 		sales[1:],
 		others,
 	} {
@@ -66,38 +68,6 @@ func (l *loader) loadFacts() error {
 		}
 	}
 	return l.restateSales()
-}
-
-// freeBeforeSalesFacts is SQL that frees, once ld_sales holds the accepted
-// sales lines, what the rest of the load no longer reads: identity's
-// working tables but id_rec (record → customer). The fact insert that
-// follows is the load's largest: under a memory limit there is that much
-// less to spill. (Without one, DuckDB keeps what it freed and the peak of a
-// million-line load stayed at 3.2 GB.) c_sales stays: ok_sales, a view of
-// it, is read again by the reconciliation, and a narrower copy of it made
-// here cost a scan and a table the size of the load while the drop of
-// c_sales freed nothing inside the load's transaction. Each statement may
-// run twice (CKM_DEBUG_ANALYZE).
-//
-// Identity's tables are the ones the load's statements made (noteTemps):
-// no catalog scan.
-func (l *loader) freeBeforeSalesFacts() []string {
-	var steps []string
-	var ids []string
-	for name, kind := range l.temps {
-		if kind == "TABLE" && strings.HasPrefix(name, "id_") && name != "id_rec" {
-			ids = append(ids, name)
-		}
-	}
-	sort.Strings(ids)
-	drops := make([]string, len(ids))
-	for i, name := range ids {
-		drops[i] = "DROP TABLE IF EXISTS " + engine.QuoteIdent(name)
-	}
-	if len(drops) > 0 {
-		steps = append(steps, strings.Join(drops, "; ")) // one round trip
-	}
-	return steps
 }
 
 // inferredMembersSQL adds the dimension members the facts of run refer to
