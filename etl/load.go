@@ -103,7 +103,10 @@ type Options struct {
 	// the load's (stageAhead), e.g. another load committing; beforeLoad
 	// runs before the load's transaction of a load staged inside it.
 	afterStaging func(ctx context.Context) error
-	beforeLoad   func(ctx context.Context) error
+	// stagedOn, in tests, reads the load's connection once staging ahead
+	// has committed (what it left for the load's transaction).
+	stagedOn   func(ctx context.Context, conn *sql.Conn) error
+	beforeLoad func(ctx context.Context) error
 	// memoryKnobs, in tests, sets a large load's memory settings
 	// (LoadAllocatorSettings, the jemalloc decay, malloc release,
 	// LoadGCPercent) for a small load too, to test them on a small set.

@@ -146,6 +146,9 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err := l.cleanSales(); err != nil {
 		return err
 	}
+	if err := l.dropCleaningTables(); err != nil {
+		return err
+	}
 	// The rejects of extraction and staging are copied into the load's
 	// transaction (stageHere): see fileRows on DuckDB's estimates.
 	if err := l.exec("stage", `ALTER TABLE ld_reject RENAME TO ld_reject_ahead`); err != nil {
@@ -156,10 +159,36 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	}
 	l.traceStep("stage ahead", t0)
 	l.stagedAhead, l.cleanedAhead = true, true
+	if l.opts.stagedOn != nil {
+		if err := l.opts.stagedOn(l.ctx, conn); err != nil {
+			return err
+		}
+	}
 	if l.opts.afterStaging != nil {
 		return l.opts.afterStaging(l.ctx)
 	}
 	return nil
+}
+
+// dropCleaningTables drops, before staging ahead commits, what only the
+// cleaning of the sales lines read: the memo tables of its distinct raw
+// values (md_*) and the positions of the lines without a line number
+// (sales_pos). Dropped here, they are released by that commit; dropped in
+// the load's transaction, or left, they would hold their memory (or their
+// spilled blocks) to its end (TestDropKeepsMemoryUntilCommit). The
+// cleaning of the other targets, in the load's transaction, builds the
+// memo tables it joins.
+func (l *loader) dropCleaningTables() error {
+	var drops []string
+	for _, n := range l.tempOrder {
+		if l.temps[n] == "TABLE" && (n == "sales_pos" || strings.HasPrefix(n, "md_")) {
+			drops = append(drops, "DROP TABLE IF EXISTS temp."+engine.QuoteIdent(n))
+		}
+	}
+	if len(drops) == 0 {
+		return nil
+	}
+	return l.exec("stage", strings.Join(drops, "; "))
 }
 
 // settle commits what staging ahead wrote so far and goes on in a new
