@@ -52,7 +52,7 @@ func (l *loader) loadFacts() error {
 	// Nothing is dropped here to make room for the fact insert: a table
 	// dropped inside the load's transaction keeps its memory (or its
 	// spilled blocks) until the transaction ends, whether the load made it
-	// or staging ahead did (TestDropKeepsMemoryUntilCommit). Dropping
+	// or staging ahead did (TestDroppedTempTableKeepsMemoryUntilCommit). Dropping
 	// identity's working tables here, as loads did until 2026-12, left
 	// DuckDB's in-memory tables of a million-line load at 955.3 MB in
 	// memory / 291.7 MB spilled before and after (CKM_DEBUG_SQL=mem).

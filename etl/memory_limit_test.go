@@ -378,12 +378,15 @@ func TestLoadJemallocDecay(t *testing.T) {
 }
 
 // TestDroppedTempTableKeepsMemoryUntilCommit pins down the DuckDB
-// behaviour a load's memory is planned around: a TEMP table made and
-// dropped inside a transaction keeps its blocks (in memory or spilled)
-// until the transaction ends, so dropping a load's working tables as soon
-// as they are read frees nothing before its commit. Should a DuckDB
-// release them at the drop, this test fails, and dropping early becomes a
-// way to a smaller load.
+// behaviour a load's memory is planned around: a TEMP table dropped or
+// replaced inside a transaction keeps its blocks (in memory or spilled)
+// until the transaction ends — one made in that transaction, and one
+// committed before it as staging ahead commits its tables — so dropping a
+// load's working tables as soon as they are read frees nothing before its
+// commit (what only staging ahead reads is dropped before its commit:
+// TestStageAheadReleasesCleaningTables). Should a DuckDB release them at
+// the drop, this test fails, and dropping early becomes a way to a
+// smaller load.
 func TestDroppedTempTableKeepsMemoryUntilCommit(t *testing.T) {
 	ctx := context.Background()
 	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{MemoryLimit: "1GB", TempDirectory: filepath.Join(t.TempDir(), "spill")})
@@ -409,16 +412,22 @@ func TestDroppedTempTableKeepsMemoryUntilCommit(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	const million = `AS SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(1000000) r(i)`
 	before := held()
-	exec(`BEGIN`)
-	exec(`CREATE TEMP TABLE scratch AS SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(1000000) r(i)`)
+	exec(`CREATE TEMP TABLE staged ` + million) // committed before the transaction
 	made := held() - before
 	if made < 20 {
 		t.Fatalf("a million-row TEMP table holds %.1f MB, want at least 20", made)
 	}
+	exec(`BEGIN`)
+	exec(`CREATE TEMP TABLE scratch ` + million)
 	exec(`DROP TABLE scratch`)
-	if kept := held() - before; kept < made*0.9 {
-		t.Errorf("after DROP inside the transaction %.1f MB of %.1f MB held, want all (DuckDB now frees at the drop: drop a load's tables early)", kept, made)
+	exec(`DROP TABLE staged`)
+	exec(`CREATE OR REPLACE TEMP TABLE again ` + million)
+	exec(`CREATE OR REPLACE TEMP TABLE again AS SELECT 1 AS i`)
+	// Three million-row tables, every one dropped or replaced by now.
+	if kept := held() - before; kept < 3*made*0.9 {
+		t.Errorf("after two DROPs and a replace inside the transaction %.1f MB of 3 × %.1f MB held, want all (DuckDB now frees at the drop: drop a load's tables early)", kept, made)
 	}
 	exec(`COMMIT`)
 	if kept := held() - before; kept > made*0.1 {

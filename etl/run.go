@@ -175,7 +175,7 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 // values (md_*) and the positions of the lines without a line number
 // (sales_pos). Dropped here, they are released by that commit; dropped in
 // the load's transaction, or left, they would hold their memory (or their
-// spilled blocks) to its end (TestDropKeepsMemoryUntilCommit). The
+// spilled blocks) to its end (TestDroppedTempTableKeepsMemoryUntilCommit). The
 // cleaning of the other targets, in the load's transaction, builds the
 // memo tables it joins.
 func (l *loader) dropCleaningTables() error {

@@ -15,7 +15,7 @@ import (
 // the sales lines reads — the memo tables of distinct raw values (md_*)
 // and the positions of lines without a line number (sales_pos) — are
 // dropped before staging ahead commits, so that its commit releases them
-// (TestDropKeepsMemoryUntilCommit: dropped later, inside the load's
+// (TestDroppedTempTableKeepsMemoryUntilCommit: dropped later, inside the load's
 // transaction, they would hold their memory to its end). The load's
 // transaction makes no use of them, and loads the same lines.
 func TestStageAheadReleasesCleaningTables(t *testing.T) {
