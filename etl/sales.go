@@ -356,26 +356,27 @@ func (l *loader) classifySales() error {
 	if err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
-	need := ""
+	// need: the lines needed, with whether their product is unknown — a
+	// table when cleaned ahead (the decided lines and the unknown
+	// products' together), else sales_class's lines as they are.
+	need, needed := "", decided
 	switch {
 	case l.cleanedAhead:
-		need = `SELECT file_id, _line, _item, bool_or(unknown) AS unknown FROM (
-			SELECT file_id, _line, _item, false AS unknown FROM sales_class
-			UNION ALL SELECT file_id, _line, _item, true FROM c_sales WHERE ` + productUnknown.Cond + `) GROUP BY ALL`
+		if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE sales_need AS
+			SELECT file_id, _line, _item, bool_or(unknown) AS unknown FROM (
+				SELECT file_id, _line, _item, false AS unknown FROM sales_class
+				UNION ALL SELECT file_id, _line, _item, true FROM c_sales WHERE `+productUnknown.Cond+`) GROUP BY ALL`); err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+		if needed, err = l.count(`SELECT count(*) FROM sales_need`); err != nil {
+			return fmt.Errorf("sales keys: %w", err)
+		}
+		need = "sales_need"
 	case decided > 0 || l.opts.everyStep:
-		need = `SELECT file_id, _line, _item, false AS unknown FROM sales_class`
+		need = "(SELECT file_id, _line, _item, false AS unknown FROM sales_class)"
 	}
 	steps = []string{salesSkipSQL}
 	if need != "" {
-		if err := l.exec("validate", `CREATE OR REPLACE TEMP TABLE sales_need AS `+need); err != nil {
-			return fmt.Errorf("sales keys: %w", err)
-		}
-		needed := decided // sales_need is sales_class's lines
-		if l.cleanedAhead {
-			if needed, err = l.count(`SELECT count(*) FROM sales_need`); err != nil {
-				return fmt.Errorf("sales keys: %w", err)
-			}
-		}
 		if needed > 0 || l.opts.everyStep {
 			// A few lines (a re-sent line or ten in a file of millions):
 			// their line numbers, written into the statement, let the scan
@@ -385,11 +386,11 @@ func (l *loader) classifySales() error {
 			// whole line id.
 			filter := ""
 			if needed <= ledgerLinesListed && !l.opts.everyStep {
-				if filter, err = l.neededLines(); err != nil {
+				if filter, err = l.neededLines(need); err != nil {
 					return fmt.Errorf("sales keys: %w", err)
 				}
 			}
-			steps = append(steps, salesRawSQL(filter))
+			steps = append(steps, salesRawSQL(need, filter))
 			if l.cleanedAhead {
 				steps = append(steps, productUnknownLedgerSQL)
 			}
@@ -397,10 +398,10 @@ func (l *loader) classifySales() error {
 		if decided > 0 || l.opts.everyStep {
 			steps = append(steps, salesLedgerSQL, salesSkippedWarningsSQL)
 		}
-		steps = append(steps, `DROP TABLE IF EXISTS sales_raw`, `DROP TABLE IF EXISTS sales_need`)
 	}
-	// Done with: a 5 million line load's keys and chains.
-	steps = append(steps, `DROP TABLE IF EXISTS sales_chain`, `DROP TABLE IF EXISTS sales_active`, `DROP VIEW IF EXISTS sales_valid`)
+	// The working tables stay to the load's cleanup: dropped here, inside
+	// the load's transaction, they would hold their memory to its end all
+	// the same (TestDroppedTempTableKeepsMemoryUntilCommit).
 	if err := l.execAll("validate", steps); err != nil {
 		return fmt.Errorf("sales keys: %w", err)
 	}
@@ -497,9 +498,9 @@ const salesSkipSQL = `CREATE OR REPLACE TEMP TABLE sales_skip AS
 const ledgerLinesListed = 2048
 
 // neededLines is SQL filtering stg_sales on the line numbers of the lines
-// in sales_need: " WHERE _line IN (…)".
-func (l *loader) neededLines() (string, error) {
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT _line FROM sales_need ORDER BY 1`)
+// in need (classifySales): " WHERE _line IN (…)".
+func (l *loader) neededLines(need string) (string, error) {
+	rows, err := l.tx.QueryContext(l.ctx, `SELECT DISTINCT _line FROM `+need+` ORDER BY 1`)
 	if err != nil {
 		return "", err
 	}
@@ -519,13 +520,14 @@ func (l *loader) neededLines() (string, error) {
 }
 
 // salesRawSQL makes sales_raw: the staged product code and the raw record
-// of each line in sales_need (with its unknown flag). filter, when not "",
-// narrows the scan of stg_sales to the lines needed (neededLines).
-func salesRawSQL(filter string) string {
+// of each line in need (with its unknown flag; see classifySales). filter,
+// when not "", narrows the scan of stg_sales to the lines needed
+// (neededLines).
+func salesRawSQL(need, filter string) string {
 	return `CREATE OR REPLACE TEMP TABLE sales_raw AS
 		SELECT c.f AS file_id, c.l AS _line, c.i AS _item, n.unknown, c.product_code, ` + rawRecord(targets["sales"]) + ` AS raw
 		FROM (SELECT file_id AS f, _line AS l, _item AS i, ` + strings.Join(targets["sales"].fieldNames(), ", ") + ` FROM stg_sales` + filter + `) c
-		JOIN sales_need n ON n.file_id = c.f AND n._line = c.l AND n._item = c.i`
+		JOIN ` + need + ` n ON n.file_id = c.f AND n._line = c.l AND n._item = c.i`
 }
 
 // productUnknownLedgerSQL writes the warnings of productUnknown for lines
