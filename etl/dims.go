@@ -4,31 +4,10 @@ package etl
 // dim_product as type 1: new codes get new keys; known codes, including
 // inferred members created by earlier sales, are completed in place.
 func (l *loader) loadProducts() error {
-	q := `CREATE OR REPLACE TEMP TABLE c_products AS
-	WITH s AS (
-		SELECT s.*, nullif(trim(ckm_text(product_code)), '') AS code,
-			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path,
-			` + notLoadedBefore + `
-		FROM stg_products s)
-	SELECT *,
-		` + firstOfKey("code", "code IS NOT NULL") + `,
-		nullif(trim(ckm_text(product_name)), '') AS name_v,
-		coalesce(nullif(trim(ckm_text(category)), ''), path[1]) AS category_v,
-		coalesce(nullif(trim(ckm_text(subcategory)), ''), path[2]) AS subcategory_v,
-		coalesce(nullif(trim(ckm_text(product_line)), ''), path[3]) AS line_v,
-		nullif(trim(ckm_text(brand)), '') AS brand_v,
-		ckm_amount(cost) AS cost_v,
-		ckm_amount(list_price) AS price_v
-	FROM s`
-	if err := l.exec("products", q); err != nil {
+	if err := l.exec("products", `CREATE OR REPLACE TEMP TABLE c_products AS `+productsCleanSQL); err != nil {
 		return err
 	}
-	if err := l.applyRules(targets["products"], []rule{
-		{"key_missing", "error", "validate", "product_code", "code IS NULL"},
-		amountRule("cost", "cost_v"),
-		amountRule("list_price", "price_v"),
-		{"price_negative", "error", "validate", "list_price", "price_v < 0 OR cost_v < 0"},
-	}); err != nil {
+	if err := l.applyRules(targets["products"], productRules()); err != nil {
 		return err
 	}
 	if l.idle["products"] {
@@ -52,6 +31,38 @@ func (l *loader) loadProducts() error {
 		SELECT (SELECT greatest(coalesce(max(product_key), 0), 0) FROM dim_product) + row_number() OVER (ORDER BY o.code),
 			o.code, coalesce(o.name_v, o.code), o.category_v, o.subcategory_v, o.line_v, o.brand_v, o.cost_v, o.price_v, false, ?
 		FROM ok_products o WHERE o.code NOT IN (SELECT product_code FROM dim_product WHERE product_code IS NOT NULL)`, l.runID)
+}
+
+// productsCleanSQL cleans the staged product rows (c_products). Staging
+// ahead reads it too, for the codes a load's products step will know
+// (productsKnownSQL).
+var productsCleanSQL = `WITH s AS (
+		SELECT s.*, nullif(trim(ckm_text(product_code)), '') AS code,
+			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path,
+			` + notLoadedBefore + `
+		FROM stg_products s)
+	SELECT *,
+		` + firstOfKeyCode + `,
+		nullif(trim(ckm_text(product_name)), '') AS name_v,
+		coalesce(nullif(trim(ckm_text(category)), ''), path[1]) AS category_v,
+		coalesce(nullif(trim(ckm_text(subcategory)), ''), path[2]) AS subcategory_v,
+		coalesce(nullif(trim(ckm_text(product_line)), ''), path[3]) AS line_v,
+		nullif(trim(ckm_text(brand)), '') AS brand_v,
+		ckm_amount(cost) AS cost_v,
+		ckm_amount(list_price) AS price_v
+	FROM s`
+
+// firstOfKeyCode is firstOfKey over a master's cleaned code.
+var firstOfKeyCode = firstOfKey("code", "code IS NOT NULL")
+
+// productRules are the validation rules of a cleaned product row.
+func productRules() []rule {
+	return []rule{
+		{"key_missing", "error", "validate", "product_code", "code IS NULL"},
+		amountRule("cost", "cost_v"),
+		amountRule("list_price", "price_v"),
+		{"price_negative", "error", "validate", "list_price", "price_v < 0 OR cost_v < 0"},
+	}
 }
 
 // loadCampaigns validates campaigns and merges them into dim_campaign (type 1).

@@ -99,6 +99,10 @@ type Options struct {
 	// stageAhead, in tests, stages a small load ahead too, as a load of
 	// more than SmallLoadBytes is.
 	stageAhead bool
+	// keepStagedSales, in tests, keeps every staged sales line's text to
+	// the load's end (no releaseStagedSales), to prove that releasing it
+	// changes nothing.
+	keepStagedSales bool
 	// afterStaging, in tests, runs between the staging transaction and
 	// the load's (stageAhead), e.g. another load committing; beforeLoad
 	// runs before the load's transaction of a load staged inside it.
@@ -361,7 +365,27 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 	}
 	defer tx.Rollback()
 	ld.tx = tx
-	if err := ld.run(); err != nil {
+	if err := ld.run(); errors.Is(err, errSalesReleased) {
+		// A line needs a raw record whose staged text staging ahead
+		// released (releaseStagedSales): the load starts over in a new
+		// transaction, staging its files there, where every line's text
+		// stays to its end.
+		tx.Rollback()
+		logf("files staged again: %v", err)
+		if _, err := conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.stg_sales_keep; DROP TABLE IF EXISTS temp.stg_sales_rest`); err != nil {
+			return nil, err
+		}
+		ld = &loader{ctx: ctx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
+		ld.cpuMark, _ = ProcessCPU()
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return nil, fmt.Errorf("begin load: %w", err)
+		}
+		defer tx.Rollback()
+		ld.tx = tx
+		if err := ld.run(); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	// The hooks before commit run on the load's threads too (a small
@@ -1053,6 +1077,9 @@ type loader struct {
 	// rules but product_unknown, which reads dim_product as this load's
 	// products step leaves it (validateSales applies it).
 	cleanedAhead bool
+	// salesReleased: staging ahead kept the staged text of the candidate
+	// sales lines only (releaseStagedSales).
+	salesReleased bool
 	// stageConn is the load's connection while stageAhead runs (settle
 	// commits on it); nil otherwise.
 	stageConn *sql.Conn

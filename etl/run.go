@@ -146,6 +146,9 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 	if err := l.cleanSales(); err != nil {
 		return err
 	}
+	if err := l.releaseStagedSales(); err != nil {
+		return err
+	}
 	if err := l.dropCleaningTables(); err != nil {
 		return err
 	}
@@ -233,7 +236,7 @@ func (l *loader) stageHere() error {
 	t0, step := time.Now(), "files"
 	if !l.stagedAhead || base != l.fileBase {
 		step = "stage"
-		l.raws, l.cleanedAhead = nil, false
+		l.raws, l.cleanedAhead, l.salesReleased = nil, false, false
 		if err := l.stageFiles(); err != nil {
 			return err
 		}

@@ -371,6 +371,9 @@ func (l *loader) classifySales() error {
 		if needed, err = l.count(`SELECT count(*) FROM sales_need`); err != nil {
 			return fmt.Errorf("sales keys: %w", err)
 		}
+		if err := l.checkSalesKept("sales_need"); err != nil {
+			return err
+		}
 		need = "sales_need"
 	case decided > 0 || l.opts.everyStep:
 		need = "(SELECT file_id, _line, _item, false AS unknown FROM sales_class)"
