@@ -56,6 +56,12 @@ func (l *loader) releaseStagedSales() error {
 	if lines == 0 || v1 > 0 {
 		return nil
 	}
+	// Committed, the cleaned lines are read on every thread (stageAhead);
+	// the staged text dropped in the next transaction is released all
+	// the same with its commit.
+	if err := l.settle(); err != nil {
+		return err
+	}
 	var bad []string
 	for _, r := range productRules() {
 		if r.Severity == "error" {
