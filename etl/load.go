@@ -369,11 +369,14 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		// A line needs a raw record whose staged text staging ahead
 		// released (releaseStagedSales): the load starts over in a new
 		// transaction, staging its files there, where every line's text
-		// stays to its end.
+		// stays to its end. What staging ahead committed is dropped first,
+		// in a transaction of its own, so that it holds no memory.
 		tx.Rollback()
 		logf("files staged again: %v", err)
-		if _, err := conn.ExecContext(ctx, `DROP TABLE IF EXISTS temp.stg_sales_keep; DROP TABLE IF EXISTS temp.stg_sales_rest`); err != nil {
-			return nil, err
+		if drops := ld.dropTempsSQL(); drops != "" {
+			if _, err := conn.ExecContext(ctx, drops); err != nil {
+				return nil, fmt.Errorf("load: %w", err)
+			}
 		}
 		ld = &loader{ctx: ctx, opts: opts, jobs: todo, refs: refs, logf: logf, start: start}
 		ld.cpuMark, _ = ProcessCPU()

@@ -641,6 +641,17 @@ func nullable(s string) any {
 // goes back to the pool), in one statement: the ones its statements made
 // (noteTemps), views first.
 func (l *loader) dropTemps() error {
+	drops := l.dropTempsSQL()
+	if drops == "" {
+		return nil
+	}
+	l.temps, l.tempOrder = nil, nil
+	return l.exec("cleanup", drops)
+}
+
+// dropTempsSQL is the statement dropTemps runs ("" when there is nothing
+// to drop).
+func (l *loader) dropTempsSQL() string {
 	var drops []string
 	for _, kind := range []string{"VIEW", "TABLE"} {
 		for _, n := range l.tempOrder {
@@ -649,11 +660,7 @@ func (l *loader) dropTemps() error {
 			}
 		}
 	}
-	if len(drops) == 0 {
-		return nil
-	}
-	l.temps, l.tempOrder = nil, nil
-	return l.exec("cleanup", strings.Join(drops, "; "))
+	return strings.Join(drops, "; ")
 }
 
 // traceStep writes the time of a step begun at t0 to opts.Trace, and the
