@@ -55,10 +55,7 @@ func TestSmallSalesCleanedInPlace(t *testing.T) {
 			out.reports = append(out.reports, rep)
 			out.traces = append(out.traces, trace.String())
 		}
-		out.tables = tableChecksums(t, w)
-		for _, n := range []string{"etl_run", "etl_file", "schema_version", "etl_watermark"} {
-			delete(out.tables, n) // load times
-		}
+		out.tables = loadedTables(t, w)
 		out.tables["etl_file but loaded_at"] = queryString(t, w, `SELECT count(*) || ':' || sum(hash(file_id, run_id, source, path, size,
 			sha256, format, encoding, rows_read, rows_loaded, rows_rejected, rows_duplicate)) FROM etl_file`)
 		out.tables["etl_run counts"] = queryString(t, w, `SELECT string_agg(concat_ws(' ', run_id, status, rows_read, rows_staged, rows_cleaned,

@@ -221,6 +221,17 @@ func tableChecksums(t *testing.T, w *engine.Warehouse) map[string]string {
 	return out
 }
 
+// loadedTables are tableChecksums of w but the tables that hold times
+// (runs, files, the schema's versions, watermarks).
+func loadedTables(t *testing.T, w *engine.Warehouse) map[string]string {
+	t.Helper()
+	sums := tableChecksums(t, w)
+	for _, n := range []string{"etl_run", "etl_file", "schema_version", "etl_watermark"} {
+		delete(sums, n)
+	}
+	return sums
+}
+
 func TestLoadTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
