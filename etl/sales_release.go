@@ -56,12 +56,14 @@ func (l *loader) releaseStagedSales() error {
 	if lines == 0 || v1 > 0 {
 		return nil
 	}
-	// Committed, the cleaned lines are read on every thread (stageAhead);
-	// the staged text dropped in the next transaction is released all
-	// the same with its commit.
-	if err := l.settle(); err != nil {
-		return err
-	}
+	// The cleaned lines are read here on one thread, as written in this
+	// transaction (stageAhead): committing them first (settle) read them
+	// on both (1 M lines: sales_cand 0.24 → 0.14–0.19 s), but then raw
+	// ID numbers, mobiles and e-mails of the load turned up in a
+	// protected warehouse's file in about one fixture load of four
+	// (TestProtectedLoadMatchesFixtureTruth; the cause, somewhere in how
+	// DuckDB reuses the memory of the TEMP tables dropped after that
+	// commit, was not found).
 	var bad []string
 	for _, r := range productRules() {
 		if r.Severity == "error" {
