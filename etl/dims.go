@@ -35,14 +35,14 @@ func (l *loader) loadProducts() error {
 
 // productsCleanSQL cleans the staged product rows (c_products). Staging
 // ahead reads it too, for the codes a load's products step will know
-// (productsKnownSQL).
+// (releaseStagedSales).
 var productsCleanSQL = `WITH s AS (
 		SELECT s.*, nullif(trim(ckm_text(product_code)), '') AS code,
 			list_transform(string_split(ckm_text(category_path), '>'), x -> nullif(trim(x), '')) AS path,
 			` + notLoadedBefore + `
 		FROM stg_products s)
 	SELECT *,
-		` + firstOfKeyCode + `,
+		` + firstOfKey("code", "code IS NOT NULL") + `,
 		nullif(trim(ckm_text(product_name)), '') AS name_v,
 		coalesce(nullif(trim(ckm_text(category)), ''), path[1]) AS category_v,
 		coalesce(nullif(trim(ckm_text(subcategory)), ''), path[2]) AS subcategory_v,
@@ -51,9 +51,6 @@ var productsCleanSQL = `WITH s AS (
 		ckm_amount(cost) AS cost_v,
 		ckm_amount(list_price) AS price_v
 	FROM s`
-
-// firstOfKeyCode is firstOfKey over a master's cleaned code.
-var firstOfKeyCode = firstOfKey("code", "code IS NOT NULL")
 
 // productRules are the validation rules of a cleaned product row.
 func productRules() []rule {

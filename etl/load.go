@@ -373,7 +373,7 @@ func transact(ctx context.Context, w *engine.Warehouse, todo, refs []*fileJob, o
 		// in a transaction of its own, so that it holds no memory.
 		tx.Rollback()
 		logf("files staged again: %v", err)
-		if drops := ld.dropTempsSQL(); drops != "" {
+		if drops := ld.dropTempsSQL(nil); drops != "" {
 			if _, err := conn.ExecContext(ctx, drops); err != nil {
 				return nil, fmt.Errorf("load: %w", err)
 			}

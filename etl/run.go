@@ -182,16 +182,11 @@ func (l *loader) stageAhead(conn *sql.Conn) error {
 // cleaning of the other targets, in the load's transaction, builds the
 // memo tables it joins.
 func (l *loader) dropCleaningTables() error {
-	var drops []string
-	for _, n := range l.tempOrder {
-		if l.temps[n] == "TABLE" && (n == "sales_pos" || strings.HasPrefix(n, "md_")) {
-			drops = append(drops, "DROP TABLE IF EXISTS temp."+engine.QuoteIdent(n))
-		}
-	}
-	if len(drops) == 0 {
+	drops := l.dropTempsSQL(func(n string) bool { return n == "sales_pos" || strings.HasPrefix(n, "md_") })
+	if drops == "" {
 		return nil
 	}
-	return l.exec("stage", strings.Join(drops, "; "))
+	return l.exec("stage", drops)
 }
 
 // settle commits what staging ahead wrote so far and goes on in a new
@@ -310,16 +305,13 @@ func (l *loader) stageFiles() error {
 	for _, name := range targetNames() {
 		t := targets[name]
 		cols := []string{"file_id BIGINT", "_line BIGINT", "_item INTEGER"}
-		view := []string{"file_id", "_line", "_item"}
 		kept, isNarrow := narrow[name]
 		for _, f := range t.Fields {
-			if isNarrow && !kept[f.Name] {
-				view = append(view, "NULL::VARCHAR AS "+engine.QuoteIdent(f.Name))
-				continue
+			if !isNarrow || kept[f.Name] {
+				cols = append(cols, engine.QuoteIdent(f.Name)+" VARCHAR")
 			}
-			cols = append(cols, engine.QuoteIdent(f.Name)+" VARCHAR")
-			view = append(view, engine.QuoteIdent(f.Name))
 		}
+		view := stagedColumns(t, kept)
 		if err := l.exec("stage", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s (%s)`, l.stageTable(name), strings.Join(cols, ", "))); err != nil {
 			return err
 		}
@@ -432,6 +424,21 @@ func (l *loader) narrowStaging() map[string]map[string]bool {
 	}
 	l.narrowed = kept
 	return kept
+}
+
+// stagedColumns is the select list of the view stg_<target> over a
+// staging table holding the fields of t in kept: the line's id, then every
+// field, NULL where not kept (nil keeps none).
+func stagedColumns(t *target, kept map[string]bool) []string {
+	cols := []string{"file_id", "_line", "_item"}
+	for _, f := range t.Fields {
+		if kept[f.Name] {
+			cols = append(cols, engine.QuoteIdent(f.Name))
+		} else {
+			cols = append(cols, "NULL::VARCHAR AS "+engine.QuoteIdent(f.Name))
+		}
+	}
+	return cols
 }
 
 // stageTable is the table the staged lines of target are inserted into:
@@ -641,7 +648,7 @@ func nullable(s string) any {
 // goes back to the pool), in one statement: the ones its statements made
 // (noteTemps), views first.
 func (l *loader) dropTemps() error {
-	drops := l.dropTempsSQL()
+	drops := l.dropTempsSQL(nil)
 	if drops == "" {
 		return nil
 	}
@@ -649,13 +656,13 @@ func (l *loader) dropTemps() error {
 	return l.exec("cleanup", drops)
 }
 
-// dropTempsSQL is the statement dropTemps runs ("" when there is nothing
-// to drop).
-func (l *loader) dropTempsSQL() string {
+// dropTempsSQL is a statement dropping the load's TEMP objects that only
+// (nil: all) picks, views first ("" when there is none).
+func (l *loader) dropTempsSQL(only func(name string) bool) string {
 	var drops []string
 	for _, kind := range []string{"VIEW", "TABLE"} {
 		for _, n := range l.tempOrder {
-			if l.temps[n] == kind {
+			if l.temps[n] == kind && (only == nil || only(n)) {
 				drops = append(drops, "DROP "+kind+" IF EXISTS temp."+engine.QuoteIdent(n))
 			}
 		}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/ckm-dev/ckm/engine"
 )
 
 // releaseStagedSales, at the end of staging ahead, keeps the staged text
@@ -48,12 +46,13 @@ func (l *loader) releaseStagedSales() error {
 	if !narrow || l.opts.everyStep || l.opts.keepStagedSales {
 		return nil
 	}
-	var lines, v1 int64
-	if err := l.tx.QueryRowContext(l.ctx, `SELECT (SELECT count(*) FROM stg_sales_d),
-		(SELECT count(*) FROM (SELECT 1 FROM fact_sales WHERE record_hash IS NULL LIMIT 1))`).Scan(&lines, &v1); err != nil {
+	// Lines of schema version 1 are keyed by position
+	// (salesV1DuplicatesSQL), which the candidates do not cover.
+	v1, err := l.count(`SELECT count(*) FROM (SELECT 1 FROM fact_sales WHERE record_hash IS NULL LIMIT 1)`)
+	if err != nil {
 		return fmt.Errorf("release staged sales: %w", err)
 	}
-	if lines == 0 || v1 > 0 {
+	if v1 > 0 {
 		return nil
 	}
 	// The cleaned lines are read here on one thread, as written in this
@@ -78,28 +77,19 @@ func (l *loader) releaseStagedSales() error {
 		known AS (`+known+`),
 		held AS (
 			SELECT h FROM k GROUP BY h HAVING count(*) > 1
-			UNION SELECT hash(source, coalesce(store_code, ''), order_id, line_key) FROM fact_sales
+			UNION ALL SELECT hash(source, coalesce(store_code, ''), order_id, line_key) FROM fact_sales
 				WHERE NOT is_reversal AND restated_by_run IS NULL)
 		SELECT file_id, _line, _item FROM k
 		WHERE product_v IS NULL OR product_v NOT IN (SELECT code FROM known) OR h IN (SELECT h FROM held)`); err != nil {
 		return fmt.Errorf("release staged sales: %w", err)
 	}
-	var keepCols, restCols []string
-	for _, f := range targets["sales"].Fields {
-		q := engine.QuoteIdent(f.Name)
-		if kept[f.Name] {
-			keepCols = append(keepCols, q)
-		} else {
-			keepCols = append(keepCols, "NULL::VARCHAR AS "+q)
-		}
-		restCols = append(restCols, "NULL::VARCHAR AS "+q)
-	}
+	keepCols, restCols := stagedColumns(targets["sales"], kept), stagedColumns(targets["sales"], nil)
 	on := "c.file_id = s.file_id AND c._line = s._line AND c._item = s._item"
 	if err := l.exec("stage", `CREATE OR REPLACE TEMP TABLE stg_sales_keep AS SELECT s.* FROM stg_sales_d s SEMI JOIN sales_cand c ON `+on+`;
 		CREATE OR REPLACE TEMP TABLE stg_sales_rest AS SELECT s.file_id, s._line, s._item FROM stg_sales_d s ANTI JOIN sales_cand c ON `+on+`;
 		CREATE OR REPLACE TEMP VIEW stg_sales AS
-			SELECT file_id, _line, _item, `+strings.Join(keepCols, ", ")+` FROM stg_sales_keep
-			UNION ALL SELECT file_id, _line, _item, `+strings.Join(restCols, ", ")+` FROM stg_sales_rest;
+			SELECT `+strings.Join(keepCols, ", ")+` FROM stg_sales_keep
+			UNION ALL SELECT `+strings.Join(restCols, ", ")+` FROM stg_sales_rest;
 		DROP TABLE sales_cand; DROP TABLE stg_sales_d`); err != nil {
 		return fmt.Errorf("release staged sales: %w", err)
 	}
