@@ -1,0 +1,68 @@
+//go:build linux && cgo
+
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestZeroedMemory: ckm's constructor turned DuckDB's jemalloc's zeroing
+// on in this process (ckm_zero_duckdb_memory).
+func TestZeroedMemory(t *testing.T) {
+	w, err := Open(context.Background(), Memory, Options{NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	zeroed, ok := ZeroedMemory()
+	if !ok {
+		t.Skip("DuckDB without its own jemalloc")
+	}
+	if !zeroed && os.Getenv("DUCKDB_JE_MALLOC_CONF") == "" {
+		t.Fatal("DuckDB's jemalloc does not zero what it hands out")
+	}
+}
+
+// TestFreedMemoryNeverReachesTheFile: what the process held and freed — a
+// working table of marked strings, as a load's TEMP tables hold raw ID
+// numbers — is nowhere in the warehouse file written after it, with and
+// without memory pressure (spilled blocks reused). DuckDB 1.5 writes the
+// unused tail of a string segment as it finds it in memory
+// (duckdb/duckdb#23382): with DUCKDB_JE_MALLOC_CONF=zero:false this test
+// finds thousands of marks in the file.
+func TestFreedMemoryNeverReachesTheFile(t *testing.T) {
+	ctx := context.Background()
+	for _, limit := range []string{"", "80MB"} {
+		path := filepath.Join(t.TempDir(), "w.duckdb")
+		w, err := Open(ctx, path, Options{NoMigrate: true, MemoryLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`CREATE TEMP TABLE secret AS SELECT 'SECRETMARK' || lpad(i::varchar, 10, '0') || md5(i::varchar) AS s FROM range(2000000) t(i)`,
+			`SELECT count(DISTINCT s) FROM secret`,
+			`DROP TABLE secret`,
+			`CREATE TABLE t AS SELECT (i % 97)::varchar || 'x' AS a, md5((i % 5000)::varchar) AS b, 'k' || (i % 3)::varchar AS c, i AS d FROM range(300000) t(i)`,
+			`CREATE TABLE u AS SELECT (i % 7)::varchar AS a FROM range(1000) t(i)`,
+			`CHECKPOINT`,
+		} {
+			if _, err := w.DB.ExecContext(ctx, q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(b, []byte("SECRETMARK")); n > 0 {
+			t.Errorf("memory limit %q: %d freed strings found in the warehouse file of %d bytes", limit, n, len(b))
+		}
+	}
+}
