@@ -17,6 +17,6 @@ func JemallocDecay() (dirtyMs, muzzyMs int, ok bool) { return 0, 0, false }
 // hugepages_linux.go).
 func setHugeAdvice(on bool) {}
 
-// ZeroedMemory: unknown where DuckDB is not built with its own jemalloc
-// or ckm cannot reach it (see zero_linux.go).
-func ZeroedMemory() (zeroed, ok bool) { return false, false }
+// FilledMemory: unknown where DuckDB is not built with its own jemalloc
+// or ckm cannot reach it (see fill_linux.go).
+func FilledMemory() (filled, ok bool) { return false, false }

@@ -412,9 +412,9 @@ func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byt
 	cmd.Env = append(os.Environ(), keyDirEnv+"="+filepath.Join(b.dir, "keys"))
 	if len(args) > 0 && args[0] == "bench-raw-load" && os.Getenv(jemallocConfEnv) == "" {
 		// The raw DuckDB peer runs as DuckDB does out of the box: without
-		// the zeroing of freed memory that ckm turns on for itself
-		// (engine.ZeroedMemory), whose cost is ckm's.
-		cmd.Env = append(cmd.Env, jemallocConfEnv+"=zero:false")
+		// the fill of reused memory that ckm turns on for itself
+		// (engine.FilledMemory), whose cost is ckm's.
+		cmd.Env = append(cmd.Env, jemallocConfEnv+"=junk:false")
 	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -426,7 +426,7 @@ func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byt
 }
 
 // jemallocConfEnv holds the options of DuckDB's jemalloc (see engine's
-// zero_linux.go).
+// fill_linux.go).
 const jemallocConfEnv = "DUCKDB_JE_MALLOC_CONF"
 
 // rawLoadOptions are what ckm bench-raw-load resolves to.
