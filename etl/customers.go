@@ -75,7 +75,7 @@ func (l *loader) customerChangesSQL() string {
 		SELECT r.customer_id, ` + eff + ` AS eff, c.* FROM ok_customers c JOIN id_grec r ON r.rec = ` + recIDOf("c") + `
 		QUALIFY row_number() OVER (PARTITION BY r.customer_id, ` + eff + ` ORDER BY c.file_id DESC, c._line DESC) = 1),
 	-- One pass over the sales records of identity's graph (the rows of
-	-- id_src with recs; a CRM row has none): what they tell of each
+	-- id_src marked sales; a CRM row is not): what they tell of each
 	-- customer and the channels they came by. A record is a group of lines
 	-- with the same keys, channel, region and store, so the region of the
 	-- latest line is that of the record whose last line is latest. (Read
@@ -85,7 +85,7 @@ func (l *loader) customerChangesSQL() string {
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
 			arg_max(s.region_s, s.t) AS region_v,
 			list_distinct(list(s.channel)) AS sales_channels
-		FROM id_src s JOIN id_grec r USING (rec) WHERE s.recs IS NOT NULL GROUP BY r.customer_id),
+		FROM id_src s JOIN id_grec r USING (rec) WHERE s.sales GROUP BY r.customer_id),
 	chan AS (
 		-- A list made distinct, not a DISTINCT aggregate (a hash set per
 		-- customer: 0.14 s of 50,000 customers).

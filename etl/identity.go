@@ -207,15 +207,17 @@ var groupSales = true
 // items of a JSON order line are of one line, so of one group). The rules
 // that read a record's time read the group's span: its first line's time
 // (t_from, t_first) and its last's (t), with how many lines it has (n) and
-// which (recs, the lines' record ids; the group's id is the least of
-// them). Only a record whose keys are all conflicted (mobiles or e-mails
+// which (id_member: each line's record id and its group's, the least of
+// its lines' ids; a list of them per group, as before, is an aggregate
+// state DuckDB cannot spill, and four times the bench set ran out of a
+// 1 GB memory limit there). Only a record whose keys are all conflicted (mobiles or e-mails
 // only, all refused) is judged by its own time (orphanSQL): such a group
 // is split into its lines first (splitOrphanGroupsSQL). A million-line
 // plain export of 50,000 members is ~50,000 records instead of a million;
 // the 5 M-line fixture set's web orders by mobile or e-mail group too.
 // Every table of the graph, the labels and the explanations are made of
 // those. What is kept per line, id_rec and etl_record_key, is expanded
-// from recs (expandRecSQL).
+// through id_member (expandRecSQL, sourceRecs).
 func identityGraphSQL(asOf string, rules IdentityRules, shared string) (records, links []string) {
 	// The lines: one row each. A line whose items may have several rows
 	// (sharedLines) is grouped by its record id first; every other line is
@@ -243,11 +245,12 @@ func identityGraphSQL(asOf string, rules IdentityRules, shared string) (records,
 		SELECT ` + recID + ` AS rec, card, idn, mobile_v, email_v, cref, coalesce(changed_v, ` + asOf + `) AS t,
 			least(coalesce(CAST(registered_v AS TIMESTAMP), changed_v, ` + asOf + `), coalesce(changed_v, ` + asOf + `)) AS t_from, channel,
 			` + nameKeySQL("name_v") + ` AS name_key, birth_in, region_in, CAST(NULL AS VARCHAR) AS region_s, CAST(NULL AS VARCHAR) AS store_s,
-			coalesce(changed_v, ` + asOf + `) AS t_first, CAST(1 AS BIGINT) AS n, CAST(NULL AS BIGINT[]) AS recs FROM ok_customers
+			coalesce(changed_v, ` + asOf + `) AS t_first, CAST(1 AS BIGINT) AS n, false AS sales FROM ok_customers
 		UNION ALL
 		SELECT min(rec), card, idn, mobile_v, email_v, cref, max(ts_v), min(ts_v), channel, NULL, NULL, NULL, region_s, store_s,
-			min(ts_v), count(*), list(rec) FROM (SELECT *, ` + single + ` AS single FROM (` + lines + `))
+			min(ts_v), count(*), true FROM (SELECT *, ` + single + ` AS single FROM (` + lines + `))
 		GROUP BY card, idn, mobile_v, email_v, cref, channel, region_s, store_s, single`,
+		memberSQL(lines),
 		// One row per record, so one edge per record and key type.
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
 		SELECT rec, key_type, key_value FROM (
@@ -263,6 +266,29 @@ func identityGraphSQL(asOf string, rules IdentityRules, shared string) (records,
 	}
 	return records, links
 }
+
+// memberSQL makes id_member: each sales line of the load (lines) with its
+// record of id_src (grp), found by a join on the columns the lines were
+// grouped by — a hash join, which DuckDB spills, where a list of each
+// group's lines was an aggregate state it cannot. A group's columns are
+// distinct, NULL matching NULL, so each line finds one group: its own.
+// With groupSales off every line is its own record.
+func memberSQL(lines string) string {
+	if !groupSales {
+		return `CREATE OR REPLACE TEMP TABLE id_member AS SELECT rec AS line, rec AS grp FROM (` + lines + `)`
+	}
+	on := make([]string, 0, len(salesGroupColumns))
+	for _, c := range salesGroupColumns {
+		on = append(on, "l."+c+" IS NOT DISTINCT FROM s."+c)
+	}
+	return `CREATE OR REPLACE TEMP TABLE id_member AS
+		SELECT l.rec AS line, s.rec AS grp FROM (` + lines + `) l JOIN id_src s ON s.sales AND ` + strings.Join(on, " AND ")
+}
+
+// salesGroupColumns are the columns identity groups a load's sales lines
+// by into records (identityGraphSQL), with none to tell a line of the
+// group from another when groupSales is off.
+var salesGroupColumns = []string{"card", "idn", "mobile_v", "email_v", "cref", "channel", "region_s", "store_s"}
 
 // identityKeySQL makes id_key: one id per identifier of the graph
 // (id_edge), numbered in key order, weak for mobiles and e-mails. The
@@ -455,14 +481,15 @@ func splitOrphanGroupsSQL() []string {
 		SELECT * FROM id_src WHERE n > 1 AND rec IN (SELECT rec FROM id_rk_all ANTI JOIN id_rl_acc USING (rec))`,
 		`CREATE OR REPLACE TEMP TABLE id_split_edge AS SELECT e.* FROM id_rk_all e SEMI JOIN id_split USING (rec)`,
 		`CREATE OR REPLACE TEMP TABLE id_split_line AS
-		WITH m AS (SELECT rec AS grp, unnest(recs) AS line FROM id_split)
+		WITH m AS (SELECT grp, line FROM id_member WHERE grp IN (SELECT rec FROM id_split))
 		SELECT m.grp, m.line, t.t FROM m JOIN (
 			SELECT ` + recID + ` AS line, min(ts_v) AS t FROM ok_sales WHERE ` + recID + ` IN (SELECT line FROM m) GROUP BY ALL) t USING (line)`,
 		`DELETE FROM id_rk_all WHERE rec IN (SELECT rec FROM id_split)`,
 		`DELETE FROM id_src WHERE rec IN (SELECT rec FROM id_split)`,
-		`INSERT INTO id_src (rec, card, idn, mobile_v, email_v, cref, t, t_from, channel, name_key, birth_in, region_in, region_s, store_s, t_first, n, recs)
-		SELECT l.line, s.card, s.idn, s.mobile_v, s.email_v, s.cref, l.t, l.t, s.channel, s.name_key, s.birth_in, s.region_in, s.region_s, s.store_s, l.t, 1, [l.line]
+		`INSERT INTO id_src (rec, card, idn, mobile_v, email_v, cref, t, t_from, channel, name_key, birth_in, region_in, region_s, store_s, t_first, n, sales)
+		SELECT l.line, s.card, s.idn, s.mobile_v, s.email_v, s.cref, l.t, l.t, s.channel, s.name_key, s.birth_in, s.region_in, s.region_s, s.store_s, l.t, 1, true
 		FROM id_split_line l JOIN id_split s ON s.rec = l.grp`,
+		`UPDATE id_member SET grp = line WHERE grp IN (SELECT rec FROM id_split)`,
 		`INSERT INTO id_rk_all (rec, kid, weak) SELECT l.line, e.kid, e.weak FROM id_split_line l JOIN id_split_edge e ON e.rec = l.grp`,
 	}
 }
@@ -683,14 +710,18 @@ func (l *loader) assignCustomers(strongless bool) error {
 
 // expandRecSQL makes id_rec, each source record's customer, from each
 // graph record's (id_grec): a group of sales lines gives its customer to
-// each of its lines (id_src's recs), a CRM row is its own record.
-const expandRecSQL = `CREATE OR REPLACE TEMP TABLE id_rec AS
-		SELECT ` + sourceRecs + ` AS rec, g.customer_id FROM id_grec g JOIN id_src s USING (rec)`
+// each of its lines (id_member), a CRM row is its own record.
+var expandRecSQL = `CREATE OR REPLACE TEMP TABLE id_rec AS
+		SELECT ` + sourceRecs("g") + ` AS rec, g.customer_id FROM id_grec g ` + sourceJoin("g")
 
-// sourceRecs is SQL for the source records of the graph record s (a row
-// of id_src), one row each: a group's lines (recs), else the record itself
-// (a CRM row; recs is NULL).
-const sourceRecs = "unnest(coalesce(s.recs, [s.rec]))"
+// sourceRecs is SQL for the source records of the graph record whose id
+// is t.rec, one row each with sourceJoin(t) in the FROM clause: a group's
+// lines, else the record itself (a CRM row, a prior or an earlier record:
+// no line of id_member has it for its group).
+func sourceRecs(t string) string { return "coalesce(m.line, " + t + ".rec)" }
+
+// sourceJoin joins the lines of the graph record t.rec (see sourceRecs).
+func sourceJoin(t string) string { return "LEFT JOIN id_member m ON m.grp = " + t + ".rec" }
 
 // reportConflicts logs what the conflict rules did: conflicted keys, the
 // ID typos accepted, and the components still holding two ID numbers the

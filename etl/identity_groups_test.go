@@ -46,7 +46,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 	recycled := filepath.Join(t.TempDir(), "pos_sales_209901.csv")
 	const recycledQuery = `SELECT DISTINCT customer_id FROM fact_sales WHERE order_id IN ('SX01', 'SX02') AND customer_id > 0`
 	second = append(second, recycled)
-	type graphSize struct{ records, lines, grouped int64 }
+	type graphSize struct{ records, lines, grouped, badCount, badLine int64 }
 	run := func(group bool) (recs [][]IdentityRecord, sizes []graphSize, tables map[string][]string) {
 		defer func(old bool) { groupSales = old }(groupSales)
 		groupSales = group
@@ -64,7 +64,13 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 				}
 				return tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM id_src WHERE rec > 0),
 					(SELECT count(*) FROM (SELECT DISTINCT file_id, _line FROM ok_sales)) + (SELECT count(*) FROM ok_customers),
-					(SELECT count(*) FROM id_src WHERE len(recs) > 1)`).Scan(&size.records, &size.lines, &size.grouped)
+					(SELECT count(*) FROM (SELECT grp FROM id_member GROUP BY grp HAVING count(*) > 1)),
+					-- every record's count of lines is its lines in id_member, and
+					-- every line of the load is in one record
+					(SELECT count(*) FROM id_src s LEFT JOIN (SELECT grp, count(*) AS k FROM id_member GROUP BY grp) m ON m.grp = s.rec
+						WHERE s.sales AND m.k IS DISTINCT FROM s.n),
+					(SELECT count(*) FROM (SELECT DISTINCT ` + recID + ` AS line FROM ok_sales) l LEFT JOIN
+						(SELECT line, count(*) AS k FROM id_member GROUP BY line) m USING (line) WHERE m.k IS DISTINCT FROM 1)`).Scan(&size.records, &size.lines, &size.grouped, &size.badCount, &size.badLine)
 			}})
 			if err != nil {
 				t.Fatalf("load %d: %v", i+1, err)
@@ -97,6 +103,9 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 	for i := range gRecs {
 		if len(gRecs[i]) == 0 || !slices.Equal(gRecs[i], lRecs[i]) {
 			t.Errorf("load %d: the records' customers differ grouped and per line (%d and %d records)", i+1, len(gRecs[i]), len(lRecs[i]))
+		}
+		if g, l := gSizes[i], lSizes[i]; g.badCount+g.badLine+l.badCount+l.badLine != 0 {
+			t.Errorf("load %d: records whose count is not their lines' %d/%d, lines not in one record %d/%d (grouped/per line)", i+1, g.badCount, l.badCount, g.badLine, l.badLine)
 		}
 		if g, l := gSizes[i], lSizes[i]; g.grouped == 0 || g.records >= g.lines || l.records != l.lines || l.grouped != 0 {
 			t.Errorf("load %d: grouped graph %+v, per-line graph %+v: want fewer records than lines grouped, as many per line", i+1, g, l)

@@ -111,12 +111,12 @@ func (l *loader) recordKeySQL() string {
 	// The resolved records' rows need no DISTINCT: id_rk_all holds each
 	// record's key once (id_edge gives one edge per key type of a record;
 	// id_key numbers each key once), a group of sales lines gives its keys
-	// to each of its lines once (id_src's recs are distinct), and distinct
+	// to each of its lines once (a line is in one group of id_member), and distinct
 	// keys have distinct hashes of their type and stored form. At 5 M lines
 	// the DISTINCT was a hash aggregate over ~5 million rows.
 	resolvedKeys := `SELECT r // 10000000000, r % 10000000000, h FROM (
-		SELECT ` + sourceRecs + ` AS r, h.h
-		FROM id_rk_all e JOIN id_src s USING (rec)
+		SELECT ` + sourceRecs("e") + ` AS r, h.h
+		FROM id_rk_all e ` + sourceJoin("e") + `
 		JOIN (SELECT k.kid, hash(k.key_type, CAST(t.tok AS VARCHAR)) AS h FROM id_key k JOIN id_tok t USING (kid)) h USING (kid)
 		WHERE e.rec > 0)`
 	resolved := `INSERT INTO etl_record_key

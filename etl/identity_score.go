@@ -21,7 +21,7 @@ type IdentityRecord struct {
 func IdentityRecords(ctx context.Context, tx *sql.Tx) ([]IdentityRecord, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT s.rec // 10000000000, s.rec % 10000000000,
 		coalesce(s.card, ''), coalesce(s.idn, ''), coalesce(s.mobile_v, ''), coalesce(s.email_v, ''), coalesce(r.customer_id, 0)
-		FROM (SELECT `+sourceRecs+` AS rec, card, idn, mobile_v, email_v FROM id_src s WHERE rec > 0) s
+		FROM (SELECT `+sourceRecs("s")+` AS rec, card, idn, mobile_v, email_v FROM id_src s `+sourceJoin("s")+` WHERE s.rec > 0) s
 		LEFT JOIN id_rec r USING (rec) ORDER BY s.rec`)
 	if err != nil {
 		return nil, fmt.Errorf("identity records: %w", err)
