@@ -17,6 +17,6 @@ func JemallocDecay() (dirtyMs, muzzyMs int, ok bool) { return 0, 0, false }
 // hugepages_linux.go).
 func setHugeAdvice(on bool) {}
 
-// FilledMemory: unknown where DuckDB is not built with its own jemalloc
+// FilledBlocks: unknown where DuckDB is not built with its own jemalloc
 // or ckm cannot reach it (see fill_linux.go).
-func FilledMemory() (filled, ok bool) { return false, false }
+func FilledBlocks() (n uint64, ok bool) { return 0, false }

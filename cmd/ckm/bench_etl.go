@@ -410,12 +410,6 @@ func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byt
 	// The loads are protected (every CLI warehouse is): their throwaway keys
 	// go to the work directory, not the user's key directory.
 	cmd.Env = append(os.Environ(), keyDirEnv+"="+filepath.Join(b.dir, "keys"))
-	if len(args) > 0 && args[0] == "bench-raw-load" && os.Getenv(jemallocConfEnv) == "" {
-		// The raw DuckDB peer runs as DuckDB does out of the box: without
-		// the fill of reused memory that ckm turns on for itself
-		// (engine.FilledMemory), whose cost is ckm's.
-		cmd.Env = append(cmd.Env, jemallocConfEnv+"=junk:false")
-	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	err := cmd.Run()
@@ -424,10 +418,6 @@ func (b *benchChildren) child(wh string, args []string) (*os.ProcessState, []byt
 	}
 	return cmd.ProcessState, out.Bytes(), err
 }
-
-// jemallocConfEnv holds the options of DuckDB's jemalloc (see engine's
-// fill_linux.go).
-const jemallocConfEnv = "DUCKDB_JE_MALLOC_CONF"
 
 // rawLoadOptions are what ckm bench-raw-load resolves to.
 type rawLoadOptions struct {
