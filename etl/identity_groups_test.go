@@ -69,7 +69,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 					-- every line of the load is in one record
 					(SELECT count(*) FROM id_src s LEFT JOIN (SELECT grp, count(*) AS k FROM id_member GROUP BY grp) m ON m.grp = s.rec
 						WHERE s.sales AND m.k IS DISTINCT FROM s.n),
-					(SELECT count(*) FROM (SELECT DISTINCT ` + recID + ` AS line FROM ok_sales) l LEFT JOIN
+					(SELECT count(*) FROM (SELECT DISTINCT `+recID+` AS line FROM ok_sales) l LEFT JOIN
 						(SELECT line, count(*) AS k FROM id_member GROUP BY line) m USING (line) WHERE m.k IS DISTINCT FROM 1)`).Scan(&size.records, &size.lines, &size.grouped, &size.badCount, &size.badLine)
 			}})
 			if err != nil {
