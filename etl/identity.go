@@ -210,8 +210,8 @@ var groupSales = true
 // which (id_member: each line's record id and its group's, the least of
 // its lines' ids; a list of them per group, as before, is an aggregate
 // state DuckDB cannot spill, and four times the bench set ran out of a
-// 1 GB memory limit there). Only a record whose keys are all conflicted (mobiles or e-mails
-// only, all refused) is judged by its own time (orphanSQL): such a group
+// 1 GB memory limit there). Only a record whose keys are all conflicted
+// (mobiles or e-mails only, all refused) is judged by its own time (orphanSQL): such a group
 // is split into its lines first (splitOrphanGroupsSQL). A million-line
 // plain export of 50,000 members is ~50,000 records instead of a million;
 // the 5 M-line fixture set's web orders by mobile or e-mail group too.
@@ -249,7 +249,7 @@ func identityGraphSQL(asOf string, rules IdentityRules, shared string) (records,
 		UNION ALL
 		SELECT min(rec), card, idn, mobile_v, email_v, cref, max(ts_v), min(ts_v), channel, NULL, NULL, NULL, region_s, store_s,
 			min(ts_v), count(*), true FROM (SELECT *, ` + single + ` AS single FROM (` + lines + `))
-		GROUP BY card, idn, mobile_v, email_v, cref, channel, region_s, store_s, single`,
+		GROUP BY ` + strings.Join(salesGroupColumns, ", ") + `, single`,
 		memberSQL(lines),
 		// One row per record, so one edge per record and key type.
 		`CREATE OR REPLACE TEMP TABLE id_edge AS
@@ -286,8 +286,8 @@ func memberSQL(lines string) string {
 }
 
 // salesGroupColumns are the columns identity groups a load's sales lines
-// by into records (identityGraphSQL), with none to tell a line of the
-// group from another when groupSales is off.
+// by into records (identityGraphSQL; with single, which is each line's own
+// id when groupSales is off).
 var salesGroupColumns = []string{"card", "idn", "mobile_v", "email_v", "cref", "channel", "region_s", "store_s"}
 
 // identityKeySQL makes id_key: one id per identifier of the graph
