@@ -60,9 +60,9 @@ func (l *loader) releaseStagedSales() error {
 	// on both (1 M lines: sales_cand 0.24 → 0.14–0.19 s). That was taken
 	// out when TestProtectedLoadMatchesFixtureTruth found raw values in a
 	// protected warehouse's file — a test whose loads never reach this
-	// code, failing as often without it: DuckDB writes uninitialised
-	// slack of its string segments to the file (duckdb/duckdb#23382) —
-	// and can come back.
+	// code: DuckDB wrote uninitialised slack of its string segments to the
+	// file (duckdb/duckdb#23382), which engine's fill_linux.go now clears
+	// — and can come back, measured.
 	var bad []string
 	for _, r := range productRules() {
 		if r.Severity == "error" {
