@@ -68,6 +68,25 @@ func (l *loader) customerChangesSQL() string {
 		nameTok = tokenOrCall("t_name.tok", "name", "crm.name_v")
 		nameJoin = "\n\tLEFT JOIN cust_names t_name ON t_name.customer_id = crm.customer_id AND t_name.name = crm.name_v"
 	}
+	// The channels a customer came by, from its CRM rows and its sales
+	// records: a mask of the load's channels (channel_mask.go), or lists.
+	salesChannels := "list_distinct(list(s.channel)) AS sales_channels"
+	chanSQL := `-- A list made distinct, not a DISTINCT aggregate (a hash set per
+		-- customer: 0.14 s of 50,000 customers).
+		SELECT customer_id, CASE WHEN count(channel) > 0 THEN array_to_string(list_sort(list_distinct(list(channel))), ',') END AS channels FROM (
+			SELECT r.customer_id, c.channel FROM ok_customers c JOIN id_grec r ON r.rec = ` + recIDOf("c") + `
+			UNION ALL
+			SELECT customer_id, unnest(sales_channels) FROM sales)
+		GROUP BY customer_id`
+	if cs := l.channels; cs != nil {
+		salesChannels = "bit_or(" + cs.bit("s.channel", true) + ") AS sales_channels"
+		chanSQL = `SELECT customer_id, CASE WHEN m <> 0 THEN array_to_string(` + cs.list("m") + `, ',') END AS channels FROM (
+			SELECT customer_id, bit_or(m) AS m FROM (
+				SELECT r.customer_id, ` + cs.bit("c.channel", true) + ` AS m FROM ok_customers c JOIN id_grec r ON r.rec = ` + recIDOf("c") + `
+				UNION ALL
+				SELECT customer_id, sales_channels FROM sales)
+			GROUP BY customer_id)`
+	}
 	return `CREATE OR REPLACE TEMP TABLE cust_ev AS
 	WITH crm AS (
 		-- A CRM row is a record of identity's graph: its customer is in
@@ -84,16 +103,10 @@ func (l *loader) customerChangesSQL() string {
 	sales AS MATERIALIZED (
 		SELECT r.customer_id, max(s.mobile_v) AS mobile_v, max(s.email_v) AS email_v, max(s.idn) AS idn,
 			arg_max(s.region_s, s.t) AS region_v,
-			list_distinct(list(s.channel)) AS sales_channels
+			` + salesChannels + `
 		FROM id_src s JOIN id_grec r USING (rec) WHERE s.sales GROUP BY r.customer_id),
 	chan AS (
-		-- A list made distinct, not a DISTINCT aggregate (a hash set per
-		-- customer: 0.14 s of 50,000 customers).
-		SELECT customer_id, CASE WHEN count(channel) > 0 THEN array_to_string(list_sort(list_distinct(list(channel))), ',') END AS channels FROM (
-			SELECT r.customer_id, c.channel FROM ok_customers c JOIN id_grec r ON r.rec = ` + recIDOf("c") + `
-			UNION ALL
-			SELECT customer_id, unnest(sales_channels) FROM sales)
-		GROUP BY customer_id),
+		` + chanSQL + `),
 	ids AS (SELECT DISTINCT customer_id FROM id_grec),
 	ev AS (
 		SELECT customer_id, eff FROM crm

@@ -87,9 +87,16 @@ func (l *loader) resolveIdentity() error {
 			return err
 		}
 	}
-	link := identityLinkSQL(l.runID)
+	// The records are final: their channels are read once, for
+	// identity_link's and the customers' channel masks.
+	cs, err := l.readChannels()
+	if err != nil {
+		return err
+	}
+	l.channels = cs
+	link := identityLinkSQL(l.runID, cs)
 	if strongless {
-		link = stronglessLinkSQL(l.runID)
+		link = stronglessLinkSQL(l.runID, cs)
 	}
 	if err := l.execAll("identity", []string{link, l.recordKeySQL()}); err != nil {
 		return err

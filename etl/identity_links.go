@@ -9,10 +9,12 @@ import "fmt"
 // e-mail: without another mobile or e-mail, as the holder rule of orphanSQL
 // counts them). The key is stored as id_tok holds it (a token on a protected
 // warehouse) with its masked display value; an ID typo's detail names the
-// other ID masked.
-func identityLinkSQL(runID int64) string {
-	// Aggregated per customer, key id and channel first, then per customer
-	// and key id, and the key's strings joined last: a 5 million line load
+// other ID masked. The channels are collected as a mask when cs is not
+// nil (channel_mask.go), with list() when it is.
+func identityLinkSQL(runID int64, cs *channelSet) string {
+	// Aggregated per customer and key id (with a list of channels: per
+	// customer, key id and channel first, then per customer and key id),
+	// and the key's strings joined last: a 5 million line load
 	// spent 14 CPU s grouping its 4.9 million record keys by their strings
 	// with a DISTINCT, ordered list of channels, and scanning them
 	// materialised three times (holders read them too): 16.3 s wall, 26.0
@@ -43,13 +45,7 @@ func identityLinkSQL(runID int64) string {
 			k.weak AND e.rec IN (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1) AS paired
 		FROM id_rk_all e JOIN kinfo k USING (kid) JOIN id_grec r USING (rec) JOIN id_src s USING (rec)
 		LEFT JOIN id_orphan o USING (rec)),
-	by_channel AS (
-		SELECT customer_id, kid, rule, conflicted, channel, sum(n) AS n, min(t_first) AS t0, max(t) AS t1, bool_or(NOT paired) AS unpaired
-		FROM rk GROUP BY customer_id, kid, rule, conflicted, channel),
-	agg AS (
-		SELECT customer_id, kid, rule, conflicted, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
-			coalesce(list(channel ORDER BY channel) FILTER (WHERE unpaired), []) AS channels
-		FROM by_channel GROUP BY customer_id, kid, rule, conflicted),
+	%s,
 	holders AS (
 		SELECT kid, list(DISTINCT customer_id ORDER BY customer_id) AS customers FROM (
 			SELECT e.kid, r.customer_id FROM (FROM id_rk_all SEMI JOIN id_conflict USING (kid)) e
@@ -62,9 +58,39 @@ func identityLinkSQL(runID int64) string {
 		CASE WHEN a.rule = 4 THEN 'one digit from ' || ty.of
 			WHEN a.conflicted THEN 'also held by customers ' ||
 				array_to_string(list_filter(h.customers, x -> x <> a.customer_id), ', ') END,
-		a.n, a.t0, a.t1, t.disp, a.channels
+		a.n, a.t0, a.t1, t.disp, %s
 	FROM agg a JOIN id_key k USING (kid) JOIN id_tok t USING (kid)
-	LEFT JOIN typo ty ON ty.key_value = k.key_value LEFT JOIN holders h USING (kid)`, runID)
+	LEFT JOIN typo ty ON ty.key_value = k.key_value LEFT JOIN holders h USING (kid)`, linkAgg(cs, "rk", "customer_id, kid, rule, conflicted", "NOT paired", "n", "t_first", "t", "channel"), runID, linkChannels(cs))
+}
+
+// linkAgg is the CTE agg of identity_link's statements: from the rows of
+// from, per group, the records (sum of n), their first and last times
+// (least t0, greatest t1) and the channels of the rows where keep holds.
+// With a channel set, one GROUP BY with a mask of the channels (channels:
+// the mask); without, grouped per channel first and the channels listed
+// (channels: the list).
+func linkAgg(cs *channelSet, from, group, keep, n, t0, t1, channel string) string {
+	if cs != nil {
+		return fmt.Sprintf(`agg AS (
+		SELECT %s, sum(%s) AS n, min(%s) AS t0, max(%s) AS t1,
+			bit_or(CASE WHEN %s THEN %s END) AS channels
+		FROM %s GROUP BY %s)`, group, n, t0, t1, keep, cs.bit(channel, false), from, group)
+	}
+	return fmt.Sprintf(`by_channel AS (
+		SELECT %s, %s AS channel, sum(%s) AS n, min(%s) AS t0, max(%s) AS t1, bool_or(%s) AS unpaired
+		FROM %s GROUP BY %s, %s),
+	agg AS (
+		SELECT %s, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
+			coalesce(list(channel ORDER BY channel) FILTER (WHERE unpaired), []) AS channels
+		FROM by_channel GROUP BY %s)`, group, channel, n, t0, t1, keep, from, group, channel, group, group)
+}
+
+// linkChannels is identity_link's channels of the group a of linkAgg.
+func linkChannels(cs *channelSet) string {
+	if cs != nil {
+		return cs.list("a.channels")
+	}
+	return "a.channels"
 }
 
 // stronglessLinkSQL is identityLinkSQL for a graph labelled by
@@ -74,23 +100,18 @@ func identityLinkSQL(runID int64) string {
 // those of its records but a mobile's or e-mail's records giving another.
 // The same rows in one join and a GROUP BY, without the holders, typos
 // and rules to work out.
-func stronglessLinkSQL(runID int64) string {
-	// Grouped as identityLinkSQL is, per customer, key id and channel
-	// first; the keys' strings joined to the groups.
+func stronglessLinkSQL(runID int64, cs *channelSet) string {
+	// Grouped as identityLinkSQL is (linkAgg); the keys' strings joined to
+	// the groups.
 	return fmt.Sprintf(`INSERT INTO identity_link (run_id, customer_id, key_type, key_value, rule, detail, records, first_seen, last_seen, key_display, channels)
 	WITH paired AS (SELECT rec FROM id_rk_all WHERE weak GROUP BY rec HAVING count(*) > 1),
-	by_channel AS (
-		SELECT r.customer_id, e.kid, s.channel, sum(s.n) AS n, min(s.t_first) AS t0, max(s.t) AS t1,
-			bool_or(NOT (e.weak AND p.rec IS NOT NULL)) AS unpaired
-		FROM id_rk_all e JOIN id_grec r USING (rec) JOIN id_src s USING (rec) LEFT JOIN paired p USING (rec)
-		GROUP BY r.customer_id, e.kid, s.channel),
-	agg AS (
-		SELECT customer_id, kid, sum(n) AS n, min(t0) AS t0, max(t1) AS t1,
-			coalesce(list(channel ORDER BY channel) FILTER (WHERE unpaired), []) AS channels
-		FROM by_channel GROUP BY customer_id, kid)
+	rk AS (
+		SELECT r.customer_id, e.kid, s.channel, s.n, s.t_first, s.t, NOT (e.weak AND p.rec IS NOT NULL) AS unpaired
+		FROM id_rk_all e JOIN id_grec r USING (rec) JOIN id_src s USING (rec) LEFT JOIN paired p USING (rec)),
+	%s
 	SELECT %d, a.customer_id, k.key_type, t.tok, CASE WHEN k.weak THEN 'weak' ELSE 'strong' END, CAST(NULL AS VARCHAR),
-		a.n, a.t0, a.t1, t.disp, a.channels
-	FROM agg a JOIN id_key k USING (kid) JOIN id_tok t USING (kid)`, runID)
+		a.n, a.t0, a.t1, t.disp, %s
+	FROM agg a JOIN id_key k USING (kid) JOIN id_tok t USING (kid)`, linkAgg(cs, "rk", "customer_id, kid", "unpaired", "n", "t_first", "t", "channel"), runID, linkChannels(cs))
 }
 
 // recordKeySQL records which identifiers each source record of the load

@@ -1086,6 +1086,9 @@ type loader struct {
 	// stageConn is the load's connection while stageAhead runs (settle
 	// commits on it); nil otherwise.
 	stageConn *sql.Conn
+	// channels are the channels of identity's records, read once they are
+	// final (readChannels; nil: collected with list()).
+	channels *channelSet
 	// cpuMark is the process's CPU time at the trace's last step line.
 	cpuMark time.Duration
 	// afterCommitErr is why Options.AfterCommit failed ("": it did not).
