@@ -30,7 +30,8 @@ import (
 // load also brings a till file of two lines giving only a recycled mobile,
 // in one store, each in the time of a different earlier holder: one group,
 // whose only key is conflicted, so it is split into its lines and each goes
-// to the holder of its time.
+// to the holder of its time. And three web orders of one new mobile, to
+// two provinces: two groups alike but for their region.
 func TestSalesGroupsSameAsLines(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -45,7 +46,17 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 	first, second := twoLoads(t, dir)
 	recycled := filepath.Join(t.TempDir(), "pos_sales_209901.csv")
 	const recycledQuery = `SELECT DISTINCT customer_id FROM fact_sales WHERE order_id IN ('SX01', 'SX02') AND customer_id > 0`
-	second = append(second, recycled)
+	// Web orders by one new mobile shipped to two provinces and a third to
+	// the first again: two groups alike but for their region (the lines
+	// join to their group on every grouping column, region included).
+	regions := filepath.Join(t.TempDir(), "web_orders_209901.ndjson")
+	const regionsQuery = `SELECT count(DISTINCT customer_id) || ' ' || count(*) AS n FROM fact_sales WHERE order_id LIKE 'WR0%' AND customer_id > 0`
+	order := `{"order_id":"WR0%d","created_at":"2024-0%d-02T10:00:00+08:00","customer":{"mobile":"13999990001"},"shipping":{"province":"%s","city":"%s"},"lines":[{"sku":"P00021","qty":1,"price":"28.90","discount":"0.00"}]}` + "\n"
+	body := fmt.Sprintf(order, 1, 3, "四川省", "成都市") + fmt.Sprintf(order, 2, 4, "广东省", "广州市") + fmt.Sprintf(order, 3, 5, "四川省", "成都市")
+	if err := os.WriteFile(regions, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second = append(second, recycled, regions)
 	type graphSize struct{ records, lines, grouped, badCount, badLine int64 }
 	run := func(group bool) (recs [][]IdentityRecord, sizes []graphSize, tables map[string][]string) {
 		defer func(old bool) { groupSales = old }(groupSales)
@@ -88,6 +99,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 			`SELECT merge_id, kind, survivor, other FROM customer_merge`,
 			`SELECT etl_file_id, source_line, line_key, customer_id, customer_key FROM fact_sales`,
 			recycledQuery,
+			regionsQuery,
 		} {
 			out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
 			slices.Sort(out)
@@ -98,6 +110,9 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 	gRecs, gSizes, gTables := run(true)
 	if got := gTables[recycledQuery]; len(got) != 2 {
 		t.Errorf("the recycled mobile's two till lines went to customers %v: want one holder each", got)
+	}
+	if got := gTables[regionsQuery]; !slices.Equal(got, []string{"{'n': 1 3}"}) {
+		t.Errorf("the three web orders of one mobile: customers and lines %v, want one customer of 3 lines", got)
 	}
 	lRecs, lSizes, lTables := run(false)
 	for i := range gRecs {
