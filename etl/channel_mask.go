@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -39,22 +40,11 @@ func (l *loader) readChannels() (*channelSet, error) {
 	if !channelMasks {
 		return nil, nil
 	}
-	rows, err := l.tx.QueryContext(l.ctx, `SELECT channel FROM (SELECT DISTINCT channel FROM id_src) ORDER BY channel`)
+	names, err := nullStrings(l.ctx, l.tx, `SELECT channel FROM (SELECT DISTINCT channel FROM id_src) ORDER BY channel`)
 	if err != nil {
 		return nil, fmt.Errorf("identity: the load's channels: %w", err)
 	}
-	defer rows.Close()
-	cs := &channelSet{}
-	for rows.Next() {
-		var n sql.NullString
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("identity: the load's channels: %w", err)
-		}
-		cs.names = append(cs.names, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("identity: the load's channels: %w", err)
-	}
+	cs := &channelSet{names: names}
 	if len(cs.names) > maxChannelBits {
 		return nil, nil
 	}
@@ -95,4 +85,24 @@ func (cs *channelSet) list(mask string) string {
 		return "CAST([] AS VARCHAR[])"
 	}
 	return fmt.Sprintf("list_filter(CAST([%s] AS VARCHAR[]), (c, i) -> (coalesce(%s, 0) >> (i - 1)) & 1 = 1)", strings.Join(lit, ", "), mask)
+}
+
+// nullStrings is the one column of query's rows, NULL kept.
+func nullStrings(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string) ([]sql.NullString, error) {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sql.NullString
+	for rows.Next() {
+		var n sql.NullString
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }

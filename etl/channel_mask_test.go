@@ -33,19 +33,8 @@ func TestChannelSetMatchesList(t *testing.T) {
 		FROM range(20000) t(i)`); err != nil {
 		t.Fatal(err)
 	}
-	var names []sql.NullString
-	rows, err := w.DB.QueryContext(ctx, `SELECT channel FROM (SELECT DISTINCT channel FROM r) ORDER BY channel`)
+	names, err := nullStrings(ctx, w.DB, `SELECT channel FROM (SELECT DISTINCT channel FROM r) ORDER BY channel`)
 	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n sql.NullString
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if len(names) != 5 || names[4].Valid {
@@ -122,21 +111,9 @@ func TestChannelMasksSameAsLists(t *testing.T) {
 					return err
 				}
 				idns += n
-				rows, err := tx.QueryContext(ctx, `SELECT DISTINCT channel FROM id_src ORDER BY channel`)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				var cs []sql.NullString
-				for rows.Next() {
-					var n sql.NullString
-					if err := rows.Scan(&n); err != nil {
-						return err
-					}
-					cs = append(cs, n)
-				}
+				cs, err := nullStrings(ctx, tx, `SELECT DISTINCT channel FROM id_src ORDER BY channel`)
 				channels = append(channels, cs)
-				return rows.Err()
+				return err
 			}})
 			if err != nil {
 				t.Fatalf("load %d: %v", i+1, err)
@@ -165,15 +142,10 @@ func TestChannelMasksSameAsLists(t *testing.T) {
 			}
 		}
 		for _, q := range queries {
-			if len(mTables[q]) == 0 || !slices.Equal(mTables[q], lTables[q]) {
-				t.Errorf("%s: %s: %d rows with masks, %d with lists, or the rows differ", c.name, q, len(mTables[q]), len(lTables[q]))
-				for _, r := range mTables[q] {
-					if !slices.Contains(lTables[q], r) {
-						t.Logf("masks only: %s", r)
-						break
-					}
-				}
+			if len(mTables[q]) == 0 {
+				t.Errorf("%s: %s: no rows", c.name, q)
 			}
+			sameRows(t, c.name+": "+q, "with masks", mTables[q], "with lists", lTables[q])
 		}
 	}
 }
@@ -219,5 +191,26 @@ func TestIdentityLinksSpillUnderMemoryLimit(t *testing.T) {
 	}
 	if got := queryLines(t, w, `SELECT count(*) || ' ' || coalesce(string_agg(DISTINCT source_systems, '|'), '') FROM dim_customer WHERE customer_id > 0`); !slices.Equal(got, []string{"300000 pos"}) {
 		t.Errorf("dim_customer: %v, want 300000 customers by pos", got)
+	}
+}
+
+// sameRows reports where the sorted rows a (named an) and b (bn) of what
+// differ: their counts and the first row of each the other lacks.
+func sameRows(t *testing.T, what, an string, a []string, bn string, b []string) {
+	t.Helper()
+	if slices.Equal(a, b) {
+		return
+	}
+	t.Errorf("%s: %d rows %s, %d %s, or the rows differ", what, len(a), an, len(b), bn)
+	for _, side := range []struct {
+		name        string
+		rows, other []string
+	}{{an, a, b}, {bn, b, a}} {
+		for _, r := range side.rows {
+			if !slices.Contains(side.other, r) {
+				t.Logf("%s only: %s", side.name, r)
+				break
+			}
+		}
 	}
 }

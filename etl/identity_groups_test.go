@@ -130,21 +130,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 		if len(g) == 0 && q != `SELECT merge_id, kind, survivor, other FROM customer_merge` {
 			t.Errorf("%s: no rows", q)
 		}
-		if !slices.Equal(g, lTables[q]) {
-			t.Errorf("%s: %d rows grouped, %d per line, or the rows differ", q, len(g), len(lTables[q]))
-			for _, r := range g {
-				if !slices.Contains(lTables[q], r) {
-					t.Logf("grouped only: %s", r)
-					break
-				}
-			}
-			for _, r := range lTables[q] {
-				if !slices.Contains(g, r) {
-					t.Logf("per line only: %s", r)
-					break
-				}
-			}
-		}
+		sameRows(t, q, "grouped", g, "per line", lTables[q])
 	}
 }
 
