@@ -119,13 +119,7 @@ func TestChannelMasksSameAsLists(t *testing.T) {
 				t.Fatalf("load %d: %v", i+1, err)
 			}
 		}
-		tables = map[string][]string{}
-		for _, q := range queries {
-			out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
-			slices.Sort(out)
-			tables[q] = out
-		}
-		return tables, channels, idns
+		return sortedTables(t, w, queries), channels, idns
 	}
 	for _, c := range []struct {
 		name  string
@@ -213,4 +207,16 @@ func sameRows(t *testing.T, what, an string, a []string, bn string, b []string) 
 			}
 		}
 	}
+}
+
+// sortedTables is each query's rows as text, sorted.
+func sortedTables(t *testing.T, w *engine.Warehouse, queries []string) map[string][]string {
+	t.Helper()
+	tables := map[string][]string{}
+	for _, q := range queries {
+		out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
+		slices.Sort(out)
+		tables[q] = out
+	}
+	return tables
 }

@@ -91,8 +91,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 				writeRecycledTill(t, w, recycled)
 			}
 		}
-		tables = map[string][]string{}
-		for _, q := range []string{
+		tables = sortedTables(t, w, []string{
 			`SELECT key_type, key_value, customer_id, first_run FROM etl_identity`,
 			`SELECT run_id, customer_id, key_type, key_value, rule, coalesce(detail, ''), records, first_seen, last_seen, channels FROM identity_link`,
 			`SELECT etl_file_id, source_line, key_hash FROM etl_record_key`,
@@ -100,11 +99,7 @@ func TestSalesGroupsSameAsLines(t *testing.T) {
 			`SELECT etl_file_id, source_line, line_key, customer_id, customer_key FROM fact_sales`,
 			recycledQuery,
 			regionsQuery,
-		} {
-			out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
-			slices.Sort(out)
-			tables[q] = out
-		}
+		})
 		return recs, sizes, tables
 	}
 	gRecs, gSizes, gTables := run(true)
@@ -216,13 +211,7 @@ func TestSalesGroupsPastRowGroup(t *testing.T) {
 		if f := rep.Files[0]; f.Loaded != lines {
 			t.Fatalf("loaded %d of %d lines (%d rejected)", f.Loaded, lines, f.Rejected)
 		}
-		tables = map[string][]string{}
-		for _, q := range queries {
-			out := queryLines(t, w, `SELECT CAST(x AS VARCHAR) FROM (`+q+`) x`)
-			slices.Sort(out)
-			tables[q] = out
-		}
-		return records, tables, w
+		return records, sortedTables(t, w, queries), w
 	}
 	gRecords, gTables, w := run(true)
 	lRecords, lTables, _ := run(false)
