@@ -152,31 +152,46 @@ func TestChannelMasksSameAsLists(t *testing.T) {
 // that memory in identity_link's statement ("failed to pin block of size
 // 256.0 KiB (190.7 MiB/190.7 MiB used)"; checked, and so did ckm load
 // --memory-limit 200MB of that export at 1853798): DuckDB does not spill
-// list()'s states, and spills the masks' bit_or.
+// list()'s states, and spills the masks' bit_or. Then the same customers'
+// next month loads under 300MB, every key held by an earlier customer:
+// with the earlier holdings' channels collected by list() (719740d) ckm
+// load of that pair under 300MB ran out of memory in id_prior_hold
+// (checked); 600,000 lines of 300,000 customers, two lines of one card's
+// number each.
 func TestIdentityLinksSpillUnderMemoryLimit(t *testing.T) {
 	const lines = 300000
-	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n")
-	for i := range lines {
-		fmt.Fprintf(&b, "SX%07d,1,S0%d,店%d,E01,2024-01-%02d 10:%02d:00,M%07d,139%08d,P00001,1,10.00,0.00,10.00\n", i, i%4+1, i%4+1, i%28+1, i%60, i, i)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pos_sales_202401.csv"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{MemoryLimit: "200MB"})
-	if err != nil {
-		t.Fatal(err)
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	// till writes a month's till export: customer i buys once, by card
+	// M<i> and mobile 139<i>.
+	till := func(month int) string {
+		dir := t.TempDir()
+		var b strings.Builder
+		b.WriteString("单号,行号,门店编号,门店名称,收银员,销售时间,会员卡号,手机号,商品编码,数量,单价,折扣,金额\n")
+		for i := range lines {
+			fmt.Fprintf(&b, "S%d%07d,1,S0%d,店%d,E01,2024-%02d-%02d 10:%02d:00,M%07d,139%08d,P00001,1,10.00,0.00,10.00\n", month, i, i%4+1, i%4+1, month, i%28+1, i%60, i, i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("pos_sales_2024%02d.csv", month)), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
 	}
-	defer w.Close()
-	rep, err := Load(ctx, w, []string{dir}, Options{AsOf: time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatalf("load under 200MB: %v", err)
+	load := func(month int, limit string) *engine.Warehouse {
+		w, err := engine.Open(ctx, path, engine.Options{MemoryLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Load(ctx, w, []string{till(month)}, Options{AsOf: time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			w.Close()
+			t.Fatalf("load of month %d under %s: %v", month, limit, err)
+		}
+		if f := rep.Files[0]; f.Loaded != lines {
+			t.Fatalf("month %d: loaded %d of %d lines (%d rejected)", month, f.Loaded, lines, f.Rejected)
+		}
+		return w
 	}
-	if f := rep.Files[0]; f.Loaded != lines {
-		t.Fatalf("loaded %d of %d lines (%d rejected)", f.Loaded, lines, f.Rejected)
-	}
+	w := load(1, "200MB")
 	got := queryLines(t, w, `SELECT key_type || ' ' || count(*) || ' ' || count(DISTINCT customer_id) || ' ' || CAST(list_distinct(list(channels)) AS VARCHAR)
 		FROM identity_link GROUP BY key_type ORDER BY key_type`)
 	want := []string{"member_card 300000 300000 [[pos]]", "mobile 300000 300000 [[pos]]"}
@@ -185,6 +200,18 @@ func TestIdentityLinksSpillUnderMemoryLimit(t *testing.T) {
 	}
 	if got := queryLines(t, w, `SELECT count(*) || ' ' || coalesce(string_agg(DISTINCT source_systems, '|'), '') FROM dim_customer WHERE customer_id > 0`); !slices.Equal(got, []string{"300000 pos"}) {
 		t.Errorf("dim_customer: %v, want 300000 customers by pos", got)
+	}
+	w.Close()
+	// The same customers a month later: every key is held by an earlier
+	// customer (the prior holdings, id_prior_hold), each customer's two
+	// lines are one customer's.
+	w = load(2, "300MB")
+	defer w.Close()
+	if got := queryLines(t, w, `SELECT count(*) || ' ' || count(DISTINCT customer_id) || ' ' ||
+			(SELECT count(*) FROM (SELECT customer_id FROM fact_sales GROUP BY customer_id HAVING count(*) <> 2 OR count(DISTINCT order_id[3:]) <> 1)) || ' ' ||
+			(SELECT count(*) FROM dim_customer WHERE customer_id > 0 AND is_current)
+		FROM fact_sales WHERE customer_id > 0`); !slices.Equal(got, []string{"600000 300000 0 300000"}) {
+		t.Errorf("after the second month: lines, customers, customers not of two lines of one number, current customers %v; want 600000 300000 0 300000", got)
 	}
 }
 

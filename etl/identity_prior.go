@@ -48,12 +48,20 @@ func (l *loader) addPriorRecords() (strongless bool, err error) {
 	if l.opts.Vault != nil {
 		stored = "CASE WHEN key_type IN " + personalKeyTypes + " THEN ckm_token(key_type, key_value) ELSE key_value END"
 	}
+	// The channels earlier holders were seen in matter only as this load's
+	// records' channels are among them (orphanSQL's same_channel): a
+	// mask of this load's channels (channel_mask.go), not list() per
+	// holding, whose states DuckDB cannot spill.
+	ps, err := l.readChannels()
+	if err != nil {
+		return false, err
+	}
 	if err := l.execAll("identity", []string{
 		`CREATE OR REPLACE TEMP TABLE id_ltok AS SELECT key_type, key_value, ` + stored + ` AS tok FROM (SELECT DISTINCT key_type, key_value FROM id_edge)`,
 		// Earlier customers' holdings of this load's keys, with their times.
 		`CREATE OR REPLACE TEMP TABLE id_prior_hold AS
 		SELECT customer_id, key_type, key_value AS tok, min(first_seen) AS t0, max(last_seen) AS t1,
-			list_distinct(flatten(list(channels))) AS channels FROM (
+			` + priorChannels(ps) + ` AS channels FROM (
 			SELECT il.customer_id, il.key_type, il.key_value, il.first_seen, il.last_seen, coalesce(il.channels, []) AS channels
 			FROM identity_link il SEMI JOIN id_ltok t ON t.key_type = il.key_type AND t.tok = il.key_value
 			UNION ALL
@@ -133,7 +141,7 @@ func (l *loader) addPriorRecords() (strongless bool, err error) {
 	return false, l.execAll("identity", []string{
 		`CREATE OR REPLACE TEMP TABLE id_prior_rec AS
 		SELECT -row_number() OVER (ORDER BY customer_id, key_type, key_value) AS rec, * FROM (
-			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1, list_distinct(flatten(list(channels))) AS channels FROM (
+			SELECT customer_id, key_type, key_value, min(t0) AS t0, max(t1) AS t1, ` + priorChannels(ps) + ` AS channels FROM (
 				SELECT h.customer_id, h.key_type, t.key_value, h.t0, h.t1, h.channels
 				FROM id_prior_hold h JOIN id_ltok t ON t.key_type = h.key_type AND t.tok = h.tok
 				UNION ALL
@@ -241,3 +249,13 @@ func (l *loader) openTokens(v *vault.Vault, what, query, update string) error {
 
 // openBatch is how many (token, raw) pairs one INSERT of openTokens carries.
 const openBatch = 1000
+
+// priorChannels aggregates the lists of channels of earlier holdings
+// (channels): with a channel set, into a mask of it, given back as the
+// list of its channels; without, into the distinct channels of the lists.
+func priorChannels(cs *channelSet) string {
+	if cs == nil {
+		return "list_distinct(flatten(list(channels)))"
+	}
+	return cs.list("bit_or(list_aggregate(list_transform(channels, c -> " + cs.bit("c", true) + "), 'bit_or'))")
+}
