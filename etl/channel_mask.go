@@ -52,8 +52,24 @@ func (l *loader) readChannels() (*channelSet, error) {
 }
 
 // bit is a BIGINT expression: the bit of the channel col (0 for a NULL
-// channel when skipNull, as list_distinct drops it).
+// channel when skipNull, as list_distinct drops it). A channel outside
+// the set fails the statement: the set is read from the records whose
+// channels the masks gather, so one outside it is a fault, never a
+// channel to lose quietly.
 func (cs *channelSet) bit(col string, skipNull bool) string {
+	return cs.bitElse(col, skipNull, "CAST(error('channel outside the load''s channel set: ' || "+col+") AS BIGINT)")
+}
+
+// bitIn is bit for channels that may lie outside the set (an earlier
+// load's): those are 0, as is NULL.
+func (cs *channelSet) bitIn(col string) string {
+	return cs.bitElse(col, true, "CAST(0 AS BIGINT)")
+}
+
+func (cs *channelSet) bitElse(col string, skipNull bool, others string) string {
+	if len(cs.names) == 0 {
+		return "CAST(0 AS BIGINT)"
+	}
 	var b strings.Builder
 	b.WriteString("CASE")
 	for i, n := range cs.names {
@@ -64,10 +80,10 @@ func (cs *channelSet) bit(col string, skipNull bool) string {
 			fmt.Fprintf(&b, " WHEN %s IS NULL THEN %d", col, int64(1)<<i)
 		}
 	}
-	if b.Len() == len("CASE") {
-		return "CAST(0 AS BIGINT)"
+	if skipNull {
+		fmt.Fprintf(&b, " WHEN %s IS NULL THEN 0", col)
 	}
-	b.WriteString(" ELSE CAST(0 AS BIGINT) END")
+	b.WriteString(" ELSE " + others + " END")
 	return b.String()
 }
 

@@ -60,6 +60,16 @@ func TestChannelSetMatchesList(t *testing.T) {
 	if groups != 3000 || diff != 0 || listDiff != 0 || lists < 10 {
 		t.Errorf("%d groups: %d masks unlike list(), %d customers' lists unlike list_distinct (%d distinct lists)", groups, diff, listDiff, lists)
 	}
+	// A channel outside the set fails the statement; an earlier load's
+	// (bitIn) counts as none.
+	var outside int64
+	err = w.DB.QueryRowContext(ctx, `SELECT bit_or(`+cs.bit("c", true)+`) FROM (VALUES ('web'), ('mail')) t(c)`).Scan(&outside)
+	if err == nil || !strings.Contains(err.Error(), "channel outside the load's channel set: mail") {
+		t.Errorf("a channel outside the set: %v (mask %d), want an error naming it", err, outside)
+	}
+	if err := w.DB.QueryRowContext(ctx, `SELECT bit_or(`+cs.bitIn("c")+`) FROM (VALUES ('web'), ('mail'), (NULL)) t(c)`).Scan(&outside); err != nil || outside != int64(1)<<slices.IndexFunc(names, func(n sql.NullString) bool { return n.String == "web" }) {
+		t.Errorf("bitIn of web, mail and NULL: %d, %v; want web's bit alone", outside, err)
+	}
 	empty := &channelSet{}
 	if got := empty.bit("c", false) + " " + empty.list("m"); got != "CAST(0 AS BIGINT) CAST([] AS VARCHAR[])" {
 		t.Errorf("no channel: %s", got)

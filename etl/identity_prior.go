@@ -257,5 +257,5 @@ func priorChannels(cs *channelSet) string {
 	if cs == nil {
 		return "list_distinct(flatten(list(channels)))"
 	}
-	return cs.list("bit_or(list_aggregate(list_transform(channels, c -> " + cs.bit("c", true) + "), 'bit_or'))")
+	return cs.list("bit_or(list_aggregate(list_transform(channels, c -> " + cs.bitIn("c") + "), 'bit_or'))")
 }
