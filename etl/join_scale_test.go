@@ -4,9 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/ckm-dev/ckm/engine"
 )
 
 // TestJoinedExportPastRowGroup loads a three-file export (items joined to
@@ -156,4 +161,108 @@ func TestJoinedExportPastRowGroup(t *testing.T) {
 	expectValue(t, w, fmt.Sprintf("%d|%d|%d", loaded, revenueCents, freightCents),
 		`SELECT count(*) || '|' || CAST(sum(amount) * 100 AS BIGINT) || '|' || CAST(sum(freight) * 100 AS BIGINT) FROM fact_sales_current`)
 	expectValue(t, w, "0", `SELECT count(*) FROM fact_sales_current WHERE customer_id <= 0`)
+}
+
+// TestCombinedJoinSpillsUnderMemoryLimit loads a marketplace-shaped export
+// of 250,000 orders, one item each, whose payments file is combined per
+// order (combine: true), under a 200MB memory limit: the combined values
+// are gathered by aggregates DuckDB can spill. With string_agg(… ORDER BY)
+// and list(… ORDER BY), which keep a sort per order, the load ran out of
+// memory there (checked; a CLI load of such an export failed so under
+// 300MB, and at 2,000,000 orders under the 1GB default). Every 20th order is paid in two
+// lines of two types (voucher and credit_card, in that order in the file):
+// its line reads "credit_card,voucher" and the sum of both; the others one
+// line of their type. The expected figures are counted as the files are
+// written.
+func TestCombinedJoinSpillsUnderMemoryLimit(t *testing.T) {
+	const orders = 250_000
+	dir := t.TempDir()
+	write := func(name string, fill func(w *bufio.Writer)) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		fill(w)
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	types := []string{"boleto", "credit_card", "debit_card"}
+	id := func(o int) string { return fmt.Sprintf("%08x%08x", o*2654435761%4294967296, o) }
+	write("mk_orders.csv", func(w *bufio.Writer) {
+		fmt.Fprintln(w, "order_id,order_status,order_purchase_timestamp")
+		for o := 1; o <= orders; o++ {
+			fmt.Fprintf(w, "%s,delivered,2024-%02d-%02d 10:00:00\n", id(o), 1+o%12, 1+o%28)
+		}
+	})
+	var revenueCents, paidCents int64
+	byType := map[string]int{}
+	write("mk_order_items.csv", func(w *bufio.Writer) {
+		fmt.Fprintln(w, "order_id,order_item_id,product_id,price")
+		for o := 1; o <= orders; o++ {
+			price := int64(100 + o%9000)
+			fmt.Fprintf(w, "%s,1,P%d,%d.%02d\n", id(o), o%50, price/100, price%100)
+			revenueCents += price
+		}
+	})
+	write("mk_order_payments.csv", func(w *bufio.Writer) {
+		fmt.Fprintln(w, "order_id,payment_sequential,payment_type,payment_value")
+		for o := 1; o <= orders; o++ {
+			value := int64(100 + o%9000)
+			if o%20 == 0 {
+				fmt.Fprintf(w, "%s,1,voucher,1.00\n", id(o))
+				fmt.Fprintf(w, "%s,2,credit_card,%d.%02d\n", id(o), (value-100)/100, (value-100)%100)
+				byType["credit_card,voucher"]++
+			} else {
+				fmt.Fprintf(w, "%s,1,%s,%d.%02d\n", id(o), types[o%3], value/100, value%100)
+				byType[types[o%3]]++
+			}
+			paidCents += value
+		}
+	})
+	ms, err := ParseMappings("ckm.yaml", []byte(`sources:
+  - name: mk_sales
+    target: sales
+    channel: web
+    pattern: "mk_order_items*.csv"
+    guests: guest
+    joins:
+      - {name: orders, pattern: "mk_orders*.csv", on: {order_id: order_id}}
+      - {name: payments, pattern: "mk_order_payments*.csv", on: {order_id: order_id}, combine: true}
+    columns:
+      order_id: order_id
+      line_no: order_item_id
+      product_code: product_id
+      unit_price: price
+      quantity: {value: 1}
+      ts: orders.order_purchase_timestamp
+      payment_type: payments.payment_type
+      payment_amount: payments.payment_value
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := engine.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), engine.Options{MemoryLimit: "200MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rep, err := Load(ctx, w, []string{dir}, Options{AsOf: asOf2024(), Mappings: ms})
+	if err != nil {
+		t.Fatalf("load under 200MB: %v", err)
+	}
+	if c := fileCounts(rep)["mk_order_payments.csv"]; c[0] != int64(orders+orders/20) || c[1] != c[0] {
+		t.Errorf("payments read/loaded/rejected/duplicates/warned %v, want %d read and loaded", c, orders+orders/20)
+	}
+	expectValue(t, w, fmt.Sprintf("%d|%d|%d", orders, revenueCents, paidCents),
+		`SELECT count(*) || '|' || CAST(sum(amount) * 100 AS BIGINT) || '|' || CAST(sum(payment_amount) * 100 AS BIGINT) FROM fact_sales_current`)
+	var want []string
+	for _, k := range slices.Sorted(maps.Keys(byType)) {
+		want = append(want, fmt.Sprintf("%s %d", k, byType[k]))
+	}
+	expectValue(t, w, strings.Join(want, "|"),
+		`SELECT string_agg(payment_type || ' ' || n, '|' ORDER BY payment_type) FROM (SELECT payment_type, count(*) AS n FROM fact_sales_current GROUP BY ALL)`)
 }

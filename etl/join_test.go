@@ -74,6 +74,9 @@ func TestJoinLedger(t *testing.T) {
 				FROM etl_reject WHERE rule <> 'product_unknown'`)
 			expectValue(t, w, "A|2|3.00|2024-01-02 10:00:00", `SELECT order_id || '|' || quantity || '|' || amount || '|' || order_ts FROM fact_sales`)
 			expectValue(t, w, "error|key already on line 2 of this file: the first line is joined", `SELECT severity || '|' || message FROM etl_reject WHERE rule = 'join_key_repeated'`)
+			// A line rejected for its join keeps its own record, as read.
+			expectValue(t, w, `4 {"file_id":1,"_line":4,"oid":"Z","sku":"P1","price":"3.00"}|5 {"file_id":1,"_line":5,"oid":" a ","sku":"P2","price":"4.00"}`,
+				`SELECT string_agg(line || ' ' || raw_record, '|' ORDER BY line) FROM etl_reject WHERE rule = 'join_missing'`)
 		})
 	}
 }
