@@ -24,18 +24,7 @@ import (
 func TestJoinedExportPastRowGroup(t *testing.T) {
 	const orders, itemsPerOrder = 65_000, 2 // 130,000 item lines, plus the planted ones
 	dir := t.TempDir()
-	write := func(name string, fill func(w *bufio.Writer)) {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := bufio.NewWriter(f)
-		fill(w)
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
+	write := func(name string, fill func(w *bufio.Writer)) { writeBuffered(t, filepath.Join(dir, name), fill) }
 	cancelled := func(o int) bool { return o%700 == 0 }
 	noItems := func(o int) bool { return o%500 == 0 && !cancelled(o) }
 	write("big_customers.csv", func(w *bufio.Writer) {
@@ -177,18 +166,7 @@ func TestJoinedExportPastRowGroup(t *testing.T) {
 func TestCombinedJoinSpillsUnderMemoryLimit(t *testing.T) {
 	const orders = 250_000
 	dir := t.TempDir()
-	write := func(name string, fill func(w *bufio.Writer)) {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := bufio.NewWriter(f)
-		fill(w)
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
+	write := func(name string, fill func(w *bufio.Writer)) { writeBuffered(t, filepath.Join(dir, name), fill) }
 	types := []string{"boleto", "credit_card", "debit_card"}
 	id := func(o int) string { return fmt.Sprintf("%08x%08x", o*2654435761%4294967296, o) }
 	write("mk_orders.csv", func(w *bufio.Writer) {
@@ -265,4 +243,21 @@ func TestCombinedJoinSpillsUnderMemoryLimit(t *testing.T) {
 	}
 	expectValue(t, w, strings.Join(want, "|"),
 		`SELECT string_agg(payment_type || ' ' || n, '|' ORDER BY payment_type) FROM (SELECT payment_type, count(*) AS n FROM fact_sales_current GROUP BY ALL)`)
+}
+
+// writeBuffered writes the file at path through a buffer filled by fill.
+func writeBuffered(t *testing.T, path string, fill func(w *bufio.Writer)) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fill(w)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
