@@ -428,7 +428,27 @@ const ledgerPrefix = "ckmv1:"
 // SealText encrypts a raw ledger text (a rejected row's value or record)
 // with the ledger key, as text for a VARCHAR column.
 func (v *Vault) SealText(plain string) string {
-	return ledgerPrefix + base64.RawStdEncoding.EncodeToString(seal(v.ledger, []byte(plain), adLedger))
+	nonce := make([]byte, v.ledger.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(fmt.Sprintf("vault: no randomness: %v", err))
+	}
+	var b ledgerBuf
+	return string(v.appendSealedText(&b, nonce, plain))
+}
+
+// ledgerBuf holds appendSealedText's buffers, reused from text to text.
+type ledgerBuf struct{ plain, sealed, text []byte }
+
+// appendSealedText is SealText with the nonce given (fresh random bytes,
+// never used before) and its buffers reused: the result is valid until the
+// next call with b.
+func (v *Vault) appendSealedText(b *ledgerBuf, nonce []byte, plain string) []byte {
+	b.plain = append(b.plain[:0], plain...)
+	b.sealed = append(b.sealed[:0], nonce...)
+	b.sealed = v.ledger.Seal(b.sealed, nonce, b.plain, adLedger)
+	b.text = append(b.text[:0], ledgerPrefix...)
+	b.text = base64.RawStdEncoding.AppendEncode(b.text, b.sealed)
+	return b.text
 }
 
 // OpenText decrypts what SealText encrypted; text that is not sealed
