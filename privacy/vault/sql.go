@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"hash"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -138,18 +140,6 @@ func init() {
 
 func (v *Vault) registerWrite(conn *sql.Conn) error {
 	funcs := map[string]*udf{
-		"ckm_token": {in: []duckdb.TypeInfo{varchar, varchar}, out: varchar, fn: func(a []driver.Value) (any, error) {
-			kind, _ := a[0].(string)
-			value, ok := a[1].(string)
-			if !ok {
-				return nil, nil
-			}
-			k := privacy.ParseKind(kind)
-			if k == privacy.None {
-				return nil, fmt.Errorf("ckm_token: unknown kind %q", kind)
-			}
-			return v.Token(k, value), nil
-		}},
 		"ckm_new_customer_key": {in: []duckdb.TypeInfo{bigint}, out: blob, volatile: true, fn: func(a []driver.Value) (any, error) {
 			id, ok := a[0].(int64)
 			if !ok {
@@ -175,6 +165,65 @@ func (v *Vault) registerWrite(conn *sql.Conn) error {
 	}
 	if err := duckdb.RegisterScalarUDF(conn, "ckm_seal_text", &sealTextUDF{v}); err != nil {
 		return fmt.Errorf("register ckm_seal_text: %w", err)
+	}
+	if err := duckdb.RegisterScalarUDF(conn, "ckm_token", &tokenUDF{v}); err != nil {
+		return fmt.Errorf("register ckm_token: %w", err)
+	}
+	return nil
+}
+
+// tokenUDF is ckm_token(kind, value) over whole vectors, with one HMAC
+// state a vector and the result written from a reused buffer: row by row,
+// duckdb-go boxed both arguments and the result of every value. A NULL
+// kind or value gives NULL.
+type tokenUDF struct{ v *Vault }
+
+func (u *tokenUDF) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{varchar, varchar}, ResultTypeInfo: varchar}
+}
+
+func (u *tokenUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: clean.BindContext}
+}
+
+func (u *tokenUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
+	var views [2]duckdb.VectorView[string]
+	for i := range views {
+		vec, err := state.GetInputChunk().GetVector(i)
+		if err != nil {
+			return err
+		}
+		if views[i], err = duckdb.GetVectorView[string](vec); err != nil {
+			return err
+		}
+	}
+	out := state.GetResultVector()
+	m := u.v.tokens.Get().(hash.Hash)
+	defer u.v.tokens.Put(m)
+	var buf []byte
+	lastName, last := "", privacy.None
+	for row := range views[1].Len() {
+		name, okKind, err := views[0].GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		value, okValue, err := views[1].GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		if !okKind || !okValue {
+			continue // NULL in, NULL out: DuckDB's default NULL handling
+		}
+		if name != lastName || last == privacy.None {
+			if last = privacy.ParseKind(name); last == privacy.None {
+				return fmt.Errorf("ckm_token: unknown kind %q", name)
+			}
+			lastName = strings.Clone(name)
+		}
+		buf = appendToken(buf[:0], m, last, value)
+		if err := duckdb.SetVectorValue(out, row, buf); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -317,18 +317,22 @@ func (v *Vault) Token(kind privacy.Kind, value string) string {
 	// An HMAC state keyed once, reset per token: keying it anew for every
 	// value was most of a token's cost.
 	m := v.tokens.Get().(hash.Hash)
+	out := appendToken(nil, m, kind, value)
+	v.tokens.Put(m)
+	return string(out)
+}
+
+// appendToken appends the token of value to dst, with m an HMAC state of
+// the token key (reset here).
+func appendToken(dst []byte, m hash.Hash, kind privacy.Kind, value string) []byte {
 	m.Reset()
 	var buf [sha256.Size]byte
-	m.Write([]byte(kind.String()))
+	io.WriteString(m, kind.String())
 	m.Write([]byte{0})
 	io.WriteString(m, value)
 	sum := m.Sum(buf[:0])
-	v.tokens.Put(m)
-	prefix := tokenPrefix(kind)
-	out := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(18))
-	copy(out, prefix)
-	base64.RawURLEncoding.Encode(out[len(prefix):], sum[:18])
-	return string(out)
+	dst = append(dst, tokenPrefix(kind)...)
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:18])
 }
 
 // TokenPrefixes are the prefixes of tokens, by kind.

@@ -317,3 +317,57 @@ func TestSealTextPastVectors(t *testing.T) {
 		t.Errorf("%d rows, %d seals; want 5000 rows, %d seals", n, len(seen), 5000-5000/7-1)
 	}
 }
+
+// TestTokenPastVectors: ckm_token over 5,000 rows, their kinds changing
+// from row to row, gives each row the token Token gives it (a token for
+// each kind and value: the same value of two kinds, two tokens); a NULL
+// value or kind gives NULL, and
+// a kind the vault does not know fails the statement naming it.
+func TestTokenPastVectors(t *testing.T) {
+	ctx := context.Background()
+	w := openWarehouse(t)
+	v, err := Init(ctx, w.DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(ctx, w, v); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := w.DB.QueryContext(ctx, `SELECT k, x, ckm_token(k, x) FROM (
+		SELECT i, CASE WHEN i % 97 = 0 THEN NULL ELSE ['id_number', 'mobile', 'email', 'name'][1 + (i // 3) % 4] END AS k,
+			CASE WHEN i % 11 = 0 THEN NULL ELSE '1390000' || lpad(CAST(i % 1000 AS VARCHAR), 4, '0') END AS x
+		FROM range(5000) r(i)) ORDER BY i`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, tokens, pairs := 0, map[string]bool{}, map[[2]string]bool{}
+	for rows.Next() {
+		var k, x, tok sql.NullString
+		if err := rows.Scan(&k, &x, &tok); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !k.Valid || !x.Valid {
+			if tok.Valid {
+				t.Fatalf("row %d: ckm_token(%v, %v) = %q, want NULL", n, k, x, tok.String)
+			}
+			continue
+		}
+		if want := v.Token(privacy.ParseKind(k.String), x.String); tok.String != want {
+			t.Fatalf("row %d: ckm_token(%s, %s) = %q, want %q", n, k.String, x.String, tok.String, want)
+		}
+		tokens[tok.String] = true
+		pairs[[2]string{k.String, x.String}] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5000 || len(tokens) != len(pairs) || len(pairs) < 2000 {
+		t.Errorf("%d rows, %d distinct tokens of %d kind and value pairs; want 5000 rows, a token a pair", n, len(tokens), len(pairs))
+	}
+	var count int
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(ckm_token(CASE WHEN i < 3000 THEN 'mobile' ELSE 'shoe_size' END, 'x')) FROM range(4000) r(i)`).Scan(&count); err == nil || !strings.Contains(err.Error(), `unknown kind "shoe_size"`) {
+		t.Errorf("an unknown kind: %v, want it named", err)
+	}
+}
