@@ -51,7 +51,9 @@ func TestJoinLedger(t *testing.T) {
 				"A,2024-01-02 10:00,7\n"+ // 2
 				"B,2024-01-03 10:00,\n"+ // 3: no customer
 				"A,2024-01-09 10:00,8\n"+ // 4: A again: rejected, A joins line 2
-				"C,2024-01-04 10:00,9\n", false) // 5: no items: noted
+				"C,2024-01-04 10:00,9\n"+ // 5: no items: noted
+				",2024-01-05 10:00,9\n"+ // 6: no key: noted
+				" ,2024-01-06 10:00,9\n", false) // 7: a blank key, again: noted
 			writeFile(t, dir, "items.csv", "oid,sku,price\n"+
 				"A,P1,1.50\n"+ // 2: loaded, customer 7, 2024-01-02
 				"B,P1,2.00\n"+ // 3: rejected: no customer (guests: reject)
@@ -66,10 +68,10 @@ func TestJoinLedger(t *testing.T) {
 			if c := got["items.csv"]; [4]int64{c[0], c[1], c[2], c[3]} != [4]int64{4, 1, 3, 0} {
 				t.Errorf("items read/loaded/rejected/duplicates %v, want 4/1/3/0", c[:4])
 			}
-			if c := got["orders.csv"]; c != [5]int64{4, 3, 1, 0, 1} {
-				t.Errorf("orders read/loaded/rejected/duplicates/warned %v, want 4/3/1/0/1", c)
+			if c := got["orders.csv"]; c != [5]int64{6, 5, 1, 0, 3} {
+				t.Errorf("orders read/loaded/rejected/duplicates/warned %v, want 6/5/1/0/3", c)
 			}
-			expectValue(t, w, "items.csv:3 no_customer_key|items.csv:4 join_missing|items.csv:5 join_missing|orders.csv:4 join_key_repeated|orders.csv:5 join_unused",
+			expectValue(t, w, "items.csv:3 no_customer_key|items.csv:4 join_missing|items.csv:5 join_missing|orders.csv:4 join_key_repeated|orders.csv:5 join_unused|orders.csv:6 join_unused|orders.csv:7 join_unused",
 				`SELECT string_agg(regexp_extract(path, '[^/]+$') || ':' || line || ' ' || rule, '|' ORDER BY path, line)
 				FROM etl_reject WHERE rule <> 'product_unknown'`)
 			expectValue(t, w, "A|2|3.00|2024-01-02 10:00:00", `SELECT order_id || '|' || quantity || '|' || amount || '|' || order_ts FROM fact_sales`)
