@@ -268,14 +268,7 @@ func TestCustomerCipherCacheBounded(t *testing.T) {
 // own nonce, also within a vector, whose nonces are read at once).
 func TestSealTextPastVectors(t *testing.T) {
 	ctx := context.Background()
-	w := openWarehouse(t)
-	v, err := Init(ctx, w.DB, kek(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Register(ctx, w, v); err != nil {
-		t.Fatal(err)
-	}
+	w, v := writerVault(t)
 	rows, err := w.DB.QueryContext(ctx, `SELECT i, x, ckm_seal_text(x) FROM (
 		SELECT i, CASE WHEN i % 7 = 0 THEN NULL WHEN i % 11 = 0 THEN '' WHEN i % 13 = 0 THEN 'the same text' ELSE 'line ' || i || ': 11010119900307' || lpad(CAST(i AS VARCHAR), 4, '0') || ',张三' END AS x
 		FROM range(5000) r(i)) ORDER BY i`)
@@ -325,14 +318,7 @@ func TestSealTextPastVectors(t *testing.T) {
 // a kind the vault does not know fails the statement naming it.
 func TestTokenPastVectors(t *testing.T) {
 	ctx := context.Background()
-	w := openWarehouse(t)
-	v, err := Init(ctx, w.DB, kek(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Register(ctx, w, v); err != nil {
-		t.Fatal(err)
-	}
+	w, v := writerVault(t)
 	rows, err := w.DB.QueryContext(ctx, `SELECT k, x, ckm_token(k, x) FROM (
 		SELECT i, CASE WHEN i % 97 = 0 THEN NULL ELSE ['id_number', 'mobile', 'email', 'name'][1 + (i // 3) % 4] END AS k,
 			CASE WHEN i % 11 = 0 THEN NULL ELSE '1390000' || lpad(CAST(i % 1000 AS VARCHAR), 4, '0') END AS x
@@ -370,4 +356,19 @@ func TestTokenPastVectors(t *testing.T) {
 	if err := w.DB.QueryRowContext(ctx, `SELECT count(ckm_token(CASE WHEN i < 3000 THEN 'mobile' ELSE 'shoe_size' END, 'x')) FROM range(4000) r(i)`).Scan(&count); err == nil || !strings.Contains(err.Error(), `unknown kind "shoe_size"`) {
 		t.Errorf("an unknown kind: %v, want it named", err)
 	}
+}
+
+// writerVault is a new protected warehouse with the vault's write
+// functions registered.
+func writerVault(t *testing.T) (*engine.Warehouse, *Vault) {
+	t.Helper()
+	w := openWarehouse(t)
+	v, err := Init(context.Background(), w.DB, kek(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(context.Background(), w, v); err != nil {
+		t.Fatal(err)
+	}
+	return w, v
 }
