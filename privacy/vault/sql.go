@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
@@ -147,16 +148,6 @@ func (v *Vault) registerWrite(conn *sql.Conn) error {
 			}
 			return v.NewCustomerKey(id), nil
 		}},
-		"ckm_seal": {in: []duckdb.TypeInfo{bigint, blob, varchar, varchar}, out: blob, volatile: true, fn: func(a []driver.Value) (any, error) {
-			id, _ := a[0].(int64)
-			wrapped, _ := a[1].([]byte)
-			token, _ := a[2].(string)
-			value, ok := a[3].(string)
-			if !ok {
-				return nil, nil
-			}
-			return v.Seal(id, wrapped, token, value)
-		}},
 	}
 	for name, f := range funcs {
 		if err := duckdb.RegisterScalarUDF(conn, name, f); err != nil {
@@ -168,6 +159,95 @@ func (v *Vault) registerWrite(conn *sql.Conn) error {
 	}
 	if err := duckdb.RegisterScalarUDF(conn, "ckm_token", &tokenUDF{v}); err != nil {
 		return fmt.Errorf("register ckm_token: %w", err)
+	}
+	if err := duckdb.RegisterScalarUDF(conn, "ckm_seal", &sealUDF{v}); err != nil {
+		return fmt.Errorf("register ckm_seal: %w", err)
+	}
+	return nil
+}
+
+// sealUDF is ckm_seal(customer_id, wrapped_key, token, value) over whole
+// vectors: the wrapped keys, tokens and values read in place, a vector's
+// nonces in one read of crypto/rand, and a customer's cipher looked up
+// once for a run of its rows (the loader seals in customer order), where
+// row by row each seal boxed four arguments and its result and took the
+// vault's lock. A NULL value gives NULL; a row without its customer or key
+// fails, as Seal does.
+type sealUDF struct{ v *Vault }
+
+func (u *sealUDF) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{bigint, blob, varchar, varchar}, ResultTypeInfo: blob,
+		SpecialNullHandling: true, Volatile: true}
+}
+
+func (u *sealUDF) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{ChunkContextExecutor: u.run, ScalarBinder: clean.BindContext}
+}
+
+func (u *sealUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
+	chunk := state.GetInputChunk()
+	var views [3]duckdb.VectorView[string] // wrapped key, token, value
+	for i := range views {
+		vec, err := chunk.GetVector(i + 1)
+		if err != nil {
+			return err
+		}
+		if views[i], err = duckdb.GetVectorView[string](vec); err != nil {
+			return err
+		}
+	}
+	n := views[2].Len()
+	out := state.GetResultVector()
+	var nonces, buf, plain, ad []byte
+	lastID, lastKey := int64(0), ""
+	var aead cipher.AEAD
+	for row := range n {
+		value, ok, err := views[2].GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := duckdb.SetVectorValue[any](out, row, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		id, err := chunk.GetValue(0, row)
+		if err != nil {
+			return err
+		}
+		customerID, _ := id.(int64)
+		wrapped, okKey, err := views[0].GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		token, _, err := views[1].GetValueBorrowed(row)
+		if err != nil {
+			return err
+		}
+		if id == nil || !okKey {
+			return fmt.Errorf("ckm_seal: a value of customer %v without its customer key", id)
+		}
+		if aead == nil || customerID != lastID || wrapped != lastKey {
+			if aead, err = u.v.customer(customerID, []byte(wrapped)); err != nil {
+				return err
+			}
+			lastID, lastKey = customerID, strings.Clone(wrapped)
+		}
+		if nonces == nil {
+			nonces = make([]byte, n*aead.NonceSize())
+			if _, err := rand.Read(nonces); err != nil {
+				return fmt.Errorf("ckm_seal: no randomness: %w", err)
+			}
+		}
+		ns := aead.NonceSize()
+		nonce := nonces[row*ns : (row+1)*ns]
+		plain, ad = append(plain[:0], value...), append(ad[:0], token...)
+		buf = append(buf[:0], nonce...)
+		buf = aead.Seal(buf, nonce, plain, ad)
+		if err := duckdb.SetVectorValue(out, row, buf); err != nil {
+			return err
+		}
 	}
 	return nil
 }

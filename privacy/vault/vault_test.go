@@ -372,3 +372,75 @@ func writerVault(t *testing.T) (*engine.Warehouse, *Vault) {
 	}
 	return w, v
 }
+
+// TestSealPastVectors: ckm_seal over 5,000 values of 300 customers, in
+// customer order (runs of one customer, as the loader seals) and in
+// random order (a cipher looked up per row): each seal opens with its own
+// customer's key and token to its value and with no other, a NULL value
+// gives NULL, no two seals are alike, and a value without its customer's
+// key fails the statement.
+func TestSealPastVectors(t *testing.T) {
+	ctx := context.Background()
+	w, v := writerVault(t)
+	if _, err := w.DB.ExecContext(ctx, `CREATE TABLE k AS SELECT i AS customer_id, ckm_new_customer_key(i) AS wrapped FROM range(1, 301) r(i)`); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[int64][]byte{}
+	rows, err := w.DB.QueryContext(ctx, `SELECT customer_id, wrapped FROM k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var wrapped []byte
+		if err := rows.Scan(&id, &wrapped); err != nil {
+			t.Fatal(err)
+		}
+		keys[id] = wrapped
+	}
+	rows.Close()
+	for _, order := range []string{"customer_id, i", "hash(i)"} {
+		rows, err := w.DB.QueryContext(ctx, `SELECT customer_id, tok, x, ckm_seal(customer_id, wrapped, tok, x) FROM (
+			SELECT 1 + i % 300 AS customer_id, 'tmo_' || i AS tok, CASE WHEN i % 17 = 0 THEN NULL ELSE '+86139' || lpad(CAST(i AS VARCHAR), 8, '0') END AS x, i
+			FROM range(5000) r(i)) JOIN k USING (customer_id) ORDER BY `+order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, seen := 0, map[string]bool{}
+		for rows.Next() {
+			var id int64
+			var tok string
+			var x sql.NullString
+			var sealed []byte
+			if err := rows.Scan(&id, &tok, &x, &sealed); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if !x.Valid {
+				if sealed != nil {
+					t.Fatalf("%s: a NULL value sealed to %x", order, sealed)
+				}
+				continue
+			}
+			if p, err := v.Unseal(id, keys[id], tok, sealed); err != nil || p != x.String {
+				t.Fatalf("%s: customer %d's %s opens to %q, %v; want %q", order, id, tok, p, err, x.String)
+			}
+			other := id%300 + 1
+			if _, err := v.Unseal(other, keys[other], tok, sealed); err == nil {
+				t.Fatalf("%s: customer %d's seal opens with customer %d's key", order, id, other)
+			}
+			if seen[string(sealed)] {
+				t.Fatalf("%s: a seal given twice", order)
+			}
+			seen[string(sealed)] = true
+		}
+		rows.Close()
+		if n != 5000 || len(seen) != 5000-5000/17-1 {
+			t.Errorf("%s: %d rows, %d seals", order, n, len(seen))
+		}
+	}
+	var count int
+	if err := w.DB.QueryRowContext(ctx, `SELECT count(ckm_seal(customer_id, CASE WHEN customer_id < 250 THEN wrapped END, 'tmo_x', 'v')) FROM k`).Scan(&count); err == nil {
+		t.Errorf("a value without its customer key sealed (%d)", count)
+	}
+}

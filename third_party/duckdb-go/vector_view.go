@@ -62,7 +62,9 @@ func newVectorView[T vectorValue](vector Vector) (VectorView[T], error) {
 	if vector.v == nil {
 		return VectorView[T]{}, errUninitializedVectorView
 	}
-	if vector.v.Type != TYPE_VARCHAR || vector.v.isJSON {
+	// ckm: a BLOB is read as a VARCHAR is (both are string_t), its bytes as
+	// a string (CKM-PATCH.md).
+	if vector.v.Type != TYPE_VARCHAR && vector.v.Type != TYPE_BLOB || vector.v.isJSON {
 		return VectorView[T]{}, vectorViewTypeError(vector.v)
 	}
 	return VectorView[T]{vector: vector}, nil
