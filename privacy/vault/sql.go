@@ -186,15 +186,9 @@ func (u *sealUDF) Executor() duckdb.ScalarFuncExecutor {
 
 func (u *sealUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
 	chunk := state.GetInputChunk()
-	var views [3]duckdb.VectorView[string] // wrapped key, token, value
-	for i := range views {
-		vec, err := chunk.GetVector(i + 1)
-		if err != nil {
-			return err
-		}
-		if views[i], err = duckdb.GetVectorView[string](vec); err != nil {
-			return err
-		}
+	views, err := textViews(chunk, 1, 3) // wrapped key, token, value
+	if err != nil {
+		return err
 	}
 	n := views[2].Len()
 	out := state.GetResultVector()
@@ -267,15 +261,9 @@ func (u *tokenUDF) Executor() duckdb.ScalarFuncExecutor {
 }
 
 func (u *tokenUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
-	var views [2]duckdb.VectorView[string]
-	for i := range views {
-		vec, err := state.GetInputChunk().GetVector(i)
-		if err != nil {
-			return err
-		}
-		if views[i], err = duckdb.GetVectorView[string](vec); err != nil {
-			return err
-		}
+	views, err := textViews(state.GetInputChunk(), 0, 2) // kind, value
+	if err != nil {
+		return err
 	}
 	out := state.GetResultVector()
 	m := u.v.tokens.Get().(hash.Hash)
@@ -326,15 +314,11 @@ func (u *sealTextUDF) Executor() duckdb.ScalarFuncExecutor {
 }
 
 func (u *sealTextUDF) run(_ context.Context, state *duckdb.ChunkIteratorState) error {
-	vec, err := state.GetInputChunk().GetVector(0)
+	views, err := textViews(state.GetInputChunk(), 0, 1)
 	if err != nil {
 		return err
 	}
-	in, err := duckdb.GetVectorView[string](vec)
-	if err != nil {
-		return err
-	}
-	out := state.GetResultVector()
+	in, out := views[0], state.GetResultVector()
 	ns := u.v.ledger.NonceSize()
 	nonces := make([]byte, in.Len()*ns)
 	if _, err := rand.Read(nonces); err != nil {
@@ -370,4 +354,20 @@ func (u *udf) Config() duckdb.ScalarFuncConfig {
 
 func (u *udf) Executor() duckdb.ScalarFuncExecutor {
 	return duckdb.ScalarFuncExecutor{RowExecutor: u.fn}
+}
+
+// textViews reads in place n VARCHAR or BLOB arguments of a chunk
+// function, from its argument first on.
+func textViews(chunk *duckdb.DataChunk, first, n int) ([]duckdb.VectorView[string], error) {
+	views := make([]duckdb.VectorView[string], n)
+	for i := range views {
+		vec, err := chunk.GetVector(first + i)
+		if err != nil {
+			return nil, err
+		}
+		if views[i], err = duckdb.GetVectorView[string](vec); err != nil {
+			return nil, err
+		}
+	}
+	return views, nil
 }
