@@ -3,10 +3,12 @@ package etl
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ckm-dev/ckm/engine"
+	"github.com/ckm-dev/ckm/fixtures"
 )
 
 // The export in testdata/shop, by hand (see its ckm.yaml):
@@ -154,4 +156,22 @@ func TestShopExportNextDay(t *testing.T) {
 	expectValue(t, w, "20002|99.99|1.01", `SELECT substr(i.key_value, 5) || '|' || f.amount || '|' || f.freight FROM fact_sales_current f
 		JOIN etl_identity i ON i.customer_id = f.customer_id AND i.key_type = 'customer_ref' WHERE f.order_id = 'o4'`)
 	expectValue(t, w, "3", `SELECT count(*) FROM etl_file WHERE source LIKE 'shop_sales.%' OR source = 'shop_sales' AND run_id = 1`)
+}
+
+// TestShopMappingIsTheMarketplaceFixtures: the mapping ckm fixtures
+// marketplace writes beside its export is the one of testdata/shop (the
+// README's worked example), field for field — one mapping, not two that
+// drift apart.
+func TestShopMappingIsTheMarketplaceFixtures(t *testing.T) {
+	shop, err := LoadMappingFile(filepath.Join("testdata", "shop", "ckm.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated, err := ParseMappings(filepath.Join("testdata", "shop", "ckm.yaml"), []byte(fixtures.MarketplaceMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(shop, generated) {
+		t.Errorf("testdata/shop/ckm.yaml maps\n%+v\nfixtures.MarketplaceMapping\n%+v", shop, generated)
+	}
 }
