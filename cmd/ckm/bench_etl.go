@@ -94,7 +94,10 @@ and the time of a 10-line load into an initialised warehouse (small_load_seconds
 the fixed cost of process, migrations check, region upsert, hashing), beside
 its floor, 'ckm init' of an initialised warehouse (small_load_floor_seconds:
 process and DuckDB start, open, migrations check, close — what every command
-that writes the warehouse pays), the two run round by round.
+that writes the warehouse pays) and its write floor (small_load_write_floor_seconds:
+the open floor plus raw DuckDB writing the rows that load leaves, table by
+table, in one transaction, nothing computed — ckm bench-raw-write), the three
+run round by round.
 Each side runs in its own process, so its peak memory is its own (the peers
 with glibc's malloc as it comes, not ckm's malloc settings); with --runs N
 each figure is the median of N runs, and the sides compared run round by
@@ -179,6 +182,13 @@ type benchETLResult struct {
 	// close): the part of SmallLoadSec every command that writes pays.
 	SmallFloorSec float64 `json:"small_load_floor_seconds"`
 	SmallFloorCPU float64 `json:"small_load_floor_cpu_seconds"`
+	// SmallWriteFloorSec is the median time of the open floor plus raw
+	// DuckDB writing the rows the 10-line load leaves (SmallWriteFloorRows,
+	// per table) into an initialised warehouse in one transaction
+	// (ckm bench-raw-write): what that load cannot undercut.
+	SmallWriteFloorSec  float64          `json:"small_load_write_floor_seconds"`
+	SmallWriteFloorCPU  float64          `json:"small_load_write_floor_cpu_seconds"`
+	SmallWriteFloorRows map[string]int64 `json:"small_load_write_floor_rows"`
 	// DailyLoadSec is the median time of a 10-line load of one day's till
 	// lines into the warehouse the full load left (benchDaily).
 	DailyLoadSec float64    `json:"daily_load_seconds"`
@@ -258,6 +268,7 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 		{"plain_csv_ratio", fmt.Sprintf("%.2f", res.PlainCSVRatio), "", "", "", ""},
 		{"10-line load", fmt.Sprintf("%.3f", res.SmallLoadSec), fmt.Sprintf("%.3f", res.SmallLoadCPU), "", "", ""},
 		{"  its floor: ckm init of the warehouse", fmt.Sprintf("%.3f", res.SmallFloorSec), fmt.Sprintf("%.3f", res.SmallFloorCPU), "", "", ""},
+		{"  its write floor: + raw DuckDB writing its rows", fmt.Sprintf("%.3f", res.SmallWriteFloorSec), fmt.Sprintf("%.3f", res.SmallWriteFloorCPU), "", "", ""},
 		{"10-line daily load into the full warehouse", fmt.Sprintf("%.3f", res.DailyLoadSec), "", "", "", ""},
 	})
 }

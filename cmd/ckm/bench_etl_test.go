@@ -197,7 +197,8 @@ func TestDailyPOSLoads(t *testing.T) {
 // ran (positive times and peaks), the ratios are the sides' quotients,
 // the plain CSV's planted faults were rejected and counted, the fair raw
 // side appended at least the sources' rows, and the 10-line and daily
-// loads have times of their own. With --runs 2 the sides compared ran
+// loads have times of their own (the 10-line load's write floor too, of
+// rows holding its 10 sales lines). With --runs 2 the sides compared ran
 // round by round (the log's order), each side's times are in the order run
 // and each round's ratio is its pair's quotient.
 func TestBenchETLReports(t *testing.T) {
@@ -217,7 +218,7 @@ func TestBenchETLReports(t *testing.T) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		logged[m[1]] = append(logged[m[1]], v)
 	}
-	want := "ckm raw-go raw-duckdb ckm raw-go raw-duckdb daily-load daily-load plain-ckm plain-read_csv plain-ckm plain-read_csv small-load open-floor small-load open-floor"
+	want := "ckm raw-go raw-duckdb ckm raw-go raw-duckdb daily-load daily-load plain-ckm plain-read_csv plain-ckm plain-read_csv small-load open-floor write-floor small-load open-floor write-floor"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("runs in the order\n%s\nwant\n%s", got, want)
 	}
@@ -255,6 +256,10 @@ func TestBenchETLReports(t *testing.T) {
 	if r.SmallLoadSec <= 0 || r.DailyLoadSec <= 0 || r.DailyLoadCPU <= 0 || r.SmallFloorSec <= 0 || r.SmallFloorCPU <= 0 {
 		t.Errorf("10-line load %.3f s, its floor %.3f s (%.3f CPU s), daily load %.3f s (%.3f CPU s): want times",
 			r.SmallLoadSec, r.SmallFloorSec, r.SmallFloorCPU, r.DailyLoadSec, r.DailyLoadCPU)
+	}
+	if r.SmallWriteFloorSec <= 0 || r.SmallWriteFloorCPU <= 0 || r.SmallWriteFloorRows["fact_sales"] != 10 {
+		t.Errorf("write floor %.3f s (%.3f CPU s) of rows %v: want a time, and the 10-line load's 10 sales lines among the rows",
+			r.SmallWriteFloorSec, r.SmallWriteFloorCPU, r.SmallWriteFloorRows)
 	}
 	// The floor is one of its logged runs (sides reports the run of
 	// median time), not a figure of its own.
