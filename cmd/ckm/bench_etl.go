@@ -85,6 +85,10 @@ func newBenchETLCmd(a *app, runF func(context.Context, *benchETLOptions) error) 
   raw DuckDB the old peer (ckm bench-raw-load): DuckDB's read_csv/read_json
              with all_varchar, the GBK files read as latin-1 (DuckDB has no GBK
              decoder), the JSON orders not flattened; old_ratio = ckm / it.
+Then the load's write floor (ckm_write_floor, ckm bench-raw-write): raw DuckDB
+writing the rows 'ckm load' left — its facts, dimensions, identity, vault,
+ledger and rollups — into an initialised warehouse in one transaction,
+nothing computed (ckm_write_floor_share: the part of ckm's time that is).
 Then a daily load: the last till file's last 10 lines as new orders, loaded
 into a copy of the warehouse 'ckm load' left (daily_load_seconds: what a
 scheduled daily load pays in a year of sales, rollup refresh included).
@@ -151,6 +155,13 @@ type benchETLResult struct {
 	CKM         benchSide `json:"ckm_load"`
 	RawGo       benchSide `json:"raw_go"`
 	RawDuckDB   benchSide `json:"raw_duckdb"`
+	// WriteFloor is the full load's write floor: raw DuckDB writing the
+	// rows that load leaves (WriteFloorRows in all, from the last ckm run's
+	// warehouse) into an initialised warehouse in one transaction, nothing
+	// computed (benchWriteFloor); WriteFloorShare is ckm's time that is.
+	WriteFloor      benchSide `json:"ckm_write_floor"`
+	WriteFloorRows  int64     `json:"ckm_write_floor_rows"`
+	WriteFloorShare float64   `json:"ckm_write_floor_share"`
 	// Ratio is ckm against the fair peer (raw Go), OldRatio against raw
 	// DuckDB as measured before the fair peer existed.
 	Ratio    float64 `json:"ratio"`
@@ -246,6 +257,9 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 	res.OldRatio = res.CKM.Seconds / res.RawDuckDB.Seconds
 	res.CPURatio = res.CKM.CPUSeconds / res.RawGo.CPUSeconds
 	res.CKMPeakRSSMB, res.RawPeakRSSMB = res.CKM.PeakRSSMB, res.RawGo.PeakRSSMB
+	if err := benchWriteFloor(ctx, b, &res); err != nil {
+		return err
+	}
 	if err := benchDaily(b, dir, exports, exp.ExportDate, &res); err != nil {
 		return err
 	}
@@ -264,6 +278,8 @@ func benchETLRun(ctx context.Context, opts *benchETLOptions) error {
 		row("ckm load", res.CKM), row("raw Go", res.RawGo), row("raw DuckDB", res.RawDuckDB),
 		{"ratio (ckm / raw Go)", fmt.Sprintf("%.2f", res.Ratio), "", "", "", ""},
 		{"old ratio (ckm / raw DuckDB)", fmt.Sprintf("%.2f", res.OldRatio), "", "", "", ""},
+		row("write floor: raw DuckDB writing its rows", res.WriteFloor),
+		{"  share of ckm's time", fmt.Sprintf("%.2f", res.WriteFloorShare), "", "", "", ""},
 		row("plain CSV: ckm load", res.PlainCKM), row("plain CSV: read_csv", res.PlainReadCSV),
 		{"plain_csv_ratio", fmt.Sprintf("%.2f", res.PlainCSVRatio), "", "", "", ""},
 		{"10-line load", fmt.Sprintf("%.3f", res.SmallLoadSec), fmt.Sprintf("%.3f", res.SmallLoadCPU), "", "", ""},

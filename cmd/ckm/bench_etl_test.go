@@ -198,7 +198,8 @@ func TestDailyPOSLoads(t *testing.T) {
 // the plain CSV's planted faults were rejected and counted, the fair raw
 // side appended at least the sources' rows, and the 10-line and daily
 // loads have times of their own (the 10-line load's write floor too, of
-// rows holding its 10 sales lines). With --runs 2 the sides compared ran
+// rows holding its 10 sales lines), as has the full load's write floor.
+// With --runs 2 the sides compared ran
 // round by round (the log's order), each side's times are in the order run
 // and each round's ratio is its pair's quotient.
 func TestBenchETLReports(t *testing.T) {
@@ -218,7 +219,7 @@ func TestBenchETLReports(t *testing.T) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		logged[m[1]] = append(logged[m[1]], v)
 	}
-	want := "ckm raw-go raw-duckdb ckm raw-go raw-duckdb daily-load daily-load plain-ckm plain-read_csv plain-ckm plain-read_csv small-load open-floor write-floor small-load open-floor write-floor"
+	want := "ckm raw-go raw-duckdb ckm raw-go raw-duckdb ckm-write-floor ckm-write-floor daily-load daily-load plain-ckm plain-read_csv plain-ckm plain-read_csv small-load open-floor write-floor small-load open-floor write-floor"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("runs in the order\n%s\nwant\n%s", got, want)
 	}
@@ -256,6 +257,10 @@ func TestBenchETLReports(t *testing.T) {
 	if r.SmallLoadSec <= 0 || r.DailyLoadSec <= 0 || r.DailyLoadCPU <= 0 || r.SmallFloorSec <= 0 || r.SmallFloorCPU <= 0 {
 		t.Errorf("10-line load %.3f s, its floor %.3f s (%.3f CPU s), daily load %.3f s (%.3f CPU s): want times",
 			r.SmallLoadSec, r.SmallFloorSec, r.SmallFloorCPU, r.DailyLoadSec, r.DailyLoadCPU)
+	}
+	if s := r.WriteFloor; s.Seconds <= 0 || s.CPUSeconds <= 0 || r.WriteFloorRows <= r.SalesLines || !near(r.WriteFloorShare, s.Seconds/r.CKM.Seconds) {
+		t.Errorf("the load's write floor %+v of %d rows (share %.3f): want a time, more rows than the %d sales lines, and its share of ckm's time",
+			s, r.WriteFloorRows, r.WriteFloorShare, r.SalesLines)
 	}
 	if r.SmallWriteFloorSec <= 0 || r.SmallWriteFloorCPU <= 0 || r.SmallWriteFloorRows["fact_sales"] != 10 {
 		t.Errorf("write floor %.3f s (%.3f CPU s) of rows %v: want a time, and the 10-line load's 10 sales lines among the rows",

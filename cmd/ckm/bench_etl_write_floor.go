@@ -173,3 +173,44 @@ func stringsOf(ctx context.Context, db *sql.DB, q string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// benchWriteFloor times the full load's write floor: the rows the last
+// ckm run left (ckm.duckdb in the bench's directory) that an initialised
+// warehouse lacks, written by ckm bench-raw-write into an initialised
+// warehouse; they must hold every sales line of the set.
+func benchWriteFloor(ctx context.Context, b *benchChildren, res *benchETLResult) error {
+	initialise := func(wh string) error { _, _, err := b.child(wh, []string{"init"}); return err }
+	base := filepath.Join(b.dir, "write-floor-base.duckdb")
+	if err := initialise(base); err != nil {
+		return err
+	}
+	rowsDir := filepath.Join(b.dir, "ckm-rows")
+	written, err := writeFloorRows(ctx, filepath.Join(b.dir, "ckm.duckdb"), base, rowsDir)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(rowsDir)
+	if written["fact_sales"] != res.SalesLines {
+		return fmt.Errorf("write floor: the load left %d sales lines, want %d", written["fact_sales"], res.SalesLines)
+	}
+	var total int64
+	for _, n := range written {
+		total += n
+	}
+	s := spec("ckm-write-floor", total, "bench-raw-write", rowsDir)
+	s.prepare = initialise
+	side, out, err := b.side(s)
+	if err != nil {
+		return err
+	}
+	var wrote map[string]int64
+	if err := json.Unmarshal(out, &wrote); err != nil {
+		return fmt.Errorf("write floor: %w", err)
+	}
+	if fmt.Sprint(wrote) != fmt.Sprint(written) {
+		return fmt.Errorf("write floor wrote %v, want the load's rows %v", wrote, written)
+	}
+	res.WriteFloor, res.WriteFloorRows = side, total
+	res.WriteFloorShare = side.Seconds / res.CKM.Seconds
+	return nil
+}
