@@ -170,33 +170,28 @@ func benchPlain(ctx context.Context, b *benchChildren, dir string, lines int, re
 	os.Remove(filepath.Join(smallDir, "products.csv"))
 	small := spec("small-load", 10, "--config", filepath.Join(smallDir, "ckm.yaml"), "load",
 		filepath.Join(smallDir, "orders_plain.csv"), "--as-of", "2024-12-31")
-	initialise := func(wh string) error { _, _, err := b.child(wh, []string{"init"}); return err }
-	small.prepare = initialise
+	small.prepare = b.initialise
 	// Its floor: what every ckm command that opens the warehouse to write
 	// pays before any work — process start, DuckDB's start, the open, the
 	// migrations check and the close — timed as 'ckm init' of a warehouse
 	// already initialised, round by round with the 10-line load.
 	floor := spec("open-floor", 0, "init")
-	floor.prepare = initialise
+	floor.prepare = b.initialise
 	// Its write floor: the open floor plus raw DuckDB writing the rows the
 	// 10-line load leaves (taken from one load of them, untimed).
 	rowsDir := filepath.Join(dir, "small-rows")
-	written, err := b.smallLoadRows(ctx, small, initialise, rowsDir)
+	written, err := b.smallLoadRows(ctx, small, rowsDir)
 	if err != nil {
 		return err
 	}
 	write := spec("write-floor", 10, "bench-raw-write", rowsDir)
-	write.prepare = initialise
+	write.prepare = b.initialise
 	sides, outs, err = b.sides(small, floor, write)
 	if err != nil {
 		return err
 	}
-	var wrote map[string]int64
-	if err := json.Unmarshal(outs[2], &wrote); err != nil {
-		return fmt.Errorf("write-floor: %w", err)
-	}
-	if fmt.Sprint(wrote) != fmt.Sprint(written) {
-		return fmt.Errorf("write-floor wrote %v, want the 10-line load's rows %v", wrote, written)
+	if err := checkWritten(outs[2], written); err != nil {
+		return fmt.Errorf("the 10-line load's %w", err)
 	}
 	res.SmallLoadSec, res.SmallLoadCPU = sides[0].Seconds, sides[0].CPUSeconds
 	res.SmallFloorSec, res.SmallFloorCPU = sides[1].Seconds, sides[1].CPUSeconds
@@ -208,9 +203,9 @@ func benchPlain(ctx context.Context, b *benchChildren, dir string, lines int, re
 // smallLoadRows runs the 10-line load once (untimed) into an initialised
 // warehouse and writes into dir the rows it left that an initialised
 // warehouse lacks (writeFloorRows), which must hold its 10 sales lines.
-func (b *benchChildren) smallLoadRows(ctx context.Context, small benchSpec, initialise func(string) error, dir string) (map[string]int64, error) {
+func (b *benchChildren) smallLoadRows(ctx context.Context, small benchSpec, dir string) (map[string]int64, error) {
 	loaded, base := filepath.Join(b.dir, "small-rows-loaded.duckdb"), filepath.Join(b.dir, "small-rows-base.duckdb")
-	if err := initialise(base); err != nil {
+	if err := b.initialise(base); err != nil {
 		return nil, err
 	}
 	if err := copyWarehouse(base, loaded); err != nil {

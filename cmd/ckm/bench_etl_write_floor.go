@@ -179,9 +179,8 @@ func stringsOf(ctx context.Context, db *sql.DB, q string) ([]string, error) {
 // warehouse lacks, written by ckm bench-raw-write into an initialised
 // warehouse; they must hold every sales line of the set.
 func benchWriteFloor(ctx context.Context, b *benchChildren, res *benchETLResult) error {
-	initialise := func(wh string) error { _, _, err := b.child(wh, []string{"init"}); return err }
 	base := filepath.Join(b.dir, "write-floor-base.duckdb")
-	if err := initialise(base); err != nil {
+	if err := b.initialise(base); err != nil {
 		return err
 	}
 	rowsDir := filepath.Join(b.dir, "ckm-rows")
@@ -198,19 +197,34 @@ func benchWriteFloor(ctx context.Context, b *benchChildren, res *benchETLResult)
 		total += n
 	}
 	s := spec("ckm-write-floor", total, "bench-raw-write", rowsDir)
-	s.prepare = initialise
+	s.prepare = b.initialise
 	side, out, err := b.side(s)
 	if err != nil {
 		return err
 	}
+	if err := checkWritten(out, written); err != nil {
+		return fmt.Errorf("the load's %w", err)
+	}
+	res.WriteFloor, res.WriteFloorRows = side, total
+	res.WriteFloorShare = side.Seconds / res.CKM.Seconds
+	return nil
+}
+
+// initialise runs 'ckm init' on the warehouse wh (a bench side's prepare).
+func (b *benchChildren) initialise(wh string) error {
+	_, _, err := b.child(wh, []string{"init"})
+	return err
+}
+
+// checkWritten tells whether bench-raw-write's output out (the rows it
+// wrote per table) is the rows it was given.
+func checkWritten(out []byte, written map[string]int64) error {
 	var wrote map[string]int64
 	if err := json.Unmarshal(out, &wrote); err != nil {
 		return fmt.Errorf("write floor: %w", err)
 	}
-	if fmt.Sprint(wrote) != fmt.Sprint(written) {
-		return fmt.Errorf("write floor wrote %v, want the load's rows %v", wrote, written)
+	if fmt.Sprint(wrote) != fmt.Sprint(written) { // maps print in key order
+		return fmt.Errorf("write floor wrote %v, want the rows taken %v", wrote, written)
 	}
-	res.WriteFloor, res.WriteFloorRows = side, total
-	res.WriteFloorShare = side.Seconds / res.CKM.Seconds
 	return nil
 }
