@@ -135,21 +135,34 @@ func writeFloorRows(ctx context.Context, loaded, base, dir string) (map[string]i
 	}
 	counts := map[string]int64{}
 	for _, t := range tables {
-		q := fmt.Sprintf(`SELECT * FROM ld.main.%[1]s EXCEPT ALL SELECT * FROM bs.main.%[1]s`, engine.QuoteIdent(t))
-		var n, changed int64
-		if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (%s)),
-			(SELECT count(*) FROM (SELECT * FROM bs.main.%[2]s EXCEPT ALL SELECT * FROM ld.main.%[2]s))`, q, engine.QuoteIdent(t))).Scan(&n, &changed); err != nil {
+		q := engine.QuoteIdent(t)
+		// Rows the load changed (or removed) are those of base loaded
+		// lacks (a scan of base, which is small): its rows are written
+		// over their keys.
+		var changed bool
+		if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT * FROM bs.main.`+q+` EXCEPT ALL SELECT * FROM ld.main.`+q+`)`).Scan(&changed); err != nil {
+			return nil, fmt.Errorf("write floor: %s: %w", t, err)
+		}
+		out := filepath.Join(dir, t+".parquet")
+		if changed {
+			out = filepath.Join(dir, t+".upsert.parquet")
+		}
+		// The rows loaded has and base lacks, written once: COPY counts
+		// them (counting first computed the difference twice, 4.6–6.9 s
+		// more for the 5 M set's fact_sales).
+		res, err := db.ExecContext(ctx, `COPY (SELECT * FROM ld.main.`+q+` EXCEPT ALL SELECT * FROM bs.main.`+q+`) TO `+engine.QuoteString(out)+` (FORMAT parquet)`)
+		if err != nil {
+			return nil, fmt.Errorf("write floor: %s: %w", t, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
 			return nil, fmt.Errorf("write floor: %s: %w", t, err)
 		}
 		if n == 0 {
+			if err := os.Remove(out); err != nil {
+				return nil, err
+			}
 			continue
-		}
-		out := filepath.Join(dir, t+".parquet")
-		if changed > 0 { // rows the load changed (or removed): written over their keys
-			out = filepath.Join(dir, t+".upsert.parquet")
-		}
-		if _, err := db.ExecContext(ctx, "COPY ("+q+") TO "+engine.QuoteString(out)+" (FORMAT parquet)"); err != nil {
-			return nil, fmt.Errorf("write floor: %s: %w", t, err)
 		}
 		counts[t] = n
 	}
